@@ -1,0 +1,106 @@
+// Package storage defines the backend SPI: the small interface every blob
+// store (local directory, S3-compatible bucket) implements, the errors callers
+// branch on, and a Registry of backends by ID.
+//
+// Backends store immutable blobs named by their content digest under the key
+// layout content.Digest.Key (optionally below a configured prefix). A backend
+// never interprets a digest as a path it did not build itself.
+//
+// Every implementation must pass the conformance suite in
+// internal/storage/storagetest.
+package storage
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+
+	"github.com/artifact-store/artstore/internal/content"
+)
+
+// Errors callers branch on. Backends wrap them with context; use errors.Is.
+var (
+	// ErrNotFound: no object exists for the digest.
+	ErrNotFound = errors.New("blob not found")
+	// ErrDigestMismatch: the bytes given to Put did not have the declared size
+	// or digest. Returned errors also match content.ErrMismatch and usually
+	// are (or wrap) a *content.MismatchError with the details.
+	ErrDigestMismatch = content.ErrMismatch
+	// ErrInvalidRange: the requested range does not lie inside the object.
+	ErrInvalidRange = content.ErrInvalidRange
+	// ErrInvalidKey: a key or digest would resolve outside the backend's
+	// namespace (path traversal, malformed digest).
+	ErrInvalidKey = errors.New("invalid object key")
+	// ErrUnavailable: the backend cannot be reached or is not usable right
+	// now (root vanished, bucket unreachable, credentials refused).
+	ErrUnavailable = errors.New("backend unavailable")
+)
+
+// Info describes a stored blob.
+type Info struct {
+	Digest content.Digest
+	Size   int64
+	// ModTime is the backend's modification time of the object: when it was
+	// last written or touched. Garbage collection measures grace windows on it.
+	ModTime time.Time
+}
+
+// Health is a backend's report on itself.
+type Health struct {
+	Healthy bool   `json:"healthy"`
+	Detail  string `json:"detail"`
+	// Capacity in bytes where the backend knows it; -1 when unknown.
+	TotalBytes int64 `json:"total_bytes"`
+	UsedBytes  int64 `json:"used_bytes"`
+	FreeBytes  int64 `json:"free_bytes"`
+}
+
+// Backend is a content-addressed blob store. Implementations are safe for
+// concurrent use by several goroutines, and by several processes sharing the
+// same underlying store.
+type Backend interface {
+	// ID returns the backend's configured name (e.g. "default", "s3-eu").
+	ID() string
+
+	// Put stores the size bytes read from r under digest d.
+	//
+	// The bytes are verified while streaming: if r yields a different number
+	// of bytes than size, or bytes whose digest is not d, Put returns an error
+	// matching ErrDigestMismatch and nothing becomes visible under d. Content
+	// is never visible under its final key until it is complete and verified.
+	//
+	// If a blob for d already exists, Put drains r (so a caller's pipeline
+	// never blocks) without rewriting the stored bytes and returns
+	// created=false; such a re-put may refresh the blob's ModTime. A caller
+	// may rely on ModTime being at or after the start of a successful Put
+	// call (garbage collection grace windows depend on it). Put with an
+	// invalid digest fails with ErrInvalidKey.
+	Put(ctx context.Context, d content.Digest, size int64, r io.Reader) (created bool, err error)
+
+	// Get opens the blob for reading. rng nil means the whole blob; otherwise
+	// the inclusive byte range, which must lie inside the blob or Get fails
+	// with ErrInvalidRange. A missing blob fails with ErrNotFound. Get does
+	// not verify the digest: readers that need it wrap the result in a
+	// content.VerifyingReader. The caller must Close the reader.
+	Get(ctx context.Context, d content.Digest, rng *content.Range) (io.ReadCloser, error)
+
+	// Head returns the blob's size and modification time, or ErrNotFound.
+	Head(ctx context.Context, d content.Digest) (Info, error)
+
+	// Delete removes the blob and reports whether it existed. Deleting a
+	// missing blob is not an error (removed=false).
+	Delete(ctx context.Context, d content.Digest) (removed bool, err error)
+
+	// Walk calls fn for every blob in the backend, in no particular order.
+	// Objects under the backend's namespace whose key is not a valid digest
+	// key are skipped. If fn returns an error, Walk stops and returns it.
+	// Blobs written or deleted during a Walk may or may not be visited.
+	Walk(ctx context.Context, fn func(Info) error) error
+
+	// Health reports whether the backend is usable, with capacity figures
+	// where the backend knows them (-1 otherwise). It never returns an error:
+	// an unreachable backend is reported as Healthy=false with a Detail that
+	// says what is wrong.
+	Health(ctx context.Context) Health
+}
