@@ -1,0 +1,92 @@
+// Package client is artstore's public Go API: the Store interface used by the
+// CLI, the terminal UI and other Go programs, its two implementations (local
+// mode, straight to the event log and the storage backend; remote mode, HTTP
+// to an `artstore serve` daemon), and the push/pull pipeline they share.
+//
+// Every method takes references in the forms the CLI accepts:
+// "name:version", "name:tag", "name" (= name:latest), "name@sha256:<hex>"
+// and a bare artifact ID.
+package client
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+)
+
+// Errors callers branch on (the CLI maps them to exit codes). Implementations
+// wrap them with context; use errors.Is.
+var (
+	ErrNotFound  = errors.New("not found")
+	ErrConflict  = errors.New("conflict")
+	ErrInvalid   = errors.New("invalid input")
+	ErrIntegrity = errors.New("integrity check failed")
+	// ErrForbidden: refused by retention (legal hold, WORM) or by a token's scope.
+	ErrForbidden    = errors.New("forbidden")
+	ErrUnavailable  = errors.New("unavailable")
+	ErrUnauthorized = errors.New("unauthorized")
+)
+
+// PullOptions tunes a pull.
+type PullOptions struct {
+	// Range, if set, is "a-b", "a-" or "-n" (bytes, inclusive).
+	Range string
+	// Progress, if set, is called with the bytes written so far.
+	Progress func(written int64)
+}
+
+// LineageOptions tunes a lineage walk.
+type LineageOptions struct {
+	Direction LineageDirection
+	Depth     int // 0: unlimited
+}
+
+// RetentionRequest changes an artifact's retention. Nil fields are left as
+// they are.
+type RetentionRequest struct {
+	ExpireAfter    *time.Duration
+	ExpiresAt      *time.Time
+	ImmutableUntil *time.Time
+}
+
+// VerifyOptions selects what Verify checks.
+type VerifyOptions struct {
+	Ref  string // one artifact; empty with All for everything
+	All  bool
+	Deep bool // re-read and re-hash every chunk
+}
+
+// Store is the artstore API. Both implementations behave the same; the
+// testscript suite holds them to it.
+type Store interface {
+	// Push stores the content and registers it as a new artifact version.
+	Push(ctx context.Context, req PushRequest) (*PushResult, error)
+	// Pull streams an artifact's bytes (or a range) to w, verifying every
+	// chunk and the whole content. It appends a retrieval record.
+	Pull(ctx context.Context, ref string, w io.Writer, opts PullOptions) (*PullResult, error)
+	// PullToPath writes an artifact to path atomically (a temporary file
+	// renamed into place, never a half file); a tree artifact is recreated
+	// as a directory at path.
+	PullToPath(ctx context.Context, ref, path string, opts PullOptions) (*PullResult, error)
+
+	Get(ctx context.Context, ref string) (*Artifact, error)
+	List(ctx context.Context, q Query) (*Page, error)
+	Tag(ctx context.Context, ref, tag string) (*Artifact, error)
+	Label(ctx context.Context, ref string, set map[string]string, remove []string) (*Artifact, error)
+	Lineage(ctx context.Context, ref string, opts LineageOptions) (*LineageGraph, error)
+	Delete(ctx context.Context, ref string) (*Artifact, error)
+	SetRetention(ctx context.Context, ref string, req RetentionRequest) (*Artifact, error)
+	Hold(ctx context.Context, ref, reason string) (*Artifact, error)
+	Release(ctx context.Context, ref string) (*Artifact, error)
+
+	// Events returns up to limit events after seq. With wait > 0 and no
+	// events yet, it waits up to wait for one (long-poll).
+	Events(ctx context.Context, after int64, limit int, wait time.Duration) ([]Event, error)
+	VerifyLog(ctx context.Context) (*LogReport, error)
+	Verify(ctx context.Context, opts VerifyOptions) (*VerifyReport, error)
+	Rebuild(ctx context.Context) error
+	Health(ctx context.Context) ([]BackendHealth, error)
+
+	Close() error
+}
