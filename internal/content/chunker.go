@@ -1,0 +1,234 @@
+package content
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math/bits"
+)
+
+// AlgorithmFastCDCGearV1 names artstore's content-defined chunking
+// algorithm: FastCDC-style gear hashing with normalized chunking (two masks),
+// over the fixed gear table built by gearTable. The name pins the table and
+// the cut rule: any change to either must use a new name, because the same
+// input must chunk the same way forever (otherwise re-pushes stop
+// deduplicating against what is already stored).
+const AlgorithmFastCDCGearV1 = "fastcdc-gear-v1"
+
+// Chunk size bounds.
+const (
+	// MaxChunkSize is the largest Max any chunker parameters may have, and so
+	// the largest chunk a valid manifest may list. It bounds the memory a
+	// reader needs per chunk.
+	MaxChunkSize = 64 << 20
+	// minChunkerMin is the smallest Min accepted: the gear hash looks at a
+	// 64-byte window, so smaller minimums make little sense.
+	minChunkerMin = 64
+)
+
+// ErrInvalidChunkerParams is wrapped by every chunker parameter error.
+var ErrInvalidChunkerParams = errors.New("invalid chunker parameters")
+
+// ChunkerParams are the parameters of a content-defined chunker. They are
+// recorded in every file manifest, so reads never depend on the parameters
+// the current version of artstore would use.
+type ChunkerParams struct {
+	// Algorithm names the cut rule and gear table, e.g. AlgorithmFastCDCGearV1.
+	Algorithm string `json:"algorithm"`
+	// Min is the smallest chunk (except the last chunk of an input, which
+	// may be shorter).
+	Min int64 `json:"min"`
+	// Avg is the normalization point and target average; a power of two.
+	Avg int64 `json:"avg"`
+	// Max is the largest chunk; a chunk is cut here if no boundary was found.
+	Max int64 `json:"max"`
+}
+
+// DefaultChunkerParams returns the parameters artstore chunks with today:
+// fastcdc-gear-v1 with a 2 MiB average, 512 KiB minimum and 8 MiB maximum.
+func DefaultChunkerParams() ChunkerParams {
+	return ChunkerParams{Algorithm: AlgorithmFastCDCGearV1, Min: 512 << 10, Avg: 2 << 20, Max: 8 << 20}
+}
+
+// Validate checks that the sizes are sane (Min >= 64, Min <= Avg <= Max <=
+// MaxChunkSize, Avg a power of two) and that the algorithm name is
+// well formed. It does not require the algorithm to be one this version
+// implements (manifests written by a newer chunker remain readable); use
+// Splitter for that.
+func (p ChunkerParams) Validate() error {
+	if p.Algorithm == "" || len(p.Algorithm) > 64 {
+		return fmt.Errorf("%w: algorithm name must be 1 to 64 characters", ErrInvalidChunkerParams)
+	}
+	for i := 0; i < len(p.Algorithm); i++ {
+		c := p.Algorithm[i]
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' && c != '.' && c != '_' {
+			return fmt.Errorf("%w: algorithm name %q may only contain [a-z0-9._-]", ErrInvalidChunkerParams, clip(p.Algorithm))
+		}
+	}
+	switch {
+	case p.Min < minChunkerMin:
+		return fmt.Errorf("%w: min %d is below %d", ErrInvalidChunkerParams, p.Min, minChunkerMin)
+	case p.Avg < p.Min:
+		return fmt.Errorf("%w: avg %d is below min %d", ErrInvalidChunkerParams, p.Avg, p.Min)
+	case p.Max < p.Avg:
+		return fmt.Errorf("%w: max %d is below avg %d", ErrInvalidChunkerParams, p.Max, p.Avg)
+	case p.Max > MaxChunkSize:
+		return fmt.Errorf("%w: max %d is above the limit of %d", ErrInvalidChunkerParams, p.Max, MaxChunkSize)
+	case p.Avg&(p.Avg-1) != 0:
+		return fmt.Errorf("%w: avg %d is not a power of two", ErrInvalidChunkerParams, p.Avg)
+	}
+	return nil
+}
+
+// Splitter finds content-defined chunk boundaries. It is the stateless core
+// of Chunker, exposed for pipelines that manage their own buffers. A
+// Splitter is safe for concurrent use.
+type Splitter struct {
+	p            ChunkerParams
+	maskS, maskL uint64
+	gear         [256]uint64
+}
+
+// NewSplitter returns a splitter for the parameters. It fails for invalid
+// parameters and for algorithms this version does not implement.
+func NewSplitter(p ChunkerParams) (*Splitter, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	if p.Algorithm != AlgorithmFastCDCGearV1 {
+		return nil, fmt.Errorf("%w: unknown chunking algorithm %q (supported: %s)", ErrInvalidChunkerParams, p.Algorithm, AlgorithmFastCDCGearV1)
+	}
+	// Normalized chunking, level 1: before the average point a boundary needs
+	// one more zero bit than log2(avg), after it one fewer. (Level 2, the
+	// FastCDC paper's favourite, resynchronises badly after a small
+	// deletion when Min is a quarter of Avg: up to 11 chunks changed where
+	// level 1 changes at most 2.) The masks take the top bits of the hash,
+	// which depend on the whole 64-byte window.
+	b := bits.TrailingZeros64(uint64(p.Avg))
+	s := &Splitter{
+		p:     p,
+		maskS: ^uint64(0) << (64 - min(b+1, 63)),
+		maskL: ^uint64(0) << (64 - max(b-1, 1)),
+		gear:  gearTable(),
+	}
+	return s, nil
+}
+
+// Params returns the splitter's parameters.
+func (s *Splitter) Params() ChunkerParams { return s.p }
+
+// Split returns the length of the chunk that starts at data[0]. data must
+// hold at least Max bytes, or else everything that remains of the input:
+// the result depends only on data[:Max], so callers can feed it from any
+// buffering scheme and get the same boundaries. Split returns 0 only for
+// empty data.
+func (s *Splitter) Split(data []byte) int {
+	n := len(data)
+	if n <= int(s.p.Min) {
+		return n
+	}
+	if n > int(s.p.Max) {
+		n = int(s.p.Max)
+	}
+	normal := int(s.p.Avg)
+	if normal > n {
+		normal = n
+	}
+	var h uint64
+	// Bytes before Min are skipped: no cut can fall there, and the hash
+	// forgets bytes more than 64 positions back anyway.
+	i := int(s.p.Min)
+	for j, c := range data[i:normal] {
+		h = (h << 1) + s.gear[c]
+		if h&s.maskS == 0 {
+			return i + j + 1
+		}
+	}
+	i = normal
+	for j, c := range data[i:n] {
+		h = (h << 1) + s.gear[c]
+		if h&s.maskL == 0 {
+			return i + j + 1
+		}
+	}
+	return n
+}
+
+// gearTable returns the fixed gear table of fastcdc-gear-v1: 256 values of
+// the splitmix64 sequence seeded with gearSeed. The table is part of the
+// on-disk format; TestChunkerGolden pins it through chunk boundaries.
+func gearTable() [256]uint64 {
+	const gearSeed = 0x6172747374726531 // "artstre1"
+	var t [256]uint64
+	x := uint64(gearSeed)
+	for i := range t {
+		x += 0x9e3779b97f4a7c15
+		z := x
+		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+		z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+		t[i] = z ^ (z >> 31)
+	}
+	return t
+}
+
+// Chunk is one content-defined chunk of a stream.
+type Chunk struct {
+	// Offset of the chunk's first byte in the stream.
+	Offset int64
+	// Data holds the chunk's bytes. It is only valid until the next call
+	// to Next: copy it to keep it.
+	Data []byte
+}
+
+// Chunker cuts a stream into content-defined chunks with bounded memory
+// (one buffer of twice the maximum chunk size). It is not safe for
+// concurrent use.
+type Chunker struct {
+	r      io.Reader
+	s      *Splitter
+	buf    []byte
+	lo, hi int   // unconsumed bytes are buf[lo:hi]
+	off    int64 // stream offset of buf[lo]
+	err    error // sticky read error (io.EOF at the end)
+}
+
+// NewChunker returns a chunker over r. It fails for invalid parameters.
+func NewChunker(r io.Reader, p ChunkerParams) (*Chunker, error) {
+	s, err := NewSplitter(p)
+	if err != nil {
+		return nil, err
+	}
+	return &Chunker{r: r, s: s, buf: make([]byte, 2*p.Max)}, nil
+}
+
+// Next returns the next chunk, or io.EOF after the last one. An empty input
+// yields no chunks. A read error from the underlying reader is returned
+// (wrapped) as soon as it happens, and again on every later call: a chunk
+// cut short by an error would not be a chunk of the complete input.
+func (c *Chunker) Next() (Chunk, error) {
+	max := int(c.s.p.Max)
+	for c.hi-c.lo < max && c.err == nil {
+		if len(c.buf)-c.lo < max {
+			// Compact: move the unconsumed tail to the front. This copies
+			// less than Max bytes once per Max bytes consumed at most.
+			c.hi = copy(c.buf, c.buf[c.lo:c.hi])
+			c.lo = 0
+		}
+		n, err := c.r.Read(c.buf[c.hi:])
+		c.hi += n
+		if err != nil {
+			c.err = err
+		}
+	}
+	if c.err != nil && c.err != io.EOF {
+		return Chunk{}, fmt.Errorf("chunker: read input: %w", c.err)
+	}
+	if c.hi == c.lo {
+		return Chunk{}, io.EOF
+	}
+	n := c.s.Split(c.buf[c.lo:c.hi])
+	ch := Chunk{Offset: c.off, Data: c.buf[c.lo : c.lo+n : c.lo+n]}
+	c.lo += n
+	c.off += int64(n)
+	return ch, nil
+}
