@@ -53,7 +53,8 @@ func ParseRange(s string, size int64) (Range, error) {
 // as RFC 9110 requires; a start at or beyond the size is unsatisfiable.
 func ParseHTTPRange(header string, size int64) (Range, error) {
 	unit, spec, ok := strings.Cut(strings.TrimSpace(header), "=")
-	if !ok || strings.TrimSpace(unit) != "bytes" {
+	// Range unit names are case-insensitive (RFC 9110, section 14.1).
+	if !ok || !strings.EqualFold(strings.TrimSpace(unit), "bytes") {
 		return Range{}, fmt.Errorf("%w %q: want bytes=START-END", ErrInvalidRange, clip(header))
 	}
 	if strings.Contains(spec, ",") {

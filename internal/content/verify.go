@@ -42,8 +42,13 @@ type VerifyingReader struct {
 }
 
 // NewVerifyingReader returns a reader that verifies r against d and size
-// (size -1 means unknown, and only the digest is checked).
+// (size -1 means unknown, and only the digest is checked). With the zero
+// (invalid) digest every Read fails with an error wrapping ErrInvalidDigest.
 func NewVerifyingReader(r io.Reader, d Digest, size int64) *VerifyingReader {
+	if d.IsZero() {
+		return &VerifyingReader{r: r, size: size, dg: NewDigester(SHA256),
+			err: fmt.Errorf("%w: cannot verify content against the zero digest", ErrInvalidDigest)}
+	}
 	return &VerifyingReader{r: r, expected: d, size: size, dg: NewDigester(d.Algorithm())}
 }
 
