@@ -1,0 +1,447 @@
+package content
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+	"unicode/utf8"
+)
+
+// ManifestSchema is the schema version written in every manifest's "schema"
+// field. ParseManifest accepts only this version: a manifest is a storage
+// format, and a reader that silently ignored what a newer writer considered
+// meaningful could return wrong bytes.
+const ManifestSchema = 1
+
+// Manifest limits. They bound the memory a reader spends on one manifest
+// (about 100 bytes of JSON per chunk or entry).
+const (
+	// MaxManifestSize is the largest manifest blob ParseManifest accepts.
+	MaxManifestSize = 128 << 20
+	// MaxChunks is the most chunks a file manifest may list: 2 TiB at the
+	// default average chunk size.
+	MaxChunks = 1 << 20
+	// MaxTreeEntries is the most entries a tree manifest may list.
+	MaxTreeEntries = 1 << 20
+	// MaxPathLen is the longest tree entry path, in bytes.
+	MaxPathLen = 4096
+	// maxNameLen is the longest path element, in bytes.
+	maxNameLen = 255
+	// maxMediaTypeLen is the longest media type, in bytes.
+	maxMediaTypeLen = 255
+	// maxSize bounds sizes so that sums cannot overflow.
+	maxSize = 1 << 62
+)
+
+// Errors callers branch on; use errors.Is.
+var (
+	// ErrInvalidManifest is wrapped by every manifest parsing and
+	// validation error.
+	ErrInvalidManifest = errors.New("invalid manifest")
+	// ErrUnsafePath is wrapped (together with ErrInvalidManifest when it
+	// comes from a manifest) when a tree entry path is not a clean,
+	// relative, slash-separated path inside the tree.
+	ErrUnsafePath = errors.New("unsafe path")
+)
+
+// Kind says what a manifest describes.
+type Kind string
+
+// Manifest kinds.
+const (
+	// KindFile: one byte stream, stored as an ordered list of chunks.
+	KindFile Kind = "file"
+	// KindTree: a directory, stored as a list of entries whose files each
+	// have their own file manifest.
+	KindTree Kind = "tree"
+)
+
+// EntryType is the type of a tree entry.
+type EntryType string
+
+// Tree entry types. Symbolic links, devices, sockets and pipes are not
+// stored: a tree push refuses them (see the transfer package).
+const (
+	EntryFile EntryType = "file"
+	EntryDir  EntryType = "dir"
+)
+
+// ChunkRef names one chunk of a file manifest.
+type ChunkRef struct {
+	Digest Digest `json:"digest"`
+	Size   int64  `json:"size"`
+}
+
+// TreeEntry is one file or directory of a tree manifest.
+type TreeEntry struct {
+	// Path is relative to the tree root, slash-separated and clean: no
+	// leading slash, no "." or ".." elements, no empty elements, no
+	// backslashes or control characters, valid UTF-8 (see ValidatePath).
+	Path string `json:"path"`
+	Type EntryType `json:"type"`
+	// Mode holds the permission bits (0o777 at most; set-id and sticky bits
+	// are not stored).
+	Mode uint32 `json:"mode"`
+	// Size, Digest and Manifest are set for files only: the content size
+	// and digest, and the digest of the file's own manifest.
+	Size     int64  `json:"size,omitzero"`
+	Digest   Digest `json:"digest,omitzero"`
+	Manifest Digest `json:"manifest,omitzero"`
+}
+
+// Manifest describes how an artifact's bytes are stored. It is encoded as
+// canonical JSON (Encode) and stored as a blob named by the digest of that
+// encoding.
+//
+// For KindFile, Digest is the SHA-256 of the whole content (what sha256sum
+// prints), Chunker the parameters it was cut with and Chunks the chunks in
+// order. For KindTree, Entries lists the tree sorted by path, Size is the
+// sum of the file sizes and Digest is TreeDigest(Entries): a digest of the
+// paths, types, modes, sizes and content digests that does not depend on
+// how the files were chunked.
+type Manifest struct {
+	Kind      Kind
+	MediaType string // optional
+	Size      int64
+	Digest    Digest
+	Chunker   ChunkerParams // KindFile only
+	Chunks    []ChunkRef    // KindFile only
+	Entries   []TreeEntry   // KindTree only
+}
+
+// manifestJSON is the encoding. Field order here is the canonical order.
+type manifestJSON struct {
+	Schema    int            `json:"schema"`
+	Kind      Kind           `json:"kind"`
+	MediaType string         `json:"media_type,omitempty"`
+	Size      int64          `json:"size"`
+	Digest    Digest         `json:"digest"`
+	Chunker   *ChunkerParams `json:"chunker,omitempty"`
+	Chunks    *[]ChunkRef    `json:"chunks,omitempty"`
+	Entries   *[]TreeEntry   `json:"entries,omitempty"`
+}
+
+// Encode validates the manifest and returns its canonical encoding: JSON
+// with a fixed field order, no insignificant whitespace, and a "schema"
+// field. The same manifest always encodes to the same bytes, so the same
+// content pushed twice yields the same manifest digest.
+func (m Manifest) Encode() ([]byte, error) {
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	w := manifestJSON{Schema: ManifestSchema, Kind: m.Kind, MediaType: m.MediaType, Size: m.Size, Digest: m.Digest}
+	switch m.Kind {
+	case KindFile:
+		chunker, chunks := m.Chunker, m.Chunks
+		if chunks == nil {
+			chunks = []ChunkRef{}
+		}
+		w.Chunker, w.Chunks = &chunker, &chunks
+	case KindTree:
+		entries := m.Entries
+		if entries == nil {
+			entries = []TreeEntry{}
+		}
+		w.Entries = &entries
+	}
+	b, err := json.Marshal(w)
+	if err != nil {
+		return nil, fmt.Errorf("encode manifest: %w", err)
+	}
+	return b, nil
+}
+
+// ParseManifest decodes and validates a manifest. It is strict: unknown
+// fields, a schema other than ManifestSchema, trailing data, and anything
+// Validate refuses are errors wrapping ErrInvalidManifest. Tree entry paths
+// are checked with ValidatePath, so a parsed tree manifest never names a
+// path outside its root. The input need not be byte-for-byte canonical.
+func ParseManifest(b []byte) (Manifest, error) {
+	if len(b) > MaxManifestSize {
+		return Manifest{}, fmt.Errorf("%w: %d bytes is over the limit of %d", ErrInvalidManifest, len(b), MaxManifestSize)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var w manifestJSON
+	if err := dec.Decode(&w); err != nil {
+		return Manifest{}, fmt.Errorf("%w: %w", ErrInvalidManifest, err)
+	}
+	if dec.More() {
+		return Manifest{}, fmt.Errorf("%w: data after the manifest object", ErrInvalidManifest)
+	}
+	if _, err := dec.Token(); err == nil {
+		return Manifest{}, fmt.Errorf("%w: data after the manifest object", ErrInvalidManifest)
+	}
+	if w.Schema != ManifestSchema {
+		return Manifest{}, fmt.Errorf("%w: schema %d is not supported (this version of artstore reads schema %d; upgrade to read newer manifests)", ErrInvalidManifest, w.Schema, ManifestSchema)
+	}
+	m := Manifest{Kind: w.Kind, MediaType: w.MediaType, Size: w.Size, Digest: w.Digest}
+	switch w.Kind {
+	case KindFile:
+		if w.Chunker == nil || w.Chunks == nil {
+			return Manifest{}, fmt.Errorf("%w: a file manifest needs \"chunker\" and \"chunks\"", ErrInvalidManifest)
+		}
+		if w.Entries != nil {
+			return Manifest{}, fmt.Errorf("%w: a file manifest has no \"entries\"", ErrInvalidManifest)
+		}
+		m.Chunker = *w.Chunker
+		if len(*w.Chunks) > 0 {
+			m.Chunks = *w.Chunks
+		}
+	case KindTree:
+		if w.Entries == nil {
+			return Manifest{}, fmt.Errorf("%w: a tree manifest needs \"entries\"", ErrInvalidManifest)
+		}
+		if w.Chunker != nil || w.Chunks != nil {
+			return Manifest{}, fmt.Errorf("%w: a tree manifest has no \"chunker\" or \"chunks\"", ErrInvalidManifest)
+		}
+		if len(*w.Entries) > 0 {
+			m.Entries = *w.Entries
+		}
+	}
+	if err := m.Validate(); err != nil {
+		return Manifest{}, err
+	}
+	return m, nil
+}
+
+// Validate checks the manifest's invariants:
+//   - file: a valid content digest (the empty-content digest when Size is
+//     0), valid chunker parameters, at most MaxChunks chunks each with a
+//     digest and a size in (0, Chunker.Max], sizes summing to Size;
+//   - tree: entries sorted by path with no duplicates, each path safe
+//     (ValidatePath), no entry below a file, files with digests and dirs
+//     without, Size the sum of file sizes and Digest equal to
+//     TreeDigest(Entries);
+//   - both: a media type of at most 255 bytes of printable UTF-8.
+//
+// Errors wrap ErrInvalidManifest.
+func (m Manifest) Validate() error {
+	if err := validateMediaType(m.MediaType); err != nil {
+		return err
+	}
+	if m.Size < 0 || m.Size > maxSize {
+		return fmt.Errorf("%w: size %d is out of range", ErrInvalidManifest, m.Size)
+	}
+	if m.Digest.IsZero() {
+		return fmt.Errorf("%w: missing content digest", ErrInvalidManifest)
+	}
+	switch m.Kind {
+	case KindFile:
+		return m.validateFile()
+	case KindTree:
+		return m.validateTree()
+	default:
+		return fmt.Errorf("%w: unknown kind %q (want %q or %q)", ErrInvalidManifest, clip(string(m.Kind)), KindFile, KindTree)
+	}
+}
+
+func (m Manifest) validateFile() error {
+	if len(m.Entries) > 0 {
+		return fmt.Errorf("%w: a file manifest has no entries", ErrInvalidManifest)
+	}
+	if err := m.Chunker.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidManifest, err)
+	}
+	if len(m.Chunks) > MaxChunks {
+		return fmt.Errorf("%w: %d chunks is over the limit of %d", ErrInvalidManifest, len(m.Chunks), MaxChunks)
+	}
+	var sum int64
+	for i, c := range m.Chunks {
+		if c.Digest.IsZero() {
+			return fmt.Errorf("%w: chunk %d has no digest", ErrInvalidManifest, i)
+		}
+		if c.Size <= 0 || c.Size > m.Chunker.Max {
+			return fmt.Errorf("%w: chunk %d has size %d, outside (0, %d]", ErrInvalidManifest, i, c.Size, m.Chunker.Max)
+		}
+		sum += c.Size // cannot overflow: at most MaxChunks * MaxChunkSize
+	}
+	if sum != m.Size {
+		return fmt.Errorf("%w: chunk sizes sum to %d but the size is %d", ErrInvalidManifest, sum, m.Size)
+	}
+	if m.Size == 0 && m.Digest != FromBytes(nil) {
+		return fmt.Errorf("%w: empty content must have digest %s, not %s", ErrInvalidManifest, FromBytes(nil), m.Digest)
+	}
+	return nil
+}
+
+func (m Manifest) validateTree() error {
+	if len(m.Chunks) > 0 || m.Chunker != (ChunkerParams{}) {
+		return fmt.Errorf("%w: a tree manifest has no chunks or chunker", ErrInvalidManifest)
+	}
+	if len(m.Entries) > MaxTreeEntries {
+		return fmt.Errorf("%w: %d entries is over the limit of %d", ErrInvalidManifest, len(m.Entries), MaxTreeEntries)
+	}
+	files := make(map[string]bool)
+	var sum int64
+	for i, e := range m.Entries {
+		if err := ValidatePath(e.Path); err != nil {
+			return fmt.Errorf("%w: entry %d: %w", ErrInvalidManifest, i, err)
+		}
+		if i > 0 && m.Entries[i-1].Path >= e.Path {
+			return fmt.Errorf("%w: entry %q: entries must be sorted by path without duplicates", ErrInvalidManifest, e.Path)
+		}
+		for p := e.Path; ; {
+			j := strings.LastIndexByte(p, '/')
+			if j < 0 {
+				break
+			}
+			p = p[:j]
+			if files[p] {
+				return fmt.Errorf("%w: entry %q is below %q, which is a file", ErrInvalidManifest, e.Path, p)
+			}
+		}
+		if e.Mode&^0o777 != 0 {
+			return fmt.Errorf("%w: entry %q: mode %#o has bits other than permissions", ErrInvalidManifest, e.Path, e.Mode)
+		}
+		switch e.Type {
+		case EntryFile:
+			if e.Digest.IsZero() || e.Manifest.IsZero() {
+				return fmt.Errorf("%w: file entry %q needs a digest and a manifest", ErrInvalidManifest, e.Path)
+			}
+			if e.Size < 0 || e.Size > maxSize-sum {
+				return fmt.Errorf("%w: file entry %q: size %d is out of range", ErrInvalidManifest, e.Path, e.Size)
+			}
+			sum += e.Size
+			files[e.Path] = true
+		case EntryDir:
+			if e.Size != 0 || !e.Digest.IsZero() || !e.Manifest.IsZero() {
+				return fmt.Errorf("%w: directory entry %q has a size or digest", ErrInvalidManifest, e.Path)
+			}
+		default:
+			return fmt.Errorf("%w: entry %q has unknown type %q (want %q or %q)", ErrInvalidManifest, e.Path, clip(string(e.Type)), EntryFile, EntryDir)
+		}
+	}
+	if sum != m.Size {
+		return fmt.Errorf("%w: file sizes sum to %d but the size is %d", ErrInvalidManifest, sum, m.Size)
+	}
+	if want := TreeDigest(m.Entries); m.Digest != want {
+		return fmt.Errorf("%w: tree digest is %s but the entries hash to %s", ErrInvalidManifest, m.Digest, want)
+	}
+	return nil
+}
+
+// treeContentJSON is what TreeDigest hashes: the entries without their
+// manifest digests.
+type treeContentJSON struct {
+	Path   string    `json:"path"`
+	Type   EntryType `json:"type"`
+	Mode   uint32    `json:"mode"`
+	Size   int64     `json:"size,omitzero"`
+	Digest Digest    `json:"digest,omitzero"`
+}
+
+// TreeDigest returns the content digest of a tree: the SHA-256 of the
+// canonical JSON array of the entries' path, type, mode, size and content
+// digest, in the order given (manifests keep them sorted by path). It
+// leaves out the per-file manifest digests so that the same tree has the
+// same content digest whatever chunker stored it.
+func TreeDigest(entries []TreeEntry) Digest {
+	list := make([]treeContentJSON, len(entries))
+	for i, e := range entries {
+		list[i] = treeContentJSON{Path: e.Path, Type: e.Type, Mode: e.Mode, Size: e.Size, Digest: e.Digest}
+	}
+	b, err := json.Marshal(list)
+	if err != nil { // cannot happen: strings, numbers and digests only
+		panic("content: encode tree entries: " + err.Error())
+	}
+	return FromBytes(b)
+}
+
+// NewTreeManifest builds a tree manifest from entries in any order: it
+// sorts them by path, computes Size and Digest, and validates the result.
+// The entries slice is sorted in place.
+func NewTreeManifest(entries []TreeEntry, mediaType string) (Manifest, error) {
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Path < entries[j].Path })
+	var size int64
+	for _, e := range entries {
+		if e.Type == EntryFile && e.Size > 0 && e.Size <= maxSize-size {
+			size += e.Size
+		}
+	}
+	m := Manifest{Kind: KindTree, MediaType: mediaType, Size: size, Digest: TreeDigest(entries)}
+	if len(entries) > 0 {
+		m.Entries = entries
+	}
+	if err := m.Validate(); err != nil {
+		return Manifest{}, err
+	}
+	return m, nil
+}
+
+// ValidatePath checks that p can name a file inside a tree on any system:
+// non-empty, at most MaxPathLen bytes of valid UTF-8, relative (no leading
+// slash), clean in the sense of path.Clean (no empty, "." or ".."
+// elements, no trailing slash), without backslashes or control characters,
+// and with no element longer than 255 bytes. Errors wrap ErrUnsafePath.
+func ValidatePath(p string) error {
+	fail := func(why string) error { return fmt.Errorf("%w %q: %s", ErrUnsafePath, clip(p), why) }
+	switch {
+	case p == "":
+		return fail("empty path")
+	case len(p) > MaxPathLen:
+		return fail(fmt.Sprintf("longer than %d bytes", MaxPathLen))
+	case !utf8.ValidString(p):
+		return fail("not valid UTF-8")
+	case p[0] == '/':
+		return fail("absolute path")
+	case p == "." || p == ".." || strings.HasPrefix(p, "../"):
+		return fail("refers outside the tree")
+	case path.Clean(p) != p:
+		return fail("not a clean path (empty, '.' or '..' element, or trailing slash)")
+	}
+	for _, r := range p {
+		if r < 0x20 || r == 0x7f || r == '\\' {
+			return fail("contains a backslash or a control character")
+		}
+	}
+	for _, name := range strings.Split(p, "/") {
+		if len(name) > maxNameLen {
+			return fail(fmt.Sprintf("an element is longer than %d bytes", maxNameLen))
+		}
+	}
+	return nil
+}
+
+func validateMediaType(s string) error {
+	if len(s) > maxMediaTypeLen || !utf8.ValidString(s) {
+		return fmt.Errorf("%w: media type must be at most %d bytes of UTF-8", ErrInvalidManifest, maxMediaTypeLen)
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return fmt.Errorf("%w: media type %q contains a control character", ErrInvalidManifest, clip(s))
+		}
+	}
+	return nil
+}
+
+// ChunkSpan returns the chunks of a file manifest that cover the inclusive
+// byte range r: indexes first..last into Chunks, and the content offset at
+// which chunk first starts. It fails (wrapping ErrInvalidRange) when r does
+// not lie inside the content.
+func (m Manifest) ChunkSpan(r Range) (first, last int, start int64, err error) {
+	if m.Kind != KindFile {
+		return 0, 0, 0, fmt.Errorf("%w: byte ranges apply to file manifests, not %q", ErrInvalidRange, m.Kind)
+	}
+	if err := r.Validate(m.Size); err != nil {
+		return 0, 0, 0, err
+	}
+	first = -1
+	var off int64
+	for i, c := range m.Chunks {
+		end := off + c.Size
+		if first < 0 && r.Start < end {
+			first, start = i, off
+		}
+		if r.End < end {
+			return first, i, start, nil
+		}
+		off = end
+	}
+	// Unreachable for a valid manifest: the chunks cover Size bytes.
+	return 0, 0, 0, fmt.Errorf("%w %s: chunks do not cover the range", ErrInvalidRange, r)
+}

@@ -1,0 +1,322 @@
+package content
+
+import (
+	"bytes"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+var (
+	dA = FromBytes([]byte("a"))
+	dB = FromBytes([]byte("b"))
+	dC = FromBytes([]byte("c"))
+)
+
+func smallParams() ChunkerParams {
+	return ChunkerParams{Algorithm: AlgorithmFastCDCGearV1, Min: 64, Avg: 128, Max: 256}
+}
+
+func fileManifest() Manifest {
+	return Manifest{Kind: KindFile, MediaType: "text/plain", Size: 300, Digest: dC, Chunker: smallParams(),
+		Chunks: []ChunkRef{{Digest: dA, Size: 200}, {Digest: dB, Size: 100}}}
+}
+
+func treeManifest(t testing.TB) Manifest {
+	m, err := NewTreeManifest([]TreeEntry{
+		{Path: "sub/x.bin", Type: EntryFile, Mode: 0o600, Size: 7, Digest: dA, Manifest: dB},
+		{Path: "sub", Type: EntryDir, Mode: 0o755},
+		{Path: "a.txt", Type: EntryFile, Mode: 0o644, Size: 0, Digest: FromBytes(nil), Manifest: dC},
+		{Path: "empty", Type: EntryDir, Mode: 0o700},
+	}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestManifestEncodeGolden pins the canonical encoding: manifest digests
+// are stored in the event log, so the encoding must not drift.
+func TestManifestEncodeGolden(t *testing.T) {
+	empty := Manifest{Kind: KindFile, Digest: FromBytes(nil), Chunker: DefaultChunkerParams()}
+	for _, tc := range []struct {
+		name string
+		m    Manifest
+		want string
+	}{
+		{"file", fileManifest(), `{"schema":1,"kind":"file","media_type":"text/plain","size":300,"digest":"` + dC.String() +
+			`","chunker":{"algorithm":"fastcdc-gear-v1","min":64,"avg":128,"max":256},"chunks":[{"digest":"` + dA.String() +
+			`","size":200},{"digest":"` + dB.String() + `","size":100}]}`},
+		{"empty file", empty, `{"schema":1,"kind":"file","size":0,"digest":"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",` +
+			`"chunker":{"algorithm":"fastcdc-gear-v1","min":524288,"avg":2097152,"max":8388608},"chunks":[]}`},
+		{"tree", treeManifest(t), `{"schema":1,"kind":"tree","size":7,"digest":"` + treeManifest(t).Digest.String() + `","entries":[` +
+			`{"path":"a.txt","type":"file","mode":420,"digest":"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855","manifest":"` + dC.String() + `"},` +
+			`{"path":"empty","type":"dir","mode":448},{"path":"sub","type":"dir","mode":493},` +
+			`{"path":"sub/x.bin","type":"file","mode":384,"size":7,"digest":"` + dA.String() + `","manifest":"` + dB.String() + `"}]}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := tc.m.Encode()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(b) != tc.want {
+				t.Fatalf("encoding changed:\n got %s\nwant %s", b, tc.want)
+			}
+			back, err := ParseManifest(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(back, tc.m) {
+				t.Fatalf("round trip changed the manifest:\n got %+v\nwant %+v", back, tc.m)
+			}
+		})
+	}
+	// The tree digest is pinned too: it is an artifact's content digest.
+	if got, want := treeManifest(t).Digest.String(), "sha256:3a7afb6c9ff4a7a03331a7a800b5effbad7440d34717c2fb254a5a30619dfd46"; got != want {
+		t.Errorf("tree digest changed: got %s, want %s", got, want)
+	}
+}
+
+func TestManifestValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		m    func(t testing.TB) Manifest
+		want string // substring of the error; "" for valid
+	}{
+		{"file ok", func(testing.TB) Manifest { return fileManifest() }, ""},
+		{"tree ok", treeManifest, ""},
+		{"unknown kind", func(testing.TB) Manifest { m := fileManifest(); m.Kind = "blob"; return m }, "unknown kind"},
+		{"negative size", func(testing.TB) Manifest { m := fileManifest(); m.Size = -1; return m }, "out of range"},
+		{"no digest", func(testing.TB) Manifest { m := fileManifest(); m.Digest = Digest{}; return m }, "missing content digest"},
+		{"sizes don't sum", func(testing.TB) Manifest { m := fileManifest(); m.Size = 301; return m }, "sum to 300"},
+		{"chunk over max", func(testing.TB) Manifest {
+			m := fileManifest()
+			m.Chunks = []ChunkRef{{dA, 257}, {dB, 43}}
+			return m
+		}, "outside (0, 256]"},
+		{"zero chunk", func(testing.TB) Manifest { m := fileManifest(); m.Chunks[1].Size = 0; m.Size = 200; return m }, "outside"},
+		{"chunk without digest", func(testing.TB) Manifest { m := fileManifest(); m.Chunks[0].Digest = Digest{}; return m }, "no digest"},
+		{"bad chunker", func(testing.TB) Manifest { m := fileManifest(); m.Chunker.Min = 1; return m }, "min 1"},
+		{"empty with wrong digest", func(testing.TB) Manifest {
+			return Manifest{Kind: KindFile, Digest: dA, Chunker: smallParams()}
+		}, "empty content"},
+		{"file with entries", func(t testing.TB) Manifest { m := fileManifest(); m.Entries = treeManifest(t).Entries; return m }, "no entries"},
+		{"media type control char", func(testing.TB) Manifest { m := fileManifest(); m.MediaType = "a\nb"; return m }, "control"},
+		{"media type too long", func(testing.TB) Manifest { m := fileManifest(); m.MediaType = strings.Repeat("x", 256); return m }, "at most 255"},
+		{"tree unsorted", func(t testing.TB) Manifest {
+			m := treeManifest(t)
+			m.Entries[0], m.Entries[1] = m.Entries[1], m.Entries[0]
+			m.Digest = TreeDigest(m.Entries)
+			return m
+		}, "sorted"},
+		{"tree duplicate", func(t testing.TB) Manifest {
+			m := treeManifest(t)
+			m.Entries[2] = m.Entries[1]
+			m.Digest = TreeDigest(m.Entries)
+			return m
+		}, "sorted"},
+		{"tree wrong digest", func(t testing.TB) Manifest { m := treeManifest(t); m.Digest = dA; return m }, "tree digest"},
+		{"tree wrong size", func(t testing.TB) Manifest { m := treeManifest(t); m.Size = 8; return m }, "sum to 7"},
+		{"tree traversal", func(t testing.TB) Manifest {
+			m := treeManifest(t)
+			m.Entries[0].Path = "../a.txt"
+			m.Digest = TreeDigest(m.Entries)
+			return m
+		}, "outside the tree"},
+		{"tree mode bits", func(t testing.TB) Manifest { m := treeManifest(t); m.Entries[0].Mode = 0o4755; return m }, "permissions"},
+		{"tree dir with digest", func(t testing.TB) Manifest { m := treeManifest(t); m.Entries[1].Digest = dA; return m }, "directory entry"},
+		{"tree file without manifest", func(t testing.TB) Manifest { m := treeManifest(t); m.Entries[0].Manifest = Digest{}; return m }, "needs a digest"},
+		{"tree unknown type", func(t testing.TB) Manifest { m := treeManifest(t); m.Entries[1].Type = "symlink"; return m }, "unknown type"},
+		{"tree entry below file", func(testing.TB) Manifest {
+			e := []TreeEntry{
+				{Path: "f", Type: EntryFile, Mode: 0o644, Digest: FromBytes(nil), Manifest: dA},
+				{Path: "f/g", Type: EntryFile, Mode: 0o644, Digest: FromBytes(nil), Manifest: dA},
+			}
+			return Manifest{Kind: KindTree, Digest: TreeDigest(e), Entries: e}
+		}, "which is a file"},
+		{"tree with chunks", func(t testing.TB) Manifest { m := treeManifest(t); m.Chunker = smallParams(); return m }, "no chunks"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.m(t).Validate()
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			if err == nil || !errors.Is(err, ErrInvalidManifest) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want ErrInvalidManifest containing %q", err, tc.want)
+			}
+			if _, err := tc.m(t).Encode(); err == nil {
+				t.Fatal("Encode accepted an invalid manifest")
+			}
+		})
+	}
+}
+
+func TestParseManifestStrict(t *testing.T) {
+	good, err := fileManifest().Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree, err := treeManifest(t).Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		in   string
+		want string // "" for valid
+	}{
+		{"canonical", string(good), ""},
+		{"whitespace is fine", " " + strings.ReplaceAll(string(good), ",", ", ") + "\n", ""},
+		{"unknown field", strings.Replace(string(good), `"schema":1`, `"schema":1,"extra":true`, 1), "unknown field"},
+		{"schema 2", strings.Replace(string(good), `"schema":1`, `"schema":2`, 1), "schema 2"},
+		{"schema missing", strings.Replace(string(good), `"schema":1,`, ``, 1), "schema 0"},
+		{"trailing data", string(good) + "{}", "after the manifest"},
+		{"trailing garbage", string(good) + "x", "after the manifest"},
+		{"not json", "nope", "invalid"},
+		{"bad digest", strings.Replace(string(good), dA.String(), "sha256:XYZ", 1), "invalid digest"},
+		{"file without chunks", `{"schema":1,"kind":"file","size":0,"digest":"` + FromBytes(nil).String() + `","chunker":{"algorithm":"a","min":64,"avg":64,"max":64}}`, "needs"},
+		{"file with entries", strings.Replace(string(good), `"chunks"`, `"entries":[],"chunks"`, 1), "no \"entries\""},
+		{"tree without entries", `{"schema":1,"kind":"tree","size":0,"digest":"` + TreeDigest(nil).String() + `"}`, "needs \"entries\""},
+		{"empty tree", `{"schema":1,"kind":"tree","size":0,"digest":"` + TreeDigest(nil).String() + `","entries":[]}`, ""},
+		{"tree with chunks", strings.Replace(string(tree), `"entries"`, `"chunks":[],"entries"`, 1), "no \"chunker\""},
+		{"absolute path", strings.Replace(string(tree), `"a.txt"`, `"/a.txt"`, 1), "absolute"},
+		{"too large", string(good) + strings.Repeat(" ", MaxManifestSize), "over the limit"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseManifest([]byte(tc.in))
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			if err == nil || !errors.Is(err, ErrInvalidManifest) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want ErrInvalidManifest containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestValidatePath(t *testing.T) {
+	for _, tc := range []struct {
+		path string
+		ok   bool
+	}{
+		{"a", true},
+		{"a/b/c.txt", true},
+		{"with space/ünïcödé ✓.txt", true},
+		{"..a/b..", true},
+		{".hidden", true},
+		{"", false},
+		{".", false},
+		{"..", false},
+		{"../x", false},
+		{"a/../../x", false},
+		{"a/..", false},
+		{"/etc/passwd", false},
+		{"a//b", false},
+		{"a/./b", false},
+		{"./a", false},
+		{"a/", false},
+		{`a\..\b`, false},
+		{"a\x00b", false},
+		{"a\nb", false},
+		{"\xff", false},
+		{strings.Repeat("x", 256), false},
+		{strings.Repeat("x/", 2048) + "x", false},
+		{strings.Repeat("x", 255), true},
+	} {
+		err := ValidatePath(tc.path)
+		if (err == nil) != tc.ok {
+			t.Errorf("ValidatePath(%q) = %v, want ok=%v", tc.path, err, tc.ok)
+		}
+		if err != nil && !errors.Is(err, ErrUnsafePath) {
+			t.Errorf("ValidatePath(%q) error %v does not wrap ErrUnsafePath", tc.path, err)
+		}
+	}
+}
+
+func TestChunkSpan(t *testing.T) {
+	m := fileManifest() // chunks: [0,199], [200,299]
+	for _, tc := range []struct {
+		r           Range
+		first, last int
+		start       int64
+		wantErr     bool
+	}{
+		{Range{0, 0}, 0, 0, 0, false},
+		{Range{0, 199}, 0, 0, 0, false},
+		{Range{199, 200}, 0, 1, 0, false},
+		{Range{200, 299}, 1, 1, 200, false},
+		{Range{250, 260}, 1, 1, 200, false},
+		{Range{0, 299}, 0, 1, 0, false},
+		{Range{0, 300}, 0, 0, 0, true},
+		{Range{5, 4}, 0, 0, 0, true},
+	} {
+		first, last, start, err := m.ChunkSpan(tc.r)
+		if (err != nil) != tc.wantErr {
+			t.Errorf("ChunkSpan(%v): error %v, want error %v", tc.r, err, tc.wantErr)
+			continue
+		}
+		if err != nil {
+			if !errors.Is(err, ErrInvalidRange) {
+				t.Errorf("ChunkSpan(%v): error %v does not wrap ErrInvalidRange", tc.r, err)
+			}
+			continue
+		}
+		if first != tc.first || last != tc.last || start != tc.start {
+			t.Errorf("ChunkSpan(%v) = %d, %d, %d; want %d, %d, %d", tc.r, first, last, start, tc.first, tc.last, tc.start)
+		}
+	}
+	if _, _, _, err := treeManifest(t).ChunkSpan(Range{0, 0}); !errors.Is(err, ErrInvalidRange) {
+		t.Errorf("ChunkSpan on a tree: got %v, want ErrInvalidRange", err)
+	}
+}
+
+// FuzzParseManifest checks that ParseManifest never panics and that what it
+// accepts survives encode and parse unchanged, with a stable encoding.
+func FuzzParseManifest(f *testing.F) {
+	for _, m := range []Manifest{fileManifest(), treeManifest(f),
+		{Kind: KindFile, Digest: FromBytes(nil), Chunker: DefaultChunkerParams()}} {
+		b, err := m.Encode()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(`{"schema":1,"kind":"tree","size":0,"digest":"` + TreeDigest(nil).String() + `","entries":[]}`))
+	f.Add([]byte(`{"schema":1,"kind":"tree","entries":[{"path":"../x","type":"file"}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := ParseManifest(b)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidManifest) {
+				t.Fatalf("error %v does not wrap ErrInvalidManifest", err)
+			}
+			return
+		}
+		enc, err := m.Encode()
+		if err != nil {
+			t.Fatalf("parsed manifest does not encode: %v", err)
+		}
+		m2, err := ParseManifest(enc)
+		if err != nil {
+			t.Fatalf("encoded manifest does not parse: %v\n%s", err, enc)
+		}
+		if !reflect.DeepEqual(m, m2) {
+			t.Fatalf("parse/encode/parse changed the manifest:\n%+v\n%+v", m, m2)
+		}
+		enc2, err := m2.Encode()
+		if err != nil || !bytes.Equal(enc, enc2) {
+			t.Fatalf("encoding is not stable: %v\n%s\n%s", err, enc, enc2)
+		}
+		for _, e := range m.Entries {
+			if ValidatePath(e.Path) != nil {
+				t.Fatalf("accepted unsafe path %q", e.Path)
+			}
+		}
+	})
+}
