@@ -1,0 +1,214 @@
+// Package config resolves artstore's configuration from flags, ARTSTORE_*
+// environment variables, the YAML config file and defaults (in that order of
+// precedence) into one typed, validated Config.
+//
+// It is the only package that imports viper. Each Load call uses its own
+// viper instance, binds every key explicitly and validates the result once;
+// nothing is kept between calls. Viper lowercases map keys, so backend IDs
+// must be lowercase, and labels or other user metadata never pass through
+// this package.
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/artifact-store/artstore/internal/storage/backends"
+	"github.com/spf13/pflag"
+)
+
+// ErrInvalid is matched (errors.Is) by every error Load returns for a
+// configuration the user must fix: a malformed or misspelt config file, an
+// invalid value from a flag or the environment, a --config file that does
+// not exist. The CLI reports these as usage errors.
+var ErrInvalid = errors.New("invalid configuration")
+
+// ImplicitBackendID is the ID of the local backend artstore adds under the
+// store directory when the config file does not define one with that ID.
+const ImplicitBackendID = "default"
+
+// Config is the resolved configuration of one artstore invocation.
+type Config struct {
+	// Store is the absolute path of the local store directory.
+	Store string
+	// Server is the daemon URL without a trailing slash; empty means local mode.
+	Server string
+	// Token is the bearer token for the daemon (ARTSTORE_TOKEN or config
+	// key token). Never print it.
+	Token string
+	// DefaultBackend is the ID of the backend commands use; it is always a
+	// key of Backends.
+	DefaultBackend string
+	// Backends are the configured storage backends by ID. It always holds
+	// ImplicitBackendID.
+	Backends map[string]Backend
+	// RetrievalRecords says whether local-mode pulls append retrieval events.
+	RetrievalRecords bool
+	// Output holds the output switches.
+	Output Output
+	// ConfigFile is the config file that was read, or "" if none was.
+	ConfigFile string
+	// ConfigPath is where artstore looks for the config file (the --config
+	// or ARTSTORE_CONFIG value, else the default path), whether or not it
+	// exists. Commands that write a config file write it here.
+	ConfigPath string
+}
+
+// Output holds the output switches (flags and environment only).
+type Output struct {
+	JSON    bool // machine-readable JSON on stdout
+	Quiet   bool // no progress or informational messages
+	Verbose bool // diagnostics on stderr
+}
+
+// Backend is one storage backend entry (config key backends.<ID>).
+type Backend struct {
+	ID   string
+	Type string // backends.TypeLocal or backends.TypeS3
+	// Implicit is true for the default local backend that artstore adds
+	// when the config file defines no backend with ImplicitBackendID.
+	Implicit bool
+
+	Root string // local: absolute directory
+
+	Bucket             string // s3
+	Prefix             string
+	Region             string
+	Endpoint           string
+	PathStyle          bool
+	AccessKeyID        string
+	SecretAccessKey    string
+	SessionToken       string
+	MultipartThreshold int64 // bytes; 0: backend default
+	PartSize           int64 // bytes; 0: backend default
+	Concurrency        int   // 0: backend default
+	Timeout            time.Duration
+}
+
+// Spec converts the entry into the specification backends.Open takes.
+func (b Backend) Spec() backends.Spec {
+	return backends.Spec{
+		ID:                 b.ID,
+		Type:               b.Type,
+		Root:               b.Root,
+		Bucket:             b.Bucket,
+		Prefix:             b.Prefix,
+		Region:             b.Region,
+		Endpoint:           b.Endpoint,
+		PathStyle:          b.PathStyle,
+		AccessKeyID:        b.AccessKeyID,
+		SecretAccessKey:    b.SecretAccessKey,
+		SessionToken:       b.SessionToken,
+		MultipartThreshold: b.MultipartThreshold,
+		PartSize:           b.PartSize,
+		Concurrency:        b.Concurrency,
+		Timeout:            b.Timeout,
+	}
+}
+
+// Location describes where the backend keeps its blobs, for display:
+// the root directory, or s3://bucket/prefix (at endpoint).
+func (b Backend) Location() string {
+	switch b.Type {
+	case backends.TypeLocal:
+		return b.Root
+	case backends.TypeS3:
+		loc := "s3://" + b.Bucket + "/" + strings.TrimPrefix(b.Prefix, "/")
+		if b.Endpoint != "" {
+			loc += " at " + b.Endpoint
+		}
+		return loc
+	}
+	return ""
+}
+
+// BackendIDs returns the configured backend IDs, sorted.
+func (c *Config) BackendIDs() []string {
+	ids := make([]string, 0, len(c.Backends))
+	for id := range c.Backends {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// Specs returns the specifications of every configured backend, sorted by ID.
+func (c *Config) Specs() []backends.Spec {
+	specs := make([]backends.Spec, 0, len(c.Backends))
+	for _, id := range c.BackendIDs() {
+		specs = append(specs, c.Backends[id].Spec())
+	}
+	return specs
+}
+
+// LoadOptions are the inputs of Load. Everything is explicit so tests can
+// run Load without touching the process environment.
+type LoadOptions struct {
+	// Flags is the FlagSet the global flags were registered on with
+	// RegisterFlags (after parsing). Nil means no flags.
+	Flags *pflag.FlagSet
+	// LookupEnv reads an environment variable (os.LookupEnv in the CLI).
+	// Nil means an empty environment. Empty values count as unset.
+	LookupEnv func(string) (string, bool)
+	// ConfigFile, if set, names the config file as --config would; the
+	// --config flag and ARTSTORE_CONFIG still take precedence.
+	ConfigFile string
+	// Home, ConfigHome and DataHome override $HOME, $XDG_CONFIG_HOME and
+	// $XDG_DATA_HOME; empty means read them from LookupEnv (and, for Home,
+	// os.UserHomeDir as a last resort).
+	Home, ConfigHome, DataHome string
+	// WorkDir resolves relative paths given by flags or the environment;
+	// empty means the process's working directory.
+	WorkDir string
+}
+
+func (o *LoadOptions) env(name string) (string, bool) {
+	if o.LookupEnv == nil {
+		return "", false
+	}
+	v, ok := o.LookupEnv(name)
+	if !ok || v == "" {
+		return "", false
+	}
+	return v, true
+}
+
+func (o *LoadOptions) flag(name string) (*pflag.Flag, bool) {
+	if o.Flags == nil {
+		return nil, false
+	}
+	f := o.Flags.Lookup(name)
+	return f, f != nil && f.Changed
+}
+
+// dirs resolves the home and XDG directories. XDG variables holding a
+// relative path are ignored, as the XDG base directory spec requires.
+func (o *LoadOptions) dirs() (home, configHome, dataHome string) {
+	home = o.Home
+	if home == "" {
+		home, _ = o.env("HOME")
+	}
+	if home == "" {
+		home, _ = os.UserHomeDir()
+	}
+	configHome, dataHome = o.ConfigHome, o.DataHome
+	if configHome == "" {
+		if v, ok := o.env("XDG_CONFIG_HOME"); ok && filepath.IsAbs(v) {
+			configHome = v
+		} else if home != "" {
+			configHome = filepath.Join(home, ".config")
+		}
+	}
+	if dataHome == "" {
+		if v, ok := o.env("XDG_DATA_HOME"); ok && filepath.IsAbs(v) {
+			dataHome = v
+		} else if home != "" {
+			dataHome = filepath.Join(home, ".local", "share")
+		}
+	}
+	return home, configHome, dataHome
+}

@@ -1,0 +1,141 @@
+package config
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// backendIDPattern is what a backend ID may look like. Viper lowercases
+// map keys, so an ID with capitals would silently change; refuse it.
+var backendIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+// fileLayout records where each key sits in the config file, for messages.
+type fileLayout struct {
+	name  string
+	lines map[string]int // config key -> line number
+}
+
+func (l *fileLayout) source(key string) string {
+	if line, ok := l.lines[key]; ok {
+		return fmt.Sprintf("%s line %d", l.name, line)
+	}
+	return l.name
+}
+
+func (l *fileLayout) has(key string) bool {
+	_, ok := l.lines[key]
+	return ok
+}
+
+// checkFile parses the YAML config file and checks its shape: only known
+// keys, scalars where scalars belong, backend IDs that survive viper's
+// lowercasing. A file that is not YAML, or not a mapping, is returned as
+// err; other shape problems are added to ps.
+func checkFile(name string, data []byte, ps *problems) (*fileLayout, error) {
+	layout := &fileLayout{name: name, lines: map[string]int{}}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("%w: config file %s is not valid YAML: %s", ErrInvalid, name, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		return layout, nil // empty file
+	}
+	root := doc.Content[0]
+	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
+		return layout, nil
+	}
+	if root.Kind != yaml.MappingNode {
+		return nil, &Error{Problems: []*Problem{{Msg: "the config file must be a mapping of keys to values (key: value)", Source: fmt.Sprintf("%s line %d", name, root.Line)}}}
+	}
+	known := fileKeys()
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		src := fmt.Sprintf("%s line %d", name, k.Line)
+		key := k.Value
+		if s, ok := settingByKey(key); ok && !s.InFile {
+			ps.add(&Problem{Key: key, Msg: fmt.Sprintf("cannot be set in the config file; use --%s or %s", s.Flag, s.Env), Source: src})
+			continue
+		}
+		if !contains(known, key) {
+			ps.add(&Problem{Key: key, Msg: unknownMsg(key, known), Source: src})
+			continue
+		}
+		layout.lines[key] = k.Line
+		if key == KeyBackends {
+			checkBackends(name, v, layout, ps)
+			continue
+		}
+		if !isScalar(v) {
+			ps.add(&Problem{Key: key, Msg: "must be a single value, not a list or mapping", Source: src})
+		}
+	}
+	return layout, nil
+}
+
+func checkBackends(name string, v *yaml.Node, layout *fileLayout, ps *problems) {
+	if v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
+		return
+	}
+	if v.Kind != yaml.MappingNode {
+		ps.add(&Problem{Key: KeyBackends, Msg: "must be a mapping of backend IDs to backend settings", Source: fmt.Sprintf("%s line %d", name, v.Line)})
+		return
+	}
+	var fieldNames []string
+	for _, f := range BackendFields() {
+		fieldNames = append(fieldNames, f.Name)
+	}
+	for i := 0; i+1 < len(v.Content); i += 2 {
+		idNode, body := v.Content[i], v.Content[i+1]
+		id := idNode.Value
+		src := fmt.Sprintf("%s line %d", name, idNode.Line)
+		if !backendIDPattern.MatchString(id) {
+			ps.add(&Problem{Key: KeyBackends + "." + id, Msg: fmt.Sprintf("backend ID %q is not allowed (use lowercase letters, digits, - and _, starting with a letter or digit, at most 63 characters)", id), Source: src})
+			continue
+		}
+		layout.lines[KeyBackends+"."+id] = idNode.Line
+		if body.Kind != yaml.MappingNode {
+			ps.add(&Problem{Key: KeyBackends + "." + id, Msg: "must be a mapping of backend settings (type: local, root: ...)", Source: src})
+			continue
+		}
+		for j := 0; j+1 < len(body.Content); j += 2 {
+			fk, fv := body.Content[j], body.Content[j+1]
+			key := KeyBackends + "." + id + "." + fk.Value
+			fsrc := fmt.Sprintf("%s line %d", name, fk.Line)
+			if !contains(fieldNames, fk.Value) {
+				ps.add(&Problem{Key: key, Msg: unknownMsg(fk.Value, fieldNames), Source: fsrc})
+				continue
+			}
+			layout.lines[key] = fk.Line
+			if !isScalar(fv) {
+				ps.add(&Problem{Key: key, Msg: "must be a single value, not a list or mapping", Source: fsrc})
+			}
+		}
+	}
+}
+
+func unknownMsg(key string, known []string) string {
+	msg := fmt.Sprintf("unknown key %q", key)
+	if s := suggest(key, known); s != "" {
+		msg += fmt.Sprintf(" (did you mean %q?)", s)
+	}
+	return msg + " (known keys: " + strings.Join(known, ", ") + ")"
+}
+
+func isScalar(n *yaml.Node) bool {
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	return n.Kind == yaml.ScalarNode
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
