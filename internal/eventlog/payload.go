@@ -1,0 +1,345 @@
+package eventlog
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/artifact-store/artstore/internal/content"
+)
+
+// Event type names. A released name's payload shape never changes.
+const (
+	TypeArtifactRegistered = "artifact.registered.v1"
+	TypeTagMoved           = "tag.moved.v1"
+	TypeTagRemoved         = "tag.removed.v1"
+	TypeLabelsChanged      = "labels.changed.v1"
+	TypeRetentionSet       = "retention.set.v1"
+	TypeHoldPlaced         = "hold.placed.v1"
+	TypeHoldReleased       = "hold.released.v1"
+	TypeArtifactDeleted    = "artifact.deleted.v1"
+	TypeArtifactRetrieved  = "artifact.retrieved.v1"
+	TypeBlobsCollected     = "blobs.collected.v1"
+)
+
+// Payload is the typed body of an event. Each current payload struct names
+// its own (latest) type.
+type Payload interface {
+	EventType() string
+}
+
+// Decoder turns an event type's raw payload into the current payload struct.
+// A decoder for an old type version upcasts into the newer struct.
+type Decoder func(raw json.RawMessage) (Payload, error)
+
+// Types maps event type names to decoders. The zero value is DefaultTypes.
+// A Types value is immutable; With returns an extended copy.
+type Types struct {
+	m map[string]Decoder
+}
+
+// DefaultTypes returns the table of every type this artstore reads.
+func DefaultTypes() Types {
+	return Types{m: map[string]Decoder{
+		TypeArtifactRegistered: decodeAs[ArtifactRegistered],
+		TypeTagMoved:           decodeAs[TagMoved],
+		TypeTagRemoved:         decodeAs[TagRemoved],
+		TypeLabelsChanged:      decodeAs[LabelsChanged],
+		TypeRetentionSet:       decodeAs[RetentionSet],
+		TypeHoldPlaced:         decodeAs[HoldPlaced],
+		TypeHoldReleased:       decodeAs[HoldReleased],
+		TypeArtifactDeleted:    decodeAs[ArtifactDeleted],
+		TypeArtifactRetrieved:  decodeAs[ArtifactRetrieved],
+		TypeBlobsCollected:     decodeAs[BlobsCollected],
+	}}
+}
+
+// With returns a copy of t that also decodes typ with d. It is how a new
+// type version (or a test-only type) is added without mutating a table in
+// use.
+func (t Types) With(typ string, d Decoder) Types {
+	m := maps.Clone(t.table())
+	m[typ] = d
+	return Types{m: m}
+}
+
+func (t Types) table() map[string]Decoder {
+	if t.m == nil {
+		return DefaultTypes().m
+	}
+	return t.m
+}
+
+// Names returns the known type names, sorted.
+func (t Types) Names() []string { return slices.Sorted(maps.Keys(t.table())) }
+
+// Decode returns the payload of an event of type typ. Unknown types fail
+// with ErrUnknownType; a payload that does not decode or validate fails with
+// ErrInvalidEvent.
+func (t Types) Decode(typ string, raw json.RawMessage) (Payload, error) {
+	d, ok := t.table()[typ]
+	if !ok {
+		return nil, fmt.Errorf("%w %q (written by a newer artstore?)", ErrUnknownType, clip(typ))
+	}
+	p, err := d(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s payload: %v", ErrInvalidEvent, typ, err)
+	}
+	return p, nil
+}
+
+// validator is implemented by payloads that check their own invariants.
+type validator interface{ validate() error }
+
+// decodeAs strictly decodes raw into a *T: unknown members are refused
+// (a new member means a new type version).
+func decodeAs[T any, PT interface {
+	*T
+	Payload
+}](raw json.RawMessage) (Payload, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	var v T
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	p := PT(&v)
+	if val, ok := any(p).(validator); ok {
+		if err := val.validate(); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// ArtifactRegistered records a new artifact version. The event's subject is
+// the artifact ID; its time is the creation time and its actor the creator.
+type ArtifactRegistered struct {
+	ID             string            `json:"id"`
+	Name           string            `json:"name"`
+	Version        string            `json:"version"`
+	ContentDigest  content.Digest    `json:"content_digest"`
+	Size           int64             `json:"size"`
+	ManifestDigest content.Digest    `json:"manifest_digest"`
+	MediaType      string            `json:"media_type,omitempty"`
+	Labels         map[string]string `json:"labels,omitempty"`
+	Provenance     Provenance        `json:"provenance,omitzero"`
+	// Tags are pointed at the new artifact (moved from older versions).
+	Tags []string `json:"tags,omitempty"`
+}
+
+// Provenance says what produced an artifact and from what.
+type Provenance struct {
+	Producer Producer `json:"producer,omitzero"`
+	Inputs   []Input  `json:"inputs,omitempty"`
+}
+
+// Producer describes the tool run and environment that produced an artifact.
+type Producer struct {
+	Tool      string `json:"tool,omitempty"`
+	Command   string `json:"command,omitempty"`
+	Host      string `json:"host,omitempty"`
+	User      string `json:"user,omitempty"`
+	GitRepo   string `json:"git_repo,omitempty"`
+	GitCommit string `json:"git_commit,omitempty"`
+	GitDirty  bool   `json:"git_dirty,omitempty"`
+	CISystem  string `json:"ci_system,omitempty"`
+	CIJob     string `json:"ci_job,omitempty"`
+	CIRun     string `json:"ci_run,omitempty"`
+	CIURL     string `json:"ci_url,omitempty"`
+}
+
+// Input is one thing an artifact was made from: another artifact
+// (ArtifactID set, resolved at registration) or raw content (Digest only).
+type Input struct {
+	// Ref is the reference as the user gave it, kept for display.
+	Ref        string         `json:"ref,omitempty"`
+	ArtifactID string         `json:"artifact_id,omitempty"`
+	Digest     content.Digest `json:"digest,omitzero"`
+	// Role says how the input was used ("source", "config", "dependency").
+	Role string `json:"role,omitempty"`
+}
+
+// EventType implements Payload.
+func (ArtifactRegistered) EventType() string { return TypeArtifactRegistered }
+
+func (p *ArtifactRegistered) validate() error {
+	switch {
+	case p.ID == "" || p.Name == "" || p.Version == "":
+		return fmt.Errorf("id, name and version are required")
+	case p.ContentDigest.IsZero() || p.ManifestDigest.IsZero():
+		return fmt.Errorf("content_digest and manifest_digest are required")
+	case p.Size < 0:
+		return fmt.Errorf("negative size %d", p.Size)
+	}
+	for i, in := range p.Provenance.Inputs {
+		if in.ArtifactID == "" && in.Digest.IsZero() {
+			return fmt.Errorf("input %d has neither artifact_id nor digest", i)
+		}
+	}
+	return nil
+}
+
+// TagMoved points tag Tag of name Name at an artifact of that name.
+type TagMoved struct {
+	Name       string `json:"name"`
+	Tag        string `json:"tag"`
+	ArtifactID string `json:"artifact_id"`
+}
+
+// EventType implements Payload.
+func (TagMoved) EventType() string { return TypeTagMoved }
+
+func (p *TagMoved) validate() error {
+	if p.Name == "" || p.Tag == "" || p.ArtifactID == "" {
+		return fmt.Errorf("name, tag and artifact_id are required")
+	}
+	return nil
+}
+
+// TagRemoved deletes tag Tag of name Name.
+type TagRemoved struct {
+	Name string `json:"name"`
+	Tag  string `json:"tag"`
+}
+
+// EventType implements Payload.
+func (TagRemoved) EventType() string { return TypeTagRemoved }
+
+func (p *TagRemoved) validate() error {
+	if p.Name == "" || p.Tag == "" {
+		return fmt.Errorf("name and tag are required")
+	}
+	return nil
+}
+
+// LabelsChanged sets and removes labels of an artifact. Keys in Remove are
+// removed after Set is applied; a key may not appear in both.
+type LabelsChanged struct {
+	ArtifactID string            `json:"artifact_id"`
+	Set        map[string]string `json:"set,omitempty"`
+	Remove     []string          `json:"remove,omitempty"`
+}
+
+// EventType implements Payload.
+func (LabelsChanged) EventType() string { return TypeLabelsChanged }
+
+func (p *LabelsChanged) validate() error {
+	if p.ArtifactID == "" {
+		return fmt.Errorf("artifact_id is required")
+	}
+	for _, k := range p.Remove {
+		if _, dup := p.Set[k]; dup {
+			return fmt.Errorf("label %q is both set and removed", k)
+		}
+	}
+	return nil
+}
+
+// RetentionSet replaces an artifact's retention settings. A zero time means
+// "none".
+type RetentionSet struct {
+	ArtifactID string `json:"artifact_id"`
+	// ExpiresAt: the artifact may be deleted by retention after this time.
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+	// ImmutableUntil: the artifact may not be deleted before this time (WORM).
+	ImmutableUntil time.Time `json:"immutable_until,omitzero"`
+}
+
+// EventType implements Payload.
+func (RetentionSet) EventType() string { return TypeRetentionSet }
+
+func (p *RetentionSet) validate() error {
+	if p.ArtifactID == "" {
+		return fmt.Errorf("artifact_id is required")
+	}
+	return nil
+}
+
+// HoldPlaced places the named legal hold on an artifact; while any hold is
+// placed the artifact cannot be deleted.
+type HoldPlaced struct {
+	ArtifactID string `json:"artifact_id"`
+	Hold       string `json:"hold"`
+	Reason     string `json:"reason,omitempty"`
+}
+
+// EventType implements Payload.
+func (HoldPlaced) EventType() string { return TypeHoldPlaced }
+
+func (p *HoldPlaced) validate() error {
+	if p.ArtifactID == "" || p.Hold == "" {
+		return fmt.Errorf("artifact_id and hold are required")
+	}
+	return nil
+}
+
+// HoldReleased releases the named legal hold.
+type HoldReleased struct {
+	ArtifactID string `json:"artifact_id"`
+	Hold       string `json:"hold"`
+	Reason     string `json:"reason,omitempty"`
+}
+
+// EventType implements Payload.
+func (HoldReleased) EventType() string { return TypeHoldReleased }
+
+func (p *HoldReleased) validate() error {
+	if p.ArtifactID == "" || p.Hold == "" {
+		return fmt.Errorf("artifact_id and hold are required")
+	}
+	return nil
+}
+
+// ArtifactDeleted is a tombstone: the artifact disappears from references
+// and listings (its tags are removed), its version stays taken, and its
+// bytes become garbage for the collector.
+type ArtifactDeleted struct {
+	ArtifactID string `json:"artifact_id"`
+	Reason     string `json:"reason,omitempty"`
+}
+
+// EventType implements Payload.
+func (ArtifactDeleted) EventType() string { return TypeArtifactDeleted }
+
+func (p *ArtifactDeleted) validate() error {
+	if p.ArtifactID == "" {
+		return fmt.Errorf("artifact_id is required")
+	}
+	return nil
+}
+
+// ArtifactRetrieved is a retrieval record: the event's actor read Bytes
+// bytes of the artifact (Range empty for the whole content).
+type ArtifactRetrieved struct {
+	ArtifactID string `json:"artifact_id"`
+	Bytes      int64  `json:"bytes"`
+	// Range is the inclusive byte range read, "start-end", or "".
+	Range string `json:"range,omitempty"`
+	// Client identifies the client program or address.
+	Client string `json:"client,omitempty"`
+}
+
+// EventType implements Payload.
+func (ArtifactRetrieved) EventType() string { return TypeArtifactRetrieved }
+
+func (p *ArtifactRetrieved) validate() error {
+	if p.ArtifactID == "" || p.Bytes < 0 {
+		return fmt.Errorf("artifact_id is required and bytes must not be negative")
+	}
+	return nil
+}
+
+// BlobsCollected records blobs removed by garbage collection. It changes no
+// view; it is the audit record of what GC deleted.
+type BlobsCollected struct {
+	Backend string           `json:"backend,omitempty"`
+	Digests []content.Digest `json:"digests"`
+	Bytes   int64            `json:"bytes"`
+}
+
+// EventType implements Payload.
+func (BlobsCollected) EventType() string { return TypeBlobsCollected }

@@ -1,0 +1,232 @@
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/artifact-store/artstore/internal/eventlog"
+	"github.com/artifact-store/artstore/internal/eventlog/eventlogtest"
+	"github.com/artifact-store/artstore/internal/eventlog/sqlite"
+)
+
+type db struct{ path string }
+
+func newDB(t testing.TB) eventlogtest.DB {
+	return &db{path: filepath.Join(t.TempDir(), "log.db")}
+}
+
+func (d *db) Open(t testing.TB, opts eventlog.Options) eventlog.Store {
+	t.Helper()
+	s, err := sqlite.Open(context.Background(), d.path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return s
+}
+
+// raw runs statements on a plain connection, with the append-only
+// triggers dropped for the duration when bypass is set.
+func (d *db) raw(t testing.TB, bypass bool, stmts ...string) error {
+	t.Helper()
+	conn, err := sql.Open("sqlite", d.path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if bypass {
+		stmts = append(append([]string{"DROP TRIGGER events_no_update", "DROP TRIGGER events_no_delete"}, stmts...),
+			"CREATE TRIGGER events_no_update BEFORE UPDATE ON events BEGIN SELECT RAISE(ABORT, 'append-only'); END",
+			"CREATE TRIGGER events_no_delete BEFORE DELETE ON events BEGIN SELECT RAISE(ABORT, 'append-only'); END")
+	}
+	for _, s := range stmts {
+		if _, err := conn.Exec(s); err != nil {
+			return fmt.Errorf("%s: %w", s, err)
+		}
+	}
+	return nil
+}
+
+func (d *db) must(t testing.TB, stmts ...string) {
+	t.Helper()
+	if err := d.raw(t, true, stmts...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (d *db) TamperBody(t testing.TB, seq int64) {
+	// Flip the byte after `"actor":"` (a letter) to another letter.
+	d.must(t, fmt.Sprintf(`UPDATE events SET body = CAST(replace(CAST(body AS TEXT), '"actor":"a', '"actor":"b') AS BLOB) WHERE seq = %d`, seq))
+}
+
+func (d *db) TamperHash(t testing.TB, seq int64) {
+	d.must(t, fmt.Sprintf(`UPDATE events SET hash = '%064d' WHERE seq = %d`, 0, seq))
+}
+
+func (d *db) DeleteRow(t testing.TB, seq int64) {
+	d.must(t, fmt.Sprintf(`DELETE FROM events WHERE seq = %d`, seq))
+}
+
+func (d *db) TryUpdate(t testing.TB, seq int64) error {
+	return sqlite.WrapError(d.raw(t, false, fmt.Sprintf(`UPDATE events SET actor = 'mallory' WHERE seq = %d`, seq)))
+}
+
+func (d *db) TryDelete(t testing.TB, seq int64) error {
+	return sqlite.WrapError(d.raw(t, false, fmt.Sprintf(`DELETE FROM events WHERE seq = %d`, seq)))
+}
+
+func TestConformance(t *testing.T) { eventlogtest.Run(t, newDB) }
+
+func TestTriggersMapToErrAppendOnly(t *testing.T) {
+	d := newDB(t).(*db)
+	s := d.Open(t, eventlog.Options{})
+	if _, err := s.Append(context.Background(), []eventlog.NewEvent{eventlogtest.Registered(t, "A", "x", "1", nil)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.TryUpdate(t, 1); !errors.Is(err, eventlog.ErrAppendOnly) {
+		t.Errorf("update: %v, want ErrAppendOnly", err)
+	}
+	if err := d.TryDelete(t, 1); !errors.Is(err, eventlog.ErrAppendOnly) {
+		t.Errorf("delete: %v, want ErrAppendOnly", err)
+	}
+}
+
+func TestOpenRefusesBadPath(t *testing.T) {
+	for _, p := range []string{"", "a?b", "a#b"} {
+		if _, err := sqlite.Open(context.Background(), p, eventlog.Options{}); err == nil {
+			t.Errorf("Open(%q) succeeded", p)
+		}
+	}
+}
+
+func TestMigrationsAreRecordedOnce(t *testing.T) {
+	d := newDB(t).(*db)
+	d.Open(t, eventlog.Options{})
+	d.Open(t, eventlog.Options{}) // reopening applies nothing twice
+	conn, err := sql.Open("sqlite", d.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var n int
+	if err := conn.QueryRow(`SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil || n != 1 {
+		t.Errorf("schema_migrations rows = %d, %v", n, err)
+	}
+	var mode string
+	if err := conn.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
+		t.Errorf("journal mode = %q, %v", mode, err)
+	}
+}
+
+// The multi-process test re-executes the test binary as child appenders.
+const (
+	childEnv   = "ARTSTORE_EVENTLOG_CHILD_DB"
+	childIDEnv = "ARTSTORE_EVENTLOG_CHILD_ID"
+	childN     = 25
+)
+
+func TestMain(m *testing.M) {
+	if path := os.Getenv(childEnv); path != "" {
+		os.Exit(child(path, os.Getenv(childIDEnv)))
+	}
+	os.Exit(m.Run())
+}
+
+// child appends childN two-event batches, each computing the next version
+// number inside AppendFunc.
+func child(path, id string) int {
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, path, eventlog.Options{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer s.Close()
+	for i := 0; i < childN; i++ {
+		aid := fmt.Sprintf("P%sI%d", id, i)
+		_, err := s.AppendFunc(ctx, func(ctx context.Context, v eventlog.Views) ([]eventlog.NewEvent, error) {
+			n, err := v.MaxVersionNumber(ctx, "mp")
+			if err != nil {
+				return nil, err
+			}
+			reg, err := eventlog.New("proc"+id, aid, &eventlog.ArtifactRegistered{ID: aid, Name: "mp", Version: strconv.FormatInt(n+1, 10),
+				ContentDigest: eventlogtest.Digest(aid), ManifestDigest: eventlogtest.Digest(aid), Tags: []string{"latest"}})
+			if err != nil {
+				return nil, err
+			}
+			ret, err := eventlog.New("proc"+id, aid, &eventlog.ArtifactRetrieved{ArtifactID: aid, Bytes: 1})
+			return []eventlog.NewEvent{reg, ret}, err
+		})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	return 0
+}
+
+func TestSeveralProcessesAppend(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts child processes; skipped with -short")
+	}
+	d := newDB(t).(*db)
+	s := d.Open(t, eventlog.Options{}) // creates the schema first
+	const procs = 4
+	cmds := make([]*exec.Cmd, procs)
+	for i := range cmds {
+		cmds[i] = exec.Command(os.Args[0], "-test.run=^$")
+		cmds[i].Env = append(os.Environ(), childEnv+"="+d.path, childIDEnv+"="+strconv.Itoa(i))
+		cmds[i].Stderr = os.Stderr
+		if err := cmds[i].Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, c := range cmds {
+		if err := c.Wait(); err != nil {
+			t.Errorf("child %d: %v", i, err)
+		}
+	}
+	ctx := context.Background()
+	rep, err := s.Verify(ctx, 1)
+	if err != nil || rep.Checked != procs*childN*2 {
+		t.Fatalf("verify = %+v, %v; want %d events", rep, err, procs*childN*2)
+	}
+	var prev eventlog.Event
+	if err := s.Read(ctx, 0, func(e eventlog.Event) error {
+		if e.Seq%2 == 0 && (e.Subject != prev.Subject || e.Type != eventlog.TypeArtifactRetrieved) {
+			return fmt.Errorf("batch split at seq %d", e.Seq)
+		}
+		prev = e
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.MaxVersionNumber(ctx, "mp"); err != nil || n != procs*childN {
+		t.Errorf("versions up to %d, %v; want %d", n, err, procs*childN)
+	}
+	var live, rebuilt strings.Builder
+	if err := s.ViewDump(ctx, &live); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Rebuild(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ViewDump(ctx, &rebuilt); err != nil {
+		t.Fatal(err)
+	}
+	if live.String() != rebuilt.String() {
+		t.Error("rebuilt views differ after multi-process appends")
+	}
+}

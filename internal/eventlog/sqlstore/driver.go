@@ -1,0 +1,63 @@
+// Package sqlstore is the database-independent half of artstore's SQL event
+// log stores: appending and verifying the chain, the projector that applies
+// events to the view tables, the view queries, rebuild, dump and migrations.
+//
+// A database package (internal/eventlog/sqlite, internal/eventlog/postgres)
+// supplies a Driver: transactions, the serialisation of appends and the
+// mapping of its error codes. All SQL here uses $N placeholders and only
+// types and syntax both SQLite and PostgreSQL accept (BIGINT/INTEGER, TEXT,
+// BLOB/BYTEA; no NULLs in views: absent values are 0 or '').
+package sqlstore
+
+import (
+	"context"
+	"io/fs"
+)
+
+// Driver is one database's half of a store.
+type Driver interface {
+	// BeginWrite starts a transaction that excludes every other BeginWrite
+	// on the same database, in this process or any other, until it ends.
+	// Statements in it see every previously committed write.
+	BeginWrite(ctx context.Context) (Tx, error)
+	// BeginRead starts a transaction that sees one consistent snapshot and
+	// does not block writers.
+	BeginRead(ctx context.Context) (Tx, error)
+	// WrapError maps the database's errors to eventlog sentinels (unique
+	// violations to ErrConflict, trigger refusals to ErrAppendOnly, lock
+	// timeouts to ErrBusy) and returns other errors unchanged. nil stays nil.
+	WrapError(err error) error
+	// Migrations returns the database's embedded migrations: files named
+	// NNNN_name.up.sql at the root of the FS.
+	Migrations() fs.FS
+	// Close closes the driver's connections.
+	Close() error
+}
+
+// Tx is a database transaction.
+type Tx interface {
+	// Query runs a query returning rows. The rows must be closed before the
+	// next statement on the transaction.
+	Query(ctx context.Context, query string, args ...any) (Rows, error)
+	// Exec runs a statement. An implementation may defer its execution
+	// until the next Query or Commit, and report its error there.
+	Exec(ctx context.Context, query string, args ...any) error
+	// ExecOne is Exec for a statement that must change exactly one row;
+	// otherwise the statement (or the later Query/Commit) fails with an
+	// error wrapping eventlog.ErrProjection and saying what.
+	ExecOne(ctx context.Context, what string, query string, args ...any) error
+	// Script runs a multi-statement SQL script (a migration) immediately.
+	Script(ctx context.Context, sql string) error
+	// Commit commits the transaction.
+	Commit(ctx context.Context) error
+	// Rollback aborts the transaction; after Commit it does nothing.
+	Rollback(ctx context.Context) error
+}
+
+// Rows iterates over a query's result, like database/sql.Rows.
+type Rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close() error
+}

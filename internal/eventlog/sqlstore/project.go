@@ -1,0 +1,164 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/artifact-store/artstore/internal/eventlog"
+)
+
+// apply projects one event onto the view tables. It is strict: an event that
+// does not fit the views (unknown artifact, tag of another name, missing
+// hold) fails with eventlog.ErrProjection, so a live store and a rebuilt one
+// can never silently diverge.
+func apply(ctx context.Context, tx Tx, ev eventlog.Event, p eventlog.Payload) error {
+	seq, ns, by := ev.Seq, ev.Time.UnixNano(), ev.Actor
+	switch p := p.(type) {
+	case *eventlog.ArtifactRegistered:
+		return applyRegistered(ctx, tx, ev, p)
+
+	case *eventlog.TagMoved:
+		return tx.ExecOne(ctx, fmt.Sprintf("artifact %s of %s does not exist or is deleted", p.ArtifactID, p.Name),
+			`INSERT INTO tags (name, tag, artifact_id, moved_seq, moved_ns, moved_by)
+			 SELECT $1, $2, id, CAST($4 AS BIGINT), CAST($5 AS BIGINT), $6 FROM artifacts WHERE id = $3 AND name = $1 AND deleted_seq = 0
+			 ON CONFLICT (name, tag) DO UPDATE SET artifact_id = excluded.artifact_id, moved_seq = excluded.moved_seq, moved_ns = excluded.moved_ns, moved_by = excluded.moved_by`,
+			p.Name, p.Tag, p.ArtifactID, seq, ns, by)
+
+	case *eventlog.TagRemoved:
+		return tx.ExecOne(ctx, fmt.Sprintf("tag %s:%s does not exist", p.Name, p.Tag),
+			`DELETE FROM tags WHERE name = $1 AND tag = $2`, p.Name, p.Tag)
+
+	case *eventlog.LabelsChanged:
+		if err := touchLive(ctx, tx, p.ArtifactID, seq); err != nil {
+			return err
+		}
+		for _, k := range slices.Sorted(maps.Keys(p.Set)) {
+			if err := tx.Exec(ctx, `INSERT INTO labels (seq, key, value) SELECT seq, $2, $3 FROM artifacts WHERE id = $1
+				ON CONFLICT (seq, key) DO UPDATE SET value = excluded.value`, p.ArtifactID, k, p.Set[k]); err != nil {
+				return err
+			}
+		}
+		for _, k := range p.Remove {
+			if err := tx.ExecOne(ctx, fmt.Sprintf("label %q of artifact %s is not set", k, p.ArtifactID),
+				`DELETE FROM labels WHERE key = $2 AND seq = (SELECT seq FROM artifacts WHERE id = $1)`, p.ArtifactID, k); err != nil {
+				return err
+			}
+		}
+		return nil
+
+	case *eventlog.RetentionSet:
+		return tx.ExecOne(ctx, liveMsg(p.ArtifactID),
+			`UPDATE artifacts SET expires_ns = $2, immutable_ns = $3, updated_seq = $4 WHERE id = $1 AND deleted_seq = 0`,
+			p.ArtifactID, unixNano(p.ExpiresAt), unixNano(p.ImmutableUntil), seq)
+
+	case *eventlog.HoldPlaced:
+		if err := touchLive(ctx, tx, p.ArtifactID, seq); err != nil {
+			return err
+		}
+		return tx.Exec(ctx, `INSERT INTO holds (artifact_id, hold, reason, placed_seq, placed_ns, placed_by) VALUES ($1, $2, $3, $4, $5, $6)`,
+			p.ArtifactID, p.Hold, p.Reason, seq, ns, by)
+
+	case *eventlog.HoldReleased:
+		if err := tx.ExecOne(ctx, fmt.Sprintf("hold %q is not placed on artifact %s", p.Hold, p.ArtifactID),
+			`DELETE FROM holds WHERE artifact_id = $1 AND hold = $2`, p.ArtifactID, p.Hold); err != nil {
+			return err
+		}
+		return tx.ExecOne(ctx, liveMsg(p.ArtifactID), `UPDATE artifacts SET updated_seq = $2 WHERE id = $1`, p.ArtifactID, seq)
+
+	case *eventlog.ArtifactDeleted:
+		if err := tx.ExecOne(ctx, liveMsg(p.ArtifactID),
+			`UPDATE artifacts SET deleted_seq = $2, deleted_ns = $3, deleted_by = $4, delete_reason = $5, updated_seq = $2 WHERE id = $1 AND deleted_seq = 0`,
+			p.ArtifactID, seq, ns, by, p.Reason); err != nil {
+			return err
+		}
+		return tx.Exec(ctx, `DELETE FROM tags WHERE artifact_id = $1`, p.ArtifactID)
+
+	case *eventlog.ArtifactRetrieved:
+		return tx.ExecOne(ctx, fmt.Sprintf("artifact %s does not exist", p.ArtifactID),
+			`UPDATE artifacts SET retrievals = retrievals + 1, retrieved_bytes = retrieved_bytes + $2, last_retrieved_ns = $3, last_retrieved_by = $4 WHERE id = $1`,
+			p.ArtifactID, p.Bytes, ns, by)
+
+	case *eventlog.BlobsCollected:
+		return nil // an audit record only
+
+	default:
+		return fmt.Errorf("%w: no projection for payload %T of type %s", eventlog.ErrUnknownType, p, ev.Type)
+	}
+}
+
+func applyRegistered(ctx context.Context, tx Tx, ev eventlog.Event, p *eventlog.ArtifactRegistered) error {
+	prov, err := json.Marshal(p.Provenance)
+	if err != nil {
+		return fmt.Errorf("encode provenance: %w", err)
+	}
+	if err := tx.Exec(ctx, `INSERT INTO artifacts (seq, id, name, version, version_num, content_digest, size, manifest_digest, media_type, provenance, created_ns, created_by, updated_seq)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $1)`,
+		ev.Seq, p.ID, p.Name, p.Version, VersionNumber(p.Version), p.ContentDigest.String(), p.Size, p.ManifestDigest.String(),
+		p.MediaType, string(prov), ev.Time.UnixNano(), ev.Actor); err != nil {
+		return err
+	}
+	for _, k := range slices.Sorted(maps.Keys(p.Labels)) {
+		if err := tx.Exec(ctx, `INSERT INTO labels (seq, key, value) VALUES ($1, $2, $3)`, ev.Seq, k, p.Labels[k]); err != nil {
+			return err
+		}
+	}
+	for i, in := range p.Provenance.Inputs {
+		if in.ArtifactID == "" {
+			if err := tx.Exec(ctx, `INSERT INTO lineage (child_id, idx, child_seq, parent_id, digest, ref, role) VALUES ($1, $2, $3, '', $4, $5, $6)`,
+				p.ID, int64(i), ev.Seq, in.Digest.String(), in.Ref, in.Role); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := tx.ExecOne(ctx, fmt.Sprintf("input %d: artifact %s does not exist", i, in.ArtifactID),
+			`INSERT INTO lineage (child_id, idx, child_seq, parent_id, digest, ref, role)
+			 SELECT $1, CAST($2 AS BIGINT), CAST($3 AS BIGINT), id, $5, $6, $7 FROM artifacts WHERE id = $4 AND id <> $1`,
+			p.ID, int64(i), ev.Seq, in.ArtifactID, in.Digest.String(), in.Ref, in.Role); err != nil {
+			return err
+		}
+	}
+	for _, tag := range p.Tags {
+		if err := tx.Exec(ctx, `INSERT INTO tags (name, tag, artifact_id, moved_seq, moved_ns, moved_by) VALUES ($1, $2, $3, $4, $5, $6)
+			ON CONFLICT (name, tag) DO UPDATE SET artifact_id = excluded.artifact_id, moved_seq = excluded.moved_seq, moved_ns = excluded.moved_ns, moved_by = excluded.moved_by`,
+			p.Name, tag, p.ID, ev.Seq, ev.Time.UnixNano(), ev.Actor); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// touchLive records seq as the artifact's last change, failing when it does
+// not exist or is deleted.
+func touchLive(ctx context.Context, tx Tx, id string, seq int64) error {
+	return tx.ExecOne(ctx, liveMsg(id), `UPDATE artifacts SET updated_seq = $2 WHERE id = $1 AND deleted_seq = 0`, id, seq)
+}
+
+func liveMsg(id string) string { return fmt.Sprintf("artifact %s does not exist or is deleted", id) }
+
+// VersionNumber returns the value of a purely numeric version without
+// leading zeros ("7" -> 7), and 0 for any other version. Automatic version
+// numbers continue after the largest such value.
+func VersionNumber(v string) int64 {
+	if v == "" || v[0] == '0' || len(v) > 18 {
+		return 0
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			return 0
+		}
+	}
+	n, _ := strconv.ParseInt(v, 10, 64) // at most 18 digits: cannot fail
+	return n
+}
+
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}

@@ -1,0 +1,441 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/artifact-store/artstore/internal/content"
+	"github.com/artifact-store/artstore/internal/eventlog"
+)
+
+// pageSize is how many events Read, Verify and Rebuild fetch per query.
+const pageSize = 1000
+
+// Store implements eventlog.Store over a Driver.
+type Store struct {
+	d     Driver
+	types eventlog.Types
+	now   func() time.Time
+}
+
+var _ eventlog.Store = (*Store)(nil)
+
+// New returns a store over d, applying d's pending migrations first.
+func New(ctx context.Context, d Driver, opts eventlog.Options) (*Store, error) {
+	s := &Store{d: d, types: opts.Types, now: opts.Clock()}
+	if err := s.migrate(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Driver returns the store's driver.
+func (s *Store) Driver() Driver { return s.d }
+
+// Close implements eventlog.Store.
+func (s *Store) Close() error { return s.d.Close() }
+
+// Append implements eventlog.Store.
+func (s *Store) Append(ctx context.Context, evs []eventlog.NewEvent) ([]eventlog.Event, error) {
+	if len(evs) == 0 {
+		return nil, nil
+	}
+	return s.AppendFunc(ctx, func(context.Context, eventlog.Views) ([]eventlog.NewEvent, error) { return evs, nil })
+}
+
+// AppendFunc implements eventlog.Store.
+func (s *Store) AppendFunc(ctx context.Context, fn func(context.Context, eventlog.Views) ([]eventlog.NewEvent, error)) ([]eventlog.Event, error) {
+	tx, err := s.d.BeginWrite(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("append: begin: %w", s.d.WrapError(err))
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // after Commit it is a no-op
+	evs, err := fn(ctx, &views{q: tx, wrap: s.d.WrapError})
+	if err != nil {
+		return nil, err
+	}
+	if len(evs) == 0 {
+		return nil, nil
+	}
+	head, err := headOf(ctx, tx)
+	if err != nil {
+		return nil, fmt.Errorf("append: %w", s.d.WrapError(err))
+	}
+	out := make([]eventlog.Event, 0, len(evs))
+	now := s.now()
+	for _, ne := range evs {
+		ev, err := eventlog.Seal(head.Seq+1, head.Hash, ne, now)
+		if err != nil {
+			return nil, fmt.Errorf("append: %w", err)
+		}
+		if err := s.insertAndApply(ctx, tx, ev); err != nil {
+			return nil, fmt.Errorf("append: %w", err)
+		}
+		head = eventlog.Head{Seq: ev.Seq, Hash: ev.Hash}
+		out = append(out, ev)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("append: commit: %w", s.d.WrapError(err))
+	}
+	return out, nil
+}
+
+func (s *Store) insertAndApply(ctx context.Context, tx Tx, ev eventlog.Event) error {
+	p, err := s.types.Decode(ev.Type, ev.Payload)
+	if err != nil {
+		return fmt.Errorf("event %d: %w", ev.Seq, err)
+	}
+	if err := tx.Exec(ctx, `INSERT INTO events (seq, time_ns, actor, type, subject, body, prev, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		ev.Seq, ev.Time.UnixNano(), ev.Actor, ev.Type, ev.Subject, ev.Body, ev.Prev, ev.Hash); err != nil {
+		return fmt.Errorf("event %d: insert: %w", ev.Seq, s.d.WrapError(err))
+	}
+	if err := apply(ctx, tx, ev, p); err != nil {
+		return fmt.Errorf("event %d (%s): %w", ev.Seq, ev.Type, s.d.WrapError(err))
+	}
+	return nil
+}
+
+func headOf(ctx context.Context, q Tx) (eventlog.Head, error) {
+	rows, err := q.Query(ctx, `SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1`)
+	if err != nil {
+		return eventlog.Head{}, fmt.Errorf("read head: %w", err)
+	}
+	defer rows.Close()
+	var h eventlog.Head
+	if rows.Next() {
+		if err := rows.Scan(&h.Seq, &h.Hash); err != nil {
+			return h, fmt.Errorf("read head: %w", err)
+		}
+	}
+	return h, rows.Err()
+}
+
+// Head implements eventlog.Store.
+func (s *Store) Head(ctx context.Context) (eventlog.Head, error) {
+	var h eventlog.Head
+	err := s.read(ctx, func(tx Tx) error {
+		var err error
+		h, err = headOf(ctx, tx)
+		return err
+	})
+	return h, err
+}
+
+// read runs fn in a read transaction.
+func (s *Store) read(ctx context.Context, fn func(Tx) error) error {
+	tx, err := s.d.BeginRead(ctx)
+	if err != nil {
+		return fmt.Errorf("begin read: %w", s.d.WrapError(err))
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // read-only
+	if err := fn(tx); err != nil {
+		return s.d.WrapError(err)
+	}
+	return s.d.WrapError(tx.Commit(ctx))
+}
+
+// rowsPage reads up to pageSize events rows with seq >= from.
+func rowsPage(ctx context.Context, q Tx, from int64) ([]eventlog.StoredRow, error) {
+	rows, err := q.Query(ctx, `SELECT seq, time_ns, actor, type, subject, body, prev, hash FROM events WHERE seq >= $1 ORDER BY seq LIMIT $2`, from, int64(pageSize))
+	if err != nil {
+		return nil, fmt.Errorf("read events from %d: %w", from, err)
+	}
+	defer rows.Close()
+	var out []eventlog.StoredRow
+	for rows.Next() {
+		var r eventlog.StoredRow
+		if err := rows.Scan(&r.Seq, &r.TimeNS, &r.Actor, &r.Type, &r.Subject, &r.Body, &r.Prev, &r.Hash); err != nil {
+			return nil, fmt.Errorf("read events from %d: %w", from, err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read events from %d: %w", from, err)
+	}
+	return out, nil
+}
+
+// Read implements eventlog.Store. Each page is read in its own short read
+// transaction, so fn runs with no transaction open.
+func (s *Store) Read(ctx context.Context, afterSeq int64, fn func(eventlog.Event) error) error {
+	if afterSeq < 0 {
+		afterSeq = 0
+	}
+	var end int64
+	if err := s.read(ctx, func(tx Tx) error {
+		h, err := headOf(ctx, tx)
+		end = h.Seq
+		return err
+	}); err != nil {
+		return err
+	}
+	next := afterSeq + 1
+	for next <= end {
+		var page []eventlog.StoredRow
+		if err := s.read(ctx, func(tx Tx) error {
+			var err error
+			page, err = rowsPage(ctx, tx, next)
+			return err
+		}); err != nil {
+			return err
+		}
+		if len(page) == 0 {
+			return nil
+		}
+		for _, r := range page {
+			if r.Seq > end {
+				return nil
+			}
+			ev, err := eventlog.DecodeStored(r.Seq, r.Body, r.Prev, r.Hash)
+			if err != nil {
+				return fmt.Errorf("read: %w", err)
+			}
+			if err := fn(ev); err != nil {
+				return err
+			}
+			next = r.Seq + 1
+		}
+	}
+	return nil
+}
+
+// Verify implements eventlog.Store. It runs in one read transaction so the
+// whole check sees one snapshot.
+func (s *Store) Verify(ctx context.Context, fromSeq int64) (eventlog.VerifyReport, error) {
+	if fromSeq < 1 {
+		fromSeq = 1
+	}
+	rep := eventlog.VerifyReport{FromSeq: fromSeq}
+	var chainErr *eventlog.ChainError
+	err := s.read(ctx, func(tx Tx) error {
+		h, err := headOf(ctx, tx)
+		if err != nil {
+			return err
+		}
+		rep.Head = h
+		if fromSeq > h.Seq {
+			return nil
+		}
+		prev := ""
+		if fromSeq > 1 {
+			page, err := rowsPage(ctx, tx, fromSeq-1)
+			if err != nil {
+				return err
+			}
+			if len(page) == 0 || page[0].Seq != fromSeq-1 {
+				chainErr = &eventlog.ChainError{Seq: fromSeq - 1, Reason: fmt.Sprintf("event %d is missing", fromSeq-1)}
+				return nil
+			}
+			prev = page[0].Hash
+		}
+		v := eventlog.NewVerifier(fromSeq, prev)
+		for next := fromSeq; next <= h.Seq; {
+			page, err := rowsPage(ctx, tx, next)
+			if err != nil {
+				return err
+			}
+			if len(page) == 0 {
+				chainErr = &eventlog.ChainError{Seq: next, Reason: fmt.Sprintf("events %d to %d are missing", next, h.Seq)}
+				return nil
+			}
+			for _, r := range page {
+				if r.Seq > h.Seq {
+					return nil
+				}
+				if err := v.Check(r); err != nil {
+					if !errors.As(err, &chainErr) {
+						return err
+					}
+					return nil
+				}
+				rep.Checked++
+				next = r.Seq + 1
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return rep, fmt.Errorf("verify: %w", err)
+	}
+	if chainErr != nil {
+		rep.FirstBad, rep.Reason = chainErr.Seq, chainErr.Reason
+		return rep, chainErr
+	}
+	return rep, nil
+}
+
+// viewTables lists the view tables with their dump columns and order.
+var viewTables = []struct{ name, cols, order string }{
+	{"artifacts", "seq, id, name, version, version_num, content_digest, size, manifest_digest, media_type, provenance, created_ns, created_by, updated_seq, expires_ns, immutable_ns, retrievals, retrieved_bytes, last_retrieved_ns, last_retrieved_by, deleted_seq, deleted_ns, deleted_by, delete_reason", "seq"},
+	{"labels", "seq, key, value", "seq, key"},
+	{"tags", "name, tag, artifact_id, moved_seq, moved_ns, moved_by", "name, tag"},
+	{"lineage", "child_id, idx, child_seq, parent_id, digest, ref, role", "child_id, idx"},
+	{"holds", "artifact_id, hold, reason, placed_seq, placed_ns, placed_by", "artifact_id, hold"},
+}
+
+// Rebuild implements eventlog.Store.
+func (s *Store) Rebuild(ctx context.Context) (int64, error) {
+	tx, err := s.d.BeginWrite(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("rebuild: begin: %w", s.d.WrapError(err))
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // after Commit it is a no-op
+	for _, t := range viewTables {
+		if err := tx.Exec(ctx, "DELETE FROM "+t.name); err != nil {
+			return 0, fmt.Errorf("rebuild: empty %s: %w", t.name, s.d.WrapError(err))
+		}
+	}
+	var n int64
+	for next := int64(1); ; {
+		page, err := rowsPage(ctx, tx, next)
+		if err != nil {
+			return n, fmt.Errorf("rebuild: %w", s.d.WrapError(err))
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, r := range page {
+			ev, err := eventlog.DecodeStored(r.Seq, r.Body, r.Prev, r.Hash)
+			if err != nil {
+				return n, fmt.Errorf("rebuild: %w", err)
+			}
+			p, err := s.types.Decode(ev.Type, ev.Payload)
+			if err != nil {
+				return n, fmt.Errorf("rebuild: event %d: %w", ev.Seq, err)
+			}
+			if err := apply(ctx, tx, ev, p); err != nil {
+				return n, fmt.Errorf("rebuild: event %d (%s): %w", ev.Seq, ev.Type, s.d.WrapError(err))
+			}
+			n++
+			next = r.Seq + 1
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return n, fmt.Errorf("rebuild: commit: %w", s.d.WrapError(err))
+	}
+	return n, nil
+}
+
+// ViewDump implements eventlog.Store.
+func (s *Store) ViewDump(ctx context.Context, w io.Writer) error {
+	return s.read(ctx, func(tx Tx) error {
+		for _, t := range viewTables {
+			if _, err := fmt.Fprintf(w, "# %s\n", t.name); err != nil {
+				return err
+			}
+			if err := dumpTable(ctx, tx, w, t.name, t.cols, t.order); err != nil {
+				return fmt.Errorf("dump %s: %w", t.name, err)
+			}
+		}
+		return nil
+	})
+}
+
+func dumpTable(ctx context.Context, tx Tx, w io.Writer, table, cols, order string) error {
+	var casts []byte
+	n := 0
+	for i, c := range splitCols(cols) {
+		if i > 0 {
+			casts = append(casts, ", "...)
+		}
+		casts = append(casts, "CAST("+c+" AS TEXT)"...)
+		n++
+	}
+	rows, err := tx.Query(ctx, "SELECT "+string(casts)+" FROM "+table+" ORDER BY "+order)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	vals := make([]string, n)
+	ptrs := make([]any, n)
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return err
+		}
+		b, err := json.Marshal(vals)
+		if err != nil {
+			return err
+		}
+		if _, err := w.Write(append(b, '\n')); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func splitCols(cols string) []string {
+	var out []string
+	start := 0
+	for i := 0; i <= len(cols); i++ {
+		if i == len(cols) || cols[i] == ',' {
+			c := cols[start:i]
+			for len(c) > 0 && c[0] == ' ' {
+				c = c[1:]
+			}
+			out = append(out, c)
+			start = i + 1
+		}
+	}
+	return out
+}
+
+// Views implementation on the store: each call is one read transaction.
+
+func (s *Store) viewRead(ctx context.Context, fn func(v *views) error) error {
+	return s.read(ctx, func(tx Tx) error { return fn(&views{q: tx, wrap: s.d.WrapError}) })
+}
+
+// Artifact implements eventlog.Views.
+func (s *Store) Artifact(ctx context.Context, id string) (a eventlog.Artifact, err error) {
+	err = s.viewRead(ctx, func(v *views) error { a, err = v.Artifact(ctx, id); return err })
+	return a, err
+}
+
+// ArtifactByVersion implements eventlog.Views.
+func (s *Store) ArtifactByVersion(ctx context.Context, name, version string) (a eventlog.Artifact, err error) {
+	err = s.viewRead(ctx, func(v *views) error { a, err = v.ArtifactByVersion(ctx, name, version); return err })
+	return a, err
+}
+
+// ArtifactByDigest implements eventlog.Views.
+func (s *Store) ArtifactByDigest(ctx context.Context, name string, d content.Digest) (a eventlog.Artifact, err error) {
+	err = s.viewRead(ctx, func(v *views) error { a, err = v.ArtifactByDigest(ctx, name, d); return err })
+	return a, err
+}
+
+// Tag implements eventlog.Views.
+func (s *Store) Tag(ctx context.Context, name, tag string) (t eventlog.Tag, err error) {
+	err = s.viewRead(ctx, func(v *views) error { t, err = v.Tag(ctx, name, tag); return err })
+	return t, err
+}
+
+// Tags implements eventlog.Views.
+func (s *Store) Tags(ctx context.Context, name string) (t []eventlog.Tag, err error) {
+	err = s.viewRead(ctx, func(v *views) error { t, err = v.Tags(ctx, name); return err })
+	return t, err
+}
+
+// MaxVersionNumber implements eventlog.Views.
+func (s *Store) MaxVersionNumber(ctx context.Context, name string) (n int64, err error) {
+	err = s.viewRead(ctx, func(v *views) error { n, err = v.MaxVersionNumber(ctx, name); return err })
+	return n, err
+}
+
+// Query implements eventlog.Views.
+func (s *Store) Query(ctx context.Context, q eventlog.Query) (p eventlog.Page, err error) {
+	err = s.viewRead(ctx, func(v *views) error { p, err = v.Query(ctx, q); return err })
+	return p, err
+}
+
+// Edges implements eventlog.Views.
+func (s *Store) Edges(ctx context.Context, id string, dir eventlog.Direction) (e []eventlog.Edge, err error) {
+	err = s.viewRead(ctx, func(v *views) error { e, err = v.Edges(ctx, id, dir); return err })
+	return e, err
+}
