@@ -6,7 +6,7 @@
 // supplies a Driver: transactions, the serialisation of appends and the
 // mapping of its error codes. All SQL here uses $N placeholders and only
 // types and syntax both SQLite and PostgreSQL accept (BIGINT/INTEGER, TEXT,
-// BLOB/BYTEA; no NULLs in views: absent values are 0 or '').
+// BLOB/BYTEA; no NULLs in views: absent values are 0 or the empty string).
 package sqlstore
 
 import (

@@ -1,0 +1,219 @@
+// Package postgres is the shared event log store for daemons: PostgreSQL
+// through a pgx/v5 connection pool.
+//
+// Several daemons may share one database. Appends are serialised by a
+// transaction-scoped advisory lock (pg_advisory_xact_lock) keyed by the
+// schema the log lives in; statements after the lock run at READ COMMITTED
+// and so see every earlier append. Reads use REPEATABLE READ, READ ONLY
+// transactions: one snapshot, never blocking writers.
+//
+// The schema is the first one of the connection's search_path; put
+// "search_path=myschema" in the DSN to keep a log in its own schema.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/artifact-store/artstore/internal/eventlog"
+	"github.com/artifact-store/artstore/internal/eventlog/sqlstore"
+)
+
+//go:embed migrations/*.up.sql
+var migrations embed.FS
+
+// maxQueued is how many statements an append queues before sending them.
+const maxQueued = 512
+
+// Store is a PostgreSQL event log store.
+type Store struct {
+	*sqlstore.Store
+}
+
+var _ eventlog.Store = (*Store)(nil)
+
+// Open connects to the database at dsn (a postgres:// URL or key=value
+// string; pool settings such as pool_max_conns are accepted), applies
+// pending migrations and returns the store.
+func Open(ctx context.Context, dsn string, opts eventlog.Options) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open event log: parse PostgreSQL DSN: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open event log: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("open event log: connect to PostgreSQL %s@%s/%s: %w", cfg.ConnConfig.User, cfg.ConnConfig.Host, cfg.ConnConfig.Database, WrapError(err))
+	}
+	s, err := sqlstore.New(ctx, &driver{pool: pool}, opts)
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("open event log: %w", err)
+	}
+	return &Store{Store: s}, nil
+}
+
+type driver struct {
+	pool *pgxpool.Pool
+}
+
+func (d *driver) Migrations() fs.FS {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		panic(err) // the embedded directory exists at build time
+	}
+	return sub
+}
+
+func (d *driver) Close() error {
+	d.pool.Close()
+	return nil
+}
+
+func (d *driver) BeginWrite(ctx context.Context) (sqlstore.Tx, error) {
+	tx, err := d.pool.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('artstore.eventlog.' || current_schema()))`); err != nil {
+		_ = tx.Rollback(ctx)
+		return nil, fmt.Errorf("lock the log: %w", err)
+	}
+	return &pgTx{tx: tx}, nil
+}
+
+func (d *driver) BeginRead(ctx context.Context) (sqlstore.Tx, error) {
+	tx, err := d.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return nil, err
+	}
+	return &pgTx{tx: tx}, nil
+}
+
+func (d *driver) WrapError(err error) error { return WrapError(err) }
+
+// PostgreSQL error codes WrapError maps.
+const (
+	codeUniqueViolation     = "23505"
+	codeIntegrityViolation  = "23000" // raised by the append-only trigger
+	codeSerialization       = "40001"
+	codeDeadlock            = "40P01"
+	codeLockNotAvailable    = "55P03"
+	codeQueryCanceledByLock = "57014"
+)
+
+// WrapError maps PostgreSQL error codes to eventlog sentinels: unique
+// violations to ErrConflict, the append-only trigger to ErrAppendOnly,
+// serialisation failures, deadlocks and lock timeouts to ErrBusy. Other
+// errors are returned as they are; nil stays nil.
+func WrapError(err error) error {
+	var pe *pgconn.PgError
+	if err == nil || !errors.As(err, &pe) {
+		return err
+	}
+	switch pe.Code {
+	case codeUniqueViolation:
+		return fmt.Errorf("%w: %w", eventlog.ErrConflict, err)
+	case codeIntegrityViolation:
+		return fmt.Errorf("%w: %w", eventlog.ErrAppendOnly, err)
+	case codeSerialization, codeDeadlock, codeLockNotAvailable, codeQueryCanceledByLock:
+		return fmt.Errorf("%w: %w", eventlog.ErrBusy, err)
+	}
+	return err
+}
+
+// pgTx adapts pgx.Tx. Exec and ExecOne statements are queued and sent as one
+// pipelined batch before the next Query, Script or Commit, so an append of
+// many events costs a few round trips, not one per statement.
+type pgTx struct {
+	tx    pgx.Tx
+	batch pgx.Batch
+	whats []string // per queued statement: "" or the ExecOne description
+}
+
+func (t *pgTx) Exec(ctx context.Context, q string, args ...any) error {
+	return t.ExecOne(ctx, "", q, args...)
+}
+
+func (t *pgTx) ExecOne(ctx context.Context, what, q string, args ...any) error {
+	t.batch.Queue(q, args...)
+	t.whats = append(t.whats, what)
+	if len(t.whats) >= maxQueued {
+		return t.flush(ctx)
+	}
+	return nil
+}
+
+func (t *pgTx) flush(ctx context.Context) (err error) {
+	if len(t.whats) == 0 {
+		return nil
+	}
+	whats, batch := t.whats, t.batch
+	t.batch, t.whats = pgx.Batch{}, nil
+	br := t.tx.SendBatch(ctx, &batch)
+	defer func() {
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	for _, what := range whats {
+		tag, err := br.Exec()
+		if err != nil {
+			return err
+		}
+		if what != "" && tag.RowsAffected() != 1 {
+			return fmt.Errorf("%w: %s", eventlog.ErrProjection, what)
+		}
+	}
+	return nil
+}
+
+func (t *pgTx) Query(ctx context.Context, q string, args ...any) (sqlstore.Rows, error) {
+	if err := t.flush(ctx); err != nil {
+		return nil, err
+	}
+	rows, err := t.tx.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgRows{rows}, nil
+}
+
+func (t *pgTx) Script(ctx context.Context, q string) error {
+	if err := t.flush(ctx); err != nil {
+		return err
+	}
+	_, err := t.tx.Exec(ctx, q) // no arguments: simple protocol, several statements allowed
+	return err
+}
+
+func (t *pgTx) Commit(ctx context.Context) error {
+	if err := t.flush(ctx); err != nil {
+		return err
+	}
+	return t.tx.Commit(ctx)
+}
+
+func (t *pgTx) Rollback(ctx context.Context) error {
+	if err := t.tx.Rollback(ctx); err != nil && !errors.Is(err, pgx.ErrTxClosed) {
+		return err
+	}
+	return nil
+}
+
+type pgRows struct{ pgx.Rows }
+
+func (r pgRows) Close() error {
+	r.Rows.Close()
+	return r.Rows.Err()
+}

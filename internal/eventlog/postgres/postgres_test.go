@@ -1,0 +1,105 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/artifact-store/artstore/internal/eventlog"
+	"github.com/artifact-store/artstore/internal/eventlog/eventlogtest"
+	"github.com/artifact-store/artstore/internal/eventlog/postgres"
+	"github.com/artifact-store/artstore/internal/eventlog/postgres/pgtest"
+)
+
+type db struct{ dsn string }
+
+func newDB(t testing.TB) eventlogtest.DB {
+	_, dsn := pgtest.Schema(t)
+	return &db{dsn: dsn}
+}
+
+func (d *db) Open(t testing.TB, opts eventlog.Options) eventlog.Store {
+	t.Helper()
+	s, err := postgres.Open(context.Background(), d.dsn, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return s
+}
+
+// raw runs statements on one connection in a transaction, with the
+// append-only trigger disabled for it when bypass is set.
+func (d *db) raw(t testing.TB, bypass bool, stmts ...string) error {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, d.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if bypass {
+		stmts = append(append([]string{"ALTER TABLE events DISABLE TRIGGER USER"}, stmts...), "ALTER TABLE events ENABLE TRIGGER USER")
+	}
+	for _, s := range stmts {
+		if _, err := conn.Exec(ctx, s); err != nil {
+			return fmt.Errorf("%s: %w", s, err)
+		}
+	}
+	return nil
+}
+
+func (d *db) must(t testing.TB, stmts ...string) {
+	t.Helper()
+	if err := d.raw(t, true, stmts...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (d *db) TamperBody(t testing.TB, seq int64) {
+	d.must(t, fmt.Sprintf(`UPDATE events SET body = convert_to(replace(convert_from(body, 'UTF8'), '"actor":"a', '"actor":"b'), 'UTF8') WHERE seq = %d`, seq))
+}
+
+func (d *db) TamperHash(t testing.TB, seq int64) {
+	d.must(t, fmt.Sprintf(`UPDATE events SET hash = '%064d' WHERE seq = %d`, 0, seq))
+}
+
+func (d *db) DeleteRow(t testing.TB, seq int64) {
+	d.must(t, fmt.Sprintf(`DELETE FROM events WHERE seq = %d`, seq))
+}
+
+func (d *db) TryUpdate(t testing.TB, seq int64) error {
+	return postgres.WrapError(d.raw(t, false, fmt.Sprintf(`UPDATE events SET actor = 'mallory' WHERE seq = %d`, seq)))
+}
+
+func (d *db) TryDelete(t testing.TB, seq int64) error {
+	return postgres.WrapError(d.raw(t, false, fmt.Sprintf(`DELETE FROM events WHERE seq = %d`, seq)))
+}
+
+func TestConformance(t *testing.T) { eventlogtest.Run(t, newDB) }
+
+func TestTriggersMapToErrAppendOnly(t *testing.T) {
+	d := newDB(t).(*db)
+	s := d.Open(t, eventlog.Options{})
+	if _, err := s.Append(context.Background(), []eventlog.NewEvent{eventlogtest.Registered(t, "A", "x", "1", nil)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{"UPDATE events SET actor = 'm'", "DELETE FROM events", "TRUNCATE events"} {
+		if err := postgres.WrapError(d.raw(t, false, stmt)); !errors.Is(err, eventlog.ErrAppendOnly) {
+			t.Errorf("%s: %v, want ErrAppendOnly", stmt, err)
+		}
+	}
+}
+
+func TestOpenBadDSN(t *testing.T) {
+	if _, err := postgres.Open(context.Background(), "postgres://nobody@127.0.0.1:1/x?connect_timeout=1", eventlog.Options{}); err == nil {
+		t.Error("Open of an unreachable server succeeded")
+	}
+}
