@@ -1,0 +1,670 @@
+// Package local implements storage.Backend on a directory of the local
+// filesystem.
+//
+// On-disk layout, below the configured root directory:
+//
+//	<root>/
+//	├── sha256/                          one directory per digest algorithm
+//	│   └── ba/                          hex[0:2]
+//	│       └── 78/                      hex[2:4]
+//	│           └── ba7816bf8f01…15ad    the blob, named by its full hex digest (mode 0444)
+//	└── tmp/                             uploads in progress
+//	    └── put-ba7816bf8f01cfea-<random>
+//
+// The path of a blob below the root is exactly content.Digest.Key, so the
+// directory can be copied to (or from) an S3 bucket key for key.
+//
+// # Writes
+//
+// Put streams into a new, uniquely named file in tmp/ through a
+// content.VerifyingReader, so size and digest are checked while the bytes
+// arrive; then it sets the file's modification time, fsyncs the file, renames
+// it to its final name and fsyncs the shard directory (and the parents of any
+// shard directory it created). A blob is therefore visible under its final
+// name only once it is complete, verified and durable. On any failure
+// (mismatch, reader error, cancelled context, full disk) the temporary file is
+// removed and nothing is left behind. rename(2) is atomic, so goroutines and
+// processes putting the same digest at once never see or produce a partial
+// blob; the last rename wins and every racer wrote identical, verified bytes.
+//
+// A Put of a blob that already exists with the expected size refreshes its
+// modification time first (so "ModTime is at or after the start of every
+// successful Put", which garbage collection's grace window relies on) and
+// then drains the reader through a VerifyingReader without writing anything:
+// wrong bytes still fail with storage.ErrDigestMismatch, so a caller's bug
+// is never reported as a successful store. An existing file of the wrong size
+// (damage from outside artstore) is replaced by the verified upload.
+//
+// Temporary files of uploads that died (crash, kill -9) are removed by
+// CleanTemp; New calls it for files older than StaleTempAge. A live upload
+// rewrites its temporary file continually, so only an upload stalled for
+// longer than that could lose its file, and it then fails cleanly.
+//
+// # Safety
+//
+// Every access goes through an os.Root opened on the root directory, so no
+// path below the root — even one with symbolic links planted in it — can
+// reach a file outside it; such attempts fail with storage.ErrInvalidKey.
+// artstore itself never creates symbolic links: Put refuses shard directories
+// that are links, and Walk does not follow or report links.
+//
+// The root directory is created by New if missing, but never by Put, Get,
+// Head, Delete or Walk: if it disappears later (an unmounted disk, a deleted
+// directory) they fail with storage.ErrUnavailable, and Health reports the
+// backend unhealthy, instead of silently filling a new, empty directory on
+// the wrong filesystem.
+package local
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/artifact-store/artstore/internal/content"
+	"github.com/artifact-store/artstore/internal/storage"
+)
+
+// StaleTempAge is the age after which New removes a temporary upload file
+// that was not written to any more (see CleanTemp).
+const StaleTempAge = 24 * time.Hour
+
+const (
+	tmpDir    = "tmp"  // below the root
+	tmpPrefix = "put-" // every temporary file's name starts with this
+	blobMode  = 0o444  // blobs are immutable
+	dirMode   = 0o755
+	// maxCopyBuffer bounds the buffer Put copies through.
+	maxCopyBuffer = 256 << 10
+	// renameAttempts bounds the retries when a concurrent Delete removes an
+	// emptied shard directory while Put creates it or renames into it.
+	renameAttempts = 8
+)
+
+// Backend stores blobs in a local directory. It is safe for concurrent use by
+// several goroutines and by several processes sharing the directory.
+type Backend struct {
+	id   string
+	root string // absolute and clean
+}
+
+var _ storage.Backend = (*Backend)(nil)
+
+// New returns the local backend named id storing blobs below root. A relative
+// root is made absolute; a missing root is created (with its parents). New
+// also creates root/tmp when it can and removes temporary files older than
+// StaleTempAge; neither is an error when it fails, so a read-only root can
+// still be read.
+func New(id, root string) (*Backend, error) {
+	if id == "" {
+		return nil, errors.New("local backend: empty ID")
+	}
+	if root == "" {
+		return nil, fmt.Errorf("local backend %q: no root directory given", id)
+	}
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("local backend %q: resolve root directory %q: %w", id, root, err)
+	}
+	if err := os.MkdirAll(abs, dirMode); err != nil {
+		return nil, fmt.Errorf("local backend %q: create root directory: %w", id, err)
+	}
+	b := &Backend{id: id, root: abs}
+	if r, err := b.openRoot(); err != nil {
+		return nil, fmt.Errorf("local backend %q: %w", id, err)
+	} else {
+		_, _ = ensureDirs(r, tmpDir)
+		r.Close()
+	}
+	_, _ = b.CleanTemp(StaleTempAge)
+	return b, nil
+}
+
+// ID returns the backend's configured name.
+func (b *Backend) ID() string { return b.id }
+
+// Root returns the absolute path of the backend's root directory.
+func (b *Backend) Root() string { return b.root }
+
+// Put stores size bytes from r under d; see storage.Backend and the package
+// documentation for the write protocol.
+func (b *Backend) Put(ctx context.Context, d content.Digest, size int64, r io.Reader) (created bool, err error) {
+	key, err := b.key("put", d)
+	if err != nil {
+		return false, err
+	}
+	if size < 0 {
+		return false, b.errf("put", d, "size %d is negative", size)
+	}
+	if err := ctx.Err(); err != nil {
+		return false, b.errf("put", d, "%w", err)
+	}
+	root, err := b.openRoot()
+	if err != nil {
+		return false, b.errf("put", d, "%w", err)
+	}
+	defer root.Close()
+
+	exists, err := touchIfComplete(root, key, size)
+	if err != nil {
+		return false, b.fail("put", d, err, key)
+	}
+	if exists {
+		vr := content.NewVerifyingReader(ctxReader{ctx, r}, d, size)
+		if _, err := io.Copy(io.Discard, vr); err != nil {
+			return false, b.errf("put", d, "blob already stored, but the bytes given: %w", err)
+		}
+		return false, nil
+	}
+	return b.write(ctx, root, key, d, size, r)
+}
+
+// touchIfComplete reports whether a regular file of the expected size exists
+// at key, and if so sets its modification time to now. A file that vanishes
+// meanwhile (concurrent Delete) or cannot be touched (owned by another user)
+// reports false, so the caller writes a fresh copy.
+func touchIfComplete(root *os.Root, key string, size int64) (bool, error) {
+	fi, err := root.Lstat(key)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if !fi.Mode().IsRegular() || fi.Size() != size {
+		return false, nil
+	}
+	now := time.Now()
+	if err := root.Chtimes(key, now, now); err != nil {
+		return false, nil
+	}
+	return true, nil
+}
+
+// write is Put's path for a blob that is not stored yet.
+func (b *Backend) write(ctx context.Context, root *os.Root, key string, d content.Digest, size int64, r io.Reader) (created bool, err error) {
+	dir := path.Dir(key)
+	newDirs, err := ensureDirs(root, dir)
+	if err != nil {
+		return false, b.fail("put", d, err, dir)
+	}
+	if _, err := ensureDirs(root, tmpDir); err != nil {
+		return false, b.fail("put", d, err, tmpDir)
+	}
+	f, tmpName, err := createTemp(root, d)
+	if err != nil {
+		return false, b.fail("put", d, fmt.Errorf("create temporary file: %w", err), tmpDir)
+	}
+	closed, published := false, false
+	defer func() {
+		if !closed {
+			f.Close()
+		}
+		if !published {
+			root.Remove(tmpName)
+		}
+	}()
+
+	vr := content.NewVerifyingReader(ctxReader{ctx, r}, d, size)
+	fw := &fileWriter{f: f}
+	if _, err := io.CopyBuffer(fw, vr, make([]byte, copyBufferSize(size))); err != nil {
+		if fw.err != nil {
+			return false, b.errf("put", d, "write %s: %w", filepath.Join(b.root, tmpName), fw.err)
+		}
+		return false, b.errf("put", d, "%w", err)
+	}
+	if !vr.Verified() { // unreachable: CopyBuffer returns nil only at a verified EOF
+		return false, b.errf("put", d, "content was not verified")
+	}
+	now := time.Now()
+	if err := root.Chtimes(tmpName, now, now); err != nil {
+		return false, b.errf("put", d, "set modification time: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		return false, b.errf("put", d, "fsync %s: %w", filepath.Join(b.root, tmpName), err)
+	}
+	closed = true
+	if err := f.Close(); err != nil {
+		return false, b.errf("put", d, "close %s: %w", filepath.Join(b.root, tmpName), err)
+	}
+
+	// A concurrent Put may have completed the same blob while we wrote.
+	if exists, err := touchIfComplete(root, key, size); err == nil && exists {
+		return false, nil
+	}
+	for attempt := 1; ; attempt++ {
+		err = root.Rename(tmpName, key)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, fs.ErrNotExist) || attempt == renameAttempts {
+			return false, b.fail("put", d, fmt.Errorf("rename temporary file into place: %w", err), dir, tmpName)
+		}
+		// A concurrent Delete pruned the shard directories: recreate them.
+		more, err := ensureDirs(root, dir)
+		if err != nil {
+			return false, b.fail("put", d, err, dir)
+		}
+		newDirs = append(newDirs, more...)
+	}
+	published = true
+
+	// Make the new directory entries durable: the shard directory, and the
+	// parent of every directory this Put created.
+	toSync := []string{dir}
+	for _, nd := range newDirs {
+		toSync = append(toSync, path.Dir(nd))
+	}
+	for _, sd := range toSync {
+		if err := syncDir(root, sd); err != nil {
+			return true, b.errf("put", d, "blob stored, but fsync of directory %s failed (it may not survive a crash): %w", filepath.Join(b.root, sd), err)
+		}
+	}
+	return true, nil
+}
+
+// Get opens the blob, or the inclusive range of it, for reading.
+func (b *Backend) Get(ctx context.Context, d content.Digest, rng *content.Range) (io.ReadCloser, error) {
+	key, err := b.key("get", d)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, b.errf("get", d, "%w", err)
+	}
+	root, err := b.openRoot()
+	if err != nil {
+		return nil, b.errf("get", d, "%w", err)
+	}
+	defer root.Close()
+
+	f, err := root.Open(key)
+	if err != nil {
+		return nil, b.objectErr("get", d, key, err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, b.errf("get", d, "%w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, b.errf("get", d, "%s is not a regular file", filepath.Join(b.root, key))
+	}
+	if rng == nil {
+		return f, nil
+	}
+	if err := rng.Validate(fi.Size()); err != nil {
+		f.Close()
+		return nil, b.errf("get", d, "%w", err)
+	}
+	if _, err := f.Seek(rng.Start, io.SeekStart); err != nil {
+		f.Close()
+		return nil, b.errf("get", d, "%w", err)
+	}
+	return &rangeReader{lr: io.LimitedReader{R: f, N: rng.Length()}, f: f}, nil
+}
+
+// rangeReader reads a section of a file. Its WriteTo hands the kernel an
+// *io.LimitedReader over the *os.File, so copying to a socket or file can use
+// sendfile/copy_file_range.
+type rangeReader struct {
+	lr io.LimitedReader
+	f  *os.File
+}
+
+func (r *rangeReader) Read(p []byte) (int, error)         { return r.lr.Read(p) }
+func (r *rangeReader) WriteTo(w io.Writer) (int64, error) { return io.Copy(w, &r.lr) }
+func (r *rangeReader) Close() error                       { return r.f.Close() }
+
+// Head returns the blob's size and modification time.
+func (b *Backend) Head(ctx context.Context, d content.Digest) (storage.Info, error) {
+	key, err := b.key("head", d)
+	if err != nil {
+		return storage.Info{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return storage.Info{}, b.errf("head", d, "%w", err)
+	}
+	root, err := b.openRoot()
+	if err != nil {
+		return storage.Info{}, b.errf("head", d, "%w", err)
+	}
+	defer root.Close()
+	fi, err := root.Stat(key)
+	if err != nil {
+		return storage.Info{}, b.objectErr("head", d, key, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return storage.Info{}, b.errf("head", d, "%s is not a regular file", filepath.Join(b.root, key))
+	}
+	return storage.Info{Digest: d, Size: fi.Size(), ModTime: fi.ModTime()}, nil
+}
+
+// Delete removes the blob, then the shard directories it leaves empty.
+func (b *Backend) Delete(ctx context.Context, d content.Digest) (removed bool, err error) {
+	key, err := b.key("delete", d)
+	if err != nil {
+		return false, err
+	}
+	if err := ctx.Err(); err != nil {
+		return false, b.errf("delete", d, "%w", err)
+	}
+	root, err := b.openRoot()
+	if err != nil {
+		return false, b.errf("delete", d, "%w", err)
+	}
+	defer root.Close()
+	if err := root.Remove(key); err != nil {
+		if errors.Is(err, fs.ErrNotExist) && !b.rootMissing() {
+			return false, nil
+		}
+		return false, b.fail("delete", d, err, key)
+	}
+	// Prune emptied shard directories (never the algorithm directory). A
+	// failure means another blob lives there, a Put just created it, or a
+	// concurrent Delete already removed it: all fine.
+	for dir := path.Dir(key); strings.Contains(dir, "/"); dir = path.Dir(dir) {
+		if root.Remove(dir) != nil {
+			break
+		}
+	}
+	return true, nil
+}
+
+// Walk calls fn for every blob below the root. It skips tmp/, directories
+// of unknown algorithms, symbolic links, and files whose path is not a valid
+// object key.
+func (b *Backend) Walk(ctx context.Context, fn func(storage.Info) error) error {
+	root, err := b.openRoot()
+	if err != nil {
+		return fmt.Errorf("local backend %q: walk: %w", b.id, err)
+	}
+	defer root.Close()
+	var fnErr error
+	err = fs.WalkDir(root.FS(), ".", func(p string, de fs.DirEntry, err error) error {
+		if cerr := ctx.Err(); cerr != nil {
+			return cerr
+		}
+		if err != nil {
+			if p != "." && errors.Is(err, fs.ErrNotExist) {
+				return nil // pruned by a concurrent Delete
+			}
+			return err
+		}
+		if p == "." {
+			return nil
+		}
+		depth := strings.Count(p, "/") + 1
+		if de.IsDir() {
+			if (depth == 1 && !content.Algorithm(p).Available()) || depth >= 4 {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if depth != 4 || !de.Type().IsRegular() {
+			return nil
+		}
+		d, err := content.ParseKey(p)
+		if err != nil {
+			return nil
+		}
+		fi, err := de.Info()
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil // deleted meanwhile
+			}
+			return err
+		}
+		if err := fn(storage.Info{Digest: d, Size: fi.Size(), ModTime: fi.ModTime()}); err != nil {
+			fnErr = err
+			return fs.SkipAll
+		}
+		return nil
+	})
+	if fnErr != nil {
+		return fnErr
+	}
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) && b.rootMissing() {
+			err = b.rootError(err)
+		}
+		return fmt.Errorf("local backend %q: walk %s: %w", b.id, b.root, err)
+	}
+	return nil
+}
+
+// CleanTemp removes temporary upload files in <root>/tmp that were last
+// written more than olderThan ago — leftovers of uploads that were killed —
+// and returns how many it removed. An upload in progress keeps its file's
+// modification time current, so olderThan must exceed the longest stall an
+// upload is allowed to survive.
+func (b *Backend) CleanTemp(olderThan time.Duration) (removed int, err error) {
+	root, err := b.openRoot()
+	if err != nil {
+		return 0, fmt.Errorf("local backend %q: clean temporary files: %w", b.id, err)
+	}
+	defer root.Close()
+	entries, err := fs.ReadDir(root.FS(), tmpDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("local backend %q: clean temporary files: %w", b.id, err)
+	}
+	cutoff := time.Now().Add(-olderThan)
+	var errs []error
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !strings.HasPrefix(e.Name(), tmpPrefix) {
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil || fi.ModTime().After(cutoff) {
+			continue
+		}
+		switch err := root.Remove(path.Join(tmpDir, e.Name())); {
+		case err == nil:
+			removed++
+		case !errors.Is(err, fs.ErrNotExist):
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return removed, fmt.Errorf("local backend %q: clean temporary files: %w", b.id, err)
+	}
+	return removed, nil
+}
+
+// key returns the slash-separated path of d below the root, or an error
+// wrapping storage.ErrInvalidKey.
+func (b *Backend) key(op string, d content.Digest) (string, error) {
+	if d.IsZero() {
+		return "", b.errf(op, d, "the zero digest names no blob: %w", storage.ErrInvalidKey)
+	}
+	k := d.Key()
+	if _, err := content.ParseKey(k); err != nil || !filepath.IsLocal(filepath.FromSlash(k)) {
+		return "", b.errf(op, d, "key %q: %w", k, storage.ErrInvalidKey)
+	}
+	return k, nil
+}
+
+func (b *Backend) errf(op string, d content.Digest, format string, args ...any) error {
+	return fmt.Errorf("local backend %q: %s %s: "+format, append([]any{b.id, op, d}, args...)...)
+}
+
+func (b *Backend) openRoot() (*os.Root, error) {
+	r, err := os.OpenRoot(b.root)
+	if err != nil {
+		return nil, b.rootError(err)
+	}
+	return r, nil
+}
+
+// rootError describes a root directory that cannot be opened.
+func (b *Backend) rootError(err error) error {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("root directory %s is missing (unmounted disk or deleted directory?); "+
+			"it is not recreated automatically: remount or restore it, or fix the backend configuration: %w",
+			b.root, storage.ErrUnavailable)
+	case errors.Is(err, syscall.ENOTDIR):
+		return fmt.Errorf("root %s is not a directory: %w", b.root, storage.ErrUnavailable)
+	default:
+		return fmt.Errorf("cannot open root directory %s: %v: %w", b.root, err, storage.ErrUnavailable)
+	}
+}
+
+func (b *Backend) rootMissing() bool {
+	_, err := os.Stat(b.root)
+	return errors.Is(err, fs.ErrNotExist)
+}
+
+// objectErr maps an error from opening or stating a blob.
+func (b *Backend) objectErr(op string, d content.Digest, key string, err error) error {
+	if errors.Is(err, fs.ErrNotExist) && !b.rootMissing() {
+		return b.errf(op, d, "%w", storage.ErrNotFound)
+	}
+	return b.fail(op, d, err, key)
+}
+
+// fail wraps an unexpected filesystem error. A missing root becomes
+// ErrUnavailable; an error caused by a symbolic link on one of the given
+// paths (os.Root refuses links leading out of the root) becomes
+// ErrInvalidKey.
+func (b *Backend) fail(op string, d content.Digest, err error, rels ...string) error {
+	if errors.Is(err, storage.ErrInvalidKey) || errors.Is(err, storage.ErrUnavailable) {
+		return b.errf(op, d, "%w", err)
+	}
+	if errors.Is(err, fs.ErrNotExist) && b.rootMissing() {
+		return b.errf(op, d, "%w", b.rootError(err))
+	}
+	for _, rel := range rels {
+		if link := b.symlinkOn(rel); link != "" {
+			return b.errf(op, d, "%s is a symbolic link; artstore does not follow links out of its root: %w", link, storage.ErrInvalidKey)
+		}
+	}
+	return b.errf(op, d, "%w", err)
+}
+
+// symlinkOn returns the first path, from the root down to rel, that is a
+// symbolic link, or "".
+func (b *Backend) symlinkOn(rel string) string {
+	p := b.root
+	for _, part := range strings.Split(rel, "/") {
+		p = filepath.Join(p, part)
+		fi, err := os.Lstat(p)
+		if err != nil {
+			return ""
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			return p
+		}
+	}
+	return ""
+}
+
+// ensureDirs creates each missing directory on the slash-separated path dir
+// (relative to root) and returns the ones it created. Existing components
+// must be real directories, not symbolic links. It never creates the root.
+// A concurrent Delete may prune a directory between two steps; ensureDirs
+// then starts over, a bounded number of times.
+func ensureDirs(root *os.Root, dir string) (created []string, err error) {
+	for attempt := 1; ; attempt++ {
+		more, err := ensureDirsOnce(root, dir)
+		created = append(created, more...)
+		if err == nil || !errors.Is(err, fs.ErrNotExist) || attempt == renameAttempts {
+			return created, err
+		}
+	}
+}
+
+func ensureDirsOnce(root *os.Root, dir string) (created []string, err error) {
+	parts := strings.Split(dir, "/")
+	for i := range parts {
+		p := strings.Join(parts[:i+1], "/")
+		err := root.Mkdir(p, dirMode)
+		if err == nil {
+			created = append(created, p)
+			continue
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return created, err
+		}
+		fi, err := root.Lstat(p)
+		if err != nil {
+			return created, err
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			return created, fmt.Errorf("%s is a symbolic link; artstore never creates links below its root and does not write through them: %w", p, storage.ErrInvalidKey)
+		}
+		if !fi.IsDir() {
+			return created, fmt.Errorf("%s is not a directory", p)
+		}
+	}
+	return created, nil
+}
+
+// createTemp creates a new temporary file for an upload of d.
+func createTemp(root *os.Root, d content.Digest) (*os.File, string, error) {
+	for {
+		name := path.Join(tmpDir, tmpPrefix+d.Hex()[:16]+"-"+rand.Text())
+		f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, blobMode)
+		if errors.Is(err, fs.ErrExist) {
+			continue // 130 random bits collided; try another name
+		}
+		return f, name, err
+	}
+}
+
+func syncDir(root *os.Root, dir string) error {
+	f, err := root.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	err = f.Sync()
+	if errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOTSUP) || errors.Is(err, errors.ErrUnsupported) {
+		return nil // filesystems that cannot fsync directories
+	}
+	return err
+}
+
+func copyBufferSize(size int64) int {
+	return int(min(max(size+1, 4<<10), maxCopyBuffer))
+}
+
+// fileWriter hides *os.File's ReadFrom, so io.CopyBuffer uses our buffer,
+// and remembers write errors so Put can tell them from reader errors.
+type fileWriter struct {
+	f   *os.File
+	err error
+}
+
+func (w *fileWriter) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	if err != nil {
+		w.err = err
+	}
+	return n, err
+}
+
+// ctxReader fails reads once its context is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
