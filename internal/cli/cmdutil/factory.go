@@ -1,0 +1,127 @@
+// Package cmdutil holds what every artstore command shares: the Factory of
+// lazily built dependencies, the error types and the one switch that maps
+// errors to exit statuses, argument validators that report usage errors,
+// and output helpers (JSON, tables).
+//
+// Adding a dependency (for example a pkg/client Store) is one field on
+// Factory, set in New with Lazy or LazyCtx; tests replace the field.
+package cmdutil
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/artifact-store/artstore/internal/cli/build"
+	"github.com/artifact-store/artstore/internal/cli/iostreams"
+	"github.com/artifact-store/artstore/internal/config"
+	"github.com/artifact-store/artstore/internal/storage"
+	"github.com/artifact-store/artstore/internal/storage/backends"
+	"github.com/spf13/pflag"
+)
+
+// Factory gives commands their dependencies. Every function field is lazy:
+// nothing is built until a command asks, and then only once per run. A
+// Factory lives for one invocation; tests build one with the fields they
+// need and leave the rest nil.
+type Factory struct {
+	// IO holds the standard streams.
+	IO *iostreams.IOStreams
+	// LookupEnv reads the environment (os.LookupEnv in the CLI).
+	LookupEnv func(string) (string, bool)
+	// Config returns the resolved configuration. NewRootCmd sets it from
+	// the global flags when it is nil.
+	Config func() (*config.Config, error)
+	// Backends opens every configured backend. A backend that cannot be
+	// opened, or a local one whose root directory is missing, is present
+	// as a stand-in whose Health says what is wrong and whose other methods
+	// fail with storage.ErrUnavailable.
+	Backends func(ctx context.Context) (*storage.Registry, error)
+	// Now returns the current time.
+	Now func() time.Time
+	// BuildInfo says which artstore this is.
+	BuildInfo func() build.Info
+}
+
+// New returns the production Factory over the given streams and
+// environment. Config is left nil for NewRootCmd to bind to the global flags.
+func New(ios *iostreams.IOStreams, lookupEnv func(string) (string, bool)) *Factory {
+	f := &Factory{IO: ios, LookupEnv: lookupEnv, Now: time.Now, BuildInfo: build.Read}
+	f.Backends = LazyCtx(func(ctx context.Context) (*storage.Registry, error) {
+		if f.Config == nil {
+			return nil, errors.New("internal error: Factory.Config is not set")
+		}
+		cfg, err := f.Config()
+		if err != nil {
+			return nil, err
+		}
+		return OpenBackends(ctx, cfg), nil
+	})
+	return f
+}
+
+// ConfigFromFlags returns a lazy Config loader reading the global flags
+// (registered with config.RegisterFlags on flags) and the environment.
+func ConfigFromFlags(flags *pflag.FlagSet, lookupEnv func(string) (string, bool)) func() (*config.Config, error) {
+	return Lazy(func() (*config.Config, error) {
+		return config.Load(config.LoadOptions{Flags: flags, LookupEnv: lookupEnv})
+	})
+}
+
+// Lazy returns a function that calls build once, on first use, and returns
+// its result every time after.
+func Lazy[T any](build func() (T, error)) func() (T, error) {
+	return sync.OnceValues(build)
+}
+
+// LazyCtx is Lazy for builders that take a context: the context of the first
+// call is the one used.
+func LazyCtx[T any](build func(context.Context) (T, error)) func(context.Context) (T, error) {
+	var (
+		once sync.Once
+		v    T
+		err  error
+	)
+	return func(ctx context.Context) (T, error) {
+		once.Do(func() { v, err = build(ctx) })
+		return v, err
+	}
+}
+
+// OpenBackends opens the configured backends into a registry. It never
+// fails as a whole: a backend that cannot be opened is registered as a
+// stand-in that reports the reason (see Factory.Backends), so one broken
+// entry does not stop commands that use another, and `backend health` can
+// report every entry.
+//
+// A local backend whose root directory is missing is not opened, because
+// opening creates the directory: after an unmounted disk or a deleted
+// directory that would silently start an empty store on the wrong
+// filesystem. Creating a store is an explicit step.
+func OpenBackends(ctx context.Context, cfg *config.Config) *storage.Registry {
+	reg := storage.NewRegistry()
+	for _, id := range cfg.BackendIDs() {
+		b := cfg.Backends[id]
+		var be storage.Backend
+		if b.Type == backends.TypeLocal {
+			if _, err := os.Stat(b.Root); errors.Is(err, fs.ErrNotExist) {
+				be = Unavailable(id, fmt.Sprintf("root directory %s does not exist", b.Root))
+			}
+		}
+		if be == nil {
+			opened, err := backends.Open(ctx, b.Spec())
+			if err != nil {
+				be = Unavailable(id, err.Error())
+			} else {
+				be = opened
+			}
+		}
+		// IDs come from a map, so they are unique and non-empty.
+		_ = reg.Register(be)
+	}
+	return reg
+}

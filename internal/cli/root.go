@@ -1,0 +1,177 @@
+// Package cli is artstore's command line: Main runs one invocation on a
+// fresh command tree, and NewRootCmd builds that tree. Commands live one
+// package per verb under internal/cli/cmd; they reach their dependencies
+// through a cmdutil.Factory.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/artifact-store/artstore/internal/cli/cmd/backend"
+	"github.com/artifact-store/artstore/internal/cli/cmd/completion"
+	"github.com/artifact-store/artstore/internal/cli/cmd/version"
+	"github.com/artifact-store/artstore/internal/cli/cmdutil"
+	"github.com/artifact-store/artstore/internal/cli/iostreams"
+	"github.com/artifact-store/artstore/internal/config"
+	"github.com/spf13/cobra"
+)
+
+// Main runs artstore with the arguments (without the program name) and
+// streams, and returns the exit status. cmd/artstore calls it and nothing
+// else; SIGINT and SIGTERM cancel the command's context.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ios := iostreams.New(stdin, stdout, stderr, os.LookupEnv)
+	return Run(ctx, cmdutil.New(ios, os.LookupEnv), args)
+}
+
+// Run executes one invocation with the given factory: it builds a fresh
+// command tree, runs it, prints an error (once, as "artstore: message" on
+// stderr) and returns the exit status.
+func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
+	root := NewRootCmd(f)
+	root.SetArgs(args)
+	root.SetIn(f.IO.In)
+	root.SetOut(f.IO.Out)
+	root.SetErr(f.IO.ErrOut)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return cmdutil.ExitOK
+	}
+	code := cmdutil.ExitCodeOf(err)
+	var silent *cmdutil.SilentError
+	if errors.As(err, &silent) {
+		return code
+	}
+	if code == cmdutil.ExitInterrupted {
+		fmt.Fprintln(f.IO.ErrOut, "artstore: interrupted")
+		return code
+	}
+	fmt.Fprintf(f.IO.ErrOut, "artstore: %s\n", err)
+	var flagErr *cmdutil.FlagError
+	if errors.As(err, &flagErr) && cmd != nil {
+		fmt.Fprintf(f.IO.ErrOut, "Run '%s --help' for usage.\n", cmd.CommandPath())
+	}
+	return code
+}
+
+// NewRootCmd builds the whole command tree on f. If f.Config is nil it is
+// bound to the global flags and the environment.
+func NewRootCmd(f *cmdutil.Factory) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "artstore <command>",
+		Short: "Store, find and retrieve build artifacts, reports and evidence",
+		Long: `artstore is an artifact registry and storage gateway for generated outputs:
+build and release artifacts, reports, logs, snapshots, exports and evidence
+packages. It records each artifact's identity, metadata, provenance and
+retention in an append-only, tamper-evident event log, and keeps the bytes,
+content-addressed, in local directories or S3-compatible buckets.
+
+Configuration comes from flags, ARTSTORE_* environment variables and
+$XDG_CONFIG_HOME/artstore/config.yaml, in that order of precedence; see
+docs/configuration.md.
+
+` + ExitStatusText(),
+		Example: `  $ artstore version
+  $ artstore backend ls
+  $ artstore backend health
+  $ source <(artstore completion bash)`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	root.CompletionOptions.DisableDefaultCmd = true
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return cmdutil.FlagErrorWrap(err) })
+	cmdutil.MakeParent(root)
+	// The help command's own flags need usage text too.
+	root.SetHelpCommand(&cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		Long:  "Print the help of any command, e.g. `artstore help backend health`.",
+		Example: `  $ artstore help
+  $ artstore help backend health`,
+		ValidArgsFunction: func(c *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			cmd, _, e := c.Root().Find(args)
+			if e != nil {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			var out []cobra.Completion
+			for _, sub := range cmd.Commands() {
+				if sub.IsAvailableCommand() && strings.HasPrefix(sub.Name(), toComplete) {
+					out = append(out, cobra.CompletionWithDesc(sub.Name(), sub.Short))
+				}
+			}
+			return out, cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			cmd, rest, err := c.Root().Find(args)
+			if err != nil || cmd == nil || len(rest) > 0 {
+				name := strings.Join(args, " ")
+				if len(rest) > 0 {
+					name = rest[0]
+				}
+				return cmdutil.UnknownCommand(cmdParent(cmd, c.Root()), name)
+			}
+			return cmd.Help()
+		},
+	})
+	cmdutil.SkipConfig(root) // `artstore` alone prints help
+
+	config.RegisterFlags(root.PersistentFlags())
+	if f.Config == nil {
+		f.Config = cmdutil.ConfigFromFlags(root.PersistentFlags(), f.LookupEnv)
+	}
+
+	// The single PersistentPreRunE of the tree (cobra does not chain them):
+	// load and validate the configuration once, and apply the output switches.
+	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
+		if cmdutil.SkipsConfig(cmd) || cmd.Name() == "help" {
+			return nil
+		}
+		cfg, err := f.Config()
+		if err != nil {
+			return err
+		}
+		f.IO.SetQuiet(cfg.Output.Quiet)
+		f.IO.SetVerbose(cfg.Output.Verbose)
+		if cfg.ConfigFile != "" {
+			f.IO.Debugf("config file: %s", cfg.ConfigFile)
+		} else {
+			f.IO.Debugf("config file: none (looked for %s)", cfg.ConfigPath)
+		}
+		f.IO.Debugf("store: %s", cfg.Store)
+		return nil
+	}
+
+	root.AddCommand(
+		version.NewCmdVersion(f, nil),
+		backend.NewCmdBackend(f),
+		completion.NewCmdCompletion(f, nil),
+	)
+	return root
+}
+
+func cmdParent(cmd, root *cobra.Command) *cobra.Command {
+	if cmd == nil {
+		return root
+	}
+	return cmd
+}
+
+// ExitStatusText is the EXIT STATUS section of the root help and the man
+// pages.
+func ExitStatusText() string {
+	var b strings.Builder
+	b.WriteString("EXIT STATUS\n")
+	for _, s := range cmdutil.ExitCodes() {
+		fmt.Fprintf(&b, "  %-3d  %s\n", s.Code, s.Meaning)
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
