@@ -1,0 +1,676 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/charmbracelet/bubbles/spinner"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/artifact-store/artstore/pkg/client"
+)
+
+// refs is the lineage path as references.
+func (h *harness) refs() []string {
+	out := make([]string, len(h.m.stack))
+	for i, f := range h.m.stack {
+		out[i] = f.art.Ref
+	}
+	return out
+}
+
+// selectRow moves the list or lineage cursor to the row showing ref.
+func (h *harness) selectRelative(ref string) {
+	h.t.Helper()
+	f := h.m.top()
+	if f == nil || f.rel == nil {
+		h.t.Fatalf("no lineage panel open")
+	}
+	for i, r := range f.rel.items {
+		if r.art != nil && r.art.Ref == ref {
+			for f.rel.cursor < i {
+				h.keys("j")
+				f = h.m.top()
+			}
+			for f.rel.cursor > i {
+				h.keys("k")
+				f = h.m.top()
+			}
+			return
+		}
+	}
+	h.t.Fatalf("%s is not in the lineage panel", ref)
+}
+
+func TestInitialLoadShowsFirstPage(t *testing.T) {
+	store := seedStore(250)
+	h := newHarness(t, store, 80, 24, Options{})
+	golden(t, "list_80x24", h.view())
+
+	// The first screen (20 rows, one screen of look-ahead) needs 3 pages
+	// of 20, not the 13 the store holds.
+	if got := len(store.listCalls); got != 3 {
+		t.Fatalf("List called %d times for the first screen, want 3 (lazy paging)", got)
+	}
+	first := store.listCalls[0]
+	if first.Cursor != "" || first.Limit != 20 || first.Pattern != "" || len(first.Selectors) != 0 {
+		t.Errorf("first List query = %+v, want no cursor, limit 20, no filter", first)
+	}
+	if !strings.Contains(h.view(), "> build/app:12") {
+		t.Errorf("first artifact is not selected:\n%s", h.view())
+	}
+}
+
+func TestPagingFollowsCursorsAndStaysBounded(t *testing.T) {
+	store := seedStore(250) // 258 artifacts: 13 pages of 20
+	h := newHarness(t, store, 80, 24, Options{})
+	// Every call after the first passes the NextCursor of the previous reply.
+	checkCursors := func() {
+		t.Helper()
+		seen := map[string]bool{"": true}
+		for i, q := range store.listCalls {
+			if !seen[q.Cursor] {
+				t.Errorf("List call %d used cursor %q that no reply handed out", i, q.Cursor)
+			}
+			seen[store.nextCursors[i]] = true
+		}
+	}
+
+	// Page down until row 100: pages up to row 100 + a screen of look-ahead.
+	for h.m.list.cursor < 100 {
+		h.keys("pgdown")
+	}
+	calls := len(store.listCalls)
+	if calls < 6 || calls > 8 {
+		t.Errorf("after scrolling to row %d: %d List calls, want 6–8 (rows 0–%d plus a screen)", h.m.list.cursor, calls, h.m.list.cursor+40)
+	}
+	checkCursors()
+	if store.listCalls[2].Cursor == "" {
+		t.Errorf("third page fetched without a cursor")
+	}
+
+	// Scroll to the end of the store: it loads page by page and stops.
+	for !h.m.list.done || h.m.list.cursor < h.m.list.total()-1 {
+		before := len(store.listCalls)
+		h.keys("end")
+		if len(store.listCalls) == before && h.m.list.cursor == h.m.list.total()-1 && !h.m.list.done {
+			t.Fatal("stuck before the end of the list")
+		}
+	}
+	if got := h.m.list.total(); got != 258 {
+		t.Errorf("list holds %d rows at the end, want 258", got)
+	}
+	if got := h.m.list.resident(); got > maxResident {
+		t.Errorf("%d pages resident, want at most %d", got, maxResident)
+	}
+	if !strings.Contains(h.view(), "> toolchain/go:1.26") {
+		t.Errorf("last artifact not selected at the end:\n%s", h.view())
+	}
+	checkCursors()
+
+	// Back to the top: the evicted first page is fetched again with its
+	// cursor, and shows.
+	firstCalls := 0
+	h.keys("home")
+	for _, q := range store.listCalls {
+		if q.Cursor == "" {
+			firstCalls++
+		}
+	}
+	if firstCalls != 2 {
+		t.Errorf("first page fetched %d times, want 2 (once, then again after eviction)", firstCalls)
+	}
+	if v := h.view(); !strings.Contains(v, "> build/app:12") || strings.Contains(v, "…\n") {
+		t.Errorf("top of the list not shown after scrolling back:\n%s", v)
+	}
+	checkCursors()
+}
+
+func TestFilterIsServerSide(t *testing.T) {
+	store := seedStore(250)
+	h := newHarness(t, store, 80, 24, Options{})
+	h.keys("/", "logs/* env=prod !draft")
+	golden(t, "filter_prompt", h.view())
+	h.keys("enter")
+
+	last := store.listCalls[len(store.listCalls)-1]
+	want := client.Query{Pattern: "logs/*", Selectors: []string{"env=prod", "!draft"}, Limit: 20}
+	if last.Cursor != "" {
+		// Look-ahead may have fetched page 2 already; find the first call of
+		// the filtered query.
+		for _, q := range store.listCalls {
+			if q.Pattern == "logs/*" {
+				last = q
+				break
+			}
+		}
+	}
+	if !reflect.DeepEqual(last, want) {
+		t.Errorf("filtered List query = %+v, want %+v", last, want)
+	}
+	v := h.view()
+	golden(t, "filter_applied", v)
+	if strings.Contains(v, "env=ci") || strings.Contains(v, "build/app") {
+		t.Errorf("filtered view shows artifacts outside the filter:\n%s", v)
+	}
+
+	// esc clears the filter: the next query has no pattern or selector.
+	h.keys("esc")
+	last = store.listCalls[len(store.listCalls)-1]
+	for _, q := range store.listCalls {
+		if q.Pattern == "" && len(q.Selectors) == 0 && q.Cursor == "" {
+			last = q
+		}
+	}
+	if h.m.filterText != "" || last.Pattern != "" || len(last.Selectors) != 0 {
+		t.Errorf("esc left filter %q, query %+v", h.m.filterText, last)
+	}
+	if !strings.Contains(h.view(), "> build/app:12") {
+		t.Errorf("unfiltered list not back after esc:\n%s", h.view())
+	}
+}
+
+func TestFilterRejectsBadInputWithoutQuerying(t *testing.T) {
+	store := seedStore(10)
+	h := newHarness(t, store, 80, 24, Options{})
+	before := len(store.listCalls)
+	h.keys("/", "reports logs", "enter")
+	if len(store.listCalls) != before {
+		t.Errorf("an invalid filter reached the store")
+	}
+	if !h.m.statusErr || !strings.Contains(h.m.status, "one name pattern only") {
+		t.Errorf("status = %q, want the filter error", h.m.status)
+	}
+}
+
+func TestFilterWithNoMatches(t *testing.T) {
+	store := seedStore(10)
+	h := newHarness(t, store, 80, 24, Options{})
+	h.keys("/", "nothing/here", "enter")
+	if v := h.view(); !strings.Contains(v, "no artifacts match nothing/here") {
+		t.Errorf("empty result not explained:\n%s", v)
+	}
+}
+
+func TestEnterShowsDetail(t *testing.T) {
+	store := seedStore(10)
+	h := newHarness(t, store, 80, 24, Options{})
+	h.keys("/", "reports", "enter", "enter")
+	if h.m.screen != screenDetail || !reflect.DeepEqual(h.refs(), []string{"reports/q:3"}) {
+		t.Fatalf("screen %v, path %v after enter", h.m.screen, h.refs())
+	}
+	v := h.view()
+	golden(t, "detail_80x24", v)
+	for _, want := range []string{"binary: build/app:12", "env=prod", "latest, prod", "↓ 8 more lines", "\n  sha256:0000000000000000000000000000000000000000000000000000000000000005\n"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("detail lacks %q", want)
+		}
+	}
+	// The rest scrolls into view.
+	h.keys("end")
+	v = h.view()
+	for _, want := range []string{"legal hold held: audit 2026", "pulls      3 (4.5 MiB)", "last pull  2026-11-26 10:00 UTC (26h ago) by carol", "expires    2027-01-01"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("scrolled detail lacks %q:\n%s", want, v)
+		}
+	}
+	// esc returns to the list.
+	h.keys("esc")
+	if h.m.screen != screenList || len(h.m.stack) != 0 {
+		t.Errorf("esc from the first step did not return to the list")
+	}
+}
+
+func TestLineageWalkUpAndDown(t *testing.T) {
+	store := seedStore(10)
+	h := newHarness(t, store, 80, 24, Options{InitialRef: "reports/q:3"})
+	if got := h.refs(); !reflect.DeepEqual(got, []string{"reports/q:3"}) {
+		t.Fatalf("InitialRef opened %v", got)
+	}
+
+	h.keys("u")
+	golden(t, "lineage_inputs", h.view())
+	h.selectRelative("build/app:12")
+	h.keys("enter")
+	h.keys("u")
+	h.selectRelative("src/tarball:5")
+	h.keys("enter")
+	want := []string{"reports/q:3", "build/app:12", "src/tarball:5"}
+	if got := h.refs(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("path after two steps up = %v, want %v", got, want)
+	}
+	v := h.view()
+	golden(t, "lineage_two_up", v)
+	if !strings.HasPrefix(v, "artstore · reports/q:3 › build/app:12 › src/tarball:5") {
+		t.Errorf("breadcrumb wrong:\n%s", v)
+	}
+	for i, c := range store.lineageCalls {
+		if c.opts.Depth != 1 || c.opts.Direction != client.Up {
+			t.Errorf("lineage call %d = %+v, want Up with depth 1", i, c)
+		}
+	}
+
+	// Back one step with backspace, then down again from build/app:12 to
+	// what was derived from it: reports/q:3, already on the path, so the
+	// path is cut back to it rather than growing.
+	h.keys("backspace")
+	if got := h.refs(); !reflect.DeepEqual(got, want[:2]) {
+		t.Fatalf("path after backspace = %v, want %v", got, want[:2])
+	}
+	h.keys("d")
+	if c := store.lineageCalls[len(store.lineageCalls)-1]; c.opts.Direction != client.Down || c.opts.Depth != 1 {
+		t.Errorf("d asked for %+v, want Down with depth 1", c.opts)
+	}
+	h.selectRelative("reports/q:3")
+	h.keys("enter")
+	if got := h.refs(); !reflect.DeepEqual(got, want[:1]) {
+		t.Fatalf("path after going down to reports/q:3 = %v, want %v", got, want[:1])
+	}
+	if !strings.Contains(h.m.status, "already on the path") {
+		t.Errorf("status %q does not say the path was cut back", h.m.status)
+	}
+
+	// Further down: release/bundle:1 was derived from the report.
+	h.keys("d")
+	h.selectRelative("release/bundle:1")
+	h.keys("enter")
+	if got := h.refs(); !reflect.DeepEqual(got, []string{"reports/q:3", "release/bundle:1"}) {
+		t.Fatalf("path after going down = %v", got)
+	}
+	// Back returns to the panel the step was taken from, then closes it,
+	// then leaves the path.
+	h.keys("esc")
+	if f := h.m.top(); len(h.m.stack) != 1 || f.rel == nil || f.rel.dir != client.Down {
+		t.Errorf("esc did not return to the derived panel of reports/q:3")
+	}
+	h.keys("esc", "esc")
+	if h.m.screen != screenList {
+		t.Errorf("esc three times from depth 2 did not reach the list")
+	}
+}
+
+func TestLineageRawDigestInputIsNotNavigable(t *testing.T) {
+	store := seedStore(0)
+	h := newHarness(t, store, 80, 24, Options{InitialRef: "build/app:12"})
+	h.keys("u")
+	f := h.m.top()
+	idx := -1
+	for i, r := range f.rel.items {
+		if r.digest != "" {
+			idx = i
+		}
+	}
+	if idx < 0 {
+		t.Fatalf("raw digest input not listed: %+v", f.rel.items)
+	}
+	for h.m.top().rel.cursor < idx {
+		h.keys("j")
+	}
+	h.keys("enter")
+	if len(h.m.stack) != 1 || !strings.Contains(h.m.status, "raw digest") {
+		t.Errorf("entering a raw digest input: path %v, status %q", h.refs(), h.m.status)
+	}
+}
+
+func TestLineageCycleDoesNotTrap(t *testing.T) {
+	store := seedStore(0)
+	h := newHarness(t, store, 80, 24, Options{InitialRef: "cyc/a:1"})
+	for i := 0; i < 5; i++ {
+		h.keys("u")
+		h.selectRelative("cyc/b:1")
+		h.keys("enter")
+		if got := h.refs(); !reflect.DeepEqual(got, []string{"cyc/a:1", "cyc/b:1"}) {
+			t.Fatalf("round %d: path %v", i, got)
+		}
+		h.keys("u")
+		h.selectRelative("cyc/a:1")
+		h.keys("enter")
+		if got := h.refs(); !reflect.DeepEqual(got, []string{"cyc/a:1"}) {
+			t.Fatalf("round %d: going round the cycle left path %v, want it cut back to cyc/a:1", i, got)
+		}
+		if !strings.Contains(h.m.status, "cyc/a:1 is already on the path") {
+			t.Errorf("status %q", h.m.status)
+		}
+	}
+	// One esc leaves the cycle entirely.
+	h.keys("esc")
+	if h.m.screen != screenList {
+		t.Errorf("esc did not return to the list")
+	}
+}
+
+func TestInitialRefNotFound(t *testing.T) {
+	h := newHarness(t, seedStore(0), 80, 24, Options{InitialRef: "nope:1"})
+	if h.m.screen != screenList || !h.m.statusErr || !strings.Contains(h.m.status, "could not open nope:1") {
+		t.Errorf("screen %v status %q", h.m.screen, h.m.status)
+	}
+}
+
+func TestPullCallsPullToPath(t *testing.T) {
+	dir := t.TempDir()
+	store := seedStore(0)
+	h := newHarness(t, store, 80, 24, Options{InitialRef: "reports/q:3", PullDir: dir})
+	report := store.mustRef("reports/q:3")
+
+	h.keys("p")
+	if got, want := h.m.input.Value(), filepath.Join(dir, "q"); got != want {
+		t.Fatalf("pull prompt prefilled with %q, want %q", got, want)
+	}
+	h.keys("enter")
+	want := []pullCall{{report.ID, filepath.Join(dir, "q")}}
+	if !reflect.DeepEqual(store.pullCalls, want) {
+		t.Fatalf("PullToPath calls = %+v, want %+v", store.pullCalls, want)
+	}
+	if !strings.Contains(h.m.status, "pulled reports/q:3 to "+filepath.Join(dir, "q")+" (1.5 MiB") {
+		t.Errorf("status %q", h.m.status)
+	}
+
+	// An existing file is replaced only after a second enter.
+	existing := filepath.Join(dir, "old")
+	if err := os.WriteFile(existing, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h.keys("p")
+	h.m.input.SetValue(existing)
+	h.keys("enter")
+	if len(store.pullCalls) != 1 || !strings.Contains(h.m.status, "exists") {
+		t.Fatalf("pull over an existing file was not confirmed first: calls %v, status %q", store.pullCalls, h.m.status)
+	}
+	h.keys("enter")
+	if len(store.pullCalls) != 2 || store.pullCalls[1].path != existing {
+		t.Fatalf("confirmed pull not made: %v", store.pullCalls)
+	}
+
+	// A directory receives the artifact under its base name; esc cancels.
+	sub := filepath.Join(dir, "sub")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h.keys("p")
+	h.m.input.SetValue(sub)
+	h.keys("enter")
+	if got := store.pullCalls[len(store.pullCalls)-1].path; got != filepath.Join(sub, "q") {
+		t.Errorf("pull into a directory went to %q", got)
+	}
+	h.keys("p", "esc")
+	if len(store.pullCalls) != 3 || h.m.inputMode != inputNone {
+		t.Errorf("esc did not cancel the pull prompt")
+	}
+}
+
+func TestPullDefaultPathIsRelative(t *testing.T) {
+	h := newHarness(t, seedStore(0), 80, 24, Options{InitialRef: "release/bundle:1"})
+	h.keys("p")
+	if got := h.m.input.Value(); got != "./bundle" {
+		t.Errorf("prompt prefilled with %q, want ./bundle", got)
+	}
+	golden(t, "pull_prompt", h.view())
+}
+
+func TestCopyUsesClipboard(t *testing.T) {
+	store := seedStore(0)
+	h := newHarness(t, store, 80, 24, Options{})
+	a := store.mustRef("build/app:12")
+	h.keys("y", "Y")
+	if want := []string{"build/app:12", a.ContentDigest}; !reflect.DeepEqual(h.clips, want) {
+		t.Errorf("clipboard got %q, want %q", h.clips, want)
+	}
+	if !strings.Contains(h.m.status, "copied digest "+a.ContentDigest) {
+		t.Errorf("status %q", h.m.status)
+	}
+
+	// A failing clipboard still shows what would have been copied.
+	h2 := newHarness(t, store, 80, 24, Options{Clipboard: func(string) error { return errors.New("no display") }})
+	h2.keys("y")
+	if !h2.m.statusErr || !strings.Contains(h2.m.status, "no display") || !strings.Contains(h2.m.status, "build/app:12") {
+		t.Errorf("status %q", h2.m.status)
+	}
+}
+
+func TestOSC52Clipboard(t *testing.T) {
+	var b strings.Builder
+	if err := osc52Clipboard(&b)("reports/q:3"); err != nil {
+		t.Fatal(err)
+	}
+	if want := "\x1b]52;c;cmVwb3J0cy9xOjM=\x07"; b.String() != want {
+		t.Errorf("OSC 52 sequence = %q, want %q", b.String(), want)
+	}
+}
+
+func TestEventsOfArtifact(t *testing.T) {
+	store := seedStore(10)
+	h := newHarness(t, store, 80, 24, Options{InitialRef: "reports/q:3"})
+	h.keys("e")
+	if h.m.screen != screenEvents {
+		t.Fatalf("e did not open the events screen")
+	}
+	report := store.mustRef("reports/q:3")
+	for _, e := range h.m.events.items {
+		if e.Subject != report.ID {
+			t.Errorf("event #%d of %s shown for %s", e.Seq, e.Subject, report.ID)
+		}
+	}
+	if len(h.m.events.items) != 2 {
+		t.Errorf("%d events shown, want 2 (registered, retrieved)", len(h.m.events.items))
+	}
+	golden(t, "events", h.view())
+	h.keys("esc")
+	if h.m.screen != screenDetail {
+		t.Errorf("esc from events went to %v, want the detail", h.m.screen)
+	}
+}
+
+func TestEventsScanIsBounded(t *testing.T) {
+	store := seedStore(0)
+	for i := len(store.events); i < eventsScanMax+2*eventsPageSize; i++ {
+		store.events = append(store.events, client.Event{Seq: int64(i + 1), Type: "noise", Subject: "other"})
+	}
+	h := newHarness(t, store, 80, 24, Options{})
+	h.keys("e")
+	if want := eventsScanMax / eventsPageSize; store.eventCalls != want {
+		t.Errorf("Events called %d times, want %d (the scan bound)", store.eventCalls, want)
+	}
+	if !h.m.events.truncated || !strings.Contains(h.view(), "scan limit reached") {
+		t.Errorf("bounded scan not reported:\n%s", h.view())
+	}
+}
+
+func TestHelpOverlayToggles(t *testing.T) {
+	h := newHarness(t, seedStore(10), 80, 24, Options{})
+	h.keys("?")
+	v := h.view()
+	golden(t, "help", v)
+	if !h.m.showHelp || !strings.Contains(v, "copy digest") {
+		t.Fatalf("help overlay not shown:\n%s", v)
+	}
+	// Keys other than ?, esc and q do nothing while help is up.
+	h.keys("j")
+	if h.m.list.cursor != 0 {
+		t.Errorf("j moved the list under the help overlay")
+	}
+	h.keys("?")
+	if h.m.showHelp || strings.Contains(h.view(), "copy digest") {
+		t.Errorf("? did not close the help overlay")
+	}
+	h.keys("?", "esc")
+	if h.m.showHelp {
+		t.Errorf("esc did not close the help overlay")
+	}
+}
+
+func TestQuit(t *testing.T) {
+	for _, k := range []string{"q", "ctrl+c"} {
+		t.Run(k, func(t *testing.T) {
+			h := newHarness(t, seedStore(0), 80, 24, Options{InitialRef: "reports/q:3"})
+			h.keys(k)
+			if !h.quit {
+				t.Errorf("%s did not quit", k)
+			}
+		})
+	}
+	t.Run("q types in a prompt", func(t *testing.T) {
+		h := newHarness(t, seedStore(0), 80, 24, Options{})
+		h.keys("/", "q")
+		if h.quit || h.m.input.Value() != "q" {
+			t.Errorf("q in the filter prompt: quit=%v value=%q", h.quit, h.m.input.Value())
+		}
+		h.keys("ctrl+c")
+		if !h.quit {
+			t.Errorf("ctrl+c in a prompt did not quit")
+		}
+	})
+}
+
+// TestLayoutFits renders every screen at several sizes and checks that no
+// line is wider than the screen and the view is never taller.
+func TestLayoutFits(t *testing.T) {
+	screens := []struct {
+		name string
+		keys []string
+	}{
+		{"list", nil},
+		{"filter prompt", []string{"/", strings.Repeat("x", 200)}},
+		{"detail", []string{"enter"}},
+		{"detail scrolled", []string{"enter", "end"}},
+		{"inputs", []string{"enter", "u"}},
+		{"derived", []string{"enter", "d"}},
+		{"events", []string{"e"}},
+		{"help", []string{"?"}},
+		{"pull prompt", []string{"p"}},
+	}
+	sizes := [][2]int{{80, 24}, {120, 40}, {60, 20}, {100, 30}, {40, 12}, {20, 5}}
+	for _, s := range screens {
+		for _, sz := range sizes {
+			t.Run(fmt.Sprintf("%s %dx%d", s.name, sz[0], sz[1]), func(t *testing.T) {
+				store := seedStore(100)
+				// A long reference and many labels, selected first.
+				store.add("aaa/"+strings.Repeat("very-long-name-", 8)+":1", 1, 1,
+					map[string]string{"a": strings.Repeat("v", 90), "b": "c"}, [2]string{"reports/q:3", strings.Repeat("role", 10)})
+				h := newHarness(t, store, sz[0], sz[1], Options{})
+				h.keys(s.keys...)
+				h.view()
+				// Resizing keeps it within bounds too.
+				h.send(tea.WindowSizeMsg{Width: sz[0]/2 + 10, Height: sz[1]/2 + 3})
+				h.view()
+				h.send(tea.WindowSizeMsg{Width: sz[0], Height: sz[1]})
+				h.view()
+			})
+		}
+	}
+}
+
+func TestResizeGoldens(t *testing.T) {
+	h := newHarness(t, seedStore(250), 80, 24, Options{})
+	h.send(tea.WindowSizeMsg{Width: 120, Height: 40})
+	golden(t, "list_120x40", h.view())
+	h.send(tea.WindowSizeMsg{Width: 60, Height: 20})
+	golden(t, "list_60x20", h.view())
+
+	// Growing the window fetches the rows that now fit.
+	store := seedStore(250)
+	h = newHarness(t, store, 80, 10, Options{})
+	before := len(store.listCalls)
+	h.send(tea.WindowSizeMsg{Width: 80, Height: 60})
+	if len(store.listCalls) <= before {
+		t.Errorf("a taller window fetched no more rows")
+	}
+	if got := strings.Count(h.view(), "logs/job:"); got < 50 {
+		t.Errorf("only %d rows shown in a 60-line window", got)
+	}
+}
+
+func TestStalePageIsDropped(t *testing.T) {
+	store := seedStore(50)
+	h := newHarness(t, store, 80, 24, Options{})
+	// Start a reload but hold its commands: a reply still in flight.
+	next, held := h.m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("r")})
+	h.m = next.(Model)
+	h.keys("/", "reports", "enter")
+	h.run(held) // the old query's page arrives late
+	if v := h.view(); strings.Contains(v, "logs/job") || !strings.Contains(v, "reports/q:3") {
+		t.Errorf("a stale page leaked into the filtered list:\n%s", v)
+	}
+}
+
+func TestListErrorIsShownAndRetried(t *testing.T) {
+	store := seedStore(10)
+	store.listErr = fmt.Errorf("daemon: %w", client.ErrUnavailable)
+	h := newHarness(t, store, 80, 24, Options{})
+	if v := h.view(); !strings.Contains(v, "could not list artifacts: daemon: unavailable (r retries)") {
+		t.Errorf("list error not shown:\n%s", v)
+	}
+	calls := len(store.listCalls)
+	h.keys("j", "j") // no retry storm on movement
+	if len(store.listCalls) != calls {
+		t.Errorf("a failed list was retried without asking")
+	}
+	store.listErr = nil
+	h.keys("r")
+	if !strings.Contains(h.view(), "> build/app:12") {
+		t.Errorf("r did not reload:\n%s", h.view())
+	}
+}
+
+func TestStoreTextIsSanitized(t *testing.T) {
+	store := seedStore(0)
+	store.add("evil/x:1", 1, 1, map[string]string{"k": "\x1b]52;c;ZXZpbA==\x07\x1b[2J"})
+	h := newHarness(t, store, 120, 40, Options{})
+	h.keys("/", "evil", "enter")
+	if v := h.view(); strings.Contains(v, "\x1b") || !strings.Contains(v, "\uFFFD") {
+		t.Errorf("control characters from the store reached the screen: %q", v)
+	}
+}
+
+// TestSpinnerTicksOnlyWhileBusy checks that the spinner animates while a
+// store call is in flight and stops asking for ticks when nothing is.
+func TestSpinnerTicksOnlyWhileBusy(t *testing.T) {
+	store := seedStore(30)
+	h := &harness{t: t, store: store}
+	h.m = NewModel(context.Background(), store, Options{NoColor: true, PageSize: 20})
+	h.m.now = func() time.Time { return baseTime }
+
+	next, cmd := h.m.Update(initMsg{})
+	h.m = next.(Model)
+	var tick tea.Msg
+	var pages []tea.Msg
+	for _, msg := range h.exec(cmd) {
+		if _, ok := msg.(spinner.TickMsg); ok {
+			tick = msg
+		} else {
+			pages = append(pages, msg)
+		}
+	}
+	if tick == nil || !h.m.ticking {
+		t.Fatal("loading did not start the spinner")
+	}
+	// While loading, a tick schedules the next one (not run here: it waits
+	// for the frame interval).
+	next, cmd = h.m.Update(tick)
+	h.m = next.(Model)
+	if cmd == nil {
+		t.Error("spinner stopped while a page was loading")
+	}
+	// Deliver the pages; ticking is on, so their commands are page loads.
+	for len(pages) > 0 {
+		msg := pages[0]
+		pages = pages[1:]
+		next, cmd = h.m.Update(msg)
+		h.m = next.(Model)
+		pages = append(pages, h.exec(cmd)...)
+	}
+	if h.m.busy() {
+		t.Fatal("still busy after every page arrived")
+	}
+	next, cmd = h.m.Update(tick)
+	h.m = next.(Model)
+	if cmd != nil || h.m.ticking {
+		t.Error("spinner kept ticking with nothing in flight")
+	}
+}

@@ -1,0 +1,589 @@
+package tui
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+
+	"github.com/artifact-store/artstore/pkg/client"
+)
+
+// splitWidth is the narrowest screen that shows a list and a detail pane
+// side by side.
+const splitWidth = 100
+
+// bodyRows is the height of the body: the screen minus the header, status
+// and help lines.
+func (m *Model) bodyRows() int { return max(m.height-3, 1) }
+
+// listRows is the number of artifact rows the list shows (the body minus
+// its column header).
+func (m *Model) listRows() int { return max(m.bodyRows()-1, 1) }
+
+// split returns the widths of the left and right panes of a split body, or
+// ok=false when the screen is too narrow to split.
+func (m *Model) split() (left, right int, ok bool) {
+	if m.width < splitWidth {
+		return m.width, 0, false
+	}
+	left = m.width * 55 / 100
+	return left, m.width - left - 3, true
+}
+
+// View renders the screen: a header line, the body, a status line and a
+// help line. No line is wider than the screen and there are never more
+// lines than its height.
+func (m Model) View() string {
+	w := m.width
+	lines := make([]string, 0, m.height)
+	lines = append(lines, m.headerLine())
+	var body []string
+	switch {
+	case m.showHelp:
+		body = m.helpBody()
+	case m.screen == screenDetail && m.top() != nil:
+		body = m.detailBody()
+	case m.screen == screenEvents && m.events != nil:
+		body = m.eventsBody()
+	default:
+		body = m.listBody()
+	}
+	rows := m.bodyRows()
+	for i := 0; i < rows; i++ {
+		if i < len(body) {
+			lines = append(lines, body[i])
+		} else {
+			lines = append(lines, "")
+		}
+	}
+	lines = append(lines, m.statusLine(), m.helpLine())
+	if len(lines) > m.height {
+		lines = lines[:m.height]
+	}
+	for i, l := range lines {
+		lines[i] = trunc(l, w)
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (m *Model) headerLine() string {
+	var ctx string
+	switch {
+	case m.showHelp:
+		ctx = "help"
+	case m.screen == screenDetail && len(m.stack) > 0:
+		ctx = ""
+	case m.screen == screenEvents && m.events != nil:
+		ctx = "events of " + sanitize(m.events.art.Ref)
+	case m.filterText != "":
+		ctx = "filter: " + sanitize(m.filterText)
+	default:
+		ctx = "all artifacts"
+	}
+	right := ""
+	if m.screen == screenList && !m.showHelp {
+		total := m.list.total()
+		more := ""
+		if !m.list.done {
+			more = "+"
+		}
+		if total > 0 {
+			right = fmt.Sprintf("%d/%d%s", m.list.cursor+1, total, more)
+		}
+	}
+	if m.busy() {
+		right = strings.TrimSpace(m.spin.View() + " loading " + right)
+	}
+	title := "artstore"
+	avail := m.width - len(title) - 3
+	if right != "" {
+		avail -= len(right) + 1
+	}
+	if ctx == "" && !m.showHelp && m.screen == screenDetail {
+		ctx = m.breadcrumb(avail)
+	} else {
+		ctx = trunc(ctx, avail)
+	}
+	left := m.st.title.Render(title) + " · " + ctx
+	if right == "" {
+		return left
+	}
+	gap := m.width - lenW(left) - lenW(right)
+	return left + strings.Repeat(" ", max(gap, 1)) + m.st.faint.Render(right)
+}
+
+// breadcrumb renders the lineage path, dropping its oldest steps (shown as
+// "…") when it does not fit in w columns.
+func (m *Model) breadcrumb(w int) string {
+	const sep = " › "
+	refs := make([]string, len(m.stack))
+	for i, f := range m.stack {
+		refs[i] = sanitize(f.art.Ref)
+	}
+	for start := 0; start < len(refs); start++ {
+		s := strings.Join(refs[start:], sep)
+		if start > 0 {
+			s = "…" + sep + s
+		}
+		if lenW(s) <= w {
+			return s
+		}
+	}
+	return trunc(refs[len(refs)-1], w)
+}
+
+func (m *Model) statusLine() string {
+	if m.inputMode != inputNone {
+		return m.input.View()
+	}
+	if m.status == "" {
+		return ""
+	}
+	s := trunc(sanitize(m.status), m.width)
+	if m.statusErr {
+		return m.st.err.Render(s)
+	}
+	return s
+}
+
+func (m *Model) helpLine() string {
+	var b []key.Binding
+	switch {
+	case m.inputMode == inputFilter:
+		b = []key.Binding{
+			key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "apply")),
+			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter")),
+		}
+	case m.inputMode == inputPull:
+		b = []key.Binding{
+			key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "pull")),
+			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
+		}
+	case m.showHelp:
+		b = []key.Binding{
+			key.NewBinding(key.WithKeys("?"), key.WithHelp("?/esc", "close help")),
+			m.keys.Quit,
+		}
+	default:
+		b = m.keys.shortHelp(m.screen)
+	}
+	return m.help.ShortHelpView(b)
+}
+
+// listBody is the artifact list, with the selected artifact's detail beside
+// it when the screen is wide enough.
+func (m *Model) listBody() []string {
+	lw, rw, split := m.split()
+	left := m.listPane(lw)
+	if !split {
+		return left
+	}
+	var right []string
+	if a := m.list.selected(); a != nil {
+		right = m.detailLines(a, rw)
+	}
+	return m.joinPanes(left, lw, right)
+}
+
+// joinPanes puts two panes side by side with a rule between them.
+func (m *Model) joinPanes(left []string, lw int, right []string) []string {
+	rows := m.bodyRows()
+	out := make([]string, rows)
+	rule := m.st.faint.Render(" │ ")
+	for i := range out {
+		var l, r string
+		if i < len(left) {
+			l = left[i]
+		}
+		if i < len(right) {
+			r = right[i]
+		}
+		out[i] = pad(l, lw) + rule + r
+	}
+	return out
+}
+
+// listColumns divides a list pane of width w into columns: reference, tags
+// and labels (0 when hidden); size and age are fixed.
+func listColumns(w int) (ref, tags, labels int) {
+	const gutter, size, ageW = 2, 8, 4
+	rest := w - gutter - (1 + size) - (1 + ageW)
+	if rest < 1 {
+		return max(rest, 0), 0, 0
+	}
+	ref = clamp(rest*45/100, min(rest, 16), 48)
+	rem := rest - ref
+	if rem >= 7 {
+		tags = clamp(rem*35/100, 6, 20)
+		labels = rem - (1 + tags) - 1
+		if labels < 6 {
+			labels = 0
+			tags = rem - 1
+		}
+	} else {
+		ref += rem
+	}
+	return ref, tags, labels
+}
+
+// listPane renders the list's column header and visible rows in width w.
+func (m *Model) listPane(w int) []string {
+	refW, tagsW, labW := listColumns(w)
+	row := func(marker, ref, tags, size, ageS, labels string) string {
+		var b strings.Builder
+		b.WriteString(marker)
+		b.WriteString(pad(ref, refW))
+		if tagsW > 0 {
+			b.WriteString(" " + pad(tags, tagsW))
+		}
+		b.WriteString(" " + padLeft(size, 8) + " " + padLeft(ageS, 4))
+		if labW > 0 {
+			b.WriteString(" " + pad(labels, labW))
+		}
+		return b.String()
+	}
+	out := []string{m.st.faint.Render(strings.TrimRight(row("  ", "NAME:VERSION", "TAGS", "SIZE", "AGE", "LABELS"), " "))}
+	l := &m.list
+	total := l.total()
+	if total == 0 {
+		switch {
+		case l.loading():
+			out = append(out, "  "+m.spin.View()+" loading artifacts…")
+		case l.err != nil:
+			out = append(out, "  could not list artifacts (r retries)")
+		case m.filterText != "":
+			out = append(out, "  no artifacts match "+sanitize(m.filterText)+" (esc clears the filter)")
+		default:
+			out = append(out, "  no artifacts yet: `artstore push FILE` adds one")
+		}
+		return out
+	}
+	now := m.now()
+	end := min(l.offset+m.listRows(), total)
+	for i := l.offset; i < end; i++ {
+		marker := "  "
+		if i == l.cursor {
+			marker = "> "
+		}
+		a := l.at(i)
+		if a == nil {
+			out = append(out, marker+m.st.faint.Render("…"))
+			continue
+		}
+		s := row(marker, sanitize(a.Ref), sanitize(strings.Join(a.Tags, ",")), humanSize(a.Size),
+			age(a.CreatedAt, now), sanitize(labelString(a.Labels)))
+		s = strings.TrimRight(s, " ")
+		if i == l.cursor {
+			s = m.st.selected.Render(pad(s, w))
+		}
+		out = append(out, s)
+	}
+	if end == total && l.loading() && len(out) <= m.listRows() {
+		out = append(out, "  "+m.spin.View()+" loading more…")
+	}
+	return out
+}
+
+// detailBody is the detail screen: the artifact in view, or its lineage
+// panel (with the selected relative's detail beside it when wide enough).
+func (m *Model) detailBody() []string {
+	f := m.top()
+	rows := m.bodyRows()
+	if f.rel == nil {
+		lines := m.detailLines(&f.art, m.width)
+		start := clamp(f.scroll, 0, max(len(lines)-rows, 0))
+		lines = lines[start:]
+		if hidden := len(lines) - rows; hidden > 0 {
+			lines = lines[:rows]
+			lines[rows-1] = m.st.faint.Render(fmt.Sprintf("↓ %d more lines (j/k scroll)", hidden+1))
+		}
+		return lines
+	}
+	lw, rw, split := m.split()
+	left := m.relativesPane(f, lw, rows)
+	if !split {
+		return left
+	}
+	var right []string
+	if r := f.rel.selected(); r != nil && r.art != nil {
+		right = m.detailLines(r.art, rw)
+	}
+	return m.joinPanes(left, lw, right)
+}
+
+// relativesPane renders the lineage panel of f in width w.
+func (m *Model) relativesPane(f *frame, w, rows int) []string {
+	rel := f.rel
+	ref := sanitize(f.art.Ref)
+	var title, empty string
+	if rel.dir == client.Up {
+		title, empty = "inputs of "+ref, "no inputs recorded for "+ref
+	} else {
+		title, empty = "derived from "+ref, "nothing derived from "+ref+" yet"
+	}
+	switch {
+	case rel.loading:
+		return []string{m.st.bold.Render(trunc(title, w)), "  " + m.spin.View() + " loading…"}
+	case rel.err != nil:
+		return []string{m.st.bold.Render(trunc(title, w)), m.st.err.Render(trunc("  could not load lineage: "+sanitize(rel.err.Error()), w))}
+	case len(rel.items) == 0:
+		return []string{m.st.bold.Render(trunc(title, w)), trunc("  "+empty, w)}
+	}
+	out := []string{m.st.bold.Render(trunc(fmt.Sprintf("%s (%d)", title, len(rel.items)), w))}
+	roleW := 4
+	for _, r := range rel.items {
+		roleW = max(roleW, lenW(sanitize(r.role)))
+	}
+	roleW = min(roleW, 14, max(w/4, 4))
+	now := m.now()
+	visible := max(rows-1, 1)
+	// The offset the keys left, moved if a resize hid the cursor.
+	offset := clamp(rel.offset, max(rel.cursor-visible+1, 0), rel.cursor)
+	end := min(offset+visible, len(rel.items))
+	for i := offset; i < end; i++ {
+		r := rel.items[i]
+		marker := "  "
+		if i == rel.cursor {
+			marker = "> "
+		}
+		ageS := ""
+		if r.art != nil {
+			ageS = age(r.art.CreatedAt, now)
+		}
+		role := r.role
+		if role == "" {
+			role = "-"
+		}
+		nameW := w - 2 - roleW - 1 - 5
+		s := marker + pad(sanitize(role), roleW) + " " + pad(sanitize(r.label()), nameW) + " " + padLeft(ageS, 4)
+		s = strings.TrimRight(s, " ")
+		if i == rel.cursor {
+			s = m.st.selected.Render(pad(s, w))
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// detailLines renders everything known about a, one field per line, in
+// width w.
+func (m *Model) detailLines(a *client.Artifact, w int) []string {
+	const keyW = 11
+	now := m.now()
+	var out []string
+	kv := func(k string, vs ...string) {
+		for i, v := range vs {
+			if i > 0 {
+				k = ""
+			}
+			v = sanitize(v)
+			if n := lenW(v); keyW+n > w && n+2 <= w {
+				// A value such as a digest that fits on a line of its own is
+				// better whole on the next line than cut.
+				out = append(out, m.st.faint.Render(trunc(k, w)), "  "+v)
+				continue
+			}
+			out = append(out, trunc(m.st.faint.Render(pad(k, keyW))+v, w))
+		}
+	}
+	section := func(s string) {
+		out = append(out, "", m.st.section.Render(trunc(s, w)))
+	}
+	title := sanitize(a.Ref)
+	if a.Deleted {
+		title += " (deleted)"
+	}
+	out = append(out, m.st.bold.Render(trunc(title, w)))
+	kv("id", a.ID)
+	kind := a.Kind
+	if a.MediaType != "" {
+		kind += " · " + a.MediaType
+	}
+	kv("kind", kind)
+	kv("size", fmt.Sprintf("%s (%d bytes)", humanSize(a.Size), a.Size))
+	created := relTime(a.CreatedAt, now)
+	if a.CreatedBy != "" {
+		created += " by " + a.CreatedBy
+	}
+	kv("created", created)
+	kv("digest", a.ContentDigest)
+	if a.ManifestDigest != "" {
+		kv("manifest", a.ManifestDigest)
+	}
+	if len(a.Tags) > 0 {
+		kv("tags", strings.Join(a.Tags, ", "))
+	}
+	if len(a.Labels) > 0 {
+		kv("labels", sortedLabels(a.Labels)...)
+	}
+	if a.Deleted && a.DeletedAt != nil {
+		kv("deleted", relTime(*a.DeletedAt, now))
+	}
+
+	section("provenance")
+	p := a.Provenance.Producer
+	if p.Tool != "" {
+		kv("tool", p.Tool)
+	}
+	if p.Command != "" {
+		kv("command", p.Command)
+	}
+	if host := joinNonEmpty(" · ", p.Host, prefixed("user ", p.User)); host != "" {
+		kv("host", host)
+	}
+	if p.GitRepo != "" || p.GitCommit != "" {
+		git := joinNonEmpty(" @ ", p.GitRepo, p.GitCommit)
+		var extra []string
+		if p.GitBranch != "" {
+			extra = append(extra, p.GitBranch)
+		}
+		if p.GitDirty {
+			extra = append(extra, "dirty")
+		}
+		if len(extra) > 0 {
+			git += " (" + strings.Join(extra, ", ") + ")"
+		}
+		kv("git", git)
+	}
+	if ci := joinNonEmpty(" · ", p.CISystem, prefixed("job ", p.CIJob), prefixed("run ", p.CIRun)); ci != "" {
+		kv("ci", ci)
+	}
+	if p.CIURL != "" {
+		kv("ci url", p.CIURL)
+	}
+	if len(a.Provenance.Inputs) == 0 {
+		kv("inputs", "none recorded")
+	} else {
+		ins := make([]string, len(a.Provenance.Inputs))
+		for i, in := range a.Provenance.Inputs {
+			what := in.Ref
+			if what == "" {
+				what = in.ArtifactID
+			}
+			if what == "" {
+				what = in.Digest
+			}
+			if in.Role != "" {
+				what = in.Role + ": " + what
+			}
+			ins[i] = what
+		}
+		kv("inputs", ins...)
+	}
+
+	section("retention")
+	r := a.Retention
+	if r.LegalHold {
+		hold := "held"
+		if r.HoldReason != "" {
+			hold += ": " + r.HoldReason
+		}
+		kv("legal hold", hold)
+	} else {
+		kv("legal hold", "none")
+	}
+	if r.ExpiresAt != nil {
+		kv("expires", relTime(*r.ExpiresAt, now))
+	} else {
+		kv("expires", "never")
+	}
+	if r.ImmutableUntil != nil {
+		kv("immutable", "until "+relTime(*r.ImmutableUntil, now))
+	}
+
+	section("retrievals")
+	rs := a.Retrievals
+	kv("pulls", fmt.Sprintf("%d (%s)", rs.Count, humanSize(rs.Bytes)))
+	if rs.LastAt != nil {
+		last := relTime(*rs.LastAt, now)
+		if rs.LastBy != "" {
+			last += " by " + rs.LastBy
+		}
+		kv("last pull", last)
+	}
+	return out
+}
+
+// eventsBody renders the events screen.
+func (m *Model) eventsBody() []string {
+	ev := m.events
+	w := m.width
+	ref := sanitize(ev.art.Ref)
+	switch {
+	case ev.loading:
+		return []string{"  " + m.spin.View() + " reading the event log for " + ref + "…"}
+	case ev.err != nil:
+		return []string{m.st.err.Render(trunc("could not read events: "+sanitize(ev.err.Error()), w))}
+	}
+	noun := "events"
+	if len(ev.items) == 1 {
+		noun = "event"
+	}
+	summary := fmt.Sprintf("%d %s of %s among %d in the log", len(ev.items), noun, ref, ev.scanned)
+	if ev.truncated {
+		summary += " (scan limit reached: later events not shown)"
+	}
+	out := []string{m.st.bold.Render(trunc(summary, w))}
+	rows := m.bodyRows() - 1
+	offset := clamp(ev.offset, 0, max(len(ev.items)-rows, 0))
+	end := min(offset+rows, len(ev.items))
+	for _, e := range ev.items[offset:end] {
+		s := fmt.Sprintf("#%-5d %s  %s  %s  %s", e.Seq, e.Time.UTC().Format("2006-01-02 15:04"),
+			sanitize(e.Type), sanitize(e.Actor), sanitize(payloadSummary(e.Payload)))
+		out = append(out, trunc(strings.TrimRight(s, " "), w))
+	}
+	return out
+}
+
+// payloadSummary renders an event payload as sorted "k=v" pairs.
+func payloadSummary(p map[string]any) string {
+	keys := make([]string, 0, len(p))
+	for k := range p {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s=%v", k, p[k])
+	}
+	return strings.Join(parts, " ")
+}
+
+// helpBody is the help overlay.
+func (m *Model) helpBody() []string {
+	w := m.width
+	out := []string{m.st.bold.Render("keys"), ""}
+	out = append(out, strings.Split(m.help.FullHelpView(m.keys.fullHelp()), "\n")...)
+	notes := []string{
+		"",
+		"filter (/): a name glob or prefix and label selectors, server-side:",
+		"  reports/* env=prod team!=infra !draft",
+		"lineage: u lists the inputs, d what was derived; enter moves there,",
+		"esc goes back one step. Opening an artifact already on the path",
+		"returns to it, so a cycle cannot trap you.",
+		"p y Y e act on the highlighted artifact.",
+	}
+	for _, n := range notes {
+		out = append(out, trunc(n, w))
+	}
+	return out
+}
+
+func joinNonEmpty(sep string, parts ...string) string {
+	var keep []string
+	for _, p := range parts {
+		if p != "" {
+			keep = append(keep, p)
+		}
+	}
+	return strings.Join(keep, sep)
+}
+
+func prefixed(prefix, s string) string {
+	if s == "" {
+		return ""
+	}
+	return prefix + s
+}
