@@ -20,7 +20,7 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden from the curr
 // command Update returns is run at once and its message fed back, until
 // nothing is left to do.
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	m     Model
 	store *fakeStore
 	quit  bool
@@ -29,7 +29,7 @@ type harness struct {
 
 // newHarness builds a model over store (NoColor, fixed clock, no spinner
 // animation), runs Init and sends the window size.
-func newHarness(t *testing.T, store *fakeStore, w, h int, opts Options) *harness {
+func newHarness(t testing.TB, store *fakeStore, w, h int, opts Options) *harness {
 	t.Helper()
 	hs := &harness{t: t, store: store}
 	opts.NoColor = true
@@ -134,7 +134,7 @@ func (h *harness) view() string {
 // checkFits fails the test when a line of v is wider than w columns, when v
 // has more than h lines, or when it contains an escape sequence (the
 // harness renders with NoColor).
-func checkFits(t *testing.T, v string, w, h int) {
+func checkFits(t testing.TB, v string, w, h int) {
 	t.Helper()
 	lines := strings.Split(v, "\n")
 	if len(lines) > h {

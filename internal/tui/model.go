@@ -637,7 +637,7 @@ func (m *Model) listKey(msg tea.KeyMsg) tea.Cmd {
 		return m.ensurePages()
 	}
 	switch {
-	case key.Matches(msg, m.keys.Enter):
+	case key.Matches(msg, m.keys.Enter), key.Matches(msg, m.keys.Parents), key.Matches(msg, m.keys.Children):
 		a := m.list.selected()
 		if a == nil {
 			m.setStatus("still loading…")
@@ -646,6 +646,12 @@ func (m *Model) listKey(msg tea.KeyMsg) tea.Cmd {
 		m.stack = []frame{{art: *a}}
 		m.screen = screenDetail
 		m.status = ""
+		switch {
+		case key.Matches(msg, m.keys.Parents):
+			return m.openRelatives(client.Up)
+		case key.Matches(msg, m.keys.Children):
+			return m.openRelatives(client.Down)
+		}
 	case key.Matches(msg, m.keys.Filter):
 		m.inputMode = inputFilter
 		m.input.Prompt = "/ "

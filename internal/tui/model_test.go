@@ -674,3 +674,37 @@ func TestSpinnerTicksOnlyWhileBusy(t *testing.T) {
 		t.Error("spinner kept ticking with nothing in flight")
 	}
 }
+
+func TestLineageFromList(t *testing.T) {
+	store := seedStore(0)
+	h := newHarness(t, store, 80, 24, Options{})
+	h.keys("/", "reports", "enter", "d")
+	f := h.m.top()
+	if h.m.screen != screenDetail || f == nil || f.rel == nil || f.rel.dir != client.Down {
+		t.Fatalf("d on the list did not open the derived panel")
+	}
+	if len(f.rel.items) != 1 || f.rel.items[0].art.Ref != "release/bundle:1" {
+		t.Errorf("derived from reports/q:3 = %+v", f.rel.items)
+	}
+}
+
+func TestBreadcrumbDropsOldestSteps(t *testing.T) {
+	h := newHarness(t, seedStore(0), 80, 24, Options{})
+	for _, ref := range []string{"reports/q:3", "build/app:12", "src/tarball:5"} {
+		h.m.stack = append(h.m.stack, frame{art: h.store.mustRef(ref)})
+	}
+	tests := []struct {
+		w    int
+		want string
+	}{
+		{100, "reports/q:3 › build/app:12 › src/tarball:5"},
+		{41, "… › build/app:12 › src/tarball:5"},
+		{20, "… › src/tarball:5"},
+		{10, "src/tarba…"},
+	}
+	for _, tt := range tests {
+		if got := h.m.breadcrumb(tt.w); got != tt.want {
+			t.Errorf("breadcrumb(%d) = %q, want %q", tt.w, got, tt.want)
+		}
+	}
+}
