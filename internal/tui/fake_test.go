@@ -30,6 +30,11 @@ type fakeStore struct {
 	inputs  map[string][]client.LineageEdge // artifact ID -> edges to its inputs
 	events  []client.Event
 	listErr error
+	pullErr    error
+	lineageErr error
+	// omitNodes makes Lineage return edges without their nodes, as a store
+	// may for artifacts the caller cannot read.
+	omitNodes bool
 
 	listCalls    []client.Query
 	nextCursors  []string // NextCursor of each List reply, in order
@@ -234,6 +239,9 @@ func (f *fakeStore) Lineage(ctx context.Context, ref string, opts client.Lineage
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.lineageCalls = append(f.lineageCalls, lineageCall{ref, opts})
+	if f.lineageErr != nil {
+		return nil, f.lineageErr
+	}
 	if opts.Depth != 1 {
 		return nil, fmt.Errorf("fake store only walks depth 1, got %d: %w", opts.Depth, client.ErrInvalid)
 	}
@@ -247,7 +255,7 @@ func (f *fakeStore) Lineage(ctx context.Context, ref string, opts client.Lineage
 	case client.Up:
 		for _, e := range f.inputs[root.ID] {
 			g.Edges = append(g.Edges, e)
-			if e.To != "" {
+			if e.To != "" && !f.omitNodes {
 				g.Nodes = append(g.Nodes, f.arts[f.byID[e.To]])
 			}
 		}
@@ -281,6 +289,9 @@ func (f *fakeStore) PullToPath(ctx context.Context, ref, dst string, opts client
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.pullCalls = append(f.pullCalls, pullCall{ref, dst})
+	if f.pullErr != nil {
+		return nil, f.pullErr
+	}
 	i, ok := f.byID[ref]
 	if !ok {
 		return nil, fmt.Errorf("artifact %s: %w", ref, client.ErrNotFound)

@@ -374,6 +374,7 @@ func (m *Model) resize(w, h int) {
 	}
 	m.width, m.height = w, h
 	m.help.Width = w
+	m.fitInput()
 	m.list.scroll(m.listRows())
 }
 
@@ -490,7 +491,9 @@ func (m *Model) opened(msg openMsg) tea.Cmd {
 			m.setStatus("reloaded " + msg.art.Ref)
 		}
 	case msg.level == 0:
-		m.stack = m.stack[:0]
+		if len(m.stack) > 0 {
+			return nil // the user opened something else meanwhile
+		}
 		m.visit(*msg.art)
 		m.screen = screenDetail
 	case msg.level == len(m.stack) && m.stack[msg.level-1].art.ID == msg.parent:

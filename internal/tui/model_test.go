@@ -708,3 +708,97 @@ func TestBreadcrumbDropsOldestSteps(t *testing.T) {
 		}
 	}
 }
+
+func TestLineageNodeMissingIsFetched(t *testing.T) {
+	store := seedStore(0)
+	store.omitNodes = true
+	h := newHarness(t, store, 80, 24, Options{InitialRef: "reports/q:3"})
+	h.keys("u")
+	app := store.mustRef("build/app:12")
+	if got := h.m.top().rel.items[0]; got.art != nil || got.id != app.ID {
+		t.Fatalf("first input = %+v, want build/app:12 by ID only", got)
+	}
+	if v := h.view(); !strings.Contains(v, app.ID) {
+		t.Errorf("an input without its node is not listed by ID:\n%s", v)
+	}
+	h.keys("enter")
+	if got := h.refs(); !reflect.DeepEqual(got, []string{"reports/q:3", "build/app:12"}) {
+		t.Errorf("path = %v", got)
+	}
+	if last := store.getCalls[len(store.getCalls)-1]; last != app.ID {
+		t.Errorf("Get called with %q, want the input's ID %q", last, app.ID)
+	}
+}
+
+func TestDetailReload(t *testing.T) {
+	store := seedStore(0)
+	h := newHarness(t, store, 80, 24, Options{InitialRef: "reports/q:3"})
+	report := store.mustRef("reports/q:3")
+	store.arts[store.byID[report.ID]].Retrievals.Count = 9
+	h.keys("r")
+	if got := h.m.top().art.Retrievals.Count; got != 9 {
+		t.Errorf("after r the detail shows %d retrievals, want 9", got)
+	}
+	if last := store.getCalls[len(store.getCalls)-1]; last != report.ID {
+		t.Errorf("reload fetched %q, want %q", last, report.ID)
+	}
+}
+
+func TestPullFailureIsReported(t *testing.T) {
+	store := seedStore(0)
+	store.pullErr = fmt.Errorf("chunk 3: %w", client.ErrIntegrity)
+	h := newHarness(t, store, 80, 24, Options{InitialRef: "reports/q:3", PullDir: t.TempDir()})
+	h.keys("p", "enter")
+	if !h.m.statusErr || !strings.Contains(h.m.status, "pull reports/q:3 to ") ||
+		!strings.Contains(h.m.status, "failed: chunk 3: integrity check failed") {
+		t.Errorf("status %q", h.m.status)
+	}
+	if h.m.busy() {
+		t.Errorf("still busy after the pull failed")
+	}
+}
+
+func TestLineageErrorAndStaleReply(t *testing.T) {
+	store := seedStore(0)
+	store.lineageErr = fmt.Errorf("daemon: %w", client.ErrUnavailable)
+	h := newHarness(t, store, 80, 24, Options{InitialRef: "reports/q:3"})
+	h.keys("u")
+	if v := h.view(); !strings.Contains(v, "could not load lineage: daemon: unavailable") {
+		t.Errorf("lineage error not shown:\n%s", v)
+	}
+	store.lineageErr = nil
+
+	// A reply that arrives after the user left that panel is dropped.
+	next, held := h.m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("d")})
+	h.m = next.(Model)
+	h.keys("esc", "u") // close the derived panel, open inputs instead
+	h.run(held)
+	f := h.m.top()
+	if f.rel.dir != client.Up || len(f.rel.items) != 2 || f.rel.items[0].art.Ref != "build/app:12" {
+		t.Errorf("a stale derived reply replaced the inputs panel: %+v", f.rel)
+	}
+}
+
+func TestLineagePanelScrolls(t *testing.T) {
+	store := seedStore(0)
+	for i := 0; i < 30; i++ {
+		store.add(fmt.Sprintf("derived/d:%02d", i), 1, 1, nil, [2]string{"src/tarball:5", "source"})
+	}
+	h := newHarness(t, store, 80, 12, Options{InitialRef: "src/tarball:5"})
+	h.keys("d")
+	if n := len(h.m.top().rel.items); n != 31 { // build/app:12 and the 30
+		t.Fatalf("%d derived artifacts listed, want 31", n)
+	}
+	h.keys("end")
+	if v := h.view(); !strings.Contains(v, "> source derived/d:29") {
+		t.Errorf("last derived artifact not selected and visible:\n%s", v)
+	}
+	h.keys("pgup")
+	if v := h.view(); !strings.Contains(v, ">") || strings.Contains(v, "derived/d:29") {
+		t.Errorf("pgup did not scroll the panel:\n%s", v)
+	}
+	h.keys("home")
+	if v := h.view(); !strings.Contains(v, "> source build/app:12") {
+		t.Errorf("home did not return to the first row:\n%s", v)
+	}
+}

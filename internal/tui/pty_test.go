@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -33,17 +34,47 @@ func (s *screenLog) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// text is everything written so far with escape sequences removed.
-func (s *screenLog) text() string {
+// raw is everything written so far.
+func (s *screenLog) raw() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return ansi.Strip(s.buf.String())
+	return s.buf.String()
 }
 
-// TestRunInPseudoTerminal runs Run on a real pseudo-terminal: it checks the
-// terminal detection, raw-mode key input and rendering together, walking two
-// levels of lineage and quitting.
+// sgr matches a Select Graphic Rendition sequence: colour or text attributes.
+var sgr = regexp.MustCompile(`\x1b\[[0-9;:]*m`)
+
+// TestRunInPseudoTerminal runs Run on a real pseudo-terminal: terminal
+// detection, raw-mode key input and rendering together. It walks two levels
+// of lineage and quits, in colour and without.
 func TestRunInPseudoTerminal(t *testing.T) {
+	tests := []struct {
+		name      string
+		noColor   bool
+		env       string // NO_COLOR
+		wantColor bool
+	}{
+		{"colour", false, "", true},
+		{"Options.NoColor", true, "", false},
+		{"NO_COLOR", false, "1", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("TERM", "xterm-256color")
+			t.Setenv("COLORTERM", "")
+			t.Setenv("CLICOLOR", "")
+			t.Setenv("NO_COLOR", tt.env)
+			out := ptyWalk(t, tt.noColor)
+			if got := sgr.MatchString(out); got != tt.wantColor {
+				t.Errorf("output has colour or attributes: %v, want %v", got, tt.wantColor)
+			}
+		})
+	}
+}
+
+// ptyWalk runs the browser on a pseudo-terminal, opens reports/q:3, walks up
+// to build/app:12 and src/tarball:5, quits, and returns all output.
+func ptyWalk(t *testing.T, noColor bool) string {
 	ptmx, tty, err := pty.Open()
 	if err != nil {
 		t.Fatalf("open a pseudo-terminal: %v", err)
@@ -57,24 +88,24 @@ func TestRunInPseudoTerminal(t *testing.T) {
 	screen := &screenLog{changed: make(chan struct{}, 1)}
 	go func() { _, _ = io.Copy(screen, ptmx) }()
 
-	// A deadline guards against a hang only; nothing waits on time to pass.
+	// The deadline guards against a hang only; nothing waits for time to pass.
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	done := make(chan error, 1)
 	store := seedStore(10)
 	go func() {
-		done <- Run(ctx, store, Options{In: tty, Out: tty, InitialRef: "reports/q:3", NoColor: true})
+		done <- Run(ctx, store, Options{In: tty, Out: tty, InitialRef: "reports/q:3", NoColor: noColor})
 	}()
 
 	waitFor := func(want string) {
 		t.Helper()
-		for !strings.Contains(screen.text(), want) {
+		for !strings.Contains(ansi.Strip(screen.raw()), want) {
 			select {
 			case <-screen.changed:
 			case err := <-done:
-				t.Fatalf("browser exited (%v) before showing %q; screen:\n%s", err, want, screen.text())
+				t.Fatalf("browser exited (%v) before showing %q; screen:\n%s", err, want, ansi.Strip(screen.raw()))
 			case <-ctx.Done():
-				t.Fatalf("timed out waiting for %q; screen:\n%s", want, screen.text())
+				t.Fatalf("timed out waiting for %q; screen:\n%s", want, ansi.Strip(screen.raw()))
 			}
 		}
 	}
@@ -104,4 +135,5 @@ func TestRunInPseudoTerminal(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("q did not quit")
 	}
+	return screen.raw()
 }

@@ -97,9 +97,9 @@ func (m *Model) headerLine() string {
 		right = strings.TrimSpace(m.spin.View() + " loading " + right)
 	}
 	title := "artstore"
-	avail := m.width - len(title) - 3
+	avail := m.width - lenW(title) - 3
 	if right != "" {
-		avail -= len(right) + 1
+		avail -= lenW(right) + 1
 	}
 	if ctx == "" && !m.showHelp && m.screen == screenDetail {
 		ctx = m.breadcrumb(avail)
