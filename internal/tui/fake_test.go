@@ -24,12 +24,12 @@ var baseTime = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 type fakeStore struct {
 	client.Store
 
-	mu      sync.Mutex
-	arts    []client.Artifact // sorted by name, then version
-	byID    map[string]int
-	inputs  map[string][]client.LineageEdge // artifact ID -> edges to its inputs
-	events  []client.Event
-	listErr error
+	mu         sync.Mutex
+	arts       []client.Artifact // sorted by name, then version
+	byID       map[string]int
+	inputs     map[string][]client.LineageEdge // artifact ID -> edges to its inputs
+	events     []client.Event
+	listErr    error
 	pullErr    error
 	lineageErr error
 	// omitNodes makes Lineage return edges without their nodes, as a store
