@@ -88,7 +88,10 @@ func TestVerifier(t *testing.T) {
 		reason string
 	}{
 		{"intact", func(r []StoredRow) []StoredRow { return r }, 0, ""},
-		{"body byte", func(r []StoredRow) []StoredRow { r[2].Body = []byte(strings.Replace(string(r[2].Body), `"i":1`, `"i":2`, 1)); return r }, 3, "does not match sha256"},
+		{"body byte", func(r []StoredRow) []StoredRow {
+			r[2].Body = []byte(strings.Replace(string(r[2].Body), `"i":1`, `"i":2`, 1))
+			return r
+		}, 3, "does not match sha256"},
 		{"hash", func(r []StoredRow) []StoredRow { r[2].Hash = strings.Repeat("0", 64); return r }, 3, "does not match sha256"},
 		{"prev", func(r []StoredRow) []StoredRow { r[2].Prev = strings.Repeat("0", 64); return r }, 3, "prev"},
 		{"missing row", func(r []StoredRow) []StoredRow { return append(r[:2], r[3:]...) }, 3, "missing"},

@@ -1,0 +1,246 @@
+package registry
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/oklog/ulid/v2"
+
+	"github.com/artifact-store/artstore/internal/content"
+	"github.com/artifact-store/artstore/internal/eventlog"
+)
+
+// Grammar limits.
+const (
+	MaxNameLen       = 200
+	MaxVersionLen    = 128
+	MaxLabelKeyLen   = 128
+	MaxLabelValueLen = 256
+	maxTextLen       = 1024
+)
+
+// DefaultTag is the tag a bare name resolves through and that Register
+// moves unless told not to.
+const DefaultTag = "latest"
+
+// ValidateName checks an artifact name: segments of [a-z0-9._-] joined by
+// '/', no empty, "." or ".." segment, at most MaxNameLen bytes.
+func ValidateName(name string) error {
+	if name == "" {
+		return fmt.Errorf("%w: empty artifact name", ErrInvalid)
+	}
+	if len(name) > MaxNameLen {
+		return fmt.Errorf("%w: artifact name %q is longer than %d bytes", ErrInvalid, clip(name), MaxNameLen)
+	}
+	for _, seg := range strings.Split(name, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return fmt.Errorf("%w: artifact name %q has an empty, '.' or '..' segment", ErrInvalid, clip(name))
+		}
+		for i := 0; i < len(seg); i++ {
+			if c := seg[i]; !isLowerAlnum(c) && c != '.' && c != '_' && c != '-' {
+				return fmt.Errorf("%w: artifact name %q may contain only a-z, 0-9, '.', '_', '-' and '/' between segments", ErrInvalid, clip(name))
+			}
+		}
+	}
+	return nil
+}
+
+// ValidateVersion checks a version: [A-Za-z0-9._-], 1 to MaxVersionLen
+// bytes, starting with a letter or digit.
+func ValidateVersion(v string) error { return validateVersionLike("version", v) }
+
+// ValidateTag checks a tag: the version grammar, but not all digits (those
+// are reserved for automatic version numbers, which would shadow the tag).
+func ValidateTag(tag string) error {
+	if err := validateVersionLike("tag", tag); err != nil {
+		return err
+	}
+	if strings.Trim(tag, "0123456789") == "" {
+		return fmt.Errorf("%w: tag %q is all digits; such names are reserved for version numbers", ErrInvalid, tag)
+	}
+	return nil
+}
+
+func validateVersionLike(what, v string) error {
+	if v == "" || len(v) > MaxVersionLen {
+		return fmt.Errorf("%w: %s %q must be 1 to %d characters", ErrInvalid, what, clip(v), MaxVersionLen)
+	}
+	if !isAlnum(v[0]) {
+		return fmt.Errorf("%w: %s %q must start with a letter or digit", ErrInvalid, what, clip(v))
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; !isAlnum(c) && c != '.' && c != '_' && c != '-' {
+			return fmt.Errorf("%w: %s %q may contain only A-Z, a-z, 0-9, '.', '_' and '-'", ErrInvalid, what, clip(v))
+		}
+	}
+	return nil
+}
+
+// ValidateLabel checks a label: key [A-Za-z0-9][A-Za-z0-9._/-]* of at most
+// MaxLabelKeyLen bytes; value printable UTF-8 of at most MaxLabelValueLen.
+func ValidateLabel(key, value string) error {
+	if key == "" || len(key) > MaxLabelKeyLen || !isAlnum(key[0]) {
+		return fmt.Errorf("%w: label key %q must be 1 to %d characters starting with a letter or digit", ErrInvalid, clip(key), MaxLabelKeyLen)
+	}
+	for i := 0; i < len(key); i++ {
+		if c := key[i]; !isAlnum(c) && c != '.' && c != '_' && c != '-' && c != '/' {
+			return fmt.Errorf("%w: label key %q may contain only A-Z, a-z, 0-9, '.', '_', '-' and '/'", ErrInvalid, clip(key))
+		}
+	}
+	if !printable(value, MaxLabelValueLen) {
+		return fmt.Errorf("%w: value of label %q must be printable UTF-8 of at most %d bytes", ErrInvalid, key, MaxLabelValueLen)
+	}
+	return nil
+}
+
+// Ref is a parsed artifact reference. Exactly one form is set:
+//
+//	ID                      bare ULID, e.g. 01JD5Q7Z3N8X9W2Y4K6M1P0R3S
+//	Name + Ident            name:ident, ident a version or else a tag;
+//	                        a bare name means name:latest
+//	Name + Digest           name@sha256:<hex>: the newest live version
+//	                        of name with that content digest
+type Ref struct {
+	ID     string
+	Name   string
+	Ident  string
+	Digest content.Digest
+}
+
+// ParseRef parses an artifact reference. IDs are upper-case ULIDs, and names
+// are lower-case, so the two forms never overlap.
+func ParseRef(s string) (Ref, error) {
+	if s == "" {
+		return Ref{}, fmt.Errorf("%w: empty artifact reference", ErrInvalid)
+	}
+	if len(s) == ulid.EncodedSize && isUpperAlnum(s) {
+		id, err := ulid.ParseStrict(s)
+		if err != nil {
+			return Ref{}, fmt.Errorf("%w: %q is not a valid artifact ID: %v", ErrInvalid, s, err)
+		}
+		return Ref{ID: id.String()}, nil
+	}
+	if name, dg, ok := strings.Cut(s, "@"); ok {
+		d, err := content.ParseDigest(dg)
+		if err != nil {
+			return Ref{}, fmt.Errorf("%w: reference %q: %v", ErrInvalid, clip(s), err)
+		}
+		if err := ValidateName(name); err != nil {
+			return Ref{}, fmt.Errorf("reference %q: %w", clip(s), err)
+		}
+		return Ref{Name: name, Digest: d}, nil
+	}
+	name, ident, ok := strings.Cut(s, ":")
+	if !ok {
+		ident = DefaultTag
+	}
+	if err := ValidateName(name); err != nil {
+		return Ref{}, fmt.Errorf("reference %q: %w (want name, name:version, name:tag, name@sha256:<hex> or an artifact ID)", clip(s), err)
+	}
+	if err := validateVersionLike("version or tag", ident); err != nil {
+		return Ref{}, fmt.Errorf("reference %q: %w", clip(s), err)
+	}
+	return Ref{Name: name, Ident: ident}, nil
+}
+
+// String returns the reference in the form ParseRef reads.
+func (r Ref) String() string {
+	switch {
+	case r.ID != "":
+		return r.ID
+	case !r.Digest.IsZero():
+		return r.Name + "@" + r.Digest.String()
+	default:
+		return r.Name + ":" + r.Ident
+	}
+}
+
+// ParseSelectors parses a comma-separated label selector list:
+//
+//	key=value   key==value   key!=value   key   !key
+//
+// (equals; not equal, which also matches artifacts without the key;
+// exists; does not exist). Whitespace around items is ignored; an empty
+// string is no selector.
+func ParseSelectors(s string) ([]eventlog.Selector, error) {
+	var out []eventlog.Selector
+	if strings.TrimSpace(s) == "" {
+		return out, nil
+	}
+	for _, item := range strings.Split(s, ",") {
+		item = strings.TrimSpace(item)
+		var sel eventlog.Selector
+		switch {
+		case strings.HasPrefix(item, "!") && !strings.Contains(item, "="):
+			sel = eventlog.Selector{Key: strings.TrimSpace(item[1:]), Op: eventlog.OpNotExists}
+		case strings.Contains(item, "!="):
+			k, v, _ := strings.Cut(item, "!=")
+			sel = eventlog.Selector{Key: strings.TrimSpace(k), Op: eventlog.OpNotEquals, Value: strings.TrimSpace(v)}
+		case strings.Contains(item, "="):
+			k, v, _ := strings.Cut(item, "=")
+			v = strings.TrimPrefix(v, "=")
+			sel = eventlog.Selector{Key: strings.TrimSpace(k), Op: eventlog.OpEquals, Value: strings.TrimSpace(v)}
+		default:
+			sel = eventlog.Selector{Key: item, Op: eventlog.OpExists}
+		}
+		if err := ValidateLabel(sel.Key, sel.Value); err != nil {
+			return nil, fmt.Errorf("label selector %q: %w", clip(item), err)
+		}
+		out = append(out, sel)
+	}
+	return out, nil
+}
+
+// globToLike translates a name glob ('*' any run of characters, '/'
+// included; '?' one character) into a LIKE pattern with '\' as escape.
+func globToLike(glob string) (string, error) {
+	var b strings.Builder
+	for i := 0; i < len(glob); i++ {
+		switch c := glob[i]; {
+		case c == '*':
+			b.WriteByte('%')
+		case c == '?':
+			b.WriteByte('_')
+		case c == '_':
+			b.WriteString(`\_`)
+		case isLowerAlnum(c) || c == '.' || c == '-' || c == '/':
+			b.WriteByte(c)
+		default:
+			return "", fmt.Errorf("%w: name pattern %q may contain only name characters, '*' and '?'", ErrInvalid, clip(glob))
+		}
+	}
+	return b.String(), nil
+}
+
+func isLowerAlnum(c byte) bool { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') }
+func isAlnum(c byte) bool      { return isLowerAlnum(c) || (c >= 'A' && c <= 'Z') }
+
+func isUpperAlnum(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < 'A' || c > 'Z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+func printable(s string, max int) bool {
+	if len(s) > max || !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+func clip(s string) string {
+	const max = 80
+	if len(s) > max {
+		return s[:max] + "..."
+	}
+	return s
+}

@@ -1,0 +1,669 @@
+package registry_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/artifact-store/artstore/internal/content"
+	"github.com/artifact-store/artstore/internal/eventlog"
+	"github.com/artifact-store/artstore/internal/eventlog/postgres"
+	"github.com/artifact-store/artstore/internal/eventlog/postgres/pgtest"
+	"github.com/artifact-store/artstore/internal/eventlog/sqlite"
+	"github.com/artifact-store/artstore/internal/registry"
+)
+
+// blobs is an in-memory BlobChecker.
+type blobs struct {
+	mu   sync.Mutex
+	have map[content.Digest]bool
+	err  error
+}
+
+func (b *blobs) Missing(_ context.Context, ds []content.Digest) ([]content.Digest, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.err != nil {
+		return nil, b.err
+	}
+	var out []content.Digest
+	for _, d := range ds {
+		if !b.have[d] && !slices.Contains(out, d) {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
+func (b *blobs) add(ds ...content.Digest) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, d := range ds {
+		b.have[d] = true
+	}
+}
+
+// clock is a settable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+type env struct {
+	r     *registry.Registry
+	log   eventlog.Store
+	blobs *blobs
+	clock *clock
+}
+
+// forEachStore runs fn against a SQLite store and, when configured, a
+// PostgreSQL one.
+func forEachStore(t *testing.T, fn func(t *testing.T, e *env)) {
+	t.Run("sqlite", func(t *testing.T) {
+		s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "log.db"), eventlog.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		fn(t, newEnv(s))
+	})
+	t.Run("postgres", func(t *testing.T) {
+		_, dsn := pgtest.Schema(t)
+		s, err := postgres.Open(context.Background(), dsn, eventlog.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		fn(t, newEnv(s))
+	})
+}
+
+func newEnv(s eventlog.Store) *env {
+	e := &env{log: s, blobs: &blobs{have: map[content.Digest]bool{}}, clock: &clock{t: t0}}
+	e.r = registry.New(s, e.blobs, e.clock.now)
+	return e
+}
+
+func dg(s string) content.Digest { return content.FromBytes([]byte(s)) }
+
+// req returns a register request for name whose blobs are present.
+func (e *env) req(name, seed string) registry.RegisterRequest {
+	r := registry.RegisterRequest{
+		Name: name, ContentDigest: dg("content " + seed), Size: int64(len(seed)),
+		ManifestDigest: dg("manifest " + seed), Chunks: []content.Digest{dg("chunk1 " + seed), dg("chunk2 " + seed)},
+		MediaType: "application/pdf",
+	}
+	e.blobs.add(r.ManifestDigest)
+	e.blobs.add(r.Chunks...)
+	return r
+}
+
+func (e *env) register(t *testing.T, r registry.RegisterRequest) registry.Artifact {
+	t.Helper()
+	a, err := e.r.Register(context.Background(), "alice", r)
+	if err != nil {
+		t.Fatalf("register %s: %v", r.Name, err)
+	}
+	e.clock.advance(time.Second)
+	return a
+}
+
+func TestRegister(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		a1 := e.register(t, e.req("reports/q", "1"))
+		if a1.Version != "1" || a1.Name != "reports/q" || !a1.Created.Equal(t0) || a1.Creator != "alice" || !slices.Equal(a1.Tags, []string{"latest"}) {
+			t.Errorf("first registration = %+v", a1)
+		}
+		r2 := e.req("reports/q", "2")
+		r2.Labels = map[string]string{"env": "prod", "quarter": "q1"}
+		r2.Tags = []string{"prod", "latest"}
+		r2.Producer = eventlog.Producer{Tool: "make", GitCommit: "abc123", CISystem: "github"}
+		r2.Inputs = []registry.Input{{Ref: "reports/q:1", Role: "previous"}, {Digest: dg("raw data"), Role: "data"}}
+		a2 := e.register(t, r2)
+		wantInputs := []eventlog.Input{{Ref: "reports/q:1", ArtifactID: a1.ID, Digest: a1.ContentDigest, Role: "previous"}, {Digest: dg("raw data"), Role: "data"}}
+		if a2.Version != "2" || !slices.Equal(a2.Tags, []string{"latest", "prod"}) || a2.Labels["env"] != "prod" ||
+			!slices.Equal(a2.Provenance.Inputs, wantInputs) || a2.Provenance.Producer.GitCommit != "abc123" {
+			t.Errorf("second registration = %+v", a2)
+		}
+		if a, _ := e.r.Get(ctx, a1.ID); len(a.Tags) != 0 {
+			t.Errorf("latest did not move off version 1: %v", a.Tags)
+		}
+		r3 := e.req("reports/q", "3")
+		r3.Version, r3.NoLatest = "v3.0-rc1", true
+		a3 := e.register(t, r3)
+		if a3.Version != "v3.0-rc1" || len(a3.Tags) != 0 {
+			t.Errorf("explicit version without latest = %+v", a3)
+		}
+		if a := e.register(t, e.req("reports/q", "4")); a.Version != "3" {
+			t.Errorf("auto version after 2 and v3.0-rc1 = %q, want 3", a.Version)
+		}
+
+		missing := e.req("other", "m")
+		missing.Chunks = append(missing.Chunks, dg("not uploaded"))
+		tests := []struct {
+			name string
+			mod  func(*registry.RegisterRequest)
+			want error
+		}{
+			{"bad name", func(r *registry.RegisterRequest) { r.Name = "Reports" }, registry.ErrInvalid},
+			{"bad version", func(r *registry.RegisterRequest) { r.Version = "-1" }, registry.ErrInvalid},
+			{"numeric tag", func(r *registry.RegisterRequest) { r.Tags = []string{"12"} }, registry.ErrInvalid},
+			{"bad tag", func(r *registry.RegisterRequest) { r.Tags = []string{"a b"} }, registry.ErrInvalid},
+			{"no digest", func(r *registry.RegisterRequest) { r.ContentDigest = content.Digest{} }, registry.ErrInvalid},
+			{"negative size", func(r *registry.RegisterRequest) { r.Size = -1 }, registry.ErrInvalid},
+			{"bad label", func(r *registry.RegisterRequest) { r.Labels = map[string]string{"a b": "c"} }, registry.ErrInvalid},
+			{"bad media type", func(r *registry.RegisterRequest) { r.MediaType = "a\nb" }, registry.ErrInvalid},
+			{"empty input", func(r *registry.RegisterRequest) { r.Inputs = []registry.Input{{Role: "x"}} }, registry.ErrInvalid},
+			{"bad input ref", func(r *registry.RegisterRequest) { r.Inputs = []registry.Input{{Ref: "A:"}} }, registry.ErrInvalid},
+			{"unknown input", func(r *registry.RegisterRequest) { r.Inputs = []registry.Input{{Ref: "nope:1"}} }, registry.ErrNotFound},
+			{"input digest mismatch", func(r *registry.RegisterRequest) {
+				r.Inputs = []registry.Input{{Ref: "reports/q:1", Digest: dg("other")}}
+			}, registry.ErrConflict},
+			{"existing version", func(r *registry.RegisterRequest) { r.Name, r.Version = "reports/q", "2" }, registry.ErrConflict},
+			{"version is a tag", func(r *registry.RegisterRequest) { r.Name, r.Version = "reports/q", "prod" }, registry.ErrConflict},
+			{"tag is a version", func(r *registry.RegisterRequest) { r.Name, r.Tags = "reports/q", []string{"v3.0-rc1"} }, registry.ErrConflict},
+			{"missing blobs", func(r *registry.RegisterRequest) { *r = missing }, registry.ErrMissingBlobs},
+		}
+		before, _ := e.log.Head(ctx)
+		for _, tc := range tests {
+			r := e.req("other", "x")
+			tc.mod(&r)
+			_, err := e.r.Register(ctx, "alice", r)
+			if !errors.Is(err, tc.want) {
+				t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+			}
+		}
+		var mb *registry.MissingBlobsError
+		if _, err := e.r.Register(ctx, "alice", missing); !errors.As(err, &mb) || len(mb.Digests) != 1 || mb.Digests[0] != dg("not uploaded") {
+			t.Errorf("missing blobs error = %v", err)
+		}
+		if _, err := e.r.Register(ctx, "", e.req("other", "y")); !errors.Is(err, registry.ErrInvalid) {
+			t.Errorf("empty actor: %v", err)
+		}
+		e.blobs.err = errors.New("backend down")
+		if _, err := e.r.Register(ctx, "alice", e.req("other", "z")); err == nil || errors.Is(err, registry.ErrMissingBlobs) {
+			t.Errorf("blob checker failure: %v", err)
+		}
+		e.blobs.err = nil
+		if after, _ := e.log.Head(ctx); after != before {
+			t.Errorf("refused registrations appended events: head %d -> %d", before.Seq, after.Seq)
+		}
+		// A deleted version is never reused.
+		if _, err := e.r.Delete(ctx, "alice", "reports/q:3", ""); err != nil {
+			t.Fatal(err)
+		}
+		r := e.req("reports/q", "5")
+		r.Version = "3"
+		if _, err := e.r.Register(ctx, "alice", r); !errors.Is(err, registry.ErrConflict) {
+			t.Errorf("re-registering a deleted version: %v", err)
+		}
+		if a := e.register(t, e.req("reports/q", "6")); a.Version != "4" {
+			t.Errorf("auto version after deleting 3 = %s, want 4", a.Version)
+		}
+	})
+}
+
+func TestConcurrentRegisterAssignsDistinctVersions(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		const n = 12
+		var wg sync.WaitGroup
+		versions := make(chan string, n)
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			r := e.req("conc", fmt.Sprint(i))
+			go func() {
+				defer wg.Done()
+				a, err := e.r.Register(context.Background(), "w", r)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				versions <- a.Version
+			}()
+		}
+		wg.Wait()
+		close(versions)
+		var got []string
+		for v := range versions {
+			got = append(got, v)
+		}
+		sort.Slice(got, func(i, j int) bool { return len(got[i]) < len(got[j]) || len(got[i]) == len(got[j]) && got[i] < got[j] })
+		for i, v := range got {
+			if v != fmt.Sprint(i+1) {
+				t.Fatalf("versions %v are not 1..%d", got, n)
+			}
+		}
+	})
+}
+
+func TestGet(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		a1 := e.register(t, e.req("app", "1"))
+		r2 := e.req("app", "2")
+		r2.Tags = []string{"prod"}
+		a2 := e.register(t, r2)
+		r3 := e.req("app", "1") // same content as version 1
+		r3.NoLatest = true
+		a3 := e.register(t, r3)
+		gone := e.register(t, e.req("gone", "g"))
+		if _, err := e.r.Delete(ctx, "bob", "gone:1", "test"); err != nil {
+			t.Fatal(err)
+		}
+		tests := []struct {
+			ref    string
+			wantID string
+			err    error
+		}{
+			{a1.ID, a1.ID, nil},
+			{"app:1", a1.ID, nil},
+			{"app:2", a2.ID, nil},
+			{"app:prod", a2.ID, nil},
+			{"app:latest", a2.ID, nil},
+			{"app", a2.ID, nil},
+			{"app@" + a1.ContentDigest.String(), a3.ID, nil}, // newest with that content
+			{"app@" + dg("nothing").String(), "", registry.ErrNotFound},
+			{gone.ID, gone.ID, nil}, // a tombstone, by ID
+			{"gone:1", "", registry.ErrNotFound},
+			{"gone", "", registry.ErrNotFound},
+			{"app:9", "", registry.ErrNotFound},
+			{"app:staging", "", registry.ErrNotFound},
+			{"01JD5Q7Z3N8X9W2Y4K6M1P0R3S", "", registry.ErrNotFound},
+			{"App", "", registry.ErrInvalid},
+			{"", "", registry.ErrInvalid},
+		}
+		for _, tc := range tests {
+			a, err := e.r.Get(ctx, tc.ref)
+			if !errors.Is(err, tc.err) || a.ID != tc.wantID {
+				t.Errorf("Get(%q) = %s, %v; want %s, %v", tc.ref, a.ID, err, tc.wantID, tc.err)
+			}
+		}
+		if a, _ := e.r.Get(ctx, gone.ID); a.Deleted == nil || a.Deleted.By != "bob" || a.Deleted.Reason != "test" {
+			t.Errorf("tombstone = %+v", a.Deleted)
+		}
+	})
+}
+
+func TestTagAndUntag(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		a1 := e.register(t, e.req("app", "1"))
+		a2 := e.register(t, e.req("app", "2"))
+		if a, err := e.r.Tag(ctx, "bob", "app:1", "prod"); err != nil || !slices.Equal(a.Tags, []string{"prod"}) {
+			t.Fatalf("tag = %v, %v", a.Tags, err)
+		}
+		if a, err := e.r.Tag(ctx, "bob", "app:2", "prod"); err != nil || !slices.Equal(a.Tags, []string{"latest", "prod"}) {
+			t.Fatalf("move tag = %v, %v", a.Tags, err)
+		}
+		if a, _ := e.r.Get(ctx, a1.ID); len(a.Tags) != 0 {
+			t.Errorf("tag not moved off app:1: %v", a.Tags)
+		}
+		head, _ := e.log.Head(ctx)
+		if _, err := e.r.Tag(ctx, "bob", "app:2", "prod"); err != nil {
+			t.Fatal(err)
+		}
+		if h, _ := e.log.Head(ctx); h != head {
+			t.Error("re-tagging with the same tag appended an event")
+		}
+		for _, tc := range []struct {
+			ref, tag string
+			want     error
+		}{
+			{"app:1", "7", registry.ErrInvalid},
+			{"app:1", "", registry.ErrInvalid},
+			{"app:1", "2", registry.ErrInvalid},
+			{"nope:1", "prod", registry.ErrNotFound},
+			{"app:x", "prod", registry.ErrNotFound},
+		} {
+			if _, err := e.r.Tag(ctx, "bob", tc.ref, tc.tag); !errors.Is(err, tc.want) {
+				t.Errorf("Tag(%s, %s) = %v, want %v", tc.ref, tc.tag, err, tc.want)
+			}
+		}
+		r := e.req("app", "3")
+		r.Version = "stable"
+		e.register(t, r)
+		if _, err := e.r.Tag(ctx, "bob", "app:1", "stable"); !errors.Is(err, registry.ErrConflict) {
+			t.Errorf("tag named like a version: %v", err)
+		}
+		tags, err := e.r.Tags(ctx, "app")
+		if err != nil || len(tags) != 2 || tags[0].Tag != "latest" || tags[1].Tag != "prod" || tags[1].ArtifactID != a2.ID || tags[1].By != "bob" {
+			t.Errorf("tags = %+v, %v", tags, err)
+		}
+		if err := e.r.Untag(ctx, "bob", "app", "prod"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.r.Get(ctx, "app:prod"); !errors.Is(err, registry.ErrNotFound) {
+			t.Errorf("untagged ref: %v", err)
+		}
+		if err := e.r.Untag(ctx, "bob", "app", "prod"); !errors.Is(err, registry.ErrNotFound) {
+			t.Errorf("untag twice: %v", err)
+		}
+		if err := e.r.Untag(ctx, "bob", "App", "prod"); !errors.Is(err, registry.ErrInvalid) {
+			t.Errorf("untag bad name: %v", err)
+		}
+	})
+}
+
+func TestLabel(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		r := e.req("app", "1")
+		r.Labels = map[string]string{"env": "dev", "team": "core"}
+		e.register(t, r)
+		a, err := e.r.Label(ctx, "bob", "app:1", map[string]string{"env": "prod", "approved": "yes"}, []string{"team", "absent"})
+		if err != nil || len(a.Labels) != 2 || a.Labels["env"] != "prod" || a.Labels["approved"] != "yes" {
+			t.Fatalf("label = %v, %v", a.Labels, err)
+		}
+		head, _ := e.log.Head(ctx)
+		if _, err := e.r.Label(ctx, "bob", "app:1", map[string]string{"env": "prod"}, []string{"team"}); err != nil {
+			t.Fatal(err)
+		}
+		if h, _ := e.log.Head(ctx); h != head {
+			t.Error("a label change that changes nothing appended an event")
+		}
+		for _, tc := range []struct {
+			name   string
+			set    map[string]string
+			remove []string
+			ref    string
+			want   error
+		}{
+			{"bad key", map[string]string{"a b": "x"}, nil, "app:1", registry.ErrInvalid},
+			{"bad value", map[string]string{"k": "a\x00"}, nil, "app:1", registry.ErrInvalid},
+			{"bad remove key", nil, []string{"-x"}, "app:1", registry.ErrInvalid},
+			{"set and remove", map[string]string{"k": "v"}, []string{"k"}, "app:1", registry.ErrInvalid},
+			{"unknown artifact", map[string]string{"k": "v"}, nil, "app:2", registry.ErrNotFound},
+		} {
+			if _, err := e.r.Label(ctx, "bob", tc.ref, tc.set, tc.remove); !errors.Is(err, tc.want) {
+				t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+			}
+		}
+	})
+}
+
+func TestRetentionHoldsAndDelete(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		e.register(t, e.req("rep", "1"))
+		now := e.clock.now()
+		ret := eventlog.Retention{ExpiresAt: now.Add(48 * time.Hour), ImmutableUntil: now.Add(time.Hour)}
+		a, err := e.r.SetRetention(ctx, "carol", "rep:1", ret)
+		if err != nil || a.Retention != ret {
+			t.Fatalf("set retention = %+v, %v", a.Retention, err)
+		}
+		if _, err := e.r.SetRetention(ctx, "carol", "rep:1", eventlog.Retention{ImmutableUntil: now.Add(time.Minute)}); !errors.Is(err, registry.ErrForbiddenByRetention) {
+			t.Errorf("shortening immutability: %v", err)
+		}
+		if _, err := e.r.SetRetention(ctx, "carol", "rep:1", eventlog.Retention{}); !errors.Is(err, registry.ErrForbiddenByRetention) {
+			t.Errorf("clearing immutability: %v", err)
+		}
+		if _, err := e.r.Delete(ctx, "carol", "rep:1", ""); !errors.Is(err, registry.ErrForbiddenByRetention) {
+			t.Errorf("delete before immutable-until: %v", err)
+		}
+		e.clock.advance(2 * time.Hour)
+		if _, err := e.r.Hold(ctx, "legal", "rep:1", "case-42", "litigation"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.r.Hold(ctx, "legal", "rep:1", "case-42", ""); !errors.Is(err, registry.ErrConflict) {
+			t.Errorf("hold twice: %v", err)
+		}
+		if _, err := e.r.Hold(ctx, "legal", "rep:1", "bad hold", ""); !errors.Is(err, registry.ErrInvalid) {
+			t.Errorf("bad hold name: %v", err)
+		}
+		if _, err := e.r.Delete(ctx, "carol", "rep:1", ""); !errors.Is(err, registry.ErrForbiddenByRetention) {
+			t.Errorf("delete under hold: %v", err)
+		}
+		if _, err := e.r.Release(ctx, "legal", "rep:1", "other", ""); !errors.Is(err, registry.ErrNotFound) {
+			t.Errorf("release of a hold not placed: %v", err)
+		}
+		a, err = e.r.Release(ctx, "legal", "rep:1", "case-42", "settled")
+		if err != nil || len(a.Holds) != 0 {
+			t.Fatalf("release = %+v, %v", a.Holds, err)
+		}
+		// Immutability has passed, so it may now be changed.
+		if _, err := e.r.SetRetention(ctx, "carol", "rep:1", eventlog.Retention{}); err != nil {
+			t.Errorf("clearing a past immutability: %v", err)
+		}
+		a, err = e.r.Delete(ctx, "carol", "rep:1", "expired")
+		if err != nil || a.Deleted == nil || a.Deleted.Reason != "expired" || len(a.Tags) != 0 {
+			t.Fatalf("delete = %+v, %v", a, err)
+		}
+		for name, err := range map[string]error{
+			"delete twice":      errOnly(e.r.Delete(ctx, "carol", "rep:1", "")),
+			"delete by id":      errOnly(e.r.Delete(ctx, "carol", a.ID, "")),
+			"hold deleted":      errOnly(e.r.Hold(ctx, "legal", a.ID, "h", "")),
+			"retention deleted": errOnly(e.r.SetRetention(ctx, "carol", a.ID, eventlog.Retention{})),
+		} {
+			if !errors.Is(err, registry.ErrNotFound) {
+				t.Errorf("%s: %v, want ErrNotFound", name, err)
+			}
+		}
+		if _, err := e.r.Delete(ctx, "carol", "rep:1", "a\nb"); !errors.Is(err, registry.ErrInvalid) {
+			t.Errorf("bad reason: %v", err)
+		}
+	})
+}
+
+func errOnly(_ registry.Artifact, err error) error { return err }
+
+func TestRecordRetrieval(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		a := e.register(t, e.req("app", "1"))
+		if err := e.r.RecordRetrieval(ctx, "dave", "app:1", registry.Retrieval{Bytes: 100, Client: "artstore/1.0"}); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.advance(time.Minute)
+		if err := e.r.RecordRetrieval(ctx, "erin", "app", registry.Retrieval{Bytes: 10, Range: "0-9"}); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := e.r.Get(ctx, a.ID)
+		if want := (eventlog.RetrievalStats{Count: 2, Bytes: 110, Last: e.clock.now(), LastBy: "erin"}); got.Retrievals != want {
+			t.Errorf("stats = %+v, want %+v", got.Retrievals, want)
+		}
+		if _, err := e.r.Delete(ctx, "x", a.ID, ""); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.r.RecordRetrieval(ctx, "dave", a.ID, registry.Retrieval{Bytes: 1}); err != nil {
+			t.Errorf("retrieval of a just-deleted artifact by ID: %v", err)
+		}
+		if err := e.r.RecordRetrieval(ctx, "dave", "app:1", registry.Retrieval{Bytes: 1}); !errors.Is(err, registry.ErrNotFound) {
+			t.Errorf("retrieval of deleted by name: %v", err)
+		}
+		if err := e.r.RecordRetrieval(ctx, "dave", a.ID, registry.Retrieval{Bytes: -1}); !errors.Is(err, registry.ErrInvalid) {
+			t.Errorf("negative bytes: %v", err)
+		}
+		evs, err := e.r.Events(ctx, 0, 0)
+		if err != nil || len(evs) != 5 || evs[1].Type != eventlog.TypeArtifactRetrieved || evs[1].Actor != "dave" || evs[1].Subject != a.ID {
+			t.Errorf("events = %+v, %v", evs, err)
+		}
+	})
+}
+
+func TestList(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		mk := func(name string, labels map[string]string) registry.Artifact {
+			r := e.req(name, name+fmt.Sprint(len(labels))+fmt.Sprint(e.clock.now().Unix()))
+			r.Labels = labels
+			return e.register(t, r)
+		}
+		a := mk("reports/q_1", map[string]string{"env": "prod", "team": "fin"})
+		b := mk("reports/qx1", map[string]string{"env": "dev", "team": "fin"})
+		c := mk("builds/app", map[string]string{"env": "prod"})
+		d := mk("builds/app", nil)
+		if _, err := e.r.Delete(ctx, "x", d.ID, ""); err != nil {
+			t.Fatal(err)
+		}
+		sel := func(s string) []eventlog.Selector {
+			out, err := registry.ParseSelectors(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return out
+		}
+		tests := []struct {
+			name string
+			opts registry.ListOptions
+			want []string
+		}{
+			{"all", registry.ListOptions{}, []string{a.ID, b.ID, c.ID}},
+			{"with deleted newest first", registry.ListOptions{IncludeDeleted: true, Newest: true}, []string{d.ID, c.ID, b.ID, a.ID}},
+			{"name", registry.ListOptions{Name: "builds/app"}, []string{c.ID}},
+			{"prefix", registry.ListOptions{NamePrefix: "reports/"}, []string{a.ID, b.ID}},
+			{"glob star", registry.ListOptions{NameGlob: "*/app"}, []string{c.ID}},
+			{"glob underscore is literal", registry.ListOptions{NameGlob: "reports/q_*"}, []string{a.ID}},
+			{"glob question mark", registry.ListOptions{NameGlob: "reports/q?1"}, []string{a.ID, b.ID}},
+			{"two labels", registry.ListOptions{Selectors: sel("env=prod,team=fin")}, []string{a.ID}},
+			{"not equal", registry.ListOptions{Selectors: sel("env!=prod")}, []string{b.ID}},
+			{"not exists", registry.ListOptions{Selectors: sel("!team")}, []string{c.ID}},
+			{"created after", registry.ListOptions{CreatedAfter: t0}, []string{b.ID, c.ID}},
+			{"created before", registry.ListOptions{CreatedBefore: t0.Add(time.Second)}, []string{a.ID}},
+		}
+		for _, tc := range tests {
+			res, err := e.r.List(ctx, tc.opts)
+			var got []string
+			for _, x := range res.Artifacts {
+				got = append(got, x.ID)
+			}
+			if err != nil || !slices.Equal(got, tc.want) || res.Next != "" {
+				t.Errorf("%s: %v (next %q), %v; want %v", tc.name, got, res.Next, err, tc.want)
+			}
+		}
+		var paged []string
+		opts := registry.ListOptions{Limit: 1}
+		for i := 0; i < 5; i++ {
+			res, err := e.r.List(ctx, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, x := range res.Artifacts {
+				paged = append(paged, x.ID)
+			}
+			if res.Next == "" {
+				break
+			}
+			opts.Cursor = res.Next
+		}
+		if !slices.Equal(paged, []string{a.ID, b.ID, c.ID}) {
+			t.Errorf("paged = %v", paged)
+		}
+		for name, opts := range map[string]registry.ListOptions{
+			"bad glob":     {NameGlob: "A*"},
+			"bad name":     {Name: "A"},
+			"bad cursor":   {Cursor: "x"},
+			"bad limit":    {Limit: -1},
+			"huge limit":   {Limit: 1 << 20},
+			"bad selector": {Selectors: []eventlog.Selector{{Key: " "}}},
+		} {
+			if _, err := e.r.List(ctx, opts); !errors.Is(err, registry.ErrInvalid) {
+				t.Errorf("%s: %v, want ErrInvalid", name, err)
+			}
+		}
+	})
+}
+
+func TestLineage(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		// src -> lib -> app <- cfg ; src -> app (diamond); app -> report
+		with := func(name string, inputs ...string) registry.Artifact {
+			r := e.req(name, name)
+			for _, in := range inputs {
+				r.Inputs = append(r.Inputs, registry.Input{Ref: in, Role: "input"})
+			}
+			return e.register(t, r)
+		}
+		src := with("src")
+		cfg := with("cfg")
+		lib := with("lib", "src")
+		r := e.req("app", "app")
+		r.Inputs = []registry.Input{{Ref: "lib", Role: "lib"}, {Ref: "src:1", Role: "src"}, {Ref: cfg.ID, Role: "cfg"}, {Digest: dg("toolchain"), Role: "tool"}}
+		app := e.register(t, r)
+		rep := with("report", "app")
+
+		ids := func(l registry.Lineage) []string {
+			var out []string
+			for id := range l.Nodes {
+				out = append(out, id)
+			}
+			slices.Sort(out)
+			return out
+		}
+		sorted := func(xs ...string) []string { slices.Sort(xs); return xs }
+		tests := []struct {
+			name  string
+			ref   string
+			dir   eventlog.Direction
+			depth int
+			nodes []string
+			edges int
+		}{
+			{"ancestors depth 1", "report", eventlog.Parents, 1, sorted(rep.ID, app.ID), 1},
+			{"ancestors depth 2", "report", eventlog.Parents, 2, sorted(rep.ID, app.ID, lib.ID, src.ID, cfg.ID), 5},
+			{"all ancestors (diamond visited once)", "report", eventlog.Parents, 0, sorted(rep.ID, app.ID, lib.ID, src.ID, cfg.ID), 6},
+			{"descendants", "src", eventlog.Children, 0, sorted(src.ID, lib.ID, app.ID, rep.ID), 4},
+			{"leaf", "report", eventlog.Children, 0, []string{rep.ID}, 0},
+		}
+		for _, tc := range tests {
+			l, err := e.r.Lineage(ctx, tc.ref, tc.dir, tc.depth)
+			if err != nil || !slices.Equal(ids(l), tc.nodes) || len(l.Edges) != tc.edges {
+				t.Errorf("%s: nodes %v, %d edges, %v; want %v, %d edges", tc.name, ids(l), len(l.Edges), err, tc.nodes, tc.edges)
+			}
+		}
+		if _, err := e.r.Lineage(ctx, "nope", eventlog.Parents, 0); !errors.Is(err, registry.ErrNotFound) {
+			t.Errorf("lineage of unknown: %v", err)
+		}
+		if _, err := e.r.Lineage(ctx, "app", eventlog.Direction(7), 0); !errors.Is(err, registry.ErrInvalid) {
+			t.Errorf("bad direction: %v", err)
+		}
+	})
+}
+
+func TestLogOperations(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		for i := 0; i < 5; i++ {
+			e.register(t, e.req("app", fmt.Sprint(i)))
+		}
+		evs, err := e.r.Events(ctx, 2, 2)
+		if err != nil || len(evs) != 2 || evs[0].Seq != 3 || evs[1].Seq != 4 {
+			t.Errorf("events after 2, limit 2 = %v, %v", evs, err)
+		}
+		if evs, err := e.r.Events(ctx, 5, 10); err != nil || len(evs) != 0 {
+			t.Errorf("events at head = %v, %v", evs, err)
+		}
+		if _, err := e.r.Events(ctx, -1, 10); !errors.Is(err, registry.ErrInvalid) {
+			t.Errorf("negative after: %v", err)
+		}
+		rep, err := e.r.VerifyLog(ctx, 1)
+		if err != nil || rep.Checked != 5 {
+			t.Errorf("verify = %+v, %v", rep, err)
+		}
+		if n, err := e.r.Rebuild(ctx); err != nil || n != 5 {
+			t.Errorf("rebuild = %d, %v", n, err)
+		}
+		if h, err := e.r.Head(ctx); err != nil || h.Seq != 5 {
+			t.Errorf("head = %+v, %v", h, err)
+		}
+		if a, err := e.r.Get(ctx, "app"); err != nil || a.Version != "5" {
+			t.Errorf("after rebuild app = %s, %v", a.Version, err)
+		}
+	})
+}
