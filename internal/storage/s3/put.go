@@ -1,0 +1,334 @@
+package s3
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/artifact-store/artstore/internal/content"
+	"github.com/artifact-store/artstore/internal/storage"
+)
+
+// abortTimeout bounds the AbortMultipartUpload sent after a failed upload,
+// which runs even when the caller's context is already cancelled.
+const abortTimeout = time.Minute
+
+// Put stores size bytes from r under d. See storage.Backend and the package
+// documentation for the write protocol.
+func (b *Backend) Put(ctx context.Context, d content.Digest, size int64, r io.Reader) (created bool, err error) {
+	key, err := b.key("put", d)
+	if err != nil {
+		return false, err
+	}
+	if size < 0 {
+		return false, b.errf("put", d, "size %d is negative", size)
+	}
+	if err := ctx.Err(); err != nil {
+		return false, b.errf("put", d, "%w", err)
+	}
+	head, err := b.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &b.bucket, Key: &key})
+	switch {
+	case err == nil && aws.ToInt64(head.ContentLength) == size:
+		touched, err := b.touch(ctx, key, size)
+		if err != nil {
+			return false, b.fail("put: refresh modification time of", d, key, err)
+		}
+		if touched {
+			return false, b.drain(ctx, d, size, r)
+		}
+		// Too large to copy, refused, or deleted meanwhile: upload the same
+		// verified bytes again (unconditionally: it may still exist).
+		_, err = b.upload(ctx, key, d, size, r, false)
+		return false, err
+	case err == nil:
+		// Damage from outside artstore: replace it with verified bytes.
+		return b.upload(ctx, key, d, size, r, false)
+	case errors.Is(mapError(err), storage.ErrNotFound):
+		return b.upload(ctx, key, d, size, r, true)
+	default:
+		return false, b.fail("put", d, key, err)
+	}
+}
+
+// touch refreshes the object's modification time by copying it onto itself
+// with its metadata replaced. It reports false, without error, when the copy
+// is impossible (too large for CopyObject), the object vanished, or the
+// server refused the request as such; the caller then re-uploads. Errors that
+// say the backend is unusable are returned.
+func (b *Backend) touch(ctx context.Context, key string, size int64) (bool, error) {
+	if size > MaxSinglePut {
+		return false, nil
+	}
+	src := (&url.URL{Path: b.bucket + "/" + key}).EscapedPath()
+	_, err := b.client.CopyObject(ctx, &s3.CopyObjectInput{
+		Bucket:            &b.bucket,
+		Key:               &key,
+		CopySource:        &src,
+		MetadataDirective: types.MetadataDirectiveReplace,
+	})
+	if err == nil {
+		return true, nil
+	}
+	mapped := mapError(err)
+	if errors.Is(mapped, storage.ErrUnavailable) || ctx.Err() != nil {
+		return false, err
+	}
+	return false, nil
+}
+
+// drain reads r to its end through a VerifyingReader without storing
+// anything, so a caller's pipeline never blocks and wrong bytes still fail.
+func (b *Backend) drain(ctx context.Context, d content.Digest, size int64, r io.Reader) error {
+	vr := content.NewVerifyingReader(ctxReader{ctx, r}, d, size)
+	if _, err := io.Copy(io.Discard, vr); err != nil {
+		return b.errf("put", d, "blob already stored, but the bytes given: %w", err)
+	}
+	return nil
+}
+
+// upload writes a new object; conditional asks the server not to replace an
+// existing one. created is false when the server reported that another
+// writer created the object first.
+func (b *Backend) upload(ctx context.Context, key string, d content.Digest, size int64, r io.Reader, conditional bool) (created bool, err error) {
+	vr := content.NewVerifyingReader(ctxReader{ctx, r}, d, size)
+	if size <= b.threshold {
+		return b.putSingle(ctx, key, d, size, vr, conditional)
+	}
+	return b.putMultipart(ctx, key, d, size, vr, conditional)
+}
+
+// putSingle buffers the whole (small) blob, verifies it, then sends it with
+// one PutObject.
+func (b *Backend) putSingle(ctx context.Context, key string, d content.Digest, size int64, vr *content.VerifyingReader, conditional bool) (bool, error) {
+	buf := make([]byte, size)
+	if _, err := io.ReadFull(vr, buf); err != nil {
+		return false, b.errf("put", d, "%w", err)
+	}
+	if err := expectEOF(vr); err != nil {
+		return false, b.errf("put", d, "%w", err)
+	}
+	for {
+		in := &s3.PutObjectInput{
+			Bucket:        &b.bucket,
+			Key:           &key,
+			Body:          bytes.NewReader(buf),
+			ContentLength: aws.Int64(size),
+		}
+		ifNoneMatch := conditional && !b.noConditionalPut.Load()
+		if ifNoneMatch {
+			in.IfNoneMatch = aws.String("*")
+		}
+		_, err := b.client.PutObject(ctx, in)
+		switch {
+		case err == nil:
+			return true, nil
+		case ifNoneMatch && isPreconditionFailed(err):
+			return false, b.afterLostRace(ctx, d, key, size)
+		case ifNoneMatch && isNotImplemented(err):
+			b.noConditionalPut.Store(true)
+			continue
+		}
+		return false, b.fail("put", d, key, err)
+	}
+}
+
+// afterLostRace runs when a conditional write found that another writer had
+// created the object meanwhile. S3 may date that object from before this
+// Put started (a multipart upload's LastModified is its initiation time), so
+// refresh it to keep the ModTime promise.
+func (b *Backend) afterLostRace(ctx context.Context, d content.Digest, key string, size int64) error {
+	if _, err := b.touch(ctx, key, size); err != nil {
+		return b.fail("put: refresh modification time of", d, key, err)
+	}
+	return nil
+}
+
+// putMultipart streams the blob as a multipart upload and completes it only
+// once every part is stored and the whole stream verified; on any failure the
+// upload is aborted.
+func (b *Backend) putMultipart(ctx context.Context, key string, d content.Digest, size int64, vr *content.VerifyingReader, conditional bool) (bool, error) {
+	partSize := b.partSizeFor(size)
+	cr, err := b.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: &b.bucket, Key: &key})
+	if err != nil {
+		return false, b.fail("put: start multipart upload of", d, key, err)
+	}
+	uploadID := aws.ToString(cr.UploadId)
+	parts, err := b.sendParts(ctx, key, uploadID, size, partSize, vr)
+	if err != nil {
+		return false, b.abort(ctx, d, key, uploadID, b.errf("put", d, "%w", err))
+	}
+	created, err := b.complete(ctx, d, key, uploadID, size, parts, conditional)
+	if err != nil {
+		return false, b.abort(ctx, d, key, uploadID, err)
+	}
+	return created, nil
+}
+
+// partSizeFor returns the configured part size, raised when a blob of size
+// bytes would otherwise need more than MaxParts parts.
+func (b *Backend) partSizeFor(size int64) int64 {
+	if (size+b.partSize-1)/b.partSize > MaxParts {
+		return (size + MaxParts - 1) / MaxParts
+	}
+	return b.partSize
+}
+
+// sendParts reads the stream part by part into at most b.concurrency
+// buffers, uploads the parts concurrently, and checks that the stream ends
+// with the declared size and digest. It returns the completed parts, or the
+// first error (a mismatch, a read error, a failed part or the context's).
+func (b *Backend) sendParts(ctx context.Context, key, uploadID string, size, partSize int64, vr *content.VerifyingReader) ([]types.CompletedPart, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+
+	nparts := int((size + partSize - 1) / partSize)
+	parts := make([]types.CompletedPart, nparts)
+	free := make(chan []byte, b.concurrency) // buffers of finished parts
+	allocated := 0
+	var wg sync.WaitGroup
+	var readErr error
+	for i := range nparts {
+		var buf []byte
+		select {
+		case buf = <-free:
+		default:
+			if allocated < b.concurrency {
+				buf = make([]byte, partSize)
+				allocated++
+				break
+			}
+			select {
+			case buf = <-free:
+			case <-ctx.Done():
+			}
+		}
+		if buf == nil {
+			break // a part failed or the caller gave up; the cause is in ctx
+		}
+		n := min(partSize, size-int64(i)*partSize)
+		if _, err := io.ReadFull(vr, buf[:n]); err != nil {
+			readErr = err
+			break
+		}
+		num := int32(i + 1)
+		wg.Go(func() {
+			defer func() { free <- buf }()
+			out, err := b.client.UploadPart(ctx, &s3.UploadPartInput{
+				Bucket:        &b.bucket,
+				Key:           &key,
+				UploadId:      &uploadID,
+				PartNumber:    aws.Int32(num),
+				Body:          bytes.NewReader(buf[:n]),
+				ContentLength: aws.Int64(n),
+			})
+			if err != nil {
+				cancel(fmt.Errorf("upload part %d of %d: %w", num, nparts, mapError(err)))
+				return
+			}
+			parts[num-1] = types.CompletedPart{ETag: out.ETag, PartNumber: aws.Int32(num)}
+		})
+	}
+	if readErr == nil && ctx.Err() == nil {
+		readErr = expectEOF(vr)
+	}
+	if readErr != nil {
+		cancel(readErr)
+	}
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil {
+		return nil, err
+	}
+	return parts, nil
+}
+
+// complete finishes a multipart upload whose parts are all stored.
+func (b *Backend) complete(ctx context.Context, d content.Digest, key, uploadID string, size int64, parts []types.CompletedPart, conditional bool) (bool, error) {
+	for {
+		in := &s3.CompleteMultipartUploadInput{
+			Bucket:          &b.bucket,
+			Key:             &key,
+			UploadId:        &uploadID,
+			MultipartUpload: &types.CompletedMultipartUpload{Parts: parts},
+		}
+		ifNoneMatch := conditional && !b.noConditionalComplete.Load()
+		if ifNoneMatch {
+			in.IfNoneMatch = aws.String("*")
+		}
+		// The response's ETag is never used: Ceph RGW 16.2 sends an empty
+		// one and gofakes3 one that differs from HeadObject's.
+		_, err := b.client.CompleteMultipartUpload(ctx, in)
+		switch {
+		case err == nil:
+			return true, nil
+		case ifNoneMatch && isPreconditionFailed(err):
+			// The caller aborts the upload; the other writer's object stays.
+			return false, b.afterLostRace(ctx, d, key, size)
+		case ifNoneMatch && isNotImplemented(err):
+			b.noConditionalComplete.Store(true)
+			continue
+		case apiCode(err) == "NoSuchUpload":
+			// A retried Complete whose first attempt succeeded but whose
+			// response was lost: the upload is gone because the object exists.
+			if h, herr := b.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &b.bucket, Key: &key}); herr == nil && aws.ToInt64(h.ContentLength) == size {
+				return true, nil
+			}
+		}
+		return false, b.fail("put: complete multipart upload of", d, key, err)
+	}
+}
+
+// abort aborts a multipart upload after cause made it fail, even when ctx is
+// already cancelled, and returns cause (joined with the abort's own error,
+// if any, so the user knows parts may linger).
+func (b *Backend) abort(ctx context.Context, d content.Digest, key, uploadID string, cause error) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
+	defer cancel()
+	_, err := b.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: &b.bucket, Key: &key, UploadId: &uploadID})
+	if err != nil && apiCode(err) != "NoSuchUpload" {
+		return fmt.Errorf("%w (and aborting multipart upload %s failed, so its parts may remain until a bucket lifecycle rule removes them: %v)",
+			cause, uploadID, mapError(err))
+	}
+	return cause
+}
+
+// expectEOF checks that a VerifyingReader that has yielded the declared size
+// is at a verified end: it returns nil at a clean EOF and the reader's error
+// (a *content.MismatchError for a long stream or a wrong digest) otherwise.
+func expectEOF(vr *content.VerifyingReader) error {
+	var one [1]byte
+	for range 100 {
+		n, err := vr.Read(one[:])
+		switch {
+		case err == io.EOF:
+			return nil
+		case err != nil:
+			return err
+		case n > 0: // unreachable: VerifyingReader fails past the size
+			return fmt.Errorf("%w: the stream is longer than its declared size", storage.ErrDigestMismatch)
+		}
+	}
+	return io.ErrNoProgress
+}
+
+// ctxReader stops reading once the context is done, so a slow or endless
+// source cannot keep a cancelled Put alive.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
