@@ -31,7 +31,7 @@ func TestGenMan(t *testing.T) {
 	for _, want := range []string{
 		`.TH "ARTSTORE" "1" "" "artstore" "artstore manual"`,
 		"<store>/blobs", // escaped, not swallowed as HTML
-		"*stars*", // prose is escaped: literal, not emphasis
+		"*stars*",       // prose is escaped: literal, not emphasis
 		".SH ENVIRONMENT", "ARTSTORE_STORE", ".SH FILES",
 		".SH EXIT STATUS", "unavailable: a backend or the daemon is unreachable or unhealthy",
 		".SH COMMANDS", `\fBartstore-backend\fP(1)`,
