@@ -132,7 +132,12 @@ docs/configuration.md.
 	// The single PersistentPreRunE of the tree (cobra does not chain them):
 	// load and validate the configuration once, and apply the output switches.
 	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
-		if cmdutil.SkipsConfig(cmd) || cmd.Name() == "help" {
+		switch {
+		case cmdutil.SkipsConfig(cmd), cmd.Name() == "help",
+			// Shell completion requests: completion functions that need the
+			// configuration load it themselves; a broken config file must
+			// not break the shell.
+			cmd.Name() == cobra.ShellCompRequestCmd, cmd.Name() == cobra.ShellCompNoDescRequestCmd:
 			return nil
 		}
 		cfg, err := f.Config()

@@ -270,7 +270,7 @@ func TestLoadErrors(t *testing.T) {
 			wants: []string{"config.yaml is not valid YAML", "line"}},
 		{name: "not a mapping", file: "- a\n- b\n", wants: []string{"must be a mapping"}},
 		{name: "relative path in file", file: "store: rel/dir\n",
-			wants: []string{`store: "rel/dir" must be an absolute path or start with ~/`, "line 1", "flag --store", "env ARTSTORE_STORE"}},
+			wants: []string{`configuration: store: "rel/dir" must be an absolute path or start with ~/`, "line 1", "flag --store", "env ARTSTORE_STORE"}}, // one problem, no follow-on errors
 		{name: "unknown default backend from env", env: []string{"ARTSTORE_BACKEND", "nope"},
 			wants: []string{`default_backend: "nope" is not a configured backend (configured: default) (from env ARTSTORE_BACKEND; set with flag --backend, env ARTSTORE_BACKEND)`}},
 		{name: "bad bool in env", env: []string{"ARTSTORE_JSON", "yes please"},

@@ -119,10 +119,13 @@ func Load(opts LoadOptions) (*Config, error) {
 	r := &resolver{v: v, opts: &opts, layout: layout, ps: ps, home: home}
 
 	// 4. Typed values, validated.
+	before := len(ps.list)
 	cfg.Store = r.path(KeyStore)
-	if cfg.Store == "" {
+	storeOK := len(ps.list) == before
+	if cfg.Store == "" && storeOK {
 		s, _ := settingByKey(KeyStore)
 		ps.add(&Problem{Key: KeyStore, Msg: "no store directory: the home directory is unknown; set one", Flag: "--" + s.Flag, Env: s.Env})
+		storeOK = false
 	}
 	cfg.Server = r.server()
 	cfg.Token = r.token()
@@ -132,14 +135,16 @@ func Load(opts LoadOptions) (*Config, error) {
 		ps.add(&Problem{Key: "quiet, verbose", Msg: "--quiet and --verbose cannot both be on"})
 	}
 	cfg.Backends = r.backends()
-	if _, ok := cfg.Backends[ImplicitBackendID]; !ok && cfg.Store != "" {
+	if _, ok := cfg.Backends[ImplicitBackendID]; !ok && storeOK {
 		cfg.Backends[ImplicitBackendID] = Backend{
 			ID: ImplicitBackendID, Type: backends.TypeLocal, Implicit: true,
 			Root: filepath.Join(cfg.Store, "blobs"),
 		}
 	}
 	cfg.DefaultBackend = r.str(KeyDefaultBackend)
-	if _, ok := cfg.Backends[cfg.DefaultBackend]; !ok {
+	// Without a valid store the implicit backend is missing; do not report
+	// that as a second problem.
+	if _, ok := cfg.Backends[cfg.DefaultBackend]; !ok && (storeOK || cfg.DefaultBackend != ImplicitBackendID) {
 		r.problem(KeyDefaultBackend, fmt.Sprintf("%q is not a configured backend (configured: %s)",
 			cfg.DefaultBackend, strings.Join(cfg.BackendIDs(), ", ")))
 	}

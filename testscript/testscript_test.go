@@ -1,0 +1,171 @@
+// Package testscript_test runs artstore's acceptance scripts: txtar files
+// in testdata/ that drive the real artstore command as a user would, with
+// HOME, the XDG directories and the store pointed into each script's $WORK.
+//
+//	go test ./testscript/...                     # all scripts
+//	go test ./testscript/... -run TestScripts/health
+//	go test ./testscript/... -update             # rewrite cmp golden files in the scripts
+//
+// artstore runs as a separate process (testscript re-executes this test
+// binary under the name "artstore"), so exit codes, stdin/stdout/stderr and
+// the environment are the real ones. Scripts must write `exec artstore`.
+package testscript_test
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/artifact-store/artstore/internal/cli"
+	"github.com/artifact-store/artstore/internal/config"
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+var update = flag.Bool("update", false, "update golden files in the scripts (cmp) instead of failing")
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"artstore": func() { os.Exit(cli.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+	})
+}
+
+func TestScripts(t *testing.T) {
+	testscript.Run(t, Params(t))
+}
+
+// Params are the shared testscript parameters: the environment Setup and the
+// custom commands. Modes that run the same scripts differently (a daemon
+// per script, PostgreSQL) start from these.
+func Params(t *testing.T) testscript.Params {
+	return testscript.Params{
+		Dir:                 "testdata",
+		RequireExplicitExec: true,
+		RequireUniqueNames:  true,
+		UpdateScripts:       *update,
+		Setup:               setup,
+		Cmds:                commands(),
+	}
+}
+
+// setup isolates each script: a home, config and data directory and a store
+// inside $WORK, no colour, and nothing from the developer's own environment.
+func setup(env *testscript.Env) error {
+	home := filepath.Join(env.WorkDir, "home")
+	vars := map[string]string{
+		"HOME":            home,
+		"XDG_CONFIG_HOME": filepath.Join(home, ".config"),
+		"XDG_DATA_HOME":   filepath.Join(home, ".local", "share"),
+		"ARTSTORE_STORE":  filepath.Join(env.WorkDir, "store"),
+		"NO_COLOR":        "1",
+	}
+	for k, v := range vars {
+		env.Setenv(k, v)
+	}
+	if err := os.MkdirAll(home, 0o755); err != nil {
+		return fmt.Errorf("setup: %w", err)
+	}
+	return nil
+}
+
+// commands are the custom script commands.
+func commands() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
+	return map[string]func(ts *testscript.TestScript, neg bool, args []string){
+		"mkfile":   cmdMkfile,
+		"exitcode": cmdExitcode,
+	}
+}
+
+// mkfile NAME SIZE [SEED]: write SIZE bytes (1048576, 64KiB, 3MB, ...) of
+// deterministic pseudo-random data to NAME. The same SEED (default 1) gives
+// the same bytes, so digests can be written into scripts.
+func cmdMkfile(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("usage: mkfile NAME SIZE [SEED] (cannot be negated)")
+	}
+	if len(args) < 2 || len(args) > 3 {
+		ts.Fatalf("usage: mkfile NAME SIZE [SEED]")
+	}
+	size, err := config.ParseSize(args[1])
+	if err != nil {
+		ts.Fatalf("mkfile: %v", err)
+	}
+	seed := uint64(1)
+	if len(args) == 3 {
+		if seed, err = strconv.ParseUint(args[2], 10, 64); err != nil {
+			ts.Fatalf("mkfile: seed %q is not a non-negative integer", args[2])
+		}
+	}
+	f, err := os.Create(ts.MkAbs(args[0]))
+	ts.Check(err)
+	_, err = io.CopyN(f, randReader(seed), size)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	ts.Check(err)
+}
+
+// randReader returns an endless stream of pseudo-random bytes for seed.
+func randReader(seed uint64) io.Reader {
+	var key [32]byte
+	for i := range 8 {
+		key[i] = byte(seed >> (8 * i))
+	}
+	return rand.NewChaCha8(key)
+}
+
+// exitcode CODE COMMAND [ARGS...]: run the command (as exec would, keeping
+// stdout and stderr for the following stdout/stderr checks) and fail unless
+// it exits with CODE. artstore's exit statuses are part of its interface,
+// and `! exec` only says "not zero".
+func cmdExitcode(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("usage: exitcode CODE COMMAND [ARGS...] (cannot be negated)")
+	}
+	if len(args) < 2 {
+		ts.Fatalf("usage: exitcode CODE COMMAND [ARGS...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	if err != nil {
+		ts.Fatalf("exitcode: %q is not a number", args[0])
+	}
+	got := 0
+	if err := ts.Exec(args[1], args[2:]...); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			ts.Fatalf("exitcode: %v", err)
+		}
+		got = ee.ExitCode()
+	}
+	if got != want {
+		ts.Fatalf("%s exited with %d, want %d", args[1], got, want)
+	}
+}
+
+// TestRandReaderDeterministic pins mkfile's bytes: scripts may embed digests
+// of its files.
+func TestRandReaderDeterministic(t *testing.T) {
+	a := make([]byte, 64)
+	b := make([]byte, 64)
+	if _, err := io.ReadFull(randReader(7), a); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(randReader(7), b); err != nil {
+		t.Fatal(err)
+	}
+	if string(a) != string(b) {
+		t.Fatal("same seed, different bytes")
+	}
+	if _, err := io.ReadFull(randReader(8), b); err != nil {
+		t.Fatal(err)
+	}
+	if string(a) == string(b) {
+		t.Fatal("different seeds, same bytes")
+	}
+}
