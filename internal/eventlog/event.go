@@ -147,18 +147,31 @@ func Seal(seq int64, prev string, ne NewEvent, now time.Time) (Event, error) {
 		t = now
 	}
 	t = t.UTC().Round(0)
-	var payload bytes.Buffer
-	if err := json.Compact(&payload, ne.Payload); err != nil {
+	// The body is built by hand so the payload bytes go in exactly as
+	// compacted here, and Event.Payload is a slice of the body.
+	b := make([]byte, 0, 160+len(ne.Payload))
+	b = fmt.Appendf(b, `{"v":%d,"seq":%d,"time":"%s","actor":`, EncodingVersion, seq, t.Format(time.RFC3339Nano))
+	b = appendJSONString(b, ne.Actor)
+	b = append(b, `,"type":`...)
+	b = appendJSONString(b, ne.Type)
+	b = append(b, `,"subject":`...)
+	b = appendJSONString(b, ne.Subject)
+	b = append(b, `,"payload":`...)
+	start := len(b)
+	buf := bytes.NewBuffer(b)
+	if err := json.Compact(buf, ne.Payload); err != nil {
 		return Event{}, fmt.Errorf("%w: %s payload is not valid JSON: %v", ErrInvalidEvent, ne.Type, err)
 	}
-	b, err := json.Marshal(body{
-		V: EncodingVersion, Seq: seq, Time: t.Format(time.RFC3339Nano),
-		Actor: ne.Actor, Type: ne.Type, Subject: ne.Subject, Payload: payload.Bytes(),
-	})
-	if err != nil {
-		return Event{}, fmt.Errorf("%w: encode %s: %v", ErrInvalidEvent, ne.Type, err)
-	}
-	return decodeBody(seq, b, prev, Hash(prev, b))
+	b = append(buf.Bytes(), '}')
+	return Event{
+		Seq: seq, Time: t, Actor: ne.Actor, Type: ne.Type, Subject: ne.Subject,
+		Payload: json.RawMessage(b[start : len(b)-1]), Prev: prev, Hash: Hash(prev, b), Body: b,
+	}, nil
+}
+
+func appendJSONString(b []byte, s string) []byte {
+	q, _ := json.Marshal(s) // a string always marshals
+	return append(b, q...)
 }
 
 func (ne NewEvent) validate() error {

@@ -103,3 +103,9 @@ func TestOpenBadDSN(t *testing.T) {
 		t.Error("Open of an unreachable server succeeded")
 	}
 }
+
+func BenchmarkAppendBatch1000(b *testing.B) { eventlogtest.BenchAppend(b, newDB(b), 1000) }
+
+func BenchmarkAppendBatch100(b *testing.B) { eventlogtest.BenchAppend(b, newDB(b), 100) }
+
+func BenchmarkRebuild100k(b *testing.B) { eventlogtest.BenchRebuild(b, newDB(b), 100_000) }

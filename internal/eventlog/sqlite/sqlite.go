@@ -19,6 +19,7 @@ import (
 	"io/fs"
 	"runtime"
 	"strings"
+	"sync"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -34,6 +35,10 @@ var migrations embed.FS
 // transaction before giving up.
 const busyTimeoutMS = 10000
 
+// cacheKiB is each connection's page cache size limit (SQLite's default
+// is 2 MiB, too small to keep the indexes of a large registry hot).
+const cacheKiB = -32768
+
 // Store is a SQLite event log store.
 type Store struct {
 	*sqlstore.Store
@@ -48,7 +53,7 @@ func Open(ctx context.Context, path string, opts eventlog.Options) (*Store, erro
 	if path == "" || strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("open event log: database path %q must be non-empty and contain no '?' or '#'", path)
 	}
-	params := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)", busyTimeoutMS)
+	params := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=cache_size(%d)", busyTimeoutMS, cacheKiB)
 	w, err := sql.Open("sqlite", path+"?"+params+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open event log %s: %w", path, err)
@@ -64,7 +69,7 @@ func Open(ctx context.Context, path string, opts eventlog.Options) (*Store, erro
 	n := max(2, runtime.GOMAXPROCS(0))
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	d := &driver{w: w, r: r}
+	d := &driver{w: w, r: r, reads: map[string]*sql.Stmt{}}
 	if err := w.PingContext(ctx); err != nil {
 		d.Close()
 		return nil, fmt.Errorf("open event log %s: %w", path, d.WrapError(err))
@@ -79,6 +84,33 @@ func Open(ctx context.Context, path string, opts eventlog.Options) (*Store, erro
 
 type driver struct {
 	w, r *sql.DB
+
+	mu    sync.Mutex
+	reads map[string]*sql.Stmt // prepared read statements, by query
+}
+
+// maxCachedReads bounds the read statement cache (queries differ by their
+// number of placeholders, so the set of texts is not fixed).
+const maxCachedReads = 256
+
+// readStmt returns a prepared statement for a read query on the read pool,
+// or nil when the cache is full. database/sql re-prepares it lazily on
+// each pool connection and reuses it inside transactions.
+func (d *driver) readStmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if st, ok := d.reads[q]; ok {
+		return st, nil
+	}
+	if len(d.reads) >= maxCachedReads {
+		return nil, nil
+	}
+	st, err := d.r.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	d.reads[q] = st
+	return st, nil
 }
 
 func (d *driver) Migrations() fs.FS {
@@ -90,6 +122,12 @@ func (d *driver) Migrations() fs.FS {
 }
 
 func (d *driver) Close() error {
+	d.mu.Lock()
+	for _, st := range d.reads {
+		st.Close()
+	}
+	d.reads = nil
+	d.mu.Unlock()
 	return errors.Join(d.w.Close(), d.r.Close())
 }
 
@@ -106,7 +144,7 @@ func (d *driver) BeginRead(ctx context.Context) (sqlstore.Tx, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &sqlTx{tx: tx}, nil
+	return &sqlTx{tx: tx, d: d}, nil
 }
 
 // WrapError maps SQLite result codes to eventlog sentinels.
@@ -136,7 +174,8 @@ func WrapError(err error) error {
 // (appends and rebuilds run the same few statements many times).
 type sqlTx struct {
 	tx    *sql.Tx
-	stmts map[string]*sql.Stmt // nil: do not prepare (read transactions)
+	stmts map[string]*sql.Stmt // write transactions: statements of this transaction
+	d     *driver              // read transactions: the driver's statement cache
 }
 
 func (t *sqlTx) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
@@ -183,8 +222,15 @@ func (t *sqlTx) ExecOne(ctx context.Context, what, q string, args ...any) error 
 }
 
 func (t *sqlTx) Query(ctx context.Context, q string, args ...any) (sqlstore.Rows, error) {
-	if t.stmts == nil {
-		return t.tx.QueryContext(ctx, q, args...)
+	if t.d != nil {
+		st, err := t.d.readStmt(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		if st == nil {
+			return t.tx.QueryContext(ctx, q, args...)
+		}
+		return t.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
 	}
 	st, err := t.stmt(ctx, q)
 	if err != nil {

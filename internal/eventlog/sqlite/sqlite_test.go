@@ -230,3 +230,9 @@ func TestSeveralProcessesAppend(t *testing.T) {
 		t.Error("rebuilt views differ after multi-process appends")
 	}
 }
+
+func BenchmarkAppendBatch1000(b *testing.B) { eventlogtest.BenchAppend(b, newDB(b), 1000) }
+
+func BenchmarkAppendBatch100(b *testing.B) { eventlogtest.BenchAppend(b, newDB(b), 100) }
+
+func BenchmarkRebuild100k(b *testing.B) { eventlogtest.BenchRebuild(b, newDB(b), 100_000) }

@@ -311,9 +311,21 @@ func (v *views) Query(ctx context.Context, q eventlog.Query) (eventlog.Page, err
 		}
 	}
 	if drive >= 0 {
+		// CROSS JOIN fixes SQLite's join order: walk the driving label's
+		// index in seq order, probe the other equality labels by primary
+		// key, and only then fetch the artifact row.
 		s := q.Selectors[drive]
-		from, seqCol = "labels d JOIN artifacts a ON a.seq = d.seq", "d.seq"
+		from, seqCol = "labels d", "d.seq"
 		conds = append(conds, "d.key = "+arg(s.Key), "d.value = "+arg(s.Value))
+		for i, s := range q.Selectors {
+			if i != drive && s.Op == eventlog.OpEquals {
+				l := "l" + strconv.Itoa(i)
+				from += " CROSS JOIN labels " + l
+				conds = append(conds, l+".seq = d.seq", l+".key = "+arg(s.Key), l+".value = "+arg(s.Value))
+			}
+		}
+		from += " CROSS JOIN artifacts a"
+		conds = append(conds, "a.seq = d.seq")
 	}
 	for i, s := range q.Selectors {
 		if i == drive {
@@ -321,7 +333,7 @@ func (v *views) Query(ctx context.Context, q eventlog.Query) (eventlog.Page, err
 		}
 		switch s.Op {
 		case eventlog.OpEquals:
-			conds = append(conds, "EXISTS (SELECT 1 FROM labels l WHERE l.seq = a.seq AND l.key = "+arg(s.Key)+" AND l.value = "+arg(s.Value)+")")
+			// joined above
 		case eventlog.OpNotEquals:
 			conds = append(conds, "NOT EXISTS (SELECT 1 FROM labels l WHERE l.seq = a.seq AND l.key = "+arg(s.Key)+" AND l.value = "+arg(s.Value)+")")
 		case eventlog.OpExists:

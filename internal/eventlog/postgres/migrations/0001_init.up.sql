@@ -39,7 +39,6 @@ CREATE TABLE artifacts (
 );
 CREATE INDEX artifacts_name_digest ON artifacts (name, content_digest, seq);
 CREATE INDEX artifacts_name_num ON artifacts (name, version_num);
-CREATE INDEX artifacts_created ON artifacts (created_ns);
 
 CREATE TABLE labels (
     seq   BIGINT  NOT NULL, -- the artifact's seq

@@ -1,0 +1,99 @@
+package eventlogtest
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+
+	"github.com/artifact-store/artstore/internal/content"
+	"github.com/artifact-store/artstore/internal/eventlog"
+)
+
+// Env and Team are the labels of artifact i in Artifacts: env cycles
+// through prod, staging, dev and team through t0..t9, so the selector
+// env=prod,team=t3 matches one artifact in 30.
+func Env(i int) string  { return [...]string{"prod", "staging", "dev"}[i%3] }
+func Team(i int) string { return fmt.Sprintf("t%d", i%10) }
+
+// Artifacts returns n artifact.registered events numbered from first:
+// artifact i is "bench/n<i%100>:<i>" with a ULID ID, env and team labels
+// and one input (the previous artifact) for every tenth.
+func Artifacts(tb testing.TB, first, n int, prevID string) []eventlog.NewEvent {
+	tb.Helper()
+	out := make([]eventlog.NewEvent, 0, n)
+	for i := first; i < first+n; i++ {
+		id := ulid.MustNew(uint64(i), ulid.DefaultEntropy()).String()
+		p := &eventlog.ArtifactRegistered{
+			ID: id, Name: fmt.Sprintf("bench/n%d", i%100), Version: fmt.Sprint(i),
+			ContentDigest: content.FromBytes([]byte(id)), Size: int64(i), ManifestDigest: content.FromBytes([]byte("m" + id)),
+			MediaType: "application/octet-stream",
+			Labels:    map[string]string{"env": Env(i), "team": Team(i)},
+			Tags:      []string{"latest"},
+		}
+		if i%10 == 0 && prevID != "" {
+			p.Provenance.Inputs = []eventlog.Input{{ArtifactID: prevID, Role: "input"}}
+		}
+		out = append(out, Event(tb, "bench", id, p))
+		prevID = id
+	}
+	return out
+}
+
+// Fill appends n artifacts (see Artifacts) in batches of batch events.
+func Fill(tb testing.TB, s eventlog.Store, n, batch int) {
+	tb.Helper()
+	prev := ""
+	for i := 0; i < n; i += batch {
+		evs := Artifacts(tb, i+1, min(batch, n-i), prev)
+		if _, err := s.Append(context.Background(), evs); err != nil {
+			tb.Fatalf("fill: %v", err)
+		}
+		prev = evs[len(evs)-1].Subject
+	}
+}
+
+// BenchAppend measures batched appends of artifact.registered events (each
+// with two labels and a tag) and reports events/s.
+func BenchAppend(b *testing.B, db DB, batch int) {
+	s := db.Open(b, eventlog.Options{})
+	ctx := context.Background()
+	next, prev := 1, ""
+	var total int
+	var spent time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		evs := Artifacts(b, next, batch, prev)
+		next, prev = next+batch, evs[batch-1].Subject
+		b.StartTimer()
+		start := time.Now()
+		if _, err := s.Append(ctx, evs); err != nil {
+			b.Fatal(err)
+		}
+		spent += time.Since(start)
+		total += batch
+	}
+	b.ReportMetric(float64(total)/spent.Seconds(), "events/s")
+}
+
+// BenchRebuild measures Rebuild of a log of n artifacts and reports
+// events/s.
+func BenchRebuild(b *testing.B, db DB, n int) {
+	s := db.Open(b, eventlog.Options{})
+	Fill(b, s, n, 1000)
+	ctx := context.Background()
+	var total int64
+	var spent time.Duration
+	for b.Loop() {
+		start := time.Now()
+		m, err := s.Rebuild(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		spent += time.Since(start)
+		total += m
+	}
+	b.ReportMetric(float64(total)/spent.Seconds(), "events/s")
+}
