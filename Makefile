@@ -2,6 +2,8 @@
 
 GO        ?= go
 PKGS      ?= ./...
+# Directories whose .go files must be gofmt-clean.
+GOFMT_DIRS ?= .
 FUZZTIME  ?= 30s
 VERSION   ?= $(shell git describe --tags --match 'v[0-9]*' --dirty 2>/dev/null || echo devel)
 COMMIT    ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
@@ -25,7 +27,7 @@ test: ## run every test with the race detector (integration tests skip unless th
 	$(GO) test -race $(PKGS)
 
 lint: ## gofmt, go vet, staticcheck
-	@unformatted="$$(gofmt -l $$(find . -name '*.go' -not -path './.git/*'))"; \
+	@unformatted="$$(gofmt -l $$(find $(GOFMT_DIRS) -name '*.go' -not -path '*/.git/*'))"; \
 	if [ -n "$$unformatted" ]; then echo "gofmt: these files need formatting (run gofmt -w):"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(STATICCHECK) $(PKGS)

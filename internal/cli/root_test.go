@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -145,5 +146,19 @@ func TestCommandTreeDocumented(t *testing.T) {
 	walk(root)
 	if count < 6 {
 		t.Fatalf("walked only %d commands", count)
+	}
+}
+
+// TestReadmeExitCodes keeps the README's exit status table true.
+func TestReadmeExitCodes(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range cmdutil.ExitCodes() {
+		row := fmt.Sprintf("| %d | %s |", s.Code, s.Meaning)
+		if !strings.Contains(string(readme), row) {
+			t.Errorf("README.md lacks the row %q", row)
+		}
 	}
 }

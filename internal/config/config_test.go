@@ -387,3 +387,28 @@ func FuzzLoadFile(f *testing.F) {
 		}
 	})
 }
+
+// TestDocumented checks that docs/configuration.md mentions every setting
+// and backend field, with its flag and environment variable.
+func TestDocumented(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "configuration.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(doc)
+	for _, s := range Settings() {
+		for _, want := range []string{s.Key, s.Env} {
+			if want != "" && !strings.Contains(text, "`"+want+"`") {
+				t.Errorf("docs/configuration.md does not mention `%s`", want)
+			}
+		}
+		if s.Flag != "" && !strings.Contains(text, "`--"+s.Flag) {
+			t.Errorf("docs/configuration.md does not mention --%s", s.Flag)
+		}
+	}
+	for _, f := range BackendFields() {
+		if !strings.Contains(text, "| `"+f.Name+"` |") {
+			t.Errorf("docs/configuration.md has no row for backend field %s", f.Name)
+		}
+	}
+}

@@ -114,15 +114,6 @@ func settingByKey(key string) (Setting, bool) {
 	return Setting{}, false
 }
 
-func backendField(name string) (BackendField, bool) {
-	for _, f := range BackendFields() {
-		if f.Name == name {
-			return f, true
-		}
-	}
-	return BackendField{}, false
-}
-
 // fileKeys lists the top-level keys the config file accepts, sorted.
 func fileKeys() []string {
 	keys := []string{KeyBackends}
