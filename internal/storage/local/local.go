@@ -487,7 +487,7 @@ func (b *Backend) CleanTemp(olderThan time.Duration) (removed int, err error) {
 // wrapping storage.ErrInvalidKey.
 func (b *Backend) key(op string, d content.Digest) (string, error) {
 	if d.IsZero() {
-		return "", b.errf(op, d, "the zero digest names no blob: %w", storage.ErrInvalidKey)
+		return "", fmt.Errorf("local backend %q: %s: the zero digest names no blob: %w", b.id, op, storage.ErrInvalidKey)
 	}
 	k := d.Key()
 	if _, err := content.ParseKey(k); err != nil || !filepath.IsLocal(filepath.FromSlash(k)) {
