@@ -21,11 +21,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/artifact-store/artstore/internal/cli"
 	"github.com/artifact-store/artstore/internal/config"
 	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/rogpeppe/go-internal/txtar"
 )
 
 var update = flag.Bool("update", false, "update golden files in the scripts (cmp) instead of failing")
@@ -167,5 +169,39 @@ func TestRandReaderDeterministic(t *testing.T) {
 	}
 	if string(a) == string(b) {
 		t.Fatal("different seeds, same bytes")
+	}
+}
+
+// TestScriptConventions holds every script to the suite's conventions: each
+// block of commands opens with a "# test that ..." comment saying what it
+// checks, and artstore is always run with exec (or exitcode).
+func TestScriptConventions(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "*.txtar"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("no scripts")
+	}
+	for _, file := range files {
+		ar, err := txtar.ParseFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, block := range strings.Split(strings.TrimSpace(string(ar.Comment)), "\n\n") {
+			lines := strings.Split(strings.TrimSpace(block), "\n")
+			hasCommand := false
+			for _, l := range lines {
+				if l != "" && !strings.HasPrefix(l, "#") {
+					hasCommand = true
+				}
+				if strings.HasPrefix(strings.TrimPrefix(l, "! "), "artstore ") {
+					t.Errorf("%s: %q: run artstore with exec", file, l)
+				}
+			}
+			if hasCommand && !strings.HasPrefix(lines[0], "# test that ") {
+				t.Errorf("%s: block %d opens with %q, want a \"# test that ...\" comment", file, i+1, lines[0])
+			}
+		}
 	}
 }

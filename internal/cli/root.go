@@ -29,6 +29,9 @@ import (
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// After the first signal cancels the context, restore the default
+	// handling so a second Ctrl-C kills a command that is slow to stop.
+	go func() { <-ctx.Done(); stop() }()
 	ios := iostreams.New(stdin, stdout, stderr, os.LookupEnv)
 	return Run(ctx, cmdutil.New(ios, os.LookupEnv), args)
 }

@@ -127,5 +127,8 @@ func Mark(err, kind error) error {
 
 type markedError struct{ err, kind error }
 
-func (e *markedError) Error() string   { return e.err.Error() }
+// Error returns the wrapped error's message.
+func (e *markedError) Error() string { return e.err.Error() }
+
+// Unwrap returns both the error and its kind, for errors.Is and errors.As.
 func (e *markedError) Unwrap() []error { return []error{e.err, e.kind} }
