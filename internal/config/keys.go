@@ -106,6 +106,9 @@ func BackendFields() []BackendField {
 }
 
 func settingByKey(key string) (Setting, bool) {
+	if key == "" {
+		return Setting{}, false
+	}
 	for _, s := range Settings() {
 		if s.Key == key {
 			return s, true
