@@ -81,7 +81,7 @@ type TreeEntry struct {
 	// Path is relative to the tree root, slash-separated and clean: no
 	// leading slash, no "." or ".." elements, no empty elements, no
 	// backslashes or control characters, valid UTF-8 (see ValidatePath).
-	Path string `json:"path"`
+	Path string    `json:"path"`
 	Type EntryType `json:"type"`
 	// Mode holds the permission bits (0o777 at most; set-id and sticky bits
 	// are not stored).
