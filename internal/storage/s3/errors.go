@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/artifact-store/artstore/internal/storage"
 )
@@ -18,7 +19,8 @@ import (
 //   - NoSuchKey, or a bare 404 (HeadObject has no body): storage.ErrNotFound
 //   - InvalidRange or 416: storage.ErrInvalidRange
 //   - a missing bucket, refused credentials, throttling, 5xx, timeouts and
-//     transport failures: storage.ErrUnavailable
+//     transport failures (the request could not be sent or its response
+//     not received): storage.ErrUnavailable
 //
 // A cancelled or expired context is returned unchanged (errors.Is still
 // finds context.Canceled), as is an error that already matches one of the
@@ -38,6 +40,7 @@ func mapError(err error) error {
 	}
 	code, st := apiCode(err), status(err)
 	var ne net.Error
+	var se *smithyhttp.RequestSendError
 	switch {
 	case code == "NoSuchKey" || code == "NotFound" || (st == http.StatusNotFound && code == ""):
 		return fmt.Errorf("%w: %w", storage.ErrNotFound, err)
@@ -47,7 +50,7 @@ func mapError(err error) error {
 		st == http.StatusUnauthorized, st == http.StatusForbidden,
 		st == http.StatusMovedPermanently, st == http.StatusTooManyRequests,
 		st >= 500 && st != http.StatusNotImplemented,
-		errors.As(err, &ne):
+		errors.As(err, &ne), errors.As(err, &se):
 		return fmt.Errorf("%w: %w", storage.ErrUnavailable, err)
 	}
 	return err

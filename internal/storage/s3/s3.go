@@ -95,7 +95,7 @@ const (
 	// DefaultMultipartThreshold is the largest blob sent with one PutObject.
 	DefaultMultipartThreshold = 16 << 20
 	// DefaultPartSize is the size of each part of a multipart upload.
-	DefaultPartSize = 16 << 20
+	DefaultPartSize = 8 << 20
 	// DefaultConcurrency is the number of parts uploaded at once (and held
 	// in memory) per multipart Put.
 	DefaultConcurrency = 4
@@ -423,14 +423,23 @@ func parseContentRange(s string) (start, end, size int64, err error) {
 	if !ok {
 		return bad()
 	}
-	var errs [3]error
-	start, errs[0] = strconv.ParseInt(a, 10, 64)
-	end, errs[1] = strconv.ParseInt(z, 10, 64)
-	size, errs[2] = strconv.ParseInt(total, 10, 64)
-	if errors.Join(errs[:]...) != nil || start < 0 || end < start || end >= size {
+	start, ok1 := parseOffset(a)
+	end, ok2 := parseOffset(z)
+	size, ok3 := parseOffset(total)
+	if !ok1 || !ok2 || !ok3 || end < start || end >= size {
 		return bad()
 	}
 	return start, end, size, nil
+}
+
+// parseOffset parses a non-empty string of decimal digits (no sign) that
+// fits an int64.
+func parseOffset(s string) (int64, bool) {
+	if s == "" || strings.TrimLeft(s, "0123456789") != "" {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil
 }
 
 // Head returns the blob's size and modification time. See storage.Backend.
