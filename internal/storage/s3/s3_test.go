@@ -103,12 +103,12 @@ func TestMultipartFailuresAbort(t *testing.T) {
 	flipped := append([]byte(nil), data...)
 	flipped[n-1] ^= 1
 	tests := []struct {
-		name      string
-		size      int64
-		r         io.Reader
-		failPart  string // UploadPart partNumber answered with an error
-		failDone  bool   // CompleteMultipartUpload answered with an error
-		wantErr   error
+		name     string
+		size     int64
+		r        io.Reader
+		failPart string // UploadPart partNumber answered with an error
+		failDone bool   // CompleteMultipartUpload answered with an error
+		wantErr  error
 	}{
 		{name: "last byte wrong", size: n, r: bytes.NewReader(flipped), wantErr: storage.ErrDigestMismatch},
 		{name: "short stream", size: n, r: bytes.NewReader(data[:n-1]), wantErr: storage.ErrDigestMismatch},
