@@ -1,0 +1,435 @@
+package transfer
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/artifact-store/artstore/internal/content"
+)
+
+// Push defaults.
+const (
+	// DefaultConcurrency is the default number of parallel uploads and
+	// downloads.
+	DefaultConcurrency = 4
+	// DefaultMissingBatch is the default largest batch of digests sent in
+	// one BlobStore.Missing call.
+	DefaultMissingBatch = 64
+)
+
+// PushOptions tunes Push and PushTree. The zero value is ready to use.
+type PushOptions struct {
+	// MediaType is recorded in the manifest (optional).
+	MediaType string
+	// Chunker selects the chunking parameters; the zero value means
+	// content.DefaultChunkerParams().
+	Chunker content.ChunkerParams
+	// Concurrency is the number of chunk uploads in flight; 0 means
+	// DefaultConcurrency.
+	Concurrency int
+	// HashWorkers is the number of goroutines digesting chunks; 0 means
+	// GOMAXPROCS.
+	HashWorkers int
+	// BufferSize is the size of the read buffer that holds chunks in flight;
+	// 0 means 4 × the maximum chunk size (32 MiB by default). It must be at
+	// least twice the maximum chunk size.
+	BufferSize int
+	// MissingBatch caps the digests per BlobStore.Missing call; 0 means
+	// DefaultMissingBatch. Chunks are checked as soon as they are digested:
+	// a batch holds whatever has accumulated while the previous call ran.
+	MissingBatch int
+	// Retry governs retries of store calls.
+	Retry RetryPolicy
+	// Progress, if set, is called after every read and every finished
+	// chunk with the running totals. Calls never overlap, but come from
+	// several goroutines; the callback must be quick.
+	Progress func(Progress)
+}
+
+// PushResult reports a finished push.
+type PushResult struct {
+	// ManifestDigest names the manifest blob (file or tree).
+	ManifestDigest content.Digest
+	// ContentDigest is the SHA-256 of the content for a file, and
+	// content.TreeDigest of the entries for a tree.
+	ContentDigest content.Digest
+	// Size is the content size (for a tree, the sum of its file sizes).
+	Size int64
+	// Kind is content.KindFile or content.KindTree.
+	Kind content.Kind
+	// Chunks counts the chunks of the content (with repeats).
+	Chunks int
+	// UploadedBytes counts chunk bytes sent to the store in this push.
+	UploadedBytes int64
+	// DeduplicatedBytes counts chunk bytes not sent because the store
+	// already held them or they repeated within the push.
+	// UploadedBytes + DeduplicatedBytes == Size.
+	DeduplicatedBytes int64
+	// Blobs lists, without duplicates and in first-use order, every blob the
+	// manifest refers to: chunks and, for a tree, the file manifests. The
+	// manifest itself is not included. A registry checks their presence
+	// before registering the artifact, and garbage collection keeps them.
+	Blobs []content.Digest
+}
+
+// pushConfig is PushOptions with defaults applied and validated.
+type pushConfig struct {
+	PushOptions
+	splitter *content.Splitter
+}
+
+func (o PushOptions) config() (pushConfig, error) {
+	if o.Chunker == (content.ChunkerParams{}) {
+		o.Chunker = content.DefaultChunkerParams()
+	}
+	s, err := content.NewSplitter(o.Chunker)
+	if err != nil {
+		return pushConfig{}, fmt.Errorf("push: %w", err)
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = DefaultConcurrency
+	}
+	if o.HashWorkers <= 0 {
+		o.HashWorkers = runtime.GOMAXPROCS(0)
+	}
+	if o.BufferSize <= 0 {
+		o.BufferSize = 4 * int(o.Chunker.Max)
+	}
+	if o.MissingBatch <= 0 {
+		o.MissingBatch = DefaultMissingBatch
+	}
+	o.Retry = o.Retry.withDefaults()
+	return pushConfig{PushOptions: o, splitter: s}, nil
+}
+
+// Push stores the content read from r as chunks plus a file manifest, and
+// returns what it stored. It reads r exactly once, and uploads only chunks
+// the store is missing, so a push interrupted and run again uploads only
+// what the first run did not finish. The manifest is stored last.
+//
+// On error nothing is registered anywhere (Push only stores blobs); chunks
+// stored before the error remain and will be deduplicated next time.
+func Push(ctx context.Context, r io.Reader, store BlobStore, opts PushOptions) (PushResult, error) {
+	cfg, err := opts.config()
+	if err != nil {
+		return PushResult{}, err
+	}
+	rg, err := newRing(cfg.BufferSize, int(cfg.Chunker.Max))
+	if err != nil {
+		return PushResult{}, fmt.Errorf("push: %w", err)
+	}
+	p := &progress{fn: cfg.Progress}
+	res, _, err := pushFile(ctx, r, store, cfg, rg, p)
+	return res, err
+}
+
+// progress serialises progress callbacks and keeps the running totals.
+type progress struct {
+	mu  sync.Mutex
+	fn  func(Progress)
+	cur Progress
+}
+
+func (p *progress) add(read, written, dedup int64) {
+	if p == nil || p.fn == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cur.Read += read
+	p.cur.Written += written
+	p.cur.Deduplicated += dedup
+	p.fn(p.cur)
+}
+
+// pushChunk is one chunk on its way through the pipeline.
+type pushChunk struct {
+	index  int
+	data   []byte // a span of the ring; valid until released
+	span   *span
+	digest content.Digest
+	refs   atomic.Int32 // consumers still holding the span
+}
+
+// done drops one consumer's hold on the chunk's bytes.
+func (c *pushChunk) done(rg *ring) {
+	if c.refs.Add(-1) == 0 {
+		rg.release(c.span)
+	}
+}
+
+// group runs goroutines, remembers the first error and cancels the others.
+type group struct {
+	wg     sync.WaitGroup
+	once   sync.Once
+	err    error
+	cancel context.CancelFunc
+}
+
+func (g *group) goFn(fn func() error) {
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		if err := fn(); err != nil {
+			g.once.Do(func() {
+				g.err = err
+				g.cancel()
+			})
+		}
+	}()
+}
+
+func (g *group) wait() error {
+	g.wg.Wait()
+	g.cancel()
+	return g.err
+}
+
+// send delivers v on ch unless ctx ends first.
+func send[T any](ctx context.Context, ch chan<- T, v T) error {
+	select {
+	case ch <- v:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// pushFile runs the pipeline over one input. It returns the file manifest
+// too, for PushTree.
+func pushFile(parent context.Context, in io.Reader, store BlobStore, cfg pushConfig, rg *ring, prog *progress) (PushResult, content.Manifest, error) {
+	ctx, cancel := context.WithCancel(parent)
+	g := &group{cancel: cancel}
+	rg.reset(int(cfg.Chunker.Max))
+
+	// Every chunk stays in the ring until both the whole-content hasher
+	// and the store path (digest, presence check, upload) are done with
+	// it, so at most len(ring)/Min + 1 chunks exist at once; channels that
+	// size never make a sender wait for buffer space.
+	qcap := len(rg.buf)/int(cfg.Chunker.Min) + 2
+	wholeQ := make(chan *pushChunk, qcap)
+	hashQ := make(chan *pushChunk, qcap)
+	checkQ := make(chan *pushChunk, qcap)
+	uploadQ := make(chan *pushChunk, qcap)
+
+	var size int64
+	g.goFn(func() error { // producer: read, cut
+		defer close(wholeQ)
+		defer close(hashQ)
+		for i := 0; ; i++ {
+			if err := rg.fill(ctx, in, func(n int) { prog.add(int64(n), 0, 0) }); err != nil {
+				return err
+			}
+			data, sp, ok := rg.next(cfg.splitter)
+			if !ok {
+				return nil
+			}
+			size += int64(len(data))
+			c := &pushChunk{index: i, data: data, span: sp}
+			c.refs.Store(2)
+			if err := send(ctx, wholeQ, c); err != nil {
+				return err
+			}
+			if err := send(ctx, hashQ, c); err != nil {
+				return err
+			}
+		}
+	})
+
+	whole := sha256.New()
+	g.goFn(func() error { // whole-content digest, in stream order
+		for c := range wholeQ {
+			if ctx.Err() == nil {
+				whole.Write(c.data)
+			}
+			c.done(rg)
+		}
+		return nil
+	})
+
+	var hashers sync.WaitGroup
+	for range cfg.HashWorkers {
+		hashers.Add(1)
+		g.goFn(func() error { // chunk digests
+			defer hashers.Done()
+			for c := range hashQ {
+				if ctx.Err() != nil {
+					c.done(rg)
+					continue
+				}
+				c.digest = content.FromBytes(c.data)
+				if err := send(ctx, checkQ, c); err != nil {
+					c.done(rg)
+				}
+			}
+			return nil
+		})
+	}
+	go func() { hashers.Wait(); close(checkQ) }()
+
+	// The checker is the only goroutine that touches refs and seen.
+	var (
+		refs    []content.ChunkRef
+		blobs   []content.Digest
+		seen    = map[content.Digest]bool{}
+		dedup   atomic.Int64
+		uploads atomic.Int64
+	)
+	g.goFn(func() error { // presence checks, in batches
+		defer close(uploadQ)
+		var batch []*pushChunk
+		for c := range checkQ {
+			batch = append(batch[:0], c)
+		drain:
+			for len(batch) < cfg.MissingBatch {
+				select {
+				case c, ok := <-checkQ:
+					if !ok {
+						break drain
+					}
+					batch = append(batch, c)
+				default:
+					break drain
+				}
+			}
+			if err := checkBatch(ctx, store, cfg, batch, &refs, &blobs, seen, uploadQ, rg, prog, &dedup); err != nil {
+				for c := range checkQ { // let the hashers finish
+					c.done(rg)
+				}
+				return err
+			}
+		}
+		return nil
+	})
+
+	for range cfg.Concurrency {
+		g.goFn(func() error { // uploads
+			var err error
+			for c := range uploadQ {
+				if err == nil {
+					err = putChunk(ctx, store, cfg, c)
+					if err == nil {
+						uploads.Add(int64(len(c.data)))
+						prog.add(0, int64(len(c.data)), 0)
+					}
+				}
+				c.done(rg)
+			}
+			return err
+		})
+	}
+
+	if err := g.wait(); err != nil {
+		if perr := parent.Err(); perr != nil {
+			return PushResult{}, content.Manifest{}, fmt.Errorf("push: %w", perr)
+		}
+		return PushResult{}, content.Manifest{}, fmt.Errorf("push: %w", err)
+	}
+
+	sum, err := content.NewDigest(content.SHA256, whole.Sum(nil))
+	if err != nil {
+		return PushResult{}, content.Manifest{}, fmt.Errorf("push: %w", err)
+	}
+	m := content.Manifest{Kind: content.KindFile, MediaType: cfg.MediaType, Size: size, Digest: sum, Chunker: cfg.Chunker, Chunks: refs}
+	md, err := putManifest(parent, store, cfg.Retry, m)
+	if err != nil {
+		return PushResult{}, content.Manifest{}, err
+	}
+	return PushResult{
+		ManifestDigest:    md,
+		ContentDigest:     sum,
+		Size:              size,
+		Kind:              content.KindFile,
+		Chunks:            len(refs),
+		UploadedBytes:     uploads.Load(),
+		DeduplicatedBytes: dedup.Load(),
+		Blobs:             blobs,
+	}, m, nil
+}
+
+// checkBatch records the batch's chunk references, asks the store which
+// chunks it lacks, queues those for upload and releases the rest. Every
+// chunk of the batch is passed on or released, also on error.
+func checkBatch(ctx context.Context, store BlobStore, cfg pushConfig, batch []*pushChunk,
+	refs *[]content.ChunkRef, blobs *[]content.Digest, seen map[content.Digest]bool,
+	uploadQ chan<- *pushChunk, rg *ring, prog *progress, dedup *atomic.Int64) error {
+	var ask []content.Digest
+	for _, c := range batch {
+		for len(*refs) <= c.index {
+			*refs = append(*refs, content.ChunkRef{})
+		}
+		(*refs)[c.index] = content.ChunkRef{Digest: c.digest, Size: int64(len(c.data))}
+		if !seen[c.digest] {
+			seen[c.digest] = true
+			*blobs = append(*blobs, c.digest)
+			ask = append(ask, c.digest)
+		}
+	}
+	var missing []content.Digest
+	if len(ask) > 0 {
+		err := cfg.Retry.do(ctx, func() error {
+			var err error
+			missing, err = store.Missing(ctx, ask)
+			return err
+		})
+		if err != nil {
+			for _, c := range batch {
+				c.done(rg)
+			}
+			return fmt.Errorf("check which chunks the store holds: %w", err)
+		}
+	}
+	upload := make(map[content.Digest]bool, len(missing))
+	for _, d := range missing {
+		upload[d] = true
+	}
+	for i, c := range batch {
+		if upload[c.digest] {
+			delete(upload, c.digest) // a repeat within the batch is uploaded once
+			if err := send(ctx, uploadQ, c); err != nil {
+				for _, rest := range batch[i:] {
+					rest.done(rg)
+				}
+				return err
+			}
+			continue
+		}
+		dedup.Add(int64(len(c.data)))
+		prog.add(0, 0, int64(len(c.data)))
+		c.done(rg)
+	}
+	return nil
+}
+
+// putChunk uploads one chunk with retries.
+func putChunk(ctx context.Context, store BlobStore, cfg pushConfig, c *pushChunk) error {
+	err := cfg.Retry.do(ctx, func() error {
+		return store.Put(ctx, c.digest, int64(len(c.data)), bytes.NewReader(c.data))
+	})
+	if err != nil {
+		return fmt.Errorf("upload chunk %d (%s, %d bytes): %w", c.index, c.digest.Short(), len(c.data), err)
+	}
+	return nil
+}
+
+// putManifest encodes and stores a manifest and returns its digest.
+func putManifest(ctx context.Context, store BlobStore, retry RetryPolicy, m content.Manifest) (content.Digest, error) {
+	b, err := m.Encode()
+	if err != nil {
+		return content.Digest{}, fmt.Errorf("push: %w", err)
+	}
+	d := content.FromBytes(b)
+	err = retry.do(ctx, func() error {
+		return store.Put(ctx, d, int64(len(b)), bytes.NewReader(b))
+	})
+	if err != nil {
+		return content.Digest{}, fmt.Errorf("push: store manifest %s: %w", d.Short(), err)
+	}
+	return d, nil
+}

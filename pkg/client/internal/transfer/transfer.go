@@ -1,0 +1,212 @@
+// Package transfer is the push/pull pipeline shared by pkg/client's local and
+// remote stores: content-defined chunking, digesting, deduplication against
+// the store, parallel upload with retries, and verified, ordered, parallel
+// download.
+//
+// It works over BlobStore, a small transport-neutral interface: local mode
+// adapts a storage.Backend with FromBackend, remote mode implements it over
+// the daemon's HTTP blob API.
+//
+// # Push
+//
+// Push reads its input once. A producer goroutine reads into a fixed ring
+// buffer and cuts chunks in place (content.Splitter); each chunk is then,
+// concurrently, fed to the whole-content SHA-256 (in order), digested by a
+// pool of hash workers, checked for presence in batches (BlobStore.Missing)
+// and, if missing, uploaded by Concurrency workers. A chunk's bytes stay in
+// the ring until it is hashed and stored, so memory is the ring (4 × the
+// maximum chunk size, 32 MiB by default) plus small per-chunk records,
+// whatever the input size. The manifest is uploaded last: a manifest is only
+// ever stored once every blob it names is.
+//
+// # Pull
+//
+// Pull fetches and verifies the manifest, then fetches chunks in parallel
+// into a fixed set of ReadAhead buffers, verifies each against its digest
+// and writes them in order, hashing the whole content to check it at the
+// end. PullToFile and PullTree write through temporary files renamed into
+// place, so a target path holds either nothing new or a complete, verified
+// file.
+//
+// # Trees
+//
+// A directory is pushed as one file manifest per regular file plus a tree
+// manifest (content.KindTree) listing relative paths, types and permission
+// bits. Symbolic links and special files are refused with
+// ErrUnsupportedFileType rather than silently skipped or followed: a link
+// may point outside the tree, and a silently incomplete copy is worse than
+// an error. A tree's content digest is content.TreeDigest of its entries.
+package transfer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"time"
+
+	"github.com/artifact-store/artstore/internal/content"
+	"github.com/artifact-store/artstore/internal/storage"
+)
+
+// BlobStore is the blob API the pipeline needs. Implementations must be safe
+// for concurrent use; the pipeline calls them from several goroutines.
+//
+// Errors: a missing blob is reported by an error matching storage.ErrNotFound;
+// bytes that do not match their digest by one matching content.ErrMismatch.
+// Errors worth retrying should match storage.ErrUnavailable or implement
+// Temporary() bool (see DefaultRetryable).
+type BlobStore interface {
+	// Missing returns those of ds the store does not hold, in the order
+	// given. ds holds at most a few hundred digests and no duplicates.
+	Missing(ctx context.Context, ds []content.Digest) ([]content.Digest, error)
+	// Put stores the size bytes read from r under d, verifying them: if they
+	// do not match d and size it fails with an error matching
+	// content.ErrMismatch and stores nothing. Putting a blob the store
+	// already holds succeeds (it may or may not read r). Put must not keep
+	// r after it returns.
+	Put(ctx context.Context, d content.Digest, size int64, r io.Reader) error
+	// Get opens the blob, or the inclusive byte range of it when rng is
+	// not nil. A missing blob fails with an error matching
+	// storage.ErrNotFound. Get need not verify the bytes; the pipeline
+	// does. The caller closes the reader.
+	Get(ctx context.Context, d content.Digest, rng *content.Range) (io.ReadCloser, error)
+}
+
+// Errors callers branch on; use errors.Is. Integrity failures match
+// content.ErrMismatch, invalid manifests content.ErrInvalidManifest.
+var (
+	// ErrWrongKind: the manifest is a tree where a file was expected, or
+	// the other way round.
+	ErrWrongKind = errors.New("wrong manifest kind")
+	// ErrUnsupportedFileType: PushTree met a symbolic link, device, socket
+	// or named pipe, which trees do not store.
+	ErrUnsupportedFileType = errors.New("unsupported file type")
+)
+
+// Progress is a snapshot of a transfer's byte counts, for progress bars.
+type Progress struct {
+	// Read: push: bytes read from the input; pull: bytes fetched from the
+	// store.
+	Read int64
+	// Written: push: bytes uploaded (new chunks); pull: bytes written to
+	// the output.
+	Written int64
+	// Deduplicated: push: bytes of chunks the store already held.
+	Deduplicated int64
+	// Total: pull: the bytes the pull will write; push: -1 (unknown).
+	Total int64
+}
+
+// RetryPolicy says how failed store calls are retried: exponential backoff
+// with full jitter (a random delay between zero and
+// min(MaxDelay, BaseDelay × 2^attempt)), only for errors Retryable accepts.
+// The zero value means the defaults.
+type RetryPolicy struct {
+	// MaxAttempts counts the first try; 0 means 5, 1 disables retries.
+	MaxAttempts int
+	// BaseDelay is the first backoff ceiling; 0 means 100 ms.
+	BaseDelay time.Duration
+	// MaxDelay caps the backoff ceiling; 0 means 5 s.
+	MaxDelay time.Duration
+	// Retryable classifies errors; nil means DefaultRetryable.
+	Retryable func(error) bool
+}
+
+// DefaultRetryable reports whether err is worth retrying: errors matching
+// storage.ErrUnavailable, or whose chain holds an error with a
+// Temporary() or Timeout() method that returns true. Context cancellation,
+// digest mismatches, invalid keys or ranges and missing blobs are never
+// retried: trying again cannot change their outcome.
+func DefaultRetryable(err error) bool {
+	switch {
+	case err == nil,
+		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
+		errors.Is(err, content.ErrMismatch), errors.Is(err, storage.ErrInvalidKey),
+		errors.Is(err, content.ErrInvalidRange), errors.Is(err, storage.ErrNotFound),
+		errors.Is(err, content.ErrInvalidManifest):
+		return false
+	case errors.Is(err, storage.ErrUnavailable):
+		return true
+	}
+	var tmp interface{ Temporary() bool }
+	if errors.As(err, &tmp) && tmp.Temporary() {
+		return true
+	}
+	var to interface{ Timeout() bool }
+	return errors.As(err, &to) && to.Timeout()
+}
+
+func (p RetryPolicy) withDefaults() RetryPolicy {
+	if p.MaxAttempts <= 0 {
+		p.MaxAttempts = 5
+	}
+	if p.BaseDelay <= 0 {
+		p.BaseDelay = 100 * time.Millisecond
+	}
+	if p.MaxDelay <= 0 {
+		p.MaxDelay = 5 * time.Second
+	}
+	if p.Retryable == nil {
+		p.Retryable = DefaultRetryable
+	}
+	return p
+}
+
+// do runs fn until it succeeds, fails with an error that is not retryable,
+// runs out of attempts or ctx ends. p must have its defaults applied.
+func (p RetryPolicy) do(ctx context.Context, fn func() error) error {
+	for attempt := 0; ; attempt++ {
+		err := fn()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return err
+		}
+		if attempt+1 >= p.MaxAttempts || !p.Retryable(err) {
+			if attempt > 0 {
+				return fmt.Errorf("%w (after %d attempts)", err, attempt+1)
+			}
+			return err
+		}
+		ceiling := p.MaxDelay
+		if attempt < 30 && p.BaseDelay<<attempt < ceiling {
+			ceiling = p.BaseDelay << attempt
+		}
+		t := time.NewTimer(rand.N(ceiling) + 1)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
+}
+
+// fetchManifest reads, verifies and parses the manifest blob d.
+func fetchManifest(ctx context.Context, store BlobStore, d content.Digest, retry RetryPolicy) (content.Manifest, error) {
+	var m content.Manifest
+	err := retry.do(ctx, func() error {
+		rc, err := store.Get(ctx, d, nil)
+		if err != nil {
+			return err
+		}
+		defer rc.Close()
+		vr := content.NewVerifyingReader(io.LimitReader(rc, content.MaxManifestSize+1), d, -1)
+		b, err := io.ReadAll(vr)
+		if err != nil {
+			return err
+		}
+		if len(b) > content.MaxManifestSize {
+			return fmt.Errorf("%w: more than %d bytes", content.ErrInvalidManifest, content.MaxManifestSize)
+		}
+		m, err = content.ParseManifest(b)
+		return err
+	})
+	if err != nil {
+		return content.Manifest{}, fmt.Errorf("read manifest %s: %w", d, err)
+	}
+	return m, nil
+}

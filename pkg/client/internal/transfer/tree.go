@@ -1,0 +1,243 @@
+package transfer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path"
+	"path/filepath"
+
+	"github.com/artifact-store/artstore/internal/content"
+)
+
+// PushTree pushes the directory dir: every regular file as its own file
+// manifest (with its chunks), then a tree manifest listing every file and
+// directory below dir by relative slash-separated path, with permission
+// bits. The walk is in lexical order and the manifest is sorted, so the same
+// tree always yields the same manifest.
+//
+// Symbolic links, devices, sockets and named pipes fail the push with
+// ErrUnsupportedFileType; a path that cannot be stored portably (see
+// content.ValidatePath) fails it with content.ErrUnsafePath. Files are read
+// through an os.Root, so nothing outside dir is ever read.
+//
+// The result's ContentDigest is content.TreeDigest of the entries; Blobs
+// holds every chunk and file manifest.
+func PushTree(ctx context.Context, dir string, store BlobStore, opts PushOptions) (PushResult, error) {
+	cfg, err := opts.config()
+	if err != nil {
+		return PushResult{}, err
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return PushResult{}, fmt.Errorf("push %s: %w", dir, err)
+	}
+	defer root.Close()
+	rg, err := newRing(cfg.BufferSize, int(cfg.Chunker.Max))
+	if err != nil {
+		return PushResult{}, fmt.Errorf("push: %w", err)
+	}
+	prog := &progress{fn: cfg.Progress}
+	fileCfg := cfg
+	fileCfg.MediaType = ""
+
+	var (
+		entries []content.TreeEntry
+		total   PushResult
+		seen    = map[content.Digest]bool{}
+	)
+	addBlob := func(d content.Digest) {
+		if !seen[d] {
+			seen[d] = true
+			total.Blobs = append(total.Blobs, d)
+		}
+	}
+	err = fs.WalkDir(root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if p == "." {
+			return nil
+		}
+		if err := content.ValidatePath(p); err != nil {
+			return fmt.Errorf("cannot store %s: %w", filepath.Join(dir, filepath.FromSlash(p)), err)
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		mode := uint32(info.Mode().Perm())
+		switch {
+		case d.IsDir():
+			entries = append(entries, content.TreeEntry{Path: p, Type: content.EntryDir, Mode: mode})
+			return nil
+		case !d.Type().IsRegular():
+			return fmt.Errorf("%s is a %s: %w (trees store regular files and directories only; copy the target or archive the tree first)",
+				filepath.Join(dir, filepath.FromSlash(p)), typeName(info.Mode()), ErrUnsupportedFileType)
+		}
+		f, err := root.Open(filepath.FromSlash(p))
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if st, err := f.Stat(); err != nil {
+			return err
+		} else if !st.Mode().IsRegular() {
+			return fmt.Errorf("%s changed type while being pushed: %w", p, ErrUnsupportedFileType)
+		}
+		res, m, err := pushFile(ctx, f, store, fileCfg, rg, prog)
+		if err != nil {
+			return fmt.Errorf("%s: %w", filepath.Join(dir, filepath.FromSlash(p)), err)
+		}
+		entries = append(entries, content.TreeEntry{Path: p, Type: content.EntryFile, Mode: mode,
+			Size: res.Size, Digest: res.ContentDigest, Manifest: res.ManifestDigest})
+		for _, c := range m.Chunks {
+			addBlob(c.Digest)
+		}
+		addBlob(res.ManifestDigest)
+		total.Chunks += res.Chunks
+		total.UploadedBytes += res.UploadedBytes
+		total.DeduplicatedBytes += res.DeduplicatedBytes
+		return nil
+	})
+	if err != nil {
+		return PushResult{}, fmt.Errorf("push tree %s: %w", dir, err)
+	}
+	m, err := content.NewTreeManifest(entries, cfg.MediaType)
+	if err != nil {
+		return PushResult{}, fmt.Errorf("push tree %s: %w", dir, err)
+	}
+	md, err := putManifest(ctx, store, cfg.Retry, m)
+	if err != nil {
+		return PushResult{}, err
+	}
+	total.ManifestDigest, total.ContentDigest, total.Size, total.Kind = md, m.Digest, m.Size, content.KindTree
+	return total, nil
+}
+
+func typeName(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeSymlink != 0:
+		return "symbolic link"
+	case m&fs.ModeNamedPipe != 0:
+		return "named pipe"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m&fs.ModeDevice != 0:
+		return "device"
+	default:
+		return "special file"
+	}
+}
+
+// PullTree recreates the tree manifest md under dir (created if missing).
+// Every path is validated again and resolved through an os.Root, so nothing
+// is created outside dir, even through symbolic links already present in
+// it. Each file is written to a temporary file next to its target, verified,
+// synced and renamed into place: a file path holds either its previous
+// content or the complete new file. Existing files at entry paths are
+// replaced; other files in dir are left alone. Directory permissions are
+// applied last, deepest first, so read-only directories can be filled.
+func PullTree(ctx context.Context, md content.Digest, store BlobStore, dir string, opts PullOptions) (PullResult, error) {
+	opts = opts.withDefaults()
+	if opts.Range != nil {
+		return PullResult{}, fmt.Errorf("pull %s: %w: a range applies to a file, not a tree", md.Short(), content.ErrInvalidRange)
+	}
+	m, err := fetchManifest(ctx, store, md, opts.Retry)
+	if err != nil {
+		return PullResult{}, fmt.Errorf("pull: %w", err)
+	}
+	if m.Kind != content.KindTree {
+		return PullResult{}, fmt.Errorf("pull %s: %w: it is a %s, not a directory tree", md.Short(), ErrWrongKind, m.Kind)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return PullResult{}, fmt.Errorf("pull %s: %w", md.Short(), err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return PullResult{}, fmt.Errorf("pull %s: %w", md.Short(), err)
+	}
+	defer root.Close()
+
+	prog := &progress{fn: opts.Progress, cur: Progress{Total: m.Size}}
+	res := PullResult{Manifest: m}
+	for _, e := range m.Entries {
+		if err := content.ValidatePath(e.Path); err != nil {
+			return res, fmt.Errorf("pull %s: %w", md.Short(), err)
+		}
+		p := filepath.FromSlash(e.Path)
+		if e.Type == content.EntryDir {
+			if err := root.MkdirAll(p, 0o700); err != nil {
+				return res, fmt.Errorf("pull %s: create directory: %w", md.Short(), err)
+			}
+			continue
+		}
+		n, err := pullTreeFile(ctx, root, e, store, opts, prog)
+		res.Written += n
+		if err != nil {
+			return res, fmt.Errorf("pull %s: %s: %w", md.Short(), e.Path, err)
+		}
+	}
+	for i := len(m.Entries) - 1; i >= 0; i-- {
+		if e := m.Entries[i]; e.Type == content.EntryDir {
+			if err := root.Chmod(filepath.FromSlash(e.Path), fs.FileMode(e.Mode)); err != nil {
+				return res, fmt.Errorf("pull %s: %w", md.Short(), err)
+			}
+		}
+	}
+	return res, nil
+}
+
+// pullTreeFile pulls one file entry to a temporary file beside its target
+// and renames it into place.
+func pullTreeFile(ctx context.Context, root *os.Root, e content.TreeEntry, store BlobStore, opts PullOptions, prog *progress) (int64, error) {
+	fm, err := fetchManifest(ctx, store, e.Manifest, opts.Retry)
+	if err != nil {
+		return 0, err
+	}
+	if fm.Kind != content.KindFile {
+		return 0, fmt.Errorf("%w: its manifest %s is a %s", ErrWrongKind, e.Manifest.Short(), fm.Kind)
+	}
+	if fm.Digest != e.Digest || fm.Size != e.Size {
+		return 0, &content.MismatchError{Expected: e.Digest, Actual: fm.Digest, ExpectedSize: e.Size, ActualSize: fm.Size}
+	}
+	dir := path.Dir(e.Path)
+	if dir != "." {
+		if err := root.MkdirAll(filepath.FromSlash(dir), 0o755); err != nil {
+			return 0, err
+		}
+	}
+	tmp := filepath.FromSlash(path.Join(dir, fmt.Sprintf(".artstore-%016x.tmp", rand.Uint64())))
+	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return 0, err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			f.Close()
+			root.Remove(tmp)
+		}
+	}()
+	n, err := pullChunks(ctx, fm, store, f, opts, prog)
+	if err != nil {
+		return n, err
+	}
+	if err := commitFile(f, fs.FileMode(e.Mode)); err != nil {
+		return n, err
+	}
+	if err := root.Rename(tmp, filepath.FromSlash(e.Path)); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return n, fmt.Errorf("a directory is in the way: %w", err)
+		}
+		return n, err
+	}
+	committed = true
+	return n, nil
+}
