@@ -168,8 +168,14 @@ func (s server) config(bucket string) Config {
 		SecretAccessKey: s.secret,
 		MaxAttempts:     2,
 		HTTPClient:      s.client,
+		backoff:         noBackoff{},
 	}
 }
+
+// noBackoff retries at once, so tests of retries take no time.
+type noBackoff struct{}
+
+func (noBackoff) BackoffDelay(int, error) (time.Duration, error) { return 0, nil }
 
 // newBucket creates a fresh bucket and removes it (with everything in it)
 // when the test ends.
@@ -194,7 +200,7 @@ func (s server) newBucket(t testing.TB) string {
 func (s server) rawClient(t testing.TB) *s3.Client {
 	t.Helper()
 	cfg := s.config("unused")
-	c, err := newClient(context.Background(), cfg, 1)
+	c, err := newClient(context.Background(), cfg, 1, DefaultMaxAttempts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -202,7 +202,7 @@ func (b *Backend) sendParts(ctx context.Context, key, uploadID string, size, par
 		case buf = <-free:
 		default:
 			if allocated < b.concurrency {
-				buf = make([]byte, partSize)
+				buf = make([]byte, min(partSize, size))
 				allocated++
 				break
 			}

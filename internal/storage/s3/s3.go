@@ -161,6 +161,9 @@ type Config struct {
 	ResponseTimeout time.Duration
 	// HTTPClient replaces the SDK's HTTP client (tests).
 	HTTPClient *http.Client
+
+	// backoff replaces the retryer's jittered exponential backoff (tests).
+	backoff retry.BackoffDelayer
 }
 
 // Backend is a storage.Backend on an S3 bucket. It is safe for concurrent use
@@ -176,6 +179,7 @@ type Backend struct {
 	partSize    int64
 	minPartSize int64
 	concurrency int
+	maxAttempts int
 
 	// noConditionalPut and noConditionalComplete are set once the server
 	// answered "If-None-Match: *" on PutObject or CompleteMultipartUpload
@@ -194,7 +198,7 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	b.client, err = newClient(ctx, cfg, b.concurrency)
+	b.client, err = newClient(ctx, cfg, b.concurrency, b.maxAttempts)
 	if err != nil {
 		return nil, fmt.Errorf("s3 backend %q: %w", cfg.ID, err)
 	}
@@ -227,6 +231,7 @@ func newBackend(cfg Config) (*Backend, error) {
 		partSize:    orDefault(cfg.PartSize, DefaultPartSize),
 		minPartSize: orDefault(cfg.MinPartSize, MinPartSize),
 		concurrency: int(orDefault(int64(cfg.Concurrency), DefaultConcurrency)),
+		maxAttempts: int(orDefault(int64(cfg.MaxAttempts), DefaultMaxAttempts)),
 	}
 	if b.prefix != "" && !strings.HasSuffix(b.prefix, "/") {
 		b.prefix += "/"
@@ -260,11 +265,15 @@ func orDefault(v, def int64) int64 {
 
 // newClient builds the SDK client: credentials and region from cfg or the
 // AWS chain, a bounded standard retryer, and checksums only where required.
-func newClient(ctx context.Context, cfg Config, concurrency int) (*s3.Client, error) {
-	attempts := int(orDefault(int64(cfg.MaxAttempts), DefaultMaxAttempts))
+func newClient(ctx context.Context, cfg Config, concurrency, attempts int) (*s3.Client, error) {
 	opts := []func(*config.LoadOptions) error{
 		config.WithRetryer(func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxAttempts = attempts })
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = attempts
+				if cfg.backoff != nil {
+					o.Backoff = cfg.backoff
+				}
+			})
 		}),
 	}
 	if cfg.Region != "" {
@@ -364,16 +373,39 @@ func (b *Backend) Get(ctx context.Context, d content.Digest, rng *content.Range)
 	if err != nil {
 		return nil, b.fail("get", d, key, err)
 	}
+	out.Body = &body{rc: out.Body, b: b, d: d, key: key}
 	if rng == nil {
 		return out.Body, nil
 	}
-	body, err := b.checkRange(out, *rng)
+	rc, err := b.checkRange(out, *rng)
 	if err != nil {
 		out.Body.Close()
 		return nil, b.errf("get", d, "%w", err)
 	}
-	return body, nil
+	return rc, nil
 }
+
+// body is a GetObject response body whose read errors say what failed: a
+// connection lost mid-object is storage.ErrUnavailable.
+type body struct {
+	rc  io.ReadCloser
+	b   *Backend
+	d   content.Digest
+	key string
+}
+
+func (r *body) Read(p []byte) (int, error) {
+	n, err := r.rc.Read(p)
+	if err != nil && err != io.EOF {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			err = fmt.Errorf("%w: the connection ended before the whole object arrived: %w", storage.ErrUnavailable, err)
+		}
+		err = r.b.fail("get: read", r.d, r.key, err)
+	}
+	return n, err
+}
+
+func (r *body) Close() error { return r.rc.Close() }
 
 // checkRange verifies that a ranged GetObject returned exactly rng. A server
 // that ignored the Range header (200 with the whole object) is served by
@@ -398,7 +430,7 @@ func (b *Backend) checkRange(out *s3.GetObjectOutput, rng content.Range) (io.Rea
 		return nil, err
 	}
 	if _, err := io.CopyN(io.Discard, out.Body, rng.Start); err != nil {
-		return nil, fmt.Errorf("skip to offset %d: %w", rng.Start, mapError(err))
+		return nil, fmt.Errorf("skip to offset %d: %w", rng.Start, err)
 	}
 	return struct {
 		io.Reader
@@ -542,7 +574,10 @@ func (b *Backend) parseKey(key string) (content.Digest, bool) {
 // are accepted. See storage.Backend; capacity is unknown (-1).
 func (b *Backend) Health(ctx context.Context) storage.Health {
 	h := storage.Health{TotalBytes: -1, UsedBytes: -1, FreeBytes: -1}
-	_, err := b.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &b.bucket})
+	// At most two attempts: a health check should answer quickly.
+	_, err := b.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &b.bucket}, func(o *s3.Options) {
+		o.RetryMaxAttempts = min(b.maxAttempts, 2)
+	})
 	if err != nil {
 		h.Detail = fmt.Sprintf("bucket %q at %s: %v", b.bucket, b.endpoint, describeHealth(err))
 		return h

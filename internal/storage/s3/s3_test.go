@@ -574,3 +574,99 @@ func TestNewRegionDefaults(t *testing.T) {
 		t.Errorf("region = %q; want %q", got, DefaultRegion)
 	}
 }
+
+func TestRetries(t *testing.T) {
+	tests := []struct {
+		name     string
+		failures int // leading PutObject requests answered 503 SlowDown
+		attempts int
+		wantErr  error
+		wantReqs int
+	}{
+		{"recovers", 2, 3, nil, 3},
+		{"bounded", 100, 4, storage.ErrUnavailable, 4},
+		{"one attempt", 100, 1, storage.ErrUnavailable, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var puts atomic.Int32
+			srv := newFake(t, nil, func(op string, r *http.Request) *http.Response {
+				if op == "PutObject" && int(puts.Add(1)) <= tt.failures {
+					return s3Error(http.StatusServiceUnavailable, "SlowDown")
+				}
+				return nil
+			})
+			b := srv.newBackend(t, func(c *Config) { c.MaxAttempts = tt.attempts })
+			data := []byte("retried")
+			_, err := b.Put(t.Context(), content.FromBytes(data), int64(len(data)), bytes.NewReader(data))
+			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
+				t.Errorf("Put = %v; want %v", err, tt.wantErr)
+			}
+			if got := int(puts.Load()); got != tt.wantReqs {
+				t.Errorf("%d PutObject requests; want %d", got, tt.wantReqs)
+			}
+		})
+	}
+}
+
+func TestHealthRetriesAtMostOnce(t *testing.T) {
+	var heads atomic.Int32
+	srv := newFake(t, nil, func(op string, r *http.Request) *http.Response {
+		if op == "HeadBucket" {
+			heads.Add(1)
+			return &http.Response{StatusCode: http.StatusServiceUnavailable, Header: http.Header{}, Body: http.NoBody}
+		}
+		return nil
+	})
+	cfg := srv.config("bucket")
+	cfg.MaxAttempts = 5
+	b, err := New(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := b.Health(t.Context()); h.Healthy {
+		t.Errorf("Health = %+v; want unhealthy", h)
+	}
+	if n := heads.Load(); n != 2 {
+		t.Errorf("%d HeadBucket requests; want 2", n)
+	}
+}
+
+// failingBody yields some bytes, then the error a connection lost mid-body
+// gives.
+type failingBody struct{ n int }
+
+func (f *failingBody) Read(p []byte) (int, error) {
+	if f.n == 0 {
+		return 0, io.ErrUnexpectedEOF
+	}
+	k := min(len(p), f.n)
+	f.n -= k
+	return k, nil
+}
+
+func (f *failingBody) Close() error { return nil }
+
+func TestGetTruncatedBodyIsUnavailable(t *testing.T) {
+	srv := newFake(t, nil, func(op string, r *http.Request) *http.Response {
+		if op != "GetObject" {
+			return nil
+		}
+		return &http.Response{
+			StatusCode:    http.StatusOK,
+			Header:        http.Header{"Content-Length": {"1000"}},
+			ContentLength: 1000,
+			Body:          &failingBody{n: 500},
+		}
+	})
+	b := srv.newBackend(t, nil)
+	rc, err := b.Get(t.Context(), content.FromBytes([]byte("x")), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	n, err := io.Copy(io.Discard, rc)
+	if n != 500 || !errors.Is(err, storage.ErrUnavailable) || !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("read %d bytes, %v; want 500 and ErrUnavailable", n, err)
+	}
+}
