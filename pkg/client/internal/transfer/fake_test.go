@@ -163,7 +163,9 @@ type prng struct {
 	n int64
 }
 
-func newPRNG(seed uint64, n int64) *prng { return &prng{x: seed | 1, n: n} }
+func newPRNG(seed uint64, n int64) *prng {
+	return &prng{x: (seed+1)*0x9e3779b97f4a7c15 | 1, n: n} // distinct seeds, distinct streams
+}
 
 func (p *prng) Read(b []byte) (int, error) {
 	if p.n <= 0 {

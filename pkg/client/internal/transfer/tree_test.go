@@ -1,0 +1,298 @@
+package transfer
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/artifact-store/artstore/internal/content"
+)
+
+// writeTree creates files (path -> content) and empty dirs (path ending in
+// "/") under dir with the given modes.
+func writeTree(t *testing.T, dir string, files map[string]string, modes map[string]fs.FileMode) {
+	t.Helper()
+	for p, data := range files {
+		full := filepath.Join(dir, filepath.FromSlash(p))
+		if strings.HasSuffix(p, "/") {
+			if err := os.MkdirAll(full, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for p, m := range modes {
+		if err := os.Chmod(filepath.Join(dir, filepath.FromSlash(p)), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// snapshot describes a directory: path -> mode and content.
+func snapshot(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || p == dir {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		v := info.Mode().String()
+		if d.Type().IsRegular() {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			v += " " + string(b)
+		}
+		out[filepath.ToSlash(rel)] = v
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestTreeRoundTrip(t *testing.T) {
+	src := t.TempDir()
+	big := string(randBytes(20, 300<<10))
+	writeTree(t, src, map[string]string{
+		"README.md":              "hello\n",
+		"bin/run.sh":             "#!/bin/sh\necho hi\n",
+		"data/big.bin":           big,
+		"data/copy.bin":          big, // deduplicated against big.bin
+		"data/empty.txt":         "",
+		"empty dir/":             "",
+		"ünïcödé name ✓.txt":     "unicode",
+		"deep/a/b/c/d/e/f/g.txt": "deep",
+		"a.txt":                  "sorts between a/ and a.txt",
+		"a/x":                    "x",
+	}, map[string]fs.FileMode{"bin/run.sh": 0o755, "README.md": 0o600, "data": 0o750, "empty dir": 0o700})
+
+	s := newMemStore()
+	var last Progress
+	res, err := PushTree(context.Background(), src, s, PushOptions{Chunker: smallParams(), MediaType: "inode/directory",
+		Progress: func(p Progress) { last = p }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantSize := int64(2*len(big) + len("hello\n#!/bin/sh\necho hi\nunicodedeepsorts between a/ and a.txtx"))
+	if res.Kind != content.KindTree || res.Size != wantSize || res.UploadedBytes+res.DeduplicatedBytes != res.Size {
+		t.Fatalf("result %+v, want a tree of %d bytes", res, wantSize)
+	}
+	if res.DeduplicatedBytes < int64(len(big)) {
+		t.Fatalf("deduplicated %d bytes, want at least the copy (%d)", res.DeduplicatedBytes, len(big))
+	}
+	if last.Read != res.Size {
+		t.Fatalf("progress read %d, want %d", last.Read, res.Size)
+	}
+	m := manifestOf(t, s, res.ManifestDigest)
+	if m.Digest != res.ContentDigest || m.Digest != content.TreeDigest(m.Entries) || m.MediaType != "inode/directory" {
+		t.Fatalf("tree manifest digest %s, result %s", m.Digest, res.ContentDigest)
+	}
+	for _, d := range res.Blobs {
+		if !s.has(d) {
+			t.Fatalf("result lists blob %s the store lacks", d)
+		}
+	}
+
+	// Pushing again gives the same manifest and uploads nothing.
+	again, err := PushTree(context.Background(), src, s, PushOptions{Chunker: smallParams(), MediaType: "inode/directory"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.ManifestDigest != res.ManifestDigest || again.UploadedBytes != 0 {
+		t.Fatalf("re-push: manifest %s (was %s), uploaded %d", again.ManifestDigest, res.ManifestDigest, again.UploadedBytes)
+	}
+
+	dst := filepath.Join(t.TempDir(), "restored")
+	pres, err := PullTree(context.Background(), res.ManifestDigest, s, dst, PullOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pres.Written != res.Size {
+		t.Fatalf("wrote %d bytes, want %d", pres.Written, res.Size)
+	}
+	want, got := snapshot(t, src), snapshot(t, dst)
+	for p, v := range want {
+		if got[p] != v {
+			t.Errorf("%s: got %.40q, want %.40q", p, got[p], v)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("restored %d entries, want %d", len(got), len(want))
+	}
+
+	// A tree is not a file, and a range makes no sense for it.
+	if _, err := Pull(context.Background(), res.ManifestDigest, s, &bytes.Buffer{}, PullOptions{}); !errors.Is(err, ErrWrongKind) {
+		t.Fatalf("Pull of a tree: got %v, want ErrWrongKind", err)
+	}
+	if _, err := PullTree(context.Background(), res.ManifestDigest, s, t.TempDir(), PullOptions{Range: &content.Range{}}); !errors.Is(err, content.ErrInvalidRange) {
+		t.Fatalf("PullTree with a range: got %v, want ErrInvalidRange", err)
+	}
+	// And a file is not a tree.
+	file, err := Push(context.Background(), strings.NewReader("x"), s, PushOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := PullTree(context.Background(), file.ManifestDigest, s, t.TempDir(), PullOptions{}); !errors.Is(err, ErrWrongKind) {
+		t.Fatalf("PullTree of a file: got %v, want ErrWrongKind", err)
+	}
+}
+
+func TestPushTreeRefuses(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		setup func(t *testing.T, dir string)
+		want  error
+	}{
+		{"symlink", func(t *testing.T, dir string) {
+			writeTree(t, dir, map[string]string{"f": "x"}, nil)
+			if err := os.Symlink("f", filepath.Join(dir, "link")); err != nil {
+				t.Fatal(err)
+			}
+		}, ErrUnsupportedFileType},
+		{"symlink to outside", func(t *testing.T, dir string) {
+			if err := os.Symlink("/etc", filepath.Join(dir, "etc")); err != nil {
+				t.Fatal(err)
+			}
+		}, ErrUnsupportedFileType},
+		{"newline in a name", func(t *testing.T, dir string) {
+			writeTree(t, dir, map[string]string{"bad\nname": "x"}, nil)
+		}, content.ErrUnsafePath},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			tc.setup(t, dir)
+			s := newMemStore()
+			if _, err := PushTree(context.Background(), dir, s, PushOptions{Chunker: smallParams()}); !errors.Is(err, tc.want) {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+			for d, b := range s.blobs {
+				if m, err := content.ParseManifest(b); err == nil && m.Kind == content.KindTree {
+					t.Fatalf("tree manifest %s stored by a refused push", d)
+				}
+			}
+		})
+	}
+	if _, err := PushTree(context.Background(), filepath.Join(t.TempDir(), "nope"), newMemStore(), PushOptions{}); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("missing dir: got %v, want ErrNotExist", err)
+	}
+}
+
+// storeRaw stores bytes under their digest, bypassing validation, the way
+// a hostile or buggy writer could.
+func storeRaw(s *memStore, b []byte) content.Digest {
+	d := content.FromBytes(b)
+	s.set(d, b)
+	return d
+}
+
+func TestPullTreeStaysInside(t *testing.T) {
+	s := newMemStore()
+	file, err := Push(context.Background(), strings.NewReader("payload"), s, PushOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	entry := func(p string) content.TreeEntry {
+		return content.TreeEntry{Path: p, Type: content.EntryFile, Mode: 0o644, Size: 7, Digest: file.ContentDigest, Manifest: file.ManifestDigest}
+	}
+	hostile := func(p string) []byte {
+		e := []content.TreeEntry{entry(p)}
+		m := content.Manifest{Kind: content.KindTree, Size: 7, Digest: content.TreeDigest(e), Entries: e}
+		// Encode refuses unsafe paths; write the JSON by hand.
+		return []byte(`{"schema":1,"kind":"tree","size":7,"digest":"` + m.Digest.String() +
+			`","entries":[{"path":` + quote(p) + `,"type":"file","mode":420,"size":7,"digest":"` +
+			file.ContentDigest.String() + `","manifest":"` + file.ManifestDigest.String() + `"}]}`)
+	}
+	for _, p := range []string{"../escaped", "/tmp/abs", "a/../../escaped", "./x", `..\x`} {
+		t.Run(p, func(t *testing.T) {
+			parent := t.TempDir()
+			dst := filepath.Join(parent, "dst")
+			d := storeRaw(s, hostile(p))
+			if _, err := PullTree(context.Background(), d, s, dst, PullOptions{}); !errors.Is(err, content.ErrInvalidManifest) {
+				t.Fatalf("got %v, want ErrInvalidManifest", err)
+			}
+			if ents, _ := os.ReadDir(parent); len(ents) != 0 {
+				t.Fatalf("a refused tree created %v", ents)
+			}
+		})
+	}
+
+	// A symbolic link already in the target must not lead outside it.
+	outside := t.TempDir()
+	dst := t.TempDir()
+	if err := os.Symlink(outside, filepath.Join(dst, "sub")); err != nil {
+		t.Fatal(err)
+	}
+	m, err := content.NewTreeManifest([]content.TreeEntry{entry("sub/evil")}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := m.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = PullTree(context.Background(), storeRaw(s, b), s, dst, PullOptions{})
+	if err == nil {
+		t.Fatal("PullTree followed a symbolic link out of the target")
+	}
+	t.Logf("refused: %v", err)
+	if ents, _ := os.ReadDir(outside); len(ents) != 0 {
+		t.Fatalf("PullTree wrote outside the target: %v", ents)
+	}
+}
+
+func quote(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		if r == '\\' || r == '"' {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+func TestPullTreeCorruptFileLeavesNoHalfFile(t *testing.T) {
+	src := t.TempDir()
+	writeTree(t, src, map[string]string{"a.bin": string(randBytes(21, 100<<10)), "b.txt": "b"}, nil)
+	s := newMemStore()
+	res, err := PushTree(context.Background(), src, s, PushOptions{Chunker: smallParams()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := manifestOf(t, s, res.ManifestDigest)
+	fm := manifestOf(t, s, m.Entries[0].Manifest) // a.bin
+	s.corrupt(fm.Chunks[len(fm.Chunks)-1].Digest)
+	dst := t.TempDir()
+	if _, err := PullTree(context.Background(), res.ManifestDigest, s, dst, PullOptions{}); !errors.Is(err, content.ErrMismatch) {
+		t.Fatalf("got %v, want ErrMismatch", err)
+	}
+	ents, _ := os.ReadDir(dst)
+	names := []string{}
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	if len(names) != 0 {
+		t.Fatalf("a failed tree pull left %v (a.bin failed first; no half file, no temp)", names)
+	}
+}
