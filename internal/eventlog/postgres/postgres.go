@@ -75,6 +75,8 @@ func (d *driver) Migrations() fs.FS {
 	return sub
 }
 
+func (d *driver) EmptyTable(table string) string { return "TRUNCATE " + table }
+
 func (d *driver) Close() error {
 	d.pool.Close()
 	return nil

@@ -121,6 +121,8 @@ func (d *driver) Migrations() fs.FS {
 	return sub
 }
 
+func (d *driver) EmptyTable(table string) string { return "DELETE FROM " + table }
+
 func (d *driver) Close() error {
 	d.mu.Lock()
 	for _, st := range d.reads {

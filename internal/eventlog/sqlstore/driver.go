@@ -27,6 +27,10 @@ type Driver interface {
 	// violations to ErrConflict, trigger refusals to ErrAppendOnly, lock
 	// timeouts to ErrBusy) and returns other errors unchanged. nil stays nil.
 	WrapError(err error) error
+	// EmptyTable returns the statement that removes every row of a view
+	// table inside a transaction (PostgreSQL: TRUNCATE, which leaves no
+	// dead rows behind; SQLite: DELETE).
+	EmptyTable(table string) string
 	// Migrations returns the database's embedded migrations: files named
 	// NNNN_name.up.sql at the root of the FS.
 	Migrations() fs.FS

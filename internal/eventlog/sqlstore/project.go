@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/artifact-store/artstore/internal/eventlog"
@@ -16,13 +17,26 @@ import (
 // does not fit the views (unknown artifact, tag of another name, missing
 // hold) fails with eventlog.ErrProjection, so a live store and a rebuilt one
 // can never silently diverge.
-func apply(ctx context.Context, tx Tx, ev eventlog.Event, p eventlog.Payload) error {
+//
+// During Rebuild, f is non-nil and collects tags and retrieval statistics,
+// rows that a log rewrites over and over ("latest" moves on every push), to
+// write them once at the end: rewriting one row thousands of times in one
+// transaction is quadratic in PostgreSQL (every version stays visible to
+// the unique-index checks until commit).
+func apply(ctx context.Context, tx Tx, ev eventlog.Event, p eventlog.Payload, f *fold) error {
 	seq, ns, by := ev.Seq, ev.Time.UnixNano(), ev.Actor
 	switch p := p.(type) {
 	case *eventlog.ArtifactRegistered:
-		return applyRegistered(ctx, tx, ev, p)
+		return applyRegistered(ctx, tx, ev, p, f)
 
 	case *eventlog.TagMoved:
+		if f != nil {
+			if err := f.checkLive(ctx, tx, p.ArtifactID, p.Name); err != nil {
+				return err
+			}
+			f.moveTag(p.Name, p.Tag, tagRow{p.ArtifactID, seq, ns, by})
+			return nil
+		}
 		return tx.ExecOne(ctx, fmt.Sprintf("artifact %s of %s does not exist or is deleted", p.ArtifactID, p.Name),
 			`INSERT INTO tags (name, tag, artifact_id, moved_seq, moved_ns, moved_by)
 			 SELECT $1, $2, id, CAST($4 AS BIGINT), CAST($5 AS BIGINT), $6 FROM artifacts WHERE id = $3 AND name = $1 AND deleted_seq = 0
@@ -30,6 +44,9 @@ func apply(ctx context.Context, tx Tx, ev eventlog.Event, p eventlog.Payload) er
 			p.Name, p.Tag, p.ArtifactID, seq, ns, by)
 
 	case *eventlog.TagRemoved:
+		if f != nil {
+			return f.removeTag(p.Name, p.Tag)
+		}
 		return tx.ExecOne(ctx, fmt.Sprintf("tag %s:%s does not exist", p.Name, p.Tag),
 			`DELETE FROM tags WHERE name = $1 AND tag = $2`, p.Name, p.Tag)
 
@@ -76,9 +93,17 @@ func apply(ctx context.Context, tx Tx, ev eventlog.Event, p eventlog.Payload) er
 			p.ArtifactID, seq, ns, by, p.Reason); err != nil {
 			return err
 		}
+		if f != nil {
+			f.untagArtifact(p.ArtifactID)
+			return nil
+		}
 		return tx.Exec(ctx, `DELETE FROM tags WHERE artifact_id = $1`, p.ArtifactID)
 
 	case *eventlog.ArtifactRetrieved:
+		if f != nil {
+			f.retrieved(p.ArtifactID, p.Bytes, ns, by)
+			return nil
+		}
 		return tx.ExecOne(ctx, fmt.Sprintf("artifact %s does not exist", p.ArtifactID),
 			`UPDATE artifacts SET retrievals = retrievals + 1, retrieved_bytes = retrieved_bytes + $2, last_retrieved_ns = $3, last_retrieved_by = $4 WHERE id = $1`,
 			p.ArtifactID, p.Bytes, ns, by)
@@ -91,7 +116,7 @@ func apply(ctx context.Context, tx Tx, ev eventlog.Event, p eventlog.Payload) er
 	}
 }
 
-func applyRegistered(ctx context.Context, tx Tx, ev eventlog.Event, p *eventlog.ArtifactRegistered) error {
+func applyRegistered(ctx context.Context, tx Tx, ev eventlog.Event, p *eventlog.ArtifactRegistered, f *fold) error {
 	prov, err := json.Marshal(p.Provenance)
 	if err != nil {
 		return fmt.Errorf("encode provenance: %w", err)
@@ -133,6 +158,10 @@ func applyRegistered(ctx context.Context, tx Tx, ev eventlog.Event, p *eventlog.
 		}
 	}
 	for _, tag := range p.Tags {
+		if f != nil {
+			f.moveTag(p.Name, tag, tagRow{p.ID, ev.Seq, ev.Time.UnixNano(), ev.Actor})
+			continue
+		}
 		if err := tx.Exec(ctx, `INSERT INTO tags (name, tag, artifact_id, moved_seq, moved_ns, moved_by) VALUES ($1, $2, $3, $4, $5, $6)
 			ON CONFLICT (name, tag) DO UPDATE SET artifact_id = excluded.artifact_id, moved_seq = excluded.moved_seq, moved_ns = excluded.moved_ns, moved_by = excluded.moved_by`,
 			p.Name, tag, p.ID, ev.Seq, ev.Time.UnixNano(), ev.Actor); err != nil {
@@ -171,4 +200,112 @@ func unixNano(t time.Time) int64 {
 		return 0
 	}
 	return t.UnixNano()
+}
+
+// fold holds the tags and retrieval statistics of a Rebuild in memory.
+type fold struct {
+	tags       map[tagKey]tagRow
+	byArtifact map[string]map[tagKey]bool
+	stats      map[string]*retrievalRow
+}
+
+type tagKey struct{ name, tag string }
+
+type tagRow struct {
+	artifactID string
+	seq, ns    int64
+	by         string
+}
+
+type retrievalRow struct {
+	count, bytes, lastNS int64
+	lastBy               string
+}
+
+func newFold() *fold {
+	return &fold{tags: map[tagKey]tagRow{}, byArtifact: map[string]map[tagKey]bool{}, stats: map[string]*retrievalRow{}}
+}
+
+func (f *fold) moveTag(name, tag string, r tagRow) {
+	k := tagKey{name, tag}
+	if old, ok := f.tags[k]; ok {
+		delete(f.byArtifact[old.artifactID], k)
+	}
+	f.tags[k] = r
+	if f.byArtifact[r.artifactID] == nil {
+		f.byArtifact[r.artifactID] = map[tagKey]bool{}
+	}
+	f.byArtifact[r.artifactID][k] = true
+}
+
+func (f *fold) removeTag(name, tag string) error {
+	k := tagKey{name, tag}
+	old, ok := f.tags[k]
+	if !ok {
+		return fmt.Errorf("%w: tag %s:%s does not exist", eventlog.ErrProjection, name, tag)
+	}
+	delete(f.byArtifact[old.artifactID], k)
+	delete(f.tags, k)
+	return nil
+}
+
+func (f *fold) untagArtifact(id string) {
+	for k := range f.byArtifact[id] {
+		delete(f.tags, k)
+	}
+	delete(f.byArtifact, id)
+}
+
+func (f *fold) retrieved(id string, n, ns int64, by string) {
+	st := f.stats[id]
+	if st == nil {
+		st = &retrievalRow{}
+		f.stats[id] = st
+	}
+	st.count++
+	st.bytes += n
+	st.lastNS, st.lastBy = ns, by
+}
+
+// checkLive does what the live projection's INSERT ... SELECT checks: the
+// artifact exists, is live and has the name.
+func (f *fold) checkLive(ctx context.Context, tx Tx, id, name string) error {
+	rows, err := tx.Query(ctx, `SELECT 1 FROM artifacts WHERE id = $1 AND name = $2 AND deleted_seq = 0`, id, name)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return fmt.Errorf("%w: artifact %s of %s does not exist or is deleted", eventlog.ErrProjection, id, name)
+	}
+	return nil
+}
+
+// flush writes the collected rows, in a fixed order.
+func (f *fold) flush(ctx context.Context, tx Tx) error {
+	keys := slices.SortedFunc(maps.Keys(f.tags), func(a, b tagKey) int {
+		if a.name != b.name {
+			return strings.Compare(a.name, b.name)
+		}
+		return strings.Compare(a.tag, b.tag)
+	})
+	for _, k := range keys {
+		r := f.tags[k]
+		if err := tx.Exec(ctx, `INSERT INTO tags (name, tag, artifact_id, moved_seq, moved_ns, moved_by) VALUES ($1, $2, $3, $4, $5, $6)`,
+			k.name, k.tag, r.artifactID, r.seq, r.ns, r.by); err != nil {
+			return fmt.Errorf("write tag %s:%s: %w", k.name, k.tag, err)
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(f.stats)) {
+		st := f.stats[id]
+		if err := tx.ExecOne(ctx, fmt.Sprintf("retrieved artifact %s does not exist", id),
+			`UPDATE artifacts SET retrievals = $2, retrieved_bytes = $3, last_retrieved_ns = $4, last_retrieved_by = $5 WHERE id = $1`,
+			id, st.count, st.bytes, st.lastNS, st.lastBy); err != nil {
+			return err
+		}
+	}
+	return nil
 }

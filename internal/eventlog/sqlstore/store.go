@@ -93,7 +93,7 @@ func (s *Store) insertAndApply(ctx context.Context, tx Tx, ev eventlog.Event) er
 		ev.Seq, ev.Time.UnixNano(), ev.Actor, ev.Type, ev.Subject, ev.Body, ev.Prev, ev.Hash); err != nil {
 		return fmt.Errorf("event %d: insert: %w", ev.Seq, s.d.WrapError(err))
 	}
-	if err := apply(ctx, tx, ev, p); err != nil {
+	if err := apply(ctx, tx, ev, p, nil); err != nil {
 		return fmt.Errorf("event %d (%s): %w", ev.Seq, ev.Type, s.d.WrapError(err))
 	}
 	return nil
@@ -285,11 +285,12 @@ func (s *Store) Rebuild(ctx context.Context) (int64, error) {
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // after Commit it is a no-op
 	for _, t := range viewTables {
-		if err := tx.Exec(ctx, "DELETE FROM "+t.name); err != nil {
+		if err := tx.Exec(ctx, s.d.EmptyTable(t.name)); err != nil {
 			return 0, fmt.Errorf("rebuild: empty %s: %w", t.name, s.d.WrapError(err))
 		}
 	}
 	var n int64
+	f := newFold()
 	for next := int64(1); ; {
 		page, err := rowsPage(ctx, tx, next)
 		if err != nil {
@@ -307,12 +308,15 @@ func (s *Store) Rebuild(ctx context.Context) (int64, error) {
 			if err != nil {
 				return n, fmt.Errorf("rebuild: event %d: %w", ev.Seq, err)
 			}
-			if err := apply(ctx, tx, ev, p); err != nil {
+			if err := apply(ctx, tx, ev, p, f); err != nil {
 				return n, fmt.Errorf("rebuild: event %d (%s): %w", ev.Seq, ev.Type, s.d.WrapError(err))
 			}
 			n++
 			next = r.Seq + 1
 		}
+	}
+	if err := f.flush(ctx, tx); err != nil {
+		return n, fmt.Errorf("rebuild: %w", s.d.WrapError(err))
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return n, fmt.Errorf("rebuild: commit: %w", s.d.WrapError(err))
