@@ -144,14 +144,15 @@ func TestTypesDecode(t *testing.T) {
 	if _, err := ty.Decode("test.v1", nil); !errors.Is(err, ErrUnknownType) {
 		t.Errorf("With mutated the original table: %v", err)
 	}
-	if (Types{}).Names()[0] != TypeArtifactDeleted || len(Types{}.Names()) != 10 {
+	if (Types{}).Names()[0] != TypeArtifactDeleted || len(Types{}.Names()) != 12 {
 		t.Errorf("zero Types names = %v", Types{}.Names())
 	}
 	// Every default type's payload struct round-trips and names its type.
 	for _, p := range []Payload{&ArtifactRegistered{ID: "A", Name: "n", Version: "1", ContentDigest: mustDigest(), ManifestDigest: mustDigest()},
 		&TagMoved{Name: "n", Tag: "t", ArtifactID: "A"}, &TagRemoved{Name: "n", Tag: "t"}, &LabelsChanged{ArtifactID: "A"},
 		&RetentionSet{ArtifactID: "A", ExpiresAt: t0}, &HoldPlaced{ArtifactID: "A", Hold: "h"}, &HoldReleased{ArtifactID: "A", Hold: "h"},
-		&ArtifactDeleted{ArtifactID: "A"}, &ArtifactRetrieved{ArtifactID: "A"}, &BlobsCollected{}} {
+		&ArtifactDeleted{ArtifactID: "A"}, &ArtifactRetrieved{ArtifactID: "A"}, &BlobsCollected{},
+		&TokenCreated{ID: "T", Name: "ci", Scope: "read", SecretHash: strings.Repeat("a", 64)}, &TokenRevoked{ID: "T"}} {
 		ne, err := New("a", "", p)
 		if err != nil {
 			t.Fatal(err)

@@ -54,6 +54,8 @@ func DefaultTypes() Types {
 		TypeArtifactDeleted:    decodeAs[ArtifactDeleted],
 		TypeArtifactRetrieved:  decodeAs[ArtifactRetrieved],
 		TypeBlobsCollected:     decodeAs[BlobsCollected],
+		TypeTokenCreated:       decodeAs[TokenCreated],
+		TypeTokenRevoked:       decodeAs[TokenRevoked],
 	}}
 }
 

@@ -111,6 +111,9 @@ func apply(ctx context.Context, tx Tx, ev eventlog.Event, p eventlog.Payload, f 
 	case *eventlog.BlobsCollected:
 		return nil // an audit record only
 
+	case *eventlog.TokenCreated, *eventlog.TokenRevoked:
+		return nil // the daemon folds token events into its own table
+
 	default:
 		return fmt.Errorf("%w: no projection for payload %T of type %s", eventlog.ErrUnknownType, p, ev.Type)
 	}
