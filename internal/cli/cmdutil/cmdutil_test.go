@@ -46,7 +46,8 @@ func TestExitCodeOf(t *testing.T) {
 		{"cancelled", wrap(context.Canceled), ExitInterrupted},
 		{"silent", &SilentError{Code: ExitIntegrity}, ExitIntegrity},
 		{"ErrSilent", ErrSilent, ExitError},
-		{"forbidden has no code of its own", wrap(client.ErrForbidden), ExitError},
+		{"forbidden", wrap(client.ErrForbidden), ExitForbidden},
+		{"unauthorized", wrap(client.ErrUnauthorized), ExitForbidden},
 	}
 	for _, tt := range tests {
 		if got := ExitCodeOf(tt.err); got != tt.want {
@@ -63,7 +64,7 @@ func TestExitCodesDocumented(t *testing.T) {
 		}
 		seen[s.Code] = true
 	}
-	for _, c := range []int{ExitOK, ExitError, ExitUsage, ExitNotFound, ExitIntegrity, ExitConflict, ExitUnavailable, ExitInterrupted} {
+	for _, c := range []int{ExitOK, ExitError, ExitUsage, ExitNotFound, ExitIntegrity, ExitConflict, ExitUnavailable, ExitForbidden, ExitInterrupted} {
 		if !seen[c] {
 			t.Errorf("exit status %d is not documented", c)
 		}

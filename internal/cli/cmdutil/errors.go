@@ -21,6 +21,11 @@ const (
 	ExitIntegrity   = 4
 	ExitConflict    = 5
 	ExitUnavailable = 6
+	// ExitForbidden: retention (a legal hold, an immutability period) or
+	// the daemon token's scope refuses the operation. Kept apart from
+	// ExitConflict because retrying or renaming does not help: someone
+	// must release the hold or grant the permission.
+	ExitForbidden = 7
 	// ExitInterrupted is the shell's convention for a SIGINT (128+2).
 	ExitInterrupted = 130
 )
@@ -42,6 +47,7 @@ func ExitCodes() []ExitStatus {
 		{ExitIntegrity, "integrity failure: stored bytes do not match their digest"},
 		{ExitConflict, "conflict: the version or name already exists, or the state changed"},
 		{ExitUnavailable, "unavailable: a backend or the daemon is unreachable or unhealthy"},
+		{ExitForbidden, "forbidden: a legal hold, an immutability period or missing permission refuses it"},
 		{ExitInterrupted, "interrupted (SIGINT or SIGTERM)"},
 	}
 }
@@ -110,6 +116,8 @@ func ExitCodeOf(err error) int {
 		return ExitConflict
 	case errors.Is(err, client.ErrUnavailable), errors.Is(err, storage.ErrUnavailable):
 		return ExitUnavailable
+	case errors.Is(err, client.ErrForbidden), errors.Is(err, client.ErrUnauthorized):
+		return ExitForbidden
 	default:
 		return ExitError
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/artifact-store/artstore/internal/config"
 	"github.com/artifact-store/artstore/internal/storage"
 	"github.com/artifact-store/artstore/internal/storage/backends"
+	"github.com/artifact-store/artstore/pkg/client"
 	"github.com/spf13/pflag"
 )
 
@@ -41,6 +42,14 @@ type Factory struct {
 	// as a stand-in whose Health says what is wrong and whose other methods
 	// fail with storage.ErrUnavailable.
 	Backends func(ctx context.Context) (*storage.Registry, error)
+	// Client opens the store commands read and write: the local store
+	// (Config.Store with the selected backend) or, with --server, the
+	// daemon. It fails with an error matching client.ErrUnavailable when
+	// the local store does not exist yet; it never creates one.
+	Client func(ctx context.Context) (client.Store, error)
+	// CreateClient is Client for the commands that may start a new store
+	// (push, init): a missing local store directory is created.
+	CreateClient func(ctx context.Context) (client.Store, error)
 	// Now returns the current time.
 	Now func() time.Time
 	// BuildInfo says which artstore this is.
@@ -61,7 +70,20 @@ func New(ios *iostreams.IOStreams, lookupEnv func(string) (string, bool)) *Facto
 		}
 		return OpenBackends(ctx, cfg), nil
 	})
+	f.Client = LazyCtx(func(ctx context.Context) (client.Store, error) { return f.openStore(ctx, false) })
+	f.CreateClient = LazyCtx(func(ctx context.Context) (client.Store, error) { return f.openStore(ctx, true) })
 	return f
+}
+
+func (f *Factory) openStore(ctx context.Context, create bool) (client.Store, error) {
+	if f.Config == nil {
+		return nil, errors.New("internal error: Factory.Config is not set")
+	}
+	cfg, err := f.Config()
+	if err != nil {
+		return nil, err
+	}
+	return OpenStore(ctx, cfg, StoreOptions{Create: create, LookupEnv: f.LookupEnv, Now: f.Now})
 }
 
 // ConfigFromFlags returns a lazy Config loader reading the global flags

@@ -1,0 +1,110 @@
+package cmdutil
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"time"
+
+	"github.com/artifact-store/artstore/internal/config"
+	"github.com/artifact-store/artstore/internal/storage/backends"
+	"github.com/artifact-store/artstore/pkg/client"
+)
+
+// StoreOptions tune OpenStore.
+type StoreOptions struct {
+	// Create makes a missing local store directory (and the root of a
+	// local default backend) instead of failing.
+	Create bool
+	// LookupEnv reads the environment, for the actor name recorded in
+	// events (USER, LOGNAME). Nil means an empty environment.
+	LookupEnv func(string) (string, bool)
+	// Now is the clock of the store; nil means time.Now.
+	Now func() time.Time
+}
+
+// OpenStore opens the store cfg describes: the daemon at cfg.Server, or the
+// local store in cfg.Store using the backend cfg.DefaultBackend.
+//
+// A local store is never created by accident: without opts.Create a
+// missing store directory is an error matching client.ErrUnavailable that
+// says how to create one, and a missing local backend root inside an
+// existing store is one too (an unmounted disk or a deleted directory must
+// not silently become a new, empty store).
+func OpenStore(ctx context.Context, cfg *config.Config, opts StoreOptions) (client.Store, error) {
+	if cfg.Server != "" {
+		return openRemote(ctx, cfg)
+	}
+	b, ok := cfg.Backends[cfg.DefaultBackend]
+	if !ok {
+		return nil, fmt.Errorf("%w: backend %q is not configured", config.ErrInvalid, cfg.DefaultBackend)
+	}
+	if err := checkStoreDirs(cfg, b, opts.Create); err != nil {
+		return nil, err
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	return openLocal(ctx, cfg, b, Actor(opts.LookupEnv), now)
+}
+
+// checkStoreDirs makes sure the store directory and a local backend's root
+// exist, creating them when create is set.
+func checkStoreDirs(cfg *config.Config, b config.Backend, create bool) error {
+	dirs := []string{cfg.Store}
+	if b.Type == backends.TypeLocal {
+		dirs = append(dirs, b.Root)
+	}
+	for i, dir := range dirs {
+		_, err := os.Stat(dir)
+		switch {
+		case err == nil:
+			continue
+		case !errors.Is(err, fs.ErrNotExist):
+			return Mark(fmt.Errorf("store: %w", err), client.ErrUnavailable)
+		case create:
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return fmt.Errorf("create store: %w", err)
+			}
+		case i == 0:
+			return Mark(fmt.Errorf("no store at %s: create one with `artstore init` (or push something: the first push creates it), "+
+				"or point --store / ARTSTORE_STORE at an existing store; if the store is on a disk that is not mounted, mount it", dir),
+				client.ErrUnavailable)
+		default:
+			return Mark(fmt.Errorf("backend %s: root directory %s does not exist (is the disk holding it mounted? "+
+				"if the blobs are really gone, recreate it with: mkdir -p %s; then run artstore verify --all)", b.ID, dir, dir),
+				client.ErrUnavailable)
+		}
+	}
+	return nil
+}
+
+// Actor names the user recorded as the actor of local-mode events:
+// user@host, from USER (or LOGNAME) and the host name.
+func Actor(lookupEnv func(string) (string, bool)) string {
+	user := ""
+	if lookupEnv != nil {
+		for _, k := range []string{"USER", "LOGNAME"} {
+			if v, ok := lookupEnv(k); ok && v != "" {
+				user = v
+				break
+			}
+		}
+	}
+	if user == "" {
+		user = "unknown"
+	}
+	if host, err := os.Hostname(); err == nil && host != "" {
+		return user + "@" + host
+	}
+	return user
+}
+
+// openRemote is where remote mode (--server / ARTSTORE_SERVER) plugs in.
+func openRemote(_ context.Context, cfg *config.Config) (client.Store, error) {
+	return nil, Mark(fmt.Errorf("daemon mode (--server %s) is not available in this build yet; "+
+		"unset --server / ARTSTORE_SERVER (and the config key server) to use the local store", cfg.Server), client.ErrUnavailable)
+}
