@@ -24,10 +24,13 @@ type PullOptions struct {
 	// Concurrency is the number of chunk fetches in flight; 0 means
 	// DefaultConcurrency.
 	Concurrency int
-	// ReadAhead is the number of chunks fetched ahead of the one being
-	// written, each held in memory (up to the manifest's maximum chunk
-	// size); 0 means Concurrency + 2. It is raised to Concurrency if lower.
+	// ReadAhead is the most chunks fetched ahead of the one being written;
+	// 0 means 4 × Concurrency. It is raised to Concurrency if lower.
 	ReadAhead int
+	// BufferSize bounds the chunk bytes held in memory at once; 0 means 3 ×
+	// the largest chunk to fetch (24 MiB with the default chunker). It is
+	// raised to the largest chunk if lower.
+	BufferSize int
 	// FileMode is the permission of files PullToFile creates; 0 means 0644.
 	// PullTree uses the modes recorded in the manifest instead.
 	FileMode fs.FileMode
@@ -43,7 +46,7 @@ func (o PullOptions) withDefaults() PullOptions {
 		o.Concurrency = DefaultConcurrency
 	}
 	if o.ReadAhead <= 0 {
-		o.ReadAhead = o.Concurrency + 2
+		o.ReadAhead = 4 * o.Concurrency
 	}
 	if o.ReadAhead < o.Concurrency {
 		o.ReadAhead = o.Concurrency
@@ -103,9 +106,11 @@ type fetchJob struct {
 }
 
 // pullChunks streams the chunks of m covering opts.Range (or all) to w in
-// order: Concurrency workers fetch and verify into ReadAhead buffers, which
-// the writer returns once written. A buffer is taken before a chunk is
-// dispatched, in order, so the chunk the writer waits for always has one.
+// order. The dispatcher reserves each chunk's bytes in a fixed buffer (a
+// FIFO: reserved in chunk order, released in chunk order by the writer) and
+// hands it to one of Concurrency fetchers, which fetch and verify into it;
+// the writer writes each chunk when its turn comes. Space is reserved in
+// order, so the chunk the writer waits for always has its space.
 func pullChunks(parent context.Context, m content.Manifest, store BlobStore, w io.Writer, opts PullOptions, prog *progress) (int64, error) {
 	first, last, off := 0, len(m.Chunks)-1, int64(0)
 	if opts.Range != nil {
@@ -120,48 +125,57 @@ func pullChunks(parent context.Context, m content.Manifest, store BlobStore, w i
 		}
 		return 0, nil
 	}
+	var biggest, total int64
+	for _, c := range m.Chunks[first : last+1] {
+		biggest = max(biggest, c.Size)
+		total += c.Size
+	}
+	size := int64(opts.BufferSize)
+	if size <= 0 {
+		size = 3 * biggest
+	}
+	size = min(max(size, biggest), total)
+	buf, free := bigBuffer(int(size))
+	fq := &fifo{buf: buf, freed: make(chan struct{}, 1)}
 
-	// On return, stop everything and wait for the fetchers, so that no
+	// On return, stop everything and wait for the goroutines, so that no
 	// callback runs and no buffer is touched after pullChunks returns.
-	var fetchers sync.WaitGroup
-	defer fetchers.Wait()
+	var running sync.WaitGroup
+	defer free()
+	defer running.Wait()
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
-	pool := make(chan []byte, opts.ReadAhead)
-	for range opts.ReadAhead {
-		pool <- nil
-	}
 	order := make(chan chan fetched, opts.ReadAhead)
 	jobs := make(chan fetchJob)
 
+	running.Add(1)
 	go func() { // dispatcher
+		defer running.Done()
 		defer close(order)
 		defer close(jobs)
 		for i := first; i <= last; i++ {
-			var buf []byte
-			select {
-			case buf = <-pool:
-			case <-ctx.Done():
+			b, err := fq.alloc(ctx, int(m.Chunks[i].Size))
+			if err != nil {
 				return
 			}
 			out := make(chan fetched, 1)
-			if send(ctx, order, chan fetched(out)) != nil || send(ctx, jobs, fetchJob{i, buf, out}) != nil {
+			if send(ctx, order, chan fetched(out)) != nil || send(ctx, jobs, fetchJob{i, b, out}) != nil {
 				return
 			}
 		}
 	}()
 	for range opts.Concurrency {
-		fetchers.Add(1)
-		go func() {
-			defer fetchers.Done()
+		running.Add(1)
+		go func() { // fetchers
+			defer running.Done()
 			for j := range jobs {
-				buf, err := fetchChunk(ctx, store, m.Chunks[j.index], j.buf, opts.Retry)
+				err := fetchChunk(ctx, store, m.Chunks[j.index], j.buf, opts.Retry)
 				if err != nil {
 					err = fmt.Errorf("chunk %d (%s): %w", j.index, m.Chunks[j.index].Digest.Short(), err)
 				} else {
-					prog.add(int64(len(buf)), 0, 0)
+					prog.add(int64(len(j.buf)), 0, 0)
 				}
-				j.out <- fetched{buf, err}
+				j.out <- fetched{j.buf, err}
 			}
 		}()
 	}
@@ -194,7 +208,7 @@ func pullChunks(parent context.Context, m content.Manifest, store BlobStore, w i
 			return written, fmt.Errorf("write output: %w", err)
 		}
 		prog.add(0, int64(n), 0)
-		pool <- f.buf[:0]
+		fq.release()
 	}
 	if err := parent.Err(); err != nil {
 		return written, err
@@ -211,13 +225,62 @@ func pullChunks(parent context.Context, m content.Manifest, store BlobStore, w i
 	return written, nil
 }
 
-// fetchChunk reads and verifies one chunk into buf (grown as needed).
-func fetchChunk(ctx context.Context, store BlobStore, c content.ChunkRef, buf []byte, retry RetryPolicy) ([]byte, error) {
-	if int64(cap(buf)) < c.Size {
-		buf = make([]byte, c.Size)
+// fifo hands out regions of a fixed buffer in order and takes them back in
+// the same order. One goroutine allocates, one releases.
+type fifo struct {
+	buf   []byte
+	mu    sync.Mutex
+	q     [][2]int // outstanding regions [start, end), oldest first
+	head  int      // where the next region starts if it fits
+	freed chan struct{}
+}
+
+// alloc reserves n contiguous bytes (n <= len(buf)), waiting for releases
+// as needed.
+func (f *fifo) alloc(ctx context.Context, n int) ([]byte, error) {
+	for {
+		f.mu.Lock()
+		start := -1
+		if len(f.q) == 0 {
+			f.head, start = 0, 0
+		} else if tail := f.q[0][0]; tail < f.head { // data in [tail, head)
+			if len(f.buf)-f.head >= n {
+				start = f.head
+			} else if tail >= n {
+				start = 0
+			}
+		} else if tail-f.head >= n { // wrapped: data in [tail, ...) and [0, head)
+			start = f.head
+		}
+		if start >= 0 {
+			f.q = append(f.q, [2]int{start, start + n})
+			f.head = start + n
+			f.mu.Unlock()
+			return f.buf[start : start+n : start+n], nil
+		}
+		f.mu.Unlock()
+		select {
+		case <-f.freed:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
-	buf = buf[:c.Size]
-	err := retry.do(ctx, func() error {
+}
+
+// release gives back the oldest region.
+func (f *fifo) release() {
+	f.mu.Lock()
+	f.q = f.q[:copy(f.q, f.q[1:])]
+	f.mu.Unlock()
+	select {
+	case f.freed <- struct{}{}:
+	default:
+	}
+}
+
+// fetchChunk reads one chunk into buf (exactly its size) and verifies it.
+func fetchChunk(ctx context.Context, store BlobStore, c content.ChunkRef, buf []byte, retry RetryPolicy) error {
+	return retry.do(ctx, func() error {
 		rc, err := store.Get(ctx, c.Digest, nil)
 		if err != nil {
 			return err
@@ -250,7 +313,6 @@ func fetchChunk(ctx context.Context, store BlobStore, c content.ChunkRef, buf []
 			}
 		}
 	})
-	return buf, err
 }
 
 // PullToFile pulls the file manifest md to path, atomically: it writes a

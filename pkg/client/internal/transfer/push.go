@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"runtime"
@@ -124,6 +125,7 @@ func Push(ctx context.Context, r io.Reader, store BlobStore, opts PushOptions) (
 	if err != nil {
 		return PushResult{}, fmt.Errorf("push: %w", err)
 	}
+	defer rg.close()
 	p := &progress{fn: cfg.Progress}
 	res, _, err := pushFile(ctx, r, store, cfg, rg, p)
 	return res, err
@@ -410,12 +412,44 @@ func checkBatch(ctx context.Context, store BlobStore, cfg pushConfig, batch []*p
 // putChunk uploads one chunk with retries.
 func putChunk(ctx context.Context, store BlobStore, cfg pushConfig, c *pushChunk) error {
 	err := cfg.Retry.do(ctx, func() error {
-		return store.Put(ctx, c.digest, int64(len(c.data)), bytes.NewReader(c.data))
+		r := &guardedReader{}
+		r.r.Reset(c.data)
+		defer r.close()
+		return store.Put(ctx, c.digest, int64(len(c.data)), r)
 	})
 	if err != nil {
 		return fmt.Errorf("upload chunk %d (%s, %d bytes): %w", c.index, c.digest.Short(), len(c.data), err)
 	}
 	return nil
+}
+
+// errReaderClosed is returned by a chunk reader used after its Put
+// returned, against the BlobStore contract.
+var errReaderClosed = errors.New("transfer: chunk reader used after Put returned")
+
+// guardedReader reads a chunk's bytes from the ring until closed. Closing
+// waits for a Read in progress, so once Put has returned and the reader is
+// closed, a BlobStore that (wrongly) keeps reading in the background gets
+// an error instead of bytes of a reused or unmapped buffer.
+type guardedReader struct {
+	mu     sync.Mutex
+	r      bytes.Reader
+	closed bool
+}
+
+func (g *guardedReader) Read(p []byte) (int, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return 0, errReaderClosed
+	}
+	return g.r.Read(p)
+}
+
+func (g *guardedReader) close() {
+	g.mu.Lock()
+	g.closed = true
+	g.mu.Unlock()
 }
 
 // putManifest encodes and stores a manifest and returns its digest.

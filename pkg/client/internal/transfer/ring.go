@@ -22,8 +22,9 @@ import (
 // generation; spans of the previous generation then bound how far it may
 // read.
 type ring struct {
-	buf []byte
-	max int // the chunker's maximum chunk size; len(buf) >= 2*max
+	buf  []byte
+	free func() // releases buf
+	max  int    // the chunker's maximum chunk size; len(buf) >= 2*max
 
 	mu       sync.Mutex
 	spans    []*span // unreleased spans (and released ones not yet popped), oldest first
@@ -46,7 +47,14 @@ func newRing(size, max int) (*ring, error) {
 	if size < 2*max {
 		return nil, fmt.Errorf("push buffer of %d bytes is too small: it must hold at least twice the maximum chunk size (%d)", size, 2*max)
 	}
-	return &ring{buf: make([]byte, size), max: max, released: make(chan struct{}, 1)}, nil
+	buf, free := bigBuffer(size)
+	return &ring{buf: buf, free: free, max: max, released: make(chan struct{}, 1)}, nil
+}
+
+// close releases the buffer. Nothing may touch a span afterwards.
+func (r *ring) close() {
+	r.free()
+	r.buf = nil
 }
 
 // reset prepares the ring for a new input. All spans must be released.

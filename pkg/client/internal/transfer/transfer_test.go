@@ -626,3 +626,35 @@ func TestDefaultRetryable(t *testing.T) {
 		}
 	}
 }
+
+// TestPullBuffers pulls through buffers from the tightest (one chunk) up,
+// so the FIFO wraps in every possible way.
+func TestPullBuffers(t *testing.T) {
+	s := newMemStore()
+	data := randBytes(16, 700<<10)
+	res, err := Push(context.Background(), bytes.NewReader(data), s, PushOptions{Chunker: smallParams()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, opts := range []PullOptions{
+		{BufferSize: 1, Concurrency: 1},
+		{BufferSize: 1, Concurrency: 4},
+		{BufferSize: 20 << 10, Concurrency: 3, ReadAhead: 2},
+		{BufferSize: 33 << 10, Concurrency: 5},
+		{BufferSize: 100 << 10, Concurrency: 2, ReadAhead: 64},
+		{BufferSize: 64 << 20},
+	} {
+		var out bytes.Buffer
+		if _, err := Pull(context.Background(), res.ManifestDigest, s, &out, opts); err != nil {
+			t.Fatalf("%+v: %v", opts, err)
+		}
+		if !bytes.Equal(out.Bytes(), data) {
+			t.Fatalf("%+v: pulled bytes differ", opts)
+		}
+		r := content.Range{Start: 5000, End: 600000}
+		out.Reset()
+		if _, err := Pull(context.Background(), res.ManifestDigest, s, &out, PullOptions{Range: &r, BufferSize: opts.BufferSize, Concurrency: opts.Concurrency}); err != nil || !bytes.Equal(out.Bytes(), data[r.Start:r.End+1]) {
+			t.Fatalf("%+v: range pull: %v", opts, err)
+		}
+	}
+}

@@ -40,6 +40,7 @@ func PushTree(ctx context.Context, dir string, store BlobStore, opts PushOptions
 	if err != nil {
 		return PushResult{}, fmt.Errorf("push: %w", err)
 	}
+	defer rg.close()
 	prog := &progress{fn: cfg.Progress}
 	fileCfg := cfg
 	fileCfg.MediaType = ""

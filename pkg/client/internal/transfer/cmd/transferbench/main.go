@@ -1,0 +1,78 @@
+// Command transferbench drives the transfer pipeline against a local
+// backend for scripts/bench-push.sh: it pushes or pulls one file and prints
+// one line of JSON with the figures. It is a measuring tool, not part of
+// artstore's interface.
+//
+//	transferbench push ROOT FILE
+//	transferbench pull ROOT MANIFEST_DIGEST OUTPUT
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"runtime"
+	"time"
+
+	"github.com/artifact-store/artstore/internal/content"
+	"github.com/artifact-store/artstore/internal/storage/local"
+	"github.com/artifact-store/artstore/pkg/client/internal/transfer"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "transferbench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	if len(args) < 3 {
+		return fmt.Errorf("usage: transferbench push ROOT FILE | pull ROOT MANIFEST OUTPUT")
+	}
+	be, err := local.New("bench", args[1])
+	if err != nil {
+		return err
+	}
+	store := transfer.FromBackend(be)
+	ctx := context.Background()
+	start := time.Now()
+	out := map[string]any{}
+	switch {
+	case args[0] == "push" && len(args) == 3:
+		f, err := os.Open(args[2])
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		res, err := transfer.Push(ctx, f, store, transfer.PushOptions{})
+		if err != nil {
+			return err
+		}
+		out["manifest"] = res.ManifestDigest.String()
+		out["content_digest"] = res.ContentDigest.String()
+		out["size"] = res.Size
+		out["chunks"] = res.Chunks
+		out["uploaded_bytes"] = res.UploadedBytes
+		out["deduplicated_bytes"] = res.DeduplicatedBytes
+	case args[0] == "pull" && len(args) == 4:
+		d, err := content.ParseDigest(args[2])
+		if err != nil {
+			return err
+		}
+		res, err := transfer.PullToFile(ctx, d, store, args[3], transfer.PullOptions{})
+		if err != nil {
+			return err
+		}
+		out["written"] = res.Written
+	default:
+		return fmt.Errorf("usage: transferbench push ROOT FILE | pull ROOT MANIFEST OUTPUT")
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	out["seconds"] = time.Since(start).Seconds()
+	out["go_sys_bytes"] = ms.Sys
+	out["heap_sys_bytes"] = ms.HeapSys
+	return json.NewEncoder(os.Stdout).Encode(out)
+}
