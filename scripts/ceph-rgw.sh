@@ -21,7 +21,8 @@
 # Re-running is safe: start on a DIR whose cluster is up and answering only
 # prints the env again; start on a DIR left over from a dead or half-started
 # cluster stops what is left and builds a fresh one; stop on a missing DIR does
-# nothing. DIR is only ever removed if it holds this script's marker file.
+# nothing. DIR may be missing or an empty directory (mktemp -d) at start; it
+# is only ever removed if it is empty or holds this script's marker file.
 #
 # Knobs (environment): RGW_PORT / MON_PORT (default: a free port chosen below
 # the kernel's ephemeral range), S3_ACCESS_KEY, S3_SECRET_KEY,
@@ -80,24 +81,33 @@ free_port() {
 	die "no free port found between 20000 and $hi"
 }
 
-# kill_daemons DIR -- TERM each daemon named by a pid file, KILL it after 5 s.
+# kill_daemons DIR -- TERM every daemon named by a pid file under DIR at once,
+# KILL those still alive after 1 s (the data is throwaway; a clean shutdown
+# buys nothing), and remove the pid files.
 kill_daemons() {
-	local dir=$1 name f pid
+	local dir=$1 name f pid pids=()
 	for name in rgw osd mgr mon; do
 		f=$dir/run/$name.pid
 		[[ -f $f ]] || continue
 		pid=$(<"$f")
-		# Only signal the process if it is still the daemon we started.
+		# Only signal the process if it is still a daemon started here.
 		if [[ -n $pid ]] && grep -qsF -- "$dir/" "/proc/$pid/cmdline"; then
-			kill -TERM "$pid" 2>/dev/null || true
-			for _ in $(seq 1 50); do
-				kill -0 "$pid" 2>/dev/null || break
-				sleep 0.1
-			done
-			kill -KILL "$pid" 2>/dev/null || true
+			kill -TERM "$pid" 2>/dev/null && pids+=("$pid")
 		fi
 		rm -f "$f"
 	done
+	((${#pids[@]})) || return 0
+	local deadline=$(($(now_ms) + 1000))
+	while (($(now_ms) < deadline)); do
+		for pid in "${pids[@]}"; do
+			kill -0 "$pid" 2>/dev/null && break
+			pid=
+		done
+		[[ -z $pid ]] && return 0
+		sleep 0.1
+	done
+	kill -KILL "${pids[@]}" 2>/dev/null || true
+	wait_for 5 "killed daemons to exit" bash -c 'for p; do kill -0 "$p" 2>/dev/null && exit 1; done; exit 0' _ "${pids[@]}" || true
 }
 
 # running DIR -- whether DIR holds a started cluster whose gateway answers.
@@ -118,11 +128,15 @@ s3_ready() {
 		-H "x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" "$1/"
 }
 
-# wipe DIR -- remove DIR, but only if this script made it.
+# wipe DIR -- remove DIR, but only if this script made it (or it is empty).
 wipe() {
 	local dir=$1
 	[[ -e $dir ]] || return 0
-	[[ -f $dir/$MARKER ]] || die "$dir exists and was not made by $0; refusing to remove it"
+	if [[ -d $dir && -z $(ls -A "$dir") ]]; then
+		rmdir -- "$dir"
+		return 0
+	fi
+	[[ -f $dir/$MARKER ]] || die "$dir was not made by $0; refusing to remove it"
 	rm -rf -- "$dir"
 }
 
@@ -217,10 +231,12 @@ start() {
 		cat "$dir/env"
 		return 0
 	fi
-	if [[ -e $dir ]]; then
+	if [[ -f $dir/$MARKER ]]; then
 		log "removing the remains of an earlier cluster under $dir"
-		[[ -f $dir/$MARKER ]] && kill_daemons "$dir"
+		kill_daemons "$dir"
 		wipe "$dir"
+	elif [[ -e $dir ]] && [[ ! -d $dir || -n $(ls -A "$dir") ]]; then
+		die "$dir exists and is not an empty directory or one made by $0; refusing to use it"
 	fi
 	mkdir -p "$dir"
 	touch "$dir/$MARKER"
@@ -269,11 +285,19 @@ start() {
 
 	# RGW's pools, created now: created lazily by RGW, each would stall the
 	# first request that needs it for about two seconds.
+	# One ceph process reads all the commands from stdin (its interactive
+	# mode): each separate invocation would cost a Python start-up.
+	local pools=(.rgw.root default.rgw.control default.rgw.meta default.rgw.log
+		default.rgw.buckets.index default.rgw.buckets.data default.rgw.buckets.non-ec)
 	local pool
-	for pool in .rgw.root default.rgw.control default.rgw.meta default.rgw.log \
-		default.rgw.buckets.index default.rgw.buckets.data default.rgw.buckets.non-ec; do
-		"${ceph[@]}" osd pool create "$pool" 8 8 >/dev/null 2>&1
-		"${ceph[@]}" osd pool application enable "$pool" rgw >/dev/null 2>&1
+	for pool in "${pools[@]}"; do
+		echo "osd pool create $pool 8 8"
+		echo "osd pool application enable $pool rgw"
+	done | "${ceph[@]}" >"$dir/log/pools.out" 2>&1
+	local have
+	have=$("${ceph[@]}" osd pool ls)
+	for pool in "${pools[@]}"; do
+		grep -qxF -- "$pool" <<<"$have" || die "pool $pool was not created (see $dir/log/pools.out)"
 	done
 	log "rgw pools created"
 
@@ -305,8 +329,7 @@ EOF
 stop() {
 	local dir=$1
 	[[ -e $dir ]] || return 0
-	[[ -f $dir/$MARKER ]] || die "$dir was not made by $0; refusing to touch it"
-	kill_daemons "$dir"
+	[[ -f $dir/$MARKER ]] && kill_daemons "$dir"
 	wipe "$dir"
 }
 
