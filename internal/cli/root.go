@@ -2,6 +2,28 @@
 // fresh command tree, and NewRootCmd builds that tree. Commands live one
 // package per verb under internal/cli/cmd; they reach their dependencies
 // through a cmdutil.Factory.
+//
+// # Adding a command
+//
+//  1. Make a package internal/cli/cmd/<verb> (or cmd/<noun>/<verb>) with an
+//     Options struct holding what the command needs (IO, the Factory
+//     functions it uses, its flags and arguments), NewCmdX(f, runF) that
+//     fills Options from the factory and the parsed flags and then calls
+//     runF (tests) or xRun, and xRun(opts) that does the work.
+//  2. Give the cobra.Command Use, Short, Long and an Example; Args from
+//     cmdutil (NoArgs, ExactArgs, MaximumNArgs, OneOf) so mistakes are usage
+//     errors; usage text on every flag. TestCommandTreeDocumented enforces it.
+//  3. Print data to opts.IO.Out: cmdutil.WriteJSON when cfg.Output.JSON,
+//     otherwise text or a cmdutil.Table. Diagnostics go to opts.IO.ErrOut
+//     (IO.Infof, IO.Debugf). Never print the error you return: Run prints it
+//     once as "artstore: <message>".
+//  4. Return errors wrapping the sentinels of the layer below (client,
+//     storage, content, config) or cmdutil.FlagErrorf; cmdutil.ExitCodeOf
+//     maps them to exit statuses. cmdutil.Mark attaches a status to an error
+//     of your own without changing its message.
+//  5. Register it in NewRootCmd (or its noun's NewCmd), write the two table
+//     tests (argv -> options with runF; options + fakes -> output), add a
+//     testscript in testscript/testdata, and run `make docs`.
 package cli
 
 import (

@@ -291,6 +291,7 @@ func TestLoadErrors(t *testing.T) {
 		{name: "bad endpoint", file: "backends:\n  x: {type: s3, bucket: b, endpoint: 'ftp://x'}\n", wants: []string{"is not an endpoint URL"}},
 		{name: "bad concurrency", file: "backends:\n  x: {type: s3, bucket: b, concurrency: many}\n", wants: []string{`backends.x.concurrency: "many" is not a whole number`}},
 		{name: "bad duration", file: "backends:\n  x: {type: s3, bucket: b, timeout: 30}\n", wants: []string{"backends.x.timeout: 30 is not a duration"}},
+		{name: "empty store flag", args: []string{"--store", ""}, wants: []string{"configuration: store: must not be empty (from flag --store"}},
 		{name: "empty key", file: "\"\": x\n", wants: []string{`unknown key ""`}},
 		{name: "list where a value belongs", file: "store: [a, b]\n", wants: []string{"store: must be a single value"}},
 		{name: "several problems reported together", file: "stor: /x\nservr: y\n",

@@ -123,8 +123,12 @@ func Load(opts LoadOptions) (*Config, error) {
 	cfg.Store = r.path(KeyStore)
 	storeOK := len(ps.list) == before
 	if cfg.Store == "" && storeOK {
-		s, _ := settingByKey(KeyStore)
-		ps.add(&Problem{Key: KeyStore, Msg: "no store directory: the home directory is unknown; set one", Flag: "--" + s.Flag, Env: s.Env})
+		if layer, _ := r.source(KeyStore); layer == "default" {
+			s, _ := settingByKey(KeyStore)
+			ps.add(&Problem{Key: KeyStore, Msg: "no store directory: the home directory is unknown; set one", Flag: "--" + s.Flag, Env: s.Env})
+		} else {
+			r.problem(KeyStore, "must not be empty")
+		}
 		storeOK = false
 	}
 	cfg.Server = r.server()
