@@ -77,6 +77,13 @@ func (d *driver) Migrations() fs.FS {
 
 func (d *driver) EmptyTable(table string) string { return "TRUNCATE " + table }
 
+func (d *driver) IndexesQuery(n int) string {
+	return `SELECT i.indexname, i.indexdef FROM pg_indexes i
+		WHERE i.schemaname = current_schema() AND i.tablename IN (` + sqlstore.Placeholders(1, n) + `)
+		AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname AND c.connamespace = current_schema()::regnamespace)
+		ORDER BY i.indexname`
+}
+
 func (d *driver) Close() error {
 	d.pool.Close()
 	return nil

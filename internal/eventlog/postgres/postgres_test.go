@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -109,3 +110,32 @@ func BenchmarkAppendBatch1000(b *testing.B) { eventlogtest.BenchAppend(b, newDB(
 func BenchmarkAppendBatch100(b *testing.B) { eventlogtest.BenchAppend(b, newDB(b), 100) }
 
 func BenchmarkRebuild100k(b *testing.B) { eventlogtest.BenchRebuild(b, newDB(b), 100_000) }
+
+func TestRebuildKeepsIndexes(t *testing.T) {
+	d := newDB(t).(*db)
+	s := d.Open(t, eventlog.Options{})
+	eventlogtest.History(t, s)
+	ctx := context.Background()
+	indexes := func() string {
+		conn, err := pgx.Connect(ctx, d.dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		var got string
+		if err := conn.QueryRow(ctx, `SELECT string_agg(indexname || ':' || indexdef, ';' ORDER BY indexname) FROM pg_indexes WHERE schemaname = current_schema()`).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	before := indexes()
+	if !strings.Contains(before, "labels_kv") || !strings.Contains(before, "artifacts_pkey") {
+		t.Fatalf("indexes before rebuild: %s", before)
+	}
+	if _, err := s.Rebuild(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if after := indexes(); after != before {
+		t.Errorf("indexes after rebuild:\n%s\nbefore:\n%s", after, before)
+	}
+}

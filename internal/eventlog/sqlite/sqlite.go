@@ -123,6 +123,11 @@ func (d *driver) Migrations() fs.FS {
 
 func (d *driver) EmptyTable(table string) string { return "DELETE FROM " + table }
 
+func (d *driver) IndexesQuery(n int) string {
+	return `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN (` +
+		sqlstore.Placeholders(1, n) + `) ORDER BY name`
+}
+
 func (d *driver) Close() error {
 	d.mu.Lock()
 	for _, st := range d.reads {

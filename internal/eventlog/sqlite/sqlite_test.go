@@ -236,3 +236,31 @@ func BenchmarkAppendBatch1000(b *testing.B) { eventlogtest.BenchAppend(b, newDB(
 func BenchmarkAppendBatch100(b *testing.B) { eventlogtest.BenchAppend(b, newDB(b), 100) }
 
 func BenchmarkRebuild100k(b *testing.B) { eventlogtest.BenchRebuild(b, newDB(b), 100_000) }
+
+func TestRebuildKeepsIndexes(t *testing.T) {
+	d := newDB(t).(*db)
+	s := d.Open(t, eventlog.Options{})
+	eventlogtest.History(t, s)
+	indexes := func() string {
+		conn, err := sql.Open("sqlite", d.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		var got string
+		if err := conn.QueryRow(`SELECT group_concat(name || ':' || sql, ';') FROM (SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name)`).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	before := indexes()
+	if !strings.Contains(before, "labels_kv") || !strings.Contains(before, "lineage_parent") {
+		t.Fatalf("indexes before rebuild: %s", before)
+	}
+	if _, err := s.Rebuild(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if after := indexes(); after != before {
+		t.Errorf("indexes after rebuild:\n%s\nbefore:\n%s", after, before)
+	}
+}

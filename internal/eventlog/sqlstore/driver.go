@@ -31,6 +31,11 @@ type Driver interface {
 	// table inside a transaction (PostgreSQL: TRUNCATE, which leaves no
 	// dead rows behind; SQLite: DELETE).
 	EmptyTable(table string) string
+	// IndexesQuery returns a query listing (name, CREATE INDEX statement)
+	// of the plain secondary indexes (not those backing primary keys or
+	// unique constraints) of the n tables named by its parameters $1..$n.
+	// Rebuild drops them before replaying and creates them again after.
+	IndexesQuery(n int) string
 	// Migrations returns the database's embedded migrations: files named
 	// NNNN_name.up.sql at the root of the FS.
 	Migrations() fs.FS

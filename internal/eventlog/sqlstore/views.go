@@ -110,7 +110,7 @@ func (v *views) fill(ctx context.Context, as []eventlog.Artifact) error {
 		bySeq[as[i].Seq], byID[as[i].ID] = &as[i], &as[i]
 		seqs[i], ids[i] = as[i].Seq, as[i].ID
 	}
-	in := placeholders(1, len(as))
+	in := Placeholders(1, len(as))
 	err := v.each(ctx, func(r Rows) error {
 		var seq int64
 		var k, val string
@@ -168,7 +168,8 @@ func (v *views) each(ctx context.Context, fn func(Rows) error, query string, arg
 	return v.wrap(rows.Err())
 }
 
-func placeholders(from, n int) string {
+// Placeholders returns "$from, ..., $(from+n-1)".
+func Placeholders(from, n int) string {
 	var b strings.Builder
 	for i := 0; i < n; i++ {
 		if i > 0 {
