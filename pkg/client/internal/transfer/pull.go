@@ -79,6 +79,12 @@ func Pull(ctx context.Context, md content.Digest, store BlobStore, w io.Writer, 
 	if err != nil {
 		return PullResult{}, fmt.Errorf("pull: %w", err)
 	}
+	return pullFile(ctx, md, m, store, w, opts)
+}
+
+// pullFile is Pull with the manifest already fetched and the defaults
+// applied.
+func pullFile(ctx context.Context, md content.Digest, m content.Manifest, store BlobStore, w io.Writer, opts PullOptions) (PullResult, error) {
 	if m.Kind != content.KindFile {
 		return PullResult{}, fmt.Errorf("pull %s: %w: it is a %s (pull it into a directory)", md.Short(), ErrWrongKind, m.Kind)
 	}
@@ -91,6 +97,21 @@ func Pull(ctx context.Context, md content.Digest, store BlobStore, w io.Writer, 
 		return PullResult{Manifest: m, Written: n}, fmt.Errorf("pull %s: %w", md.Short(), err)
 	}
 	return PullResult{Manifest: m, Written: n}, nil
+}
+
+// PullPath pulls md to path whatever its kind: a file manifest with
+// PullToFile, a tree manifest with PullTree (path is then the directory).
+// It fetches the manifest once.
+func PullPath(ctx context.Context, md content.Digest, store BlobStore, path string, opts PullOptions) (PullResult, error) {
+	opts = opts.withDefaults()
+	m, err := fetchManifest(ctx, store, md, opts.Retry)
+	if err != nil {
+		return PullResult{}, fmt.Errorf("pull: %w", err)
+	}
+	if m.Kind == content.KindTree {
+		return pullTree(ctx, md, m, store, path, opts)
+	}
+	return pullToFile(ctx, md, m, store, path, opts)
 }
 
 // fetched is one chunk on its way from the store to the writer.
@@ -321,10 +342,19 @@ func fetchChunk(ctx context.Context, store BlobStore, c content.ChunkRef, buf []
 // is removed and path is untouched.
 func PullToFile(ctx context.Context, md content.Digest, store BlobStore, path string, opts PullOptions) (PullResult, error) {
 	opts = opts.withDefaults()
-	dir := filepath.Dir(path)
-	if dir == "" {
-		dir = "."
+	m, err := fetchManifest(ctx, store, md, opts.Retry)
+	if err != nil {
+		return PullResult{}, fmt.Errorf("pull: %w", err)
 	}
+	return pullToFile(ctx, md, m, store, path, opts)
+}
+
+// pullToFile is PullToFile with the manifest already fetched.
+func pullToFile(ctx context.Context, md content.Digest, m content.Manifest, store BlobStore, path string, opts PullOptions) (PullResult, error) {
+	if m.Kind != content.KindFile {
+		return PullResult{}, fmt.Errorf("pull %s: %w: it is a %s (pull it into a directory)", md.Short(), ErrWrongKind, m.Kind)
+	}
+	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, ".artstore-*.tmp")
 	if err != nil {
 		return PullResult{}, fmt.Errorf("pull %s: create temporary file next to %s: %w", md.Short(), path, err)
@@ -337,7 +367,7 @@ func PullToFile(ctx context.Context, md content.Digest, store BlobStore, path st
 			os.Remove(tmp)
 		}
 	}()
-	res, err := Pull(ctx, md, store, f, opts)
+	res, err := pullFile(ctx, md, m, store, f, opts)
 	if err != nil {
 		return res, err
 	}

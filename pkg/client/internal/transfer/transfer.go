@@ -22,9 +22,9 @@
 // # Pull
 //
 // Pull fetches and verifies the manifest, then fetches chunks in parallel
-// into a fixed set of ReadAhead buffers, verifies each against its digest
-// and writes them in order, hashing the whole content to check it at the
-// end. PullToFile and PullTree write through temporary files renamed into
+// into one fixed buffer (3 × the largest chunk by default, reserved and
+// released in chunk order), verifies each against its digest and writes
+// them in order, hashing the whole content to check it at the end. PullToFile and PullTree write through temporary files renamed into
 // place, so a target path holds either nothing new or a complete, verified
 // file.
 //
@@ -185,7 +185,15 @@ func (p RetryPolicy) do(ctx context.Context, fn func() error) error {
 	}
 }
 
-// fetchManifest reads, verifies and parses the manifest blob d.
+// FetchManifest reads the manifest blob d, verifies it against d and parses
+// it (strictly: see content.ParseManifest). Callers use it to learn a
+// manifest's kind and size before choosing Pull or PullTree; PullPath does
+// that for them. A zero retry policy means the defaults.
+func FetchManifest(ctx context.Context, store BlobStore, d content.Digest, retry RetryPolicy) (content.Manifest, error) {
+	return fetchManifest(ctx, store, d, retry.withDefaults())
+}
+
+// fetchManifest is FetchManifest with the retry defaults already applied.
 func fetchManifest(ctx context.Context, store BlobStore, d content.Digest, retry RetryPolicy) (content.Manifest, error) {
 	var m content.Manifest
 	err := retry.do(ctx, func() error {

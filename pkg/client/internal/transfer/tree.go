@@ -147,12 +147,18 @@ func typeName(m fs.FileMode) string {
 // applied last, deepest first, so read-only directories can be filled.
 func PullTree(ctx context.Context, md content.Digest, store BlobStore, dir string, opts PullOptions) (PullResult, error) {
 	opts = opts.withDefaults()
-	if opts.Range != nil {
-		return PullResult{}, fmt.Errorf("pull %s: %w: a range applies to a file, not a tree", md.Short(), content.ErrInvalidRange)
-	}
 	m, err := fetchManifest(ctx, store, md, opts.Retry)
 	if err != nil {
 		return PullResult{}, fmt.Errorf("pull: %w", err)
+	}
+	return pullTree(ctx, md, m, store, dir, opts)
+}
+
+// pullTree is PullTree with the manifest already fetched and the defaults
+// applied.
+func pullTree(ctx context.Context, md content.Digest, m content.Manifest, store BlobStore, dir string, opts PullOptions) (PullResult, error) {
+	if opts.Range != nil {
+		return PullResult{}, fmt.Errorf("pull %s: %w: a range applies to a file, not a tree", md.Short(), content.ErrInvalidRange)
 	}
 	if m.Kind != content.KindTree {
 		return PullResult{}, fmt.Errorf("pull %s: %w: it is a %s, not a directory tree", md.Short(), ErrWrongKind, m.Kind)

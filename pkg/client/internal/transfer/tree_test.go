@@ -139,6 +139,15 @@ func TestTreeRoundTrip(t *testing.T) {
 		t.Errorf("restored %d entries, want %d", len(got), len(want))
 	}
 
+	// PullPath picks PullTree for a tree.
+	viaPath := filepath.Join(t.TempDir(), "via-path")
+	if _, err := PullPath(context.Background(), res.ManifestDigest, s, viaPath, PullOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := snapshot(t, viaPath); len(got) != len(want) || got["data/big.bin"] != want["data/big.bin"] {
+		t.Fatal("PullPath restored a different tree")
+	}
+
 	// A tree is not a file, and a range makes no sense for it.
 	if _, err := Pull(context.Background(), res.ManifestDigest, s, &bytes.Buffer{}, PullOptions{}); !errors.Is(err, ErrWrongKind) {
 		t.Fatalf("Pull of a tree: got %v, want ErrWrongKind", err)
@@ -153,6 +162,14 @@ func TestTreeRoundTrip(t *testing.T) {
 	}
 	if _, err := PullTree(context.Background(), file.ManifestDigest, s, t.TempDir(), PullOptions{}); !errors.Is(err, ErrWrongKind) {
 		t.Fatalf("PullTree of a file: got %v, want ErrWrongKind", err)
+	}
+	// PullPath picks PullToFile for a file.
+	target := filepath.Join(t.TempDir(), "x.txt")
+	if _, err := PullPath(context.Background(), file.ManifestDigest, s, target, PullOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(target); err != nil || string(b) != "x" {
+		t.Fatalf("PullPath of a file: %q, %v", b, err)
 	}
 }
 

@@ -1,7 +1,8 @@
 // Command transferbench drives the transfer pipeline against a local
 // backend for scripts/bench-push.sh: it pushes or pulls one file and prints
 // one line of JSON with the figures. It is a measuring tool, not part of
-// artstore's interface.
+// artstore's interface. TRANSFERBENCH_CONCURRENCY and TRANSFERBENCH_BUFFER_MIB
+// override the push's Concurrency and BufferSize.
 //
 //	transferbench push ROOT FILE
 //	transferbench pull ROOT MANIFEST_DIGEST OUTPUT
@@ -13,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strconv"
 	"time"
 
 	"github.com/artifact-store/artstore/internal/content"
@@ -46,7 +48,19 @@ func run(args []string) error {
 			return err
 		}
 		defer f.Close()
-		res, err := transfer.Push(ctx, f, store, transfer.PushOptions{})
+		opts := transfer.PushOptions{}
+		if c := os.Getenv("TRANSFERBENCH_CONCURRENCY"); c != "" {
+			if opts.Concurrency, err = strconv.Atoi(c); err != nil {
+				return err
+			}
+		}
+		if c := os.Getenv("TRANSFERBENCH_BUFFER_MIB"); c != "" {
+			if opts.BufferSize, err = strconv.Atoi(c); err != nil {
+				return err
+			}
+			opts.BufferSize <<= 20
+		}
+		res, err := transfer.Push(ctx, f, store, opts)
 		if err != nil {
 			return err
 		}
