@@ -51,9 +51,18 @@
 // or a trailer that plain-HTTP endpoints refuse, and Ceph RGW 16.2 does not
 // implement the flexible checksum headers; the client therefore computes
 // request checksums and validates response checksums only when an operation
-// requires them. Integrity comes from artstore itself: every byte is verified
-// against the digest before it is sent, and readers verify Get's bytes with a
+// requires them. Integrity comes from artstore itself and from the signature:
+// a single-part blob is verified against its digest before it is sent, a
+// multipart upload is completed only once the whole stream has verified;
+// every body is sent from a seekable buffer, so SigV4 signs its SHA-256 and
+// the server checks it; and readers verify Get's bytes with a
 // content.VerifyingReader.
+//
+// # Modification times
+//
+// S3 reports Last-Modified with one-second resolution; Walk truncates the
+// millisecond times of listings to match Head. Info.ModTime is therefore at
+// or after the start of the Put truncated to the second.
 //
 // # Errors and retries
 //
@@ -89,8 +98,8 @@ import (
 	"github.com/artifact-store/artstore/internal/storage"
 )
 
-// Defaults and limits. The limits are S3's; Ceph RGW and SeaweedFS use the
-// same ones.
+// Defaults and limits. The limits are AWS S3's; Ceph RGW enforces the same
+// minimum part size.
 const (
 	// DefaultMultipartThreshold is the largest blob sent with one PutObject.
 	DefaultMultipartThreshold = 16 << 20
