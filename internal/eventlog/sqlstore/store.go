@@ -300,30 +300,30 @@ func (s *Store) Rebuild(ctx context.Context) (int64, error) {
 			return 0, fmt.Errorf("rebuild: drop index %s: %w", ix.name, s.d.WrapError(err))
 		}
 	}
+	// Pages are decoded on another goroutine while the previous page is
+	// applied: JSON decoding and SQL then share the replay's time.
 	var n int64
 	f := newFold()
-	for next := int64(1); ; {
-		page, err := rowsPage(ctx, tx, next)
-		if err != nil {
+	page, err := rowsPage(ctx, tx, 1)
+	if err != nil {
+		return n, fmt.Errorf("rebuild: %w", s.d.WrapError(err))
+	}
+	decoded := s.decodePage(page)
+	for len(page) > 0 {
+		evs := <-decoded
+		if evs.err != nil {
+			return n, fmt.Errorf("rebuild: %w", evs.err)
+		}
+		if page, err = rowsPage(ctx, tx, page[len(page)-1].Seq+1); err != nil {
 			return n, fmt.Errorf("rebuild: %w", s.d.WrapError(err))
 		}
-		if len(page) == 0 {
-			break
-		}
-		for _, r := range page {
-			ev, err := eventlog.DecodeStored(r.Seq, r.Body, r.Prev, r.Hash)
-			if err != nil {
-				return n, fmt.Errorf("rebuild: %w", err)
-			}
-			p, err := s.types.Decode(ev.Type, ev.Payload)
-			if err != nil {
-				return n, fmt.Errorf("rebuild: event %d: %w", ev.Seq, err)
-			}
-			if err := apply(ctx, tx, ev, p, f); err != nil {
+		decoded = s.decodePage(page)
+		for i, ev := range evs.events {
+			if err := apply(ctx, tx, ev, evs.payloads[i], f); err != nil {
+				<-decoded
 				return n, fmt.Errorf("rebuild: event %d (%s): %w", ev.Seq, ev.Type, s.d.WrapError(err))
 			}
 			n++
-			next = r.Seq + 1
 		}
 	}
 	if err := f.flush(ctx, tx); err != nil {
@@ -484,4 +484,33 @@ func secondaryIndexes(ctx context.Context, tx Tx, d Driver) ([]index, error) {
 		out = append(out, ix)
 	}
 	return out, rows.Err()
+}
+
+type decodedPage struct {
+	events   []eventlog.Event
+	payloads []eventlog.Payload
+	err      error
+}
+
+// decodePage decodes rows on a new goroutine; the channel yields the result.
+func (s *Store) decodePage(rows []eventlog.StoredRow) <-chan decodedPage {
+	c := make(chan decodedPage, 1)
+	go func() {
+		var d decodedPage
+		for _, r := range rows {
+			ev, err := eventlog.DecodeStored(r.Seq, r.Body, r.Prev, r.Hash)
+			if err != nil {
+				c <- decodedPage{err: err}
+				return
+			}
+			p, err := s.types.Decode(ev.Type, ev.Payload)
+			if err != nil {
+				c <- decodedPage{err: fmt.Errorf("event %d: %w", ev.Seq, err)}
+				return
+			}
+			d.events, d.payloads = append(d.events, ev), append(d.payloads, p)
+		}
+		c <- d
+	}()
+	return c
 }
