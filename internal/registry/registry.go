@@ -78,8 +78,9 @@ type Registry struct {
 	now   func() time.Time
 }
 
-// New returns a registry over log, checking blobs with blobs; clock is the
-// time source for events (nil means time.Now).
+// New returns a registry over log, checking blobs with blobs (required by
+// Register only); clock is the time source for events (nil means
+// time.Now).
 func New(log eventlog.Store, blobs BlobChecker, clock func() time.Time) *Registry {
 	if clock == nil {
 		clock = time.Now
@@ -126,6 +127,9 @@ func (r *Registry) Register(ctx context.Context, actor string, req RegisterReque
 	tags, err := r.checkRegister(req)
 	if err != nil {
 		return Artifact{}, err
+	}
+	if r.blobs == nil {
+		return Artifact{}, fmt.Errorf("register %s: the registry has no blob checker", req.Name)
 	}
 	need := append([]content.Digest{req.ManifestDigest}, req.Chunks...)
 	missing, err := r.blobs.Missing(ctx, need)

@@ -12,10 +12,11 @@ import (
 	"github.com/artifact-store/artstore/internal/eventlog"
 )
 
-// Env and Team are the labels of artifact i in Artifacts: env cycles
-// through prod, staging, dev and team through t0..t9, so the selector
-// env=prod,team=t3 matches one artifact in 30.
-func Env(i int) string  { return [...]string{"prod", "staging", "dev"}[i%3] }
+// Env is the env label of artifact i in Artifacts: prod, staging, dev in
+// turn. With Team, the selector env=prod,team=t3 matches one artifact in 30.
+func Env(i int) string { return [...]string{"prod", "staging", "dev"}[i%3] }
+
+// Team is the team label of artifact i in Artifacts: t0..t9 in turn.
 func Team(i int) string { return fmt.Sprintf("t%d", i%10) }
 
 // Artifacts returns n artifact.registered events numbered from first:

@@ -84,6 +84,7 @@ func (s *Store) AppendFunc(ctx context.Context, fn func(context.Context, eventlo
 	return out, nil
 }
 
+// insertAndApply stores one sealed event and projects it.
 func (s *Store) insertAndApply(ctx context.Context, tx Tx, ev eventlog.Event) error {
 	p, err := s.types.Decode(ev.Type, ev.Payload)
 	if err != nil {
@@ -408,6 +409,7 @@ func splitCols(cols string) []string {
 
 // Views implementation on the store: each call is one read transaction.
 
+// viewRead runs fn with views over one read transaction.
 func (s *Store) viewRead(ctx context.Context, fn func(v *views) error) error {
 	return s.read(ctx, func(tx Tx) error { return fn(&views{q: tx, wrap: s.d.WrapError}) })
 }
