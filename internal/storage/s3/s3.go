@@ -312,6 +312,9 @@ func newClient(ctx context.Context, cfg Config, concurrency, attempts int) (*s3.
 	if err != nil {
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}
+	if cfg.AccessKeyID == "" && awsCfg.Credentials != nil {
+		awsCfg.Credentials = chainCredentials{awsCfg.Credentials}
+	}
 	if awsCfg.Region == "" {
 		if cfg.Endpoint == "" {
 			return nil, errors.New("no region configured: set the backend's region or AWS_REGION")
@@ -331,6 +334,20 @@ func newClient(ctx context.Context, cfg Config, concurrency, attempts int) (*s3.
 		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
 		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 	}), nil
+}
+
+// chainCredentials marks a failure of the AWS credential chain as
+// storage.ErrUnavailable, with a hint, instead of an unclassified error deep
+// inside the SDK's.
+type chainCredentials struct{ aws.CredentialsProvider }
+
+func (c chainCredentials) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	creds, err := c.CredentialsProvider.Retrieve(ctx)
+	if err != nil && ctx.Err() == nil {
+		return creds, fmt.Errorf("%w: no usable AWS credentials (configure the backend's access keys, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or an instance role): %w",
+			storage.ErrUnavailable, err)
+	}
+	return creds, err
 }
 
 // ID returns the backend's configured name.

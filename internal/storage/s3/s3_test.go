@@ -670,3 +670,37 @@ func TestGetTruncatedBodyIsUnavailable(t *testing.T) {
 		t.Errorf("read %d bytes, %v; want 500 and ErrUnavailable", n, err)
 	}
 }
+
+func TestMissingCredentialsAreUnavailable(t *testing.T) {
+	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"} {
+		t.Setenv(k, "")
+	}
+	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	srv := newFake(t, nil, nil)
+	cfg := srv.config("bucket")
+	cfg.AccessKeyID, cfg.SecretAccessKey = "", ""
+	b, err := New(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = b.Head(t.Context(), content.FromBytes([]byte("x")))
+	if !errors.Is(err, storage.ErrUnavailable) || !strings.Contains(err.Error(), "no usable AWS credentials") {
+		t.Errorf("Head without credentials = %v; want ErrUnavailable with a hint", err)
+	}
+	if h := b.Health(t.Context()); h.Healthy || !strings.Contains(h.Detail, "no usable AWS credentials") {
+		t.Errorf("Health without credentials = %+v", h)
+	}
+
+	// The same configuration picks up keys from the environment.
+	t.Setenv("AWS_ACCESS_KEY_ID", "from-env")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "from-env-secret")
+	cfg.Bucket = srv.newBucket(t)
+	if b, err = New(t.Context(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	if h := b.Health(t.Context()); !h.Healthy {
+		t.Errorf("Health with keys in the environment = %+v; want healthy", h)
+	}
+}
