@@ -62,26 +62,33 @@ func TestPushPullRoundTrip(t *testing.T) {
 	zeros := make([]byte, 200<<10)
 	repeated := bytes.Repeat(randBytes(11, 50<<10), 6)
 	for _, tc := range []struct {
-		name string
-		data []byte
-		opts PushOptions
+		name  string
+		data  []byte
+		opts  PushOptions
+		short bool // deliver the input in small, uneven reads
 	}{
-		{"empty", nil, PushOptions{Chunker: sp}},
-		{"one byte", []byte{42}, PushOptions{Chunker: sp}},
-		{"below min", randBytes(1, 1000), PushOptions{Chunker: sp}},
-		{"random 1 MiB", randBytes(2, 1<<20), PushOptions{Chunker: sp}},
-		{"tightest buffer, serial", randBytes(3, 1<<20), PushOptions{Chunker: sp, BufferSize: 2 * 16 << 10, Concurrency: 1, HashWorkers: 1}},
-		{"tight buffer, wide", randBytes(4, 1<<20), PushOptions{Chunker: sp, BufferSize: 40 << 10, Concurrency: 8, HashWorkers: 3, MissingBatch: 3}},
-		{"zeros (repeated max chunks)", zeros, PushOptions{Chunker: sp}},
-		{"repeated block", repeated, PushOptions{Chunker: sp, MediaType: "application/octet-stream"}},
-		{"default params", randBytes(5, 9<<20), PushOptions{}},
+		{"empty", nil, PushOptions{Chunker: sp}, false},
+		{"one byte", []byte{42}, PushOptions{Chunker: sp}, false},
+		{"below min", randBytes(1, 1000), PushOptions{Chunker: sp}, false},
+		{"random 1 MiB", randBytes(2, 1<<20), PushOptions{Chunker: sp}, false},
+		{"tightest buffer, serial", randBytes(3, 1<<20), PushOptions{Chunker: sp, BufferSize: 2 * 16 << 10, Concurrency: 1, HashWorkers: 1}, false},
+		{"tight buffer, wide", randBytes(4, 1<<20), PushOptions{Chunker: sp, BufferSize: 40 << 10, Concurrency: 8, HashWorkers: 3, MissingBatch: 3}, false},
+		{"zeros (repeated max chunks)", zeros, PushOptions{Chunker: sp}, false},
+		{"repeated block", repeated, PushOptions{Chunker: sp, MediaType: "application/octet-stream"}, false},
+		{"default params", randBytes(5, 9<<20), PushOptions{}, false},
+		{"short reads, tight buffer", randBytes(17, 1<<20), PushOptions{Chunker: sp, BufferSize: 2 * 16 << 10, Concurrency: 2}, true},
+		{"short reads, roomy buffer", randBytes(18, 1<<20), PushOptions{Chunker: sp, BufferSize: 1 << 20}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newMemStore()
 			var last Progress
 			tc.opts.Progress = func(p Progress) { last = p }
 			tc.opts.Retry = fastRetry()
-			res, err := Push(context.Background(), bytes.NewReader(tc.data), s, tc.opts)
+			var in io.Reader = bytes.NewReader(tc.data)
+			if tc.short {
+				in = &unevenReader{r: in}
+			}
+			res, err := Push(context.Background(), in, s, tc.opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -655,6 +662,48 @@ func TestPullBuffers(t *testing.T) {
 		out.Reset()
 		if _, err := Pull(context.Background(), res.ManifestDigest, s, &out, PullOptions{Range: &r, BufferSize: opts.BufferSize, Concurrency: opts.Concurrency}); err != nil || !bytes.Equal(out.Bytes(), data[r.Start:r.End+1]) {
 			t.Fatalf("%+v: range pull: %v", opts, err)
+		}
+	}
+}
+
+// unevenReader returns reads of 1 to 7000 bytes in a fixed pattern.
+type unevenReader struct {
+	r io.Reader
+	n uint
+}
+
+func (u *unevenReader) Read(p []byte) (int, error) {
+	u.n = u.n*1103515245 + 12345
+	if k := 1 + int(u.n%7000); k < len(p) {
+		p = p[:k]
+	}
+	return u.r.Read(p)
+}
+
+// TestPushOutOfOrderCompletion makes uploads finish in a scrambled order,
+// so ring space is released out of order, and checks that the chunks and
+// the content still come out right.
+func TestPushOutOfOrderCompletion(t *testing.T) {
+	data := randBytes(19, 1<<20)
+	want := referenceChunks(t, data, smallParams())
+	for _, buf := range []int{32 << 10, 48 << 10, 200 << 10} {
+		s := newMemStore()
+		s.failPut = func(call int, _ content.Digest) error {
+			time.Sleep(time.Duration(call*7919%400) * time.Microsecond)
+			return nil
+		}
+		res, err := Push(context.Background(), &unevenReader{r: bytes.NewReader(data)}, s,
+			PushOptions{Chunker: smallParams(), BufferSize: buf, Concurrency: 6})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := manifestOf(t, s, res.ManifestDigest); !slices.Equal(m.Chunks, want) || m.Digest != content.FromBytes(data) {
+			t.Fatalf("buffer %d: chunks or digest differ from the reference", buf)
+		}
+		for _, c := range want {
+			if got := s.blobs[c.Digest]; content.FromBytes(got) != c.Digest {
+				t.Fatalf("buffer %d: stored chunk %s has other bytes", buf, c.Digest.Short())
+			}
 		}
 	}
 }
