@@ -107,7 +107,27 @@ kill_daemons() {
 		sleep 0.1
 	done
 	kill -KILL "${pids[@]}" 2>/dev/null || true
-	wait_for 5 "killed daemons to exit" bash -c 'for p; do kill -0 "$p" 2>/dev/null && exit 1; done; exit 0' _ "${pids[@]}" || true
+	wait_for 5 "killed daemons to exit" all_gone "${pids[@]}" || true
+}
+
+# all_gone PID... -- whether none of the processes exists any more.
+all_gone() {
+	local p
+	for p; do
+		kill -0 "$p" 2>/dev/null && return 1
+	done
+	return 0
+}
+
+# osd_up CEPH... -- the monitor (asked with the given ceph command) reports
+# osd.0 up.
+osd_up() {
+	"$@" osd dump | grep -q "^osd.0 up"
+}
+
+# rgw_answers PID ENDPOINT -- radosgw is alive and answers HTTP (any status).
+rgw_answers() {
+	kill -0 "$1" && curl -s -o /dev/null --max-time 2 "$2/"
 }
 
 # running DIR -- whether DIR holds a started cluster whose gateway answers.
@@ -280,7 +300,7 @@ start() {
 		-i "$dir/ceph.osd.0.keyring" 2>/dev/null
 	ceph-osd -c "$conf" -i 0 --mkfs --osd-uuid "$osd_uuid" >"$dir/log/osd-mkfs.out" 2>&1
 	spawn "$dir" osd ceph-osd -c "$conf" -i 0
-	wait_for "$READY_TIMEOUT" "osd.0 to come up" bash -c '"$@" osd dump | grep -q "^osd.0 up"' _ "${ceph[@]}"
+	wait_for "$READY_TIMEOUT" "osd.0 to come up" osd_up "${ceph[@]}"
 	log "osd.0 up"
 
 	# RGW's pools, created now: created lazily by RGW, each would stall the
@@ -307,7 +327,7 @@ start() {
 	spawn "$dir" rgw radosgw -c "$conf" -n client.rgw.a
 	local endpoint=http://127.0.0.1:$rgw_port
 	wait_for "$READY_TIMEOUT" "radosgw on $endpoint" \
-		bash -c 'kill -0 "$1" && curl -s -o /dev/null --max-time 2 "$2/"' _ "$(<"$dir/run/rgw.pid")" "$endpoint" ||
+		rgw_answers "$(<"$dir/run/rgw.pid")" "$endpoint" ||
 		{ tail -20 "$dir/log/ceph-client.rgw.a.log" >&2 || true; false; }
 	log "radosgw answering on $endpoint"
 
