@@ -31,7 +31,9 @@ type Store interface {
 	// make validate-then-append race-free across goroutines, processes and
 	// daemons. If fn returns an error nothing is appended and that error is
 	// returned unchanged. fn may be called more than once if the store
-	// retries a serialisation failure; it must not have other side effects.
+	// retries a serialisation failure; it must not have other side effects
+	// and must not call the store's Append, AppendFunc or Rebuild (the
+	// append lock is held: that would deadlock).
 	AppendFunc(ctx context.Context, fn func(ctx context.Context, tx Views) ([]NewEvent, error)) ([]Event, error)
 
 	// Read calls fn for each event with seq > afterSeq, in seq order, until
@@ -50,7 +52,9 @@ type Store interface {
 	Verify(ctx context.Context, fromSeq int64) (VerifyReport, error)
 
 	// Rebuild empties every view and replays the whole log into them in
-	// one transaction (appends wait meanwhile). It returns the number of
+	// one transaction. Appends wait meanwhile (in SQLite, appends from
+	// other processes wait up to the busy timeout, then fail with ErrBusy;
+	// in PostgreSQL reads of the views wait too). It returns the number of
 	// events replayed. The rebuilt views equal the live ones (ViewDump).
 	Rebuild(ctx context.Context) (int64, error)
 

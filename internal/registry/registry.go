@@ -518,6 +518,26 @@ func (r *Registry) RecordRetrieval(ctx context.Context, actor, ref string, rec R
 	return nil
 }
 
+// RecordBlobsCollected appends the audit record of a garbage collection
+// run: the blobs it deleted from backend and their total size. It changes
+// no view.
+func (r *Registry) RecordBlobsCollected(ctx context.Context, actor, backend string, ds []content.Digest, bytes int64) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	if bytes < 0 || !printable(backend, 256) || slices.ContainsFunc(ds, content.Digest.IsZero) {
+		return fmt.Errorf("record collected blobs: %w: bytes must not be negative, digests valid", ErrInvalid)
+	}
+	evs, err := r.events(actor, r.now(), backend, &eventlog.BlobsCollected{Backend: backend, Digests: ds, Bytes: bytes})
+	if err == nil {
+		_, err = r.log.Append(ctx, evs)
+	}
+	if err != nil {
+		return fmt.Errorf("record collected blobs: %w", err)
+	}
+	return nil
+}
+
 // ListOptions select artifacts for List. Zero fields do not constrain.
 type ListOptions struct {
 	// Name matches exactly; NamePrefix by prefix; NameGlob with '*' (any

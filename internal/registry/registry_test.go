@@ -659,7 +659,19 @@ func TestLogOperations(t *testing.T) {
 		if n, err := e.r.Rebuild(ctx); err != nil || n != 5 {
 			t.Errorf("rebuild = %d, %v", n, err)
 		}
-		if h, err := e.r.Head(ctx); err != nil || h.Seq != 5 {
+		if err := e.r.RecordBlobsCollected(ctx, "gc", "default", []content.Digest{dg("a"), dg("b")}, 10); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.r.RecordBlobsCollected(ctx, "gc", "default", nil, 0); err != nil {
+			t.Errorf("empty collection: %v", err)
+		}
+		if err := e.r.RecordBlobsCollected(ctx, "gc", "default", []content.Digest{{}}, 0); !errors.Is(err, registry.ErrInvalid) {
+			t.Errorf("zero digest: %v", err)
+		}
+		if evs, err := e.r.Events(ctx, 5, 0); err != nil || len(evs) != 1 || evs[0].Type != eventlog.TypeBlobsCollected || evs[0].Subject != "default" {
+			t.Errorf("collection event = %+v, %v", evs, err)
+		}
+		if h, err := e.r.Head(ctx); err != nil || h.Seq != 6 {
 			t.Errorf("head = %+v, %v", h, err)
 		}
 		if a, err := e.r.Get(ctx, "app"); err != nil || a.Version != "5" {
