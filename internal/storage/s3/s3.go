@@ -82,6 +82,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -200,8 +201,9 @@ type Backend struct {
 var _ storage.Backend = (*Backend)(nil)
 
 // New validates cfg and returns the backend. It does not contact the server
-// (use Health for that), but it does resolve credentials from the AWS
-// configuration chain when cfg has no explicit keys.
+// (use Health for that). It reads the AWS configuration (environment, shared
+// config files) for what cfg leaves unset; credentials from the AWS chain are
+// resolved on the first request.
 func New(ctx context.Context, cfg Config) (*Backend, error) {
 	b, err := newBackend(cfg)
 	if err != nil {
@@ -230,6 +232,12 @@ func newBackend(cfg Config) (*Backend, error) {
 	}
 	if strings.HasPrefix(cfg.Prefix, "/") {
 		return fail("prefix %q must not start with '/'", cfg.Prefix)
+	}
+	if cfg.Endpoint != "" {
+		u, err := url.Parse(cfg.Endpoint)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fail("endpoint %q is not an http:// or https:// URL (e.g. http://127.0.0.1:7480)", cfg.Endpoint)
+		}
 	}
 	b := &Backend{
 		id:          cfg.ID,
