@@ -28,6 +28,10 @@ const (
 type PushOptions struct {
 	// MediaType is recorded in the manifest (optional).
 	MediaType string
+	// ExpectedSize, when > 0, is reported as Progress.Total (a CLI knows a
+	// file's size before pushing it). It is not enforced: the manifest
+	// records the bytes actually read.
+	ExpectedSize int64
 	// Chunker selects the chunking parameters; the zero value means
 	// content.DefaultChunkerParams().
 	Chunker content.ChunkerParams
@@ -126,7 +130,10 @@ func Push(ctx context.Context, r io.Reader, store BlobStore, opts PushOptions) (
 		return PushResult{}, fmt.Errorf("push: %w", err)
 	}
 	defer rg.close()
-	p := &progress{fn: cfg.Progress}
+	p := &progress{fn: cfg.Progress, cur: Progress{Total: -1}}
+	if cfg.ExpectedSize > 0 {
+		p.cur.Total = cfg.ExpectedSize
+	}
 	res, _, err := pushFile(ctx, r, store, cfg, rg, p)
 	return res, err
 }

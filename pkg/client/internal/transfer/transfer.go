@@ -95,7 +95,8 @@ type Progress struct {
 	Written int64
 	// Deduplicated: push: bytes of chunks the store already held.
 	Deduplicated int64
-	// Total: pull: the bytes the pull will write; push: -1 (unknown).
+	// Total: pull: the bytes the pull will write; push: PushOptions.
+	// ExpectedSize, or -1 when unknown (standard input, trees).
 	Total int64
 }
 

@@ -122,7 +122,8 @@ func TestPushPullRoundTrip(t *testing.T) {
 				t.Fatalf("uploaded %d bytes in %d blobs, want each distinct chunk once: %d bytes, %d blobs",
 					res.UploadedBytes, len(res.Blobs), distinctBytes, len(distinct))
 			}
-			if last.Read != res.Size || last.Written != res.UploadedBytes || last.Deduplicated != res.DeduplicatedBytes {
+			if len(tc.data) > 0 && (last.Read != res.Size || last.Written != res.UploadedBytes ||
+				last.Deduplicated != res.DeduplicatedBytes || last.Total != -1) {
 				t.Fatalf("last progress %+v does not match the result %+v", last, res)
 			}
 			if s.maxInFlight > max(tc.opts.Concurrency, 1) && tc.opts.Concurrency > 0 {
@@ -131,9 +132,14 @@ func TestPushPullRoundTrip(t *testing.T) {
 
 			// Pull it back, whole and through a file.
 			var out bytes.Buffer
-			pres, err := Pull(context.Background(), res.ManifestDigest, s, &out, PullOptions{Concurrency: 3, Retry: fastRetry()})
+			var pulled Progress
+			pres, err := Pull(context.Background(), res.ManifestDigest, s, &out, PullOptions{Concurrency: 3, Retry: fastRetry(),
+				Progress: func(p Progress) { pulled = p }})
 			if err != nil {
 				t.Fatal(err)
+			}
+			if len(tc.data) > 0 && (pulled.Written != res.Size || pulled.Total != res.Size || pulled.Read != res.Size) {
+				t.Fatalf("last pull progress %+v, want %d bytes", pulled, res.Size)
 			}
 			if !bytes.Equal(out.Bytes(), tc.data) || pres.Written != res.Size {
 				t.Fatalf("pulled %d bytes that differ from the %d pushed", out.Len(), len(tc.data))
@@ -150,6 +156,20 @@ func TestPushPullRoundTrip(t *testing.T) {
 				t.Fatalf("PullToFile mode: %v %v", st.Mode(), err)
 			}
 		})
+	}
+}
+
+func TestPushProgressTotal(t *testing.T) {
+	data := randBytes(22, 100<<10)
+	var calls int
+	var last Progress
+	_, err := Push(context.Background(), bytes.NewReader(data), newMemStore(), PushOptions{Chunker: smallParams(),
+		ExpectedSize: int64(len(data)), Progress: func(p Progress) { calls++; last = p }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls < 2 || last.Total != int64(len(data)) || last.Read != int64(len(data)) || last.Written != int64(len(data)) {
+		t.Fatalf("%d progress calls, last %+v", calls, last)
 	}
 }
 

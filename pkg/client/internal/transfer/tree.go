@@ -41,7 +41,7 @@ func PushTree(ctx context.Context, dir string, store BlobStore, opts PushOptions
 		return PushResult{}, fmt.Errorf("push: %w", err)
 	}
 	defer rg.close()
-	prog := &progress{fn: cfg.Progress}
+	prog := &progress{fn: cfg.Progress, cur: Progress{Total: -1}}
 	fileCfg := cfg
 	fileCfg.MediaType = ""
 
