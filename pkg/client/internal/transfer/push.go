@@ -243,9 +243,11 @@ func pushFile(parent context.Context, in io.Reader, store BlobStore, cfg pushCon
 			c := &pushChunk{index: i, data: data, span: sp}
 			c.refs.Store(2)
 			if err := send(ctx, wholeQ, c); err != nil {
+				rg.release(sp)
 				return err
 			}
 			if err := send(ctx, hashQ, c); err != nil {
+				c.done(rg) // the store path's hold; the whole hasher drops its own
 				return err
 			}
 		}
