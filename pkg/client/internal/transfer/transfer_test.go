@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -725,5 +726,46 @@ func TestPushOutOfOrderCompletion(t *testing.T) {
 				t.Fatalf("buffer %d: stored chunk %s has other bytes", buf, c.Digest.Short())
 			}
 		}
+	}
+}
+
+// cancelReader cancels a context after n reads.
+type cancelReader struct {
+	r      io.Reader
+	n      int
+	cancel context.CancelFunc
+}
+
+func (c *cancelReader) Read(p []byte) (int, error) {
+	if c.n--; c.n == 0 {
+		c.cancel()
+	}
+	return c.r.Read(p)
+}
+
+// TestPushCancelAnywhere cancels pushes at many points, with tight and
+// roomy buffers, and checks that each returns context.Canceled without
+// hanging and without leaking goroutines.
+func TestPushCancelAnywhere(t *testing.T) {
+	data := randBytes(23, 400<<10)
+	before := runtime.NumGoroutine()
+	for _, buf := range []int{32 << 10, 256 << 10} {
+		for k := 1; k <= 40; k += 3 {
+			ctx, cancel := context.WithCancel(context.Background())
+			in := &cancelReader{r: &unevenReader{r: bytes.NewReader(data)}, n: k, cancel: cancel}
+			_, err := Push(ctx, in, newMemStore(), PushOptions{Chunker: smallParams(), BufferSize: buf, Concurrency: 3})
+			cancel()
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("buffer %d, cancel after %d reads: got %v, want context.Canceled", buf, k, err)
+			}
+		}
+	}
+	// Goroutines of finished pushes are gone (the checkQ closer may take a
+	// moment to be scheduled).
+	for i := 0; runtime.NumGoroutine() > before && i < 100; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Fatalf("%d goroutines left running (%d before)", n, before)
 	}
 }
