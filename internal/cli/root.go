@@ -36,8 +36,21 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/artifact-store/artstore/internal/cli/cmd/admin"
 	"github.com/artifact-store/artstore/internal/cli/cmd/backend"
+	"github.com/artifact-store/artstore/internal/cli/cmd/browse"
 	"github.com/artifact-store/artstore/internal/cli/cmd/completion"
+	"github.com/artifact-store/artstore/internal/cli/cmd/initcmd"
+	"github.com/artifact-store/artstore/internal/cli/cmd/label"
+	"github.com/artifact-store/artstore/internal/cli/cmd/lineage"
+	eventlogcmd "github.com/artifact-store/artstore/internal/cli/cmd/log"
+	"github.com/artifact-store/artstore/internal/cli/cmd/ls"
+	"github.com/artifact-store/artstore/internal/cli/cmd/pull"
+	"github.com/artifact-store/artstore/internal/cli/cmd/push"
+	"github.com/artifact-store/artstore/internal/cli/cmd/rm"
+	"github.com/artifact-store/artstore/internal/cli/cmd/show"
+	"github.com/artifact-store/artstore/internal/cli/cmd/tag"
+	"github.com/artifact-store/artstore/internal/cli/cmd/verify"
 	"github.com/artifact-store/artstore/internal/cli/cmd/version"
 	"github.com/artifact-store/artstore/internal/cli/cmdutil"
 	"github.com/artifact-store/artstore/internal/cli/iostreams"
@@ -105,8 +118,10 @@ $XDG_CONFIG_HOME/artstore/config.yaml, in that order of precedence; see
 docs/configuration.md.
 
 ` + ExitStatusText(),
-		Example: `  $ artstore version
-  $ artstore backend ls
+		Example: `  $ artstore push ./report.pdf
+  $ artstore ls
+  $ artstore pull report.pdf:1 -o copy.pdf
+  $ artstore show report.pdf
   $ artstore backend health
   $ source <(artstore completion bash)`,
 		SilenceErrors: true,
@@ -181,6 +196,19 @@ docs/configuration.md.
 	}
 
 	root.AddCommand(
+		initcmd.NewCmdInit(f, nil),
+		push.NewCmdPush(f, nil),
+		pull.NewCmdPull(f, nil),
+		ls.NewCmdLs(f, nil),
+		show.NewCmdShow(f, nil),
+		tag.NewCmdTag(f, nil),
+		label.NewCmdLabel(f, nil),
+		lineage.NewCmdLineage(f, nil),
+		rm.NewCmdRm(f, nil),
+		eventlogcmd.NewCmdLog(f, nil),
+		verify.NewCmdVerify(f, nil),
+		browse.NewCmdBrowse(f, nil),
+		admin.NewCmdAdmin(f),
 		version.NewCmdVersion(f, nil),
 		backend.NewCmdBackend(f),
 		completion.NewCmdCompletion(f, nil),

@@ -2,14 +2,25 @@ package cmdutil
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/artifact-store/artstore/internal/config"
 	"github.com/artifact-store/artstore/pkg/client"
 )
 
-// openLocal opens the local store (pkg/client's local implementation).
-func openLocal(_ context.Context, cfg *config.Config, _ config.Backend, _ string, _ func() time.Time) (client.Store, error) {
-	return nil, Mark(fmt.Errorf("local store %s: the local store is not available in this build yet", cfg.Store), client.ErrUnavailable)
+// openLocal opens the local store (pkg/client's local implementation) in
+// cfg.Store with backend b.
+func openLocal(ctx context.Context, cfg *config.Config, b config.Backend, actor string, now func() time.Time) (client.Store, error) {
+	return client.OpenLocal(ctx, client.LocalOptions{
+		Dir: cfg.Store,
+		Backend: client.BackendConfig{
+			ID: b.ID, Type: b.Type, Root: b.Root,
+			Bucket: b.Bucket, Prefix: b.Prefix, Region: b.Region, Endpoint: b.Endpoint, PathStyle: b.PathStyle,
+			AccessKeyID: b.AccessKeyID, SecretAccessKey: b.SecretAccessKey, SessionToken: b.SessionToken,
+			MultipartThreshold: b.MultipartThreshold, PartSize: b.PartSize, Concurrency: b.Concurrency,
+		},
+		Actor:            actor,
+		RetrievalRecords: cfg.RetrievalRecords,
+		Now:              now,
+	})
 }

@@ -149,8 +149,8 @@ const NameSyntax = "names are segments of a-z, 0-9, '.', '_' and '-' separated b
 
 // DefaultName derives an artifact name from a file name: its base name,
 // lowercased, accents removed (é -> e), and every run of other characters
-// not allowed in a name replaced by '-'. "Q3 Report (final).PDF" becomes
-// "q3-report-final-.pdf" trimmed to "q3-report-final.pdf".
+// not allowed in a name replaced by '-' (none before a '.', none at either
+// end): "Q3 Report (final).PDF" becomes "q3-report-final.pdf".
 func DefaultName(path string) (string, error) {
 	base := filepath.Base(path)
 	var b strings.Builder
@@ -220,6 +220,7 @@ func newBar(w io.Writer, total int64, desc string) *progressbar.ProgressBar {
 		progressbar.OptionClearOnFinish(),
 		progressbar.OptionSetPredictTime(true),
 		progressbar.OptionFullWidth(),
+		progressbar.OptionSetRenderBlankState(true),
 	)
 }
 

@@ -1,0 +1,151 @@
+// Package ls implements `artstore ls`.
+package ls
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/artifact-store/artstore/internal/cli/cmd/internal/artfmt"
+	"github.com/artifact-store/artstore/internal/cli/cmdutil"
+	"github.com/artifact-store/artstore/internal/cli/iostreams"
+	"github.com/artifact-store/artstore/internal/config"
+	"github.com/artifact-store/artstore/pkg/client"
+)
+
+// DefaultLimit is how many artifacts ls prints unless told otherwise.
+const DefaultLimit = 100
+
+// pageSize bounds each List call.
+const pageSize = 500
+
+// Options are the inputs of `artstore ls`.
+type Options struct {
+	IO     *iostreams.IOStreams
+	Config func() (*config.Config, error)
+	Client func(context.Context) (client.Store, error)
+	Now    func() time.Time
+
+	Pattern   string
+	Selectors []string
+	Since     string
+	Limit     int
+	All       bool
+}
+
+// NewCmdLs returns the command. runF, if not nil, replaces the run function.
+func NewCmdLs(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{IO: f.IO, Config: f.Config, Client: f.Client, Now: f.Now}
+	cmd := &cobra.Command{
+		Use:     "ls [PATTERN]",
+		Aliases: []string{"list"},
+		Short:   "List artifacts, newest first",
+		Long: `List artifact versions, newest first, optionally only those whose name
+matches PATTERN (a glob: "reports/*" matches one level, "logs/**" any depth;
+a plain name lists its versions), that carry labels (--label), or that were
+created since a time (--since).
+
+Label selectors: KEY=VALUE, KEY!=VALUE, KEY (has the label), !KEY (lacks
+it); several must all hold. --since takes a date (2026-01-02), an RFC 3339
+time, or an age such as 30m, 24h, 7d or 2w.
+
+At most --limit versions are printed (default 100; 0 means no limit); when
+there are more, a note on stderr says so. Removed artifacts are listed only
+with --all.`,
+		Example: `  $ artstore ls
+  REF                  SIZE     CREATED               TAGS
+  reports/q3.pdf:2     1.2 MiB  2026-11-27T10:02:11Z  latest
+  reports/q3.pdf:1     1.1 MiB  2026-11-20T09:14:55Z
+
+  $ artstore ls 'reports/*' --label env=prod --since 7d
+  $ artstore ls --all --limit 0
+
+  # JSON: an array of artifacts, each as in "artstore show --json"
+  $ artstore ls --json`,
+		Args: cmdutil.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				opts.Pattern = args[0]
+			}
+			if opts.Limit < 0 {
+				return cmdutil.FlagErrorf("--limit %d: want 0 (no limit) or more", opts.Limit)
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return lsRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringArrayVarP(&opts.Selectors, "label", "l", nil, "only artifacts matching label `SELECTOR` (k=v, k!=v, k, !k; repeatable)")
+	cmd.Flags().StringVar(&opts.Since, "since", "", "only artifacts created since `TIME` (2026-01-02, RFC 3339, or an age like 24h or 7d)")
+	cmd.Flags().IntVarP(&opts.Limit, "limit", "n", DefaultLimit, "print at most `N` artifacts (0: no limit)")
+	cmd.Flags().BoolVarP(&opts.All, "all", "a", false, "include removed artifacts")
+	return cmd
+}
+
+func lsRun(ctx context.Context, opts *Options) error {
+	cfg, err := opts.Config()
+	if err != nil {
+		return err
+	}
+	q := client.Query{Pattern: opts.Pattern, Selectors: opts.Selectors, IncludeDeleted: opts.All}
+	if opts.Since != "" {
+		t, err := artfmt.ParseSince(opts.Since, opts.Now())
+		if err != nil {
+			return cmdutil.FlagErrorf("--since: %w", err)
+		}
+		q.Since = t
+	}
+	store, err := opts.Client(ctx)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	arts := []client.Artifact{}
+	more := false
+	for {
+		q.Limit = pageSize
+		if opts.Limit > 0 && opts.Limit-len(arts) < pageSize {
+			q.Limit = opts.Limit - len(arts)
+		}
+		page, err := store.List(ctx, q)
+		if err != nil {
+			return fmt.Errorf("ls: %w", err)
+		}
+		arts = append(arts, page.Artifacts...)
+		if page.NextCursor == "" {
+			break
+		}
+		if opts.Limit > 0 && len(arts) >= opts.Limit {
+			more = true
+			break
+		}
+		q.Cursor = page.NextCursor
+	}
+	if cfg.Output.JSON {
+		return cmdutil.WriteJSON(opts.IO.Out, arts)
+	}
+	if len(arts) > 0 {
+		t := cmdutil.NewTable(opts.IO.Out, "ref", "size", "created", "tags")
+		for _, a := range arts {
+			tags := strings.Join(a.Tags, ",")
+			if a.Deleted {
+				tags = "(removed)"
+			}
+			t.Row(a.Ref, artfmt.Bytes(a.Size), artfmt.Time(a.CreatedAt), tags)
+		}
+		if err := t.Flush(); err != nil {
+			return err
+		}
+	} else {
+		opts.IO.Infof("no artifacts match")
+	}
+	if more {
+		opts.IO.Infof("showing the first %d; use --limit N or --limit 0 for more", len(arts))
+	}
+	return nil
+}

@@ -1,0 +1,144 @@
+// Package pull implements `artstore pull`.
+package pull
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/artifact-store/artstore/internal/cli/cmd/internal/artfmt"
+	"github.com/artifact-store/artstore/internal/cli/cmdutil"
+	"github.com/artifact-store/artstore/internal/cli/iostreams"
+	"github.com/artifact-store/artstore/internal/config"
+	"github.com/artifact-store/artstore/pkg/client"
+)
+
+// Options are the inputs of `artstore pull`.
+type Options struct {
+	IO     *iostreams.IOStreams
+	Config func() (*config.Config, error)
+	Client func(context.Context) (client.Store, error)
+
+	Ref    string
+	Output string // "" for the artifact's base name, "-" for stdout
+	Range  string
+	Force  bool
+}
+
+// NewCmdPull returns the command. runF, if not nil, replaces the run function.
+func NewCmdPull(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{IO: f.IO, Config: f.Config, Client: f.Client}
+	cmd := &cobra.Command{
+		Use:   "pull REF",
+		Short: "Retrieve an artifact's bytes into a file, a directory or standard output",
+		Long: `Retrieve an artifact and write it to a file named after it in the current
+directory, to the path given with -o, or to standard output with -o -. A
+tree artifact (a pushed directory) is recreated as a directory.
+
+REF is name:version, name:tag, name (the latest tag), name@sha256:<hex> or
+an artifact ID. Every chunk and the whole content are verified against
+their digests; the file is written to a temporary name and renamed into
+place only when complete and verified, so a failed pull (exit status 4 for
+damaged bytes) never leaves a partial or wrong file. An existing file is not
+overwritten unless --force is given.
+
+--range a-b retrieves bytes a to b (inclusive, from 0); a- means from a to
+the end, -n the last n bytes. In local mode every pull is recorded in the
+event log (see retrieval_records in the configuration).`,
+		Example: `  $ artstore pull reports/quarterly:7                # writes ./quarterly
+  $ artstore pull reports/quarterly -o q.pdf          # the latest version
+  $ artstore pull logs/build:312 -o - | grep ERROR
+  $ artstore pull logs/build:312 --range 0-1023 -o head.log
+  $ artstore pull sites/docs:3 -o ./docs-site          # a tree, as a directory
+
+  # JSON: {"ref", "id", "content_digest", "bytes", "range", "path", "kind"}
+  $ artstore pull reports/quarterly:7 --json`,
+		Args: cmdutil.ExactArgs(1, "the artifact to pull, like reports/quarterly:7"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Ref = args[0]
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return pullRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "write to `PATH` (- for standard output; default: the artifact's base name)")
+	cmd.Flags().StringVar(&opts.Range, "range", "", "retrieve only bytes `A-B` (inclusive; A- and -N work too)")
+	cmd.Flags().BoolVarP(&opts.Force, "force", "f", false, "overwrite an existing file")
+	return cmd
+}
+
+func pullRun(ctx context.Context, opts *Options) error {
+	cfg, err := opts.Config()
+	if err != nil {
+		return err
+	}
+	toStdout := opts.Output == "-"
+	if toStdout && cfg.Output.JSON {
+		return cmdutil.FlagErrorf("--json and -o - both want standard output; write the artifact to a file with -o PATH")
+	}
+	store, err := opts.Client(ctx)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	art, err := store.Get(ctx, opts.Ref)
+	if err != nil {
+		return fmt.Errorf("pull %s: %w", opts.Ref, err)
+	}
+	if art.Deleted {
+		return cmdutil.Mark(fmt.Errorf("pull %s: %s was removed", opts.Ref, art.Ref), client.ErrNotFound)
+	}
+	if opts.Range != "" && art.Kind == "tree" {
+		return cmdutil.FlagErrorf("pull %s: --range applies to files; %s is a tree (a directory)", opts.Ref, art.Ref)
+	}
+	if toStdout && art.Kind == "tree" {
+		return cmdutil.FlagErrorf("pull %s: %s is a tree (a directory) and cannot go to standard output; give a directory with -o DIR", opts.Ref, art.Ref)
+	}
+	path := opts.Output
+	if path == "" {
+		path = artfmt.BaseName(art.Name)
+	}
+	if !toStdout && !opts.Force {
+		if _, err := os.Lstat(path); err == nil {
+			return cmdutil.Mark(fmt.Errorf("pull %s: %s already exists; use --force to replace it or -o to write elsewhere", opts.Ref, path), client.ErrConflict)
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("pull %s: %w", opts.Ref, err)
+		}
+	}
+
+	bar := artfmt.NewProgress(opts.IO, cfg.Output.JSON, art.Size, "pull "+art.Ref)
+	popts := client.PullOptions{Range: opts.Range}
+	if bar != nil {
+		popts.Progress = bar.Set
+	}
+	// Pull by ID: the bytes are those of the artifact just resolved, even
+	// if a tag moves meanwhile.
+	var res *client.PullResult
+	if toStdout {
+		res, err = store.Pull(ctx, art.ID, opts.IO.Out, popts)
+	} else {
+		res, err = store.PullToPath(ctx, art.ID, path, popts)
+	}
+	bar.Done()
+	if err != nil {
+		return fmt.Errorf("pull %s: %w", opts.Ref, err)
+	}
+	if res.Path == "" && !toStdout {
+		res.Path = path
+	}
+	if cfg.Output.JSON {
+		return cmdutil.WriteJSON(opts.IO.Out, res)
+	}
+	where := "standard output"
+	if !toStdout {
+		where = res.Path
+	}
+	opts.IO.Infof("pulled %s to %s (%s, %s)", res.Ref, where, artfmt.Bytes(res.Bytes), res.ContentDigest)
+	return nil
+}

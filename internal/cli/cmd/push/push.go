@@ -1,0 +1,227 @@
+// Package push implements `artstore push`.
+package push
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/artifact-store/artstore/internal/cli/cmd/internal/artfmt"
+	"github.com/artifact-store/artstore/internal/cli/cmdutil"
+	"github.com/artifact-store/artstore/internal/cli/iostreams"
+	"github.com/artifact-store/artstore/internal/config"
+	"github.com/artifact-store/artstore/pkg/client"
+)
+
+// Options are the inputs of `artstore push`.
+type Options struct {
+	IO     *iostreams.IOStreams
+	Config func() (*config.Config, error)
+	Client func(context.Context) (client.Store, error)
+	// Detect describes the environment the push runs in (git, CI).
+	Detect func(ctx context.Context) client.Producer
+	// Host and User fill the producer's host and user.
+	Host, User string
+
+	Path      string // a file, a directory, or "-" for standard input
+	Name      string
+	Version   string
+	Tags      []string
+	Labels    []string
+	Inputs    []string
+	MediaType string
+	NoLatest  bool
+	Producer  string
+}
+
+// NewCmdPush returns the command. runF, if not nil, replaces the run function.
+func NewCmdPush(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{IO: f.IO, Config: f.Config, Client: f.CreateClient}
+	env := func(k string) string {
+		if f.LookupEnv == nil {
+			return ""
+		}
+		v, _ := f.LookupEnv(k)
+		return v
+	}
+	opts.Detect = func(ctx context.Context) client.Producer {
+		wd, _ := os.Getwd()
+		return client.DetectProducer(ctx, env, wd)
+	}
+	opts.Host, _ = os.Hostname()
+	opts.User = env("USER")
+	if opts.User == "" {
+		opts.User = env("LOGNAME")
+	}
+	cmd := &cobra.Command{
+		Use:   "push PATH|-",
+		Short: "Store a file, a directory or standard input as a new artifact version",
+		Long: `Store a file, a directory (as a tree) or standard input ("-") as a new
+version of an artifact, and print its reference.
+
+The name defaults to the file's base name, lowercased, with accents removed
+and other characters not allowed in names replaced by "-" (names are
+segments of a-z, 0-9, '.', '_' and '-' separated by '/'). Standard input
+needs --name. The version defaults to the next integer (1, 2, ...); an
+explicit --version that already exists is refused (exit status 5). The tag
+"latest" moves to the new version unless --no-latest is given.
+
+Only chunks the store does not already have are uploaded: an unchanged file
+uploads nothing, an edited one only the changed region, and a push that was
+interrupted uploads, when run again, only what is still missing.
+
+The provenance is recorded with the artifact: the git repository, commit
+and dirty state of the working directory, the CI system, job and run (GitHub
+Actions, GitLab CI, Jenkins, Buildkite, CircleCI, or CI=true), the host and
+user, the --producer text, and every --input (another artifact, or a raw
+sha256 digest, each with an optional role).
+
+A progress bar is drawn on stderr for inputs over 4 MiB when stderr is a
+terminal, never with --quiet or --json. With --quiet only the reference is
+printed.`,
+		Example: `  $ artstore push ./report.pdf
+  pushed report.pdf:1
+    content digest  sha256:9f2c...
+    size            1.2 MiB (1258291 bytes)
+    uploaded        1.2 MiB, deduplicated 0 B
+
+  $ artstore push build/app.tar.gz --name releases/app --version 2.4.0 --tag prod \
+      --label env=prod --input src/app:41=source --producer "make release"
+  $ make-report | artstore push - --name reports/nightly --media-type text/html
+  $ artstore push ./site/ --name sites/docs        # a directory, as a tree
+
+  # JSON: {"ref", "id", "name", "version", "content_digest", "size",
+  #        "manifest_digest", "uploaded_bytes", "deduplicated_bytes", ...}
+  $ artstore push ./report.pdf --json`,
+		Args: cmdutil.ExactArgs(1, "the file or directory to push, or - for standard input"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Path = args[0]
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return pushRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Name, "name", "", "artifact `NAME`, e.g. reports/quarterly (default: from the file name)")
+	fl.StringVar(&opts.Version, "version", "", "`VERSION` to register (default: the next integer)")
+	fl.StringArrayVarP(&opts.Tags, "tag", "t", nil, "also point `TAG` at the new version (repeatable)")
+	fl.StringArrayVarP(&opts.Labels, "label", "l", nil, "set label `KEY=VALUE` (repeatable)")
+	fl.StringArrayVar(&opts.Inputs, "input", nil, "record an input `REF[=ROLE]`: an artifact reference or sha256 digest (repeatable)")
+	fl.StringVar(&opts.MediaType, "media-type", "", "media `TYPE`, e.g. application/pdf (default: detected)")
+	fl.BoolVar(&opts.NoLatest, "no-latest", false, "do not move the latest tag to this version")
+	fl.StringVar(&opts.Producer, "producer", "", "the tool or command that produced the artifact, as `TEXT`")
+	return cmd
+}
+
+// Result is the JSON output of push: the artifact plus transfer figures.
+type Result = client.PushResult
+
+func pushRun(ctx context.Context, opts *Options) error {
+	cfg, err := opts.Config()
+	if err != nil {
+		return err
+	}
+	req, size, err := buildRequest(ctx, opts)
+	if err != nil {
+		return err
+	}
+	if req.Path != "" {
+		// Open errors (missing file, no permission) are the user's to fix
+		// before anything is stored.
+		if _, err := os.Stat(req.Path); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return cmdutil.Mark(fmt.Errorf("push: %s does not exist", opts.Path), client.ErrNotFound)
+			}
+			return fmt.Errorf("push: %w", err)
+		}
+	}
+	store, err := opts.Client(ctx)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	bar := artfmt.NewProgress(opts.IO, cfg.Output.JSON, size, "push "+req.Name)
+	if bar != nil {
+		req.Progress = func(read, _ int64) { bar.Set(read) }
+	}
+	res, err := store.Push(ctx, req)
+	bar.Done()
+	if err != nil {
+		return fmt.Errorf("push %s: %w", opts.Path, err)
+	}
+	return printResult(opts.IO, cfg.Output.JSON, res)
+}
+
+// buildRequest turns the options into a PushRequest; usage errors are
+// reported before the store is opened. size is the input's size for the
+// progress bar (-1 when unknown: standard input, directories).
+func buildRequest(ctx context.Context, opts *Options) (client.PushRequest, int64, error) {
+	req := client.PushRequest{
+		Name: opts.Name, Version: opts.Version, Tags: opts.Tags, NoLatest: opts.NoLatest,
+		MediaType: opts.MediaType,
+	}
+	size := int64(-1)
+	if opts.Path == "-" {
+		if req.Name == "" {
+			return req, 0, cmdutil.FlagErrorf("pushing standard input needs --name (%s)", artfmt.NameSyntax)
+		}
+		req.Reader = opts.IO.In
+	} else {
+		req.Path = filepath.Clean(opts.Path)
+		if fi, err := os.Stat(req.Path); err == nil && fi.Mode().IsRegular() {
+			size = fi.Size()
+		}
+		if req.Name == "" {
+			name, err := artfmt.DefaultName(req.Path)
+			if err != nil {
+				return req, 0, cmdutil.FlagErrorWrap(err)
+			}
+			req.Name = name
+		}
+	}
+	labels, err := artfmt.ParseLabels(opts.Labels)
+	if err != nil {
+		return req, 0, cmdutil.FlagErrorWrap(err)
+	}
+	if len(labels) > 0 {
+		req.Labels = labels
+	}
+	for _, s := range opts.Inputs {
+		in, err := artfmt.ParseInput(s)
+		if err != nil {
+			return req, 0, cmdutil.FlagErrorWrap(err)
+		}
+		req.Inputs = append(req.Inputs, in)
+	}
+	if opts.Detect != nil {
+		req.Producer = opts.Detect(ctx)
+	}
+	req.Producer.Host, req.Producer.User = opts.Host, opts.User
+	if p := strings.TrimSpace(opts.Producer); p != "" {
+		req.Producer.Command = p
+		req.Producer.Tool = strings.Fields(p)[0]
+	}
+	return req, size, nil
+}
+
+func printResult(io *iostreams.IOStreams, jsonOut bool, res *client.PushResult) error {
+	if jsonOut {
+		return cmdutil.WriteJSON(io.Out, res)
+	}
+	if io.Quiet() {
+		_, err := fmt.Fprintln(io.Out, res.Ref)
+		return err
+	}
+	_, err := fmt.Fprintf(io.Out, "pushed %s\n  content digest  %s\n  size            %s (%d bytes)\n  uploaded        %s, deduplicated %s\n",
+		res.Ref, res.ContentDigest, artfmt.Bytes(res.Size), res.Size,
+		artfmt.Bytes(res.UploadedBytes), artfmt.Bytes(res.DeduplicatedBytes))
+	return err
+}

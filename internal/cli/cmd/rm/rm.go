@@ -1,0 +1,98 @@
+// Package rm implements `artstore rm`.
+package rm
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/artifact-store/artstore/internal/cli/cmd/internal/artfmt"
+	"github.com/artifact-store/artstore/internal/cli/cmdutil"
+	"github.com/artifact-store/artstore/internal/cli/iostreams"
+	"github.com/artifact-store/artstore/internal/config"
+	"github.com/artifact-store/artstore/pkg/client"
+)
+
+// Options are the inputs of `artstore rm`.
+type Options struct {
+	IO     *iostreams.IOStreams
+	Config func() (*config.Config, error)
+	Client func(context.Context) (client.Store, error)
+
+	Ref    string
+	DryRun bool
+}
+
+// Result is the JSON output of rm.
+type Result struct {
+	DryRun  bool            `json:"dry_run"`
+	Removed client.Artifact `json:"removed"`
+}
+
+// NewCmdRm returns the command. runF, if not nil, replaces the run function.
+func NewCmdRm(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{IO: f.IO, Config: f.Config, Client: f.Client}
+	cmd := &cobra.Command{
+		Use:     "rm REF",
+		Aliases: []string{"remove"},
+		Short:   "Remove an artifact version",
+		Long: `Remove one artifact version and say exactly which. The removal is recorded
+in the event log (a tombstone): the version no longer resolves, is not
+listed (except by "artstore ls --all") and cannot be pulled. Its bytes are
+reclaimed later by garbage collection, unless another version shares them.
+
+A legal hold or an immutability period refuses the removal (exit status 7).
+--dry-run says what would be removed and changes nothing.`,
+		Example: `  $ artstore rm reports/q3.pdf:1 --dry-run
+  would remove reports/q3.pdf:1 (id 01JDQ..., 1.1 MiB, sha256:1e4a...)
+  $ artstore rm reports/q3.pdf:1
+  removed reports/q3.pdf:1 (id 01JDQ..., 1.1 MiB, sha256:1e4a...)
+
+  # JSON: {"dry_run": false, "removed": {artifact}}
+  $ artstore rm reports/q3.pdf:1 --json`,
+		Args: cmdutil.ExactArgs(1, "the artifact version to remove, like reports/q3.pdf:1"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Ref = args[0]
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return rmRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVarP(&opts.DryRun, "dry-run", "n", false, "say what would be removed, remove nothing")
+	return cmd
+}
+
+func rmRun(ctx context.Context, opts *Options) error {
+	cfg, err := opts.Config()
+	if err != nil {
+		return err
+	}
+	store, err := opts.Client(ctx)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	var art *client.Artifact
+	if opts.DryRun {
+		art, err = store.Get(ctx, opts.Ref)
+		if err == nil && art.Deleted {
+			err = cmdutil.Mark(fmt.Errorf("%s was already removed", art.Ref), client.ErrNotFound)
+		}
+	} else {
+		art, err = store.Delete(ctx, opts.Ref)
+	}
+	if err != nil {
+		return fmt.Errorf("rm %s: %w", opts.Ref, err)
+	}
+	if cfg.Output.JSON {
+		return cmdutil.WriteJSON(opts.IO.Out, Result{DryRun: opts.DryRun, Removed: *art})
+	}
+	verb := "removed"
+	if opts.DryRun {
+		verb = "would remove"
+	}
+	_, err = fmt.Fprintf(opts.IO.Out, "%s %s (id %s, %s, %s)\n", verb, art.Ref, art.ID, artfmt.Bytes(art.Size), art.ContentDigest)
+	return err
+}

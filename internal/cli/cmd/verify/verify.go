@@ -1,0 +1,122 @@
+// Package verify implements `artstore verify`.
+package verify
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/artifact-store/artstore/internal/cli/cmd/internal/artfmt"
+	"github.com/artifact-store/artstore/internal/cli/cmdutil"
+	"github.com/artifact-store/artstore/internal/cli/iostreams"
+	"github.com/artifact-store/artstore/internal/config"
+	"github.com/artifact-store/artstore/pkg/client"
+)
+
+// Options are the inputs of `artstore verify`.
+type Options struct {
+	IO     *iostreams.IOStreams
+	Config func() (*config.Config, error)
+	Client func(context.Context) (client.Store, error)
+
+	Ref  string
+	All  bool
+	Deep bool
+}
+
+// NewCmdVerify returns the command. runF, if not nil, replaces the run function.
+func NewCmdVerify(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{IO: f.IO, Config: f.Config, Client: f.Client}
+	cmd := &cobra.Command{
+		Use:   "verify [REF|--all]",
+		Short: "Check that stored bytes are present and intact",
+		Long: `Check one artifact (REF) or every artifact (--all, the default without
+REF): its manifest and every chunk it names must be present in the backend
+with the right size; with --deep every chunk is also re-read and re-hashed,
+which reads all the stored bytes.
+
+Each problem is printed on its own line with what to do about it, and the
+exit status is 4 when there is any. Nothing is changed: verify only reports.`,
+		Example: `  $ artstore verify --all
+  ok: 12 artifacts, 41 blobs, 1.3 GiB checked
+  $ artstore verify reports/q3.pdf:2 --deep
+  digest_mismatch  reports/q3.pdf:2  sha256:77ab...: stored bytes do not match their digest
+    what to do: push the original file again to repair it, or restore the blob from a backup
+
+  # JSON: {"ok", "artifacts", "blobs", "bytes", "problems": [{"ref", "digest", "kind", "message", "hint"}]}
+  $ artstore verify --all --deep --json`,
+		Args: cmdutil.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				opts.Ref = args[0]
+			}
+			if opts.Ref != "" && opts.All {
+				return cmdutil.FlagErrorf("give a reference or --all, not both")
+			}
+			if opts.Ref == "" {
+				opts.All = true
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return verifyRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVarP(&opts.All, "all", "a", false, "check every artifact (the default without REF)")
+	cmd.Flags().BoolVar(&opts.Deep, "deep", false, "re-read and re-hash every chunk, not only check presence and size")
+	return cmd
+}
+
+func verifyRun(ctx context.Context, opts *Options) error {
+	cfg, err := opts.Config()
+	if err != nil {
+		return err
+	}
+	store, err := opts.Client(ctx)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	rep, err := store.Verify(ctx, client.VerifyOptions{Ref: opts.Ref, All: opts.All, Deep: opts.Deep})
+	if err != nil {
+		what := opts.Ref
+		if what == "" {
+			what = "--all"
+		}
+		return fmt.Errorf("verify %s: %w", what, err)
+	}
+	if rep.Problems == nil {
+		rep.Problems = []client.Problem{}
+	}
+	if cfg.Output.JSON {
+		if err := cmdutil.WriteJSON(opts.IO.Out, rep); err != nil {
+			return err
+		}
+	} else {
+		var b strings.Builder
+		for _, p := range rep.Problems {
+			fields := []string{p.Kind}
+			for _, s := range []string{p.Ref, p.Digest} {
+				if s != "" {
+					fields = append(fields, s)
+				}
+			}
+			fmt.Fprintf(&b, "%s: %s\n", strings.Join(fields, "  "), p.Message)
+			if p.Hint != "" {
+				fmt.Fprintf(&b, "  what to do: %s\n", p.Hint)
+			}
+		}
+		if rep.OK && len(rep.Problems) == 0 {
+			fmt.Fprintf(&b, "ok: %d artifacts, %d blobs, %s checked\n", rep.Artifacts, rep.Blobs, artfmt.Bytes(rep.Bytes))
+		}
+		if _, err := fmt.Fprint(opts.IO.Out, b.String()); err != nil {
+			return err
+		}
+	}
+	if !rep.OK || len(rep.Problems) > 0 {
+		return cmdutil.Mark(fmt.Errorf("verify found %d problem(s) in %d artifacts", len(rep.Problems), rep.Artifacts), client.ErrIntegrity)
+	}
+	return nil
+}
