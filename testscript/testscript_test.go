@@ -53,6 +53,7 @@ func Params(t *testing.T) testscript.Params {
 		UpdateScripts:       *update,
 		Setup:               setup,
 		Cmds:                commands(),
+		Condition:           condition,
 	}
 }
 
@@ -81,6 +82,10 @@ func commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 	return map[string]func(ts *testscript.TestScript, neg bool, args []string){
 		"mkfile":   cmdMkfile,
 		"exitcode": cmdExitcode,
+
+		"corrupt-blob": cmdCorruptBlob,
+		"rm-chunk":     cmdRmChunk,
+		"jsonfield":    cmdJSONField,
 	}
 }
 

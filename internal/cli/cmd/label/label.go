@@ -83,7 +83,7 @@ func labelRun(ctx context.Context, opts *Options) error {
 	defer store.Close()
 	art, err := store.Label(ctx, opts.Ref, opts.Set, opts.Remove)
 	if err != nil {
-		return fmt.Errorf("label %s: %w", opts.Ref, err)
+		return err
 	}
 	if cfg.Output.JSON {
 		return cmdutil.WriteJSON(opts.IO.Out, art)

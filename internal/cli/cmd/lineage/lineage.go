@@ -3,7 +3,6 @@ package lineage
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"strings"
 
@@ -85,7 +84,7 @@ func lineageRun(ctx context.Context, opts *Options) error {
 	defer store.Close()
 	g, err := store.Lineage(ctx, opts.Ref, client.LineageOptions{Direction: opts.Direction, Depth: opts.Depth})
 	if err != nil {
-		return fmt.Errorf("lineage %s: %w", opts.Ref, err)
+		return err
 	}
 	if g.Nodes == nil {
 		g.Nodes = []client.Artifact{}

@@ -3,7 +3,6 @@ package ls
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
@@ -42,11 +41,11 @@ func NewCmdLs(f *cmdutil.Factory, runF func(context.Context, *Options) error) *c
 	cmd := &cobra.Command{
 		Use:     "ls [PATTERN]",
 		Aliases: []string{"list"},
-		Short:   "List artifacts, newest first",
-		Long: `List artifact versions, newest first, optionally only those whose name
-matches PATTERN (a glob: "reports/*" matches one level, "logs/**" any depth;
-a plain name lists its versions), that carry labels (--label), or that were
-created since a time (--since).
+		Short:   "List artifacts in the order they were pushed",
+		Long: `List artifact versions in the order they were pushed, optionally only those
+whose name matches PATTERN (a glob with * and ?, where * also matches '/';
+without those characters, names starting with PATTERN), that carry labels
+(--label), or that were created since a time (--since).
 
 Label selectors: KEY=VALUE, KEY!=VALUE, KEY (has the label), !KEY (lacks
 it); several must all hold. --since takes a date (2026-01-02), an RFC 3339
@@ -57,8 +56,8 @@ there are more, a note on stderr says so. Removed artifacts are listed only
 with --all.`,
 		Example: `  $ artstore ls
   REF                  SIZE     CREATED               TAGS
-  reports/q3.pdf:2     1.2 MiB  2026-11-27T10:02:11Z  latest
   reports/q3.pdf:1     1.1 MiB  2026-11-20T09:14:55Z
+  reports/q3.pdf:2     1.2 MiB  2026-11-27T10:02:11Z  latest
 
   $ artstore ls 'reports/*' --label env=prod --since 7d
   $ artstore ls --all --limit 0
@@ -114,7 +113,7 @@ func lsRun(ctx context.Context, opts *Options) error {
 		}
 		page, err := store.List(ctx, q)
 		if err != nil {
-			return fmt.Errorf("ls: %w", err)
+			return err
 		}
 		arts = append(arts, page.Artifacts...)
 		if page.NextCursor == "" {

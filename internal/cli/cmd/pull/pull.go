@@ -89,7 +89,7 @@ func pullRun(ctx context.Context, opts *Options) error {
 
 	art, err := store.Get(ctx, opts.Ref)
 	if err != nil {
-		return fmt.Errorf("pull %s: %w", opts.Ref, err)
+		return err
 	}
 	if art.Deleted {
 		return cmdutil.Mark(fmt.Errorf("pull %s: %s was removed", opts.Ref, art.Ref), client.ErrNotFound)
@@ -127,7 +127,7 @@ func pullRun(ctx context.Context, opts *Options) error {
 	}
 	bar.Done()
 	if err != nil {
-		return fmt.Errorf("pull %s: %w", opts.Ref, err)
+		return err
 	}
 	if res.Path == "" && !toStdout {
 		res.Path = path

@@ -155,7 +155,7 @@ func pushRun(ctx context.Context, opts *Options) error {
 	res, err := store.Push(ctx, req)
 	bar.Done()
 	if err != nil {
-		return fmt.Errorf("push %s: %w", opts.Path, err)
+		return err // the store's errors say what and which
 	}
 	return printResult(opts.IO, cfg.Output.JSON, res)
 }

@@ -84,7 +84,7 @@ func rmRun(ctx context.Context, opts *Options) error {
 		art, err = store.Delete(ctx, opts.Ref)
 	}
 	if err != nil {
-		return fmt.Errorf("rm %s: %w", opts.Ref, err)
+		return err
 	}
 	if cfg.Output.JSON {
 		return cmdutil.WriteJSON(opts.IO.Out, Result{DryRun: opts.DryRun, Removed: *art})

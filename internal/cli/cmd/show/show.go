@@ -64,7 +64,7 @@ func showRun(ctx context.Context, opts *Options) error {
 	defer store.Close()
 	art, err := store.Get(ctx, opts.Ref)
 	if err != nil {
-		return fmt.Errorf("show %s: %w", opts.Ref, err)
+		return err
 	}
 	if cfg.Output.JSON {
 		return cmdutil.WriteJSON(opts.IO.Out, art)

@@ -62,7 +62,7 @@ func tagRun(ctx context.Context, opts *Options) error {
 	defer store.Close()
 	art, err := store.Tag(ctx, opts.Ref, opts.Tag)
 	if err != nil {
-		return fmt.Errorf("tag %s %s: %w", opts.Ref, opts.Tag, err)
+		return err
 	}
 	if cfg.Output.JSON {
 		return cmdutil.WriteJSON(opts.IO.Out, art)

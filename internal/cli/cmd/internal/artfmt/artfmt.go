@@ -24,8 +24,18 @@ import (
 // it a transfer is over before a bar would be readable.
 const ProgressThreshold = 4 << 20
 
-// ErrSyntax is matched by every error of this package's parsers.
+// ErrSyntax is matched (errors.Is) by every error of this package's
+// parsers; their messages say what is allowed, without a generic prefix.
 var ErrSyntax = errors.New("syntax error")
+
+type syntaxError struct{ msg string }
+
+func (e *syntaxError) Error() string        { return e.msg }
+func (e *syntaxError) Is(target error) bool { return target == ErrSyntax }
+
+func syntaxErrorf(format string, args ...any) error {
+	return &syntaxError{msg: fmt.Sprintf(format, args...)}
+}
 
 // Bytes renders n with binary units: "512 B", "1.5 MiB".
 func Bytes(n int64) string {
@@ -63,10 +73,10 @@ func ParseLabels(args []string) (map[string]string, error) {
 	for _, a := range args {
 		k, v, ok := strings.Cut(a, "=")
 		if !ok || k == "" {
-			return nil, fmt.Errorf("%w: label %q: %s", ErrSyntax, a, LabelSyntax)
+			return nil, syntaxErrorf("label %q: %s", a, LabelSyntax)
 		}
 		if _, dup := out[k]; dup {
-			return nil, fmt.Errorf("%w: label %q is given twice", ErrSyntax, k)
+			return nil, syntaxErrorf("label %q is given twice", k)
 		}
 		out[k] = v
 	}
@@ -78,7 +88,7 @@ func ParseLabels(args []string) (map[string]string, error) {
 func ParseInput(s string) (client.Input, error) {
 	ref, role, hasRole := strings.Cut(s, "=")
 	if ref == "" || (hasRole && role == "") {
-		return client.Input{}, fmt.Errorf("%w: input %q: want REF or REF=ROLE (REF: name:version, name:tag, name@sha256:..., an ID, or a raw sha256:<hex> digest; ROLE: a word such as source or config)", ErrSyntax, s)
+		return client.Input{}, syntaxErrorf("input %q: want REF or REF=ROLE (REF: name:version, name:tag, name@sha256:..., an ID, or a raw sha256:<hex> digest; ROLE: a word such as source or config)", s)
 	}
 	in := client.Input{Role: role}
 	if strings.HasPrefix(ref, "sha256:") {
@@ -103,7 +113,7 @@ func ParseSince(s string, now time.Time) (time.Time, error) {
 	}
 	d, err := parseDuration(s)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("%w: time %q: want a date (2026-01-02), an RFC 3339 time (2026-01-02T15:04:05Z) or an age such as 30m, 24h, 7d or 2w", ErrSyntax, s)
+		return time.Time{}, syntaxErrorf("time %q: want a date (2026-01-02), an RFC 3339 time (2026-01-02T15:04:05Z) or an age such as 30m, 24h, 7d or 2w", s)
 	}
 	return now.Add(-d), nil
 }
@@ -178,7 +188,7 @@ func DefaultName(path string) (string, error) {
 	}
 	name := strings.Trim(b.String(), "-")
 	if name == "" || name == "." || name == ".." {
-		return "", fmt.Errorf("%w: cannot derive an artifact name from %q; give one with --name (%s)", ErrSyntax, base, NameSyntax)
+		return "", syntaxErrorf("cannot derive an artifact name from %q; give one with --name (%s)", base, NameSyntax)
 	}
 	return name, nil
 }
