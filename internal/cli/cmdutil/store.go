@@ -103,8 +103,12 @@ func Actor(lookupEnv func(string) (string, bool)) string {
 	return user
 }
 
-// openRemote is where remote mode (--server / ARTSTORE_SERVER) plugs in.
-func openRemote(_ context.Context, cfg *config.Config) (client.Store, error) {
-	return nil, Mark(fmt.Errorf("daemon mode (--server %s) is not available in this build yet; "+
-		"unset --server / ARTSTORE_SERVER (and the config key server) to use the local store", cfg.Server), client.ErrUnavailable)
+// openRemote opens remote mode (--server / ARTSTORE_SERVER) with the
+// token from ARTSTORE_TOKEN (or the config key token).
+func openRemote(ctx context.Context, cfg *config.Config) (client.Store, error) {
+	r, err := client.OpenRemote(ctx, client.RemoteOptions{URL: cfg.Server, Token: cfg.Token, UserAgent: "artstore-cli"})
+	if err != nil {
+		return nil, fmt.Errorf("--server / ARTSTORE_SERVER: %w", err)
+	}
+	return r, nil
 }
