@@ -1,0 +1,485 @@
+package client
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/artifact-store/artstore/internal/content"
+	"github.com/artifact-store/artstore/internal/eventlog"
+	"github.com/artifact-store/artstore/internal/registry"
+	"github.com/artifact-store/artstore/pkg/client/internal/transfer"
+)
+
+// sniffLen is how many leading bytes media type detection looks at (what
+// http.DetectContentType considers).
+const sniffLen = 512
+
+// eventsPollInterval is how often Events checks the log while long-polling.
+const eventsPollInterval = 100 * time.Millisecond
+
+// Push stores the content req names and registers it as a new artifact
+// version. Everything that can be checked without the content (name,
+// version, tags, labels, inputs, media type) is checked before any byte is
+// read, so bad input changes nothing. The content is read once; only chunks
+// the backend lacks are uploaded, so a push that was interrupted, run
+// again, uploads only what is missing.
+func (l *Local) Push(ctx context.Context, req PushRequest) (*PushResult, error) {
+	res, err := l.push(ctx, req)
+	return res, mapErr(err)
+}
+
+func (l *Local) push(ctx context.Context, req PushRequest) (*PushResult, error) {
+	if (req.Path == "") == (req.Reader == nil) {
+		return nil, fmt.Errorf("push: %w: give exactly one of a path and a reader", ErrInvalid)
+	}
+	name := req.Name
+	if name == "" {
+		if req.Path == "" {
+			return nil, fmt.Errorf("push: %w: standard input has no file name to name the artifact after; give a name (--name NAME)", ErrInvalid)
+		}
+		var err error
+		if name, err = DeriveName(req.Path); err != nil {
+			return nil, fmt.Errorf("push %s: %w", req.Path, err)
+		}
+	}
+	rreq, err := l.registerRequest(ctx, name, req)
+	if err != nil {
+		return nil, fmt.Errorf("push %s: %w", name, err)
+	}
+
+	opts := transfer.PushOptions{Concurrency: l.concurrency, Retry: l.retry}
+	if req.Progress != nil {
+		opts.Progress = func(p transfer.Progress) { req.Progress(p.Read, p.Written) }
+	}
+	var tr transfer.PushResult
+	if req.Path != "" {
+		tr, err = l.pushPath(ctx, req.Path, &rreq, opts)
+	} else {
+		tr, err = l.pushStream(ctx, req.Reader, "", &rreq, opts)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("push %s: %w", name, err)
+	}
+
+	rreq.ContentDigest, rreq.Size, rreq.ManifestDigest, rreq.Chunks = tr.ContentDigest, tr.Size, tr.ManifestDigest, tr.Blobs
+	a, err := l.reg.Register(ctx, l.actor, rreq)
+	if err != nil {
+		return nil, fmt.Errorf("push: %w", err)
+	}
+	return &PushResult{
+		Artifact:          artifactFromInternal(a),
+		UploadedBytes:     tr.UploadedBytes,
+		DeduplicatedBytes: tr.DeduplicatedBytes,
+		Chunks:            tr.Chunks,
+	}, nil
+}
+
+// registerRequest validates the metadata of a push and returns the
+// registration request without the content fields.
+func (l *Local) registerRequest(ctx context.Context, name string, req PushRequest) (registry.RegisterRequest, error) {
+	rr := registry.RegisterRequest{Name: name, Version: req.Version, MediaType: req.MediaType, Labels: req.Labels,
+		Producer: producerToInternal(req.Producer), Tags: req.Tags, NoLatest: req.NoLatest}
+	if err := registry.ValidateName(name); err != nil {
+		return rr, fmt.Errorf("%w; %s", err, nameRules)
+	}
+	if req.Version != "" {
+		if err := registry.ValidateVersion(req.Version); err != nil {
+			return rr, err
+		}
+		// Fail before uploading; Register checks again atomically.
+		a, err := l.reg.Get(ctx, name+":"+req.Version)
+		switch {
+		case err == nil && a.Version == req.Version:
+			return rr, fmt.Errorf("%w: %s:%s exists (versions are immutable; push without a version to get the next number)", ErrConflict, name, req.Version)
+		case err == nil:
+			return rr, fmt.Errorf("%w: %s:%s is a tag; choose another version", ErrConflict, name, req.Version)
+		case !errors.Is(err, registry.ErrNotFound):
+			return rr, err
+		}
+	}
+	for _, t := range req.Tags {
+		if err := registry.ValidateTag(t); err != nil {
+			return rr, err
+		}
+	}
+	for k, v := range req.Labels {
+		if err := registry.ValidateLabel(k, v); err != nil {
+			return rr, err
+		}
+	}
+	if req.MediaType == TreeMediaType {
+		return rr, fmt.Errorf("%w: media type %s is reserved for directories, which get it automatically", ErrInvalid, TreeMediaType)
+	}
+	if req.MediaType != "" {
+		if _, _, err := mime.ParseMediaType(req.MediaType); err != nil {
+			return rr, fmt.Errorf("%w: media type %q: %v (want type/subtype, e.g. application/pdf)", ErrInvalid, req.MediaType, err)
+		}
+	}
+	ins, err := inputsToInternal(req.Inputs)
+	if err != nil {
+		return rr, err
+	}
+	for i, in := range ins {
+		if in.Ref == "" {
+			continue
+		}
+		a, err := l.reg.Get(ctx, in.Ref)
+		if err == nil && a.Deleted != nil {
+			err = fmt.Errorf("%s (%s) was deleted: %w", in.Ref, a.Ref(), registry.ErrNotFound)
+		}
+		if err != nil {
+			return rr, fmt.Errorf("input %d: %w", i+1, err)
+		}
+	}
+	rr.Inputs = ins
+	return rr, nil
+}
+
+// pushPath pushes a file or, for a directory, a tree.
+func (l *Local) pushPath(ctx context.Context, path string, rr *registry.RegisterRequest, opts transfer.PushOptions) (transfer.PushResult, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return transfer.PushResult{}, err
+	}
+	if st.IsDir() {
+		if rr.MediaType != "" {
+			return transfer.PushResult{}, fmt.Errorf("%w: %s is a directory; directories are stored as %s and take no other media type",
+				ErrInvalid, path, TreeMediaType)
+		}
+		rr.MediaType = TreeMediaType
+		return transfer.PushTree(ctx, path, l.blobs, opts)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return transfer.PushResult{}, err
+	}
+	defer f.Close()
+	return l.pushStream(ctx, f, filepath.Ext(path), rr, opts)
+}
+
+// pushStream pushes one byte stream. Without a media type it detects one
+// from the file extension ext or else from the first bytes, which it peeks
+// at through the same buffered reader the pipeline then reads: one pass.
+func (l *Local) pushStream(ctx context.Context, r io.Reader, ext string, rr *registry.RegisterRequest, opts transfer.PushOptions) (transfer.PushResult, error) {
+	if rr.MediaType == "" && ext != "" {
+		rr.MediaType = mime.TypeByExtension(ext)
+	}
+	if rr.MediaType == "" {
+		br := bufio.NewReaderSize(r, sniffLen)
+		head, err := br.Peek(sniffLen)
+		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+			return transfer.PushResult{}, fmt.Errorf("read input: %w", err)
+		}
+		rr.MediaType = http.DetectContentType(head)
+		r = br
+	}
+	return transfer.Push(ctx, r, l.blobs, opts)
+}
+
+// live returns the artifact ref names, refusing a deleted one (which only an
+// ID can name) because its bytes may already be collected.
+func (l *Local) live(ctx context.Context, ref string) (eventlog.Artifact, error) {
+	a, err := l.reg.Get(ctx, ref)
+	if err != nil {
+		return a, err
+	}
+	if a.Deleted != nil {
+		return a, fmt.Errorf("%s (%s) was deleted: %w", ref, a.Ref(), registry.ErrNotFound)
+	}
+	return a, nil
+}
+
+// pullOptions converts the Store's pull options for the pipeline.
+func (l *Local) pullOptions(a eventlog.Artifact, opts PullOptions) (transfer.PullOptions, error) {
+	po := transfer.PullOptions{Concurrency: l.concurrency, Retry: l.retry}
+	if opts.Progress != nil {
+		po.Progress = func(p transfer.Progress) { opts.Progress(p.Written) }
+	}
+	if opts.Range != "" {
+		if kindOf(a.MediaType) == KindTree {
+			return po, fmt.Errorf("%w: %s is a directory artifact; a range applies to a file", ErrInvalid, a.Ref())
+		}
+		rng, err := content.ParseRange(opts.Range, a.Size)
+		if err != nil {
+			return po, err
+		}
+		po.Range = &rng
+	}
+	return po, nil
+}
+
+// Pull streams the artifact (or opts.Range of it) to w, verifying every
+// chunk before its bytes reach w and the whole content at the end. On an
+// integrity failure w may have received a verified prefix; the error wraps
+// ErrIntegrity. A directory artifact is refused (use PullToPath). With
+// retrieval records on, a successful pull appends one; if that fails, the
+// result is returned together with the error.
+func (l *Local) Pull(ctx context.Context, ref string, w io.Writer, opts PullOptions) (*PullResult, error) {
+	res, err := l.pull(ctx, ref, opts, func(a eventlog.Artifact, po transfer.PullOptions) (transfer.PullResult, error) {
+		if kindOf(a.MediaType) == KindTree {
+			return transfer.PullResult{}, fmt.Errorf("%w: %s is a directory artifact; pull it to a path with -o DIR", ErrInvalid, a.Ref())
+		}
+		return transfer.Pull(ctx, a.ManifestDigest, l.blobs, w, po)
+	})
+	return res, mapErr(err)
+}
+
+// PullToPath writes the artifact to path: a file through a temporary file
+// renamed into place only once every byte is verified (on failure nothing is
+// left at path), a directory artifact as a tree below path (created if
+// missing; each file renamed into place once verified).
+func (l *Local) PullToPath(ctx context.Context, ref, path string, opts PullOptions) (*PullResult, error) {
+	res, err := l.pull(ctx, ref, opts, func(a eventlog.Artifact, po transfer.PullOptions) (transfer.PullResult, error) {
+		if kindOf(a.MediaType) == KindTree {
+			return transfer.PullTree(ctx, a.ManifestDigest, l.blobs, path, po)
+		}
+		if st, err := os.Stat(path); err == nil && st.IsDir() {
+			return transfer.PullResult{}, fmt.Errorf("%w: %s is a directory; give the path of the file to write (for example %s)",
+				ErrInvalid, path, filepath.Join(path, filepath.Base(a.Name)))
+		}
+		tr, err := transfer.PullToFile(ctx, a.ManifestDigest, l.blobs, path, po)
+		if err == nil && !manifestMatches(tr.Manifest, a) {
+			os.Remove(path)
+		}
+		return tr, err
+	})
+	if res != nil {
+		res.Path = path
+	}
+	return res, mapErr(err)
+}
+
+// manifestMatches reports whether a pulled manifest describes the content
+// the artifact was registered with.
+func manifestMatches(m content.Manifest, a eventlog.Artifact) bool {
+	return m.Digest == a.ContentDigest && m.Size == a.Size && string(m.Kind) == kindOf(a.MediaType)
+}
+
+// pull resolves ref, runs fn and records the retrieval.
+func (l *Local) pull(ctx context.Context, ref string, opts PullOptions,
+	fn func(eventlog.Artifact, transfer.PullOptions) (transfer.PullResult, error)) (*PullResult, error) {
+	a, err := l.live(ctx, ref)
+	if err != nil {
+		return nil, fmt.Errorf("pull: %w", err)
+	}
+	po, err := l.pullOptions(a, opts)
+	if err != nil {
+		return nil, fmt.Errorf("pull %s: %w", a.Ref(), err)
+	}
+	tr, err := fn(a, po)
+	if err != nil {
+		return nil, fmt.Errorf("pull %s: %w", a.Ref(), err)
+	}
+	if !manifestMatches(tr.Manifest, a) {
+		return nil, fmt.Errorf("pull %s: %w: its manifest %s describes %s content %s of %d bytes, but %s was registered with %s of %d bytes",
+			a.Ref(), content.ErrMismatch, a.ManifestDigest.Short(), tr.Manifest.Kind, tr.Manifest.Digest, tr.Manifest.Size,
+			a.Ref(), a.ContentDigest, a.Size)
+	}
+	res := &PullResult{Ref: a.Ref(), ID: a.ID, ContentDigest: a.ContentDigest.String(), Bytes: tr.Written, Kind: kindOf(a.MediaType)}
+	if po.Range != nil {
+		res.Range = po.Range.String()
+	}
+	if l.retrievals {
+		rec := registry.Retrieval{Bytes: tr.Written, Range: res.Range, Client: retrievalClient}
+		if err := l.reg.RecordRetrieval(ctx, l.actor, a.ID, rec); err != nil {
+			return res, fmt.Errorf("pulled %s, but could not append the retrieval record: %w", a.Ref(), err)
+		}
+	}
+	return res, nil
+}
+
+// Get returns the artifact ref names. An artifact ID also names a deleted
+// artifact (Deleted is set); other references resolve live ones only.
+func (l *Local) Get(ctx context.Context, ref string) (*Artifact, error) {
+	a, err := l.reg.Get(ctx, ref)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	out := artifactFromInternal(a)
+	return &out, nil
+}
+
+// List returns a page of artifacts in registration order. A Pattern with
+// '*' or '?' is a glob ('*' also matches '/'); otherwise it matches names
+// starting with it. Each selector string may hold several comma-separated
+// selectors. Since is inclusive, Before exclusive.
+func (l *Local) List(ctx context.Context, q Query) (*Page, error) {
+	opts := registry.ListOptions{CreatedBefore: q.Before, IncludeDeleted: q.IncludeDeleted, Cursor: q.Cursor, Limit: q.Limit}
+	if !q.Since.IsZero() {
+		opts.CreatedAfter = q.Since.Add(-time.Nanosecond)
+	}
+	if isGlob(q.Pattern) {
+		opts.NameGlob = q.Pattern
+	} else {
+		opts.NamePrefix = q.Pattern
+	}
+	for _, s := range q.Selectors {
+		sels, err := registry.ParseSelectors(s)
+		if err != nil {
+			return nil, mapErr(fmt.Errorf("list: %w", err))
+		}
+		opts.Selectors = append(opts.Selectors, sels...)
+	}
+	res, err := l.reg.List(ctx, opts)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	p := &Page{Artifacts: make([]Artifact, 0, len(res.Artifacts)), NextCursor: res.Next}
+	for _, a := range res.Artifacts {
+		p.Artifacts = append(p.Artifacts, artifactFromInternal(a))
+	}
+	return p, nil
+}
+
+func isGlob(p string) bool {
+	for i := 0; i < len(p); i++ {
+		if p[i] == '*' || p[i] == '?' {
+			return true
+		}
+	}
+	return false
+}
+
+// Tag points tag at the artifact ref names, moving it from another version
+// of the name if needed.
+func (l *Local) Tag(ctx context.Context, ref, tag string) (*Artifact, error) {
+	return l.artifact(l.reg.Tag(ctx, l.actor, ref, tag))
+}
+
+// Label sets and removes labels of the artifact ref names.
+func (l *Local) Label(ctx context.Context, ref string, set map[string]string, remove []string) (*Artifact, error) {
+	return l.artifact(l.reg.Label(ctx, l.actor, ref, set, remove))
+}
+
+// Delete tombstones the artifact ref names; its bytes are reclaimed by
+// garbage collection. A legal hold or immutability refuses it (ErrForbidden).
+func (l *Local) Delete(ctx context.Context, ref string) (*Artifact, error) {
+	return l.artifact(l.reg.Delete(ctx, l.actor, ref, ""))
+}
+
+// SetRetention changes the artifact's retention: ExpireAfter counts from
+// the artifact's creation; a pointer to the zero time clears ExpiresAt or
+// ImmutableUntil; nil fields are left as they are. Immutability can be
+// extended, never shortened (ErrForbidden).
+func (l *Local) SetRetention(ctx context.Context, ref string, req RetentionRequest) (*Artifact, error) {
+	a, err := l.live(ctx, ref)
+	if err != nil {
+		return nil, mapErr(fmt.Errorf("set retention: %w", err))
+	}
+	ret, err := retentionToInternal(a.Retention, a.Created, req)
+	if err != nil {
+		return nil, fmt.Errorf("set retention of %s: %w", a.Ref(), err)
+	}
+	// By ID: the same artifact even if a tag moved meanwhile.
+	return l.artifact(l.reg.SetRetention(ctx, l.actor, a.ID, ret))
+}
+
+// Hold places the legal hold HoldName on the artifact (ErrConflict if it
+// is already placed).
+func (l *Local) Hold(ctx context.Context, ref, reason string) (*Artifact, error) {
+	return l.artifact(l.reg.Hold(ctx, l.actor, ref, HoldName, reason))
+}
+
+// Release releases the legal hold HoldName (ErrNotFound if not placed).
+func (l *Local) Release(ctx context.Context, ref string) (*Artifact, error) {
+	return l.artifact(l.reg.Release(ctx, l.actor, ref, HoldName, ""))
+}
+
+func (l *Local) artifact(a eventlog.Artifact, err error) (*Artifact, error) {
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	out := artifactFromInternal(a)
+	return &out, nil
+}
+
+// Lineage walks the provenance graph from ref: Up to its inputs (the
+// default), Down to what was made from it, to opts.Depth levels (0: all).
+func (l *Local) Lineage(ctx context.Context, ref string, opts LineageOptions) (*LineageGraph, error) {
+	dir := eventlog.Parents
+	switch opts.Direction {
+	case Up, "":
+		opts.Direction = Up
+	case Down:
+		dir = eventlog.Children
+	default:
+		return nil, fmt.Errorf("lineage: %w: direction %q is neither %q nor %q", ErrInvalid, opts.Direction, Up, Down)
+	}
+	if opts.Depth < 0 {
+		return nil, fmt.Errorf("lineage: %w: negative depth %d", ErrInvalid, opts.Depth)
+	}
+	lg, err := l.reg.Lineage(ctx, ref, dir, opts.Depth)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	g := lineageFromInternal(lg, opts.Direction)
+	return &g, nil
+}
+
+// Events returns up to limit events (0: 100) after seq, oldest first. With
+// wait > 0 and nothing after seq yet, it polls the log until an event
+// arrives, wait passes or ctx ends, and then returns what there is (maybe
+// nothing).
+func (l *Local) Events(ctx context.Context, after int64, limit int, wait time.Duration) ([]Event, error) {
+	var deadline <-chan time.Time
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		deadline = t.C
+	}
+	for {
+		evs, err := l.reg.Events(ctx, after, limit)
+		if err != nil {
+			return nil, mapErr(err)
+		}
+		if len(evs) > 0 || deadline == nil {
+			out := make([]Event, 0, len(evs))
+			for _, e := range evs {
+				ce, err := eventFromInternal(e)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, ce)
+			}
+			return out, nil
+		}
+		poll := time.NewTimer(eventsPollInterval)
+		select {
+		case <-ctx.Done():
+			poll.Stop()
+			return nil, ctx.Err()
+		case <-deadline:
+			poll.Stop()
+			deadline = nil // one last look, then return
+		case <-poll.C:
+		}
+	}
+}
+
+// VerifyLog checks the event log's hash chain from the first event. A
+// broken chain is a report with OK false, not an error; errors are I/O.
+func (l *Local) VerifyLog(ctx context.Context) (*LogReport, error) {
+	rep, err := l.reg.VerifyLog(ctx, 1)
+	var ce *eventlog.ChainError
+	if err != nil && !errors.As(err, &ce) {
+		return nil, mapErr(fmt.Errorf("verify log: %w", err))
+	}
+	out := logReportFromInternal(rep)
+	return &out, nil
+}
+
+// Rebuild rebuilds every view from the event log.
+func (l *Local) Rebuild(ctx context.Context) error {
+	if _, err := l.reg.Rebuild(ctx); err != nil {
+		return mapErr(fmt.Errorf("rebuild: %w", err))
+	}
+	return nil
+}

@@ -1,0 +1,192 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"time"
+
+	"github.com/artifact-store/artstore/internal/eventlog"
+	"github.com/artifact-store/artstore/internal/eventlog/sqlite"
+	"github.com/artifact-store/artstore/internal/registry"
+	"github.com/artifact-store/artstore/internal/storage"
+	"github.com/artifact-store/artstore/internal/storage/backends"
+	"github.com/artifact-store/artstore/pkg/client/internal/transfer"
+)
+
+// Local store layout and defaults.
+const (
+	// LogFileName is the SQLite event log inside a local store directory.
+	LogFileName = "artstore.db"
+	// DefaultBlobDir is the directory, inside the store directory, of the
+	// local backend used when LocalOptions.Backend is zero.
+	DefaultBlobDir = "blobs"
+	// DefaultBackendID is the ID of that default backend.
+	DefaultBackendID = "default"
+	// HoldName is the name of the legal hold Hold places and Release
+	// releases. The registry supports several named holds per artifact;
+	// the Store API manages this one.
+	HoldName = "legal"
+	// TreeMediaType is the media type of every directory (tree) artifact.
+	// It is reserved: a file cannot be pushed with it, and a directory
+	// cannot be pushed with another, so Artifact.Kind follows from it.
+	TreeMediaType = "application/vnd.artstore.tree+json"
+	// retrievalClient names local mode in retrieval records.
+	retrievalClient = "artstore (local)"
+)
+
+// BackendConfig mirrors one configured backend, so Go programs can open a
+// local store without artstore's configuration package. Which fields matter
+// depends on Type ("local": Root; "s3": Bucket and the rest).
+type BackendConfig struct {
+	ID, Type, Root, Bucket, Prefix, Region, Endpoint string
+	PathStyle                                        bool
+	// Credentials; empty means the standard AWS credential chain.
+	AccessKeyID, SecretAccessKey, SessionToken string
+	// Multipart tuning for S3; zero means the backend's default.
+	MultipartThreshold, PartSize int64
+	Concurrency                  int
+}
+
+// spec converts the configuration to the backends package's Spec.
+func (b BackendConfig) spec() backends.Spec {
+	return backends.Spec{
+		ID: b.ID, Type: b.Type, Root: b.Root,
+		Bucket: b.Bucket, Prefix: b.Prefix, Region: b.Region, Endpoint: b.Endpoint, PathStyle: b.PathStyle,
+		AccessKeyID: b.AccessKeyID, SecretAccessKey: b.SecretAccessKey, SessionToken: b.SessionToken,
+		MultipartThreshold: b.MultipartThreshold, PartSize: b.PartSize, Concurrency: b.Concurrency,
+	}
+}
+
+// LocalOptions configure OpenLocal.
+type LocalOptions struct {
+	// Dir is the store directory; the SQLite log is Dir/artstore.db.
+	// It is created if missing.
+	Dir string
+	// Backend holds the blobs. The zero value means a local backend
+	// {ID: "default", Type: "local", Root: Dir/blobs}.
+	Backend BackendConfig
+	// Actor is recorded on every event; empty means "$USER@$HOSTNAME".
+	Actor string
+	// RetrievalRecords appends a retrieval record on every pull.
+	RetrievalRecords bool
+	// Concurrency is the transfer parallelism (chunk uploads and
+	// downloads in flight); 0 means the pipeline's default.
+	Concurrency int
+	// Now is the clock for events; nil means time.Now. Tests move it.
+	Now func() time.Time
+}
+
+// Local is the local-mode Store: it runs the registry in process over the
+// SQLite event log in the store directory and talks to the blob backend
+// directly. It is safe for concurrent use, and several processes may open
+// the same store at once (the log serialises appends).
+type Local struct {
+	dir         string
+	log         eventlog.Store
+	reg         *registry.Registry
+	backend     storage.Backend
+	backendType string
+	blobs       transfer.BlobStore
+	actor       string
+	retrievals  bool
+	concurrency int
+	now         func() time.Time
+	// retry governs the transfer pipeline's retries; tests shorten it.
+	retry transfer.RetryPolicy
+}
+
+var _ Store = (*Local)(nil)
+
+// OpenLocal opens (creating if needed) the local store in opts.Dir. Close
+// it when done.
+func OpenLocal(ctx context.Context, opts LocalOptions) (*Local, error) {
+	if opts.Dir == "" {
+		return nil, fmt.Errorf("open local store: %w: no store directory given", ErrInvalid)
+	}
+	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+		return nil, mapErr(fmt.Errorf("open local store: create %s: %w", opts.Dir, err))
+	}
+	bc := opts.Backend
+	if bc == (BackendConfig{}) {
+		bc = BackendConfig{ID: DefaultBackendID, Type: backends.TypeLocal, Root: filepath.Join(opts.Dir, DefaultBlobDir)}
+	}
+	if bc.ID == "" {
+		bc.ID = DefaultBackendID
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	actor := opts.Actor
+	if actor == "" {
+		actor = defaultActor()
+	}
+	be, err := backends.Open(ctx, bc.spec())
+	if err != nil {
+		return nil, mapErr(fmt.Errorf("open local store %s: backend %s: %w", opts.Dir, bc.ID, err))
+	}
+	log, err := sqlite.Open(ctx, filepath.Join(opts.Dir, LogFileName), eventlog.Options{Now: now})
+	if err != nil {
+		return nil, mapErr(fmt.Errorf("open local store %s: %w", opts.Dir, err))
+	}
+	blobs := transfer.FromBackend(be)
+	return &Local{
+		dir:         opts.Dir,
+		log:         log,
+		reg:         registry.New(log, blobs, now),
+		backend:     be,
+		backendType: bc.Type,
+		blobs:       blobs,
+		actor:       actor,
+		retrievals:  opts.RetrievalRecords,
+		concurrency: opts.Concurrency,
+		now:         now,
+	}, nil
+}
+
+// Dir returns the store directory.
+func (l *Local) Dir() string { return l.dir }
+
+// Actor returns the name recorded as the actor of this store's events.
+func (l *Local) Actor() string { return l.actor }
+
+// Close closes the event log. The Store must not be used afterwards.
+func (l *Local) Close() error {
+	if err := l.log.Close(); err != nil {
+		return fmt.Errorf("close local store %s: %w", l.dir, err)
+	}
+	return nil
+}
+
+// Health reports the health of the store's backend.
+func (l *Local) Health(ctx context.Context) ([]BackendHealth, error) {
+	h := l.backend.Health(ctx)
+	return []BackendHealth{{
+		ID: l.backend.ID(), Type: l.backendType, Healthy: h.Healthy, Detail: h.Detail,
+		TotalBytes: h.TotalBytes, UsedBytes: h.UsedBytes, FreeBytes: h.FreeBytes,
+	}}, nil
+}
+
+// defaultActor returns "$USER@$HOSTNAME", falling back to the account name
+// of the process and "unknown".
+func defaultActor() string {
+	name := os.Getenv("USER")
+	if name == "" {
+		name = os.Getenv("LOGNAME")
+	}
+	if name == "" {
+		if u, err := user.Current(); err == nil {
+			name = u.Username
+		}
+	}
+	if name == "" {
+		name = "unknown"
+	}
+	if host, err := os.Hostname(); err == nil && host != "" {
+		return name + "@" + host
+	}
+	return name
+}
