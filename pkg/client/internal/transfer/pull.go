@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	"github.com/artifact-store/artstore/internal/content"
 )
@@ -201,7 +202,28 @@ func pullChunks(parent context.Context, m content.Manifest, store BlobStore, w i
 		}()
 	}
 
+	// The whole-content digest is computed by its own goroutine, in order,
+	// beside the writer; a chunk's space is released when both are done
+	// with it. Both finish chunks in order, so chunks become free in order.
 	whole := sha256.New()
+	hashQ := make(chan *heldChunk, opts.ReadAhead)
+	hashDone := make(chan struct{})
+	closeHash := sync.OnceFunc(func() { close(hashQ) })
+	defer closeHash()
+	holders := int32(1)
+	if opts.Range == nil {
+		holders = 2
+		running.Add(1)
+		go func() {
+			defer running.Done()
+			defer close(hashDone)
+			for h := range hashQ {
+				whole.Write(h.buf)
+				h.done(fq)
+			}
+		}()
+	}
+
 	var written int64
 	pos := off // content offset of the next chunk
 	for out := range order {
@@ -214,9 +236,11 @@ func pullChunks(parent context.Context, m content.Manifest, store BlobStore, w i
 		if f.err != nil {
 			return written, f.err
 		}
+		h := &heldChunk{buf: f.buf}
+		h.refs.Store(holders)
 		data := f.buf
 		if opts.Range == nil {
-			whole.Write(data)
+			hashQ <- h // waits only for the hasher, which always makes progress
 		} else {
 			lo := max(opts.Range.Start-pos, 0)
 			hi := min(opts.Range.End+1-pos, int64(len(data)))
@@ -229,12 +253,14 @@ func pullChunks(parent context.Context, m content.Manifest, store BlobStore, w i
 			return written, fmt.Errorf("write output: %w", err)
 		}
 		prog.add(0, int64(n), 0)
-		fq.release()
+		h.done(fq)
 	}
 	if err := parent.Err(); err != nil {
 		return written, err
 	}
 	if opts.Range == nil {
+		closeHash()
+		<-hashDone
 		got, err := content.NewDigest(content.SHA256, whole.Sum(nil))
 		if err != nil {
 			return written, err
@@ -244,6 +270,19 @@ func pullChunks(parent context.Context, m content.Manifest, store BlobStore, w i
 		}
 	}
 	return written, nil
+}
+
+// heldChunk is a fetched chunk's space, released when its last holder
+// (writer, whole-content hasher) is done.
+type heldChunk struct {
+	buf  []byte
+	refs atomic.Int32
+}
+
+func (h *heldChunk) done(fq *fifo) {
+	if h.refs.Add(-1) == 0 {
+		fq.release()
+	}
 }
 
 // fifo hands out regions of a fixed buffer in order and takes them back in

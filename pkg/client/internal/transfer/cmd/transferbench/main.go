@@ -2,7 +2,7 @@
 // backend for scripts/bench-push.sh: it pushes or pulls one file and prints
 // one line of JSON with the figures. It is a measuring tool, not part of
 // artstore's interface. TRANSFERBENCH_CONCURRENCY and TRANSFERBENCH_BUFFER_MIB
-// override the push's Concurrency and BufferSize.
+// override Concurrency and BufferSize.
 //
 //	transferbench push ROOT FILE
 //	transferbench pull ROOT MANIFEST_DIGEST OUTPUT
@@ -75,7 +75,19 @@ func run(args []string) error {
 		if err != nil {
 			return err
 		}
-		res, err := transfer.PullToFile(ctx, d, store, args[3], transfer.PullOptions{})
+		opts := transfer.PullOptions{}
+		if c := os.Getenv("TRANSFERBENCH_CONCURRENCY"); c != "" {
+			if opts.Concurrency, err = strconv.Atoi(c); err != nil {
+				return err
+			}
+		}
+		if c := os.Getenv("TRANSFERBENCH_BUFFER_MIB"); c != "" {
+			if opts.BufferSize, err = strconv.Atoi(c); err != nil {
+				return err
+			}
+			opts.BufferSize <<= 20
+		}
+		res, err := transfer.PullToFile(ctx, d, store, args[3], opts)
 		if err != nil {
 			return err
 		}
