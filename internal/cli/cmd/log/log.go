@@ -146,38 +146,71 @@ func logRun(ctx context.Context, opts *Options) error {
 // PrintEvent writes one event as a line of text: sequence number, time,
 // type, subject, actor and a summary of the payload.
 func PrintEvent(w io.Writer, e client.Event) error {
-	_, err := fmt.Fprintf(w, "%6d  %s  %-20s  %s  %s  %s\n", e.Seq, artfmt.Time(e.Time), e.Type, e.Subject, e.Actor, Summary(e.Payload))
+	_, err := fmt.Fprintf(w, "%6d  %s  %-22s  %s  %s  %s\n", e.Seq, artfmt.Time(e.Time), e.Type, e.Subject, e.Actor, Summary(e.Payload))
 	return err
 }
 
-// Summary renders the scalar fields of a payload as sorted key=value pairs,
-// at most 100 characters.
+// Summary renders the parts of a payload a reader of the log wants at a
+// glance: the name:version (or name) it concerns, a tag, label changes
+// (+k=v, -k), sizes, ranges and reasons; at most 100 characters. The full
+// payload is in --json.
 func Summary(p map[string]any) string {
-	keys := make([]string, 0, len(p))
-	for k := range p {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var parts []string
-	for _, k := range keys {
+	str := func(k string) string {
 		switch v := p[k].(type) {
 		case string:
-			if v != "" {
-				parts = append(parts, k+"="+v)
-			}
-		case float64, bool, json.Number:
-			parts = append(parts, fmt.Sprintf("%s=%v", k, v))
+			return v
+		case float64, json.Number, bool:
+			return fmt.Sprint(v)
+		}
+		return ""
+	}
+	var parts []string
+	switch name, version := str("name"), str("version"); {
+	case name != "" && version != "":
+		parts = append(parts, name+":"+version)
+	case name != "":
+		parts = append(parts, name)
+	}
+	if t := str("tag"); t != "" {
+		parts = append(parts, "tag="+t)
+	}
+	if set, ok := p["set"].(map[string]any); ok {
+		for _, k := range sortedKeys(set) {
+			parts = append(parts, fmt.Sprintf("+%s=%v", k, set[k]))
 		}
 	}
-	s := strings.Join(parts, " ")
-	s = strings.Map(func(r rune) rune {
+	switch rm := p["remove"].(type) {
+	case []any:
+		for _, k := range rm {
+			parts = append(parts, fmt.Sprintf("-%v", k))
+		}
+	case map[string]any:
+		for _, k := range sortedKeys(rm) {
+			parts = append(parts, "-"+k)
+		}
+	}
+	for _, k := range []string{"size", "bytes", "range", "hold", "reason"} {
+		if v := str(k); v != "" {
+			parts = append(parts, k+"="+v)
+		}
+	}
+	s := strings.Map(func(r rune) rune {
 		if r < 0x20 || r == 0x7f {
 			return ' '
 		}
 		return r
-	}, s)
+	}, strings.Join(parts, " "))
 	if r := []rune(s); len(r) > 100 {
 		s = string(r[:99]) + "…"
 	}
 	return s
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

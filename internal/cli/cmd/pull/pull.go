@@ -127,6 +127,13 @@ func pullRun(ctx context.Context, opts *Options) error {
 	}
 	bar.Done()
 	if err != nil {
+		if cmdutil.ExitCodeOf(err) == cmdutil.ExitIntegrity {
+			what := "no file was written"
+			if toStdout {
+				what = "the output written so far is incomplete"
+			}
+			return fmt.Errorf("%w\nthe stored bytes of %s do not match their digest, so %s; run `artstore verify --deep` to find all damage, then push the original again or restore the store from a backup", err, art.Ref, what)
+		}
 		return err
 	}
 	if res.Path == "" && !toStdout {
