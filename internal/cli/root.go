@@ -48,8 +48,10 @@ import (
 	"github.com/artifact-store/artstore/internal/cli/cmd/pull"
 	"github.com/artifact-store/artstore/internal/cli/cmd/push"
 	"github.com/artifact-store/artstore/internal/cli/cmd/rm"
+	"github.com/artifact-store/artstore/internal/cli/cmd/serve"
 	"github.com/artifact-store/artstore/internal/cli/cmd/show"
 	"github.com/artifact-store/artstore/internal/cli/cmd/tag"
+	"github.com/artifact-store/artstore/internal/cli/cmd/token"
 	"github.com/artifact-store/artstore/internal/cli/cmd/verify"
 	"github.com/artifact-store/artstore/internal/cli/cmd/version"
 	"github.com/artifact-store/artstore/internal/cli/cmdutil"
@@ -209,6 +211,8 @@ docs/configuration.md.
 		verify.NewCmdVerify(f, nil),
 		browse.NewCmdBrowse(f, nil),
 		admin.NewCmdAdmin(f),
+		serve.NewCmdServe(f, nil),
+		token.NewCmdToken(f),
 		version.NewCmdVersion(f, nil),
 		backend.NewCmdBackend(f),
 		completion.NewCmdCompletion(f, nil),

@@ -1,0 +1,239 @@
+// Package serve implements `artstore serve`, the daemon.
+package serve
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/artifact-store/artstore/internal/cli/cmdutil"
+	"github.com/artifact-store/artstore/internal/cli/iostreams"
+	"github.com/artifact-store/artstore/internal/config"
+	"github.com/artifact-store/artstore/internal/eventlog"
+	"github.com/artifact-store/artstore/internal/registry"
+	"github.com/artifact-store/artstore/internal/server"
+	"github.com/artifact-store/artstore/internal/storage/backends"
+	"github.com/artifact-store/artstore/pkg/client"
+	"github.com/spf13/cobra"
+)
+
+// DefaultListen is the default listen address: loopback only, so a daemon
+// is never exposed by accident.
+const DefaultListen = "127.0.0.1:8787"
+
+// EnvBootstrapToken names the variable holding the first admin token.
+const EnvBootstrapToken = "ARTSTORE_BOOTSTRAP_TOKEN"
+
+// Options are the inputs of `artstore serve`.
+type Options struct {
+	IO        *iostreams.IOStreams
+	Config    func() (*config.Config, error)
+	LookupEnv func(string) (string, bool)
+
+	Listen    string
+	Log       string
+	TLSCert   string
+	TLSKey    string
+	ReadyFile string
+	MaxBody   string
+	LogFormat string
+	Drain     time.Duration
+}
+
+// NewCmdServe returns the command. runF, if not nil, replaces the run function.
+func NewCmdServe(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{IO: f.IO, Config: f.Config, LookupEnv: f.LookupEnv}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the artstore daemon (HTTP API)",
+		Long: `Run the daemon: the registry's HTTP API (docs/http-api.md) over one event
+log and one storage backend, for clients that set --server / ARTSTORE_SERVER
+and ARTSTORE_TOKEN.
+
+The log is a SQLite file (default: artstore.db in the store directory) for a
+single node, or a PostgreSQL database (--log postgres://...) that several
+daemons may share, together with one S3 bucket, to scale past one machine.
+
+Every request needs a bearer token (except /health, /ready and /metrics).
+On the first start with no token in the log, an admin token is created:
+from $ARTSTORE_BOOTSTRAP_TOKEN when set, else a generated one written to
+bootstrap-token in the store directory (mode 0600; the path is logged, never
+the secret). Create more with 'artstore token create'.
+
+Once listening, serve prints "artstore: listening on URL" on stderr and, with
+--ready-file, writes the URL to that file (atomically), so scripts can wait
+for it; --listen with port 0 picks a free port. SIGINT or SIGTERM stops it
+gracefully: the listener closes, in-flight requests finish (up to --drain),
+and the daemon exits 0. Request logs go to stderr, one line per request.
+
+The blob backend is the default backend of the configuration, or the one
+the global --backend flag names.`,
+		Example: `  $ artstore serve
+  artstore: listening on http://127.0.0.1:8787
+
+  # shared PostgreSQL log, all interfaces, TLS
+  $ artstore serve --listen :8443 --log postgres://artstore@db/artstore \
+      --backend s3main --tls-cert cert.pem --tls-key key.pem
+
+  # tests: a free port, its URL in a file
+  $ artstore serve --listen 127.0.0.1:0 --ready-file ready.txt &`,
+		Args: cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if (opts.TLSCert == "") != (opts.TLSKey == "") {
+				return cmdutil.FlagErrorf("--tls-cert and --tls-key go together")
+			}
+			if opts.LogFormat != "text" && opts.LogFormat != "json" {
+				return cmdutil.FlagErrorf("--log-format must be text or json, got %q", opts.LogFormat)
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return serveRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Listen, "listen", DefaultListen, "listen on `ADDR` (host:port; port 0 picks a free one)")
+	fl.StringVar(&opts.Log, "log", "", "event log: a PostgreSQL `DSN` (postgres://...) or a SQLite file (default: artstore.db in the store)")
+	fl.StringVar(&opts.TLSCert, "tls-cert", "", "serve HTTPS with this certificate `FILE` (PEM)")
+	fl.StringVar(&opts.TLSKey, "tls-key", "", "private key `FILE` (PEM) of --tls-cert")
+	fl.StringVar(&opts.ReadyFile, "ready-file", "", "write the daemon's URL to `FILE` once it is listening")
+	fl.StringVar(&opts.MaxBody, "max-body", "4MiB", "largest JSON request body, as a `SIZE`")
+	fl.StringVar(&opts.LogFormat, "log-format", "text", "request log `FORMAT` on stderr: text or json")
+	fl.DurationVar(&opts.Drain, "drain", 30*time.Second, "on shutdown, wait up to `DURATION` for in-flight requests")
+	return cmd
+}
+
+func serveRun(ctx context.Context, opts *Options) error {
+	cfg, err := opts.Config()
+	if err != nil {
+		return err
+	}
+	maxBody, err := config.ParseSize(opts.MaxBody)
+	if err != nil || maxBody <= 0 {
+		return cmdutil.FlagErrorf("--max-body: %q is not a positive size", opts.MaxBody)
+	}
+	// The global --backend flag selects the backend (config.DefaultBackend).
+	bc, ok := cfg.Backends[cfg.DefaultBackend]
+	if !ok {
+		return fmt.Errorf("%w: backend %q is not configured", config.ErrInvalid, cfg.DefaultBackend)
+	}
+	var tlsConf *tls.Config
+	if opts.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(opts.TLSCert, opts.TLSKey)
+		if err != nil {
+			return cmdutil.FlagErrorf("--tls-cert/--tls-key: %v", err)
+		}
+		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+
+	var h slog.Handler = slog.NewTextHandler(opts.IO.ErrOut, nil)
+	if opts.LogFormat == "json" {
+		h = slog.NewJSONHandler(opts.IO.ErrOut, nil)
+	}
+	logger := slog.New(h)
+
+	if err := os.MkdirAll(cfg.Store, 0o755); err != nil {
+		return fmt.Errorf("create store directory: %w", err)
+	}
+	dsn := opts.Log
+	if dsn == "" {
+		dsn = filepath.Join(cfg.Store, client.LogFileName)
+	}
+	log, err := server.OpenLog(ctx, dsn, eventlog.Options{})
+	if err != nil {
+		return cmdutil.Mark(err, client.ErrUnavailable)
+	}
+	defer log.Close()
+	be, err := backends.Open(ctx, bc.Spec())
+	if err != nil {
+		return cmdutil.Mark(fmt.Errorf("backend %s: %w", bc.ID, err), client.ErrUnavailable)
+	}
+	srv, err := server.New(server.Options{
+		Registry: registry.New(log, server.Checker(be), nil), Log: log, Backend: be, BackendType: bc.Type,
+		Logger: logger, Limits: server.Limits{MaxBody: maxBody, DrainTimeout: opts.Drain},
+	})
+	if err != nil {
+		return err
+	}
+	secret, _ := lookup(opts.LookupEnv, EnvBootstrapToken)
+	path, created, err := srv.Tokens().Bootstrap(ctx, cfg.Store, secret)
+	switch {
+	case err != nil:
+		return cmdutil.Mark(err, client.ErrUnavailable)
+	case created && path != "":
+		logger.Info("created the bootstrap admin token", "file", path)
+	case created:
+		logger.Info("created the bootstrap admin token from " + EnvBootstrapToken)
+	}
+
+	ln, err := net.Listen("tcp", opts.Listen)
+	if err != nil {
+		return cmdutil.Mark(fmt.Errorf("listen on %s: %w", opts.Listen, err), client.ErrUnavailable)
+	}
+	scheme := "http"
+	if tlsConf != nil {
+		scheme = "https"
+	}
+	var readyErr error
+	err = srv.Serve(ctx, ln, server.ServeOptions{TLS: tlsConf, Ready: func(addr net.Addr) {
+		u := scheme + "://" + addr.String()
+		fmt.Fprintf(opts.IO.ErrOut, "artstore: listening on %s\n", u)
+		logger.Info("listening", "url", u, "log", redactDSN(dsn), "backend", bc.ID)
+		if opts.ReadyFile != "" {
+			readyErr = writeAtomic(opts.ReadyFile, u+"\n")
+			if readyErr != nil {
+				logger.Error("cannot write the ready file", "error", readyErr.Error())
+			}
+		}
+	}})
+	if err != nil {
+		return err
+	}
+	if readyErr != nil {
+		return readyErr
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+func lookup(env func(string) (string, bool), k string) (string, bool) {
+	if env == nil {
+		return "", false
+	}
+	return env(k)
+}
+
+// redactDSN hides a PostgreSQL password in logs.
+func redactDSN(dsn string) string {
+	if !server.IsPostgres(dsn) {
+		return dsn
+	}
+	return "postgres://…"
+}
+
+// writeAtomic writes data to path through a temporary file renamed into
+// place, so a reader never sees a partial file.
+func writeAtomic(path, data string) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, ".ready-*")
+	if err != nil {
+		return fmt.Errorf("ready file: %w", err)
+	}
+	_, err = f.WriteString(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("ready file: %w", err)
+	}
+	return nil
+}

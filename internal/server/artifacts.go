@@ -1,0 +1,363 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/artifact-store/artstore/internal/content"
+	"github.com/artifact-store/artstore/internal/eventlog"
+	"github.com/artifact-store/artstore/internal/registry"
+	"github.com/artifact-store/artstore/pkg/client"
+)
+
+// artifactFor resolves the request's ref query parameter and checks the
+// token may act on its name. A name-form reference is checked against the
+// prefix before the lookup, so a token learns nothing about names outside
+// its prefix.
+func (s *Server) artifactFor(r *http.Request, c *call, ref string) (eventlog.Artifact, error) {
+	if ref == "" {
+		return eventlog.Artifact{}, apiErr(http.StatusBadRequest, "invalid", "the ref query parameter is required (name:version, name:tag, name@sha256:..., or an ID)")
+	}
+	pr, err := registry.ParseRef(ref)
+	if err != nil {
+		return eventlog.Artifact{}, err
+	}
+	if pr.Name != "" {
+		if err := c.allow(pr.Name); err != nil {
+			return eventlog.Artifact{}, err
+		}
+	}
+	a, err := s.reg.Get(r.Context(), ref)
+	if err != nil {
+		return a, err
+	}
+	return a, c.allow(a.Name)
+}
+
+// liveArtifactFor is artifactFor refusing a deleted artifact, for commands.
+func (s *Server) liveArtifactFor(r *http.Request, c *call) (eventlog.Artifact, error) {
+	ref := r.URL.Query().Get("ref")
+	a, err := s.artifactFor(r, c, ref)
+	if err == nil && a.Deleted != nil {
+		err = fmt.Errorf("%s (%s) was deleted: %w", ref, a.Ref(), registry.ErrNotFound)
+	}
+	return a, err
+}
+
+// reply writes the artifact a command returned, after an append.
+func (s *Server) reply(w http.ResponseWriter, status int, a eventlog.Artifact, err error) error {
+	if err != nil {
+		return err
+	}
+	s.notify()
+	return writeJSON(w, status, wireArtifact(a))
+}
+
+func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request, c *call) error {
+	var req client.RegisterRequest
+	if err := c.decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if err := c.allow(req.Name); err != nil {
+		return err
+	}
+	rr := registry.RegisterRequest{
+		Name: req.Name, Version: req.Version, Size: req.Size, MediaType: req.MediaType, Labels: req.Labels,
+		Tags: req.Tags, NoLatest: req.NoLatest,
+		Producer: eventlog.Producer{
+			Tool: req.Producer.Tool, Command: req.Producer.Command, Host: req.Producer.Host, User: req.Producer.User,
+			GitRepo: req.Producer.GitRepo, GitCommit: req.Producer.GitCommit, GitDirty: req.Producer.GitDirty,
+			CISystem: req.Producer.CISystem, CIJob: req.Producer.CIJob, CIRun: req.Producer.CIRun, CIURL: req.Producer.CIURL,
+		},
+	}
+	var err error
+	if rr.ContentDigest, err = parseDigestField("content_digest", req.ContentDigest); err != nil {
+		return err
+	}
+	if rr.ManifestDigest, err = parseDigestField("manifest_digest", req.ManifestDigest); err != nil {
+		return err
+	}
+	for i, b := range req.Blobs {
+		d, err := parseDigestField(fmt.Sprintf("blobs[%d]", i), b)
+		if err != nil {
+			return err
+		}
+		rr.Chunks = append(rr.Chunks, d)
+	}
+	for i, in := range req.Inputs {
+		ref, dg := in.Ref, in.Digest
+		if ref == "" {
+			ref = in.ArtifactID
+		}
+		if strings.HasPrefix(ref, "sha256:") && dg == "" {
+			ref, dg = "", ref
+		}
+		ri := registry.Input{Ref: ref, Role: in.Role}
+		if dg != "" {
+			if ri.Digest, err = parseDigestField(fmt.Sprintf("inputs[%d].digest", i), dg); err != nil {
+				return err
+			}
+		}
+		if ref == "" && ri.Digest.IsZero() {
+			return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("input %d needs a reference (name:version) or a digest (sha256:<hex>)", i+1))
+		}
+		rr.Inputs = append(rr.Inputs, ri)
+	}
+	a, err := s.reg.Register(r.Context(), c.actor(), rr)
+	if err == nil {
+		w.Header().Set("Location", "/v1/artifact?ref="+a.ID)
+	}
+	return s.reply(w, http.StatusCreated, a, err)
+}
+
+func parseDigestField(field, v string) (content.Digest, error) {
+	d, err := content.ParseDigest(v)
+	if err != nil {
+		return d, apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("%s: %v", field, err))
+	}
+	return d, nil
+}
+
+// parseTime reads an RFC 3339 query parameter.
+func parseTime(q string, v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return t, apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("%s: %q is not an RFC 3339 time", q, v))
+	}
+	return t, nil
+}
+
+func isGlob(p string) bool { return strings.ContainsAny(p, "*?") }
+
+func (s *Server) handleList(w http.ResponseWriter, r *http.Request, c *call) error {
+	q := r.URL.Query()
+	opts := registry.ListOptions{Cursor: q.Get("cursor"), IncludeDeleted: q.Get("deleted") == "true"}
+	since, err := parseTime("since", q.Get("since"))
+	if err != nil {
+		return err
+	}
+	if !since.IsZero() {
+		opts.CreatedAfter = since.Add(-time.Nanosecond) // since is inclusive
+	}
+	if opts.CreatedBefore, err = parseTime("before", q.Get("before")); err != nil {
+		return err
+	}
+	if l := q.Get("limit"); l != "" {
+		if opts.Limit, err = strconv.Atoi(l); err != nil || opts.Limit < 0 {
+			return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("limit: %q is not a non-negative integer", l))
+		}
+	}
+	pattern := q.Get("pattern")
+	// A token limited to a prefix lists only under it: its pattern must
+	// start with the prefix (before any wildcard), and no pattern means
+	// the prefix.
+	if p := c.token.Prefix; p != "" {
+		literal := pattern
+		if i := strings.IndexAny(pattern, "*?"); i >= 0 {
+			literal = pattern[:i]
+		}
+		switch {
+		case pattern == "":
+			pattern = p
+		case !strings.HasPrefix(literal, p):
+			return c.allow(literal)
+		}
+	}
+	if isGlob(pattern) {
+		opts.NameGlob = pattern
+	} else {
+		opts.NamePrefix = pattern
+	}
+	for _, l := range q["label"] {
+		sels, err := registry.ParseSelectors(l)
+		if err != nil {
+			return err
+		}
+		opts.Selectors = append(opts.Selectors, sels...)
+	}
+	res, err := s.reg.List(r.Context(), opts)
+	if err != nil {
+		return err
+	}
+	page := client.Page{Artifacts: make([]client.Artifact, 0, len(res.Artifacts)), NextCursor: res.Next}
+	for _, a := range res.Artifacts {
+		if c.allow(a.Name) == nil {
+			page.Artifacts = append(page.Artifacts, wireArtifact(a))
+		}
+	}
+	return writeJSON(w, http.StatusOK, page)
+}
+
+func (s *Server) handleGet(w http.ResponseWriter, r *http.Request, c *call) error {
+	a, err := s.artifactFor(r, c, r.URL.Query().Get("ref"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, wireArtifact(a))
+}
+
+func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request, c *call) error {
+	a, err := s.liveArtifactFor(r, c)
+	if err != nil {
+		return err
+	}
+	a, err = s.reg.Delete(r.Context(), c.actor(), a.ID, r.URL.Query().Get("reason"))
+	return s.reply(w, http.StatusOK, a, err)
+}
+
+func (s *Server) handleTag(w http.ResponseWriter, r *http.Request, c *call) error {
+	a, err := s.liveArtifactFor(r, c)
+	if err != nil {
+		return err
+	}
+	a, err = s.reg.Tag(r.Context(), c.actor(), a.ID, r.PathValue("tag"))
+	return s.reply(w, http.StatusOK, a, err)
+}
+
+func (s *Server) handleLabels(w http.ResponseWriter, r *http.Request, c *call) error {
+	var req client.LabelsRequest
+	if err := c.decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	a, err := s.liveArtifactFor(r, c)
+	if err != nil {
+		return err
+	}
+	a, err = s.reg.Label(r.Context(), c.actor(), a.ID, req.Set, req.Remove)
+	return s.reply(w, http.StatusOK, a, err)
+}
+
+func (s *Server) handleRetention(w http.ResponseWriter, r *http.Request, c *call) error {
+	var req client.RetentionBody
+	if err := c.decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	a, err := s.liveArtifactFor(r, c)
+	if err != nil {
+		return err
+	}
+	ret := a.Retention
+	if req.ExpireAfter != "" && req.ExpiresAt != nil {
+		return apiErr(http.StatusBadRequest, "invalid", "give an expiry duration or an expiry time, not both")
+	}
+	if req.ExpireAfter != "" {
+		d, err := time.ParseDuration(req.ExpireAfter)
+		if err != nil || d <= 0 {
+			return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("expire_after: %q is not a positive duration", req.ExpireAfter))
+		}
+		ret.ExpiresAt = a.Created.Add(d).UTC() // counts from creation, as in local mode
+	}
+	if req.ExpiresAt != nil {
+		ret.ExpiresAt = req.ExpiresAt.UTC()
+	}
+	if req.ImmutableUntil != nil {
+		ret.ImmutableUntil = req.ImmutableUntil.UTC()
+	}
+	a, err = s.reg.SetRetention(r.Context(), c.actor(), a.ID, ret)
+	return s.reply(w, http.StatusOK, a, err)
+}
+
+func (s *Server) handleHold(w http.ResponseWriter, r *http.Request, c *call) error {
+	var req client.HoldRequest
+	if err := c.decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	a, err := s.liveArtifactFor(r, c)
+	if err != nil {
+		return err
+	}
+	if req.Hold == "" {
+		req.Hold = client.HoldName
+	}
+	a, err = s.reg.Hold(r.Context(), c.actor(), a.ID, req.Hold, req.Reason)
+	return s.reply(w, http.StatusOK, a, err)
+}
+
+func (s *Server) handleRelease(w http.ResponseWriter, r *http.Request, c *call) error {
+	a, err := s.liveArtifactFor(r, c)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	hold := q.Get("hold")
+	if hold == "" {
+		hold = client.HoldName
+	}
+	a, err = s.reg.Release(r.Context(), c.actor(), a.ID, hold, q.Get("reason"))
+	return s.reply(w, http.StatusOK, a, err)
+}
+
+func (s *Server) handleLineage(w http.ResponseWriter, r *http.Request, c *call) error {
+	q := r.URL.Query()
+	a, err := s.artifactFor(r, c, q.Get("ref"))
+	if err != nil {
+		return err
+	}
+	dir := client.LineageDirection(q.Get("direction"))
+	edir := eventlog.Parents
+	switch dir {
+	case "", client.Up:
+		dir = client.Up
+	case client.Down:
+		edir = eventlog.Children
+	default:
+		return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("direction %q is neither %q nor %q", dir, client.Up, client.Down))
+	}
+	depth := 0
+	if v := q.Get("depth"); v != "" {
+		if depth, err = strconv.Atoi(v); err != nil || depth < 0 {
+			return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("depth: %q is not a non-negative integer", v))
+		}
+	}
+	lg, err := s.reg.Lineage(r.Context(), a.ID, edir, depth)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, wireLineage(lg, dir, func(name string) bool { return c.allow(name) == nil }))
+}
+
+func (s *Server) handleRetrieval(w http.ResponseWriter, r *http.Request, c *call) error {
+	var req client.RetrievalRequest
+	if err := c.decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if req.Bytes < 0 {
+		return apiErr(http.StatusBadRequest, "invalid", "bytes must not be negative")
+	}
+	a, err := s.artifactFor(r, c, req.Ref)
+	if err != nil {
+		return err
+	}
+	if req.Range != "" {
+		rg, err := content.ParseRange(req.Range, a.Size)
+		if err != nil {
+			return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("range: %v", err))
+		}
+		req.Range = rg.String()
+	}
+	rec := registry.Retrieval{Bytes: req.Bytes, Range: req.Range, Client: clientName(r)}
+	if err := s.reg.RecordRetrieval(r.Context(), c.actor(), a.ID, rec); err != nil {
+		return err
+	}
+	s.notify()
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// clientName identifies the client in retrieval records: its User-Agent,
+// else its address.
+func clientName(r *http.Request) string {
+	if ua := r.UserAgent(); ua != "" {
+		if len(ua) > 128 {
+			ua = ua[:128]
+		}
+		return ua
+	}
+	return r.RemoteAddr
+}

@@ -1,0 +1,225 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/artifact-store/artstore/internal/content"
+	"github.com/artifact-store/artstore/internal/registry"
+	"github.com/artifact-store/artstore/internal/storage"
+	"github.com/artifact-store/artstore/pkg/client"
+)
+
+// maxMissingBatch caps the digests of one POST /v1/blobs/missing.
+const maxMissingBatch = 10000
+
+// headConcurrency bounds the parallel Head calls of one missing check.
+const headConcurrency = 16
+
+// Checker returns the registry.BlobChecker the daemon's registry uses: a
+// parallel Head per digest on b.
+func Checker(b storage.Backend) registry.BlobChecker { return checker{b} }
+
+type checker struct{ b storage.Backend }
+
+func (c checker) Missing(ctx context.Context, ds []content.Digest) ([]content.Digest, error) {
+	absent := make([]bool, len(ds))
+	errs := make([]error, len(ds))
+	sem := make(chan struct{}, headConcurrency)
+	var wg sync.WaitGroup
+	for i, d := range ds {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			_, err := c.b.Head(ctx, d)
+			switch {
+			case errors.Is(err, storage.ErrNotFound):
+				absent[i] = true
+			case err != nil:
+				errs[i] = fmt.Errorf("head %s: %w", d.Short(), err)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	var missing []content.Digest
+	for i, d := range ds {
+		if absent[i] {
+			missing = append(missing, d)
+		}
+	}
+	return missing, nil
+}
+
+func pathDigest(r *http.Request) (content.Digest, error) {
+	d, err := content.ParseDigest(r.PathValue("digest"))
+	if err != nil {
+		return d, apiErr(http.StatusBadRequest, "invalid", err.Error())
+	}
+	return d, nil
+}
+
+func (s *Server) handleBlobHead(w http.ResponseWriter, r *http.Request, c *call) error {
+	d, err := pathDigest(r)
+	if err != nil {
+		return err
+	}
+	info, err := s.backend.Head(r.Context(), d)
+	if err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("Content-Length", strconv.FormatInt(info.Size, 10))
+	h.Set("Content-Type", "application/octet-stream")
+	h.Set("ETag", `"`+d.String()+`"`)
+	h.Set("Accept-Ranges", "bytes")
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+func (s *Server) handleBlobGet(w http.ResponseWriter, r *http.Request, c *call) error {
+	d, err := pathDigest(r)
+	if err != nil {
+		return err
+	}
+	info, err := s.backend.Head(r.Context(), d)
+	if err != nil {
+		return err
+	}
+	var rng *content.Range
+	if hr := r.Header.Get("Range"); hr != "" {
+		rg, err := content.ParseHTTPRange(hr, info.Size)
+		if err != nil {
+			w.Header().Set("Content-Range", fmt.Sprintf("bytes */%d", info.Size))
+			return apiErr(http.StatusRequestedRangeNotSatisfiable, "range_not_satisfiable", err.Error())
+		}
+		rng = &rg
+	}
+	rc, err := s.backend.Get(r.Context(), d, rng)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	h := w.Header()
+	h.Set("Content-Type", "application/octet-stream")
+	h.Set("ETag", `"`+d.String()+`"`)
+	h.Set("Accept-Ranges", "bytes")
+	status, n := http.StatusOK, info.Size
+	if rng != nil {
+		status, n = http.StatusPartialContent, rng.Length()
+		h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", rng.Start, rng.End, info.Size))
+	}
+	h.Set("Content-Length", strconv.FormatInt(n, 10))
+	w.WriteHeader(status)
+	if r.Method == http.MethodHead {
+		return nil
+	}
+	written, err := io.Copy(&deadlineWriter{w: w, c: c, d: s.limits.IOTimeout}, rc)
+	s.metrics.blobBytesOut.Add(written)
+	if err != nil {
+		return fmt.Errorf("send blob %s: %w", d.Short(), err)
+	}
+	return nil
+}
+
+func (s *Server) handleBlobPut(w http.ResponseWriter, r *http.Request, c *call) error {
+	d, err := pathDigest(r)
+	if err != nil {
+		return err
+	}
+	if r.ContentLength < 0 {
+		return apiErr(http.StatusLengthRequired, "invalid", "a blob PUT needs a Content-Length")
+	}
+	if r.ContentLength > s.limits.MaxBlob {
+		return apiErr(http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("blob of %d bytes is larger than the limit of %d bytes", r.ContentLength, s.limits.MaxBlob))
+	}
+	body := &deadlineReader{r: r.Body, c: c, d: s.limits.IOTimeout}
+	created, err := s.backend.Put(r.Context(), d, r.ContentLength, body)
+	if err != nil {
+		return err
+	}
+	s.metrics.blobBytesIn.Add(r.ContentLength)
+	status := http.StatusCreated
+	if !created {
+		s.metrics.dedupHits.Add(1)
+		status = http.StatusOK
+	}
+	w.Header().Set("Location", "/v1/blobs/"+d.String())
+	w.WriteHeader(status)
+	return nil
+}
+
+func (s *Server) handleBlobsMissing(w http.ResponseWriter, r *http.Request, c *call) error {
+	var req client.MissingRequest
+	if err := c.decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if len(req.Digests) > maxMissingBatch {
+		return apiErr(http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("at most %d digests per request", maxMissingBatch))
+	}
+	ds := make([]content.Digest, 0, len(req.Digests))
+	seen := make(map[content.Digest]bool, len(req.Digests))
+	for _, s := range req.Digests {
+		d, err := content.ParseDigest(s)
+		if err != nil {
+			return apiErr(http.StatusBadRequest, "invalid", err.Error())
+		}
+		if !seen[d] {
+			seen[d] = true
+			ds = append(ds, d)
+		}
+	}
+	missing, err := Checker(s.backend).Missing(r.Context(), ds)
+	if err != nil {
+		return fmt.Errorf("%w: %v", storage.ErrUnavailable, err)
+	}
+	s.metrics.dedupHits.Add(int64(len(ds) - len(missing)))
+	out := client.MissingResponse{Missing: make([]string, 0, len(missing))}
+	for _, d := range missing {
+		out.Missing = append(out.Missing, d.String())
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// deadlineWriter extends the connection's deadlines as the response makes
+// progress, so a large download is bounded by stalls, not by its length.
+type deadlineWriter struct {
+	w    io.Writer
+	c    *call
+	d    time.Duration
+	last time.Time
+}
+
+func (dw *deadlineWriter) Write(p []byte) (int, error) {
+	if now := time.Now(); now.Sub(dw.last) > time.Second {
+		dw.last = now
+		dw.c.extendDeadlines(dw.d)
+	}
+	return dw.w.Write(p)
+}
+
+// deadlineReader is deadlineWriter for request bodies.
+type deadlineReader struct {
+	r    io.Reader
+	c    *call
+	d    time.Duration
+	last time.Time
+}
+
+func (dr *deadlineReader) Read(p []byte) (int, error) {
+	if now := time.Now(); now.Sub(dr.last) > time.Second {
+		dr.last = now
+		dr.c.extendDeadlines(dr.d)
+	}
+	return dr.r.Read(p)
+}

@@ -1,0 +1,257 @@
+package server
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/artifact-store/artstore/internal/server/auth"
+	"github.com/artifact-store/artstore/pkg/client"
+)
+
+// call is one request's context: the route, the authenticated token and
+// counters the middleware reports.
+type call struct {
+	s     *Server
+	route *route
+	token auth.Token
+	id    string
+	rc    *http.ResponseController
+}
+
+// handler is the signature of every route handler. A returned error is
+// written as a JSON error response (unless the handler already wrote the
+// status line, in which case the connection is aborted).
+type handler func(w http.ResponseWriter, r *http.Request, c *call) error
+
+// statusWriter records the status and bytes of a response.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(p)
+	w.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// countingBody counts the bytes read from a request body.
+type countingBody struct {
+	io.ReadCloser
+	n int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n += int64(n)
+	return n, err
+}
+
+func newRequestID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// validRequestID accepts a client's X-Request-ID if it is short and plain.
+func validRequestID(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// wrap adds request IDs, authentication and authorisation by scope,
+// metrics, logs and error rendering around a route's handler.
+func (s *Server) wrap(rt *route) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("X-Request-ID")
+		if !validRequestID(id) {
+			id = newRequestID()
+		}
+		rw.Header().Set("X-Request-ID", id)
+		w := &statusWriter{ResponseWriter: rw}
+		body := &countingBody{ReadCloser: r.Body}
+		r.Body = body
+		c := &call{s: s, route: rt, id: id, rc: http.NewResponseController(w)}
+		err := s.authorize(r, c)
+		if err == nil {
+			err = rt.h(w, r, c)
+		}
+		abort := false
+		if err != nil {
+			abort = s.writeError(w, r, c, err)
+		}
+		status := w.status
+		if status == 0 {
+			status = http.StatusOK
+		}
+		dur := time.Since(start)
+		s.metrics.observe(rt, status, dur, body.n, w.bytes)
+		level := slog.LevelInfo
+		if status >= 500 {
+			level = slog.LevelError
+		}
+		attrs := []slog.Attr{
+			slog.String("request_id", id), slog.String("method", r.Method), slog.String("route", rt.Pattern),
+			slog.String("path", r.URL.Path), slog.Int("status", status), slog.Duration("duration", dur),
+			slog.Int64("bytes_in", body.n), slog.Int64("bytes_out", w.bytes), slog.String("remote", r.RemoteAddr),
+		}
+		if c.token.ID != "" {
+			attrs = append(attrs, slog.String("token", c.token.ID), slog.String("actor", c.token.Subject()))
+		}
+		if err != nil && status >= 500 {
+			attrs = append(attrs, slog.String("error", err.Error()))
+		}
+		s.logger.LogAttrs(r.Context(), level, "request", attrs...)
+		if abort {
+			// Too late for a status: cut the connection so the client sees
+			// a truncated body rather than a clean end.
+			panic(http.ErrAbortHandler)
+		}
+	})
+}
+
+// authorize checks the bearer token against the route's scope. Routes that
+// act on one artifact name check the token's prefix themselves (call.allow).
+func (s *Server) authorize(r *http.Request, c *call) error {
+	if c.route.Public {
+		return nil
+	}
+	h := r.Header.Get("Authorization")
+	secret, ok := strings.CutPrefix(h, "Bearer ")
+	if h == "" {
+		return apiErr(http.StatusUnauthorized, "unauthorized", "a bearer token is required (set ARTSTORE_TOKEN)")
+	}
+	if !ok {
+		return apiErr(http.StatusUnauthorized, "unauthorized", "the Authorization header must be \"Bearer <token>\"")
+	}
+	tok, err := s.tokens.Authenticate(r.Context(), strings.TrimSpace(secret))
+	if err != nil {
+		if errors.Is(err, auth.ErrUnauthenticated) {
+			return apiErr(http.StatusUnauthorized, "unauthorized", err.Error())
+		}
+		return err
+	}
+	c.token = tok
+	if tok.Scope < c.route.Scope {
+		return apiErr(http.StatusForbidden, "forbidden", fmt.Sprintf("token %s has scope %s; this request needs %s", tok.ID, tok.Scope, c.route.Scope))
+	}
+	if c.route.Names == namesAll && tok.Prefix != "" {
+		return apiErr(http.StatusForbidden, "forbidden", fmt.Sprintf("token %s is limited to names under %q; this request is not about one name", tok.ID, tok.Prefix))
+	}
+	return nil
+}
+
+// allow checks that the call's token may act on the artifact name.
+func (c *call) allow(name string) error {
+	if c.token.Prefix != "" && !strings.HasPrefix(name, c.token.Prefix) {
+		return apiErr(http.StatusForbidden, "forbidden", fmt.Sprintf("token %s is limited to names under %q", c.token.ID, c.token.Prefix))
+	}
+	return nil
+}
+
+// actor is the event actor of the call: the token's subject.
+func (c *call) actor() string { return c.token.Subject() }
+
+// extendDeadlines moves the connection's read and write deadlines d into
+// the future; streaming handlers call it as bytes flow.
+func (c *call) extendDeadlines(d time.Duration) {
+	t := time.Now().Add(d)
+	_ = c.rc.SetReadDeadline(t)
+	_ = c.rc.SetWriteDeadline(t)
+}
+
+// decodeJSON reads a JSON request body of at most the server's MaxBody
+// into v, refusing unknown members and trailing data.
+func (c *call) decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	r.Body = http.MaxBytesReader(w, r.Body, c.s.limits.MaxBody)
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return apiErr(http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("request body is larger than %d bytes", mbe.Limit))
+		}
+		return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("malformed JSON body: %v", err))
+	}
+	if dec.More() {
+		return apiErr(http.StatusBadRequest, "invalid", "malformed JSON body: trailing data after the object")
+	}
+	return nil
+}
+
+// writeJSON writes v as the JSON response with the status.
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode response: %w", err)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+// apiError is an error with its HTTP status and API code.
+type apiError struct {
+	status  int
+	code    string
+	msg     string
+	digests []string
+}
+
+func (e *apiError) Error() string { return e.msg }
+
+func apiErr(status int, code, msg string) error {
+	return &apiError{status: status, code: code, msg: msg}
+}
+
+// writeError renders err as the JSON error response. It reports true when
+// the handler had already started the response, so the connection must be
+// aborted instead.
+func (s *Server) writeError(w *statusWriter, r *http.Request, c *call, err error) bool {
+	if w.status != 0 {
+		s.logger.Warn("aborting response", "request_id", c.id, "error", err.Error())
+		return true
+	}
+	e := classify(err)
+	if e.status >= 500 {
+		s.logger.Error("request failed", "request_id", c.id, "error", err.Error())
+	}
+	if r.Method == http.MethodHead {
+		w.Header().Set("X-Error-Code", e.code)
+		w.WriteHeader(e.status)
+		return false
+	}
+	_ = writeJSON(w, e.status, client.ErrorResponse{Error: client.ErrorBody{Code: e.code, Message: e.msg, Digests: e.digests}})
+	return false
+}

@@ -1,0 +1,85 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/artifact-store/artstore/internal/server/auth"
+)
+
+// nameRule says how a route meets a token's name prefix.
+type nameRule int
+
+const (
+	// namesAll: the route is about no one name and may reveal any (events,
+	// log verification, admin, tokens): tokens with a prefix are refused.
+	namesAll nameRule = iota
+	// namesOwn: the handler checks the artifact name it acts on
+	// (call.allow); lists are confined to the prefix.
+	namesOwn
+	// namesNone: content-addressed blob routes. Blobs carry no name, and
+	// the client needs them to push and pull under its prefix, so the
+	// prefix does not apply (a digest is only known to who saw it).
+	namesNone
+)
+
+// route is one entry of the API. The table is the single source of the
+// routes, their scopes and name rules: the mux, the metrics and the auth
+// table test all walk it.
+type route struct {
+	Method  string
+	Pattern string
+	// Scope is the least scope the route needs; Public routes need no
+	// token at all.
+	Scope  auth.Scope
+	Public bool
+	Names  nameRule
+	h      handler
+}
+
+// routeTable returns every route of the API.
+func (s *Server) routeTable() []route {
+	return []route{
+		{Method: "GET", Pattern: "/health", Public: true, h: s.handleHealth},
+		{Method: "GET", Pattern: "/ready", Public: true, h: s.handleReady},
+		{Method: "GET", Pattern: "/metrics", Public: true, h: s.handleMetrics},
+
+		{Method: "HEAD", Pattern: "/v1/blobs/{digest}", Scope: auth.ScopeRead, Names: namesNone, h: s.handleBlobHead},
+		{Method: "GET", Pattern: "/v1/blobs/{digest}", Scope: auth.ScopeRead, Names: namesNone, h: s.handleBlobGet},
+		{Method: "PUT", Pattern: "/v1/blobs/{digest}", Scope: auth.ScopeWrite, Names: namesNone, h: s.handleBlobPut},
+		{Method: "POST", Pattern: "/v1/blobs/missing", Scope: auth.ScopeRead, Names: namesNone, h: s.handleBlobsMissing},
+
+		{Method: "POST", Pattern: "/v1/artifacts", Scope: auth.ScopeWrite, Names: namesOwn, h: s.handleRegister},
+		{Method: "GET", Pattern: "/v1/artifacts", Scope: auth.ScopeRead, Names: namesOwn, h: s.handleList},
+		{Method: "GET", Pattern: "/v1/artifact", Scope: auth.ScopeRead, Names: namesOwn, h: s.handleGet},
+		{Method: "DELETE", Pattern: "/v1/artifact", Scope: auth.ScopeWrite, Names: namesOwn, h: s.handleDelete},
+		{Method: "GET", Pattern: "/v1/artifact/content", Scope: auth.ScopeRead, Names: namesOwn, h: s.handleContent},
+		{Method: "PUT", Pattern: "/v1/artifact/tags/{tag}", Scope: auth.ScopeWrite, Names: namesOwn, h: s.handleTag},
+		{Method: "PATCH", Pattern: "/v1/artifact/labels", Scope: auth.ScopeWrite, Names: namesOwn, h: s.handleLabels},
+		{Method: "PUT", Pattern: "/v1/artifact/retention", Scope: auth.ScopeWrite, Names: namesOwn, h: s.handleRetention},
+		{Method: "POST", Pattern: "/v1/artifact/holds", Scope: auth.ScopeWrite, Names: namesOwn, h: s.handleHold},
+		{Method: "DELETE", Pattern: "/v1/artifact/holds", Scope: auth.ScopeWrite, Names: namesOwn, h: s.handleRelease},
+		{Method: "GET", Pattern: "/v1/artifact/lineage", Scope: auth.ScopeRead, Names: namesOwn, h: s.handleLineage},
+		{Method: "POST", Pattern: "/v1/retrievals", Scope: auth.ScopeRead, Names: namesOwn, h: s.handleRetrieval},
+
+		{Method: "GET", Pattern: "/v1/events", Scope: auth.ScopeRead, Names: namesAll, h: s.handleEvents},
+		{Method: "GET", Pattern: "/v1/log/verify", Scope: auth.ScopeRead, Names: namesAll, h: s.handleVerifyLog},
+		{Method: "GET", Pattern: "/v1/backends/health", Scope: auth.ScopeRead, Names: namesAll, h: s.handleBackendHealth},
+		{Method: "POST", Pattern: "/v1/admin/rebuild", Scope: auth.ScopeAdmin, Names: namesAll, h: s.handleRebuild},
+
+		{Method: "GET", Pattern: "/v1/tokens", Scope: auth.ScopeAdmin, Names: namesAll, h: s.handleTokenList},
+		{Method: "POST", Pattern: "/v1/tokens", Scope: auth.ScopeAdmin, Names: namesAll, h: s.handleTokenCreate},
+		{Method: "DELETE", Pattern: "/v1/tokens/{id}", Scope: auth.ScopeAdmin, Names: namesAll, h: s.handleTokenRevoke},
+	}
+}
+
+// Routes returns the method and pattern of every route, for documentation
+// and tests.
+func (s *Server) Routes() []string {
+	out := make([]string, len(s.routes))
+	for i, r := range s.routes {
+		out[i] = r.Method + " " + r.Pattern
+	}
+	return out
+}
+
+var _ http.Handler = (*Server)(nil)

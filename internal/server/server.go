@@ -1,0 +1,235 @@
+// Package server is the daemon's HTTP API (`artstore serve`): the registry,
+// the event log and one blob backend behind JSON routes under /v1, bearer
+// tokens with scopes and name prefixes, Prometheus metrics, structured
+// request logs, and a Serve loop with timeouts and graceful shutdown.
+//
+// The route table, the wire format and the authorisation rules are
+// documented in docs/http-api.md; routes() in routes.go is their single
+// source, and the auth table test walks it.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/artifact-store/artstore/internal/eventlog"
+	"github.com/artifact-store/artstore/internal/registry"
+	"github.com/artifact-store/artstore/internal/server/auth"
+	"github.com/artifact-store/artstore/internal/storage"
+)
+
+// Limits bound what one request may cost. Zero fields take the defaults.
+type Limits struct {
+	// MaxBody caps JSON request bodies (default 4 MiB).
+	MaxBody int64
+	// MaxBlob caps a blob PUT (default 1 GiB; chunks are at most a few MiB,
+	// tree manifests can be large).
+	MaxBlob int64
+	// MaxWait caps the long-poll wait of GET /v1/events (default 60s).
+	MaxWait time.Duration
+	// ReadHeaderTimeout bounds reading a request's headers (default 10s).
+	ReadHeaderTimeout time.Duration
+	// IOTimeout bounds each read of a request body and each write of a
+	// response without progress; streaming routes extend it as bytes
+	// flow, so large transfers are not cut off (default 2m).
+	IOTimeout time.Duration
+	// IdleTimeout closes idle keep-alive connections (default 2m).
+	IdleTimeout time.Duration
+	// DrainTimeout bounds graceful shutdown: in-flight requests get this
+	// long to finish after the listener closes (default 30s).
+	DrainTimeout time.Duration
+}
+
+func (l Limits) withDefaults() Limits {
+	def := func(v *int64, d int64) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	defd := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&l.MaxBody, 4<<20)
+	def(&l.MaxBlob, 1<<30)
+	defd(&l.MaxWait, 60*time.Second)
+	defd(&l.ReadHeaderTimeout, 10*time.Second)
+	defd(&l.IOTimeout, 2*time.Minute)
+	defd(&l.IdleTimeout, 2*time.Minute)
+	defd(&l.DrainTimeout, 30*time.Second)
+	return l
+}
+
+// Options configure a Server. Registry, Log and Backend are required.
+type Options struct {
+	// Registry is the service over Log whose blob checker is Backend.
+	Registry *registry.Registry
+	// Log is the event log (for tokens, events, head, readiness).
+	Log eventlog.Store
+	// Backend holds the blobs.
+	Backend storage.Backend
+	// BackendType is reported by GET /v1/backends/health ("local", "s3").
+	BackendType string
+	// Tokens is the token table; nil builds one over Log.
+	Tokens *auth.Book
+	// Logger receives one structured line per request; nil discards.
+	Logger *slog.Logger
+	Limits Limits
+	// Now is the clock (token expiry, retention); nil means time.Now.
+	Now func() time.Time
+	// PollInterval is how often a long-poll re-reads the log head for
+	// events appended by other daemons (default 250ms).
+	PollInterval time.Duration
+}
+
+// Server is the daemon's HTTP handler. It is safe for concurrent use.
+type Server struct {
+	reg     *registry.Registry
+	log     eventlog.Store
+	backend storage.Backend
+	// backendType is Options.BackendType.
+	backendType string
+	tokens      *auth.Book
+	logger      *slog.Logger
+	limits      Limits
+	now         func() time.Time
+	poll        time.Duration
+	mux         *http.ServeMux
+	metrics     *metrics
+	routes      []route
+
+	// appended is closed and replaced whenever this server appends an
+	// event, waking long-polls.
+	appendedMu sync.Mutex
+	appended   chan struct{}
+	// stop is closed when Serve starts shutting down, ending long-polls.
+	stopOnce sync.Once
+	stop     chan struct{}
+}
+
+// New returns a Server over opts.
+func New(opts Options) (*Server, error) {
+	if opts.Registry == nil || opts.Log == nil || opts.Backend == nil {
+		return nil, errors.New("server: Registry, Log and Backend are required")
+	}
+	s := &Server{
+		reg: opts.Registry, log: opts.Log, backend: opts.Backend, tokens: opts.Tokens,
+		logger: opts.Logger, limits: opts.Limits.withDefaults(), now: opts.Now, poll: opts.PollInterval,
+		appended: make(chan struct{}), stop: make(chan struct{}), backendType: opts.BackendType,
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.logger == nil {
+		s.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if s.tokens == nil {
+		s.tokens = auth.NewBook(s.log, s.now, 0)
+	}
+	if s.poll <= 0 {
+		s.poll = 250 * time.Millisecond
+	}
+	s.routes = s.routeTable()
+	s.metrics = newMetrics(s.routes)
+	s.mux = http.NewServeMux()
+	for i := range s.routes {
+		rt := &s.routes[i]
+		s.mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(rt))
+	}
+	// Anything else is a JSON 404 (or 405 for a known path).
+	s.mux.Handle("/", s.wrap(&route{Method: "", Pattern: "/", Public: true, h: func(w http.ResponseWriter, r *http.Request, _ *call) error {
+		return apiErr(http.StatusNotFound, "not_found", fmt.Sprintf("no route %s %s", r.Method, r.URL.Path))
+	}}))
+	return s, nil
+}
+
+// Tokens returns the server's token table.
+func (s *Server) Tokens() *auth.Book { return s.tokens }
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// notify wakes long-polls after an append.
+func (s *Server) notify() {
+	s.appendedMu.Lock()
+	close(s.appended)
+	s.appended = make(chan struct{})
+	s.appendedMu.Unlock()
+}
+
+// stopping is closed once the server is shutting down.
+func (s *Server) stopping() <-chan struct{} { return s.stop }
+
+func (s *Server) appendedChan() <-chan struct{} {
+	s.appendedMu.Lock()
+	defer s.appendedMu.Unlock()
+	return s.appended
+}
+
+// ServeOptions tune Serve.
+type ServeOptions struct {
+	// TLS, if set, serves HTTPS with this configuration (certificates
+	// included).
+	TLS *tls.Config
+	// Ready, if set, is called once the server accepts connections.
+	Ready func(addr net.Addr)
+}
+
+// Serve serves HTTP on ln until ctx is cancelled, then shuts down
+// gracefully: the listener closes first (new connections are refused),
+// in-flight requests run to completion for up to Limits.DrainTimeout, and
+// then remaining connections are closed. It returns nil after a clean
+// shutdown.
+func (s *Server) Serve(ctx context.Context, ln net.Listener, opts ServeOptions) error {
+	hs := &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: s.limits.ReadHeaderTimeout,
+		IdleTimeout:       s.limits.IdleTimeout,
+		// Per-request read and write deadlines are set and extended by the
+		// handlers (see call.extendDeadlines); these are the defaults for
+		// handlers that do not.
+		ReadTimeout:  s.limits.IOTimeout,
+		WriteTimeout: s.limits.IOTimeout + s.limits.MaxWait,
+		ErrorLog:     slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+		BaseContext:  func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		TLSConfig:    opts.TLS,
+	}
+	errc := make(chan error, 1)
+	go func() {
+		if opts.TLS != nil {
+			errc <- hs.ServeTLS(ln, "", "")
+		} else {
+			errc <- hs.Serve(ln)
+		}
+	}()
+	if opts.Ready != nil {
+		opts.Ready(ln.Addr())
+	}
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.logger.Info("shutting down", "drain_timeout", s.limits.DrainTimeout.String())
+	s.stopOnce.Do(func() { close(s.stop) }) // long-polls answer now
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.limits.DrainTimeout)
+	defer cancel()
+	err := hs.Shutdown(dctx) // closes the listener first, then waits
+	if err != nil {
+		_ = hs.Close()
+		return fmt.Errorf("graceful shutdown: %w (connections closed)", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,602 @@
+package client
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/artifact-store/artstore/internal/content"
+	"github.com/artifact-store/artstore/internal/registry"
+	"github.com/artifact-store/artstore/pkg/client/internal/transfer"
+)
+
+// RemoteOptions configure OpenRemote.
+type RemoteOptions struct {
+	// URL is the daemon's base URL, e.g. http://127.0.0.1:8787.
+	URL string
+	// Token is the bearer token (ARTSTORE_TOKEN).
+	Token string
+	// HTTPClient is used for every request; nil means a client with
+	// sensible connection pooling and no overall timeout (transfers can be
+	// long; every call takes a context).
+	HTTPClient *http.Client
+	// Concurrency is the transfer parallelism; 0 means the pipeline's
+	// default.
+	Concurrency int
+	// MaxAttempts bounds the tries of a retried call (0 means 5; 1
+	// disables retries). Tests lower it.
+	MaxAttempts int
+	// BaseDelay and MaxDelay shape the exponential backoff (0: 100 ms, 5 s).
+	BaseDelay, MaxDelay time.Duration
+	// UserAgent names the client in retrieval records; empty means
+	// "artstore-client".
+	UserAgent string
+}
+
+// Remote is the daemon-mode Store: every call goes to an `artstore serve`
+// daemon over its HTTP API (docs/http-api.md). Pushes and pulls run the
+// same pipeline as local mode over the daemon's blob routes: the client
+// chunks, digests, asks which chunks are missing, uploads them in
+// parallel, and verifies every byte it pulls. It is safe for concurrent use.
+//
+// Retries: idempotent calls (reads, blob PUTs, which are idempotent by
+// digest, the missing check) are retried with exponential backoff and full
+// jitter on transport errors and 502/503/504/429 answers. Other calls
+// (register, tag, label, ...) are sent again only when the daemon
+// certainly did not process them: the connection was refused, or it
+// answered "busy" (the log rolled the append back).
+type Remote struct {
+	base        *url.URL
+	token       string
+	hc          *http.Client
+	concurrency int
+	maxAttempts int
+	baseDelay   time.Duration
+	maxDelay    time.Duration
+	userAgent   string
+	blobs       transfer.BlobStore
+}
+
+var _ Store = (*Remote)(nil)
+
+// OpenRemote returns a Store talking to the daemon at opts.URL. It does
+// not contact the daemon; the first call does.
+func OpenRemote(ctx context.Context, opts RemoteOptions) (*Remote, error) {
+	u, err := url.Parse(strings.TrimRight(opts.URL, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("%w: server URL %q is not an http:// or https:// URL", ErrInvalid, opts.URL)
+	}
+	r := &Remote{base: u, token: opts.Token, hc: opts.HTTPClient, concurrency: opts.Concurrency,
+		maxAttempts: opts.MaxAttempts, baseDelay: opts.BaseDelay, maxDelay: opts.MaxDelay, userAgent: opts.UserAgent}
+	if r.hc == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = 64
+		r.hc = &http.Client{Transport: tr}
+	}
+	if r.maxAttempts <= 0 {
+		r.maxAttempts = 5
+	}
+	if r.baseDelay <= 0 {
+		r.baseDelay = 100 * time.Millisecond
+	}
+	if r.maxDelay <= 0 {
+		r.maxDelay = 5 * time.Second
+	}
+	if r.userAgent == "" {
+		r.userAgent = "artstore-client"
+	}
+	r.blobs = remoteBlobs{r}
+	return r, nil
+}
+
+// Close releases idle connections.
+func (r *Remote) Close() error {
+	r.hc.CloseIdleConnections()
+	return nil
+}
+
+// transferRetry is the pipeline's retry policy: the same attempts and
+// backoff as API calls, and the RemoteError/transport classification.
+func (r *Remote) transferRetry() transfer.RetryPolicy {
+	return transfer.RetryPolicy{MaxAttempts: r.maxAttempts, BaseDelay: r.baseDelay, MaxDelay: r.maxDelay,
+		Retryable: func(err error) bool { return retryable(err) || transfer.DefaultRetryable(err) }}
+}
+
+// remoteBlobs implements the pipeline's BlobStore over the blob routes.
+type remoteBlobs struct{ r *Remote }
+
+var _ transfer.BlobStore = remoteBlobs{}
+
+func (b remoteBlobs) Missing(ctx context.Context, ds []content.Digest) ([]content.Digest, error) {
+	req := MissingRequest{Digests: make([]string, len(ds))}
+	for i, d := range ds {
+		req.Digests[i] = d.String()
+	}
+	var resp MissingResponse
+	if err := b.r.do(ctx, request{method: "POST", path: "/v1/blobs/missing", body: req, idempotent: true, out: &resp}); err != nil {
+		return nil, err
+	}
+	out := make([]content.Digest, 0, len(resp.Missing))
+	for _, s := range resp.Missing {
+		d, err := content.ParseDigest(s)
+		if err != nil {
+			return nil, fmt.Errorf("%w: daemon answered a malformed digest: %v", ErrUnavailable, err)
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// Put uploads one blob. It is not retried here: the pipeline retries it
+// (it can re-read the chunk from its buffer).
+func (b remoteBlobs) Put(ctx context.Context, d content.Digest, size int64, body io.Reader) error {
+	req, err := b.r.newRequest(ctx, "PUT", "/v1/blobs/"+d.String(), nil, io.NopCloser(body))
+	if err != nil {
+		return err
+	}
+	req.ContentLength = size
+	if size == 0 {
+		req.Body = http.NoBody
+	}
+	req.Header.Set("Content-Type", "application/octet-stream")
+	resp, err := b.r.hc.Do(req)
+	if err != nil {
+		return b.r.transportErr(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		return decodeError(resp)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return nil
+}
+
+func (b remoteBlobs) Get(ctx context.Context, d content.Digest, rng *content.Range) (io.ReadCloser, error) {
+	req, err := b.r.newRequest(ctx, "GET", "/v1/blobs/"+d.String(), nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	want := http.StatusOK
+	if rng != nil {
+		req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", rng.Start, rng.End))
+		want = http.StatusPartialContent
+	}
+	resp, err := b.r.hc.Do(req)
+	if err != nil {
+		return nil, b.r.transportErr(err)
+	}
+	if resp.StatusCode != want {
+		defer resp.Body.Close()
+		if resp.StatusCode < 300 {
+			return nil, fmt.Errorf("%w: daemon answered %d to a blob GET, want %d", ErrUnavailable, resp.StatusCode, want)
+		}
+		return nil, decodeError(resp)
+	}
+	return resp.Body, nil
+}
+
+// Push uploads the content through the pipeline and registers it.
+func (r *Remote) Push(ctx context.Context, req PushRequest) (*PushResult, error) {
+	res, err := r.push(ctx, req)
+	return res, mapErr(err)
+}
+
+func (r *Remote) push(ctx context.Context, req PushRequest) (*PushResult, error) {
+	if (req.Path == "") == (req.Reader == nil) {
+		return nil, fmt.Errorf("push: %w: give exactly one of a path and a reader", ErrInvalid)
+	}
+	name := req.Name
+	if name == "" {
+		if req.Path == "" {
+			return nil, fmt.Errorf("push: %w: standard input has no file name to name the artifact after; give a name (--name NAME)", ErrInvalid)
+		}
+		var err error
+		if name, err = DeriveName(req.Path); err != nil {
+			return nil, fmt.Errorf("push %s: %w", req.Path, err)
+		}
+	}
+	rr, err := r.registerRequest(ctx, name, req)
+	if err != nil {
+		return nil, fmt.Errorf("push %s: %w", name, err)
+	}
+	opts := transfer.PushOptions{Concurrency: r.concurrency, Retry: r.transferRetry()}
+	if req.Progress != nil {
+		opts.Progress = func(p transfer.Progress) { req.Progress(p.Read, p.Written) }
+	}
+	var tr transfer.PushResult
+	if req.Path != "" {
+		tr, err = r.pushPath(ctx, req.Path, &rr, opts)
+	} else {
+		tr, err = r.pushStream(ctx, req.Reader, "", &rr, opts)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("push %s: %w", name, err)
+	}
+	rr.ContentDigest, rr.Size, rr.ManifestDigest = tr.ContentDigest.String(), tr.Size, tr.ManifestDigest.String()
+	rr.Blobs = make([]string, len(tr.Blobs))
+	for i, d := range tr.Blobs {
+		rr.Blobs[i] = d.String()
+	}
+	var a Artifact
+	if err := r.do(ctx, request{method: "POST", path: "/v1/artifacts", body: rr, out: &a}); err != nil {
+		return nil, fmt.Errorf("push %s: register: %w", name, err)
+	}
+	return &PushResult{Artifact: a, UploadedBytes: tr.UploadedBytes, DeduplicatedBytes: tr.DeduplicatedBytes, Chunks: tr.Chunks}, nil
+}
+
+// registerRequest validates a push's metadata before any byte is read,
+// as local mode does; the daemon checks everything again atomically.
+func (r *Remote) registerRequest(ctx context.Context, name string, req PushRequest) (RegisterRequest, error) {
+	rr := RegisterRequest{Name: name, Version: req.Version, MediaType: req.MediaType, Labels: req.Labels,
+		Producer: req.Producer, Inputs: req.Inputs, Tags: req.Tags, NoLatest: req.NoLatest}
+	if err := registry.ValidateName(name); err != nil {
+		return rr, fmt.Errorf("%w; %s", err, nameRules)
+	}
+	if req.Version != "" {
+		if err := registry.ValidateVersion(req.Version); err != nil {
+			return rr, err
+		}
+		a, err := r.Get(ctx, name+":"+req.Version)
+		switch {
+		case err == nil && a.Version == req.Version:
+			return rr, fmt.Errorf("%w: %s:%s exists (versions are immutable; push without a version to get the next number)", ErrConflict, name, req.Version)
+		case err == nil:
+			return rr, fmt.Errorf("%w: %s:%s is a tag; choose another version", ErrConflict, name, req.Version)
+		case !errors.Is(err, ErrNotFound):
+			return rr, err
+		}
+	}
+	for _, t := range req.Tags {
+		if err := registry.ValidateTag(t); err != nil {
+			return rr, err
+		}
+	}
+	for k, v := range req.Labels {
+		if err := registry.ValidateLabel(k, v); err != nil {
+			return rr, err
+		}
+	}
+	if req.MediaType == TreeMediaType {
+		return rr, fmt.Errorf("%w: media type %s is reserved for directories, which get it automatically", ErrInvalid, TreeMediaType)
+	}
+	if req.MediaType != "" {
+		if _, _, err := mime.ParseMediaType(req.MediaType); err != nil {
+			return rr, fmt.Errorf("%w: media type %q: %v (want type/subtype, e.g. application/pdf)", ErrInvalid, req.MediaType, err)
+		}
+	}
+	ins, err := inputsToInternal(req.Inputs)
+	if err != nil {
+		return rr, err
+	}
+	for i, in := range ins {
+		if in.Ref == "" {
+			continue
+		}
+		if _, err := r.live(ctx, in.Ref); err != nil {
+			return rr, fmt.Errorf("input %d: %w", i+1, err)
+		}
+	}
+	return rr, nil
+}
+
+func (r *Remote) pushPath(ctx context.Context, path string, rr *RegisterRequest, opts transfer.PushOptions) (transfer.PushResult, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return transfer.PushResult{}, err
+	}
+	if st.IsDir() {
+		if rr.MediaType != "" {
+			return transfer.PushResult{}, fmt.Errorf("%w: %s is a directory; directories are stored as %s and take no other media type",
+				ErrInvalid, path, TreeMediaType)
+		}
+		rr.MediaType = TreeMediaType
+		return transfer.PushTree(ctx, path, r.blobs, opts)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return transfer.PushResult{}, err
+	}
+	defer f.Close()
+	return r.pushStream(ctx, f, filepath.Ext(path), rr, opts)
+}
+
+func (r *Remote) pushStream(ctx context.Context, in io.Reader, ext string, rr *RegisterRequest, opts transfer.PushOptions) (transfer.PushResult, error) {
+	if rr.MediaType == "" && ext != "" {
+		rr.MediaType = mime.TypeByExtension(ext)
+	}
+	if rr.MediaType == "" {
+		br := bufio.NewReaderSize(in, sniffLen)
+		head, err := br.Peek(sniffLen)
+		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+			return transfer.PushResult{}, fmt.Errorf("read input: %w", err)
+		}
+		rr.MediaType = http.DetectContentType(head)
+		in = br
+	}
+	return transfer.Push(ctx, in, r.blobs, opts)
+}
+
+// live returns the artifact ref names, refusing a deleted one.
+func (r *Remote) live(ctx context.Context, ref string) (*Artifact, error) {
+	a, err := r.Get(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if a.Deleted {
+		return nil, fmt.Errorf("%s (%s) was deleted: %w", ref, a.Ref, ErrNotFound)
+	}
+	return a, nil
+}
+
+// Pull streams the artifact (or a range) to w, verifying every chunk, and
+// then asks the daemon to append the retrieval record.
+func (r *Remote) Pull(ctx context.Context, ref string, w io.Writer, opts PullOptions) (*PullResult, error) {
+	res, err := r.pull(ctx, ref, opts, func(a *Artifact, md content.Digest, po transfer.PullOptions) (transfer.PullResult, error) {
+		if a.Kind == KindTree {
+			return transfer.PullResult{}, fmt.Errorf("%w: %s is a directory artifact; pull it to a path with -o DIR", ErrInvalid, a.Ref)
+		}
+		return transfer.Pull(ctx, md, r.blobs, w, po)
+	})
+	return res, mapErr(err)
+}
+
+// PullToPath writes the artifact to path atomically (a tree as a
+// directory), then records the retrieval.
+func (r *Remote) PullToPath(ctx context.Context, ref, path string, opts PullOptions) (*PullResult, error) {
+	res, err := r.pull(ctx, ref, opts, func(a *Artifact, md content.Digest, po transfer.PullOptions) (transfer.PullResult, error) {
+		if a.Kind == KindTree {
+			return transfer.PullTree(ctx, md, r.blobs, path, po)
+		}
+		if st, err := os.Stat(path); err == nil && st.IsDir() {
+			return transfer.PullResult{}, fmt.Errorf("%w: %s is a directory; give the path of the file to write (for example %s)",
+				ErrInvalid, path, filepath.Join(path, filepath.Base(a.Name)))
+		}
+		tr, err := transfer.PullToFile(ctx, md, r.blobs, path, po)
+		if err == nil && !remoteManifestMatches(tr.Manifest, a) {
+			os.Remove(path)
+		}
+		return tr, err
+	})
+	if res != nil {
+		res.Path = path
+	}
+	return res, mapErr(err)
+}
+
+func remoteManifestMatches(m content.Manifest, a *Artifact) bool {
+	return m.Digest.String() == a.ContentDigest && m.Size == a.Size && string(m.Kind) == a.Kind
+}
+
+func (r *Remote) pull(ctx context.Context, ref string, opts PullOptions,
+	fn func(*Artifact, content.Digest, transfer.PullOptions) (transfer.PullResult, error)) (*PullResult, error) {
+	a, err := r.live(ctx, ref)
+	if err != nil {
+		return nil, fmt.Errorf("pull: %w", err)
+	}
+	md, err := content.ParseDigest(a.ManifestDigest)
+	if err != nil {
+		return nil, fmt.Errorf("pull %s: %w: daemon sent a malformed manifest digest", a.Ref, ErrUnavailable)
+	}
+	po := transfer.PullOptions{Concurrency: r.concurrency, Retry: r.transferRetry()}
+	if opts.Progress != nil {
+		po.Progress = func(p transfer.Progress) { opts.Progress(p.Written) }
+	}
+	if opts.Range != "" {
+		if a.Kind == KindTree {
+			return nil, fmt.Errorf("pull %s: %w: %s is a directory artifact; a range applies to a file", a.Ref, ErrInvalid, a.Ref)
+		}
+		rng, err := content.ParseRange(opts.Range, a.Size)
+		if err != nil {
+			return nil, fmt.Errorf("pull %s: %w", a.Ref, err)
+		}
+		po.Range = &rng
+	}
+	tr, err := fn(a, md, po)
+	if err != nil {
+		return nil, fmt.Errorf("pull %s: %w", a.Ref, err)
+	}
+	if !remoteManifestMatches(tr.Manifest, a) {
+		return nil, fmt.Errorf("pull %s: %w: its manifest %s describes %s content %s of %d bytes, but %s was registered with %s of %d bytes",
+			a.Ref, content.ErrMismatch, md.Short(), tr.Manifest.Kind, tr.Manifest.Digest, tr.Manifest.Size, a.Ref, a.ContentDigest, a.Size)
+	}
+	res := &PullResult{Ref: a.Ref, ID: a.ID, ContentDigest: a.ContentDigest, Bytes: tr.Written, Kind: a.Kind}
+	if po.Range != nil {
+		res.Range = po.Range.String()
+	}
+	// One retrieval record per pull, with the token's subject as actor.
+	// Idempotent enough to retry: a duplicate is only possible if the
+	// daemon appended and the answer was lost.
+	rec := RetrievalRequest{Ref: a.ID, Bytes: tr.Written, Range: res.Range}
+	if err := r.do(ctx, request{method: "POST", path: "/v1/retrievals", body: rec}); err != nil {
+		return res, fmt.Errorf("pulled %s, but the daemon could not append the retrieval record: %w", a.Ref, err)
+	}
+	return res, nil
+}
+
+func refQuery(ref string) url.Values { return url.Values{"ref": {ref}} }
+
+// Get returns the artifact ref names.
+func (r *Remote) Get(ctx context.Context, ref string) (*Artifact, error) {
+	var a Artifact
+	if err := r.do(ctx, request{method: "GET", path: "/v1/artifact", query: refQuery(ref), idempotent: true, out: &a}); err != nil {
+		return nil, mapErr(err)
+	}
+	return &a, nil
+}
+
+// List returns a page of artifacts (see Local.List for the pattern rules).
+func (r *Remote) List(ctx context.Context, q Query) (*Page, error) {
+	v := url.Values{}
+	if q.Pattern != "" {
+		v.Set("pattern", q.Pattern)
+	}
+	for _, s := range q.Selectors {
+		v.Add("label", s)
+	}
+	if !q.Since.IsZero() {
+		v.Set("since", q.Since.UTC().Format(time.RFC3339Nano))
+	}
+	if !q.Before.IsZero() {
+		v.Set("before", q.Before.UTC().Format(time.RFC3339Nano))
+	}
+	if q.IncludeDeleted {
+		v.Set("deleted", "true")
+	}
+	if q.Limit != 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	if q.Cursor != "" {
+		v.Set("cursor", q.Cursor)
+	}
+	var p Page
+	if err := r.do(ctx, request{method: "GET", path: "/v1/artifacts", query: v, idempotent: true, out: &p}); err != nil {
+		return nil, mapErr(err)
+	}
+	return &p, nil
+}
+
+// command runs a non-idempotent call that answers with an artifact.
+func (r *Remote) command(ctx context.Context, method, path string, q url.Values, body any) (*Artifact, error) {
+	var a Artifact
+	if err := r.do(ctx, request{method: method, path: path, query: q, body: body, out: &a}); err != nil {
+		return nil, mapErr(err)
+	}
+	return &a, nil
+}
+
+// Tag points tag at the artifact ref names.
+func (r *Remote) Tag(ctx context.Context, ref, tag string) (*Artifact, error) {
+	return r.command(ctx, "PUT", "/v1/artifact/tags/"+url.PathEscape(tag), refQuery(ref), nil)
+}
+
+// Label sets and removes labels.
+func (r *Remote) Label(ctx context.Context, ref string, set map[string]string, remove []string) (*Artifact, error) {
+	return r.command(ctx, "PATCH", "/v1/artifact/labels", refQuery(ref), LabelsRequest{Set: set, Remove: remove})
+}
+
+// Delete tombstones the artifact.
+func (r *Remote) Delete(ctx context.Context, ref string) (*Artifact, error) {
+	return r.command(ctx, "DELETE", "/v1/artifact", refQuery(ref), nil)
+}
+
+// SetRetention changes the artifact's retention (ExpireAfter counts from
+// its creation).
+func (r *Remote) SetRetention(ctx context.Context, ref string, req RetentionRequest) (*Artifact, error) {
+	body := RetentionBody{ExpiresAt: req.ExpiresAt, ImmutableUntil: req.ImmutableUntil}
+	if req.ExpireAfter != nil {
+		if *req.ExpireAfter <= 0 {
+			return nil, fmt.Errorf("set retention: %w: expiry duration %s must be positive", ErrInvalid, *req.ExpireAfter)
+		}
+		body.ExpireAfter = req.ExpireAfter.String()
+	}
+	return r.command(ctx, "PUT", "/v1/artifact/retention", refQuery(ref), body)
+}
+
+// Hold places the legal hold HoldName.
+func (r *Remote) Hold(ctx context.Context, ref, reason string) (*Artifact, error) {
+	return r.command(ctx, "POST", "/v1/artifact/holds", refQuery(ref), HoldRequest{Hold: HoldName, Reason: reason})
+}
+
+// Release releases the legal hold HoldName.
+func (r *Remote) Release(ctx context.Context, ref string) (*Artifact, error) {
+	q := refQuery(ref)
+	q.Set("hold", HoldName)
+	return r.command(ctx, "DELETE", "/v1/artifact/holds", q, nil)
+}
+
+// Lineage walks the provenance graph from ref.
+func (r *Remote) Lineage(ctx context.Context, ref string, opts LineageOptions) (*LineageGraph, error) {
+	q := refQuery(ref)
+	if opts.Direction != "" {
+		q.Set("direction", string(opts.Direction))
+	}
+	if opts.Depth < 0 {
+		return nil, fmt.Errorf("lineage: %w: negative depth %d", ErrInvalid, opts.Depth)
+	}
+	if opts.Depth > 0 {
+		q.Set("depth", strconv.Itoa(opts.Depth))
+	}
+	var g LineageGraph
+	if err := r.do(ctx, request{method: "GET", path: "/v1/artifact/lineage", query: q, idempotent: true, out: &g}); err != nil {
+		return nil, mapErr(err)
+	}
+	return &g, nil
+}
+
+// Events returns up to limit events after seq, long-polling up to wait.
+func (r *Remote) Events(ctx context.Context, after int64, limit int, wait time.Duration) ([]Event, error) {
+	q := url.Values{"after": {strconv.FormatInt(after, 10)}}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	if wait > 0 {
+		q.Set("wait", wait.String())
+	}
+	var resp EventsResponse
+	if err := r.do(ctx, request{method: "GET", path: "/v1/events", query: q, idempotent: true, out: &resp}); err != nil {
+		return nil, mapErr(err)
+	}
+	return resp.Events, nil
+}
+
+// VerifyLog has the daemon verify the hash chain.
+func (r *Remote) VerifyLog(ctx context.Context) (*LogReport, error) {
+	var rep LogReport
+	if err := r.do(ctx, request{method: "GET", path: "/v1/log/verify", idempotent: true, out: &rep}); err != nil {
+		return nil, mapErr(err)
+	}
+	return &rep, nil
+}
+
+// Rebuild has the daemon rebuild its views (admin scope).
+func (r *Remote) Rebuild(ctx context.Context) error {
+	return mapErr(r.do(ctx, request{method: "POST", path: "/v1/admin/rebuild"}))
+}
+
+// Health reports the daemon's backend.
+func (r *Remote) Health(ctx context.Context) ([]BackendHealth, error) {
+	var hs []BackendHealth
+	if err := r.do(ctx, request{method: "GET", path: "/v1/backends/health", idempotent: true, out: &hs}); err != nil {
+		return nil, mapErr(err)
+	}
+	return hs, nil
+}
+
+// CreateToken creates an API token (admin scope). The response holds the
+// secret; it is shown only this once.
+func (r *Remote) CreateToken(ctx context.Context, req TokenRequest) (*TokenCreated, error) {
+	var out TokenCreated
+	if err := r.do(ctx, request{method: "POST", path: "/v1/tokens", body: req, out: &out}); err != nil {
+		return nil, mapErr(err)
+	}
+	return &out, nil
+}
+
+// ListTokens lists the API tokens, never their secrets (admin scope).
+func (r *Remote) ListTokens(ctx context.Context) ([]TokenInfo, error) {
+	var out []TokenInfo
+	if err := r.do(ctx, request{method: "GET", path: "/v1/tokens", idempotent: true, out: &out}); err != nil {
+		return nil, mapErr(err)
+	}
+	return out, nil
+}
+
+// RevokeToken revokes the token with the ID (admin scope). Revoking a
+// revoked token changes nothing.
+func (r *Remote) RevokeToken(ctx context.Context, id string) (*TokenInfo, error) {
+	var out TokenInfo
+	if err := r.do(ctx, request{method: "DELETE", path: "/v1/tokens/" + url.PathEscape(id), idempotent: true, out: &out}); err != nil {
+		return nil, mapErr(err)
+	}
+	return &out, nil
+}

@@ -1,0 +1,236 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/artifact-store/artstore/internal/content"
+	"github.com/artifact-store/artstore/internal/storage"
+)
+
+// RemoteError is an error response of the daemon. It matches (errors.Is)
+// the client sentinel of its code, and for blob calls the storage or
+// content sentinel the transfer pipeline branches on.
+type RemoteError struct {
+	Status  int
+	Code    string
+	Message string
+	// Digests lists missing blobs for code "missing_blobs".
+	Digests []string
+}
+
+func (e *RemoteError) Error() string {
+	if e.Message == "" {
+		return fmt.Sprintf("daemon answered %d %s", e.Status, http.StatusText(e.Status))
+	}
+	return e.Message
+}
+
+// Unwrap returns the sentinels the error code maps to.
+func (e *RemoteError) Unwrap() []error {
+	switch e.Code {
+	case "not_found":
+		return []error{ErrNotFound, storage.ErrNotFound}
+	case "conflict":
+		return []error{ErrConflict}
+	case "missing_blobs", "integrity":
+		return []error{ErrIntegrity}
+	case "digest_mismatch":
+		return []error{ErrIntegrity, content.ErrMismatch}
+	case "invalid", "too_large":
+		return []error{ErrInvalid}
+	case "range_not_satisfiable":
+		return []error{ErrInvalid, content.ErrInvalidRange}
+	case "unauthorized":
+		return []error{ErrUnauthorized}
+	case "forbidden":
+		return []error{ErrForbidden}
+	case "busy", "unavailable":
+		return []error{ErrUnavailable, storage.ErrUnavailable}
+	}
+	if e.Status >= 500 {
+		return []error{ErrUnavailable}
+	}
+	return nil
+}
+
+// Temporary reports whether retrying may succeed: the daemon was busy or
+// unavailable, or a proxy in front of it was.
+func (e *RemoteError) Temporary() bool {
+	switch e.Status {
+	case http.StatusServiceUnavailable, http.StatusBadGateway, http.StatusGatewayTimeout, http.StatusTooManyRequests:
+		return true
+	}
+	return false
+}
+
+// notProcessed reports whether a failed request certainly did not change
+// anything on the daemon, so even a non-idempotent one may be sent again:
+// the connection was never made, or the daemon answered "busy" (the log
+// rolled the append back).
+func notProcessed(err error) bool {
+	var re *RemoteError
+	if errors.As(err, &re) {
+		return re.Code == "busy"
+	}
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+// retryable reports whether an idempotent request that failed with err is
+// worth sending again.
+func retryable(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var re *RemoteError
+	if errors.As(err, &re) {
+		return re.Temporary()
+	}
+	// Transport errors: connection refused or reset, EOF mid-response.
+	var ne net.Error
+	var op *net.OpError
+	return errors.As(err, &ne) || errors.As(err, &op) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
+}
+
+// request is one API call.
+type request struct {
+	method string
+	path   string
+	query  url.Values
+	body   any // JSON-encoded
+	// idempotent calls are retried on transient failures; others only
+	// when notProcessed.
+	idempotent bool
+	out        any // JSON-decoded from a 2xx response, if not nil
+}
+
+func (r *Remote) url(path string, q url.Values) string {
+	u := *r.base
+	u.Path = strings.TrimSuffix(u.Path, "/") + path
+	if len(q) > 0 {
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
+func (r *Remote) newRequest(ctx context.Context, method, path string, q url.Values, body io.Reader) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, method, r.url(path, q), body)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if r.token != "" {
+		req.Header.Set("Authorization", "Bearer "+r.token)
+	}
+	req.Header.Set("User-Agent", r.userAgent)
+	return req, nil
+}
+
+// do runs an API call with retries.
+func (r *Remote) do(ctx context.Context, rq request) error {
+	var payload []byte
+	if rq.body != nil {
+		var err error
+		if payload, err = json.Marshal(rq.body); err != nil {
+			return fmt.Errorf("encode request: %w", err)
+		}
+	}
+	return r.retry(ctx, rq.idempotent, func() error {
+		var body io.Reader
+		if payload != nil {
+			body = bytes.NewReader(payload)
+		}
+		req, err := r.newRequest(ctx, rq.method, rq.path, rq.query, body)
+		if err != nil {
+			return err
+		}
+		if payload != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := r.hc.Do(req)
+		if err != nil {
+			return r.transportErr(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode >= 300 {
+			return decodeError(resp)
+		}
+		if rq.out == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			return nil
+		}
+		if err := json.NewDecoder(resp.Body).Decode(rq.out); err != nil {
+			return fmt.Errorf("%w: malformed response to %s %s: %v", ErrUnavailable, rq.method, rq.path, err)
+		}
+		return nil
+	})
+}
+
+// transportErr adds the daemon's address to a transport failure and marks
+// it ErrUnavailable, keeping the original chain for retry decisions.
+func (r *Remote) transportErr(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return &mappedError{kind: ErrUnavailable, err: fmt.Errorf("daemon %s: %w", r.base.Redacted(), err)}
+}
+
+// decodeError reads an API error response.
+func decodeError(resp *http.Response) error {
+	e := &RemoteError{Status: resp.StatusCode, Code: resp.Header.Get("X-Error-Code")}
+	var er ErrorResponse
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if json.Unmarshal(b, &er) == nil && er.Error.Code != "" {
+		e.Code, e.Message, e.Digests = er.Error.Code, er.Error.Message, er.Error.Digests
+	}
+	if e.Code == "" {
+		switch resp.StatusCode {
+		case http.StatusNotFound:
+			e.Code = "not_found"
+		case http.StatusUnauthorized:
+			e.Code = "unauthorized"
+		case http.StatusForbidden:
+			e.Code = "forbidden"
+		case http.StatusRequestedRangeNotSatisfiable:
+			e.Code = "range_not_satisfiable"
+		}
+	}
+	if e.Code == "unauthorized" && e.Message != "" {
+		e.Message += " (check ARTSTORE_TOKEN)"
+	}
+	return e
+}
+
+// retry runs fn until it succeeds, fails for good, or runs out of
+// attempts, backing off exponentially with full jitter in between.
+func (r *Remote) retry(ctx context.Context, idempotent bool, fn func() error) error {
+	var err error
+	for attempt := 0; ; attempt++ {
+		err = fn()
+		if err == nil {
+			return nil
+		}
+		again := notProcessed(err) || (idempotent && retryable(err))
+		if !again || attempt+1 >= r.maxAttempts {
+			return err
+		}
+		ceiling := min(r.maxDelay, r.baseDelay<<attempt)
+		t := time.NewTimer(time.Duration(rand.Int64N(int64(ceiling) + 1)))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
+}

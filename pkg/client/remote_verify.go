@@ -1,0 +1,167 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/artifact-store/artstore/internal/content"
+	"github.com/artifact-store/artstore/pkg/client/internal/transfer"
+)
+
+// Verify checks artifacts through the daemon's blob API: for the artifact
+// opts.Ref names, or with opts.All every live artifact, the manifest is
+// fetched and verified and every blob it names must be stored; with
+// opts.Deep every chunk is downloaded and re-hashed, and each file's whole
+// content too. With opts.All the daemon also verifies the log's hash chain.
+//
+// Unlike local mode it cannot list orphaned blobs or compare the views
+// with a replay: those need direct access to the backend and the log (run
+// `artstore verify --all` on the daemon's host for them).
+func (r *Remote) Verify(ctx context.Context, opts VerifyOptions) (*VerifyReport, error) {
+	rep, err := r.verify(ctx, opts)
+	return rep, mapErr(err)
+}
+
+func (r *Remote) verify(ctx context.Context, opts VerifyOptions) (*VerifyReport, error) {
+	if (opts.Ref == "") == !opts.All {
+		return nil, fmt.Errorf("verify: %w: give an artifact reference or ask for all artifacts, not both or neither", ErrInvalid)
+	}
+	rep := &VerifyReport{OK: true, Problems: []Problem{}}
+	seen := map[content.Digest]bool{}
+	check := func(a Artifact) error {
+		rep.Artifacts++
+		return r.verifyArtifact(ctx, a, opts.Deep, rep, seen)
+	}
+	if !opts.All {
+		a, err := r.live(ctx, opts.Ref)
+		if err != nil {
+			return nil, fmt.Errorf("verify: %w", err)
+		}
+		if err := check(*a); err != nil {
+			return nil, err
+		}
+		return rep, nil
+	}
+	q := Query{Limit: 500}
+	for {
+		p, err := r.List(ctx, q)
+		if err != nil {
+			return nil, fmt.Errorf("verify: %w", err)
+		}
+		for _, a := range p.Artifacts {
+			if err := check(a); err != nil {
+				return nil, err
+			}
+		}
+		if p.NextCursor == "" {
+			break
+		}
+		q.Cursor = p.NextCursor
+	}
+	lr, err := r.VerifyLog(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	if !lr.OK {
+		rep.OK = false
+		rep.Problems = append(rep.Problems, Problem{Kind: ProblemChain, Message: fmt.Sprintf("event %d: %s", lr.FirstBad, lr.Problem),
+			Hint: "the event log was altered; restore it from a backup (artstore log verify shows the first bad event)"})
+	}
+	return rep, nil
+}
+
+// verifyArtifact checks one artifact, adding what it finds to rep. It
+// returns an error only when the check cannot proceed.
+func (r *Remote) verifyArtifact(ctx context.Context, a Artifact, deep bool, rep *VerifyReport, seen map[content.Digest]bool) error {
+	problem := func(kind, msg, hint string) {
+		rep.OK = false
+		rep.Problems = append(rep.Problems, Problem{Ref: a.Ref, Kind: kind, Message: msg, Hint: hint})
+	}
+	md, err := content.ParseDigest(a.ManifestDigest)
+	if err != nil {
+		return fmt.Errorf("verify %s: %w: daemon sent a malformed manifest digest", a.Ref, ErrUnavailable)
+	}
+	retry := r.transferRetry()
+	m, err := transfer.FetchManifest(ctx, r.blobs, md, retry)
+	if err != nil {
+		if k, ok := verifyKind(err); ok {
+			problem(k, fmt.Sprintf("manifest %s: %v", md.Short(), err), "push the same content again to restore it, or delete the artifact")
+			return nil
+		}
+		return fmt.Errorf("verify %s: %w", a.Ref, err)
+	}
+	if m.Digest.String() != a.ContentDigest || m.Size != a.Size || string(m.Kind) != a.Kind {
+		problem(ProblemInvalidManifest, fmt.Sprintf("manifest %s describes %s content %s of %d bytes, registered as %s of %d bytes", md.Short(), m.Kind, m.Digest, m.Size, a.ContentDigest, a.Size),
+			"the registration does not match its manifest; push the content again and delete this artifact")
+		return nil
+	}
+	files := []content.Digest{md}
+	if m.Kind == content.KindTree {
+		files = files[:0]
+		for _, e := range m.Entries {
+			if e.Type == content.EntryFile {
+				files = append(files, e.Manifest)
+			}
+		}
+	}
+	for _, fd := range files {
+		fm := m
+		if fd != md {
+			if fm, err = transfer.FetchManifest(ctx, r.blobs, fd, retry); err != nil {
+				if k, ok := verifyKind(err); ok {
+					problem(k, fmt.Sprintf("file manifest %s: %v", fd.Short(), err), "push the directory again and delete this artifact")
+					continue
+				}
+				return fmt.Errorf("verify %s: %w", a.Ref, err)
+			}
+		}
+		var ds []content.Digest
+		for _, c := range fm.Chunks {
+			if !seen[c.Digest] {
+				seen[c.Digest] = true
+				ds = append(ds, c.Digest)
+				rep.Blobs++
+				rep.Bytes += c.Size
+			}
+		}
+		for len(ds) > 0 {
+			n := min(len(ds), 500)
+			missing, err := r.blobs.Missing(ctx, ds[:n])
+			if err != nil {
+				return fmt.Errorf("verify %s: %w", a.Ref, err)
+			}
+			for _, d := range missing {
+				problem(ProblemMissing, fmt.Sprintf("chunk %s is missing", d.Short()),
+					fmt.Sprintf("push the same content again (any name) to restore the blob, then verify again; if the content is lost, delete the artifact (artstore rm %s)", a.Ref))
+			}
+			ds = ds[n:]
+		}
+		if deep {
+			_, err := transfer.Pull(ctx, fd, r.blobs, io.Discard, transfer.PullOptions{Concurrency: r.concurrency, Retry: retry})
+			if err != nil {
+				if k, ok := verifyKind(err); ok {
+					problem(k, err.Error(), "delete the damaged object from the daemon's backend, then push the same content again to restore it")
+					continue
+				}
+				return fmt.Errorf("verify %s: %w", a.Ref, err)
+			}
+		}
+	}
+	return nil
+}
+
+// verifyKind classifies a failure found while verifying as a problem kind,
+// or reports false for failures of the check itself.
+func verifyKind(err error) (string, bool) {
+	switch {
+	case errors.Is(err, content.ErrMismatch):
+		return ProblemDigestMismatch, true
+	case errors.Is(err, content.ErrInvalidManifest):
+		return ProblemInvalidManifest, true
+	case errors.Is(err, ErrNotFound):
+		return ProblemMissing, true
+	}
+	return "", false
+}
