@@ -3,7 +3,6 @@ package client
 import (
 	"context"
 	"errors"
-	"io/fs"
 
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/eventlog"
@@ -33,7 +32,7 @@ var errorKinds = []struct {
 	{[]error{context.Canceled, context.DeadlineExceeded}, nil},
 	{[]error{content.ErrMismatch, content.ErrInvalidManifest, eventlog.ErrTampered,
 		transfer.ErrWrongKind, storage.ErrNotFound, registry.ErrMissingBlobs}, ErrIntegrity},
-	{[]error{registry.ErrNotFound, fs.ErrNotExist}, ErrNotFound},
+	{[]error{registry.ErrNotFound}, ErrNotFound},
 	{[]error{registry.ErrConflict, eventlog.ErrProjection}, ErrConflict},
 	{[]error{registry.ErrInvalid, eventlog.ErrInvalidQuery, eventlog.ErrInvalidEvent,
 		content.ErrInvalidRange, content.ErrInvalidDigest, content.ErrUnsafePath,

@@ -1002,14 +1002,17 @@ func TestEventsLogAndRebuild(t *testing.T) {
 	}
 }
 
+// verifySetup is the store TestVerify damages.
+type verifySetup struct {
+	l     *Local
+	file  *PushResult // multi-chunk file artifact "f"
+	tree  *PushResult // tree artifact "t"
+	fileM content.Manifest
+}
+
 func TestVerify(t *testing.T) {
+	type setup = verifySetup
 	ctx := context.Background()
-	type setup struct {
-		l     *Local
-		file  *PushResult // multi-chunk file artifact "f"
-		tree  *PushResult // tree artifact "t"
-		fileM content.Manifest
-	}
 	prepare := func(t *testing.T) setup {
 		l, _ := newStore(t)
 		f := pushBytes(t, l, "f", randomBytes(8, 4<<20))
@@ -1020,6 +1023,23 @@ func TestVerify(t *testing.T) {
 		gone := pushBytes(t, l, "gone", []byte("deleted but not collected"))
 		if _, err := l.Delete(ctx, gone.Ref); err != nil {
 			t.Fatal(err)
+		}
+		// Every kind of event, so the view check replays them all.
+		week := 7 * 24 * time.Hour
+		steps := []func() error{
+			func() error { _, err := l.Tag(ctx, "f", "prod"); return err },
+			func() error { _, err := l.Label(ctx, "f", map[string]string{"k": "v", "x": "y"}, nil); return err },
+			func() error { _, err := l.Label(ctx, "f", nil, []string{"x"}); return err },
+			func() error { _, err := l.Hold(ctx, "t", "audit"); return err },
+			func() error { _, err := l.Hold(ctx, "f", "audit"); return err },
+			func() error { _, err := l.Release(ctx, "f"); return err },
+			func() error { _, err := l.SetRetention(ctx, "f", RetentionRequest{ExpireAfter: &week}); return err },
+			func() error { _, err := l.Pull(ctx, "f", io.Discard, PullOptions{Range: "0-99"}); return err },
+		}
+		for i, step := range steps {
+			if err := step(); err != nil {
+				t.Fatalf("step %d: %v", i, err)
+			}
 		}
 		return setup{l: l, file: f, tree: tr, fileM: manifestOf(t, l, f.Artifact)}
 	}
@@ -1067,19 +1087,17 @@ func TestVerify(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, VerifyOptions{All: true}, true, []string{ProblemOrphan}, ""},
-		{"view drift", func(t *testing.T, s setup) {
-			db, err := sql.Open("sqlite", filepath.Join(s.l.dir, LogFileName))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			if _, err := db.Exec("UPDATE labels SET value = 'tampered'"); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := db.Exec("INSERT INTO labels (seq, key, value) VALUES (1, 'injected', 'x')"); err != nil {
-				t.Fatal(err)
-			}
-		}, VerifyOptions{All: true}, false, []string{ProblemView}, ""},
+		{"view row changed", execSQL("UPDATE labels SET value = 'tampered'"),
+			VerifyOptions{All: true}, false, []string{ProblemView}, ""},
+		{"view row added", execSQL("INSERT INTO labels (seq, key, value) VALUES (1, 'injected', 'x')"),
+			VerifyOptions{All: true}, false, []string{ProblemView}, ""},
+		{"view row removed", execSQL("DELETE FROM tags WHERE tag = 'prod'"),
+			VerifyOptions{All: true}, false, []string{ProblemView}, ""},
+	}
+	viewMessages := map[string]string{
+		"view row changed": `table labels, row "1" (line 6): column 3 is "tampered", but "v" when replayed`,
+		"view row added":   `table labels has an extra live row ["1","injected","x"]`,
+		"view row removed": `table tags lacks the row ["f","prod",`,
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1103,6 +1121,9 @@ func TestVerify(t *testing.T) {
 			}
 			if len(rep.Problems) > 0 && rep.Problems[0].Ref != tc.ref {
 				t.Errorf("problem ref = %q, want %q", rep.Problems[0].Ref, tc.ref)
+			}
+			if msg := viewMessages[tc.name]; msg != "" && !strings.Contains(rep.Problems[0].Message, msg) {
+				t.Errorf("view problem message = %q, want it to contain %q", rep.Problems[0].Message, msg)
 			}
 			wantArtifacts := 2
 			if tc.opts.Ref != "" {
@@ -1139,6 +1160,23 @@ func TestVerify(t *testing.T) {
 			}
 		}
 	})
+}
+
+// execSQL returns a damage step that runs statements on the store's SQLite
+// database behind artstore's back.
+func execSQL(stmts ...string) func(t *testing.T, s verifySetup) {
+	return func(t *testing.T, s verifySetup) {
+		db, err := sql.Open("sqlite", filepath.Join(s.l.dir, LogFileName))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		for _, st := range stmts {
+			if _, err := db.Exec(st); err != nil {
+				t.Fatalf("%s: %v", st, err)
+			}
+		}
+	}
 }
 
 func TestDeriveName(t *testing.T) {
@@ -1215,7 +1253,6 @@ func TestMapErr(t *testing.T) {
 		{content.ErrInvalidRange, ErrInvalid},
 		{content.ErrInvalidDigest, ErrInvalid},
 		{transfer.ErrUnsupportedFileType, ErrInvalid},
-		{fs.ErrNotExist, ErrNotFound},
 	}
 	for _, tc := range tests {
 		wrapped := fmt.Errorf("context: %w", tc.in)

@@ -94,7 +94,7 @@ type Local struct {
 	retrievals  bool
 	concurrency int
 	now         func() time.Time
-	// retry governs the transfer pipeline's retries; tests shorten it.
+	// retry governs the transfer pipeline's retries (zero: its defaults).
 	retry transfer.RetryPolicy
 }
 

@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/artifact-store/artstore/internal/content"
@@ -492,7 +494,7 @@ func (v *verifier) views(ctx context.Context) error {
 	}
 	if diff != "" {
 		v.add(Problem{Kind: ProblemView,
-			Message: fmt.Sprintf("the views differ from a replay of the log's %d events: %s", head.Seq, diff),
+			Message: fmt.Sprintf("the views differ from a replay of the %d events of the log: %s", head.Seq, diff),
 			Hint:    "rebuild the views from the log: artstore admin rebuild"})
 	}
 	return nil
@@ -517,44 +519,101 @@ func dumpTo(ctx context.Context, s eventlog.Store, path string) error {
 }
 
 // firstDifference compares two view dumps line by line and describes the
-// first difference ("" when equal).
+// first difference ("" when equal). One line of look-ahead tells an added
+// or removed row from a changed one.
 func firstDifference(livePath, replayPath string) (string, error) {
-	a, err := os.Open(livePath)
+	a, err := newLineReader(livePath)
 	if err != nil {
 		return "", err
 	}
 	defer a.Close()
-	b, err := os.Open(replayPath)
+	b, err := newLineReader(replayPath)
 	if err != nil {
 		return "", err
 	}
 	defer b.Close()
-	sa, sb := bufio.NewScanner(a), bufio.NewScanner(b)
-	sa.Buffer(nil, 64<<20)
-	sb.Buffer(nil, 64<<20)
 	table := ""
 	for line := 1; ; line++ {
-		okA, okB := sa.Scan(), sb.Scan()
-		if !okA || !okB {
-			if err := errors.Join(sa.Err(), sb.Err()); err != nil {
-				return "", err
-			}
-			switch {
-			case okA:
-				return fmt.Sprintf("table %s has an extra live row %s", table, clipLine(sa.Text())), nil
-			case okB:
-				return fmt.Sprintf("table %s lacks the row %s", table, clipLine(sb.Text())), nil
-			}
+		la, okA := a.next()
+		lb, okB := b.next()
+		if err := errors.Join(a.err(), b.err()); err != nil {
+			return "", err
+		}
+		switch {
+		case !okA && !okB:
 			return "", nil
+		case !okB:
+			return fmt.Sprintf("table %s has an extra live row %s", table, clipLine(la)), nil
+		case !okA:
+			return fmt.Sprintf("table %s lacks the row %s", table, clipLine(lb)), nil
+		case la == lb:
+			if strings.HasPrefix(la, "# ") {
+				table = la[2:]
+			}
+			continue
 		}
-		la, lb := sa.Text(), sb.Text()
-		if len(la) > 2 && la[:2] == "# " && la == lb {
-			table = la[2:]
+		na, _ := a.peek()
+		nb, _ := b.peek()
+		switch {
+		case na == lb && !strings.HasPrefix(la, "# "):
+			return fmt.Sprintf("table %s has an extra live row %s", table, clipLine(la)), nil
+		case nb == la && !strings.HasPrefix(lb, "# "):
+			return fmt.Sprintf("table %s lacks the row %s", table, clipLine(lb)), nil
 		}
-		if la != lb {
-			return fmt.Sprintf("table %s, line %d: live %s, replayed %s", table, line, clipLine(la), clipLine(lb)), nil
+		return describeRowDiff(table, line, la, lb), nil
+	}
+}
+
+// lineReader reads a file line by line with one line of look-ahead.
+type lineReader struct {
+	f      *os.File
+	s      *bufio.Scanner
+	peeked bool
+	line   string
+	ok     bool
+}
+
+func newLineReader(path string) (*lineReader, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	s := bufio.NewScanner(f)
+	s.Buffer(nil, 64<<20)
+	return &lineReader{f: f, s: s}, nil
+}
+
+func (r *lineReader) peek() (string, bool) {
+	if !r.peeked {
+		r.ok = r.s.Scan()
+		r.line = r.s.Text()
+		r.peeked = true
+	}
+	return r.line, r.ok
+}
+
+func (r *lineReader) next() (string, bool) {
+	l, ok := r.peek()
+	r.peeked = false
+	return l, ok
+}
+
+func (r *lineReader) err() error   { return r.s.Err() }
+func (r *lineReader) Close() error { return r.f.Close() }
+
+// describeRowDiff says how two dump rows (JSON arrays of strings) differ:
+// the first differing column when both parse, else both rows.
+func describeRowDiff(table string, line int, live, replayed string) string {
+	var a, b []string
+	if json.Unmarshal([]byte(live), &a) == nil && json.Unmarshal([]byte(replayed), &b) == nil && len(a) == len(b) && len(a) > 0 {
+		for i := range a {
+			if a[i] != b[i] {
+				return fmt.Sprintf("table %s, row %q (line %d): column %d is %q, but %q when replayed",
+					table, clipLine(a[0]), line, i+1, clipLine(a[i]), clipLine(b[i]))
+			}
 		}
 	}
+	return fmt.Sprintf("table %s, line %d: live row %s, replayed row %s", table, line, clipLine(live), clipLine(replayed))
 }
 
 func clipLine(s string) string {
