@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/artifact-store/artstore/internal/cli/cmd/internal/artfmt"
 	"github.com/artifact-store/artstore/internal/cli/cmdutil"
 	"github.com/artifact-store/artstore/internal/cli/iostreams"
 	"github.com/artifact-store/artstore/internal/config"
@@ -121,7 +122,7 @@ func PrintTree(w io.Writer, g *client.LineageGraph, dir client.LineageDirection)
 		}
 	}
 	var b strings.Builder
-	b.WriteString(name(g.Root) + "\n")
+	b.WriteString(artfmt.Clean(name(g.Root)) + "\n")
 	seen := map[string]bool{g.Root: true}
 	var walk func(id, prefix string)
 	walk = func(id, prefix string) {
@@ -142,6 +143,7 @@ func PrintTree(w io.Writer, g *client.LineageGraph, dir client.LineageDirection)
 			if e.Role != "" {
 				label += " (" + e.Role + ")"
 			}
+			label = artfmt.Clean(label)
 			if target != "" && seen[target] {
 				b.WriteString(prefix + branch + label + " (see above)\n")
 				continue

@@ -146,7 +146,7 @@ func logRun(ctx context.Context, opts *Options) error {
 // PrintEvent writes one event as a line of text: sequence number, time,
 // type, subject, actor and a summary of the payload.
 func PrintEvent(w io.Writer, e client.Event) error {
-	_, err := fmt.Fprintf(w, "%6d  %s  %-22s  %s  %s  %s\n", e.Seq, artfmt.Time(e.Time), e.Type, e.Subject, e.Actor, Summary(e.Payload))
+	_, err := fmt.Fprintf(w, "%6d  %s  %-22s  %s  %s  %s\n", e.Seq, artfmt.Time(e.Time), artfmt.Clean(e.Type), artfmt.Clean(e.Subject), artfmt.Clean(e.Actor), Summary(e.Payload))
 	return err
 }
 
@@ -194,12 +194,7 @@ func Summary(p map[string]any) string {
 			parts = append(parts, k+"="+v)
 		}
 	}
-	s := strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, strings.Join(parts, " "))
+	s := artfmt.Clean(strings.Join(parts, " "))
 	if r := []rune(s); len(r) > 100 {
 		s = string(r[:99]) + "…"
 	}

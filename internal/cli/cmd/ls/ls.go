@@ -135,7 +135,7 @@ func lsRun(ctx context.Context, opts *Options) error {
 			if a.Deleted {
 				tags = "(removed)"
 			}
-			t.Row(a.Ref, artfmt.Bytes(a.Size), artfmt.Time(a.CreatedAt), tags)
+			t.Row(artfmt.Clean(a.Ref), artfmt.Bytes(a.Size), artfmt.Time(a.CreatedAt), artfmt.Clean(tags))
 		}
 		if err := t.Flush(); err != nil {
 			return err

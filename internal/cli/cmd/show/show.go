@@ -77,7 +77,7 @@ func Print(w io.Writer, a *client.Artifact) error {
 	var b strings.Builder
 	row := func(k, v string) {
 		if v != "" {
-			fmt.Fprintf(&b, "  %-16s%s\n", k, v)
+			fmt.Fprintf(&b, "  %-16s%s\n", k, artfmt.Clean(v))
 		}
 	}
 	rows := func(k string, vs []string) {
@@ -85,10 +85,10 @@ func Print(w io.Writer, a *client.Artifact) error {
 			if i > 0 {
 				k = ""
 			}
-			fmt.Fprintf(&b, "  %-16s%s\n", k, v)
+			fmt.Fprintf(&b, "  %-16s%s\n", k, artfmt.Clean(v))
 		}
 	}
-	b.WriteString(a.Ref + "\n")
+	b.WriteString(artfmt.Clean(a.Ref) + "\n")
 	row("id", a.ID)
 	row("kind", a.Kind)
 	row("content digest", a.ContentDigest)

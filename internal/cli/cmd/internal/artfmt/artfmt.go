@@ -62,6 +62,18 @@ func Time(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
+// Clean replaces control characters (C0, DEL and C1) with '?', so text
+// recorded from outside (a CI variable, a --producer command, a role) cannot
+// move the cursor or change the terminal when printed.
+func Clean(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || (r >= 0x7f && r < 0xa0) {
+			return '?'
+		}
+		return r
+	}, s)
+}
+
 // LabelSyntax says what a label argument looks like; usage errors quote it.
 const LabelSyntax = "want KEY=VALUE, where KEY starts with a letter or digit and may contain A-Z, a-z, 0-9, '.', '_', '-' and '/'"
 

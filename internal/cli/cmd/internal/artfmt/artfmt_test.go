@@ -233,3 +233,17 @@ func FuzzDefaultName(f *testing.F) {
 		}
 	})
 }
+
+func TestClean(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain ü":           "plain ü",
+		"a\x1b[2Jb":         "a?[2Jb",
+		"tab\tnl\ncr\r":     "tab?nl?cr?",
+		"del\x7f c1\u009bx": "del? c1?x",
+		"bad utf8 \xff":     "bad utf8 \uFFFD",
+	} {
+		if got := Clean(in); got != want {
+			t.Errorf("Clean(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -11,6 +11,10 @@ import (
 	"io"
 	"time"
 
+	"github.com/spf13/cobra"
+
+	"github.com/artifact-store/artstore/internal/cli/cmdutil"
+	"github.com/artifact-store/artstore/internal/config"
 	"github.com/artifact-store/artstore/pkg/client"
 )
 
@@ -205,4 +209,20 @@ func Artifact(name, version string) client.Artifact {
 		Labels: map[string]string{}, Tags: []string{"latest"},
 		CreatedAt: created, CreatedBy: "alice@host",
 	}
+}
+
+// Config returns a Config loader for command tests: an otherwise empty
+// configuration with --json set to jsonOut.
+func Config(jsonOut bool) func() (*config.Config, error) {
+	return func() (*config.Config, error) { return &config.Config{Output: config.Output{JSON: jsonOut}}, nil }
+}
+
+// Execute runs cmd with args as the root would (flag errors become usage
+// errors) and returns its error.
+func Execute(cmd *cobra.Command, args ...string) error {
+	cmd.SetArgs(args)
+	cmd.SetOut(io.Discard)
+	cmd.SetErr(io.Discard)
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return cmdutil.FlagErrorWrap(err) })
+	return cmd.Execute()
 }
