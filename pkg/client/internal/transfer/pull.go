@@ -15,8 +15,8 @@ import (
 	"github.com/artifact-store/artstore/internal/content"
 )
 
-// PullOptions tunes Pull, PullToFile and PullTree. The zero value is ready
-// to use.
+// PullOptions tunes Pull, PullToFile, PullTree and PullPath. The zero value
+// is ready to use.
 type PullOptions struct {
 	// Range, if set, limits a file pull to these content bytes. The chunks
 	// covering it are fetched and verified whole, then sliced. The
@@ -37,8 +37,9 @@ type PullOptions struct {
 	FileMode fs.FileMode
 	// Retry governs retries of store calls.
 	Retry RetryPolicy
-	// Progress, if set, is called after every chunk written, with the
-	// running totals. Calls never overlap.
+	// Progress, if set, is called after every chunk fetched and every
+	// chunk written, with the running totals. Calls never overlap, but come
+	// from several goroutines; the callback must be quick.
 	Progress func(Progress)
 }
 
