@@ -144,6 +144,17 @@ func initRun(ctx context.Context, opts *Options) (err error) {
 	// Config loading fails on a --config file that does not exist; create it
 	// empty first, and remove it again unless init succeeds.
 	if p := opts.ExplicitConfig; p != "" {
+		dir := filepath.Dir(p)
+		if _, serr := os.Stat(dir); errors.Is(serr, fs.ErrNotExist) {
+			if merr := os.MkdirAll(dir, 0o755); merr != nil {
+				return fmt.Errorf("init: create config directory: %w", merr)
+			}
+			defer func() {
+				if err != nil {
+					_ = os.Remove(dir) // only if still empty
+				}
+			}()
+		}
 		f, cerr := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		switch {
 		case cerr == nil:
