@@ -1,0 +1,98 @@
+package cmdutil
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/artifact-store/artstore/internal/config"
+	"github.com/artifact-store/artstore/pkg/client"
+)
+
+func localConfig(store string) *config.Config {
+	return &config.Config{Store: store, DefaultBackend: "default", RetrievalRecords: true,
+		Backends: map[string]config.Backend{"default": {ID: "default", Type: "local", Implicit: true, Root: filepath.Join(store, "blobs")}}}
+}
+
+func TestOpenStoreNeverCreatesByAccident(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name     string
+		prepare  func(store string)
+		create   bool
+		wantErr  string
+		wantDirs bool
+	}{
+		{name: "missing store", wantErr: "no store at STORE: create one with `artstore init`"},
+		{name: "missing store, create", create: true, wantDirs: true},
+		{name: "store without its blob directory (unmounted disk?)", prepare: func(s string) { _ = os.MkdirAll(s, 0o755) },
+			wantErr: "backend default: root directory STORE/blobs does not exist (is the disk holding it mounted?"},
+		{name: "existing store", prepare: func(s string) { _ = os.MkdirAll(filepath.Join(s, "blobs"), 0o755) }, wantDirs: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			store := filepath.Join(t.TempDir(), "store")
+			if tt.prepare != nil {
+				tt.prepare(store)
+			}
+			s, err := OpenStore(ctx, localConfig(store), StoreOptions{Create: tt.create})
+			if tt.wantErr != "" {
+				want := strings.ReplaceAll(tt.wantErr, "STORE", store)
+				if err == nil || !strings.Contains(err.Error(), want) || ExitCodeOf(err) != ExitUnavailable {
+					t.Fatalf("err = %v (exit %d), want %q (exit 6)", err, ExitCodeOf(err), want)
+				}
+				if _, serr := os.Stat(filepath.Join(store, "blobs")); !errors.Is(serr, os.ErrNotExist) {
+					t.Error("a failed open created the blob directory")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if _, err := os.Stat(filepath.Join(store, "blobs")); err != nil {
+				t.Errorf("blob directory: %v", err)
+			}
+			if _, err := s.List(ctx, client.Query{}); err != nil {
+				t.Errorf("List on the opened store: %v", err)
+			}
+		})
+	}
+}
+
+func TestOpenStoreUnknownBackend(t *testing.T) {
+	cfg := localConfig(t.TempDir())
+	cfg.DefaultBackend = "nope"
+	if _, err := OpenStore(context.Background(), cfg, StoreOptions{}); ExitCodeOf(err) != ExitUsage {
+		t.Errorf("err = %v, want a usage error", err)
+	}
+}
+
+func TestActor(t *testing.T) {
+	host, _ := os.Hostname()
+	suffix := ""
+	if host != "" {
+		suffix = "@" + host
+	}
+	tests := []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"USER": "alice", "LOGNAME": "bob"}, "alice" + suffix},
+		{map[string]string{"LOGNAME": "bob"}, "bob" + suffix},
+		{map[string]string{"USER": ""}, "unknown" + suffix},
+		{nil, "unknown" + suffix},
+	}
+	for _, tt := range tests {
+		lookup := func(k string) (string, bool) { v, ok := tt.env[k]; return v, ok }
+		if got := Actor(lookup); got != tt.want {
+			t.Errorf("Actor(%v) = %q, want %q", tt.env, got, tt.want)
+		}
+	}
+	if got := Actor(nil); got != "unknown"+suffix {
+		t.Errorf("Actor(nil) = %q", got)
+	}
+}
