@@ -42,7 +42,7 @@ func (c *clock) Add(d time.Duration) {
 // env is a server over a SQLite log and a local backend in a temp dir,
 // with one token of each kind the tests need.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	srv     *Server
 	ts      *httptest.Server
 	log     eventlog.Store
@@ -53,7 +53,7 @@ type env struct {
 	tok map[string]string
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
