@@ -39,7 +39,7 @@ The event log is the truth and the views are derived from it, so a rebuild
 changes nothing a command shows unless a view had gone wrong. The hash
 chain is verified afterwards, and the number of events replayed printed.`,
 		Example: `  $ artstore admin rebuild
-  rebuilt the views from 1284 events (head sha256:5d1c...)
+  rebuilt the views from 1284 events (head 5d1c0e7a...)
 
   # JSON: {"events", "head"}
   $ artstore admin rebuild --json`,

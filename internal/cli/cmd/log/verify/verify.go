@@ -32,7 +32,7 @@ head. A log edited, truncated in the middle or reordered outside artstore
 fails (exit status 4), naming the first bad event. The head hash printed
 can be written down and compared later.`,
 		Example: `  $ artstore log verify
-  ok: 1284 events, head sha256:5d1c...
+  ok: 1284 events, head 5d1c0e7a...
 
   # JSON: {"ok", "events", "head", "first_bad", "problem"}
   $ artstore log verify --json`,
