@@ -45,7 +45,7 @@ func ExitCodes() []ExitStatus {
 		{ExitUsage, "usage error: bad flag, argument or configuration"},
 		{ExitNotFound, "not found: no such artifact, reference or blob"},
 		{ExitIntegrity, "integrity failure: stored bytes do not match their digest"},
-		{ExitConflict, "conflict: the version or name already exists, or the state changed"},
+		{ExitConflict, "conflict: it already exists (a version, an output file, a config file), or the state changed"},
 		{ExitUnavailable, "unavailable: a backend or the daemon is unreachable or unhealthy"},
 		{ExitForbidden, "forbidden: a legal hold, an immutability period or missing permission refuses it"},
 		{ExitInterrupted, "interrupted (SIGINT or SIGTERM)"},
