@@ -19,7 +19,6 @@ import (
 	"io/fs"
 	"runtime"
 	"strings"
-	"sync"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -69,7 +68,7 @@ func Open(ctx context.Context, path string, opts eventlog.Options) (*Store, erro
 	n := max(2, runtime.GOMAXPROCS(0))
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	d := &driver{w: w, r: r, reads: map[string]*sql.Stmt{}}
+	d := &driver{w: w, r: r}
 	if err := w.PingContext(ctx); err != nil {
 		d.Close()
 		return nil, fmt.Errorf("open event log %s: %w", path, d.WrapError(err))
@@ -84,33 +83,6 @@ func Open(ctx context.Context, path string, opts eventlog.Options) (*Store, erro
 
 type driver struct {
 	w, r *sql.DB
-
-	mu    sync.Mutex
-	reads map[string]*sql.Stmt // prepared read statements, by query
-}
-
-// maxCachedReads bounds the read statement cache (queries differ by their
-// number of placeholders, so the set of texts is not fixed).
-const maxCachedReads = 256
-
-// readStmt returns a prepared statement for a read query on the read pool,
-// or nil when the cache is full. database/sql re-prepares it lazily on
-// each pool connection and reuses it inside transactions.
-func (d *driver) readStmt(ctx context.Context, q string) (*sql.Stmt, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if st, ok := d.reads[q]; ok {
-		return st, nil
-	}
-	if len(d.reads) >= maxCachedReads {
-		return nil, nil
-	}
-	st, err := d.r.PrepareContext(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	d.reads[q] = st
-	return st, nil
 }
 
 func (d *driver) Migrations() fs.FS {
@@ -129,12 +101,6 @@ func (d *driver) IndexesQuery(n int) string {
 }
 
 func (d *driver) Close() error {
-	d.mu.Lock()
-	for _, st := range d.reads {
-		st.Close()
-	}
-	d.reads = nil
-	d.mu.Unlock()
 	return errors.Join(d.w.Close(), d.r.Close())
 }
 
@@ -151,7 +117,7 @@ func (d *driver) BeginRead(ctx context.Context) (sqlstore.Tx, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &sqlTx{tx: tx, d: d}, nil
+	return &sqlTx{tx: tx}, nil
 }
 
 // WrapError maps SQLite result codes to eventlog sentinels.
@@ -179,10 +145,14 @@ func WrapError(err error) error {
 
 // sqlTx adapts *sql.Tx, caching prepared statements for the transaction
 // (appends and rebuilds run the same few statements many times).
+//
+// Read transactions do not prepare: a statement cache shared across the read
+// pool would have to prepare on a connection other than the transaction's,
+// which deadlocks once every pool connection is held by a reader waiting to
+// prepare.
 type sqlTx struct {
 	tx    *sql.Tx
-	stmts map[string]*sql.Stmt // write transactions: statements of this transaction
-	d     *driver              // read transactions: the driver's statement cache
+	stmts map[string]*sql.Stmt // nil: do not prepare (read transactions)
 }
 
 func (t *sqlTx) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
@@ -229,15 +199,8 @@ func (t *sqlTx) ExecOne(ctx context.Context, what, q string, args ...any) error 
 }
 
 func (t *sqlTx) Query(ctx context.Context, q string, args ...any) (sqlstore.Rows, error) {
-	if t.d != nil {
-		st, err := t.d.readStmt(ctx, q)
-		if err != nil {
-			return nil, err
-		}
-		if st == nil {
-			return t.tx.QueryContext(ctx, q, args...)
-		}
-		return t.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	if t.stmts == nil {
+		return t.tx.QueryContext(ctx, q, args...)
 	}
 	st, err := t.stmt(ctx, q)
 	if err != nil {

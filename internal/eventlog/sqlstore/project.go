@@ -25,6 +25,11 @@ import (
 // the unique-index checks until commit).
 func apply(ctx context.Context, tx Tx, ev eventlog.Event, p eventlog.Payload, f *fold) error {
 	seq, ns, by := ev.Seq, ev.Time.UnixNano(), ev.Actor
+	if f != nil && !f.buffers(p) {
+		if err := f.flushRows(ctx, tx); err != nil {
+			return err
+		}
+	}
 	switch p := p.(type) {
 	case *eventlog.ArtifactRegistered:
 		return applyRegistered(ctx, tx, ev, p, f)
@@ -124,6 +129,20 @@ func applyRegistered(ctx context.Context, tx Tx, ev eventlog.Event, p *eventlog.
 	if err != nil {
 		return fmt.Errorf("encode provenance: %w", err)
 	}
+	if f != nil && f.buffers(p) {
+		f.artifacts.add(ev.Seq, p.ID, p.Name, p.Version, VersionNumber(p.Version), p.ContentDigest.String(), p.Size,
+			p.ManifestDigest.String(), p.MediaType, string(prov), ev.Time.UnixNano(), ev.Actor, ev.Seq)
+		for _, k := range slices.Sorted(maps.Keys(p.Labels)) {
+			f.labels.add(ev.Seq, k, p.Labels[k])
+		}
+		for i, in := range p.Provenance.Inputs { // raw digests only (see buffers)
+			f.lineage.add(p.ID, int64(i), ev.Seq, "", in.Digest.String(), in.Ref, in.Role)
+		}
+		for _, tag := range p.Tags {
+			f.moveTag(p.Name, tag, tagRow{p.ID, ev.Seq, ev.Time.UnixNano(), ev.Actor})
+		}
+		return f.flushFull(ctx, tx)
+	}
 	if err := tx.Exec(ctx, `INSERT INTO artifacts (seq, id, name, version, version_num, content_digest, size, manifest_digest, media_type, provenance, created_ns, created_by, updated_seq)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $1)`,
 		ev.Seq, p.ID, p.Name, p.Version, VersionNumber(p.Version), p.ContentDigest.String(), p.Size, p.ManifestDigest.String(),
@@ -205,11 +224,83 @@ func unixNano(t time.Time) int64 {
 	return t.UnixNano()
 }
 
-// fold holds the tags and retrieval statistics of a Rebuild in memory.
+// fold holds the tags and retrieval statistics of a Rebuild in memory, and
+// buffers new artifact, label and lineage rows to insert them many rows per
+// statement.
 type fold struct {
 	tags       map[tagKey]tagRow
 	byArtifact map[string]map[tagKey]bool
 	stats      map[string]*retrievalRow
+
+	artifacts, labels, lineage *rowBuffer
+}
+
+// buffers reports whether the rebuild may buffer p's effects: only events
+// whose projection reads no view row (an input artifact must be present
+// before the lineage INSERT ... SELECT that checks it).
+func (f *fold) buffers(p eventlog.Payload) bool {
+	switch p := p.(type) {
+	case *eventlog.ArtifactRegistered:
+		return !slices.ContainsFunc(p.Provenance.Inputs, func(in eventlog.Input) bool { return in.ArtifactID != "" })
+	case *eventlog.ArtifactRetrieved, *eventlog.BlobsCollected, *eventlog.TagRemoved:
+		return true
+	}
+	return false
+}
+
+// flushFull flushes the row buffers when one is full.
+func (f *fold) flushFull(ctx context.Context, tx Tx) error {
+	for _, b := range []*rowBuffer{f.artifacts, f.labels, f.lineage} {
+		if b.full() {
+			return f.flushRows(ctx, tx)
+		}
+	}
+	return nil
+}
+
+// flushRows inserts the buffered rows (artifacts first: the others refer to
+// them).
+func (f *fold) flushRows(ctx context.Context, tx Tx) error {
+	for _, b := range []*rowBuffer{f.artifacts, f.labels, f.lineage} {
+		if err := b.flush(ctx, tx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rowBuffer collects rows for one multi-row INSERT.
+type rowBuffer struct {
+	table string
+	cols  int
+	vals  []any
+}
+
+// maxBufferedParams keeps statements well under SQLite's and PostgreSQL's
+// parameter limits.
+const maxBufferedParams = 4000
+
+func (b *rowBuffer) add(vals ...any) { b.vals = append(b.vals, vals...) }
+func (b *rowBuffer) full() bool      { return len(b.vals)+b.cols > maxBufferedParams }
+
+func (b *rowBuffer) flush(ctx context.Context, tx Tx) error {
+	if len(b.vals) == 0 {
+		return nil
+	}
+	var q strings.Builder
+	q.WriteString("INSERT INTO " + b.table + " VALUES ")
+	for r := 0; r < len(b.vals)/b.cols; r++ {
+		if r > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(" + Placeholders(r*b.cols+1, b.cols) + ")")
+	}
+	err := tx.Exec(ctx, q.String(), b.vals...)
+	b.vals = b.vals[:0]
+	if err != nil {
+		return fmt.Errorf("insert %s rows: %w", b.table, err)
+	}
+	return nil
 }
 
 type tagKey struct{ name, tag string }
@@ -226,7 +317,13 @@ type retrievalRow struct {
 }
 
 func newFold() *fold {
-	return &fold{tags: map[tagKey]tagRow{}, byArtifact: map[string]map[tagKey]bool{}, stats: map[string]*retrievalRow{}}
+	return &fold{
+		tags: map[tagKey]tagRow{}, byArtifact: map[string]map[tagKey]bool{}, stats: map[string]*retrievalRow{},
+		artifacts: &rowBuffer{table: `artifacts (seq, id, name, version, version_num, content_digest, size, manifest_digest,
+			media_type, provenance, created_ns, created_by, updated_seq)`, cols: 13},
+		labels:  &rowBuffer{table: "labels (seq, key, value)", cols: 3},
+		lineage: &rowBuffer{table: "lineage (child_id, idx, child_seq, parent_id, digest, ref, role)", cols: 7},
+	}
 }
 
 func (f *fold) moveTag(name, tag string, r tagRow) {
@@ -289,6 +386,9 @@ func (f *fold) checkLive(ctx context.Context, tx Tx, id, name string) error {
 
 // flush writes the collected rows, in a fixed order.
 func (f *fold) flush(ctx context.Context, tx Tx) error {
+	if err := f.flushRows(ctx, tx); err != nil {
+		return err
+	}
 	keys := slices.SortedFunc(maps.Keys(f.tags), func(a, b tagKey) int {
 		if a.name != b.name {
 			return strings.Compare(a.name, b.name)
