@@ -46,7 +46,7 @@ func TestScripts(t *testing.T) {
 // custom commands. Modes that run the same scripts differently (a daemon
 // per script, PostgreSQL) start from these.
 func Params(t *testing.T) testscript.Params {
-	return testscript.Params{
+	p := testscript.Params{
 		Dir:                 "testdata",
 		RequireExplicitExec: true,
 		RequireUniqueNames:  true,
@@ -55,6 +55,10 @@ func Params(t *testing.T) testscript.Params {
 		Cmds:                commands(),
 		Condition:           condition,
 	}
+	if remoteMode() {
+		return remoteParams(p)
+	}
+	return p
 }
 
 // setup isolates each script: a home, config and data directory and a store
@@ -86,6 +90,7 @@ func commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 		"corrupt-blob": cmdCorruptBlob,
 		"rm-chunk":     cmdRmChunk,
 		"jsonfield":    cmdJSONField,
+		"waitfile":     cmdWaitfile,
 	}
 }
 
