@@ -171,3 +171,45 @@ func TestPullRun(t *testing.T) {
 		})
 	}
 }
+
+func TestPullProgress(t *testing.T) {
+	tests := []struct {
+		name      string
+		size      int64
+		tty, json bool
+		wantBar   bool
+	}{
+		{name: "big on a terminal", size: 5 << 20, tty: true, wantBar: true},
+		{name: "pipe", size: 5 << 20},
+		{name: "json", size: 5 << 20, tty: true, json: true},
+		{name: "small", size: 1 << 20, tty: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Chdir(t.TempDir())
+			ios, _, _, stderr := iostreams.Test()
+			ios.SetStderrTTY(tt.tty)
+			a := fakestore.Artifact("big", "1")
+			a.Size = tt.size
+			hadProgress := false
+			fake := &fakestore.Store{
+				GetFunc: func(context.Context, string) (*client.Artifact, error) { return &a, nil },
+				PullToPathFunc: func(_ context.Context, _, path string, o client.PullOptions) (*client.PullResult, error) {
+					if o.Progress != nil {
+						hadProgress = true
+						o.Progress(tt.size)
+					}
+					return &client.PullResult{Ref: a.Ref, Bytes: tt.size, Path: path}, nil
+				},
+			}
+			opts := &Options{IO: ios, Ref: "big", Client: fake.Opener(), Config: fakestore.Config(tt.json)}
+			if err := pullRun(context.Background(), opts); err != nil {
+				t.Fatal(err)
+			}
+			gotBar := strings.Contains(stderr.String(), "pull big:1")
+			if hadProgress != tt.wantBar || gotBar != tt.wantBar {
+				t.Errorf("progress callback %v, bar %v (stderr %q); want %v", hadProgress, gotBar, stderr, tt.wantBar)
+			}
+		})
+	}
+}
