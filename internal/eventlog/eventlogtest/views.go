@@ -64,6 +64,9 @@ func testRebuild(t *testing.T, newDB NewDB) {
 	db := newDB(t)
 	s := db.Open(t, eventlog.Options{})
 	History(t, s)
+	// Plus enough generated artifacts to cross every batching boundary of
+	// the rebuild (pages of events, buffered multi-row inserts).
+	Fill(t, s, 2500, 500)
 	live := dump(t, s)
 	for _, table := range []string{"# artifacts", "# labels", "# tags", "# lineage", "# holds"} {
 		if !strings.Contains(live, table+"\n[") {
@@ -71,8 +74,8 @@ func testRebuild(t *testing.T, newDB NewDB) {
 		}
 	}
 	n, err := s.Rebuild(ctx)
-	if err != nil || n != 20 {
-		t.Fatalf("rebuild = %d, %v; want 20 events", n, err)
+	if err != nil || n != 2520 {
+		t.Fatalf("rebuild = %d, %v; want 2520 events", n, err)
 	}
 	if rebuilt := dump(t, s); rebuilt != live {
 		t.Fatalf("rebuilt views differ from live ones:\nrebuilt:\n%s\nlive:\n%s", rebuilt, live)

@@ -49,7 +49,8 @@ type Tx interface {
 	// next statement on the transaction.
 	Query(ctx context.Context, query string, args ...any) (Rows, error)
 	// Exec runs a statement. An implementation may defer its execution
-	// until the next Query or Commit, and report its error there.
+	// until the next Query or Commit, and report its error there; the
+	// caller must not modify args afterwards.
 	Exec(ctx context.Context, query string, args ...any) error
 	// ExecOne is Exec for a statement that must change exactly one row;
 	// otherwise the statement (or the later Query/Commit) fails with an

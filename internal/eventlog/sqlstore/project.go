@@ -295,8 +295,11 @@ func (b *rowBuffer) flush(ctx context.Context, tx Tx) error {
 		}
 		q.WriteString("(" + Placeholders(r*b.cols+1, b.cols) + ")")
 	}
-	err := tx.Exec(ctx, q.String(), b.vals...)
-	b.vals = b.vals[:0]
+	// A fresh slice for the next rows: the Tx may keep these arguments
+	// until it sends them (PostgreSQL queues statements).
+	vals := b.vals
+	b.vals = nil
+	err := tx.Exec(ctx, q.String(), vals...)
 	if err != nil {
 		return fmt.Errorf("insert %s rows: %w", b.table, err)
 	}
