@@ -548,7 +548,10 @@ type ListOptions struct {
 	Selectors  []eventlog.Selector
 	// CreatedAfter / CreatedBefore are exclusive bounds.
 	CreatedAfter   time.Time
-	CreatedBefore  time.Time
+	CreatedBefore time.Time
+	// ExpiresBefore selects artifacts whose retention expiry is set and
+	// before it (what a retention sweep deletes).
+	ExpiresBefore  time.Time
 	IncludeDeleted bool
 	// Newest lists newest first.
 	Newest bool
@@ -568,7 +571,7 @@ type ListResult struct {
 // List returns a page of artifacts matching opts, by registration order.
 func (r *Registry) List(ctx context.Context, opts ListOptions) (ListResult, error) {
 	q := eventlog.Query{Name: opts.Name, NamePrefix: opts.NamePrefix, Selectors: opts.Selectors,
-		CreatedAfter: opts.CreatedAfter, CreatedBefore: opts.CreatedBefore, IncludeDeleted: opts.IncludeDeleted,
+		CreatedAfter: opts.CreatedAfter, CreatedBefore: opts.CreatedBefore, ExpiresBefore: opts.ExpiresBefore, IncludeDeleted: opts.IncludeDeleted,
 		Newest: opts.Newest, Limit: opts.Limit}
 	if opts.Limit < 0 || opts.Limit > 10000 {
 		return ListResult{}, fmt.Errorf("list: %w: limit %d is not between 0 and 10000", ErrInvalid, opts.Limit)

@@ -511,6 +511,9 @@ func TestList(t *testing.T) {
 		if _, err := e.r.Delete(ctx, "x", d.ID, ""); err != nil {
 			t.Fatal(err)
 		}
+		if _, err := e.r.SetRetention(ctx, "x", b.ID, eventlog.Retention{ExpiresAt: t0.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
 		sel := func(s string) []eventlog.Selector {
 			out, err := registry.ParseSelectors(s)
 			if err != nil {
@@ -535,6 +538,8 @@ func TestList(t *testing.T) {
 			{"not exists", registry.ListOptions{Selectors: sel("!team")}, []string{c.ID}},
 			{"created after", registry.ListOptions{CreatedAfter: t0}, []string{b.ID, c.ID}},
 			{"created before", registry.ListOptions{CreatedBefore: t0.Add(time.Second)}, []string{a.ID}},
+			{"expired", registry.ListOptions{ExpiresBefore: t0.Add(2 * time.Hour)}, []string{b.ID}},
+			{"not yet expired", registry.ListOptions{ExpiresBefore: t0.Add(time.Hour)}, nil},
 		}
 		for _, tc := range tests {
 			res, err := e.r.List(ctx, tc.opts)
