@@ -547,7 +547,7 @@ type ListOptions struct {
 	NameGlob   string
 	Selectors  []eventlog.Selector
 	// CreatedAfter / CreatedBefore are exclusive bounds.
-	CreatedAfter   time.Time
+	CreatedAfter  time.Time
 	CreatedBefore time.Time
 	// ExpiresBefore selects artifacts whose retention expiry is set and
 	// before it (what a retention sweep deletes).
