@@ -269,13 +269,18 @@ func (s *Store) Verify(ctx context.Context, fromSeq int64) (eventlog.VerifyRepor
 	return rep, nil
 }
 
-// viewTables lists the view tables with their dump columns and order.
-var viewTables = []struct{ name, cols, order string }{
-	{"artifacts", "seq, id, name, version, version_num, content_digest, size, manifest_digest, media_type, provenance, created_ns, created_by, updated_seq, expires_ns, immutable_ns, retrievals, retrieved_bytes, last_retrieved_ns, last_retrieved_by, deleted_seq, deleted_ns, deleted_by, delete_reason", "seq"},
-	{"labels", "seq, key, value", "seq, key"},
-	{"tags", "name, tag, artifact_id, moved_seq, moved_ns, moved_by", "name, tag"},
-	{"lineage", "child_id, idx, child_seq, parent_id, digest, ref, role", "child_id, idx"},
-	{"holds", "artifact_id, hold, reason, placed_seq, placed_ns, placed_by", "artifact_id, hold"},
+// viewTable is a view table with its dump columns and row order.
+type viewTable struct{ name, cols, order string }
+
+// viewTables lists the view tables.
+func viewTables() []viewTable {
+	return []viewTable{
+		{"artifacts", "seq, id, name, version, version_num, content_digest, size, manifest_digest, media_type, provenance, created_ns, created_by, updated_seq, expires_ns, immutable_ns, retrievals, retrieved_bytes, last_retrieved_ns, last_retrieved_by, deleted_seq, deleted_ns, deleted_by, delete_reason", "seq"},
+		{"labels", "seq, key, value", "seq, key"},
+		{"tags", "name, tag, artifact_id, moved_seq, moved_ns, moved_by", "name, tag"},
+		{"lineage", "child_id, idx, child_seq, parent_id, digest, ref, role", "child_id, idx"},
+		{"holds", "artifact_id, hold, reason, placed_seq, placed_ns, placed_by", "artifact_id, hold"},
+	}
 }
 
 // Rebuild implements eventlog.Store.
@@ -285,7 +290,7 @@ func (s *Store) Rebuild(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("rebuild: begin: %w", s.d.WrapError(err))
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // after Commit it is a no-op
-	for _, t := range viewTables {
+	for _, t := range viewTables() {
 		if err := tx.Exec(ctx, s.d.EmptyTable(t.name)); err != nil {
 			return 0, fmt.Errorf("rebuild: empty %s: %w", t.name, s.d.WrapError(err))
 		}
@@ -344,7 +349,7 @@ func (s *Store) Rebuild(ctx context.Context) (int64, error) {
 // ViewDump implements eventlog.Store.
 func (s *Store) ViewDump(ctx context.Context, w io.Writer) error {
 	return s.read(ctx, func(tx Tx) error {
-		for _, t := range viewTables {
+		for _, t := range viewTables() {
 			if _, err := fmt.Fprintf(w, "# %s\n", t.name); err != nil {
 				return err
 			}
@@ -468,7 +473,7 @@ type index struct{ name, def string }
 // reports as droppable, with their definitions.
 func secondaryIndexes(ctx context.Context, tx Tx, d Driver) ([]index, error) {
 	var names []any
-	for _, t := range viewTables {
+	for _, t := range viewTables() {
 		names = append(names, t.name)
 	}
 	q := d.IndexesQuery(len(names))
