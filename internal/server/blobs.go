@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"strconv"
 	"sync"
@@ -92,12 +93,17 @@ func (s *Server) handleBlobGet(w http.ResponseWriter, r *http.Request, c *call) 
 	if err != nil {
 		return err
 	}
-	info, err := s.backend.Head(r.Context(), d)
-	if err != nil {
-		return err
-	}
-	var rng *content.Range
+	var (
+		rng  *content.Range
+		rc   io.ReadCloser
+		size int64 = -1
+	)
 	if hr := r.Header.Get("Range"); hr != "" {
+		info, err := s.backend.Head(r.Context(), d)
+		if err != nil {
+			return err
+		}
+		size = info.Size
 		rg, err := content.ParseHTTPRange(hr, info.Size)
 		if err != nil {
 			w.Header().Set("Content-Range", fmt.Sprintf("bytes */%d", info.Size))
@@ -105,11 +111,28 @@ func (s *Server) handleBlobGet(w http.ResponseWriter, r *http.Request, c *call) 
 		}
 		rng = &rg
 	}
-	rc, err := s.backend.Get(r.Context(), d, rng)
+	rc, err = s.backend.Get(r.Context(), d, rng)
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
+	if size < 0 {
+		// A whole-blob Get of a file-backed store returns the file: its
+		// size saves a second lookup (the hot path of pulls).
+		if st, ok := rc.(interface{ Stat() (fs.FileInfo, error) }); ok {
+			if fi, err := st.Stat(); err == nil {
+				size = fi.Size()
+			}
+		}
+		if size < 0 {
+			info, err := s.backend.Head(r.Context(), d)
+			if err != nil {
+				return err
+			}
+			size = info.Size
+		}
+	}
+	info := storage.Info{Size: size}
 	h := w.Header()
 	h.Set("Content-Type", "application/octet-stream")
 	h.Set("ETag", `"`+d.String()+`"`)
@@ -124,7 +147,10 @@ func (s *Server) handleBlobGet(w http.ResponseWriter, r *http.Request, c *call) 
 	if r.Method == http.MethodHead {
 		return nil
 	}
-	written, err := io.Copy(&deadlineWriter{w: w, c: c, d: s.limits.IOTimeout}, rc)
+	bp := s.copyBufs.Get().(*[]byte)
+	defer s.copyBufs.Put(bp)
+	// The struct hides rc's WriteTo, so the pooled buffer is used.
+	written, err := io.CopyBuffer(&deadlineWriter{w: w, c: c, d: s.limits.IOTimeout}, struct{ io.Reader }{rc}, *bp)
 	s.metrics.blobBytesOut.Add(written)
 	if err != nil {
 		return fmt.Errorf("send blob %s: %w", d.Short(), err)

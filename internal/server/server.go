@@ -111,6 +111,8 @@ type Server struct {
 	// event, waking long-polls.
 	appendedMu sync.Mutex
 	appended   chan struct{}
+	// copyBufs are the 64 KiB buffers blob GETs copy through.
+	copyBufs sync.Pool
 	// stop is closed when Serve starts shutting down, ending long-polls.
 	stopOnce sync.Once
 	stop     chan struct{}
@@ -129,6 +131,7 @@ func New(opts Options) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.copyBufs.New = func() any { b := make([]byte, 64<<10); return &b }
 	if s.logger == nil {
 		s.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
