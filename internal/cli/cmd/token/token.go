@@ -89,6 +89,9 @@ With --json, print {"token", "id", "name", "scope", "prefix", "expires_at", ...}
   $ TOKEN=$(artstore token create --scope write --prefix builds/ --name ci --expires 720h)`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Request.Scope == "" {
+				return cmdutil.FlagErrorf("--scope is required: read, write or admin")
+			}
 			if _, err := server.TokenSpec(opts.Request); err != nil {
 				return cmdutil.FlagErrorf("%v", err)
 			}
@@ -104,7 +107,6 @@ With --json, print {"token", "id", "name", "scope", "prefix", "expires_at", ...}
 	fl.StringVar(&opts.Request.Expires, "expires", "", "expire the token after `DURATION` (e.g. 720h; default never)")
 	fl.StringVar(&opts.Request.Name, "name", "", "`NAME` recorded as the actor of what the token does (default token-<id>)")
 	addLogFlag(cmd, opts)
-	_ = cmd.MarkFlagRequired("scope")
 	return cmd
 }
 

@@ -1,0 +1,166 @@
+package serve
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/artifact-store/artstore/internal/cli/cmd/internal/fakestore"
+	"github.com/artifact-store/artstore/internal/cli/cmdutil"
+	"github.com/artifact-store/artstore/internal/cli/iostreams"
+	"github.com/artifact-store/artstore/internal/config"
+	"github.com/artifact-store/artstore/internal/server/auth"
+)
+
+func TestNewCmdServe(t *testing.T) {
+	for _, tt := range []struct {
+		args      []string
+		wantUsage bool
+		check     func(*Options) bool
+	}{
+		{args: nil, check: func(o *Options) bool {
+			return o.Listen == DefaultListen && o.MaxBody == "4MiB" && o.LogFormat == "text"
+		}},
+		{args: []string{"--listen", ":0", "--log", "postgres://db/x", "--ready-file", "r", "--drain", "5s"},
+			check: func(o *Options) bool {
+				return o.Listen == ":0" && o.Log == "postgres://db/x" && o.ReadyFile == "r" && o.Drain == 5*time.Second
+			}},
+		{args: []string{"--tls-cert", "c.pem"}, wantUsage: true},
+		{args: []string{"--log-format", "xml"}, wantUsage: true},
+		{args: []string{"extra"}, wantUsage: true},
+	} {
+		ios, _, _, _ := iostreams.Test()
+		var got *Options
+		err := fakestore.Execute(NewCmdServe(&cmdutil.Factory{IO: ios}, func(_ context.Context, o *Options) error { got = o; return nil }), tt.args...)
+		if tt.wantUsage {
+			if !cmdutil.IsUsage(err) {
+				t.Errorf("%v: err = %v, want usage", tt.args, err)
+			}
+			continue
+		}
+		if err != nil || !tt.check(got) {
+			t.Errorf("%v: err = %v, options %+v", tt.args, err, got)
+		}
+	}
+}
+
+func testConfig(dir string) func() (*config.Config, error) {
+	return func() (*config.Config, error) {
+		return &config.Config{Store: dir, DefaultBackend: "default",
+			Backends: map[string]config.Backend{"default": {ID: "default", Type: "local", Root: filepath.Join(dir, "blobs")}}}, nil
+	}
+}
+
+// waitFile polls for a non-empty file, with a deadline.
+func waitFile(t *testing.T, path string, errc <-chan error) string {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if b, err := os.ReadFile(path); err == nil && len(b) > 0 {
+			return strings.TrimSpace(string(b))
+		}
+		select {
+		case err := <-errc:
+			t.Fatalf("serve returned before it was ready: %v", err)
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not appear", path)
+		}
+	}
+}
+
+func get(t *testing.T, url, token string) int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestServeRun starts the daemon for real on port 0: the ready file holds
+// its URL, a generated bootstrap token is written with mode 0600 and works,
+// and cancelling the context stops it cleanly.
+func TestServeRun(t *testing.T) {
+	dir := t.TempDir()
+	ios, _, _, stderr := iostreams.Test()
+	ready := filepath.Join(dir, "ready")
+	opts := &Options{IO: ios, Config: testConfig(dir), LookupEnv: func(string) (string, bool) { return "", false },
+		Listen: "127.0.0.1:0", ReadyFile: ready, MaxBody: "1MiB", LogFormat: "json", Drain: 5 * time.Second}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- serveRun(ctx, opts) }()
+	url := waitFile(t, ready, errc)
+	if !strings.HasPrefix(url, "http://127.0.0.1:") {
+		t.Fatalf("ready file holds %q", url)
+	}
+	tokPath := filepath.Join(dir, auth.BootstrapFile)
+	st, err := os.Stat(tokPath)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("bootstrap token file: %v, %v", st, err)
+	}
+	tok, _ := os.ReadFile(tokPath)
+	if c := get(t, url+"/health", ""); c != 200 {
+		t.Errorf("health: %d", c)
+	}
+	if c := get(t, url+"/v1/artifacts", ""); c != 401 {
+		t.Errorf("no token: %d", c)
+	}
+	if c := get(t, url+"/v1/artifacts", strings.TrimSpace(string(tok))); c != 200 {
+		t.Errorf("bootstrap token: %d", c)
+	}
+	cancel()
+	if err := <-errc; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	out := stderr.String()
+	if !strings.Contains(out, "artstore: listening on "+url+"\n") || !strings.Contains(out, `"file":"`+tokPath+`"`) {
+		t.Errorf("stderr:\n%s", out)
+	}
+	if strings.Contains(out, strings.TrimSpace(string(tok))) {
+		t.Error("the bootstrap secret was logged")
+	}
+}
+
+// TestServeRunBootstrapFromEnv: the environment's token becomes the admin
+// token and no file is written.
+func TestServeRunBootstrapFromEnv(t *testing.T) {
+	dir := t.TempDir()
+	secret, _, err := auth.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ios, _, _, _ := iostreams.Test()
+	ready := filepath.Join(dir, "ready")
+	env := func(k string) (string, bool) { return secret, k == EnvBootstrapToken }
+	opts := &Options{IO: ios, Config: testConfig(dir), LookupEnv: env, Listen: "127.0.0.1:0", ReadyFile: ready, MaxBody: "1MiB", LogFormat: "text"}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- serveRun(ctx, opts) }()
+	url := waitFile(t, ready, errc)
+	if c := get(t, url+"/v1/artifacts", secret); c != 200 {
+		t.Errorf("env token: %d", c)
+	}
+	if _, err := os.Stat(filepath.Join(dir, auth.BootstrapFile)); !os.IsNotExist(err) {
+		t.Errorf("bootstrap file written: %v", err)
+	}
+	cancel()
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	// A bad --max-body is a usage error before anything starts.
+	opts.MaxBody = "lots"
+	if err := serveRun(context.Background(), opts); !cmdutil.IsUsage(err) {
+		t.Errorf("bad --max-body: %v", err)
+	}
+}
