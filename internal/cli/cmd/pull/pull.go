@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -36,8 +37,9 @@ func NewCmdPull(f *cmdutil.Factory, runF func(context.Context, *Options) error) 
 		Use:   "pull REF",
 		Short: "Retrieve an artifact's bytes into a file, a directory or standard output",
 		Long: `Retrieve an artifact and write it to a file named after it in the current
-directory, to the path given with -o, or to standard output with -o -. A
-tree artifact (a pushed directory) is recreated as a directory.
+directory, to the path given with -o (into it, if it is a directory), or to
+standard output with -o -. A tree artifact (a pushed directory) is recreated
+as a directory.
 
 REF is name:version, name:tag, name (the latest tag), name@sha256:<hex> or
 an artifact ID. Every chunk and the whole content are verified against
@@ -103,6 +105,9 @@ func pullRun(ctx context.Context, opts *Options) error {
 	path := opts.Output
 	if path == "" {
 		path = artfmt.BaseName(art.Name)
+	} else if fi, err := os.Stat(path); !toStdout && art.Kind != "tree" && err == nil && fi.IsDir() {
+		// -o DIR for a file: into that directory, under the artifact's name.
+		path = filepath.Join(path, artfmt.BaseName(art.Name))
 	}
 	if !toStdout && !opts.Force {
 		if _, err := os.Lstat(path); err == nil {

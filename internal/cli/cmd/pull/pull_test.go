@@ -85,6 +85,8 @@ func TestPullRun(t *testing.T) {
 		{name: "tree to stdout", opts: Options{Ref: "sites/docs", Output: "-"}, wantErr: "is a tree", wantCode: cmdutil.ExitUsage},
 		{name: "tree range", opts: Options{Ref: "sites/docs", Range: "0-1"}, wantErr: "--range applies to files", wantCode: cmdutil.ExitUsage},
 		{name: "tree to a directory", opts: Options{Ref: "sites/docs"}, wantPath: "docs", wantCalls: 1},
+		{name: "file into an existing directory", opts: Options{Ref: "reports/quarterly", Output: "dir"}, existing: "dir/", wantPath: filepath.Join("dir", "quarterly"), wantCalls: 1},
+		{name: "tree over an existing directory", opts: Options{Ref: "sites/docs", Output: "dir"}, existing: "dir/", wantErr: "dir already exists; use --force", wantCode: cmdutil.ExitConflict},
 		{name: "removed", opts: Options{Ref: "old/thing"}, wantErr: "old/thing:1 was removed", wantCode: cmdutil.ExitNotFound},
 		{name: "unknown", opts: Options{Ref: "nope"}, wantErr: "nope: not found", wantCode: cmdutil.ExitNotFound},
 		{name: "damaged bytes", opts: Options{Ref: "reports/quarterly", Output: "bad.pdf"}, wantErr: "do not match their digest, so no file was written; run `artstore verify --deep`", wantCode: cmdutil.ExitIntegrity, wantCalls: 1},
@@ -92,7 +94,11 @@ func TestPullRun(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Chdir(t.TempDir())
-			if tt.existing != "" {
+			if strings.HasSuffix(tt.existing, "/") {
+				if err := os.Mkdir(tt.existing, 0o755); err != nil {
+					t.Fatal(err)
+				}
+			} else if tt.existing != "" {
 				if err := os.WriteFile(tt.existing, []byte("keep"), 0o644); err != nil {
 					t.Fatal(err)
 				}
@@ -143,7 +149,7 @@ func TestPullRun(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || cmdutil.ExitCodeOf(err) != tt.wantCode {
 					t.Fatalf("err = %v (exit %d), want %q (exit %d)", err, cmdutil.ExitCodeOf(err), tt.wantErr, tt.wantCode)
 				}
-				if tt.existing != "" {
+				if tt.existing != "" && !strings.HasSuffix(tt.existing, "/") {
 					if b, _ := os.ReadFile(tt.existing); string(b) != "keep" {
 						t.Error("existing file changed")
 					}

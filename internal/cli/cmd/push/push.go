@@ -148,6 +148,9 @@ func pushRun(ctx context.Context, opts *Options) error {
 	}
 	defer store.Close()
 
+	if size < 0 && req.Path != "" && opts.IO.ProgressEnabled() && !cfg.Output.JSON {
+		size = treeSize(req.Path)
+	}
 	bar := artfmt.NewProgress(opts.IO, cfg.Output.JSON, size, "push "+req.Name)
 	if bar != nil {
 		req.Progress = func(read, _ int64) { bar.Set(read) }
@@ -210,6 +213,29 @@ func buildRequest(ctx context.Context, opts *Options) (client.PushRequest, int64
 		req.Producer.Tool = strings.Fields(p)[0]
 	}
 	return req, size, nil
+}
+
+// treeSize sums the sizes of the regular files under dir, for the progress
+// bar of a directory push; -1 when the walk fails (the push reports why).
+func treeSize(dir string) int64 {
+	var total int64
+	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type().IsRegular() {
+			fi, err := d.Info()
+			if err != nil {
+				return err
+			}
+			total += fi.Size()
+		}
+		return nil
+	})
+	if err != nil {
+		return -1
+	}
+	return total
 }
 
 func printResult(io *iostreams.IOStreams, jsonOut bool, res *client.PushResult) error {

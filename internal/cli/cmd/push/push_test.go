@@ -177,6 +177,15 @@ func TestPushProgress(t *testing.T) {
 	if err := os.WriteFile(big, make([]byte, 5<<20), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	tree := filepath.Join(dir, "tree")
+	if err := os.MkdirAll(filepath.Join(tree, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"a.bin", "sub/b.bin"} {
+		if err := os.WriteFile(filepath.Join(tree, name), make([]byte, 3<<20), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	small := filepath.Join(dir, "small.bin")
 	if err := os.WriteFile(small, make([]byte, 10), 0o644); err != nil {
 		t.Fatal(err)
@@ -192,6 +201,7 @@ func TestPushProgress(t *testing.T) {
 		{name: "json", path: big, tty: true, json: true},
 		{name: "quiet", path: big, tty: true, quiet: true},
 		{name: "small file", path: small, tty: true},
+		{name: "directory over the threshold in total", path: tree, tty: true, wantBar: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -117,11 +117,14 @@ func ParseInput(s string) (client.Input, error) {
 // combined: 1d12h).
 func ParseSince(s string, now time.Time) (time.Time, error) {
 	s = strings.TrimSpace(s)
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
-	}
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
-		return t, nil
+	for _, layout := range []string{time.RFC3339, time.DateOnly} {
+		if t, err := time.Parse(layout, s); err == nil {
+			// Stores keep times as nanoseconds since 1970 in an int64.
+			if t.Year() < 1970 || t.Year() > 2261 {
+				return time.Time{}, syntaxErrorf("time %q is out of range (want a year from 1970 to 2261)", s)
+			}
+			return t, nil
+		}
 	}
 	d, err := parseDuration(s)
 	if err != nil {

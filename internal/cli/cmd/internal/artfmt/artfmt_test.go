@@ -100,6 +100,8 @@ func TestParseSince(t *testing.T) {
 		{in: "1.5h", wantErr: true},
 		{in: "99999999w", wantErr: true},
 		{in: "yesterday", wantErr: true},
+		{in: "2999-01-01", wantErr: true},
+		{in: "1969-12-31T00:00:00Z", wantErr: true},
 	}
 	for _, tt := range tests {
 		got, err := ParseSince(tt.in, now)
