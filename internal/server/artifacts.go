@@ -58,7 +58,7 @@ func (s *Server) reply(w http.ResponseWriter, status int, a eventlog.Artifact, e
 
 func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request, c *call) error {
 	var req client.RegisterRequest
-	if err := c.decodeJSON(w, r, &req); err != nil {
+	if err := c.decodeJSONLimit(w, r, &req, s.limits.MaxRegister); err != nil {
 		return err
 	}
 	if err := c.allow(req.Name); err != nil {

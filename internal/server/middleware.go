@@ -193,7 +193,12 @@ func (c *call) extendDeadlines(d time.Duration) {
 // decodeJSON reads a JSON request body of at most the server's MaxBody
 // into v, refusing unknown members and trailing data.
 func (c *call) decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
-	r.Body = http.MaxBytesReader(w, r.Body, c.s.limits.MaxBody)
+	return c.decodeJSONLimit(w, r, v, c.s.limits.MaxBody)
+}
+
+// decodeJSONLimit is decodeJSON with a body limit of its own.
+func (c *call) decodeJSONLimit(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

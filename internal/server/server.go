@@ -30,6 +30,9 @@ import (
 type Limits struct {
 	// MaxBody caps JSON request bodies (default 4 MiB).
 	MaxBody int64
+	// MaxRegister caps the body of a register, which lists every blob of
+	// the artifact (about 75 bytes each; default 64 MiB, at least MaxBody).
+	MaxRegister int64
 	// MaxBlob caps a blob PUT (default 1 GiB; chunks are at most a few MiB,
 	// tree manifests can be large).
 	MaxBlob int64
@@ -61,6 +64,8 @@ func (l Limits) withDefaults() Limits {
 	}
 	def(&l.MaxBody, 4<<20)
 	def(&l.MaxBlob, 1<<30)
+	def(&l.MaxRegister, 64<<20)
+	l.MaxRegister = max(l.MaxRegister, l.MaxBody)
 	defd(&l.MaxWait, 60*time.Second)
 	defd(&l.ReadHeaderTimeout, 10*time.Second)
 	defd(&l.IOTimeout, 2*time.Minute)

@@ -167,11 +167,11 @@ func HashSecret(secret string) string {
 }
 
 // Book is the token table of one daemon, folded from the token events of
-// the log. It refreshes itself from the log at most every RefreshEvery on
-// use and at once when it meets an unknown token ID, so a token created
-// through another daemon works at once and a revocation through another
-// daemon takes effect within RefreshEvery (at once on the daemon that
-// revoked it). It is safe for concurrent use.
+// the log. It refreshes itself from the log at most every refreshEvery on
+// use, and when it meets an unknown token ID (at most every 100 ms), so a
+// token created through another daemon works at once and a revocation
+// through another daemon takes effect within refreshEvery (at once on the
+// daemon that revoked it). It is safe for concurrent use.
 type Book struct {
 	log          eventlog.Store
 	now          func() time.Time
@@ -199,13 +199,24 @@ func NewBook(log eventlog.Store, now func() time.Time, refreshEvery time.Duratio
 	return &Book{log: log, now: now, refreshEvery: refreshEvery, tokens: map[string]*Token{}}
 }
 
+// minRefresh spaces the refreshes an unknown token ID triggers, so a flood
+// of made-up tokens cannot turn every request into a log read.
+const minRefresh = 100 * time.Millisecond
+
 // Refresh folds the token events appended since the last refresh.
-func (b *Book) Refresh(ctx context.Context) error {
+func (b *Book) Refresh(ctx context.Context) error { return b.refresh(ctx, 0) }
+
+// refresh is Refresh unless another refresh finished less than maxAge ago
+// (while the caller waited for it, for example).
+func (b *Book) refresh(ctx context.Context, maxAge time.Duration) error {
 	b.refreshMu.Lock()
 	defer b.refreshMu.Unlock()
 	b.mu.RLock()
-	after := b.seq
+	after, lastRefresh := b.seq, b.refreshed
 	b.mu.RUnlock()
+	if maxAge > 0 && !lastRefresh.IsZero() && time.Since(lastRefresh) < maxAge {
+		return nil
+	}
 	var evs []eventlog.Event
 	last := after
 	err := b.log.Read(ctx, after, func(ev eventlog.Event) error {
@@ -275,7 +286,11 @@ func (b *Book) Authenticate(ctx context.Context, secret string) (Token, error) {
 	}
 	t, ok, stale := b.lookup(id)
 	if !ok || stale {
-		if err := b.Refresh(ctx); err != nil {
+		maxAge := b.refreshEvery
+		if !ok {
+			maxAge = minRefresh
+		}
+		if err := b.refresh(ctx, maxAge); err != nil {
 			return Token{}, err
 		}
 		t, ok, _ = b.lookup(id)
