@@ -13,6 +13,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	sqldriver "database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -68,7 +69,11 @@ func Open(ctx context.Context, path string, opts eventlog.Options) (*Store, erro
 	n := max(2, runtime.GOMAXPROCS(0))
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	d := &driver{w: w, r: r}
+	r.SetConnMaxLifetime(0)
+	d := &driver{w: w, r: r, idle: make(chan *readConn, n), slots: make(chan struct{}, n)}
+	for range n {
+		d.slots <- struct{}{}
+	}
 	if err := w.PingContext(ctx); err != nil {
 		d.Close()
 		return nil, fmt.Errorf("open event log %s: %w", path, d.WrapError(err))
@@ -83,7 +88,23 @@ func Open(ctx context.Context, path string, opts eventlog.Options) (*Store, erro
 
 type driver struct {
 	w, r *sql.DB
+
+	// Read connections are checked out of r for good and kept, each with
+	// its own prepared statements, in idle; slots holds a token for each
+	// connection that may still be opened.
+	idle  chan *readConn
+	slots chan struct{}
 }
+
+// readConn is a read connection and the statements prepared on it.
+type readConn struct {
+	conn  *sql.Conn
+	stmts map[string]*sql.Stmt
+}
+
+// maxStmtsPerConn bounds each read connection's statement cache (queries
+// with IN lists differ by their number of placeholders).
+const maxStmtsPerConn = 256
 
 func (d *driver) Migrations() fs.FS {
 	sub, err := fs.Sub(migrations, "migrations")
@@ -101,7 +122,29 @@ func (d *driver) IndexesQuery(n int) string {
 }
 
 func (d *driver) Close() error {
-	return errors.Join(d.w.Close(), d.r.Close())
+	var errs []error
+	for len(d.idle) > 0 {
+		errs = append(errs, (<-d.idle).close())
+	}
+	return errors.Join(append(errs, d.w.Close(), d.r.Close())...)
+}
+
+func (rc *readConn) close() error {
+	for _, st := range rc.stmts {
+		st.Close()
+	}
+	return rc.conn.Close()
+}
+
+// discard closes rc and makes database/sql drop the underlying connection
+// rather than pool it with a transaction possibly still open.
+func (rc *readConn) discard() {
+	for _, st := range rc.stmts {
+		st.Close()
+	}
+	rc.stmts = nil
+	_ = rc.conn.Raw(func(any) error { return sqldriver.ErrBadConn })
+	rc.conn.Close()
 }
 
 func (d *driver) BeginWrite(ctx context.Context) (sqlstore.Tx, error) {
@@ -112,12 +155,103 @@ func (d *driver) BeginWrite(ctx context.Context) (sqlstore.Tx, error) {
 	return &sqlTx{tx: tx, stmts: map[string]*sql.Stmt{}}, nil
 }
 
+// BeginRead takes an idle read connection (or opens one while fewer than
+// the pool size exist) and starts a deferred transaction on it: a WAL
+// snapshot. Statements are prepared on that connection and kept, so each
+// reader only ever uses its own connection (it never waits for a second
+// one while holding the first).
 func (d *driver) BeginRead(ctx context.Context) (sqlstore.Tx, error) {
-	tx, err := d.r.BeginTx(ctx, nil) // deferred BEGIN: a WAL snapshot
-	if err != nil {
+	var rc *readConn
+	select {
+	case rc = <-d.idle:
+	default:
+		select {
+		case rc = <-d.idle:
+		case <-d.slots:
+			c, err := d.r.Conn(ctx)
+			if err != nil {
+				d.slots <- struct{}{}
+				return nil, err
+			}
+			rc = &readConn{conn: c, stmts: map[string]*sql.Stmt{}}
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	t := &readTx{d: d, rc: rc}
+	if _, err := rc.conn.ExecContext(ctx, "BEGIN"); err != nil {
+		t.end(err)
 		return nil, err
 	}
-	return &sqlTx{tx: tx}, nil
+	return t, nil
+}
+
+// readTx is a read transaction on a readConn.
+type readTx struct {
+	d    *driver
+	rc   *readConn
+	done bool
+}
+
+// end returns the connection to the idle set, or discards it after an
+// error (it may be in an unknown state).
+func (t *readTx) end(err error) {
+	if t.done {
+		return
+	}
+	t.done = true
+	if err != nil {
+		t.rc.discard()
+		t.d.slots <- struct{}{}
+		return
+	}
+	t.d.idle <- t.rc
+}
+
+func (t *readTx) Query(ctx context.Context, q string, args ...any) (sqlstore.Rows, error) {
+	st, ok := t.rc.stmts[q]
+	if !ok {
+		if len(t.rc.stmts) >= maxStmtsPerConn {
+			return t.rc.conn.QueryContext(ctx, q, args...)
+		}
+		var err error
+		if st, err = t.rc.conn.PrepareContext(ctx, q); err != nil {
+			return nil, err
+		}
+		t.rc.stmts[q] = st
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+func (t *readTx) Exec(context.Context, string, ...any) error {
+	return errors.New("sqlite: write in a read transaction")
+}
+
+func (t *readTx) ExecOne(context.Context, string, string, ...any) error {
+	return errors.New("sqlite: write in a read transaction")
+}
+
+func (t *readTx) Script(context.Context, string) error {
+	return errors.New("sqlite: write in a read transaction")
+}
+
+func (t *readTx) Commit(ctx context.Context) error {
+	if t.done {
+		return sql.ErrTxDone
+	}
+	_, err := t.rc.conn.ExecContext(ctx, "COMMIT")
+	t.end(err)
+	return err
+}
+
+func (t *readTx) Rollback(ctx context.Context) error {
+	if t.done {
+		return nil
+	}
+	// Roll back even when ctx is done: this is the cleanup path.
+	_, err := t.rc.conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+	t.end(err)
+	return err
 }
 
 // WrapError maps SQLite result codes to eventlog sentinels.
@@ -145,14 +279,9 @@ func WrapError(err error) error {
 
 // sqlTx adapts *sql.Tx, caching prepared statements for the transaction
 // (appends and rebuilds run the same few statements many times).
-//
-// Read transactions do not prepare: a statement cache shared across the read
-// pool would have to prepare on a connection other than the transaction's,
-// which deadlocks once every pool connection is held by a reader waiting to
-// prepare.
 type sqlTx struct {
 	tx    *sql.Tx
-	stmts map[string]*sql.Stmt // nil: do not prepare (read transactions)
+	stmts map[string]*sql.Stmt
 }
 
 func (t *sqlTx) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
@@ -168,9 +297,6 @@ func (t *sqlTx) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 }
 
 func (t *sqlTx) exec(ctx context.Context, q string, args []any) (sql.Result, error) {
-	if t.stmts == nil {
-		return t.tx.ExecContext(ctx, q, args...)
-	}
 	st, err := t.stmt(ctx, q)
 	if err != nil {
 		return nil, err
@@ -199,9 +325,6 @@ func (t *sqlTx) ExecOne(ctx context.Context, what, q string, args ...any) error 
 }
 
 func (t *sqlTx) Query(ctx context.Context, q string, args ...any) (sqlstore.Rows, error) {
-	if t.stmts == nil {
-		return t.tx.QueryContext(ctx, q, args...)
-	}
 	st, err := t.stmt(ctx, q)
 	if err != nil {
 		return nil, err

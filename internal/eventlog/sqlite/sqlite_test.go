@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/artifact-store/artstore/internal/eventlog"
@@ -262,5 +263,45 @@ func TestRebuildKeepsIndexes(t *testing.T) {
 	}
 	if after := indexes(); after != before {
 		t.Errorf("indexes after rebuild:\n%s\nbefore:\n%s", after, before)
+	}
+}
+
+// TestReadPool checks the read connections: more concurrent readers than
+// connections all get served, and a reader whose context is cancelled
+// leaves the pool usable.
+func TestReadPool(t *testing.T) {
+	s := newDB(t).Open(t, eventlog.Options{})
+	ctx := context.Background()
+	eventlogtest.History(t, s)
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 30 {
+				if a, err := s.ArtifactByVersion(ctx, "build/app", "1"); err != nil || a.ID != "BIN1" {
+					errs <- fmt.Errorf("read = %s, %v", a.ID, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	for range 5 {
+		if _, err := s.Artifact(cancelled, "BIN1"); err == nil {
+			t.Fatal("read with a cancelled context succeeded")
+		}
+	}
+	for range 10 {
+		if h, err := s.Head(ctx); err != nil || h.Seq != 20 {
+			t.Fatalf("head after cancelled reads = %+v, %v", h, err)
+		}
 	}
 }
