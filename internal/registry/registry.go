@@ -27,6 +27,7 @@ import (
 	"slices"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/oklog/ulid/v2"
 
@@ -50,6 +51,14 @@ var (
 	// does not hold (upload it, then register again). The error is a
 	// *MissingBlobsError listing them.
 	ErrMissingBlobs = errors.New("blobs missing from the blob store")
+)
+
+// Limits on a registration, so one event stays small.
+const (
+	maxLabels        = 256
+	maxInputs        = 1024
+	maxTags          = 64
+	maxProducerField = 4096
 )
 
 // MissingBlobsError lists the blobs Register found missing.
@@ -215,6 +224,21 @@ func (r *Registry) checkRegister(req RegisterRequest) ([]string, error) {
 		return nil, fmt.Errorf("%w: negative size %d", ErrInvalid, req.Size)
 	case !printable(req.MediaType, 255):
 		return nil, fmt.Errorf("%w: media type %q must be printable and at most 255 bytes", ErrInvalid, clip(req.MediaType))
+	}
+	switch {
+	case len(req.Labels) > maxLabels:
+		return nil, fmt.Errorf("%w: %d labels; at most %d", ErrInvalid, len(req.Labels), maxLabels)
+	case len(req.Inputs) > maxInputs:
+		return nil, fmt.Errorf("%w: %d inputs; at most %d", ErrInvalid, len(req.Inputs), maxInputs)
+	case len(req.Tags) > maxTags:
+		return nil, fmt.Errorf("%w: %d tags; at most %d", ErrInvalid, len(req.Tags), maxTags)
+	}
+	pr := req.Producer
+	for _, f := range []struct{ name, v string }{{"tool", pr.Tool}, {"command", pr.Command}, {"host", pr.Host}, {"user", pr.User},
+		{"git_repo", pr.GitRepo}, {"git_commit", pr.GitCommit}, {"ci_system", pr.CISystem}, {"ci_job", pr.CIJob}, {"ci_run", pr.CIRun}, {"ci_url", pr.CIURL}} {
+		if !utf8.ValidString(f.v) || len(f.v) > maxProducerField {
+			return nil, fmt.Errorf("%w: producer %s must be UTF-8 of at most %d bytes", ErrInvalid, f.name, maxProducerField)
+		}
 	}
 	for _, k := range sortedKeys(req.Labels) {
 		if err := ValidateLabel(k, req.Labels[k]); err != nil {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -169,6 +170,13 @@ func TestRegister(t *testing.T) {
 			{"negative size", func(r *registry.RegisterRequest) { r.Size = -1 }, registry.ErrInvalid},
 			{"bad label", func(r *registry.RegisterRequest) { r.Labels = map[string]string{"a b": "c"} }, registry.ErrInvalid},
 			{"bad media type", func(r *registry.RegisterRequest) { r.MediaType = "a\nb" }, registry.ErrInvalid},
+			{"huge command", func(r *registry.RegisterRequest) { r.Producer.Command = strings.Repeat("x", 5000) }, registry.ErrInvalid},
+			{"bad UTF-8 host", func(r *registry.RegisterRequest) { r.Producer.Host = "\xff" }, registry.ErrInvalid},
+			{"too many tags", func(r *registry.RegisterRequest) {
+				for i := range 65 {
+					r.Tags = append(r.Tags, fmt.Sprintf("t%d", i))
+				}
+			}, registry.ErrInvalid},
 			{"empty input", func(r *registry.RegisterRequest) { r.Inputs = []registry.Input{{Role: "x"}} }, registry.ErrInvalid},
 			{"bad input ref", func(r *registry.RegisterRequest) { r.Inputs = []registry.Input{{Ref: "A:"}} }, registry.ErrInvalid},
 			{"unknown input", func(r *registry.RegisterRequest) { r.Inputs = []registry.Input{{Ref: "nope:1"}} }, registry.ErrNotFound},
