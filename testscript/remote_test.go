@@ -2,10 +2,13 @@ package testscript_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,19 +16,25 @@ import (
 	"time"
 
 	"github.com/artifact-store/artstore/internal/eventlog"
+	"github.com/artifact-store/artstore/internal/eventlog/postgres/pgtest"
 	"github.com/artifact-store/artstore/internal/registry"
 	"github.com/artifact-store/artstore/internal/server"
 	"github.com/artifact-store/artstore/internal/server/auth"
 	"github.com/artifact-store/artstore/internal/storage/local"
+	"github.com/jackc/pgx/v5"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
 // EnvRemote is the one switch of remote mode: with ARTSTORE_TEST_REMOTE=1
 // the harness starts a daemon per script (in this process, on 127.0.0.1
-// port 0, over a SQLite log and a local backend in the script's $WORK) and
-// points the script's artstore at it with ARTSTORE_SERVER and an admin
-// ARTSTORE_TOKEN; the [remote] condition is true. TestScriptsRemote runs
-// the whole suite that way, so `go test ./testscript/...` runs both modes.
+// port 0, with a local backend in the script's $WORK) and points the
+// script's artstore at it with ARTSTORE_SERVER and an admin ARTSTORE_TOKEN;
+// the [remote] condition is true. TestScriptsRemote runs the whole suite
+// that way, so `go test ./testscript/...` runs both modes.
+//
+// The daemon's log is PostgreSQL when ARTSTORE_TEST_POSTGRES is set (a
+// throwaway schema per script, dropped when it ends: how CI runs it), else
+// a SQLite file in $WORK.
 const EnvRemote = "ARTSTORE_TEST_REMOTE"
 
 // remoteMode reports whether the environment asks for remote mode.
@@ -66,7 +75,14 @@ func startDaemon(env *testscript.Env) error {
 	ctx, cancel := context.WithTimeout(context.Background(), daemonStartTimeout)
 	defer cancel()
 	dir := filepath.Join(env.WorkDir, "daemon")
-	log, err := server.OpenLog(ctx, filepath.Join(dir, "artstore.db"), eventlog.Options{})
+	dsn := filepath.Join(dir, "artstore.db")
+	if pg := os.Getenv(pgtest.EnvDSN); pg != "" {
+		var err error
+		if dsn, err = scriptSchema(ctx, env, pg); err != nil {
+			return err
+		}
+	}
+	log, err := server.OpenLog(ctx, dsn, eventlog.Options{})
 	if err != nil {
 		return fmt.Errorf("script daemon: %w", err)
 	}
@@ -141,4 +157,46 @@ func cmdWaitfile(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		<-tick.C
 	}
+}
+
+// scriptSchema creates a PostgreSQL schema for one script, drops it when
+// the script ends, and returns a DSN whose search_path selects it.
+func scriptSchema(ctx context.Context, env *testscript.Env, dsn string) (string, error) {
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	schema := "ts_" + hex.EncodeToString(b[:])
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return "", fmt.Errorf("script daemon: connect to %s: %w", pgtest.EnvDSN, err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		return "", fmt.Errorf("script daemon: %w", err)
+	}
+	// Deferred before the daemon's own cleanup, so it runs after it.
+	env.Defer(func() {
+		ctx := context.Background()
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			env.T().Log("drop schema:", err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			env.T().Log("drop schema:", err)
+		}
+	})
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return "", fmt.Errorf("script daemon: %s: %w", pgtest.EnvDSN, err)
+		}
+		q := u.Query()
+		q.Set("search_path", schema)
+		u.RawQuery = q.Encode()
+		return u.String(), nil
+	}
+	return dsn + " search_path=" + schema, nil
 }
