@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 )
@@ -109,5 +110,36 @@ func TestServeDrainTimeout(t *testing.T) {
 	cancel()
 	if err := <-served; !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Serve = %v, want the drain deadline", err)
+	}
+}
+
+// TestServeTLS serves HTTPS with the given certificates (httptest's).
+func TestServeTLS(t *testing.T) {
+	e := newEnv(t)
+	certs := httptest.NewUnstartedServer(nil)
+	certs.StartTLS()
+	defer certs.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	ready := make(chan net.Addr, 1)
+	go func() {
+		served <- e.srv.Serve(ctx, ln, ServeOptions{TLS: certs.TLS.Clone(), Ready: func(a net.Addr) { ready <- a }})
+	}()
+	addr := <-ready
+	resp, err := certs.Client().Get("https://" + addr.String() + "/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.TLS == nil {
+		t.Errorf("status %d, TLS %v", resp.StatusCode, resp.TLS != nil)
+	}
+	cancel()
+	if err := <-served; err != nil {
+		t.Fatal(err)
 	}
 }
