@@ -334,3 +334,18 @@ func mustJSON(v any) string {
 	}
 	return string(b)
 }
+
+func TestBearerSchemeCaseInsensitive(t *testing.T) {
+	e := newEnv(t)
+	for _, h := range []string{"Bearer ", "bearer ", "BEARER "} {
+		resp := e.request("GET", "/v1/artifacts", "", nil, map[string]string{"Authorization": h + e.tok["read"]})
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("%q: %d", h, resp.StatusCode)
+		}
+	}
+	resp := e.request("GET", "/v1/artifacts", "", nil, map[string]string{"Authorization": "Basic " + e.tok["read"]})
+	if resp.StatusCode != 401 || errorCode(t, resp) != "unauthorized" {
+		t.Errorf("Basic: %d", resp.StatusCode)
+	}
+}

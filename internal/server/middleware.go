@@ -147,7 +147,8 @@ func (s *Server) authorize(r *http.Request, c *call) error {
 		return nil
 	}
 	h := r.Header.Get("Authorization")
-	secret, ok := strings.CutPrefix(h, "Bearer ")
+	scheme, secret, ok := strings.Cut(h, " ")
+	ok = ok && strings.EqualFold(scheme, "Bearer") // schemes are case-insensitive (RFC 9110)
 	if h == "" {
 		return apiErr(http.StatusUnauthorized, "unauthorized", "a bearer token is required (set ARTSTORE_TOKEN)")
 	}

@@ -242,6 +242,11 @@ func (r *Remote) registerRequest(ctx context.Context, name string, req PushReque
 	if err := registry.ValidateName(name); err != nil {
 		return rr, fmt.Errorf("%w; %s", err, nameRules)
 	}
+	// A token limited to other names, or no valid token at all, is refused
+	// here, before any byte is uploaded.
+	if _, err := r.List(ctx, Query{Pattern: name, Limit: 1}); err != nil {
+		return rr, err
+	}
 	if req.Version != "" {
 		if err := registry.ValidateVersion(req.Version); err != nil {
 			return rr, err
