@@ -92,6 +92,13 @@ func (s *Server) handleContent(w http.ResponseWriter, r *http.Request, c *call) 
 	if partial {
 		rs = rng.String()
 	}
+	if r.Method == http.MethodHead {
+		// The mux routes HEAD to GET handlers: headers only, and no
+		// retrieval record, since nothing is read.
+		h.Set("Content-Length", strconv.FormatInt(rng.Length(), 10))
+		w.WriteHeader(status)
+		return nil
+	}
 	if a.Size == 0 {
 		if err := s.recordContentRead(r, c, a, 0, rs); err != nil {
 			return err

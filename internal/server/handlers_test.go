@@ -349,3 +349,20 @@ func TestBearerSchemeCaseInsensitive(t *testing.T) {
 		t.Errorf("Basic: %d", resp.StatusCode)
 	}
 }
+
+// TestContentHead: HEAD of the content route answers its headers and
+// appends no retrieval record.
+func TestContentHead(t *testing.T) {
+	e := newEnv(t)
+	a := e.register("h/a", []byte("twelve bytes"))
+	resp := e.request("HEAD", "/v1/artifact/content?ref="+url.QueryEscape(a.Ref), "read", nil, nil)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.ContentLength != 12 || resp.Header.Get("X-Content-Digest") != a.ContentDigest {
+		t.Errorf("HEAD: %d, length %d, %v", resp.StatusCode, resp.ContentLength, resp.Header)
+	}
+	var got client.Artifact
+	e.doJSON("GET", "/v1/artifact?ref="+url.QueryEscape(a.Ref), "read", nil, 200, &got)
+	if got.Retrievals.Count != 0 {
+		t.Errorf("a HEAD appended %d retrieval records", got.Retrievals.Count)
+	}
+}
