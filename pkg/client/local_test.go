@@ -12,6 +12,7 @@ import (
 	"io"
 	"io/fs"
 	"math/rand/v2"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,6 +21,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/eventlog"
@@ -1268,5 +1272,109 @@ func TestMapErr(t *testing.T) {
 		if got := mapErr(e); got != e {
 			t.Errorf("mapErr(%v) = %v, want it unchanged", e, got)
 		}
+	}
+}
+
+func TestOpenLocal(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "new", "store")
+	l, err := OpenLocal(ctx, LocalOptions{Dir: dir})
+	if err != nil {
+		t.Fatalf("OpenLocal: %v", err)
+	}
+	if !strings.Contains(l.Actor(), "@") {
+		t.Errorf("default actor = %q, want user@host", l.Actor())
+	}
+	res := pushBytes(t, l, "persist", []byte("kept across opens"))
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{LogFileName, filepath.Join(DefaultBlobDir, filepath.FromSlash(content.MustParseDigest(res.ManifestDigest).Key()))} {
+		if _, err := os.Stat(filepath.Join(dir, p)); err != nil {
+			t.Errorf("store layout: %v", err)
+		}
+	}
+
+	l, err = OpenLocal(ctx, LocalOptions{Dir: dir, Actor: "second@host"})
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	defer l.Close()
+	a, err := l.Get(ctx, "persist")
+	if err != nil || a.ID != res.ID || a.CreatedBy != res.CreatedBy {
+		t.Fatalf("after reopen: %v %+v", err, a)
+	}
+	var buf bytes.Buffer
+	if _, err := l.Pull(ctx, "persist", &buf, PullOptions{}); err != nil || buf.String() != "kept across opens" {
+		t.Errorf("pull after reopen: %v %q", err, buf.String())
+	}
+
+	for _, bad := range []LocalOptions{
+		{},
+		{Dir: t.TempDir(), Backend: BackendConfig{ID: "x", Type: "ftp"}},
+		{Dir: t.TempDir(), Backend: BackendConfig{ID: "s3", Type: "s3"}},
+	} {
+		if l, err := OpenLocal(ctx, bad); err == nil {
+			l.Close()
+			t.Errorf("OpenLocal(%+v) succeeded", bad)
+		}
+	}
+}
+
+func TestLocalWithS3Backend(t *testing.T) {
+	ctx := context.Background()
+	mem := s3mem.New()
+	if err := mem.CreateBucket("artifacts"); err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(gofakes3.New(mem, gofakes3.WithLogger(gofakes3.DiscardLog())).Server())
+	t.Cleanup(ts.Close)
+	l, _ := newStore(t, func(o *LocalOptions) {
+		o.Backend = BackendConfig{ID: "s3-test", Type: "s3", Bucket: "artifacts", Prefix: "as/", Region: "us-east-1",
+			Endpoint: ts.URL, PathStyle: true, AccessKeyID: "k", SecretAccessKey: "s"}
+	})
+	data := randomBytes(10, 1<<20)
+	res := pushBytes(t, l, "remote/blob", data)
+	if _, err := mem.HeadObject("artifacts", "as/"+content.MustParseDigest(res.ManifestDigest).Key()); err != nil {
+		t.Errorf("manifest not in the bucket under the prefix: %v", err)
+	}
+	var buf bytes.Buffer
+	if _, err := l.Pull(ctx, "remote/blob", &buf, PullOptions{}); err != nil || !bytes.Equal(buf.Bytes(), data) {
+		t.Fatalf("pull through S3: %v", err)
+	}
+	rep, err := l.Verify(ctx, VerifyOptions{All: true, Deep: true})
+	if err != nil || !rep.OK {
+		t.Errorf("verify through S3: %v %+v", err, rep)
+	}
+	hs, err := l.Health(ctx)
+	if err != nil || len(hs) != 1 || hs[0].ID != "s3-test" || hs[0].Type != "s3" || !hs[0].Healthy {
+		t.Errorf("Health: %v %+v", err, hs)
+	}
+}
+
+func TestConcurrentPushes(t *testing.T) {
+	l, _ := newStore(t)
+	const n = 6
+	var wg sync.WaitGroup
+	versions := make([]string, n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := l.Push(context.Background(), PushRequest{Reader: bytes.NewReader(randomBytes(uint64(100+i), 50000)), Name: "race"})
+			if err == nil {
+				versions[i] = res.Version
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(versions)
+	if want := []string{"1", "2", "3", "4", "5", "6"}; !slices.Equal(versions, want) {
+		t.Errorf("versions = %v, want %v", versions, want)
 	}
 }
