@@ -2,9 +2,11 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"github.com/artifact-store/artstore/internal/content"
+	"github.com/artifact-store/artstore/internal/server/auth"
 	"github.com/artifact-store/artstore/pkg/client"
 )
 
@@ -364,5 +367,35 @@ func TestContentHead(t *testing.T) {
 	e.doJSON("GET", "/v1/artifact?ref="+url.QueryEscape(a.Ref), "read", nil, 200, &got)
 	if got.Retrievals.Count != 0 {
 		t.Errorf("a HEAD appended %d retrieval records", got.Retrievals.Count)
+	}
+}
+
+// TestLogDown: with the log closed, requests that need a token, and /ready,
+// answer 503 rather than 500 or a refusal.
+func TestLogDown(t *testing.T) {
+	e := newEnv(t)
+	// A token table that re-reads the log on every use.
+	book := auth.NewBook(e.log, nil, time.Nanosecond)
+	secret, _, err := book.Create(context.Background(), "test", auth.Spec{Scope: auth.ScopeRead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(Options{Registry: e.srv.reg, Log: e.log, Backend: e.backend, Tokens: book})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.log.Close()
+	for _, c := range []struct {
+		path, token string
+	}{{"/v1/artifacts", secret}, {"/ready", ""}} {
+		req := httptest.NewRequest("GET", c.path, nil)
+		if c.token != "" {
+			req.Header.Set("Authorization", "Bearer "+c.token)
+		}
+		w := httptest.NewRecorder()
+		srv.ServeHTTP(w, req)
+		if w.Code != 503 {
+			t.Errorf("%s with the log down: %d %s", c.path, w.Code, w.Body)
+		}
 	}
 }

@@ -160,7 +160,11 @@ func (s *Server) authorize(r *http.Request, c *call) error {
 		if errors.Is(err, auth.ErrUnauthenticated) {
 			return apiErr(http.StatusUnauthorized, "unauthorized", err.Error())
 		}
-		return err
+		if r.Context().Err() != nil {
+			return r.Context().Err()
+		}
+		// The token table could not be read: the log is unreachable.
+		return apiErr(http.StatusServiceUnavailable, "unavailable", "cannot check the token: "+err.Error())
 	}
 	c.token = tok
 	if tok.Scope < c.route.Scope {
