@@ -1113,6 +1113,9 @@ func TestVerify(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Verify: %v", err)
 			}
+			if left, _ := filepath.Glob(filepath.Join(s.l.dir, ".verify-*")); len(left) > 0 {
+				t.Errorf("Verify left its scratch space behind: %v", left)
+			}
 			var kinds []string
 			for _, p := range rep.Problems {
 				kinds = append(kinds, p.Kind)

@@ -437,9 +437,14 @@ func (v *verifier) chain(ctx context.Context) error {
 // is taken between two equal heads, so it reflects exactly the events
 // replayed. Both dumps go to temporary files: memory stays bounded.
 func (v *verifier) views(ctx context.Context) error {
-	dir, err := os.MkdirTemp("", "artstore-verify-*")
+	// Scratch space next to the log (its size is the views' size, which a
+	// small tmpfs may lack); the system's temporary directory if the store
+	// is read-only.
+	dir, err := os.MkdirTemp(v.l.dir, ".verify-*")
 	if err != nil {
-		return fmt.Errorf("verify views: %w", err)
+		if dir, err = os.MkdirTemp("", "artstore-verify-*"); err != nil {
+			return fmt.Errorf("verify views: %w", err)
+		}
 	}
 	defer os.RemoveAll(dir)
 
