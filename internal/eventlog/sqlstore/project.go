@@ -278,7 +278,7 @@ type rowBuffer struct {
 
 // maxBufferedParams keeps statements well under SQLite's and PostgreSQL's
 // parameter limits.
-const maxBufferedParams = 4000
+const maxBufferedParams = 500
 
 func (b *rowBuffer) add(vals ...any) { b.vals = append(b.vals, vals...) }
 func (b *rowBuffer) full() bool      { return len(b.vals)+b.cols > maxBufferedParams }
