@@ -188,7 +188,7 @@ type LogReport struct {
 type Problem struct {
 	Ref     string `json:"ref,omitempty"`
 	Digest  string `json:"digest,omitempty"`
-	Kind    string `json:"kind"` // missing, size_mismatch, digest_mismatch, orphan, chain, view
+	Kind    string `json:"kind"` // one of the Problem* constants: missing, size_mismatch, digest_mismatch, invalid_manifest, unreadable, orphan, chain, view
 	Message string `json:"message"`
 	Hint    string `json:"hint,omitempty"`
 }
