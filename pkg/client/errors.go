@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"io/fs"
 
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/eventlog"
@@ -24,7 +25,9 @@ func (e *mappedError) Unwrap() []error { return []error{e.kind, e.err} }
 
 // errorKinds maps the sentinels of the layers below to client sentinels, in
 // order: the first match wins. A missing blob is an integrity failure, not
-// "not found": the reference resolved, but the bytes it names are gone.
+// "not found": the reference resolved, but the bytes it names are gone. A
+// missing local file (a push source, the directory of a pull target) is
+// "not found"; backends never leak fs.ErrNotExist for blobs.
 var errorKinds = []struct {
 	from []error
 	to   error
@@ -32,7 +35,7 @@ var errorKinds = []struct {
 	{[]error{context.Canceled, context.DeadlineExceeded}, nil},
 	{[]error{content.ErrMismatch, content.ErrInvalidManifest, eventlog.ErrTampered,
 		transfer.ErrWrongKind, storage.ErrNotFound, registry.ErrMissingBlobs}, ErrIntegrity},
-	{[]error{registry.ErrNotFound}, ErrNotFound},
+	{[]error{registry.ErrNotFound, fs.ErrNotExist}, ErrNotFound},
 	{[]error{registry.ErrConflict, eventlog.ErrProjection}, ErrConflict},
 	{[]error{registry.ErrInvalid, eventlog.ErrInvalidQuery, eventlog.ErrInvalidEvent,
 		content.ErrInvalidRange, content.ErrInvalidDigest, content.ErrUnsafePath,

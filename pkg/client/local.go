@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"mime"
 	"net/http"
 	"os"
@@ -147,9 +146,6 @@ func (l *Local) registerRequest(ctx context.Context, name string, req PushReques
 // pushPath pushes a file or, for a directory, a tree.
 func (l *Local) pushPath(ctx context.Context, path string, rr *registry.RegisterRequest, opts transfer.PushOptions) (transfer.PushResult, error) {
 	st, err := os.Stat(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return transfer.PushResult{}, &mappedError{kind: ErrNotFound, err: err}
-	}
 	if err != nil {
 		return transfer.PushResult{}, err
 	}

@@ -1260,6 +1260,7 @@ func TestMapErr(t *testing.T) {
 		{content.ErrInvalidRange, ErrInvalid},
 		{content.ErrInvalidDigest, ErrInvalid},
 		{transfer.ErrUnsupportedFileType, ErrInvalid},
+		{fs.ErrNotExist, ErrNotFound},
 	}
 	for _, tc := range tests {
 		wrapped := fmt.Errorf("context: %w", tc.in)
