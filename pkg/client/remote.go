@@ -27,8 +27,9 @@ type RemoteOptions struct {
 	// Token is the bearer token (ARTSTORE_TOKEN).
 	Token string
 	// HTTPClient is used for every request; nil means a client with
-	// sensible connection pooling and no overall timeout (transfers can be
-	// long; every call takes a context).
+	// connection pooling and a 90 s limit on waiting for an answer's
+	// headers, but no overall timeout (transfers can be long; every call
+	// takes a context). A client with a Timeout below 60 s cuts long-polls.
 	HTTPClient *http.Client
 	// Concurrency is the transfer parallelism; 0 means the pipeline's
 	// default.
@@ -81,6 +82,10 @@ func OpenRemote(ctx context.Context, opts RemoteOptions) (*Remote, error) {
 	if r.hc == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.MaxIdleConnsPerHost = 64
+		// A daemon that accepts but never answers must not hang the CLI:
+		// every answer starts within 90 s (the daemon caps a long-poll at
+		// 60 s). Bodies are bounded by the caller's context.
+		tr.ResponseHeaderTimeout = 90 * time.Second
 		r.hc = &http.Client{Transport: tr}
 	}
 	if r.maxAttempts <= 0 {
