@@ -156,7 +156,7 @@ func (v *verifier) blobProblem(ref string, d content.Digest, what string, err er
 		return nil, fmt.Errorf("verify %s: %w", ref, err)
 	case errors.Is(err, storage.ErrNotFound):
 		return &Problem{Ref: ref, Digest: d.String(), Kind: ProblemMissing,
-			Message: fmt.Sprintf("%s %s is missing from backend %s", what, d.Short(), be),
+			Message: fmt.Sprintf("%s (%s) is missing from backend %s", what, d.Short(), be),
 			Hint:    fmt.Sprintf("push the same content again (any name) to restore the blob, then verify again; if the content is lost, delete the artifact (artstore rm %s)", ref)}, nil
 	case errors.Is(err, content.ErrMismatch):
 		kind := ProblemDigestMismatch
@@ -165,15 +165,15 @@ func (v *verifier) blobProblem(ref string, d content.Digest, what string, err er
 			kind = ProblemSizeMismatch
 		}
 		return &Problem{Ref: ref, Digest: d.String(), Kind: kind,
-			Message: fmt.Sprintf("%s %s is damaged in backend %s: %v", what, d.Short(), be, err),
+			Message: fmt.Sprintf("%s (%s) is damaged in backend %s: %v", what, d.Short(), be, err),
 			Hint:    fmt.Sprintf("delete the damaged object %s from backend %s, then push the same content again to restore it (or restore the object from a backup)", d.Key(), be)}, nil
 	case errors.Is(err, content.ErrInvalidManifest):
 		return &Problem{Ref: ref, Digest: d.String(), Kind: ProblemInvalidManifest,
-			Message: fmt.Sprintf("%s %s does not parse: %v", what, d.Short(), err),
+			Message: fmt.Sprintf("%s (%s) does not parse: %v", what, d.Short(), err),
 			Hint:    "the manifest was written by a faulty or newer artstore; upgrade artstore, or push the content again and delete this artifact"}, nil
 	default:
 		return &Problem{Ref: ref, Digest: d.String(), Kind: ProblemUnreadable,
-			Message: fmt.Sprintf("%s %s could not be read from backend %s: %v", what, d.Short(), be, err),
+			Message: fmt.Sprintf("%s (%s) could not be read from backend %s: %v", what, d.Short(), be, err),
 			Hint:    "check the backend (permissions, disk errors: artstore backend health), then verify again"}, nil
 	}
 }
@@ -297,7 +297,7 @@ func (v *verifier) file(ctx context.Context, ref, path string, md content.Digest
 	for i, c := range m.Chunks {
 		if p := v.heads[c.Digest]; p != nil {
 			q := *p
-			q.Ref, q.Message = ref, what(i)+": "+q.Message
+			q.Ref, q.Message = ref, what(i)+q.Message // cached messages start with " (<digest>)"
 			if q.Kind == ProblemMissing {
 				q.Hint = fmt.Sprintf("push the same content again (any name) to restore the blob, then verify again; if the content is lost, delete the artifact (artstore rm %s)", ref)
 			}
@@ -332,11 +332,11 @@ func (v *verifier) headAll(ctx context.Context, chunks []content.ChunkRef) error
 			switch {
 			case err == nil && info.Size != c.Size:
 				results[i] = &Problem{Digest: c.Digest.String(), Kind: ProblemSizeMismatch,
-					Message: fmt.Sprintf("blob %s has %d bytes in backend %s, not %d", c.Digest.Short(), info.Size, v.l.backend.ID(), c.Size),
+					Message: fmt.Sprintf(" (%s) has %d bytes in backend %s, not %d", c.Digest.Short(), info.Size, v.l.backend.ID(), c.Size),
 					Hint: fmt.Sprintf("delete the damaged object %s from backend %s, then push the same content again to restore it (or restore the object from a backup)",
 						c.Digest.Key(), v.l.backend.ID())}
 			case err != nil:
-				results[i], errs[i] = v.blobProblem("", c.Digest, "blob", err)
+				results[i], errs[i] = v.blobProblem("", c.Digest, "", err)
 			}
 		}()
 	}
