@@ -23,7 +23,7 @@ func TestJSONFieldsDocumented(t *testing.T) {
 	types := []any{
 		client.Artifact{}, client.PushResult{}, client.PullResult{}, client.LineageGraph{},
 		client.Event{}, client.LogReport{}, client.VerifyReport{},
-		rm.Result{}, initcmd.Result{}, rebuild.Result{},
+		rm.Result{}, initcmd.Result{}, rebuild.Result{}, client.GCReport{},
 	}
 	seen := map[reflect.Type]bool{}
 	var walk func(reflect.Type)

@@ -40,6 +40,7 @@ import (
 	"github.com/artifact-store/artstore/internal/cli/cmd/backend"
 	"github.com/artifact-store/artstore/internal/cli/cmd/browse"
 	"github.com/artifact-store/artstore/internal/cli/cmd/completion"
+	gccmd "github.com/artifact-store/artstore/internal/cli/cmd/gc"
 	"github.com/artifact-store/artstore/internal/cli/cmd/initcmd"
 	"github.com/artifact-store/artstore/internal/cli/cmd/label"
 	"github.com/artifact-store/artstore/internal/cli/cmd/lineage"
@@ -209,6 +210,7 @@ docs/configuration.md.
 		rm.NewCmdRm(f, nil),
 		eventlogcmd.NewCmdLog(f, nil),
 		verify.NewCmdVerify(f, nil),
+		gccmd.NewCmdGC(f, nil),
 		browse.NewCmdBrowse(f, nil),
 		admin.NewCmdAdmin(f),
 		serve.NewCmdServe(f, nil),

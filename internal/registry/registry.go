@@ -141,17 +141,20 @@ func (r *Registry) Register(ctx context.Context, actor string, req RegisterReque
 		return Artifact{}, fmt.Errorf("register %s: the registry has no blob checker", req.Name)
 	}
 	need := append([]content.Digest{req.ManifestDigest}, req.Chunks...)
-	missing, err := r.blobs.Missing(ctx, need)
-	if err != nil {
-		return Artifact{}, fmt.Errorf("register %s: check blobs: %w", req.Name, err)
-	}
-	if len(missing) > 0 {
-		return Artifact{}, fmt.Errorf("register %s: %w", req.Name, &MissingBlobsError{Digests: missing})
-	}
 	now := r.now()
 	id := ulid.MustNew(ulid.Timestamp(now), ulid.DefaultEntropy()).String()
 	var ref string
 	_, err = r.log.AppendFunc(ctx, func(ctx context.Context, v eventlog.Views) ([]eventlog.NewEvent, error) {
+		// The blobs are checked inside the append transaction: garbage
+		// collection deletes inside it too (internal/gc), so either it
+		// saw this registration or this check sees its deletions.
+		missing, err := r.blobs.Missing(ctx, need)
+		if err != nil {
+			return nil, fmt.Errorf("check blobs: %w", err)
+		}
+		if len(missing) > 0 {
+			return nil, &MissingBlobsError{Digests: missing}
+		}
 		version := req.Version
 		if version == "" {
 			n, err := v.MaxVersionNumber(ctx, req.Name)

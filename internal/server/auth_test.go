@@ -46,6 +46,7 @@ func requestsFor(blob []byte, a client.Artifact) map[string]routeRequest {
 		"GET /v1/log/verify":          {path: "/v1/log/verify"},
 		"GET /v1/backends/health":     {path: "/v1/backends/health"},
 		"POST /v1/admin/rebuild":      {path: "/v1/admin/rebuild"},
+		"POST /v1/admin/gc":           {path: "/v1/admin/gc", body: client.GCRequest{DryRun: true}},
 		"GET /v1/tokens":              {path: "/v1/tokens"},
 		"POST /v1/tokens":             {path: "/v1/tokens", body: client.TokenRequest{Scope: "read"}},
 		"DELETE /v1/tokens/{id}":      {path: "/v1/tokens/aaaaaaaaaaaaaaaa"},

@@ -7,6 +7,7 @@ import (
 
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/eventlog"
+	"github.com/artifact-store/artstore/internal/gc"
 	"github.com/artifact-store/artstore/internal/registry"
 	"github.com/artifact-store/artstore/internal/server/auth"
 	"github.com/artifact-store/artstore/internal/storage"
@@ -47,7 +48,7 @@ func classify(err error) *apiError {
 		return &apiError{http.StatusServiceUnavailable, "busy", msg, nil}
 	case errors.Is(err, storage.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		return &apiError{http.StatusServiceUnavailable, "unavailable", msg, nil}
-	case errors.Is(err, eventlog.ErrTampered):
+	case errors.Is(err, eventlog.ErrTampered), errors.Is(err, gc.ErrUnreadableManifest):
 		return &apiError{http.StatusInternalServerError, "integrity", msg, nil}
 	}
 	return &apiError{http.StatusInternalServerError, "internal", "internal error: " + msg, nil}

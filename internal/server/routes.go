@@ -65,6 +65,7 @@ func (s *Server) routeTable() []route {
 		{Method: "GET", Pattern: "/v1/log/verify", Scope: auth.ScopeRead, Names: namesAll, h: s.handleVerifyLog},
 		{Method: "GET", Pattern: "/v1/backends/health", Scope: auth.ScopeRead, Names: namesAll, h: s.handleBackendHealth},
 		{Method: "POST", Pattern: "/v1/admin/rebuild", Scope: auth.ScopeAdmin, Names: namesAll, h: s.handleRebuild},
+		{Method: "POST", Pattern: "/v1/admin/gc", Scope: auth.ScopeAdmin, Names: namesAll, h: s.handleGC},
 
 		{Method: "GET", Pattern: "/v1/tokens", Scope: auth.ScopeAdmin, Names: namesAll, h: s.handleTokenList},
 		{Method: "POST", Pattern: "/v1/tokens", Scope: auth.ScopeAdmin, Names: namesAll, h: s.handleTokenCreate},

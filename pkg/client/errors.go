@@ -7,6 +7,7 @@ import (
 
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/eventlog"
+	"github.com/artifact-store/artstore/internal/gc"
 	"github.com/artifact-store/artstore/internal/registry"
 	"github.com/artifact-store/artstore/internal/storage"
 	"github.com/artifact-store/artstore/pkg/client/internal/transfer"
@@ -34,7 +35,7 @@ var errorKinds = []struct {
 }{
 	{[]error{context.Canceled, context.DeadlineExceeded}, nil},
 	{[]error{content.ErrMismatch, content.ErrInvalidManifest, eventlog.ErrTampered,
-		transfer.ErrWrongKind, storage.ErrNotFound, registry.ErrMissingBlobs}, ErrIntegrity},
+		transfer.ErrWrongKind, storage.ErrNotFound, registry.ErrMissingBlobs, gc.ErrUnreadableManifest}, ErrIntegrity},
 	{[]error{registry.ErrNotFound, fs.ErrNotExist}, ErrNotFound},
 	{[]error{registry.ErrConflict, eventlog.ErrProjection}, ErrConflict},
 	{[]error{registry.ErrInvalid, eventlog.ErrInvalidQuery, eventlog.ErrInvalidEvent,

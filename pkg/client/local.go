@@ -60,19 +60,28 @@ func (l *Local) push(ctx context.Context, req PushRequest) (*PushResult, error) 
 		opts.Progress = func(p transfer.Progress) { req.Progress(p.Read, p.Written) }
 	}
 	var tr transfer.PushResult
-	if req.Path != "" {
-		tr, err = l.pushPath(ctx, req.Path, &rreq, opts)
-	} else {
-		tr, err = l.pushStream(ctx, req.Reader, "", &rreq, opts)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("push %s: %w", name, err)
-	}
-
-	rreq.ContentDigest, rreq.Size, rreq.ManifestDigest, rreq.Chunks = tr.ContentDigest, tr.Size, tr.ManifestDigest, tr.Blobs
-	a, err := l.reg.Register(ctx, l.actor, rreq)
-	if err != nil {
-		return nil, fmt.Errorf("push: %w", err)
+	var a registry.Artifact
+	for attempt := 1; ; attempt++ {
+		rreq.MediaType = req.MediaType // detected again on a retry
+		if req.Path != "" {
+			tr, err = l.pushPath(ctx, req.Path, &rreq, opts)
+		} else {
+			tr, err = l.pushStream(ctx, req.Reader, "", &rreq, opts)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("push %s: %w", name, err)
+		}
+		rreq.ContentDigest, rreq.Size, rreq.ManifestDigest, rreq.Chunks = tr.ContentDigest, tr.Size, tr.ManifestDigest, tr.Blobs
+		a, err = l.reg.Register(ctx, l.actor, rreq)
+		if err == nil {
+			break
+		}
+		if !retryMissing(err, attempt, req) {
+			return nil, fmt.Errorf("push: %w", err)
+		}
+		// Garbage collection removed a blob this push deduplicated
+		// against: upload what is missing (the file is read again) and
+		// register once more.
 	}
 	return &PushResult{
 		Artifact:          artifactFromInternal(a),
@@ -80,6 +89,14 @@ func (l *Local) push(ctx context.Context, req PushRequest) (*PushResult, error) 
 		DeduplicatedBytes: tr.DeduplicatedBytes,
 		Chunks:            tr.Chunks,
 	}, nil
+}
+
+// retryMissing reports whether a push whose registration failed with err
+// should upload again and retry: only once, only when blobs went missing
+// (garbage collection deleted a blob the push deduplicated against), and
+// only for a path, which can be read again (standard input cannot).
+func retryMissing(err error, attempt int, req PushRequest) bool {
+	return attempt == 1 && req.Path != "" && errors.Is(err, registry.ErrMissingBlobs)
 }
 
 // registerRequest validates the metadata of a push and returns the

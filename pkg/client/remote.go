@@ -219,22 +219,32 @@ func (r *Remote) push(ctx context.Context, req PushRequest) (*PushResult, error)
 		opts.Progress = func(p transfer.Progress) { req.Progress(p.Read, p.Written) }
 	}
 	var tr transfer.PushResult
-	if req.Path != "" {
-		tr, err = r.pushPath(ctx, req.Path, &rr, opts)
-	} else {
-		tr, err = r.pushStream(ctx, req.Reader, "", &rr, opts)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("push %s: %w", name, err)
-	}
-	rr.ContentDigest, rr.Size, rr.ManifestDigest = tr.ContentDigest.String(), tr.Size, tr.ManifestDigest.String()
-	rr.Blobs = make([]string, len(tr.Blobs))
-	for i, d := range tr.Blobs {
-		rr.Blobs[i] = d.String()
-	}
 	var a Artifact
-	if err := r.do(ctx, request{method: "POST", path: "/v1/artifacts", body: rr, out: &a}); err != nil {
-		return nil, fmt.Errorf("push %s: register: %w", name, err)
+	for attempt := 1; ; attempt++ {
+		rr.MediaType = req.MediaType // detected again on a retry
+		if req.Path != "" {
+			tr, err = r.pushPath(ctx, req.Path, &rr, opts)
+		} else {
+			tr, err = r.pushStream(ctx, req.Reader, "", &rr, opts)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("push %s: %w", name, err)
+		}
+		rr.ContentDigest, rr.Size, rr.ManifestDigest = tr.ContentDigest.String(), tr.Size, tr.ManifestDigest.String()
+		rr.Blobs = make([]string, len(tr.Blobs))
+		for i, d := range tr.Blobs {
+			rr.Blobs[i] = d.String()
+		}
+		err = r.do(ctx, request{method: "POST", path: "/v1/artifacts", body: rr, out: &a})
+		if err == nil {
+			break
+		}
+		var re *RemoteError
+		if attempt > 1 || req.Path == "" || !errors.As(err, &re) || re.Code != "missing_blobs" {
+			return nil, fmt.Errorf("push %s: register: %w", name, err)
+		}
+		// Garbage collection removed a blob this push deduplicated
+		// against: upload what is missing and register once more.
 	}
 	return &PushResult{Artifact: a, UploadedBytes: tr.UploadedBytes, DeduplicatedBytes: tr.DeduplicatedBytes, Chunks: tr.Chunks}, nil
 }

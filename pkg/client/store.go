@@ -87,6 +87,11 @@ type Store interface {
 	Verify(ctx context.Context, opts VerifyOptions) (*VerifyReport, error)
 	Rebuild(ctx context.Context) error
 	Health(ctx context.Context) ([]BackendHealth, error)
+	// GC deletes the blobs no live artifact references (admin scope in
+	// remote mode) and reports them; opts.DryRun only lists them. It never
+	// deletes a blob a registered artifact references, even while pushes
+	// run: a push that loses a deduplicated blob to it uploads it again.
+	GC(ctx context.Context, opts GCOptions) (*GCReport, error)
 
 	Close() error
 }

@@ -40,6 +40,7 @@ type Store struct {
 	VerifyFunc       func(ctx context.Context, opts client.VerifyOptions) (*client.VerifyReport, error)
 	RebuildFunc      func(ctx context.Context) error
 	HealthFunc       func(ctx context.Context) ([]client.BackendHealth, error)
+	GCFunc           func(ctx context.Context, opts client.GCOptions) (*client.GCReport, error)
 
 	// Closed is set by Close.
 	Closed bool
@@ -188,6 +189,14 @@ func (s *Store) Health(ctx context.Context) ([]client.BackendHealth, error) {
 		return nil, missing("Health")
 	}
 	return s.HealthFunc(ctx)
+}
+
+// GC calls GCFunc.
+func (s *Store) GC(ctx context.Context, opts client.GCOptions) (*client.GCReport, error) {
+	if s.GCFunc == nil {
+		return nil, missing("GC")
+	}
+	return s.GCFunc(ctx, opts)
 }
 
 // Close records the call.

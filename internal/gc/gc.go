@@ -1,0 +1,331 @@
+// Package gc is artstore's garbage collector: it deletes blobs that no live
+// artifact references from a storage backend, safely while pushes run.
+//
+// # Safety
+//
+// A blob may be "unreferenced" only because the push that will reference it
+// has not registered yet, or because a push deduplicated against it (found it
+// present and skipped the upload) moments before the collector looked. The
+// collector is safe by construction, not by timing:
+//
+//  1. Mark. Read the log head H, then every live artifact's manifest (and,
+//     for trees, every file manifest) from the backend: the live set.
+//  2. Candidates. Walk the backend; a blob is a candidate if it is not in
+//     the live set and its ModTime is before start − grace.
+//  3. Sweep, in batches, each batch inside the log's serialised append
+//     transaction (eventlog.Store.AppendFunc): add to the live set the
+//     blobs of every artifact registered since the last look (seq > H),
+//     Head each candidate again and spare it if it is now referenced,
+//     gone, or modified within the grace window (a deduplicating push
+//     re-Put it), delete the rest and return one blobs.collected event that
+//     commits in the same transaction.
+//
+// Registration checks that its blobs exist inside its own append transaction
+// (internal/registry), so a registration and a sweep batch are ordered: either
+// the registration committed first and the sweep sees its references, or the
+// sweep did and the registration finds the blob missing and fails with
+// registry.ErrMissingBlobs (the client uploads the blob again and retries).
+// No committed artifact can reference a collected blob. The grace window
+// is not needed for that; it keeps pushes in flight from having to retry.
+package gc
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/artifact-store/artstore/internal/content"
+	"github.com/artifact-store/artstore/internal/eventlog"
+	"github.com/artifact-store/artstore/internal/storage"
+)
+
+// DefaultGrace is the grace window callers default to: blobs modified
+// within it are not collected, so pushes in flight rarely have to retry.
+const DefaultGrace = time.Hour
+
+// DefaultBatch is how many blobs one sweep transaction deletes at most.
+const DefaultBatch = 256
+
+// queryPage is the page size of artifact listings.
+const queryPage = 1000
+
+// ErrUnreadableManifest: a live artifact's manifest could not be read or
+// parsed, so the blobs it references are unknown and nothing is collected.
+var ErrUnreadableManifest = errors.New("a live artifact's manifest is unreadable")
+
+// Options configure one collection.
+type Options struct {
+	// Actor is recorded on the blobs.collected events (required unless
+	// DryRun).
+	Actor string
+	// Grace: blobs whose ModTime is after start − Grace are kept. Zero
+	// collects every unreferenced blob that existed when the run started.
+	Grace time.Duration
+	// DryRun lists what would be collected and deletes nothing.
+	DryRun bool
+	// Batch is the number of deletions per transaction; 0 means DefaultBatch.
+	Batch int
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Blob is one blob the collector deleted or would delete.
+type Blob struct {
+	Digest  content.Digest `json:"digest"`
+	Size    int64          `json:"size"`
+	ModTime time.Time      `json:"mod_time"`
+}
+
+// Result reports a collection.
+type Result struct {
+	Backend string `json:"backend"`
+	DryRun  bool   `json:"dry_run"`
+	// Started is the run's start; Cutoff = Started − grace.
+	Started time.Time `json:"started"`
+	Cutoff  time.Time `json:"cutoff"`
+	// LiveArtifacts and LiveBlobs size the live set at the mark.
+	LiveArtifacts int `json:"live_artifacts"`
+	LiveBlobs     int `json:"live_blobs"`
+	// Scanned is how many blobs the backend holds (at the walk).
+	Scanned int `json:"scanned"`
+	// Collected lists the blobs deleted (or, with DryRun, the candidates),
+	// sorted by digest; Bytes is their total size.
+	Collected []Blob `json:"collected"`
+	Bytes     int64  `json:"bytes"`
+	// Spared counts candidates the sweep kept: referenced by an artifact
+	// registered meanwhile, touched within the grace window, or gone.
+	Spared int `json:"spared"`
+	// Events are the seqs of the blobs.collected events appended.
+	Events []int64 `json:"events"`
+}
+
+// Run collects garbage in backend against the artifacts of log.
+func Run(ctx context.Context, log eventlog.Store, backend storage.Backend, opts Options) (Result, error) {
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	if opts.Grace < 0 {
+		return Result{}, fmt.Errorf("gc: negative grace %s", opts.Grace)
+	}
+	if opts.Actor == "" && !opts.DryRun {
+		return Result{}, errors.New("gc: an actor is required")
+	}
+	batch := opts.Batch
+	if batch <= 0 {
+		batch = DefaultBatch
+	}
+	start := now()
+	c := &collector{backend: backend, live: map[content.Digest]bool{}, expanded: map[content.Digest]bool{}}
+	res := Result{Backend: backend.ID(), DryRun: opts.DryRun, Started: start, Cutoff: start.Add(-opts.Grace), Collected: []Blob{}, Events: []int64{}}
+
+	// Mark.
+	head, err := log.Head(ctx)
+	if err != nil {
+		return res, fmt.Errorf("gc: read the log head: %w", err)
+	}
+	c.seen = head.Seq
+	n, err := c.addArtifacts(ctx, log, 0)
+	if err != nil {
+		return res, err
+	}
+	res.LiveArtifacts, res.LiveBlobs = n, len(c.live)
+
+	// Candidates.
+	var cands []Blob
+	err = backend.Walk(ctx, func(info storage.Info) error {
+		res.Scanned++
+		if !c.live[info.Digest] && info.ModTime.Before(res.Cutoff) {
+			cands = append(cands, Blob{Digest: info.Digest, Size: info.Size, ModTime: info.ModTime})
+		}
+		return nil
+	})
+	if err != nil {
+		return res, fmt.Errorf("gc: list blobs of backend %s: %w", backend.ID(), err)
+	}
+	slices.SortFunc(cands, func(a, b Blob) int { return cmp.Compare(a.Digest.String(), b.Digest.String()) })
+	if opts.DryRun {
+		for _, b := range cands {
+			res.Collected = append(res.Collected, b)
+			res.Bytes += b.Size
+		}
+		return res, nil
+	}
+
+	// Sweep.
+	for len(cands) > 0 {
+		k := min(batch, len(cands))
+		if err := c.sweep(ctx, log, opts.Actor, res.Cutoff, cands[:k], &res); err != nil {
+			return res, err
+		}
+		cands = cands[k:]
+	}
+	return res, nil
+}
+
+// collector holds one run's live set.
+type collector struct {
+	backend storage.Backend
+	// live holds every blob a live artifact references.
+	live map[content.Digest]bool
+	// expanded holds the manifests whose references are in live.
+	expanded map[content.Digest]bool
+	// seen is the seq up to which registrations are accounted for in live
+	// (artifacts after it are added by the next sweep transaction).
+	seen int64
+}
+
+// addArtifacts adds the blobs of every live artifact with seq > after, as v
+// shows them, and returns how many it visited.
+func (c *collector) addArtifacts(ctx context.Context, v eventlog.Views, after int64) (int, error) {
+	n := 0
+	cursor := after
+	for {
+		page, err := v.Query(ctx, eventlog.Query{Cursor: cursor, Limit: queryPage})
+		if err != nil {
+			return n, fmt.Errorf("gc: list artifacts: %w", err)
+		}
+		for _, a := range page.Artifacts {
+			if err := c.addArtifact(ctx, a); err != nil {
+				return n, err
+			}
+			n++
+			c.seen = max(c.seen, a.Seq)
+		}
+		if page.Next == 0 {
+			return n, nil
+		}
+		cursor = page.Next
+	}
+}
+
+// addArtifact adds a's manifest and every blob it references to the live set.
+func (c *collector) addArtifact(ctx context.Context, a eventlog.Artifact) error {
+	c.live[a.ManifestDigest] = true
+	if c.expanded[a.ManifestDigest] {
+		return nil
+	}
+	m, err := c.manifest(ctx, a.ManifestDigest)
+	if err != nil {
+		return fmt.Errorf("gc: %w: %s (%s): %v; nothing was collected: run artstore verify --all and repair or delete the artifact first",
+			ErrUnreadableManifest, a.Ref(), a.ManifestDigest, err)
+	}
+	c.addManifest(a.ManifestDigest, m)
+	for _, e := range m.Entries {
+		if e.Type != content.EntryFile {
+			continue
+		}
+		c.live[e.Manifest] = true
+		if c.expanded[e.Manifest] {
+			continue
+		}
+		fm, err := c.manifest(ctx, e.Manifest)
+		if err != nil {
+			return fmt.Errorf("gc: %w: file %s of %s (%s): %v; nothing was collected: run artstore verify --all and repair or delete the artifact first",
+				ErrUnreadableManifest, e.Path, a.Ref(), e.Manifest, err)
+		}
+		c.addManifest(e.Manifest, fm)
+	}
+	return nil
+}
+
+func (c *collector) addManifest(d content.Digest, m content.Manifest) {
+	c.expanded[d] = true
+	for _, ch := range m.Chunks {
+		c.live[ch.Digest] = true
+	}
+}
+
+// manifest reads, verifies and parses manifest d.
+func (c *collector) manifest(ctx context.Context, d content.Digest) (content.Manifest, error) {
+	rc, err := c.backend.Get(ctx, d, nil)
+	if err != nil {
+		return content.Manifest{}, err
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(content.NewVerifyingReader(io.LimitReader(rc, content.MaxManifestSize+1), d, -1))
+	if err != nil {
+		return content.Manifest{}, err
+	}
+	return content.ParseManifest(b)
+}
+
+// sweep deletes one batch of candidates inside the append transaction.
+func (c *collector) sweep(ctx context.Context, log eventlog.Store, actor string, cutoff time.Time, batch []Blob, res *Result) error {
+	// deleted survives a retried transaction: a blob deleted by a failed
+	// attempt is gone, and the retry must still record it.
+	deleted := map[content.Digest]Blob{}
+	spared := 0
+	evs, err := log.AppendFunc(ctx, func(ctx context.Context, tx eventlog.Views) ([]eventlog.NewEvent, error) {
+		if _, err := c.addArtifacts(ctx, tx, c.seen); err != nil {
+			return nil, err
+		}
+		spared = 0
+		for _, b := range batch {
+			if _, ok := deleted[b.Digest]; ok {
+				continue
+			}
+			if c.live[b.Digest] {
+				spared++
+				continue
+			}
+			info, err := c.backend.Head(ctx, b.Digest)
+			if errors.Is(err, storage.ErrNotFound) {
+				spared++ // collected by someone else
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("gc: head %s: %w", b.Digest, err)
+			}
+			if !info.ModTime.Before(cutoff) {
+				spared++ // touched by a push since the walk
+				continue
+			}
+			if _, err := c.backend.Delete(ctx, b.Digest); err != nil {
+				return nil, fmt.Errorf("gc: delete %s from backend %s: %w", b.Digest, c.backend.ID(), err)
+			}
+			deleted[b.Digest] = Blob{Digest: b.Digest, Size: info.Size, ModTime: info.ModTime}
+		}
+		if len(deleted) == 0 {
+			return nil, nil
+		}
+		p := &eventlog.BlobsCollected{Backend: c.backend.ID()}
+		for _, b := range sortedBlobs(deleted) {
+			p.Digests = append(p.Digests, b.Digest)
+			p.Bytes += b.Size
+		}
+		ne, err := eventlog.New(actor, c.backend.ID(), p)
+		if err != nil {
+			return nil, err
+		}
+		return []eventlog.NewEvent{ne}, nil
+	})
+	if err != nil {
+		if len(deleted) > 0 {
+			return fmt.Errorf("gc: %d blobs were deleted but their record could not be appended (they stay deleted; no artifact referenced them): %w", len(deleted), err)
+		}
+		return fmt.Errorf("gc: %w", err)
+	}
+	res.Spared += spared
+	for _, b := range sortedBlobs(deleted) {
+		res.Collected = append(res.Collected, b)
+		res.Bytes += b.Size
+	}
+	for _, ev := range evs {
+		res.Events = append(res.Events, ev.Seq)
+	}
+	return nil
+}
+
+func sortedBlobs(m map[content.Digest]Blob) []Blob {
+	out := make([]Blob, 0, len(m))
+	for _, b := range m {
+		out = append(out, b)
+	}
+	slices.SortFunc(out, func(a, b Blob) int { return cmp.Compare(a.Digest.String(), b.Digest.String()) })
+	return out
+}

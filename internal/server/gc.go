@@ -1,0 +1,37 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/artifact-store/artstore/internal/gc"
+	"github.com/artifact-store/artstore/pkg/client"
+)
+
+// handleGC collects garbage in the daemon's backend (POST /v1/admin/gc).
+func (s *Server) handleGC(w http.ResponseWriter, r *http.Request, c *call) error {
+	var req client.GCRequest
+	if err := c.decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	var grace time.Duration
+	if req.Grace != "" {
+		d, err := time.ParseDuration(req.Grace)
+		if err != nil || d < 0 {
+			return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("grace: %q is not a non-negative duration (e.g. 1h)", req.Grace))
+		}
+		grace = d
+	}
+	c.extendDeadlines(s.limits.IOTimeout * 10) // a large backend takes a while to walk
+	res, err := gc.Run(r.Context(), s.log, s.backend, gc.Options{Actor: c.actor(), Grace: grace, DryRun: req.DryRun})
+	if len(res.Events) > 0 {
+		s.notify()
+	}
+	if err != nil {
+		return err
+	}
+	s.logger.Info("garbage collected", "actor", c.actor(), "dry_run", req.DryRun, "grace", grace,
+		"blobs", len(res.Collected), "bytes", res.Bytes, "spared", res.Spared)
+	return writeJSON(w, http.StatusOK, client.GCReportFrom(res))
+}

@@ -1,0 +1,265 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/artifact-store/artstore/internal/content"
+	"github.com/artifact-store/artstore/internal/storage"
+)
+
+// TestGCRacesPushes races garbage collection (grace 0: every unreferenced
+// blob is fair game) against pushes that deduplicate against nearly dead
+// blobs: each iteration pushes content, deletes the artifact (its blobs are
+// now garbage), then starts two pushers of the same content and a collector
+// at once. A push may fail (the collector can delete its blobs twice in a
+// row), but a push that succeeds must have every blob: each is pulled and
+// verified. Artifacts that stay live throughout must never lose a blob.
+func TestGCRacesPushes(t *testing.T) {
+	iterations := 300
+	if testing.Short() {
+		iterations = 50
+	}
+	l, _ := newStore(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+
+	// The pool: three files and a directory (a tree: file manifests too).
+	var pool []string
+	for i := range 3 {
+		p := filepath.Join(dir, fmt.Sprintf("f%d.bin", i))
+		if err := os.WriteFile(p, randomBytes(uint64(100+i), 3000+i*1000), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		pool = append(pool, p)
+	}
+	tree := filepath.Join(dir, "tree")
+	for i, name := range []string{"a.txt", "sub/b.txt"} {
+		p := filepath.Join(tree, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, randomBytes(uint64(200+i), 2000), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pool = append(pool, tree)
+
+	// Keepers stay live all along: their blobs must survive every run.
+	var keepers []string
+	for i := range 2 {
+		p := filepath.Join(dir, fmt.Sprintf("keep%d.bin", i))
+		if err := os.WriteFile(p, randomBytes(uint64(300+i), 5000), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		res, err := l.Push(ctx, PushRequest{Path: p, Name: "keep/k" + fmt.Sprint(i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		keepers = append(keepers, res.ID)
+	}
+
+	var collected, spared, failedPushes, okPushes int
+	for it := range iterations {
+		src := pool[it%len(pool)]
+		a, err := l.Push(ctx, PushRequest{Path: src, Name: "race/dead"})
+		if err != nil {
+			t.Fatalf("iteration %d: seed push: %v", it, err)
+		}
+		if _, err := l.Delete(ctx, a.ID); err != nil {
+			t.Fatalf("iteration %d: delete: %v", it, err)
+		}
+
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		var pushed [2]*PushResult
+		var pushErr [2]error
+		var rep *GCReport
+		var gcErr error
+		for p := range 2 {
+			wg.Go(func() {
+				<-start
+				pushed[p], pushErr[p] = l.Push(ctx, PushRequest{Path: src, Name: fmt.Sprintf("race/p%d", p)})
+			})
+		}
+		wg.Go(func() {
+			<-start
+			rep, gcErr = l.GC(ctx, GCOptions{Grace: 0})
+		})
+		close(start)
+		wg.Wait()
+
+		if gcErr != nil {
+			t.Fatalf("iteration %d: gc: %v", it, gcErr)
+		}
+		collected += rep.Blobs
+		spared += rep.Spared
+		for p := range 2 {
+			if pushErr[p] != nil {
+				// Only a lost race is an acceptable failure.
+				if !errors.Is(pushErr[p], ErrIntegrity) {
+					t.Fatalf("iteration %d: push %d: %v", it, p, pushErr[p])
+				}
+				failedPushes++
+				continue
+			}
+			okPushes++
+			if _, err := l.PullToPath(ctx, pushed[p].ID, filepath.Join(t.TempDir(), "out"), PullOptions{}); err != nil {
+				t.Fatalf("iteration %d: push %d registered %s but it does not pull: %v", it, p, pushed[p].Ref, err)
+			}
+			if _, err := l.Delete(ctx, pushed[p].ID); err != nil {
+				t.Fatalf("iteration %d: delete push %d: %v", it, p, err)
+			}
+		}
+	}
+	for _, id := range keepers {
+		if _, err := l.Pull(ctx, id, io.Discard, PullOptions{}); err != nil {
+			t.Fatalf("keeper %s lost a blob: %v", id, err)
+		}
+	}
+	// Everything but the keepers is dead now: a last collection takes it,
+	// and what remains verifies, with no orphans.
+	if _, err := l.GC(ctx, GCOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := l.Verify(ctx, VerifyOptions{All: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK || len(rep.Problems) != 0 || rep.Artifacts != len(keepers) {
+		t.Fatalf("after the race: verify = %+v, want OK, no problems, %d artifacts", rep, len(keepers))
+	}
+	if okPushes == 0 {
+		t.Fatalf("no push succeeded in %d iterations", iterations)
+	}
+	t.Logf("%d iterations: %d pushes registered, %d lost a race, %d blobs collected, %d spared at sweep",
+		iterations, okPushes, failedPushes, collected, spared)
+}
+
+// TestGCKeepsAndCollects checks one collection's choices without races:
+// live artifacts' blobs (file and tree) stay, a deleted artifact's blobs go
+// unless another live artifact shares them, blobs within the grace window
+// stay, dry runs delete nothing, and each run is one blobs.collected event.
+func TestGCKeepsAndCollects(t *testing.T) {
+	l, _ := newStore(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	write := func(name string, seed uint64, n int) string {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, randomBytes(seed, n), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	live := write("live.bin", 1, 4000)
+	write("tree/x", 2, 100)
+	write("tree/y/z", 3, 200)
+	dead := write("dead.bin", 4, 5000)
+	shared := write("shared.bin", 5, 6000)
+
+	mustPush := func(path, name string) *PushResult {
+		res, err := l.Push(ctx, PushRequest{Path: path, Name: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	mustPush(live, "live")
+	mustPush(filepath.Join(dir, "tree"), "tree")
+	d := mustPush(dead, "dead")
+	s1 := mustPush(shared, "shared1")
+	mustPush(shared, "shared2")
+	for _, id := range []string{d.ID, s1.ID} {
+		if _, err := l.Delete(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Within the grace window nothing goes.
+	rep, err := l.GC(ctx, GCOptions{Grace: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Blobs != 0 || len(rep.Events) != 0 {
+		t.Fatalf("grace 1h: collected %d blobs, events %v; want none", rep.Blobs, rep.Events)
+	}
+	dry, err := l.GC(ctx, GCOptions{DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// dead.bin: one chunk and its manifest.
+	if dry.Blobs != 2 || !dry.DryRun || len(dry.Events) != 0 {
+		t.Fatalf("dry run = %+v, want 2 blobs, no events", dry)
+	}
+	before, _ := l.Events(ctx, 0, 10000, 0)
+	rep, err = l.GC(ctx, GCOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Blobs != 2 || rep.Bytes != dry.Bytes || len(rep.Events) != 1 {
+		t.Fatalf("gc = %+v, want the dry run's 2 blobs (%d bytes) in one event", rep, dry.Bytes)
+	}
+	if !slices.EqualFunc(rep.Collected, dry.Collected, func(a, b CollectedBlob) bool { return a.Digest == b.Digest }) {
+		t.Fatalf("collected %v, dry run listed %v", rep.Collected, dry.Collected)
+	}
+	after, _ := l.Events(ctx, 0, 10000, 0)
+	if len(after) != len(before)+1 || after[len(after)-1].Type != "blobs.collected.v1" {
+		t.Fatalf("events: %d then %d, last %+v; want one blobs.collected.v1", len(before), len(after), after[len(after)-1])
+	}
+	for _, ref := range []string{"live", "tree", "shared2"} {
+		if _, err := l.PullToPath(ctx, ref, filepath.Join(t.TempDir(), "out"), PullOptions{}); err != nil {
+			t.Errorf("pull %s after gc: %v", ref, err)
+		}
+	}
+	again, err := l.GC(ctx, GCOptions{})
+	if err != nil || again.Blobs != 0 || len(again.Events) != 0 {
+		t.Fatalf("second gc = %+v, %v; want nothing collected, no event", again, err)
+	}
+	if _, err := l.GC(ctx, GCOptions{Grace: -time.Second}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("negative grace: err = %v, want ErrInvalid", err)
+	}
+}
+
+// TestGCRefusesUnreadableManifest: when a live artifact's manifest is gone,
+// its chunks cannot be told from garbage, so nothing is collected.
+func TestGCRefusesUnreadableManifest(t *testing.T) {
+	l, _ := newStore(t)
+	ctx := context.Background()
+	p := filepath.Join(t.TempDir(), "a.bin")
+	if err := os.WriteFile(p, randomBytes(9, 4000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := l.Push(ctx, PushRequest{Path: p, Name: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	md, err := content.ParseDigest(res.ManifestDigest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.backend.Delete(ctx, md); err != nil {
+		t.Fatal(err)
+	}
+	_, err = l.GC(ctx, GCOptions{})
+	if !errors.Is(err, ErrIntegrity) {
+		t.Fatalf("gc with a lost manifest: err = %v, want ErrIntegrity", err)
+	}
+	n := 0
+	if err := l.backend.Walk(ctx, func(storage.Info) error { n++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Fatalf("%d blobs left, want the 1 chunk kept", n)
+	}
+}
