@@ -61,6 +61,9 @@ func TestRunInPseudoTerminal(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv("TERM", "xterm-256color")
+			// termenv treats any CI variable as "not a terminal" and drops
+			// colour; CI runs this test with CI=true.
+			t.Setenv("CI", "")
 			t.Setenv("COLORTERM", "")
 			t.Setenv("CLICOLOR", "")
 			t.Setenv("NO_COLOR", tt.env)
