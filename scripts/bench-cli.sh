@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# bench-cli.sh — the real `artstore` binary against plain tools on the same
+# random file, in the same run; every figure is a ratio (machines are noisy,
+# so nothing here is a pass/fail threshold).
+#
+#   scripts/bench-cli.sh [SIZE_MIB [RUNS]]     (defaults: 1024 MiB, 3 runs)
+#
+# Local backend (each figure the fastest of RUNS runs; page cache warm):
+#   push (cold, empty store)       vs  cp + sync     and  restic backup (fresh repo)
+#   pull (verified, to a file)     vs  cp + sync
+#   warm re-push (all chunks known) vs cp + sync
+#   edited copy (1 MiB overwritten in the middle): bytes newly stored
+#   peak RSS of push and pull (/usr/bin/time)
+# S3 (only when ARTSTORE_TEST_S3_ENDPOINT and its keys are set, e.g. from
+# `scripts/ceph-rgw.sh start DIR; . DIR/env`):
+#   push and pull through the S3 backend  vs  rclone copy to/from the same server
+#
+# restic and rclone are Debian packages (apt-get install restic rclone); a
+# comparison whose tool is missing is skipped with a message.
+set -euo pipefail
+
+size_mib=${1:-1024}
+runs=${2:-3}
+repo=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d "${BENCH_DIR:-${TMPDIR:-/tmp}}/artstore-bench-cli.XXXXXX")
+trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT INT TERM
+
+# measure NAME CMD...: run CMD under /usr/bin/time; keep the fastest run's
+# "wall rss_kib" in $work/NAME.best and its stdout in $work/NAME.out.
+# A setup function named by $PRE (if set) runs before each attempt, untimed.
+measure() {
+	local name=$1
+	shift
+	for _ in $(seq "$runs"); do
+		if [[ -n ${PRE:-} ]]; then $PRE; fi
+		/usr/bin/time -f '%e %M' -o "$work/$name.time" "$@" >"$work/$name.cur"
+		read -r wall rss <"$work/$name.time"
+		if [[ ! -f $work/$name.best ]] || (($(echo "$wall < $(cut -d' ' -f1 "$work/$name.best")" | bc))); then
+			echo "$wall $rss" >"$work/$name.best"
+			mv "$work/$name.cur" "$work/$name.out"
+		fi
+	done
+}
+wall() { cut -d' ' -f1 "$work/$1.best"; }
+rss_mib() { echo "scale=1; $(cut -d' ' -f2 "$work/$1.best") / 1024" | bc; }
+ratio() { echo "scale=2; $(wall "$1") / $(wall "$2")" | bc; }
+jfield() { sed -n "s/^ *\"$2\": \"\{0,1\}\([^,\"]*\)\"\{0,1\},\{0,1\}$/\1/p" "$work/$1.out" | head -1; }
+
+echo "building artstore..." >&2
+go build -o "$work/artstore" "$repo/cmd/artstore"
+A="$work/artstore"
+export HOME="$work/home" XDG_CONFIG_HOME="$work/home/.config" XDG_DATA_HOME="$work/home/.local/share"
+mkdir -p "$HOME"
+
+echo "making a ${size_mib} MiB random file..." >&2
+head -c "$((size_mib * 1048576))" /dev/urandom >"$work/src.bin"
+cat "$work/src.bin" >/dev/null
+
+fresh_store() { chmod -R u+w "$work/store" 2>/dev/null || true; rm -rf "$work/store"; }
+cp_sync() { cp "$work/src.bin" "$work/copy.bin" && sync "$work/copy.bin"; }
+rm_copy() { rm -f "$work/copy.bin"; }
+
+PRE=rm_copy measure cp bash -c "cp '$work/src.bin' '$work/copy.bin' && sync '$work/copy.bin'"
+PRE=fresh_store measure push "$A" --store "$work/store" --json push "$work/src.bin" --name bench/file
+# warm: the store holds the file already (from the last push run)
+measure warm "$A" --store "$work/store" --json push "$work/src.bin" --name bench/file
+PRE=rm_copy measure pull "$A" --store "$work/store" --json pull bench/file -o "$work/copy.bin"
+cmp "$work/src.bin" "$work/copy.bin"
+
+# edited copy: 1 MiB overwritten in the middle
+cp "$work/src.bin" "$work/edited.bin"
+head -c 1048576 /dev/urandom | dd of="$work/edited.bin" bs=1M seek=$((size_mib / 2)) conv=notrunc status=none
+"$A" --store "$work/store" --json push "$work/edited.bin" --name bench/edited >"$work/edited.out"
+edited_new=$(jfield edited uploaded_bytes)
+
+printf '\n== local backend, %d MiB random file, fastest of %d runs\n' "$size_mib" "$runs"
+printf '%-34s %8s s   %6s x cp+sync   peak RSS %s MiB\n' "cp + sync" "$(wall cp)" "1.00" "$(rss_mib cp)"
+printf '%-34s %8s s   %6s x cp+sync   peak RSS %s MiB\n' "artstore push (cold)" "$(wall push)" "$(ratio push cp)" "$(rss_mib push)"
+printf '%-34s %8s s   %6s x cp+sync   peak RSS %s MiB\n' "artstore push (warm, all dedup)" "$(wall warm)" "$(ratio warm cp)" "$(rss_mib warm)"
+printf '%-34s %8s s   %6s x cp+sync   peak RSS %s MiB\n' "artstore pull (verified)" "$(wall pull)" "$(ratio pull cp)" "$(rss_mib pull)"
+printf '%-34s %s of %s bytes newly stored (%s%%)\n' "edited copy (1 MiB changed)" "$edited_new" "$((size_mib * 1048576))" \
+	"$(echo "scale=2; 100 * $edited_new / ($size_mib * 1048576)" | bc)"
+
+if command -v restic >/dev/null; then
+	fresh_restic() { rm -rf "$work/restic"; RESTIC_PASSWORD=bench restic init -q --repo "$work/restic" >/dev/null; }
+	PRE=fresh_restic measure restic env RESTIC_PASSWORD=bench restic backup -q --repo "$work/restic" "$work/src.bin"
+	printf '%-34s %8s s   artstore push is %sx faster\n' "restic backup (fresh repo)" "$(wall restic)" "$(echo "scale=2; $(wall restic) / $(wall push)" | bc)"
+else
+	echo "restic not installed (apt-get install restic): restic comparison skipped"
+fi
+
+if [[ -n ${ARTSTORE_TEST_S3_ENDPOINT:-} ]]; then
+	if ! command -v rclone >/dev/null; then
+		echo "rclone not installed (apt-get install rclone): S3 comparison skipped"
+	else
+		bucket="artstore-bench-$$"
+		export RCLONE_CONFIG_RGW_TYPE=s3 RCLONE_CONFIG_RGW_PROVIDER=Ceph \
+			RCLONE_CONFIG_RGW_ENDPOINT="$ARTSTORE_TEST_S3_ENDPOINT" \
+			RCLONE_CONFIG_RGW_ACCESS_KEY_ID="$ARTSTORE_TEST_S3_ACCESS_KEY" \
+			RCLONE_CONFIG_RGW_SECRET_ACCESS_KEY="$ARTSTORE_TEST_S3_SECRET_KEY" \
+			RCLONE_CONFIG_RGW_REGION="${ARTSTORE_TEST_S3_REGION:-us-east-1}"
+		unset AWS_CA_BUNDLE
+		rclone mkdir "rgw:$bucket"
+		export AWS_ACCESS_KEY_ID="$ARTSTORE_TEST_S3_ACCESS_KEY" AWS_SECRET_ACCESS_KEY="$ARTSTORE_TEST_S3_SECRET_KEY"
+		s3store() {
+			chmod -R u+w "$work/s3store" 2>/dev/null || true
+			rm -rf "$work/s3store" "$work/s3.yaml"
+			rclone purge "rgw:$bucket/artstore" >/dev/null 2>&1 || true
+			cat >"$work/s3.yaml" <<YAML
+store: $work/s3store
+backends:
+  default:
+    type: s3
+    bucket: $bucket
+    prefix: artstore/
+    endpoint: $ARTSTORE_TEST_S3_ENDPOINT
+    region: ${ARTSTORE_TEST_S3_REGION:-us-east-1}
+    path_style: true
+YAML
+		}
+		rclone_clean() { rclone purge "rgw:$bucket/rclone" >/dev/null 2>&1 || true; }
+		PRE=s3store measure s3push "$A" --config "$work/s3.yaml" --json push "$work/src.bin" --name bench/file
+		PRE=rm_copy measure s3pull "$A" --config "$work/s3.yaml" --json pull bench/file -o "$work/copy.bin"
+		cmp "$work/src.bin" "$work/copy.bin"
+		PRE=rclone_clean measure rcpush rclone copy "$work/src.bin" "rgw:$bucket/rclone/"
+		rm_copy
+		mkdir -p "$work/rc"
+		rcpull_clean() { rm -f "$work/rc/src.bin"; }
+		PRE=rcpull_clean measure rcpull rclone copy "rgw:$bucket/rclone/src.bin" "$work/rc/"
+		printf '\n== S3 (%s), %d MiB\n' "$ARTSTORE_TEST_S3_ENDPOINT" "$size_mib"
+		printf '%-34s %8s s   %6s x rclone copy (%s s)\n' "artstore push via S3" "$(wall s3push)" "$(ratio s3push rcpush)" "$(wall rcpush)"
+		printf '%-34s %8s s   %6s x rclone copy (%s s)\n' "artstore pull via S3" "$(wall s3pull)" "$(ratio s3pull rcpull)" "$(wall rcpull)"
+		rclone purge "rgw:$bucket" >/dev/null 2>&1 || true
+	fi
+fi
