@@ -141,10 +141,18 @@ func TestTypesDecode(t *testing.T) {
 	if _, err := ext.Decode("test.v1", nil); err != nil {
 		t.Errorf("extended table: %v", err)
 	}
+	for _, raw := range []string{`{"id":"R","pattern":"x"}`, `{"id":"R","pattern":"x","keep_last":-1}`, `{"pattern":"x","keep_last":1}`} {
+		if _, err := ty.Decode(TypeRetentionRuleAdded, json.RawMessage(raw)); !errors.Is(err, ErrInvalidEvent) {
+			t.Errorf("decode rule %s: %v, want ErrInvalidEvent", raw, err)
+		}
+	}
+	if _, err := ty.Decode(TypeRetentionRuleRemoved, json.RawMessage(`{}`)); !errors.Is(err, ErrInvalidEvent) {
+		t.Errorf("decode rule removal without id: %v, want ErrInvalidEvent", err)
+	}
 	if _, err := ty.Decode("test.v1", nil); !errors.Is(err, ErrUnknownType) {
 		t.Errorf("With mutated the original table: %v", err)
 	}
-	if (Types{}).Names()[0] != TypeArtifactDeleted || len(Types{}.Names()) != 12 {
+	if (Types{}).Names()[0] != TypeArtifactDeleted || len(Types{}.Names()) != 14 {
 		t.Errorf("zero Types names = %v", Types{}.Names())
 	}
 	// Every default type's payload struct round-trips and names its type.
@@ -152,7 +160,8 @@ func TestTypesDecode(t *testing.T) {
 		&TagMoved{Name: "n", Tag: "t", ArtifactID: "A"}, &TagRemoved{Name: "n", Tag: "t"}, &LabelsChanged{ArtifactID: "A"},
 		&RetentionSet{ArtifactID: "A", ExpiresAt: t0}, &HoldPlaced{ArtifactID: "A", Hold: "h"}, &HoldReleased{ArtifactID: "A", Hold: "h"},
 		&ArtifactDeleted{ArtifactID: "A"}, &ArtifactRetrieved{ArtifactID: "A"}, &BlobsCollected{},
-		&TokenCreated{ID: "T", Name: "ci", Scope: "read", SecretHash: strings.Repeat("a", 64)}, &TokenRevoked{ID: "T"}} {
+		&TokenCreated{ID: "T", Name: "ci", Scope: "read", SecretHash: strings.Repeat("a", 64)}, &TokenRevoked{ID: "T"},
+		&RetentionRuleAdded{ID: "R", Pattern: "logs/*", KeepLast: 3}, &RetentionRuleRemoved{ID: "R"}} {
 		ne, err := New("a", "", p)
 		if err != nil {
 			t.Fatal(err)

@@ -56,6 +56,9 @@ func DefaultTypes() Types {
 		TypeBlobsCollected:     decodeAs[BlobsCollected],
 		TypeTokenCreated:       decodeAs[TokenCreated],
 		TypeTokenRevoked:       decodeAs[TokenRevoked],
+
+		TypeRetentionRuleAdded:   decodeAs[RetentionRuleAdded],
+		TypeRetentionRuleRemoved: decodeAs[RetentionRuleRemoved],
 	}}
 }
 

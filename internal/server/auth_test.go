@@ -26,30 +26,35 @@ func requestsFor(blob []byte, a client.Artifact) map[string]routeRequest {
 	d := content.FromBytes(blob).String()
 	ref := url.QueryEscape(a.Ref)
 	return map[string]routeRequest{
-		"HEAD /v1/blobs/{digest}":     {path: "/v1/blobs/" + d},
-		"GET /v1/blobs/{digest}":      {path: "/v1/blobs/" + d},
-		"PUT /v1/blobs/{digest}":      {path: "/v1/blobs/" + d, raw: blob},
-		"POST /v1/blobs/missing":      {path: "/v1/blobs/missing", body: client.MissingRequest{Digests: []string{d}}},
-		"POST /v1/artifacts":          {path: "/v1/artifacts", body: client.RegisterRequest{Name: "other/new", ContentDigest: a.ContentDigest, ManifestDigest: a.ManifestDigest, Size: a.Size, Blobs: []string{d}}},
-		"GET /v1/artifacts":           {path: "/v1/artifacts?pattern=other/"},
-		"GET /v1/artifact":            {path: "/v1/artifact?ref=" + ref},
-		"DELETE /v1/artifact":         {path: "/v1/artifact?ref=" + ref},
-		"GET /v1/artifact/content":    {path: "/v1/artifact/content?ref=" + ref},
-		"PUT /v1/artifact/tags/{tag}": {path: "/v1/artifact/tags/prod?ref=" + ref},
-		"PATCH /v1/artifact/labels":   {path: "/v1/artifact/labels?ref=" + ref, body: client.LabelsRequest{Set: map[string]string{"k": "v"}}},
-		"PUT /v1/artifact/retention":  {path: "/v1/artifact/retention?ref=" + ref, body: client.RetentionBody{ExpireAfter: "1h"}},
-		"POST /v1/artifact/holds":     {path: "/v1/artifact/holds?ref=" + ref, body: client.HoldRequest{Reason: "audit"}},
-		"DELETE /v1/artifact/holds":   {path: "/v1/artifact/holds?ref=" + ref + "&hold=nope"},
-		"GET /v1/artifact/lineage":    {path: "/v1/artifact/lineage?ref=" + ref},
-		"POST /v1/retrievals":         {path: "/v1/retrievals", body: client.RetrievalRequest{Ref: a.Ref, Bytes: 1}},
-		"GET /v1/events":              {path: "/v1/events"},
-		"GET /v1/log/verify":          {path: "/v1/log/verify"},
-		"GET /v1/backends/health":     {path: "/v1/backends/health"},
-		"POST /v1/admin/rebuild":      {path: "/v1/admin/rebuild"},
-		"POST /v1/admin/gc":           {path: "/v1/admin/gc", body: client.GCRequest{DryRun: true}},
-		"GET /v1/tokens":              {path: "/v1/tokens"},
-		"POST /v1/tokens":             {path: "/v1/tokens", body: client.TokenRequest{Scope: "read"}},
-		"DELETE /v1/tokens/{id}":      {path: "/v1/tokens/aaaaaaaaaaaaaaaa"},
+		"HEAD /v1/blobs/{digest}":            {path: "/v1/blobs/" + d},
+		"GET /v1/blobs/{digest}":             {path: "/v1/blobs/" + d},
+		"PUT /v1/blobs/{digest}":             {path: "/v1/blobs/" + d, raw: blob},
+		"POST /v1/blobs/missing":             {path: "/v1/blobs/missing", body: client.MissingRequest{Digests: []string{d}}},
+		"POST /v1/artifacts":                 {path: "/v1/artifacts", body: client.RegisterRequest{Name: "other/new", ContentDigest: a.ContentDigest, ManifestDigest: a.ManifestDigest, Size: a.Size, Blobs: []string{d}}},
+		"GET /v1/artifacts":                  {path: "/v1/artifacts?pattern=other/"},
+		"GET /v1/artifact":                   {path: "/v1/artifact?ref=" + ref},
+		"DELETE /v1/artifact":                {path: "/v1/artifact?ref=" + ref},
+		"GET /v1/artifact/content":           {path: "/v1/artifact/content?ref=" + ref},
+		"PUT /v1/artifact/tags/{tag}":        {path: "/v1/artifact/tags/prod?ref=" + ref},
+		"PATCH /v1/artifact/labels":          {path: "/v1/artifact/labels?ref=" + ref, body: client.LabelsRequest{Set: map[string]string{"k": "v"}}},
+		"PUT /v1/artifact/retention":         {path: "/v1/artifact/retention?ref=" + ref, body: client.RetentionBody{ExpireAfter: "1h"}},
+		"POST /v1/artifact/holds":            {path: "/v1/artifact/holds?ref=" + ref, body: client.HoldRequest{Reason: "audit"}},
+		"DELETE /v1/artifact/holds":          {path: "/v1/artifact/holds?ref=" + ref + "&hold=nope"},
+		"GET /v1/artifact/lineage":           {path: "/v1/artifact/lineage?ref=" + ref},
+		"POST /v1/retrievals":                {path: "/v1/retrievals", body: client.RetrievalRequest{Ref: a.Ref, Bytes: 1}},
+		"GET /v1/events":                     {path: "/v1/events"},
+		"GET /v1/log/verify":                 {path: "/v1/log/verify"},
+		"GET /v1/backends/health":            {path: "/v1/backends/health"},
+		"POST /v1/admin/rebuild":             {path: "/v1/admin/rebuild"},
+		"POST /v1/admin/gc":                  {path: "/v1/admin/gc", body: client.GCRequest{DryRun: true}},
+		"POST /v1/admin/retention/apply":     {path: "/v1/admin/retention/apply", body: client.RetentionApplyRequest{DryRun: true}},
+		"GET /v1/retention/rules":            {path: "/v1/retention/rules"},
+		"POST /v1/retention/rules":           {path: "/v1/retention/rules", body: client.RetentionRuleRequest{Pattern: "other/*", KeepLast: 1}},
+		"DELETE /v1/retention/rules/{id}":    {path: "/v1/retention/rules/NOSUCHRULE"},
+		"GET /v1/artifact/retention/explain": {path: "/v1/artifact/retention/explain?ref=" + ref},
+		"GET /v1/tokens":                     {path: "/v1/tokens"},
+		"POST /v1/tokens":                    {path: "/v1/tokens", body: client.TokenRequest{Scope: "read"}},
+		"DELETE /v1/tokens/{id}":             {path: "/v1/tokens/aaaaaaaaaaaaaaaa"},
 	}
 }
 
@@ -165,7 +170,7 @@ func TestAuthGoodTokens(t *testing.T) {
 	for _, rt := range e.srv.routes {
 		key := rt.Method + " " + rt.Pattern
 		rr, ok := reqs[key]
-		if !ok || key == "DELETE /v1/artifact" || key == "DELETE /v1/artifact/holds" || key == "DELETE /v1/tokens/{id}" {
+		if !ok || key == "DELETE /v1/artifact" || key == "DELETE /v1/artifact/holds" || key == "DELETE /v1/tokens/{id}" || key == "DELETE /v1/retention/rules/{id}" {
 			continue // destructive or aimed at something absent: checked elsewhere
 		}
 		var body []byte

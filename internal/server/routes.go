@@ -58,6 +58,7 @@ func (s *Server) routeTable() []route {
 		{Method: "PUT", Pattern: "/v1/artifact/retention", Scope: auth.ScopeWrite, Names: namesOwn, h: s.handleRetention},
 		{Method: "POST", Pattern: "/v1/artifact/holds", Scope: auth.ScopeWrite, Names: namesOwn, h: s.handleHold},
 		{Method: "DELETE", Pattern: "/v1/artifact/holds", Scope: auth.ScopeWrite, Names: namesOwn, h: s.handleRelease},
+		{Method: "GET", Pattern: "/v1/artifact/retention/explain", Scope: auth.ScopeRead, Names: namesOwn, h: s.handleRetentionExplain},
 		{Method: "GET", Pattern: "/v1/artifact/lineage", Scope: auth.ScopeRead, Names: namesOwn, h: s.handleLineage},
 		{Method: "POST", Pattern: "/v1/retrievals", Scope: auth.ScopeRead, Names: namesOwn, h: s.handleRetrieval},
 
@@ -66,6 +67,10 @@ func (s *Server) routeTable() []route {
 		{Method: "GET", Pattern: "/v1/backends/health", Scope: auth.ScopeRead, Names: namesAll, h: s.handleBackendHealth},
 		{Method: "POST", Pattern: "/v1/admin/rebuild", Scope: auth.ScopeAdmin, Names: namesAll, h: s.handleRebuild},
 		{Method: "POST", Pattern: "/v1/admin/gc", Scope: auth.ScopeAdmin, Names: namesAll, h: s.handleGC},
+		{Method: "POST", Pattern: "/v1/admin/retention/apply", Scope: auth.ScopeAdmin, Names: namesAll, h: s.handleRetentionApply},
+		{Method: "GET", Pattern: "/v1/retention/rules", Scope: auth.ScopeRead, Names: namesAll, h: s.handleRuleList},
+		{Method: "POST", Pattern: "/v1/retention/rules", Scope: auth.ScopeAdmin, Names: namesAll, h: s.handleRuleAdd},
+		{Method: "DELETE", Pattern: "/v1/retention/rules/{id}", Scope: auth.ScopeAdmin, Names: namesAll, h: s.handleRuleRemove},
 
 		{Method: "GET", Pattern: "/v1/tokens", Scope: auth.ScopeAdmin, Names: namesAll, h: s.handleTokenList},
 		{Method: "POST", Pattern: "/v1/tokens", Scope: auth.ScopeAdmin, Names: namesAll, h: s.handleTokenCreate},

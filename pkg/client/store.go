@@ -93,5 +93,20 @@ type Store interface {
 	// run: a push that loses a deduplicated blob to it uploads it again.
 	GC(ctx context.Context, opts GCOptions) (*GCReport, error)
 
+	// AddRetentionRule records a retention policy rule (admin scope in
+	// remote mode); RetentionRules lists the rules in force, oldest first;
+	// RemoveRetentionRule removes one by ID (ErrNotFound if none).
+	AddRetentionRule(ctx context.Context, req RetentionRuleRequest) (*RetentionRule, error)
+	RetentionRules(ctx context.Context) ([]RetentionRule, error)
+	RemoveRetentionRule(ctx context.Context, id string) (*RetentionRule, error)
+	// ApplyRetention deletes every live artifact whose own expiry passed
+	// or that a rule expires, unless a legal hold or immutability protects
+	// it; each deletion's event names the rule or setting and the
+	// deadline. With dryRun it only lists them. Admin scope in remote mode.
+	ApplyRetention(ctx context.Context, dryRun bool) (*RetentionReport, error)
+	// ExplainRetention says what retention weighs for one artifact and
+	// whether it is due.
+	ExplainRetention(ctx context.Context, ref string) (*RetentionExplanation, error)
+
 	Close() error
 }

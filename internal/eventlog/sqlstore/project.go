@@ -119,6 +119,9 @@ func apply(ctx context.Context, tx Tx, ev eventlog.Event, p eventlog.Payload, f 
 	case *eventlog.TokenCreated, *eventlog.TokenRevoked:
 		return nil // the daemon folds token events into its own table
 
+	case *eventlog.RetentionRuleAdded, *eventlog.RetentionRuleRemoved:
+		return nil // the registry folds rules from the log
+
 	default:
 		return fmt.Errorf("%w: no projection for payload %T of type %s", eventlog.ErrUnknownType, p, ev.Type)
 	}

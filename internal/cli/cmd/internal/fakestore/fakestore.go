@@ -42,6 +42,12 @@ type Store struct {
 	HealthFunc       func(ctx context.Context) ([]client.BackendHealth, error)
 	GCFunc           func(ctx context.Context, opts client.GCOptions) (*client.GCReport, error)
 
+	AddRetentionRuleFunc    func(ctx context.Context, req client.RetentionRuleRequest) (*client.RetentionRule, error)
+	RetentionRulesFunc      func(ctx context.Context) ([]client.RetentionRule, error)
+	RemoveRetentionRuleFunc func(ctx context.Context, id string) (*client.RetentionRule, error)
+	ApplyRetentionFunc      func(ctx context.Context, dryRun bool) (*client.RetentionReport, error)
+	ExplainRetentionFunc    func(ctx context.Context, ref string) (*client.RetentionExplanation, error)
+
 	// Closed is set by Close.
 	Closed bool
 }
@@ -197,6 +203,46 @@ func (s *Store) GC(ctx context.Context, opts client.GCOptions) (*client.GCReport
 		return nil, missing("GC")
 	}
 	return s.GCFunc(ctx, opts)
+}
+
+// AddRetentionRule calls AddRetentionRuleFunc.
+func (s *Store) AddRetentionRule(ctx context.Context, req client.RetentionRuleRequest) (*client.RetentionRule, error) {
+	if s.AddRetentionRuleFunc == nil {
+		return nil, missing("AddRetentionRule")
+	}
+	return s.AddRetentionRuleFunc(ctx, req)
+}
+
+// RetentionRules calls RetentionRulesFunc.
+func (s *Store) RetentionRules(ctx context.Context) ([]client.RetentionRule, error) {
+	if s.RetentionRulesFunc == nil {
+		return nil, missing("RetentionRules")
+	}
+	return s.RetentionRulesFunc(ctx)
+}
+
+// RemoveRetentionRule calls RemoveRetentionRuleFunc.
+func (s *Store) RemoveRetentionRule(ctx context.Context, id string) (*client.RetentionRule, error) {
+	if s.RemoveRetentionRuleFunc == nil {
+		return nil, missing("RemoveRetentionRule")
+	}
+	return s.RemoveRetentionRuleFunc(ctx, id)
+}
+
+// ApplyRetention calls ApplyRetentionFunc.
+func (s *Store) ApplyRetention(ctx context.Context, dryRun bool) (*client.RetentionReport, error) {
+	if s.ApplyRetentionFunc == nil {
+		return nil, missing("ApplyRetention")
+	}
+	return s.ApplyRetentionFunc(ctx, dryRun)
+}
+
+// ExplainRetention calls ExplainRetentionFunc.
+func (s *Store) ExplainRetention(ctx context.Context, ref string) (*client.RetentionExplanation, error) {
+	if s.ExplainRetentionFunc == nil {
+		return nil, missing("ExplainRetention")
+	}
+	return s.ExplainRetentionFunc(ctx, ref)
 }
 
 // Close records the call.

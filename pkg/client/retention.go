@@ -1,0 +1,201 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/artifact-store/artstore/internal/registry"
+)
+
+// RetentionRule is a retention policy rule: live artifacts whose name
+// matches Pattern expire ExpireAfter after creation, except the KeepLast
+// newest versions of each name.
+type RetentionRule struct {
+	ID      string `json:"id"`
+	Pattern string `json:"pattern"`
+	// ExpireAfter is "90d" or a Go duration, "" when the rule only keeps
+	// the last versions; ExpireAfterSeconds is the same in seconds.
+	ExpireAfter        string    `json:"expire_after,omitempty"`
+	ExpireAfterSeconds int64     `json:"expire_after_seconds,omitempty"`
+	KeepLast           int       `json:"keep_last,omitempty"`
+	AddedAt            time.Time `json:"added_at"`
+	AddedBy            string    `json:"added_by"`
+}
+
+// RetentionRuleRequest adds a retention rule (POST /v1/retention/rules).
+type RetentionRuleRequest struct {
+	Pattern string `json:"pattern"`
+	// ExpireAfter is "90d", "2w" or a Go duration ("36h").
+	ExpireAfter string `json:"expire_after,omitempty"`
+	KeepLast    int    `json:"keep_last,omitempty"`
+}
+
+// Expiry is an artifact retention deleted or would delete, and why.
+type Expiry struct {
+	Artifact Artifact `json:"artifact"`
+	// Rule is the ID of the rule that expired it, "" for its own
+	// expires_at.
+	Rule     string    `json:"rule,omitempty"`
+	Deadline time.Time `json:"deadline"`
+	// Reason is what the deletion event records.
+	Reason  string `json:"reason"`
+	Deleted bool   `json:"deleted"`
+	// Skipped says why a planned deletion did not happen after all.
+	Skipped string `json:"skipped,omitempty"`
+}
+
+// RetentionReport is the outcome of applying retention.
+type RetentionReport struct {
+	DryRun  bool     `json:"dry_run"`
+	Expired []Expiry `json:"expired"`
+}
+
+// RetentionApplyRequest is the body of POST /v1/admin/retention/apply.
+type RetentionApplyRequest struct {
+	DryRun bool `json:"dry_run,omitempty"`
+}
+
+// RetentionExplanation says what retention weighs for one artifact.
+type RetentionExplanation struct {
+	Artifact Artifact `json:"artifact"`
+	Due      bool     `json:"due"`
+	Lines    []string `json:"lines"`
+}
+
+// RuleFrom converts a registry rule to the wire type.
+func RuleFrom(r registry.Rule) RetentionRule {
+	out := RetentionRule{ID: r.ID, Pattern: r.Pattern, KeepLast: r.KeepLast, AddedAt: r.Added, AddedBy: r.By,
+		ExpireAfterSeconds: int64(r.ExpireAfter / time.Second)}
+	if r.ExpireAfter > 0 {
+		out.ExpireAfter = registry.FormatDuration(r.ExpireAfter)
+	}
+	return out
+}
+
+// RetentionReportFrom converts the registry's expiries to the wire report.
+func RetentionReportFrom(es []registry.Expiry, dryRun bool) *RetentionReport {
+	out := &RetentionReport{DryRun: dryRun, Expired: make([]Expiry, 0, len(es))}
+	for _, e := range es {
+		out.Expired = append(out.Expired, Expiry{Artifact: artifactFromInternal(e.Artifact), Rule: e.Rule, Deadline: e.Deadline,
+			Reason: e.Reason, Deleted: e.Deleted, Skipped: e.Skipped})
+	}
+	return out
+}
+
+// ExplanationFrom converts a registry verdict to the wire type.
+func ExplanationFrom(v registry.Verdict) *RetentionExplanation {
+	return &RetentionExplanation{Artifact: artifactFromInternal(v.Artifact), Due: v.Due, Lines: v.Lines}
+}
+
+// AddRetentionRule records a retention rule.
+func (l *Local) AddRetentionRule(ctx context.Context, req RetentionRuleRequest) (*RetentionRule, error) {
+	var d time.Duration
+	if req.ExpireAfter != "" {
+		var err error
+		if d, err = registry.ParseDuration(req.ExpireAfter); err != nil {
+			return nil, mapErr(fmt.Errorf("add retention rule: %w", err))
+		}
+	}
+	r, err := l.reg.AddRule(ctx, l.actor, req.Pattern, d, req.KeepLast)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	out := RuleFrom(r)
+	return &out, nil
+}
+
+// RetentionRules lists the rules in force, oldest first.
+func (l *Local) RetentionRules(ctx context.Context) ([]RetentionRule, error) {
+	rs, err := l.reg.Rules(ctx)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	out := make([]RetentionRule, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, RuleFrom(r))
+	}
+	return out, nil
+}
+
+// RemoveRetentionRule removes a rule by ID.
+func (l *Local) RemoveRetentionRule(ctx context.Context, id string) (*RetentionRule, error) {
+	r, err := l.reg.RemoveRule(ctx, l.actor, id)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	out := RuleFrom(r)
+	return &out, nil
+}
+
+// ApplyRetention deletes (with dryRun: lists) every artifact whose retention
+// has run out and that no hold or immutability protects.
+func (l *Local) ApplyRetention(ctx context.Context, dryRun bool) (*RetentionReport, error) {
+	var es []registry.Expiry
+	var err error
+	if dryRun {
+		es, err = l.reg.PlanRetention(ctx)
+	} else {
+		es, err = l.reg.ApplyRetention(ctx, l.actor)
+	}
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return RetentionReportFrom(es, dryRun), nil
+}
+
+// ExplainRetention says what retention weighs for the artifact ref names.
+func (l *Local) ExplainRetention(ctx context.Context, ref string) (*RetentionExplanation, error) {
+	v, err := l.reg.ExplainRetention(ctx, ref)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return ExplanationFrom(v), nil
+}
+
+// AddRetentionRule records a retention rule (admin scope).
+func (r *Remote) AddRetentionRule(ctx context.Context, req RetentionRuleRequest) (*RetentionRule, error) {
+	var out RetentionRule
+	if err := r.do(ctx, request{method: "POST", path: "/v1/retention/rules", body: req, out: &out}); err != nil {
+		return nil, mapErr(err)
+	}
+	return &out, nil
+}
+
+// RetentionRules lists the rules in force.
+func (r *Remote) RetentionRules(ctx context.Context) ([]RetentionRule, error) {
+	var out []RetentionRule
+	if err := r.do(ctx, request{method: "GET", path: "/v1/retention/rules", idempotent: true, out: &out}); err != nil {
+		return nil, mapErr(err)
+	}
+	return out, nil
+}
+
+// RemoveRetentionRule removes a rule by ID (admin scope).
+func (r *Remote) RemoveRetentionRule(ctx context.Context, id string) (*RetentionRule, error) {
+	var out RetentionRule
+	if err := r.do(ctx, request{method: "DELETE", path: "/v1/retention/rules/" + url.PathEscape(id), out: &out}); err != nil {
+		return nil, mapErr(err)
+	}
+	return &out, nil
+}
+
+// ApplyRetention has the daemon apply retention (admin scope).
+func (r *Remote) ApplyRetention(ctx context.Context, dryRun bool) (*RetentionReport, error) {
+	var out RetentionReport
+	if err := r.do(ctx, request{method: "POST", path: "/v1/admin/retention/apply", body: RetentionApplyRequest{DryRun: dryRun}, out: &out}); err != nil {
+		return nil, mapErr(err)
+	}
+	return &out, nil
+}
+
+// ExplainRetention asks the daemon what retention weighs for ref.
+func (r *Remote) ExplainRetention(ctx context.Context, ref string) (*RetentionExplanation, error) {
+	var out RetentionExplanation
+	q := url.Values{"ref": {ref}}
+	if err := r.do(ctx, request{method: "GET", path: "/v1/artifact/retention/explain", query: q, idempotent: true, out: &out}); err != nil {
+		return nil, mapErr(err)
+	}
+	return &out, nil
+}
