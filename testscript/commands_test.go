@@ -117,6 +117,9 @@ func condition(cond string) (bool, error) {
 	switch cond {
 	case "remote":
 		return false, nil
+	case "s3":
+		_, ok := s3FromEnv()
+		return ok, nil
 	}
 	return false, fmt.Errorf("unknown condition %q", cond)
 }

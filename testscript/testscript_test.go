@@ -78,7 +78,7 @@ func setup(env *testscript.Env) error {
 	if err := os.MkdirAll(home, 0o755); err != nil {
 		return fmt.Errorf("setup: %w", err)
 	}
-	return nil
+	return s3Setup(env)
 }
 
 // commands are the custom script commands.
@@ -91,6 +91,10 @@ func commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 		"rm-chunk":     cmdRmChunk,
 		"jsonfield":    cmdJSONField,
 		"waitfile":     cmdWaitfile,
+
+		"s3-mkbucket": cmdS3Mkbucket,
+		"s3-rmblob":   cmdS3Rmblob,
+		"s3-count":    cmdS3Count,
 	}
 }
 

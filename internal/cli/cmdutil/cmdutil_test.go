@@ -38,6 +38,9 @@ func TestExitCodeOf(t *testing.T) {
 		{"client not found", wrap(client.ErrNotFound), ExitNotFound},
 		{"blob not found", wrap(storage.ErrNotFound), ExitNotFound},
 		{"client integrity", wrap(client.ErrIntegrity), ExitIntegrity},
+		// the store marks a blob missing under an existing artifact as
+		// integrity while keeping storage.ErrNotFound in the chain
+		{"missing blob of an artifact", fmt.Errorf("%w: %w", client.ErrIntegrity, wrap(storage.ErrNotFound)), ExitIntegrity},
 		{"digest mismatch", wrap(storage.ErrDigestMismatch), ExitIntegrity},
 		{"conflict", wrap(client.ErrConflict), ExitConflict},
 		{"client unavailable", wrap(client.ErrUnavailable), ExitUnavailable},

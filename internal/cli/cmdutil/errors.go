@@ -108,10 +108,13 @@ func ExitCodeOf(err error) int {
 		errors.Is(err, content.ErrInvalidRange),
 		errors.Is(err, storage.ErrUnknownBackend):
 		return ExitUsage
-	case errors.Is(err, client.ErrNotFound), errors.Is(err, storage.ErrNotFound):
-		return ExitNotFound
+	// Integrity before not-found: the store marks a missing blob of an
+	// existing artifact ErrIntegrity while keeping storage.ErrNotFound in
+	// the chain, and "the bytes are gone" must not read as "no such artifact".
 	case errors.Is(err, client.ErrIntegrity), errors.Is(err, content.ErrMismatch):
 		return ExitIntegrity
+	case errors.Is(err, client.ErrNotFound), errors.Is(err, storage.ErrNotFound):
+		return ExitNotFound
 	case errors.Is(err, client.ErrConflict):
 		return ExitConflict
 	case errors.Is(err, client.ErrUnavailable), errors.Is(err, storage.ErrUnavailable):

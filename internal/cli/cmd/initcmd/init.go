@@ -195,8 +195,18 @@ func initRun(ctx context.Context, opts *Options) (err error) {
 
 	_, statErr := os.Stat(filepath.Join(cfg.Store, client.LogFileName))
 	created := errors.Is(statErr, fs.ErrNotExist)
+	_, dirErr := os.Stat(cfg.Store)
+	newDir := errors.Is(dirErr, fs.ErrNotExist)
+	// undo removes a store directory this run created, so a refused init
+	// changes nothing.
+	undo := func() {
+		if newDir {
+			_ = os.RemoveAll(cfg.Store)
+		}
+	}
 	store, err := opts.Open(ctx, &newCfg)
 	if err != nil {
+		undo()
 		return fmt.Errorf("init: %w", err)
 	}
 	health, err := store.Health(ctx)
@@ -204,11 +214,13 @@ func initRun(ctx context.Context, opts *Options) (err error) {
 		err = cerr
 	}
 	if err != nil {
+		undo()
 		return fmt.Errorf("init: check backend: %w", err)
 	}
 	for _, h := range health {
 		if !h.Healthy {
-			return cmdutil.Mark(fmt.Errorf("init: backend %s (%s) is not usable: %s; the config file was not written", h.ID, b.Location(), h.Detail), client.ErrUnavailable)
+			undo()
+			return cmdutil.Mark(fmt.Errorf("init: backend %s (%s) is not usable: %s; the config file was not written and no store was created", h.ID, b.Location(), h.Detail), client.ErrUnavailable)
 		}
 	}
 	if err := writeConfig(cfg.ConfigPath, render(&newCfg, b, opts.Type)); err != nil {
