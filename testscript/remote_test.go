@@ -105,7 +105,7 @@ func startDaemon(env *testscript.Env) error {
 		closeLogs()
 		return fmt.Errorf("script daemon: %w", err)
 	}
-	srv, err := server.New(server.Options{Registry: registry.New(log, server.Checker(be), nil), Log: log, Backend: be, BackendType: "local",
+	srv, err := server.New(server.Options{Registry: registry.New(log, server.Checker(be), clockOf(env).Now), Log: log, Backend: be, BackendType: "local",
 		Tokens: book, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		closeLogs()

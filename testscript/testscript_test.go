@@ -24,7 +24,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/artifact-store/artstore/internal/cli"
 	"github.com/artifact-store/artstore/internal/config"
 	"github.com/rogpeppe/go-internal/testscript"
 	"github.com/rogpeppe/go-internal/txtar"
@@ -34,7 +33,7 @@ var update = flag.Bool("update", false, "update golden files in the scripts (cmp
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"artstore": func() { os.Exit(cli.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+		"artstore": func() { os.Exit(runArtstore()) },
 	})
 }
 
@@ -78,6 +77,7 @@ func setup(env *testscript.Env) error {
 	if err := os.MkdirAll(home, 0o755); err != nil {
 		return fmt.Errorf("setup: %w", err)
 	}
+	env.Values[clockKey] = &scriptClock{}
 	return s3Setup(env)
 }
 
@@ -86,6 +86,7 @@ func commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 	return map[string]func(ts *testscript.TestScript, neg bool, args []string){
 		"mkfile":   cmdMkfile,
 		"exitcode": cmdExitcode,
+		"now":      cmdNow,
 
 		"corrupt-blob": cmdCorruptBlob,
 		"rm-chunk":     cmdRmChunk,

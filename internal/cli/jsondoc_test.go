@@ -24,6 +24,7 @@ func TestJSONFieldsDocumented(t *testing.T) {
 		client.Artifact{}, client.PushResult{}, client.PullResult{}, client.LineageGraph{},
 		client.Event{}, client.LogReport{}, client.VerifyReport{},
 		rm.Result{}, initcmd.Result{}, rebuild.Result{}, client.GCReport{},
+		client.RetentionRule{}, client.RetentionReport{}, client.RetentionExplanation{},
 	}
 	seen := map[reflect.Type]bool{}
 	var walk func(reflect.Type)

@@ -41,6 +41,7 @@ import (
 	"github.com/artifact-store/artstore/internal/cli/cmd/browse"
 	"github.com/artifact-store/artstore/internal/cli/cmd/completion"
 	gccmd "github.com/artifact-store/artstore/internal/cli/cmd/gc"
+	"github.com/artifact-store/artstore/internal/cli/cmd/hold"
 	"github.com/artifact-store/artstore/internal/cli/cmd/initcmd"
 	"github.com/artifact-store/artstore/internal/cli/cmd/label"
 	"github.com/artifact-store/artstore/internal/cli/cmd/lineage"
@@ -48,6 +49,7 @@ import (
 	"github.com/artifact-store/artstore/internal/cli/cmd/ls"
 	"github.com/artifact-store/artstore/internal/cli/cmd/pull"
 	"github.com/artifact-store/artstore/internal/cli/cmd/push"
+	"github.com/artifact-store/artstore/internal/cli/cmd/retention"
 	"github.com/artifact-store/artstore/internal/cli/cmd/rm"
 	"github.com/artifact-store/artstore/internal/cli/cmd/serve"
 	"github.com/artifact-store/artstore/internal/cli/cmd/show"
@@ -211,6 +213,8 @@ docs/configuration.md.
 		eventlogcmd.NewCmdLog(f, nil),
 		verify.NewCmdVerify(f, nil),
 		gccmd.NewCmdGC(f, nil),
+		retention.NewCmdRetention(f),
+		hold.NewCmdHold(f, nil),
 		browse.NewCmdBrowse(f, nil),
 		admin.NewCmdAdmin(f),
 		serve.NewCmdServe(f, nil),

@@ -199,3 +199,10 @@ func (r *Remote) ExplainRetention(ctx context.Context, ref string) (*RetentionEx
 	}
 	return &out, nil
 }
+
+// ParseRetentionDuration reads a retention duration as the API takes it: a
+// whole number of days ("90d"), weeks ("2w") or a Go duration ("36h").
+func ParseRetentionDuration(s string) (time.Duration, error) {
+	d, err := registry.ParseDuration(s)
+	return d, mapErr(err)
+}
