@@ -4,7 +4,6 @@
 package retention
 
 import (
-	"fmt"
 	"strings"
 	"time"
 
@@ -58,11 +57,4 @@ func when(t *time.Time) string {
 		return "none"
 	}
 	return t.UTC().Format(time.RFC3339)
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return fmt.Sprintf("%d %s", n, one)
-	}
-	return fmt.Sprintf("%d %s", n, many)
 }

@@ -135,8 +135,8 @@ func NewCmdRuleLs(f *cmdutil.Factory, runF func(context.Context, *RuleOptions) e
 		Short: "List the retention rules",
 		Long:  `List the retention rules in force, oldest first.`,
 		Example: `  $ artstore retention rule ls
-  ID          PATTERN  EXPIRE AFTER  KEEP LAST  ADDED                 BY
-  01JDQ...    logs/*   30d           10         2026-03-01 12:00 UTC  alice
+  ID        PATTERN  EXPIRE AFTER  KEEP LAST  ADDED                 BY
+  01JDQ...  logs/*   30d           10         2026-03-01T12:00:00Z  alice
 
   # JSON: an array of rules, as rule add --json prints them
   $ artstore retention rule ls --json`,
