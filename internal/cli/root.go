@@ -37,6 +37,7 @@ import (
 	"syscall"
 
 	"github.com/artifact-store/artstore/internal/cli/cmd/admin"
+	"github.com/artifact-store/artstore/internal/cli/cmd/audit"
 	"github.com/artifact-store/artstore/internal/cli/cmd/backend"
 	"github.com/artifact-store/artstore/internal/cli/cmd/browse"
 	"github.com/artifact-store/artstore/internal/cli/cmd/completion"
@@ -215,6 +216,7 @@ docs/configuration.md.
 		gccmd.NewCmdGC(f, nil),
 		retention.NewCmdRetention(f),
 		hold.NewCmdHold(f, nil),
+		audit.NewCmdAudit(f, nil),
 		browse.NewCmdBrowse(f, nil),
 		admin.NewCmdAdmin(f),
 		serve.NewCmdServe(f, nil),

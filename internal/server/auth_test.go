@@ -43,6 +43,7 @@ func requestsFor(blob []byte, a client.Artifact) map[string]routeRequest {
 		"GET /v1/artifact/lineage":           {path: "/v1/artifact/lineage?ref=" + ref},
 		"POST /v1/retrievals":                {path: "/v1/retrievals", body: client.RetrievalRequest{Ref: a.Ref, Bytes: 1}},
 		"GET /v1/events":                     {path: "/v1/events"},
+		"GET /v1/audit":                      {path: "/v1/audit?ref=" + ref + "&type=artifact.registered"},
 		"GET /v1/log/verify":                 {path: "/v1/log/verify"},
 		"GET /v1/backends/health":            {path: "/v1/backends/health"},
 		"POST /v1/admin/rebuild":             {path: "/v1/admin/rebuild"},

@@ -63,6 +63,7 @@ func (s *Server) routeTable() []route {
 		{Method: "POST", Pattern: "/v1/retrievals", Scope: auth.ScopeRead, Names: namesOwn, h: s.handleRetrieval},
 
 		{Method: "GET", Pattern: "/v1/events", Scope: auth.ScopeRead, Names: namesAll, h: s.handleEvents},
+		{Method: "GET", Pattern: "/v1/audit", Scope: auth.ScopeRead, Names: namesAll, h: s.handleAudit},
 		{Method: "GET", Pattern: "/v1/log/verify", Scope: auth.ScopeRead, Names: namesAll, h: s.handleVerifyLog},
 		{Method: "GET", Pattern: "/v1/backends/health", Scope: auth.ScopeRead, Names: namesAll, h: s.handleBackendHealth},
 		{Method: "POST", Pattern: "/v1/admin/rebuild", Scope: auth.ScopeAdmin, Names: namesAll, h: s.handleRebuild},

@@ -108,5 +108,9 @@ type Store interface {
 	// whether it is due.
 	ExplainRetention(ctx context.Context, ref string) (*RetentionExplanation, error)
 
+	// Audit returns the events q selects (who pushed, tagged, labelled,
+	// held, deleted, pulled or collected what, and when), oldest first.
+	Audit(ctx context.Context, q AuditQuery) ([]Event, error)
+
 	Close() error
 }

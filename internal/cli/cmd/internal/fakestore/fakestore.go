@@ -47,6 +47,7 @@ type Store struct {
 	RemoveRetentionRuleFunc func(ctx context.Context, id string) (*client.RetentionRule, error)
 	ApplyRetentionFunc      func(ctx context.Context, dryRun bool) (*client.RetentionReport, error)
 	ExplainRetentionFunc    func(ctx context.Context, ref string) (*client.RetentionExplanation, error)
+	AuditFunc               func(ctx context.Context, q client.AuditQuery) ([]client.Event, error)
 
 	// Closed is set by Close.
 	Closed bool
@@ -243,6 +244,14 @@ func (s *Store) ExplainRetention(ctx context.Context, ref string) (*client.Reten
 		return nil, missing("ExplainRetention")
 	}
 	return s.ExplainRetentionFunc(ctx, ref)
+}
+
+// Audit calls AuditFunc.
+func (s *Store) Audit(ctx context.Context, q client.AuditQuery) ([]client.Event, error) {
+	if s.AuditFunc == nil {
+		return nil, missing("Audit")
+	}
+	return s.AuditFunc(ctx, q)
 }
 
 // Close records the call.
