@@ -87,6 +87,7 @@ func commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 		"mkfile":   cmdMkfile,
 		"exitcode": cmdExitcode,
 		"now":      cmdNow,
+		"logsql":   cmdLogSQL,
 
 		"corrupt-blob": cmdCorruptBlob,
 		"rm-chunk":     cmdRmChunk,

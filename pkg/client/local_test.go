@@ -1097,6 +1097,11 @@ func TestVerify(t *testing.T) {
 			VerifyOptions{All: true}, false, []string{ProblemView}, ""},
 		{"view row removed", execSQL("DELETE FROM tags WHERE tag = 'prod'"),
 			VerifyOptions{All: true}, false, []string{ProblemView}, ""},
+		// A label value edited in a stored event (past the append-only
+		// trigger): the chain breaks, and the replayed views differ.
+		{"tampered event", execSQL("DROP TRIGGER events_no_update",
+			`UPDATE events SET body = CAST(replace(CAST(body AS TEXT), '"k":"v"', '"k":"w"') AS BLOB) WHERE type = 'labels.changed.v1'`),
+			VerifyOptions{All: true}, false, []string{ProblemChain, ProblemView}, ""},
 	}
 	messages := map[string]string{
 		"deleted chunk":                  "chunk 1 (",
@@ -1107,6 +1112,7 @@ func TestVerify(t *testing.T) {
 		"view row changed":               `table labels, row "1" (line 6): column 3 is "tampered", but "v" when replayed`,
 		"view row added":                 `table labels has an extra live row ["1","injected","x"]`,
 		"view row removed":               `table tags lacks the row ["f","prod",`,
+		"tampered event":                 "the event log's hash chain breaks at event ",
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
