@@ -190,6 +190,9 @@ type ServeOptions struct {
 	TLS *tls.Config
 	// Ready, if set, is called once the server accepts connections.
 	Ready func(addr net.Addr)
+	// Schedule is periodic maintenance (retention, garbage collection)
+	// run while serving; the zero value runs none.
+	Schedule Schedule
 }
 
 // Serve serves HTTP on ln until ctx is cancelled, then shuts down
@@ -222,6 +225,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, opts ServeOptions) 
 	if opts.Ready != nil {
 		opts.Ready(ln.Addr())
 	}
+	mctx, stopMaintenance := context.WithCancel(ctx)
+	maintained := make(chan struct{})
+	go func() { defer close(maintained); s.RunSchedule(mctx, opts.Schedule) }()
+	defer func() { stopMaintenance(); <-maintained }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)

@@ -43,6 +43,9 @@ type Options struct {
 	MaxBody   string
 	LogFormat string
 	Drain     time.Duration
+	// Schedule is the periodic maintenance (--retention-interval,
+	// --gc-interval, --gc-grace).
+	Schedule server.Schedule
 }
 
 // NewCmdServe returns the command. runF, if not nil, replaces the run function.
@@ -72,7 +75,12 @@ gracefully: the listener closes, in-flight requests finish (up to --drain),
 and the daemon exits 0. Request logs go to stderr, one line per request.
 
 The blob backend is the default backend of the configuration, or the one
-the global --backend flag names.`,
+the global --backend flag names.
+
+Maintenance is off by default: --retention-interval applies retention
+(artstore retention apply) and --gc-interval collects garbage (artstore gc,
+keeping blobs written within --gc-grace) on a schedule, each logged with
+what it deleted; their events carry the actor artstore-serve.`,
 		Example: `  $ artstore serve
   artstore: listening on http://127.0.0.1:8787
 
@@ -80,10 +88,16 @@ the global --backend flag names.`,
   $ artstore serve --listen :8443 --log postgres://artstore@db/artstore \
       --backend s3main --tls-cert cert.pem --tls-key key.pem
 
+  # apply retention hourly, collect garbage daily
+  $ artstore serve --retention-interval 1h --gc-interval 24h
+
   # tests: a free port, its URL in a file
   $ artstore serve --listen 127.0.0.1:0 --ready-file ready.txt &`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Schedule.RetentionInterval < 0 || opts.Schedule.GCInterval < 0 || opts.Schedule.GCGrace < 0 {
+				return cmdutil.FlagErrorf("--retention-interval, --gc-interval and --gc-grace must not be negative")
+			}
 			if (opts.TLSCert == "") != (opts.TLSKey == "") {
 				return cmdutil.FlagErrorf("--tls-cert and --tls-key go together")
 			}
@@ -105,6 +119,9 @@ the global --backend flag names.`,
 	fl.StringVar(&opts.MaxBody, "max-body", "4MiB", "largest JSON request body, as a `SIZE`")
 	fl.StringVar(&opts.LogFormat, "log-format", "text", "request log `FORMAT` on stderr: text or json")
 	fl.DurationVar(&opts.Drain, "drain", 30*time.Second, "on shutdown, wait up to `DURATION` for in-flight requests")
+	fl.DurationVar(&opts.Schedule.RetentionInterval, "retention-interval", 0, "apply retention every `DURATION` (0: never)")
+	fl.DurationVar(&opts.Schedule.GCInterval, "gc-interval", 0, "collect garbage every `DURATION` (0: never)")
+	fl.DurationVar(&opts.Schedule.GCGrace, "gc-grace", client.DefaultGCGrace, "scheduled gc keeps blobs written within `DURATION`")
 	return cmd
 }
 
@@ -180,7 +197,7 @@ func serveRun(ctx context.Context, opts *Options) error {
 		scheme = "https"
 	}
 	var readyErr error
-	err = srv.Serve(ctx, ln, server.ServeOptions{TLS: tlsConf, Ready: func(addr net.Addr) {
+	err = srv.Serve(ctx, ln, server.ServeOptions{TLS: tlsConf, Schedule: opts.Schedule, Ready: func(addr net.Addr) {
 		u := scheme + "://" + addr.String()
 		fmt.Fprintf(opts.IO.ErrOut, "artstore: listening on %s\n", u)
 		logger.Info("listening", "url", u, "log", redactDSN(dsn), "backend", bc.ID)
