@@ -104,3 +104,23 @@ type Backend interface {
 	// says what is wrong.
 	Health(ctx context.Context) Health
 }
+
+// VerifiedPutter is an optional interface of a Backend, for callers that
+// have just digested the bytes themselves and need not pay for a second
+// hash pass. Check for it with a type assertion; every Backend's Put
+// remains the general, verifying path.
+type VerifiedPutter interface {
+	// PutVerified is Put for a caller that has itself computed d, in this
+	// process, over exactly the bytes r will yield (the push pipeline
+	// digests each chunk and then hands the same buffer to the backend).
+	// The backend skips re-hashing them, and nothing else: it still checks
+	// that r yields exactly size bytes (else an error matching
+	// ErrDigestMismatch, and nothing becomes visible under d), still makes
+	// the blob visible only once complete and durable, and keeps Put's
+	// contract for an existing blob (created=false, ModTime refreshed) and
+	// for invalid digests (ErrInvalidKey). Bytes that do not hash to d are
+	// the caller's bug and would be stored under d: never pass bytes that
+	// came from outside the process (a network peer, another program)
+	// without hashing them in between.
+	PutVerified(ctx context.Context, d content.Digest, size int64, r io.Reader) (created bool, err error)
+}

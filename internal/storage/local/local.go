@@ -35,6 +35,11 @@
 // is never reported as a successful store. An existing file of the wrong size
 // (damage from outside artstore) is replaced by the verified upload.
 //
+// PutVerified (storage.VerifiedPutter) follows the same protocol with the
+// re-hash left out: it is for the push pipeline, which has just digested the
+// very buffer it hands over. It still checks the size, and a stream of the
+// wrong size leaves nothing behind.
+//
 // Temporary files of uploads that died (crash, kill -9) are removed by
 // CleanTemp; New calls it for files older than StaleTempAge. A live upload
 // rewrites its temporary file continually, so only an upload stalled for
@@ -96,7 +101,10 @@ type Backend struct {
 	root string // absolute and clean
 }
 
-var _ storage.Backend = (*Backend)(nil)
+var (
+	_ storage.Backend        = (*Backend)(nil)
+	_ storage.VerifiedPutter = (*Backend)(nil)
+)
 
 // New returns the local backend named id storing blobs below root. A relative
 // root is made absolute; a missing root is created (with its parents). New
@@ -137,6 +145,20 @@ func (b *Backend) Root() string { return b.root }
 // Put stores size bytes from r under d; see storage.Backend and the package
 // documentation for the write protocol.
 func (b *Backend) Put(ctx context.Context, d content.Digest, size int64, r io.Reader) (created bool, err error) {
+	return b.put(ctx, d, size, r, true)
+}
+
+// PutVerified is Put for a caller that has just computed d over exactly the
+// bytes r yields, in this process (see storage.VerifiedPutter): the size is
+// still checked and the write protocol is the same (temporary file, fsync,
+// atomic rename), but the bytes are not hashed again.
+func (b *Backend) PutVerified(ctx context.Context, d content.Digest, size int64, r io.Reader) (created bool, err error) {
+	return b.put(ctx, d, size, r, false)
+}
+
+// put is Put and PutVerified; rehash says whether the bytes are hashed to
+// check them against d (sizes are always checked).
+func (b *Backend) put(ctx context.Context, d content.Digest, size int64, r io.Reader, rehash bool) (created bool, err error) {
 	key, err := b.key("put", d)
 	if err != nil {
 		return false, err
@@ -158,14 +180,67 @@ func (b *Backend) Put(ctx context.Context, d content.Digest, size int64, r io.Re
 		return false, b.fail("put", d, err, key)
 	}
 	if exists {
-		vr := content.NewVerifyingReader(ctxReader{ctx, r}, d, size)
-		if _, err := io.Copy(io.Discard, vr); err != nil {
+		if _, err := io.Copy(io.Discard, checkedReader(ctxReader{ctx, r}, d, size, rehash)); err != nil {
 			return false, b.errf("put", d, "blob already stored, but the bytes given: %w", err)
 		}
 		return false, nil
 	}
-	return b.write(ctx, root, key, d, size, r)
+	return b.write(ctx, root, key, d, size, r, rehash)
 }
+
+// checkedReader returns r wrapped so that reading it to EOF fails with a
+// *content.MismatchError unless it yields exactly size bytes and, when
+// rehash is set, bytes whose digest is d.
+func checkedReader(r io.Reader, d content.Digest, size int64, rehash bool) verifier {
+	if rehash {
+		return content.NewVerifyingReader(r, d, size)
+	}
+	return &sizeReader{r: r, expected: d, size: size}
+}
+
+// verifier is a reader that checks what passes through it.
+type verifier interface {
+	io.Reader
+	// Verified reports whether the reader reached EOF with the content
+	// checked.
+	Verified() bool
+}
+
+// sizeReader checks only the number of bytes read: it fails as soon as
+// more than size bytes arrive, and at EOF if fewer did.
+type sizeReader struct {
+	r        io.Reader
+	expected content.Digest
+	size     int64
+	n        int64
+	err      error // sticky: io.EOF once verified, or the failure
+}
+
+func (s *sizeReader) Read(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	// Ask for one byte more than expected, so a long stream is caught.
+	if rest := s.size - s.n + 1; int64(len(p)) > rest {
+		p = p[:rest]
+	}
+	n, err := s.r.Read(p)
+	s.n += int64(n)
+	switch {
+	case s.n > s.size:
+		s.err = &content.MismatchError{Expected: s.expected, ExpectedSize: s.size, ActualSize: s.n}
+		return 0, s.err
+	case err == io.EOF && s.n != s.size:
+		s.err = &content.MismatchError{Expected: s.expected, ExpectedSize: s.size, ActualSize: s.n}
+		return n, s.err
+	case err != nil:
+		s.err = err
+	}
+	return n, err
+}
+
+// Verified reports whether exactly size bytes were read up to EOF.
+func (s *sizeReader) Verified() bool { return s.err == io.EOF }
 
 // touchIfComplete reports whether a regular file of the expected size exists
 // at key, and if so sets its modification time to now. A file that vanishes
@@ -190,7 +265,7 @@ func touchIfComplete(root *os.Root, key string, size int64) (bool, error) {
 }
 
 // write is Put's path for a blob that is not stored yet.
-func (b *Backend) write(ctx context.Context, root *os.Root, key string, d content.Digest, size int64, r io.Reader) (created bool, err error) {
+func (b *Backend) write(ctx context.Context, root *os.Root, key string, d content.Digest, size int64, r io.Reader, rehash bool) (created bool, err error) {
 	dir := path.Dir(key)
 	newDirs, err := ensureDirs(root, dir)
 	if err != nil {
@@ -213,7 +288,7 @@ func (b *Backend) write(ctx context.Context, root *os.Root, key string, d conten
 		}
 	}()
 
-	vr := content.NewVerifyingReader(ctxReader{ctx, r}, d, size)
+	vr := checkedReader(ctxReader{ctx, r}, d, size, rehash)
 	fw := &fileWriter{f: f}
 	if _, err := io.CopyBuffer(fw, vr, make([]byte, copyBufferSize(size))); err != nil {
 		if fw.err != nil {

@@ -376,6 +376,46 @@ func TestNoTempLeftovers(t *testing.T) {
 	}
 }
 
+func TestPutVerifiedNoTempLeftovers(t *testing.T) {
+	b := newLocal(t)
+	data := storagetest.Blob(3, 300<<10)
+	d := content.FromBytes(data)
+	n := int64(len(data))
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	for _, a := range []struct {
+		name    string
+		ctx     context.Context
+		size    int64
+		r       io.Reader
+		wantErr bool
+	}{
+		{"short", t.Context(), n, bytes.NewReader(data[:1000]), true},
+		{"long", t.Context(), n - 1, bytes.NewReader(data), true},
+		{"cancelled", ctx, n, bytes.NewReader(data), true},
+		{"success", t.Context(), n, bytes.NewReader(data), false},
+		{"re-put", t.Context(), n, bytes.NewReader(data), false},
+		{"re-put, short", t.Context(), n, bytes.NewReader(data[:1000]), true},
+	} {
+		_, err := b.PutVerified(a.ctx, d, a.size, a.r)
+		if a.wantErr != (err != nil) {
+			t.Errorf("%s: PutVerified error = %v", a.name, err)
+		}
+		wantNoTemp(t, b)
+	}
+	got, err := os.ReadFile(blobPath(b, d))
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("stored blob: %d bytes, %v; want the %d bytes put", len(got), err, n)
+	}
+	fi, err := os.Stat(blobPath(b, d))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm()&0o222 != 0 {
+		t.Errorf("blob mode %v is writable", fi.Mode())
+	}
+}
+
 // sharingPrefix returns n distinct blobs whose hex digests share the first
 // prefixLen characters.
 func sharingPrefix(t *testing.T, n, prefixLen int) [][]byte {

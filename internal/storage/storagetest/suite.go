@@ -113,6 +113,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) storage.Backend, opts Optio
 		{"Walk", s.testWalk},
 		{"CancelPut", s.testCancelPut},
 		{"BigObject", s.testBigObject},
+		{"PutVerified", s.testPutVerified},
 	} {
 		t.Run(tc.name, tc.fn)
 	}
@@ -913,5 +914,92 @@ func (s *suite) testBigObject(t *testing.T) {
 	if heapGrowth > s.opts.MaxMemoryGrowth || sysGrowth > s.opts.MaxMemoryGrowth {
 		t.Errorf("memory grew by %.1f MiB (peak heap) / %.1f MiB (Sys) while streaming %d bytes; the limit is %.0f MiB",
 			mib(heapGrowth), mib(sysGrowth), size, mib(s.opts.MaxMemoryGrowth))
+	}
+}
+
+// testPutVerified checks storage.VerifiedPutter, for backends that
+// implement it: a correct put stores the blob like Put, a re-put keeps
+// Put's contract, and a stream of the wrong size stores nothing.
+func (s *suite) testPutVerified(t *testing.T) {
+	if _, ok := s.newBackend(t).(storage.VerifiedPutter); !ok {
+		t.Skip("the backend does not implement the optional storage.VerifiedPutter")
+	}
+	data := Blob(31, 256<<10+3)
+	n := int64(len(data))
+	d := content.FromBytes(data)
+
+	t.Run("stores and re-puts", func(t *testing.T) {
+		b := s.newBackend(t)
+		vp := b.(storage.VerifiedPutter)
+		start := time.Now()
+		created, err := vp.PutVerified(t.Context(), d, n, bytes.NewReader(data))
+		if err != nil || !created {
+			t.Fatalf("PutVerified = %v, %v; want created", created, err)
+		}
+		if got := mustRead(t, b, d, nil); !bytes.Equal(got, data) {
+			t.Fatal("Get returns other bytes than PutVerified stored")
+		}
+		i, err := b.Head(t.Context(), d)
+		if err != nil || i.Size != n {
+			t.Fatalf("Head = %+v, %v; want size %d", i, err, n)
+		}
+		s.checkModTime(t, "after PutVerified", i.ModTime, start)
+		start = time.Now()
+		tr := &trackingReader{r: bytes.NewReader(data)}
+		created, err = vp.PutVerified(t.Context(), d, n, tr)
+		if err != nil || created {
+			t.Fatalf("re-PutVerified = %v, %v; want created=false", created, err)
+		}
+		if !tr.eof {
+			t.Errorf("re-PutVerified read %d of %d bytes; it must drain the reader", tr.n, n)
+		}
+		if i, err = b.Head(t.Context(), d); err != nil {
+			t.Fatal(err)
+		}
+		s.checkModTime(t, "after re-PutVerified", i.ModTime, start)
+		// A re-put of a stored blob still refuses a stream of the wrong size.
+		if created, err := vp.PutVerified(t.Context(), d, n, bytes.NewReader(data[:n-1])); created || !errors.Is(err, storage.ErrDigestMismatch) {
+			t.Errorf("re-PutVerified of a short stream = %v, %v; want ErrDigestMismatch", created, err)
+		}
+		if got := mustRead(t, b, d, nil); !bytes.Equal(got, data) {
+			t.Fatal("a refused re-put changed the stored bytes")
+		}
+		wantOnly(t, b, map[content.Digest]int64{d: n})
+	})
+
+	boom := errors.New("reader exploded")
+	for _, c := range []struct {
+		name     string
+		d        content.Digest
+		size     int64
+		r        io.Reader
+		mismatch bool  // the error must match ErrDigestMismatch
+		target   error // or this one
+	}{
+		{"short stream", d, n, bytes.NewReader(data[:n-1]), true, nil},
+		{"empty stream", d, n, bytes.NewReader(nil), true, nil},
+		{"long stream", d, n, io.MultiReader(bytes.NewReader(data), strings.NewReader("+")), true, nil},
+		{"much longer stream", d, n, &genReader{c: newGen(98), left: n + 16<<20}, true, nil},
+		{"declared size too large", d, n + 1, bytes.NewReader(data), true, nil},
+		{"declared size too small", d, n - 1, bytes.NewReader(data), true, nil},
+		{"reader fails midway", d, n, io.MultiReader(bytes.NewReader(data[:n/2]), iotest.ErrReader(boom)), false, boom},
+		{"negative size", d, -1, bytes.NewReader(data), false, nil},
+		{"zero digest", content.Digest{}, n, bytes.NewReader(data), false, storage.ErrInvalidKey},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b := s.newBackend(t)
+			keep := mustPut(t, b, []byte("bystander"))
+			created, err := b.(storage.VerifiedPutter).PutVerified(t.Context(), c.d, c.size, c.r)
+			switch {
+			case err == nil || created:
+				t.Fatalf("PutVerified = %v, %v; want an error", created, err)
+			case c.mismatch && !errors.Is(err, storage.ErrDigestMismatch):
+				t.Errorf("PutVerified error = %v; want ErrDigestMismatch", err)
+			case c.target != nil && !errors.Is(err, c.target):
+				t.Errorf("PutVerified error = %v; want %v", err, c.target)
+			}
+			s.wantAbsent(t, b, d)
+			wantOnly(t, b, map[content.Digest]int64{keep: 9})
+		})
 	}
 }

@@ -17,7 +17,10 @@ const headConcurrency = 16
 
 // FromBackend adapts a storage backend to BlobStore, for local mode:
 // Missing runs Head for each digest (in parallel), Put and Get pass
-// through. Retries are the pipeline's business, not the adapter's.
+// through. Retries are the pipeline's business, not the adapter's. Push
+// stores the chunks and manifests it has just digested itself through the
+// backend's storage.VerifiedPutter, when it implements one, so the bytes
+// are not hashed twice.
 func FromBackend(b storage.Backend) BlobStore { return backendStore{b} }
 
 type backendStore struct{ b storage.Backend }
@@ -60,6 +63,17 @@ func (s backendStore) Missing(ctx context.Context, ds []content.Digest) ([]conte
 func (s backendStore) Put(ctx context.Context, d content.Digest, size int64, r io.Reader) error {
 	_, err := s.b.Put(ctx, d, size, r)
 	return err
+}
+
+// putDigested stores bytes the pipeline digested itself, through the
+// backend's storage.VerifiedPutter when it has one (skipping a second hash
+// pass), else through the verifying Put.
+func (s backendStore) putDigested(ctx context.Context, d content.Digest, size int64, r io.Reader) error {
+	if vp, ok := s.b.(storage.VerifiedPutter); ok {
+		_, err := vp.PutVerified(ctx, d, size, r)
+		return err
+	}
+	return s.Put(ctx, d, size, r)
 }
 
 func (s backendStore) Get(ctx context.Context, d content.Digest, rng *content.Range) (io.ReadCloser, error) {

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 
 	"github.com/artifact-store/artstore/internal/content"
@@ -89,5 +91,54 @@ func TestLocalBackend(t *testing.T) {
 	}
 	if got, want := snapshot(t, dst), snapshot(t, src); len(got) != len(want) || got["z.bin"] != want["z.bin"] || got["x/y.txt"] != want["x/y.txt"] {
 		t.Fatalf("tree differs after the round trip")
+	}
+}
+
+// countingBackend counts which of Put and PutVerified the adapter calls.
+type countingBackend struct {
+	*local.Backend
+	puts, verified atomic.Int32
+}
+
+func (c *countingBackend) Put(ctx context.Context, d content.Digest, size int64, r io.Reader) (bool, error) {
+	c.puts.Add(1)
+	return c.Backend.Put(ctx, d, size, r)
+}
+
+func (c *countingBackend) PutVerified(ctx context.Context, d content.Digest, size int64, r io.Reader) (bool, error) {
+	c.verified.Add(1)
+	return c.Backend.PutVerified(ctx, d, size, r)
+}
+
+// TestPushUsesVerifiedPut checks that Push stores the chunks and the
+// manifest it digested itself through storage.VerifiedPutter, while
+// BlobStore.Put, which takes bytes from anyone, keeps verifying them.
+func TestPushUsesVerifiedPut(t *testing.T) {
+	be, err := local.New("default", filepath.Join(t.TempDir(), "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb := &countingBackend{Backend: be}
+	store := FromBackend(cb)
+	data := randBytes(31, 1<<20+777)
+	res, err := Push(context.Background(), bytes.NewReader(data), store, PushOptions{Chunker: smallParams()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := int(cb.verified.Load()), len(res.Blobs)+1; got != want || cb.puts.Load() != 0 {
+		t.Errorf("Push made %d PutVerified and %d Put calls; want %d PutVerified (chunks and manifest) and no Put", got, cb.puts.Load(), want)
+	}
+	var out bytes.Buffer
+	if _, err := Pull(context.Background(), res.ManifestDigest, store, &out, PullOptions{}); err != nil || !bytes.Equal(out.Bytes(), data) {
+		t.Fatalf("pull after a verified-put push: %v", err)
+	}
+
+	other := randBytes(32, 1000)
+	d := content.FromBytes(randBytes(33, 1000))
+	if err := store.Put(context.Background(), d, 1000, bytes.NewReader(other)); !errors.Is(err, content.ErrMismatch) {
+		t.Errorf("BlobStore.Put of bytes that do not match the digest = %v; want ErrMismatch", err)
+	}
+	if cb.puts.Load() != 1 {
+		t.Errorf("BlobStore.Put made %d backend Put calls; want 1", cb.puts.Load())
 	}
 }

@@ -424,12 +424,29 @@ func putChunk(ctx context.Context, store BlobStore, cfg pushConfig, c *pushChunk
 		r := &guardedReader{}
 		r.r.Reset(c.data)
 		defer r.close()
-		return store.Put(ctx, c.digest, int64(len(c.data)), r)
+		return putDigested(ctx, store, c.digest, int64(len(c.data)), r)
 	})
 	if err != nil {
 		return fmt.Errorf("upload chunk %d (%s, %d bytes): %w", c.index, c.digest.Short(), len(c.data), err)
 	}
 	return nil
+}
+
+// digestedPutter is implemented by BlobStores that can store bytes the
+// pipeline has just digested itself without hashing them again (see
+// storage.VerifiedPutter); FromBackend's adapter does.
+type digestedPutter interface {
+	putDigested(ctx context.Context, d content.Digest, size int64, r io.Reader) error
+}
+
+// putDigested stores bytes whose digest d the pipeline computed itself, in
+// this process, from the very buffer r reads; only Push's chunk and
+// manifest uploads may call it.
+func putDigested(ctx context.Context, store BlobStore, d content.Digest, size int64, r io.Reader) error {
+	if dp, ok := store.(digestedPutter); ok {
+		return dp.putDigested(ctx, d, size, r)
+	}
+	return store.Put(ctx, d, size, r)
 }
 
 // errReaderClosed is returned by a chunk reader used after its Put
@@ -469,7 +486,7 @@ func putManifest(ctx context.Context, store BlobStore, retry RetryPolicy, m cont
 	}
 	d := content.FromBytes(b)
 	err = retry.do(ctx, func() error {
-		return store.Put(ctx, d, int64(len(b)), bytes.NewReader(b))
+		return putDigested(ctx, store, d, int64(len(b)), bytes.NewReader(b))
 	})
 	if err != nil {
 		return content.Digest{}, fmt.Errorf("push: store manifest %s: %w", d.Short(), err)
