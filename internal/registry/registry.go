@@ -85,6 +85,8 @@ type Registry struct {
 	log   eventlog.Store
 	blobs BlobChecker
 	now   func() time.Time
+	// rules caches the retention rules folded from the log (retention.go).
+	rules ruleCache
 }
 
 // New returns a registry over log, checking blobs with blobs (required by

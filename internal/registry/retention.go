@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/oklog/ulid/v2"
@@ -165,11 +166,25 @@ func (r *Registry) RemoveRule(ctx context.Context, actor, id string) (Rule, erro
 	return removed, nil
 }
 
+// ruleCache holds the retention rules folded from the log up to seq, so
+// each call reads only the events appended since the last one.
+type ruleCache struct {
+	mu    sync.Mutex
+	seq   int64
+	rules []Rule
+}
+
 // Rules returns the retention rules in force, oldest first. They are folded
-// from the log's rule events.
+// from the log's rule events; the fold is cached and extended with the
+// events appended since the previous call.
 func (r *Registry) Rules(ctx context.Context) ([]Rule, error) {
-	var rules []Rule
-	err := r.log.Read(ctx, 0, func(ev eventlog.Event) error {
+	c := &r.rules
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	rules := slices.Clone(c.rules)
+	seq := c.seq
+	err := r.log.Read(ctx, c.seq, func(ev eventlog.Event) error {
+		seq = ev.Seq
 		switch ev.Type {
 		case eventlog.TypeRetentionRuleAdded:
 			var p eventlog.RetentionRuleAdded
@@ -190,7 +205,8 @@ func (r *Registry) Rules(ctx context.Context) ([]Rule, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read retention rules: %w", err)
 	}
-	return rules, nil
+	c.seq, c.rules = seq, rules
+	return slices.Clone(rules), nil
 }
 
 // Expiry is one artifact retention deletes (or, in a plan, would delete),
