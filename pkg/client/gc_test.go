@@ -67,7 +67,7 @@ func TestGCRacesPushes(t *testing.T) {
 		keepers = append(keepers, res.ID)
 	}
 
-	var collected, spared, failedPushes, okPushes int
+	var collected, spared, failedPushes, okPushes, reuploads int
 	for it := range iterations {
 		src := pool[it%len(pool)]
 		a, err := l.Push(ctx, PushRequest{Path: src, Name: "race/dead"})
@@ -112,6 +112,9 @@ func TestGCRacesPushes(t *testing.T) {
 				continue
 			}
 			okPushes++
+			if pushed[p].UploadedBytes > 0 {
+				reuploads++ // the dead blobs were gone at its dedup check, or its registration retried
+			}
 			if _, err := l.PullToPath(ctx, pushed[p].ID, filepath.Join(t.TempDir(), "out"), PullOptions{}); err != nil {
 				t.Fatalf("iteration %d: push %d registered %s but it does not pull: %v", it, p, pushed[p].Ref, err)
 			}
@@ -140,8 +143,8 @@ func TestGCRacesPushes(t *testing.T) {
 	if okPushes == 0 {
 		t.Fatalf("no push succeeded in %d iterations", iterations)
 	}
-	t.Logf("%d iterations: %d pushes registered, %d lost a race, %d blobs collected, %d spared at sweep",
-		iterations, okPushes, failedPushes, collected, spared)
+	t.Logf("%d iterations: %d pushes registered (%d uploaded bytes again), %d lost a race, %d blobs collected, %d spared at sweep",
+		iterations, okPushes, reuploads, failedPushes, collected, spared)
 }
 
 // TestGCKeepsAndCollects checks one collection's choices without races:
