@@ -50,6 +50,12 @@ const DefaultGrace = time.Hour
 // DefaultBatch is how many blobs one sweep transaction deletes at most.
 const DefaultBatch = 256
 
+// maxSweepTime bounds the work one sweep transaction does: it holds the
+// log's append lock, so registrations (and every other append) wait for
+// it. A batch stops early once it has run this long (on S3 each candidate
+// costs a HEAD and a DELETE) and the rest goes to the next transaction.
+const maxSweepTime = 500 * time.Millisecond
+
 // queryPage is the page size of artifact listings.
 const queryPage = 1000
 
@@ -158,11 +164,11 @@ func Run(ctx context.Context, log eventlog.Store, backend storage.Backend, opts 
 
 	// Sweep.
 	for len(cands) > 0 {
-		k := min(batch, len(cands))
-		if err := c.sweep(ctx, log, opts.Actor, res.Cutoff, cands[:k], &res); err != nil {
+		n, err := c.sweep(ctx, log, opts.Actor, res.Cutoff, cands[:min(batch, len(cands))], &res)
+		if err != nil {
 			return res, err
 		}
-		cands = cands[k:]
+		cands = cands[n:]
 	}
 	return res, nil
 }
@@ -254,18 +260,25 @@ func (c *collector) manifest(ctx context.Context, d content.Digest) (content.Man
 	return content.ParseManifest(b)
 }
 
-// sweep deletes one batch of candidates inside the append transaction.
-func (c *collector) sweep(ctx context.Context, log eventlog.Store, actor string, cutoff time.Time, batch []Blob, res *Result) error {
+// sweep deletes candidates from the front of batch inside one append
+// transaction and returns how many it dealt with (at least one; fewer than
+// len(batch) when it ran past maxSweepTime).
+func (c *collector) sweep(ctx context.Context, log eventlog.Store, actor string, cutoff time.Time, batch []Blob, res *Result) (int, error) {
 	// deleted survives a retried transaction: a blob deleted by a failed
 	// attempt is gone, and the retry must still record it.
 	deleted := map[content.Digest]Blob{}
-	spared := 0
+	spared, done := 0, 0
 	evs, err := log.AppendFunc(ctx, func(ctx context.Context, tx eventlog.Views) ([]eventlog.NewEvent, error) {
+		start := time.Now()
 		if _, err := c.addArtifacts(ctx, tx, c.seen); err != nil {
 			return nil, err
 		}
-		spared = 0
-		for _, b := range batch {
+		spared, done = 0, 0
+		for i, b := range batch {
+			if i > 0 && time.Since(start) > maxSweepTime {
+				break
+			}
+			done = i + 1
 			if _, ok := deleted[b.Digest]; ok {
 				continue
 			}
@@ -306,9 +319,9 @@ func (c *collector) sweep(ctx context.Context, log eventlog.Store, actor string,
 	})
 	if err != nil {
 		if len(deleted) > 0 {
-			return fmt.Errorf("gc: %d blobs were deleted but their record could not be appended (they stay deleted; no artifact referenced them): %w", len(deleted), err)
+			return 0, fmt.Errorf("gc: %d blobs were deleted but their record could not be appended (they stay deleted; no artifact referenced them): %w", len(deleted), err)
 		}
-		return fmt.Errorf("gc: %w", err)
+		return 0, fmt.Errorf("gc: %w", err)
 	}
 	res.Spared += spared
 	for _, b := range sortedBlobs(deleted) {
@@ -318,7 +331,7 @@ func (c *collector) sweep(ctx context.Context, log eventlog.Store, actor string,
 	for _, ev := range evs {
 		res.Events = append(res.Events, ev.Seq)
 	}
-	return nil
+	return done, nil
 }
 
 func sortedBlobs(m map[content.Digest]Blob) []Blob {

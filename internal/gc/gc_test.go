@@ -178,8 +178,8 @@ func TestGraceAndModTime(t *testing.T) {
 		grace time.Duration
 		want  int
 	}{
-		{now: info.ModTime, grace: 0, want: 0},                       // not before the cutoff
-		{now: info.ModTime.Add(time.Nanosecond), grace: 0, want: 1},  // just before
+		{now: info.ModTime, grace: 0, want: 0},                      // not before the cutoff
+		{now: info.ModTime.Add(time.Nanosecond), grace: 0, want: 1}, // just before
 		{now: info.ModTime.Add(time.Hour), grace: 2 * time.Hour, want: 0},
 		{now: info.ModTime.Add(3 * time.Hour), grace: 2 * time.Hour, want: 1},
 	} {
