@@ -144,26 +144,25 @@ func (r *Registry) AddRule(ctx context.Context, actor, pattern string, expireAft
 }
 
 // RemoveRule removes a retention rule (ErrNotFound if there is none with
-// the ID) and returns it.
+// the ID) and returns it. Two concurrent removals of one rule may both
+// append; the second is a no-op when rules are folded.
 func (r *Registry) RemoveRule(ctx context.Context, actor, id string) (Rule, error) {
-	var removed Rule
-	_, err := r.log.AppendFunc(ctx, func(ctx context.Context, _ eventlog.Views) ([]eventlog.NewEvent, error) {
-		// The append lock is held: the fold sees every committed rule.
-		rules, err := r.Rules(ctx)
-		if err != nil {
-			return nil, err
-		}
-		i := slices.IndexFunc(rules, func(x Rule) bool { return x.ID == id })
-		if i < 0 {
-			return nil, fmt.Errorf("no retention rule %q (artstore retention rule ls lists them): %w", clip(id), ErrNotFound)
-		}
-		removed = rules[i]
-		return r.events(actor, r.now(), "rule:"+id, &eventlog.RetentionRuleRemoved{ID: id})
-	})
+	rules, err := r.Rules(ctx)
 	if err != nil {
 		return Rule{}, fmt.Errorf("remove retention rule: %w", err)
 	}
-	return removed, nil
+	i := slices.IndexFunc(rules, func(x Rule) bool { return x.ID == id })
+	if i < 0 {
+		return Rule{}, fmt.Errorf("remove retention rule: no rule %q (artstore retention rule ls lists them): %w", clip(id), ErrNotFound)
+	}
+	evs, err := r.events(actor, r.now(), "rule:"+id, &eventlog.RetentionRuleRemoved{ID: id})
+	if err == nil {
+		_, err = r.log.Append(ctx, evs)
+	}
+	if err != nil {
+		return Rule{}, fmt.Errorf("remove retention rule: %w", err)
+	}
+	return rules[i], nil
 }
 
 // ruleCache holds the retention rules folded from the log up to seq, so
