@@ -407,7 +407,7 @@ func pullToFile(ctx context.Context, md content.Digest, m content.Manifest, stor
 			os.Remove(tmp)
 		}
 	}()
-	res, err := pullFile(ctx, md, m, store, f, opts)
+	res, err := pullFile(ctx, md, m, store, newEarlyWriteback(f), opts)
 	if err != nil {
 		return res, err
 	}

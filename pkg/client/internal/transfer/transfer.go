@@ -26,7 +26,9 @@
 // released in chunk order), verifies each against its digest and writes
 // them in order, hashing the whole content to check it at the end. PullToFile and PullTree write through temporary files renamed into
 // place, so a target path holds either nothing new or a complete, verified
-// file.
+// file. On Linux they start the kernel's writeback of every 8 MiB written
+// (sync_file_range), so the final fsync does not have to write the whole
+// file at once.
 //
 // # Trees
 //

@@ -232,7 +232,7 @@ func pullTreeFile(ctx context.Context, root *os.Root, e content.TreeEntry, store
 			root.Remove(tmp)
 		}
 	}()
-	n, err := pullChunks(ctx, fm, store, f, opts, prog)
+	n, err := pullChunks(ctx, fm, store, newEarlyWriteback(f), opts, prog)
 	if err != nil {
 		return n, err
 	}
