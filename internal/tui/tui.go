@@ -27,6 +27,9 @@ import (
 	"golang.org/x/term"
 
 	"github.com/artifact-store/artstore/pkg/client"
+
+	// settle lipgloss's background query before bubbletea's init runs it
+	_ "github.com/artifact-store/artstore/internal/tui/termbg"
 )
 
 // ErrNotTerminal is returned by Run when its output (or its input, when that
