@@ -1,13 +1,10 @@
 package client
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"mime"
-	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -37,168 +34,30 @@ func (l *Local) Push(ctx context.Context, req PushRequest) (*PushResult, error) 
 }
 
 func (l *Local) push(ctx context.Context, req PushRequest) (*PushResult, error) {
-	if (req.Path == "") == (req.Reader == nil) {
-		return nil, fmt.Errorf("push: %w: give exactly one of a path and a reader", ErrInvalid)
-	}
-	name := req.Name
-	if name == "" {
-		if req.Path == "" {
-			return nil, fmt.Errorf("push: %w: standard input has no file name to name the artifact after; give a name (--name NAME)", ErrInvalid)
-		}
-		var err error
-		if name, err = DeriveName(req.Path); err != nil {
-			return nil, fmt.Errorf("push %s: %w", req.Path, err)
-		}
-	}
-	rreq, err := l.registerRequest(ctx, name, req)
-	if err != nil {
-		return nil, fmt.Errorf("push %s: %w", name, err)
-	}
-
-	opts := transfer.PushOptions{Concurrency: l.concurrency, Retry: l.retry}
-	if req.Progress != nil {
-		opts.Progress = func(p transfer.Progress) { req.Progress(p.Read, p.Written) }
-	}
-	var tr transfer.PushResult
-	var a registry.Artifact
-	for attempt := 1; ; attempt++ {
-		rreq.MediaType = req.MediaType // detected again on a retry
-		if req.Path != "" {
-			tr, err = l.pushPath(ctx, req.Path, &rreq, opts)
-		} else {
-			tr, err = l.pushStream(ctx, req.Reader, "", &rreq, opts)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("push %s: %w", name, err)
-		}
-		rreq.ContentDigest, rreq.Size, rreq.ManifestDigest, rreq.Chunks = tr.ContentDigest, tr.Size, tr.ManifestDigest, tr.Blobs
-		a, err = l.reg.Register(ctx, l.actor, rreq)
-		if err == nil {
-			break
-		}
-		if !retryMissing(err, attempt, req) {
-			return nil, fmt.Errorf("push: %w", err)
-		}
-		// Garbage collection removed a blob this push deduplicated
-		// against: upload what is missing (the file is read again) and
-		// register once more.
-	}
-	return &PushResult{
-		Artifact:          artifactFromInternal(a),
-		UploadedBytes:     tr.UploadedBytes,
-		DeduplicatedBytes: tr.DeduplicatedBytes,
-		Chunks:            tr.Chunks,
-	}, nil
-}
-
-// retryMissing reports whether a push whose registration failed with err
-// should upload again and retry: only once, only when blobs went missing
-// (garbage collection deleted a blob the push deduplicated against), and
-// only for a path, which can be read again (standard input cannot).
-func retryMissing(err error, attempt int, req PushRequest) bool {
-	return attempt == 1 && req.Path != "" && errors.Is(err, registry.ErrMissingBlobs)
-}
-
-// registerRequest validates the metadata of a push and returns the
-// registration request without the content fields.
-func (l *Local) registerRequest(ctx context.Context, name string, req PushRequest) (registry.RegisterRequest, error) {
-	rr := registry.RegisterRequest{Name: name, Version: req.Version, MediaType: req.MediaType, Labels: req.Labels,
-		Producer: producerToInternal(req.Producer), Tags: req.Tags, NoLatest: req.NoLatest}
-	if err := registry.ValidateName(name); err != nil {
-		return rr, fmt.Errorf("%w; %s", err, nameRules)
-	}
-	if req.Version != "" {
-		if err := registry.ValidateVersion(req.Version); err != nil {
-			return rr, err
-		}
-		// Fail before uploading; Register checks again atomically.
-		a, err := l.reg.Get(ctx, name+":"+req.Version)
-		switch {
-		case err == nil && a.Version == req.Version:
-			return rr, fmt.Errorf("%w: %s:%s exists (versions are immutable; push without a version to get the next number)", ErrConflict, name, req.Version)
-		case err == nil:
-			return rr, fmt.Errorf("%w: %s:%s is a tag; choose another version", ErrConflict, name, req.Version)
-		case !errors.Is(err, registry.ErrNotFound):
-			return rr, err
-		}
-	}
-	for _, t := range req.Tags {
-		if err := registry.ValidateTag(t); err != nil {
-			return rr, err
-		}
-	}
-	for k, v := range req.Labels {
-		if err := registry.ValidateLabel(k, v); err != nil {
-			return rr, err
-		}
-	}
-	if req.MediaType == TreeMediaType {
-		return rr, fmt.Errorf("%w: media type %s is reserved for directories, which get it automatically", ErrInvalid, TreeMediaType)
-	}
-	if req.MediaType != "" {
-		if _, _, err := mime.ParseMediaType(req.MediaType); err != nil {
-			return rr, fmt.Errorf("%w: media type %q: %v (want type/subtype, e.g. application/pdf)", ErrInvalid, req.MediaType, err)
-		}
-	}
-	ins, err := inputsToInternal(req.Inputs)
-	if err != nil {
-		return rr, err
-	}
-	for i, in := range ins {
-		if in.Ref == "" {
-			continue
-		}
-		a, err := l.reg.Get(ctx, in.Ref)
-		if err == nil && a.Deleted != nil {
-			err = fmt.Errorf("%s (%s) was deleted: %w", in.Ref, a.Ref(), registry.ErrNotFound)
-		}
-		if err != nil {
-			return rr, fmt.Errorf("input %d: %w", i+1, err)
-		}
-	}
-	rr.Inputs = ins
-	return rr, nil
-}
-
-// pushPath pushes a file or, for a directory, a tree.
-func (l *Local) pushPath(ctx context.Context, path string, rr *registry.RegisterRequest, opts transfer.PushOptions) (transfer.PushResult, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return transfer.PushResult{}, err
-	}
-	if st.IsDir() {
-		if rr.MediaType != "" {
-			return transfer.PushResult{}, fmt.Errorf("%w: %s is a directory; directories are stored as %s and take no other media type",
-				ErrInvalid, path, TreeMediaType)
-		}
-		rr.MediaType = TreeMediaType
-		return transfer.PushTree(ctx, path, l.blobs, opts)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return transfer.PushResult{}, err
-	}
-	defer f.Close()
-	return l.pushStream(ctx, f, filepath.Ext(path), rr, opts)
-}
-
-// pushStream pushes one byte stream. Without a media type it detects one
-// from the file extension ext or else from the first bytes, which it peeks
-// at through the same buffered reader the pipeline then reads: one pass.
-func (l *Local) pushStream(ctx context.Context, r io.Reader, ext string, rr *registry.RegisterRequest, opts transfer.PushOptions) (transfer.PushResult, error) {
-	if rr.MediaType == "" && ext != "" {
-		rr.MediaType = mime.TypeByExtension(ext)
-	}
-	if rr.MediaType == "" {
-		br := bufio.NewReaderSize(r, sniffLen)
-		head, err := br.Peek(sniffLen)
-		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
-			return transfer.PushResult{}, fmt.Errorf("read input: %w", err)
-		}
-		rr.MediaType = http.DetectContentType(head)
-		r = br
-	}
-	return transfer.Push(ctx, r, l.blobs, opts)
+	return runPush(ctx, req, pushTarget{
+		blobs: l.blobs,
+		opts:  transfer.PushOptions{Concurrency: l.concurrency, Retry: l.retry},
+		lookup: func(ctx context.Context, ref string) (string, bool, error) {
+			a, err := l.reg.Get(ctx, ref)
+			return a.Version, a.Deleted != nil, err
+		},
+		register: func(ctx context.Context, name, mediaType string, tr transfer.PushResult) (Artifact, error) {
+			ins, err := inputsToInternal(req.Inputs)
+			if err != nil {
+				return Artifact{}, err
+			}
+			a, err := l.reg.Register(ctx, l.actor, registry.RegisterRequest{
+				Name: name, Version: req.Version, MediaType: mediaType, Labels: req.Labels,
+				Producer: producerToInternal(req.Producer), Tags: req.Tags, NoLatest: req.NoLatest, Inputs: ins,
+				ContentDigest: tr.ContentDigest, Size: tr.Size, ManifestDigest: tr.ManifestDigest, Chunks: tr.Blobs,
+			})
+			if err != nil {
+				return Artifact{}, err
+			}
+			return artifactFromInternal(a), nil
+		},
+		blobsMissing: func(err error) bool { return errors.Is(err, registry.ErrMissingBlobs) },
+	})
 }
 
 // live returns the artifact ref names, refusing a deleted one (which only an

@@ -1,12 +1,10 @@
 package client
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"net/url"
 	"os"
@@ -16,7 +14,6 @@ import (
 	"time"
 
 	"github.com/artifact-store/artstore/internal/content"
-	"github.com/artifact-store/artstore/internal/registry"
 	"github.com/artifact-store/artstore/pkg/client/internal/transfer"
 )
 
@@ -197,153 +194,39 @@ func (r *Remote) Push(ctx context.Context, req PushRequest) (*PushResult, error)
 }
 
 func (r *Remote) push(ctx context.Context, req PushRequest) (*PushResult, error) {
-	if (req.Path == "") == (req.Reader == nil) {
-		return nil, fmt.Errorf("push: %w: give exactly one of a path and a reader", ErrInvalid)
-	}
-	name := req.Name
-	if name == "" {
-		if req.Path == "" {
-			return nil, fmt.Errorf("push: %w: standard input has no file name to name the artifact after; give a name (--name NAME)", ErrInvalid)
-		}
-		var err error
-		if name, err = DeriveName(req.Path); err != nil {
-			return nil, fmt.Errorf("push %s: %w", req.Path, err)
-		}
-	}
-	rr, err := r.registerRequest(ctx, name, req)
-	if err != nil {
-		return nil, fmt.Errorf("push %s: %w", name, err)
-	}
-	opts := transfer.PushOptions{Concurrency: r.concurrency, Retry: r.transferRetry()}
-	if req.Progress != nil {
-		opts.Progress = func(p transfer.Progress) { req.Progress(p.Read, p.Written) }
-	}
-	var tr transfer.PushResult
-	var a Artifact
-	for attempt := 1; ; attempt++ {
-		rr.MediaType = req.MediaType // detected again on a retry
-		if req.Path != "" {
-			tr, err = r.pushPath(ctx, req.Path, &rr, opts)
-		} else {
-			tr, err = r.pushStream(ctx, req.Reader, "", &rr, opts)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("push %s: %w", name, err)
-		}
-		rr.ContentDigest, rr.Size, rr.ManifestDigest = tr.ContentDigest.String(), tr.Size, tr.ManifestDigest.String()
-		rr.Blobs = make([]string, len(tr.Blobs))
-		for i, d := range tr.Blobs {
-			rr.Blobs[i] = d.String()
-		}
-		err = r.do(ctx, request{method: "POST", path: "/v1/artifacts", body: rr, out: &a})
-		if err == nil {
-			break
-		}
-		var re *RemoteError
-		if attempt > 1 || req.Path == "" || !errors.As(err, &re) || re.Code != "missing_blobs" {
-			return nil, fmt.Errorf("push %s: register: %w", name, err)
-		}
-		// Garbage collection removed a blob this push deduplicated
-		// against: upload what is missing and register once more.
-	}
-	return &PushResult{Artifact: a, UploadedBytes: tr.UploadedBytes, DeduplicatedBytes: tr.DeduplicatedBytes, Chunks: tr.Chunks}, nil
-}
-
-// registerRequest validates a push's metadata before any byte is read,
-// as local mode does; the daemon checks everything again atomically.
-func (r *Remote) registerRequest(ctx context.Context, name string, req PushRequest) (RegisterRequest, error) {
-	rr := RegisterRequest{Name: name, Version: req.Version, MediaType: req.MediaType, Labels: req.Labels,
-		Producer: req.Producer, Inputs: req.Inputs, Tags: req.Tags, NoLatest: req.NoLatest}
-	if err := registry.ValidateName(name); err != nil {
-		return rr, fmt.Errorf("%w; %s", err, nameRules)
-	}
-	// A token limited to other names, or no valid token at all, is refused
-	// here, before any byte is uploaded.
-	if _, err := r.List(ctx, Query{Pattern: name, Limit: 1}); err != nil {
-		return rr, err
-	}
-	if req.Version != "" {
-		if err := registry.ValidateVersion(req.Version); err != nil {
-			return rr, err
-		}
-		a, err := r.Get(ctx, name+":"+req.Version)
-		switch {
-		case err == nil && a.Version == req.Version:
-			return rr, fmt.Errorf("%w: %s:%s exists (versions are immutable; push without a version to get the next number)", ErrConflict, name, req.Version)
-		case err == nil:
-			return rr, fmt.Errorf("%w: %s:%s is a tag; choose another version", ErrConflict, name, req.Version)
-		case !errors.Is(err, ErrNotFound):
-			return rr, err
-		}
-	}
-	for _, t := range req.Tags {
-		if err := registry.ValidateTag(t); err != nil {
-			return rr, err
-		}
-	}
-	for k, v := range req.Labels {
-		if err := registry.ValidateLabel(k, v); err != nil {
-			return rr, err
-		}
-	}
-	if req.MediaType == TreeMediaType {
-		return rr, fmt.Errorf("%w: media type %s is reserved for directories, which get it automatically", ErrInvalid, TreeMediaType)
-	}
-	if req.MediaType != "" {
-		if _, _, err := mime.ParseMediaType(req.MediaType); err != nil {
-			return rr, fmt.Errorf("%w: media type %q: %v (want type/subtype, e.g. application/pdf)", ErrInvalid, req.MediaType, err)
-		}
-	}
-	ins, err := inputsToInternal(req.Inputs)
-	if err != nil {
-		return rr, err
-	}
-	for i, in := range ins {
-		if in.Ref == "" {
-			continue
-		}
-		if _, err := r.live(ctx, in.Ref); err != nil {
-			return rr, fmt.Errorf("input %d: %w", i+1, err)
-		}
-	}
-	return rr, nil
-}
-
-func (r *Remote) pushPath(ctx context.Context, path string, rr *RegisterRequest, opts transfer.PushOptions) (transfer.PushResult, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return transfer.PushResult{}, err
-	}
-	if st.IsDir() {
-		if rr.MediaType != "" {
-			return transfer.PushResult{}, fmt.Errorf("%w: %s is a directory; directories are stored as %s and take no other media type",
-				ErrInvalid, path, TreeMediaType)
-		}
-		rr.MediaType = TreeMediaType
-		return transfer.PushTree(ctx, path, r.blobs, opts)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return transfer.PushResult{}, err
-	}
-	defer f.Close()
-	return r.pushStream(ctx, f, filepath.Ext(path), rr, opts)
-}
-
-func (r *Remote) pushStream(ctx context.Context, in io.Reader, ext string, rr *RegisterRequest, opts transfer.PushOptions) (transfer.PushResult, error) {
-	if rr.MediaType == "" && ext != "" {
-		rr.MediaType = mime.TypeByExtension(ext)
-	}
-	if rr.MediaType == "" {
-		br := bufio.NewReaderSize(in, sniffLen)
-		head, err := br.Peek(sniffLen)
-		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
-			return transfer.PushResult{}, fmt.Errorf("read input: %w", err)
-		}
-		rr.MediaType = http.DetectContentType(head)
-		in = br
-	}
-	return transfer.Push(ctx, in, r.blobs, opts)
+	return runPush(ctx, req, pushTarget{
+		blobs: r.blobs,
+		opts:  transfer.PushOptions{Concurrency: r.concurrency, Retry: r.transferRetry()},
+		// A token limited to other names, or no valid token at all, is
+		// refused here, before any byte is uploaded.
+		precheck: func(ctx context.Context, name string) error {
+			_, err := r.List(ctx, Query{Pattern: name, Limit: 1})
+			return err
+		},
+		lookup: func(ctx context.Context, ref string) (string, bool, error) {
+			a, err := r.Get(ctx, ref)
+			if err != nil {
+				return "", false, err
+			}
+			return a.Version, a.Deleted, nil
+		},
+		register: func(ctx context.Context, name, mediaType string, tr transfer.PushResult) (Artifact, error) {
+			rr := RegisterRequest{Name: name, Version: req.Version, MediaType: mediaType, Labels: req.Labels,
+				Producer: req.Producer, Inputs: req.Inputs, Tags: req.Tags, NoLatest: req.NoLatest,
+				ContentDigest: tr.ContentDigest.String(), Size: tr.Size, ManifestDigest: tr.ManifestDigest.String()}
+			rr.Blobs = make([]string, len(tr.Blobs))
+			for i, d := range tr.Blobs {
+				rr.Blobs[i] = d.String()
+			}
+			var a Artifact
+			err := r.do(ctx, request{method: "POST", path: "/v1/artifacts", body: rr, out: &a})
+			return a, err
+		},
+		blobsMissing: func(err error) bool {
+			var re *RemoteError
+			return errors.As(err, &re) && re.Code == "missing_blobs"
+		},
+	})
 }
 
 // live returns the artifact ref names, refusing a deleted one.
