@@ -2,13 +2,11 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/artifact-store/artstore/internal/content"
@@ -20,9 +18,6 @@ import (
 // maxMissingBatch caps the digests of one POST /v1/blobs/missing.
 const maxMissingBatch = 10000
 
-// headConcurrency bounds the parallel Head calls of one missing check.
-const headConcurrency = 16
-
 // Checker returns the registry.BlobChecker the daemon's registry uses: a
 // parallel Head per digest on b.
 func Checker(b storage.Backend) registry.BlobChecker { return checker{b} }
@@ -30,36 +25,7 @@ func Checker(b storage.Backend) registry.BlobChecker { return checker{b} }
 type checker struct{ b storage.Backend }
 
 func (c checker) Missing(ctx context.Context, ds []content.Digest) ([]content.Digest, error) {
-	absent := make([]bool, len(ds))
-	errs := make([]error, len(ds))
-	sem := make(chan struct{}, headConcurrency)
-	var wg sync.WaitGroup
-	for i, d := range ds {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			_, err := c.b.Head(ctx, d)
-			switch {
-			case errors.Is(err, storage.ErrNotFound):
-				absent[i] = true
-			case err != nil:
-				errs[i] = fmt.Errorf("head %s: %w", d.Short(), err)
-			}
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	var missing []content.Digest
-	for i, d := range ds {
-		if absent[i] {
-			missing = append(missing, d)
-		}
-	}
-	return missing, nil
+	return storage.Missing(ctx, c.b, ds)
 }
 
 func pathDigest(r *http.Request) (content.Digest, error) {

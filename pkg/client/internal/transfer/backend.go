@@ -2,18 +2,11 @@ package transfer
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
-	"sync"
 
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/storage"
 )
-
-// headConcurrency bounds the parallel Head calls of one Missing call on a
-// backend.
-const headConcurrency = 16
 
 // FromBackend adapts a storage backend to BlobStore, for local mode:
 // Missing runs Head for each digest (in parallel), Put and Get pass
@@ -28,36 +21,7 @@ type backendStore struct{ b storage.Backend }
 var _ BlobStore = backendStore{}
 
 func (s backendStore) Missing(ctx context.Context, ds []content.Digest) ([]content.Digest, error) {
-	absent := make([]bool, len(ds))
-	errs := make([]error, len(ds))
-	sem := make(chan struct{}, headConcurrency)
-	var wg sync.WaitGroup
-	for i, d := range ds {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			_, err := s.b.Head(ctx, d)
-			switch {
-			case errors.Is(err, storage.ErrNotFound):
-				absent[i] = true
-			case err != nil:
-				errs[i] = fmt.Errorf("backend %s: head %s: %w", s.b.ID(), d.Short(), err)
-			}
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	var missing []content.Digest
-	for i, d := range ds {
-		if absent[i] {
-			missing = append(missing, d)
-		}
-	}
-	return missing, nil
+	return storage.Missing(ctx, s.b, ds)
 }
 
 func (s backendStore) Put(ctx context.Context, d content.Digest, size int64, r io.Reader) error {
