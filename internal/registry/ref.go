@@ -24,22 +24,25 @@ const (
 // moves unless told not to.
 const DefaultTag = "latest"
 
+// nameGrammar says what an artifact name may be, for error messages.
+const nameGrammar = "names may contain only a-z, 0-9, '.', '_' and '-', in segments joined by '/'"
+
 // ValidateName checks an artifact name: segments of [a-z0-9._-] joined by
 // '/', no empty, "." or ".." segment, at most MaxNameLen bytes.
 func ValidateName(name string) error {
 	if name == "" {
-		return fmt.Errorf("%w: empty artifact name", ErrInvalid)
+		return fmt.Errorf("%w: empty artifact name (%s)", ErrInvalid, nameGrammar)
 	}
 	if len(name) > MaxNameLen {
-		return fmt.Errorf("%w: artifact name %q is longer than %d bytes", ErrInvalid, clip(name), MaxNameLen)
+		return fmt.Errorf("%w: artifact name %q is longer than %d bytes (%s)", ErrInvalid, clip(name), MaxNameLen, nameGrammar)
 	}
 	for _, seg := range strings.Split(name, "/") {
 		if seg == "" || seg == "." || seg == ".." {
-			return fmt.Errorf("%w: artifact name %q has an empty, '.' or '..' segment", ErrInvalid, clip(name))
+			return fmt.Errorf("%w: artifact name %q has an empty, '.' or '..' segment (%s)", ErrInvalid, clip(name), nameGrammar)
 		}
 		for i := 0; i < len(seg); i++ {
 			if c := seg[i]; !isLowerAlnum(c) && c != '.' && c != '_' && c != '-' {
-				return fmt.Errorf("%w: artifact name %q may contain only a-z, 0-9, '.', '_', '-' and '/' between segments", ErrInvalid, clip(name))
+				return fmt.Errorf("%w: artifact name %q: %s", ErrInvalid, clip(name), nameGrammar)
 			}
 		}
 	}

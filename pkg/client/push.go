@@ -81,7 +81,7 @@ func runPush(ctx context.Context, req PushRequest, t pushTarget) (*PushResult, e
 // atomically when the artifact is registered.
 func checkPush(ctx context.Context, name string, req PushRequest, t pushTarget) error {
 	if err := registry.ValidateName(name); err != nil {
-		return fmt.Errorf("%w; %s", err, nameRules)
+		return err // its message says what names may contain
 	}
 	if t.precheck != nil {
 		if err := t.precheck(ctx, name); err != nil {
