@@ -59,6 +59,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"RebuildEqualsLive", testRebuild},
 		{"Views", testViews},
 		{"OlderTypeVersionReplays", testOldVersion},
+		{"RebuildIsStrict", testRebuildStrict},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newDB) })

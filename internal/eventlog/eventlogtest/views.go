@@ -315,3 +315,70 @@ func testOldVersion(t *testing.T, newDB NewDB) {
 		t.Errorf("append of an unknown type: %v", err)
 	}
 }
+
+// typeProbe is a test-only event type: appended as a no-op, it is replayed
+// by Rebuild as the payload a test chooses, one the live projector would
+// have refused.
+const typeProbe = "test.probe.v1"
+
+// testRebuildStrict checks that Rebuild refuses, and rolls back, a log whose
+// replay does not fit the views, exactly where the live projector would
+// have refused the event: rebuilt views never silently differ from live
+// ones.
+func testRebuildStrict(t *testing.T, newDB NewDB) {
+	ctx := context.Background()
+	noop := func(json.RawMessage) (eventlog.Payload, error) { return &eventlog.BlobsCollected{}, nil }
+	tests := []struct {
+		name string
+		// before and after are appended around the probe.
+		before, after []eventlog.NewEvent
+		probe         eventlog.Payload
+		want          error
+	}{
+		{name: "tag of unknown artifact", probe: &eventlog.TagMoved{Name: "x", Tag: "t", ArtifactID: "Z"}, want: eventlog.ErrProjection},
+		{name: "tag across names", probe: &eventlog.TagMoved{Name: "y", Tag: "t", ArtifactID: "A"}, want: eventlog.ErrProjection},
+		{name: "tag of deleted artifact",
+			before: []eventlog.NewEvent{Event(t, "a", "B", &eventlog.ArtifactDeleted{ArtifactID: "B"})},
+			probe:  &eventlog.TagMoved{Name: "x", Tag: "t", ArtifactID: "B"}, want: eventlog.ErrProjection},
+		{name: "tag of artifact registered later", probe: &eventlog.TagMoved{Name: "x", Tag: "t", ArtifactID: "C"},
+			after: []eventlog.NewEvent{Registered(t, "C", "x", "3", nil)}, want: eventlog.ErrProjection},
+		{name: "remove missing tag", probe: &eventlog.TagRemoved{Name: "x", Tag: "nope"}, want: eventlog.ErrProjection},
+		{name: "retrieval of unknown artifact", probe: &eventlog.ArtifactRetrieved{ArtifactID: "Z", Bytes: 1}, want: eventlog.ErrProjection},
+		{name: "retrieval of artifact registered later", probe: &eventlog.ArtifactRetrieved{ArtifactID: "C", Bytes: 1},
+			after: []eventlog.NewEvent{Registered(t, "C", "x", "3", nil)}, want: eventlog.ErrProjection},
+		{name: "unknown input", probe: &eventlog.ArtifactRegistered{ID: "C", Name: "x", Version: "3", ContentDigest: Digest("c"), ManifestDigest: Digest("c"),
+			Provenance: eventlog.Provenance{Inputs: []eventlog.Input{{ArtifactID: "Z"}}}}, want: eventlog.ErrProjection},
+		{name: "input is itself", probe: &eventlog.ArtifactRegistered{ID: "C", Name: "x", Version: "3", ContentDigest: Digest("c"), ManifestDigest: Digest("c"),
+			Provenance: eventlog.Provenance{Inputs: []eventlog.Input{{ArtifactID: "C"}}}}, want: eventlog.ErrProjection},
+		{name: "duplicate id", probe: &eventlog.ArtifactRegistered{ID: "A", Name: "z", Version: "1", ContentDigest: Digest("c"), ManifestDigest: Digest("c")},
+			want: eventlog.ErrConflict},
+		{name: "duplicate version", probe: &eventlog.ArtifactRegistered{ID: "C", Name: "x", Version: "1", ContentDigest: Digest("c"), ManifestDigest: Digest("c")},
+			want: eventlog.ErrConflict},
+		{name: "labels of artifact registered just before", // its rows are still buffered
+			before: []eventlog.NewEvent{Registered(t, "C", "x", "3", nil)},
+			probe:  &eventlog.LabelsChanged{ArtifactID: "C", Remove: []string{"k"}}, want: eventlog.ErrProjection},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			db := newDB(t)
+			s := db.Open(t, eventlog.Options{Types: eventlog.DefaultTypes().With(typeProbe, noop)})
+			appendOK(t, s, Registered(t, "A", "x", "1", nil), Registered(t, "B", "x", "2", nil))
+			if len(tc.before) > 0 {
+				appendOK(t, s, tc.before...)
+			}
+			appendOK(t, s, eventlog.NewEvent{Actor: "a", Type: typeProbe, Payload: json.RawMessage(`{}`)})
+			if len(tc.after) > 0 {
+				appendOK(t, s, tc.after...)
+			}
+			live := dump(t, s)
+			probe := tc.probe
+			replay := db.Open(t, eventlog.Options{Types: eventlog.DefaultTypes().With(typeProbe, func(json.RawMessage) (eventlog.Payload, error) { return probe, nil })})
+			if _, err := replay.Rebuild(ctx); !errors.Is(err, tc.want) {
+				t.Errorf("rebuild: %v, want %v", err, tc.want)
+			}
+			if got := dump(t, replay); got != live {
+				t.Errorf("a failed rebuild changed the views:\n%s\nwant\n%s", got, live)
+			}
+		})
+	}
+}

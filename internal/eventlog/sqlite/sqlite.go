@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io/fs"
 	"runtime"
+	"strconv"
 	"strings"
 
 	"modernc.org/sqlite"
@@ -53,8 +54,13 @@ func Open(ctx context.Context, path string, opts eventlog.Options) (*Store, erro
 	if path == "" || strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("open event log: database path %q must be non-empty and contain no '?' or '#'", path)
 	}
+	// temp_store(MEMORY) on the write connection keeps statement journals
+	// (the undo log of one multi-row statement inside a transaction) in
+	// memory instead of temporary files: they are never needed after a
+	// crash (the whole transaction is then rolled back from the WAL), and
+	// writing them cost a write(2) per page.
 	params := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=cache_size(%d)", busyTimeoutMS, cacheKiB)
-	w, err := sql.Open("sqlite", path+"?"+params+"&_txlock=immediate")
+	w, err := sql.Open("sqlite", path+"?"+params+"&_pragma=temp_store(MEMORY)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open event log %s: %w", path, err)
 	}
@@ -212,10 +218,10 @@ func (t *readTx) Query(ctx context.Context, q string, args ...any) (sqlstore.Row
 	st, ok := t.rc.stmts[q]
 	if !ok {
 		if len(t.rc.stmts) >= maxStmtsPerConn {
-			return t.rc.conn.QueryContext(ctx, q, args...)
+			return t.rc.conn.QueryContext(ctx, positional(q), args...)
 		}
 		var err error
-		if st, err = t.rc.conn.PrepareContext(ctx, q); err != nil {
+		if st, err = t.rc.conn.PrepareContext(ctx, positional(q)); err != nil {
 			return nil, err
 		}
 		t.rc.stmts[q] = st
@@ -288,7 +294,7 @@ func (t *sqlTx) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 	if st, ok := t.stmts[q]; ok {
 		return st, nil
 	}
-	st, err := t.tx.PrepareContext(ctx, q)
+	st, err := t.tx.PrepareContext(ctx, positional(q))
 	if err != nil {
 		return nil, err
 	}
@@ -344,4 +350,41 @@ func (t *sqlTx) Rollback(context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// positional returns q with its parameters $1, $2, ... written as plain
+// "?" when they appear exactly in that order, each once, and q unchanged
+// otherwise. SQLite treats "$1" as a named parameter, and binding the n
+// named parameters of a statement costs time quadratic in n (each
+// sqlite3_bind_parameter_name call scans the statement's list of names);
+// "?" parameters have no names. Quoted strings and identifiers are skipped.
+func positional(q string) string {
+	var b strings.Builder
+	next := 1
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		switch {
+		case c == '\'' || c == '"':
+			end := strings.IndexByte(q[i+1:], c)
+			if end < 0 {
+				return q
+			}
+			b.WriteString(q[i : i+end+2])
+			i += end + 1
+		case c == '$' && i+1 < len(q) && q[i+1] >= '0' && q[i+1] <= '9':
+			j := i + 1
+			for j < len(q) && q[j] >= '0' && q[j] <= '9' {
+				j++
+			}
+			if q[i+1:j] != strconv.Itoa(next) {
+				return q
+			}
+			next++
+			b.WriteByte('?')
+			i = j - 1
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }

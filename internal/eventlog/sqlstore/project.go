@@ -25,8 +25,8 @@ import (
 // the unique-index checks until commit).
 func apply(ctx context.Context, tx Tx, ev eventlog.Event, p eventlog.Payload, f *fold) error {
 	seq, ns, by := ev.Seq, ev.Time.UnixNano(), ev.Actor
-	if f != nil && !f.buffers(p) {
-		if err := f.flushRows(ctx, tx); err != nil {
+	if f != nil {
+		if err := f.prepare(ctx, tx, p); err != nil {
 			return err
 		}
 	}
@@ -36,8 +36,8 @@ func apply(ctx context.Context, tx Tx, ev eventlog.Event, p eventlog.Payload, f 
 
 	case *eventlog.TagMoved:
 		if f != nil {
-			if err := f.checkLive(ctx, tx, p.ArtifactID, p.Name); err != nil {
-				return err
+			if a, ok := f.arts[p.ArtifactID]; !ok || a.deleted || a.name != p.Name {
+				return f.fail(ctx, tx, fmt.Errorf("%w: artifact %s of %s does not exist or is deleted", eventlog.ErrProjection, p.ArtifactID, p.Name))
 			}
 			f.moveTag(p.Name, p.Tag, tagRow{p.ArtifactID, seq, ns, by})
 			return nil
@@ -99,6 +99,7 @@ func apply(ctx context.Context, tx Tx, ev eventlog.Event, p eventlog.Payload, f 
 			return err
 		}
 		if f != nil {
+			f.arts[p.ArtifactID] = artState{name: f.arts[p.ArtifactID].name, deleted: true}
 			f.untagArtifact(p.ArtifactID)
 			return nil
 		}
@@ -106,6 +107,9 @@ func apply(ctx context.Context, tx Tx, ev eventlog.Event, p eventlog.Payload, f 
 
 	case *eventlog.ArtifactRetrieved:
 		if f != nil {
+			if _, ok := f.arts[p.ArtifactID]; !ok {
+				return f.fail(ctx, tx, fmt.Errorf("%w: artifact %s does not exist", eventlog.ErrProjection, p.ArtifactID))
+			}
 			f.retrieved(p.ArtifactID, p.Bytes, ns, by)
 			return nil
 		}
@@ -132,14 +136,26 @@ func applyRegistered(ctx context.Context, tx Tx, ev eventlog.Event, p *eventlog.
 	if err != nil {
 		return fmt.Errorf("encode provenance: %w", err)
 	}
-	if f != nil && f.buffers(p) {
+	if f != nil {
+		for i, in := range p.Provenance.Inputs {
+			if in.ArtifactID == "" {
+				continue
+			}
+			if _, ok := f.arts[in.ArtifactID]; !ok || in.ArtifactID == p.ID {
+				return f.fail(ctx, tx, fmt.Errorf("%w: input %d: artifact %s does not exist", eventlog.ErrProjection, i, in.ArtifactID))
+			}
+		}
+		f.arts[p.ID] = artState{name: f.intern(p.Name)}
+		f.pending[p.ID] = true
 		f.artifacts.add(ev.Seq, p.ID, p.Name, p.Version, VersionNumber(p.Version), p.ContentDigest.String(), p.Size,
 			p.ManifestDigest.String(), p.MediaType, string(prov), ev.Time.UnixNano(), ev.Actor, ev.Seq)
 		for _, k := range slices.Sorted(maps.Keys(p.Labels)) {
 			f.labels.add(ev.Seq, k, p.Labels[k])
 		}
-		for i, in := range p.Provenance.Inputs { // raw digests only (see buffers)
-			f.lineage.add(p.ID, int64(i), ev.Seq, "", in.Digest.String(), in.Ref, in.Role)
+		for i, in := range p.Provenance.Inputs {
+			// The live projection copies the parent's id from its row:
+			// the same string as the input's.
+			f.lineage.add(p.ID, int64(i), ev.Seq, in.ArtifactID, in.Digest.String(), in.Ref, in.Role)
 		}
 		for _, tag := range p.Tags {
 			f.moveTag(p.Name, tag, tagRow{p.ID, ev.Seq, ev.Time.UnixNano(), ev.Actor})
@@ -227,28 +243,74 @@ func unixNano(t time.Time) int64 {
 	return t.UnixNano()
 }
 
-// fold holds the tags and retrieval statistics of a Rebuild in memory, and
-// buffers new artifact, label and lineage rows to insert them many rows per
-// statement.
+// fold holds the state of a Rebuild that is kept in memory: tags and
+// retrieval statistics (written once at the end), the existence, name and
+// liveness of every artifact seen so far (so the projector's checks need no
+// query), and buffers of new artifact, label and lineage rows (inserted many
+// rows per statement).
 type fold struct {
 	tags       map[tagKey]tagRow
-	byArtifact map[string]map[tagKey]bool
+	byArtifact map[string][]tagKey // the tags on each artifact
 	stats      map[string]*retrievalRow
+
+	arts    map[string]artState
+	names   map[string]string // interned artifact names
+	pending map[string]bool   // artifacts whose rows are still buffered
 
 	artifacts, labels, lineage *rowBuffer
 }
 
-// buffers reports whether the rebuild may buffer p's effects: only events
-// whose projection reads no view row (an input artifact must be present
-// before the lineage INSERT ... SELECT that checks it).
-func (f *fold) buffers(p eventlog.Payload) bool {
-	switch p := p.(type) {
-	case *eventlog.ArtifactRegistered:
-		return !slices.ContainsFunc(p.Provenance.Inputs, func(in eventlog.Input) bool { return in.ArtifactID != "" })
-	case *eventlog.ArtifactRetrieved, *eventlog.BlobsCollected, *eventlog.TagRemoved:
-		return true
+// artState is what the projector's checks need to know of an artifact.
+type artState struct {
+	name    string
+	deleted bool
+}
+
+func (f *fold) intern(name string) string {
+	if n, ok := f.names[name]; ok {
+		return n
 	}
-	return false
+	f.names[name] = name
+	return name
+}
+
+// prepare flushes the buffered rows when p's projection runs SQL that reads
+// or changes a row still in the buffers (the rows of an artifact registered
+// since the last flush).
+func (f *fold) prepare(ctx context.Context, tx Tx, p eventlog.Payload) error {
+	var id string
+	switch p := p.(type) {
+	case *eventlog.ArtifactRegistered, *eventlog.TagMoved, *eventlog.TagRemoved, *eventlog.ArtifactRetrieved,
+		*eventlog.BlobsCollected, *eventlog.TokenCreated, *eventlog.TokenRevoked,
+		*eventlog.RetentionRuleAdded, *eventlog.RetentionRuleRemoved:
+		return nil // in memory, or no view change
+	case *eventlog.LabelsChanged:
+		id = p.ArtifactID
+	case *eventlog.RetentionSet:
+		id = p.ArtifactID
+	case *eventlog.HoldPlaced:
+		id = p.ArtifactID
+	case *eventlog.HoldReleased:
+		id = p.ArtifactID
+	case *eventlog.ArtifactDeleted:
+		id = p.ArtifactID
+	default:
+		return f.flushRows(ctx, tx)
+	}
+	if f.pending[id] {
+		return f.flushRows(ctx, tx)
+	}
+	return nil
+}
+
+// fail returns err, the failure of the event being applied, unless
+// writing the buffered rows of earlier events fails: then that failure,
+// which comes first in the log, is returned.
+func (f *fold) fail(ctx context.Context, tx Tx, err error) error {
+	if ferr := f.flushRows(ctx, tx); ferr != nil {
+		return ferr
+	}
+	return err
 }
 
 // flushFull flushes the row buffers when one is full.
@@ -269,6 +331,7 @@ func (f *fold) flushRows(ctx context.Context, tx Tx) error {
 			return err
 		}
 	}
+	clear(f.pending)
 	return nil
 }
 
@@ -277,11 +340,12 @@ type rowBuffer struct {
 	table string
 	cols  int
 	vals  []any
+	stmts map[int]string // INSERT statements by number of rows
 }
 
 // maxBufferedParams keeps statements well under SQLite's and PostgreSQL's
 // parameter limits.
-const maxBufferedParams = 500
+const maxBufferedParams = 2000
 
 func (b *rowBuffer) add(vals ...any) { b.vals = append(b.vals, vals...) }
 func (b *rowBuffer) full() bool      { return len(b.vals)+b.cols > maxBufferedParams }
@@ -290,19 +354,28 @@ func (b *rowBuffer) flush(ctx context.Context, tx Tx) error {
 	if len(b.vals) == 0 {
 		return nil
 	}
-	var q strings.Builder
-	q.WriteString("INSERT INTO " + b.table + " VALUES ")
-	for r := 0; r < len(b.vals)/b.cols; r++ {
-		if r > 0 {
-			q.WriteString(", ")
+	n := len(b.vals) / b.cols
+	q, ok := b.stmts[n]
+	if !ok {
+		var sb strings.Builder
+		sb.WriteString("INSERT INTO " + b.table + " VALUES ")
+		for r := 0; r < n; r++ {
+			if r > 0 {
+				sb.WriteString(", ")
+			}
+			sb.WriteString("(" + Placeholders(r*b.cols+1, b.cols) + ")")
 		}
-		q.WriteString("(" + Placeholders(r*b.cols+1, b.cols) + ")")
+		q = sb.String()
+		if b.stmts == nil {
+			b.stmts = map[int]string{}
+		}
+		b.stmts[n] = q
 	}
 	// A fresh slice for the next rows: the Tx may keep these arguments
 	// until it sends them (PostgreSQL queues statements).
 	vals := b.vals
-	b.vals = nil
-	err := tx.Exec(ctx, q.String(), vals...)
+	b.vals = make([]any, 0, maxBufferedParams)
+	err := tx.Exec(ctx, q, vals...)
 	if err != nil {
 		return fmt.Errorf("insert %s rows: %w", b.table, err)
 	}
@@ -324,7 +397,8 @@ type retrievalRow struct {
 
 func newFold() *fold {
 	return &fold{
-		tags: map[tagKey]tagRow{}, byArtifact: map[string]map[tagKey]bool{}, stats: map[string]*retrievalRow{},
+		tags: map[tagKey]tagRow{}, byArtifact: map[string][]tagKey{}, stats: map[string]*retrievalRow{},
+		arts: map[string]artState{}, names: map[string]string{}, pending: map[string]bool{},
 		artifacts: &rowBuffer{table: `artifacts (seq, id, name, version, version_num, content_digest, size, manifest_digest,
 			media_type, provenance, created_ns, created_by, updated_seq)`, cols: 13},
 		labels:  &rowBuffer{table: "labels (seq, key, value)", cols: 3},
@@ -335,13 +409,20 @@ func newFold() *fold {
 func (f *fold) moveTag(name, tag string, r tagRow) {
 	k := tagKey{name, tag}
 	if old, ok := f.tags[k]; ok {
-		delete(f.byArtifact[old.artifactID], k)
+		f.untag(old.artifactID, k)
 	}
 	f.tags[k] = r
-	if f.byArtifact[r.artifactID] == nil {
-		f.byArtifact[r.artifactID] = map[tagKey]bool{}
+	f.byArtifact[r.artifactID] = append(f.byArtifact[r.artifactID], k)
+}
+
+// untag removes k from the tags of artifact id.
+func (f *fold) untag(id string, k tagKey) {
+	ks := slices.DeleteFunc(f.byArtifact[id], func(x tagKey) bool { return x == k })
+	if len(ks) == 0 {
+		delete(f.byArtifact, id)
+		return
 	}
-	f.byArtifact[r.artifactID][k] = true
+	f.byArtifact[id] = ks
 }
 
 func (f *fold) removeTag(name, tag string) error {
@@ -350,13 +431,13 @@ func (f *fold) removeTag(name, tag string) error {
 	if !ok {
 		return fmt.Errorf("%w: tag %s:%s does not exist", eventlog.ErrProjection, name, tag)
 	}
-	delete(f.byArtifact[old.artifactID], k)
+	f.untag(old.artifactID, k)
 	delete(f.tags, k)
 	return nil
 }
 
 func (f *fold) untagArtifact(id string) {
-	for k := range f.byArtifact[id] {
+	for _, k := range f.byArtifact[id] {
 		delete(f.tags, k)
 	}
 	delete(f.byArtifact, id)
@@ -371,23 +452,6 @@ func (f *fold) retrieved(id string, n, ns int64, by string) {
 	st.count++
 	st.bytes += n
 	st.lastNS, st.lastBy = ns, by
-}
-
-// checkLive does what the live projection's INSERT ... SELECT checks: the
-// artifact exists, is live and has the name.
-func (f *fold) checkLive(ctx context.Context, tx Tx, id, name string) error {
-	rows, err := tx.Query(ctx, `SELECT 1 FROM artifacts WHERE id = $1 AND name = $2 AND deleted_seq = 0`, id, name)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	if !rows.Next() {
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		return fmt.Errorf("%w: artifact %s of %s does not exist or is deleted", eventlog.ErrProjection, id, name)
-	}
-	return nil
 }
 
 // flush writes the collected rows, in a fixed order.
