@@ -332,3 +332,119 @@ func ExampleChunker() {
 	// 8388608 8388608 2daeb1f36095
 	// 16777216 4194304 bb9f8df61474
 }
+
+// splitOneChain is the reference gear scan: one hash chain, one byte at a
+// time, exactly as fastcdc-gear-v1 is defined. Split's two-chain scan must
+// find the same boundaries.
+func splitOneChain(s *Splitter, data []byte) int {
+	n := len(data)
+	if n <= int(s.p.Min) {
+		return n
+	}
+	n = min(n, int(s.p.Max))
+	var h uint64
+	for i := int(s.p.Min); i < n; i++ {
+		h = (h << 1) + s.gear[data[i]]
+		if h&s.mask == 0 {
+			return i + 1
+		}
+	}
+	return n
+}
+
+// checkSplitMatchesReference cuts data with both scans and fails at the
+// first boundary where they differ.
+// lane > 0 overrides the interleaved scan's block size, so that small
+// inputs run many rounds and cuts fall on block edges often.
+func checkSplitMatchesReference(t testing.TB, p ChunkerParams, lane int, data []byte) {
+	t.Helper()
+	s, err := NewSplitter(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lane > 0 {
+		s.lane = lane
+	}
+	for off := 0; off < len(data); {
+		got, want := s.Split(data[off:]), splitOneChain(s, data[off:])
+		if got != want {
+			t.Fatalf("params %+v, lane %d, offset %d of %d: Split = %d, one-chain reference = %d", p, s.lane, off, len(data), got, want)
+		}
+		off += got
+	}
+}
+
+// TestSplitMatchesOneChain checks the interleaved scan against the
+// reference where it matters: cuts in the first block of a round, in the
+// second, in both, right at block edges, none at all (Max), and inputs
+// ending mid-round. Low-entropy inputs give long runs of equal hashes.
+func TestSplitMatchesOneChain(t *testing.T) {
+	params := []ChunkerParams{
+		DefaultChunkerParams(),
+		{Algorithm: AlgorithmFastCDCGearV1, Min: 64, Avg: 4 << 10, Max: 256 << 10},
+		{Algorithm: AlgorithmFastCDCGearV1, Min: 4 << 10, Avg: 16 << 10, Max: 64 << 10},
+		{Algorithm: AlgorithmFastCDCGearV1, Min: 64, Avg: 1 << 20, Max: 1 << 20}, // mostly cut at Max
+	}
+	inputs := map[string][]byte{
+		"random":   pseudoRandom(11, 24<<20),
+		"zeros":    make([]byte, 3<<20),
+		"periodic": bytes.Repeat([]byte("artstore-"), 300_000),
+	}
+	mixed := pseudoRandom(12, 4<<20)
+	for i := 1 << 20; i < 3<<20; i++ {
+		mixed[i] = byte(i % 7) // a long low-entropy stretch inside random data
+	}
+	inputs["mixed"] = mixed
+	for _, p := range params {
+		for name, data := range inputs {
+			t.Run(fmt.Sprintf("%s/min=%d,avg=%d,max=%d", name, p.Min, p.Avg, p.Max), func(t *testing.T) {
+				checkSplitMatchesReference(t, p, 0, data)
+			})
+		}
+	}
+	// Small lanes: many rounds per chunk, and with Avg near the lane size
+	// cuts land on every position of a round, including each block's
+	// first byte, where the second chain's warm-up must be exact.
+	for _, lane := range []int{64, 65, 100, 256} {
+		for _, avg := range []int64{64, 128, 512} {
+			p := ChunkerParams{Algorithm: AlgorithmFastCDCGearV1, Min: 64, Avg: avg, Max: 64 * avg}
+			checkSplitMatchesReference(t, p, lane, pseudoRandom(uint64(lane)*uint64(avg), 1<<20))
+		}
+	}
+	// Every input length around the round size, so the one-byte tail
+	// after the last whole round is exercised at each length.
+	p := ChunkerParams{Algorithm: AlgorithmFastCDCGearV1, Min: 64, Avg: 1 << 20, Max: 1 << 20}
+	data := pseudoRandom(13, 4*splitLane+200)
+	for n := 64 + 2*splitLane - 100; n <= len(data); n += 37 {
+		checkSplitMatchesReference(t, p, 0, data[:n])
+	}
+}
+
+// FuzzSplitMatchesOneChain compares the interleaved scan with the
+// reference on arbitrary bytes and small parameters (so cuts are frequent
+// and land anywhere in a round).
+func FuzzSplitMatchesOneChain(f *testing.F) {
+	f.Add(uint16(64), uint8(8), uint8(2), uint16(64), uint64(1), 40_000)
+	f.Add(uint16(100), uint8(12), uint8(4), uint16(300), uint64(7), 200_000)
+	f.Add(uint16(64), uint8(14), uint8(1), uint16(8192), uint64(3), 70_000)
+	f.Fuzz(func(t *testing.T, min uint16, avgBits, maxMul uint8, lane uint16, seed uint64, n int) {
+		avg := int64(1) << (6 + avgBits%12) // 64 B .. 128 KiB
+		p := ChunkerParams{Algorithm: AlgorithmFastCDCGearV1, Min: max(64, int64(min)), Avg: avg}
+		p.Avg = max(p.Avg, p.Min)
+		for p.Avg&(p.Avg-1) != 0 {
+			p.Avg &= p.Avg - 1
+			p.Avg <<= 1
+		}
+		p.Max = p.Avg * int64(1+maxMul%8)
+		if n < 0 || n > 1<<20 {
+			n = 1 << 20
+		}
+		data := pseudoRandom(seed, n)
+		if seed%3 == 0 { // lower entropy: only a few distinct bytes
+			for i := range data {
+				data[i] &= 3
+			}
+		}
+		checkSplitMatchesReference(t, p, max(64, int(lane)), data)
+	})
+}
