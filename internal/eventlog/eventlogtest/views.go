@@ -204,6 +204,13 @@ func testViews(t *testing.T, newDB NewDB) {
 		{"like", eventlog.Query{NameLike: "%/app"}, []string{"BIN1", "BIN2"}},
 		{"label equals", eventlog.Query{Selectors: []eventlog.Selector{{Key: "team", Value: "core"}}}, []string{"SRC2", "BIN1", "BIN2"}},
 		{"two labels", eventlog.Query{Selectors: []eventlog.Selector{{Key: "team", Value: "core"}, {Key: "env", Value: "prod"}}}, []string{"SRC2"}},
+		{"two labels, other order", eventlog.Query{Selectors: []eventlog.Selector{{Key: "env", Value: "prod"}, {Key: "team", Value: "core"}}}, []string{"SRC2"}},
+		{"two labels of a deleted artifact", eventlog.Query{Selectors: []eventlog.Selector{{Key: "team", Value: "core"}, {Key: "env", Value: "dev"}}}, nil},
+		{"two labels with deleted", eventlog.Query{IncludeDeleted: true, Selectors: []eventlog.Selector{{Key: "team", Value: "core"}, {Key: "env", Value: "dev"}}}, []string{"SRC1"}},
+		{"two labels and a name", eventlog.Query{Name: "build/app", Selectors: []eventlog.Selector{{Key: "team", Value: "core"}, {Key: "env", Value: "prod"}}}, nil},
+		{"three labels", eventlog.Query{Selectors: []eventlog.Selector{{Key: "team", Value: "core"}, {Key: "env", Value: "production"}, {Key: "approved", Value: "yes"}}}, []string{"BIN1"}},
+		{"two labels and not equals", eventlog.Query{Selectors: []eventlog.Selector{{Key: "team", Value: "core"}, {Key: "env", Op: eventlog.OpNotEquals, Value: "staging"}, {Key: "approved", Value: "yes"}}}, []string{"BIN1"}},
+		{"two labels, newest first", eventlog.Query{Newest: true, Selectors: []eventlog.Selector{{Key: "team", Value: "core"}, {Key: "team", Value: "core"}}}, []string{"BIN2", "BIN1", "SRC2"}},
 		{"not equals", eventlog.Query{Selectors: []eventlog.Selector{{Key: "env", Op: eventlog.OpNotEquals, Value: "prod"}}}, []string{"CFG1", "BIN1", "BIN2", "REP1"}},
 		{"exists", eventlog.Query{Selectors: []eventlog.Selector{{Key: "approved", Op: eventlog.OpExists}}}, []string{"BIN1"}},
 		{"not exists", eventlog.Query{Selectors: []eventlog.Selector{{Key: "env", Op: eventlog.OpNotExists}}}, []string{"CFG1", "REP1"}},
@@ -218,8 +225,11 @@ func testViews(t *testing.T, newDB NewDB) {
 			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
 		}
 	}
-	// Paging, both orders, with and without a driving label selector.
-	for _, q := range []eventlog.Query{{}, {Newest: true}, {Selectors: []eventlog.Selector{{Key: "team", Value: "core"}}}, {Newest: true, Selectors: []eventlog.Selector{{Key: "team", Value: "core"}}}} {
+	// Paging, both orders, with and without a driving label selector, and
+	// with two equality selectors (intersected).
+	core := eventlog.Selector{Key: "team", Value: "core"}
+	for _, q := range []eventlog.Query{{}, {Newest: true}, {Selectors: []eventlog.Selector{core}}, {Newest: true, Selectors: []eventlog.Selector{core}},
+		{Selectors: []eventlog.Selector{core, core}}, {Newest: true, Selectors: []eventlog.Selector{core, core}}} {
 		all := ids(q)
 		var paged []string
 		q.Limit = 2
@@ -236,7 +246,7 @@ func testViews(t *testing.T, newDB NewDB) {
 			}
 			q.Cursor = p.Next
 		}
-		if !slices.Equal(paged, all) {
+		if !slices.Equal(paged, all) || len(all) < 3 {
 			t.Errorf("paged %v, unpaged %v", paged, all)
 		}
 	}

@@ -122,6 +122,11 @@ func (d *driver) Migrations() fs.FS {
 
 func (d *driver) EmptyTable(table string) string { return "DELETE FROM " + table }
 
+// MergesIntersect implements sqlstore.IntersectMerger: SQLite runs an
+// INTERSECT with ORDER BY as a merge of co-routines, and an outer query
+// ordered the same way reads it without sorting.
+func (d *driver) MergesIntersect() bool { return true }
+
 func (d *driver) IndexesQuery(n int) string {
 	return `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN (` +
 		sqlstore.Placeholders(1, n) + `) ORDER BY name`

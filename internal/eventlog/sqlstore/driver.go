@@ -43,6 +43,18 @@ type Driver interface {
 	Close() error
 }
 
+// IntersectMerger is implemented by a Driver whose database evaluates
+//
+//	(SELECT seq FROM labels WHERE ... INTERSECT SELECT seq FROM labels WHERE ... ORDER BY 1)
+//
+// in a FROM clause as a lazy merge of the ordered index ranges, so that the
+// outer query's ORDER BY seq LIMIT n stops it early (SQLite does). Query
+// then intersects two or more equality label selectors that way, instead of
+// walking the first one's index and probing each row for the others.
+type IntersectMerger interface {
+	MergesIntersect() bool
+}
+
 // Tx is a database transaction.
 type Tx interface {
 	// Query runs a query returning rows. The rows must be closed before the

@@ -54,7 +54,7 @@ func (s *Store) AppendFunc(ctx context.Context, fn func(context.Context, eventlo
 		return nil, fmt.Errorf("append: begin: %w", s.d.WrapError(err))
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // after Commit it is a no-op
-	evs, err := fn(ctx, &views{q: tx, wrap: s.d.WrapError})
+	evs, err := fn(ctx, s.views(tx))
 	if err != nil {
 		return nil, err
 	}
@@ -437,9 +437,15 @@ func splitCols(cols string) []string {
 
 // Views implementation on the store: each call is one read transaction.
 
+// views returns the views over tx.
+func (s *Store) views(tx Tx) *views {
+	m, ok := s.d.(IntersectMerger)
+	return &views{q: tx, wrap: s.d.WrapError, mergeIntersect: ok && m.MergesIntersect()}
+}
+
 // viewRead runs fn with views over one read transaction.
 func (s *Store) viewRead(ctx context.Context, fn func(v *views) error) error {
-	return s.read(ctx, func(tx Tx) error { return fn(&views{q: tx, wrap: s.d.WrapError}) })
+	return s.read(ctx, func(tx Tx) error { return fn(s.views(tx)) })
 }
 
 // Artifact implements eventlog.Views.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,6 +23,8 @@ const (
 type views struct {
 	q    Tx
 	wrap func(error) error
+	// mergeIntersect: see IntersectMerger.
+	mergeIntersect bool
 }
 
 var _ eventlog.Views = (*views)(nil)
@@ -311,7 +314,26 @@ func (v *views) Query(ctx context.Context, q eventlog.Query) (eventlog.Page, err
 			break
 		}
 	}
-	if drive >= 0 {
+	merge := v.mergeIntersect && !q.Newest && slices.ContainsFunc(q.Selectors[drive+1:], func(s eventlog.Selector) bool { return s.Op == eventlog.OpEquals })
+	if drive >= 0 && merge {
+		// Two or more equality labels: intersect their (key, value, seq)
+		// index ranges, merged in seq order, and fetch the artifact rows
+		// of the seqs in all of them. Each range is walked once, at most
+		// up to the page's last seq, whichever label is the rarer.
+		var arms []string
+		for _, s := range q.Selectors {
+			if s.Op != eventlog.OpEquals {
+				continue
+			}
+			arm := "SELECT seq FROM labels WHERE key = " + arg(s.Key) + " AND value = " + arg(s.Value)
+			if q.Cursor > 0 {
+				arm += " AND seq > " + arg(q.Cursor)
+			}
+			arms = append(arms, arm)
+		}
+		from, seqCol = "("+strings.Join(arms, " INTERSECT ")+" ORDER BY 1) d CROSS JOIN artifacts a", "d.seq"
+		conds = append(conds, "a.seq = d.seq")
+	} else if drive >= 0 {
 		// CROSS JOIN fixes SQLite's join order: walk the driving label's
 		// index in seq order, probe the other equality labels by primary
 		// key, and only then fetch the artifact row.
