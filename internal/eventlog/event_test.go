@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -198,4 +199,51 @@ func FuzzDecodeStored(f *testing.F) {
 		}
 		_, _ = DefaultTypes().Decode(ev.Type, ev.Payload)
 	})
+}
+
+// FuzzDecodeCanonical checks the fast body decoder against json.Unmarshal:
+// whatever it accepts, json.Unmarshal accepts with the same result.
+func FuzzDecodeCanonical(f *testing.F) {
+	f.Add([]byte(`{"v":1,"seq":1,"time":"2026-01-02T03:04:05Z","actor":"a","type":"x.v1","subject":"","payload":{}}`))
+	f.Add([]byte(`{"v":1,"seq":12,"time":"t","actor":"é","type":"x.v1","subject":"s","payload":{"a":[1,"}"]}}`))
+	f.Add([]byte(`{"v":1,"seq":012,"time":"t","actor":"a","type":"x","subject":"s","payload":{}}`))
+	f.Add([]byte(`{"v":1,"seq":1,"time":"t","actor":"a\"b","type":"x","subject":"s","payload":{}}`))
+	f.Add([]byte(`{"v":1,"seq":1,"time":"t","actor":"a","type":"x","subject":"s","payload":{}} `))
+	f.Add([]byte(`{"v":1,"seq":1,"time":"t","actor":"a","type":"x","subject":"s","payload":{},"seq":2}`))
+	f.Add([]byte(`{"v":1,"seq":1,"time":"t","actor":"\xff","type":"x","subject":"s","payload":{}}`))
+	f.Add([]byte(`{"v":1,"seq":1e3,"time":"t","actor":"a","type":"x","subject":"s","payload":{}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fast, ok := decodeCanonical(b)
+		if !ok {
+			return
+		}
+		var slow body
+		if err := json.Unmarshal(b, &slow); err != nil {
+			t.Fatalf("fast decoder accepted %q, json.Unmarshal: %v", b, err)
+		}
+		if !reflect.DeepEqual(fast, slow) {
+			t.Fatalf("%q: fast %+v, json.Unmarshal %+v", b, fast, slow)
+		}
+	})
+}
+
+func TestSealedBodiesDecodeFast(t *testing.T) {
+	for _, ne := range []NewEvent{
+		{Actor: "alice", Type: "x.v1", Subject: "A", Payload: json.RawMessage(`{"a": [1, "x"], "b": {}}`)},
+		{Actor: "zoë", Type: "x.v1", Payload: json.RawMessage(`{}`)},
+	} {
+		ev, err := Seal(7, "", ne, time.Unix(1, 5).UTC())
+		if err != nil {
+			t.Fatal(err)
+		}
+		bd, ok := decodeCanonical(ev.Body)
+		if !ok || bd.Seq != 7 || bd.Actor != ne.Actor || string(bd.Payload) != string(ev.Payload) {
+			t.Errorf("decodeCanonical(%s) = %+v, %v", ev.Body, bd, ok)
+		}
+	}
+	// A body in another valid form still decodes (through json.Unmarshal).
+	ev, err := DecodeStored(3, []byte(`{ "seq": 3, "v": 1, "time": "2026-01-02T03:04:05Z", "actor": "a\u0062", "type": "x.v1", "subject": "", "payload": {} }`), "", "")
+	if err != nil || ev.Seq != 3 || ev.Actor != "ab" || string(ev.Payload) != "{}" {
+		t.Errorf("non-canonical body = %+v, %v", ev, err)
+	}
 }
