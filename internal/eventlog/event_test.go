@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -245,5 +246,15 @@ func TestSealedBodiesDecodeFast(t *testing.T) {
 	ev, err := DecodeStored(3, []byte(`{ "seq": 3, "v": 1, "time": "2026-01-02T03:04:05Z", "actor": "a\u0062", "type": "x.v1", "subject": "", "payload": {} }`), "", "")
 	if err != nil || ev.Seq != 3 || ev.Actor != "ab" || string(ev.Payload) != "{}" {
 		t.Errorf("non-canonical body = %+v, %v", ev, err)
+	}
+}
+
+func TestOptionsPayloadTypes(t *testing.T) {
+	if got := (Options{}).PayloadTypes().Names(); !slices.Equal(got, DefaultTypes().Names()) {
+		t.Errorf("zero Options decode %v, want the default types", got)
+	}
+	custom := DefaultTypes().With("x.y.v1", func(json.RawMessage) (Payload, error) { return &BlobsCollected{}, nil })
+	if got := (Options{Types: custom}).PayloadTypes().Names(); !slices.Contains(got, "x.y.v1") {
+		t.Errorf("custom types lost: %v", got)
 	}
 }

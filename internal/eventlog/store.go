@@ -76,6 +76,15 @@ type Options struct {
 	Now func() time.Time
 }
 
+// PayloadTypes returns o.Types, or DefaultTypes() for the zero value, built
+// once: a zero Types builds the default table on every Decode.
+func (o Options) PayloadTypes() Types {
+	if o.Types.m == nil {
+		return DefaultTypes()
+	}
+	return o.Types
+}
+
 // Clock returns o.Now or time.Now.
 func (o Options) Clock() func() time.Time {
 	if o.Now != nil {

@@ -26,7 +26,7 @@ var _ eventlog.Store = (*Store)(nil)
 
 // New returns a store over d, applying d's pending migrations first.
 func New(ctx context.Context, d Driver, opts eventlog.Options) (*Store, error) {
-	s := &Store{d: d, types: opts.Types, now: opts.Clock()}
+	s := &Store{d: d, types: opts.PayloadTypes(), now: opts.Clock()}
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
