@@ -124,3 +124,38 @@ type VerifiedPutter interface {
 	// without hashing them in between.
 	PutVerified(ctx context.Context, d content.Digest, size int64, r io.Reader) (created bool, err error)
 }
+
+// Stager is an optional interface of a Backend that can group many writes
+// under one durability point: a push writes hundreds of chunks and needs
+// them durable only before its manifest is stored, so making each one
+// durable on its own (a file sync and a directory sync per chunk, for the
+// local backend) costs far more than one group commit. Check for it with a
+// type assertion.
+type Stager interface {
+	// NewStage starts an empty group of writes.
+	NewStage() Stage
+}
+
+// Stage is a group of blob writes that become visible and durable together,
+// on Commit. It is safe for concurrent use. A Stage that is dropped without
+// Commit or Abort leaks nothing visible: uncommitted blobs never appear
+// under their keys (a backend may need its own cleanup of leftovers, as
+// the local backend's removal of stale temporary files).
+type Stage interface {
+	// PutVerified stages a blob the caller digested itself, with
+	// VerifiedPutter.PutVerified's contract on sizes, digests and invalid
+	// keys, except that a new blob is neither visible under d nor durable
+	// until a Commit that follows this call returns. A blob already stored
+	// is handled at once, as by PutVerified (created=false, ModTime
+	// refreshed, nothing staged). ModTime of a staged blob is at or after
+	// the start of this call.
+	PutVerified(ctx context.Context, d content.Digest, size int64, r io.Reader) (created bool, err error)
+	// Commit makes every blob staged before the call durable and visible.
+	// Blobs staged while it runs wait for the next Commit. On error, the
+	// blobs it did not publish stay staged: Commit may be retried, or
+	// Abort removes them.
+	Commit(ctx context.Context) error
+	// Abort discards every blob staged and not committed. It is safe to
+	// call at any time, more than once, and after Commit.
+	Abort()
+}

@@ -40,6 +40,13 @@
 // very buffer it hands over. It still checks the size, and a stream of the
 // wrong size leaves nothing behind.
 //
+// A Stage (storage.Stager, see NewStage) splits that protocol in two for a
+// group of caller-digested blobs: staging writes the temporary file and
+// starts its writeback; Commit fsyncs every staged file, renames them into
+// place and fsyncs the directories that changed. The order of file sync,
+// rename and directory sync is Put's, so the guarantees are the same; only
+// the waiting is shared.
+//
 // Temporary files of uploads that died (crash, kill -9) are removed by
 // CleanTemp; New calls it for files older than StaleTempAge. A live upload
 // rewrites its temporary file continually, so only an upload stalled for
@@ -145,7 +152,7 @@ func (b *Backend) Root() string { return b.root }
 // Put stores size bytes from r under d; see storage.Backend and the package
 // documentation for the write protocol.
 func (b *Backend) Put(ctx context.Context, d content.Digest, size int64, r io.Reader) (created bool, err error) {
-	return b.put(ctx, d, size, r, true)
+	return b.put(ctx, d, size, r, true, nil)
 }
 
 // PutVerified is Put for a caller that has just computed d over exactly the
@@ -153,12 +160,14 @@ func (b *Backend) Put(ctx context.Context, d content.Digest, size int64, r io.Re
 // still checked and the write protocol is the same (temporary file, fsync,
 // atomic rename), but the bytes are not hashed again.
 func (b *Backend) PutVerified(ctx context.Context, d content.Digest, size int64, r io.Reader) (created bool, err error) {
-	return b.put(ctx, d, size, r, false)
+	return b.put(ctx, d, size, r, false, nil)
 }
 
-// put is Put and PutVerified; rehash says whether the bytes are hashed to
-// check them against d (sizes are always checked).
-func (b *Backend) put(ctx context.Context, d content.Digest, size int64, r io.Reader, rehash bool) (created bool, err error) {
+// put is Put, PutVerified and Stage.PutVerified; rehash says whether the
+// bytes are hashed to check them against d (sizes are always checked). With
+// a stage, a new blob is written to a temporary file and handed to the
+// stage instead of being published.
+func (b *Backend) put(ctx context.Context, d content.Digest, size int64, r io.Reader, rehash bool, st *stage) (created bool, err error) {
 	key, err := b.key("put", d)
 	if err != nil {
 		return false, err
@@ -184,6 +193,12 @@ func (b *Backend) put(ctx context.Context, d content.Digest, size int64, r io.Re
 			return false, b.errf("put", d, "blob already stored, but the bytes given: %w", err)
 		}
 		return false, nil
+	}
+	if st != nil {
+		if err := st.add(ctx, root, key, d, size, r); err != nil {
+			return false, err
+		}
+		return true, nil
 	}
 	return b.write(ctx, root, key, d, size, r, rehash)
 }
@@ -266,54 +281,88 @@ func touchIfComplete(root *os.Root, key string, size int64) (bool, error) {
 
 // write is Put's path for a blob that is not stored yet.
 func (b *Backend) write(ctx context.Context, root *os.Root, key string, d content.Digest, size int64, r io.Reader, rehash bool) (created bool, err error) {
-	dir := path.Dir(key)
-	newDirs, err := ensureDirs(root, dir)
+	f, tmpName, err := b.writeTemp(ctx, root, d, size, r, rehash)
 	if err != nil {
-		return false, b.fail("put", d, err, dir)
+		return false, err
 	}
-	if _, err := ensureDirs(root, tmpDir); err != nil {
-		return false, b.fail("put", d, err, tmpDir)
-	}
-	f, tmpName, err := createTemp(root, d)
-	if err != nil {
-		return false, b.fail("put", d, fmt.Errorf("create temporary file: %w", err), tmpDir)
-	}
-	closed, published := false, false
+	published := false
 	defer func() {
-		if !closed {
-			f.Close()
-		}
 		if !published {
 			root.Remove(tmpName)
 		}
 	}()
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return false, b.errf("put", d, "fsync %s: %w", filepath.Join(b.root, tmpName), err)
+	}
+	// A concurrent Put may have completed the same blob while we wrote.
+	if exists, err := touchIfComplete(root, key, size); err == nil && exists {
+		return false, nil
+	}
+	dirs, err := b.publish(root, d, tmpName, key)
+	if err != nil {
+		return false, err
+	}
+	published = true
+	// Make the new directory entries durable: the shard directory, and the
+	// parent of every directory this Put created.
+	for _, sd := range dirs {
+		if err := syncDir(root, sd); err != nil {
+			return true, b.errf("put", d, "blob stored, but fsync of directory %s failed (it may not survive a crash): %w", filepath.Join(b.root, sd), err)
+		}
+	}
+	return true, nil
+}
 
+// writeTemp streams r through the size (and, with rehash, digest) check
+// into a new temporary file and sets its modification time. It returns the
+// file still open, not synced; on error nothing is left behind.
+func (b *Backend) writeTemp(ctx context.Context, root *os.Root, d content.Digest, size int64, r io.Reader, rehash bool) (*os.File, string, error) {
+	if _, err := ensureDirs(root, tmpDir); err != nil {
+		return nil, "", b.fail("put", d, err, tmpDir)
+	}
+	f, tmpName, err := createTemp(root, d)
+	if err != nil {
+		return nil, "", b.fail("put", d, fmt.Errorf("create temporary file: %w", err), tmpDir)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+			root.Remove(tmpName)
+		}
+	}()
 	vr := checkedReader(ctxReader{ctx, r}, d, size, rehash)
 	fw := &fileWriter{f: f}
 	if _, err := io.CopyBuffer(fw, vr, make([]byte, copyBufferSize(size))); err != nil {
 		if fw.err != nil {
-			return false, b.errf("put", d, "write %s: %w", filepath.Join(b.root, tmpName), fw.err)
+			return nil, "", b.errf("put", d, "write %s: %w", filepath.Join(b.root, tmpName), fw.err)
 		}
-		return false, b.errf("put", d, "%w", err)
+		return nil, "", b.errf("put", d, "%w", err)
 	}
 	if !vr.Verified() { // unreachable: CopyBuffer returns nil only at a verified EOF
-		return false, b.errf("put", d, "content was not verified")
+		return nil, "", b.errf("put", d, "content was not verified")
 	}
 	now := time.Now()
 	if err := root.Chtimes(tmpName, now, now); err != nil {
-		return false, b.errf("put", d, "set modification time: %w", err)
+		return nil, "", b.errf("put", d, "set modification time: %w", err)
 	}
-	if err := f.Sync(); err != nil {
-		return false, b.errf("put", d, "fsync %s: %w", filepath.Join(b.root, tmpName), err)
-	}
-	closed = true
-	if err := f.Close(); err != nil {
-		return false, b.errf("put", d, "close %s: %w", filepath.Join(b.root, tmpName), err)
-	}
+	ok = true
+	return f, tmpName, nil
+}
 
-	// A concurrent Put may have completed the same blob while we wrote.
-	if exists, err := touchIfComplete(root, key, size); err == nil && exists {
-		return false, nil
+// publish renames a complete, durable temporary file to key, creating the
+// shard directories as needed, and returns the directories whose entries
+// changed: the shard directory and the parent of each directory it created.
+// The caller fsyncs them.
+func (b *Backend) publish(root *os.Root, d content.Digest, tmpName, key string) ([]string, error) {
+	dir := path.Dir(key)
+	newDirs, err := ensureDirs(root, dir)
+	if err != nil {
+		return nil, b.fail("put", d, err, dir)
 	}
 	for attempt := 1; ; attempt++ {
 		err = root.Rename(tmpName, key)
@@ -321,29 +370,20 @@ func (b *Backend) write(ctx context.Context, root *os.Root, key string, d conten
 			break
 		}
 		if !errors.Is(err, fs.ErrNotExist) || attempt == renameAttempts {
-			return false, b.fail("put", d, fmt.Errorf("rename temporary file into place: %w", err), dir, tmpName)
+			return nil, b.fail("put", d, fmt.Errorf("rename temporary file into place: %w", err), dir, tmpName)
 		}
 		// A concurrent Delete pruned the shard directories: recreate them.
 		more, err := ensureDirs(root, dir)
 		if err != nil {
-			return false, b.fail("put", d, err, dir)
+			return nil, b.fail("put", d, err, dir)
 		}
 		newDirs = append(newDirs, more...)
 	}
-	published = true
-
-	// Make the new directory entries durable: the shard directory, and the
-	// parent of every directory this Put created.
-	toSync := []string{dir}
+	dirs := []string{dir}
 	for _, nd := range newDirs {
-		toSync = append(toSync, path.Dir(nd))
+		dirs = append(dirs, path.Dir(nd))
 	}
-	for _, sd := range toSync {
-		if err := syncDir(root, sd); err != nil {
-			return true, b.errf("put", d, "blob stored, but fsync of directory %s failed (it may not survive a crash): %w", filepath.Join(b.root, sd), err)
-		}
-	}
-	return true, nil
+	return dirs, nil
 }
 
 // Get opens the blob, or the inclusive range of it, for reading.

@@ -7,10 +7,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/artifact-store/artstore/internal/content"
+	"github.com/artifact-store/artstore/internal/storage"
 	"github.com/artifact-store/artstore/internal/storage/local"
 )
 
@@ -94,10 +97,48 @@ func TestLocalBackend(t *testing.T) {
 	}
 }
 
-// countingBackend counts which of Put and PutVerified the adapter calls.
+// countingBackend counts which of Put, PutVerified and a stage's
+// PutVerified the adapter calls, and records the order of stage commits
+// and verified puts.
 type countingBackend struct {
 	*local.Backend
-	puts, verified atomic.Int32
+	puts, verified, staged, commits atomic.Int32
+
+	mu  sync.Mutex
+	log []string // "stage", "commit", "put" in order
+}
+
+func (c *countingBackend) note(what string) {
+	c.mu.Lock()
+	c.log = append(c.log, what)
+	c.mu.Unlock()
+}
+
+func (c *countingBackend) NewStage() storage.Stage {
+	return &countingStage{Stage: c.Backend.NewStage(), c: c}
+}
+
+type countingStage struct {
+	storage.Stage
+	c *countingBackend
+}
+
+func (s *countingStage) PutVerified(ctx context.Context, d content.Digest, size int64, r io.Reader) (bool, error) {
+	created, err := s.Stage.PutVerified(ctx, d, size, r)
+	if err == nil {
+		s.c.staged.Add(1)
+		s.c.note("stage")
+	}
+	return created, err
+}
+
+func (s *countingStage) Commit(ctx context.Context) error {
+	err := s.Stage.Commit(ctx)
+	if err == nil {
+		s.c.commits.Add(1)
+		s.c.note("commit")
+	}
+	return err
 }
 
 func (c *countingBackend) Put(ctx context.Context, d content.Digest, size int64, r io.Reader) (bool, error) {
@@ -107,12 +148,14 @@ func (c *countingBackend) Put(ctx context.Context, d content.Digest, size int64,
 
 func (c *countingBackend) PutVerified(ctx context.Context, d content.Digest, size int64, r io.Reader) (bool, error) {
 	c.verified.Add(1)
+	c.note("put")
 	return c.Backend.PutVerified(ctx, d, size, r)
 }
 
-// TestPushUsesVerifiedPut checks that Push stores the chunks and the
-// manifest it digested itself through storage.VerifiedPutter, while
-// BlobStore.Put, which takes bytes from anyone, keeps verifying them.
+// TestPushUsesVerifiedPut checks that Push stores the chunks (staged) and
+// the manifest it digested itself through the unverified paths
+// (storage.Stage, storage.VerifiedPutter), while BlobStore.Put, which takes
+// bytes from anyone, keeps verifying them.
 func TestPushUsesVerifiedPut(t *testing.T) {
 	be, err := local.New("default", filepath.Join(t.TempDir(), "blobs"))
 	if err != nil {
@@ -125,8 +168,9 @@ func TestPushUsesVerifiedPut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := int(cb.verified.Load()), len(res.Blobs)+1; got != want || cb.puts.Load() != 0 {
-		t.Errorf("Push made %d PutVerified and %d Put calls; want %d PutVerified (chunks and manifest) and no Put", got, cb.puts.Load(), want)
+	if cb.staged.Load() != int32(len(res.Blobs)) || cb.verified.Load() != 1 || cb.puts.Load() != 0 {
+		t.Errorf("Push staged %d chunks and made %d PutVerified and %d Put calls; want %d staged, 1 PutVerified (the manifest) and no Put",
+			cb.staged.Load(), cb.verified.Load(), cb.puts.Load(), len(res.Blobs))
 	}
 	var out bytes.Buffer
 	if _, err := Pull(context.Background(), res.ManifestDigest, store, &out, PullOptions{}); err != nil || !bytes.Equal(out.Bytes(), data) {
@@ -141,4 +185,95 @@ func TestPushUsesVerifiedPut(t *testing.T) {
 	if cb.puts.Load() != 1 {
 		t.Errorf("BlobStore.Put made %d backend Put calls; want 1", cb.puts.Load())
 	}
+}
+
+// TestPushCommitsStagedChunks checks the group commits of a staging store:
+// periodic ones every CommitEvery bytes, and a last one before the
+// manifest is stored, so a manifest never names a chunk that is not yet
+// durable.
+func TestPushCommitsStagedChunks(t *testing.T) {
+	be, err := local.New("default", filepath.Join(t.TempDir(), "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb := &countingBackend{Backend: be}
+	data := randBytes(41, 1<<20)
+	res, err := Push(context.Background(), bytes.NewReader(data), FromBackend(cb), PushOptions{Chunker: smallParams(), CommitEvery: 200 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := cb.commits.Load(); c < 3 || c > 6 {
+		t.Errorf("%d commits for 1 MiB committed every 200 KiB; want 3 to 6 (4 or 5 periodic, at most one racing, plus the last)", c)
+	}
+	cb.mu.Lock()
+	log := strings.Join(cb.log, " ")
+	cb.mu.Unlock()
+	if !strings.HasSuffix(log, "commit put") {
+		t.Errorf("the manifest was not stored right after the last commit: ...%s", log[max(0, len(log)-60):])
+	}
+	for _, d := range res.Blobs {
+		if _, err := be.Head(context.Background(), d); err != nil {
+			t.Fatalf("chunk %s not stored after the push: %v", d.Short(), err)
+		}
+	}
+}
+
+// TestInterruptedPushCommitsStaged cancels a push on a staging store after
+// some chunks are staged and checks that those chunks were committed on the
+// way out (nothing staged is lost to a Ctrl-C), so the next run uploads only
+// the rest, and that no temporary file is left.
+func TestInterruptedPushCommitsStaged(t *testing.T) {
+	be, err := local.New("default", filepath.Join(t.TempDir(), "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := randBytes(42, 1<<20)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cb := &cancelAfterStaged{countingBackend: countingBackend{Backend: be}, n: 30, cancel: cancel}
+	if _, err := Push(ctx, bytes.NewReader(data), FromBackend(cb), PushOptions{Chunker: smallParams(), Concurrency: 2}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted push: %v, want context.Canceled", err)
+	}
+	stored := 0
+	if err := be.Walk(context.Background(), func(storage.Info) error { stored++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if staged := int(cb.staged.Load()); stored < 30 || stored != staged {
+		t.Fatalf("%d chunks visible after the interruption, %d staged; want all staged ones (at least 30) committed", stored, staged)
+	}
+	if tmp, _ := os.ReadDir(filepath.Join(be.Root(), "tmp")); len(tmp) != 0 {
+		t.Errorf("%d temporary files left after the interrupted push", len(tmp))
+	}
+	res, err := Push(context.Background(), bytes.NewReader(data), FromBackend(be), PushOptions{Chunker: smallParams()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.DeduplicatedBytes == 0 || res.UploadedBytes+res.DeduplicatedBytes != res.Size {
+		t.Errorf("resumed push uploaded %d and deduplicated %d of %d bytes; want the committed chunks deduplicated", res.UploadedBytes, res.DeduplicatedBytes, res.Size)
+	}
+}
+
+// cancelAfterStaged cancels a context once n chunks are staged.
+type cancelAfterStaged struct {
+	countingBackend
+	n      int32
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfterStaged) NewStage() storage.Stage {
+	return &cancellingStage{countingStage: countingStage{Stage: c.Backend.NewStage(), c: &c.countingBackend}, n: c.n, cancel: c.cancel}
+}
+
+type cancellingStage struct {
+	countingStage
+	n      int32
+	cancel context.CancelFunc
+}
+
+func (s *cancellingStage) PutVerified(ctx context.Context, d content.Digest, size int64, r io.Reader) (bool, error) {
+	created, err := s.countingStage.PutVerified(ctx, d, size, r)
+	if err == nil && s.c.staged.Load() == s.n {
+		s.cancel()
+	}
+	return created, err
 }

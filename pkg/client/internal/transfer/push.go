@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/artifact-store/artstore/internal/content"
 )
@@ -22,6 +23,9 @@ const (
 	// DefaultMissingBatch is the default largest batch of digests sent in
 	// one BlobStore.Missing call.
 	DefaultMissingBatch = 64
+	// DefaultCommitEvery is how many chunk bytes a push stages between
+	// group commits, on stores that stage (see PushOptions.CommitEvery).
+	DefaultCommitEvery = 256 << 20
 )
 
 // PushOptions tunes Push and PushTree. The zero value is ready to use.
@@ -49,6 +53,14 @@ type PushOptions struct {
 	// DefaultMissingBatch. Chunks are checked as soon as they are digested:
 	// a batch holds whatever has accumulated while the previous call ran.
 	MissingBatch int
+	// CommitEvery applies to stores that group the durability of chunk
+	// writes (a local backend, see storage.Stager): chunks are staged, and
+	// committed (made durable and visible) every CommitEvery bytes, once
+	// more when the last chunk is stored (before the manifest), and on
+	// failure or cancellation for what was staged completely, so a push
+	// run again resumes. It bounds what a hard kill (power loss, SIGKILL)
+	// makes the next run upload again. 0 means DefaultCommitEvery.
+	CommitEvery int64
 	// Retry governs retries of store calls.
 	Retry RetryPolicy
 	// Progress, if set, is called after every read and every finished
@@ -108,6 +120,9 @@ func (o PushOptions) config() (pushConfig, error) {
 	}
 	if o.MissingBatch <= 0 {
 		o.MissingBatch = DefaultMissingBatch
+	}
+	if o.CommitEvery <= 0 {
+		o.CommitEvery = DefaultCommitEvery
 	}
 	o.Retry = o.Retry.withDefaults()
 	return pushConfig{PushOptions: o, splitter: s}, nil
@@ -227,6 +242,20 @@ func pushFile(parent context.Context, in io.Reader, store BlobStore, cfg pushCon
 	checkQ := make(chan *pushChunk, qcap)
 	uploadQ := make(chan *pushChunk, qcap)
 
+	// Stores that stage get the chunks' durability in groups.
+	put := func(ctx context.Context, d content.Digest, size int64, r io.Reader) error {
+		return putDigested(ctx, store, d, size, r)
+	}
+	var st blobStage
+	var sinceCommit atomic.Int64
+	if ss, ok := store.(stagingStore); ok {
+		st = ss.newStage()
+	}
+	if st != nil {
+		defer st.abort()
+		put = st.putDigested
+	}
+
 	var size int64
 	g.goFn(func() error { // producer: read, cut
 		defer close(wholeQ)
@@ -324,23 +353,41 @@ func pushFile(parent context.Context, in io.Reader, store BlobStore, cfg pushCon
 			var err error
 			for c := range uploadQ {
 				if err == nil {
-					err = putChunk(ctx, store, cfg, c)
+					err = putChunk(ctx, put, cfg, c)
 					if err == nil {
 						uploads.Add(int64(len(c.data)))
 						prog.add(0, int64(len(c.data)), 0)
 					}
 				}
 				c.done(rg)
+				if err == nil && st != nil {
+					if n := sinceCommit.Add(int64(len(c.data))); n >= cfg.CommitEvery && sinceCommit.CompareAndSwap(n, 0) {
+						err = commitStage(ctx, st, cfg.Retry)
+					}
+				}
 			}
 			return err
 		})
 	}
 
 	if err := g.wait(); err != nil {
+		if st != nil {
+			// Keep what was stored completely, so a run again resumes;
+			// also when the caller cancelled (Ctrl-C), hence the context.
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(parent), interruptedCommitTimeout)
+			_ = st.commit(cctx) // best effort: the push has failed anyway
+			cancel()
+		}
 		if perr := parent.Err(); perr != nil {
 			return PushResult{}, content.Manifest{}, fmt.Errorf("push: %w", perr)
 		}
 		return PushResult{}, content.Manifest{}, fmt.Errorf("push: %w", err)
+	}
+	// Every chunk durable and visible before the manifest that names them.
+	if st != nil {
+		if err := commitStage(parent, st, cfg.Retry); err != nil {
+			return PushResult{}, content.Manifest{}, fmt.Errorf("push: %w", err)
+		}
 	}
 
 	sum, err := content.NewDigest(content.SHA256, whole.Sum(nil))
@@ -418,16 +465,46 @@ func checkBatch(ctx context.Context, store BlobStore, cfg pushConfig, batch []*p
 	return nil
 }
 
+// putFunc stores caller-digested bytes: putDigested, or a stage's put.
+type putFunc func(ctx context.Context, d content.Digest, size int64, r io.Reader) error
+
 // putChunk uploads one chunk with retries.
-func putChunk(ctx context.Context, store BlobStore, cfg pushConfig, c *pushChunk) error {
+func putChunk(ctx context.Context, put putFunc, cfg pushConfig, c *pushChunk) error {
 	err := cfg.Retry.do(ctx, func() error {
 		r := &guardedReader{}
 		r.r.Reset(c.data)
 		defer r.close()
-		return putDigested(ctx, store, c.digest, int64(len(c.data)), r)
+		return put(ctx, c.digest, int64(len(c.data)), r)
 	})
 	if err != nil {
 		return fmt.Errorf("upload chunk %d (%s, %d bytes): %w", c.index, c.digest.Short(), len(c.data), err)
+	}
+	return nil
+}
+
+// interruptedCommitTimeout bounds the commit of staged chunks after a push
+// failed or was cancelled.
+const interruptedCommitTimeout = 30 * time.Second
+
+// stagingStore is implemented by BlobStores that can make many chunk
+// writes durable together (FromBackend's adapter over a storage.Stager).
+// newStage returns nil when the store cannot stage after all.
+type stagingStore interface {
+	newStage() blobStage
+}
+
+// blobStage is a group of chunk writes made durable and visible on commit
+// (see storage.Stage).
+type blobStage interface {
+	putDigested(ctx context.Context, d content.Digest, size int64, r io.Reader) error
+	commit(ctx context.Context) error
+	abort()
+}
+
+// commitStage commits st with retries.
+func commitStage(ctx context.Context, st blobStage, retry RetryPolicy) error {
+	if err := retry.do(ctx, func() error { return st.commit(ctx) }); err != nil {
+		return fmt.Errorf("make stored chunks durable: %w", err)
 	}
 	return nil
 }
