@@ -1,6 +1,7 @@
 package eventlog
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -256,5 +257,68 @@ func TestOptionsPayloadTypes(t *testing.T) {
 	custom := DefaultTypes().With("x.y.v1", func(json.RawMessage) (Payload, error) { return &BlobsCollected{}, nil })
 	if got := (Options{Types: custom}).PayloadTypes().Names(); !slices.Contains(got, "x.y.v1") {
 		t.Errorf("custom types lost: %v", got)
+	}
+}
+
+// FuzzDecodeRegistered checks the fast artifact.registered decoder against
+// the strict generic one: whatever it accepts decodes to the same value.
+func FuzzDecodeRegistered(f *testing.F) {
+	d := content.FromBytes([]byte("x")).String()
+	for _, p := range []ArtifactRegistered{
+		{ID: "A", Name: "n", Version: "1", ContentDigest: mustDigest(), ManifestDigest: mustDigest()},
+		{ID: "A", Name: "n", Version: "1", ContentDigest: mustDigest(), Size: 12, ManifestDigest: mustDigest(), MediaType: "a/b",
+			Labels: map[string]string{"env": "prod", "team": "t1", "": "e"}, Tags: []string{"latest", "x"}},
+		{ID: "A", Name: "n", Version: "1", ContentDigest: mustDigest(), ManifestDigest: mustDigest(),
+			Provenance: Provenance{Inputs: []Input{{ArtifactID: "B"}}}},
+	} {
+		b, err := json.Marshal(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(`{"id":"A","name":"n","version":"1","content_digest":"` + d + `","size":1,"manifest_digest":"` + d + `","labels":{"b":"1","a":"2"}}`))
+	f.Add([]byte(`{"id":"A","name":"n","version":"1","content_digest":"` + d + `","size":1,"manifest_digest":"` + d + `","labels":{"a":"1","a":"2"}}`))
+	f.Add([]byte(`{"id":"A","name":"n","version":"1","content_digest":"","size":1,"manifest_digest":"` + d + `","tags":[]}`))
+	f.Add([]byte(`{"id":"A","name":"n","version":"1","content_digest":"` + d + `","size":01,"manifest_digest":"` + d + `"}x`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		fast, ok := fastRegistered(raw)
+		if !ok {
+			return
+		}
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		var slow ArtifactRegistered
+		if err := dec.Decode(&slow); err != nil {
+			t.Fatalf("fast decoder accepted %q, the strict decoder: %v", raw, err)
+		}
+		if !reflect.DeepEqual(*fast, slow) {
+			t.Fatalf("%q: fast %+v, strict %+v", raw, *fast, slow)
+		}
+	})
+}
+
+func TestRegisteredDecodesFast(t *testing.T) {
+	p := ArtifactRegistered{ID: "A", Name: "n", Version: "1", ContentDigest: mustDigest(), Size: 3, ManifestDigest: mustDigest(),
+		MediaType: "a/b", Labels: map[string]string{"env": "prod", "team": "t1"}, Tags: []string{"latest"}}
+	b, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := fastRegistered(b); !ok || !reflect.DeepEqual(*got, p) {
+		t.Errorf("fastRegistered(%s) = %+v, %v", b, got, ok)
+	}
+	// Still strict: an unknown member, and validation.
+	if _, err := DefaultTypes().Decode(TypeArtifactRegistered, json.RawMessage(`{"id":"A","name":"n","version":"1","bogus":1}`)); !errors.Is(err, ErrInvalidEvent) {
+		t.Errorf("unknown member: %v", err)
+	}
+	neg := append([]byte(nil), b...)
+	neg = bytes.Replace(neg, []byte(`"size":3`), []byte(`"size":-3`), 1)
+	if _, err := DefaultTypes().Decode(TypeArtifactRegistered, neg); !errors.Is(err, ErrInvalidEvent) {
+		t.Errorf("negative size: %v", err)
+	}
+	noID := bytes.Replace(b, []byte(`"id":"A"`), []byte(`"id":""`), 1)
+	if _, err := DefaultTypes().Decode(TypeArtifactRegistered, noID); !errors.Is(err, ErrInvalidEvent) {
+		t.Errorf("empty id: %v", err)
 	}
 }

@@ -44,7 +44,7 @@ type Types struct {
 // DefaultTypes returns the table of every type this artstore reads.
 func DefaultTypes() Types {
 	return Types{m: map[string]Decoder{
-		TypeArtifactRegistered: decodeAs[ArtifactRegistered],
+		TypeArtifactRegistered: decodeRegistered,
 		TypeTagMoved:           decodeAs[TagMoved],
 		TypeTagRemoved:         decodeAs[TagRemoved],
 		TypeLabelsChanged:      decodeAs[LabelsChanged],
@@ -118,6 +118,118 @@ func decodeAs[T any, PT interface {
 		}
 	}
 	return p, nil
+}
+
+// decodeRegistered is decodeAs[ArtifactRegistered] with a fast path for
+// the exact form json.Marshal writes for most registrations (members in
+// order, no provenance, plain strings, label keys in increasing order),
+// the bulk of every log that Rebuild decodes and of every push's append.
+// Any other form, valid or not, goes to decodeAs; whatever the fast path
+// accepts decodeAs decodes to the same value (FuzzDecodeRegistered).
+func decodeRegistered(raw json.RawMessage) (Payload, error) {
+	p, ok := fastRegistered(raw)
+	if !ok {
+		return decodeAs[ArtifactRegistered](raw)
+	}
+	if err := p.validate(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// canon reads JSON in one exact form; any difference clears ok.
+type canon struct {
+	b  []byte
+	ok bool
+}
+
+// next reports whether the input continues with s, and consumes it if so.
+func (c *canon) next(s string) bool {
+	if !c.ok || !bytes.HasPrefix(c.b, []byte(s)) {
+		return false
+	}
+	c.b = c.b[len(s):]
+	return true
+}
+
+// lit consumes s, which must come next.
+func (c *canon) lit(s string) {
+	if !c.next(s) {
+		c.ok = false
+	}
+}
+
+func (c *canon) str() string {
+	if !c.ok {
+		return ""
+	}
+	s, rest, ok := cutPlainString(c.b)
+	c.b, c.ok = rest, ok
+	return s
+}
+
+func (c *canon) digest() content.Digest {
+	s := c.str()
+	if s == "" || !c.ok {
+		return content.Digest{}
+	}
+	d, err := content.ParseDigest(s)
+	if err != nil {
+		c.ok = false
+	}
+	return d
+}
+
+func fastRegistered(raw []byte) (*ArtifactRegistered, bool) {
+	c := canon{b: raw, ok: true}
+	var p ArtifactRegistered
+	c.lit(`{"id":`)
+	p.ID = c.str()
+	c.lit(`,"name":`)
+	p.Name = c.str()
+	c.lit(`,"version":`)
+	p.Version = c.str()
+	c.lit(`,"content_digest":`)
+	p.ContentDigest = c.digest()
+	c.lit(`,"size":`)
+	if c.ok {
+		p.Size, c.b, c.ok = cutUint(c.b)
+	}
+	c.lit(`,"manifest_digest":`)
+	p.ManifestDigest = c.digest()
+	if c.next(`,"media_type":`) {
+		p.MediaType = c.str()
+	}
+	if c.next(`,"labels":{`) {
+		p.Labels = map[string]string{}
+		for prev := ""; c.ok; {
+			k := c.str()
+			c.lit(":")
+			v := c.str()
+			if len(p.Labels) > 0 && k <= prev {
+				c.ok = false // json.Marshal writes keys sorted, each once
+			}
+			p.Labels[k], prev = v, k
+			if !c.next(",") {
+				break
+			}
+		}
+		c.lit("}")
+	}
+	if c.next(`,"tags":[`) {
+		for c.ok {
+			p.Tags = append(p.Tags, c.str())
+			if !c.next(",") {
+				break
+			}
+		}
+		c.lit("]")
+	}
+	c.lit("}")
+	if !c.ok || len(c.b) != 0 {
+		return nil, false
+	}
+	return &p, true
 }
 
 // ArtifactRegistered records a new artifact version. The event's subject is
