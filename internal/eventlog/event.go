@@ -169,9 +169,19 @@ func Seal(seq int64, prev string, ne NewEvent, now time.Time) (Event, error) {
 	}, nil
 }
 
+// appendJSONString appends s as json.Marshal encodes it. Printable ASCII
+// that json.Marshal does not escape (it escapes " \ < > &) is copied as it
+// is; anything else goes through json.Marshal.
 func appendJSONString(b []byte, s string) []byte {
-	q, _ := json.Marshal(s) // a string always marshals
-	return append(b, q...)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // a string always marshals
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 func (ne NewEvent) validate() error {

@@ -322,3 +322,20 @@ func TestRegisteredDecodesFast(t *testing.T) {
 		t.Errorf("empty id: %v", err)
 	}
 }
+
+// FuzzAppendJSONString checks that Seal encodes strings exactly as
+// json.Marshal does (the hashes cover those bytes).
+func FuzzAppendJSONString(f *testing.F) {
+	for _, s := range []string{"", "alice", `a"b`, `a\b`, "<script>", "a&b", "tab\t", "é", "\xff", "\u2028", "~\x7f"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendJSONString([]byte("x"), s); string(got) != "x"+string(want) {
+			t.Fatalf("appendJSONString(%q) = %s, want %s", s, got[1:], want)
+		}
+	})
+}
