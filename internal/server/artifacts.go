@@ -148,6 +148,13 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, c *call) err
 	if opts.CreatedBefore, err = parseTime("before", q.Get("before")); err != nil {
 		return err
 	}
+	switch o := q.Get("order"); o {
+	case "", "oldest":
+	case "newest":
+		opts.Newest = true
+	default:
+		return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("order: %q is neither oldest nor newest", o))
+	}
 	if l := q.Get("limit"); l != "" {
 		if opts.Limit, err = strconv.Atoi(l); err != nil || opts.Limit < 0 {
 			return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("limit: %q is not a non-negative integer", l))

@@ -153,6 +153,7 @@ func TestArtifactRoutes(t *testing.T) {
 		{"PUT", "/v1/artifact/tags/123?ref=" + ref, "", 400, "invalid"},
 		{"GET", "/v1/artifact/lineage?ref=" + ref + "&direction=sideways", "", 400, "invalid"},
 		{"GET", "/v1/artifacts?limit=x", "", 400, "invalid"},
+		{"GET", "/v1/artifacts?order=random", "", 400, "invalid"},
 		{"GET", "/v1/artifacts?since=yesterday", "", 400, "invalid"},
 		{"GET", "/v1/events?wait=forever", "", 400, "invalid"},
 		{"POST", "/v1/retrievals", `{"ref":"` + a.Ref + `","bytes":1,"range":"5-100"}`, 400, "invalid"},

@@ -188,7 +188,7 @@ func (l *Local) Get(ctx context.Context, ref string) (*Artifact, error) {
 // starting with it. Each selector string may hold several comma-separated
 // selectors. Since is inclusive, Before exclusive.
 func (l *Local) List(ctx context.Context, q Query) (*Page, error) {
-	opts := registry.ListOptions{CreatedBefore: q.Before, IncludeDeleted: q.IncludeDeleted, Cursor: q.Cursor, Limit: q.Limit}
+	opts := registry.ListOptions{CreatedBefore: q.Before, IncludeDeleted: q.IncludeDeleted, Newest: q.Newest, Cursor: q.Cursor, Limit: q.Limit}
 	if !q.Since.IsZero() {
 		opts.CreatedAfter = q.Since.Add(-time.Nanosecond)
 	}

@@ -355,6 +355,9 @@ func (r *Remote) List(ctx context.Context, q Query) (*Page, error) {
 	if q.IncludeDeleted {
 		v.Set("deleted", "true")
 	}
+	if q.Newest {
+		v.Set("order", "newest")
+	}
 	if q.Limit != 0 {
 		v.Set("limit", strconv.Itoa(q.Limit))
 	}

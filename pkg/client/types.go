@@ -127,8 +127,11 @@ type Query struct {
 	Before    time.Time
 	// IncludeDeleted lists tombstoned artifacts too.
 	IncludeDeleted bool
-	Limit          int
-	Cursor         string
+	// Newest lists newest first; the default is the order of pushing. A
+	// cursor continues the listing in the order it came from.
+	Newest bool
+	Limit  int
+	Cursor string
 }
 
 // Page is one page of a List.

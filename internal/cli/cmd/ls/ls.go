@@ -33,6 +33,7 @@ type Options struct {
 	Since     string
 	Limit     int
 	All       bool
+	Newest    bool
 }
 
 // NewCmdLs returns the command. runF, if not nil, replaces the run function.
@@ -42,8 +43,8 @@ func NewCmdLs(f *cmdutil.Factory, runF func(context.Context, *Options) error) *c
 		Use:     "ls [PATTERN]",
 		Aliases: []string{"list"},
 		Short:   "List artifacts in the order they were pushed",
-		Long: `List artifact versions in the order they were pushed, optionally only those
-whose name matches PATTERN (a glob with * and ?, where * also matches '/';
+		Long: `List artifact versions in the order they were pushed (newest first with
+--newest), optionally only those whose name matches PATTERN (a glob with * and ?, where * also matches '/';
 without those characters, names starting with PATTERN), that carry labels
 (--label), or that were created since a time (--since).
 
@@ -52,14 +53,15 @@ it); several must all hold. --since takes a date (2026-01-02), an RFC 3339
 time, or an age such as 30m, 24h, 7d or 2w.
 
 At most --limit versions are printed (default 100; 0 means no limit); when
-there are more, a note on stderr says so. Removed artifacts are listed only
-with --all.`,
+there are more, a note on stderr says so: --newest then shows the latest
+ones instead of the first. Removed artifacts are listed only with --all.`,
 		Example: `  $ artstore ls
   REF                  SIZE     CREATED               TAGS
   reports/q3.pdf:1     1.1 MiB  2026-11-20T09:14:55Z
   reports/q3.pdf:2     1.2 MiB  2026-11-27T10:02:11Z  latest
 
   $ artstore ls 'reports/*' --label env=prod --since 7d
+  $ artstore ls --newest --limit 10     # the ten latest pushes
   $ artstore ls --all --limit 0
 
   # JSON: an array of artifacts, each as in "artstore show --json"
@@ -82,6 +84,7 @@ with --all.`,
 	cmd.Flags().StringVar(&opts.Since, "since", "", "only artifacts created since `TIME` (2026-01-02, RFC 3339, or an age like 24h or 7d)")
 	cmd.Flags().IntVarP(&opts.Limit, "limit", "n", DefaultLimit, "print at most `N` artifacts (0: no limit)")
 	cmd.Flags().BoolVarP(&opts.All, "all", "a", false, "include removed artifacts")
+	cmd.Flags().BoolVar(&opts.Newest, "newest", false, "list newest first")
 	return cmd
 }
 
@@ -90,7 +93,7 @@ func lsRun(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	q := client.Query{Pattern: opts.Pattern, Selectors: opts.Selectors, IncludeDeleted: opts.All}
+	q := client.Query{Pattern: opts.Pattern, Selectors: opts.Selectors, IncludeDeleted: opts.All, Newest: opts.Newest}
 	if opts.Since != "" {
 		t, err := artfmt.ParseSince(opts.Since, opts.Now())
 		if err != nil {
@@ -144,7 +147,11 @@ func lsRun(ctx context.Context, opts *Options) error {
 		opts.IO.Infof("no artifacts match")
 	}
 	if more {
-		opts.IO.Infof("showing the first %d; use --limit N or --limit 0 for more", len(arts))
+		if opts.Newest {
+			opts.IO.Infof("showing the latest %d; use --limit N or --limit 0 for more", len(arts))
+		} else {
+			opts.IO.Infof("showing the first %d; use --newest for the latest, --limit N or --limit 0 for more", len(arts))
+		}
 	}
 	return nil
 }
