@@ -60,7 +60,7 @@ func TestRun(t *testing.T) {
 			wantErr: []string{"artstore: unknown flag: --jsn\n", "Run 'artstore version --help' for usage."}},
 		{name: "bad config file is a usage error naming the key", env: map[string]string{"ARTSTORE_CONFIG": badConfig},
 			args: []string{"backend", "ls"}, wantCode: 2,
-			wantErr: []string{`servr: unknown key "servr" (did you mean "server"?)`, "bad.yaml line 2"}},
+			wantErr: []string{`servr: unknown key "servr" (did you mean "serve" or "server"?)`, "bad.yaml line 2"}},
 		{name: "completion works with a broken config", env: map[string]string{"ARTSTORE_CONFIG": badConfig},
 			args: []string{"completion", "fish"}, wantOut: []string{"complete -c artstore"}, wantNoErr: true},
 		{name: "backend ls", env: storeEnv, args: []string{"backend", "ls"}, wantOut: []string{"default  local  yes      " + filepath.Join(store, "blobs")}},

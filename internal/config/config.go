@@ -48,6 +48,8 @@ type Config struct {
 	Backends map[string]Backend
 	// RetrievalRecords says whether local-mode pulls append retrieval events.
 	RetrievalRecords bool
+	// Serve holds the daemon settings of the config file (serve:).
+	Serve Serve
 	// Output holds the output switches.
 	Output Output
 	// ConfigFile is the config file that was read, or "" if none was.
@@ -57,6 +59,26 @@ type Config struct {
 	// exists. Commands that write a config file write it here.
 	ConfigPath string
 }
+
+// Serve is the serve: section of the config file, validated. Fields the
+// file does not set keep their zero value; Has tells which it sets, since
+// `artstore serve` applies a field only where its flag was not given.
+type Serve struct {
+	Listen            string
+	Log               string // a PostgreSQL URL or an absolute SQLite path
+	TLSCert, TLSKey   string // absolute paths
+	MaxBody           int64  // bytes
+	LogFormat         string // text or json
+	Drain             time.Duration
+	RetentionInterval time.Duration
+	GCInterval        time.Duration
+	GCGrace           time.Duration
+
+	set map[string]bool
+}
+
+// Has reports whether the config file sets the field (a ServeFields name).
+func (s Serve) Has(field string) bool { return s.set[field] }
 
 // Output holds the output switches (flags and environment only).
 type Output struct {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -294,6 +295,14 @@ func TestLoadErrors(t *testing.T) {
 		{name: "empty store flag", args: []string{"--store", ""}, wants: []string{"configuration: store: must not be empty (from flag --store"}},
 		{name: "empty key", file: "\"\": x\n", wants: []string{`unknown key ""`}},
 		{name: "list where a value belongs", file: "store: [a, b]\n", wants: []string{"store: must be a single value"}},
+		{name: "unknown serve field", file: "serve:\n  listn: ':1'\n", wants: []string{`serve.listn: unknown key "listn" (did you mean "listen"?)`, "line 2"}},
+		{name: "serve not a mapping", file: "serve: yes\n", wants: []string{"serve: must be a mapping of settings"}},
+		{name: "serve listen not host:port", file: "serve:\n  listen: localhost\n", wants: []string{`serve.listen: "localhost" is not host:port`}},
+		{name: "serve relative SQLite log", file: "serve:\n  log: artstore.db\n", wants: []string{`serve.log: "artstore.db" must be an absolute path`}},
+		{name: "serve half TLS", file: "serve:\n  tls_cert: /c.pem\n", wants: []string{"serve: set tls_cert and tls_key together"}},
+		{name: "serve bad log format", file: "serve:\n  log_format: xml\n", wants: []string{`serve.log_format: "xml" is neither text nor json`}},
+		{name: "serve zero max body", file: "serve:\n  max_body: 0\n", wants: []string{"serve.max_body: must be a positive size"}},
+		{name: "serve bare number duration", file: "serve:\n  gc_interval: 3600\n", wants: []string{"serve.gc_interval: 3600 is not a duration"}},
 		{name: "several problems reported together", file: "stor: /x\nservr: y\n",
 			wants: []string{"configuration has 2 problems", `"stor"`, `"servr"`}},
 	}
@@ -390,6 +399,46 @@ func FuzzLoadFile(f *testing.F) {
 	})
 }
 
+func TestLoadServe(t *testing.T) {
+	opts, home := setup(t, `serve:
+  listen: ":8443"
+  log: postgres://artstore@db/artstore
+  tls_cert: ~/tls/cert.pem
+  tls_key: /etc/artstore/key.pem
+  max_body: 8MiB
+  log_format: json
+  drain: 10s
+  retention_interval: 1h
+  gc_interval: 24h
+  gc_grace: 2h
+`)
+	cfg, err := Load(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := cfg.Serve
+	want := Serve{Listen: ":8443", Log: "postgres://artstore@db/artstore", TLSCert: filepath.Join(home, "tls", "cert.pem"), TLSKey: "/etc/artstore/key.pem",
+		MaxBody: 8 << 20, LogFormat: "json", Drain: 10 * time.Second, RetentionInterval: time.Hour, GCInterval: 24 * time.Hour, GCGrace: 2 * time.Hour}
+	s.set, want.set = nil, nil
+	if !reflect.DeepEqual(s, want) {
+		t.Errorf("serve = %+v\nwant    %+v", s, want)
+	}
+	for _, f := range ServeFields() {
+		if !cfg.Serve.Has(f.Name) {
+			t.Errorf("Has(%q) = false for a field the file sets", f.Name)
+		}
+	}
+
+	// A SQLite log path; unset fields are not Has.
+	opts, _ = setup(t, "serve:\n  log: ~/logs/artstore.db\n")
+	if cfg, err = Load(opts); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Serve.Log != filepath.Join(opts.WorkDir, "logs", "artstore.db") || cfg.Serve.Has("listen") || !cfg.Serve.Has("log") {
+		t.Errorf("serve = %+v; want the expanded SQLite path and only log set", cfg.Serve)
+	}
+}
+
 // TestDocumented checks that docs/configuration.md mentions every setting
 // and backend field, with its flag and environment variable.
 func TestDocumented(t *testing.T) {
@@ -411,6 +460,11 @@ func TestDocumented(t *testing.T) {
 	for _, f := range BackendFields() {
 		if !strings.Contains(text, "| `"+f.Name+"` |") {
 			t.Errorf("docs/configuration.md has no row for backend field %s", f.Name)
+		}
+	}
+	for _, f := range ServeFields() {
+		if !strings.Contains(text, "| `"+f.Name+"` | `--"+f.Flag()+"` |") {
+			t.Errorf("docs/configuration.md has no row for serve field %s with its flag --%s", f.Name, f.Flag())
 		}
 	}
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -84,13 +85,17 @@ func (ps *problems) err() error {
 // suggest returns the candidate closest to s by edit distance, or "" when
 // none is close enough to be a plausible typo.
 func suggest(s string, candidates []string) string {
-	best, bestD := "", 3
+	var best []string
+	bestD := 3
 	for _, c := range candidates {
-		if d := editDistance(strings.ToLower(s), c); d < bestD {
-			best, bestD = c, d
+		switch d := editDistance(strings.ToLower(s), c); {
+		case d < bestD:
+			best, bestD = []string{strconv.Quote(c)}, d
+		case d == bestD:
+			best = append(best, strconv.Quote(c)) // a tie: offer every one
 		}
 	}
-	return best
+	return strings.Join(best, " or ")
 }
 
 func editDistance(a, b string) int {

@@ -68,6 +68,14 @@ func checkFile(name string, data []byte, ps *problems) (*fileLayout, error) {
 			checkBackends(name, v, layout, ps)
 			continue
 		}
+		if key == KeyServe {
+			var fields []string
+			for _, f := range ServeFields() {
+				fields = append(fields, f.Name)
+			}
+			checkFields(name, KeyServe, v, fields, layout, ps)
+			continue
+		}
 		if !isScalar(v) {
 			ps.add(&Problem{Key: key, Msg: "must be a single value, not a list or mapping", Source: src})
 		}
@@ -100,18 +108,31 @@ func checkBackends(name string, v *yaml.Node, layout *fileLayout, ps *problems) 
 			ps.add(&Problem{Key: KeyBackends + "." + id, Msg: "must be a mapping of backend settings (type: local, root: ...)", Source: src})
 			continue
 		}
-		for j := 0; j+1 < len(body.Content); j += 2 {
-			fk, fv := body.Content[j], body.Content[j+1]
-			key := KeyBackends + "." + id + "." + fk.Value
-			fsrc := fmt.Sprintf("%s line %d", name, fk.Line)
-			if !contains(fieldNames, fk.Value) {
-				ps.add(&Problem{Key: key, Msg: unknownMsg(fk.Value, fieldNames), Source: fsrc})
-				continue
-			}
-			layout.lines[key] = fk.Line
-			if !isScalar(fv) {
-				ps.add(&Problem{Key: key, Msg: "must be a single value, not a list or mapping", Source: fsrc})
-			}
+		checkFields(name, KeyBackends+"."+id, body, fieldNames, layout, ps)
+	}
+}
+
+// checkFields checks a mapping of scalar fields under section (a backend
+// entry, serve:): only the known names, each a single value.
+func checkFields(name, section string, body *yaml.Node, known []string, layout *fileLayout, ps *problems) {
+	if body.Kind == yaml.ScalarNode && body.Tag == "!!null" {
+		return
+	}
+	if body.Kind != yaml.MappingNode {
+		ps.add(&Problem{Key: section, Msg: "must be a mapping of settings (key: value)", Source: fmt.Sprintf("%s line %d", name, body.Line)})
+		return
+	}
+	for j := 0; j+1 < len(body.Content); j += 2 {
+		fk, fv := body.Content[j], body.Content[j+1]
+		key := section + "." + fk.Value
+		fsrc := fmt.Sprintf("%s line %d", name, fk.Line)
+		if !contains(known, fk.Value) {
+			ps.add(&Problem{Key: key, Msg: unknownMsg(fk.Value, known), Source: fsrc})
+			continue
+		}
+		layout.lines[key] = fk.Line
+		if !isScalar(fv) {
+			ps.add(&Problem{Key: key, Msg: "must be a single value, not a list or mapping", Source: fsrc})
 		}
 	}
 }
@@ -119,7 +140,7 @@ func checkBackends(name string, v *yaml.Node, layout *fileLayout, ps *problems) 
 func unknownMsg(key string, known []string) string {
 	msg := fmt.Sprintf("unknown key %q", key)
 	if s := suggest(key, known); s != "" {
-		msg += fmt.Sprintf(" (did you mean %q?)", s)
+		msg += " (did you mean " + s + "?)"
 	}
 	return msg + " (known keys: " + strings.Join(known, ", ") + ")"
 }

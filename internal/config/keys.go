@@ -16,6 +16,9 @@ const (
 	KeyDefaultBackend   = "default_backend"
 	KeyRetrievalRecords = "retrieval_records"
 	KeyBackends         = "backends"
+	// KeyServe is the section of `artstore serve`'s settings (file only;
+	// the command's flags override it). See ServeFields.
+	KeyServe = "serve"
 
 	// Output settings: flags and environment only, never the config file
 	// (a config file that turned on JSON output would break every script).
@@ -105,6 +108,35 @@ func BackendFields() []BackendField {
 	}
 }
 
+// ServeField describes one setting of the daemon under serve: in the config
+// file; each has an `artstore serve` flag of the same name with - for _.
+type ServeField struct {
+	Name    string // key under serve:
+	Kind    string // "string", "path", "size", "duration"
+	Default string // as documentation prints it
+	Usage   string
+}
+
+// Flag returns the serve flag that overrides the field.
+func (f ServeField) Flag() string { return strings.ReplaceAll(f.Name, "_", "-") }
+
+// ServeFields returns the settings of the daemon the config file may hold
+// under serve:. --ready-file stays a flag only: it belongs to one run.
+func ServeFields() []ServeField {
+	return []ServeField{
+		{"listen", "string", "127.0.0.1:8787", "address to listen on (host:port; port 0 picks a free one)"},
+		{"log", "string", "artstore.db in the store", "event log: a PostgreSQL URL (postgres://...) or a SQLite file (absolute, or starting with ~/)"},
+		{"tls_cert", "path", "none: plain HTTP", "certificate file (PEM) to serve HTTPS with; set together with tls_key"},
+		{"tls_key", "path", "none", "private key file (PEM) of tls_cert"},
+		{"max_body", "size", "4MiB", "largest JSON request body"},
+		{"log_format", "string", "text", "request log format on stderr: text or json"},
+		{"drain", "duration", "30s", "on shutdown, how long in-flight requests may take to finish"},
+		{"retention_interval", "duration", "0 (never)", "apply retention this often"},
+		{"gc_interval", "duration", "0 (never)", "collect garbage this often"},
+		{"gc_grace", "duration", "1h", "scheduled garbage collection keeps blobs written within this"},
+	}
+}
+
 func settingByKey(key string) (Setting, bool) {
 	if key == "" {
 		return Setting{}, false
@@ -119,7 +151,7 @@ func settingByKey(key string) (Setting, bool) {
 
 // fileKeys lists the top-level keys the config file accepts, sorted.
 func fileKeys() []string {
-	keys := []string{KeyBackends}
+	keys := []string{KeyBackends, KeyServe}
 	for _, s := range Settings() {
 		if s.InFile {
 			keys = append(keys, s.Key)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -134,6 +135,7 @@ func Load(opts LoadOptions) (*Config, error) {
 	cfg.Server = r.server()
 	cfg.Token = r.token()
 	cfg.RetrievalRecords = r.boolean(KeyRetrievalRecords)
+	cfg.Serve = r.serve()
 	cfg.Output = Output{JSON: r.boolean(KeyJSON), Quiet: r.boolean(KeyQuiet), Verbose: r.boolean(KeyVerbose)}
 	if cfg.Output.Quiet && cfg.Output.Verbose {
 		ps.add(&Problem{Key: "quiet, verbose", Msg: "--quiet and --verbose cannot both be on"})
@@ -410,6 +412,47 @@ func (r *resolver) backends() map[string]Backend {
 		out[id] = b
 	}
 	return out
+}
+
+// serve reads and checks the serve: section.
+func (r *resolver) serve() Serve {
+	s := Serve{set: map[string]bool{}}
+	k := func(field string) string { return KeyServe + "." + field }
+	for _, f := range ServeFields() {
+		s.set[f.Name] = r.layout.has(k(f.Name))
+	}
+	s.Listen = r.str(k("listen"))
+	if s.Has("listen") {
+		if _, _, err := net.SplitHostPort(s.Listen); err != nil {
+			r.problem(k("listen"), fmt.Sprintf("%q is not host:port (e.g. 127.0.0.1:8787, :8443)", s.Listen))
+		}
+	}
+	if s.Log = r.str(k("log")); s.Log != "" && !isPostgresURL(s.Log) {
+		s.Log = r.path(k("log"))
+	}
+	s.TLSCert, s.TLSKey = r.path(k("tls_cert")), r.path(k("tls_key"))
+	if s.Has("tls_cert") != s.Has("tls_key") {
+		r.problem(KeyServe, "set tls_cert and tls_key together, or neither")
+	}
+	s.MaxBody = r.size(k("max_body"))
+	if s.Has("max_body") && s.MaxBody <= 0 {
+		r.problem(k("max_body"), "must be a positive size, e.g. 4MiB")
+	}
+	s.LogFormat = r.str(k("log_format"))
+	if s.Has("log_format") && s.LogFormat != "text" && s.LogFormat != "json" {
+		r.problem(k("log_format"), fmt.Sprintf("%q is neither text nor json", s.LogFormat))
+	}
+	s.Drain = r.duration(k("drain"))
+	s.RetentionInterval = r.duration(k("retention_interval"))
+	s.GCInterval = r.duration(k("gc_interval"))
+	s.GCGrace = r.duration(k("gc_grace"))
+	return s
+}
+
+// isPostgresURL reports whether an event log setting names a PostgreSQL
+// database rather than a SQLite file.
+func isPostgresURL(s string) bool {
+	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
 }
 
 // absPath makes p absolute against the configured working directory.

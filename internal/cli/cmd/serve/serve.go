@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/artifact-store/artstore/internal/cli/cmdutil"
@@ -46,6 +47,10 @@ type Options struct {
 	// Schedule is the periodic maintenance (--retention-interval,
 	// --gc-interval, --gc-grace).
 	Schedule server.Schedule
+	// FlagChanged reports whether a flag was given on the command line;
+	// settings whose flag was not given come from the config file's
+	// serve: section when it has them. Nil means no flag was given.
+	FlagChanged func(name string) bool
 }
 
 // NewCmdServe returns the command. runF, if not nil, replaces the run function.
@@ -75,7 +80,9 @@ gracefully: the listener closes, in-flight requests finish (up to --drain),
 and the daemon exits 0. Request logs go to stderr, one line per request.
 
 The blob backend is the default backend of the configuration, or the one
-the global --backend flag names.
+the global --backend flag names. Every flag but --ready-file can also be set
+in the config file's serve: section (docs/configuration.md); a flag given on
+the command line wins.
 
 Maintenance is off by default: --retention-interval applies retention
 (artstore retention apply) and --gc-interval collects garbage (artstore gc,
@@ -95,14 +102,9 @@ what it deleted; their events carry the actor artstore-serve.`,
   $ artstore serve --listen 127.0.0.1:0 --ready-file ready.txt &`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if opts.Schedule.RetentionInterval < 0 || opts.Schedule.GCInterval < 0 || opts.Schedule.GCGrace < 0 {
-				return cmdutil.FlagErrorf("--retention-interval, --gc-interval and --gc-grace must not be negative")
-			}
-			if (opts.TLSCert == "") != (opts.TLSKey == "") {
-				return cmdutil.FlagErrorf("--tls-cert and --tls-key go together")
-			}
-			if opts.LogFormat != "text" && opts.LogFormat != "json" {
-				return cmdutil.FlagErrorf("--log-format must be text or json, got %q", opts.LogFormat)
+			opts.FlagChanged = cmd.Flags().Changed
+			if err := opts.check(); err != nil {
+				return err
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -125,9 +127,50 @@ what it deleted; their events carry the actor artstore-serve.`,
 	return cmd
 }
 
+// check validates the settings (flags, or flags merged with the file).
+func (opts *Options) check() error {
+	if opts.Schedule.RetentionInterval < 0 || opts.Schedule.GCInterval < 0 || opts.Schedule.GCGrace < 0 {
+		return cmdutil.FlagErrorf("--retention-interval, --gc-interval and --gc-grace must not be negative")
+	}
+	if (opts.TLSCert == "") != (opts.TLSKey == "") {
+		return cmdutil.FlagErrorf("--tls-cert and --tls-key go together")
+	}
+	if opts.LogFormat != "text" && opts.LogFormat != "json" {
+		return cmdutil.FlagErrorf("--log-format must be text or json, got %q", opts.LogFormat)
+	}
+	return nil
+}
+
+// applyFile takes each setting whose flag was not given from the config
+// file's serve: section, where the file sets it. TLS certificate and key
+// move together, so a --tls-cert flag never pairs with a file's key.
+func (opts *Options) applyFile(s config.Serve) {
+	given := func(flag string) bool { return opts.FlagChanged != nil && opts.FlagChanged(flag) }
+	take := func(field, flag string, apply func()) {
+		if s.Has(field) && !given(flag) {
+			apply()
+		}
+	}
+	take("listen", "listen", func() { opts.Listen = s.Listen })
+	take("log", "log", func() { opts.Log = s.Log })
+	if !given("tls-cert") && !given("tls-key") {
+		take("tls_cert", "tls-cert", func() { opts.TLSCert, opts.TLSKey = s.TLSCert, s.TLSKey })
+	}
+	take("max_body", "max-body", func() { opts.MaxBody = strconv.FormatInt(s.MaxBody, 10) })
+	take("log_format", "log-format", func() { opts.LogFormat = s.LogFormat })
+	take("drain", "drain", func() { opts.Drain = s.Drain })
+	take("retention_interval", "retention-interval", func() { opts.Schedule.RetentionInterval = s.RetentionInterval })
+	take("gc_interval", "gc-interval", func() { opts.Schedule.GCInterval = s.GCInterval })
+	take("gc_grace", "gc-grace", func() { opts.Schedule.GCGrace = s.GCGrace })
+}
+
 func serveRun(ctx context.Context, opts *Options) error {
 	cfg, err := opts.Config()
 	if err != nil {
+		return err
+	}
+	opts.applyFile(cfg.Serve)
+	if err := opts.check(); err != nil {
 		return err
 	}
 	maxBody, err := config.ParseSize(opts.MaxBody)

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -162,5 +163,52 @@ func TestServeRunBootstrapFromEnv(t *testing.T) {
 	opts.MaxBody = "lots"
 	if err := serveRun(context.Background(), opts); !cmdutil.IsUsage(err) {
 		t.Errorf("bad --max-body: %v", err)
+	}
+}
+
+// TestApplyFile checks which settings come from the config file's serve:
+// section: those whose flag was not given; TLS certificate and key only as
+// a pair.
+func TestApplyFile(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "config.yaml")
+	yaml := "serve:\n  listen: ':9000'\n  log: /var/lib/artstore/log.db\n  tls_cert: /c.pem\n  tls_key: /k.pem\n" +
+		"  max_body: 2MiB\n  log_format: json\n  drain: 3s\n  retention_interval: 1h\n  gc_interval: 2h\n  gc_grace: 30m\n"
+	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(config.LoadOptions{ConfigFile: file, Home: dir, WorkDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defaults := func() *Options {
+		return &Options{Listen: DefaultListen, MaxBody: "4MiB", LogFormat: "text", Drain: 30 * time.Second}
+	}
+
+	o := defaults()
+	o.applyFile(cfg.Serve)
+	want := &Options{Listen: ":9000", Log: "/var/lib/artstore/log.db", TLSCert: "/c.pem", TLSKey: "/k.pem", MaxBody: "2097152", LogFormat: "json", Drain: 3 * time.Second}
+	want.Schedule.RetentionInterval, want.Schedule.GCInterval, want.Schedule.GCGrace = time.Hour, 2*time.Hour, 30*time.Minute
+	if !reflect.DeepEqual(o, want) {
+		t.Errorf("no flags given: options = %+v\nwant %+v", *o, *want)
+	}
+
+	o = defaults()
+	o.Listen, o.TLSCert, o.TLSKey, o.Drain = "127.0.0.1:0", "/flag-cert.pem", "/flag-key.pem", time.Second
+	o.FlagChanged = func(name string) bool {
+		return name == "listen" || name == "tls-cert" || name == "tls-key" || name == "drain"
+	}
+	o.applyFile(cfg.Serve)
+	if o.Listen != "127.0.0.1:0" || o.TLSCert != "/flag-cert.pem" || o.TLSKey != "/flag-key.pem" || o.Drain != time.Second || o.LogFormat != "json" {
+		t.Errorf("flags given: options = %+v; want the flags' values kept and the rest from the file", *o)
+	}
+
+	// --tls-cert alone never pairs with the file's key: check refuses it.
+	o = defaults()
+	o.TLSCert = "/flag-cert.pem"
+	o.FlagChanged = func(name string) bool { return name == "tls-cert" }
+	o.applyFile(cfg.Serve)
+	if err := o.check(); !cmdutil.IsUsage(err) {
+		t.Errorf("--tls-cert without --tls-key and a file with both: check = %v; want a usage error", err)
 	}
 }
