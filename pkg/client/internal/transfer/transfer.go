@@ -17,7 +17,10 @@
 // the ring until it is hashed and stored, so memory is the ring (4 × the
 // maximum chunk size, 32 MiB by default) plus small per-chunk records,
 // whatever the input size. The manifest is uploaded last: a manifest is only
-// ever stored once every blob it names is.
+// ever stored once every blob it names is. On a store that stages (a local
+// backend, storage.Stager) chunks become durable in group commits — every
+// PushOptions.CommitEvery bytes, before the manifest, and on failure or
+// cancellation for what was staged — instead of one by one.
 //
 // # Pull
 //
