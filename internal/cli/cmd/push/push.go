@@ -158,6 +158,10 @@ func pushRun(ctx context.Context, opts *Options) error {
 	res, err := store.Push(ctx, req)
 	bar.Done()
 	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			// The chunks stored so far are kept (see transfer.Push).
+			opts.IO.Infof("push interrupted; what was uploaded is kept: run the same push again to resume")
+		}
 		return err // the store's errors say what and which
 	}
 	return printResult(opts.IO, cfg.Output.JSON, res)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -225,5 +226,27 @@ func TestPushProgress(t *testing.T) {
 				t.Errorf("progress callback %v, stderr %q; want bar %v", hadProgress, stderr, tt.wantBar)
 			}
 		})
+	}
+}
+
+// TestPushRunInterrupted: an interrupted push says that what was uploaded is
+// kept and how to resume, and still returns the cancellation (exit 130).
+func TestPushRunInterrupted(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "a.bin")
+	if err := os.WriteFile(path, []byte("abc"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ios, _, _, stderr := iostreams.Test()
+	fake := &fakestore.Store{PushFunc: func(context.Context, client.PushRequest) (*client.PushResult, error) {
+		return nil, fmt.Errorf("push a.bin: %w", context.Canceled)
+	}}
+	opts := &Options{IO: ios, Path: path, Client: fake.Opener(),
+		Config: func() (*config.Config, error) { return &config.Config{}, nil }}
+	err := pushRun(context.Background(), opts)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v; want context.Canceled", err)
+	}
+	if !strings.Contains(stderr.String(), "run the same push again to resume") {
+		t.Errorf("stderr = %q; want the resume hint", stderr)
 	}
 }
