@@ -375,6 +375,8 @@ func FuzzLoadFile(f *testing.F) {
 	f.Add("backends: [\n")
 	f.Add("backends:\n  x: {type: s3, bucket: b, part_size: 12XB}\n")
 	f.Add("&a store: *a\n")
+	f.Add("serve:\n  listen: ':0'\n  log: postgres://h/db\n  max_body: 1MiB\n  gc_grace: 1h\n")
+	f.Add("serve: [1]\n")
 	f.Fuzz(func(t *testing.T, yamlText string) {
 		dir := t.TempDir()
 		p := filepath.Join(dir, "c.yaml")
