@@ -3,15 +3,18 @@ package sqlite_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/artifact-store/artstore/internal/eventlog"
 	"github.com/artifact-store/artstore/internal/eventlog/eventlogtest"
@@ -302,6 +305,46 @@ func TestReadPool(t *testing.T) {
 	for range 10 {
 		if h, err := s.Head(ctx); err != nil || h.Seq != 20 {
 			t.Fatalf("head after cancelled reads = %+v, %v", h, err)
+		}
+	}
+}
+
+// TestFailedRebuildEndsItsRead checks that a rebuild failing early in a log
+// of several pages ends the goroutine and the read transaction it reads the
+// log in: after more failures than the read pool has connections, reads
+// are still served.
+func TestFailedRebuildEndsItsRead(t *testing.T) {
+	const probe = "test.sqlite.probe.v1"
+	d := newDB(t)
+	noop := func(json.RawMessage) (eventlog.Payload, error) { return &eventlog.BlobsCollected{}, nil }
+	s := d.Open(t, eventlog.Options{Types: eventlog.DefaultTypes().With(probe, noop)})
+	ctx := context.Background()
+	if _, err := s.Append(ctx, []eventlog.NewEvent{{Actor: "a", Type: probe, Payload: json.RawMessage(`{}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	eventlogtest.Fill(t, s, 4500, 500) // five pages after the probe's
+	bad := func(json.RawMessage) (eventlog.Payload, error) {
+		return &eventlog.TagMoved{Name: "x", Tag: "t", ArtifactID: "Z"}, nil
+	}
+	replay := d.Open(t, eventlog.Options{Types: eventlog.DefaultTypes().With(probe, bad)})
+	timeout, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	var before int
+	for i := range 2*runtime.GOMAXPROCS(0) + 2 {
+		if i == 1 {
+			before = runtime.NumGoroutine() // the connections are open
+		}
+		if _, err := replay.Rebuild(timeout); !errors.Is(err, eventlog.ErrProjection) {
+			t.Fatalf("rebuild: %v, want ErrProjection", err)
+		}
+	}
+	if h, err := replay.Head(timeout); err != nil || h.Seq != 4501 {
+		t.Fatalf("head after failed rebuilds = %+v, %v", h, err)
+	}
+	// database/sql ends its context watchers asynchronously.
+	for wait := time.Now().Add(5 * time.Second); runtime.NumGoroutine() > before; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(wait) {
+			t.Fatalf("%d goroutines after the failed rebuilds, %d before", runtime.NumGoroutine(), before)
 		}
 	}
 }

@@ -23,7 +23,10 @@ import (
 // write them once at the end: rewriting one row thousands of times in one
 // transaction is quadratic in PostgreSQL (every version stays visible to
 // the unique-index checks until commit).
-func apply(ctx context.Context, tx Tx, ev eventlog.Event, p eventlog.Payload, f *fold) error {
+//
+// rows, when not nil, are the precomputed rows of an artifact.registered
+// event (Rebuild only).
+func apply(ctx context.Context, tx Tx, ev eventlog.Event, p eventlog.Payload, f *fold, rows *registeredRows) error {
 	seq, ns, by := ev.Seq, ev.Time.UnixNano(), ev.Actor
 	if f != nil {
 		if err := f.prepare(ctx, tx, p); err != nil {
@@ -32,7 +35,7 @@ func apply(ctx context.Context, tx Tx, ev eventlog.Event, p eventlog.Payload, f 
 	}
 	switch p := p.(type) {
 	case *eventlog.ArtifactRegistered:
-		return applyRegistered(ctx, tx, ev, p, f)
+		return applyRegistered(ctx, tx, ev, p, f, rows)
 
 	case *eventlog.TagMoved:
 		if f != nil {
@@ -131,11 +134,7 @@ func apply(ctx context.Context, tx Tx, ev eventlog.Event, p eventlog.Payload, f 
 	}
 }
 
-func applyRegistered(ctx context.Context, tx Tx, ev eventlog.Event, p *eventlog.ArtifactRegistered, f *fold) error {
-	prov, err := json.Marshal(p.Provenance)
-	if err != nil {
-		return fmt.Errorf("encode provenance: %w", err)
-	}
+func applyRegistered(ctx context.Context, tx Tx, ev eventlog.Event, p *eventlog.ArtifactRegistered, f *fold, rows *registeredRows) error {
 	if f != nil {
 		for i, in := range p.Provenance.Inputs {
 			if in.ArtifactID == "" {
@@ -145,22 +144,26 @@ func applyRegistered(ctx context.Context, tx Tx, ev eventlog.Event, p *eventlog.
 				return f.fail(ctx, tx, fmt.Errorf("%w: input %d: artifact %s does not exist", eventlog.ErrProjection, i, in.ArtifactID))
 			}
 		}
+		if rows == nil {
+			r, err := rowsOfRegistered(ev, p)
+			if err != nil {
+				return err
+			}
+			rows = &r
+		}
 		f.arts[p.ID] = artState{name: f.intern(p.Name)}
 		f.pending[p.ID] = true
-		f.artifacts.add(ev.Seq, p.ID, p.Name, p.Version, VersionNumber(p.Version), p.ContentDigest.String(), p.Size,
-			p.ManifestDigest.String(), p.MediaType, string(prov), ev.Time.UnixNano(), ev.Actor, ev.Seq)
-		for _, k := range slices.Sorted(maps.Keys(p.Labels)) {
-			f.labels.add(ev.Seq, k, p.Labels[k])
-		}
-		for i, in := range p.Provenance.Inputs {
-			// The live projection copies the parent's id from its row:
-			// the same string as the input's.
-			f.lineage.add(p.ID, int64(i), ev.Seq, in.ArtifactID, in.Digest.String(), in.Ref, in.Role)
-		}
+		f.artifacts.add(rows.artifact...)
+		f.labels.add(rows.labels...)
+		f.lineage.add(rows.lineage...)
 		for _, tag := range p.Tags {
 			f.moveTag(p.Name, tag, tagRow{p.ID, ev.Seq, ev.Time.UnixNano(), ev.Actor})
 		}
 		return f.flushFull(ctx, tx)
+	}
+	prov, err := json.Marshal(p.Provenance)
+	if err != nil {
+		return fmt.Errorf("encode provenance: %w", err)
 	}
 	if err := tx.Exec(ctx, `INSERT INTO artifacts (seq, id, name, version, version_num, content_digest, size, manifest_digest, media_type, provenance, created_ns, created_by, updated_seq)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $1)`,
@@ -210,6 +213,44 @@ func applyRegistered(ctx context.Context, tx Tx, ev eventlog.Event, p *eventlog.
 		}
 	}
 	return nil
+}
+
+// registeredRows are the artifact, label and lineage rows (column values
+// in rowBuffer order) that Rebuild inserts for an artifact.registered
+// event. Rebuild computes them on the goroutine that decodes the log, so
+// that the one applying events only appends them to its buffers.
+type registeredRows struct {
+	artifact, labels, lineage []any
+}
+
+// rowsOfRegistered returns the rows the live projection of p would insert
+// (lineage rows as if every input artifact exists: Rebuild checks that
+// separately, in order).
+func rowsOfRegistered(ev eventlog.Event, p *eventlog.ArtifactRegistered) (registeredRows, error) {
+	prov, err := json.Marshal(p.Provenance)
+	if err != nil {
+		return registeredRows{}, fmt.Errorf("encode provenance: %w", err)
+	}
+	ns := ev.Time.UnixNano()
+	r := registeredRows{
+		artifact: []any{ev.Seq, p.ID, p.Name, p.Version, VersionNumber(p.Version), p.ContentDigest.String(), p.Size,
+			p.ManifestDigest.String(), p.MediaType, string(prov), ns, ev.Actor, ev.Seq},
+	}
+	if len(p.Labels) > 0 {
+		r.labels = make([]any, 0, 3*len(p.Labels))
+		for _, k := range slices.Sorted(maps.Keys(p.Labels)) {
+			r.labels = append(r.labels, ev.Seq, k, p.Labels[k])
+		}
+	}
+	if len(p.Provenance.Inputs) > 0 {
+		r.lineage = make([]any, 0, 7*len(p.Provenance.Inputs))
+		for i, in := range p.Provenance.Inputs {
+			// The live projection copies the parent's id from its row:
+			// the same string as the input's.
+			r.lineage = append(r.lineage, p.ID, int64(i), ev.Seq, in.ArtifactID, in.Digest.String(), in.Ref, in.Role)
+		}
+	}
+	return r, nil
 }
 
 // touchLive records seq as the artifact's last change, failing when it does

@@ -94,7 +94,7 @@ func (s *Store) insertAndApply(ctx context.Context, tx Tx, ev eventlog.Event) er
 		ev.Seq, ev.Time.UnixNano(), ev.Actor, ev.Type, ev.Subject, ev.Body, ev.Prev, ev.Hash); err != nil {
 		return fmt.Errorf("event %d: insert: %w", ev.Seq, s.d.WrapError(err))
 	}
-	if err := apply(ctx, tx, ev, p, nil); err != nil {
+	if err := apply(ctx, tx, ev, p, nil, nil); err != nil {
 		return fmt.Errorf("event %d (%s): %w", ev.Seq, ev.Type, s.d.WrapError(err))
 	}
 	return nil
@@ -328,28 +328,20 @@ func (s *Store) Rebuild(ctx context.Context) (int64, error) {
 			return 0, fmt.Errorf("rebuild: drop index %s: %w", ix.name, s.d.WrapError(err))
 		}
 	}
-	// Pages are decoded on another goroutine while the previous page is
-	// applied: JSON decoding and SQL then share the replay's time.
+	// The log is read, decoded and turned into view rows on another
+	// goroutine, in its own read transaction (it sees every event: this
+	// transaction holds the write lock, so none can be appended), while
+	// this one writes the rows: SQL and Go then share the replay's time.
 	var n int64
 	f := newFold()
-	page, err := bodyPage(ctx, tx, 1)
-	if err != nil {
-		return n, fmt.Errorf("rebuild: %w", s.d.WrapError(err))
-	}
-	decoded := s.decodePage(page)
-	for len(page) > 0 {
-		evs := <-decoded
+	pages, stop := s.readLog(ctx)
+	defer stop()
+	for evs := range pages {
 		if evs.err != nil {
 			return n, fmt.Errorf("rebuild: %w", evs.err)
 		}
-		if page, err = bodyPage(ctx, tx, page[len(page)-1].Seq+1); err != nil {
-			return n, fmt.Errorf("rebuild: %w", s.d.WrapError(err))
-		}
-
-		decoded = s.decodePage(page)
 		for i, ev := range evs.events {
-			if err := apply(ctx, tx, ev, evs.payloads[i], f); err != nil {
-				<-decoded
+			if err := apply(ctx, tx, ev, evs.payloads[i], f, evs.rows[i]); err != nil {
 				return n, fmt.Errorf("rebuild: event %d (%s): %w", ev.Seq, ev.Type, s.d.WrapError(err))
 			}
 			n++
@@ -525,28 +517,78 @@ func secondaryIndexes(ctx context.Context, tx Tx, d Driver) ([]index, error) {
 type decodedPage struct {
 	events   []eventlog.Event
 	payloads []eventlog.Payload
+	rows     []*registeredRows // of each artifact.registered event, else nil
 	err      error
 }
 
-// decodePage decodes rows on a new goroutine; the channel yields the result.
-func (s *Store) decodePage(rows []eventlog.StoredRow) <-chan decodedPage {
-	c := make(chan decodedPage, 1)
-	go func() {
-		var d decodedPage
-		for _, r := range rows {
-			ev, err := eventlog.DecodeStored(r.Seq, r.Body, r.Prev, r.Hash)
-			if err != nil {
-				c <- decodedPage{err: err}
-				return
-			}
-			p, err := s.types.Decode(ev.Type, ev.Payload)
-			if err != nil {
-				c <- decodedPage{err: fmt.Errorf("event %d: %w", ev.Seq, err)}
-				return
-			}
-			d.events, d.payloads = append(d.events, ev), append(d.payloads, p)
+// readLog reads the log from its start in a read transaction on a new
+// goroutine, and sends it decoded, page by page, with the view rows of
+// artifact.registered events. A failure is sent as the last page. stop
+// ends the goroutine and waits for it (its transaction is then closed).
+func (s *Store) readLog(ctx context.Context) (pages <-chan decodedPage, stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	c := make(chan decodedPage, 2)
+	done := make(chan struct{})
+	send := func(d decodedPage) bool {
+		select {
+		case c <- d:
+			return true
+		case <-ctx.Done():
+			return false
 		}
-		c <- d
+	}
+	go func() {
+		defer close(done)
+		defer close(c)
+		err := s.read(ctx, func(tx Tx) error {
+			for next := int64(1); ; {
+				page, err := bodyPage(ctx, tx, next)
+				if err != nil || len(page) == 0 {
+					return err
+				}
+				d := s.decodePage(page)
+				if !send(d) {
+					return ctx.Err()
+				}
+				if d.err != nil {
+					return nil
+				}
+				next = page[len(page)-1].Seq + 1
+			}
+		})
+		if err != nil {
+			send(decodedPage{err: err})
+		}
 	}()
-	return c
+	return c, func() { cancel(); <-done }
+}
+
+// decodePage decodes rows and computes the view rows of artifact.registered
+// events.
+func (s *Store) decodePage(rows []eventlog.StoredRow) decodedPage {
+	d := decodedPage{
+		events:   make([]eventlog.Event, 0, len(rows)),
+		payloads: make([]eventlog.Payload, 0, len(rows)),
+		rows:     make([]*registeredRows, 0, len(rows)),
+	}
+	for _, r := range rows {
+		ev, err := eventlog.DecodeStored(r.Seq, r.Body, r.Prev, r.Hash)
+		if err != nil {
+			return decodedPage{err: err}
+		}
+		p, err := s.types.Decode(ev.Type, ev.Payload)
+		if err != nil {
+			return decodedPage{err: fmt.Errorf("event %d: %w", ev.Seq, err)}
+		}
+		var rr *registeredRows
+		if reg, ok := p.(*eventlog.ArtifactRegistered); ok {
+			// On an error, apply computes the rows again and reports it
+			// in the log's order.
+			if r, err := rowsOfRegistered(ev, reg); err == nil {
+				rr = &r
+			}
+		}
+		d.events, d.payloads, d.rows = append(d.events, ev), append(d.payloads, p), append(d.rows, rr)
+	}
+	return d
 }
