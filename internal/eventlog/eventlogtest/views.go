@@ -364,6 +364,10 @@ func testRebuildStrict(t *testing.T, newDB NewDB) {
 			want: eventlog.ErrConflict},
 		{name: "duplicate version", probe: &eventlog.ArtifactRegistered{ID: "C", Name: "x", Version: "1", ContentDigest: Digest("c"), ManifestDigest: Digest("c")},
 			want: eventlog.ErrConflict},
+		{name: "conflict before a failed check", // the buffered conflict comes first in the log
+			probe: &eventlog.ArtifactRegistered{ID: "A", Name: "z", Version: "1", ContentDigest: Digest("c"), ManifestDigest: Digest("c")},
+			after: []eventlog.NewEvent{Event(t, "a", "A", &eventlog.TagMoved{Name: "x", Tag: "t", ArtifactID: "A"})},
+			want:  eventlog.ErrConflict},
 		{name: "labels of artifact registered just before", // its rows are still buffered
 			before: []eventlog.NewEvent{Registered(t, "C", "x", "3", nil)},
 			probe:  &eventlog.LabelsChanged{ArtifactID: "C", Remove: []string{"k"}}, want: eventlog.ErrProjection},

@@ -18,32 +18,33 @@ import (
 // hold) fails with eventlog.ErrProjection, so a live store and a rebuilt one
 // can never silently diverge.
 //
-// During Rebuild, f is non-nil and collects tags and retrieval statistics,
-// rows that a log rewrites over and over ("latest" moves on every push), to
-// write them once at the end: rewriting one row thousands of times in one
-// transaction is quadratic in PostgreSQL (every version stays visible to
-// the unique-index checks until commit).
-//
-// rows, when not nil, are the precomputed rows of an artifact.registered
-// event (Rebuild only).
-func apply(ctx context.Context, tx Tx, ev eventlog.Event, p eventlog.Payload, f *fold, rows *registeredRows) error {
+// During Rebuild, f is non-nil and st is the event's step, computed by a
+// ledger in order before: its checks' outcome and the rows of a new
+// artifact. The ledger keeps tags and retrieval statistics, rows that a log
+// rewrites over and over ("latest" moves on every push), to write them once
+// at the end: rewriting one row thousands of times in one transaction is
+// quadratic in PostgreSQL (every version stays visible to the unique-index
+// checks until commit).
+func apply(ctx context.Context, tx Tx, ev eventlog.Event, p eventlog.Payload, f *fold, st step) error {
 	seq, ns, by := ev.Seq, ev.Time.UnixNano(), ev.Actor
 	if f != nil {
+		if st.err != nil {
+			if st.flushFirst {
+				return f.fail(ctx, tx, st.err)
+			}
+			return st.err
+		}
 		if err := f.prepare(ctx, tx, p); err != nil {
 			return err
 		}
 	}
 	switch p := p.(type) {
 	case *eventlog.ArtifactRegistered:
-		return applyRegistered(ctx, tx, ev, p, f, rows)
+		return applyRegistered(ctx, tx, ev, p, f, st.rows)
 
 	case *eventlog.TagMoved:
 		if f != nil {
-			if a, ok := f.arts[p.ArtifactID]; !ok || a.deleted || a.name != p.Name {
-				return f.fail(ctx, tx, fmt.Errorf("%w: artifact %s of %s does not exist or is deleted", eventlog.ErrProjection, p.ArtifactID, p.Name))
-			}
-			f.moveTag(p.Name, p.Tag, tagRow{p.ArtifactID, seq, ns, by})
-			return nil
+			return nil // in the ledger
 		}
 		return tx.ExecOne(ctx, fmt.Sprintf("artifact %s of %s does not exist or is deleted", p.ArtifactID, p.Name),
 			`INSERT INTO tags (name, tag, artifact_id, moved_seq, moved_ns, moved_by)
@@ -53,7 +54,7 @@ func apply(ctx context.Context, tx Tx, ev eventlog.Event, p eventlog.Payload, f 
 
 	case *eventlog.TagRemoved:
 		if f != nil {
-			return f.removeTag(p.Name, p.Tag)
+			return nil // in the ledger
 		}
 		return tx.ExecOne(ctx, fmt.Sprintf("tag %s:%s does not exist", p.Name, p.Tag),
 			`DELETE FROM tags WHERE name = $1 AND tag = $2`, p.Name, p.Tag)
@@ -102,19 +103,13 @@ func apply(ctx context.Context, tx Tx, ev eventlog.Event, p eventlog.Payload, f 
 			return err
 		}
 		if f != nil {
-			f.arts[p.ArtifactID] = artState{name: f.arts[p.ArtifactID].name, deleted: true}
-			f.untagArtifact(p.ArtifactID)
-			return nil
+			return nil // the ledger drops its tags
 		}
 		return tx.Exec(ctx, `DELETE FROM tags WHERE artifact_id = $1`, p.ArtifactID)
 
 	case *eventlog.ArtifactRetrieved:
 		if f != nil {
-			if _, ok := f.arts[p.ArtifactID]; !ok {
-				return f.fail(ctx, tx, fmt.Errorf("%w: artifact %s does not exist", eventlog.ErrProjection, p.ArtifactID))
-			}
-			f.retrieved(p.ArtifactID, p.Bytes, ns, by)
-			return nil
+			return nil // in the ledger
 		}
 		return tx.ExecOne(ctx, fmt.Sprintf("artifact %s does not exist", p.ArtifactID),
 			`UPDATE artifacts SET retrievals = retrievals + 1, retrieved_bytes = retrieved_bytes + $2, last_retrieved_ns = $3, last_retrieved_by = $4 WHERE id = $1`,
@@ -136,29 +131,10 @@ func apply(ctx context.Context, tx Tx, ev eventlog.Event, p eventlog.Payload, f 
 
 func applyRegistered(ctx context.Context, tx Tx, ev eventlog.Event, p *eventlog.ArtifactRegistered, f *fold, rows *registeredRows) error {
 	if f != nil {
-		for i, in := range p.Provenance.Inputs {
-			if in.ArtifactID == "" {
-				continue
-			}
-			if _, ok := f.arts[in.ArtifactID]; !ok || in.ArtifactID == p.ID {
-				return f.fail(ctx, tx, fmt.Errorf("%w: input %d: artifact %s does not exist", eventlog.ErrProjection, i, in.ArtifactID))
-			}
-		}
-		if rows == nil {
-			r, err := rowsOfRegistered(ev, p)
-			if err != nil {
-				return err
-			}
-			rows = &r
-		}
-		f.arts[p.ID] = artState{name: f.intern(p.Name)}
 		f.pending[p.ID] = true
 		f.artifacts.add(rows.artifact...)
 		f.labels.add(rows.labels...)
 		f.lineage.add(rows.lineage...)
-		for _, tag := range p.Tags {
-			f.moveTag(p.Name, tag, tagRow{p.ID, ev.Seq, ev.Time.UnixNano(), ev.Actor})
-		}
 		return f.flushFull(ctx, tx)
 	}
 	prov, err := json.Marshal(p.Provenance)
@@ -202,10 +178,6 @@ func applyRegistered(ctx context.Context, tx Tx, ev eventlog.Event, p *eventlog.
 		}
 	}
 	for _, tag := range p.Tags {
-		if f != nil {
-			f.moveTag(p.Name, tag, tagRow{p.ID, ev.Seq, ev.Time.UnixNano(), ev.Actor})
-			continue
-		}
 		if err := tx.Exec(ctx, `INSERT INTO tags (name, tag, artifact_id, moved_seq, moved_ns, moved_by) VALUES ($1, $2, $3, $4, $5, $6)
 			ON CONFLICT (name, tag) DO UPDATE SET artifact_id = excluded.artifact_id, moved_seq = excluded.moved_seq, moved_ns = excluded.moved_ns, moved_by = excluded.moved_by`,
 			p.Name, tag, p.ID, ev.Seq, ev.Time.UnixNano(), ev.Actor); err != nil {
@@ -284,21 +256,93 @@ func unixNano(t time.Time) int64 {
 	return t.UnixNano()
 }
 
-// fold holds the state of a Rebuild that is kept in memory: tags and
-// retrieval statistics (written once at the end), the existence, name and
-// liveness of every artifact seen so far (so the projector's checks need no
-// query), and buffers of new artifact, label and lineage rows (inserted many
-// rows per statement).
+// fold is the state of a Rebuild on the goroutine that writes the views:
+// buffers of new artifact, label and lineage rows (inserted many rows per
+// statement) and the artifacts whose rows they hold.
 type fold struct {
+	pending map[string]bool // artifacts whose rows are still buffered
+
+	artifacts, labels, lineage *rowBuffer
+}
+
+// ledger is the state of a Rebuild kept in memory, on the goroutine that
+// reads the log: tags and retrieval statistics (written once at the end),
+// and the existence, name and liveness of every artifact seen so far (so
+// the projector's checks need no query). It assumes that the SQL of every
+// event before the one it checks succeeds: Rebuild stops at the first that
+// fails.
+type ledger struct {
 	tags       map[tagKey]tagRow
 	byArtifact map[string][]tagKey // the tags on each artifact
 	stats      map[string]*retrievalRow
 
-	arts    map[string]artState
-	names   map[string]string // interned artifact names
-	pending map[string]bool   // artifacts whose rows are still buffered
+	arts  map[string]artState
+	names map[string]string // interned artifact names
+}
 
-	artifacts, labels, lineage *rowBuffer
+// step is the part of an event's projection that a ledger computed.
+type step struct {
+	rows *registeredRows // of an artifact.registered event
+	// err is the event's failure; with flushFirst, the rows buffered
+	// for earlier events are written first, and their failure reported
+	// instead, as it comes first in the log.
+	err        error
+	flushFirst bool
+}
+
+func newLedger() *ledger {
+	return &ledger{
+		tags: map[tagKey]tagRow{}, byArtifact: map[string][]tagKey{}, stats: map[string]*retrievalRow{},
+		arts: map[string]artState{}, names: map[string]string{},
+	}
+}
+
+// check folds ev into the ledger, checking it as the live projector would.
+func (l *ledger) check(ev eventlog.Event, p eventlog.Payload) step {
+	seq, ns, by := ev.Seq, ev.Time.UnixNano(), ev.Actor
+	switch p := p.(type) {
+	case *eventlog.ArtifactRegistered:
+		for i, in := range p.Provenance.Inputs {
+			if in.ArtifactID == "" {
+				continue
+			}
+			if _, ok := l.arts[in.ArtifactID]; !ok || in.ArtifactID == p.ID {
+				return step{err: fmt.Errorf("%w: input %d: artifact %s does not exist", eventlog.ErrProjection, i, in.ArtifactID), flushFirst: true}
+			}
+		}
+		rows, err := rowsOfRegistered(ev, p)
+		if err != nil {
+			return step{err: err}
+		}
+		l.arts[p.ID] = artState{name: l.intern(p.Name)}
+		for _, tag := range p.Tags {
+			l.moveTag(p.Name, tag, tagRow{p.ID, seq, ns, by})
+		}
+		return step{rows: &rows}
+
+	case *eventlog.TagMoved:
+		if a, ok := l.arts[p.ArtifactID]; !ok || a.deleted || a.name != p.Name {
+			return step{err: fmt.Errorf("%w: artifact %s of %s does not exist or is deleted", eventlog.ErrProjection, p.ArtifactID, p.Name), flushFirst: true}
+		}
+		l.moveTag(p.Name, p.Tag, tagRow{p.ArtifactID, seq, ns, by})
+
+	case *eventlog.TagRemoved:
+		if err := l.removeTag(p.Name, p.Tag); err != nil {
+			return step{err: err}
+		}
+
+	case *eventlog.ArtifactDeleted:
+		// The projector's UPDATE checks that it exists and is live.
+		l.arts[p.ArtifactID] = artState{name: l.arts[p.ArtifactID].name, deleted: true}
+		l.untagArtifact(p.ArtifactID)
+
+	case *eventlog.ArtifactRetrieved:
+		if _, ok := l.arts[p.ArtifactID]; !ok {
+			return step{err: fmt.Errorf("%w: artifact %s does not exist", eventlog.ErrProjection, p.ArtifactID), flushFirst: true}
+		}
+		l.retrieved(p.ArtifactID, p.Bytes, ns, by)
+	}
+	return step{}
 }
 
 // artState is what the projector's checks need to know of an artifact.
@@ -307,11 +351,11 @@ type artState struct {
 	deleted bool
 }
 
-func (f *fold) intern(name string) string {
-	if n, ok := f.names[name]; ok {
+func (l *ledger) intern(name string) string {
+	if n, ok := l.names[name]; ok {
 		return n
 	}
-	f.names[name] = name
+	l.names[name] = name
 	return name
 }
 
@@ -350,6 +394,15 @@ func (f *fold) prepare(ctx context.Context, tx Tx, p eventlog.Payload) error {
 func (f *fold) fail(ctx context.Context, tx Tx, err error) error {
 	if ferr := f.flushRows(ctx, tx); ferr != nil {
 		return ferr
+	}
+	// A Tx may defer statements until its next query (PostgreSQL queues
+	// them): run one, so that their failure shows now.
+	rows, qerr := tx.Query(ctx, `SELECT 1`)
+	if qerr != nil {
+		return qerr
+	}
+	if cerr := rows.Close(); cerr != nil {
+		return cerr
 	}
 	return err
 }
@@ -438,8 +491,7 @@ type retrievalRow struct {
 
 func newFold() *fold {
 	return &fold{
-		tags: map[tagKey]tagRow{}, byArtifact: map[string][]tagKey{}, stats: map[string]*retrievalRow{},
-		arts: map[string]artState{}, names: map[string]string{}, pending: map[string]bool{},
+		pending: map[string]bool{},
 		artifacts: &rowBuffer{table: `artifacts (seq, id, name, version, version_num, content_digest, size, manifest_digest,
 			media_type, provenance, created_ns, created_by, updated_seq)`, cols: 13},
 		labels:  &rowBuffer{table: "labels (seq, key, value)", cols: 3},
@@ -447,74 +499,75 @@ func newFold() *fold {
 	}
 }
 
-func (f *fold) moveTag(name, tag string, r tagRow) {
+func (l *ledger) moveTag(name, tag string, r tagRow) {
 	k := tagKey{name, tag}
-	if old, ok := f.tags[k]; ok {
-		f.untag(old.artifactID, k)
+	if old, ok := l.tags[k]; ok {
+		l.untag(old.artifactID, k)
 	}
-	f.tags[k] = r
-	f.byArtifact[r.artifactID] = append(f.byArtifact[r.artifactID], k)
+	l.tags[k] = r
+	l.byArtifact[r.artifactID] = append(l.byArtifact[r.artifactID], k)
 }
 
 // untag removes k from the tags of artifact id.
-func (f *fold) untag(id string, k tagKey) {
-	ks := slices.DeleteFunc(f.byArtifact[id], func(x tagKey) bool { return x == k })
+func (l *ledger) untag(id string, k tagKey) {
+	ks := slices.DeleteFunc(l.byArtifact[id], func(x tagKey) bool { return x == k })
 	if len(ks) == 0 {
-		delete(f.byArtifact, id)
+		delete(l.byArtifact, id)
 		return
 	}
-	f.byArtifact[id] = ks
+	l.byArtifact[id] = ks
 }
 
-func (f *fold) removeTag(name, tag string) error {
+func (l *ledger) removeTag(name, tag string) error {
 	k := tagKey{name, tag}
-	old, ok := f.tags[k]
+	old, ok := l.tags[k]
 	if !ok {
 		return fmt.Errorf("%w: tag %s:%s does not exist", eventlog.ErrProjection, name, tag)
 	}
-	f.untag(old.artifactID, k)
-	delete(f.tags, k)
+	l.untag(old.artifactID, k)
+	delete(l.tags, k)
 	return nil
 }
 
-func (f *fold) untagArtifact(id string) {
-	for _, k := range f.byArtifact[id] {
-		delete(f.tags, k)
+func (l *ledger) untagArtifact(id string) {
+	for _, k := range l.byArtifact[id] {
+		delete(l.tags, k)
 	}
-	delete(f.byArtifact, id)
+	delete(l.byArtifact, id)
 }
 
-func (f *fold) retrieved(id string, n, ns int64, by string) {
-	st := f.stats[id]
+func (l *ledger) retrieved(id string, n, ns int64, by string) {
+	st := l.stats[id]
 	if st == nil {
 		st = &retrievalRow{}
-		f.stats[id] = st
+		l.stats[id] = st
 	}
 	st.count++
 	st.bytes += n
 	st.lastNS, st.lastBy = ns, by
 }
 
-// flush writes the collected rows, in a fixed order.
-func (f *fold) flush(ctx context.Context, tx Tx) error {
+// flush writes the buffered rows, then the tags and retrieval statistics
+// of l, in a fixed order.
+func (f *fold) flush(ctx context.Context, tx Tx, l *ledger) error {
 	if err := f.flushRows(ctx, tx); err != nil {
 		return err
 	}
-	keys := slices.SortedFunc(maps.Keys(f.tags), func(a, b tagKey) int {
+	keys := slices.SortedFunc(maps.Keys(l.tags), func(a, b tagKey) int {
 		if a.name != b.name {
 			return strings.Compare(a.name, b.name)
 		}
 		return strings.Compare(a.tag, b.tag)
 	})
 	for _, k := range keys {
-		r := f.tags[k]
+		r := l.tags[k]
 		if err := tx.Exec(ctx, `INSERT INTO tags (name, tag, artifact_id, moved_seq, moved_ns, moved_by) VALUES ($1, $2, $3, $4, $5, $6)`,
 			k.name, k.tag, r.artifactID, r.seq, r.ns, r.by); err != nil {
 			return fmt.Errorf("write tag %s:%s: %w", k.name, k.tag, err)
 		}
 	}
-	for _, id := range slices.Sorted(maps.Keys(f.stats)) {
-		st := f.stats[id]
+	for _, id := range slices.Sorted(maps.Keys(l.stats)) {
+		st := l.stats[id]
 		if err := tx.ExecOne(ctx, fmt.Sprintf("retrieved artifact %s does not exist", id),
 			`UPDATE artifacts SET retrievals = $2, retrieved_bytes = $3, last_retrieved_ns = $4, last_retrieved_by = $5 WHERE id = $1`,
 			id, st.count, st.bytes, st.lastNS, st.lastBy); err != nil {

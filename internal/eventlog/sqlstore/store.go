@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/artifact-store/artstore/internal/content"
@@ -94,7 +95,7 @@ func (s *Store) insertAndApply(ctx context.Context, tx Tx, ev eventlog.Event) er
 		ev.Seq, ev.Time.UnixNano(), ev.Actor, ev.Type, ev.Subject, ev.Body, ev.Prev, ev.Hash); err != nil {
 		return fmt.Errorf("event %d: insert: %w", ev.Seq, s.d.WrapError(err))
 	}
-	if err := apply(ctx, tx, ev, p, nil, nil); err != nil {
+	if err := apply(ctx, tx, ev, p, nil, step{}); err != nil {
 		return fmt.Errorf("event %d (%s): %w", ev.Seq, ev.Type, s.d.WrapError(err))
 	}
 	return nil
@@ -328,26 +329,27 @@ func (s *Store) Rebuild(ctx context.Context) (int64, error) {
 			return 0, fmt.Errorf("rebuild: drop index %s: %w", ix.name, s.d.WrapError(err))
 		}
 	}
-	// The log is read, decoded and turned into view rows on another
-	// goroutine, in its own read transaction (it sees every event: this
-	// transaction holds the write lock, so none can be appended), while
-	// this one writes the rows: SQL and Go then share the replay's time.
+	// The log is read, decoded, checked and turned into view rows on
+	// another goroutine, in its own read transaction (it sees every event:
+	// this transaction holds the write lock, so none can be appended),
+	// while this one runs the SQL: SQL and Go then share the replay's time.
 	var n int64
-	f := newFold()
-	pages, stop := s.readLog(ctx)
+	f, l := newFold(), newLedger()
+	pages, stop := s.readLog(ctx, l)
 	defer stop()
 	for evs := range pages {
 		if evs.err != nil {
 			return n, fmt.Errorf("rebuild: %w", evs.err)
 		}
 		for i, ev := range evs.events {
-			if err := apply(ctx, tx, ev, evs.payloads[i], f, evs.rows[i]); err != nil {
+			if err := apply(ctx, tx, ev, evs.payloads[i], f, evs.steps[i]); err != nil {
 				return n, fmt.Errorf("rebuild: event %d (%s): %w", ev.Seq, ev.Type, s.d.WrapError(err))
 			}
 			n++
 		}
 	}
-	if err := f.flush(ctx, tx); err != nil {
+	// The log's end: the reader is done with l.
+	if err := f.flush(ctx, tx, l); err != nil {
 		return n, fmt.Errorf("rebuild: %w", s.d.WrapError(err))
 	}
 	for _, ix := range indexes {
@@ -517,15 +519,17 @@ func secondaryIndexes(ctx context.Context, tx Tx, d Driver) ([]index, error) {
 type decodedPage struct {
 	events   []eventlog.Event
 	payloads []eventlog.Payload
-	rows     []*registeredRows // of each artifact.registered event, else nil
+	steps    []step
 	err      error
 }
 
 // readLog reads the log from its start in a read transaction on a new
-// goroutine, and sends it decoded, page by page, with the view rows of
-// artifact.registered events. A failure is sent as the last page. stop
-// ends the goroutine and waits for it (its transaction is then closed).
-func (s *Store) readLog(ctx context.Context) (pages <-chan decodedPage, stop func()) {
+// goroutine, and sends it decoded, page by page, with each event's step
+// from l. It stops after a failure, sent as the last page, or a failing
+// step. The caller may use l once pages is closed, having received no
+// failure. stop ends the goroutine and waits for it (its transaction is
+// then closed).
+func (s *Store) readLog(ctx context.Context, l *ledger) (pages <-chan decodedPage, stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	c := make(chan decodedPage, 2)
 	done := make(chan struct{})
@@ -546,11 +550,11 @@ func (s *Store) readLog(ctx context.Context) (pages <-chan decodedPage, stop fun
 				if err != nil || len(page) == 0 {
 					return err
 				}
-				d := s.decodePage(page)
+				d := s.decodePage(page, l)
 				if !send(d) {
 					return ctx.Err()
 				}
-				if d.err != nil {
+				if d.err != nil || slices.ContainsFunc(d.steps, func(st step) bool { return st.err != nil }) {
 					return nil
 				}
 				next = page[len(page)-1].Seq + 1
@@ -563,13 +567,12 @@ func (s *Store) readLog(ctx context.Context) (pages <-chan decodedPage, stop fun
 	return c, func() { cancel(); <-done }
 }
 
-// decodePage decodes rows and computes the view rows of artifact.registered
-// events.
-func (s *Store) decodePage(rows []eventlog.StoredRow) decodedPage {
+// decodePage decodes rows and folds them into l, until a step fails.
+func (s *Store) decodePage(rows []eventlog.StoredRow, l *ledger) decodedPage {
 	d := decodedPage{
 		events:   make([]eventlog.Event, 0, len(rows)),
 		payloads: make([]eventlog.Payload, 0, len(rows)),
-		rows:     make([]*registeredRows, 0, len(rows)),
+		steps:    make([]step, 0, len(rows)),
 	}
 	for _, r := range rows {
 		ev, err := eventlog.DecodeStored(r.Seq, r.Body, r.Prev, r.Hash)
@@ -580,15 +583,11 @@ func (s *Store) decodePage(rows []eventlog.StoredRow) decodedPage {
 		if err != nil {
 			return decodedPage{err: fmt.Errorf("event %d: %w", ev.Seq, err)}
 		}
-		var rr *registeredRows
-		if reg, ok := p.(*eventlog.ArtifactRegistered); ok {
-			// On an error, apply computes the rows again and reports it
-			// in the log's order.
-			if r, err := rowsOfRegistered(ev, reg); err == nil {
-				rr = &r
-			}
+		st := l.check(ev, p)
+		d.events, d.payloads, d.steps = append(d.events, ev), append(d.payloads, p), append(d.steps, st)
+		if st.err != nil {
+			break // the rebuild stops there
 		}
-		d.events, d.payloads, d.rows = append(d.events, ev), append(d.payloads, p), append(d.rows, rr)
 	}
 	return d
 }
