@@ -77,7 +77,7 @@ type Serve struct {
 	set map[string]bool
 }
 
-// Has reports whether the config file sets the field (a ServeFields name).
+// Has reports whether the config file sets the field (one of ServeFields).
 func (s Serve) Has(field string) bool { return s.set[field] }
 
 // Output holds the output switches (flags and environment only).

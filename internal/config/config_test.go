@@ -426,8 +426,8 @@ func TestLoadServe(t *testing.T) {
 		t.Errorf("serve = %+v\nwant    %+v", s, want)
 	}
 	for _, f := range ServeFields() {
-		if !cfg.Serve.Has(f.Name) {
-			t.Errorf("Has(%q) = false for a field the file sets", f.Name)
+		if !cfg.Serve.Has(f) {
+			t.Errorf("Has(%q) = false for a field the file sets", f)
 		}
 	}
 
@@ -465,8 +465,8 @@ func TestDocumented(t *testing.T) {
 		}
 	}
 	for _, f := range ServeFields() {
-		if !strings.Contains(text, "| `"+f.Name+"` | `--"+f.Flag()+"` |") {
-			t.Errorf("docs/configuration.md has no row for serve field %s with its flag --%s", f.Name, f.Flag())
+		if !strings.Contains(text, "| `"+f+"` | `--"+ServeFlag(f)+"` |") {
+			t.Errorf("docs/configuration.md has no row for serve field %s with its flag --%s", f, ServeFlag(f))
 		}
 	}
 }

@@ -69,11 +69,7 @@ func checkFile(name string, data []byte, ps *problems) (*fileLayout, error) {
 			continue
 		}
 		if key == KeyServe {
-			var fields []string
-			for _, f := range ServeFields() {
-				fields = append(fields, f.Name)
-			}
-			checkFields(name, KeyServe, v, fields, layout, ps)
+			checkFields(name, KeyServe, v, ServeFields(), layout, ps)
 			continue
 		}
 		if !isScalar(v) {

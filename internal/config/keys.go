@@ -108,34 +108,17 @@ func BackendFields() []BackendField {
 	}
 }
 
-// ServeField describes one setting of the daemon under serve: in the config
-// file; each has an `artstore serve` flag of the same name with - for _.
-type ServeField struct {
-	Name    string // key under serve:
-	Kind    string // "string", "path", "size", "duration"
-	Default string // as documentation prints it
-	Usage   string
+// ServeFields returns the names of the daemon's settings the config file
+// may hold under serve:. Each is also an `artstore serve` flag, spelt with
+// - for _ (ServeFlag), which wins over the file. --ready-file stays a flag
+// only: it belongs to one run. Defaults and meanings are the flags'.
+func ServeFields() []string {
+	return []string{"listen", "log", "tls_cert", "tls_key", "max_body", "log_format",
+		"drain", "retention_interval", "gc_interval", "gc_grace"}
 }
 
-// Flag returns the serve flag that overrides the field.
-func (f ServeField) Flag() string { return strings.ReplaceAll(f.Name, "_", "-") }
-
-// ServeFields returns the settings of the daemon the config file may hold
-// under serve:. --ready-file stays a flag only: it belongs to one run.
-func ServeFields() []ServeField {
-	return []ServeField{
-		{"listen", "string", "127.0.0.1:8787", "address to listen on (host:port; port 0 picks a free one)"},
-		{"log", "string", "artstore.db in the store", "event log: a PostgreSQL URL (postgres://...) or a SQLite file (absolute, or starting with ~/)"},
-		{"tls_cert", "path", "none: plain HTTP", "certificate file (PEM) to serve HTTPS with; set together with tls_key"},
-		{"tls_key", "path", "none", "private key file (PEM) of tls_cert"},
-		{"max_body", "size", "4MiB", "largest JSON request body"},
-		{"log_format", "string", "text", "request log format on stderr: text or json"},
-		{"drain", "duration", "30s", "on shutdown, how long in-flight requests may take to finish"},
-		{"retention_interval", "duration", "0 (never)", "apply retention this often"},
-		{"gc_interval", "duration", "0 (never)", "collect garbage this often"},
-		{"gc_grace", "duration", "1h", "scheduled garbage collection keeps blobs written within this"},
-	}
-}
+// ServeFlag returns the serve flag that overrides a serve: field.
+func ServeFlag(field string) string { return strings.ReplaceAll(field, "_", "-") }
 
 func settingByKey(key string) (Setting, bool) {
 	if key == "" {

@@ -419,7 +419,7 @@ func (r *resolver) serve() Serve {
 	s := Serve{set: map[string]bool{}}
 	k := func(field string) string { return KeyServe + "." + field }
 	for _, f := range ServeFields() {
-		s.set[f.Name] = r.layout.has(k(f.Name))
+		s.set[f] = r.layout.has(k(f))
 	}
 	s.Listen = r.str(k("listen"))
 	if s.Has("listen") {

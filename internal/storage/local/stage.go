@@ -185,42 +185,24 @@ func (s *stage) Abort() {
 	}
 }
 
-// parallel runs fn(0..n-1) on up to stageSyncs goroutines and returns the
-// first error (the others still run to completion).
+// parallel runs fn(0..n-1), at most stageSyncs at a time, and returns
+// their errors joined; it stops starting new calls once ctx ends.
 func parallel(ctx context.Context, n int, fn func(i int) error) error {
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		errs []error
-		next = make(chan int)
-	)
-	for range min(n, stageSyncs) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				if err := fn(i); err != nil {
-					mu.Lock()
-					errs = append(errs, err)
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	var err error
+	errs := make([]error, n+1)
+	sem := make(chan struct{}, stageSyncs)
+	var wg sync.WaitGroup
 	for i := range n {
-		if err = ctx.Err(); err != nil {
+		if errs[n] = ctx.Err(); errs[n] != nil {
 			break
 		}
-		next <- i
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			errs[i] = fn(i)
+		}()
 	}
-	close(next)
 	wg.Wait()
-	if err != nil {
-		return err
-	}
-	if len(errs) > 0 {
-		return errors.Join(errs...)
-	}
-	return nil
+	return errors.Join(errs...)
 }

@@ -145,23 +145,23 @@ func (opts *Options) check() error {
 // file's serve: section, where the file sets it. TLS certificate and key
 // move together, so a --tls-cert flag never pairs with a file's key.
 func (opts *Options) applyFile(s config.Serve) {
-	given := func(flag string) bool { return opts.FlagChanged != nil && opts.FlagChanged(flag) }
-	take := func(field, flag string, apply func()) {
-		if s.Has(field) && !given(flag) {
+	given := func(field string) bool { return opts.FlagChanged != nil && opts.FlagChanged(config.ServeFlag(field)) }
+	take := func(field string, apply func()) {
+		if s.Has(field) && !given(field) {
 			apply()
 		}
 	}
-	take("listen", "listen", func() { opts.Listen = s.Listen })
-	take("log", "log", func() { opts.Log = s.Log })
-	if !given("tls-cert") && !given("tls-key") {
-		take("tls_cert", "tls-cert", func() { opts.TLSCert, opts.TLSKey = s.TLSCert, s.TLSKey })
+	take("listen", func() { opts.Listen = s.Listen })
+	take("log", func() { opts.Log = s.Log })
+	if !given("tls_cert") && !given("tls_key") {
+		take("tls_cert", func() { opts.TLSCert, opts.TLSKey = s.TLSCert, s.TLSKey })
 	}
-	take("max_body", "max-body", func() { opts.MaxBody = strconv.FormatInt(s.MaxBody, 10) })
-	take("log_format", "log-format", func() { opts.LogFormat = s.LogFormat })
-	take("drain", "drain", func() { opts.Drain = s.Drain })
-	take("retention_interval", "retention-interval", func() { opts.Schedule.RetentionInterval = s.RetentionInterval })
-	take("gc_interval", "gc-interval", func() { opts.Schedule.GCInterval = s.GCInterval })
-	take("gc_grace", "gc-grace", func() { opts.Schedule.GCGrace = s.GCGrace })
+	take("max_body", func() { opts.MaxBody = strconv.FormatInt(s.MaxBody, 10) })
+	take("log_format", func() { opts.LogFormat = s.LogFormat })
+	take("drain", func() { opts.Drain = s.Drain })
+	take("retention_interval", func() { opts.Schedule.RetentionInterval = s.RetentionInterval })
+	take("gc_interval", func() { opts.Schedule.GCInterval = s.GCInterval })
+	take("gc_grace", func() { opts.Schedule.GCGrace = s.GCGrace })
 }
 
 func serveRun(ctx context.Context, opts *Options) error {
