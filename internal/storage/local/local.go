@@ -257,6 +257,40 @@ func (s *sizeReader) Read(p []byte) (int, error) {
 // Verified reports whether exactly size bytes were read up to EOF.
 func (s *sizeReader) Verified() bool { return s.err == io.EOF }
 
+// writeSized has src write itself to w, failing with a
+// *content.MismatchError as soon as more than size bytes arrive (before
+// writing them) or at the end if fewer did: sizeReader's check, for
+// sources that write themselves (io.WriterTo) without a copy.
+func writeSized(ctx context.Context, w io.Writer, src io.WriterTo, d content.Digest, size int64) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	lw := &sizedWriter{w: w, expected: d, size: size}
+	if _, err := src.WriteTo(lw); err != nil {
+		return err
+	}
+	if lw.n != size {
+		return &content.MismatchError{Expected: d, ExpectedSize: size, ActualSize: lw.n}
+	}
+	return nil
+}
+
+// sizedWriter passes at most size bytes on to w.
+type sizedWriter struct {
+	w        io.Writer
+	expected content.Digest
+	size, n  int64
+}
+
+func (s *sizedWriter) Write(p []byte) (int, error) {
+	if int64(len(p)) > s.size-s.n {
+		return 0, &content.MismatchError{Expected: s.expected, ExpectedSize: s.size, ActualSize: s.n + int64(len(p))}
+	}
+	n, err := s.w.Write(p)
+	s.n += int64(n)
+	return n, err
+}
+
 // touchIfComplete reports whether a regular file of the expected size exists
 // at key, and if so sets its modification time to now. A file that vanishes
 // meanwhile (concurrent Delete) or cannot be touched (owned by another user)
@@ -335,16 +369,24 @@ func (b *Backend) writeTemp(ctx context.Context, root *os.Root, d content.Digest
 			root.Remove(tmpName)
 		}
 	}()
-	vr := checkedReader(ctxReader{ctx, r}, d, size, rehash)
 	fw := &fileWriter{f: f}
-	if _, err := io.CopyBuffer(fw, vr, make([]byte, copyBufferSize(size))); err != nil {
+	var werr error
+	if wt, ok := r.(io.WriterTo); ok && !rehash {
+		// The bytes are in memory already (a push's chunk): write them to
+		// the file straight from there instead of copying them through a
+		// buffer, checking the size as the reader would.
+		werr = writeSized(ctx, fw, wt, d, size)
+	} else {
+		vr := checkedReader(ctxReader{ctx, r}, d, size, rehash)
+		if _, werr = io.CopyBuffer(fw, vr, make([]byte, copyBufferSize(size))); werr == nil && !vr.Verified() {
+			werr = errors.New("content was not verified") // unreachable: CopyBuffer returns nil only at a verified EOF
+		}
+	}
+	if werr != nil {
 		if fw.err != nil {
 			return nil, "", b.errf("put", d, "write %s: %w", filepath.Join(b.root, tmpName), fw.err)
 		}
-		return nil, "", b.errf("put", d, "%w", err)
-	}
-	if !vr.Verified() { // unreachable: CopyBuffer returns nil only at a verified EOF
-		return nil, "", b.errf("put", d, "content was not verified")
+		return nil, "", b.errf("put", d, "%w", werr)
 	}
 	now := time.Now()
 	if err := root.Chtimes(tmpName, now, now); err != nil {

@@ -160,6 +160,40 @@ func (g *genReader) Read(p []byte) (int, error) {
 }
 
 // trackingReader records whether its reader was read to EOF.
+// selfWriter is a source that can also write itself (io.WriterTo), as a
+// push's in-memory chunk does: WriteTo delivers parts in separate Write
+// calls, then fails with err if set. Read yields the same bytes and error.
+type selfWriter struct {
+	parts [][]byte
+	err   error
+	r     io.Reader
+}
+
+func newSelfWriter(err error, parts ...[]byte) *selfWriter {
+	rs := make([]io.Reader, 0, len(parts)+1)
+	for _, p := range parts {
+		rs = append(rs, bytes.NewReader(p))
+	}
+	if err != nil {
+		rs = append(rs, iotest.ErrReader(err))
+	}
+	return &selfWriter{parts: parts, err: err, r: io.MultiReader(rs...)}
+}
+
+func (s *selfWriter) Read(p []byte) (int, error) { return s.r.Read(p) }
+
+func (s *selfWriter) WriteTo(w io.Writer) (int64, error) {
+	var n int64
+	for _, p := range s.parts {
+		m, err := w.Write(p)
+		n += int64(m)
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, s.err
+}
+
 type trackingReader struct {
 	r   io.Reader
 	n   int64
@@ -984,6 +1018,9 @@ func (s *suite) testPutVerified(t *testing.T) {
 		{"declared size too large", d, n + 1, bytes.NewReader(data), true, nil},
 		{"declared size too small", d, n - 1, bytes.NewReader(data), true, nil},
 		{"reader fails midway", d, n, io.MultiReader(bytes.NewReader(data[:n/2]), iotest.ErrReader(boom)), false, boom},
+		{"self-writing stream too long", d, n, newSelfWriter(nil, data[:n/2], data[n/2:], []byte("+")), true, nil},
+		{"self-writing stream too short", d, n, newSelfWriter(nil, data[:n/2], data[n/2:n-1]), true, nil},
+		{"self-writing stream fails midway", d, n, newSelfWriter(boom, data[:n/2]), false, boom},
 		{"negative size", d, -1, bytes.NewReader(data), false, nil},
 		{"zero digest", content.Digest{}, n, bytes.NewReader(data), false, storage.ErrInvalidKey},
 	} {

@@ -549,6 +549,17 @@ func (g *guardedReader) Read(p []byte) (int, error) {
 	return g.r.Read(p)
 }
 
+// WriteTo writes the rest of the chunk to w in one call, so a store that
+// writes to a file needs no copy through a buffer of its own.
+func (g *guardedReader) WriteTo(w io.Writer) (int64, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return 0, errReaderClosed
+	}
+	return g.r.WriteTo(w)
+}
+
 func (g *guardedReader) close() {
 	g.mu.Lock()
 	g.closed = true

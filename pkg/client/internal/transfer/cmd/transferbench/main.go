@@ -2,7 +2,8 @@
 // backend for scripts/bench-push.sh: it pushes or pulls one file and prints
 // one line of JSON with the figures. It is a measuring tool, not part of
 // artstore's interface. TRANSFERBENCH_CONCURRENCY and TRANSFERBENCH_BUFFER_MIB
-// override Concurrency and BufferSize.
+// override Concurrency and BufferSize; TRANSFERBENCH_CPUPROFILE names a file
+// to write a CPU profile of the transfer to.
 //
 //	transferbench push ROOT FILE
 //	transferbench pull ROOT MANIFEST_DIGEST OUTPUT
@@ -14,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"time"
 
@@ -39,6 +41,17 @@ func run(args []string) error {
 	}
 	store := transfer.FromBackend(be)
 	ctx := context.Background()
+	if p := os.Getenv("TRANSFERBENCH_CPUPROFILE"); p != "" {
+		f, err := os.Create(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	start := time.Now()
 	out := map[string]any{}
 	switch {
