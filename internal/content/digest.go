@@ -102,6 +102,11 @@ func NewDigest(a Algorithm, sum []byte) (Digest, error) {
 	return Digest{alg: a, hex: hex.EncodeToString(sum)}, nil
 }
 
+// FromSHA256 returns the digest whose SHA-256 sum is sum.
+func FromSHA256(sum [sha256.Size]byte) Digest {
+	return Digest{alg: SHA256, hex: hex.EncodeToString(sum[:])}
+}
+
 // FromBytes returns the SHA-256 digest of b.
 func FromBytes(b []byte) Digest {
 	sum := sha256.Sum256(b)

@@ -3,7 +3,6 @@ package transfer
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/artifact-store/artstore/internal/content"
+	"github.com/artifact-store/artstore/internal/content/sha256x2"
 )
 
 // Push defaults.
@@ -179,7 +179,15 @@ type pushChunk struct {
 	span   *span
 	digest content.Digest
 	refs   atomic.Int32 // consumers still holding the span
+	// claimed is set by the first of the whole-content hasher and the
+	// chunk hashers to take on the chunk's digest; that one passes the
+	// chunk on to the store path.
+	claimed atomic.Bool
 }
+
+// claim reports whether the caller is the first to claim the chunk's
+// digest (and with it the store path's hold on its bytes).
+func (c *pushChunk) claim() bool { return c.claimed.CompareAndSwap(false, true) }
 
 // done drops one consumer's hold on the chunk's bytes.
 func (c *pushChunk) done(rg *ring) {
@@ -270,43 +278,73 @@ func pushFile(parent context.Context, in io.Reader, store BlobStore, cfg pushCon
 			}
 			size += int64(len(data))
 			c := &pushChunk{index: i, data: data, span: sp}
-			c.refs.Store(2)
+			// Holds: the whole hasher's, a chunk hasher's, and the store
+			// path's (passed on by whichever hasher claims the chunk).
+			c.refs.Store(3)
 			if err := send(ctx, wholeQ, c); err != nil {
 				rg.release(sp)
 				return err
 			}
 			if err := send(ctx, hashQ, c); err != nil {
-				c.done(rg) // the store path's hold; the whole hasher drops its own
+				c.done(rg) // the chunk hashers' hold
+				if c.claim() {
+					c.done(rg) // the store path's, unless the whole hasher took it
+				}
 				return err
 			}
 		}
 	})
 
-	whole := sha256.New()
+	// Every byte is hashed twice: into the whole content's digest, in
+	// stream order, and into its chunk's. Where the processor can run two
+	// SHA-256 computations interleaved at little more than the cost of one
+	// (sha256x2.Accelerated), the whole hasher also digests each chunk it
+	// reaches before a chunk hasher has claimed it; the chunk hashers run
+	// ahead on whatever CPU is left, and the whole hasher only adds the
+	// chunks they took to the whole digest. Otherwise the chunk hashers
+	// digest every chunk.
+	pair := sha256x2.New()
+	both := sha256x2.Accelerated()
+	var hashers sync.WaitGroup
+	hashers.Add(1)
 	g.goFn(func() error { // whole-content digest, in stream order
+		defer hashers.Done()
 		for c := range wholeQ {
-			if ctx.Err() == nil {
-				whole.Write(c.data)
+			switch {
+			case ctx.Err() != nil:
+				if c.claim() {
+					c.done(rg)
+				}
+			case both && c.claim():
+				pair.Write(c.data)
+				c.digest = content.FromSHA256(pair.Cut())
+				if err := send(ctx, checkQ, c); err != nil {
+					c.done(rg)
+				}
+			default:
+				pair.WriteWhole(c.data)
 			}
 			c.done(rg)
 		}
 		return nil
 	})
 
-	var hashers sync.WaitGroup
 	for range cfg.HashWorkers {
 		hashers.Add(1)
 		g.goFn(func() error { // chunk digests
 			defer hashers.Done()
 			for c := range hashQ {
-				if ctx.Err() != nil {
-					c.done(rg)
-					continue
+				if c.claim() {
+					if ctx.Err() != nil {
+						c.done(rg)
+					} else {
+						c.digest = content.FromBytes(c.data)
+						if err := send(ctx, checkQ, c); err != nil {
+							c.done(rg)
+						}
+					}
 				}
-				c.digest = content.FromBytes(c.data)
-				if err := send(ctx, checkQ, c); err != nil {
-					c.done(rg)
-				}
+				c.done(rg)
 			}
 			return nil
 		})
@@ -390,10 +428,7 @@ func pushFile(parent context.Context, in io.Reader, store BlobStore, cfg pushCon
 		}
 	}
 
-	sum, err := content.NewDigest(content.SHA256, whole.Sum(nil))
-	if err != nil {
-		return PushResult{}, content.Manifest{}, fmt.Errorf("push: %w", err)
-	}
+	sum := content.FromSHA256(pair.Sum())
 	m := content.Manifest{Kind: content.KindFile, MediaType: cfg.MediaType, Size: size, Digest: sum, Chunker: cfg.Chunker, Chunks: refs}
 	md, err := putManifest(parent, store, cfg.Retry, m)
 	if err != nil {
