@@ -1,9 +1,11 @@
 // Command transferbench drives the transfer pipeline against a local
 // backend for scripts/bench-push.sh: it pushes or pulls one file and prints
 // one line of JSON with the figures. It is a measuring tool, not part of
-// artstore's interface. TRANSFERBENCH_CONCURRENCY and TRANSFERBENCH_BUFFER_MIB
-// override Concurrency and BufferSize; TRANSFERBENCH_CPUPROFILE names a file
-// to write a CPU profile of the transfer to.
+// artstore's interface. TRANSFERBENCH_CONCURRENCY, TRANSFERBENCH_BUFFER_MIB
+// and TRANSFERBENCH_HASHERS override Concurrency, BufferSize and
+// HashWorkers; TRANSFERBENCH_CPUPROFILE names a file
+// to write a CPU profile of the transfer to, TRANSFERBENCH_TRACE one for an
+// execution trace.
 //
 //	transferbench push ROOT FILE
 //	transferbench pull ROOT MANIFEST_DIGEST OUTPUT
@@ -16,6 +18,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"strconv"
 	"time"
 
@@ -52,6 +55,17 @@ func run(args []string) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	if p := os.Getenv("TRANSFERBENCH_TRACE"); p != "" {
+		f, err := os.Create(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := trace.Start(f); err != nil {
+			return err
+		}
+		defer trace.Stop()
+	}
 	start := time.Now()
 	out := map[string]any{}
 	switch {
@@ -72,6 +86,11 @@ func run(args []string) error {
 				return err
 			}
 			opts.BufferSize <<= 20
+		}
+		if c := os.Getenv("TRANSFERBENCH_HASHERS"); c != "" {
+			if opts.HashWorkers, err = strconv.Atoi(c); err != nil {
+				return err
+			}
 		}
 		res, err := transfer.Push(ctx, f, store, opts)
 		if err != nil {
