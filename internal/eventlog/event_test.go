@@ -155,7 +155,7 @@ func TestTypesDecode(t *testing.T) {
 	if _, err := ty.Decode("test.v1", nil); !errors.Is(err, ErrUnknownType) {
 		t.Errorf("With mutated the original table: %v", err)
 	}
-	if (Types{}).Names()[0] != TypeArtifactDeleted || len(Types{}.Names()) != 14 {
+	if (Types{}).Names()[0] != TypeArtifactDeleted || len(Types{}.Names()) != 15 {
 		t.Errorf("zero Types names = %v", Types{}.Names())
 	}
 	// Every default type's payload struct round-trips and names its type.
@@ -281,21 +281,103 @@ func FuzzDecodeRegistered(f *testing.F) {
 	f.Add([]byte(`{"id":"A","name":"n","version":"1","content_digest":"` + d + `","size":1,"manifest_digest":"` + d + `","labels":{"a":"1","a":"2"}}`))
 	f.Add([]byte(`{"id":"A","name":"n","version":"1","content_digest":"","size":1,"manifest_digest":"` + d + `","tags":[]}`))
 	f.Add([]byte(`{"id":"A","name":"n","version":"1","content_digest":"` + d + `","size":01,"manifest_digest":"` + d + `"}x`))
+	f.Add([]byte(`{"id":"A","name":"n","version":"1","content_digest":"` + d + `","size":1,"manifest_digest":"` + d + `","provenance":{"producer":{"git_commit":"c","git_branch":"main"}}}`))
+	f.Add([]byte(`{"id":"A","name":"n","version":"1","content_digest":"` + d + `","size":1,"manifest_digest":"` + d + `","provenance":{"producer":{"GIT_Branch":""}}}`))
 	f.Fuzz(func(t *testing.T, raw []byte) {
+		// v1 never had git_branch, so whatever its strict decoder accepts
+		// the v2 one accepts too, with the same value.
+		v1, err1 := decodeRegisteredV1Strict(raw)
+		v2, err2 := decodeAs[ArtifactRegistered](raw)
+		if err1 == nil && (err2 != nil || !reflect.DeepEqual(v1, v2)) {
+			t.Fatalf("%q: v1 decodes to %+v, v2 to %+v, %v", raw, v1, v2, err2)
+		}
 		fast, ok := fastRegistered(raw)
 		if !ok {
 			return
 		}
+		// The fast path serves both versions: the strict decoder of each
+		// accepts what it accepts, with the same value (before validation,
+		// which both apply after).
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.DisallowUnknownFields()
 		var slow ArtifactRegistered
 		if err := dec.Decode(&slow); err != nil {
-			t.Fatalf("fast decoder accepted %q, the strict decoder: %v", raw, err)
+			t.Fatalf("fast decoder accepted %q, the strict v2 decoder: %v", raw, err)
 		}
 		if !reflect.DeepEqual(*fast, slow) {
-			t.Fatalf("%q: fast %+v, strict %+v", raw, *fast, slow)
+			t.Fatalf("%q: fast %+v, strict v2 %+v", raw, *fast, slow)
+		}
+		var old registeredV1
+		if err := decodeStrict(raw, &old); err != nil {
+			t.Fatalf("fast decoder accepted %q, the strict v1 decoder: %v", raw, err)
+		}
+		if up := old.upcast(); !reflect.DeepEqual(*fast, *up) {
+			t.Fatalf("%q: fast %+v, strict v1 %+v", raw, *fast, *up)
 		}
 	})
+}
+
+// TestRegisteredVersions: artifact.registered.v2 is v1 plus the producer's
+// git_branch. A v1 payload, as artstore wrote it before v2, decodes under
+// either name to the same value; v1 stays strict and refuses git_branch.
+func TestRegisteredVersions(t *testing.T) {
+	const v1, v2 = "artifact.registered.v1", "artifact.registered.v2"
+	if got := (ArtifactRegistered{}).EventType(); got != v2 || TypeArtifactRegistered != v2 || TypeArtifactRegisteredV1 != v1 {
+		t.Errorf("ArtifactRegistered is %s (constants %s, %s), want %s", got, TypeArtifactRegistered, TypeArtifactRegisteredV1, v2)
+	}
+	ty := DefaultTypes()
+	// json.Marshal of the v1 struct, with every producer member v1 had.
+	old := `{"id":"A","name":"legacy/app","version":"1","content_digest":"` + mustDigest().String() + `","size":10,"manifest_digest":"` + mustDigest().String() +
+		`","media_type":"application/gzip","labels":{"env":"prod"},"provenance":{"producer":{"tool":"make","command":"make release","host":"ci-7","user":"bob",` +
+		`"git_repo":"acme/app","git_commit":"0123abc","git_dirty":true,"ci_system":"github-actions","ci_job":"release","ci_run":"77","ci_url":"https://ci/77"},` +
+		`"inputs":[{"ref":"src/app:1","artifact_id":"B","digest":"` + mustDigest().String() + `","role":"source"}]},"tags":["latest"]}`
+	want := &ArtifactRegistered{ID: "A", Name: "legacy/app", Version: "1", ContentDigest: mustDigest(), Size: 10, ManifestDigest: mustDigest(),
+		MediaType: "application/gzip", Labels: map[string]string{"env": "prod"},
+		Provenance: Provenance{Producer: Producer{Tool: "make", Command: "make release", Host: "ci-7", User: "bob", GitRepo: "acme/app", GitCommit: "0123abc",
+			GitDirty: true, CISystem: "github-actions", CIJob: "release", CIRun: "77", CIURL: "https://ci/77"},
+			Inputs: []Input{{Ref: "src/app:1", ArtifactID: "B", Digest: mustDigest(), Role: "source"}}},
+		Tags: []string{"latest"}}
+	for _, typ := range []string{v1, v2} {
+		if p, err := ty.Decode(typ, json.RawMessage(old)); err != nil || !reflect.DeepEqual(p, want) {
+			t.Errorf("%s of a v1 payload = %+v, %v; want %+v", typ, p, err, want)
+		}
+	}
+	branch := strings.Replace(old, `"git_commit":"0123abc",`, `"git_commit":"0123abc","git_branch":"release/2.x",`, 1)
+	want.Provenance.Producer.GitBranch = "release/2.x"
+	if p, err := ty.Decode(v2, json.RawMessage(branch)); err != nil || !reflect.DeepEqual(p, want) {
+		t.Errorf("v2 with a branch = %+v, %v; want %+v", p, err, want)
+	}
+	// What New writes for the struct is v2 and reads back whole.
+	ne, err := New("a", "A", want)
+	if err != nil || ne.Type != v2 || !bytes.Contains(ne.Payload, []byte(`"git_branch":"release/2.x"`)) {
+		t.Fatalf("New = %+v, %v", ne, err)
+	}
+	if p, err := ty.Decode(ne.Type, ne.Payload); err != nil || !reflect.DeepEqual(p, want) {
+		t.Errorf("v2 round trip = %+v, %v", p, err)
+	}
+	// v1 never had a git_branch member, whatever its value or spelling
+	// (encoding/json matches member names case-insensitively).
+	for _, member := range []string{`"git_branch":"release/2.x"`, `"git_branch":""`, `"Git_Branch":"x"`} {
+		raw := strings.Replace(old, `"git_commit":"0123abc"`, `"git_commit":"0123abc",`+member, 1)
+		if _, err := ty.Decode(v1, json.RawMessage(raw)); !errors.Is(err, ErrInvalidEvent) {
+			t.Errorf("v1 with %s: %v, want ErrInvalidEvent", member, err)
+		}
+	}
+	// Both stay strict and validate, on the fast path and off it.
+	for _, typ := range []string{v1, v2} {
+		for _, raw := range []string{
+			strings.Replace(old, `"tags"`, `"bogus":1,"tags"`, 1),
+			strings.Replace(old, `"size":10`, `"size":-10`, 1),
+			strings.Replace(old, `"id":"A"`, `"id":""`, 1),
+			strings.Replace(old, `"artifact_id":"B","digest":"`+mustDigest().String()+`",`, ``, 1),
+			`{"id":"A","name":"n","version":"1","content_digest":"` + mustDigest().String() + `","size":-1,"manifest_digest":"` + mustDigest().String() + `"}`,
+			`{"id":"","name":"n","version":"1","content_digest":"` + mustDigest().String() + `","size":1,"manifest_digest":"` + mustDigest().String() + `"}`,
+		} {
+			if _, err := ty.Decode(typ, json.RawMessage(raw)); !errors.Is(err, ErrInvalidEvent) {
+				t.Errorf("%s %s: %v, want ErrInvalidEvent", typ, raw, err)
+			}
+		}
+	}
 }
 
 func TestRegisteredDecodesFast(t *testing.T) {

@@ -13,7 +13,8 @@ import (
 
 // Event type names. A released name's payload shape never changes.
 const (
-	TypeArtifactRegistered = "artifact.registered.v1"
+	// TypeArtifactRegistered is v2: v1 plus the producer's git_branch.
+	TypeArtifactRegistered = "artifact.registered.v2"
 	TypeTagMoved           = "tag.moved.v1"
 	TypeTagRemoved         = "tag.removed.v1"
 	TypeLabelsChanged      = "labels.changed.v1"
@@ -23,6 +24,11 @@ const (
 	TypeArtifactDeleted    = "artifact.deleted.v1"
 	TypeArtifactRetrieved  = "artifact.retrieved.v1"
 	TypeBlobsCollected     = "blobs.collected.v1"
+
+	// TypeArtifactRegisteredV1 is what artstore wrote before v2; its
+	// decoder upcasts into ArtifactRegistered. An older artstore sharing a
+	// log may still append it.
+	TypeArtifactRegisteredV1 = "artifact.registered.v1"
 )
 
 // Payload is the typed body of an event. Each current payload struct names
@@ -44,18 +50,19 @@ type Types struct {
 // DefaultTypes returns the table of every type this artstore reads.
 func DefaultTypes() Types {
 	return Types{m: map[string]Decoder{
-		TypeArtifactRegistered: decodeRegistered,
-		TypeTagMoved:           decodeAs[TagMoved],
-		TypeTagRemoved:         decodeAs[TagRemoved],
-		TypeLabelsChanged:      decodeAs[LabelsChanged],
-		TypeRetentionSet:       decodeAs[RetentionSet],
-		TypeHoldPlaced:         decodeAs[HoldPlaced],
-		TypeHoldReleased:       decodeAs[HoldReleased],
-		TypeArtifactDeleted:    decodeAs[ArtifactDeleted],
-		TypeArtifactRetrieved:  decodeAs[ArtifactRetrieved],
-		TypeBlobsCollected:     decodeAs[BlobsCollected],
-		TypeTokenCreated:       decodeAs[TokenCreated],
-		TypeTokenRevoked:       decodeAs[TokenRevoked],
+		TypeArtifactRegistered:   decodeRegistered,
+		TypeArtifactRegisteredV1: decodeRegisteredV1,
+		TypeTagMoved:             decodeAs[TagMoved],
+		TypeTagRemoved:           decodeAs[TagRemoved],
+		TypeLabelsChanged:        decodeAs[LabelsChanged],
+		TypeRetentionSet:         decodeAs[RetentionSet],
+		TypeHoldPlaced:           decodeAs[HoldPlaced],
+		TypeHoldReleased:         decodeAs[HoldReleased],
+		TypeArtifactDeleted:      decodeAs[ArtifactDeleted],
+		TypeArtifactRetrieved:    decodeAs[ArtifactRetrieved],
+		TypeBlobsCollected:       decodeAs[BlobsCollected],
+		TypeTokenCreated:         decodeAs[TokenCreated],
+		TypeTokenRevoked:         decodeAs[TokenRevoked],
 
 		TypeRetentionRuleAdded:   decodeAs[RetentionRuleAdded],
 		TypeRetentionRuleRemoved: decodeAs[RetentionRuleRemoved],
@@ -105,10 +112,8 @@ func decodeAs[T any, PT interface {
 	*T
 	Payload
 }](raw json.RawMessage) (Payload, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
 	var v T
-	if err := dec.Decode(&v); err != nil {
+	if err := decodeStrict(raw, &v); err != nil {
 		return nil, err
 	}
 	p := PT(&v)
@@ -120,6 +125,13 @@ func decodeAs[T any, PT interface {
 	return p, nil
 }
 
+// decodeStrict decodes raw into v, refusing members v has no field for.
+func decodeStrict(raw json.RawMessage, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
+}
+
 // decodeRegistered is decodeAs[ArtifactRegistered] with a fast path for
 // the exact form json.Marshal writes for most registrations (members in
 // order, no provenance, plain strings, label keys in increasing order),
@@ -127,14 +139,91 @@ func decodeAs[T any, PT interface {
 // Any other form, valid or not, goes to decodeAs; whatever the fast path
 // accepts decodeAs decodes to the same value (FuzzDecodeRegistered).
 func decodeRegistered(raw json.RawMessage) (Payload, error) {
+	return decodeRegisteredFast(raw, decodeAs[ArtifactRegistered])
+}
+
+// decodeRegisteredV1 decodes artifact.registered.v1, upcast. The fast path
+// serves v1 too: the form it takes has no provenance, where alone v1 and
+// v2 differ.
+func decodeRegisteredV1(raw json.RawMessage) (Payload, error) {
+	return decodeRegisteredFast(raw, decodeRegisteredV1Strict)
+}
+
+func decodeRegisteredFast(raw json.RawMessage, strict Decoder) (Payload, error) {
 	p, ok := fastRegistered(raw)
 	if !ok {
-		return decodeAs[ArtifactRegistered](raw)
+		return strict(raw)
 	}
 	if err := p.validate(); err != nil {
 		return nil, err
 	}
 	return p, nil
+}
+
+// decodeRegisteredV1Strict decodes a v1 payload in its own frozen shape, so
+// a member v1 never had (git_branch) is refused as before, and upcasts it.
+func decodeRegisteredV1Strict(raw json.RawMessage) (Payload, error) {
+	var v registeredV1
+	if err := decodeStrict(raw, &v); err != nil {
+		return nil, err
+	}
+	p := v.upcast()
+	if err := p.validate(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// registeredV1 is the payload of artifact.registered.v1, frozen: it is
+// ArtifactRegistered as it was before git_branch was added. Input has not
+// changed since v1.
+type registeredV1 struct {
+	ID             string            `json:"id"`
+	Name           string            `json:"name"`
+	Version        string            `json:"version"`
+	ContentDigest  content.Digest    `json:"content_digest"`
+	Size           int64             `json:"size"`
+	ManifestDigest content.Digest    `json:"manifest_digest"`
+	MediaType      string            `json:"media_type,omitempty"`
+	Labels         map[string]string `json:"labels,omitempty"`
+	Provenance     struct {
+		Producer producerV1 `json:"producer,omitzero"`
+		Inputs   []Input    `json:"inputs,omitempty"`
+	} `json:"provenance,omitzero"`
+	Tags []string `json:"tags,omitempty"`
+}
+
+// producerV1 is Producer as v1 had it: no git_branch.
+type producerV1 struct {
+	Tool      string `json:"tool,omitempty"`
+	Command   string `json:"command,omitempty"`
+	Host      string `json:"host,omitempty"`
+	User      string `json:"user,omitempty"`
+	GitRepo   string `json:"git_repo,omitempty"`
+	GitCommit string `json:"git_commit,omitempty"`
+	GitDirty  bool   `json:"git_dirty,omitempty"`
+	CISystem  string `json:"ci_system,omitempty"`
+	CIJob     string `json:"ci_job,omitempty"`
+	CIRun     string `json:"ci_run,omitempty"`
+	CIURL     string `json:"ci_url,omitempty"`
+}
+
+// upcast returns the current struct for a v1 payload: no git branch.
+func (v *registeredV1) upcast() *ArtifactRegistered {
+	pr := v.Provenance.Producer
+	return &ArtifactRegistered{
+		ID: v.ID, Name: v.Name, Version: v.Version, ContentDigest: v.ContentDigest, Size: v.Size,
+		ManifestDigest: v.ManifestDigest, MediaType: v.MediaType, Labels: v.Labels,
+		Provenance: Provenance{
+			Producer: Producer{
+				Tool: pr.Tool, Command: pr.Command, Host: pr.Host, User: pr.User,
+				GitRepo: pr.GitRepo, GitCommit: pr.GitCommit, GitDirty: pr.GitDirty,
+				CISystem: pr.CISystem, CIJob: pr.CIJob, CIRun: pr.CIRun, CIURL: pr.CIURL,
+			},
+			Inputs: v.Provenance.Inputs,
+		},
+		Tags: v.Tags,
+	}
 }
 
 // canon reads JSON in one exact form; any difference clears ok.
@@ -262,6 +351,8 @@ type Producer struct {
 	User      string `json:"user,omitempty"`
 	GitRepo   string `json:"git_repo,omitempty"`
 	GitCommit string `json:"git_commit,omitempty"`
+	// GitBranch is new in artifact.registered.v2.
+	GitBranch string `json:"git_branch,omitempty"`
 	GitDirty  bool   `json:"git_dirty,omitempty"`
 	CISystem  string `json:"ci_system,omitempty"`
 	CIJob     string `json:"ci_job,omitempty"`

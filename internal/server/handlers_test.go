@@ -221,7 +221,7 @@ func TestEventsLongPoll(t *testing.T) {
 	// The poll is waiting (or about to): an append wakes it.
 	e.register("late/a", []byte("x"))
 	r := <-done
-	if len(r.Events) == 0 || r.Events[0].Type != "artifact.registered.v1" {
+	if len(r.Events) == 0 || r.Events[0].Type != "artifact.registered.v2" {
 		t.Errorf("long poll returned %+v", r.Events)
 	}
 	// A wait with nothing new ends empty when the wait runs out.

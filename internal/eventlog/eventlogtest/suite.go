@@ -59,6 +59,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"RebuildEqualsLive", testRebuild},
 		{"Views", testViews},
 		{"OlderTypeVersionReplays", testOldVersion},
+		{"RegisteredV1AndV2Replay", testRegisteredV1AndV2},
 		{"RebuildIsStrict", testRebuildStrict},
 	}
 	for _, tc := range tests {

@@ -56,6 +56,7 @@ func TestDescribe(t *testing.T) {
 		want    string
 	}{
 		{"artifact.registered.v1", "A", map[string]any{"id": "A", "name": "r/q", "version": "1"}, "pushed r/q:1 (id A)"},
+		{"artifact.registered.v2", "A", map[string]any{"id": "A", "name": "r/q", "version": "2"}, "pushed r/q:2 (id A)"},
 		{"artifact.retrieved.v1", "A", map[string]any{"artifact_id": "A", "bytes": json.Number("2048"), "range": "0-9"}, "pulled ref-of-A (2.0 KiB, bytes 0-9)"},
 		{"artifact.retrieved.v1", "A", map[string]any{"artifact_id": "A", "bytes": float64(10)}, "pulled ref-of-A (10 B)"},
 		{"tag.moved.v1", "A", map[string]any{"name": "r/q", "tag": "prod", "artifact_id": "A"}, "tagged ref-of-A as r/q:prod"},
