@@ -240,7 +240,7 @@ func (r *Registry) checkRegister(req RegisterRequest) ([]string, error) {
 	}
 	pr := req.Producer
 	for _, f := range []struct{ name, v string }{{"tool", pr.Tool}, {"command", pr.Command}, {"host", pr.Host}, {"user", pr.User},
-		{"git_repo", pr.GitRepo}, {"git_commit", pr.GitCommit}, {"ci_system", pr.CISystem}, {"ci_job", pr.CIJob}, {"ci_run", pr.CIRun}, {"ci_url", pr.CIURL}} {
+		{"git_repo", pr.GitRepo}, {"git_commit", pr.GitCommit}, {"git_branch", pr.GitBranch}, {"ci_system", pr.CISystem}, {"ci_job", pr.CIJob}, {"ci_run", pr.CIRun}, {"ci_url", pr.CIURL}} {
 		if !utf8.ValidString(f.v) || len(f.v) > maxProducerField {
 			return nil, fmt.Errorf("%w: producer %s must be UTF-8 of at most %d bytes", ErrInvalid, f.name, maxProducerField)
 		}

@@ -134,12 +134,12 @@ func TestRegister(t *testing.T) {
 		r2 := e.req("reports/q", "2")
 		r2.Labels = map[string]string{"env": "prod", "quarter": "q1"}
 		r2.Tags = []string{"prod", "latest"}
-		r2.Producer = eventlog.Producer{Tool: "make", GitCommit: "abc123", CISystem: "github"}
+		r2.Producer = eventlog.Producer{Tool: "make", GitCommit: "abc123", GitBranch: "main", CISystem: "github"}
 		r2.Inputs = []registry.Input{{Ref: "reports/q:1", Role: "previous"}, {Digest: dg("raw data"), Role: "data"}}
 		a2 := e.register(t, r2)
 		wantInputs := []eventlog.Input{{Ref: "reports/q:1", ArtifactID: a1.ID, Digest: a1.ContentDigest, Role: "previous"}, {Digest: dg("raw data"), Role: "data"}}
 		if a2.Version != "2" || !slices.Equal(a2.Tags, []string{"latest", "prod"}) || a2.Labels["env"] != "prod" ||
-			!slices.Equal(a2.Provenance.Inputs, wantInputs) || a2.Provenance.Producer.GitCommit != "abc123" {
+			!slices.Equal(a2.Provenance.Inputs, wantInputs) || a2.Provenance.Producer != r2.Producer {
 			t.Errorf("second registration = %+v", a2)
 		}
 		if a, _ := e.r.Get(ctx, a1.ID); len(a.Tags) != 0 {
@@ -172,6 +172,8 @@ func TestRegister(t *testing.T) {
 			{"bad media type", func(r *registry.RegisterRequest) { r.MediaType = "a\nb" }, registry.ErrInvalid},
 			{"huge command", func(r *registry.RegisterRequest) { r.Producer.Command = strings.Repeat("x", 5000) }, registry.ErrInvalid},
 			{"bad UTF-8 host", func(r *registry.RegisterRequest) { r.Producer.Host = "\xff" }, registry.ErrInvalid},
+			{"huge git branch", func(r *registry.RegisterRequest) { r.Producer.GitBranch = strings.Repeat("x", 5000) }, registry.ErrInvalid},
+			{"bad UTF-8 git branch", func(r *registry.RegisterRequest) { r.Producer.GitBranch = "\xff" }, registry.ErrInvalid},
 			{"too many tags", func(r *registry.RegisterRequest) {
 				for i := range 65 {
 					r.Tags = append(r.Tags, fmt.Sprintf("t%d", i))
