@@ -69,7 +69,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request, c *call)
 		Tags: req.Tags, NoLatest: req.NoLatest,
 		Producer: eventlog.Producer{
 			Tool: req.Producer.Tool, Command: req.Producer.Command, Host: req.Producer.Host, User: req.Producer.User,
-			GitRepo: req.Producer.GitRepo, GitCommit: req.Producer.GitCommit, GitDirty: req.Producer.GitDirty,
+			GitRepo: req.Producer.GitRepo, GitCommit: req.Producer.GitCommit, GitBranch: req.Producer.GitBranch, GitDirty: req.Producer.GitDirty,
 			CISystem: req.Producer.CISystem, CIJob: req.Producer.CIJob, CIRun: req.Producer.CIRun, CIURL: req.Producer.CIURL,
 		},
 	}

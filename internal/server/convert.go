@@ -33,7 +33,7 @@ func wireArtifact(a eventlog.Artifact) client.Artifact {
 	p := a.Provenance.Producer
 	out.Provenance.Producer = client.Producer{
 		Tool: p.Tool, Command: p.Command, Host: p.Host, User: p.User, GitRepo: p.GitRepo, GitCommit: p.GitCommit,
-		GitDirty: p.GitDirty, CISystem: p.CISystem, CIJob: p.CIJob, CIRun: p.CIRun, CIURL: p.CIURL,
+		GitBranch: p.GitBranch, GitDirty: p.GitDirty, CISystem: p.CISystem, CIJob: p.CIJob, CIRun: p.CIRun, CIURL: p.CIURL,
 	}
 	out.Provenance.Inputs = []client.Input{}
 	for _, in := range a.Provenance.Inputs {

@@ -97,17 +97,16 @@ func provenanceFromInternal(p eventlog.Provenance) Provenance {
 func producerFromInternal(p eventlog.Producer) Producer {
 	return Producer{
 		Tool: p.Tool, Command: p.Command, Host: p.Host, User: p.User,
-		GitRepo: p.GitRepo, GitCommit: p.GitCommit, GitDirty: p.GitDirty,
+		GitRepo: p.GitRepo, GitCommit: p.GitCommit, GitBranch: p.GitBranch, GitDirty: p.GitDirty,
 		CISystem: p.CISystem, CIJob: p.CIJob, CIRun: p.CIRun, CIURL: p.CIURL,
 	}
 }
 
-// producerToInternal converts a wire producer. GitBranch is dropped: the
-// artifact.registered.v1 event has no field for it.
+// producerToInternal converts a wire producer.
 func producerToInternal(p Producer) eventlog.Producer {
 	return eventlog.Producer{
 		Tool: p.Tool, Command: p.Command, Host: p.Host, User: p.User,
-		GitRepo: p.GitRepo, GitCommit: p.GitCommit, GitDirty: p.GitDirty,
+		GitRepo: p.GitRepo, GitCommit: p.GitCommit, GitBranch: p.GitBranch, GitDirty: p.GitDirty,
 		CISystem: p.CISystem, CIJob: p.CIJob, CIRun: p.CIRun, CIURL: p.CIURL,
 	}
 }

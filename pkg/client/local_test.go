@@ -226,6 +226,42 @@ func TestPushFilePullRoundTrip(t *testing.T) {
 	}
 }
 
+// TestGitBranchRecorded: the branch a push detects is recorded in the log
+// (artifact.registered.v2), so Get returns it, before and after a rebuild,
+// with the other producer fields.
+func TestGitBranchRecorded(t *testing.T) {
+	ctx := context.Background()
+	l, _ := newStore(t)
+	prod := Producer{Tool: "make", Command: "make release", Host: "ci-7", User: "bob", GitRepo: "acme/app", GitCommit: "0123abc", GitBranch: "release/2.x",
+		GitDirty: true, CISystem: "github-actions", CIJob: "release", CIRun: "77", CIURL: "https://ci/77"}
+	res := mustPush(t, l, PushRequest{Reader: strings.NewReader("built"), Name: "builds/app", Producer: prod})
+	if res.Provenance.Producer != prod {
+		t.Errorf("push result producer = %+v, want %+v", res.Provenance.Producer, prod)
+	}
+	check := func(when string) {
+		t.Helper()
+		got, err := l.Get(ctx, "builds/app:1")
+		if err != nil {
+			t.Fatalf("%s: Get: %v", when, err)
+		}
+		if got.Provenance.Producer != prod {
+			t.Errorf("%s: Get producer = %+v, want %+v", when, got.Provenance.Producer, prod)
+		}
+	}
+	check("live")
+	if err := l.Rebuild(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check("after rebuild")
+	evs, err := l.Events(ctx, 0, 1, 0)
+	if err != nil || len(evs) != 1 || evs[0].Type != "artifact.registered.v2" {
+		t.Fatalf("events = %+v, %v; want one artifact.registered.v2", evs, err)
+	}
+	if pr, _ := evs[0].Payload["provenance"].(map[string]any); pr == nil || pr["producer"].(map[string]any)["git_branch"] != "release/2.x" {
+		t.Errorf("event payload provenance = %v, want git_branch release/2.x", evs[0].Payload["provenance"])
+	}
+}
+
 func TestPushMediaTypeDetection(t *testing.T) {
 	l, _ := newStore(t)
 	dir := t.TempDir()

@@ -218,6 +218,27 @@ func TestRemoteRoundTrip(t *testing.T) {
 	}
 }
 
+// TestRemoteGitBranchRecorded: a push through the daemon records the git
+// branch (the daemon converts the wire producer into the event's).
+func TestRemoteGitBranchRecorded(t *testing.T) {
+	ctx := context.Background()
+	d := startDaemon(t, nil)
+	r := d.open(t, "write")
+	prod := client.Producer{Tool: "make", Command: "make release", Host: "ci-7", User: "bob", GitRepo: "acme/app", GitCommit: "0123abc", GitBranch: "release/2.x",
+		GitDirty: true, CISystem: "github-actions", CIJob: "release", CIRun: "77", CIURL: "https://ci/77"}
+	res, err := r.Push(ctx, client.PushRequest{Reader: strings.NewReader("built"), Name: "builds/app", Producer: prod})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Provenance.Producer != prod {
+		t.Errorf("push result producer = %+v, want %+v", res.Provenance.Producer, prod)
+	}
+	got, err := r.Get(ctx, "builds/app:1")
+	if err != nil || got.Provenance.Producer != prod {
+		t.Errorf("Get producer = %+v, %v; want %+v", got.Provenance.Producer, err, prod)
+	}
+}
+
 func TestRemoteTreeRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	d := startDaemon(t, nil)
