@@ -76,11 +76,11 @@ Only chunks the store does not already have are uploaded: an unchanged file
 uploads nothing, an edited one only the changed region, and a push that was
 interrupted uploads, when run again, only what is still missing.
 
-The provenance is recorded with the artifact: the git repository, commit
-and dirty state of the working directory, the CI system, job and run (GitHub
-Actions, GitLab CI, Jenkins, Buildkite, CircleCI, or CI=true), the host and
-user, the --producer text, and every --input (another artifact, or a raw
-sha256 digest, each with an optional role).
+The provenance is recorded with the artifact: the git repository, commit,
+branch and dirty state of the working directory, the CI system, job and
+run (GitHub Actions, GitLab CI, Jenkins, Buildkite, CircleCI, or CI=true),
+the host and user, the --producer text, and every --input (another
+artifact, or a raw sha256 digest, each with an optional role).
 
 A progress bar is drawn on stderr for inputs over 4 MiB when stderr is a
 terminal, never with --quiet or --json. With --quiet only the reference is
