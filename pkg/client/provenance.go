@@ -125,27 +125,60 @@ func detectGit(ctx context.Context, dir string, p *Producer) {
 		}
 		return strings.TrimSpace(out.String()), true
 	}
-	if inside, ok := git("rev-parse", "--is-inside-work-tree"); !ok || inside != "true" {
+	// Two commands, run side by side: status in its porcelain v2 form
+	// names the commit and the branch and lists changed tracked files
+	// (and fails outside a work tree); --no-optional-locks keeps it from
+	// refreshing the index, which could collide with a concurrent git in
+	// the same checkout.
+	var (
+		remote   string
+		remoteOK bool
+		done     = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		remote, remoteOK = git("config", "--get", "remote.origin.url")
+	}()
+	st, ok := git("--no-optional-locks", "status", "--porcelain=v2", "--branch", "--untracked-files=no")
+	<-done
+	if !ok {
 		return
 	}
+	commit, branch, dirty := parseStatusV2(st)
 	if p.GitCommit == "" {
-		if c, ok := git("rev-parse", "HEAD"); ok {
-			p.GitCommit = c
-		}
+		p.GitCommit = commit
 	}
 	if p.GitBranch == "" {
-		if b, ok := git("rev-parse", "--abbrev-ref", "HEAD"); ok && b != "HEAD" {
-			p.GitBranch = b
+		p.GitBranch = branch
+	}
+	if p.GitRepo == "" && remoteOK {
+		p.GitRepo = redactURL(remote)
+	}
+	p.GitDirty = p.GitDirty || dirty
+}
+
+// parseStatusV2 reads `git status --porcelain=v2 --branch` output: the
+// commit ("(initial)" before the first one), the branch ("(detached)" when
+// HEAD is not on one), and whether any entry (a changed tracked file) is
+// listed.
+func parseStatusV2(out string) (commit, branch string, dirty bool) {
+	for line := range strings.Lines(out) {
+		line = strings.TrimRight(line, "\n")
+		switch {
+		case strings.HasPrefix(line, "# branch.oid "):
+			if v := strings.TrimPrefix(line, "# branch.oid "); v != "(initial)" {
+				commit = v
+			}
+		case strings.HasPrefix(line, "# branch.head "):
+			if v := strings.TrimPrefix(line, "# branch.head "); v != "(detached)" {
+				branch = v
+			}
+		case strings.HasPrefix(line, "#"), line == "":
+		default:
+			dirty = true
 		}
 	}
-	if p.GitRepo == "" {
-		if u, ok := git("config", "--get", "remote.origin.url"); ok {
-			p.GitRepo = redactURL(u)
-		}
-	}
-	if st, ok := git("status", "--porcelain", "--untracked-files=no"); ok && st != "" {
-		p.GitDirty = true
-	}
+	return commit, branch, dirty
 }
 
 // redactURL drops credentials embedded in a remote URL

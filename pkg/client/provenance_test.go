@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -95,4 +96,60 @@ func TestDetectGit(t *testing.T) {
 	if p := DetectProducer(context.Background(), envMap(nil), t.TempDir()); p.GitCommit != "" {
 		t.Fatalf("outside a repo: %+v", p)
 	}
+	// A staged change is a change too.
+	run("add", "f")
+	if p := DetectProducer(context.Background(), envMap(nil), dir); !p.GitDirty {
+		t.Fatalf("staged change not dirty: %+v", p)
+	}
+	run("commit", "-qm", "two")
+	// Detached HEAD: a commit, no branch.
+	run("checkout", "-q", "--detach")
+	if p := DetectProducer(context.Background(), envMap(nil), dir); len(p.GitCommit) != 40 || p.GitBranch != "" || p.GitDirty {
+		t.Fatalf("detached HEAD: %+v", p)
+	}
+	// CI variables win over what git says.
+	ci := envMap(map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_SHA": "abc", "GITHUB_REF_NAME": "release"})
+	if p := DetectProducer(context.Background(), ci, dir); p.GitCommit != "abc" || p.GitBranch != "release" {
+		t.Fatalf("CI variables overridden by git: %+v", p)
+	}
+	// A repository without commits: the branch, no commit.
+	fresh := t.TempDir()
+	cmd := exec.Command("git", "init", "-q", "-b", "trunk")
+	cmd.Dir = fresh
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("git init: %v\n%s", err, out)
+	}
+	if p := DetectProducer(context.Background(), envMap(nil), fresh); p.GitCommit != "" || p.GitBranch != "trunk" || p.GitDirty {
+		t.Fatalf("repository without commits: %+v", p)
+	}
+}
+
+func TestParseStatusV2(t *testing.T) {
+	for _, c := range []struct {
+		out            string
+		commit, branch string
+		dirty          bool
+	}{
+		{"", "", "", false},
+		{"# branch.oid 0123abc\n# branch.head main\n", "0123abc", "main", false},
+		{"# branch.oid (initial)\n# branch.head main\n", "", "main", false},
+		{"# branch.oid 0123abc\n# branch.head (detached)\n1 .M N... 100644 100644 100644 a b f\n", "0123abc", "", true},
+		{"# branch.oid 0123abc\n# branch.head feature/x\n# branch.upstream origin/feature/x\n# branch.ab +1 -0\n", "0123abc", "feature/x", false},
+		{"# branch.oid c\n# branch.head b\nu UU N... 1 2 3 4 a b c f\n", "c", "b", true},
+	} {
+		commit, branch, dirty := parseStatusV2(c.out)
+		if commit != c.commit || branch != c.branch || dirty != c.dirty {
+			t.Errorf("parseStatusV2(%q) = %q, %q, %v; want %q, %q, %v", c.out, commit, branch, dirty, c.commit, c.branch, c.dirty)
+		}
+	}
+}
+
+func FuzzParseStatusV2(f *testing.F) {
+	f.Add("# branch.oid 0123abc\n# branch.head main\n1 .M N... 100644 100644 100644 a b f\n")
+	f.Fuzz(func(t *testing.T, out string) {
+		commit, branch, _ := parseStatusV2(out)
+		if strings.ContainsAny(commit+branch, "\n") {
+			t.Fatalf("parseStatusV2(%q) = %q, %q: a value spans lines", out, commit, branch)
+		}
+	})
 }
