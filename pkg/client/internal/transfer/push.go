@@ -172,6 +172,14 @@ func (p *progress) add(read, written, dedup int64) {
 	p.fn(p.cur)
 }
 
+// pairAhead is how close ahead of the whole-content hasher a chunk hasher
+// leaves chunks to it (when sha256x2 is accelerated). Measured on the
+// 2-core VM, 1 GiB, four alternated runs each: with 2, warm push 1.05 s
+// and cold 1.84 s on average; with chunk hashers claiming whatever they
+// reach first, 1.20 s and 2.01 s (user CPU 0.11-0.16 s higher: fewer
+// chunks paired). 1, 4 and 8 measured alike within the noise.
+const pairAhead = 2
+
 // pushChunk is one chunk on its way through the pipeline.
 type pushChunk struct {
 	index  int
@@ -301,15 +309,19 @@ func pushFile(parent context.Context, in io.Reader, store BlobStore, cfg pushCon
 	// (sha256x2.Accelerated), the whole hasher also digests each chunk it
 	// reaches before a chunk hasher has claimed it; the chunk hashers run
 	// ahead on whatever CPU is left, and the whole hasher only adds the
-	// chunks they took to the whole digest. Otherwise the chunk hashers
-	// digest every chunk.
+	// chunks they took to the whole digest. A chunk hasher leaves a chunk
+	// at most pairAhead chunks ahead of the whole hasher to it, as pairing
+	// is the cheaper way to digest it. Otherwise the chunk hashers digest
+	// every chunk.
 	pair := sha256x2.New()
 	both := sha256x2.Accelerated()
+	var wholeAt atomic.Int64 // the chunk the whole hasher is at
 	var hashers sync.WaitGroup
 	hashers.Add(1)
 	g.goFn(func() error { // whole-content digest, in stream order
 		defer hashers.Done()
 		for c := range wholeQ {
+			wholeAt.Store(int64(c.index))
 			switch {
 			case ctx.Err() != nil:
 				if c.claim() {
@@ -334,6 +346,10 @@ func pushFile(parent context.Context, in io.Reader, store BlobStore, cfg pushCon
 		g.goFn(func() error { // chunk digests
 			defer hashers.Done()
 			for c := range hashQ {
+				if both && int64(c.index)-wholeAt.Load() <= pairAhead {
+					c.done(rg) // the whole hasher will pair it
+					continue
+				}
 				if c.claim() {
 					if ctx.Err() != nil {
 						c.done(rg)
