@@ -5,7 +5,8 @@
 #
 #   scripts/bench-cli.sh [SIZE_MIB [RUNS]]     (defaults: 1024 MiB, 3 runs)
 #
-# Local backend (each figure the fastest of RUNS runs; page cache warm):
+# Local backend (each figure the fastest and, in parentheses, the median of
+# RUNS runs; page cache warm):
 #   push (cold, empty store)       vs  cp + sync     and  restic backup (fresh repo)
 #   pull (verified, to a file)     vs  cp + sync
 #   warm re-push (all chunks known) vs cp + sync
@@ -35,6 +36,7 @@ measure() {
 		if [[ -n ${PRE:-} ]]; then $PRE; fi
 		/usr/bin/time -f '%e %M' -o "$work/$name.time" "$@" >"$work/$name.cur"
 		read -r wall rss <"$work/$name.time"
+		echo "$wall" >>"$work/$name.all"
 		if [[ ! -f $work/$name.best ]] || (($(echo "$wall < $(cut -d' ' -f1 "$work/$name.best")" | bc))); then
 			echo "$wall $rss" >"$work/$name.best"
 			mv "$work/$name.cur" "$work/$name.out"
@@ -42,6 +44,10 @@ measure() {
 	done
 }
 wall() { cut -d' ' -f1 "$work/$1.best"; }
+# median NAME: the median wall time of NAME's runs (the lower middle one for
+# an even count).
+median() { sort -n "$work/$1.all" | sed -n "$((($(wc -l <"$work/$1.all") + 1) / 2))p"; }
+mratio() { echo "scale=2; $(median "$1") / $(median "$2")" | bc; }
 rss_mib() { echo "scale=1; $(cut -d' ' -f2 "$work/$1.best") / 1024" | bc; }
 ratio() { echo "scale=2; $(wall "$1") / $(wall "$2")" | bc; }
 jfield() { sed -n "s/^ *\"$2\": \"\{0,1\}\([^,\"]*\)\"\{0,1\},\{0,1\}$/\1/p" "$work/$1.out" | head -1; }
@@ -73,18 +79,23 @@ head -c 1048576 /dev/urandom | dd of="$work/edited.bin" bs=1M seek=$((size_mib /
 "$A" --store "$work/store" --json push "$work/edited.bin" --name bench/edited >"$work/edited.out"
 edited_new=$(jfield edited uploaded_bytes)
 
-printf '\n== local backend, %d MiB random file, fastest of %d runs\n' "$size_mib" "$runs"
-printf '%-34s %8s s   %6s x cp+sync   peak RSS %s MiB\n' "cp + sync" "$(wall cp)" "1.00" "$(rss_mib cp)"
-printf '%-34s %8s s   %6s x cp+sync   peak RSS %s MiB\n' "artstore push (cold)" "$(wall push)" "$(ratio push cp)" "$(rss_mib push)"
-printf '%-34s %8s s   %6s x cp+sync   peak RSS %s MiB\n' "artstore push (warm, all dedup)" "$(wall warm)" "$(ratio warm cp)" "$(rss_mib warm)"
-printf '%-34s %8s s   %6s x cp+sync   peak RSS %s MiB\n' "artstore pull (verified)" "$(wall pull)" "$(ratio pull cp)" "$(rss_mib pull)"
+printf '\n== local backend, %d MiB random file, %d runs each: fastest (median)\n' "$size_mib" "$runs"
+row() { # LABEL NAME
+	printf '%-34s %5s s (%5s s)  %5s x (%5s x) cp+sync   peak RSS %s MiB\n' "$1" "$(wall "$2")" "$(median "$2")" \
+		"$(ratio "$2" cp)" "$(mratio "$2" cp)" "$(rss_mib "$2")"
+}
+row "cp + sync" cp
+row "artstore push (cold)" push
+row "artstore push (warm, all dedup)" warm
+row "artstore pull (verified)" pull
 printf '%-34s %s of %s bytes newly stored (%s%%)\n' "edited copy (1 MiB changed)" "$edited_new" "$((size_mib * 1048576))" \
 	"$(echo "scale=2; 100 * $edited_new / ($size_mib * 1048576)" | bc)"
 
 if command -v restic >/dev/null; then
 	fresh_restic() { rm -rf "$work/restic"; RESTIC_PASSWORD=bench restic init -q --repo "$work/restic" >/dev/null; }
 	PRE=fresh_restic measure restic env RESTIC_PASSWORD=bench restic backup -q --repo "$work/restic" "$work/src.bin"
-	printf '%-34s %8s s   artstore push is %sx faster\n' "restic backup (fresh repo)" "$(wall restic)" "$(echo "scale=2; $(wall restic) / $(wall push)" | bc)"
+	printf '%-34s %5s s (%5s s)  artstore push is %sx (%sx) faster\n' "restic backup (fresh repo)" "$(wall restic)" "$(median restic)" \
+		"$(echo "scale=2; $(wall restic) / $(wall push)" | bc)" "$(mratio restic push)"
 else
 	echo "restic not installed (apt-get install restic): restic comparison skipped"
 fi
