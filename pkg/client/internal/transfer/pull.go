@@ -2,7 +2,6 @@ package transfer
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 	"sync/atomic"
 
 	"github.com/artifact-store/artstore/internal/content"
+	"github.com/artifact-store/artstore/internal/content/sha256x2"
 )
 
 // PullOptions tunes Pull, PullToFile, PullTree and PullPath. The zero value
@@ -118,8 +118,9 @@ func PullPath(ctx context.Context, md content.Digest, store BlobStore, path stri
 
 // fetched is one chunk on its way from the store to the writer.
 type fetched struct {
-	buf []byte
-	err error
+	buf      []byte
+	err      error
+	verified bool // by the fetcher; otherwise the in-order hasher verifies it
 }
 
 type fetchJob struct {
@@ -187,39 +188,96 @@ func pullChunks(parent context.Context, m content.Manifest, store BlobStore, w i
 			}
 		}
 	}()
+	// Every byte of a whole pull is hashed twice: for its chunk's digest
+	// and for the whole content's. As in Push, where the processor pairs
+	// the two (sha256x2.Accelerated), the in-order hasher verifies the
+	// chunks close to it in one pass with the whole digest; fetchers verify
+	// the chunks further ahead themselves, with CPU that would otherwise
+	// idle. A range pull has no whole digest: its fetchers verify every
+	// chunk.
+	both := opts.Range == nil && sha256x2.Accelerated()
+	var hashAt atomic.Int64 // the chunk the in-order hasher is at
+	hashAt.Store(int64(first))
 	for range opts.Concurrency {
 		running.Add(1)
 		go func() { // fetchers
 			defer running.Done()
 			for j := range jobs {
-				err := fetchChunk(ctx, store, m.Chunks[j.index], j.buf, opts.Retry)
+				verify := !both || int64(j.index)-hashAt.Load() > pairAhead
+				err := fetchChunk(ctx, store, m.Chunks[j.index], j.buf, opts.Retry, verify)
 				if err != nil {
 					err = fmt.Errorf("chunk %d (%s): %w", j.index, m.Chunks[j.index].Digest.Short(), err)
 				} else {
 					prog.add(int64(len(j.buf)), 0, 0)
 				}
-				j.out <- fetched{j.buf, err}
+				j.out <- fetched{j.buf, err, verify}
 			}
 		}()
 	}
 
-	// The whole-content digest is computed by its own goroutine, in order,
-	// beside the writer; a chunk's space is released when both are done
-	// with it. Both finish chunks in order, so chunks become free in order.
-	whole := sha256.New()
-	hashQ := make(chan *heldChunk, opts.ReadAhead)
-	hashDone := make(chan struct{})
-	closeHash := sync.OnceFunc(func() { close(hashQ) })
-	defer closeHash()
+	// In order, a feeder hands each fetched chunk to the whole-content
+	// hasher and to the writer, which run side by side; a chunk's space is
+	// released when both are done with it. Both finish chunks in order, so
+	// chunks become free in order. The writer writes a chunk only once it
+	// is verified: by its fetcher, or (waiting for the verdict) by the
+	// hasher.
+	pair := sha256x2.New()
 	holders := int32(1)
+	var hashQ chan *heldChunk
 	if opts.Range == nil {
 		holders = 2
+		hashQ = make(chan *heldChunk, opts.ReadAhead)
+	}
+	writeQ := make(chan *heldChunk, opts.ReadAhead)
+	running.Add(1)
+	go func() { // feeder
+		defer running.Done()
+		defer close(writeQ)
+		if hashQ != nil {
+			defer close(hashQ)
+		}
+		i := first
+		for out := range order {
+			var f fetched
+			select {
+			case f = <-out:
+			case <-ctx.Done():
+				return
+			}
+			h := &heldChunk{index: i, buf: f.buf, err: f.err}
+			i++
+			if f.err == nil && !f.verified {
+				h.verdict = make(chan error, 1)
+			}
+			h.refs.Store(holders)
+			if hashQ != nil && f.err == nil {
+				if send(ctx, hashQ, h) != nil {
+					return
+				}
+			}
+			if send(ctx, writeQ, h) != nil || f.err != nil {
+				return
+			}
+		}
+	}()
+	if hashQ != nil {
 		running.Add(1)
-		go func() {
+		go func() { // whole-content hasher, verifying the chunks it pairs
 			defer running.Done()
-			defer close(hashDone)
 			for h := range hashQ {
-				whole.Write(h.buf)
+				hashAt.Store(int64(h.index))
+				if h.verdict == nil {
+					pair.WriteWhole(h.buf)
+				} else {
+					pair.Write(h.buf)
+					c := m.Chunks[h.index]
+					var err error
+					if got := content.FromSHA256(pair.Cut()); got != c.Digest {
+						err = fmt.Errorf("chunk %d (%s): %w", h.index, c.Digest.Short(),
+							&content.MismatchError{Expected: c.Digest, Actual: got, ExpectedSize: c.Size, ActualSize: int64(len(h.buf))})
+					}
+					h.verdict <- err
+				}
 				h.done(fq)
 			}
 		}()
@@ -227,22 +285,22 @@ func pullChunks(parent context.Context, m content.Manifest, store BlobStore, w i
 
 	var written int64
 	pos := off // content offset of the next chunk
-	for out := range order {
-		var f fetched
-		select {
-		case f = <-out:
-		case <-ctx.Done():
-			return written, ctx.Err()
+	for h := range writeQ {
+		if h.err != nil {
+			return written, h.err
 		}
-		if f.err != nil {
-			return written, f.err
+		if h.verdict != nil {
+			select {
+			case err := <-h.verdict:
+				if err != nil {
+					return written, err
+				}
+			case <-ctx.Done():
+				return written, ctx.Err()
+			}
 		}
-		h := &heldChunk{buf: f.buf}
-		h.refs.Store(holders)
-		data := f.buf
-		if opts.Range == nil {
-			hashQ <- h // waits only for the hasher, which always makes progress
-		} else {
+		data := h.buf
+		if opts.Range != nil {
 			lo := max(opts.Range.Start-pos, 0)
 			hi := min(opts.Range.End+1-pos, int64(len(data)))
 			pos += int64(len(data))
@@ -259,13 +317,12 @@ func pullChunks(parent context.Context, m content.Manifest, store BlobStore, w i
 	if err := parent.Err(); err != nil {
 		return written, err
 	}
+	if ctx.Err() != nil { // the feeder stopped early
+		return written, ctx.Err()
+	}
 	if opts.Range == nil {
-		closeHash()
-		<-hashDone
-		got, err := content.NewDigest(content.SHA256, whole.Sum(nil))
-		if err != nil {
-			return written, err
-		}
+		running.Wait() // the hasher finishes the chunks the writer did not wait for
+		got := content.FromSHA256(pair.Sum())
 		if got != m.Digest || written != m.Size {
 			return written, &content.MismatchError{Expected: m.Digest, Actual: got, ExpectedSize: m.Size, ActualSize: written}
 		}
@@ -276,8 +333,13 @@ func pullChunks(parent context.Context, m content.Manifest, store BlobStore, w i
 // heldChunk is a fetched chunk's space, released when its last holder
 // (writer, whole-content hasher) is done.
 type heldChunk struct {
-	buf  []byte
-	refs atomic.Int32
+	index int
+	buf   []byte
+	err   error // the fetch failed: the writer reports it
+	refs  atomic.Int32
+	// verdict, for a chunk its fetcher did not verify, receives the
+	// hasher's verdict on it.
+	verdict chan error
 }
 
 func (h *heldChunk) done(fq *fifo) {
@@ -339,15 +401,56 @@ func (f *fifo) release() {
 	}
 }
 
-// fetchChunk reads one chunk into buf (exactly its size) and verifies it.
-func fetchChunk(ctx context.Context, store BlobStore, c content.ChunkRef, buf []byte, retry RetryPolicy) error {
+// verifier is what fetchChunk reads a chunk through.
+type verifier interface {
+	io.Reader
+	BytesRead() int64
+}
+
+// sizeOnly checks a chunk's size only: more than size bytes, or EOF before
+// size bytes, fail with a *content.MismatchError. Its digest is verified
+// elsewhere (by the pull's in-order hasher) before any of it is written.
+type sizeOnly struct {
+	r       io.Reader
+	d       content.Digest
+	size, n int64
+	err     error // sticky
+}
+
+func (s *sizeOnly) Read(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	n, err := s.r.Read(p)
+	s.n += int64(n)
+	switch {
+	case s.n > s.size:
+		s.err = &content.MismatchError{Expected: s.d, ExpectedSize: s.size, ActualSize: s.n}
+		return 0, s.err
+	case err == io.EOF && s.n < s.size:
+		s.err = &content.MismatchError{Expected: s.d, ExpectedSize: s.size, ActualSize: s.n}
+		return n, s.err
+	case err != nil:
+		s.err = err
+	}
+	return n, err
+}
+
+func (s *sizeOnly) BytesRead() int64 { return s.n }
+
+// fetchChunk reads one chunk into buf (exactly its size) and, with verify,
+// verifies its digest.
+func fetchChunk(ctx context.Context, store BlobStore, c content.ChunkRef, buf []byte, retry RetryPolicy, verify bool) error {
 	return retry.do(ctx, func() error {
 		rc, err := store.Get(ctx, c.Digest, nil)
 		if err != nil {
 			return err
 		}
 		defer rc.Close()
-		vr := content.NewVerifyingReader(rc, c.Digest, c.Size)
+		var vr verifier = content.NewVerifyingReader(rc, c.Digest, c.Size)
+		if !verify {
+			vr = &sizeOnly{r: rc, d: c.Digest, size: c.Size}
+		}
 		if _, err := io.ReadFull(vr, buf); err != nil {
 			if errors.Is(err, io.ErrUnexpectedEOF) {
 				// Short: let the verifier say how short.

@@ -537,6 +537,45 @@ func TestPullIntegrity(t *testing.T) {
 	}
 }
 
+// TestPullWritesOnlyVerifiedBytes corrupts each chunk in turn and checks
+// that a pull to a stream writes exactly the content before it: a chunk
+// reaches the writer only once verified, whether its fetcher verified it
+// or the in-order hasher did (with the whole digest, for chunks close to
+// it).
+func TestPullWritesOnlyVerifiedBytes(t *testing.T) {
+	data := randBytes(17, 400<<10)
+	for _, conc := range []int{1, 4} {
+		s := newMemStore()
+		res, err := Push(context.Background(), bytes.NewReader(data), s, PushOptions{Chunker: smallParams()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := manifestOf(t, s, res.ManifestDigest)
+		if len(m.Chunks) < 2*pairAhead+2 {
+			t.Fatalf("only %d chunks; the test needs chunks near and far from the hasher", len(m.Chunks))
+		}
+		var off int64
+		for k, c := range m.Chunks {
+			good := bytes.Clone(s.blobs[c.Digest])
+			s.corrupt(c.Digest)
+			var out bytes.Buffer
+			_, err := Pull(context.Background(), res.ManifestDigest, s, &out, PullOptions{Concurrency: conc, Retry: fastRetry()})
+			if !errors.Is(err, content.ErrMismatch) {
+				t.Fatalf("concurrency %d, chunk %d corrupt: Pull = %v; want ErrMismatch", conc, k, err)
+			}
+			if !bytes.Equal(out.Bytes(), data[:off]) {
+				t.Fatalf("concurrency %d, chunk %d corrupt: wrote %d bytes; want exactly the %d before it", conc, k, out.Len(), off)
+			}
+			s.set(c.Digest, good)
+			off += c.Size
+		}
+		var out bytes.Buffer
+		if _, err := Pull(context.Background(), res.ManifestDigest, s, &out, PullOptions{Concurrency: conc}); err != nil || !bytes.Equal(out.Bytes(), data) {
+			t.Fatalf("pull after repair: %v", err)
+		}
+	}
+}
+
 func TestPullRetriesGet(t *testing.T) {
 	s := newMemStore()
 	data := randBytes(14, 100<<10)
