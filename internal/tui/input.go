@@ -54,7 +54,7 @@ func (m *Model) applyFilter(text string) tea.Cmd {
 		return nil
 	}
 	m.filterText = f.String()
-	m.list.reset(client.Query{Pattern: f.Pattern, Selectors: f.Selectors})
+	m.list.reset(client.Query{Pattern: f.Pattern, Selectors: f.Selectors, Newest: true})
 	if f.empty() {
 		m.setStatus("filter cleared")
 	} else {

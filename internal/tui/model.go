@@ -215,7 +215,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 func (m *Model) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case initMsg:
-		m.list.reset(client.Query{})
+		m.list.reset(client.Query{Newest: true})
 		cmds := []tea.Cmd{m.ensurePages()}
 		if m.opts.InitialRef != "" {
 			m.opening++

@@ -141,7 +141,10 @@ func TestFilterIsServerSide(t *testing.T) {
 	h.keys("enter")
 
 	last := store.listCalls[len(store.listCalls)-1]
-	want := client.Query{Pattern: "logs/*", Selectors: []string{"env=prod", "!draft"}, Limit: 20}
+	want := client.Query{Pattern: "logs/*", Selectors: []string{"env=prod", "!draft"}, Newest: true, Limit: 20}
+	if first := store.listCalls[0]; !first.Newest || first.Cursor != "" {
+		t.Errorf("first List query = %+v; want newest first, from the start", first)
+	}
 	if last.Cursor != "" {
 		// Look-ahead may have fetched page 2 already; find the first call of
 		// the filtered query.

@@ -30,9 +30,10 @@ func NewCmdBrowse(f *cmdutil.Factory, runF func(context.Context, *Options) error
 	return &cobra.Command{
 		Use:   "browse [REF]",
 		Short: "Explore artifacts and their provenance in a terminal UI",
-		Long: `Open an interactive browser: a filterable list of artifacts, the details of
-the selected one, and its lineage, up to its inputs and down to what was
-made from it. With REF it opens on that artifact. Press ? for the keys.
+		Long: `Open an interactive browser: a filterable list of artifacts, newest
+first, the details of the selected one, and its lineage, up to its inputs
+and down to what was made from it. With REF it opens on that artifact.
+Press ? for the keys.
 
 It needs a terminal; in scripts use "artstore ls" and "artstore lineage
 REF --json" (exit status 2 otherwise). NO_COLOR turns colours off.`,
