@@ -92,3 +92,48 @@ func (v *VerifyingReader) Verified() bool { return v.err == io.EOF }
 
 // BytesRead returns the number of bytes read so far.
 func (v *VerifyingReader) BytesRead() int64 { return v.dg.Size() }
+
+// SizeReader checks only how many bytes pass through it, for content whose
+// digest is checked elsewhere: it fails with a *MismatchError as soon as
+// more than size bytes arrive, and at EOF if fewer did.
+type SizeReader struct {
+	r        io.Reader
+	expected Digest
+	size, n  int64
+	err      error // sticky: io.EOF once verified, or the failure
+}
+
+// NewSizeReader returns a SizeReader expecting exactly size bytes from r;
+// d only names the content in errors.
+func NewSizeReader(r io.Reader, d Digest, size int64) *SizeReader {
+	return &SizeReader{r: r, expected: d, size: size}
+}
+
+func (s *SizeReader) Read(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	// Ask for one byte more than expected, so a long stream is caught.
+	if rest := s.size - s.n + 1; int64(len(p)) > rest {
+		p = p[:rest]
+	}
+	n, err := s.r.Read(p)
+	s.n += int64(n)
+	switch {
+	case s.n > s.size:
+		s.err = &MismatchError{Expected: s.expected, ExpectedSize: s.size, ActualSize: s.n}
+		return 0, s.err
+	case err == io.EOF && s.n != s.size:
+		s.err = &MismatchError{Expected: s.expected, ExpectedSize: s.size, ActualSize: s.n}
+		return n, s.err
+	case err != nil:
+		s.err = err
+	}
+	return n, err
+}
+
+// Verified reports whether exactly size bytes were read up to EOF.
+func (s *SizeReader) Verified() bool { return s.err == io.EOF }
+
+// BytesRead returns how many bytes have been read.
+func (s *SizeReader) BytesRead() int64 { return s.n }

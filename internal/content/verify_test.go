@@ -163,3 +163,51 @@ func TestMismatchErrorMessages(t *testing.T) {
 		}
 	}
 }
+
+func TestSizeReader(t *testing.T) {
+	data := []byte("hello, world")
+	d := content.FromBytes(data)
+	boom := errors.New("boom")
+	for _, c := range []struct {
+		name     string
+		r        io.Reader
+		size     int64
+		mismatch bool
+		target   error
+	}{
+		{"exact", bytes.NewReader(data), 12, false, nil},
+		{"exact, one byte a read", iotest.OneByteReader(bytes.NewReader(data)), 12, false, nil},
+		{"other bytes of the right size", strings.NewReader("HELLO, WORLD"), 12, false, nil},
+		{"short", bytes.NewReader(data[:11]), 12, true, nil},
+		{"long", bytes.NewReader(data), 11, true, nil},
+		{"empty", bytes.NewReader(nil), 12, true, nil},
+		{"reader fails", iotest.ErrReader(boom), 12, false, boom},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			sr := content.NewSizeReader(c.r, d, c.size)
+			got, err := io.ReadAll(sr)
+			switch {
+			case c.mismatch:
+				if !errors.Is(err, content.ErrMismatch) || sr.Verified() {
+					t.Fatalf("ReadAll = %v, Verified %v; want ErrMismatch, not verified", err, sr.Verified())
+				}
+			case c.target != nil:
+				if !errors.Is(err, c.target) || sr.Verified() {
+					t.Fatalf("ReadAll = %v; want %v", err, c.target)
+				}
+			default:
+				if err != nil || !sr.Verified() || int64(len(got)) != c.size || sr.BytesRead() != c.size {
+					t.Fatalf("ReadAll = %d bytes, %v, Verified %v, BytesRead %d", len(got), err, sr.Verified(), sr.BytesRead())
+				}
+			}
+			if _, err2 := sr.Read(make([]byte, 1)); c.mismatch && !errors.Is(err2, content.ErrMismatch) {
+				t.Errorf("a read after the failure = %v; the failure must stick", err2)
+			}
+		})
+	}
+	// A stream far longer than expected is stopped right after the limit.
+	sr := content.NewSizeReader(&endless{}, d, 100)
+	if _, err := io.ReadAll(sr); !errors.Is(err, content.ErrMismatch) || sr.BytesRead() != 101 {
+		t.Fatalf("endless stream: %v after %d bytes; want ErrMismatch after 101", err, sr.BytesRead())
+	}
+}

@@ -210,7 +210,7 @@ func checkedReader(r io.Reader, d content.Digest, size int64, rehash bool) verif
 	if rehash {
 		return content.NewVerifyingReader(r, d, size)
 	}
-	return &sizeReader{r: r, expected: d, size: size}
+	return content.NewSizeReader(r, d, size)
 }
 
 // verifier is a reader that checks what passes through it.
@@ -221,45 +221,9 @@ type verifier interface {
 	Verified() bool
 }
 
-// sizeReader checks only the number of bytes read: it fails as soon as
-// more than size bytes arrive, and at EOF if fewer did.
-type sizeReader struct {
-	r        io.Reader
-	expected content.Digest
-	size     int64
-	n        int64
-	err      error // sticky: io.EOF once verified, or the failure
-}
-
-func (s *sizeReader) Read(p []byte) (int, error) {
-	if s.err != nil {
-		return 0, s.err
-	}
-	// Ask for one byte more than expected, so a long stream is caught.
-	if rest := s.size - s.n + 1; int64(len(p)) > rest {
-		p = p[:rest]
-	}
-	n, err := s.r.Read(p)
-	s.n += int64(n)
-	switch {
-	case s.n > s.size:
-		s.err = &content.MismatchError{Expected: s.expected, ExpectedSize: s.size, ActualSize: s.n}
-		return 0, s.err
-	case err == io.EOF && s.n != s.size:
-		s.err = &content.MismatchError{Expected: s.expected, ExpectedSize: s.size, ActualSize: s.n}
-		return n, s.err
-	case err != nil:
-		s.err = err
-	}
-	return n, err
-}
-
-// Verified reports whether exactly size bytes were read up to EOF.
-func (s *sizeReader) Verified() bool { return s.err == io.EOF }
-
 // writeSized has src write itself to w, failing with a
 // *content.MismatchError as soon as more than size bytes arrive (before
-// writing them) or at the end if fewer did: sizeReader's check, for
+// writing them) or at the end if fewer did: content.SizeReader's check, for
 // sources that write themselves (io.WriterTo) without a copy.
 func writeSized(ctx context.Context, w io.Writer, src io.WriterTo, d content.Digest, size int64) error {
 	if err := ctx.Err(); err != nil {

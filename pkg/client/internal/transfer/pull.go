@@ -407,37 +407,6 @@ type verifier interface {
 	BytesRead() int64
 }
 
-// sizeOnly checks a chunk's size only: more than size bytes, or EOF before
-// size bytes, fail with a *content.MismatchError. Its digest is verified
-// elsewhere (by the pull's in-order hasher) before any of it is written.
-type sizeOnly struct {
-	r       io.Reader
-	d       content.Digest
-	size, n int64
-	err     error // sticky
-}
-
-func (s *sizeOnly) Read(p []byte) (int, error) {
-	if s.err != nil {
-		return 0, s.err
-	}
-	n, err := s.r.Read(p)
-	s.n += int64(n)
-	switch {
-	case s.n > s.size:
-		s.err = &content.MismatchError{Expected: s.d, ExpectedSize: s.size, ActualSize: s.n}
-		return 0, s.err
-	case err == io.EOF && s.n < s.size:
-		s.err = &content.MismatchError{Expected: s.d, ExpectedSize: s.size, ActualSize: s.n}
-		return n, s.err
-	case err != nil:
-		s.err = err
-	}
-	return n, err
-}
-
-func (s *sizeOnly) BytesRead() int64 { return s.n }
-
 // fetchChunk reads one chunk into buf (exactly its size) and, with verify,
 // verifies its digest.
 func fetchChunk(ctx context.Context, store BlobStore, c content.ChunkRef, buf []byte, retry RetryPolicy, verify bool) error {
@@ -449,7 +418,9 @@ func fetchChunk(ctx context.Context, store BlobStore, c content.ChunkRef, buf []
 		defer rc.Close()
 		var vr verifier = content.NewVerifyingReader(rc, c.Digest, c.Size)
 		if !verify {
-			vr = &sizeOnly{r: rc, d: c.Digest, size: c.Size}
+			// The in-order hasher checks the digest before any of it is
+			// written.
+			vr = content.NewSizeReader(rc, c.Digest, c.Size)
 		}
 		if _, err := io.ReadFull(vr, buf); err != nil {
 			if errors.Is(err, io.ErrUnexpectedEOF) {
