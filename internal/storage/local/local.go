@@ -242,7 +242,7 @@ func writeSized(ctx context.Context, w io.Writer, src io.WriterTo, d content.Dig
 // sizedWriter passes at most size bytes on to w, in writes of at most
 // maxCopyBuffer bytes: on Linux 6.x with ext4, single writes above 256 KiB
 // cost the kernel about twice the system time per byte (measured: a 1 GiB
-// push with 512 KiB or whole-chunk writes spent 1.9-2.5 s in the kernel,
+// push with 512 KiB or whole-chunk writes spent 1.8-2.7 s in the kernel,
 // with 64-256 KiB writes 0.8-1.2 s), presumably from the large page-cache
 // folios such writes allocate.
 type sizedWriter struct {
