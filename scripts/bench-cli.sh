@@ -54,6 +54,12 @@ wall() { cut -d' ' -f1 "$work/$1.best"; }
 # an even count).
 median() { sort -n "$work/$1.all" | sed -n "$((($(wc -l <"$work/$1.all") + 1) / 2))p"; }
 mratio() { echo "scale=2; $(median "$1") / $(median "$2")" | bc; }
+# rratio NAME BASE: the median over rounds of NAME's time / BASE's time in
+# the same round (the local runs go in rounds; see below).
+rratio() {
+	paste -d' ' "$work/$1.all" "$work/$2.all" | awk '{ printf "%.2f\n", $1 / $2 }' | sort -n |
+		sed -n "$((($(wc -l <"$work/$1.all") + 1) / 2))p"
+}
 rss_mib() { echo "scale=1; $(cut -d' ' -f2 "$work/$1.best") / 1024" | bc; }
 ratio() { echo "scale=2; $(wall "$1") / $(wall "$2")" | bc; }
 jfield() { sed -n "s/^ *\"$2\": \"\{0,1\}\([^,\"]*\)\"\{0,1\},\{0,1\}$/\1/p" "$work/$1.out" | head -1; }
@@ -119,10 +125,10 @@ head -c 1048576 /dev/urandom | dd of="$work/edited.bin" bs=1M seek=$((size_mib /
 "$A" --store "$work/store" --json push "$work/edited.bin" --name bench/edited >"$work/edited.out"
 edited_new=$(jfield edited uploaded_bytes)
 
-printf '\n== local backend, %d MiB random file, %d runs each: fastest (median)\n' "$size_mib" "$runs"
+printf '\n== local backend, %d MiB random file, %d rounds: fastest (median) [median of per-round ratios]\n' "$size_mib" "$runs"
 row() { # LABEL NAME
-	printf '%-34s %5s s (%5s s)  %5s x (%5s x) cp+sync   peak RSS %s MiB\n' "$1" "$(wall "$2")" "$(median "$2")" \
-		"$(ratio "$2" cp)" "$(mratio "$2" cp)" "$(rss_mib "$2")"
+	printf '%-34s %5s s (%5s s)  %5s x (%5s x) [%5s x] cp+sync   peak RSS %s MiB\n' "$1" "$(wall "$2")" "$(median "$2")" \
+		"$(ratio "$2" cp)" "$(mratio "$2" cp)" "$(rratio "$2" cp)" "$(rss_mib "$2")"
 }
 row "cp + sync" cp
 row "artstore push (cold)" push
@@ -132,8 +138,8 @@ printf '%-34s %s of %s bytes newly stored (%s%%)\n' "edited copy (1 MiB changed)
 	"$(echo "scale=2; 100 * $edited_new / ($size_mib * 1048576)" | bc)"
 
 if [[ -n $have_restic ]]; then
-	printf '%-34s %5s s (%5s s)  artstore push is %sx (%sx) faster\n' "restic backup (fresh repo)" "$(wall restic)" "$(median restic)" \
-		"$(echo "scale=2; $(wall restic) / $(wall push)" | bc)" "$(mratio restic push)"
+	printf '%-34s %5s s (%5s s)  artstore push is %sx (%sx) [%sx] faster\n' "restic backup (fresh repo)" "$(wall restic)" "$(median restic)" \
+		"$(echo "scale=2; $(wall restic) / $(wall push)" | bc)" "$(mratio restic push)" "$(rratio restic push)"
 else
 	echo "restic not installed (apt-get install restic): restic comparison skipped"
 fi
