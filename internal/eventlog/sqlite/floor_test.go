@@ -109,8 +109,9 @@ func BenchmarkRebuildSQLFloor100k(b *testing.B) {
 			if !ok {
 				row := "(?" + strings.Repeat(", ?", t.cols-1) + ")"
 				q := "INSERT INTO " + t.name + " VALUES " + row + strings.Repeat(", "+row, k-1)
+				var err error
 				if st, err = tx.PrepareContext(ctx, q); err != nil {
-					return err
+					return fmt.Errorf("prepare insert %s: %w", t.name, err)
 				}
 				stmts[k] = st
 			}
