@@ -156,53 +156,28 @@ func (m Manifest) Encode() ([]byte, error) {
 }
 
 // ParseManifest decodes and validates a manifest. It is strict: unknown
-// fields, a schema other than ManifestSchema, trailing data, and anything
-// Validate refuses are errors wrapping ErrInvalidManifest. Tree entry paths
-// are checked with ValidatePath, so a parsed tree manifest never names a
-// path outside its root. The input need not be byte-for-byte canonical.
+// fields, duplicate fields, a schema other than ManifestSchema, trailing
+// data, and anything Validate refuses are errors wrapping
+// ErrInvalidManifest. Tree entry paths are checked with ValidatePath, so a
+// parsed tree manifest never names a path outside its root. The input need
+// not be byte-for-byte canonical. ScanManifest does the same without
+// holding the chunk list.
 func ParseManifest(b []byte) (Manifest, error) {
 	if len(b) > MaxManifestSize {
 		return Manifest{}, fmt.Errorf("%w: %d bytes is over the limit of %d", ErrInvalidManifest, len(b), MaxManifestSize)
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	var w manifestJSON
-	if err := dec.Decode(&w); err != nil {
-		return Manifest{}, fmt.Errorf("%w: %w", ErrInvalidManifest, err)
+	var chunks []ChunkRef
+	var entries []TreeEntry
+	m, err := ScanManifest(bytes.NewReader(b), ManifestVisitor{
+		Chunk: func(_ int, c ChunkRef) error { chunks = append(chunks, c); return nil },
+		Entry: func(_ int, e TreeEntry) error { entries = append(entries, e); return nil },
+	})
+	if err != nil {
+		return Manifest{}, err
 	}
-	if dec.More() {
-		return Manifest{}, fmt.Errorf("%w: data after the manifest object", ErrInvalidManifest)
-	}
-	if _, err := dec.Token(); err == nil {
-		return Manifest{}, fmt.Errorf("%w: data after the manifest object", ErrInvalidManifest)
-	}
-	if w.Schema != ManifestSchema {
-		return Manifest{}, fmt.Errorf("%w: schema %d is not supported (this version of artstore reads schema %d; upgrade to read newer manifests)", ErrInvalidManifest, w.Schema, ManifestSchema)
-	}
-	m := Manifest{Kind: w.Kind, MediaType: w.MediaType, Size: w.Size, Digest: w.Digest}
-	switch w.Kind {
-	case KindFile:
-		if w.Chunker == nil || w.Chunks == nil {
-			return Manifest{}, fmt.Errorf("%w: a file manifest needs \"chunker\" and \"chunks\"", ErrInvalidManifest)
-		}
-		if w.Entries != nil {
-			return Manifest{}, fmt.Errorf("%w: a file manifest has no \"entries\"", ErrInvalidManifest)
-		}
-		m.Chunker = *w.Chunker
-		if len(*w.Chunks) > 0 {
-			m.Chunks = *w.Chunks
-		}
-	case KindTree:
-		if w.Entries == nil {
-			return Manifest{}, fmt.Errorf("%w: a tree manifest needs \"entries\"", ErrInvalidManifest)
-		}
-		if w.Chunker != nil || w.Chunks != nil {
-			return Manifest{}, fmt.Errorf("%w: a tree manifest has no \"chunker\" or \"chunks\"", ErrInvalidManifest)
-		}
-		if len(*w.Entries) > 0 {
-			m.Entries = *w.Entries
-		}
-	}
+	m.Chunks, m.Entries = chunks, entries
+	// ScanManifest has checked everything Validate does; checking the
+	// assembled manifest again costs little and guards the equivalence.
 	if err := m.Validate(); err != nil {
 		return Manifest{}, err
 	}
@@ -221,6 +196,18 @@ func ParseManifest(b []byte) (Manifest, error) {
 //
 // Errors wrap ErrInvalidManifest.
 func (m Manifest) Validate() error {
+	if err := validateCommon(m); err != nil {
+		return err
+	}
+	if m.Kind == KindFile {
+		return m.validateFile()
+	}
+	return m.validateTree()
+}
+
+// validateCommon checks what every manifest needs: a known kind, a media
+// type, a size in range and a digest.
+func validateCommon(m Manifest) error {
 	if err := validateMediaType(m.MediaType); err != nil {
 		return err
 	}
@@ -230,14 +217,10 @@ func (m Manifest) Validate() error {
 	if m.Digest.IsZero() {
 		return fmt.Errorf("%w: missing content digest", ErrInvalidManifest)
 	}
-	switch m.Kind {
-	case KindFile:
-		return m.validateFile()
-	case KindTree:
-		return m.validateTree()
-	default:
+	if m.Kind != KindFile && m.Kind != KindTree {
 		return fmt.Errorf("%w: unknown kind %q (want %q or %q)", ErrInvalidManifest, clip(string(m.Kind)), KindFile, KindTree)
 	}
+	return nil
 }
 
 func (m Manifest) validateFile() error {
@@ -252,13 +235,36 @@ func (m Manifest) validateFile() error {
 	}
 	var sum int64
 	for i, c := range m.Chunks {
-		if c.Digest.IsZero() {
-			return fmt.Errorf("%w: chunk %d has no digest", ErrInvalidManifest, i)
-		}
-		if c.Size <= 0 || c.Size > m.Chunker.Max {
-			return fmt.Errorf("%w: chunk %d has size %d, outside (0, %d]", ErrInvalidManifest, i, c.Size, m.Chunker.Max)
+		if err := checkChunk(i, c, m.Chunker.Max); err != nil {
+			return err
 		}
 		sum += c.Size // cannot overflow: at most MaxChunks * MaxChunkSize
+	}
+	return validateFileHeader(m, len(m.Chunks), sum)
+}
+
+// checkChunk checks chunk i of a file manifest on its own.
+func checkChunk(i int, c ChunkRef, max int64) error {
+	if i >= MaxChunks {
+		return fmt.Errorf("%w: more than %d chunks is over the limit of %d", ErrInvalidManifest, MaxChunks, MaxChunks)
+	}
+	if c.Digest.IsZero() {
+		return fmt.Errorf("%w: chunk %d has no digest", ErrInvalidManifest, i)
+	}
+	if c.Size <= 0 || c.Size > max {
+		return fmt.Errorf("%w: chunk %d has size %d, outside (0, %d]", ErrInvalidManifest, i, c.Size, max)
+	}
+	return nil
+}
+
+// validateFileHeader checks a file manifest's fields against its n chunks
+// of sizes summing to sum (each checked with checkChunk).
+func validateFileHeader(m Manifest, n int, sum int64) error {
+	if err := m.Chunker.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidManifest, err)
+	}
+	if n > MaxChunks {
+		return fmt.Errorf("%w: %d chunks is over the limit of %d", ErrInvalidManifest, n, MaxChunks)
 	}
 	if sum != m.Size {
 		return fmt.Errorf("%w: chunk sizes sum to %d but the size is %d", ErrInvalidManifest, sum, m.Size)
@@ -279,48 +285,69 @@ func (m Manifest) validateTree() error {
 	files := make(map[string]bool)
 	var sum int64
 	for i, e := range m.Entries {
-		if err := ValidatePath(e.Path); err != nil {
-			return fmt.Errorf("%w: entry %d: %w", ErrInvalidManifest, i, err)
+		prev := ""
+		if i > 0 {
+			prev = m.Entries[i-1].Path
 		}
-		if i > 0 && m.Entries[i-1].Path >= e.Path {
-			return fmt.Errorf("%w: entry %q: entries must be sorted by path without duplicates", ErrInvalidManifest, e.Path)
-		}
-		for p := e.Path; ; {
-			j := strings.LastIndexByte(p, '/')
-			if j < 0 {
-				break
-			}
-			p = p[:j]
-			if files[p] {
-				return fmt.Errorf("%w: entry %q is below %q, which is a file", ErrInvalidManifest, e.Path, p)
-			}
-		}
-		if e.Mode&^0o777 != 0 {
-			return fmt.Errorf("%w: entry %q: mode %#o has bits other than permissions", ErrInvalidManifest, e.Path, e.Mode)
-		}
-		switch e.Type {
-		case EntryFile:
-			if e.Digest.IsZero() || e.Manifest.IsZero() {
-				return fmt.Errorf("%w: file entry %q needs a digest and a manifest", ErrInvalidManifest, e.Path)
-			}
-			if e.Size < 0 || e.Size > maxSize-sum {
-				return fmt.Errorf("%w: file entry %q: size %d is out of range", ErrInvalidManifest, e.Path, e.Size)
-			}
-			sum += e.Size
-			files[e.Path] = true
-		case EntryDir:
-			if e.Size != 0 || !e.Digest.IsZero() || !e.Manifest.IsZero() {
-				return fmt.Errorf("%w: directory entry %q has a size or digest", ErrInvalidManifest, e.Path)
-			}
-		default:
-			return fmt.Errorf("%w: entry %q has unknown type %q (want %q or %q)", ErrInvalidManifest, e.Path, clip(string(e.Type)), EntryFile, EntryDir)
+		var err error
+		if sum, err = checkEntry(i, e, prev, files, sum); err != nil {
+			return err
 		}
 	}
+	return validateTreeHeader(m, sum, TreeDigest(m.Entries))
+}
+
+// checkEntry checks entry i of a tree manifest against the one before it
+// (prev: its path, "" for the first) and the file paths so far (files, to
+// which it adds e's), and returns sum plus e's size.
+func checkEntry(i int, e TreeEntry, prev string, files map[string]bool, sum int64) (int64, error) {
+	if err := ValidatePath(e.Path); err != nil {
+		return sum, fmt.Errorf("%w: entry %d: %w", ErrInvalidManifest, i, err)
+	}
+	if i > 0 && prev >= e.Path {
+		return sum, fmt.Errorf("%w: entry %q: entries must be sorted by path without duplicates", ErrInvalidManifest, e.Path)
+	}
+	for p := e.Path; ; {
+		j := strings.LastIndexByte(p, '/')
+		if j < 0 {
+			break
+		}
+		p = p[:j]
+		if files[p] {
+			return sum, fmt.Errorf("%w: entry %q is below %q, which is a file", ErrInvalidManifest, e.Path, p)
+		}
+	}
+	if e.Mode&^0o777 != 0 {
+		return sum, fmt.Errorf("%w: entry %q: mode %#o has bits other than permissions", ErrInvalidManifest, e.Path, e.Mode)
+	}
+	switch e.Type {
+	case EntryFile:
+		if e.Digest.IsZero() || e.Manifest.IsZero() {
+			return sum, fmt.Errorf("%w: file entry %q needs a digest and a manifest", ErrInvalidManifest, e.Path)
+		}
+		if e.Size < 0 || e.Size > maxSize-sum {
+			return sum, fmt.Errorf("%w: file entry %q: size %d is out of range", ErrInvalidManifest, e.Path, e.Size)
+		}
+		files[e.Path] = true
+		return sum + e.Size, nil
+	case EntryDir:
+		if e.Size != 0 || !e.Digest.IsZero() || !e.Manifest.IsZero() {
+			return sum, fmt.Errorf("%w: directory entry %q has a size or digest", ErrInvalidManifest, e.Path)
+		}
+		return sum, nil
+	default:
+		return sum, fmt.Errorf("%w: entry %q has unknown type %q (want %q or %q)", ErrInvalidManifest, e.Path, clip(string(e.Type)), EntryFile, EntryDir)
+	}
+}
+
+// validateTreeHeader checks a tree manifest's size and digest against its
+// entries' (checked with checkEntry) size sum and TreeDigest.
+func validateTreeHeader(m Manifest, sum int64, digest Digest) error {
 	if sum != m.Size {
 		return fmt.Errorf("%w: file sizes sum to %d but the size is %d", ErrInvalidManifest, sum, m.Size)
 	}
-	if want := TreeDigest(m.Entries); m.Digest != want {
-		return fmt.Errorf("%w: tree digest is %s but the entries hash to %s", ErrInvalidManifest, m.Digest, want)
+	if m.Digest != digest {
+		return fmt.Errorf("%w: tree digest is %s but the entries hash to %s", ErrInvalidManifest, m.Digest, digest)
 	}
 	return nil
 }

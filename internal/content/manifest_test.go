@@ -320,3 +320,199 @@ func FuzzParseManifest(f *testing.F) {
 		}
 	})
 }
+
+// encodeStreamed encodes a file manifest the way a push does: the chunk
+// list through a ChunkListEncoder, then the frame around it.
+func encodeStreamed(t testing.TB, m Manifest) ([]byte, error) {
+	t.Helper()
+	var list bytes.Buffer
+	e := NewChunkListEncoder(&list, m.Chunker)
+	for _, c := range m.Chunks {
+		if err := e.Add(c); err != nil {
+			return nil, err
+		}
+	}
+	if e.Len() != len(m.Chunks) {
+		t.Fatalf("Len = %d after %d chunks", e.Len(), len(m.Chunks))
+	}
+	hdr := m
+	hdr.Chunks = nil
+	head, tail, err := FileManifestFrame(hdr, e)
+	if err != nil {
+		return nil, err
+	}
+	return append(append(head, list.Bytes()...), tail...), nil
+}
+
+func TestChunkListEncoderMatchesEncode(t *testing.T) {
+	empty := Manifest{Kind: KindFile, Digest: FromBytes(nil), Chunker: DefaultChunkerParams()}
+	odd := fileManifest()
+	odd.MediaType = `application/x-"quoted"<&>; charset=ü`
+	for _, m := range []Manifest{fileManifest(), empty, odd} {
+		want, err := m.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := encodeStreamed(t, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("streamed encoding differs:\n got %s\nwant %s", got, want)
+		}
+	}
+}
+
+func TestChunkListEncoderRefuses(t *testing.T) {
+	p := smallParams()
+	for name, add := range map[string]ChunkRef{
+		"no digest":    {Size: 10},
+		"zero size":    {Digest: dA},
+		"over the max": {Digest: dA, Size: p.Max + 1},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := NewChunkListEncoder(&buf, p).Add(add); !errors.Is(err, ErrInvalidManifest) {
+				t.Fatalf("Add(%+v) = %v, want ErrInvalidManifest", add, err)
+			}
+			if buf.Len() != 0 {
+				t.Fatalf("a refused chunk was written: %q", buf.Bytes())
+			}
+		})
+	}
+	// The frame checks the header against the list.
+	m := fileManifest()
+	m.Size++
+	if _, err := encodeStreamed(t, m); err == nil || !strings.Contains(err.Error(), "sum to") {
+		t.Fatalf("size mismatch: got %v", err)
+	}
+	m = fileManifest()
+	var buf bytes.Buffer
+	e := NewChunkListEncoder(&buf, m.Chunker)
+	m.Chunker.Max *= 2
+	m.Chunks = nil
+	if _, _, err := FileManifestFrame(m, e); !errors.Is(err, ErrInvalidManifest) {
+		t.Fatalf("other chunker parameters: got %v", err)
+	}
+}
+
+func TestScanManifestVisits(t *testing.T) {
+	m := fileManifest()
+	b, err := m.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []ChunkRef
+	hdr, err := ScanManifest(bytes.NewReader(b), ManifestVisitor{Chunk: func(i int, c ChunkRef) error {
+		if i != len(got) {
+			t.Fatalf("chunk index %d, want %d", i, len(got))
+		}
+		got = append(got, c)
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, m.Chunks) {
+		t.Fatalf("visited %+v, want %+v", got, m.Chunks)
+	}
+	want := m
+	want.Chunks = nil
+	if !reflect.DeepEqual(hdr, want) {
+		t.Fatalf("header %+v, want %+v", hdr, want)
+	}
+
+	tree := treeManifest(t)
+	b, err = tree.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var entries []TreeEntry
+	if _, err := ScanManifest(bytes.NewReader(b), ManifestVisitor{Entry: func(_ int, e TreeEntry) error {
+		entries = append(entries, e)
+		return nil
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(entries, tree.Entries) {
+		t.Fatalf("visited %+v, want %+v", entries, tree.Entries)
+	}
+
+	// A visitor's error stops the scan and comes back as it is.
+	stop := errors.New("stop")
+	if _, err := ScanManifest(bytes.NewReader(b), ManifestVisitor{Entry: func(int, TreeEntry) error { return stop }}); err != stop {
+		t.Fatalf("visitor error: got %v, want it unchanged", err)
+	}
+}
+
+func TestScanManifestStricterThanEncodingJSON(t *testing.T) {
+	good, err := fileManifest().Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, in := range map[string]string{
+		"duplicate field":  strings.Replace(string(good), `"schema":1`, `"schema":1,"schema":1`, 1),
+		"field name case":  strings.Replace(string(good), `"schema"`, `"Schema"`, 1),
+		"chunks not array": strings.Replace(string(good), `"chunks":[`, `"chunks":{"a":[`, 1) + "}",
+		"not an object":    `[` + string(good) + `]`,
+		"over the max late": strings.Replace(strings.Replace(string(good), `"size":200}`, `"size":257}`, 1),
+			`"size":300`, `"size":357`, 1),
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := ParseManifest([]byte(in)); !errors.Is(err, ErrInvalidManifest) {
+				t.Fatalf("got %v, want ErrInvalidManifest", err)
+			}
+		})
+	}
+	// "chunker" after "chunks" (not canonical, but valid) still has the
+	// chunk sizes checked against it.
+	moved := `{"schema":1,"kind":"file","size":257,"digest":"` + dC.String() + `","chunks":[{"digest":"` + dA.String() +
+		`","size":257}],"chunker":{"algorithm":"` + AlgorithmFastCDCGearV1 + `","min":64,"avg":128,"max":256}}`
+	if _, err := ScanManifest(strings.NewReader(moved), ManifestVisitor{}); err == nil || !strings.Contains(err.Error(), "outside (0, 256]") {
+		t.Fatalf("chunk over a later chunker's max: got %v", err)
+	}
+}
+
+// FuzzScanManifest checks that ScanManifest, which validates as it
+// streams, accepts exactly what ParseManifest (which also validates the
+// assembled manifest) accepts, and that a file manifest it accepts is
+// re-encoded identically through the streaming encoder.
+func FuzzScanManifest(f *testing.F) {
+	for _, m := range []Manifest{fileManifest(), treeManifest(f),
+		{Kind: KindFile, Digest: FromBytes(nil), Chunker: DefaultChunkerParams()}} {
+		b, err := m.Encode()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(`{"schema":1,"kind":"file","size":0,"digest":"` + FromBytes(nil).String() + `","chunks":[],"chunker":{"algorithm":"a","min":64,"avg":64,"max":64}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var n int
+		_, serr := ScanManifest(bytes.NewReader(b), ManifestVisitor{Chunk: func(int, ChunkRef) error { n++; return nil }})
+		m, perr := ParseManifest(b)
+		if (serr == nil) != (perr == nil) {
+			t.Fatalf("ScanManifest: %v; ParseManifest: %v", serr, perr)
+		}
+		if serr != nil {
+			if !errors.Is(serr, ErrInvalidManifest) {
+				t.Fatalf("error %v does not wrap ErrInvalidManifest", serr)
+			}
+			return
+		}
+		if n != len(m.Chunks) {
+			t.Fatalf("visited %d chunks, parsed %d", n, len(m.Chunks))
+		}
+		if m.Kind != KindFile {
+			return
+		}
+		want, err := m.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := encodeStreamed(t, m)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("streamed encoding: %v\n got %s\nwant %s", err, got, want)
+		}
+	})
+}

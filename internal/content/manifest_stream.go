@@ -1,0 +1,388 @@
+package content
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// A file manifest lists about 100 bytes of JSON per chunk, so the manifest
+// of a very large file (MaxChunks chunks: 2 TiB at the default chunk size)
+// is about 100 MiB. The functions here write and read one without holding
+// its chunk list in memory: ChunkListEncoder and FileManifestFrame write
+// the canonical encoding in pieces, and ScanManifest reads and validates
+// any manifest while handing its chunks or entries to a visitor one by one.
+
+// ChunkListEncoder writes the "chunks" array of a file manifest's canonical
+// encoding (without its brackets) to a writer, one chunk at a time, and
+// checks each chunk as Validate would. With FileManifestFrame it produces
+// exactly the bytes Manifest.Encode would for the same manifest.
+type ChunkListEncoder struct {
+	w      io.Writer
+	params ChunkerParams
+	n      int
+	size   int64
+	buf    []byte
+}
+
+// NewChunkListEncoder returns an encoder writing to w the chunk list of a
+// file cut with params.
+func NewChunkListEncoder(w io.Writer, params ChunkerParams) *ChunkListEncoder {
+	return &ChunkListEncoder{w: w, params: params}
+}
+
+// Add writes the next chunk. It fails, wrapping ErrInvalidManifest, for a
+// chunk without a digest, with a size outside (0, params.Max], or past
+// MaxChunks chunks; write errors are returned as they are.
+func (e *ChunkListEncoder) Add(c ChunkRef) error {
+	if err := checkChunk(e.n, c, e.params.Max); err != nil {
+		return err
+	}
+	if c.Size > maxSize-e.size {
+		return fmt.Errorf("%w: chunk %d: the sizes add up to more than %d", ErrInvalidManifest, e.n, int64(maxSize))
+	}
+	b := e.buf[:0]
+	if e.n > 0 {
+		b = append(b, ',')
+	}
+	b = append(b, `{"digest":"`...)
+	b = append(b, c.Digest.String()...)
+	b = append(b, `","size":`...)
+	b = strconv.AppendInt(b, c.Size, 10)
+	b = append(b, '}')
+	e.buf = b
+	if _, err := e.w.Write(b); err != nil {
+		return err
+	}
+	e.n++
+	e.size += c.Size
+	return nil
+}
+
+// Len returns the number of chunks written.
+func (e *ChunkListEncoder) Len() int { return e.n }
+
+// Size returns the sum of the sizes of the chunks written.
+func (e *ChunkListEncoder) Size() int64 { return e.size }
+
+// FileManifestFrame returns the bytes that go before and after the chunk
+// list e wrote: head + list + tail is the canonical encoding of m with
+// those chunks (what Manifest.Encode returns). m must be a file manifest
+// without Chunks, cut with e's parameters; it is validated as Validate
+// would validate it with e's chunks (errors wrap ErrInvalidManifest).
+func FileManifestFrame(m Manifest, e *ChunkListEncoder) (head, tail []byte, err error) {
+	if m.Kind != KindFile || len(m.Chunks) > 0 || len(m.Entries) > 0 {
+		return nil, nil, fmt.Errorf("%w: FileManifestFrame takes a file manifest without chunks or entries", ErrInvalidManifest)
+	}
+	if m.Chunker != e.params {
+		return nil, nil, fmt.Errorf("%w: the chunk list was written for other chunker parameters", ErrInvalidManifest)
+	}
+	if err := validateCommon(m); err != nil {
+		return nil, nil, err
+	}
+	if err := validateFileHeader(m, e.n, e.size); err != nil {
+		return nil, nil, err
+	}
+	chunker, chunks := m.Chunker, []ChunkRef{}
+	b, err := json.Marshal(manifestJSON{Schema: ManifestSchema, Kind: m.Kind, MediaType: m.MediaType, Size: m.Size,
+		Digest: m.Digest, Chunker: &chunker, Chunks: &chunks})
+	if err != nil {
+		return nil, nil, fmt.Errorf("encode manifest: %w", err)
+	}
+	const emptyList = `[]}`
+	if !strings.HasSuffix(string(b), `"chunks":`+emptyList) { // cannot happen: "chunks" is the last field
+		return nil, nil, fmt.Errorf("encode manifest: unexpected encoding %q", b)
+	}
+	cut := len(b) - len(emptyList) + 1
+	return b[:cut], []byte(emptyList[1:]), nil
+}
+
+// ManifestVisitor receives the chunks or entries of a manifest as
+// ScanManifest reads them. Either function may be nil. An error a function
+// returns stops the scan and is returned as it is.
+//
+// What a visitor receives has been checked on its own (a chunk's digest and
+// size, an entry's path, order and type), but the manifest as a whole is
+// valid only once ScanManifest returns without error.
+type ManifestVisitor struct {
+	Chunk func(index int, c ChunkRef) error
+	Entry func(index int, e TreeEntry) error
+}
+
+// ScanManifest reads a manifest from r and validates it exactly as
+// ParseManifest does (errors wrap ErrInvalidManifest), handing each chunk
+// or entry to v instead of keeping it: the returned Manifest has no Chunks
+// or Entries. Its memory does not grow with the number of chunks (a tree's
+// does, a little, with the number of files).
+//
+// Duplicate fields are refused, and field names must match exactly.
+func ScanManifest(r io.Reader, v ManifestVisitor) (Manifest, error) {
+	cr := &capReader{r: r, left: MaxManifestSize}
+	s := &manifestScan{v: v, files: map[string]bool{}}
+	m, err := s.scan(cr)
+	if cr.over {
+		return Manifest{}, fmt.Errorf("%w: more than %d bytes is over the limit of %d", ErrInvalidManifest, MaxManifestSize, MaxManifestSize)
+	}
+	if err != nil {
+		var verr *visitError
+		if errors.As(err, &verr) {
+			return Manifest{}, verr.err
+		}
+		if errors.Is(err, ErrInvalidManifest) {
+			return Manifest{}, err
+		}
+		return Manifest{}, fmt.Errorf("%w: %w", ErrInvalidManifest, err)
+	}
+	return m, nil
+}
+
+// visitError carries a visitor's error through the scan unchanged.
+type visitError struct{ err error }
+
+func (e *visitError) Error() string { return e.err.Error() }
+
+// capReader reads at most left bytes and then reports over (and an error).
+type capReader struct {
+	r    io.Reader
+	left int64
+	over bool
+}
+
+var errCapped = errors.New("manifest too large")
+
+func (c *capReader) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		// Over the limit only if there is more to read.
+		var one [1]byte
+		n, err := c.r.Read(one[:])
+		if n > 0 {
+			c.over = true
+			return 0, errCapped
+		}
+		return 0, err
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	return n, err
+}
+
+// manifestScan is ScanManifest's state.
+type manifestScan struct {
+	v ManifestVisitor
+	m Manifest
+
+	schema                         int
+	hasChunker, hasChunks, hasEnts bool
+
+	n            int   // chunks read
+	sum          int64 // of the chunk or file sizes
+	biggest      int64 // the largest chunk, checked against "chunker" at the end
+	biggestIndex int
+	prevPath     string          // of the previous entry
+	files        map[string]bool // file entry paths, so nothing is listed below one
+	treeHash     hash.Hash       // TreeDigest of the entries, computed as they come
+}
+
+func (s *manifestScan) scan(r io.Reader) (Manifest, error) {
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	if err := expectDelim(dec, '{', "a manifest must be a JSON object"); err != nil {
+		return Manifest{}, err
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return Manifest{}, err
+		}
+		key, _ := tok.(string)
+		if seen[key] {
+			return Manifest{}, fmt.Errorf("%w: field %q appears twice", ErrInvalidManifest, clip(key))
+		}
+		seen[key] = true
+		switch key {
+		case "schema":
+			err = dec.Decode(&s.schema)
+		case "kind":
+			err = dec.Decode(&s.m.Kind)
+		case "media_type":
+			err = dec.Decode(&s.m.MediaType)
+		case "size":
+			err = dec.Decode(&s.m.Size)
+		case "digest":
+			err = dec.Decode(&s.m.Digest)
+		case "chunker":
+			var p *ChunkerParams
+			if err = dec.Decode(&p); err == nil && p != nil {
+				s.hasChunker, s.m.Chunker = true, *p
+			}
+		case "chunks":
+			s.hasChunks, err = s.array(dec, "chunks", s.chunk)
+		case "entries":
+			s.treeHash = sha256.New()
+			s.treeHash.Write([]byte{'['})
+			s.hasEnts, err = s.array(dec, "entries", s.entry)
+			s.treeHash.Write([]byte{']'})
+		default:
+			return Manifest{}, fmt.Errorf("%w: unknown field %q", ErrInvalidManifest, clip(key))
+		}
+		if err != nil {
+			return Manifest{}, err
+		}
+	}
+	if err := expectDelim(dec, '}', "a manifest must be a JSON object"); err != nil {
+		return Manifest{}, err
+	}
+	if dec.More() {
+		return Manifest{}, fmt.Errorf("%w: data after the manifest object", ErrInvalidManifest)
+	}
+	if _, err := dec.Token(); err == nil || !errors.Is(err, io.EOF) {
+		if errors.Is(err, errCapped) {
+			return Manifest{}, err
+		}
+		return Manifest{}, fmt.Errorf("%w: data after the manifest object", ErrInvalidManifest)
+	}
+	return s.finish()
+}
+
+// finish checks the manifest as a whole once everything is read.
+func (s *manifestScan) finish() (Manifest, error) {
+	m := s.m
+	if s.schema != ManifestSchema {
+		return Manifest{}, fmt.Errorf("%w: schema %d is not supported (this version of artstore reads schema %d; upgrade to read newer manifests)", ErrInvalidManifest, s.schema, ManifestSchema)
+	}
+	switch m.Kind {
+	case KindFile:
+		if !s.hasChunker || !s.hasChunks {
+			return Manifest{}, fmt.Errorf("%w: a file manifest needs \"chunker\" and \"chunks\"", ErrInvalidManifest)
+		}
+		if s.hasEnts {
+			return Manifest{}, fmt.Errorf("%w: a file manifest has no \"entries\"", ErrInvalidManifest)
+		}
+	case KindTree:
+		if !s.hasEnts {
+			return Manifest{}, fmt.Errorf("%w: a tree manifest needs \"entries\"", ErrInvalidManifest)
+		}
+		if s.hasChunker || s.hasChunks {
+			return Manifest{}, fmt.Errorf("%w: a tree manifest has no \"chunker\" or \"chunks\"", ErrInvalidManifest)
+		}
+	}
+	if err := validateCommon(m); err != nil {
+		return Manifest{}, err
+	}
+	switch m.Kind {
+	case KindFile:
+		if s.biggest > m.Chunker.Max {
+			return Manifest{}, fmt.Errorf("%w: chunk %d has size %d, outside (0, %d]", ErrInvalidManifest, s.biggestIndex, s.biggest, m.Chunker.Max)
+		}
+		if err := validateFileHeader(m, s.n, s.sum); err != nil {
+			return Manifest{}, err
+		}
+	case KindTree:
+		var d [sha256.Size]byte
+		if err := validateTreeHeader(m, s.sum, FromSHA256([sha256.Size]byte(s.treeHash.Sum(d[:0])))); err != nil {
+			return Manifest{}, err
+		}
+	}
+	return m, nil
+}
+
+func expectDelim(dec *json.Decoder, want json.Delim, why string) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if d, ok := tok.(json.Delim); !ok || d != want {
+		return fmt.Errorf("%w: %s", ErrInvalidManifest, why)
+	}
+	return nil
+}
+
+// array reads a JSON array (or null, reported as absent), calling elem for
+// each element.
+func (s *manifestScan) array(dec *json.Decoder, name string, elem func(*json.Decoder, int) error) (present bool, err error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return false, err
+	}
+	if tok == nil {
+		return false, nil
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '[' {
+		return false, fmt.Errorf("%w: %q must be an array", ErrInvalidManifest, name)
+	}
+	for i := 0; dec.More(); i++ {
+		if err := elem(dec, i); err != nil {
+			return true, err
+		}
+	}
+	_, err = dec.Token() // ']'
+	return true, err
+}
+
+func (s *manifestScan) chunk(dec *json.Decoder, i int) error {
+	var c ChunkRef
+	if err := dec.Decode(&c); err != nil {
+		return err
+	}
+	// The size limit needs "chunker", which a non-canonical manifest may
+	// list after "chunks": the largest chunk is checked in finish.
+	max := int64(maxSize)
+	if s.hasChunker {
+		max = s.m.Chunker.Max
+	}
+	if err := checkChunk(i, c, max); err != nil {
+		return err
+	}
+	if c.Size > maxSize-s.sum {
+		return fmt.Errorf("%w: chunk %d: the sizes add up to more than %d", ErrInvalidManifest, i, int64(maxSize))
+	}
+	s.sum += c.Size
+	s.n++
+	if c.Size > s.biggest {
+		s.biggest, s.biggestIndex = c.Size, i
+	}
+	if s.v.Chunk != nil {
+		if err := s.v.Chunk(i, c); err != nil {
+			return &visitError{err}
+		}
+	}
+	return nil
+}
+
+func (s *manifestScan) entry(dec *json.Decoder, i int) error {
+	if i >= MaxTreeEntries {
+		return fmt.Errorf("%w: more than %d entries is over the limit of %d", ErrInvalidManifest, MaxTreeEntries, MaxTreeEntries)
+	}
+	var e TreeEntry
+	if err := dec.Decode(&e); err != nil {
+		return err
+	}
+	var err error
+	if s.sum, err = checkEntry(i, e, s.prevPath, s.files, s.sum); err != nil {
+		return err
+	}
+	s.prevPath = e.Path
+	b, err := json.Marshal(treeContentJSON{Path: e.Path, Type: e.Type, Mode: e.Mode, Size: e.Size, Digest: e.Digest})
+	if err != nil {
+		return fmt.Errorf("%w: entry %d: %w", ErrInvalidManifest, i, err)
+	}
+	if i > 0 {
+		s.treeHash.Write([]byte{','})
+	}
+	s.treeHash.Write(b)
+	if s.v.Entry != nil {
+		if err := s.v.Entry(i, e); err != nil {
+			return &visitError{err}
+		}
+	}
+	return nil
+}
