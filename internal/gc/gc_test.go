@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"path/filepath"
 	"testing"
 	"time"
@@ -45,6 +46,10 @@ func (c checker) Missing(ctx context.Context, ds []content.Digest) ([]content.Di
 		}
 	}
 	return out, nil
+}
+
+func (c checker) Get(ctx context.Context, d content.Digest, rng *content.Range) (io.ReadCloser, error) {
+	return c.b.Get(ctx, d, rng)
 }
 
 type fixture struct {
@@ -89,7 +94,7 @@ func (f *fixture) upload(t *testing.T, name string, data []byte) registry.Regist
 		t.Fatal(err)
 	}
 	md := f.put(t, mb)
-	return registry.RegisterRequest{Name: name, ContentDigest: d, Size: int64(len(data)), ManifestDigest: md, Chunks: []content.Digest{d}}
+	return registry.RegisterRequest{Name: name, ContentDigest: d, Size: int64(len(data)), ManifestDigest: md}
 }
 
 func (f *fixture) register(t *testing.T, req registry.RegisterRequest) registry.Artifact {

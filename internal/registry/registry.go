@@ -63,22 +63,23 @@ const (
 
 // MissingBlobsError lists the blobs Register found missing.
 type MissingBlobsError struct {
+	// Digests lists the first missing blobs found (at most 100).
 	Digests []content.Digest
+	// Count is how many were found missing, at least len(Digests); a blob
+	// referenced twice may count twice.
+	Count int
 }
 
 func (e *MissingBlobsError) Error() string {
-	return fmt.Sprintf("%v: %d missing, first %s", ErrMissingBlobs, len(e.Digests), e.Digests[0])
+	n := max(e.Count, len(e.Digests))
+	if len(e.Digests) == 0 {
+		return fmt.Sprintf("%v: %d missing", ErrMissingBlobs, n)
+	}
+	return fmt.Sprintf("%v: %d missing, first %s", ErrMissingBlobs, n, e.Digests[0])
 }
 
 // Unwrap makes a *MissingBlobsError match ErrMissingBlobs.
 func (e *MissingBlobsError) Unwrap() error { return ErrMissingBlobs }
-
-// BlobChecker tells which blobs exist in the blob store.
-type BlobChecker interface {
-	// Missing returns the digests among ds that are not stored (in any
-	// order, without duplicates). An error means it could not tell.
-	Missing(ctx context.Context, ds []content.Digest) ([]content.Digest, error)
-}
 
 // Registry is the service. It is safe for concurrent use.
 type Registry struct {
@@ -116,17 +117,17 @@ type RegisterRequest struct {
 	Name string `json:"name"`
 	// Version is optional: empty assigns the next number (1 + the largest
 	// numeric version the name ever had).
-	Version        string         `json:"version,omitempty"`
-	ContentDigest  content.Digest `json:"content_digest"`
-	Size           int64          `json:"size"`
-	ManifestDigest content.Digest `json:"manifest_digest"`
-	// Chunks are the manifest's chunk digests; with the manifest they must
-	// all be in the blob store.
-	Chunks    []content.Digest  `json:"chunks"`
-	MediaType string            `json:"media_type,omitempty"`
-	Labels    map[string]string `json:"labels,omitempty"`
-	Producer  eventlog.Producer `json:"producer,omitzero"`
-	Inputs    []Input           `json:"inputs,omitempty"`
+	Version       string         `json:"version,omitempty"`
+	ContentDigest content.Digest `json:"content_digest"`
+	Size          int64          `json:"size"`
+	// ManifestDigest names the manifest blob. Register reads it: it must
+	// describe ContentDigest and Size, and it and every blob it references
+	// must be in the blob store.
+	ManifestDigest content.Digest    `json:"manifest_digest"`
+	MediaType      string            `json:"media_type,omitempty"`
+	Labels         map[string]string `json:"labels,omitempty"`
+	Producer       eventlog.Producer `json:"producer,omitzero"`
+	Inputs         []Input           `json:"inputs,omitempty"`
 	// Tags to point at the new version, in addition to "latest" unless
 	// NoLatest.
 	Tags     []string `json:"tags,omitempty"`
@@ -142,7 +143,6 @@ func (r *Registry) Register(ctx context.Context, actor string, req RegisterReque
 	if r.blobs == nil {
 		return Artifact{}, fmt.Errorf("register %s: the registry has no blob checker", req.Name)
 	}
-	need := append([]content.Digest{req.ManifestDigest}, req.Chunks...)
 	now := r.now()
 	id := ulid.MustNew(ulid.Timestamp(now), ulid.DefaultEntropy()).String()
 	var ref string
@@ -150,12 +150,8 @@ func (r *Registry) Register(ctx context.Context, actor string, req RegisterReque
 		// The blobs are checked inside the append transaction: garbage
 		// collection deletes inside it too (internal/gc), so either it
 		// saw this registration or this check sees its deletions.
-		missing, err := r.blobs.Missing(ctx, need)
-		if err != nil {
-			return nil, fmt.Errorf("check blobs: %w", err)
-		}
-		if len(missing) > 0 {
-			return nil, &MissingBlobsError{Digests: missing}
+		if err := r.checkBlobs(ctx, req.ManifestDigest, req.ContentDigest, req.Size); err != nil {
+			return nil, err
 		}
 		version := req.Version
 		if version == "" {

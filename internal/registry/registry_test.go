@@ -1,9 +1,11 @@
 package registry_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -23,7 +25,7 @@ import (
 // blobs is an in-memory BlobChecker.
 type blobs struct {
 	mu   sync.Mutex
-	have map[content.Digest]bool
+	have map[content.Digest][]byte
 	err  error
 }
 
@@ -35,19 +37,49 @@ func (b *blobs) Missing(_ context.Context, ds []content.Digest) ([]content.Diges
 	}
 	var out []content.Digest
 	for _, d := range ds {
-		if !b.have[d] && !slices.Contains(out, d) {
+		if _, ok := b.have[d]; !ok && !slices.Contains(out, d) {
 			out = append(out, d)
 		}
 	}
 	return out, nil
 }
 
-func (b *blobs) add(ds ...content.Digest) {
+func (b *blobs) Get(_ context.Context, d content.Digest, _ *content.Range) (io.ReadCloser, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for _, d := range ds {
-		b.have[d] = true
+	if b.err != nil {
+		return nil, b.err
 	}
+	data, ok := b.have[d]
+	if !ok {
+		return nil, fmt.Errorf("blob %s: not found", d)
+	}
+	return io.NopCloser(bytes.NewReader(data)), nil
+}
+
+// put stores data and returns its digest.
+func (b *blobs) put(data []byte) content.Digest {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	d := content.FromBytes(data)
+	b.have[d] = data
+	return d
+}
+
+// putManifest encodes and stores m.
+func (b *blobs) putManifest(t testing.TB, m content.Manifest) content.Digest {
+	t.Helper()
+	data, err := m.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.put(data)
+}
+
+func (b *blobs) remove(d content.Digest) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.have, d)
 }
 
 // clock is a settable test clock.
@@ -66,6 +98,7 @@ func (c *clock) advance(d time.Duration) {
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 type env struct {
+	t     testing.TB
 	r     *registry.Registry
 	log   eventlog.Store
 	blobs *blobs
@@ -81,7 +114,7 @@ func forEachStore(t *testing.T, fn func(t *testing.T, e *env)) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { s.Close() })
-		fn(t, newEnv(s))
+		fn(t, newEnv(t, s))
 	})
 	t.Run("postgres", func(t *testing.T) {
 		_, dsn := pgtest.Schema(t)
@@ -90,28 +123,29 @@ func forEachStore(t *testing.T, fn func(t *testing.T, e *env)) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { s.Close() })
-		fn(t, newEnv(s))
+		fn(t, newEnv(t, s))
 	})
 }
 
-func newEnv(s eventlog.Store) *env {
-	e := &env{log: s, blobs: &blobs{have: map[content.Digest]bool{}}, clock: &clock{t: t0}}
+func newEnv(t testing.TB, s eventlog.Store) *env {
+	e := &env{t: t, log: s, blobs: &blobs{have: map[content.Digest][]byte{}}, clock: &clock{t: t0}}
 	e.r = registry.New(s, e.blobs, e.clock.now)
 	return e
 }
 
 func dg(s string) content.Digest { return content.FromBytes([]byte(s)) }
 
-// req returns a register request for name whose blobs are present.
+// req returns a register request for name whose blobs are present: the
+// content "content <seed>" as two chunks and a file manifest.
 func (e *env) req(name, seed string) registry.RegisterRequest {
-	r := registry.RegisterRequest{
-		Name: name, ContentDigest: dg("content " + seed), Size: int64(len(seed)),
-		ManifestDigest: dg("manifest " + seed), Chunks: []content.Digest{dg("chunk1 " + seed), dg("chunk2 " + seed)},
+	data := []byte("content " + seed)
+	m := content.Manifest{Kind: content.KindFile, Size: int64(len(data)), Digest: content.FromBytes(data),
+		Chunker: content.DefaultChunkerParams(), Chunks: []content.ChunkRef{
+			{Digest: e.blobs.put(data[:4]), Size: 4}, {Digest: e.blobs.put(data[4:]), Size: int64(len(data) - 4)}}}
+	return registry.RegisterRequest{
+		Name: name, ContentDigest: m.Digest, Size: m.Size, ManifestDigest: e.blobs.putManifest(e.t, m),
 		MediaType: "application/pdf",
 	}
-	e.blobs.add(r.ManifestDigest)
-	e.blobs.add(r.Chunks...)
-	return r
 }
 
 func (e *env) register(t *testing.T, r registry.RegisterRequest) registry.Artifact {
@@ -156,7 +190,12 @@ func TestRegister(t *testing.T) {
 		}
 
 		missing := e.req("other", "m")
-		missing.Chunks = append(missing.Chunks, dg("not uploaded"))
+		notUploaded := content.FromBytes([]byte("ent m"))
+		e.blobs.remove(notUploaded) // the second chunk
+		noManifest := e.req("other", "n")
+		e.blobs.remove(noManifest.ManifestDigest)
+		notManifest := e.req("other", "o")
+		notManifest.ManifestDigest = e.blobs.put([]byte(`{"not":"a manifest"}`))
 		tests := []struct {
 			name string
 			mod  func(*registry.RegisterRequest)
@@ -189,6 +228,10 @@ func TestRegister(t *testing.T) {
 			{"version is a tag", func(r *registry.RegisterRequest) { r.Name, r.Version = "reports/q", "prod" }, registry.ErrConflict},
 			{"tag is a version", func(r *registry.RegisterRequest) { r.Name, r.Tags = "reports/q", []string{"v3.0-rc1"} }, registry.ErrConflict},
 			{"missing blobs", func(r *registry.RegisterRequest) { *r = missing }, registry.ErrMissingBlobs},
+			{"missing manifest", func(r *registry.RegisterRequest) { *r = noManifest }, registry.ErrMissingBlobs},
+			{"not a manifest", func(r *registry.RegisterRequest) { *r = notManifest }, registry.ErrInvalid},
+			{"content digest not the manifest's", func(r *registry.RegisterRequest) { r.ContentDigest = dg("other") }, registry.ErrInvalid},
+			{"size not the manifest's", func(r *registry.RegisterRequest) { r.Size++ }, registry.ErrInvalid},
 		}
 		before, _ := e.log.Head(ctx)
 		for _, tc := range tests {
@@ -200,7 +243,7 @@ func TestRegister(t *testing.T) {
 			}
 		}
 		var mb *registry.MissingBlobsError
-		if _, err := e.r.Register(ctx, "alice", missing); !errors.As(err, &mb) || len(mb.Digests) != 1 || mb.Digests[0] != dg("not uploaded") {
+		if _, err := e.r.Register(ctx, "alice", missing); !errors.As(err, &mb) || len(mb.Digests) != 1 || mb.Digests[0] != notUploaded {
 			t.Errorf("missing blobs error = %v", err)
 		}
 		if _, err := e.r.Register(ctx, "", e.req("other", "y")); !errors.Is(err, registry.ErrInvalid) {
@@ -693,4 +736,57 @@ func TestLogOperations(t *testing.T) {
 			t.Errorf("after rebuild app = %s, %v", a.Version, err)
 		}
 	})
+}
+
+// TestRegisterChecksTreeBlobs: for a tree, Register reads each file's
+// manifest and checks it and its chunks, and that it describes the file
+// the tree lists.
+func TestRegisterChecksTreeBlobs(t *testing.T) {
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "log.db"), eventlog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	e := newEnv(t, s)
+	ctx := context.Background()
+	// tree returns a registration of a tree holding the file entry file
+	// and a subdirectory; file returns an entry "a" holding data.
+	tree := func(name string, file content.TreeEntry) registry.RegisterRequest {
+		m, err := content.NewTreeManifest([]content.TreeEntry{file, {Path: "sub", Type: content.EntryDir, Mode: 0o755}}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return registry.RegisterRequest{Name: name, ContentDigest: m.Digest, Size: m.Size, ManifestDigest: e.blobs.putManifest(t, m)}
+	}
+	file := func(data string) (content.TreeEntry, content.Digest) {
+		chunk := e.blobs.put([]byte(data))
+		m := content.Manifest{Kind: content.KindFile, Size: int64(len(data)), Digest: chunk, Chunker: content.DefaultChunkerParams(),
+			Chunks: []content.ChunkRef{{Digest: chunk, Size: int64(len(data))}}}
+		return content.TreeEntry{Path: "a", Type: content.EntryFile, Mode: 0o644, Size: m.Size, Digest: m.Digest, Manifest: e.blobs.putManifest(t, m)}, chunk
+	}
+
+	good, _ := file("tree file")
+	if _, err := e.r.Register(ctx, "alice", tree("tree-ok", good)); err != nil {
+		t.Fatalf("complete tree: %v", err)
+	}
+
+	noChunk, chunk := file("chunk gone")
+	e.blobs.remove(chunk)
+	var mb *registry.MissingBlobsError
+	if _, err := e.r.Register(ctx, "alice", tree("tree-no-chunk", noChunk)); !errors.As(err, &mb) || mb.Digests[0] != chunk {
+		t.Fatalf("file chunk missing: %v", err)
+	}
+
+	noManifest, _ := file("manifest gone")
+	e.blobs.remove(noManifest.Manifest)
+	if _, err := e.r.Register(ctx, "alice", tree("tree-no-manifest", noManifest)); !errors.As(err, &mb) || mb.Digests[0] != noManifest.Manifest {
+		t.Fatalf("file manifest missing: %v", err)
+	}
+
+	wrong, _ := file("listed wrong")
+	other, _ := file("another file")
+	wrong.Manifest = other.Manifest // a valid manifest, of other bytes
+	if _, err := e.r.Register(ctx, "alice", tree("tree-wrong", wrong)); !errors.Is(err, registry.ErrInvalid) {
+		t.Fatalf("file manifest of other content: %v, want ErrInvalid", err)
+	}
 }

@@ -80,13 +80,6 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request, c *call)
 	if rr.ManifestDigest, err = parseDigestField("manifest_digest", req.ManifestDigest); err != nil {
 		return err
 	}
-	for i, b := range req.Blobs {
-		d, err := parseDigestField(fmt.Sprintf("blobs[%d]", i), b)
-		if err != nil {
-			return err
-		}
-		rr.Chunks = append(rr.Chunks, d)
-	}
 	for i, in := range req.Inputs {
 		ref, dg := in.Ref, in.Digest
 		if ref == "" {

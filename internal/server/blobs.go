@@ -28,6 +28,10 @@ func (c checker) Missing(ctx context.Context, ds []content.Digest) ([]content.Di
 	return storage.Missing(ctx, c.b, ds)
 }
 
+func (c checker) Get(ctx context.Context, d content.Digest, rng *content.Range) (io.ReadCloser, error) {
+	return c.b.Get(ctx, d, rng)
+}
+
 func pathDigest(r *http.Request) (content.Digest, error) {
 	d, err := content.ParseDigest(r.PathValue("digest"))
 	if err != nil {

@@ -49,7 +49,7 @@ func (l *Local) push(ctx context.Context, req PushRequest) (*PushResult, error) 
 			a, err := l.reg.Register(ctx, l.actor, registry.RegisterRequest{
 				Name: name, Version: req.Version, MediaType: mediaType, Labels: req.Labels,
 				Producer: producerToInternal(req.Producer), Tags: req.Tags, NoLatest: req.NoLatest, Inputs: ins,
-				ContentDigest: tr.ContentDigest, Size: tr.Size, ManifestDigest: tr.ManifestDigest, Chunks: tr.Blobs,
+				ContentDigest: tr.ContentDigest, Size: tr.Size, ManifestDigest: tr.ManifestDigest,
 			})
 			if err != nil {
 				return Artifact{}, err

@@ -214,10 +214,6 @@ func (r *Remote) push(ctx context.Context, req PushRequest) (*PushResult, error)
 			rr := RegisterRequest{Name: name, Version: req.Version, MediaType: mediaType, Labels: req.Labels,
 				Producer: req.Producer, Inputs: req.Inputs, Tags: req.Tags, NoLatest: req.NoLatest,
 				ContentDigest: tr.ContentDigest.String(), Size: tr.Size, ManifestDigest: tr.ManifestDigest.String()}
-			rr.Blobs = make([]string, len(tr.Blobs))
-			for i, d := range tr.Blobs {
-				rr.Blobs[i] = d.String()
-			}
 			var a Artifact
 			err := r.do(ctx, request{method: "POST", path: "/v1/artifacts", body: rr, out: &a})
 			return a, err

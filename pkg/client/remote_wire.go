@@ -29,9 +29,10 @@ type RegisterRequest struct {
 	ContentDigest  string `json:"content_digest"`
 	ManifestDigest string `json:"manifest_digest"`
 	Size           int64  `json:"size"`
-	// Blobs are every blob the manifest names (chunks and, for a tree,
-	// file manifests); the daemon checks they are all stored.
-	Blobs     []string          `json:"blobs"`
+	// Blobs is ignored (older clients listed every blob the manifest
+	// names): the daemon reads the manifest and checks that it and every
+	// blob it references are stored.
+	Blobs     []string          `json:"blobs,omitempty"`
 	MediaType string            `json:"media_type,omitempty"`
 	Labels    map[string]string `json:"labels,omitempty"`
 	Producer  Producer          `json:"producer"`

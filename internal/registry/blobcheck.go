@@ -1,0 +1,159 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/artifact-store/artstore/internal/content"
+)
+
+// BlobChecker is what Register needs of the blob store: which blobs exist,
+// and the bytes of manifests, whose references it checks.
+type BlobChecker interface {
+	// Missing returns the digests among ds that are not stored (in any
+	// order, without duplicates). An error means it could not tell.
+	Missing(ctx context.Context, ds []content.Digest) ([]content.Digest, error)
+	// Get opens the stored blob d (whole when rng is nil); an absent blob
+	// is an error.
+	Get(ctx context.Context, d content.Digest, rng *content.Range) (io.ReadCloser, error)
+}
+
+// checkBatch is how many digests one BlobChecker.Missing call of a
+// registration's blob check asks about.
+const checkBatch = 256
+
+// maxListedMissing bounds the digests a MissingBlobsError lists.
+const maxListedMissing = 100
+
+// blobCheck checks that a manifest and every blob it references are
+// stored, reading the manifests streaming, so its memory does not grow
+// with the content's size (a tree's grows with its number of files).
+type blobCheck struct {
+	ctx     context.Context
+	blobs   BlobChecker
+	batch   []content.Digest
+	missing []content.Digest
+	nMiss   int
+}
+
+// checkBlobs checks that the manifest md and every blob it references (the
+// chunks; for a tree, each file's manifest and its chunks) are stored, and
+// that the manifest describes content of the given digest and size. It
+// returns a *MissingBlobsError when blobs are missing.
+func (r *Registry) checkBlobs(ctx context.Context, md, contentDigest content.Digest, size int64) error {
+	c := &blobCheck{ctx: ctx, blobs: r.blobs}
+	if err := c.add(md); err != nil {
+		return err
+	}
+	if err := c.flush(); err != nil {
+		return err
+	}
+	if c.nMiss > 0 { // no manifest, nothing more to read
+		return c.result()
+	}
+	var files []content.TreeEntry
+	m, err := c.scan(md, content.ManifestVisitor{
+		Chunk: func(_ int, ch content.ChunkRef) error { return c.add(ch.Digest) },
+		Entry: func(_ int, e content.TreeEntry) error {
+			if e.Type == content.EntryFile {
+				e.Path = "" // only the digests and size are needed
+				files = append(files, e)
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		return err
+	}
+	if m.Digest != contentDigest || m.Size != size {
+		return fmt.Errorf("%w: manifest %s describes %d bytes of content %s, not %d bytes of %s",
+			ErrInvalid, md.Short(), m.Size, m.Digest, size, contentDigest)
+	}
+	// A tree: its files' manifests, then what each references.
+	for _, e := range files {
+		if err := c.add(e.Manifest); err != nil {
+			return err
+		}
+	}
+	if err := c.flush(); err != nil {
+		return err
+	}
+	if c.nMiss == 0 {
+		for _, e := range files {
+			fm, err := c.scan(e.Manifest, content.ManifestVisitor{Chunk: func(_ int, ch content.ChunkRef) error { return c.add(ch.Digest) }})
+			if err != nil {
+				return err
+			}
+			if fm.Kind != content.KindFile || fm.Digest != e.Digest || fm.Size != e.Size {
+				return fmt.Errorf("%w: tree manifest %s lists file manifest %s for %d bytes of %s, but it describes a %s of %d bytes of %s",
+					ErrInvalid, md.Short(), e.Manifest.Short(), e.Size, e.Digest, fm.Kind, fm.Size, fm.Digest)
+			}
+		}
+	}
+	if err := c.flush(); err != nil {
+		return err
+	}
+	return c.result()
+}
+
+// scan reads and verifies the manifest blob d, handing its chunks or
+// entries to v.
+func (c *blobCheck) scan(d content.Digest, v content.ManifestVisitor) (content.Manifest, error) {
+	rc, err := c.blobs.Get(c.ctx, d, nil)
+	if err != nil {
+		return content.Manifest{}, fmt.Errorf("read manifest %s: %w", d.Short(), err)
+	}
+	defer rc.Close()
+	vr := content.NewVerifyingReader(rc, d, -1)
+	m, err := content.ScanManifest(vr, v)
+	if err == nil {
+		// The scan stops at the end of the JSON; the digest is checked at
+		// EOF.
+		_, err = io.Copy(io.Discard, vr)
+	}
+	switch {
+	case err == nil:
+		return m, nil
+	case errors.Is(err, content.ErrInvalidManifest):
+		return content.Manifest{}, fmt.Errorf("%w: blob %s is not a valid manifest: %w", ErrInvalid, d.Short(), err)
+	default:
+		return content.Manifest{}, fmt.Errorf("read manifest %s: %w", d.Short(), err)
+	}
+}
+
+// add queues d for a presence check, checking a full batch.
+func (c *blobCheck) add(d content.Digest) error {
+	c.batch = append(c.batch, d)
+	if len(c.batch) >= checkBatch {
+		return c.flush()
+	}
+	return nil
+}
+
+// flush checks the queued digests.
+func (c *blobCheck) flush() error {
+	if len(c.batch) == 0 {
+		return nil
+	}
+	missing, err := c.blobs.Missing(c.ctx, c.batch)
+	c.batch = c.batch[:0]
+	if err != nil {
+		return fmt.Errorf("check blobs: %w", err)
+	}
+	c.nMiss += len(missing)
+	for _, d := range missing {
+		if len(c.missing) < maxListedMissing {
+			c.missing = append(c.missing, d)
+		}
+	}
+	return nil
+}
+
+func (c *blobCheck) result() error {
+	if c.nMiss > 0 {
+		return &MissingBlobsError{Digests: c.missing, Count: c.nMiss}
+	}
+	return nil
+}
