@@ -3,6 +3,7 @@ package transfer
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -88,11 +89,6 @@ type PushResult struct {
 	// already held them or they repeated within the push.
 	// UploadedBytes + DeduplicatedBytes == Size.
 	DeduplicatedBytes int64
-	// Blobs lists, without duplicates and in first-use order, every blob the
-	// manifest refers to: chunks and, for a tree, the file manifests. The
-	// manifest itself is not included. A registry checks their presence
-	// before registering the artifact, and garbage collection keeps them.
-	Blobs []content.Digest
 }
 
 // pushConfig is PushOptions with defaults applied and validated.
@@ -149,8 +145,7 @@ func Push(ctx context.Context, r io.Reader, store BlobStore, opts PushOptions) (
 	if cfg.ExpectedSize > 0 {
 		p.cur.Total = cfg.ExpectedSize
 	}
-	res, _, err := pushFile(ctx, r, store, cfg, rg, p)
-	return res, err
+	return pushFile(ctx, r, store, cfg, rg, p)
 }
 
 // progress serialises progress callbacks and keeps the running totals.
@@ -241,9 +236,13 @@ func send[T any](ctx context.Context, ch chan<- T, v T) error {
 	}
 }
 
-// pushFile runs the pipeline over one input. It returns the file manifest
-// too, for PushTree.
-func pushFile(parent context.Context, in io.Reader, store BlobStore, cfg pushConfig, rg *ring, prog *progress) (PushResult, content.Manifest, error) {
+// pushFile runs the pipeline over one input.
+//
+// Its memory does not grow with the input: the manifest's chunk list is
+// written, in order, to a spool (memory, then a temporary file) as chunks
+// are digested, and the set of digests already asked about within the push
+// is bounded (seenLimit).
+func pushFile(parent context.Context, in io.Reader, store BlobStore, cfg pushConfig, rg *ring, prog *progress) (PushResult, error) {
 	ctx, cancel := context.WithCancel(parent)
 	g := &group{cancel: cancel}
 	rg.reset(int(cfg.Chunker.Max))
@@ -367,11 +366,12 @@ func pushFile(parent context.Context, in io.Reader, store BlobStore, cfg pushCon
 	}
 	go func() { hashers.Wait(); close(checkQ) }()
 
-	// The checker is the only goroutine that touches refs and seen.
+	// The checker is the only goroutine that touches list and seen.
+	spooled := &spool{}
+	defer spooled.close()
+	list := &chunkList{enc: content.NewChunkListEncoder(spooled, cfg.Chunker), pending: map[int]content.ChunkRef{}}
 	var (
-		refs    []content.ChunkRef
-		blobs   []content.Digest
-		seen    = map[content.Digest]bool{}
+		seen    = &digestSet{limit: seenLimit}
 		dedup   atomic.Int64
 		uploads atomic.Int64
 	)
@@ -392,7 +392,7 @@ func pushFile(parent context.Context, in io.Reader, store BlobStore, cfg pushCon
 					break drain
 				}
 			}
-			if err := checkBatch(ctx, store, cfg, batch, &refs, &blobs, seen, uploadQ, rg, prog, &dedup); err != nil {
+			if err := checkBatch(ctx, store, cfg, batch, list, seen, uploadQ, rg, prog, &dedup); err != nil {
 				for c := range checkQ { // let the hashers finish
 					c.done(rg)
 				}
@@ -433,50 +433,113 @@ func pushFile(parent context.Context, in io.Reader, store BlobStore, cfg pushCon
 			cancel()
 		}
 		if perr := parent.Err(); perr != nil {
-			return PushResult{}, content.Manifest{}, fmt.Errorf("push: %w", perr)
+			return PushResult{}, fmt.Errorf("push: %w", perr)
 		}
-		return PushResult{}, content.Manifest{}, fmt.Errorf("push: %w", err)
+		return PushResult{}, fmt.Errorf("push: %w", err)
 	}
 	// Every chunk durable and visible before the manifest that names them.
 	if st != nil {
 		if err := commitStage(parent, st, cfg.Retry); err != nil {
-			return PushResult{}, content.Manifest{}, fmt.Errorf("push: %w", err)
+			return PushResult{}, fmt.Errorf("push: %w", err)
 		}
 	}
 
+	if len(list.pending) > 0 { // cannot happen: every chunk passed the checker
+		return PushResult{}, fmt.Errorf("push: internal error: %d chunks never reached the manifest", len(list.pending))
+	}
 	sum := content.FromSHA256(pair.Sum())
-	m := content.Manifest{Kind: content.KindFile, MediaType: cfg.MediaType, Size: size, Digest: sum, Chunker: cfg.Chunker, Chunks: refs}
-	md, err := putManifest(parent, store, cfg.Retry, m)
+	hdr := content.Manifest{Kind: content.KindFile, MediaType: cfg.MediaType, Size: size, Digest: sum, Chunker: cfg.Chunker}
+	head, tail, err := content.FileManifestFrame(hdr, list.enc)
 	if err != nil {
-		return PushResult{}, content.Manifest{}, err
+		return PushResult{}, fmt.Errorf("push: %w", err)
+	}
+	md, err := putSpooledManifest(parent, store, cfg.Retry, head, spooled, tail)
+	if err != nil {
+		return PushResult{}, err
 	}
 	return PushResult{
 		ManifestDigest:    md,
 		ContentDigest:     sum,
 		Size:              size,
 		Kind:              content.KindFile,
-		Chunks:            len(refs),
+		Chunks:            list.enc.Len(),
 		UploadedBytes:     uploads.Load(),
 		DeduplicatedBytes: dedup.Load(),
-		Blobs:             blobs,
-	}, m, nil
+	}, nil
+}
+
+// chunkList writes a file manifest's chunk list in order, from chunks that
+// reach the checker in any order.
+type chunkList struct {
+	enc     *content.ChunkListEncoder
+	next    int                      // index of the next chunk to write
+	pending map[int]content.ChunkRef // chunks ahead of next (at most those in flight)
+}
+
+func (l *chunkList) add(i int, c content.ChunkRef) error {
+	if i != l.next {
+		l.pending[i] = c
+		return nil
+	}
+	for {
+		if err := l.enc.Add(c); err != nil {
+			return fmt.Errorf("write the manifest's chunk list: %w", err)
+		}
+		l.next++
+		var ok bool
+		if c, ok = l.pending[l.next]; !ok {
+			return nil
+		}
+		delete(l.pending, l.next)
+	}
+}
+
+// seenLimit bounds each of digestSet's two generations: about 10 GiB of
+// distinct chunks at the default chunk size, in about 1 MiB of memory.
+const seenLimit = 4096
+
+// digestSet remembers the chunk digests a push has asked the store about,
+// so that a chunk repeated within the push is neither asked about nor
+// uploaded twice. Its memory is bounded: it keeps two generations of at
+// most limit digests and forgets the older when the newer is full. A
+// repeat it has forgotten is asked about again, and the store (which holds
+// it by then, or soon) deduplicates it; at worst it is uploaded twice,
+// which content addressing makes harmless.
+type digestSet struct {
+	cur, old map[content.Digest]struct{}
+	limit    int
+}
+
+// addNew adds d and reports whether it was not (remembered as) there.
+func (s *digestSet) addNew(d content.Digest) bool {
+	if _, ok := s.cur[d]; ok {
+		return false
+	}
+	if _, ok := s.old[d]; ok {
+		return false
+	}
+	if s.cur == nil || len(s.cur) >= s.limit {
+		s.old, s.cur = s.cur, make(map[content.Digest]struct{}, min(s.limit, 256))
+	}
+	s.cur[d] = struct{}{}
+	return true
 }
 
 // checkBatch records the batch's chunk references, asks the store which
 // chunks it lacks, queues those for upload and releases the rest. Every
 // chunk of the batch is passed on or released, also on error.
 func checkBatch(ctx context.Context, store BlobStore, cfg pushConfig, batch []*pushChunk,
-	refs *[]content.ChunkRef, blobs *[]content.Digest, seen map[content.Digest]bool,
+	list *chunkList, seen *digestSet,
 	uploadQ chan<- *pushChunk, rg *ring, prog *progress, dedup *atomic.Int64) error {
 	var ask []content.Digest
 	for _, c := range batch {
-		for len(*refs) <= c.index {
-			*refs = append(*refs, content.ChunkRef{})
+		if err := list.add(c.index, content.ChunkRef{Digest: c.digest, Size: int64(len(c.data))}); err != nil {
+			for _, c := range batch {
+				c.done(rg)
+			}
+			return err
 		}
-		(*refs)[c.index] = content.ChunkRef{Digest: c.digest, Size: int64(len(c.data))}
-		if !seen[c.digest] {
-			seen[c.digest] = true
-			*blobs = append(*blobs, c.digest)
+		if seen.addNew(c.digest) {
 			ask = append(ask, c.digest)
 		}
 	}
@@ -615,6 +678,32 @@ func (g *guardedReader) close() {
 	g.mu.Lock()
 	g.closed = true
 	g.mu.Unlock()
+}
+
+// putSpooledManifest stores the manifest head + the spooled chunk list +
+// tail and returns its digest. Bytes read back from a temporary file are
+// verified by the store as it stores them; another process could have
+// written to the file.
+func putSpooledManifest(ctx context.Context, store BlobStore, retry RetryPolicy, head []byte, list *spool, tail []byte) (content.Digest, error) {
+	h := sha256.New()
+	h.Write(head)
+	if _, err := io.Copy(h, list.reader()); err != nil {
+		return content.Digest{}, fmt.Errorf("push: read the spooled chunk list: %w", err)
+	}
+	h.Write(tail)
+	d := content.FromSHA256([sha256.Size]byte(h.Sum(nil)))
+	size := int64(len(head)) + list.Len() + int64(len(tail))
+	put := func(ctx context.Context, r io.Reader) error { return putDigested(ctx, store, d, size, r) }
+	if list.f != nil {
+		put = func(ctx context.Context, r io.Reader) error { return store.Put(ctx, d, size, r) }
+	}
+	err := retry.do(ctx, func() error {
+		return put(ctx, io.MultiReader(bytes.NewReader(head), list.reader(), bytes.NewReader(tail)))
+	})
+	if err != nil {
+		return content.Digest{}, fmt.Errorf("push: store manifest %s: %w", d.Short(), err)
+	}
+	return d, nil
 }
 
 // putManifest encodes and stores a manifest and returns its digest.

@@ -119,9 +119,9 @@ func TestPushPullRoundTrip(t *testing.T) {
 			for _, n := range distinct {
 				distinctBytes += n
 			}
-			if res.UploadedBytes != distinctBytes || len(res.Blobs) != len(distinct) {
-				t.Fatalf("uploaded %d bytes in %d blobs, want each distinct chunk once: %d bytes, %d blobs",
-					res.UploadedBytes, len(res.Blobs), distinctBytes, len(distinct))
+			if res.UploadedBytes != distinctBytes || s.putOK != len(distinct)+1 {
+				t.Fatalf("uploaded %d bytes in %d blobs, want each distinct chunk once and the manifest: %d bytes, %d blobs",
+					res.UploadedBytes, s.putOK, distinctBytes, len(distinct)+1)
 			}
 			if len(tc.data) > 0 && (last.Read != res.Size || last.Written != res.UploadedBytes ||
 				last.Deduplicated != res.DeduplicatedBytes || last.Total != -1) {

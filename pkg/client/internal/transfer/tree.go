@@ -24,8 +24,7 @@ import (
 // content.ValidatePath) fails it with content.ErrUnsafePath. Files are read
 // through an os.Root, so nothing outside dir is ever read.
 //
-// The result's ContentDigest is content.TreeDigest of the entries; Blobs
-// holds every chunk and file manifest.
+// The result's ContentDigest is content.TreeDigest of the entries.
 func PushTree(ctx context.Context, dir string, store BlobStore, opts PushOptions) (PushResult, error) {
 	cfg, err := opts.config()
 	if err != nil {
@@ -48,14 +47,7 @@ func PushTree(ctx context.Context, dir string, store BlobStore, opts PushOptions
 	var (
 		entries []content.TreeEntry
 		total   PushResult
-		seen    = map[content.Digest]bool{}
 	)
-	addBlob := func(d content.Digest) {
-		if !seen[d] {
-			seen[d] = true
-			total.Blobs = append(total.Blobs, d)
-		}
-	}
 	err = fs.WalkDir(root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -92,16 +84,12 @@ func PushTree(ctx context.Context, dir string, store BlobStore, opts PushOptions
 		} else if !st.Mode().IsRegular() {
 			return fmt.Errorf("%s changed type while being pushed: %w", p, ErrUnsupportedFileType)
 		}
-		res, m, err := pushFile(ctx, f, store, fileCfg, rg, prog)
+		res, err := pushFile(ctx, f, store, fileCfg, rg, prog)
 		if err != nil {
 			return fmt.Errorf("%s: %w", filepath.Join(dir, filepath.FromSlash(p)), err)
 		}
 		entries = append(entries, content.TreeEntry{Path: p, Type: content.EntryFile, Mode: mode,
 			Size: res.Size, Digest: res.ContentDigest, Manifest: res.ManifestDigest})
-		for _, c := range m.Chunks {
-			addBlob(c.Digest)
-		}
-		addBlob(res.ManifestDigest)
 		total.Chunks += res.Chunks
 		total.UploadedBytes += res.UploadedBytes
 		total.DeduplicatedBytes += res.DeduplicatedBytes

@@ -106,9 +106,14 @@ func TestTreeRoundTrip(t *testing.T) {
 	if m.Digest != res.ContentDigest || m.Digest != content.TreeDigest(m.Entries) || m.MediaType != "inode/directory" {
 		t.Fatalf("tree manifest digest %s, result %s", m.Digest, res.ContentDigest)
 	}
-	for _, d := range res.Blobs {
-		if !s.has(d) {
-			t.Fatalf("result lists blob %s the store lacks", d)
+	for _, e := range m.Entries {
+		if e.Type != content.EntryFile {
+			continue
+		}
+		for _, c := range manifestOf(t, s, e.Manifest).Chunks {
+			if !s.has(c.Digest) {
+				t.Fatalf("%s: chunk %s is not stored", e.Path, c.Digest)
+			}
 		}
 	}
 

@@ -1,0 +1,109 @@
+package transfer
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"slices"
+	"testing"
+
+	"github.com/artifact-store/artstore/internal/content"
+)
+
+func TestSpool(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	s := &spool{}
+	defer s.close()
+	want := randBytes(5, spoolMem+12345)
+	for p := want; len(p) > 0; {
+		n := min(len(p), 7000)
+		if k, err := s.Write(p[:n]); err != nil || k != n {
+			t.Fatalf("Write: %d, %v", k, err)
+		}
+		p = p[n:]
+	}
+	if s.f == nil {
+		t.Fatal("a spool past spoolMem bytes has no file")
+	}
+	if len(s.mem) > spoolMem {
+		t.Fatalf("%d bytes in memory, over spoolMem", len(s.mem))
+	}
+	for range 2 { // read back twice, as a retried upload does
+		got, err := io.ReadAll(s.reader())
+		if err != nil || !bytes.Equal(got, want) || s.Len() != int64(len(want)) {
+			t.Fatalf("read back %d bytes (Len %d), %v; want the %d written", len(got), s.Len(), err, len(want))
+		}
+	}
+	if ents, _ := os.ReadDir(os.Getenv("TMPDIR")); len(ents) != 0 && os.PathSeparator == '/' {
+		t.Fatalf("the spool's temporary file is visible: %v", ents)
+	}
+}
+
+func TestDigestSetIsBounded(t *testing.T) {
+	s := &digestSet{limit: 100}
+	d := func(i int) content.Digest { return content.FromBytes([]byte{byte(i), byte(i >> 8)}) }
+	for i := range 1000 {
+		if !s.addNew(d(i)) {
+			t.Fatalf("digest %d reported as seen", i)
+		}
+		if s.addNew(d(i)) || (i > 0 && s.addNew(d(i-1))) {
+			t.Fatalf("digest %d or the one before forgotten at once", i)
+		}
+		if n := len(s.cur) + len(s.old); n > 200 {
+			t.Fatalf("%d digests held, over two generations of 100", n)
+		}
+	}
+	if !s.addNew(d(0)) {
+		t.Fatal("the first digest is still remembered after 1000 others")
+	}
+}
+
+// TestPushManyChunks pushes content with more chunks than spoolMem holds
+// in memory and than digestSet remembers, ending with a repeat of its
+// beginning: the manifest (spooled to a file) lists every chunk in order,
+// the repeat is deduplicated by the store although the push forgot it, and
+// no temporary file is left.
+func TestPushManyChunks(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	params := content.ChunkerParams{Algorithm: content.AlgorithmFastCDCGearV1, Min: 64, Avg: 64, Max: 256}
+	head := randBytes(61, 64<<10)
+	data := append(append(head, randBytes(62, 2<<20)...), head...)
+	s := newMemStore()
+	res, err := Push(context.Background(), bytes.NewReader(data), s, PushOptions{Chunker: params, Retry: fastRetry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := referenceChunks(t, data, params)
+	if len(want) < 2*seenLimit+1 || int64(len(want))*80 < spoolMem {
+		t.Fatalf("only %d chunks: the test needs more than digestSet and the spool's memory hold", len(want))
+	}
+	m := manifestOf(t, s, res.ManifestDigest)
+	if !slices.Equal(m.Chunks, want) || res.Chunks != len(want) {
+		t.Fatalf("manifest lists %d chunks (result %d), want the %d of content.Chunker in order", len(m.Chunks), res.Chunks, len(want))
+	}
+	enc, err := m.Encode()
+	if err != nil || content.FromBytes(enc) != res.ManifestDigest {
+		t.Fatalf("stored manifest is not canonical: %v", err)
+	}
+	distinct := map[content.Digest]int64{}
+	for _, c := range want {
+		distinct[c.Digest] = c.Size
+	}
+	var distinctBytes int64
+	for _, n := range distinct {
+		distinctBytes += n
+	}
+	if res.UploadedBytes != distinctBytes || res.UploadedBytes+res.DeduplicatedBytes != int64(len(data)) {
+		t.Fatalf("uploaded %d, deduplicated %d; want %d uploaded (each distinct chunk once) of %d",
+			res.UploadedBytes, res.DeduplicatedBytes, distinctBytes, len(data))
+	}
+	var out bytes.Buffer
+	if _, err := Pull(context.Background(), res.ManifestDigest, s, &out, PullOptions{Retry: fastRetry()}); err != nil || !bytes.Equal(out.Bytes(), data) {
+		t.Fatalf("pull: %v", err)
+	}
+	if ents, _ := os.ReadDir(tmp); len(ents) != 0 {
+		t.Fatalf("temporary files left: %v", ents)
+	}
+}
