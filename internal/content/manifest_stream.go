@@ -128,6 +128,11 @@ func ScanManifest(r io.Reader, v ManifestVisitor) (Manifest, error) {
 	if cr.over {
 		return Manifest{}, fmt.Errorf("%w: more than %d bytes is over the limit of %d", ErrInvalidManifest, MaxManifestSize, MaxManifestSize)
 	}
+	if cr.err != nil {
+		// The reader failed (a digest mismatch, an I/O error): that, not
+		// the JSON it cut short, is the error.
+		return Manifest{}, cr.err
+	}
 	if err != nil {
 		var verr *visitError
 		if errors.As(err, &verr) {
@@ -146,11 +151,13 @@ type visitError struct{ err error }
 
 func (e *visitError) Error() string { return e.err.Error() }
 
-// capReader reads at most left bytes and then reports over (and an error).
+// capReader reads at most left bytes and then reports over (and an error);
+// it keeps the underlying reader's first error other than io.EOF in err.
 type capReader struct {
 	r    io.Reader
 	left int64
 	over bool
+	err  error
 }
 
 var errCapped = errors.New("manifest too large")
@@ -171,6 +178,9 @@ func (c *capReader) Read(p []byte) (int, error) {
 	}
 	n, err := c.r.Read(p)
 	c.left -= int64(n)
+	if err != nil && err != io.EOF && c.err == nil {
+		c.err = err
+	}
 	return n, err
 }
 

@@ -516,3 +516,18 @@ func FuzzScanManifest(f *testing.F) {
 		}
 	})
 }
+
+// TestScanManifestReaderError: a failing reader's error (a digest
+// mismatch found at EOF, say) comes back as it is, not as an invalid
+// manifest.
+func TestScanManifestReaderError(t *testing.T) {
+	b, err := fileManifest().Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := FromBytes([]byte("other"))
+	_, err = ScanManifest(NewVerifyingReader(bytes.NewReader(b), wrong, -1), ManifestVisitor{})
+	if !errors.Is(err, ErrMismatch) || errors.Is(err, ErrInvalidManifest) {
+		t.Fatalf("got %v, want ErrMismatch and not ErrInvalidManifest", err)
+	}
+}

@@ -112,6 +112,12 @@ func (c *blobCheck) scan(d content.Digest, v content.ManifestVisitor) (content.M
 		// The scan stops at the end of the JSON; the digest is checked at
 		// EOF.
 		_, err = io.Copy(io.Discard, vr)
+	} else if errors.Is(err, content.ErrInvalidManifest) {
+		// Bytes that do not match the digest are a damaged blob, not a
+		// bad manifest: read to the end to tell.
+		if _, derr := io.Copy(io.Discard, vr); derr != nil {
+			err = derr
+		}
 	}
 	switch {
 	case err == nil:

@@ -789,4 +789,14 @@ func TestRegisterChecksTreeBlobs(t *testing.T) {
 	if _, err := e.r.Register(ctx, "alice", tree("tree-wrong", wrong)); !errors.Is(err, registry.ErrInvalid) {
 		t.Fatalf("file manifest of other content: %v, want ErrInvalid", err)
 	}
+
+	// A damaged manifest blob is an integrity error, not an invalid
+	// manifest, even when the damage breaks its JSON.
+	damaged, _ := file("damaged")
+	mb2 := slices.Clone(e.blobs.have[damaged.Manifest])
+	mb2[5] ^= 0xff
+	e.blobs.have[damaged.Manifest] = mb2
+	if _, err := e.r.Register(ctx, "alice", tree("tree-damaged", damaged)); !errors.Is(err, content.ErrMismatch) || errors.Is(err, registry.ErrInvalid) {
+		t.Fatalf("damaged file manifest: %v, want content.ErrMismatch", err)
+	}
 }

@@ -62,7 +62,8 @@ func (o PullOptions) withDefaults() PullOptions {
 
 // PullResult reports a finished pull.
 type PullResult struct {
-	// Manifest is the verified manifest that was pulled.
+	// Manifest is the verified manifest that was pulled, without its chunk
+	// list (which is not held in memory); a tree's entries are included.
 	Manifest content.Manifest
 	// Written counts the bytes written (the range length for a range).
 	Written int64
@@ -77,16 +78,18 @@ type PullResult struct {
 // ErrWrongKind.
 func Pull(ctx context.Context, md content.Digest, store BlobStore, w io.Writer, opts PullOptions) (PullResult, error) {
 	opts = opts.withDefaults()
-	m, err := fetchManifest(ctx, store, md, opts.Retry)
+	mf, err := openManifest(ctx, store, md, opts.Retry)
 	if err != nil {
 		return PullResult{}, fmt.Errorf("pull: %w", err)
 	}
-	return pullFile(ctx, md, m, store, w, opts)
+	defer mf.close()
+	return pullFile(ctx, md, mf, store, w, opts)
 }
 
 // pullFile is Pull with the manifest already fetched and the defaults
 // applied.
-func pullFile(ctx context.Context, md content.Digest, m content.Manifest, store BlobStore, w io.Writer, opts PullOptions) (PullResult, error) {
+func pullFile(ctx context.Context, md content.Digest, mf *manifestFile, store BlobStore, w io.Writer, opts PullOptions) (PullResult, error) {
+	m := mf.m
 	if m.Kind != content.KindFile {
 		return PullResult{}, fmt.Errorf("pull %s: %w: it is a %s (pull it into a directory)", md.Short(), ErrWrongKind, m.Kind)
 	}
@@ -94,7 +97,7 @@ func pullFile(ctx context.Context, md content.Digest, m content.Manifest, store 
 	if opts.Range != nil {
 		p.cur.Total = opts.Range.Length()
 	}
-	n, err := pullChunks(ctx, m, store, w, opts, p)
+	n, err := pullChunks(ctx, mf, store, w, opts, p)
 	if err != nil {
 		return PullResult{Manifest: m, Written: n}, fmt.Errorf("pull %s: %w", md.Short(), err)
 	}
@@ -106,18 +109,20 @@ func pullFile(ctx context.Context, md content.Digest, m content.Manifest, store 
 // It fetches the manifest once.
 func PullPath(ctx context.Context, md content.Digest, store BlobStore, path string, opts PullOptions) (PullResult, error) {
 	opts = opts.withDefaults()
-	m, err := fetchManifest(ctx, store, md, opts.Retry)
+	mf, err := openManifest(ctx, store, md, opts.Retry)
 	if err != nil {
 		return PullResult{}, fmt.Errorf("pull: %w", err)
 	}
-	if m.Kind == content.KindTree {
-		return pullTree(ctx, md, m, store, path, opts)
+	defer mf.close()
+	if mf.m.Kind == content.KindTree {
+		return pullTree(ctx, md, mf.m, store, path, opts)
 	}
-	return pullToFile(ctx, md, m, store, path, opts)
+	return pullToFile(ctx, md, mf, store, path, opts)
 }
 
 // fetched is one chunk on its way from the store to the writer.
 type fetched struct {
+	ref      content.ChunkRef
 	buf      []byte
 	err      error
 	verified bool // by the fetcher; otherwise the in-order hasher verifies it
@@ -125,9 +130,13 @@ type fetched struct {
 
 type fetchJob struct {
 	index int
+	ref   content.ChunkRef
 	buf   []byte
 	out   chan<- fetched
 }
+
+// errStopScan ends a scan of the chunk list early.
+var errStopScan = errors.New("stop scanning the chunk list")
 
 // pullChunks streams the chunks of m covering opts.Range (or all) to w in
 // order. The dispatcher reserves each chunk's bytes in a fixed buffer (a
@@ -135,24 +144,44 @@ type fetchJob struct {
 // hands it to one of Concurrency fetchers, which fetch and verify into it;
 // the writer writes each chunk when its turn comes. Space is reserved in
 // order, so the chunk the writer waits for always has its space.
-func pullChunks(parent context.Context, m content.Manifest, store BlobStore, w io.Writer, opts PullOptions, prog *progress) (int64, error) {
-	first, last, off := 0, len(m.Chunks)-1, int64(0)
+//
+// The chunk list is read twice from the manifest's spool: once to size the
+// buffer and find the chunks covering the range, once as the dispatcher
+// goes.
+func pullChunks(parent context.Context, mf *manifestFile, store BlobStore, w io.Writer, opts PullOptions, prog *progress) (int64, error) {
+	m := mf.m
 	if opts.Range != nil {
-		var err error
-		if first, last, off, err = m.ChunkSpan(*opts.Range); err != nil {
+		if err := opts.Range.Validate(m.Size); err != nil {
 			return 0, err
 		}
 	}
-	if last < first { // empty content
+	// The chunks first..last cover the range (or all); off is where first
+	// starts.
+	first, last, off := -1, -1, int64(0)
+	var biggest, total, pos int64
+	err := mf.eachChunk(func(i int, c content.ChunkRef) error {
+		end := pos + c.Size
+		if opts.Range == nil || (end > opts.Range.Start && pos <= opts.Range.End) {
+			if first < 0 {
+				first, off = i, pos
+			}
+			last = i
+			biggest = max(biggest, c.Size)
+			total += c.Size
+		} else if opts.Range != nil && pos > opts.Range.End {
+			return errStopScan
+		}
+		pos = end
+		return nil
+	})
+	if err != nil && err != errStopScan {
+		return 0, fmt.Errorf("read the chunk list: %w", err)
+	}
+	if first < 0 { // empty content
 		if m.Digest != content.FromBytes(nil) {
 			return 0, &content.MismatchError{Expected: m.Digest, Actual: content.FromBytes(nil), ExpectedSize: m.Size}
 		}
 		return 0, nil
-	}
-	var biggest, total int64
-	for _, c := range m.Chunks[first : last+1] {
-		biggest = max(biggest, c.Size)
-		total += c.Size
 	}
 	size := int64(opts.BufferSize)
 	if size <= 0 {
@@ -177,15 +206,28 @@ func pullChunks(parent context.Context, m content.Manifest, store BlobStore, w i
 		defer running.Done()
 		defer close(order)
 		defer close(jobs)
-		for i := first; i <= last; i++ {
-			b, err := fq.alloc(ctx, int(m.Chunks[i].Size))
+		err := mf.eachChunk(func(i int, c content.ChunkRef) error {
+			if i < first {
+				return nil
+			}
+			if i > last {
+				return errStopScan
+			}
+			b, err := fq.alloc(ctx, int(c.Size))
 			if err != nil {
-				return
+				return err
 			}
 			out := make(chan fetched, 1)
-			if send(ctx, order, chan fetched(out)) != nil || send(ctx, jobs, fetchJob{i, b, out}) != nil {
-				return
+			if err := send(ctx, order, chan fetched(out)); err != nil {
+				return err
 			}
+			return send(ctx, jobs, fetchJob{i, c, b, out})
+		})
+		if err != nil && err != errStopScan && ctx.Err() == nil {
+			// The spool could not be read again: the writer reports it.
+			out := make(chan fetched, 1)
+			out <- fetched{err: fmt.Errorf("read the chunk list: %w", err)}
+			_ = send(ctx, order, chan fetched(out))
 		}
 	}()
 	// Every byte of a whole pull is hashed twice: for its chunk's digest
@@ -204,13 +246,13 @@ func pullChunks(parent context.Context, m content.Manifest, store BlobStore, w i
 			defer running.Done()
 			for j := range jobs {
 				verify := !both || int64(j.index)-hashAt.Load() > pairAhead
-				err := fetchChunk(ctx, store, m.Chunks[j.index], j.buf, opts.Retry, verify)
+				err := fetchChunk(ctx, store, j.ref, j.buf, opts.Retry, verify)
 				if err != nil {
-					err = fmt.Errorf("chunk %d (%s): %w", j.index, m.Chunks[j.index].Digest.Short(), err)
+					err = fmt.Errorf("chunk %d (%s): %w", j.index, j.ref.Digest.Short(), err)
 				} else {
 					prog.add(int64(len(j.buf)), 0, 0)
 				}
-				j.out <- fetched{j.buf, err, verify}
+				j.out <- fetched{j.ref, j.buf, err, verify}
 			}
 		}()
 	}
@@ -244,7 +286,7 @@ func pullChunks(parent context.Context, m content.Manifest, store BlobStore, w i
 			case <-ctx.Done():
 				return
 			}
-			h := &heldChunk{index: i, buf: f.buf, err: f.err}
+			h := &heldChunk{index: i, ref: f.ref, buf: f.buf, err: f.err}
 			i++
 			if f.err == nil && !f.verified {
 				h.verdict = make(chan error, 1)
@@ -270,7 +312,7 @@ func pullChunks(parent context.Context, m content.Manifest, store BlobStore, w i
 					pair.WriteWhole(h.buf)
 				} else {
 					pair.Write(h.buf)
-					c := m.Chunks[h.index]
+					c := h.ref
 					var err error
 					if got := content.FromSHA256(pair.Cut()); got != c.Digest {
 						err = fmt.Errorf("chunk %d (%s): %w", h.index, c.Digest.Short(),
@@ -284,7 +326,7 @@ func pullChunks(parent context.Context, m content.Manifest, store BlobStore, w i
 	}
 
 	var written int64
-	pos := off // content offset of the next chunk
+	pos = off // content offset of the next chunk
 	for h := range writeQ {
 		if h.err != nil {
 			return written, h.err
@@ -334,6 +376,7 @@ func pullChunks(parent context.Context, m content.Manifest, store BlobStore, w i
 // (writer, whole-content hasher) is done.
 type heldChunk struct {
 	index int
+	ref   content.ChunkRef
 	buf   []byte
 	err   error // the fetch failed: the writer reports it
 	refs  atomic.Int32
@@ -456,17 +499,18 @@ func fetchChunk(ctx context.Context, store BlobStore, c content.ChunkRef, buf []
 // is removed and path is untouched.
 func PullToFile(ctx context.Context, md content.Digest, store BlobStore, path string, opts PullOptions) (PullResult, error) {
 	opts = opts.withDefaults()
-	m, err := fetchManifest(ctx, store, md, opts.Retry)
+	mf, err := openManifest(ctx, store, md, opts.Retry)
 	if err != nil {
 		return PullResult{}, fmt.Errorf("pull: %w", err)
 	}
-	return pullToFile(ctx, md, m, store, path, opts)
+	defer mf.close()
+	return pullToFile(ctx, md, mf, store, path, opts)
 }
 
 // pullToFile is PullToFile with the manifest already fetched.
-func pullToFile(ctx context.Context, md content.Digest, m content.Manifest, store BlobStore, path string, opts PullOptions) (PullResult, error) {
-	if m.Kind != content.KindFile {
-		return PullResult{}, fmt.Errorf("pull %s: %w: it is a %s (pull it into a directory)", md.Short(), ErrWrongKind, m.Kind)
+func pullToFile(ctx context.Context, md content.Digest, mf *manifestFile, store BlobStore, path string, opts PullOptions) (PullResult, error) {
+	if mf.m.Kind != content.KindFile {
+		return PullResult{}, fmt.Errorf("pull %s: %w: it is a %s (pull it into a directory)", md.Short(), ErrWrongKind, mf.m.Kind)
 	}
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, ".artstore-*.tmp")
@@ -481,7 +525,7 @@ func pullToFile(ctx context.Context, md content.Digest, m content.Manifest, stor
 			os.Remove(tmp)
 		}
 	}()
-	res, err := pullFile(ctx, md, m, store, newEarlyWriteback(f), opts)
+	res, err := pullFile(ctx, md, mf, store, newEarlyWriteback(f), opts)
 	if err != nil {
 		return res, err
 	}

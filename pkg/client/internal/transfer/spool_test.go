@@ -79,6 +79,9 @@ func TestPushManyChunks(t *testing.T) {
 	if len(want) < 2*seenLimit+1 || int64(len(want))*80 < spoolMem {
 		t.Fatalf("only %d chunks: the test needs more than digestSet and the spool's memory hold", len(want))
 	}
+	if n := len(s.blobs[res.ManifestDigest]); n <= spoolMem {
+		t.Fatalf("the manifest has %d bytes: the test needs more than spoolMem", n)
+	}
 	m := manifestOf(t, s, res.ManifestDigest)
 	if !slices.Equal(m.Chunks, want) || res.Chunks != len(want) {
 		t.Fatalf("manifest lists %d chunks (result %d), want the %d of content.Chunker in order", len(m.Chunks), res.Chunks, len(want))
@@ -102,6 +105,14 @@ func TestPushManyChunks(t *testing.T) {
 	var out bytes.Buffer
 	if _, err := Pull(context.Background(), res.ManifestDigest, s, &out, PullOptions{Retry: fastRetry()}); err != nil || !bytes.Equal(out.Bytes(), data) {
 		t.Fatalf("pull: %v", err)
+	}
+	// A range, from the spooled chunk list (the manifest is over
+	// spoolMem bytes).
+	out.Reset()
+	r := content.Range{Start: 1<<20 + 3, End: 1<<20 + 70000}
+	if _, err := Pull(context.Background(), res.ManifestDigest, s, &out, PullOptions{Range: &r, Retry: fastRetry()}); err != nil ||
+		!bytes.Equal(out.Bytes(), data[r.Start:r.End+1]) {
+		t.Fatalf("range pull: %v (%d bytes)", err, out.Len())
 	}
 	if ents, _ := os.ReadDir(tmp); len(ents) != 0 {
 		t.Fatalf("temporary files left: %v", ents)

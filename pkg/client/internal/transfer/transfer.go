@@ -224,3 +224,63 @@ func fetchManifest(ctx context.Context, store BlobStore, d content.Digest, retry
 	}
 	return m, nil
 }
+
+// manifestFile is a fetched, verified and validated manifest whose chunk
+// list stays in a spool (memory up to spoolMem bytes, then a temporary
+// file) and is read again, streaming, whenever it is needed, so that a
+// pull's memory does not grow with the content's size.
+type manifestFile struct {
+	// m is the manifest without its Chunks; a tree's Entries are kept.
+	m   content.Manifest
+	raw *spool
+}
+
+// eachChunk calls fn with each chunk of a file manifest, in order, and
+// stops at fn's first error, which it returns.
+func (f *manifestFile) eachChunk(fn func(i int, c content.ChunkRef) error) error {
+	_, err := content.ScanManifest(f.raw.reader(), content.ManifestVisitor{Chunk: fn})
+	return err
+}
+
+func (f *manifestFile) close() { f.raw.close() }
+
+// openManifest fetches the manifest blob d into a spool, verifying it
+// against d and validating it (as content.ParseManifest does) on the way.
+// Close the result when done.
+func openManifest(ctx context.Context, store BlobStore, d content.Digest, retry RetryPolicy) (*manifestFile, error) {
+	var f *manifestFile
+	err := retry.do(ctx, func() error {
+		rc, err := store.Get(ctx, d, nil)
+		if err != nil {
+			return err
+		}
+		defer rc.Close()
+		raw := &spool{}
+		vr := content.NewVerifyingReader(io.LimitReader(rc, content.MaxManifestSize+1), d, -1)
+		tee := io.TeeReader(vr, raw)
+		var entries []content.TreeEntry
+		m, err := content.ScanManifest(tee, content.ManifestVisitor{
+			Entry: func(_ int, e content.TreeEntry) error { entries = append(entries, e); return nil },
+		})
+		if err == nil {
+			_, err = io.Copy(io.Discard, tee) // to EOF, where the digest is checked
+		} else if errors.Is(err, content.ErrInvalidManifest) {
+			// Bytes that do not match the digest are a damaged blob, not
+			// a bad manifest: read to the end to tell.
+			if _, derr := io.Copy(io.Discard, vr); derr != nil {
+				err = derr
+			}
+		}
+		if err != nil {
+			raw.close()
+			return err
+		}
+		m.Entries = entries
+		f = &manifestFile{m: m, raw: raw}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read manifest %s: %w", d, err)
+	}
+	return f, nil
+}

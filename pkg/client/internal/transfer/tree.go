@@ -135,11 +135,12 @@ func typeName(m fs.FileMode) string {
 // applied last, deepest first, so read-only directories can be filled.
 func PullTree(ctx context.Context, md content.Digest, store BlobStore, dir string, opts PullOptions) (PullResult, error) {
 	opts = opts.withDefaults()
-	m, err := fetchManifest(ctx, store, md, opts.Retry)
+	mf, err := openManifest(ctx, store, md, opts.Retry)
 	if err != nil {
 		return PullResult{}, fmt.Errorf("pull: %w", err)
 	}
-	return pullTree(ctx, md, m, store, dir, opts)
+	defer mf.close()
+	return pullTree(ctx, md, mf.m, store, dir, opts)
 }
 
 // pullTree is PullTree with the manifest already fetched and the defaults
@@ -192,10 +193,12 @@ func pullTree(ctx context.Context, md content.Digest, m content.Manifest, store 
 // pullTreeFile pulls one file entry to a temporary file beside its target
 // and renames it into place.
 func pullTreeFile(ctx context.Context, root *os.Root, e content.TreeEntry, store BlobStore, opts PullOptions, prog *progress) (int64, error) {
-	fm, err := fetchManifest(ctx, store, e.Manifest, opts.Retry)
+	mf, err := openManifest(ctx, store, e.Manifest, opts.Retry)
 	if err != nil {
 		return 0, err
 	}
+	defer mf.close()
+	fm := mf.m
 	if fm.Kind != content.KindFile {
 		return 0, fmt.Errorf("%w: its manifest %s is a %s", ErrWrongKind, e.Manifest.Short(), fm.Kind)
 	}
@@ -220,7 +223,7 @@ func pullTreeFile(ctx context.Context, root *os.Root, e content.TreeEntry, store
 			root.Remove(tmp)
 		}
 	}()
-	n, err := pullChunks(ctx, fm, store, newEarlyWriteback(f), opts, prog)
+	n, err := pullChunks(ctx, mf, store, newEarlyWriteback(f), opts, prog)
 	if err != nil {
 		return n, err
 	}
