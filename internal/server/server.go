@@ -30,8 +30,10 @@ import (
 type Limits struct {
 	// MaxBody caps JSON request bodies (default 4 MiB).
 	MaxBody int64
-	// MaxRegister caps the body of a register, which lists every blob of
-	// the artifact (about 75 bytes each; default 64 MiB, at least MaxBody).
+	// MaxRegister caps the body of a register (default 64 MiB, at least
+	// MaxBody). Current clients send a small one; older clients list
+	// every blob of the artifact (about 75 bytes each), which the daemon
+	// ignores but must still read.
 	MaxRegister int64
 	// MaxBlob caps a blob PUT (default 1 GiB; chunks are at most a few MiB,
 	// tree manifests can be large).

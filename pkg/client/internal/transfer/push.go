@@ -47,7 +47,7 @@ type PushOptions struct {
 	// GOMAXPROCS.
 	HashWorkers int
 	// BufferSize is the size of the read buffer that holds chunks in flight;
-	// 0 means 4 × the maximum chunk size (32 MiB by default). It must be at
+	// 0 means 3 × the maximum chunk size (24 MiB by default). It must be at
 	// least twice the maximum chunk size.
 	BufferSize int
 	// MissingBatch caps the digests per BlobStore.Missing call; 0 means
@@ -112,7 +112,12 @@ func (o PushOptions) config() (pushConfig, error) {
 		o.HashWorkers = runtime.GOMAXPROCS(0)
 	}
 	if o.BufferSize <= 0 {
-		o.BufferSize = 4 * int(o.Chunker.Max)
+		// 3 × Max, not 4 (session 5): 8 MiB less resident memory, so
+		// that peak RSS stays under 64 MiB on the largest inputs; warm
+		// pushes of 1 GiB took 1.32 s (32 MiB) and 1.43 s (24 MiB) on
+		// average over six alternated pairs, cold pushes alike within the
+		// noise, 16 MiB 14-30% longer.
+		o.BufferSize = 3 * int(o.Chunker.Max)
 	}
 	if o.MissingBatch <= 0 {
 		o.MissingBatch = DefaultMissingBatch

@@ -14,9 +14,10 @@
 // concurrently, fed to the whole-content SHA-256 (in order), digested by a
 // pool of hash workers, checked for presence in batches (BlobStore.Missing)
 // and, if missing, uploaded by Concurrency workers. A chunk's bytes stay in
-// the ring until it is hashed and stored, so memory is the ring (4 × the
-// maximum chunk size, 32 MiB by default) plus small per-chunk records,
-// whatever the input size. The manifest is uploaded last: a manifest is only
+// the ring until it is hashed and stored, so memory is the ring (3 × the
+// maximum chunk size, 24 MiB by default) plus the chunks in flight, whatever
+// the input size: the manifest's chunk list goes to a spool (memory, then a
+// temporary file), not into memory. The manifest is uploaded last: a manifest is only
 // ever stored once every blob it names is. On a store that stages (a local
 // backend, storage.Stager) chunks become durable in group commits — every
 // PushOptions.CommitEvery bytes, before the manifest, and on failure or
