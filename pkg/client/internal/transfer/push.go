@@ -116,7 +116,7 @@ func (o PushOptions) config() (pushConfig, error) {
 		// that peak RSS stays under 64 MiB on the largest inputs; warm
 		// pushes of 1 GiB took 1.32 s (32 MiB) and 1.43 s (24 MiB) on
 		// average over six alternated pairs, cold pushes alike within the
-		// noise, 16 MiB 14-30% longer.
+		// noise, 16 MiB 12-32% longer.
 		o.BufferSize = 3 * int(o.Chunker.Max)
 	}
 	if o.MissingBatch <= 0 {
