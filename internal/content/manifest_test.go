@@ -277,9 +277,9 @@ func TestChunkSpan(t *testing.T) {
 	}
 }
 
-// FuzzParseManifest checks that ParseManifest never panics and that what it
-// accepts survives encode and parse unchanged, with a stable encoding.
-func FuzzParseManifest(f *testing.F) {
+// addManifestSeeds adds a file, a tree and an empty file manifest to f's
+// seed corpus.
+func addManifestSeeds(f *testing.F) {
 	for _, m := range []Manifest{fileManifest(), treeManifest(f),
 		{Kind: KindFile, Digest: FromBytes(nil), Chunker: DefaultChunkerParams()}} {
 		b, err := m.Encode()
@@ -288,6 +288,12 @@ func FuzzParseManifest(f *testing.F) {
 		}
 		f.Add(b)
 	}
+}
+
+// FuzzParseManifest checks that ParseManifest never panics and that what it
+// accepts survives encode and parse unchanged, with a stable encoding.
+func FuzzParseManifest(f *testing.F) {
+	addManifestSeeds(f)
 	f.Add([]byte(`{"schema":1,"kind":"tree","size":0,"digest":"` + TreeDigest(nil).String() + `","entries":[]}`))
 	f.Add([]byte(`{"schema":1,"kind":"tree","entries":[{"path":"../x","type":"file"}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -478,14 +484,7 @@ func TestScanManifestStricterThanEncodingJSON(t *testing.T) {
 // assembled manifest) accepts, and that a file manifest it accepts is
 // re-encoded identically through the streaming encoder.
 func FuzzScanManifest(f *testing.F) {
-	for _, m := range []Manifest{fileManifest(), treeManifest(f),
-		{Kind: KindFile, Digest: FromBytes(nil), Chunker: DefaultChunkerParams()}} {
-		b, err := m.Encode()
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
+	addManifestSeeds(f)
 	f.Add([]byte(`{"schema":1,"kind":"file","size":0,"digest":"` + FromBytes(nil).String() + `","chunks":[],"chunker":{"algorithm":"a","min":64,"avg":64,"max":64}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var n int

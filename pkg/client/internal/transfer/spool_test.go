@@ -90,14 +90,7 @@ func TestPushManyChunks(t *testing.T) {
 	if err != nil || content.FromBytes(enc) != res.ManifestDigest {
 		t.Fatalf("stored manifest is not canonical: %v", err)
 	}
-	distinct := map[content.Digest]int64{}
-	for _, c := range want {
-		distinct[c.Digest] = c.Size
-	}
-	var distinctBytes int64
-	for _, n := range distinct {
-		distinctBytes += n
-	}
+	_, distinctBytes := distinctChunks(want)
 	if res.UploadedBytes != distinctBytes || res.UploadedBytes+res.DeduplicatedBytes != int64(len(data)) {
 		t.Fatalf("uploaded %d, deduplicated %d; want %d uploaded (each distinct chunk once) of %d",
 			res.UploadedBytes, res.DeduplicatedBytes, distinctBytes, len(data))

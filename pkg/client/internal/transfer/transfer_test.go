@@ -58,6 +58,19 @@ func manifestOf(t testing.TB, s *memStore, d content.Digest) content.Manifest {
 	return m
 }
 
+// distinctChunks counts the distinct chunks among chunks and their bytes.
+func distinctChunks(chunks []content.ChunkRef) (n int, bytes int64) {
+	seen := map[content.Digest]bool{}
+	for _, c := range chunks {
+		if !seen[c.Digest] {
+			seen[c.Digest] = true
+			n++
+			bytes += c.Size
+		}
+	}
+	return n, bytes
+}
+
 func TestPushPullRoundTrip(t *testing.T) {
 	sp := smallParams()
 	zeros := make([]byte, 200<<10)
@@ -111,17 +124,10 @@ func TestPushPullRoundTrip(t *testing.T) {
 			if res.UploadedBytes+res.DeduplicatedBytes != res.Size {
 				t.Fatalf("uploaded %d + deduplicated %d != size %d", res.UploadedBytes, res.DeduplicatedBytes, res.Size)
 			}
-			distinct := map[content.Digest]int64{}
-			for _, c := range want {
-				distinct[c.Digest] = c.Size
-			}
-			var distinctBytes int64
-			for _, n := range distinct {
-				distinctBytes += n
-			}
-			if res.UploadedBytes != distinctBytes || s.putOK != len(distinct)+1 {
+			nDistinct, distinctBytes := distinctChunks(want)
+			if res.UploadedBytes != distinctBytes || s.putOK != nDistinct+1 {
 				t.Fatalf("uploaded %d bytes in %d blobs, want each distinct chunk once and the manifest: %d bytes, %d blobs",
-					res.UploadedBytes, s.putOK, distinctBytes, len(distinct)+1)
+					res.UploadedBytes, s.putOK, distinctBytes, nDistinct+1)
 			}
 			if len(tc.data) > 0 && (last.Read != res.Size || last.Written != res.UploadedBytes ||
 				last.Deduplicated != res.DeduplicatedBytes || last.Total != -1) {
