@@ -482,6 +482,11 @@ type chunkList struct {
 }
 
 func (l *chunkList) add(i int, c content.ChunkRef) error {
+	if i >= content.MaxChunks {
+		p := content.DefaultChunkerParams() // chunks average about Min + Avg
+		return fmt.Errorf("%w: it has more than %d chunks, the most one manifest may list (about %.1f TiB at the default chunk size); split it into several artifacts",
+			ErrTooLarge, content.MaxChunks, float64(content.MaxChunks)*float64(p.Min+p.Avg)/(1<<40))
+	}
 	if i != l.next {
 		l.pending[i] = c
 		return nil

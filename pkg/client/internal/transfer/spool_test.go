@@ -3,9 +3,11 @@ package transfer
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/artifact-store/artstore/internal/content"
@@ -109,5 +111,28 @@ func TestPushManyChunks(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(tmp); len(ents) != 0 {
 		t.Fatalf("temporary files left: %v", ents)
+	}
+}
+
+// TestChunkListTooLarge: one chunk past content.MaxChunks fails with
+// ErrTooLarge and a message that says what to do, not as an invalid
+// manifest.
+func TestChunkListTooLarge(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes a 100 MB chunk list")
+	}
+	t.Setenv("TMPDIR", t.TempDir())
+	sp := &spool{}
+	defer sp.close()
+	l := &chunkList{enc: content.NewChunkListEncoder(sp, content.DefaultChunkerParams()), pending: map[int]content.ChunkRef{}}
+	ref := content.ChunkRef{Digest: content.FromBytes([]byte("x")), Size: 1}
+	for i := range content.MaxChunks {
+		if err := l.add(i, ref); err != nil {
+			t.Fatalf("chunk %d: %v", i, err)
+		}
+	}
+	err := l.add(content.MaxChunks, ref)
+	if !errors.Is(err, ErrTooLarge) || errors.Is(err, content.ErrInvalidManifest) || !strings.Contains(err.Error(), "split it") {
+		t.Fatalf("chunk %d: got %v, want ErrTooLarge saying what to do", content.MaxChunks, err)
 	}
 }

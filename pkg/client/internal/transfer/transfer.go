@@ -89,6 +89,9 @@ var (
 	// ErrUnsupportedFileType: PushTree met a symbolic link, device, socket
 	// or named pipe, which trees do not store.
 	ErrUnsupportedFileType = errors.New("unsupported file type")
+	// ErrTooLarge: the content has more chunks than one manifest may list
+	// (content.MaxChunks).
+	ErrTooLarge = errors.New("content too large for one artifact")
 )
 
 // Progress is a snapshot of a transfer's byte counts, for progress bars.
