@@ -34,6 +34,7 @@ type blobCheck struct {
 	ctx     context.Context
 	blobs   BlobChecker
 	batch   []content.Digest
+	inBatch map[content.Digest]bool // a chunk repeated in a manifest is asked about once per batch
 	missing []content.Digest
 	nMiss   int
 }
@@ -43,7 +44,7 @@ type blobCheck struct {
 // that the manifest describes content of the given digest and size. It
 // returns a *MissingBlobsError when blobs are missing.
 func (r *Registry) checkBlobs(ctx context.Context, md, contentDigest content.Digest, size int64) error {
-	c := &blobCheck{ctx: ctx, blobs: r.blobs}
+	c := &blobCheck{ctx: ctx, blobs: r.blobs, inBatch: map[content.Digest]bool{}}
 	if err := c.add(md); err != nil {
 		return err
 	}
@@ -131,6 +132,10 @@ func (c *blobCheck) scan(d content.Digest, v content.ManifestVisitor) (content.M
 
 // add queues d for a presence check, checking a full batch.
 func (c *blobCheck) add(d content.Digest) error {
+	if c.inBatch[d] {
+		return nil
+	}
+	c.inBatch[d] = true
 	c.batch = append(c.batch, d)
 	if len(c.batch) >= checkBatch {
 		return c.flush()
@@ -145,6 +150,7 @@ func (c *blobCheck) flush() error {
 	}
 	missing, err := c.blobs.Missing(c.ctx, c.batch)
 	c.batch = c.batch[:0]
+	clear(c.inBatch)
 	if err != nil {
 		return fmt.Errorf("check blobs: %w", err)
 	}

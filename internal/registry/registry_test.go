@@ -24,9 +24,10 @@ import (
 
 // blobs is an in-memory BlobChecker.
 type blobs struct {
-	mu   sync.Mutex
-	have map[content.Digest][]byte
-	err  error
+	mu    sync.Mutex
+	have  map[content.Digest][]byte
+	err   error
+	asked int // digests passed to Missing
 }
 
 func (b *blobs) Missing(_ context.Context, ds []content.Digest) ([]content.Digest, error) {
@@ -35,6 +36,7 @@ func (b *blobs) Missing(_ context.Context, ds []content.Digest) ([]content.Diges
 	if b.err != nil {
 		return nil, b.err
 	}
+	b.asked += len(ds)
 	var out []content.Digest
 	for _, d := range ds {
 		if _, ok := b.have[d]; !ok && !slices.Contains(out, d) {
@@ -798,5 +800,29 @@ func TestRegisterChecksTreeBlobs(t *testing.T) {
 	e.blobs.have[damaged.Manifest] = mb2
 	if _, err := e.r.Register(ctx, "alice", tree("tree-damaged", damaged)); !errors.Is(err, content.ErrMismatch) || errors.Is(err, registry.ErrInvalid) {
 		t.Fatalf("damaged file manifest: %v, want content.ErrMismatch", err)
+	}
+}
+
+// TestRegisterAsksRepeatedChunksOnce: a chunk a manifest lists many times
+// (a run of zeros, say) is asked about once, not once per mention.
+func TestRegisterAsksRepeatedChunksOnce(t *testing.T) {
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "log.db"), eventlog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	e := newEnv(t, s)
+	chunk := e.blobs.put([]byte("zzzz"))
+	m := content.Manifest{Kind: content.KindFile, Size: 4 * 100, Digest: content.FromBytes(bytes.Repeat([]byte("zzzz"), 100)),
+		Chunker: content.DefaultChunkerParams()}
+	for range 100 {
+		m.Chunks = append(m.Chunks, content.ChunkRef{Digest: chunk, Size: 4})
+	}
+	md := e.blobs.putManifest(t, m)
+	if _, err := e.r.Register(context.Background(), "alice", registry.RegisterRequest{Name: "zeros", ContentDigest: m.Digest, Size: m.Size, ManifestDigest: md}); err != nil {
+		t.Fatal(err)
+	}
+	if e.blobs.asked != 2 { // the manifest, then the chunk
+		t.Fatalf("asked about %d digests for a manifest and one chunk listed 100 times; want 2", e.blobs.asked)
 	}
 }
