@@ -50,16 +50,15 @@ measure() {
 	done
 }
 wall() { cut -d' ' -f1 "$work/$1.best"; }
-# median NAME: the median wall time of NAME's runs (the lower middle one for
-# an even count).
-median() { sort -n "$work/$1.all" | sed -n "$((($(wc -l <"$work/$1.all") + 1) / 2))p"; }
+# middle: the median of the numbers on standard input, one a line (the
+# lower middle one for an even count).
+middle() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+# median NAME: the median wall time of NAME's runs.
+median() { middle <"$work/$1.all"; }
 mratio() { echo "scale=2; $(median "$1") / $(median "$2")" | bc; }
 # rratio NAME BASE: the median over rounds of NAME's time / BASE's time in
 # the same round (the local runs go in rounds; see below).
-rratio() {
-	paste -d' ' "$work/$1.all" "$work/$2.all" | awk '{ printf "%.2f\n", $1 / $2 }' | sort -n |
-		sed -n "$((($(wc -l <"$work/$1.all") + 1) / 2))p"
-}
+rratio() { paste -d' ' "$work/$1.all" "$work/$2.all" | awk '{ printf "%.2f\n", $1 / $2 }' | middle; }
 rss_mib() { echo "scale=1; $(cut -d' ' -f2 "$work/$1.best") / 1024" | bc; }
 ratio() { echo "scale=2; $(wall "$1") / $(wall "$2")" | bc; }
 jfield() { sed -n "s/^ *\"$2\": \"\{0,1\}\([^,\"]*\)\"\{0,1\},\{0,1\}$/\1/p" "$work/$1.out" | head -1; }

@@ -40,11 +40,10 @@ func NewChunkListEncoder(w io.Writer, params ChunkerParams) *ChunkListEncoder {
 // chunk without a digest, with a size outside (0, params.Max], or past
 // MaxChunks chunks; write errors are returned as they are.
 func (e *ChunkListEncoder) Add(c ChunkRef) error {
+	// The sum cannot overflow: at most MaxChunks chunks of at most
+	// MaxChunkSize bytes.
 	if err := checkChunk(e.n, c, e.params.Max); err != nil {
 		return err
-	}
-	if c.Size > maxSize-e.size {
-		return fmt.Errorf("%w: chunk %d: the sizes add up to more than %d", ErrInvalidManifest, e.n, int64(maxSize))
 	}
 	b := e.buf[:0]
 	if e.n > 0 {
@@ -142,6 +141,24 @@ func ScanManifest(r io.Reader, v ManifestVisitor) (Manifest, error) {
 			return Manifest{}, err
 		}
 		return Manifest{}, fmt.Errorf("%w: %w", ErrInvalidManifest, err)
+	}
+	return m, nil
+}
+
+// ScanManifestBlob is ScanManifest over the stored blob r, which must hash
+// to d: it reads r to its end, where the digest is checked. Bytes that do
+// not match d are reported as a mismatch (ErrMismatch), also when they do
+// not parse: a damaged blob is not a bad manifest.
+func ScanManifestBlob(r io.Reader, d Digest, v ManifestVisitor) (Manifest, error) {
+	vr := NewVerifyingReader(io.LimitReader(r, MaxManifestSize+1), d, -1)
+	m, err := ScanManifest(vr, v)
+	if err == nil || errors.Is(err, ErrInvalidManifest) {
+		if _, derr := io.Copy(io.Discard, vr); derr != nil {
+			return Manifest{}, derr
+		}
+	}
+	if err != nil {
+		return Manifest{}, err
 	}
 	return m, nil
 }

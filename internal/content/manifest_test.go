@@ -530,3 +530,29 @@ func TestScanManifestReaderError(t *testing.T) {
 		t.Fatalf("got %v, want ErrMismatch and not ErrInvalidManifest", err)
 	}
 }
+
+// TestScanManifestBlob: a blob is checked against its digest to the end; a
+// damaged one is a mismatch even when the damage breaks its JSON, and a
+// well-stored invalid manifest is an invalid manifest.
+func TestScanManifestBlob(t *testing.T) {
+	good, err := fileManifest().Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := FromBytes(good)
+	if _, err := ScanManifestBlob(bytes.NewReader(good), d, ManifestVisitor{}); err != nil {
+		t.Fatalf("intact blob: %v", err)
+	}
+	damaged := bytes.Clone(good)
+	damaged[3] ^= 0xff
+	if _, err := ScanManifestBlob(bytes.NewReader(damaged), d, ManifestVisitor{}); !errors.Is(err, ErrMismatch) || errors.Is(err, ErrInvalidManifest) {
+		t.Fatalf("damaged blob: got %v, want ErrMismatch only", err)
+	}
+	bad := []byte(`{"schema":1}`)
+	if _, err := ScanManifestBlob(bytes.NewReader(bad), FromBytes(bad), ManifestVisitor{}); !errors.Is(err, ErrInvalidManifest) {
+		t.Fatalf("invalid manifest: got %v, want ErrInvalidManifest", err)
+	}
+	if _, err := ScanManifestBlob(bytes.NewReader(good), FromBytes(bad), ManifestVisitor{}); !errors.Is(err, ErrMismatch) {
+		t.Fatalf("valid manifest under another digest: got %v, want ErrMismatch", err)
+	}
+}

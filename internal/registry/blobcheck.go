@@ -107,19 +107,7 @@ func (c *blobCheck) scan(d content.Digest, v content.ManifestVisitor) (content.M
 		return content.Manifest{}, fmt.Errorf("read manifest %s: %w", d.Short(), err)
 	}
 	defer rc.Close()
-	vr := content.NewVerifyingReader(rc, d, -1)
-	m, err := content.ScanManifest(vr, v)
-	if err == nil {
-		// The scan stops at the end of the JSON; the digest is checked at
-		// EOF.
-		_, err = io.Copy(io.Discard, vr)
-	} else if errors.Is(err, content.ErrInvalidManifest) {
-		// Bytes that do not match the digest are a damaged blob, not a
-		// bad manifest: read to the end to tell.
-		if _, derr := io.Copy(io.Discard, vr); derr != nil {
-			err = derr
-		}
-	}
+	m, err := content.ScanManifestBlob(rc, d, v)
 	switch {
 	case err == nil:
 		return m, nil

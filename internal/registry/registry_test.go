@@ -110,14 +110,7 @@ type env struct {
 // forEachStore runs fn against a SQLite store and, when configured, a
 // PostgreSQL one.
 func forEachStore(t *testing.T, fn func(t *testing.T, e *env)) {
-	t.Run("sqlite", func(t *testing.T) {
-		s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "log.db"), eventlog.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		fn(t, newEnv(t, s))
-	})
+	t.Run("sqlite", func(t *testing.T) { fn(t, newSQLiteEnv(t)) })
 	t.Run("postgres", func(t *testing.T) {
 		_, dsn := pgtest.Schema(t)
 		s, err := postgres.Open(context.Background(), dsn, eventlog.Options{})
@@ -127,6 +120,16 @@ func forEachStore(t *testing.T, fn func(t *testing.T, e *env)) {
 		t.Cleanup(func() { s.Close() })
 		fn(t, newEnv(t, s))
 	})
+}
+
+// newSQLiteEnv returns an env over a new SQLite log.
+func newSQLiteEnv(t testing.TB) *env {
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "log.db"), eventlog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return newEnv(t, s)
 }
 
 func newEnv(t testing.TB, s eventlog.Store) *env {
@@ -744,12 +747,7 @@ func TestLogOperations(t *testing.T) {
 // manifest and checks it and its chunks, and that it describes the file
 // the tree lists.
 func TestRegisterChecksTreeBlobs(t *testing.T) {
-	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "log.db"), eventlog.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	e := newEnv(t, s)
+	e := newSQLiteEnv(t)
 	ctx := context.Background()
 	// tree returns a registration of a tree holding the file entry file
 	// and a subdirectory; file returns an entry "a" holding data.
@@ -806,12 +804,7 @@ func TestRegisterChecksTreeBlobs(t *testing.T) {
 // TestRegisterAsksRepeatedChunksOnce: a chunk a manifest lists many times
 // (a run of zeros, say) is asked about once, not once per mention.
 func TestRegisterAsksRepeatedChunksOnce(t *testing.T) {
-	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "log.db"), eventlog.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	e := newEnv(t, s)
+	e := newSQLiteEnv(t)
 	chunk := e.blobs.put([]byte("zzzz"))
 	m := content.Manifest{Kind: content.KindFile, Size: 4 * 100, Digest: content.FromBytes(bytes.Repeat([]byte("zzzz"), 100)),
 		Chunker: content.DefaultChunkerParams()}

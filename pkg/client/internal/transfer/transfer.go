@@ -260,21 +260,10 @@ func openManifest(ctx context.Context, store BlobStore, d content.Digest, retry 
 		}
 		defer rc.Close()
 		raw := &spool{}
-		vr := content.NewVerifyingReader(io.LimitReader(rc, content.MaxManifestSize+1), d, -1)
-		tee := io.TeeReader(vr, raw)
 		var entries []content.TreeEntry
-		m, err := content.ScanManifest(tee, content.ManifestVisitor{
+		m, err := content.ScanManifestBlob(io.TeeReader(rc, raw), d, content.ManifestVisitor{
 			Entry: func(_ int, e content.TreeEntry) error { entries = append(entries, e); return nil },
 		})
-		if err == nil {
-			_, err = io.Copy(io.Discard, tee) // to EOF, where the digest is checked
-		} else if errors.Is(err, content.ErrInvalidManifest) {
-			// Bytes that do not match the digest are a damaged blob, not
-			// a bad manifest: read to the end to tell.
-			if _, derr := io.Copy(io.Discard, vr); derr != nil {
-				err = derr
-			}
-		}
 		if err != nil {
 			raw.close()
 			return err
