@@ -104,8 +104,9 @@ const (
 // Backend stores blobs in a local directory. It is safe for concurrent use by
 // several goroutines and by several processes sharing the directory.
 type Backend struct {
-	id   string
-	root string // absolute and clean
+	id     string
+	root   string // absolute and clean
+	direct directBuffers
 }
 
 var (
@@ -346,7 +347,12 @@ func (b *Backend) writeTemp(ctx context.Context, root *os.Root, d content.Digest
 			root.Remove(tmpName)
 		}
 	}()
-	fw := &fileWriter{f: f}
+	fw := &fileWriter{w: f}
+	dw := newDirectWriter(f, size, &b.direct)
+	if dw != nil {
+		defer dw.release()
+		fw.w = dw
+	}
 	var werr error
 	if wt, ok := r.(io.WriterTo); ok && !rehash {
 		// The bytes are in memory already (a push's chunk): write them to
@@ -364,6 +370,11 @@ func (b *Backend) writeTemp(ctx context.Context, root *os.Root, d content.Digest
 			return nil, "", b.errf("put", d, "write %s: %w", filepath.Join(b.root, tmpName), fw.err)
 		}
 		return nil, "", b.errf("put", d, "%w", werr)
+	}
+	if dw != nil {
+		if err := dw.finish(); err != nil {
+			return nil, "", b.errf("put", d, "write %s: %w", filepath.Join(b.root, tmpName), err)
+		}
 	}
 	now := time.Now()
 	if err := root.Chtimes(tmpName, now, now); err != nil {
@@ -776,14 +787,15 @@ func copyBufferSize(size int64) int {
 }
 
 // fileWriter hides *os.File's ReadFrom, so io.CopyBuffer uses our buffer,
-// and remembers write errors so Put can tell them from reader errors.
+// and remembers write errors so Put can tell them from reader errors. w is
+// the file or its directWriter.
 type fileWriter struct {
-	f   *os.File
+	w   io.Writer
 	err error
 }
 
 func (w *fileWriter) Write(p []byte) (int, error) {
-	n, err := w.f.Write(p)
+	n, err := w.w.Write(p)
 	if err != nil {
 		w.err = err
 	}

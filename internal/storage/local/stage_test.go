@@ -16,7 +16,7 @@ import (
 func TestStageFiles(t *testing.T) {
 	b := newLocal(t)
 	st := b.NewStage()
-	data := storagetest.Blob(1, 300<<10)
+	data := storagetest.Blob(1, 300<<10+123) // written with O_DIRECT where the filesystem has it, the tail without
 	d := content.FromBytes(data)
 	if _, err := st.PutVerified(t.Context(), d, int64(len(data)), bytes.NewReader(data)); err != nil {
 		t.Fatal(err)
@@ -35,6 +35,9 @@ func TestStageFiles(t *testing.T) {
 	fi, err := os.Stat(blobPath(b, d))
 	if err != nil || fi.Mode().Perm() != 0o444 || fi.Size() != int64(len(data)) {
 		t.Fatalf("committed blob: %v, %v; want mode 0444 and %d bytes", fi, err, len(data))
+	}
+	if got, err := os.ReadFile(blobPath(b, d)); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("committed blob holds other bytes than were staged (%v)", err)
 	}
 
 	other := storagetest.Blob(2, 10)

@@ -306,7 +306,7 @@ func (s *suite) testPutGet(t *testing.T) {
 	if b.ID() == "" {
 		t.Error("ID() is empty")
 	}
-	for i, size := range []int{0, 1, 100, 4096, 1<<20 + 7} {
+	for i, size := range []int{0, 1, 100, 4096, 1<<20 + 7, 2<<20 + 4097} {
 		data := Blob(uint64(i), size)
 		d := mustPut(t, b, data)
 		if got := mustRead(t, b, d, nil); !bytes.Equal(got, data) {

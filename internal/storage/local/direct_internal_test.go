@@ -1,0 +1,145 @@
+package local
+
+import (
+	"bytes"
+	"errors"
+	"math/rand/v2"
+	"syscall"
+	"testing"
+	"unsafe"
+)
+
+// directSink stands in for a file: it records each write and whether it
+// was made with O_DIRECT on, and can refuse direct writes like a
+// filesystem without support for them.
+type directSink struct {
+	data     bytes.Buffer
+	direct   bool
+	refuse   bool // direct writes fail with EINVAL
+	switches []bool
+	writes   []sinkWrite
+}
+
+type sinkWrite struct {
+	off, n int
+	direct bool
+}
+
+func (s *directSink) Write(p []byte) (int, error) {
+	if s.direct && s.refuse {
+		return 0, syscall.EINVAL
+	}
+	s.writes = append(s.writes, sinkWrite{off: s.data.Len(), n: len(p), direct: s.direct})
+	return s.data.Write(p)
+}
+
+func (s *directSink) set(on bool) error {
+	s.switches = append(s.switches, on)
+	s.direct = on
+	return nil
+}
+
+func newSinkWriter(s *directSink, bufs *directBuffers) *directWriter {
+	s.direct = true
+	return &directWriter{out: s, set: s.set, bufs: bufs, buf: bufs.get(), direct: true}
+}
+
+// TestDirectWriterAlignment: every write made with O_DIRECT on starts at an
+// aligned offset and has an aligned length, from an aligned buffer; the
+// bytes arrive whole and in order, whatever the sizes of the writes fed in;
+// O_DIRECT is switched off at most once, for the unaligned tail.
+func TestDirectWriterAlignment(t *testing.T) {
+	var bufs directBuffers
+	r := rand.New(rand.NewPCG(1, 2))
+	sizes := []int{0, 1, directAlign - 1, directAlign, directAlign + 1,
+		directBuffer - 1, directBuffer, directBuffer + 1, 3*directBuffer + directAlign, 3*directBuffer + 12345}
+	for _, size := range sizes {
+		for _, piece := range []int{1 << 10, 256 << 10, directBuffer + 7, 8 << 20} {
+			src := make([]byte, size)
+			for i := range src {
+				src[i] = byte(r.Uint32())
+			}
+			s := &directSink{}
+			w := newSinkWriter(s, &bufs)
+			if uintptr(addr(w.buf))%directAlign != 0 || len(w.buf) != directBuffer {
+				t.Fatalf("buffer at %#x, %d bytes: want %d-aligned, %d bytes", addr(w.buf), len(w.buf), directAlign, directBuffer)
+			}
+			for p := src; len(p) > 0; {
+				n := min(len(p), 1+r.IntN(piece))
+				if m, err := w.Write(p[:n]); m != n || err != nil {
+					t.Fatalf("Write = %d, %v; want %d, nil", m, err, n)
+				}
+				p = p[n:]
+			}
+			if err := w.finish(); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(s.data.Bytes(), src) {
+				t.Fatalf("size %d, pieces ≤ %d: the bytes written differ from the source", size, piece)
+			}
+			for _, wr := range s.writes {
+				if wr.direct && (wr.off%directAlign != 0 || wr.n%directAlign != 0) {
+					t.Fatalf("size %d: direct write of %d bytes at offset %d is not %d-aligned", size, wr.n, wr.off, directAlign)
+				}
+			}
+			wantSwitch := size%directAlign != 0
+			if got := len(s.switches) == 1 && !s.switches[0]; got != wantSwitch || len(s.switches) > 1 {
+				t.Fatalf("size %d: O_DIRECT switched %v; want one switch off only for an unaligned tail (%v)", size, s.switches, wantSwitch)
+			}
+			if direct := size - size%directAlign; direct > 0 && !s.writes[0].direct {
+				t.Fatalf("size %d: the first write was not direct", size)
+			}
+		}
+	}
+	if len(bufs.free) == 0 || len(bufs.free) > directKeep {
+		t.Fatalf("%d buffers kept for reuse; want 1..%d", len(bufs.free), directKeep)
+	}
+}
+
+// TestDirectWriterFallsBack: a filesystem that refuses direct writes gets
+// every byte through the page cache instead, and no error.
+func TestDirectWriterFallsBack(t *testing.T) {
+	var bufs directBuffers
+	src := bytes.Repeat([]byte("0123456789abcdef"), (3*directBuffer+100)/16)
+	s := &directSink{refuse: true}
+	w := newSinkWriter(s, &bufs)
+	if _, err := w.Write(src); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.finish(); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(s.data.Bytes(), src) {
+		t.Fatal("the bytes written differ from the source")
+	}
+	if len(s.switches) != 1 || s.switches[0] {
+		t.Fatalf("O_DIRECT switched %v; want off once", s.switches)
+	}
+	for _, wr := range s.writes {
+		if wr.direct {
+			t.Fatalf("a write went through with O_DIRECT refused: %+v", wr)
+		}
+	}
+}
+
+// TestDirectWriterWriteError: an error other than EINVAL is returned, not
+// papered over by a retry through the page cache.
+func TestDirectWriterWriteError(t *testing.T) {
+	var bufs directBuffers
+	w := &directWriter{out: failWriter{}, set: func(bool) error { return nil }, bufs: &bufs, buf: bufs.get(), direct: true}
+	_, err := w.Write(make([]byte, directBuffer))
+	if !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("Write = %v; want ENOSPC", err)
+	}
+	w.release()
+	w.release() // idempotent
+	if len(bufs.free) != 1 {
+		t.Fatalf("%d buffers kept after release; want 1", len(bufs.free))
+	}
+}
+
+type failWriter struct{}
+
+func (failWriter) Write([]byte) (int, error) { return 0, syscall.ENOSPC }
+
+func addr(b []byte) uintptr { return uintptr(unsafe.Pointer(&b[0])) }
