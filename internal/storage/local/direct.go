@@ -159,3 +159,92 @@ func (w *directWriter) release() {
 		w.buf = nil
 	}
 }
+
+// directReader reads the section [pos, pos+left) of a file opened with
+// O_DIRECT through an aligned buffer: each fill reads one aligned block of
+// directBuffer bytes (less at the end of the file), and the bytes before
+// the section's start in the first block are skipped. A filesystem that
+// refuses the read with EINVAL is read through the page cache from then on.
+type directReader struct {
+	f      *os.File
+	read   func(buf []byte, off int64) (int, error) // pread(2) on f
+	set    func(on bool) error
+	bufs   *directBuffers
+	buf    []byte
+	r, w   int   // buf[r:w] is read but not yet returned
+	next   int64 // file offset of the next fill, aligned
+	skip   int   // bytes to drop from the next fill
+	left   int64 // bytes of the section not yet returned
+	direct bool
+}
+
+// newDirectReader returns a reader of n bytes of f from offset start that
+// bypasses the page cache, or nil when that does not apply: a section
+// below directMin, a platform or filesystem without direct I/O, or a file
+// whose first page is cached already (recently written through the page
+// cache, or read), which is then better read from there.
+func newDirectReader(f *os.File, start, n int64, bufs *directBuffers) *directReader {
+	if n < directMin || cached(f, start) || setDirect(f, true) != nil {
+		return nil
+	}
+	aligned := start &^ (directAlign - 1)
+	return &directReader{
+		f:      f,
+		read:   func(buf []byte, off int64) (int, error) { return pread(f, buf, off) },
+		set:    func(on bool) error { return setDirect(f, on) },
+		bufs:   bufs,
+		buf:    bufs.get(),
+		next:   aligned,
+		skip:   int(start - aligned),
+		left:   n,
+		direct: true,
+	}
+}
+
+func (r *directReader) Read(p []byte) (int, error) {
+	if r.left == 0 {
+		return 0, io.EOF
+	}
+	if r.buf == nil {
+		return 0, os.ErrClosed
+	}
+	if r.r == r.w {
+		if err := r.fill(); err != nil {
+			return 0, err
+		}
+	}
+	n := copy(p, r.buf[r.r:r.r+int(min(int64(r.w-r.r), r.left))])
+	r.r += n
+	r.left -= int64(n)
+	return n, nil
+}
+
+// fill reads the next block; at the end of the file it returns io.EOF.
+func (r *directReader) fill() error {
+	n, err := r.read(r.buf, r.next)
+	if err != nil && r.direct && errors.Is(err, syscall.EINVAL) {
+		if err := r.set(false); err != nil {
+			return err
+		}
+		r.direct = false
+		n, err = r.read(r.buf, r.next)
+	}
+	if err != nil {
+		return err
+	}
+	if n <= r.skip {
+		return io.EOF // the file is shorter than the section
+	}
+	r.r, r.w = r.skip, n
+	r.skip = 0
+	r.next += int64(n)
+	return nil
+}
+
+func (r *directReader) Close() error {
+	if r.buf != nil {
+		r.bufs.put(r.buf)
+		r.buf = nil
+	}
+	return r.f.Close()
+}

@@ -3,6 +3,7 @@ package local
 import (
 	"bytes"
 	"errors"
+	"io"
 	"math/rand/v2"
 	"syscall"
 	"testing"
@@ -143,3 +144,98 @@ type failWriter struct{}
 func (failWriter) Write([]byte) (int, error) { return 0, syscall.ENOSPC }
 
 func addr(b []byte) uintptr { return uintptr(unsafe.Pointer(&b[0])) }
+
+// fakeFile serves preads from data, records each, and can refuse direct
+// reads like a filesystem without support for them.
+type fakeFile struct {
+	data   []byte
+	direct bool
+	refuse bool
+	reads  []sinkWrite
+}
+
+func (f *fakeFile) pread(buf []byte, off int64) (int, error) {
+	if f.direct && f.refuse {
+		return 0, syscall.EINVAL
+	}
+	f.reads = append(f.reads, sinkWrite{off: int(off), n: len(buf), direct: f.direct})
+	if off >= int64(len(f.data)) {
+		return 0, nil
+	}
+	return copy(buf, f.data[off:]), nil
+}
+
+func (f *fakeFile) set(on bool) error { f.direct = on; return nil }
+
+func newFakeReader(f *fakeFile, bufs *directBuffers, start, n int64) *directReader {
+	f.direct = true
+	aligned := start &^ (directAlign - 1)
+	return &directReader{read: f.pread, set: f.set, bufs: bufs, buf: bufs.get(),
+		next: aligned, skip: int(start - aligned), left: n, direct: true}
+}
+
+// TestDirectReaderSections: every section comes back exactly, each direct
+// read is an aligned block into the aligned buffer, and a file shorter than
+// the section ends the reader early (the caller's size check reports it).
+func TestDirectReaderSections(t *testing.T) {
+	var bufs directBuffers
+	r := rand.New(rand.NewPCG(3, 4))
+	data := make([]byte, 3*directBuffer+4099)
+	for i := range data {
+		data[i] = byte(r.Uint32())
+	}
+	n := int64(len(data))
+	for _, sec := range [][2]int64{{0, n}, {1, n - 1}, {4097, directBuffer}, {directBuffer - 5, 10},
+		{directBuffer, directBuffer}, {n - 1, 1}, {3 * directBuffer, 4099}} {
+		for _, piece := range []int{1, 4 << 10, directBuffer + 3} {
+			f := &fakeFile{data: data}
+			dr := newFakeReader(f, &bufs, sec[0], sec[1])
+			var got []byte
+			p := make([]byte, piece)
+			for {
+				m, err := dr.Read(p)
+				got = append(got, p[:m]...)
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if want := data[sec[0] : sec[0]+sec[1]]; !bytes.Equal(got, want) {
+				t.Fatalf("section %v, reads of %d: got %d bytes, want %d matching", sec, piece, len(got), len(want))
+			}
+			for _, rd := range f.reads {
+				if !rd.direct || rd.off%directAlign != 0 || rd.n != directBuffer {
+					t.Fatalf("section %v: read %+v; want direct reads of %d bytes at aligned offsets", sec, rd, directBuffer)
+				}
+			}
+			if addr(dr.buf)%directAlign != 0 {
+				t.Fatal("read buffer not aligned")
+			}
+			dr.bufs.put(dr.buf)
+		}
+	}
+
+	// A file that ends before the section does.
+	f := &fakeFile{data: data[:directBuffer+10]}
+	got, err := io.ReadAll(newFakeReader(f, &bufs, 100, n-100))
+	if err != nil || !bytes.Equal(got, data[100:directBuffer+10]) {
+		t.Fatalf("short file: %d bytes, %v; want the %d there are", len(got), err, directBuffer+10-100)
+	}
+}
+
+// TestDirectReaderFallsBack: a filesystem that refuses direct reads is
+// read through the page cache, with the same result.
+func TestDirectReaderFallsBack(t *testing.T) {
+	var bufs directBuffers
+	data := bytes.Repeat([]byte("artstore"), directBuffer/2)
+	f := &fakeFile{data: data, refuse: true}
+	got, err := io.ReadAll(newFakeReader(f, &bufs, 5, int64(len(data)-5)))
+	if err != nil || !bytes.Equal(got, data[5:]) {
+		t.Fatalf("got %d bytes, %v; want %d matching", len(got), err, len(data)-5)
+	}
+	if f.direct {
+		t.Fatal("O_DIRECT still on after the filesystem refused it")
+	}
+}

@@ -1,6 +1,7 @@
 package local
 
 import (
+	"errors"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -30,4 +31,28 @@ func setDirect(f *os.File, on bool) error {
 		return err
 	}
 	return ferr
+}
+
+// cached reports whether the page of f at off is in the page cache, by a
+// one-byte read that must not wait for the disk (preadv2 RWF_NOWAIT). When
+// the kernel or filesystem cannot tell, it says true: read as usual.
+func cached(f *os.File, off int64) bool {
+	var one [1]byte
+	_, err := unix.Preadv2(int(f.Fd()), [][]byte{one[:]}, off, unix.RWF_NOWAIT)
+	return err == nil || !errors.Is(err, unix.EAGAIN)
+}
+
+// pread is one pread(2) call: at the end of the file it returns fewer
+// bytes (0 past the end) and no error.
+func pread(f *os.File, buf []byte, off int64) (int, error) {
+	for {
+		n, err := unix.Pread(int(f.Fd()), buf, off)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return 0, &os.PathError{Op: "read", Path: f.Name(), Err: err}
+		}
+		return n, nil
+	}
 }

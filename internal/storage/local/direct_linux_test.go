@@ -1,6 +1,8 @@
 package local
 
 import (
+	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -49,5 +51,65 @@ func TestNewDirectWriter(t *testing.T) {
 	}
 	if fi, err := f.Stat(); err != nil || fi.Size() != directMin+10 {
 		t.Fatalf("file: %v, %v; want %d bytes", fi, err, directMin+10)
+	}
+}
+
+// TestDirectReadOfUncachedBlob: a blob written with O_DIRECT is not in the
+// page cache, so Get-style reads of it bypass the cache too (where the
+// filesystem has direct I/O) and return its bytes; one written through the
+// page cache is read from there.
+func TestDirectReadOfUncachedBlob(t *testing.T) {
+	var bufs directBuffers
+	dir := t.TempDir()
+	data := make([]byte, 2*directBuffer+777)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	p := filepath.Join(dir, "direct")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newDirectWriter(f, int64(len(data)), &bufs)
+	if w == nil {
+		f.Close()
+		t.Skipf("no direct I/O here (%s)", dir)
+	}
+	if _, err := w.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.finish(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	f, err = os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dr := newDirectReader(f, 4095, int64(len(data)-4095), &bufs)
+	if dr == nil {
+		f.Close()
+		t.Fatal("a blob written with O_DIRECT was not read with it (its first page is cached?)")
+	}
+	got, err := io.ReadAll(dr)
+	dr.Close()
+	if err != nil || !bytes.Equal(got, data[4095:]) {
+		t.Fatalf("direct read: %d bytes, %v; want %d matching", len(got), err, len(data)-4095)
+	}
+
+	cachedPath := filepath.Join(dir, "cached")
+	if err := os.WriteFile(cachedPath, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err = os.Open(cachedPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if dr := newDirectReader(f, 0, int64(len(data)), &bufs); dr != nil {
+		t.Fatal("a blob just written through the page cache was read with O_DIRECT")
 	}
 }

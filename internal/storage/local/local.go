@@ -445,11 +445,17 @@ func (b *Backend) Get(ctx context.Context, d content.Digest, rng *content.Range)
 		return nil, b.errf("get", d, "%s is not a regular file", filepath.Join(b.root, key))
 	}
 	if rng == nil {
+		if dr := newDirectReader(f, 0, fi.Size(), &b.direct); dr != nil {
+			return dr, nil
+		}
 		return f, nil
 	}
 	if err := rng.Validate(fi.Size()); err != nil {
 		f.Close()
 		return nil, b.errf("get", d, "%w", err)
+	}
+	if dr := newDirectReader(f, rng.Start, rng.Length(), &b.direct); dr != nil {
+		return dr, nil
 	}
 	if _, err := f.Seek(rng.Start, io.SeekStart); err != nil {
 		f.Close()

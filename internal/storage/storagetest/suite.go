@@ -441,7 +441,10 @@ func (s *suite) testDelete(t *testing.T) {
 
 func (s *suite) testRangeRead(t *testing.T) {
 	b := s.newBackend(t)
-	data := Blob(7, 64<<10+3)
+	// Over 2 MiB and not a multiple of 4 KiB, so that a backend reading
+	// large sections in aligned blocks (local, with O_DIRECT) is checked
+	// across its block boundaries and at an unaligned end.
+	data := Blob(7, 2<<20+4099)
 	n := int64(len(data))
 	d := mustPut(t, b, data)
 	for _, r := range []content.Range{
@@ -453,6 +456,9 @@ func (s *suite) testRangeRead(t *testing.T) {
 		{Start: n - 10, End: n - 1},
 		{Start: 4096, End: 8191},
 		{Start: 32 << 10, End: 32 << 10},
+		{Start: 4097, End: 1<<20 + 4097}, // large, from an unaligned start
+		{Start: 1<<20 - 5, End: n - 1},
+		{Start: 1 << 20, End: 2<<20 - 1},
 	} {
 		want := data[r.Start : r.End+1]
 		if got := mustRead(t, b, d, &r); !bytes.Equal(got, want) {
