@@ -36,7 +36,7 @@ import (
 // every block device's logical block size divides it.
 const (
 	directAlign  = 4096
-	directBuffer = 1 << 20
+	directBuffer = 512 << 10
 	// directMin: smaller blobs (manifests, small files) gain nothing.
 	directMin = 256 << 10
 )
