@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/artifact-store/artstore/internal/content"
+	"github.com/artifact-store/artstore/internal/spool"
 	"github.com/artifact-store/artstore/internal/content/sha256x2"
 )
 
@@ -372,8 +373,8 @@ func pushFile(parent context.Context, in io.Reader, store BlobStore, cfg pushCon
 	go func() { hashers.Wait(); close(checkQ) }()
 
 	// The checker is the only goroutine that touches list and seen.
-	spooled := &spool{}
-	defer spooled.close()
+	spooled := &spool.Spool{}
+	defer spooled.Close()
 	list := &chunkList{enc: content.NewChunkListEncoder(spooled, cfg.Chunker), pending: map[int]content.ChunkRef{}}
 	var (
 		seen    = &digestSet{limit: seenLimit}
@@ -694,21 +695,21 @@ func (g *guardedReader) close() {
 // tail and returns its digest. Bytes read back from a temporary file are
 // verified by the store as it stores them; another process could have
 // written to the file.
-func putSpooledManifest(ctx context.Context, store BlobStore, retry RetryPolicy, head []byte, list *spool, tail []byte) (content.Digest, error) {
+func putSpooledManifest(ctx context.Context, store BlobStore, retry RetryPolicy, head []byte, list *spool.Spool, tail []byte) (content.Digest, error) {
 	h := sha256.New()
 	h.Write(head)
-	if _, err := io.Copy(h, list.reader()); err != nil {
+	if _, err := io.Copy(h, list.Reader()); err != nil {
 		return content.Digest{}, fmt.Errorf("push: read the spooled chunk list: %w", err)
 	}
 	h.Write(tail)
 	d := content.FromSHA256([sha256.Size]byte(h.Sum(nil)))
 	size := int64(len(head)) + list.Len() + int64(len(tail))
 	put := func(ctx context.Context, r io.Reader) error { return putDigested(ctx, store, d, size, r) }
-	if list.f != nil {
+	if list.InFile() {
 		put = func(ctx context.Context, r io.Reader) error { return store.Put(ctx, d, size, r) }
 	}
 	err := retry.do(ctx, func() error {
-		return put(ctx, io.MultiReader(bytes.NewReader(head), list.reader(), bytes.NewReader(tail)))
+		return put(ctx, io.MultiReader(bytes.NewReader(head), list.Reader(), bytes.NewReader(tail)))
 	})
 	if err != nil {
 		return content.Digest{}, fmt.Errorf("push: store manifest %s: %w", d.Short(), err)

@@ -4,43 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"os"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/artifact-store/artstore/internal/content"
+	"github.com/artifact-store/artstore/internal/spool"
 )
-
-func TestSpool(t *testing.T) {
-	t.Setenv("TMPDIR", t.TempDir())
-	s := &spool{}
-	defer s.close()
-	want := randBytes(5, spoolMem+12345)
-	for p := want; len(p) > 0; {
-		n := min(len(p), 7000)
-		if k, err := s.Write(p[:n]); err != nil || k != n {
-			t.Fatalf("Write: %d, %v", k, err)
-		}
-		p = p[n:]
-	}
-	if s.f == nil {
-		t.Fatal("a spool past spoolMem bytes has no file")
-	}
-	if len(s.mem) > spoolMem {
-		t.Fatalf("%d bytes in memory, over spoolMem", len(s.mem))
-	}
-	for range 2 { // read back twice, as a retried upload does
-		got, err := io.ReadAll(s.reader())
-		if err != nil || !bytes.Equal(got, want) || s.Len() != int64(len(want)) {
-			t.Fatalf("read back %d bytes (Len %d), %v; want the %d written", len(got), s.Len(), err, len(want))
-		}
-	}
-	if ents, _ := os.ReadDir(os.Getenv("TMPDIR")); len(ents) != 0 && os.PathSeparator == '/' {
-		t.Fatalf("the spool's temporary file is visible: %v", ents)
-	}
-}
 
 func TestDigestSetIsBounded(t *testing.T) {
 	s := &digestSet{limit: 100}
@@ -61,7 +32,7 @@ func TestDigestSetIsBounded(t *testing.T) {
 	}
 }
 
-// TestPushManyChunks pushes content with more chunks than spoolMem holds
+// TestPushManyChunks pushes content with more chunks than spool.MemLimit holds
 // in memory and than digestSet remembers, ending with a repeat of its
 // beginning: the manifest (spooled to a file) lists every chunk in order,
 // the repeat is deduplicated by the store although the push forgot it, and
@@ -78,11 +49,11 @@ func TestPushManyChunks(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := referenceChunks(t, data, params)
-	if len(want) < 2*seenLimit+1 || int64(len(want))*80 < spoolMem {
+	if len(want) < 2*seenLimit+1 || int64(len(want))*80 < spool.MemLimit {
 		t.Fatalf("only %d chunks: the test needs more than digestSet and the spool's memory hold", len(want))
 	}
-	if n := len(s.blobs[res.ManifestDigest]); n <= spoolMem {
-		t.Fatalf("the manifest has %d bytes: the test needs more than spoolMem", n)
+	if n := len(s.blobs[res.ManifestDigest]); n <= spool.MemLimit {
+		t.Fatalf("the manifest has %d bytes: the test needs more than spool.MemLimit", n)
 	}
 	m := manifestOf(t, s, res.ManifestDigest)
 	if !slices.Equal(m.Chunks, want) || res.Chunks != len(want) {
@@ -102,7 +73,7 @@ func TestPushManyChunks(t *testing.T) {
 		t.Fatalf("pull: %v", err)
 	}
 	// A range, from the spooled chunk list (the manifest is over
-	// spoolMem bytes).
+	// spool.MemLimit bytes).
 	out.Reset()
 	r := content.Range{Start: 1<<20 + 3, End: 1<<20 + 70000}
 	if _, err := Pull(context.Background(), res.ManifestDigest, s, &out, PullOptions{Range: &r, Retry: fastRetry()}); err != nil ||
@@ -122,8 +93,8 @@ func TestChunkListTooLarge(t *testing.T) {
 		t.Skip("writes a 100 MB chunk list")
 	}
 	t.Setenv("TMPDIR", t.TempDir())
-	sp := &spool{}
-	defer sp.close()
+	sp := &spool.Spool{}
+	defer sp.Close()
 	l := &chunkList{enc: content.NewChunkListEncoder(sp, content.DefaultChunkerParams()), pending: map[int]content.ChunkRef{}}
 	ref := content.ChunkRef{Digest: content.FromBytes([]byte("x")), Size: 1}
 	for i := range content.MaxChunks {

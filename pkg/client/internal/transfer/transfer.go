@@ -53,6 +53,7 @@ import (
 	"time"
 
 	"github.com/artifact-store/artstore/internal/content"
+	"github.com/artifact-store/artstore/internal/spool"
 	"github.com/artifact-store/artstore/internal/storage"
 )
 
@@ -230,23 +231,23 @@ func fetchManifest(ctx context.Context, store BlobStore, d content.Digest, retry
 }
 
 // manifestFile is a fetched, verified and validated manifest whose chunk
-// list stays in a spool (memory up to spoolMem bytes, then a temporary
+// list stays in a spool (memory up to spool.MemLimit bytes, then a temporary
 // file) and is read again, streaming, whenever it is needed, so that a
 // pull's memory does not grow with the content's size.
 type manifestFile struct {
 	// m is the manifest without its Chunks; a tree's Entries are kept.
 	m   content.Manifest
-	raw *spool
+	raw *spool.Spool
 }
 
 // eachChunk calls fn with each chunk of a file manifest, in order, and
 // stops at fn's first error, which it returns.
 func (f *manifestFile) eachChunk(fn func(i int, c content.ChunkRef) error) error {
-	_, err := content.ScanManifest(f.raw.reader(), content.ManifestVisitor{Chunk: fn})
+	_, err := content.ScanManifest(f.raw.Reader(), content.ManifestVisitor{Chunk: fn})
 	return err
 }
 
-func (f *manifestFile) close() { f.raw.close() }
+func (f *manifestFile) close() { f.raw.Close() }
 
 // openManifest fetches the manifest blob d into a spool, verifying it
 // against d and validating it (as content.ParseManifest does) on the way.
@@ -259,13 +260,13 @@ func openManifest(ctx context.Context, store BlobStore, d content.Digest, retry 
 			return err
 		}
 		defer rc.Close()
-		raw := &spool{}
+		raw := &spool.Spool{}
 		var entries []content.TreeEntry
 		m, err := content.ScanManifestBlob(io.TeeReader(rc, raw), d, content.ManifestVisitor{
 			Entry: func(_ int, e content.TreeEntry) error { entries = append(entries, e); return nil },
 		})
 		if err != nil {
-			raw.close()
+			raw.Close()
 			return err
 		}
 		m.Entries = entries
