@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -10,40 +11,37 @@ import (
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/eventlog"
 	"github.com/artifact-store/artstore/internal/registry"
+	"github.com/artifact-store/artstore/internal/spool"
 	"github.com/artifact-store/artstore/pkg/client"
 )
 
-// maxManifest caps the manifest a content request reads into memory.
-const maxManifest = 64 << 20
-
-// readManifest fetches and verifies a file manifest.
-func (s *Server) readManifest(r *http.Request, a eventlog.Artifact) (content.Manifest, error) {
-	info, err := s.backend.Head(r.Context(), a.ManifestDigest)
-	if err != nil {
-		return content.Manifest{}, fmt.Errorf("manifest %s of %s: %w", a.ManifestDigest.Short(), a.Ref(), err)
-	}
-	if info.Size > maxManifest {
-		return content.Manifest{}, fmt.Errorf("manifest %s of %s is %d bytes, more than %d", a.ManifestDigest.Short(), a.Ref(), info.Size, maxManifest)
-	}
+// openManifest fetches a's file manifest into a spool (memory up to
+// spool.MemLimit bytes, then an unlinked temporary file), verifying it
+// against its digest and checking it as it arrives, and returns it without
+// its chunk list, which the caller reads again from the spool: the route's
+// memory does not grow with the artifact's size. Close the spool when done.
+func (s *Server) openManifest(r *http.Request, a eventlog.Artifact) (content.Manifest, *spool.Spool, error) {
 	rc, err := s.backend.Get(r.Context(), a.ManifestDigest, nil)
 	if err != nil {
-		return content.Manifest{}, fmt.Errorf("manifest %s of %s: %w", a.ManifestDigest.Short(), a.Ref(), err)
+		return content.Manifest{}, nil, fmt.Errorf("manifest %s of %s: %w", a.ManifestDigest.Short(), a.Ref(), err)
 	}
 	defer rc.Close()
-	b, err := io.ReadAll(content.NewVerifyingReader(rc, a.ManifestDigest, info.Size))
+	sp := &spool.Spool{}
+	m, err := content.ScanManifestBlob(io.TeeReader(rc, sp), a.ManifestDigest, content.ManifestVisitor{})
 	if err != nil {
-		return content.Manifest{}, fmt.Errorf("manifest %s of %s: %w", a.ManifestDigest.Short(), a.Ref(), err)
+		sp.Close()
+		return m, nil, fmt.Errorf("manifest %s of %s: %w", a.ManifestDigest.Short(), a.Ref(), err)
 	}
-	m, err := content.ParseManifest(b)
-	if err != nil {
-		return m, fmt.Errorf("manifest %s of %s: %w", a.ManifestDigest.Short(), a.Ref(), err)
+	if m.Kind != content.KindFile || m.Digest != a.ContentDigest || m.Size != a.Size {
+		sp.Close()
+		return m, nil, fmt.Errorf("manifest %s of %s: %w: it describes %s content %s of %d bytes, the artifact was registered as %s of %d bytes",
+			a.ManifestDigest.Short(), a.Ref(), content.ErrMismatch, m.Kind, m.Digest, m.Size, a.ContentDigest, a.Size)
 	}
-	if m.Digest != a.ContentDigest || m.Size != a.Size {
-		return m, fmt.Errorf("manifest %s of %s: %w: it describes %s of %d bytes, the artifact was registered as %s of %d bytes",
-			a.ManifestDigest.Short(), a.Ref(), content.ErrMismatch, m.Digest, m.Size, a.ContentDigest, a.Size)
-	}
-	return m, nil
+	return m, sp, nil
 }
+
+// errSent stops the scan of a manifest once the range is sent.
+var errSent = errors.New("range sent")
 
 // handleContent streams an artifact's bytes (or a Range of them). It
 // appends the retrieval record before it sends anything, so no bytes leave
@@ -60,10 +58,11 @@ func (s *Server) handleContent(w http.ResponseWriter, r *http.Request, c *call) 
 	if a.MediaType == client.TreeMediaType {
 		return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("%s is a directory artifact; pull it with `artstore pull -o DIR`", a.Ref()))
 	}
-	m, err := s.readManifest(r, a)
+	_, manifest, err := s.openManifest(r, a)
 	if err != nil {
 		return err
 	}
+	defer manifest.Close()
 	rng := content.Range{Start: 0, End: a.Size - 1}
 	partial := false
 	if hr := r.Header.Get("Range"); hr != "" {
@@ -107,19 +106,20 @@ func (s *Server) handleContent(w http.ResponseWriter, r *http.Request, c *call) 
 		w.WriteHeader(status)
 		return nil
 	}
-	first, last, off, err := m.ChunkSpan(rng)
-	if err != nil {
-		return err
-	}
 	if err := s.recordContentRead(r, c, a, rng.Length(), rs); err != nil {
 		return err
 	}
 	h.Set("Content-Length", strconv.FormatInt(rng.Length(), 10))
 	out := &deadlineWriter{w: w, c: c, d: s.limits.IOTimeout}
 	var buf bytes.Buffer
-	var sent int64
-	for i := first; i <= last; i++ {
-		ch := m.Chunks[i]
+	var sent, off int64
+	started := false
+	_, err = content.ScanManifest(manifest.Reader(), content.ManifestVisitor{Chunk: func(i int, ch content.ChunkRef) error {
+		start := off
+		off += ch.Size
+		if off <= rng.Start {
+			return nil // before the range
+		}
 		buf.Reset()
 		rc, err := s.backend.Get(r.Context(), ch.Digest, nil)
 		if err != nil {
@@ -130,23 +130,28 @@ func (s *Server) handleContent(w http.ResponseWriter, r *http.Request, c *call) 
 		if err != nil {
 			return fmt.Errorf("chunk %d (%s) of %s: %w", i, ch.Digest.Short(), a.Ref(), err)
 		}
-		b := buf.Bytes()
-		lo, hi := int64(0), ch.Size
-		if off < rng.Start {
-			lo = rng.Start - off
-		}
-		if off+ch.Size-1 > rng.End {
-			hi = rng.End - off + 1
-		}
-		if i == first {
+		lo, hi := max(rng.Start-start, 0), min(rng.End-start+1, ch.Size)
+		if !started {
 			w.WriteHeader(status)
+			started = true
 		}
-		n, err := out.Write(b[lo:hi])
+		n, err := out.Write(buf.Bytes()[lo:hi])
 		sent += int64(n)
 		if err != nil {
 			return fmt.Errorf("send %s: %w", a.Ref(), err)
 		}
-		off += ch.Size
+		if off > rng.End {
+			return errSent
+		}
+		return nil
+	}})
+	if err != nil && !errors.Is(err, errSent) {
+		s.metrics.blobBytesOut.Add(sent)
+		return err
+	}
+	if !started {
+		// Unreachable for a checked manifest: its chunks cover Size bytes.
+		return fmt.Errorf("manifest %s of %s: its chunks do not cover %s", a.ManifestDigest.Short(), a.Ref(), rng)
 	}
 	s.metrics.blobBytesOut.Add(sent)
 	return nil

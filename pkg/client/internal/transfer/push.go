@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/artifact-store/artstore/internal/content"
-	"github.com/artifact-store/artstore/internal/spool"
 	"github.com/artifact-store/artstore/internal/content/sha256x2"
+	"github.com/artifact-store/artstore/internal/spool"
 )
 
 // Push defaults.
