@@ -34,7 +34,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"time"
 
@@ -215,12 +214,11 @@ func (c *collector) addArtifact(ctx context.Context, a eventlog.Artifact) error 
 	if c.expanded[a.ManifestDigest] {
 		return nil
 	}
-	m, err := c.manifest(ctx, a.ManifestDigest)
+	m, err := c.expand(ctx, a.ManifestDigest)
 	if err != nil {
 		return fmt.Errorf("gc: %w: %s (%s): %v; nothing was collected: run artstore verify --all and repair or delete the artifact first",
 			ErrUnreadableManifest, a.Ref(), a.ManifestDigest, err)
 	}
-	c.addManifest(a.ManifestDigest, m)
 	for _, e := range m.Entries {
 		if e.Type != content.EntryFile {
 			continue
@@ -229,35 +227,37 @@ func (c *collector) addArtifact(ctx context.Context, a eventlog.Artifact) error 
 		if c.expanded[e.Manifest] {
 			continue
 		}
-		fm, err := c.manifest(ctx, e.Manifest)
-		if err != nil {
+		if _, err := c.expand(ctx, e.Manifest); err != nil {
 			return fmt.Errorf("gc: %w: file %s of %s (%s): %v; nothing was collected: run artstore verify --all and repair or delete the artifact first",
 				ErrUnreadableManifest, e.Path, a.Ref(), e.Manifest, err)
 		}
-		c.addManifest(e.Manifest, fm)
 	}
 	return nil
 }
 
-func (c *collector) addManifest(d content.Digest, m content.Manifest) {
-	c.expanded[d] = true
-	for _, ch := range m.Chunks {
-		c.live[ch.Digest] = true
-	}
-}
-
-// manifest reads, verifies and parses manifest d.
-func (c *collector) manifest(ctx context.Context, d content.Digest) (content.Manifest, error) {
+// expand reads manifest d as a stream, verifying it against d and checking
+// it as it arrives, and adds every chunk it lists to the live set as it
+// goes; it returns the manifest with its tree entries but without its
+// chunks, so a file of a million chunks costs the live set and nothing
+// more. Chunks of a manifest that then fails to verify are live already;
+// that only errs on the safe side, and the run stops anyway.
+func (c *collector) expand(ctx context.Context, d content.Digest) (content.Manifest, error) {
 	rc, err := c.backend.Get(ctx, d, nil)
 	if err != nil {
 		return content.Manifest{}, err
 	}
 	defer rc.Close()
-	b, err := io.ReadAll(content.NewVerifyingReader(io.LimitReader(rc, content.MaxManifestSize+1), d, -1))
+	var entries []content.TreeEntry
+	m, err := content.ScanManifestBlob(rc, d, content.ManifestVisitor{
+		Chunk: func(_ int, ch content.ChunkRef) error { c.live[ch.Digest] = true; return nil },
+		Entry: func(_ int, e content.TreeEntry) error { entries = append(entries, e); return nil },
+	})
 	if err != nil {
 		return content.Manifest{}, err
 	}
-	return content.ParseManifest(b)
+	m.Entries = entries
+	c.expanded[d] = true
+	return m, nil
 }
 
 // sweep deletes candidates from the front of batch inside one append
