@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"runtime"
 	"testing"
 	"time"
 
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/gc"
+	"github.com/artifact-store/artstore/internal/memtest"
 	"github.com/artifact-store/artstore/internal/registry"
 	"github.com/artifact-store/artstore/internal/storage"
 )
@@ -48,13 +48,6 @@ func (r *probeReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func liveHeap() int64 {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return int64(ms.HeapAlloc)
-}
-
 // TestMarkStreamsManifests: the mark phase reads a manifest as a stream
 // into the live set; it does not hold the manifest's bytes or its parsed
 // chunk list (80,000 chunks of one repeated block: a 7.5 MB manifest, one
@@ -68,7 +61,7 @@ func TestMarkStreamsManifests(t *testing.T) {
 	md, bd, orphan, size := registerMany(t, f)
 
 	var samples []int64
-	be := &sampleAt{Backend: f.be, d: md, half: size / 2, probe: func() { samples = append(samples, liveHeap()) }}
+	be := &sampleAt{Backend: f.be, d: md, half: size / 2, probe: func() { samples = append(samples, memtest.LiveHeap()) }}
 	res, err := gc.Run(ctx, f.log, be, gc.Options{Actor: "gc", Now: func() time.Time { return time.Now().Add(time.Hour) }})
 	if err != nil {
 		t.Fatal(err)
@@ -96,16 +89,8 @@ func TestMarkStreamsManifests(t *testing.T) {
 // that its large buffers are garbage once it returns.)
 func registerMany(t *testing.T, f *fixture) (md, bd, orphan content.Digest, size int64) {
 	t.Helper()
-	const n = 80_000
-	block := bytes.Repeat([]byte("collect!"), 8)
-	data := bytes.Repeat(block, n)
-	bd = f.put(t, block)
-	m := content.Manifest{Kind: content.KindFile, Size: int64(len(data)), Digest: content.FromBytes(data),
-		Chunker: content.ChunkerParams{Algorithm: content.AlgorithmFastCDCGearV1, Min: 64, Avg: 64, Max: 256},
-		Chunks:  make([]content.ChunkRef, n)}
-	for i := range m.Chunks {
-		m.Chunks[i] = content.ChunkRef{Digest: bd, Size: int64(len(block))}
-	}
+	data, m := memtest.Repeated(bytes.Repeat([]byte("collect!"), 8), 80_000)
+	bd = f.put(t, data[:64])
 	mb, err := m.Encode()
 	if err != nil {
 		t.Fatal(err)

@@ -6,11 +6,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"runtime"
 	"sync/atomic"
 	"testing"
 
 	"github.com/artifact-store/artstore/internal/content"
+	"github.com/artifact-store/artstore/internal/memtest"
 	"github.com/artifact-store/artstore/internal/storage"
 	"github.com/artifact-store/artstore/pkg/client"
 )
@@ -27,13 +27,6 @@ func (g *getHook) Get(ctx context.Context, d content.Digest, rng *content.Range)
 	return g.Backend.Get(ctx, d, rng)
 }
 
-func liveHeap() int64 {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return int64(ms.HeapAlloc)
-}
-
 // TestContentStreamsTheManifest: the content route reads the manifest as a
 // stream, not into memory, so an artifact of any number of chunks can be
 // served (the route used to refuse manifests over 64 MiB, files of ~700,000
@@ -47,15 +40,8 @@ func TestContentStreamsTheManifest(t *testing.T) {
 	t.Setenv("TMPDIR", t.TempDir())
 	e := newEnv(t)
 	const n = 80_000
-	block := bytes.Repeat([]byte("artstore"), 8)
-	data := bytes.Repeat(block, n)
-	bd := e.putBlob(block)
-	m := content.Manifest{Kind: content.KindFile, Size: int64(len(data)), Digest: content.FromBytes(data),
-		Chunker: content.ChunkerParams{Algorithm: content.AlgorithmFastCDCGearV1, Min: 64, Avg: 64, Max: 256}}
-	m.Chunks = make([]content.ChunkRef, n)
-	for i := range m.Chunks {
-		m.Chunks[i] = content.ChunkRef{Digest: bd, Size: int64(len(block))}
-	}
+	data, m := memtest.Repeated(bytes.Repeat([]byte("artstore"), 8), n)
+	e.putBlob(data[:64])
 	mb, err := m.Encode()
 	if err != nil {
 		t.Fatal(err)
@@ -81,11 +67,11 @@ func TestContentStreamsTheManifest(t *testing.T) {
 	e.srv.backend = hook
 	var body bytes.Buffer
 	body.Grow(len(data)) // before measuring: the test's own copy of the response
-	before := liveHeap()
+	before := memtest.LiveHeap()
 	var during int64
 	hook.onGet = func(call int64) {
 		if call == n/2 {
-			during = liveHeap()
+			during = memtest.LiveHeap()
 		}
 	}
 	resp = e.request("GET", "/v1/artifact/content?ref="+ref, "read", nil, nil)

@@ -5,26 +5,12 @@ import (
 	"context"
 	"errors"
 	"io"
-	"runtime"
 	"sync"
 	"testing"
 
 	"github.com/artifact-store/artstore/internal/content"
+	"github.com/artifact-store/artstore/internal/memtest"
 )
-
-// liveHeap returns the bytes of live heap objects after a full collection.
-func liveHeap() int64 {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return int64(ms.HeapAlloc)
-}
-
-// tinyParams cuts chunks of 64 to 256 bytes, so a few MiB make tens of
-// thousands of chunks.
-func tinyParams() content.ChunkerParams {
-	return content.ChunkerParams{Algorithm: content.AlgorithmFastCDCGearV1, Min: 64, Avg: 64, Max: 256}
-}
 
 // sinkStore reports every blob missing and discards what is put, except
 // manifests (which it keeps, to be pulled); it calls probe with the number
@@ -76,12 +62,12 @@ func TestPushMemoryDoesNotGrow(t *testing.T) {
 	s.probe = func(asked int) {
 		switch {
 		case at10k == 0 && asked >= 10_000:
-			at10k = liveHeap()
+			at10k = memtest.LiveHeap()
 		case at50k == 0 && asked >= 50_000:
-			at50k = liveHeap()
+			at50k = memtest.LiveHeap()
 		}
 	}
-	res, err := Push(context.Background(), newPRNG(3, 8<<20), s, PushOptions{Chunker: tinyParams(), HashWorkers: 1})
+	res, err := Push(context.Background(), newPRNG(3, 8<<20), s, PushOptions{Chunker: memtest.TinyChunker(), HashWorkers: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,18 +93,18 @@ func TestPullMemoryDoesNotHoldTheChunkList(t *testing.T) {
 	t.Setenv("TMPDIR", t.TempDir())
 	s := newMemStore()
 	data := randBytes(4, 8<<20)
-	res, err := Push(context.Background(), bytes.NewReader(data), s, PushOptions{Chunker: tinyParams()})
+	res, err := Push(context.Background(), bytes.NewReader(data), s, PushOptions{Chunker: memtest.TinyChunker()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.Chunks < 55_000 {
 		t.Fatalf("only %d chunks", res.Chunks)
 	}
-	before := liveHeap()
+	before := memtest.LiveHeap()
 	var during int64
 	s.failGet = func(call int, _ content.Digest) error {
 		if call == 30_000 {
-			during = liveHeap()
+			during = memtest.LiveHeap()
 		}
 		return nil
 	}
