@@ -47,6 +47,12 @@
 // rename and directory sync is Put's, so the guarantees are the same; only
 // the waiting is shared.
 //
+// On Linux, blobs of 256 KiB or more are written with O_DIRECT, and read
+// with it when they are not in the page cache, where the filesystem allows
+// (see direct.go): blobs are written once and read rarely, so they should
+// not take the place of what the machine does use in the cache. The write
+// protocol and its guarantees are unchanged.
+//
 // Temporary files of uploads that died (crash, kill -9) are removed by
 // CleanTemp; New calls it for files older than StaleTempAge. A live upload
 // rewrites its temporary file continually, so only an upload stalled for
