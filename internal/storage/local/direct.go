@@ -164,9 +164,10 @@ func (w *directWriter) release() {
 	}
 }
 
-// directReader reads a section of a file opened with O_DIRECT through an aligned buffer: each fill reads one aligned block of
-// directBuffer bytes (less at the end of the file), and the bytes before
-// the section's start in the first block are skipped. A filesystem that
+// directReader reads a section of a file opened with O_DIRECT through an
+// aligned buffer: each fill reads one aligned block of directBuffer bytes
+// (less at the end of the file), and the bytes before the section's start
+// in the first block are skipped. A filesystem that
 // refuses the read with EINVAL is read through the page cache from then on.
 type directReader struct {
 	f      *os.File
