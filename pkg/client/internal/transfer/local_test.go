@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -290,4 +291,54 @@ func backendManifest(t testing.TB, store BlobStore, d content.Digest) content.Ma
 		t.Fatal(err)
 	}
 	return m
+}
+
+// TestPushTreeCommitsInGroups: a tree's files share one stage, so their
+// chunks and file manifests are committed in groups (every CommitBlobs
+// blobs here, and once before the tree manifest), not twice per file; the
+// tree manifest alone is stored outside the stage, after the last commit;
+// every blob is in place afterwards and the tree pulls back whole.
+func TestPushTreeCommitsInGroups(t *testing.T) {
+	be, err := local.New("default", filepath.Join(t.TempDir(), "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := t.TempDir()
+	files := map[string]string{}
+	for i := range 30 {
+		files[fmt.Sprintf("d%d/f%02d.txt", i%3, i)] = fmt.Sprintf("file %d\n", i)
+	}
+	writeTree(t, src, files, nil)
+	cb := &countingBackend{Backend: be}
+	store := FromBackend(cb)
+	res, err := PushTree(context.Background(), src, store, PushOptions{CommitBlobs: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 30 one-chunk files: 30 chunks and 30 file manifests staged; commits
+	// after the 16th and 32nd and 48th, and the last before the tree
+	// manifest.
+	if s, c, v, p := cb.staged.Load(), cb.commits.Load(), cb.verified.Load(), cb.puts.Load(); s != 60 || c != 4 || v != 1 || p != 0 {
+		t.Errorf("staged %d blobs, %d commits, %d PutVerified, %d Put; want 60 staged, 4 commits, 1 PutVerified (the tree manifest), no Put", s, c, v, p)
+	}
+	cb.mu.Lock()
+	log := strings.Join(cb.log, " ")
+	cb.mu.Unlock()
+	if !strings.HasSuffix(log, "commit put") {
+		t.Errorf("the tree manifest was not stored right after the last commit: ...%s", log[max(0, len(log)-60):])
+	}
+	wantNoTemp := func() {
+		t.Helper()
+		if ents, err := os.ReadDir(filepath.Join(be.Root(), "tmp")); err != nil || len(ents) != 0 {
+			t.Fatalf("tmp/ holds %d entries (%v) after the push; want none", len(ents), err)
+		}
+	}
+	wantNoTemp()
+	dst := filepath.Join(t.TempDir(), "out")
+	if _, err := PullTree(context.Background(), res.ManifestDigest, store, dst, PullOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := snapshot(t, dst), snapshot(t, src); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("tree differs after the round trip:\n got %v\nwant %v", got, want)
+	}
 }

@@ -28,6 +28,9 @@ const (
 	// DefaultCommitEvery is how many chunk bytes a push stages between
 	// group commits, on stores that stage (see PushOptions.CommitEvery).
 	DefaultCommitEvery = 256 << 20
+	// DefaultCommitBlobs is how many blobs a push stages at most between
+	// group commits.
+	DefaultCommitBlobs = 4096
 )
 
 // PushOptions tunes Push and PushTree. The zero value is ready to use.
@@ -63,6 +66,10 @@ type PushOptions struct {
 	// run again resumes. It bounds what a hard kill (power loss, SIGKILL)
 	// makes the next run upload again. 0 means DefaultCommitEvery.
 	CommitEvery int64
+	// CommitBlobs also commits once this many blobs are staged, so that a
+	// push of many small files (a tree) keeps its list of staged blobs
+	// short; 0 means DefaultCommitBlobs.
+	CommitBlobs int
 	// Retry governs retries of store calls.
 	Retry RetryPolicy
 	// Progress, if set, is called after every read and every finished
@@ -96,6 +103,33 @@ type PushResult struct {
 type pushConfig struct {
 	PushOptions
 	splitter *content.Splitter
+	// shared, when set, is the stage the pushes of a tree's files share:
+	// their chunks and file manifests are committed in groups, not twice
+	// per file.
+	shared *sharedStage
+}
+
+// sharedStage is a blobStage with the count of what was staged since its
+// last commit, used by every push that stages into it.
+type sharedStage struct {
+	st blobStage
+	mu sync.Mutex
+	n  int   // blobs staged since the last commit
+	b  int64 // bytes staged since the last commit
+}
+
+// staged counts a blob of size bytes just staged and reports whether a
+// commit is due (it then resets the count, so one caller commits).
+func (s *sharedStage) staged(size int64, cfg pushConfig) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.n++
+	s.b += size
+	if s.b >= cfg.CommitEvery || s.n >= cfg.CommitBlobs {
+		s.n, s.b = 0, 0
+		return true
+	}
+	return false
 }
 
 func (o PushOptions) config() (pushConfig, error) {
@@ -125,6 +159,9 @@ func (o PushOptions) config() (pushConfig, error) {
 	}
 	if o.CommitEvery <= 0 {
 		o.CommitEvery = DefaultCommitEvery
+	}
+	if o.CommitBlobs <= 0 {
+		o.CommitBlobs = DefaultCommitBlobs
 	}
 	o.Retry = o.Retry.withDefaults()
 	return pushConfig{PushOptions: o, splitter: s}, nil
@@ -267,13 +304,20 @@ func pushFile(parent context.Context, in io.Reader, store BlobStore, cfg pushCon
 	put := func(ctx context.Context, d content.Digest, size int64, r io.Reader) error {
 		return putDigested(ctx, store, d, size, r)
 	}
-	var st blobStage
-	var sinceCommit atomic.Int64
-	if ss, ok := store.(stagingStore); ok {
-		st = ss.newStage()
+	// A tree's files share one stage (cfg.shared), which PushTree
+	// commits and aborts; a file pushed alone has its own.
+	sh := cfg.shared
+	if sh == nil {
+		if ss, ok := store.(stagingStore); ok {
+			if st := ss.newStage(); st != nil {
+				sh = &sharedStage{st: st}
+				defer st.abort()
+			}
+		}
 	}
-	if st != nil {
-		defer st.abort()
+	var st blobStage
+	if sh != nil {
+		st = sh.st
 		put = st.putDigested
 	}
 
@@ -420,10 +464,8 @@ func pushFile(parent context.Context, in io.Reader, store BlobStore, cfg pushCon
 					}
 				}
 				c.done(rg)
-				if err == nil && st != nil {
-					if n := sinceCommit.Add(int64(len(c.data))); n >= cfg.CommitEvery && sinceCommit.CompareAndSwap(n, 0) {
-						err = commitStage(ctx, st, cfg.Retry)
-					}
+				if err == nil && st != nil && sh.staged(int64(len(c.data)), cfg) {
+					err = commitStage(ctx, st, cfg.Retry)
 				}
 			}
 			return err
@@ -443,8 +485,12 @@ func pushFile(parent context.Context, in io.Reader, store BlobStore, cfg pushCon
 		}
 		return PushResult{}, fmt.Errorf("push: %w", err)
 	}
-	// Every chunk durable and visible before the manifest that names them.
-	if st != nil {
+	// Every chunk durable and visible before the manifest that names them:
+	// committed now, or, for a tree's file, staged before the manifest,
+	// which joins them in the shared stage (a commit syncs every staged
+	// file before it renames any, in the order they were staged).
+	stageManifest := cfg.shared != nil && !spooled.InFile()
+	if st != nil && !stageManifest {
 		if err := commitStage(parent, st, cfg.Retry); err != nil {
 			return PushResult{}, fmt.Errorf("push: %w", err)
 		}
@@ -459,9 +505,18 @@ func pushFile(parent context.Context, in io.Reader, store BlobStore, cfg pushCon
 	if err != nil {
 		return PushResult{}, fmt.Errorf("push: %w", err)
 	}
-	md, err := putSpooledManifest(parent, store, cfg.Retry, head, spooled, tail)
+	var mst blobStage
+	if stageManifest {
+		mst = st
+	}
+	md, err := putSpooledManifest(parent, store, mst, cfg.Retry, head, spooled, tail)
 	if err != nil {
 		return PushResult{}, err
+	}
+	if stageManifest && sh.staged(int64(len(head))+spooled.Len()+int64(len(tail)), cfg) {
+		if err := commitStage(parent, st, cfg.Retry); err != nil {
+			return PushResult{}, fmt.Errorf("push: %w", err)
+		}
 	}
 	return PushResult{
 		ManifestDigest:    md,
@@ -694,8 +749,9 @@ func (g *guardedReader) close() {
 // putSpooledManifest stores the manifest head + the spooled chunk list +
 // tail and returns its digest. Bytes read back from a temporary file are
 // verified by the store as it stores them; another process could have
-// written to the file.
-func putSpooledManifest(ctx context.Context, store BlobStore, retry RetryPolicy, head []byte, list *spool.Spool, tail []byte) (content.Digest, error) {
+// written to the file. With st, a manifest spooled in memory is staged
+// there instead of stored.
+func putSpooledManifest(ctx context.Context, store BlobStore, st blobStage, retry RetryPolicy, head []byte, list *spool.Spool, tail []byte) (content.Digest, error) {
 	h := sha256.New()
 	h.Write(head)
 	if _, err := io.Copy(h, list.Reader()); err != nil {
@@ -705,8 +761,11 @@ func putSpooledManifest(ctx context.Context, store BlobStore, retry RetryPolicy,
 	d := content.FromSHA256([sha256.Size]byte(h.Sum(nil)))
 	size := int64(len(head)) + list.Len() + int64(len(tail))
 	put := func(ctx context.Context, r io.Reader) error { return putDigested(ctx, store, d, size, r) }
-	if list.InFile() {
+	switch {
+	case list.InFile():
 		put = func(ctx context.Context, r io.Reader) error { return store.Put(ctx, d, size, r) }
+	case st != nil:
+		put = func(ctx context.Context, r io.Reader) error { return st.putDigested(ctx, d, size, r) }
 	}
 	err := retry.do(ctx, func() error {
 		return put(ctx, io.MultiReader(bytes.NewReader(head), list.Reader(), bytes.NewReader(tail)))
