@@ -45,8 +45,9 @@ func PushTree(ctx context.Context, dir string, store BlobStore, opts PushOptions
 	fileCfg.MediaType = ""
 	// The files share one stage, committed every CommitEvery bytes or
 	// CommitBlobs blobs and before the tree manifest: one group of syncs
-	// per commit, not two per file (a tree of 100,000 small files took
-	// over four minutes with a commit per chunk list and per manifest).
+	// per commit, not two per file (a tree of 5,000 small files: 9.1-9.3 s
+	// with a commit per chunk list and a synced manifest per file,
+	// 4.4-5.3 s shared).
 	if ss, ok := store.(stagingStore); ok {
 		if st := ss.newStage(); st != nil {
 			defer st.abort()
