@@ -101,6 +101,96 @@ func FileManifestFrame(m Manifest, e *ChunkListEncoder) (head, tail []byte, err 
 	return b[:cut], []byte(emptyList[1:]), nil
 }
 
+// TreeEntryEncoder writes the "entries" array of a tree manifest's
+// canonical encoding (without its brackets) to a writer, one entry at a
+// time, in path order, checking each as Validate would and computing the
+// tree's size and TreeDigest as it goes. With TreeManifestFrame it produces
+// exactly the bytes Manifest.Encode would for the same entries. Like
+// ScanManifest, it keeps the set of file paths (to refuse an entry below a
+// file), not the entries.
+type TreeEntryEncoder struct {
+	w      io.Writer
+	n      int
+	prev   string
+	files  map[string]bool
+	size   int64
+	tree   hash.Hash // TreeDigest's input so far
+	closed bool
+}
+
+// NewTreeEntryEncoder returns an encoder writing a tree's entry list to w.
+func NewTreeEntryEncoder(w io.Writer) *TreeEntryEncoder {
+	h := sha256.New()
+	h.Write([]byte{'['})
+	return &TreeEntryEncoder{w: w, files: map[string]bool{}, tree: h}
+}
+
+// Add writes the next entry, which must sort after the previous one. It
+// fails, wrapping ErrInvalidManifest, for an entry Validate would refuse
+// (or past MaxTreeEntries entries); write errors are returned as they are.
+func (e *TreeEntryEncoder) Add(te TreeEntry) error {
+	if e.closed {
+		return fmt.Errorf("%w: entry %q added after the frame was made", ErrInvalidManifest, te.Path)
+	}
+	if e.n >= MaxTreeEntries {
+		return fmt.Errorf("%w: more than %d entries is over the limit of %d", ErrInvalidManifest, MaxTreeEntries, MaxTreeEntries)
+	}
+	size, err := checkEntry(e.n, te, e.prev, e.files, e.size)
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(te)
+	if err != nil {
+		return fmt.Errorf("encode manifest: %w", err)
+	}
+	c, err := json.Marshal(treeContentJSON{Path: te.Path, Type: te.Type, Mode: te.Mode, Size: te.Size, Digest: te.Digest})
+	if err != nil {
+		return fmt.Errorf("encode manifest: %w", err)
+	}
+	if e.n > 0 {
+		b = append([]byte{','}, b...)
+		e.tree.Write([]byte{','})
+	}
+	if _, err := e.w.Write(b); err != nil {
+		return err
+	}
+	e.tree.Write(c)
+	e.n++
+	e.prev = te.Path
+	e.size = size
+	return nil
+}
+
+// Len returns the number of entries written.
+func (e *TreeEntryEncoder) Len() int { return e.n }
+
+// TreeManifestFrame returns the tree manifest (without Entries) of the
+// entries e wrote, and the bytes that go before and after them: head +
+// list + tail is the canonical encoding Manifest.Encode returns for that
+// manifest with those entries. e takes no entries afterwards.
+func TreeManifestFrame(mediaType string, e *TreeEntryEncoder) (m Manifest, head, tail []byte, err error) {
+	if !e.closed {
+		e.tree.Write([]byte{']'})
+		e.closed = true
+	}
+	m = Manifest{Kind: KindTree, MediaType: mediaType, Size: e.size, Digest: FromSHA256([sha256.Size]byte(e.tree.Sum(nil)))}
+	if err := validateCommon(m); err != nil {
+		return Manifest{}, nil, nil, err
+	}
+	entries := []TreeEntry{}
+	b, err := json.Marshal(manifestJSON{Schema: ManifestSchema, Kind: m.Kind, MediaType: m.MediaType, Size: m.Size,
+		Digest: m.Digest, Entries: &entries})
+	if err != nil {
+		return Manifest{}, nil, nil, fmt.Errorf("encode manifest: %w", err)
+	}
+	const emptyList = `[]}`
+	if !strings.HasSuffix(string(b), `"entries":`+emptyList) { // cannot happen: "entries" is the last field
+		return Manifest{}, nil, nil, fmt.Errorf("encode manifest: unexpected encoding %q", b)
+	}
+	cut := len(b) - len(emptyList) + 1
+	return m, b[:cut], []byte(emptyList[1:]), nil
+}
+
 // ManifestVisitor receives the chunks or entries of a manifest as
 // ScanManifest reads them. Either function may be nil. An error a function
 // returns stops the scan and is returned as it is.

@@ -3,6 +3,7 @@ package content
 import (
 	"bytes"
 	"errors"
+	"io"
 	"reflect"
 	"strings"
 	"testing"
@@ -331,6 +332,9 @@ func FuzzParseManifest(f *testing.F) {
 // list through a ChunkListEncoder, then the frame around it.
 func encodeStreamed(t testing.TB, m Manifest) ([]byte, error) {
 	t.Helper()
+	if m.Kind == KindTree {
+		return encodeTreeStreamed(t, m)
+	}
 	var list bytes.Buffer
 	e := NewChunkListEncoder(&list, m.Chunker)
 	for _, c := range m.Chunks {
@@ -348,6 +352,107 @@ func encodeStreamed(t testing.TB, m Manifest) ([]byte, error) {
 		return nil, err
 	}
 	return append(append(head, list.Bytes()...), tail...), nil
+}
+
+// encodeTreeStreamed encodes a tree manifest with TreeEntryEncoder and
+// TreeManifestFrame, and checks the frame's size and digest against m's.
+func encodeTreeStreamed(t testing.TB, m Manifest) ([]byte, error) {
+	t.Helper()
+	var list bytes.Buffer
+	e := NewTreeEntryEncoder(&list)
+	for _, te := range m.Entries {
+		if err := e.Add(te); err != nil {
+			return nil, err
+		}
+	}
+	if e.Len() != len(m.Entries) {
+		t.Fatalf("Len = %d after %d entries", e.Len(), len(m.Entries))
+	}
+	got, head, tail, err := TreeManifestFrame(m.MediaType, e)
+	if err != nil {
+		return nil, err
+	}
+	if got.Size != m.Size || got.Digest != m.Digest || got.Kind != KindTree || got.MediaType != m.MediaType {
+		t.Fatalf("frame describes %+v; want the size %d and digest %s of %+v", got, m.Size, m.Digest, m)
+	}
+	return append(append(head, list.Bytes()...), tail...), nil
+}
+
+// TestTreeEntryEncoderMatchesEncode: the streamed encoding of a tree is
+// byte for byte Manifest.Encode's, with its size and TreeDigest.
+func TestTreeEntryEncoderMatchesEncode(t *testing.T) {
+	emptyTree, err := NewTreeManifest(nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	odd := treeManifest(t)
+	odd.MediaType = `inode/directory; x="<&>"`
+	quoted, err := NewTreeManifest([]TreeEntry{
+		{Path: `a "quoted" <&> name`, Type: EntryDir, Mode: 0o755},
+		{Path: "a.txt", Type: EntryFile, Mode: 0o644, Size: 3, Digest: dA, Manifest: dB},
+		{Path: "a/x", Type: EntryFile, Mode: 0o600, Size: 4, Digest: dB, Manifest: dC},
+		{Path: "ü/✓", Type: EntryFile, Mode: 0o600, Size: 5, Digest: dC, Manifest: dA},
+	}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []Manifest{treeManifest(t), emptyTree, odd, quoted} {
+		want, err := m.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := encodeStreamed(t, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("streamed encoding differs:\n got %s\nwant %s", got, want)
+		}
+	}
+}
+
+// TestTreeEntryEncoderRefuses: out of order, duplicate, below a file, an
+// unsafe path, a file without digests; nothing refused is written, and no
+// entry is taken once the frame is made.
+func TestTreeEntryEncoderRefuses(t *testing.T) {
+	file := func(p string) TreeEntry {
+		return TreeEntry{Path: p, Type: EntryFile, Mode: 0o644, Size: 1, Digest: dA, Manifest: dB}
+	}
+	for name, c := range map[string][]TreeEntry{
+		"out of order":  {file("b"), file("a")},
+		"duplicate":     {file("a"), file("a")},
+		"below a file":  {file("a"), file("a/b")},
+		"unsafe path":   {file("../a")},
+		"no digest":     {{Path: "a", Type: EntryFile, Mode: 0o644, Size: 1}},
+		"mode bits":     {{Path: "a", Type: EntryDir, Mode: 0o4755}},
+		"dir with size": {{Path: "a", Type: EntryDir, Mode: 0o755, Size: 1}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var buf bytes.Buffer
+			e := NewTreeEntryEncoder(&buf)
+			var err error
+			written := 0
+			for _, te := range c {
+				if err = e.Add(te); err != nil {
+					break
+				}
+				written = buf.Len()
+			}
+			if !errors.Is(err, ErrInvalidManifest) {
+				t.Fatalf("got %v, want ErrInvalidManifest", err)
+			}
+			if buf.Len() != written {
+				t.Fatalf("a refused entry was written: %q", buf.Bytes())
+			}
+		})
+	}
+	e := NewTreeEntryEncoder(io.Discard)
+	if _, _, _, err := TreeManifestFrame("", e); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Add(file("late")); !errors.Is(err, ErrInvalidManifest) {
+		t.Fatalf("Add after the frame: %v, want ErrInvalidManifest", err)
+	}
 }
 
 func TestChunkListEncoderMatchesEncode(t *testing.T) {
@@ -501,9 +606,6 @@ func FuzzScanManifest(f *testing.F) {
 		}
 		if n != len(m.Chunks) {
 			t.Fatalf("visited %d chunks, parsed %d", n, len(m.Chunks))
-		}
-		if m.Kind != KindFile {
-			return
 		}
 		want, err := m.Encode()
 		if err != nil {
