@@ -9,15 +9,20 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/artifact-store/artstore/internal/content"
+	"github.com/artifact-store/artstore/internal/spool"
 )
 
 // PushTree pushes the directory dir: every regular file as its own file
 // manifest (with its chunks), then a tree manifest listing every file and
 // directory below dir by relative slash-separated path, with permission
-// bits. The walk is in lexical order and the manifest is sorted, so the same
-// tree always yields the same manifest.
+// bits. The walk visits the entries in the manifest's order (sorted by
+// path, see walkSorted) and the manifest is written as it goes, to a spool,
+// so the same tree always yields the same manifest and memory does not
+// hold the entry list.
 //
 // Symbolic links, devices, sockets and named pipes fail the push with
 // ErrUnsupportedFileType; a path that cannot be stored portably (see
@@ -55,19 +60,13 @@ func PushTree(ctx context.Context, dir string, store BlobStore, opts PushOptions
 		}
 	}
 
-	var (
-		entries []content.TreeEntry
-		total   PushResult
-	)
-	err = fs.WalkDir(root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
+	list := &spool.Spool{}
+	defer list.Close()
+	enc := content.NewTreeEntryEncoder(list)
+	var total PushResult
+	err = walkSorted(root.FS(), ".", func(p string, d fs.DirEntry) error {
 		if err := ctx.Err(); err != nil {
 			return err
-		}
-		if p == "." {
-			return nil
 		}
 		if err := content.ValidatePath(p); err != nil {
 			return fmt.Errorf("cannot store %s: %w", filepath.Join(dir, filepath.FromSlash(p)), err)
@@ -79,8 +78,7 @@ func PushTree(ctx context.Context, dir string, store BlobStore, opts PushOptions
 		mode := uint32(info.Mode().Perm())
 		switch {
 		case d.IsDir():
-			entries = append(entries, content.TreeEntry{Path: p, Type: content.EntryDir, Mode: mode})
-			return nil
+			return enc.Add(content.TreeEntry{Path: p, Type: content.EntryDir, Mode: mode})
 		case !d.Type().IsRegular():
 			return fmt.Errorf("%s is a %s: %w (trees store regular files and directories only; copy the target or archive the tree first)",
 				filepath.Join(dir, filepath.FromSlash(p)), typeName(info.Mode()), ErrUnsupportedFileType)
@@ -99,8 +97,10 @@ func PushTree(ctx context.Context, dir string, store BlobStore, opts PushOptions
 		if err != nil {
 			return fmt.Errorf("%s: %w", filepath.Join(dir, filepath.FromSlash(p)), err)
 		}
-		entries = append(entries, content.TreeEntry{Path: p, Type: content.EntryFile, Mode: mode,
-			Size: res.Size, Digest: res.ContentDigest, Manifest: res.ManifestDigest})
+		if err := enc.Add(content.TreeEntry{Path: p, Type: content.EntryFile, Mode: mode,
+			Size: res.Size, Digest: res.ContentDigest, Manifest: res.ManifestDigest}); err != nil {
+			return err
+		}
 		total.Chunks += res.Chunks
 		total.UploadedBytes += res.UploadedBytes
 		total.DeduplicatedBytes += res.DeduplicatedBytes
@@ -119,16 +119,59 @@ func PushTree(ctx context.Context, dir string, store BlobStore, opts PushOptions
 	if err != nil {
 		return PushResult{}, fmt.Errorf("push tree %s: %w", dir, err)
 	}
-	m, err := content.NewTreeManifest(entries, cfg.MediaType)
+	m, head, tail, err := content.TreeManifestFrame(cfg.MediaType, enc)
 	if err != nil {
 		return PushResult{}, fmt.Errorf("push tree %s: %w", dir, err)
 	}
-	md, err := putManifest(ctx, store, cfg.Retry, m)
+	md, err := putSpooledManifest(ctx, store, nil, cfg.Retry, head, list, tail)
 	if err != nil {
 		return PushResult{}, err
 	}
 	total.ManifestDigest, total.ContentDigest, total.Size, total.Kind = md, m.Digest, m.Size, content.KindTree
 	return total, nil
+}
+
+// walkSorted calls fn for every entry below dir of fsys (not dir itself)
+// in the order of a tree manifest: by the byte order of the full
+// slash-separated paths. That is not a depth-first walk in name order: the
+// directory "a" sorts before the file "a.txt", which sorts before "a/x"
+// ('.' < '/'). So each directory's children are sorted with a directory's
+// subtree keyed as its name plus "/", and visited in that order: the
+// directory's own entry, its siblings up to "name/", then its subtree.
+// Memory is one directory listing per level.
+func walkSorted(fsys fs.FS, dir string, fn func(p string, d fs.DirEntry) error) error {
+	ents, err := fs.ReadDir(fsys, dir)
+	if err != nil {
+		return err
+	}
+	type item struct {
+		key     string
+		d       fs.DirEntry
+		subtree bool
+	}
+	items := make([]item, 0, len(ents))
+	for _, d := range ents {
+		items = append(items, item{key: d.Name(), d: d})
+		if d.IsDir() {
+			items = append(items, item{key: d.Name() + "/", d: d, subtree: true})
+		}
+	}
+	slices.SortFunc(items, func(a, b item) int { return strings.Compare(a.key, b.key) })
+	for _, it := range items {
+		p := it.d.Name()
+		if dir != "." {
+			p = dir + "/" + p
+		}
+		if it.subtree {
+			err = walkSorted(fsys, p, fn)
+		} else {
+			err = fn(p, it.d)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func typeName(m fs.FileMode) string {

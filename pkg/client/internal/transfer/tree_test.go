@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -316,5 +317,36 @@ func TestPullTreeCorruptFileLeavesNoHalfFile(t *testing.T) {
 	}
 	if len(names) != 0 {
 		t.Fatalf("a failed tree pull left %v (a.bin failed first; no half file, no temp)", names)
+	}
+}
+
+// TestWalkSortedOrder: the walk visits paths in byte order of the full
+// path, which a depth-first walk in name order does not ("a/x" after
+// "a.txt", "a b" and "a-b"), including directory entries, empty
+// directories and names past ASCII.
+func TestWalkSortedOrder(t *testing.T) {
+	src := t.TempDir()
+	files := map[string]string{}
+	for _, p := range []string{"a/x", "a/!", "a.txt", "a b", "a-b/c", "ab", "Z", "_", "ä/ö", "a/y/z", "a0"} {
+		files[p] = p
+	}
+	files["empty/"] = ""
+	writeTree(t, src, files, nil)
+	root, err := os.OpenRoot(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	var got []string
+	if err := walkSorted(root.FS(), ".", func(p string, _ fs.DirEntry) error { got = append(got, p); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	want := slices.Clone(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("walk order:\n got %q\nwant %q", got, want)
+	}
+	if len(got) != 16 { // 11 files, and the directories a, a-b, a/y, empty, ä
+		t.Fatalf("visited %d entries: %q", len(got), got)
 	}
 }
