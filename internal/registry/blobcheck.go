@@ -1,12 +1,16 @@
 package registry
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 
 	"github.com/artifact-store/artstore/internal/content"
+	"github.com/artifact-store/artstore/internal/spool"
 )
 
 // BlobChecker is what Register needs of the blob store: which blobs exist,
@@ -29,7 +33,7 @@ const maxListedMissing = 100
 
 // blobCheck checks that a manifest and every blob it references are
 // stored, reading the manifests streaming, so its memory does not grow
-// with the content's size (a tree's grows with its number of files).
+// with the content's size or a tree's number of files.
 type blobCheck struct {
 	ctx     context.Context
 	blobs   BlobChecker
@@ -54,15 +58,21 @@ func (r *Registry) checkBlobs(ctx context.Context, md, contentDigest content.Dig
 	if c.nMiss > 0 { // no manifest, nothing more to read
 		return c.result()
 	}
-	var files []content.TreeEntry
+	// A tree's file entries go to a spool (memory up to spool.MemLimit,
+	// then a temporary file), one line each, to be checked after the scan
+	// in groups: memory does not grow with the number of files.
+	files := &spool.Spool{}
+	defer files.Close()
+	nfiles := 0
 	m, err := c.scan(md, content.ManifestVisitor{
 		Chunk: func(_ int, ch content.ChunkRef) error { return c.add(ch.Digest) },
 		Entry: func(_ int, e content.TreeEntry) error {
-			if e.Type == content.EntryFile {
-				e.Path = "" // only the digests and size are needed
-				files = append(files, e)
+			if e.Type != content.EntryFile {
+				return nil
 			}
-			return nil
+			nfiles++
+			_, err := fmt.Fprintf(files, "%s %s %d\n", e.Manifest, e.Digest, e.Size)
+			return err
 		},
 	})
 	if err != nil {
@@ -72,17 +82,23 @@ func (r *Registry) checkBlobs(ctx context.Context, md, contentDigest content.Dig
 		return fmt.Errorf("%w: manifest %s describes %d bytes of content %s, not %d bytes of %s",
 			ErrInvalid, md.Short(), m.Size, m.Digest, size, contentDigest)
 	}
-	// A tree: its files' manifests, then what each references.
-	for _, e := range files {
-		if err := c.add(e.Manifest); err != nil {
+	// A tree: its files' manifests, then what each references, a group
+	// at a time; once a blob is missing, only presence is checked.
+	group := make([]content.TreeEntry, 0, checkBatch)
+	checkGroup := func() error {
+		for _, e := range group {
+			if err := c.add(e.Manifest); err != nil {
+				return err
+			}
+		}
+		if err := c.flush(); err != nil {
 			return err
 		}
-	}
-	if err := c.flush(); err != nil {
-		return err
-	}
-	if c.nMiss == 0 {
-		for _, e := range files {
+		if c.nMiss > 0 {
+			group = group[:0]
+			return nil
+		}
+		for _, e := range group {
 			fm, err := c.scan(e.Manifest, content.ManifestVisitor{Chunk: func(_ int, ch content.ChunkRef) error { return c.add(ch.Digest) }})
 			if err != nil {
 				return err
@@ -92,11 +108,56 @@ func (r *Registry) checkBlobs(ctx context.Context, md, contentDigest content.Dig
 					ErrInvalid, md.Short(), e.Manifest.Short(), e.Size, e.Digest, fm.Kind, fm.Size, fm.Digest)
 			}
 		}
+		group = group[:0]
+		return nil
+	}
+	lines := bufio.NewScanner(files.Reader())
+	for n := 0; n < nfiles; n++ {
+		e, err := readFileLine(lines)
+		if err != nil {
+			return fmt.Errorf("check the files of tree manifest %s: %w", md.Short(), err)
+		}
+		if group = append(group, e); len(group) == checkBatch {
+			if err := checkGroup(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := checkGroup(); err != nil {
+		return err
 	}
 	if err := c.flush(); err != nil {
 		return err
 	}
 	return c.result()
+}
+
+// readFileLine reads back one "manifest digest size" line that
+// checkBlobs spooled.
+func readFileLine(lines *bufio.Scanner) (content.TreeEntry, error) {
+	if !lines.Scan() {
+		if err := lines.Err(); err != nil {
+			return content.TreeEntry{}, err
+		}
+		return content.TreeEntry{}, io.ErrUnexpectedEOF
+	}
+	f := strings.Fields(lines.Text())
+	if len(f) != 3 {
+		return content.TreeEntry{}, fmt.Errorf("spooled line %q", lines.Text())
+	}
+	md, err := content.ParseDigest(f[0])
+	if err != nil {
+		return content.TreeEntry{}, err
+	}
+	d, err := content.ParseDigest(f[1])
+	if err != nil {
+		return content.TreeEntry{}, err
+	}
+	size, err := strconv.ParseInt(f[2], 10, 64)
+	if err != nil {
+		return content.TreeEntry{}, err
+	}
+	return content.TreeEntry{Type: content.EntryFile, Manifest: md, Digest: d, Size: size}, nil
 }
 
 // scan reads and verifies the manifest blob d, handing its chunks or

@@ -801,6 +801,47 @@ func TestRegisterChecksTreeBlobs(t *testing.T) {
 	}
 }
 
+// TestRegisterChecksManyTreeFiles: a tree of more files than one check
+// batch holds is checked group by group, every file's manifest and chunk:
+// complete, it registers; with a chunk gone in the first group and a file
+// manifest gone in the last, both are reported.
+func TestRegisterChecksManyTreeFiles(t *testing.T) {
+	e := newSQLiteEnv(t)
+	ctx := context.Background()
+	const n = 600 // over two batches of 256
+	var entries []content.TreeEntry
+	var chunks []content.Digest
+	for i := range n {
+		data := []byte(fmt.Sprintf("file %d", i))
+		chunk := e.blobs.put(data)
+		m := content.Manifest{Kind: content.KindFile, Size: int64(len(data)), Digest: chunk, Chunker: content.DefaultChunkerParams(),
+			Chunks: []content.ChunkRef{{Digest: chunk, Size: int64(len(data))}}}
+		entries = append(entries, content.TreeEntry{Path: fmt.Sprintf("f%04d", i), Type: content.EntryFile, Mode: 0o644,
+			Size: m.Size, Digest: m.Digest, Manifest: e.blobs.putManifest(t, m)})
+		chunks = append(chunks, chunk)
+	}
+	m, err := content.NewTreeManifest(slices.Clone(entries), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := registry.RegisterRequest{Name: "many", ContentDigest: m.Digest, Size: m.Size, ManifestDigest: e.blobs.putManifest(t, m)}
+	if _, err := e.r.Register(ctx, "alice", req); err != nil {
+		t.Fatalf("complete tree of %d files: %v", n, err)
+	}
+	// One blob gone at a time: a chunk of the first group, a chunk of the
+	// last (partial) group, a file manifest of the last group.
+	for i, gone := range []content.Digest{chunks[3], chunks[n-1], entries[n-2].Manifest} {
+		saved := e.blobs.have[gone]
+		e.blobs.remove(gone)
+		req.Name = fmt.Sprintf("many-broken-%d", i)
+		var mb *registry.MissingBlobsError
+		if _, err := e.r.Register(ctx, "alice", req); !errors.As(err, &mb) || mb.Count != 1 || mb.Digests[0] != gone {
+			t.Fatalf("tree with %s gone: %v; want it reported", gone.Short(), err)
+		}
+		e.blobs.have[gone] = saved
+	}
+}
+
 // TestRegisterAsksRepeatedChunksOnce: a chunk a manifest lists many times
 // (a run of zeros, say) is asked about once, not once per mention.
 func TestRegisterAsksRepeatedChunksOnce(t *testing.T) {
