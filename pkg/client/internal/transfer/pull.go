@@ -63,7 +63,7 @@ func (o PullOptions) withDefaults() PullOptions {
 // PullResult reports a finished pull.
 type PullResult struct {
 	// Manifest is the verified manifest that was pulled, without its chunk
-	// list (which is not held in memory); a tree's entries are included.
+	// list or a tree's entries (which are not held in memory).
 	Manifest content.Manifest
 	// Written counts the bytes written (the range length for a range).
 	Written int64
@@ -115,7 +115,7 @@ func PullPath(ctx context.Context, md content.Digest, store BlobStore, path stri
 	}
 	defer mf.close()
 	if mf.m.Kind == content.KindTree {
-		return pullTree(ctx, md, mf.m, store, path, opts)
+		return pullTree(ctx, md, mf, store, path, opts)
 	}
 	return pullToFile(ctx, md, mf, store, path, opts)
 }

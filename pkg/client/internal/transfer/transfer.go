@@ -247,6 +247,13 @@ func (f *manifestFile) eachChunk(fn func(i int, c content.ChunkRef) error) error
 	return err
 }
 
+// eachEntry calls fn with each entry of a tree manifest, in order, and
+// stops at fn's first error, which it returns.
+func (f *manifestFile) eachEntry(fn func(i int, e content.TreeEntry) error) error {
+	_, err := content.ScanManifest(f.raw.Reader(), content.ManifestVisitor{Entry: fn})
+	return err
+}
+
 func (f *manifestFile) close() { f.raw.Close() }
 
 // openManifest fetches the manifest blob d into a spool, verifying it
@@ -261,15 +268,11 @@ func openManifest(ctx context.Context, store BlobStore, d content.Digest, retry 
 		}
 		defer rc.Close()
 		raw := &spool.Spool{}
-		var entries []content.TreeEntry
-		m, err := content.ScanManifestBlob(io.TeeReader(rc, raw), d, content.ManifestVisitor{
-			Entry: func(_ int, e content.TreeEntry) error { entries = append(entries, e); return nil },
-		})
+		m, err := content.ScanManifestBlob(io.TeeReader(rc, raw), d, content.ManifestVisitor{})
 		if err != nil {
 			raw.Close()
 			return err
 		}
-		m.Entries = entries
 		f = &manifestFile{m: m, raw: raw}
 		return nil
 	})

@@ -204,12 +204,13 @@ func PullTree(ctx context.Context, md content.Digest, store BlobStore, dir strin
 		return PullResult{}, fmt.Errorf("pull: %w", err)
 	}
 	defer mf.close()
-	return pullTree(ctx, md, mf.m, store, dir, opts)
+	return pullTree(ctx, md, mf, store, dir, opts)
 }
 
 // pullTree is PullTree with the manifest already fetched and the defaults
 // applied.
-func pullTree(ctx context.Context, md content.Digest, m content.Manifest, store BlobStore, dir string, opts PullOptions) (PullResult, error) {
+func pullTree(ctx context.Context, md content.Digest, mf *manifestFile, store BlobStore, dir string, opts PullOptions) (PullResult, error) {
+	m := mf.m
 	if opts.Range != nil {
 		return PullResult{}, fmt.Errorf("pull %s: %w: a range applies to a file, not a tree", md.Short(), content.ErrInvalidRange)
 	}
@@ -227,28 +228,34 @@ func pullTree(ctx context.Context, md content.Digest, m content.Manifest, store 
 
 	prog := &progress{fn: opts.Progress, cur: Progress{Total: m.Size}}
 	res := PullResult{Manifest: m}
-	for _, e := range m.Entries {
+	// The entries are read from the manifest's spool as they are pulled;
+	// only the directories are kept, for their modes at the end.
+	var dirs []content.TreeEntry
+	err = mf.eachEntry(func(_ int, e content.TreeEntry) error {
 		if err := content.ValidatePath(e.Path); err != nil {
-			return res, fmt.Errorf("pull %s: %w", md.Short(), err)
+			return fmt.Errorf("pull %s: %w", md.Short(), err)
 		}
 		p := filepath.FromSlash(e.Path)
 		if e.Type == content.EntryDir {
 			if err := root.MkdirAll(p, 0o700); err != nil {
-				return res, fmt.Errorf("pull %s: create directory: %w", md.Short(), err)
+				return fmt.Errorf("pull %s: create directory: %w", md.Short(), err)
 			}
-			continue
+			dirs = append(dirs, content.TreeEntry{Path: e.Path, Type: e.Type, Mode: e.Mode})
+			return nil
 		}
 		n, err := pullTreeFile(ctx, root, e, store, opts, prog)
 		res.Written += n
 		if err != nil {
-			return res, fmt.Errorf("pull %s: %s: %w", md.Short(), e.Path, err)
+			return fmt.Errorf("pull %s: %s: %w", md.Short(), e.Path, err)
 		}
+		return nil
+	})
+	if err != nil {
+		return res, err
 	}
-	for i := len(m.Entries) - 1; i >= 0; i-- {
-		if e := m.Entries[i]; e.Type == content.EntryDir {
-			if err := root.Chmod(filepath.FromSlash(e.Path), fs.FileMode(e.Mode)); err != nil {
-				return res, fmt.Errorf("pull %s: %w", md.Short(), err)
-			}
+	for i := len(dirs) - 1; i >= 0; i-- {
+		if err := root.Chmod(filepath.FromSlash(dirs[i].Path), fs.FileMode(dirs[i].Mode)); err != nil {
+			return res, fmt.Errorf("pull %s: %w", md.Short(), err)
 		}
 	}
 	return res, nil
