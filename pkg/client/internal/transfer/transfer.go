@@ -231,11 +231,12 @@ func fetchManifest(ctx context.Context, store BlobStore, d content.Digest, retry
 }
 
 // manifestFile is a fetched, verified and validated manifest whose chunk
-// list stays in a spool (memory up to spool.MemLimit bytes, then a temporary
-// file) and is read again, streaming, whenever it is needed, so that a
-// pull's memory does not grow with the content's size.
+// list or entries stay in a spool (memory up to spool.MemLimit bytes, then a
+// temporary file) and are read again, streaming, whenever they are needed,
+// so that a pull's memory does not grow with the content's size or a tree's
+// number of files.
 type manifestFile struct {
-	// m is the manifest without its Chunks; a tree's Entries are kept.
+	// m is the manifest without its Chunks or Entries.
 	m   content.Manifest
 	raw *spool.Spool
 }
