@@ -775,19 +775,3 @@ func putSpooledManifest(ctx context.Context, store BlobStore, st blobStage, retr
 	}
 	return d, nil
 }
-
-// putManifest encodes and stores a manifest and returns its digest.
-func putManifest(ctx context.Context, store BlobStore, retry RetryPolicy, m content.Manifest) (content.Digest, error) {
-	b, err := m.Encode()
-	if err != nil {
-		return content.Digest{}, fmt.Errorf("push: %w", err)
-	}
-	d := content.FromBytes(b)
-	err = retry.do(ctx, func() error {
-		return putDigested(ctx, store, d, int64(len(b)), bytes.NewReader(b))
-	})
-	if err != nil {
-		return content.Digest{}, fmt.Errorf("push: store manifest %s: %w", d.Short(), err)
-	}
-	return d, nil
-}
