@@ -282,7 +282,7 @@ func (m Manifest) validateTree() error {
 	if len(m.Entries) > MaxTreeEntries {
 		return fmt.Errorf("%w: %d entries is over the limit of %d", ErrInvalidManifest, len(m.Entries), MaxTreeEntries)
 	}
-	files := make(map[string]bool)
+	var files fileChain
 	var sum int64
 	for i, e := range m.Entries {
 		prev := ""
@@ -290,32 +290,51 @@ func (m Manifest) validateTree() error {
 			prev = m.Entries[i-1].Path
 		}
 		var err error
-		if sum, err = checkEntry(i, e, prev, files, sum); err != nil {
+		if sum, err = checkEntry(i, e, prev, &files, sum); err != nil {
 			return err
 		}
 	}
 	return validateTreeHeader(m, sum, TreeDigest(m.Entries))
 }
 
+// fileChain holds, of the file entries seen so far in path order, those
+// that are a prefix (as strings) of the latest entry: the only files a
+// later entry can be below. The paths sorted after a string s that start
+// with s form one contiguous run, so a file that stops being a prefix of
+// the latest entry never becomes one again; and the files in the chain are
+// prefixes of one another, at most MaxPathLen of them. A set of every file
+// path, which it replaces, grew with the tree.
+type fileChain []string
+
+// below returns the file that path p (which must sort after every path
+// seen before) is below, or "". It forgets the files p does not start
+// with.
+func (c *fileChain) below(p string) string {
+	s := *c
+	for len(s) > 0 && !strings.HasPrefix(p, s[len(s)-1]) {
+		s = s[:len(s)-1]
+	}
+	*c = s
+	for _, f := range s {
+		if len(p) > len(f) && p[len(f)] == '/' {
+			return f
+		}
+	}
+	return ""
+}
+
 // checkEntry checks entry i of a tree manifest against the one before it
-// (prev: its path, "" for the first) and the file paths so far (files, to
+// (prev: its path, "" for the first) and the files before it (files, to
 // which it adds e's), and returns sum plus e's size.
-func checkEntry(i int, e TreeEntry, prev string, files map[string]bool, sum int64) (int64, error) {
+func checkEntry(i int, e TreeEntry, prev string, files *fileChain, sum int64) (int64, error) {
 	if err := ValidatePath(e.Path); err != nil {
 		return sum, fmt.Errorf("%w: entry %d: %w", ErrInvalidManifest, i, err)
 	}
 	if i > 0 && prev >= e.Path {
 		return sum, fmt.Errorf("%w: entry %q: entries must be sorted by path without duplicates", ErrInvalidManifest, e.Path)
 	}
-	for p := e.Path; ; {
-		j := strings.LastIndexByte(p, '/')
-		if j < 0 {
-			break
-		}
-		p = p[:j]
-		if files[p] {
-			return sum, fmt.Errorf("%w: entry %q is below %q, which is a file", ErrInvalidManifest, e.Path, p)
-		}
+	if f := files.below(e.Path); f != "" {
+		return sum, fmt.Errorf("%w: entry %q is below %q, which is a file", ErrInvalidManifest, e.Path, f)
 	}
 	if e.Mode&^0o777 != 0 {
 		return sum, fmt.Errorf("%w: entry %q: mode %#o has bits other than permissions", ErrInvalidManifest, e.Path, e.Mode)
@@ -328,7 +347,7 @@ func checkEntry(i int, e TreeEntry, prev string, files map[string]bool, sum int6
 		if e.Size < 0 || e.Size > maxSize-sum {
 			return sum, fmt.Errorf("%w: file entry %q: size %d is out of range", ErrInvalidManifest, e.Path, e.Size)
 		}
-		files[e.Path] = true
+		*files = append(*files, e.Path)
 		return sum + e.Size, nil
 	case EntryDir:
 		if e.Size != 0 || !e.Digest.IsZero() || !e.Manifest.IsZero() {

@@ -105,14 +105,13 @@ func FileManifestFrame(m Manifest, e *ChunkListEncoder) (head, tail []byte, err 
 // canonical encoding (without its brackets) to a writer, one entry at a
 // time, in path order, checking each as Validate would and computing the
 // tree's size and TreeDigest as it goes. With TreeManifestFrame it produces
-// exactly the bytes Manifest.Encode would for the same entries. Like
-// ScanManifest, it keeps the set of file paths (to refuse an entry below a
-// file), not the entries.
+// exactly the bytes Manifest.Encode would for the same entries. Its memory
+// does not grow with the number of entries.
 type TreeEntryEncoder struct {
 	w      io.Writer
 	n      int
 	prev   string
-	files  map[string]bool
+	files  fileChain
 	size   int64
 	tree   hash.Hash // TreeDigest's input so far
 	closed bool
@@ -122,7 +121,7 @@ type TreeEntryEncoder struct {
 func NewTreeEntryEncoder(w io.Writer) *TreeEntryEncoder {
 	h := sha256.New()
 	h.Write([]byte{'['})
-	return &TreeEntryEncoder{w: w, files: map[string]bool{}, tree: h}
+	return &TreeEntryEncoder{w: w, tree: h}
 }
 
 // Add writes the next entry, which must sort after the previous one. It
@@ -135,7 +134,7 @@ func (e *TreeEntryEncoder) Add(te TreeEntry) error {
 	if e.n >= MaxTreeEntries {
 		return fmt.Errorf("%w: more than %d entries is over the limit of %d", ErrInvalidManifest, MaxTreeEntries, MaxTreeEntries)
 	}
-	size, err := checkEntry(e.n, te, e.prev, e.files, e.size)
+	size, err := checkEntry(e.n, te, e.prev, &e.files, e.size)
 	if err != nil {
 		return err
 	}
@@ -206,13 +205,13 @@ type ManifestVisitor struct {
 // ScanManifest reads a manifest from r and validates it exactly as
 // ParseManifest does (errors wrap ErrInvalidManifest), handing each chunk
 // or entry to v instead of keeping it: the returned Manifest has no Chunks
-// or Entries. Its memory does not grow with the number of chunks (a tree's
-// does, a little, with the number of files).
+// or Entries. Its memory does not grow with the number of chunks or
+// entries.
 //
 // Duplicate fields are refused, and field names must match exactly.
 func ScanManifest(r io.Reader, v ManifestVisitor) (Manifest, error) {
 	cr := &capReader{r: r, left: MaxManifestSize}
-	s := &manifestScan{v: v, files: map[string]bool{}}
+	s := &manifestScan{v: v}
 	m, err := s.scan(cr)
 	if cr.over {
 		return Manifest{}, fmt.Errorf("%w: more than %d bytes is over the limit of %d", ErrInvalidManifest, MaxManifestSize, MaxManifestSize)
@@ -303,9 +302,9 @@ type manifestScan struct {
 	sum          int64 // of the chunk or file sizes
 	biggest      int64 // the largest chunk, checked against "chunker" at the end
 	biggestIndex int
-	prevPath     string          // of the previous entry
-	files        map[string]bool // file entry paths, so nothing is listed below one
-	treeHash     hash.Hash       // TreeDigest of the entries, computed as they come
+	prevPath     string    // of the previous entry
+	files        fileChain // the files an entry could be below (see fileChain)
+	treeHash     hash.Hash // TreeDigest of the entries, computed as they come
 }
 
 func (s *manifestScan) scan(r io.Reader) (Manifest, error) {
@@ -484,7 +483,7 @@ func (s *manifestScan) entry(dec *json.Decoder, i int) error {
 		return err
 	}
 	var err error
-	if s.sum, err = checkEntry(i, e, s.prevPath, s.files, s.sum); err != nil {
+	if s.sum, err = checkEntry(i, e, s.prevPath, &s.files, s.sum); err != nil {
 		return err
 	}
 	s.prevPath = e.Path

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -652,4 +653,100 @@ func TestScanManifestBlob(t *testing.T) {
 	if _, err := ScanManifestBlob(bytes.NewReader(good), FromBytes(bad), ManifestVisitor{}); !errors.Is(err, ErrMismatch) {
 		t.Fatalf("valid manifest under another digest: got %v, want ErrMismatch", err)
 	}
+}
+
+// belowFileBySet is the rule fileChain implements, the simple way: an
+// entry is invalid when a path it is below was a file entry before it.
+func belowFileBySet(entries []TreeEntry) (int, string) {
+	files := map[string]bool{}
+	for i, e := range entries {
+		for p := e.Path; ; {
+			j := strings.LastIndexByte(p, '/')
+			if j < 0 {
+				break
+			}
+			p = p[:j]
+			if files[p] {
+				return i, p
+			}
+		}
+		if e.Type == EntryFile {
+			files[e.Path] = true
+		}
+	}
+	return -1, ""
+}
+
+// belowFileByChain is the same with fileChain, as checkEntry uses it.
+func belowFileByChain(entries []TreeEntry) (int, string) {
+	var c fileChain
+	for i, e := range entries {
+		if f := c.below(e.Path); f != "" {
+			return i, f
+		}
+		if e.Type == EntryFile {
+			c = append(c, e.Path)
+		}
+	}
+	return -1, ""
+}
+
+// sortedEntries turns fuzz input into entries sorted by path without
+// duplicates: one path per line, a leading '/' in the line marking a
+// directory.
+func sortedEntries(b []byte) []TreeEntry {
+	seen := map[string]bool{}
+	var entries []TreeEntry
+	for _, line := range strings.Split(string(b), "\n") {
+		typ := EntryFile
+		if strings.HasPrefix(line, "/") {
+			typ, line = EntryDir, line[1:]
+		}
+		if line == "" || seen[line] {
+			continue
+		}
+		seen[line] = true
+		entries = append(entries, TreeEntry{Path: line, Type: typ})
+	}
+	slices.SortFunc(entries, func(a, b TreeEntry) int { return strings.Compare(a.Path, b.Path) })
+	return entries
+}
+
+func TestFileChain(t *testing.T) {
+	for _, tc := range []struct {
+		in    string
+		index int
+		below string
+	}{
+		{"a\na/b", 1, "a"},
+		{"a\na.txt\na-b\na b\na/b", 4, "a"},
+		{"a\na.b\na.b/c", 2, "a.b"},
+		{"a\n/a.b\na.b/c\na/x", 3, "a"},
+		{"a\n/a-b\na-b/c", -1, ""},
+		{"/a\na/b\na/b.c\nab\nb/c", -1, ""},
+		{"x/y\nx/y/z", 1, "x/y"},
+	} {
+		entries := sortedEntries([]byte(tc.in))
+		if i, f := belowFileByChain(entries); i != tc.index || f != tc.below {
+			t.Errorf("%q: below file %q at entry %d; want %q at %d", tc.in, f, i, tc.below, tc.index)
+		}
+		if i, f := belowFileBySet(entries); i != tc.index || f != tc.below {
+			t.Errorf("%q (by set): below file %q at entry %d; want %q at %d", tc.in, f, i, tc.below, tc.index)
+		}
+	}
+}
+
+// FuzzFileChain: the chain finds the same first entry below a file as a
+// set of every file path does.
+func FuzzFileChain(f *testing.F) {
+	f.Add([]byte("a\na.txt\na/b"))
+	f.Add([]byte("/a\na/b\na.b\na.b/c"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		entries := sortedEntries(b)
+		i, p := belowFileBySet(entries)
+		j, q := belowFileByChain(entries)
+		if i != j || p != q {
+			t.Fatalf("set: entry %d below %q; chain: entry %d below %q", i, p, j, q)
+		}
+	})
 }
