@@ -131,6 +131,30 @@ func PushTree(ctx context.Context, dir string, store BlobStore, opts PushOptions
 	return total, nil
 }
 
+// dirStack holds the directories of a tree being written in path order
+// that entries may still go into. In path order the entries inside "d"
+// are the ones starting with "d/", a contiguous run, so "d" is complete at
+// the first later entry past "d/" that is not inside it. The directories
+// still open all prefix the latest path: at most a path's length of them.
+type dirStack struct{ open []content.TreeEntry }
+
+// done calls fn, innermost first, for each open directory that nothing at
+// or after the path next (which sorts after every path seen) can be
+// inside, and forgets it; next "" means the end, when all are done.
+func (s *dirStack) done(next string, fn func(content.TreeEntry) error) error {
+	for len(s.open) > 0 {
+		d := s.open[len(s.open)-1]
+		if next != "" && (next < d.Path+"/" || strings.HasPrefix(next, d.Path+"/")) {
+			return nil
+		}
+		if err := fn(d); err != nil {
+			return err
+		}
+		s.open = s.open[:len(s.open)-1]
+	}
+	return nil
+}
+
 // walkSorted calls fn for every entry below dir of fsys (not dir itself)
 // in the order of a tree manifest: by the byte order of the full
 // slash-separated paths. That is not a depth-first walk in name order: the
@@ -195,8 +219,9 @@ func typeName(m fs.FileMode) string {
 // it. Each file is written to a temporary file next to its target, verified,
 // synced and renamed into place: a file path holds either its previous
 // content or the complete new file. Existing files at entry paths are
-// replaced; other files in dir are left alone. Directory permissions are
-// applied last, deepest first, so read-only directories can be filled.
+// replaced; other files in dir are left alone. A directory's permissions
+// are applied once everything inside it is written, so read-only
+// directories can be filled.
 func PullTree(ctx context.Context, md content.Digest, store BlobStore, dir string, opts PullOptions) (PullResult, error) {
 	opts = opts.withDefaults()
 	mf, err := openManifest(ctx, store, md, opts.Retry)
@@ -228,19 +253,29 @@ func pullTree(ctx context.Context, md content.Digest, mf *manifestFile, store Bl
 
 	prog := &progress{fn: opts.Progress, cur: Progress{Total: m.Size}}
 	res := PullResult{Manifest: m}
-	// The entries are read from the manifest's spool as they are pulled;
-	// only the directories are kept, for their modes at the end.
-	var dirs []content.TreeEntry
+	// The entries are read from the manifest's spool as they are pulled; a
+	// directory gets its mode once nothing more can be written into it, so
+	// a read-only one can be filled (see dirStack).
+	var dirs dirStack
+	setMode := func(d content.TreeEntry) error {
+		if err := root.Chmod(filepath.FromSlash(d.Path), fs.FileMode(d.Mode)); err != nil {
+			return fmt.Errorf("pull %s: %w", md.Short(), err)
+		}
+		return nil
+	}
 	err = mf.eachEntry(func(_ int, e content.TreeEntry) error {
 		if err := content.ValidatePath(e.Path); err != nil {
 			return fmt.Errorf("pull %s: %w", md.Short(), err)
+		}
+		if err := dirs.done(e.Path, setMode); err != nil {
+			return err
 		}
 		p := filepath.FromSlash(e.Path)
 		if e.Type == content.EntryDir {
 			if err := root.MkdirAll(p, 0o700); err != nil {
 				return fmt.Errorf("pull %s: create directory: %w", md.Short(), err)
 			}
-			dirs = append(dirs, content.TreeEntry{Path: e.Path, Type: e.Type, Mode: e.Mode})
+			dirs.open = append(dirs.open, content.TreeEntry{Path: e.Path, Type: e.Type, Mode: e.Mode})
 			return nil
 		}
 		n, err := pullTreeFile(ctx, root, e, store, opts, prog)
@@ -253,10 +288,8 @@ func pullTree(ctx context.Context, md content.Digest, mf *manifestFile, store Bl
 	if err != nil {
 		return res, err
 	}
-	for i := len(dirs) - 1; i >= 0; i-- {
-		if err := root.Chmod(filepath.FromSlash(dirs[i].Path), fs.FileMode(dirs[i].Mode)); err != nil {
-			return res, fmt.Errorf("pull %s: %w", md.Short(), err)
-		}
+	if err := dirs.done("", setMode); err != nil {
+		return res, err
 	}
 	return res, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -348,5 +349,85 @@ func TestWalkSortedOrder(t *testing.T) {
 	}
 	if len(got) != 16 { // 11 files, and the directories a, a-b, a/y, empty, ä
 		t.Fatalf("visited %d entries: %q", len(got), got)
+	}
+}
+
+// TestDirStack: over a tree's paths in order, each directory is done after
+// the last entry inside it and before any later entry, inner directories
+// before outer ones, each exactly once.
+func TestDirStack(t *testing.T) {
+	paths := []string{"a", "a b", "a-b", "a-b/c", "a.txt", "a/!", "a/x", "a/y", "a/y/z", "a/y/z/w", "a0", "ab", "ab/c", "z"}
+	dirs := map[string]bool{"a": true, "a-b": true, "a/y": true, "a/y/z": true, "ab": true}
+	if !slices.IsSorted(paths) {
+		t.Fatal("test paths not sorted")
+	}
+	var s dirStack
+	doneAt := map[string]int{} // directory -> index of the entry before which it was done
+	var order []string
+	for i := 0; i <= len(paths); i++ {
+		next := ""
+		if i < len(paths) {
+			next = paths[i]
+		}
+		if err := s.done(next, func(d content.TreeEntry) error {
+			if _, again := doneAt[d.Path]; again {
+				t.Fatalf("%s done twice", d.Path)
+			}
+			doneAt[d.Path] = i
+			order = append(order, d.Path)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if i < len(paths) && dirs[paths[i]] {
+			s.open = append(s.open, content.TreeEntry{Path: paths[i], Type: content.EntryDir})
+		}
+	}
+	for d := range dirs {
+		at, ok := doneAt[d]
+		if !ok {
+			t.Fatalf("%s never done", d)
+		}
+		for j, p := range paths {
+			inside := strings.HasPrefix(p, d+"/")
+			if inside && j >= at {
+				t.Fatalf("%s done before entry %d (%s), which is inside it", d, at, p)
+			}
+			if !inside && j > slices.Index(paths, d) && j < at && p > d+"/" {
+				t.Fatalf("%s done only before entry %d, though %s (entry %d) is past it", d, at, p, j)
+			}
+		}
+	}
+	if strings.Join(order, " ") != "a-b a/y/z a/y a ab" {
+		t.Fatalf("done in the order %q", order)
+	}
+}
+
+// TestPullTreeReadOnlyDirectories: directories whose modes forbid writing
+// get those modes only once filled, and every mode ends as pushed.
+func TestPullTreeReadOnlyDirectories(t *testing.T) {
+	src := t.TempDir()
+	writeTree(t, src, map[string]string{
+		"ro/f": "in ro", "ro/sub/g": "in ro/sub", "ro.txt": "beside", "ro-x/y": "sibling", "rw/h": "h",
+	}, map[string]fs.FileMode{"ro": 0o555, "ro/sub": 0o500, "ro-x": 0o700})
+	t.Cleanup(func() { // so TempDir can remove them
+		os.Chmod(filepath.Join(src, "ro", "sub"), 0o755)
+		os.Chmod(filepath.Join(src, "ro"), 0o755)
+	})
+	s := newMemStore()
+	res, err := PushTree(context.Background(), src, s, PushOptions{Chunker: smallParams()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(t.TempDir(), "out")
+	t.Cleanup(func() {
+		os.Chmod(filepath.Join(dst, "ro", "sub"), 0o755)
+		os.Chmod(filepath.Join(dst, "ro"), 0o755)
+	})
+	if _, err := PullTree(context.Background(), res.ManifestDigest, s, dst, PullOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := snapshot(t, dst), snapshot(t, src); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("tree differs after the round trip:\n got %v\nwant %v", got, want)
 	}
 }
