@@ -19,6 +19,7 @@ import (
 	"github.com/artifact-store/artstore/internal/eventlog/postgres"
 	"github.com/artifact-store/artstore/internal/eventlog/postgres/pgtest"
 	"github.com/artifact-store/artstore/internal/eventlog/sqlite"
+	"github.com/artifact-store/artstore/internal/memtest"
 	"github.com/artifact-store/artstore/internal/registry"
 )
 
@@ -28,6 +29,8 @@ type blobs struct {
 	have  map[content.Digest][]byte
 	err   error
 	asked int // digests passed to Missing
+	gets  int
+	onGet func(n int) // called with the running count before each Get
 }
 
 func (b *blobs) Missing(_ context.Context, ds []content.Digest) ([]content.Digest, error) {
@@ -49,6 +52,10 @@ func (b *blobs) Missing(_ context.Context, ds []content.Digest) ([]content.Diges
 func (b *blobs) Get(_ context.Context, d content.Digest, _ *content.Range) (io.ReadCloser, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.gets++
+	if b.onGet != nil {
+		b.onGet(b.gets)
+	}
 	if b.err != nil {
 		return nil, b.err
 	}
@@ -840,6 +847,59 @@ func TestRegisterChecksManyTreeFiles(t *testing.T) {
 		}
 		e.blobs.have[gone] = saved
 	}
+}
+
+// TestRegisterTreeMemory: the check of a tree of 60,000 files (all the
+// same file, so one file manifest to store) does not hold the file list:
+// the live heap halfway through the file manifests' reads is within a few
+// MiB of the heap before the registration (+1.2 MB; holding the entries
+// took +17.8 MB).
+func TestRegisterTreeMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("checks a tree of 60,000 files")
+	}
+	e := newSQLiteEnv(t)
+	const n = 60_000
+	req := registerManyFiles(t, e, n)
+	before := memtest.LiveHeap()
+	var during int64
+	e.blobs.onGet = func(i int) {
+		if i == n/2 {
+			during = memtest.LiveHeap()
+		}
+	}
+	if _, err := e.r.Register(context.Background(), "alice", req); err != nil {
+		t.Fatal(err)
+	}
+	e.blobs.onGet = nil
+	t.Logf("live heap before the registration %d bytes, halfway through the files %d", before, during)
+	if during == 0 {
+		t.Fatal("the file manifests were not read")
+	}
+	if grew := during - before; grew > 3<<20 {
+		t.Fatalf("live heap grew by %d bytes while checking the tree: the check holds its file list", grew)
+	}
+}
+
+// registerManyFiles stores a tree of n entries of one file and returns its
+// registration. (A function of its own, so that the entries are garbage
+// once it returns.)
+func registerManyFiles(t *testing.T, e *env, n int) registry.RegisterRequest {
+	t.Helper()
+	data := []byte("the same file")
+	chunk := e.blobs.put(data)
+	fm := content.Manifest{Kind: content.KindFile, Size: int64(len(data)), Digest: chunk, Chunker: content.DefaultChunkerParams(),
+		Chunks: []content.ChunkRef{{Digest: chunk, Size: int64(len(data))}}}
+	fmd := e.blobs.putManifest(t, fm)
+	entries := make([]content.TreeEntry, n)
+	for i := range entries {
+		entries[i] = content.TreeEntry{Path: fmt.Sprintf("f%06d", i), Type: content.EntryFile, Mode: 0o644, Size: fm.Size, Digest: fm.Digest, Manifest: fmd}
+	}
+	m, err := content.NewTreeManifest(entries, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return registry.RegisterRequest{Name: "many-files", ContentDigest: m.Digest, Size: m.Size, ManifestDigest: e.blobs.putManifest(t, m)}
 }
 
 // TestRegisterAsksRepeatedChunksOnce: a chunk a manifest lists many times
