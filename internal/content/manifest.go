@@ -2,9 +2,11 @@ package content
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"path"
 	"sort"
 	"strings"
@@ -282,19 +284,13 @@ func (m Manifest) validateTree() error {
 	if len(m.Entries) > MaxTreeEntries {
 		return fmt.Errorf("%w: %d entries is over the limit of %d", ErrInvalidManifest, len(m.Entries), MaxTreeEntries)
 	}
-	var files fileChain
-	var sum int64
-	for i, e := range m.Entries {
-		prev := ""
-		if i > 0 {
-			prev = m.Entries[i-1].Path
-		}
-		var err error
-		if sum, err = checkEntry(i, e, prev, &files, sum); err != nil {
+	var t treeCheck
+	for _, e := range m.Entries {
+		if err := t.add(e); err != nil {
 			return err
 		}
 	}
-	return validateTreeHeader(m, sum, TreeDigest(m.Entries))
+	return validateTreeHeader(m, t.size, t.digest.sum())
 }
 
 // fileChain holds, of the file entries seen so far in path order, those
@@ -387,15 +383,64 @@ type treeContentJSON struct {
 // leaves out the per-file manifest digests so that the same tree has the
 // same content digest whatever chunker stored it.
 func TreeDigest(entries []TreeEntry) Digest {
-	list := make([]treeContentJSON, len(entries))
-	for i, e := range entries {
-		list[i] = treeContentJSON{Path: e.Path, Type: e.Type, Mode: e.Mode, Size: e.Size, Digest: e.Digest}
+	var t treeDigester
+	for _, e := range entries {
+		t.add(e)
 	}
-	b, err := json.Marshal(list)
+	return t.sum()
+}
+
+// treeDigester computes TreeDigest an entry at a time: the array's JSON is
+// its elements' JSON joined by commas, so it hashes each element as it
+// comes. The zero value is ready; sum ends it.
+type treeDigester struct{ h hash.Hash }
+
+func (t *treeDigester) add(e TreeEntry) {
+	b, err := json.Marshal(treeContentJSON{Path: e.Path, Type: e.Type, Mode: e.Mode, Size: e.Size, Digest: e.Digest})
 	if err != nil { // cannot happen: strings, numbers and digests only
-		panic("content: encode tree entries: " + err.Error())
+		panic("content: encode tree entry: " + err.Error())
 	}
-	return FromBytes(b)
+	if t.h == nil {
+		t.h = sha256.New()
+		t.h.Write([]byte{'['})
+	} else {
+		t.h.Write([]byte{','})
+	}
+	t.h.Write(b)
+}
+
+func (t *treeDigester) sum() Digest {
+	if t.h == nil {
+		return FromBytes([]byte("[]"))
+	}
+	t.h.Write([]byte{']'})
+	return FromSHA256([sha256.Size]byte(t.h.Sum(nil)))
+}
+
+// treeCheck checks a tree's entries one at a time, in order, as Validate
+// does, and sums their sizes and digests them on the way (Validate, the
+// scanner and TreeEntryEncoder share it). Its memory is bounded by a
+// path's length (see fileChain).
+type treeCheck struct {
+	n      int
+	prev   string
+	files  fileChain
+	size   int64
+	digest treeDigester
+}
+
+// add checks entry e (wrapping ErrInvalidManifest) and takes it in.
+func (t *treeCheck) add(e TreeEntry) error {
+	if t.n >= MaxTreeEntries {
+		return fmt.Errorf("%w: more than %d entries is over the limit of %d", ErrInvalidManifest, MaxTreeEntries, MaxTreeEntries)
+	}
+	size, err := checkEntry(t.n, e, t.prev, &t.files, t.size)
+	if err != nil {
+		return err
+	}
+	t.digest.add(e)
+	t.n, t.prev, t.size = t.n+1, e.Path, size
+	return nil
 }
 
 // NewTreeManifest builds a tree manifest from entries in any order: it

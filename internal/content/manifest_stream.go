@@ -1,11 +1,9 @@
 package content
 
 import (
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"strconv"
 	"strings"
@@ -88,13 +86,19 @@ func FileManifestFrame(m Manifest, e *ChunkListEncoder) (head, tail []byte, err 
 		return nil, nil, err
 	}
 	chunker, chunks := m.Chunker, []ChunkRef{}
-	b, err := json.Marshal(manifestJSON{Schema: ManifestSchema, Kind: m.Kind, MediaType: m.MediaType, Size: m.Size,
-		Digest: m.Digest, Chunker: &chunker, Chunks: &chunks})
+	return manifestFrame(manifestJSON{Schema: ManifestSchema, Kind: m.Kind, MediaType: m.MediaType, Size: m.Size,
+		Digest: m.Digest, Chunker: &chunker, Chunks: &chunks}, "chunks")
+}
+
+// manifestFrame encodes w, whose last field (named list) is an empty
+// list, and splits the encoding where that list's elements go.
+func manifestFrame(w manifestJSON, list string) (head, tail []byte, err error) {
+	b, err := json.Marshal(w)
 	if err != nil {
 		return nil, nil, fmt.Errorf("encode manifest: %w", err)
 	}
 	const emptyList = `[]}`
-	if !strings.HasSuffix(string(b), `"chunks":`+emptyList) { // cannot happen: "chunks" is the last field
+	if !strings.HasSuffix(string(b), `"`+list+`":`+emptyList) { // cannot happen: the list is the last field
 		return nil, nil, fmt.Errorf("encode manifest: unexpected encoding %q", b)
 	}
 	cut := len(b) - len(emptyList) + 1
@@ -109,20 +113,13 @@ func FileManifestFrame(m Manifest, e *ChunkListEncoder) (head, tail []byte, err 
 // does not grow with the number of entries.
 type TreeEntryEncoder struct {
 	w      io.Writer
-	n      int
-	prev   string
-	files  fileChain
-	size   int64
-	tree   hash.Hash // TreeDigest's input so far
+	check  treeCheck
+	buf    []byte
 	closed bool
 }
 
 // NewTreeEntryEncoder returns an encoder writing a tree's entry list to w.
-func NewTreeEntryEncoder(w io.Writer) *TreeEntryEncoder {
-	h := sha256.New()
-	h.Write([]byte{'['})
-	return &TreeEntryEncoder{w: w, tree: h}
-}
+func NewTreeEntryEncoder(w io.Writer) *TreeEntryEncoder { return &TreeEntryEncoder{w: w} }
 
 // Add writes the next entry, which must sort after the previous one. It
 // fails, wrapping ErrInvalidManifest, for an entry Validate would refuse
@@ -131,63 +128,45 @@ func (e *TreeEntryEncoder) Add(te TreeEntry) error {
 	if e.closed {
 		return fmt.Errorf("%w: entry %q added after the frame was made", ErrInvalidManifest, te.Path)
 	}
-	if e.n >= MaxTreeEntries {
-		return fmt.Errorf("%w: more than %d entries is over the limit of %d", ErrInvalidManifest, MaxTreeEntries, MaxTreeEntries)
-	}
-	size, err := checkEntry(e.n, te, e.prev, &e.files, e.size)
-	if err != nil {
-		return err
-	}
 	b, err := json.Marshal(te)
 	if err != nil {
 		return fmt.Errorf("encode manifest: %w", err)
 	}
-	c, err := json.Marshal(treeContentJSON{Path: te.Path, Type: te.Type, Mode: te.Mode, Size: te.Size, Digest: te.Digest})
-	if err != nil {
-		return fmt.Errorf("encode manifest: %w", err)
-	}
-	if e.n > 0 {
-		b = append([]byte{','}, b...)
-		e.tree.Write([]byte{','})
-	}
-	if _, err := e.w.Write(b); err != nil {
+	if err := e.check.add(te); err != nil {
 		return err
 	}
-	e.tree.Write(c)
-	e.n++
-	e.prev = te.Path
-	e.size = size
-	return nil
+	e.buf = e.buf[:0]
+	if e.check.n > 1 {
+		e.buf = append(e.buf, ',')
+	}
+	e.buf = append(e.buf, b...)
+	_, err = e.w.Write(e.buf)
+	return err
 }
 
 // Len returns the number of entries written.
-func (e *TreeEntryEncoder) Len() int { return e.n }
+func (e *TreeEntryEncoder) Len() int { return e.check.n }
 
 // TreeManifestFrame returns the tree manifest (without Entries) of the
 // entries e wrote, and the bytes that go before and after them: head +
 // list + tail is the canonical encoding Manifest.Encode returns for that
 // manifest with those entries. e takes no entries afterwards.
 func TreeManifestFrame(mediaType string, e *TreeEntryEncoder) (m Manifest, head, tail []byte, err error) {
-	if !e.closed {
-		e.tree.Write([]byte{']'})
-		e.closed = true
+	if e.closed {
+		return Manifest{}, nil, nil, fmt.Errorf("%w: TreeManifestFrame called twice for one encoder", ErrInvalidManifest)
 	}
-	m = Manifest{Kind: KindTree, MediaType: mediaType, Size: e.size, Digest: FromSHA256([sha256.Size]byte(e.tree.Sum(nil)))}
+	e.closed = true
+	m = Manifest{Kind: KindTree, MediaType: mediaType, Size: e.check.size, Digest: e.check.digest.sum()}
 	if err := validateCommon(m); err != nil {
 		return Manifest{}, nil, nil, err
 	}
 	entries := []TreeEntry{}
-	b, err := json.Marshal(manifestJSON{Schema: ManifestSchema, Kind: m.Kind, MediaType: m.MediaType, Size: m.Size,
-		Digest: m.Digest, Entries: &entries})
+	head, tail, err = manifestFrame(manifestJSON{Schema: ManifestSchema, Kind: m.Kind, MediaType: m.MediaType, Size: m.Size,
+		Digest: m.Digest, Entries: &entries}, "entries")
 	if err != nil {
-		return Manifest{}, nil, nil, fmt.Errorf("encode manifest: %w", err)
+		return Manifest{}, nil, nil, err
 	}
-	const emptyList = `[]}`
-	if !strings.HasSuffix(string(b), `"entries":`+emptyList) { // cannot happen: "entries" is the last field
-		return Manifest{}, nil, nil, fmt.Errorf("encode manifest: unexpected encoding %q", b)
-	}
-	cut := len(b) - len(emptyList) + 1
-	return m, b[:cut], []byte(emptyList[1:]), nil
+	return m, head, tail, nil
 }
 
 // ManifestVisitor receives the chunks or entries of a manifest as
@@ -299,12 +278,10 @@ type manifestScan struct {
 	hasChunker, hasChunks, hasEnts bool
 
 	n            int   // chunks read
-	sum          int64 // of the chunk or file sizes
+	sum          int64 // of the chunk sizes
 	biggest      int64 // the largest chunk, checked against "chunker" at the end
 	biggestIndex int
-	prevPath     string    // of the previous entry
-	files        fileChain // the files an entry could be below (see fileChain)
-	treeHash     hash.Hash // TreeDigest of the entries, computed as they come
+	tree         treeCheck // the entries read
 }
 
 func (s *manifestScan) scan(r io.Reader) (Manifest, error) {
@@ -343,10 +320,7 @@ func (s *manifestScan) scan(r io.Reader) (Manifest, error) {
 		case "chunks":
 			s.hasChunks, err = s.array(dec, "chunks", s.chunk)
 		case "entries":
-			s.treeHash = sha256.New()
-			s.treeHash.Write([]byte{'['})
 			s.hasEnts, err = s.array(dec, "entries", s.entry)
-			s.treeHash.Write([]byte{']'})
 		default:
 			return Manifest{}, fmt.Errorf("%w: unknown field %q", ErrInvalidManifest, clip(key))
 		}
@@ -403,8 +377,7 @@ func (s *manifestScan) finish() (Manifest, error) {
 			return Manifest{}, err
 		}
 	case KindTree:
-		var d [sha256.Size]byte
-		if err := validateTreeHeader(m, s.sum, FromSHA256([sha256.Size]byte(s.treeHash.Sum(d[:0])))); err != nil {
+		if err := validateTreeHeader(m, s.tree.size, s.tree.digest.sum()); err != nil {
 			return Manifest{}, err
 		}
 	}
@@ -475,26 +448,13 @@ func (s *manifestScan) chunk(dec *json.Decoder, i int) error {
 }
 
 func (s *manifestScan) entry(dec *json.Decoder, i int) error {
-	if i >= MaxTreeEntries {
-		return fmt.Errorf("%w: more than %d entries is over the limit of %d", ErrInvalidManifest, MaxTreeEntries, MaxTreeEntries)
-	}
 	var e TreeEntry
 	if err := dec.Decode(&e); err != nil {
 		return err
 	}
-	var err error
-	if s.sum, err = checkEntry(i, e, s.prevPath, &s.files, s.sum); err != nil {
+	if err := s.tree.add(e); err != nil {
 		return err
 	}
-	s.prevPath = e.Path
-	b, err := json.Marshal(treeContentJSON{Path: e.Path, Type: e.Type, Mode: e.Mode, Size: e.Size, Digest: e.Digest})
-	if err != nil {
-		return fmt.Errorf("%w: entry %d: %w", ErrInvalidManifest, i, err)
-	}
-	if i > 0 {
-		s.treeHash.Write([]byte{','})
-	}
-	s.treeHash.Write(b)
 	if s.v.Entry != nil {
 		if err := s.v.Entry(i, e); err != nil {
 			return &visitError{err}
