@@ -41,6 +41,16 @@ type Store interface {
 	// Store methods. An error from fn stops Read and is returned unchanged.
 	Read(ctx context.Context, afterSeq int64, fn func(Event) error) error
 
+	// Event returns the event with seq after checking it against its
+	// neighbours in the chain: events seq-1, seq and seq+1 (those that
+	// exist) must each hash to their stored hash from their stored bytes
+	// and prev, link to each other by prev, and have columns matching
+	// their bodies. The error matches ErrNotFound when the log has no event
+	// seq, and is a *ChainError (matching ErrTampered) when the check
+	// fails. It reads three rows whatever the log's length, so it proves
+	// nothing about the chain before or after them (Verify does).
+	Event(ctx context.Context, seq int64) (Event, error)
+
 	// Head returns the last event's seq and hash (zero for an empty log).
 	Head(ctx context.Context) (Head, error)
 

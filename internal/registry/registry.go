@@ -86,6 +86,8 @@ type Registry struct {
 	log   eventlog.Store
 	blobs BlobChecker
 	now   func() time.Time
+	// types decodes registration events for checkRegistration.
+	types eventlog.Types
 	// rules caches the retention rules folded from the log (retention.go).
 	rules ruleCache
 }
@@ -97,7 +99,7 @@ func New(log eventlog.Store, blobs BlobChecker, clock func() time.Time) *Registr
 	if clock == nil {
 		clock = time.Now
 	}
-	return &Registry{log: log, blobs: blobs, now: clock}
+	return &Registry{log: log, blobs: blobs, now: clock, types: eventlog.DefaultTypes()}
 }
 
 // Artifact is an artifact as the registry returns it.
@@ -340,8 +342,19 @@ func resolve(ctx context.Context, v eventlog.Views, s string, allowDeleted bool)
 
 // Get returns the artifact a reference names. An ID may name a deleted
 // artifact (its Deleted is set); other forms resolve live artifacts only.
+// The artifact's row in the views is checked against its registration
+// event in the log (checkRegistration), so the digests a pull or a verify
+// uses are the ones the log registered; a row that disagrees fails with
+// ErrViewMismatch.
 func (r *Registry) Get(ctx context.Context, ref string) (Artifact, error) {
-	return resolve(ctx, r.log, ref, true)
+	a, err := resolve(ctx, r.log, ref, true)
+	if err != nil {
+		return a, err
+	}
+	if err := r.checkRegistration(ctx, ref, a); err != nil {
+		return Artifact{}, err
+	}
+	return a, nil
 }
 
 // change runs a command on the live artifact ref names: fn validates and

@@ -3,6 +3,7 @@ package registry_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +22,7 @@ import (
 	"github.com/artifact-store/artstore/internal/eventlog/sqlite"
 	"github.com/artifact-store/artstore/internal/memtest"
 	"github.com/artifact-store/artstore/internal/registry"
+	"github.com/jackc/pgx/v5"
 )
 
 // blobs is an in-memory BlobChecker.
@@ -112,6 +114,9 @@ type env struct {
 	log   eventlog.Store
 	blobs *blobs
 	clock *clock
+	// sql runs a statement on the log's database directly, as a faulty
+	// tool or an attacker would.
+	sql func(t testing.TB, stmts ...string)
 }
 
 // forEachStore runs fn against a SQLite store and, when configured, a
@@ -125,18 +130,47 @@ func forEachStore(t *testing.T, fn func(t *testing.T, e *env)) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { s.Close() })
-		fn(t, newEnv(t, s))
+		e := newEnv(t, s)
+		e.sql = func(t testing.TB, stmts ...string) {
+			t.Helper()
+			conn, err := pgx.Connect(context.Background(), dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close(context.Background())
+			for _, stmt := range stmts {
+				if _, err := conn.Exec(context.Background(), stmt); err != nil {
+					t.Fatalf("%s: %v", stmt, err)
+				}
+			}
+		}
+		fn(t, e)
 	})
 }
 
 // newSQLiteEnv returns an env over a new SQLite log.
 func newSQLiteEnv(t testing.TB) *env {
-	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "log.db"), eventlog.Options{})
+	path := filepath.Join(t.TempDir(), "log.db")
+	s, err := sqlite.Open(context.Background(), path, eventlog.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	return newEnv(t, s)
+	e := newEnv(t, s)
+	e.sql = func(t testing.TB, stmts ...string) {
+		t.Helper()
+		db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(10000)")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		for _, stmt := range stmts {
+			if _, err := db.Exec(stmt); err != nil {
+				t.Fatalf("%s: %v", stmt, err)
+			}
+		}
+	}
+	return e
 }
 
 func newEnv(t testing.TB, s eventlog.Store) *env {

@@ -48,7 +48,7 @@ func classify(err error) *apiError {
 		return &apiError{http.StatusServiceUnavailable, "busy", msg, nil}
 	case errors.Is(err, storage.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		return &apiError{http.StatusServiceUnavailable, "unavailable", msg, nil}
-	case errors.Is(err, eventlog.ErrTampered), errors.Is(err, gc.ErrUnreadableManifest):
+	case errors.Is(err, eventlog.ErrTampered), errors.Is(err, registry.ErrViewMismatch), errors.Is(err, gc.ErrUnreadableManifest):
 		return &apiError{http.StatusInternalServerError, "integrity", msg, nil}
 	}
 	return &apiError{http.StatusInternalServerError, "internal", "internal error: " + msg, nil}

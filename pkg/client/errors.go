@@ -35,7 +35,7 @@ var errorKinds = []struct {
 }{
 	{[]error{context.Canceled, context.DeadlineExceeded}, nil},
 	{[]error{content.ErrMismatch, content.ErrInvalidManifest, eventlog.ErrTampered,
-		transfer.ErrWrongKind, storage.ErrNotFound, registry.ErrMissingBlobs, gc.ErrUnreadableManifest}, ErrIntegrity},
+		transfer.ErrWrongKind, storage.ErrNotFound, registry.ErrMissingBlobs, registry.ErrViewMismatch, gc.ErrUnreadableManifest}, ErrIntegrity},
 	{[]error{registry.ErrNotFound, fs.ErrNotExist}, ErrNotFound},
 	{[]error{registry.ErrConflict, eventlog.ErrProjection}, ErrConflict},
 	{[]error{registry.ErrInvalid, eventlog.ErrInvalidQuery, eventlog.ErrInvalidEvent,

@@ -55,6 +55,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"AppendFunc", testAppendFunc},
 		{"ConcurrentAppenders", testConcurrent},
 		{"VerifyDetectsTampering", testTamper},
+		{"EventChecksItsNeighbours", testEvent},
 		{"AppendOnlyEnforced", testAppendOnly},
 		{"RebuildEqualsLive", testRebuild},
 		{"Views", testViews},
@@ -455,6 +456,50 @@ func testTamper(t *testing.T, newDB NewDB) {
 			// Events after the damage still chain to each other.
 			verifyOK(t, s, tc.bad+2)
 		})
+	}
+}
+
+func testEvent(t *testing.T, newDB NewDB) {
+	ctx := context.Background()
+	db := newDB(t)
+	s := db.Open(t, eventlog.Options{})
+	var want []eventlog.Event
+	for i := 1; i <= 6; i++ {
+		want = append(want, appendOK(t, s, Registered(t, fmt.Sprint("A", i), "x", fmt.Sprint(i), nil))...)
+	}
+	for _, seq := range []int64{1, 3, 6} {
+		ev, err := s.Event(ctx, seq)
+		if err != nil {
+			t.Fatalf("event %d: %v", seq, err)
+		}
+		w := want[seq-1]
+		if ev.Seq != seq || ev.Hash != w.Hash || ev.Prev != w.Prev || !bytes.Equal(ev.Body, w.Body) || ev.Subject != w.Subject {
+			t.Errorf("event %d = %+v, want %+v", seq, ev, w)
+		}
+	}
+	for _, seq := range []int64{0, 7} {
+		if _, err := s.Event(ctx, seq); !errors.Is(err, eventlog.ErrNotFound) {
+			t.Errorf("event %d: %v, want ErrNotFound", seq, err)
+		}
+	}
+	// Damage to the event or to a neighbour is found; damage further
+	// away is not looked at.
+	db.TamperBody(t, 3)
+	for _, seq := range []int64{2, 3, 4} {
+		var ce *eventlog.ChainError
+		if _, err := s.Event(ctx, seq); !errors.As(err, &ce) || ce.Seq != 3 {
+			t.Errorf("event %d next to a changed body: %v, want a *ChainError at 3", seq, err)
+		}
+	}
+	if _, err := s.Event(ctx, 5); err != nil {
+		t.Errorf("event 5, two away from the damage: %v", err)
+	}
+	db.DeleteRow(t, 5)
+	for _, seq := range []int64{5, 6} {
+		var ce *eventlog.ChainError
+		if _, err := s.Event(ctx, seq); !errors.As(err, &ce) || ce.Seq != 5 {
+			t.Errorf("event %d next to a removed row: %v, want a *ChainError at 5", seq, err)
+		}
 	}
 }
 

@@ -142,7 +142,12 @@ func (s *Store) read(ctx context.Context, fn func(Tx) error) error {
 
 // rowsPage reads up to pageSize events rows with seq >= from.
 func rowsPage(ctx context.Context, q Tx, from int64) ([]eventlog.StoredRow, error) {
-	rows, err := q.Query(ctx, `SELECT seq, time_ns, actor, type, subject, body, prev, hash FROM events WHERE seq >= $1 ORDER BY seq LIMIT $2`, from, int64(pageSize))
+	return rowsFrom(ctx, q, from, pageSize)
+}
+
+// rowsFrom reads up to n events rows with seq >= from.
+func rowsFrom(ctx context.Context, q Tx, from int64, n int) ([]eventlog.StoredRow, error) {
+	rows, err := q.Query(ctx, `SELECT seq, time_ns, actor, type, subject, body, prev, hash FROM events WHERE seq >= $1 ORDER BY seq LIMIT $2`, from, int64(n))
 	if err != nil {
 		return nil, fmt.Errorf("read events from %d: %w", from, err)
 	}
@@ -225,6 +230,44 @@ func (s *Store) Read(ctx context.Context, afterSeq int64, fn func(eventlog.Event
 		}
 	}
 	return nil
+}
+
+// Event implements eventlog.Store: one query reads events seq-1 to seq+1,
+// which are checked as Verify checks them.
+func (s *Store) Event(ctx context.Context, seq int64) (eventlog.Event, error) {
+	if seq < 1 {
+		return eventlog.Event{}, fmt.Errorf("event %d: %w", seq, eventlog.ErrNotFound)
+	}
+	var rows []eventlog.StoredRow
+	if err := s.read(ctx, func(tx Tx) error {
+		var err error
+		rows, err = rowsFrom(ctx, tx, max(seq-1, 1), 3)
+		return err
+	}); err != nil {
+		return eventlog.Event{}, fmt.Errorf("read event %d: %w", seq, err)
+	}
+	i := slices.IndexFunc(rows, func(r eventlog.StoredRow) bool { return r.Seq == seq })
+	switch {
+	case i < 0 && (len(rows) == 0 || rows[len(rows)-1].Seq < seq):
+		return eventlog.Event{}, fmt.Errorf("event %d: %w", seq, eventlog.ErrNotFound)
+	case i < 0:
+		return eventlog.Event{}, &eventlog.ChainError{Seq: seq, Reason: fmt.Sprintf("event %d is missing", seq)}
+	case seq > 1 && (i == 0 || rows[i-1].Seq != seq-1):
+		return eventlog.Event{}, &eventlog.ChainError{Seq: seq - 1, Reason: fmt.Sprintf("event %d is missing", seq-1)}
+	}
+	start := max(i-1, 0)
+	v := eventlog.NewVerifier(rows[start].Seq, rows[start].Prev)
+	for _, r := range rows[start:] {
+		if err := v.Check(r); err != nil {
+			return eventlog.Event{}, err
+		}
+	}
+	r := rows[i]
+	ev, err := eventlog.DecodeStored(r.Seq, r.Body, r.Prev, r.Hash)
+	if err != nil {
+		return eventlog.Event{}, fmt.Errorf("read event %d: %w", seq, err)
+	}
+	return ev, nil
 }
 
 // Verify implements eventlog.Store. It runs in one read transaction so the
