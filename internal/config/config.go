@@ -48,6 +48,9 @@ type Config struct {
 	Backends map[string]Backend
 	// RetrievalRecords says whether local-mode pulls append retrieval events.
 	RetrievalRecords bool
+	// RetryWindow is how long remote mode retries a call while the daemon
+	// is unreachable or unavailable; 0 means no retries.
+	RetryWindow time.Duration
 	// Serve holds the daemon settings of the config file (serve:).
 	Serve Serve
 	// Output holds the output switches.

@@ -156,6 +156,36 @@ backends:
 	}
 }
 
+func TestLoadRetryWindow(t *testing.T) {
+	tests := []struct {
+		name string
+		file string
+		args []string
+		env  []string
+		want time.Duration
+	}{
+		{name: "default", want: 60 * time.Second},
+		{name: "file", file: "retry_window: 2m\n", want: 2 * time.Minute},
+		{name: "env beats file", file: "retry_window: 2m\n", env: []string{"ARTSTORE_RETRY_WINDOW", "45s"}, want: 45 * time.Second},
+		{name: "flag beats env", args: []string{"--retry-window", "5m"}, env: []string{"ARTSTORE_RETRY_WINDOW", "45s"}, want: 5 * time.Minute},
+		{name: "zero turns retries off", args: []string{"--retry-window", "0"}, want: 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts, _ := setup(t, tt.file)
+			opts = withEnv(opts, tt.env...)
+			opts.Flags = flags(t, tt.args...)
+			cfg, err := Load(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.RetryWindow != tt.want {
+				t.Errorf("RetryWindow = %s, want %s", cfg.RetryWindow, tt.want)
+			}
+		})
+	}
+}
+
 func TestLoadOutputAndToken(t *testing.T) {
 	opts, _ := setup(t, "token: from-file\n")
 	opts = withEnv(opts, "ARTSTORE_JSON", "true", "ARTSTORE_TOKEN", "from-env")
@@ -303,6 +333,8 @@ func TestLoadErrors(t *testing.T) {
 		{name: "serve bad log format", file: "serve:\n  log_format: xml\n", wants: []string{`serve.log_format: "xml" is neither text nor json`}},
 		{name: "serve zero max body", file: "serve:\n  max_body: 0\n", wants: []string{"serve.max_body: must be a positive size"}},
 		{name: "serve bare number duration", file: "serve:\n  gc_interval: 3600\n", wants: []string{"serve.gc_interval: 3600 is not a duration"}},
+		{name: "retry window without unit", file: "retry_window: 30\n", wants: []string{"retry_window: 30 is not a duration", "line 1", "flag --retry-window", "env ARTSTORE_RETRY_WINDOW"}},
+		{name: "negative retry window", env: []string{"ARTSTORE_RETRY_WINDOW", "-5s"}, wants: []string{`retry_window: "-5s" is not a duration`, "from env ARTSTORE_RETRY_WINDOW"}},
 		{name: "several problems reported together", file: "stor: /x\nservr: y\n",
 			wants: []string{"configuration has 2 problems", `"stor"`, `"servr"`}},
 	}

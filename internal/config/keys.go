@@ -15,6 +15,7 @@ const (
 	KeyToken            = "token"
 	KeyDefaultBackend   = "default_backend"
 	KeyRetrievalRecords = "retrieval_records"
+	KeyRetryWindow      = "retry_window"
 	KeyBackends         = "backends"
 	// KeyServe is the section of `artstore serve`'s settings (file only;
 	// the command's flags override it). See ServeFields.
@@ -33,6 +34,7 @@ const (
 	FlagStore   = "store"
 	FlagServer  = "server"
 	FlagBackend = "backend"
+	FlagRetry   = "retry-window"
 	FlagJSON    = "json"
 	FlagQuiet   = "quiet"
 	FlagVerbose = "verbose"
@@ -71,6 +73,8 @@ func Settings() []Setting {
 			Usage: "use the configured storage backend `ID`"},
 		{Key: KeyRetrievalRecords, Env: "ARTSTORE_RETRIEVAL_RECORDS", Default: "true", InFile: true, Bool: true,
 			Usage: "record every pull in the event log in local mode"},
+		{Key: KeyRetryWindow, Flag: FlagRetry, Env: "ARTSTORE_RETRY_WINDOW", Default: "60s", InFile: true,
+			Usage: "in remote mode, keep retrying for `DURATION` while the daemon is unreachable or unavailable (0: no retries)"},
 		{Key: KeyJSON, Flag: FlagJSON, Env: "ARTSTORE_JSON", Default: "false", Bool: true,
 			Usage: "print machine-readable JSON instead of text"},
 		{Key: KeyQuiet, Flag: FlagQuiet, Short: "q", Env: "ARTSTORE_QUIET", Default: "false", Bool: true,

@@ -113,6 +113,7 @@ func Load(opts LoadOptions) (*Config, error) {
 	v.SetDefault(KeyToken, "")
 	v.SetDefault(KeyDefaultBackend, ImplicitBackendID)
 	v.SetDefault(KeyRetrievalRecords, true)
+	v.SetDefault(KeyRetryWindow, "60s")
 	v.SetDefault(KeyJSON, false)
 	v.SetDefault(KeyQuiet, false)
 	v.SetDefault(KeyVerbose, false)
@@ -135,6 +136,7 @@ func Load(opts LoadOptions) (*Config, error) {
 	cfg.Server = r.server()
 	cfg.Token = r.token()
 	cfg.RetrievalRecords = r.boolean(KeyRetrievalRecords)
+	cfg.RetryWindow = r.duration(KeyRetryWindow)
 	cfg.Serve = r.serve()
 	cfg.Output = Output{JSON: r.boolean(KeyJSON), Quiet: r.boolean(KeyQuiet), Verbose: r.boolean(KeyVerbose)}
 	if cfg.Output.Quiet && cfg.Output.Verbose {

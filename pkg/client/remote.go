@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/artifact-store/artstore/internal/content"
@@ -31,11 +32,21 @@ type RemoteOptions struct {
 	// Concurrency is the transfer parallelism; 0 means the pipeline's
 	// default.
 	Concurrency int
-	// MaxAttempts bounds the tries of a retried call (0 means 5; 1
-	// disables retries). Tests lower it.
+	// RetryWindow is how long a call is retried while the daemon cannot
+	// be reached or answers 502, 503, 504 or 429 (a restart, a proxy in
+	// front of it): 0 means DefaultRetryWindow, a negative value disables
+	// retries.
+	RetryWindow time.Duration
+	// MaxAttempts, when positive, bounds the tries of a retried call
+	// instead of RetryWindow (1 disables retries).
 	MaxAttempts int
 	// BaseDelay and MaxDelay shape the exponential backoff (0: 100 ms, 5 s).
 	BaseDelay, MaxDelay time.Duration
+	// OnUnavailable, if not nil, is called once, the first time a call
+	// waits to retry, with a one-line message saying which daemon is
+	// unavailable, why, and for how long calls are retried (for the user
+	// to see on stderr). It may be called from any goroutine.
+	OnUnavailable func(msg string)
 	// UserAgent names the client in retrieval records; empty means
 	// "artstore-client".
 	UserAgent string
@@ -49,21 +60,32 @@ type RemoteOptions struct {
 //
 // Retries: idempotent calls (reads, blob PUTs, which are idempotent by
 // digest, the missing check) are retried with exponential backoff and full
-// jitter on transport errors and 502/503/504/429 answers. Other calls
-// (register, tag, label, ...) are sent again only when the daemon
-// certainly did not process them: the connection was refused, or it
-// answered "busy" (the log rolled the append back).
+// jitter on transport errors and 502/503/504/429 answers, for up to the
+// retry window from their first failure (so a daemon restart does not fail
+// the calls made meanwhile). Other calls (register, tag, label, ...) are
+// sent again only when the daemon certainly did not process them: the
+// connection was refused, or it answered "busy" (the log rolled the
+// append back); a register whose answer was lost is not sent again, since
+// without an explicit version it would register a second version.
 type Remote struct {
-	base        *url.URL
-	token       string
-	hc          *http.Client
-	concurrency int
-	maxAttempts int
-	baseDelay   time.Duration
-	maxDelay    time.Duration
-	userAgent   string
-	blobs       transfer.BlobStore
+	base          *url.URL
+	token         string
+	hc            *http.Client
+	concurrency   int
+	window        time.Duration
+	maxAttempts   int
+	baseDelay     time.Duration
+	maxDelay      time.Duration
+	onUnavailable func(string)
+	// noticed is set once onUnavailable has been called.
+	noticed   atomic.Bool
+	userAgent string
+	blobs     transfer.BlobStore
 }
+
+// DefaultRetryWindow is how long a Remote retries a call while the daemon
+// is unavailable, unless RemoteOptions.RetryWindow says otherwise.
+const DefaultRetryWindow = 60 * time.Second
 
 var _ Store = (*Remote)(nil)
 
@@ -74,8 +96,9 @@ func OpenRemote(ctx context.Context, opts RemoteOptions) (*Remote, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("%w: server URL %q is not an http:// or https:// URL", ErrInvalid, opts.URL)
 	}
-	r := &Remote{base: u, token: opts.Token, hc: opts.HTTPClient, concurrency: opts.Concurrency,
-		maxAttempts: opts.MaxAttempts, baseDelay: opts.BaseDelay, maxDelay: opts.MaxDelay, userAgent: opts.UserAgent}
+	r := &Remote{base: u, token: opts.Token, hc: opts.HTTPClient, concurrency: opts.Concurrency, window: opts.RetryWindow,
+		maxAttempts: opts.MaxAttempts, baseDelay: opts.BaseDelay, maxDelay: opts.MaxDelay, onUnavailable: opts.OnUnavailable,
+		userAgent: opts.UserAgent}
 	if r.hc == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.MaxIdleConnsPerHost = 64
@@ -85,8 +108,13 @@ func OpenRemote(ctx context.Context, opts RemoteOptions) (*Remote, error) {
 		tr.ResponseHeaderTimeout = 90 * time.Second
 		r.hc = &http.Client{Transport: tr}
 	}
-	if r.maxAttempts <= 0 {
-		r.maxAttempts = 5
+	switch {
+	case r.maxAttempts > 0:
+		r.window = 0
+	case r.window < 0:
+		r.maxAttempts, r.window = 1, 0
+	case r.window == 0:
+		r.window = DefaultRetryWindow
 	}
 	if r.baseDelay <= 0 {
 		r.baseDelay = 100 * time.Millisecond
@@ -107,11 +135,31 @@ func (r *Remote) Close() error {
 	return nil
 }
 
-// transferRetry is the pipeline's retry policy: the same attempts and
+// transferRetry is the pipeline's retry policy: the same window and
 // backoff as API calls, and the RemoteError/transport classification.
 func (r *Remote) transferRetry() transfer.RetryPolicy {
-	return transfer.RetryPolicy{MaxAttempts: r.maxAttempts, BaseDelay: r.baseDelay, MaxDelay: r.maxDelay,
-		Retryable: func(err error) bool { return retryable(err) || transfer.DefaultRetryable(err) }}
+	return r.retryPolicy(func(err error) bool { return retryable(err) || transfer.DefaultRetryable(err) })
+}
+
+// retryPolicy is the Remote's window (or attempts) and backoff, retrying
+// the errors again accepts.
+func (r *Remote) retryPolicy(again func(error) bool) transfer.RetryPolicy {
+	return transfer.RetryPolicy{MaxAttempts: r.maxAttempts, Window: r.window, BaseDelay: r.baseDelay, MaxDelay: r.maxDelay,
+		Retryable: again, OnRetry: r.waiting,
+		GiveUpHint: fmt.Sprintf("check that the daemon at %s is running and reachable, or allow a longer retry window", r.base.Redacted())}
+}
+
+// waiting tells the user, once per Remote, that calls are waiting for the
+// daemon.
+func (r *Remote) waiting(err error) {
+	if r.onUnavailable == nil || !r.noticed.CompareAndSwap(false, true) {
+		return
+	}
+	msg := fmt.Sprintf("daemon at %s unavailable (%s); retrying", r.base.Redacted(), unavailableReason(err))
+	if r.window > 0 {
+		msg += fmt.Sprintf(" for up to %s", r.window)
+	}
+	r.onUnavailable(msg + "...")
 }
 
 // remoteBlobs implements the pipeline's BlobStore over the blob routes.

@@ -7,12 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
+	"syscall"
 
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/storage"
@@ -211,26 +210,27 @@ func decodeError(resp *http.Response) error {
 	return e
 }
 
-// retry runs fn until it succeeds, fails for good, or runs out of
-// attempts, backing off exponentially with full jitter in between.
+// retry runs fn under the Remote's retry policy: an idempotent call is
+// retried on transient failures, any call when it certainly was not
+// processed.
 func (r *Remote) retry(ctx context.Context, idempotent bool, fn func() error) error {
-	var err error
-	for attempt := 0; ; attempt++ {
-		err = fn()
-		if err == nil {
-			return nil
-		}
-		again := notProcessed(err) || (idempotent && retryable(err))
-		if !again || attempt+1 >= r.maxAttempts {
-			return err
-		}
-		ceiling := min(r.maxDelay, r.baseDelay<<attempt)
-		t := time.NewTimer(time.Duration(rand.Int64N(int64(ceiling) + 1)))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return err
-		case <-t.C:
-		}
+	return r.retryPolicy(func(err error) bool { return notProcessed(err) || (idempotent && retryable(err)) }).Do(ctx, fn)
+}
+
+// unavailableReason says briefly why a call failed: the daemon's status,
+// or the system's word for a failed connection ("connection refused").
+func unavailableReason(err error) string {
+	var re *RemoteError
+	if errors.As(err, &re) {
+		return fmt.Sprintf("%d %s", re.Status, http.StatusText(re.Status))
 	}
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return errno.Error()
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		return op.Err.Error()
+	}
+	return err.Error()
 }

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"sync"
@@ -83,7 +84,16 @@ func (f *Factory) openStore(ctx context.Context, create bool) (client.Store, err
 	if err != nil {
 		return nil, err
 	}
-	return OpenStore(ctx, cfg, StoreOptions{Create: create, LookupEnv: f.LookupEnv, Now: f.Now})
+	return OpenStore(ctx, cfg, StoreOptions{Create: create, LookupEnv: f.LookupEnv, Now: f.Now, Notice: f.Notice(cfg)})
+}
+
+// Notice returns where remote mode's notice of a wait for the daemon goes:
+// stderr, unless --quiet.
+func (f *Factory) Notice(cfg *config.Config) io.Writer {
+	if cfg.Output.Quiet || f.IO == nil {
+		return nil
+	}
+	return f.IO.ErrOut
 }
 
 // ConfigFromFlags returns a lazy Config loader reading the global flags

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"time"
@@ -23,6 +24,9 @@ type StoreOptions struct {
 	LookupEnv func(string) (string, bool)
 	// Now is the clock of the store; nil means time.Now.
 	Now func() time.Time
+	// Notice receives remote mode's one-line notice that the daemon is
+	// unavailable and calls are being retried; nil means none is printed.
+	Notice io.Writer
 }
 
 // OpenStore opens the store cfg describes: the daemon at cfg.Server, or the
@@ -35,7 +39,7 @@ type StoreOptions struct {
 // not silently become a new, empty store).
 func OpenStore(ctx context.Context, cfg *config.Config, opts StoreOptions) (client.Store, error) {
 	if cfg.Server != "" {
-		return openRemote(ctx, cfg)
+		return openRemote(ctx, cfg, opts.Notice)
 	}
 	b, ok := cfg.Backends[cfg.DefaultBackend]
 	if !ok {
@@ -104,11 +108,26 @@ func Actor(lookupEnv func(string) (string, bool)) string {
 }
 
 // openRemote opens remote mode (--server / ARTSTORE_SERVER) with the
-// token from ARTSTORE_TOKEN (or the config key token).
-func openRemote(ctx context.Context, cfg *config.Config) (client.Store, error) {
-	r, err := client.OpenRemote(ctx, client.RemoteOptions{URL: cfg.Server, Token: cfg.Token, UserAgent: "artstore-cli"})
+// token from ARTSTORE_TOKEN (or the config key token), retrying for
+// cfg.RetryWindow and printing the notice of a wait to notice.
+func openRemote(ctx context.Context, cfg *config.Config, notice io.Writer) (client.Store, error) {
+	r, err := client.OpenRemote(ctx, RemoteOptions(cfg, notice))
 	if err != nil {
 		return nil, fmt.Errorf("--server / ARTSTORE_SERVER: %w", err)
 	}
 	return r, nil
+}
+
+// RemoteOptions are the client options of remote mode under cfg: its
+// server, token and retry window (0 there: no retries), with the notice of
+// a wait written as one "artstore: ..." line to notice (nil: none).
+func RemoteOptions(cfg *config.Config, notice io.Writer) client.RemoteOptions {
+	opts := client.RemoteOptions{URL: cfg.Server, Token: cfg.Token, UserAgent: "artstore-cli", RetryWindow: cfg.RetryWindow}
+	if cfg.RetryWindow == 0 {
+		opts.RetryWindow = -1
+	}
+	if notice != nil {
+		opts.OnUnavailable = func(msg string) { fmt.Fprintf(notice, "artstore: %s\n", msg) }
+	}
+	return opts
 }

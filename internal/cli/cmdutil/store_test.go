@@ -1,13 +1,17 @@
 package cmdutil
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/artifact-store/artstore/internal/cli/iostreams"
 	"github.com/artifact-store/artstore/internal/config"
 	"github.com/artifact-store/artstore/pkg/client"
 )
@@ -94,5 +98,36 @@ func TestActor(t *testing.T) {
 	}
 	if got := Actor(nil); got != "unknown"+suffix {
 		t.Errorf("Actor(nil) = %q", got)
+	}
+}
+
+func TestRemoteOptions(t *testing.T) {
+	cfg := &config.Config{Server: "http://d:1", Token: "tok", RetryWindow: 90 * time.Second}
+	var notice bytes.Buffer
+	opts := RemoteOptions(cfg, &notice)
+	if opts.URL != cfg.Server || opts.Token != "tok" || opts.RetryWindow != 90*time.Second || opts.OnUnavailable == nil {
+		t.Fatalf("options = %+v", opts)
+	}
+	opts.OnUnavailable("daemon at http://d:1 unavailable (connection refused); retrying for up to 1m30s...")
+	if want := "artstore: daemon at http://d:1 unavailable (connection refused); retrying for up to 1m30s...\n"; notice.String() != want {
+		t.Errorf("notice = %q, want %q", notice.String(), want)
+	}
+	cfg.RetryWindow = 0
+	if opts := RemoteOptions(cfg, nil); opts.RetryWindow >= 0 || opts.OnUnavailable != nil {
+		t.Errorf("retry_window 0: options = %+v, want retries off and no notice", opts)
+	}
+}
+
+func TestFactoryNotice(t *testing.T) {
+	ios, _, stdout, stderr := iostreams.Test()
+	f := New(ios, nil)
+	if w := f.Notice(&config.Config{}); w != ios.ErrOut || w == io.Writer(stdout) {
+		t.Errorf("notice goes to %v, want stderr %v", w, stderr)
+	}
+	if w := f.Notice(&config.Config{Output: config.Output{Quiet: true}}); w != nil {
+		t.Errorf("notice under --quiet goes to %v, want nowhere", w)
+	}
+	if w := f.Notice(&config.Config{Output: config.Output{JSON: true}}); w != ios.ErrOut {
+		t.Errorf("notice under --json goes to %v, want stderr", w)
 	}
 }

@@ -56,7 +56,7 @@ type Result struct {
 func NewCmdInit(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	opts := &Options{IO: f.IO, Config: f.Config}
 	opts.Open = func(ctx context.Context, cfg *config.Config) (client.Store, error) {
-		return cmdutil.OpenStore(ctx, cfg, cmdutil.StoreOptions{Create: true, LookupEnv: f.LookupEnv, Now: f.Now})
+		return cmdutil.OpenStore(ctx, cfg, cmdutil.StoreOptions{Create: true, LookupEnv: f.LookupEnv, Now: f.Now, Notice: f.Notice(cfg)})
 	}
 	cmd := &cobra.Command{
 		Use:   "init",

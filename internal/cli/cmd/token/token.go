@@ -248,7 +248,7 @@ func open(ctx context.Context, f *cmdutil.Factory, cfgFn func() (*config.Config,
 		return nil, err
 	}
 	if logDSN == "" && cfg.Server != "" {
-		r, err := client.OpenRemote(ctx, client.RemoteOptions{URL: cfg.Server, Token: cfg.Token, UserAgent: "artstore-cli"})
+		r, err := client.OpenRemote(ctx, cmdutil.RemoteOptions(cfg, f.Notice(cfg)))
 		if err != nil {
 			return nil, err
 		}

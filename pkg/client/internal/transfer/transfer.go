@@ -115,14 +115,25 @@ type Progress struct {
 // min(MaxDelay, BaseDelay × 2^attempt)), only for errors Retryable accepts.
 // The zero value means the defaults.
 type RetryPolicy struct {
-	// MaxAttempts counts the first try; 0 means 5, 1 disables retries.
+	// MaxAttempts counts the first try; 0 means 5, 1 disables retries. It
+	// is ignored when Window is set.
 	MaxAttempts int
+	// Window, when positive, bounds retries by time instead of attempts:
+	// a call is tried again until Window has passed since its first
+	// failure (the last wait is cut short to end at the window).
+	Window time.Duration
 	// BaseDelay is the first backoff ceiling; 0 means 100 ms.
 	BaseDelay time.Duration
 	// MaxDelay caps the backoff ceiling; 0 means 5 s.
 	MaxDelay time.Duration
 	// Retryable classifies errors; nil means DefaultRetryable.
 	Retryable func(error) bool
+	// OnRetry, if not nil, is called with the error before each wait. It
+	// may be called from several goroutines at once.
+	OnRetry func(error)
+	// GiveUpHint, if not empty, is added to the error of a call that was
+	// retried and still failed with a retryable error: what to check.
+	GiveUpHint string
 }
 
 // DefaultRetryable reports whether err is worth retrying: errors matching
@@ -165,9 +176,16 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 	return p
 }
 
-// do runs fn until it succeeds, fails with an error that is not retryable,
-// runs out of attempts or ctx ends. p must have its defaults applied.
+// Do runs fn under the policy (its defaults applied): until it succeeds,
+// fails with an error that is not retryable, runs out of attempts or of
+// its window, or ctx ends.
+func (p RetryPolicy) Do(ctx context.Context, fn func() error) error {
+	return p.withDefaults().do(ctx, fn)
+}
+
+// do is Do for a policy with its defaults applied.
 func (p RetryPolicy) do(ctx context.Context, fn func() error) error {
+	var first time.Time
 	for attempt := 0; ; attempt++ {
 		err := fn()
 		if err == nil {
@@ -176,7 +194,7 @@ func (p RetryPolicy) do(ctx context.Context, fn func() error) error {
 		if ctx.Err() != nil {
 			return err
 		}
-		if attempt+1 >= p.MaxAttempts || !p.Retryable(err) {
+		if !p.Retryable(err) {
 			if attempt > 0 {
 				return fmt.Errorf("%w (after %d attempts)", err, attempt+1)
 			}
@@ -186,7 +204,21 @@ func (p RetryPolicy) do(ctx context.Context, fn func() error) error {
 		if attempt < 30 && p.BaseDelay<<attempt < ceiling {
 			ceiling = p.BaseDelay << attempt
 		}
-		t := time.NewTimer(rand.N(ceiling) + 1)
+		wait := rand.N(ceiling) + 1
+		if attempt == 0 {
+			first = time.Now()
+		}
+		left := p.Window - time.Since(first)
+		if (p.Window > 0 && left <= 0) || (p.Window <= 0 && attempt+1 >= p.MaxAttempts) {
+			return p.gaveUp(err, attempt+1, time.Since(first))
+		}
+		if p.Window > 0 {
+			wait = min(wait, left)
+		}
+		if p.OnRetry != nil {
+			p.OnRetry(err)
+		}
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -194,6 +226,25 @@ func (p RetryPolicy) do(ctx context.Context, fn func() error) error {
 		case <-t.C:
 		}
 	}
+}
+
+// gaveUp is the error of a call that failed attempts times with a
+// retryable error, the last time err, over waited.
+func (p RetryPolicy) gaveUp(err error, attempts int, waited time.Duration) error {
+	if attempts == 1 {
+		if p.GiveUpHint != "" {
+			return fmt.Errorf("%w (%s)", err, p.GiveUpHint)
+		}
+		return err
+	}
+	msg := fmt.Sprintf("after %d attempts", attempts)
+	if p.Window > 0 {
+		msg += fmt.Sprintf(" over %s", waited.Round(100*time.Millisecond))
+	}
+	if p.GiveUpHint != "" {
+		msg += "; " + p.GiveUpHint
+	}
+	return fmt.Errorf("%w (%s)", err, msg)
 }
 
 // FetchManifest reads the manifest blob d, verifies it against d and parses

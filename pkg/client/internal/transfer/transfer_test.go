@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -812,5 +814,46 @@ func TestPushCancelAnywhere(t *testing.T) {
 	}
 	if n := runtime.NumGoroutine(); n > before {
 		t.Fatalf("%d goroutines left running (%d before)", n, before)
+	}
+}
+
+// TestRetryWindow checks a policy bounded by time: it retries past the
+// default attempt limit until the window ends, tells OnRetry before each
+// wait, and says what to check when it gives up; a call that succeeds
+// within the window returns nil.
+func TestRetryWindow(t *testing.T) {
+	ctx := context.Background()
+	down := fmt.Errorf("daemon: %w", storage.ErrUnavailable)
+	var retries atomic.Int64
+	p := RetryPolicy{Window: 30 * time.Millisecond, BaseDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond,
+		OnRetry: func(error) { retries.Add(1) }, GiveUpHint: "check the daemon"}
+	calls := 0
+	err := p.Do(ctx, func() error { calls++; return down })
+	if !errors.Is(err, storage.ErrUnavailable) || !strings.Contains(err.Error(), fmt.Sprintf("after %d attempts over ", calls)) ||
+		!strings.HasSuffix(err.Error(), "; check the daemon)") {
+		t.Errorf("error at the end of the window = %v", err)
+	}
+	if calls < 2 || retries.Load() != int64(calls-1) {
+		t.Errorf("%d calls, %d OnRetry calls; want several calls and one OnRetry before each retry", calls, retries.Load())
+	}
+
+	calls = 0
+	long := p
+	long.Window = time.Minute
+	err = long.Do(ctx, func() error {
+		calls++
+		if calls < 8 { // more than the default five attempts
+			return down
+		}
+		return nil
+	})
+	if err != nil || calls != 8 {
+		t.Errorf("call that recovers within the window: %v after %d calls", err, calls)
+	}
+
+	calls = 0
+	bad := fmt.Errorf("blob: %w", content.ErrMismatch)
+	if err := p.Do(ctx, func() error { calls++; return bad }); err != bad || calls != 1 {
+		t.Errorf("error that is not retryable: %v after %d calls, want it as it is after 1", err, calls)
 	}
 }
