@@ -71,7 +71,11 @@ type notices struct {
 }
 
 func (n *notices) add(msg string) { n.mu.Lock(); defer n.mu.Unlock(); n.msgs = append(n.msgs, msg) }
-func (n *notices) all() []string  { n.mu.Lock(); defer n.mu.Unlock(); return append([]string(nil), n.msgs...) }
+func (n *notices) all() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]string(nil), n.msgs...)
+}
 
 func openFlaky(t *testing.T, d *daemon, f *flaky, window time.Duration, n *notices) *client.Remote {
 	t.Helper()
