@@ -3,9 +3,12 @@ package server
 import (
 	"bytes"
 	"context"
+	"database/sql"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -83,5 +86,50 @@ func TestContentStreamsTheManifest(t *testing.T) {
 	t.Logf("live heap before the request %d bytes, during %d", before, during)
 	if grew := during - before; grew > 2<<20 {
 		t.Fatalf("live heap grew by %d bytes while serving: the route holds the chunk list", grew)
+	}
+}
+
+// TestViewsCheckedAgainstTheLog edits t/a:1's view row to name t/b:1's
+// manifest, as a faulty tool with access to the database could: the
+// artifact route, the content route and a remote pull refuse it as an
+// integrity failure instead of serving t/b's bytes as t/a's.
+func TestViewsCheckedAgainstTheLog(t *testing.T) {
+	e := newEnv(t)
+	a := e.register("t/a", []byte("the bytes of a"))
+	b := e.register("t/b", []byte("the bytes of b, longer"))
+	db, err := sql.Open("sqlite", e.logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`UPDATE artifacts SET manifest_digest = ?, content_digest = ?, size = ? WHERE id = ?`,
+		b.ManifestDigest, b.ContentDigest, b.Size, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/v1/artifact?ref=t/a:1", "/v1/artifact/content?ref=t/a:1", "/v1/artifact/content?ref=" + a.ID} {
+		resp := e.request("GET", path, "read", nil, nil)
+		if resp.StatusCode != http.StatusInternalServerError {
+			t.Errorf("GET %s: status %d, want 500", path, resp.StatusCode)
+		}
+		if code := errorCode(t, resp); code != "integrity" {
+			t.Errorf("GET %s: code %q, want integrity", path, code)
+		}
+	}
+	r, err := client.OpenRemote(context.Background(), client.RemoteOptions{URL: e.ts.URL, Token: e.tok["read"], MaxAttempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var out bytes.Buffer
+	_, err = r.Pull(context.Background(), "t/a:1", &out, client.PullOptions{})
+	if !errors.Is(err, client.ErrIntegrity) || !strings.Contains(err.Error(), "the views disagree with the event log") ||
+		!strings.Contains(err.Error(), "artstore admin rebuild") {
+		t.Errorf("remote pull of the edited row: %v, want an integrity error that says to rebuild the views", err)
+	}
+	if out.Len() != 0 {
+		t.Errorf("remote pull wrote %q", out.String())
+	}
+	if got, err := e.log.Artifact(context.Background(), a.ID); err != nil || got.Retrievals.Count != 0 {
+		t.Errorf("retrievals after refused reads = %+v, %v; want none", got.Retrievals, err)
 	}
 }

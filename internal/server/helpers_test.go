@@ -48,6 +48,8 @@ type env struct {
 	log     eventlog.Store
 	backend *local.Backend
 	clock   *clock
+	// logPath is the SQLite log's file, for tests that edit it directly.
+	logPath string
 	// tokens by role: admin, write, read, prefixed (write, "team/"),
 	// expired (admin), revoked (admin).
 	tok map[string]string
@@ -58,7 +60,8 @@ func newEnv(t testing.TB) *env {
 	ctx := context.Background()
 	dir := t.TempDir()
 	clk := &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
-	log, err := sqlite.Open(ctx, filepath.Join(dir, "log.db"), eventlog.Options{})
+	logPath := filepath.Join(dir, "log.db")
+	log, err := sqlite.Open(ctx, logPath, eventlog.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +75,7 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, srv: srv, log: log, backend: be, clock: clk, tok: map[string]string{}}
+	e := &env{t: t, srv: srv, log: log, backend: be, clock: clk, logPath: logPath, tok: map[string]string{}}
 	for role, spec := range map[string]auth.Spec{
 		"admin":    {Name: "admin", Scope: auth.ScopeAdmin},
 		"write":    {Name: "writer", Scope: auth.ScopeWrite},
