@@ -116,9 +116,11 @@ func startDaemon(env *testscript.Env) error {
 		closeLogs()
 		return fmt.Errorf("script daemon: %w", err)
 	}
+	g := &gate{Listener: ln}
+	env.Values[gateKey{}] = g
 	sctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(sctx, ln, server.ServeOptions{}) }()
+	go func() { done <- srv.Serve(sctx, g, server.ServeOptions{}) }()
 	env.Defer(func() {
 		stop()
 		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {

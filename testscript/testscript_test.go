@@ -93,6 +93,7 @@ func commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 		"rm-chunk":     cmdRmChunk,
 		"jsonfield":    cmdJSONField,
 		"waitfile":     cmdWaitfile,
+		"daemon":       cmdDaemon,
 
 		"s3-mkbucket": cmdS3Mkbucket,
 		"s3-rmblob":   cmdS3Rmblob,

@@ -228,6 +228,9 @@ func unavailableReason(err error) string {
 	if errors.As(err, &errno) {
 		return errno.Error()
 	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return "connection closed"
+	}
 	var op *net.OpError
 	if errors.As(err, &op) && op.Err != nil {
 		return op.Err.Error()
