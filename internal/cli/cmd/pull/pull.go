@@ -42,10 +42,12 @@ standard output with -o -. A tree artifact (a pushed directory) is recreated
 as a directory.
 
 REF is name:version, name:tag, name (the latest tag), name@sha256:<hex> or
-an artifact ID. Every chunk and the whole content are verified against
-their digests; the file is written to a temporary name and renamed into
-place only when complete and verified, so a failed pull (exit status 4 for
-damaged bytes) never leaves a partial or wrong file. An existing file is not
+an artifact ID. The digests used are checked against the artifact's
+registration in the event log, and every chunk and the whole content are
+verified against them; the file is written to a temporary name and renamed
+into place only when complete and verified, so a failed pull (exit status 4
+for damaged bytes, or views that disagree with the log: run artstore admin
+rebuild) never leaves a partial or wrong file. An existing file is not
 overwritten unless --force is given.
 
 --range a-b retrieves bytes a to b (inclusive, from 0); a- means from a to

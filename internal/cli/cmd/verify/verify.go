@@ -35,7 +35,9 @@ func NewCmdVerify(f *cmdutil.Factory, runF func(context.Context, *Options) error
 		Long: `Check one artifact (REF) or every artifact (--all, the default without
 REF): its manifest and every chunk it names must be present in the backend
 with the right size; with --deep every chunk is also re-read and re-hashed,
-which reads all the stored bytes.
+which reads all the stored bytes. REF's record in the views is first
+checked against its registration in the event log (a mismatch is exit 4:
+run artstore admin rebuild).
 
 Each problem is printed on its own line with what to do about it, and the
 exit status is 4 when there is any. Nothing is changed: verify only reports.`,
