@@ -134,6 +134,13 @@ type RegisterRequest struct {
 	// NoLatest.
 	Tags     []string `json:"tags,omitempty"`
 	NoLatest bool     `json:"no_latest,omitempty"`
+	// AllowInput, if set, is asked whether the caller may name the artifact
+	// name as an input; its error refuses the registration. A name-form
+	// input reference is checked before it is looked up, so a refused
+	// caller cannot tell an existing name from a missing one; an ID-form
+	// one is checked against the name it resolves to. The daemon sets it
+	// to a token's name prefix check.
+	AllowInput func(name string) error `json:"-"`
 }
 
 // Register records a new artifact version and returns it.
@@ -141,6 +148,9 @@ func (r *Registry) Register(ctx context.Context, actor string, req RegisterReque
 	tags, err := r.checkRegister(req)
 	if err != nil {
 		return Artifact{}, err
+	}
+	if err := req.allowInputNames(); err != nil {
+		return Artifact{}, fmt.Errorf("register %s: %w", req.Name, err)
 	}
 	if r.blobs == nil {
 		return Artifact{}, fmt.Errorf("register %s: the registry has no blob checker", req.Name)
@@ -195,6 +205,11 @@ func (r *Registry) Register(ctx context.Context, actor string, req RegisterReque
 				if err != nil {
 					return nil, fmt.Errorf("input %d: %w", i+1, err)
 				}
+				if req.AllowInput != nil {
+					if err := req.AllowInput(a.Name); err != nil {
+						return nil, fmt.Errorf("input %d: %w", i+1, err)
+					}
+				}
 				if !in.Digest.IsZero() && in.Digest != a.ContentDigest {
 					return nil, fmt.Errorf("%w: input %d: %s has content %s, not %s", ErrConflict, i+1, in.Ref, a.ContentDigest, in.Digest)
 				}
@@ -209,6 +224,29 @@ func (r *Registry) Register(ctx context.Context, actor string, req RegisterReque
 		return Artifact{}, fmt.Errorf("register %s: %w", req.Name, err)
 	}
 	return r.artifactAfter(ctx, id, ref)
+}
+
+// allowInputNames asks AllowInput about every name-form input reference,
+// before anything is looked up.
+func (req RegisterRequest) allowInputNames() error {
+	if req.AllowInput == nil {
+		return nil
+	}
+	for i, in := range req.Inputs {
+		if in.Ref == "" {
+			continue
+		}
+		pr, err := ParseRef(in.Ref)
+		if err != nil {
+			return fmt.Errorf("input %d: %w", i+1, err)
+		}
+		if pr.Name != "" {
+			if err := req.AllowInput(pr.Name); err != nil {
+				return fmt.Errorf("input %d: %w", i+1, err)
+			}
+		}
+	}
+	return nil
 }
 
 func (r *Registry) checkRegister(req RegisterRequest) ([]string, error) {
@@ -664,6 +702,15 @@ type Lineage struct {
 // descendants (Children), up to depth levels (depth <= 0: no limit). Each
 // artifact is visited once, so the walk ends whatever the graph's shape.
 func (r *Registry) Lineage(ctx context.Context, ref string, dir eventlog.Direction, depth int) (Lineage, error) {
+	return r.LineageVisible(ctx, ref, dir, depth, nil)
+}
+
+// LineageVisible is Lineage over the artifacts visible says the caller may
+// see (nil: all of them): an edge to an artifact it may not see is left
+// out, with that artifact, and the walk does not go through it, so the
+// graph holds no ID, reference or digest of a hidden artifact. The root is
+// the caller's to check.
+func (r *Registry) LineageVisible(ctx context.Context, ref string, dir eventlog.Direction, depth int, visible func(Artifact) bool) (Lineage, error) {
 	if dir != eventlog.Parents && dir != eventlog.Children {
 		return Lineage{}, fmt.Errorf("lineage: %w: unknown direction %d", ErrInvalid, dir)
 	}
@@ -673,6 +720,7 @@ func (r *Registry) Lineage(ctx context.Context, ref string, dir eventlog.Directi
 	}
 	l := Lineage{Root: root.ID, Nodes: map[string]Artifact{root.ID: root}, Edges: []eventlog.Edge{}}
 	frontier := []string{root.ID}
+	hidden := map[string]bool{}
 	for level := 0; len(frontier) > 0 && (depth <= 0 || level < depth); level++ {
 		var next []string
 		for _, id := range frontier {
@@ -681,21 +729,30 @@ func (r *Registry) Lineage(ctx context.Context, ref string, dir eventlog.Directi
 				return Lineage{}, fmt.Errorf("lineage of %s: %w", ref, err)
 			}
 			for _, e := range edges {
-				l.Edges = append(l.Edges, e)
 				other := e.Parent
 				if dir == eventlog.Children {
 					other = e.Child
 				}
 				if other == "" {
+					l.Edges = append(l.Edges, e)
+					continue
+				}
+				if hidden[other] {
 					continue
 				}
 				if _, seen := l.Nodes[other]; seen {
+					l.Edges = append(l.Edges, e)
 					continue
 				}
 				a, err := r.log.Artifact(ctx, other)
 				if err != nil {
 					return Lineage{}, fmt.Errorf("lineage of %s: %w", ref, err)
 				}
+				if visible != nil && !visible(a) {
+					hidden[other] = true
+					continue
+				}
+				l.Edges = append(l.Edges, e)
 				l.Nodes[other] = a
 				next = append(next, other)
 			}

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -48,12 +50,58 @@ func (s *Server) liveArtifactFor(r *http.Request, c *call) (eventlog.Artifact, e
 }
 
 // reply writes the artifact a command returned, after an append.
-func (s *Server) reply(w http.ResponseWriter, status int, a eventlog.Artifact, err error) error {
+func (s *Server) reply(w http.ResponseWriter, r *http.Request, c *call, status int, a eventlog.Artifact, err error) error {
 	if err != nil {
 		return err
 	}
 	s.notify()
-	return writeJSON(w, status, wireArtifact(a))
+	out, err := s.wire(r.Context(), c, a)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, status, out)
+}
+
+// wire converts a for the call's token. For a token limited to a name
+// prefix, a provenance input that is an artifact outside the prefix keeps
+// only its artifact ID and role: its reference and content digest are
+// withheld, so the token learns no digest of an artifact it may not read
+// (an input it may read, or a raw digest input, is shown whole).
+func (s *Server) wire(ctx context.Context, c *call, a eventlog.Artifact) (client.Artifact, error) {
+	out := wireArtifact(a)
+	if c.token.Prefix == "" {
+		return out, nil
+	}
+	for i, in := range a.Provenance.Inputs {
+		if in.ArtifactID == "" {
+			continue
+		}
+		name, err := s.inputName(ctx, in)
+		if err != nil {
+			return out, fmt.Errorf("%s: %w", a.Ref(), err)
+		}
+		if c.allow(name) != nil {
+			out.Provenance.Inputs[i].Ref, out.Provenance.Inputs[i].Digest = "", ""
+		}
+	}
+	return out, nil
+}
+
+// inputName returns the name of the artifact a provenance input resolved
+// to: from its reference when it has the name form, else by its ID ("" if
+// the ID names nothing, which no prefix allows).
+func (s *Server) inputName(ctx context.Context, in eventlog.Input) (string, error) {
+	if pr, err := registry.ParseRef(in.Ref); err == nil && pr.Name != "" {
+		return pr.Name, nil
+	}
+	a, err := s.reg.Get(ctx, in.ArtifactID)
+	switch {
+	case errors.Is(err, registry.ErrNotFound):
+		return "", nil
+	case err != nil:
+		return "", fmt.Errorf("provenance input %s: %w", in.ArtifactID, err)
+	}
+	return a.Name, nil
 }
 
 func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -66,7 +114,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request, c *call)
 	}
 	rr := registry.RegisterRequest{
 		Name: req.Name, Version: req.Version, Size: req.Size, MediaType: req.MediaType, Labels: req.Labels,
-		Tags: req.Tags, NoLatest: req.NoLatest,
+		Tags: req.Tags, NoLatest: req.NoLatest, AllowInput: c.allow,
 		Producer: eventlog.Producer{
 			Tool: req.Producer.Tool, Command: req.Producer.Command, Host: req.Producer.Host, User: req.Producer.User,
 			GitRepo: req.Producer.GitRepo, GitCommit: req.Producer.GitCommit, GitBranch: req.Producer.GitBranch, GitDirty: req.Producer.GitDirty,
@@ -103,7 +151,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request, c *call)
 	if err == nil {
 		w.Header().Set("Location", "/v1/artifact?ref="+a.ID)
 	}
-	return s.reply(w, http.StatusCreated, a, err)
+	return s.reply(w, r, c, http.StatusCreated, a, err)
 }
 
 func parseDigestField(field, v string) (content.Digest, error) {
@@ -187,9 +235,14 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, c *call) err
 	}
 	page := client.Page{Artifacts: make([]client.Artifact, 0, len(res.Artifacts)), NextCursor: res.Next}
 	for _, a := range res.Artifacts {
-		if c.allow(a.Name) == nil {
-			page.Artifacts = append(page.Artifacts, wireArtifact(a))
+		if c.allow(a.Name) != nil {
+			continue
 		}
+		wa, err := s.wire(r.Context(), c, a)
+		if err != nil {
+			return err
+		}
+		page.Artifacts = append(page.Artifacts, wa)
 	}
 	return writeJSON(w, http.StatusOK, page)
 }
@@ -199,7 +252,11 @@ func (s *Server) handleGet(w http.ResponseWriter, r *http.Request, c *call) erro
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, wireArtifact(a))
+	out, err := s.wire(r.Context(), c, a)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -208,7 +265,7 @@ func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request, c *call) e
 		return err
 	}
 	a, err = s.reg.Delete(r.Context(), c.actor(), a.ID, r.URL.Query().Get("reason"))
-	return s.reply(w, http.StatusOK, a, err)
+	return s.reply(w, r, c, http.StatusOK, a, err)
 }
 
 func (s *Server) handleTag(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -217,7 +274,7 @@ func (s *Server) handleTag(w http.ResponseWriter, r *http.Request, c *call) erro
 		return err
 	}
 	a, err = s.reg.Tag(r.Context(), c.actor(), a.ID, r.PathValue("tag"))
-	return s.reply(w, http.StatusOK, a, err)
+	return s.reply(w, r, c, http.StatusOK, a, err)
 }
 
 func (s *Server) handleLabels(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -230,7 +287,7 @@ func (s *Server) handleLabels(w http.ResponseWriter, r *http.Request, c *call) e
 		return err
 	}
 	a, err = s.reg.Label(r.Context(), c.actor(), a.ID, req.Set, req.Remove)
-	return s.reply(w, http.StatusOK, a, err)
+	return s.reply(w, r, c, http.StatusOK, a, err)
 }
 
 func (s *Server) handleRetention(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -260,7 +317,7 @@ func (s *Server) handleRetention(w http.ResponseWriter, r *http.Request, c *call
 		ret.ImmutableUntil = req.ImmutableUntil.UTC()
 	}
 	a, err = s.reg.SetRetention(r.Context(), c.actor(), a.ID, ret)
-	return s.reply(w, http.StatusOK, a, err)
+	return s.reply(w, r, c, http.StatusOK, a, err)
 }
 
 func (s *Server) handleHold(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -276,7 +333,7 @@ func (s *Server) handleHold(w http.ResponseWriter, r *http.Request, c *call) err
 		req.Hold = client.HoldName
 	}
 	a, err = s.reg.Hold(r.Context(), c.actor(), a.ID, req.Hold, req.Reason)
-	return s.reply(w, http.StatusOK, a, err)
+	return s.reply(w, r, c, http.StatusOK, a, err)
 }
 
 func (s *Server) handleRelease(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -290,7 +347,7 @@ func (s *Server) handleRelease(w http.ResponseWriter, r *http.Request, c *call) 
 		hold = client.HoldName
 	}
 	a, err = s.reg.Release(r.Context(), c.actor(), a.ID, hold, q.Get("reason"))
-	return s.reply(w, http.StatusOK, a, err)
+	return s.reply(w, r, c, http.StatusOK, a, err)
 }
 
 func (s *Server) handleLineage(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -315,39 +372,61 @@ func (s *Server) handleLineage(w http.ResponseWriter, r *http.Request, c *call) 
 			return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("depth: %q is not a non-negative integer", v))
 		}
 	}
-	lg, err := s.reg.Lineage(r.Context(), a.ID, edir, depth)
+	lg, err := s.reg.LineageVisible(r.Context(), a.ID, edir, depth, func(a eventlog.Artifact) bool { return c.allow(a.Name) == nil })
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, wireLineage(lg, dir, func(name string) bool { return c.allow(name) == nil }))
+	g, err := wireLineage(lg, dir, func(a eventlog.Artifact) (client.Artifact, error) { return s.wire(r.Context(), c, a) })
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, g)
 }
 
-func (s *Server) handleRetrieval(w http.ResponseWriter, r *http.Request, c *call) error {
-	var req client.RetrievalRequest
-	if err := c.decodeJSON(w, r, &req); err != nil {
-		return err
-	}
-	if req.Bytes < 0 {
-		return apiErr(http.StatusBadRequest, "invalid", "bytes must not be negative")
-	}
-	a, err := s.artifactFor(r, c, req.Ref)
+// handlePull starts a pull through the blob routes: it answers the
+// artifact (with its manifest digest) and appends the retrieval record,
+// counting the bytes the pull is authorised to read (the range's length,
+// or the artifact's size). The record is the daemon's, written when it
+// hands out the manifest, so a client cannot invent one or give it a byte
+// count of its own. A token limited to a name prefix may not read blobs by
+// digest: it is answered blobs=false and nothing is recorded here; it
+// reads the bytes from GET /v1/artifact/content, which records what it
+// serves.
+func (s *Server) handlePull(w http.ResponseWriter, r *http.Request, c *call) error {
+	a, err := s.liveArtifactFor(r, c)
 	if err != nil {
 		return err
 	}
-	if req.Range != "" {
-		rg, err := content.ParseRange(req.Range, a.Size)
-		if err != nil {
-			return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("range: %v", err))
+	out := client.PullGrant{Blobs: c.token.Prefix == ""}
+	n := a.Size
+	if v := r.URL.Query().Get("range"); v != "" {
+		if a.MediaType == client.TreeMediaType {
+			return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("%s is a directory artifact; a range applies to a file", a.Ref()))
 		}
-		req.Range = rg.String()
+		rg, err := content.ParseRange(v, a.Size)
+		if err != nil {
+			return apiErr(http.StatusRequestedRangeNotSatisfiable, "range_not_satisfiable", fmt.Sprintf("range: %v", err))
+		}
+		out.Range, n = rg.String(), rg.Length()
 	}
-	rec := registry.Retrieval{Bytes: req.Bytes, Range: req.Range, Client: clientName(r)}
-	if err := s.reg.RecordRetrieval(r.Context(), c.actor(), a.ID, rec); err != nil {
+	if out.Blobs {
+		rec := registry.Retrieval{Bytes: n, Range: out.Range, Client: clientName(r)}
+		if err := s.reg.RecordRetrieval(r.Context(), c.actor(), a.ID, rec); err != nil {
+			return fmt.Errorf("append the retrieval record of %s: %w", a.Ref(), err)
+		}
+		s.notify()
+	}
+	if out.Artifact, err = s.wire(r.Context(), c, a); err != nil {
 		return err
 	}
-	s.notify()
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// handleRetrievalGone answers clients that still send their own retrieval
+// records: the daemon writes them (handlePull, handleContent).
+func (s *Server) handleRetrievalGone(w http.ResponseWriter, r *http.Request, c *call) error {
+	return apiErr(http.StatusGone, "gone", "retrieval records are written by the daemon when it serves a pull; "+
+		"this client is older than the daemon: upgrade artstore (pulls start with POST /v1/artifact/pulls)")
 }
 
 // clientName identifies the client in retrieval records: its User-Agent,

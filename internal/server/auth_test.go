@@ -41,7 +41,8 @@ func requestsFor(blob []byte, a client.Artifact) map[string]routeRequest {
 		"POST /v1/artifact/holds":            {path: "/v1/artifact/holds?ref=" + ref, body: client.HoldRequest{Reason: "audit"}},
 		"DELETE /v1/artifact/holds":          {path: "/v1/artifact/holds?ref=" + ref + "&hold=nope"},
 		"GET /v1/artifact/lineage":           {path: "/v1/artifact/lineage?ref=" + ref},
-		"POST /v1/retrievals":                {path: "/v1/retrievals", body: client.RetrievalRequest{Ref: a.Ref, Bytes: 1}},
+		"POST /v1/retrievals":                {path: "/v1/retrievals", raw: []byte(`{"ref":"` + a.Ref + `","bytes":1}`)},
+		"POST /v1/artifact/pulls":            {path: "/v1/artifact/pulls?ref=" + ref},
 		"GET /v1/events":                     {path: "/v1/events"},
 		"GET /v1/audit":                      {path: "/v1/audit?ref=" + ref + "&type=artifact.registered"},
 		"GET /v1/log/verify":                 {path: "/v1/log/verify"},
@@ -63,8 +64,8 @@ func requestsFor(blob []byte, a client.Artifact) map[string]routeRequest {
 // /ready and /metrics refuses a request without a token, with a malformed,
 // unknown, wrong-secret, expired or revoked token (401), with a token of
 // too small a scope (403), and with a name-prefixed token aimed outside
-// its prefix (403), except the content-addressed blob routes, which carry
-// no name. A route added without a request here fails the test.
+// its prefix (403), except the content-addressed blob writes, which carry
+// no name, and the retired POST /v1/retrievals (410 for everyone). A route added without a request here fails the test.
 func TestAuthEveryRoute(t *testing.T) {
 	e := newEnv(t)
 	blob := []byte("the blob the requests name")
@@ -132,8 +133,13 @@ func TestAuthEveryRoute(t *testing.T) {
 				errorCode(t, resp)
 			}
 			resp := send(rt, rr, "prefixed")
-			switch rt.Names {
-			case namesNone:
+			switch {
+			case key == "POST /v1/retrievals":
+				if resp.StatusCode != http.StatusGone {
+					t.Errorf("prefixed token: status %d, want 410", resp.StatusCode)
+				}
+				resp.Body.Close()
+			case rt.Names == namesNone:
 				if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
 					t.Errorf("prefixed token on a blob route: status %d, want it allowed", resp.StatusCode)
 				}
@@ -171,7 +177,7 @@ func TestAuthGoodTokens(t *testing.T) {
 	for _, rt := range e.srv.routes {
 		key := rt.Method + " " + rt.Pattern
 		rr, ok := reqs[key]
-		if !ok || key == "DELETE /v1/artifact" || key == "DELETE /v1/artifact/holds" || key == "DELETE /v1/tokens/{id}" || key == "DELETE /v1/retention/rules/{id}" {
+		if !ok || key == "POST /v1/retrievals" || key == "DELETE /v1/artifact" || key == "DELETE /v1/artifact/holds" || key == "DELETE /v1/tokens/{id}" || key == "DELETE /v1/retention/rules/{id}" {
 			continue // destructive or aimed at something absent: checked elsewhere
 		}
 		var body []byte

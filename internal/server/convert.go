@@ -77,8 +77,8 @@ func wireEvent(ev eventlog.Event) client.Event {
 // wireLineage converts a lineage walk, as pkg/client's local store does:
 // nodes are the root followed by the others in the order the walk reached
 // them; each edge's Depth is one more than the depth of the node it was
-// reached from. keep filters nodes (a token's name prefix).
-func wireLineage(l registry.Lineage, dir client.LineageDirection, keep func(name string) bool) client.LineageGraph {
+// reached from. wire converts each node (for the caller's token).
+func wireLineage(l registry.Lineage, dir client.LineageDirection, wire func(eventlog.Artifact) (client.Artifact, error)) (client.LineageGraph, error) {
 	g := client.LineageGraph{Root: l.Root, Nodes: []client.Artifact{}, Edges: []client.LineageEdge{}}
 	depth := map[string]int{l.Root: 0}
 	order := []string{l.Root}
@@ -98,11 +98,15 @@ func wireLineage(l registry.Lineage, dir client.LineageDirection, keep func(name
 		}
 	}
 	for _, id := range order {
-		if a, ok := l.Nodes[id]; ok && keep(a.Name) {
-			g.Nodes = append(g.Nodes, wireArtifact(a))
+		if a, ok := l.Nodes[id]; ok {
+			wa, err := wire(a)
+			if err != nil {
+				return g, err
+			}
+			g.Nodes = append(g.Nodes, wa)
 		}
 	}
-	return g
+	return g, nil
 }
 
 // WireToken converts a token to the wire type.

@@ -156,7 +156,9 @@ func TestArtifactRoutes(t *testing.T) {
 		{"GET", "/v1/artifacts?order=random", "", 400, "invalid"},
 		{"GET", "/v1/artifacts?since=yesterday", "", 400, "invalid"},
 		{"GET", "/v1/events?wait=forever", "", 400, "invalid"},
-		{"POST", "/v1/retrievals", `{"ref":"` + a.Ref + `","bytes":1,"range":"5-100"}`, 400, "invalid"},
+		{"POST", "/v1/retrievals", `{"ref":"` + a.Ref + `","bytes":9223372036854775807}`, 410, "gone"},
+		{"POST", "/v1/artifact/pulls?ref=" + ref + "&range=5-100", "", 416, "range_not_satisfiable"},
+		{"POST", "/v1/artifact/pulls?ref=" + ref + "&range=x", "", 416, "range_not_satisfiable"},
 		{"DELETE", "/v1/artifact/holds?ref=" + ref, "", 404, "not_found"},
 	} {
 		resp := e.request(c.method, c.path, "admin", strings.NewReader(c.body), nil)

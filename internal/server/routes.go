@@ -16,10 +16,17 @@ const (
 	// namesOwn: the handler checks the artifact name it acts on
 	// (call.allow); lists are confined to the prefix.
 	namesOwn
-	// namesNone: content-addressed blob routes. Blobs carry no name, and
-	// the client needs them to push and pull under its prefix, so the
-	// prefix does not apply (a digest is only known to who saw it).
+	// namesNone: the content-addressed blob writes (PUT, the missing
+	// check). Blobs carry no name, and a push under the prefix needs them;
+	// they answer only whether a digest the caller names is stored (see
+	// docs/architecture.md, "Name prefixes and content addressing").
 	namesNone
+	// namesDigestRead: the content-addressed blob reads (GET, HEAD). A
+	// digest is not a secret (push output, logs and sha256sum show it), so
+	// reading by digest would go around the prefix: tokens with a prefix
+	// are refused and read content through the name-checked
+	// /v1/artifact/content instead.
+	namesDigestRead
 )
 
 // route is one entry of the API. The table is the single source of the
@@ -43,8 +50,8 @@ func (s *Server) routeTable() []route {
 		{Method: "GET", Pattern: "/ready", Public: true, h: s.handleReady},
 		{Method: "GET", Pattern: "/metrics", Public: true, h: s.handleMetrics},
 
-		{Method: "HEAD", Pattern: "/v1/blobs/{digest}", Scope: auth.ScopeRead, Names: namesNone, h: s.handleBlobHead},
-		{Method: "GET", Pattern: "/v1/blobs/{digest}", Scope: auth.ScopeRead, Names: namesNone, h: s.handleBlobGet},
+		{Method: "HEAD", Pattern: "/v1/blobs/{digest}", Scope: auth.ScopeRead, Names: namesDigestRead, h: s.handleBlobHead},
+		{Method: "GET", Pattern: "/v1/blobs/{digest}", Scope: auth.ScopeRead, Names: namesDigestRead, h: s.handleBlobGet},
 		{Method: "PUT", Pattern: "/v1/blobs/{digest}", Scope: auth.ScopeWrite, Names: namesNone, h: s.handleBlobPut},
 		{Method: "POST", Pattern: "/v1/blobs/missing", Scope: auth.ScopeRead, Names: namesNone, h: s.handleBlobsMissing},
 
@@ -60,7 +67,8 @@ func (s *Server) routeTable() []route {
 		{Method: "DELETE", Pattern: "/v1/artifact/holds", Scope: auth.ScopeWrite, Names: namesOwn, h: s.handleRelease},
 		{Method: "GET", Pattern: "/v1/artifact/retention/explain", Scope: auth.ScopeRead, Names: namesOwn, h: s.handleRetentionExplain},
 		{Method: "GET", Pattern: "/v1/artifact/lineage", Scope: auth.ScopeRead, Names: namesOwn, h: s.handleLineage},
-		{Method: "POST", Pattern: "/v1/retrievals", Scope: auth.ScopeRead, Names: namesOwn, h: s.handleRetrieval},
+		{Method: "POST", Pattern: "/v1/artifact/pulls", Scope: auth.ScopeRead, Names: namesOwn, h: s.handlePull},
+		{Method: "POST", Pattern: "/v1/retrievals", Scope: auth.ScopeRead, Names: namesOwn, h: s.handleRetrievalGone},
 
 		{Method: "GET", Pattern: "/v1/events", Scope: auth.ScopeRead, Names: namesAll, h: s.handleEvents},
 		{Method: "GET", Pattern: "/v1/audit", Scope: auth.ScopeRead, Names: namesAll, h: s.handleAudit},

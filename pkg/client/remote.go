@@ -285,34 +285,51 @@ func (r *Remote) live(ctx context.Context, ref string) (*Artifact, error) {
 	return a, nil
 }
 
-// Pull streams the artifact (or a range) to w, verifying every chunk, and
-// then asks the daemon to append the retrieval record.
+// Pull streams the artifact (or a range) to w, verifying every chunk. The
+// daemon appends the retrieval record (see pull).
 func (r *Remote) Pull(ctx context.Context, ref string, w io.Writer, opts PullOptions) (*PullResult, error) {
-	res, err := r.pull(ctx, ref, opts, func(a *Artifact, md content.Digest, po transfer.PullOptions) (transfer.PullResult, error) {
-		if a.Kind == KindTree {
-			return transfer.PullResult{}, fmt.Errorf("%w: %s is a directory artifact; pull it to a path with -o DIR", ErrInvalid, a.Ref)
-		}
-		return transfer.Pull(ctx, md, r.blobs, w, po)
+	res, err := r.pull(ctx, ref, opts, pullVia{
+		blobs: func(a *Artifact, md content.Digest, po transfer.PullOptions) (transfer.PullResult, error) {
+			return transfer.Pull(ctx, md, r.blobs, w, po)
+		},
+		content: func(_ *Artifact, s transfer.Stream, po transfer.PullOptions) (transfer.PullResult, error) {
+			return transfer.PullStream(ctx, s, w, po)
+		},
 	})
 	return res, mapErr(err)
 }
 
 // PullToPath writes the artifact to path atomically (a tree as a
-// directory), then records the retrieval.
+// directory). The daemon appends the retrieval record (see pull).
 func (r *Remote) PullToPath(ctx context.Context, ref, path string, opts PullOptions) (*PullResult, error) {
-	res, err := r.pull(ctx, ref, opts, func(a *Artifact, md content.Digest, po transfer.PullOptions) (transfer.PullResult, error) {
-		if a.Kind == KindTree {
-			return transfer.PullTree(ctx, md, r.blobs, path, po)
-		}
+	notDir := func(a *Artifact) error {
 		if st, err := os.Stat(path); err == nil && st.IsDir() {
-			return transfer.PullResult{}, fmt.Errorf("%w: %s is a directory; give the path of the file to write (for example %s)",
+			return fmt.Errorf("%w: %s is a directory; give the path of the file to write (for example %s)",
 				ErrInvalid, path, filepath.Join(path, filepath.Base(a.Name)))
 		}
-		tr, err := transfer.PullToFile(ctx, md, r.blobs, path, po)
-		if err == nil && !remoteManifestMatches(tr.Manifest, a) {
-			os.Remove(path)
-		}
-		return tr, err
+		return nil
+	}
+	res, err := r.pull(ctx, ref, opts, pullVia{
+		tree: true,
+		blobs: func(a *Artifact, md content.Digest, po transfer.PullOptions) (transfer.PullResult, error) {
+			if a.Kind == KindTree {
+				return transfer.PullTree(ctx, md, r.blobs, path, po)
+			}
+			if err := notDir(a); err != nil {
+				return transfer.PullResult{}, err
+			}
+			tr, err := transfer.PullToFile(ctx, md, r.blobs, path, po)
+			if err == nil && !remoteManifestMatches(tr.Manifest, a) {
+				os.Remove(path)
+			}
+			return tr, err
+		},
+		content: func(a *Artifact, s transfer.Stream, po transfer.PullOptions) (transfer.PullResult, error) {
+			if err := notDir(a); err != nil {
+				return transfer.PullResult{}, err
+			}
+			return transfer.PullStreamToFile(ctx, s, path, po)
+		},
 	})
 	if res != nil {
 		res.Path = path
@@ -324,50 +341,115 @@ func remoteManifestMatches(m content.Manifest, a *Artifact) bool {
 	return m.Digest.String() == a.ContentDigest && m.Size == a.Size && string(m.Kind) == a.Kind
 }
 
-func (r *Remote) pull(ctx context.Context, ref string, opts PullOptions,
-	fn func(*Artifact, content.Digest, transfer.PullOptions) (transfer.PullResult, error)) (*PullResult, error) {
-	a, err := r.live(ctx, ref)
-	if err != nil {
+// pullVia are the two ways a pull reads the bytes: blobs by digest from
+// the artifact's manifest (parallel chunk fetches), or one stream from the
+// name-checked content route. tree says the caller can write a directory
+// artifact.
+type pullVia struct {
+	tree    bool
+	blobs   func(*Artifact, content.Digest, transfer.PullOptions) (transfer.PullResult, error)
+	content func(*Artifact, transfer.Stream, transfer.PullOptions) (transfer.PullResult, error)
+}
+
+// pull asks the daemon for the pull (POST /v1/artifact/pulls), which
+// resolves ref, checks the token and the range, and says how to read the
+// bytes: through the blob routes (the daemon has then appended the
+// retrieval record) or, for a token limited to a name prefix, through the
+// content route (which appends it as it serves). Either way the record is
+// the daemon's and a pull makes exactly one.
+func (r *Remote) pull(ctx context.Context, ref string, opts PullOptions, via pullVia) (*PullResult, error) {
+	q := refQuery(ref)
+	if opts.Range != "" {
+		q.Set("range", opts.Range)
+	}
+	var g PullGrant
+	if err := r.do(ctx, request{method: "POST", path: "/v1/artifact/pulls", query: q, out: &g}); err != nil {
 		return nil, fmt.Errorf("pull: %w", err)
 	}
-	md, err := content.ParseDigest(a.ManifestDigest)
-	if err != nil {
-		return nil, fmt.Errorf("pull %s: %w: daemon sent a malformed manifest digest", a.Ref, ErrUnavailable)
+	a := &g.Artifact
+	if a.Kind == KindTree && !via.tree {
+		return nil, fmt.Errorf("%w: %s is a directory artifact; pull it to a path with -o DIR", ErrInvalid, a.Ref)
 	}
 	po := transfer.PullOptions{Concurrency: r.concurrency, Retry: r.transferRetry()}
 	if opts.Progress != nil {
 		po.Progress = func(p transfer.Progress) { opts.Progress(p.Written) }
 	}
-	if opts.Range != "" {
-		if a.Kind == KindTree {
-			return nil, fmt.Errorf("pull %s: %w: %s is a directory artifact; a range applies to a file", a.Ref, ErrInvalid, a.Ref)
-		}
-		rng, err := content.ParseRange(opts.Range, a.Size)
+	if g.Range != "" {
+		rng, err := content.ParseRange(g.Range, a.Size)
 		if err != nil {
-			return nil, fmt.Errorf("pull %s: %w", a.Ref, err)
+			return nil, fmt.Errorf("pull %s: %w: daemon answered range %q: %v", a.Ref, ErrUnavailable, g.Range, err)
 		}
 		po.Range = &rng
 	}
-	tr, err := fn(a, md, po)
+	var (
+		tr  transfer.PullResult
+		err error
+	)
+	if g.Blobs {
+		tr, err = r.pullBlobs(a, po, via.blobs)
+	} else {
+		tr, err = r.pullContent(ctx, a, po, via.content)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("pull %s: %w", a.Ref, err)
 	}
-	if !remoteManifestMatches(tr.Manifest, a) {
-		return nil, fmt.Errorf("pull %s: %w: its manifest %s describes %s content %s of %d bytes, but %s was registered with %s of %d bytes",
-			a.Ref, content.ErrMismatch, md.Short(), tr.Manifest.Kind, tr.Manifest.Digest, tr.Manifest.Size, a.Ref, a.ContentDigest, a.Size)
-	}
-	res := &PullResult{Ref: a.Ref, ID: a.ID, ContentDigest: a.ContentDigest, Bytes: tr.Written, Kind: a.Kind}
-	if po.Range != nil {
-		res.Range = po.Range.String()
-	}
-	// One retrieval record per pull, with the token's subject as actor.
-	// Idempotent enough to retry: a duplicate is only possible if the
-	// daemon appended and the answer was lost.
-	rec := RetrievalRequest{Ref: a.ID, Bytes: tr.Written, Range: res.Range}
-	if err := r.do(ctx, request{method: "POST", path: "/v1/retrievals", body: rec}); err != nil {
-		return res, fmt.Errorf("pulled %s, but the daemon could not append the retrieval record: %w", a.Ref, err)
-	}
+	res := &PullResult{Ref: a.Ref, ID: a.ID, ContentDigest: a.ContentDigest, Bytes: tr.Written, Kind: a.Kind, Range: g.Range}
 	return res, nil
+}
+
+// pullBlobs reads the artifact's manifest and chunks by digest.
+func (r *Remote) pullBlobs(a *Artifact, po transfer.PullOptions,
+	fn func(*Artifact, content.Digest, transfer.PullOptions) (transfer.PullResult, error)) (transfer.PullResult, error) {
+	md, err := content.ParseDigest(a.ManifestDigest)
+	if err != nil {
+		return transfer.PullResult{}, fmt.Errorf("%w: daemon sent a malformed manifest digest", ErrUnavailable)
+	}
+	tr, err := fn(a, md, po)
+	if err != nil {
+		return tr, err
+	}
+	if !remoteManifestMatches(tr.Manifest, a) {
+		return tr, fmt.Errorf("%w: its manifest %s describes %s content %s of %d bytes, but %s was registered with %s of %d bytes",
+			content.ErrMismatch, md.Short(), tr.Manifest.Kind, tr.Manifest.Digest, tr.Manifest.Size, a.Ref, a.ContentDigest, a.Size)
+	}
+	return tr, nil
+}
+
+// pullContent reads the bytes from GET /v1/artifact/content (by ID, so the
+// artifact the daemon granted). The daemon verifies every chunk before it
+// sends it; the stream's length, and for a whole file its digest, are
+// checked here. It is not retried: each GET appends a retrieval record.
+func (r *Remote) pullContent(ctx context.Context, a *Artifact, po transfer.PullOptions,
+	fn func(*Artifact, transfer.Stream, transfer.PullOptions) (transfer.PullResult, error)) (transfer.PullResult, error) {
+	if a.Kind == KindTree {
+		return transfer.PullResult{}, fmt.Errorf("%w: %s is a directory artifact, and a token limited to a name prefix cannot pull one "+
+			"(the daemon serves a directory's files only by digest, which such a token may not read); use a token without a prefix", ErrForbidden, a.Ref)
+	}
+	d, err := content.ParseDigest(a.ContentDigest)
+	if err != nil {
+		return transfer.PullResult{}, fmt.Errorf("%w: daemon sent a malformed content digest", ErrUnavailable)
+	}
+	req, err := r.newRequest(ctx, "GET", "/v1/artifact/content", refQuery(a.ID), nil)
+	if err != nil {
+		return transfer.PullResult{}, err
+	}
+	want := http.StatusOK
+	if po.Range != nil {
+		req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", po.Range.Start, po.Range.End))
+		want = http.StatusPartialContent
+	}
+	resp, err := r.hc.Do(req)
+	if err != nil {
+		return transfer.PullResult{}, r.transportErr(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != want {
+		if resp.StatusCode < 300 {
+			return transfer.PullResult{}, fmt.Errorf("%w: daemon answered %d to a content GET, want %d", ErrUnavailable, resp.StatusCode, want)
+		}
+		return transfer.PullResult{}, decodeError(resp)
+	}
+	return fn(a, transfer.Stream{Body: resp.Body, Digest: d, Size: a.Size, Range: po.Range}, po)
 }
 
 func refQuery(ref string) url.Values { return url.Values{"ref": {ref}} }

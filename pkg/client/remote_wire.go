@@ -73,12 +73,18 @@ type HoldRequest struct {
 	Reason string `json:"reason,omitempty"`
 }
 
-// RetrievalRequest is the body of POST /v1/retrievals: the client read
-// Bytes bytes of the artifact (Range "start-end", or "" for all of it)
-// through the blob API.
-type RetrievalRequest struct {
-	Ref   string `json:"ref"`
-	Bytes int64  `json:"bytes"`
+// PullGrant is the answer to POST /v1/artifact/pulls?ref=REF[&range=R]:
+// the artifact to pull and how to read its bytes. With Blobs, the daemon
+// has appended the pull's retrieval record and the client reads the
+// manifest and chunks by digest from /v1/blobs. Without it (a token
+// limited to a name prefix, which may not read blobs by digest), nothing
+// was recorded and the client reads the bytes from /v1/artifact/content,
+// which records the retrieval as it serves them.
+type PullGrant struct {
+	Artifact Artifact `json:"artifact"`
+	Blobs    bool     `json:"blobs"`
+	// Range is the requested range in canonical form ("start-end"), ""
+	// for the whole artifact.
 	Range string `json:"range,omitempty"`
 }
 

@@ -1,0 +1,109 @@
+package transfer
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/artifact-store/artstore/internal/content"
+)
+
+// Stream is a file's content (or a range of it) arriving as one byte
+// stream from a source that verified each chunk itself (the daemon's
+// content route), rather than as chunks fetched by digest.
+type Stream struct {
+	// Body yields the bytes; the caller closes it.
+	Body io.Reader
+	// Digest and Size describe the whole file.
+	Digest content.Digest
+	Size   int64
+	// Range, if set, is the part of the file Body holds.
+	Range *content.Range
+}
+
+// PullStream copies s to w and checks it: the length always, and for a
+// whole file the content digest, at the end (failures match
+// content.ErrMismatch). Bytes reach w as they arrive, so w may hold a
+// prefix of the content when PullStream fails; use PullStreamToFile for
+// all-or-nothing. A range cannot be checked against the whole-content
+// digest: its bytes are as verified as the source made them.
+func PullStream(ctx context.Context, s Stream, w io.Writer, opts PullOptions) (PullResult, error) {
+	want := s.Size
+	if s.Range != nil {
+		want = s.Range.Length()
+	}
+	res := PullResult{Manifest: content.Manifest{Kind: content.KindFile, Digest: s.Digest, Size: s.Size}}
+	var h *content.Digester
+	if s.Range == nil {
+		h = content.NewDigester(s.Digest.Algorithm())
+		w = io.MultiWriter(w, h)
+	}
+	p := &progress{fn: opts.Progress, cur: Progress{Total: want}}
+	n, err := io.Copy(&streamWriter{ctx: ctx, w: w, p: p}, io.LimitReader(s.Body, want+1))
+	res.Written = min(n, want)
+	if err != nil {
+		return res, fmt.Errorf("pull %s: %w", s.Digest.Short(), err)
+	}
+	if n != want {
+		return res, fmt.Errorf("pull %s: %w: the content stream held %d bytes, want %d", s.Digest.Short(), content.ErrMismatch, n, want)
+	}
+	if h != nil {
+		if got := h.Digest(); got != s.Digest {
+			return res, fmt.Errorf("pull %s: %w: the content stream has digest %s", s.Digest.Short(), content.ErrMismatch, got)
+		}
+	}
+	return res, nil
+}
+
+// streamWriter reports progress and stops on cancellation.
+type streamWriter struct {
+	ctx context.Context
+	w   io.Writer
+	p   *progress
+}
+
+func (sw *streamWriter) Write(b []byte) (int, error) {
+	if err := sw.ctx.Err(); err != nil {
+		return 0, err
+	}
+	n, err := sw.w.Write(b)
+	sw.p.add(0, int64(n), 0)
+	return n, err
+}
+
+// PullStreamToFile is PullStream into path, atomically as PullToFile: a
+// temporary file next to path, synced and renamed over it only once every
+// check passed.
+func PullStreamToFile(ctx context.Context, s Stream, path string, opts PullOptions) (PullResult, error) {
+	opts = opts.withDefaults()
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, ".artstore-*.tmp")
+	if err != nil {
+		return PullResult{}, fmt.Errorf("pull %s: create temporary file next to %s: %w", s.Digest.Short(), path, err)
+	}
+	tmp := f.Name()
+	committed := false
+	defer func() {
+		if !committed {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	res, err := PullStream(ctx, s, f, opts)
+	if err != nil {
+		return res, err
+	}
+	if err := commitFile(f, opts.FileMode); err != nil {
+		return res, fmt.Errorf("pull %s to %s: %w", s.Digest.Short(), path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return res, fmt.Errorf("pull %s: %w", s.Digest.Short(), err)
+	}
+	committed = true
+	if err := syncDir(dir); err != nil {
+		return res, fmt.Errorf("pull %s to %s: %w", s.Digest.Short(), path, err)
+	}
+	return res, nil
+}
