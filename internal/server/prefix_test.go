@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -63,4 +65,159 @@ func readBody(t *testing.T, resp *http.Response) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// otherRequests are the requests a token limited to "team/" can aim at the
+// other prefix's artifact s (a one-chunk file, so its content digest is
+// also a blob key): by name, by ID and by name@digest wherever a route
+// takes a reference, and by each of its digests on the blob routes. own is
+// an artifact under "team/" whose content the register requests reuse.
+func otherRequests(s, own client.Artifact, secret []byte) map[string][]routeRequest {
+	refs := []string{url.QueryEscape(s.Ref), s.ID, url.QueryEscape(s.Name + "@" + s.ContentDigest)}
+	each := func(f func(ref string) routeRequest) []routeRequest {
+		out := make([]routeRequest, len(refs))
+		for i, ref := range refs {
+			out[i] = f(ref)
+		}
+		return out
+	}
+	path := func(p string) func(string) routeRequest {
+		return func(ref string) routeRequest { return routeRequest{path: p + ref} }
+	}
+	digests := []string{s.ContentDigest, s.ManifestDigest}
+	blob := func(raw bool) []routeRequest {
+		var out []routeRequest
+		for _, d := range digests {
+			rr := routeRequest{path: "/v1/blobs/" + d}
+			if raw && d == s.ContentDigest {
+				rr.raw = secret
+			}
+			if !raw || rr.raw != nil {
+				out = append(out, rr)
+			}
+		}
+		return out
+	}
+	var register []routeRequest
+	for _, in := range []client.Input{{Ref: s.Ref}, {Ref: s.ID}, {ArtifactID: s.ID}, {Ref: s.Name + "@" + s.ContentDigest},
+		{Ref: s.Name + ":2"}, {Ref: s.Ref, Digest: own.ContentDigest}} {
+		register = append(register, routeRequest{path: "/v1/artifacts", body: client.RegisterRequest{Name: "team/probe",
+			ContentDigest: own.ContentDigest, ManifestDigest: own.ManifestDigest, Size: own.Size, Inputs: []client.Input{in}}})
+	}
+	register = append(register, routeRequest{path: "/v1/artifacts", body: client.RegisterRequest{Name: s.Name,
+		ContentDigest: own.ContentDigest, ManifestDigest: own.ManifestDigest, Size: own.Size}})
+	return map[string][]routeRequest{
+		"HEAD /v1/blobs/{digest}":     blob(false),
+		"GET /v1/blobs/{digest}":      blob(false),
+		"PUT /v1/blobs/{digest}":      blob(true),
+		"POST /v1/blobs/missing":      {{path: "/v1/blobs/missing", body: client.MissingRequest{Digests: digests}}},
+		"POST /v1/artifacts":          register,
+		"GET /v1/artifacts":           {{path: "/v1/artifacts?pattern=other/"}, {path: "/v1/artifacts?pattern=other/*"}, {path: "/v1/artifacts?pattern=*"}, {path: "/v1/artifacts?pattern=te*"}},
+		"GET /v1/artifact":            each(path("/v1/artifact?ref=")),
+		"DELETE /v1/artifact":         each(path("/v1/artifact?ref=")),
+		"GET /v1/artifact/content":    each(path("/v1/artifact/content?ref=")),
+		"PUT /v1/artifact/tags/{tag}": each(path("/v1/artifact/tags/prod?ref=")),
+		"PATCH /v1/artifact/labels": each(func(ref string) routeRequest {
+			return routeRequest{path: "/v1/artifact/labels?ref=" + ref, body: client.LabelsRequest{Set: map[string]string{"k": "v"}}}
+		}),
+		"PUT /v1/artifact/retention": each(func(ref string) routeRequest {
+			return routeRequest{path: "/v1/artifact/retention?ref=" + ref, body: client.RetentionBody{ExpireAfter: "1h"}}
+		}),
+		"POST /v1/artifact/holds": each(func(ref string) routeRequest {
+			return routeRequest{path: "/v1/artifact/holds?ref=" + ref, body: client.HoldRequest{Reason: "r"}}
+		}),
+		"DELETE /v1/artifact/holds":          each(path("/v1/artifact/holds?ref=")),
+		"GET /v1/artifact/retention/explain": each(path("/v1/artifact/retention/explain?ref=")),
+		"GET /v1/artifact/lineage":           each(path("/v1/artifact/lineage?ref=")),
+		"POST /v1/artifact/pulls":            each(path("/v1/artifact/pulls?ref=")),
+		"POST /v1/retrievals":                {{path: "/v1/retrievals", raw: []byte(`{"ref":"` + s.ID + `","bytes":9223372036854775807}`)}},
+		"GET /v1/events":                     {{path: "/v1/events"}},
+		"GET /v1/audit":                      each(path("/v1/audit?ref=")),
+		"GET /v1/log/verify":                 {{path: "/v1/log/verify"}},
+		"GET /v1/backends/health":            {{path: "/v1/backends/health"}},
+		"POST /v1/admin/rebuild":             {{path: "/v1/admin/rebuild"}},
+		"POST /v1/admin/gc":                  {{path: "/v1/admin/gc", body: client.GCRequest{DryRun: true}}},
+		"POST /v1/admin/retention/apply":     {{path: "/v1/admin/retention/apply", body: client.RetentionApplyRequest{DryRun: true}}},
+		"GET /v1/retention/rules":            {{path: "/v1/retention/rules"}},
+		"POST /v1/retention/rules":           {{path: "/v1/retention/rules", body: client.RetentionRuleRequest{Pattern: "other/*", KeepLast: 1}}},
+		"DELETE /v1/retention/rules/{id}":    {{path: "/v1/retention/rules/NOSUCHRULE"}},
+		"GET /v1/tokens":                     {{path: "/v1/tokens"}},
+		"POST /v1/tokens":                    {{path: "/v1/tokens", body: client.TokenRequest{Scope: "read", Prefix: "other/"}}},
+		"DELETE /v1/tokens/{id}":             {{path: "/v1/tokens/aaaaaaaaaaaaaaaa"}},
+	}
+}
+
+// TestPrefixEveryRoute walks the route table with a token limited to
+// "team/" (of admin scope, so the scope never decides) aimed at another
+// prefix's artifact by name, ID and name@digest, and at its blobs by
+// digest. Every request is refused with 403, except the documented ones:
+// a blob PUT of bytes the caller holds and the missing check (they tell
+// only whether a digest the caller names is stored) and the retired
+// POST /v1/retrievals (410 for everyone). No answer carries the other
+// artifact's bytes, digests, name or ID beyond what the request itself
+// named, and nothing is appended to the log. A route added without
+// requests here fails the test.
+func TestPrefixEveryRoute(t *testing.T) {
+	e := newEnv(t)
+	secretBytes := []byte("the other team's secret")
+	s := e.register("other/secret", secretBytes)
+	own := e.register("team/own", []byte("the team's own data"))
+	reqs := otherRequests(s, own, secretBytes)
+	head := e.head()
+	allowed := map[string]int{"PUT /v1/blobs/{digest}": http.StatusOK, "POST /v1/blobs/missing": http.StatusOK, "POST /v1/retrievals": http.StatusGone}
+	for _, rt := range e.srv.routes {
+		key := rt.Method + " " + rt.Pattern
+		t.Run(key, func(t *testing.T) {
+			if rt.Public {
+				return // no token, no names: checked by TestAuthEveryRoute
+			}
+			rrs, ok := reqs[key]
+			if !ok || len(rrs) == 0 {
+				t.Fatalf("no request for route %s: add one to otherRequests", key)
+			}
+			for _, rr := range rrs {
+				var body []byte
+				switch {
+				case rr.raw != nil:
+					body = rr.raw
+				case rr.body != nil:
+					body, _ = json.Marshal(rr.body)
+				}
+				resp := e.request(rt.Method, rr.path, "prefixed", strings.NewReader(string(body)), nil)
+				got := readBody(t, resp)
+				want := http.StatusForbidden
+				if st, ok := allowed[key]; ok {
+					want = st
+				}
+				if resp.StatusCode != want {
+					t.Errorf("%s %s: status %d, want %d: %s", rt.Method, rr.path, resp.StatusCode, want, got)
+				}
+				leaks := []string{string(secretBytes), s.ID, s.Name, s.ContentDigest, s.ManifestDigest}
+				for _, l := range leaks {
+					if strings.Contains(got, l) && !strings.Contains(rr.path+string(body), l) {
+						t.Errorf("%s %s: the answer reveals %q: %s", rt.Method, rr.path, l, got)
+					}
+				}
+				if key == "POST /v1/blobs/missing" && got != `{"missing":[]}`+"\n" {
+					t.Errorf("missing check: %s", got)
+				}
+			}
+		})
+	}
+	if h := e.head(); h != head {
+		t.Errorf("the refused requests appended %d events", h-head)
+	}
+	for k := range reqs {
+		if !slices.ContainsFunc(e.srv.routes, func(rt route) bool { return rt.Method+" "+rt.Pattern == k }) {
+			t.Errorf("requests for %s, which is not a route", k)
+		}
+	}
+}
+
+// head returns the log's last seq.
+func (e *env) head() int64 {
+	e.t.Helper()
+	var evs client.EventsResponse
+	e.doJSON("GET", "/v1/events?after=0&limit=1", "admin", nil, http.StatusOK, &evs)
+	return evs.Head
 }
