@@ -62,6 +62,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"OlderTypeVersionReplays", testOldVersion},
 		{"RegisteredV1AndV2Replay", testRegisteredV1AndV2},
 		{"RebuildIsStrict", testRebuildStrict},
+		{"RetrievalBytesSaturate", testRetrievalBytesSaturate},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newDB) })

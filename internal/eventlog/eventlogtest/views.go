@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"slices"
 	"strings"
@@ -394,5 +395,42 @@ func testRebuildStrict(t *testing.T, newDB NewDB) {
 				t.Errorf("a failed rebuild changed the views:\n%s\nwant\n%s", got, live)
 			}
 		})
+	}
+}
+
+// testRetrievalBytesSaturate checks that retrieval events whose byte
+// counts add up past MaxInt64 (an old log holding a count a client
+// invented) project, read back and rebuild: the sum saturates at
+// MaxInt64, live and rebuilt alike.
+func testRetrievalBytesSaturate(t *testing.T, newDB NewDB) {
+	ctx := context.Background()
+	s := newDB(t).Open(t, eventlog.Options{})
+	huge := int64(math.MaxInt64 - 1)
+	appendOK(t, s, Registered(t, "A", "team/x", "1", nil))
+	for _, n := range []int64{huge, huge, 5} {
+		appendOK(t, s, Event(t, "mallory", "A", &eventlog.ArtifactRetrieved{ArtifactID: "A", Bytes: n}))
+	}
+	check := func(when string) {
+		t.Helper()
+		a, err := s.Artifact(ctx, "A")
+		if err != nil {
+			t.Fatalf("%s: get: %v", when, err)
+		}
+		if a.Retrievals.Count != 3 || a.Retrievals.Bytes != math.MaxInt64 {
+			t.Errorf("%s: retrievals = %+v, want 3 of MaxInt64 bytes", when, a.Retrievals)
+		}
+		p, err := s.Query(ctx, eventlog.Query{NamePrefix: "team/"})
+		if err != nil || len(p.Artifacts) != 1 || p.Artifacts[0].Retrievals.Bytes != math.MaxInt64 {
+			t.Errorf("%s: list = %+v, %v", when, p.Artifacts, err)
+		}
+	}
+	check("live")
+	live := dump(t, s)
+	if _, err := s.Rebuild(ctx); err != nil {
+		t.Fatalf("rebuild: %v", err)
+	}
+	check("rebuilt")
+	if rebuilt := dump(t, s); rebuilt != live {
+		t.Errorf("rebuilt views differ from live ones:\nrebuilt:\n%s\nlive:\n%s", rebuilt, live)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -111,9 +112,14 @@ func apply(ctx context.Context, tx Tx, ev eventlog.Event, p eventlog.Payload, f 
 		if f != nil {
 			return nil // in the ledger
 		}
+		// The byte sum saturates at MaxInt64 (see addBytes), in SQL so
+		// that neither database overflows: PostgreSQL would fail the
+		// append, SQLite would turn the column into a REAL.
 		return tx.ExecOne(ctx, fmt.Sprintf("artifact %s does not exist", p.ArtifactID),
-			`UPDATE artifacts SET retrievals = retrievals + 1, retrieved_bytes = retrieved_bytes + $2, last_retrieved_ns = $3, last_retrieved_by = $4 WHERE id = $1`,
-			p.ArtifactID, p.Bytes, ns, by)
+			`UPDATE artifacts SET retrievals = retrievals + 1,
+				retrieved_bytes = CASE WHEN $2 > 9223372036854775807 - retrieved_bytes THEN 9223372036854775807 ELSE retrieved_bytes + $2 END,
+				last_retrieved_ns = $3, last_retrieved_by = $4 WHERE id = $1`,
+			p.ArtifactID, retrievedBytes(p.Bytes), ns, by)
 
 	case *eventlog.BlobsCollected:
 		return nil // an audit record only
@@ -536,6 +542,23 @@ func (l *ledger) untagArtifact(id string) {
 	delete(l.byArtifact, id)
 }
 
+// retrievedBytes is the byte count a retrieval event adds to its
+// artifact's sum: a negative count (which no version of artstore writes)
+// adds nothing.
+func retrievedBytes(n int64) int64 { return max(n, 0) }
+
+// addBytes adds two non-negative byte counts, saturating at MaxInt64: a
+// retrieval sum is a statistic, and an event with an absurd count (a log
+// written before the daemon computed the counts itself) must still replay
+// and read back. Saturation gives the same sum whatever the order of
+// additions, so the live projection and a rebuild agree.
+func addBytes(a, b int64) int64 {
+	if b > math.MaxInt64-a {
+		return math.MaxInt64
+	}
+	return a + b
+}
+
 func (l *ledger) retrieved(id string, n, ns int64, by string) {
 	st := l.stats[id]
 	if st == nil {
@@ -543,7 +566,7 @@ func (l *ledger) retrieved(id string, n, ns int64, by string) {
 		l.stats[id] = st
 	}
 	st.count++
-	st.bytes += n
+	st.bytes = addBytes(st.bytes, retrievedBytes(n))
 	st.lastNS, st.lastBy = ns, by
 }
 
