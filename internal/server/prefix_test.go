@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"github.com/artifact-store/artstore/internal/content"
 	"io"
 	"net/http"
 	"net/url"
@@ -220,4 +221,66 @@ func (e *env) head() int64 {
 	var evs client.EventsResponse
 	e.doJSON("GET", "/v1/events?after=0&limit=1", "admin", nil, http.StatusOK, &evs)
 	return evs.Head
+}
+
+// TestPrefixedProvenanceWithheld: an artifact under the token's prefix
+// whose inputs (registered by an unrestricted token) include another
+// prefix's artifact shows that input with its artifact ID and role only,
+// in get, list, register answers and lineage; lineage leaves the hidden
+// artifact out and does not walk through it.
+func TestPrefixedProvenanceWithheld(t *testing.T) {
+	e := newEnv(t)
+	s := e.register("other/secret", []byte("the other team's secret"))
+	base := e.register("team/base", []byte("base"))
+	own := e.register("team/own", []byte("own"))
+	raw := content.FromBytes([]byte("raw input")).String()
+	req := client.RegisterRequest{Name: "team/out", ContentDigest: own.ContentDigest, ManifestDigest: own.ManifestDigest, Size: own.Size,
+		Inputs: []client.Input{{Ref: s.Ref, Role: "secret"}, {Ref: s.ID}, {Ref: base.Ref, Role: "base"}, {Digest: raw, Role: "raw"}}}
+	var out client.Artifact
+	e.doJSON("POST", "/v1/artifacts", "admin", req, http.StatusCreated, &out)
+	if len(out.Provenance.Inputs) != 4 || out.Provenance.Inputs[0].Digest != s.ContentDigest {
+		t.Fatalf("an unrestricted token sees the inputs whole: %+v", out.Provenance.Inputs)
+	}
+	want := []client.Input{{ArtifactID: s.ID, Role: "secret"}, {ArtifactID: s.ID},
+		{Ref: base.Ref, ArtifactID: base.ID, Digest: base.ContentDigest, Role: "base"}, {Digest: raw, Role: "raw"}}
+	var got client.Artifact
+	e.doJSON("GET", "/v1/artifact?ref=team/out:1", "prefixed", nil, http.StatusOK, &got)
+	if !slices.Equal(got.Provenance.Inputs, want) {
+		t.Errorf("get: inputs = %+v, want %+v", got.Provenance.Inputs, want)
+	}
+	var page client.Page
+	e.doJSON("GET", "/v1/artifacts?pattern=team/out", "prefixed", nil, http.StatusOK, &page)
+	if len(page.Artifacts) != 1 || !slices.Equal(page.Artifacts[0].Provenance.Inputs, want) {
+		t.Errorf("list: %+v", page.Artifacts)
+	}
+	e.doJSON("PUT", "/v1/artifact/tags/prod?ref=team/out:1", "prefixed", nil, http.StatusOK, &got)
+	if !slices.Equal(got.Provenance.Inputs, want) {
+		t.Errorf("tag answer: inputs = %+v", got.Provenance.Inputs)
+	}
+	for _, path := range []string{"/v1/artifact/lineage?ref=team/out:1", "/v1/artifact/lineage?ref=team/base:1&direction=down"} {
+		resp := e.request("GET", path, "prefixed", nil, nil)
+		body := readBody(t, resp)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d %s", path, resp.StatusCode, body)
+		}
+		var g client.LineageGraph
+		if err := json.Unmarshal([]byte(body), &g); err != nil {
+			t.Fatal(err)
+		}
+		for _, leak := range []string{s.ContentDigest, s.ManifestDigest, s.Name} {
+			if strings.Contains(body, leak) {
+				t.Errorf("%s reveals %s: %s", path, leak, body)
+			}
+		}
+		for _, ed := range g.Edges {
+			if ed.To == s.ID || ed.From == s.ID {
+				t.Errorf("%s: edge %+v names the hidden artifact", path, ed)
+			}
+		}
+	}
+	var g client.LineageGraph
+	e.doJSON("GET", "/v1/artifact/lineage?ref=team/out:1", "prefixed", nil, http.StatusOK, &g)
+	if len(g.Nodes) != 2 || len(g.Edges) != 2 {
+		t.Errorf("lineage: %d nodes, %d edges; want team/out and team/base, the base and raw edges", len(g.Nodes), len(g.Edges))
+	}
 }
