@@ -50,8 +50,8 @@ type env struct {
 	clock   *clock
 	// logPath is the SQLite log's file, for tests that edit it directly.
 	logPath string
-	// tokens by role: admin, write, read, prefixed (write, "team/"),
-	// expired (admin), revoked (admin).
+	// tokens by role: admin, write, read, prefixed (admin, "team/"),
+	// prefixed-read (read, "team/"), expired (admin), revoked (admin).
 	tok map[string]string
 }
 
@@ -77,12 +77,13 @@ func newEnv(t testing.TB) *env {
 	}
 	e := &env{t: t, srv: srv, log: log, backend: be, clock: clk, logPath: logPath, tok: map[string]string{}}
 	for role, spec := range map[string]auth.Spec{
-		"admin":    {Name: "admin", Scope: auth.ScopeAdmin},
-		"write":    {Name: "writer", Scope: auth.ScopeWrite},
-		"read":     {Name: "reader", Scope: auth.ScopeRead},
-		"prefixed": {Name: "team-bot", Scope: auth.ScopeAdmin, Prefix: "team/"},
-		"expired":  {Name: "old", Scope: auth.ScopeAdmin, TTL: time.Hour},
-		"revoked":  {Name: "gone", Scope: auth.ScopeAdmin},
+		"admin":         {Name: "admin", Scope: auth.ScopeAdmin},
+		"write":         {Name: "writer", Scope: auth.ScopeWrite},
+		"read":          {Name: "reader", Scope: auth.ScopeRead},
+		"prefixed":      {Name: "team-bot", Scope: auth.ScopeAdmin, Prefix: "team/"},
+		"prefixed-read": {Name: "team-reader", Scope: auth.ScopeRead, Prefix: "team/"},
+		"expired":       {Name: "old", Scope: auth.ScopeAdmin, TTL: time.Hour},
+		"revoked":       {Name: "gone", Scope: auth.ScopeAdmin},
 	} {
 		secret, tok, err := srv.Tokens().Create(ctx, "test", spec)
 		if err != nil {

@@ -173,6 +173,10 @@ func (s *Server) authorize(r *http.Request, c *call) error {
 	if c.route.Names == namesAll && tok.Prefix != "" {
 		return apiErr(http.StatusForbidden, "forbidden", fmt.Sprintf("token %s is limited to names under %q; this request is not about one name", tok.ID, tok.Prefix))
 	}
+	if c.route.Names == namesNone && tok.Prefix != "" && tok.Scope < auth.ScopeWrite {
+		return apiErr(http.StatusForbidden, "forbidden", fmt.Sprintf("token %s is limited to names under %q and has scope %s: "+
+			"it may use the blob routes only to push, with write scope", tok.ID, tok.Prefix, tok.Scope))
+	}
 	if c.route.Names == namesDigestRead && tok.Prefix != "" {
 		return apiErr(http.StatusForbidden, "forbidden", fmt.Sprintf("token %s is limited to names under %q, so it may not read blobs by digest; "+
 			"read an artifact's bytes by name with GET /v1/artifact/content?ref=NAME:VERSION", tok.ID, tok.Prefix))

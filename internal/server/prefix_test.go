@@ -176,31 +176,12 @@ func TestPrefixEveryRoute(t *testing.T) {
 			if !ok || len(rrs) == 0 {
 				t.Fatalf("no request for route %s: add one to otherRequests", key)
 			}
-			for _, rr := range rrs {
-				var body []byte
-				switch {
-				case rr.raw != nil:
-					body = rr.raw
-				case rr.body != nil:
-					body, _ = json.Marshal(rr.body)
-				}
-				resp := e.request(rt.Method, rr.path, "prefixed", strings.NewReader(string(body)), nil)
-				got := readBody(t, resp)
-				want := http.StatusForbidden
-				if st, ok := allowed[key]; ok {
-					want = st
-				}
-				if resp.StatusCode != want {
-					t.Errorf("%s %s: status %d, want %d: %s", rt.Method, rr.path, resp.StatusCode, want, got)
-				}
-				leaks := []string{string(secretBytes), s.ID, s.Name, s.ContentDigest, s.ManifestDigest}
-				for _, l := range leaks {
-					if strings.Contains(got, l) && !strings.Contains(rr.path+string(body), l) {
-						t.Errorf("%s %s: the answer reveals %q: %s", rt.Method, rr.path, l, got)
-					}
-				}
-				if key == "POST /v1/blobs/missing" && got != `{"missing":[]}`+"\n" {
-					t.Errorf("missing check: %s", got)
+			for _, c := range []struct {
+				role    string
+				allowed map[string]int
+			}{{"prefixed", allowed}, {"prefixed-read", map[string]int{"POST /v1/retrievals": http.StatusGone}}} {
+				for _, rr := range rrs {
+					testOtherRequest(t, e, rt, rr, c.role, c.allowed, s, secretBytes)
 				}
 			}
 		})
@@ -212,6 +193,39 @@ func TestPrefixEveryRoute(t *testing.T) {
 		if !slices.ContainsFunc(e.srv.routes, func(rt route) bool { return rt.Method+" "+rt.Pattern == k }) {
 			t.Errorf("requests for %s, which is not a route", k)
 		}
+	}
+}
+
+// testOtherRequest sends rr to rt with the role's token and checks the
+// status (403 unless allowed says otherwise) and that the answer reveals
+// nothing of s the request did not name.
+func testOtherRequest(t *testing.T, e *env, rt route, rr routeRequest, role string, allowed map[string]int, s client.Artifact, secretBytes []byte) {
+	t.Helper()
+	key := rt.Method + " " + rt.Pattern
+	var body []byte
+	switch {
+	case rr.raw != nil:
+		body = rr.raw
+	case rr.body != nil:
+		body, _ = json.Marshal(rr.body)
+	}
+	resp := e.request(rt.Method, rr.path, role, strings.NewReader(string(body)), nil)
+	got := readBody(t, resp)
+	want := http.StatusForbidden
+	if st, ok := allowed[key]; ok {
+		want = st
+	}
+	if resp.StatusCode != want {
+		t.Errorf("%s %s with %s: status %d, want %d: %s", rt.Method, rr.path, role, resp.StatusCode, want, got)
+	}
+	leaks := []string{string(secretBytes), s.ID, s.Name, s.ContentDigest, s.ManifestDigest}
+	for _, l := range leaks {
+		if strings.Contains(got, l) && !strings.Contains(rr.path+string(body), l) {
+			t.Errorf("%s %s: the answer reveals %q: %s", rt.Method, rr.path, l, got)
+		}
+	}
+	if key == "POST /v1/blobs/missing" && want == http.StatusOK && got != `{"missing":[]}`+"\n" {
+		t.Errorf("missing check: %s", got)
 	}
 }
 

@@ -19,7 +19,9 @@ const (
 	// namesNone: the content-addressed blob writes (PUT, the missing
 	// check). Blobs carry no name, and a push under the prefix needs them;
 	// they answer only whether a digest the caller names is stored (see
-	// docs/architecture.md, "Name prefixes and content addressing").
+	// docs/architecture.md, "Name prefixes and content addressing"). A
+	// token with a prefix needs write scope for them: one that cannot push
+	// has no use for them.
 	namesNone
 	// namesDigestRead: the content-addressed blob reads (GET, HEAD). A
 	// digest is not a secret (push output, logs and sha256sum show it), so

@@ -86,6 +86,10 @@ func (r *Remote) verifyArtifact(ctx context.Context, a Artifact, deep bool, rep 
 	retry := r.transferRetry()
 	m, err := transfer.FetchManifest(ctx, r.blobs, md, retry)
 	if err != nil {
+		if errors.Is(err, ErrForbidden) {
+			return fmt.Errorf("verify %s: %w: verify reads blobs by digest, which the daemon refuses to a token limited to a name prefix; "+
+				"verify with a token without a prefix (a pull of %s also checks its content)", a.Ref, ErrForbidden, a.Ref)
+		}
 		if k, ok := verifyKind(err); ok {
 			problem(k, fmt.Sprintf("manifest %s: %v", md.Short(), err), "push the same content again to restore it, or delete the artifact")
 			return nil
