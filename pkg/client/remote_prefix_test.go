@@ -70,6 +70,9 @@ func TestRemotePrefixedPull(t *testing.T) {
 	if !errors.Is(err, client.ErrForbidden) {
 		t.Errorf("tree pull with a prefixed token: %v, want ErrForbidden", err)
 	}
+	if _, err := r.Verify(ctx, client.VerifyOptions{Ref: "team/app:1"}); !errors.Is(err, client.ErrForbidden) {
+		t.Errorf("verify with a prefixed token: %v, want ErrForbidden", err)
+	}
 	if _, err := r.Pull(ctx, "other/app", &buf, client.PullOptions{}); !errors.Is(err, client.ErrForbidden) {
 		t.Errorf("pull outside the prefix: %v, want ErrForbidden", err)
 	}
