@@ -52,7 +52,10 @@ overwritten unless --force is given.
 
 --range a-b retrieves bytes a to b (inclusive, from 0); a- means from a to
 the end, -n the last n bytes. In local mode every pull is recorded in the
-event log (see retrieval_records in the configuration).`,
+event log (see retrieval_records in the configuration); through a daemon,
+the daemon records every pull. A token limited to a name prefix pulls a
+file as one stream from the daemon's content route (it may not read blobs
+by digest) and cannot pull a directory artifact.`,
 		Example: `  $ artstore pull reports/quarterly:7                # writes ./quarterly
   $ artstore pull reports/quarterly -o q.pdf          # the latest version
   $ artstore pull logs/build:312 -o - | grep ERROR
