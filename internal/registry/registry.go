@@ -575,7 +575,9 @@ type Retrieval struct {
 }
 
 // RecordRetrieval appends a retrieval record. An ID may name a deleted
-// artifact (a read that finished after a concurrent delete).
+// artifact (a read that finished after a concurrent delete). The byte
+// count must fit the artifact: at most its size, or the range's length
+// (ErrInvalid).
 func (r *Registry) RecordRetrieval(ctx context.Context, actor, ref string, rec Retrieval) error {
 	if rec.Bytes < 0 || !printable(rec.Range, 64) || !printable(rec.Client, 256) {
 		return fmt.Errorf("record retrieval of %s: %w: bytes must not be negative, range and client printable", ref, ErrInvalid)
@@ -586,10 +588,31 @@ func (r *Registry) RecordRetrieval(ctx context.Context, actor, ref string, rec R
 		if err != nil {
 			return nil, err
 		}
+		if err := checkRetrieval(a, rec); err != nil {
+			return nil, err
+		}
 		return r.events(actor, now, a.ID, &eventlog.ArtifactRetrieved{ArtifactID: a.ID, Bytes: rec.Bytes, Range: rec.Range, Client: rec.Client})
 	})
 	if err != nil {
 		return fmt.Errorf("record retrieval of %s: %w", ref, err)
+	}
+	return nil
+}
+
+// checkRetrieval checks a retrieval's byte count against what a can
+// yield: at most its size, and with a range, a range of its content and at
+// most its length.
+func checkRetrieval(a Artifact, rec Retrieval) error {
+	most := a.Size
+	if rec.Range != "" {
+		rg, err := content.ParseRange(rec.Range, a.Size)
+		if err != nil {
+			return fmt.Errorf("%w: range %q of %s: %v", ErrInvalid, rec.Range, a.Ref(), err)
+		}
+		most = rg.Length()
+	}
+	if rec.Bytes > most {
+		return fmt.Errorf("%w: %d bytes retrieved, more than the %d bytes %s can yield", ErrInvalid, rec.Bytes, most, a.Ref())
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -565,15 +566,20 @@ func TestRecordRetrieval(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		a := e.register(t, e.req("app", "1"))
-		if err := e.r.RecordRetrieval(ctx, "dave", "app:1", registry.Retrieval{Bytes: 100, Client: "artstore/1.0"}); err != nil {
+		if err := e.r.RecordRetrieval(ctx, "dave", "app:1", registry.Retrieval{Bytes: a.Size, Client: "artstore/1.0"}); err != nil {
 			t.Fatal(err)
 		}
 		e.clock.advance(time.Minute)
-		if err := e.r.RecordRetrieval(ctx, "erin", "app", registry.Retrieval{Bytes: 10, Range: "0-9"}); err != nil {
+		if err := e.r.RecordRetrieval(ctx, "erin", "app", registry.Retrieval{Bytes: 4, Range: "0-3"}); err != nil {
 			t.Fatal(err)
 		}
+		for _, rec := range []registry.Retrieval{{Bytes: a.Size + 1}, {Bytes: math.MaxInt64}, {Bytes: 5, Range: "0-3"}, {Bytes: 1, Range: "5-100"}} {
+			if err := e.r.RecordRetrieval(ctx, "mallory", a.ID, rec); !errors.Is(err, registry.ErrInvalid) {
+				t.Errorf("retrieval %+v of %d bytes: %v, want ErrInvalid", rec, a.Size, err)
+			}
+		}
 		got, _ := e.r.Get(ctx, a.ID)
-		if want := (eventlog.RetrievalStats{Count: 2, Bytes: 110, Last: e.clock.now(), LastBy: "erin"}); got.Retrievals != want {
+		if want := (eventlog.RetrievalStats{Count: 2, Bytes: a.Size + 4, Last: e.clock.now(), LastBy: "erin"}); got.Retrievals != want {
 			t.Errorf("stats = %+v, want %+v", got.Retrievals, want)
 		}
 		if _, err := e.r.Delete(ctx, "x", a.ID, ""); err != nil {
