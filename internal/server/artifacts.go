@@ -76,7 +76,7 @@ func (s *Server) wire(ctx context.Context, c *call, a eventlog.Artifact) (client
 		if in.ArtifactID == "" {
 			continue
 		}
-		name, err := s.inputName(ctx, in)
+		name, err := s.inputName(ctx, c, in)
 		if err != nil {
 			return out, fmt.Errorf("%s: %w", a.Ref(), err)
 		}
@@ -89,18 +89,25 @@ func (s *Server) wire(ctx context.Context, c *call, a eventlog.Artifact) (client
 
 // inputName returns the name of the artifact a provenance input resolved
 // to: from its reference when it has the name form, else by its ID ("" if
-// the ID names nothing, which no prefix allows).
-func (s *Server) inputName(ctx context.Context, in eventlog.Input) (string, error) {
+// the ID names nothing, which no prefix allows). Names found by ID are
+// kept for the rest of the call, so a list looks each input up once.
+func (s *Server) inputName(ctx context.Context, c *call, in eventlog.Input) (string, error) {
 	if pr, err := registry.ParseRef(in.Ref); err == nil && pr.Name != "" {
 		return pr.Name, nil
+	}
+	if name, ok := c.inputNames[in.ArtifactID]; ok {
+		return name, nil
 	}
 	a, err := s.reg.Get(ctx, in.ArtifactID)
 	switch {
 	case errors.Is(err, registry.ErrNotFound):
-		return "", nil
 	case err != nil:
 		return "", fmt.Errorf("provenance input %s: %w", in.ArtifactID, err)
 	}
+	if c.inputNames == nil {
+		c.inputNames = map[string]string{}
+	}
+	c.inputNames[in.ArtifactID] = a.Name
 	return a.Name, nil
 }
 

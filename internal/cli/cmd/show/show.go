@@ -154,6 +154,11 @@ func Input(in client.Input) string {
 	if s == "" {
 		s = in.Digest
 	}
+	if s == "" && in.ArtifactID != "" {
+		// A daemon withholds the reference and digest of an input outside
+		// the token's name prefix.
+		s = in.ArtifactID + " [withheld: outside the token's prefix]"
+	}
 	if in.Role != "" {
 		s += " (" + in.Role + ")"
 	}

@@ -149,3 +149,18 @@ func TestPrintDeterministic(t *testing.T) {
 		t.Error("Print is not deterministic (map order leaked)")
 	}
 }
+
+func TestInput(t *testing.T) {
+	for _, tt := range []struct {
+		in   client.Input
+		want string
+	}{
+		{client.Input{Ref: "src/a:1", ArtifactID: "01ID", Digest: "sha256:aa", Role: "source"}, "src/a:1 (source)"},
+		{client.Input{Digest: "sha256:aa"}, "sha256:aa"},
+		{client.Input{ArtifactID: "01ID", Role: "base"}, "01ID [withheld: outside the token's prefix] (base)"},
+	} {
+		if got := Input(tt.in); got != tt.want {
+			t.Errorf("Input(%+v) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
