@@ -404,6 +404,9 @@ func (s *Server) handlePull(w http.ResponseWriter, r *http.Request, c *call) err
 	if err != nil {
 		return err
 	}
+	if err := checkPullKind(a, r.URL.Query().Get("kind")); err != nil {
+		return err
+	}
 	out := client.PullGrant{Blobs: c.token.Prefix == ""}
 	n := a.Size
 	if v := r.URL.Query().Get("range"); v != "" {
@@ -427,6 +430,27 @@ func (s *Server) handlePull(w http.ResponseWriter, r *http.Request, c *call) err
 		return err
 	}
 	return writeJSON(w, http.StatusOK, out)
+}
+
+// checkPullKind refuses, before anything is recorded, a pull the client
+// said it cannot write: kind "file" (a stream takes only a file), or
+// "tree" (the destination is a directory); "" takes either.
+func checkPullKind(a eventlog.Artifact, kind string) error {
+	tree := a.MediaType == client.TreeMediaType
+	switch kind {
+	case "":
+	case client.KindFile:
+		if tree {
+			return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("%s is a directory artifact; pull it to a directory path (-o DIR)", a.Ref()))
+		}
+	case client.KindTree:
+		if !tree {
+			return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("%s is a file artifact and the destination is a directory; give the path of the file to write", a.Ref()))
+		}
+	default:
+		return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("kind: %q is neither %s nor %s", kind, client.KindFile, client.KindTree))
+	}
+	return nil
 }
 
 // handleRetrievalGone answers clients that still send their own retrieval

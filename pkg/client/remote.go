@@ -289,6 +289,7 @@ func (r *Remote) live(ctx context.Context, ref string) (*Artifact, error) {
 // daemon appends the retrieval record (see pull).
 func (r *Remote) Pull(ctx context.Context, ref string, w io.Writer, opts PullOptions) (*PullResult, error) {
 	res, err := r.pull(ctx, ref, opts, pullVia{
+		kind: KindFile,
 		blobs: func(a *Artifact, md content.Digest, po transfer.PullOptions) (transfer.PullResult, error) {
 			return transfer.Pull(ctx, md, r.blobs, w, po)
 		},
@@ -309,8 +310,12 @@ func (r *Remote) PullToPath(ctx context.Context, ref, path string, opts PullOpti
 		}
 		return nil
 	}
+	kind := "" // a file or a tree
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		kind = KindTree // only a tree can be written into an existing directory
+	}
 	res, err := r.pull(ctx, ref, opts, pullVia{
-		tree: true,
+		kind: kind,
 		blobs: func(a *Artifact, md content.Digest, po transfer.PullOptions) (transfer.PullResult, error) {
 			if a.Kind == KindTree {
 				return transfer.PullTree(ctx, md, r.blobs, path, po)
@@ -343,10 +348,11 @@ func remoteManifestMatches(m content.Manifest, a *Artifact) bool {
 
 // pullVia are the two ways a pull reads the bytes: blobs by digest from
 // the artifact's manifest (parallel chunk fetches), or one stream from the
-// name-checked content route. tree says the caller can write a directory
-// artifact.
+// name-checked content route. kind is the only kind of artifact the caller
+// can write ("" for either): the daemon refuses another before it records
+// anything.
 type pullVia struct {
-	tree    bool
+	kind    string
 	blobs   func(*Artifact, content.Digest, transfer.PullOptions) (transfer.PullResult, error)
 	content func(*Artifact, transfer.Stream, transfer.PullOptions) (transfer.PullResult, error)
 }
@@ -362,14 +368,14 @@ func (r *Remote) pull(ctx context.Context, ref string, opts PullOptions, via pul
 	if opts.Range != "" {
 		q.Set("range", opts.Range)
 	}
+	if via.kind != "" {
+		q.Set("kind", via.kind)
+	}
 	var g PullGrant
 	if err := r.do(ctx, request{method: "POST", path: "/v1/artifact/pulls", query: q, out: &g}); err != nil {
 		return nil, fmt.Errorf("pull: %w", err)
 	}
 	a := &g.Artifact
-	if a.Kind == KindTree && !via.tree {
-		return nil, fmt.Errorf("%w: %s is a directory artifact; pull it to a path with -o DIR", ErrInvalid, a.Ref)
-	}
 	po := transfer.PullOptions{Concurrency: r.concurrency, Retry: r.transferRetry()}
 	if opts.Progress != nil {
 		po.Progress = func(p transfer.Progress) { opts.Progress(p.Written) }

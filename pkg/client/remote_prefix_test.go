@@ -16,7 +16,8 @@ import (
 // which may not read blobs by digest: the client reads the bytes from the
 // content route instead (whole, to a path, and a range), each pull
 // appends exactly one retrieval record with the bytes served, and a
-// directory artifact is refused with a message that says why.
+// directory artifact is refused with a message that says why. A pull the
+// client cannot write records nothing.
 func TestRemotePrefixedPull(t *testing.T) {
 	ctx := context.Background()
 	d := startDaemon(t, nil)
@@ -75,6 +76,14 @@ func TestRemotePrefixedPull(t *testing.T) {
 	}
 	if _, err := r.Pull(ctx, "other/app", &buf, client.PullOptions{}); !errors.Is(err, client.ErrForbidden) {
 		t.Errorf("pull outside the prefix: %v, want ErrForbidden", err)
+	}
+	// A pull the client cannot write (a tree to a stream, a file into an
+	// existing directory) is refused before anything is recorded.
+	if _, err := w.Pull(ctx, "team/tree", &buf, client.PullOptions{}); !errors.Is(err, client.ErrInvalid) {
+		t.Errorf("tree to a stream: %v, want ErrInvalid", err)
+	}
+	if _, err := w.PullToPath(ctx, "team/app:1", dir, client.PullOptions{}); !errors.Is(err, client.ErrInvalid) {
+		t.Errorf("file into a directory: %v, want ErrInvalid", err)
 	}
 	// The same pulls with a token without a prefix go through the blob
 	// routes and also append one record each.
