@@ -199,3 +199,16 @@ func errorCode(t *testing.T, resp *http.Response) string {
 	}
 	return er.Error.Code
 }
+
+// requestTo sends a bodiless request with the role's token to srv, a
+// server sharing e's log and tokens, and returns the recorded response.
+func (e *env) requestTo(srv *Server, method, path, role string) *http.Response {
+	e.t.Helper()
+	req := httptest.NewRequest(method, path, nil)
+	req.Header.Set("Authorization", "Bearer "+e.tok[role])
+	w := httptest.NewRecorder()
+	srv.ServeHTTP(w, req)
+	resp := w.Result()
+	resp.Request = req
+	return resp
+}

@@ -16,7 +16,10 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"net"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -119,18 +122,48 @@ const (
 	codeDeadlock            = "40P01"
 	codeLockNotAvailable    = "55P03"
 	codeQueryCanceledByLock = "57014"
+	codeAdminShutdown       = "57P01"
+	codeCrashShutdown       = "57P02"
+	codeCannotConnectNow    = "57P03"
+	classConnection         = "08"
 )
+
+// connectionLost reports whether err, not a server error response, says
+// the connection to the server failed or was never made. A cancelled
+// context is the caller's doing and is not one.
+func connectionLost(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	return errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		errors.Is(err, net.ErrClosed) || pgconn.SafeToRetry(err)
+}
 
 // WrapError maps PostgreSQL error codes to eventlog sentinels: unique
 // violations to ErrConflict, the append-only trigger to ErrAppendOnly,
-// serialisation failures, deadlocks and lock timeouts to ErrBusy. Other
-// errors are returned as they are; nil stays nil.
+// serialisation failures, deadlocks and lock timeouts to ErrBusy, and a
+// lost or refused connection (SQLSTATE class 08, 57P01-57P03 sent when the
+// server shuts down or restarts, a connection cut mid-statement) to
+// ErrUnavailable. Other errors are returned as they are; nil stays nil.
 func WrapError(err error) error {
-	var pe *pgconn.PgError
-	if err == nil || !errors.As(err, &pe) {
+	if err == nil || errors.Is(err, eventlog.ErrUnavailable) {
 		return err
 	}
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		if connectionLost(err) {
+			return fmt.Errorf("%w: %w", eventlog.ErrUnavailable, err)
+		}
+		return err
+	}
+	if strings.HasPrefix(pe.Code, classConnection) {
+		return fmt.Errorf("%w: %w", eventlog.ErrUnavailable, err)
+	}
 	switch pe.Code {
+	case codeAdminShutdown, codeCrashShutdown, codeCannotConnectNow:
+		return fmt.Errorf("%w: %w", eventlog.ErrUnavailable, err)
 	case codeUniqueViolation:
 		return fmt.Errorf("%w: %w", eventlog.ErrConflict, err)
 	case codeIntegrityViolation:
