@@ -174,12 +174,8 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, c *call) err
 	} else {
 		opts.NamePrefix = pattern
 	}
-	for _, l := range q["label"] {
-		sels, err := registry.ParseSelectors(l)
-		if err != nil {
-			return err
-		}
-		opts.Selectors = append(opts.Selectors, sels...)
+	if opts.Selectors, err = registry.ParseSelectorList(q["label"]); err != nil {
+		return err
 	}
 	res, err := s.reg.List(r.Context(), opts)
 	if err != nil {

@@ -2,8 +2,12 @@ package server
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -40,6 +44,42 @@ func TestLogConnectionLost(t *testing.T) {
 		}
 		if got := errorCode(t, resp); got != "unavailable" {
 			t.Errorf("SQLSTATE %s: code %q, want unavailable", code, got)
+		}
+	}
+}
+
+// TestListHostileQueries: 300 label selectors, a NUL or invalid UTF-8 in
+// the pattern are refused 400 "invalid", quickly and without SQL text in
+// the message.
+func TestListHostileQueries(t *testing.T) {
+	e := newEnv(t)
+	e.register("m/a", []byte("abc"))
+	var many []string
+	for i := range 300 {
+		many = append(many, fmt.Sprintf("label=k%d=v", i))
+	}
+	for name, q := range map[string]string{
+		"300 selector parameters": strings.Join(many, "&"),
+		"300 selectors in one":    "label=" + strings.Repeat("k=v,", 299) + "k=v",
+		"NUL in pattern":          "pattern=a%00b",
+		"invalid UTF-8 pattern":   "pattern=a%FFb",
+		"NUL in glob":             "pattern=a%00*",
+		"NUL in selector":         "label=k=a%00b",
+	} {
+		start := time.Now()
+		resp := e.request("GET", "/v1/artifacts?"+q, "read", nil, nil)
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), `"invalid"`) {
+			t.Errorf("%s: %d %s, want 400 invalid", name, resp.StatusCode, b)
+		}
+		for _, leak := range []string{"SQL", "sqlite", "ERROR:", "syntax"} {
+			if strings.Contains(string(b), leak) {
+				t.Errorf("%s: the answer leaks %q: %s", name, leak, b)
+			}
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("%s: took %v", name, d)
 		}
 	}
 }
