@@ -20,6 +20,7 @@ import (
 	"io/fs"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -44,7 +45,8 @@ var _ eventlog.Store = (*Store)(nil)
 
 // Open connects to the database at dsn (a postgres:// URL or key=value
 // string; pool settings such as pool_max_conns are accepted), applies
-// pending migrations and returns the store.
+// pending migrations and returns the store. Listings are bounded by
+// opts.QueryTimeout (default DefaultQueryTimeout).
 func Open(ctx context.Context, dsn string, opts eventlog.Options) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
@@ -58,7 +60,11 @@ func Open(ctx context.Context, dsn string, opts eventlog.Options) (*Store, error
 		pool.Close()
 		return nil, fmt.Errorf("open event log: connect to PostgreSQL %s@%s/%s: %w", cfg.ConnConfig.User, cfg.ConnConfig.Host, cfg.ConnConfig.Database, WrapError(err))
 	}
-	s, err := sqlstore.New(ctx, &driver{pool: pool}, opts)
+	d := &driver{pool: pool, queryTimeout: DefaultQueryTimeout}
+	if opts.QueryTimeout > 0 {
+		d.queryTimeout = max(opts.QueryTimeout, time.Millisecond) // 0 would mean no timeout
+	}
+	s, err := sqlstore.New(ctx, d, opts)
 	if err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("open event log: %w", err)
@@ -68,7 +74,15 @@ func Open(ctx context.Context, dsn string, opts eventlog.Options) (*Store, error
 
 type driver struct {
 	pool *pgxpool.Pool
+	// queryTimeout bounds a listing query (LimitQuery).
+	queryTimeout time.Duration
 }
+
+// DefaultQueryTimeout is how long a listing query may run on the server.
+// A listing a person asks for takes milliseconds even over millions of
+// artifacts; one that runs this long is refused rather than left holding
+// a connection of the pool.
+const DefaultQueryTimeout = 15 * time.Second
 
 func (d *driver) Migrations() fs.FS {
 	sub, err := fs.Sub(migrations, "migrations")
@@ -113,6 +127,20 @@ func (d *driver) BeginRead(ctx context.Context) (sqlstore.Tx, error) {
 }
 
 func (d *driver) WrapError(err error) error { return WrapError(err) }
+
+// LimitQuery bounds a listing query with a statement timeout local to its
+// read transaction. Cancelling the request's context does not stop a
+// statement PostgreSQL is already running; the timeout does.
+func (d *driver) LimitQuery(ctx context.Context, tx sqlstore.Tx) error {
+	return tx.Exec(ctx, fmt.Sprintf("SET LOCAL statement_timeout = %d", d.queryTimeout.Milliseconds()))
+}
+
+// QueryTimedOut reports whether err is a statement cancelled by its
+// timeout (57014; in a read-only transaction no lock wait raises it).
+func (d *driver) QueryTimedOut(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == codeQueryCanceledByLock
+}
 
 // PostgreSQL error codes WrapError maps.
 const (

@@ -55,6 +55,16 @@ type IntersectMerger interface {
 	MergesIntersect() bool
 }
 
+// QueryLimiter is implemented by a Driver that can bound the database time
+// of one listing query (Store.Query), so that an expensive listing cannot
+// hold a database connection and its CPU for minutes: LimitQuery sets the
+// bound inside the read transaction before the query runs, and
+// QueryTimedOut reports whether a failed query ran into it.
+type QueryLimiter interface {
+	LimitQuery(ctx context.Context, tx Tx) error
+	QueryTimedOut(err error) bool
+}
+
 // Tx is a database transaction.
 type Tx interface {
 	// Query runs a query returning rows. The rows must be closed before the
