@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bufio"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -201,22 +202,54 @@ func (c *call) decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	return c.decodeJSONLimit(w, r, v, c.s.limits.MaxBody)
 }
 
-// decodeJSONLimit is decodeJSON with a body limit of its own.
+// decodeJSONLimit is decodeJSON with a body limit of its own. The body
+// must be a JSON object: null, which json.Decode would leave v untouched
+// for (an empty request), is refused like any other non-object.
 func (c *call) decodeJSONLimit(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
 	r.Body = http.MaxBytesReader(w, r.Body, limit)
-	dec := json.NewDecoder(r.Body)
+	br := bufio.NewReader(r.Body)
+	if err := expectObject(br); err != nil {
+		return decodeErr(err)
+	}
+	dec := json.NewDecoder(br)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return apiErr(http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("request body is larger than %d bytes", mbe.Limit))
-		}
-		return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("malformed JSON body: %v", err))
+		return decodeErr(err)
 	}
 	if dec.More() {
 		return apiErr(http.StatusBadRequest, "invalid", "malformed JSON body: trailing data after the object")
 	}
 	return nil
+}
+
+// expectObject skips the white space at the start of a JSON body and
+// checks that an object follows, leaving its '{' to be read.
+func expectObject(br *bufio.Reader) error {
+	for {
+		b, err := br.ReadByte()
+		if err != nil {
+			if err == io.EOF {
+				return errors.New("the body is empty; a JSON object is expected")
+			}
+			return err
+		}
+		switch b {
+		case ' ', '\t', '\r', '\n':
+			continue
+		case '{':
+			return br.UnreadByte()
+		}
+		return fmt.Errorf("the body must be a JSON object, not one starting with %q", b)
+	}
+}
+
+// decodeErr maps an error reading a JSON body to its API error.
+func decodeErr(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return apiErr(http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("request body is larger than %d bytes", mbe.Limit))
+	}
+	return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("malformed JSON body: %v", err))
 }
 
 // writeJSON writes v as the JSON response with the status.

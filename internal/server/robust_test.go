@@ -83,3 +83,51 @@ func TestListHostileQueries(t *testing.T) {
 		}
 	}
 }
+
+// jsonRoutes are the routes that read a JSON object body, with a query
+// that names an existing artifact where they need one.
+var jsonRoutes = []struct{ method, path string }{
+	{"POST", "/v1/artifacts"},
+	{"PATCH", "/v1/artifact/labels?ref=m/a:1"},
+	{"PUT", "/v1/artifact/retention?ref=m/a:1"},
+	{"POST", "/v1/artifact/holds?ref=m/a:1"},
+	{"POST", "/v1/retrievals"},
+	{"POST", "/v1/blobs/missing"},
+	{"POST", "/v1/admin/gc"},
+	{"POST", "/v1/admin/retention/apply"},
+	{"POST", "/v1/retention/rules"},
+	{"POST", "/v1/tokens"},
+}
+
+// TestJSONBodyMustBeObject: on every route that reads a JSON body, a body
+// that is not a JSON object (null, an array, a string, a number, nothing)
+// is refused 400 "invalid" and changes nothing, rather than read as {}.
+func TestJSONBodyMustBeObject(t *testing.T) {
+	e := newEnv(t)
+	e.register("m/a", []byte("abc"))
+	head, err := e.log.Head(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rt := range jsonRoutes {
+		for _, body := range []string{"null", " \n null", "[]", `"x"`, "1", "true", ""} {
+			resp := e.request(rt.method, rt.path, "admin", strings.NewReader(body), map[string]string{"Content-Type": "application/json"})
+			if resp.StatusCode != http.StatusBadRequest {
+				b, _ := io.ReadAll(resp.Body)
+				t.Errorf("%s %s with body %q: %d %s, want 400", rt.method, rt.path, body, resp.StatusCode, b)
+				resp.Body.Close()
+				continue
+			}
+			if got := errorCode(t, resp); got != "invalid" {
+				t.Errorf("%s %s with body %q: code %q, want invalid", rt.method, rt.path, body, got)
+			}
+		}
+	}
+	after, err := e.log.Head(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Seq != head.Seq {
+		t.Errorf("refused bodies appended %d events", after.Seq-head.Seq)
+	}
+}
