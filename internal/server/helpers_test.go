@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -211,4 +212,37 @@ func (e *env) requestTo(srv *Server, method, path, role string) *http.Response {
 	resp := w.Result()
 	resp.Request = req
 	return resp
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's concurrent logging.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// logged starts a second server over e's registry, log, backend and
+// tokens whose request log goes to the returned buffer, with limits.
+func (e *env) logged(limits Limits) (*httptest.Server, *syncBuffer) {
+	e.t.Helper()
+	buf := &syncBuffer{}
+	srv, err := New(Options{Registry: e.srv.reg, Log: e.log, Backend: e.backend, Tokens: e.srv.Tokens(), Now: e.clock.Now,
+		PollInterval: 10 * time.Millisecond, Limits: limits, Logger: slog.New(slog.NewTextHandler(buf, nil))})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	e.t.Cleanup(ts.Close)
+	return ts, buf
 }

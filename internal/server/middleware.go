@@ -58,16 +58,41 @@ func (w *statusWriter) Write(p []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the connection.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// countingBody counts the bytes read from a request body.
+// countingBody counts the bytes read from a request body and keeps the
+// first error reading it other than its end.
 type countingBody struct {
 	io.ReadCloser
-	n int64
+	n   int64
+	err error
 }
 
 func (b *countingBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	b.n += int64(n)
+	if err != nil && err != io.EOF && b.err == nil {
+		b.err = err
+	}
 	return n, err
+}
+
+// statusClientClosed is logged (and counted) for a request the client
+// abandoned before its answer: nginx's 499, as no standard status says it.
+const statusClientClosed = 499
+
+// clientFault turns a handler's error that the client caused into the
+// error to answer: a failure while reading a body that broke off (shorter
+// than its Content-Length, a connection reset) is 400 "invalid", and a
+// request the client abandoned (its context is cancelled) is 499
+// "cancelled", instead of a 500 the server would log as its own failure.
+func clientFault(r *http.Request, body *countingBody, err error) error {
+	var mbe *http.MaxBytesError
+	if body.err != nil && !errors.As(body.err, &mbe) && classify(err).status >= 500 {
+		return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("the request body broke off after %d bytes: %v", body.n, body.err))
+	}
+	if r.Context().Err() != nil {
+		return &apiError{status: statusClientClosed, code: "cancelled", msg: "the client closed the request before its answer: " + err.Error()}
+	}
+	return err
 }
 
 func newRequestID() string {
@@ -109,6 +134,7 @@ func (s *Server) wrap(rt *route) http.Handler {
 		}
 		abort := false
 		if err != nil {
+			err = clientFault(r, body, err)
 			abort = s.writeError(w, r, c, err)
 		}
 		status := w.status

@@ -3,7 +3,9 @@ package server
 import (
 	"context"
 	"fmt"
+	"github.com/artifact-store/artstore/internal/content"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -130,4 +132,103 @@ func TestJSONBodyMustBeObject(t *testing.T) {
 	if after.Seq != head.Seq {
 		t.Errorf("refused bodies appended %d events", after.Seq-head.Seq)
 	}
+}
+
+// waitLog waits for a request log line of route and returns it.
+func waitLog(t *testing.T, buf *syncBuffer, route string) string {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, line := range strings.Split(buf.String(), "\n") {
+			if strings.Contains(line, "msg=request ") && strings.Contains(line, " route="+route+" ") {
+				return line
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("no request log line for %s in:\n%s", route, buf)
+	return ""
+}
+
+// TestClientFailuresAreNotServerErrors: a blob PUT whose body ends before
+// its Content-Length and requests the client gives up on are the client's
+// doing: logged with a 4xx status at a level below ERROR, not as 500.
+func TestClientFailuresAreNotServerErrors(t *testing.T) {
+	t.Run("short blob PUT", func(t *testing.T) {
+		e := newEnv(t)
+		ts, buf := e.logged(Limits{})
+		conn, err := net.Dial("tcp", ts.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := content.FromBytes(make([]byte, 100))
+		fmt.Fprintf(conn, "PUT /v1/blobs/%s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Length: 100\r\n\r\n0123456789", d, e.tok["write"])
+		conn.(*net.TCPConn).CloseWrite()
+		_, _ = io.Copy(io.Discard, conn)
+		conn.Close()
+		line := waitLog(t, buf, "/v1/blobs/{digest}")
+		if strings.Contains(line, "level=ERROR") || strings.Contains(line, "status=500") || !strings.Contains(line, "status=400") {
+			t.Errorf("short PUT logged as %s\nlog:\n%s", line, buf)
+		}
+		if strings.Contains(buf.String(), "level=ERROR") {
+			t.Errorf("short PUT logged an error:\n%s", buf)
+		}
+	})
+	t.Run("cancelled long-poll", func(t *testing.T) {
+		e := newEnv(t)
+		ts, buf := e.logged(Limits{MaxWait: 5 * time.Second})
+		ctx, cancel := context.WithCancel(context.Background())
+		req, _ := http.NewRequestWithContext(ctx, "GET", ts.URL+"/v1/events?after=1000&wait=5s", nil)
+		req.Header.Set("Authorization", "Bearer "+e.tok["read"])
+		time.AfterFunc(200*time.Millisecond, cancel)
+		if resp, err := ts.Client().Do(req); err == nil {
+			resp.Body.Close()
+			t.Fatalf("the cancelled request got %d", resp.StatusCode)
+		}
+		line := waitLog(t, buf, "/v1/events")
+		if strings.Contains(line, "level=ERROR") || strings.Contains(line, "status=5") || !strings.Contains(line, "status=499") {
+			t.Errorf("cancelled request logged as %s\nlog:\n%s", line, buf)
+		}
+		if strings.Contains(buf.String(), "level=ERROR") {
+			t.Errorf("a cancelled request logged an error:\n%s", buf)
+		}
+	})
+	t.Run("cancelled blob PUT", func(t *testing.T) {
+		e := newEnv(t)
+		ts, buf := e.logged(Limits{})
+		ctx, cancel := context.WithCancel(context.Background())
+		d := content.FromBytes(make([]byte, 1<<20))
+		req, _ := http.NewRequestWithContext(ctx, "PUT", ts.URL+"/v1/blobs/"+d.String(), &stallingReader{n: 1000, ctx: ctx})
+		req.ContentLength = 1 << 20
+		req.Header.Set("Authorization", "Bearer "+e.tok["write"])
+		time.AfterFunc(200*time.Millisecond, cancel)
+		if resp, err := ts.Client().Do(req); err == nil {
+			resp.Body.Close()
+			t.Fatalf("the cancelled request got %d", resp.StatusCode)
+		}
+		line := waitLog(t, buf, "/v1/blobs/{digest}")
+		if strings.Contains(line, "level=ERROR") || strings.Contains(line, "status=5") {
+			t.Errorf("cancelled PUT logged as %s\nlog:\n%s", line, buf)
+		}
+		if strings.Contains(buf.String(), "level=ERROR") {
+			t.Errorf("a cancelled PUT logged an error:\n%s", buf)
+		}
+	})
+}
+
+// stallingReader yields n zero bytes, then blocks until ctx is done.
+type stallingReader struct {
+	n   int
+	ctx context.Context
+}
+
+func (r *stallingReader) Read(p []byte) (int, error) {
+	if r.n == 0 {
+		<-r.ctx.Done()
+		return 0, r.ctx.Err()
+	}
+	k := min(len(p), r.n)
+	clear(p[:k])
+	r.n -= k
+	return k, nil
 }
