@@ -222,22 +222,48 @@ func (c *call) extendDeadlines(d time.Duration) {
 	_ = c.rc.SetWriteDeadline(t)
 }
 
-// decodeJSON reads a JSON request body of at most the server's MaxBody
-// into v, refusing unknown members and trailing data.
-func (c *call) decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
-	return c.decodeJSONLimit(w, r, v, c.s.limits.MaxBody)
+// Request body sizes by route: what the largest request a route can
+// accept takes, with room to spare. The server's MaxBody caps them all.
+const (
+	// smallBody: routes with a few short fields (retention, holds,
+	// retrievals, gc, rules, tokens).
+	smallBody = 64 << 10
+	// listBody: routes with a bounded list (labels: at most 256 of at
+	// most 128 + 256 bytes; blobs/missing: at most 10,000 digests).
+	listBody = 1 << 20
+)
+
+// bodyLimit is the most the call's route reads of a JSON body.
+func (c *call) bodyLimit() int64 {
+	limit := c.route.Body
+	if limit <= 0 {
+		limit = smallBody
+	}
+	return min(limit, c.s.limits.MaxBody)
 }
 
-// decodeJSONLimit is decodeJSON with a body limit of its own. The body
-// must be a JSON object: null, which json.Decode would leave v untouched
-// for (an empty request), is refused like any other non-object.
-func (c *call) decodeJSONLimit(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
-	r.Body = http.MaxBytesReader(w, r.Body, limit)
+// decodeJSON reads a JSON request body of at most the route's body limit
+// into v, refusing unknown members and trailing data. The body must be a
+// JSON object: null, which json.Decode would leave v untouched for (an
+// empty request), is refused like any other non-object. Bodies larger
+// than smallBody are decoded a few at a time (bodySlot).
+func (c *call) decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	release, err := c.bodySlot(r)
+	if err != nil {
+		return err
+	}
+	defer release()
+	r.Body = http.MaxBytesReader(w, r.Body, c.bodyLimit())
 	br := bufio.NewReader(r.Body)
 	if err := expectObject(br); err != nil {
 		return decodeErr(err)
 	}
-	dec := json.NewDecoder(br)
+	return decodeStrict(json.NewDecoder(br), v)
+}
+
+// decodeStrict decodes one JSON value from dec into v, refusing unknown
+// members and trailing data.
+func decodeStrict(dec *json.Decoder, v any) error {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return decodeErr(err)
@@ -246,6 +272,48 @@ func (c *call) decodeJSONLimit(w http.ResponseWriter, r *http.Request, v any, li
 		return apiErr(http.StatusBadRequest, "invalid", "malformed JSON body: trailing data after the object")
 	}
 	return nil
+}
+
+// bodySlot waits for one of the server's Limits.MaxLargeBodies slots when
+// the request's body may be larger than smallBody, so that concurrent
+// large bodies cannot take the daemon's memory; release gives it back.
+// After Limits.SlotWait without a slot the request is refused 503 "busy"
+// (nothing was done; clients retry).
+func (c *call) bodySlot(r *http.Request) (release func(), err error) {
+	if r.ContentLength >= 0 && r.ContentLength <= smallBody {
+		return func() {}, nil
+	}
+	t := time.NewTimer(c.s.limits.SlotWait)
+	defer t.Stop()
+	select {
+	case c.s.largeBodies <- struct{}{}:
+		return func() { <-c.s.largeBodies }, nil
+	case <-t.C:
+		return nil, apiErr(http.StatusServiceUnavailable, "busy", fmt.Sprintf("%d large request bodies are being read; retry later", cap(c.s.largeBodies)))
+	case <-r.Context().Done():
+		return nil, r.Context().Err()
+	}
+}
+
+// budgetReader fails with an *http.MaxBytesError once more than limit
+// bytes were read from r while charge is set; bytes read while it is
+// clear are free.
+type budgetReader struct {
+	r      io.Reader
+	charge bool
+	left   int64
+	limit  int64
+}
+
+func (b *budgetReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if b.charge {
+		b.left -= int64(n)
+		if b.left < 0 {
+			return n, &http.MaxBytesError{Limit: b.limit}
+		}
+	}
+	return n, err
 }
 
 // expectObject skips the white space at the start of a JSON body and

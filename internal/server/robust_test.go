@@ -232,3 +232,42 @@ func (r *stallingReader) Read(p []byte) (int, error) {
 	r.n -= k
 	return k, nil
 }
+
+// TestBodyLimitsByRoute: each route reads what its largest request
+// needs: a hold body over 64 KiB or a labels body over 1 MiB is 413, and
+// a register is bounded by MaxBody outside its ignored blobs list, which
+// must be an array of strings.
+func TestBodyLimitsByRoute(t *testing.T) {
+	e := newEnv(t)
+	ts, _ := e.logged(Limits{MaxBody: 2 << 20})
+	e.register("m/a", []byte("abc"))
+	post := func(method, path, body string) (int, string) {
+		req, _ := http.NewRequest(method, ts.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+e.tok["admin"])
+		resp, err := ts.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	long := func(n int) string { return strings.Repeat("x", n) }
+	for _, c := range []struct {
+		name, method, path, body string
+		want                     int
+	}{
+		{"hold over 64 KiB", "POST", "/v1/artifact/holds?ref=m/a:1", `{"reason":"` + long(70<<10) + `"}`, 413},
+		{"labels under 1 MiB", "PATCH", "/v1/artifact/labels?ref=m/a:1", `{"remove":["` + long(100) + `"]}` + strings.Repeat(" ", 900<<10), 200},
+		{"labels over 1 MiB", "PATCH", "/v1/artifact/labels?ref=m/a:1", `{"remove":["` + long(1100<<10) + `"]}`, 413},
+		{"register over MaxBody outside blobs", "POST", "/v1/artifacts", `{"name":"m/b","media_type":"` + long(3<<20) + `"}`, 413},
+		{"register blobs not strings", "POST", "/v1/artifacts", `{"name":"m/b","blobs":[1,2]}`, 400},
+		{"register blobs an object", "POST", "/v1/artifacts", `{"name":"m/b","blobs":{}}`, 400},
+		{"register unknown member", "POST", "/v1/artifacts", `{"name":"m/b","bogus":1}`, 400},
+		{"register trailing data", "POST", "/v1/artifacts", `{"name":"m/b"} {}`, 400},
+	} {
+		if got, b := post(c.method, c.path, c.body); got != c.want {
+			t.Errorf("%s: %d %.200s, want %d", c.name, got, b, c.want)
+		}
+	}
+}
