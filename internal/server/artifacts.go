@@ -151,6 +151,9 @@ func (c *call) decodeRegister(w http.ResponseWriter, r *http.Request, req *clien
 		if err := dec.Decode(&raw); err != nil {
 			return decodeErr(err)
 		}
+		if err := budget.exceeded(); err != nil { // json may have read past the error
+			return err
+		}
 		members[key] = raw
 	}
 	if _, err := dec.Token(); err != nil { // the object's '}'
@@ -158,6 +161,9 @@ func (c *call) decodeRegister(w http.ResponseWriter, r *http.Request, req *clien
 	}
 	if dec.More() {
 		return apiErr(http.StatusBadRequest, "invalid", "malformed JSON body: trailing data after the object")
+	}
+	if err := budget.exceeded(); err != nil {
+		return err
 	}
 	b, err := json.Marshal(members)
 	if err != nil {

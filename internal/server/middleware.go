@@ -305,6 +305,16 @@ type budgetReader struct {
 	limit  int64
 }
 
+// exceeded returns the 413 error once the budget is spent. The JSON
+// decoder drops a read error that comes with the last bytes of a value,
+// so callers check it after each value.
+func (b *budgetReader) exceeded() error {
+	if b.left < 0 {
+		return decodeErr(&http.MaxBytesError{Limit: b.limit})
+	}
+	return nil
+}
+
 func (b *budgetReader) Read(p []byte) (int, error) {
 	n, err := b.r.Read(p)
 	if b.charge {
