@@ -58,15 +58,23 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	ctx := context.Background()
-	dir := t.TempDir()
-	clk := &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
-	logPath := filepath.Join(dir, "log.db")
-	log, err := sqlite.Open(ctx, logPath, eventlog.Options{})
+	logPath := filepath.Join(t.TempDir(), "log.db")
+	log, err := sqlite.Open(context.Background(), logPath, eventlog.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { log.Close() })
+	e := newEnvLog(t, log)
+	e.logPath = logPath
+	return e
+}
+
+// newEnvLog is newEnv over the given log.
+func newEnvLog(t testing.TB, log eventlog.Store) *env {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	clk := &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 	be, err := local.New("default", filepath.Join(dir, "blobs"))
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +84,7 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, srv: srv, log: log, backend: be, clock: clk, logPath: logPath, tok: map[string]string{}}
+	e := &env{t: t, srv: srv, log: log, backend: be, clock: clk, tok: map[string]string{}}
 	for role, spec := range map[string]auth.Spec{
 		"admin":    {Name: "admin", Scope: auth.ScopeAdmin},
 		"write":    {Name: "writer", Scope: auth.ScopeWrite},
