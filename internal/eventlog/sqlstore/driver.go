@@ -25,7 +25,8 @@ type Driver interface {
 	BeginRead(ctx context.Context) (Tx, error)
 	// WrapError maps the database's errors to eventlog sentinels (unique
 	// violations to ErrConflict, trigger refusals to ErrAppendOnly, lock
-	// timeouts to ErrBusy) and returns other errors unchanged. nil stays nil.
+	// timeouts to ErrBusy, a lost connection to ErrUnavailable) and
+	// returns other errors unchanged. nil stays nil.
 	WrapError(err error) error
 	// EmptyTable returns the statement that removes every row of a view
 	// table inside a transaction (PostgreSQL: TRUNCATE, which leaves no
