@@ -73,6 +73,10 @@ var (
 	// ErrBusy: the database stayed locked by another writer past its
 	// timeout, or a serialisation failure persisted; retrying may succeed.
 	ErrBusy = errors.New("event log busy")
+	// ErrUnavailable: the connection to the database was lost or refused
+	// (a server restart or shutdown, a network failure). Whether a write
+	// in flight committed is unknown; a read may be retried.
+	ErrUnavailable = errors.New("event log unavailable")
 )
 
 // NewEvent is an event before it is appended: the store assigns its seq,

@@ -84,6 +84,11 @@ type Options struct {
 	// Now is the clock for events appended with a zero Time; nil means
 	// time.Now.
 	Now func() time.Time
+	// QueryTimeout bounds the database time of one listing (Query) where
+	// the store runs queries in a server it cannot otherwise stop
+	// (PostgreSQL); a listing cut off is ErrInvalidQuery. Zero means the
+	// store's default.
+	QueryTimeout time.Duration
 }
 
 // PayloadTypes returns o.Types, or DefaultTypes() for the zero value, built

@@ -18,6 +18,11 @@ const (
 	MaxLabelKeyLen   = 128
 	MaxLabelValueLen = 256
 	maxTextLen       = 1024
+	// MaxSelectors caps the label selectors of one listing. A person
+	// narrows a listing with a handful; each selector is one more join
+	// or index probe in the view query, so an unbounded number lets one
+	// request hold a database backend busy for minutes.
+	MaxSelectors = 16
 )
 
 // DefaultTag is the tag a bare name resolves through and that Register
@@ -165,11 +170,14 @@ func (r Ref) String() string {
 //
 // (equals; not equal, which also matches artifacts without the key;
 // exists; does not exist). Whitespace around items is ignored; an empty
-// string is no selector.
+// string is no selector. More than MaxSelectors items are ErrInvalid.
 func ParseSelectors(s string) ([]eventlog.Selector, error) {
 	var out []eventlog.Selector
 	if strings.TrimSpace(s) == "" {
 		return out, nil
+	}
+	if n := strings.Count(s, ",") + 1; n > MaxSelectors {
+		return nil, fmt.Errorf("%w: %d label selectors; at most %d are allowed", ErrInvalid, n, MaxSelectors)
 	}
 	for _, item := range strings.Split(s, ",") {
 		item = strings.TrimSpace(item)
@@ -195,9 +203,45 @@ func ParseSelectors(s string) ([]eventlog.Selector, error) {
 	return out, nil
 }
 
+// ParseSelectorList parses the label selector strings of a listing (each
+// one ParseSelectors reads; a CLI flag or query parameter may be repeated)
+// into one list of at most MaxSelectors selectors, ErrInvalid beyond it.
+// Local mode and the daemon both parse with it.
+func ParseSelectorList(params []string) ([]eventlog.Selector, error) {
+	var out []eventlog.Selector
+	for _, p := range params {
+		if n := strings.Count(p, ",") + 1; strings.TrimSpace(p) != "" && len(out)+n > MaxSelectors {
+			return nil, fmt.Errorf("%w: %d or more label selectors; at most %d are allowed", ErrInvalid, len(out)+n, MaxSelectors)
+		}
+		sels, err := ParseSelectors(p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sels...)
+	}
+	return out, nil
+}
+
+// validateNamePrefix checks a listing's name prefix: the beginning of a
+// name, so only name characters and at most MaxNameLen bytes.
+func validateNamePrefix(p string) error {
+	if len(p) > MaxNameLen {
+		return fmt.Errorf("%w: name prefix %q is longer than %d bytes", ErrInvalid, clip(p), MaxNameLen)
+	}
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; !isLowerAlnum(c) && c != '.' && c != '_' && c != '-' && c != '/' {
+			return fmt.Errorf("%w: name prefix %q: %s", ErrInvalid, clip(p), nameGrammar)
+		}
+	}
+	return nil
+}
+
 // globToLike translates a name glob ('*' any run of characters, '/'
 // included; '?' one character) into a LIKE pattern with '\' as escape.
 func globToLike(glob string) (string, error) {
+	if len(glob) > MaxNameLen {
+		return "", fmt.Errorf("%w: name pattern %q is longer than %d bytes", ErrInvalid, clip(glob), MaxNameLen)
+	}
 	var b strings.Builder
 	for i := 0; i < len(glob); i++ {
 		switch c := glob[i]; {

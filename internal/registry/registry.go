@@ -680,6 +680,12 @@ func (r *Registry) List(ctx context.Context, opts ListOptions) (ListResult, erro
 			return ListResult{}, fmt.Errorf("list: %w", err)
 		}
 	}
+	if err := validateNamePrefix(opts.NamePrefix); err != nil {
+		return ListResult{}, fmt.Errorf("list: %w", err)
+	}
+	if len(opts.Selectors) > MaxSelectors {
+		return ListResult{}, fmt.Errorf("list: %w: %d label selectors; at most %d are allowed", ErrInvalid, len(opts.Selectors), MaxSelectors)
+	}
 	if opts.NameGlob != "" {
 		like, err := globToLike(opts.NameGlob)
 		if err != nil {

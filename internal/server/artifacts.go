@@ -1,7 +1,10 @@
 package server
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -113,7 +116,7 @@ func (s *Server) inputName(ctx context.Context, c *call, in eventlog.Input) (str
 
 func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request, c *call) error {
 	var req client.RegisterRequest
-	if err := c.decodeJSONLimit(w, r, &req, s.limits.MaxRegister); err != nil {
+	if err := c.decodeRegister(w, r, &req); err != nil {
 		return err
 	}
 	if err := c.allow(req.Name); err != nil {
@@ -159,6 +162,98 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request, c *call)
 		w.Header().Set("Location", "/v1/artifact?ref="+a.ID)
 	}
 	return s.reply(w, r, c, http.StatusCreated, a, err)
+}
+
+// decodeRegister reads a register body as decodeJSON does, except that
+// the "blobs" list older clients send, which the daemon ignores, streams
+// past without being kept: the body may be Limits.MaxRegister long, but
+// at most the route's body limit of it outside that list is read into
+// memory.
+func (c *call) decodeRegister(w http.ResponseWriter, r *http.Request, req *client.RegisterRequest) error {
+	release, err := c.bodySlot(r)
+	if err != nil {
+		return err
+	}
+	defer release()
+	r.Body = http.MaxBytesReader(w, r.Body, c.s.limits.MaxRegister)
+	limit := c.bodyLimit()
+	budget := &budgetReader{r: r.Body, charge: true, left: limit, limit: limit}
+	br := bufio.NewReader(budget)
+	if err := expectObject(br); err != nil {
+		return decodeErr(err)
+	}
+	dec := json.NewDecoder(br)
+	if _, err := dec.Token(); err != nil { // the object's '{'
+		return decodeErr(err)
+	}
+	members := map[string]json.RawMessage{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return decodeErr(err)
+		}
+		key, _ := tok.(string)
+		if key == "blobs" {
+			budget.charge = false
+			err := skipStrings(dec)
+			budget.charge = true
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return decodeErr(err)
+		}
+		if err := budget.exceeded(); err != nil { // json may have read past the error
+			return err
+		}
+		members[key] = raw
+	}
+	if _, err := dec.Token(); err != nil { // the object's '}'
+		return decodeErr(err)
+	}
+	if dec.More() {
+		return apiErr(http.StatusBadRequest, "invalid", "malformed JSON body: trailing data after the object")
+	}
+	if err := budget.exceeded(); err != nil {
+		return err
+	}
+	b, err := json.Marshal(members)
+	if err != nil {
+		return fmt.Errorf("re-encode the register body: %w", err)
+	}
+	return decodeStrict(json.NewDecoder(bytes.NewReader(b)), req)
+}
+
+// skipStrings reads a JSON array of strings (or null) from dec, keeping
+// none of them.
+func skipStrings(dec *json.Decoder) error {
+	bad := apiErr(http.StatusBadRequest, "invalid", "malformed JSON body: blobs must be an array of digests")
+	tok, err := dec.Token()
+	if err != nil {
+		return decodeErr(err)
+	}
+	if tok == nil {
+		return nil
+	}
+	if tok != json.Delim('[') {
+		return bad
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return decodeErr(err)
+		}
+		if _, ok := tok.(string); !ok {
+			return bad
+		}
+	}
+	if _, err := dec.Token(); err != nil { // ']'
+		return decodeErr(err)
+	}
+	return nil
 }
 
 func parseDigestField(field, v string) (content.Digest, error) {
@@ -229,12 +324,8 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, c *call) err
 	} else {
 		opts.NamePrefix = pattern
 	}
-	for _, l := range q["label"] {
-		sels, err := registry.ParseSelectors(l)
-		if err != nil {
-			return err
-		}
-		opts.Selectors = append(opts.Selectors, sels...)
+	if opts.Selectors, err = registry.ParseSelectorList(q["label"]); err != nil {
+		return err
 	}
 	res, err := s.reg.List(r.Context(), opts)
 	if err != nil {

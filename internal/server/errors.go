@@ -46,7 +46,7 @@ func classify(err error) *apiError {
 	case errors.Is(err, eventlog.ErrBusy):
 		// Nothing was appended: the client may retry.
 		return &apiError{http.StatusServiceUnavailable, "busy", msg, nil}
-	case errors.Is(err, storage.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, storage.ErrUnavailable), errors.Is(err, eventlog.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		return &apiError{http.StatusServiceUnavailable, "unavailable", msg, nil}
 	case errors.Is(err, eventlog.ErrTampered), errors.Is(err, registry.ErrViewMismatch), errors.Is(err, gc.ErrUnreadableManifest):
 		return &apiError{http.StatusInternalServerError, "integrity", msg, nil}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -57,15 +58,23 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	ctx := context.Background()
-	dir := t.TempDir()
-	clk := &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
-	logPath := filepath.Join(dir, "log.db")
-	log, err := sqlite.Open(ctx, logPath, eventlog.Options{})
+	logPath := filepath.Join(t.TempDir(), "log.db")
+	log, err := sqlite.Open(context.Background(), logPath, eventlog.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { log.Close() })
+	e := newEnvLog(t, log)
+	e.logPath = logPath
+	return e
+}
+
+// newEnvLog is newEnv over the given log.
+func newEnvLog(t testing.TB, log eventlog.Store) *env {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	clk := &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 	be, err := local.New("default", filepath.Join(dir, "blobs"))
 	if err != nil {
 		t.Fatal(err)
@@ -75,7 +84,7 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, srv: srv, log: log, backend: be, clock: clk, logPath: logPath, tok: map[string]string{}}
+	e := &env{t: t, srv: srv, log: log, backend: be, clock: clk, tok: map[string]string{}}
 	for role, spec := range map[string]auth.Spec{
 		"admin":         {Name: "admin", Scope: auth.ScopeAdmin},
 		"write":         {Name: "writer", Scope: auth.ScopeWrite},
@@ -199,4 +208,50 @@ func errorCode(t *testing.T, resp *http.Response) string {
 		t.Errorf("error %q has no message", er.Error.Code)
 	}
 	return er.Error.Code
+}
+
+// requestTo sends a bodiless request with the role's token to srv, a
+// server sharing e's log and tokens, and returns the recorded response.
+func (e *env) requestTo(srv *Server, method, path, role string) *http.Response {
+	e.t.Helper()
+	req := httptest.NewRequest(method, path, nil)
+	req.Header.Set("Authorization", "Bearer "+e.tok[role])
+	w := httptest.NewRecorder()
+	srv.ServeHTTP(w, req)
+	resp := w.Result()
+	resp.Request = req
+	return resp
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's concurrent logging.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// logged starts a second server over e's registry, log, backend and
+// tokens whose request log goes to the returned buffer, with limits.
+func (e *env) logged(limits Limits) (*httptest.Server, *syncBuffer) {
+	e.t.Helper()
+	buf := &syncBuffer{}
+	srv, err := New(Options{Registry: e.srv.reg, Log: e.log, Backend: e.backend, Tokens: e.srv.Tokens(), Now: e.clock.Now,
+		PollInterval: 10 * time.Millisecond, Limits: limits, Logger: slog.New(slog.NewTextHandler(buf, nil))})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	e.t.Cleanup(ts.Close)
+	return ts, buf
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bufio"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -60,16 +61,41 @@ func (w *statusWriter) Write(p []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the connection.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// countingBody counts the bytes read from a request body.
+// countingBody counts the bytes read from a request body and keeps the
+// first error reading it other than its end.
 type countingBody struct {
 	io.ReadCloser
-	n int64
+	n   int64
+	err error
 }
 
 func (b *countingBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	b.n += int64(n)
+	if err != nil && err != io.EOF && b.err == nil {
+		b.err = err
+	}
 	return n, err
+}
+
+// statusClientClosed is logged (and counted) for a request the client
+// abandoned before its answer: nginx's 499, as no standard status says it.
+const statusClientClosed = 499
+
+// clientFault turns a handler's error that the client caused into the
+// error to answer: a failure while reading a body that broke off (shorter
+// than its Content-Length, a connection reset) is 400 "invalid", and a
+// request the client abandoned (its context is cancelled) is 499
+// "cancelled", instead of a 500 the server would log as its own failure.
+func clientFault(r *http.Request, body *countingBody, err error) error {
+	var mbe *http.MaxBytesError
+	if body.err != nil && !errors.As(body.err, &mbe) && classify(err).status >= 500 {
+		return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("the request body broke off after %d bytes: %v", body.n, body.err))
+	}
+	if r.Context().Err() != nil {
+		return &apiError{status: statusClientClosed, code: "cancelled", msg: "the client closed the request before its answer: " + err.Error()}
+	}
+	return err
 }
 
 func newRequestID() string {
@@ -111,6 +137,7 @@ func (s *Server) wrap(rt *route) http.Handler {
 		}
 		abort := false
 		if err != nil {
+			err = clientFault(r, body, err)
 			abort = s.writeError(w, r, c, err)
 		}
 		status := w.status
@@ -206,28 +233,138 @@ func (c *call) extendDeadlines(d time.Duration) {
 	_ = c.rc.SetWriteDeadline(t)
 }
 
-// decodeJSON reads a JSON request body of at most the server's MaxBody
-// into v, refusing unknown members and trailing data.
-func (c *call) decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
-	return c.decodeJSONLimit(w, r, v, c.s.limits.MaxBody)
+// Request body sizes by route: what the largest request a route can
+// accept takes, with room to spare. The server's MaxBody caps them all.
+const (
+	// smallBody: routes with a few short fields (retention, holds,
+	// retrievals, gc, rules, tokens).
+	smallBody = 64 << 10
+	// listBody: routes with a bounded list (labels: at most 256 of at
+	// most 128 + 256 bytes; blobs/missing: at most 10,000 digests).
+	listBody = 1 << 20
+)
+
+// bodyLimit is the most the call's route reads of a JSON body.
+func (c *call) bodyLimit() int64 {
+	limit := c.route.Body
+	if limit <= 0 {
+		limit = smallBody
+	}
+	return min(limit, c.s.limits.MaxBody)
 }
 
-// decodeJSONLimit is decodeJSON with a body limit of its own.
-func (c *call) decodeJSONLimit(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
-	r.Body = http.MaxBytesReader(w, r.Body, limit)
-	dec := json.NewDecoder(r.Body)
+// decodeJSON reads a JSON request body of at most the route's body limit
+// into v, refusing unknown members and trailing data. The body must be a
+// JSON object: null, which json.Decode would leave v untouched for (an
+// empty request), is refused like any other non-object. Bodies larger
+// than smallBody are decoded a few at a time (bodySlot).
+func (c *call) decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	release, err := c.bodySlot(r)
+	if err != nil {
+		return err
+	}
+	defer release()
+	r.Body = http.MaxBytesReader(w, r.Body, c.bodyLimit())
+	br := bufio.NewReader(r.Body)
+	if err := expectObject(br); err != nil {
+		return decodeErr(err)
+	}
+	return decodeStrict(json.NewDecoder(br), v)
+}
+
+// decodeStrict decodes one JSON value from dec into v, refusing unknown
+// members and trailing data.
+func decodeStrict(dec *json.Decoder, v any) error {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return apiErr(http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("request body is larger than %d bytes", mbe.Limit))
-		}
-		return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("malformed JSON body: %v", err))
+		return decodeErr(err)
 	}
 	if dec.More() {
 		return apiErr(http.StatusBadRequest, "invalid", "malformed JSON body: trailing data after the object")
 	}
 	return nil
+}
+
+// bodySlot waits for one of the server's Limits.MaxLargeBodies slots when
+// the request's body may be larger than smallBody, so that concurrent
+// large bodies cannot take the daemon's memory; release gives it back.
+// After Limits.SlotWait without a slot the request is refused 503 "busy"
+// (nothing was done; clients retry).
+func (c *call) bodySlot(r *http.Request) (release func(), err error) {
+	if r.ContentLength >= 0 && r.ContentLength <= smallBody {
+		return func() {}, nil
+	}
+	t := time.NewTimer(c.s.limits.SlotWait)
+	defer t.Stop()
+	select {
+	case c.s.largeBodies <- struct{}{}:
+		return func() { <-c.s.largeBodies }, nil
+	case <-t.C:
+		return nil, apiErr(http.StatusServiceUnavailable, "busy", fmt.Sprintf("%d large request bodies are being read; retry later", cap(c.s.largeBodies)))
+	case <-r.Context().Done():
+		return nil, r.Context().Err()
+	}
+}
+
+// budgetReader fails with an *http.MaxBytesError once more than limit
+// bytes were read from r while charge is set; bytes read while it is
+// clear are free.
+type budgetReader struct {
+	r      io.Reader
+	charge bool
+	left   int64
+	limit  int64
+}
+
+// exceeded returns the 413 error once the budget is spent. The JSON
+// decoder drops a read error that comes with the last bytes of a value,
+// so callers check it after each value.
+func (b *budgetReader) exceeded() error {
+	if b.left < 0 {
+		return decodeErr(&http.MaxBytesError{Limit: b.limit})
+	}
+	return nil
+}
+
+func (b *budgetReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if b.charge {
+		b.left -= int64(n)
+		if b.left < 0 {
+			return n, &http.MaxBytesError{Limit: b.limit}
+		}
+	}
+	return n, err
+}
+
+// expectObject skips the white space at the start of a JSON body and
+// checks that an object follows, leaving its '{' to be read.
+func expectObject(br *bufio.Reader) error {
+	for {
+		b, err := br.ReadByte()
+		if err != nil {
+			if err == io.EOF {
+				return errors.New("the body is empty; a JSON object is expected")
+			}
+			return err
+		}
+		switch b {
+		case ' ', '\t', '\r', '\n':
+			continue
+		case '{':
+			return br.UnreadByte()
+		}
+		return fmt.Errorf("the body must be a JSON object, not one starting with %q", b)
+	}
+}
+
+// decodeErr maps an error reading a JSON body to its API error.
+func decodeErr(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return apiErr(http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("request body is larger than %d bytes", mbe.Limit))
+	}
+	return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("malformed JSON body: %v", err))
 }
 
 // writeJSON writes v as the JSON response with the status.

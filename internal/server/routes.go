@@ -42,7 +42,10 @@ type route struct {
 	Scope  auth.Scope
 	Public bool
 	Names  nameRule
-	h      handler
+	// Body is the most of a JSON request body the route reads (0:
+	// smallBody), capped by Limits.MaxBody.
+	Body int64
+	h    handler
 }
 
 // routeTable returns every route of the API.
@@ -55,15 +58,15 @@ func (s *Server) routeTable() []route {
 		{Method: "HEAD", Pattern: "/v1/blobs/{digest}", Scope: auth.ScopeRead, Names: namesDigestRead, h: s.handleBlobHead},
 		{Method: "GET", Pattern: "/v1/blobs/{digest}", Scope: auth.ScopeRead, Names: namesDigestRead, h: s.handleBlobGet},
 		{Method: "PUT", Pattern: "/v1/blobs/{digest}", Scope: auth.ScopeWrite, Names: namesNone, h: s.handleBlobPut},
-		{Method: "POST", Pattern: "/v1/blobs/missing", Scope: auth.ScopeRead, Names: namesNone, h: s.handleBlobsMissing},
+		{Method: "POST", Pattern: "/v1/blobs/missing", Scope: auth.ScopeRead, Names: namesNone, Body: listBody, h: s.handleBlobsMissing},
 
-		{Method: "POST", Pattern: "/v1/artifacts", Scope: auth.ScopeWrite, Names: namesOwn, h: s.handleRegister},
+		{Method: "POST", Pattern: "/v1/artifacts", Scope: auth.ScopeWrite, Names: namesOwn, Body: s.limits.MaxBody, h: s.handleRegister},
 		{Method: "GET", Pattern: "/v1/artifacts", Scope: auth.ScopeRead, Names: namesOwn, h: s.handleList},
 		{Method: "GET", Pattern: "/v1/artifact", Scope: auth.ScopeRead, Names: namesOwn, h: s.handleGet},
 		{Method: "DELETE", Pattern: "/v1/artifact", Scope: auth.ScopeWrite, Names: namesOwn, h: s.handleDelete},
 		{Method: "GET", Pattern: "/v1/artifact/content", Scope: auth.ScopeRead, Names: namesOwn, h: s.handleContent},
 		{Method: "PUT", Pattern: "/v1/artifact/tags/{tag}", Scope: auth.ScopeWrite, Names: namesOwn, h: s.handleTag},
-		{Method: "PATCH", Pattern: "/v1/artifact/labels", Scope: auth.ScopeWrite, Names: namesOwn, h: s.handleLabels},
+		{Method: "PATCH", Pattern: "/v1/artifact/labels", Scope: auth.ScopeWrite, Names: namesOwn, Body: listBody, h: s.handleLabels},
 		{Method: "PUT", Pattern: "/v1/artifact/retention", Scope: auth.ScopeWrite, Names: namesOwn, h: s.handleRetention},
 		{Method: "POST", Pattern: "/v1/artifact/holds", Scope: auth.ScopeWrite, Names: namesOwn, h: s.handleHold},
 		{Method: "DELETE", Pattern: "/v1/artifact/holds", Scope: auth.ScopeWrite, Names: namesOwn, h: s.handleRelease},

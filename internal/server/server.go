@@ -28,13 +28,22 @@ import (
 
 // Limits bound what one request may cost. Zero fields take the defaults.
 type Limits struct {
-	// MaxBody caps JSON request bodies (default 4 MiB).
+	// MaxBody caps JSON request bodies (default 4 MiB). Each route reads
+	// at most what its largest request needs (64 KiB for most, 1 MiB for
+	// label changes and blob lists, MaxBody for a register), and no more
+	// than MaxBody.
 	MaxBody int64
-	// MaxRegister caps the body of a register (default 64 MiB, at least
-	// MaxBody). Current clients send a small one; older clients list
-	// every blob of the artifact (about 75 bytes each), which the daemon
-	// ignores but must still read.
+	// MaxRegister caps the whole body of a register (default 64 MiB, at
+	// least MaxBody). Current clients send a small one; older clients
+	// list every blob of the artifact (about 75 bytes each), which the
+	// daemon ignores: it streams past that list without keeping it, so
+	// only MaxBody of a register is held in memory.
 	MaxRegister int64
+	// MaxLargeBodies bounds how many JSON bodies larger than 64 KiB are
+	// read at once (default 4); SlotWait is how long a request waits for
+	// its turn before it is refused 503 "busy" (default 10s).
+	MaxLargeBodies int
+	SlotWait       time.Duration
 	// MaxBlob caps a blob PUT (default 1 GiB; chunks are at most a few MiB,
 	// tree manifests can be large).
 	MaxBlob int64
@@ -68,6 +77,10 @@ func (l Limits) withDefaults() Limits {
 	def(&l.MaxBlob, 1<<30)
 	def(&l.MaxRegister, 64<<20)
 	l.MaxRegister = max(l.MaxRegister, l.MaxBody)
+	if l.MaxLargeBodies <= 0 {
+		l.MaxLargeBodies = 4
+	}
+	defd(&l.SlotWait, 10*time.Second)
 	defd(&l.MaxWait, 60*time.Second)
 	defd(&l.ReadHeaderTimeout, 10*time.Second)
 	defd(&l.IOTimeout, 2*time.Minute)
@@ -120,6 +133,9 @@ type Server struct {
 	appended   chan struct{}
 	// copyBufs are the 64 KiB buffers blob GETs copy through.
 	copyBufs sync.Pool
+	// largeBodies holds a token per JSON body larger than 64 KiB being
+	// read (call.bodySlot).
+	largeBodies chan struct{}
 	// stop is closed when Serve starts shutting down, ending long-polls.
 	stopOnce sync.Once
 	stop     chan struct{}
@@ -138,6 +154,7 @@ func New(opts Options) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.largeBodies = make(chan struct{}, s.limits.MaxLargeBodies)
 	s.copyBufs.New = func() any { b := make([]byte, 64<<10); return &b }
 	if s.logger == nil {
 		s.logger = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -42,7 +42,7 @@ var errorKinds = []struct {
 		content.ErrInvalidRange, content.ErrInvalidDigest, content.ErrUnsafePath,
 		storage.ErrInvalidKey, transfer.ErrUnsupportedFileType}, ErrInvalid},
 	{[]error{registry.ErrForbiddenByRetention}, ErrForbidden},
-	{[]error{storage.ErrUnavailable, eventlog.ErrBusy, storage.ErrUnknownBackend}, ErrUnavailable},
+	{[]error{storage.ErrUnavailable, eventlog.ErrBusy, eventlog.ErrUnavailable, storage.ErrUnknownBackend}, ErrUnavailable},
 }
 
 // clientSentinels are the errors mapErr leaves alone: an error that already

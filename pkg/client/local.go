@@ -197,12 +197,9 @@ func (l *Local) List(ctx context.Context, q Query) (*Page, error) {
 	} else {
 		opts.NamePrefix = q.Pattern
 	}
-	for _, s := range q.Selectors {
-		sels, err := registry.ParseSelectors(s)
-		if err != nil {
-			return nil, mapErr(fmt.Errorf("list: %w", err))
-		}
-		opts.Selectors = append(opts.Selectors, sels...)
+	var err error
+	if opts.Selectors, err = registry.ParseSelectorList(q.Selectors); err != nil {
+		return nil, mapErr(fmt.Errorf("list: %w", err))
 	}
 	res, err := l.reg.List(ctx, opts)
 	if err != nil {

@@ -160,7 +160,13 @@ func checkMediaType(mt string) error {
 // their first bytes, peeked through the same buffered reader the pipeline
 // then reads (one pass).
 func pushSource(ctx context.Context, blobs transfer.BlobStore, req PushRequest, mediaType *string, opts transfer.PushOptions) (transfer.PushResult, error) {
-	r, ext := req.Reader, ""
+	var r io.Reader
+	ext := ""
+	if req.Reader != nil {
+		// A stream (standard input) may block forever; the push must
+		// still end when ctx is cancelled (SIGINT).
+		r = newContextReader(ctx, req.Reader)
+	}
 	if req.Path != "" {
 		st, err := os.Stat(req.Path)
 		if err != nil {

@@ -16,7 +16,11 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"net"
+	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -41,7 +45,8 @@ var _ eventlog.Store = (*Store)(nil)
 
 // Open connects to the database at dsn (a postgres:// URL or key=value
 // string; pool settings such as pool_max_conns are accepted), applies
-// pending migrations and returns the store.
+// pending migrations and returns the store. Listings are bounded by
+// opts.QueryTimeout (default DefaultQueryTimeout).
 func Open(ctx context.Context, dsn string, opts eventlog.Options) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
@@ -55,7 +60,11 @@ func Open(ctx context.Context, dsn string, opts eventlog.Options) (*Store, error
 		pool.Close()
 		return nil, fmt.Errorf("open event log: connect to PostgreSQL %s@%s/%s: %w", cfg.ConnConfig.User, cfg.ConnConfig.Host, cfg.ConnConfig.Database, WrapError(err))
 	}
-	s, err := sqlstore.New(ctx, &driver{pool: pool}, opts)
+	d := &driver{pool: pool, queryTimeout: DefaultQueryTimeout}
+	if opts.QueryTimeout > 0 {
+		d.queryTimeout = max(opts.QueryTimeout, time.Millisecond) // 0 would mean no timeout
+	}
+	s, err := sqlstore.New(ctx, d, opts)
 	if err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("open event log: %w", err)
@@ -65,7 +74,15 @@ func Open(ctx context.Context, dsn string, opts eventlog.Options) (*Store, error
 
 type driver struct {
 	pool *pgxpool.Pool
+	// queryTimeout bounds a listing query (LimitQuery).
+	queryTimeout time.Duration
 }
+
+// DefaultQueryTimeout is how long a listing query may run on the server.
+// A listing a person asks for takes milliseconds even over millions of
+// artifacts; one that runs this long is refused rather than left holding
+// a connection of the pool.
+const DefaultQueryTimeout = 15 * time.Second
 
 func (d *driver) Migrations() fs.FS {
 	sub, err := fs.Sub(migrations, "migrations")
@@ -111,6 +128,20 @@ func (d *driver) BeginRead(ctx context.Context) (sqlstore.Tx, error) {
 
 func (d *driver) WrapError(err error) error { return WrapError(err) }
 
+// LimitQuery bounds a listing query with a statement timeout local to its
+// read transaction. Cancelling the request's context does not stop a
+// statement PostgreSQL is already running; the timeout does.
+func (d *driver) LimitQuery(ctx context.Context, tx sqlstore.Tx) error {
+	return tx.Exec(ctx, fmt.Sprintf("SET LOCAL statement_timeout = %d", d.queryTimeout.Milliseconds()))
+}
+
+// QueryTimedOut reports whether err is a statement cancelled by its
+// timeout (57014; in a read-only transaction no lock wait raises it).
+func (d *driver) QueryTimedOut(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == codeQueryCanceledByLock
+}
+
 // PostgreSQL error codes WrapError maps.
 const (
 	codeUniqueViolation     = "23505"
@@ -119,18 +150,48 @@ const (
 	codeDeadlock            = "40P01"
 	codeLockNotAvailable    = "55P03"
 	codeQueryCanceledByLock = "57014"
+	codeAdminShutdown       = "57P01"
+	codeCrashShutdown       = "57P02"
+	codeCannotConnectNow    = "57P03"
+	classConnection         = "08"
 )
+
+// connectionLost reports whether err, not a server error response, says
+// the connection to the server failed or was never made. A cancelled
+// context is the caller's doing and is not one.
+func connectionLost(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	return errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		errors.Is(err, net.ErrClosed) || pgconn.SafeToRetry(err)
+}
 
 // WrapError maps PostgreSQL error codes to eventlog sentinels: unique
 // violations to ErrConflict, the append-only trigger to ErrAppendOnly,
-// serialisation failures, deadlocks and lock timeouts to ErrBusy. Other
-// errors are returned as they are; nil stays nil.
+// serialisation failures, deadlocks and lock timeouts to ErrBusy, and a
+// lost or refused connection (SQLSTATE class 08, 57P01-57P03 sent when the
+// server shuts down or restarts, a connection cut mid-statement) to
+// ErrUnavailable. Other errors are returned as they are; nil stays nil.
 func WrapError(err error) error {
-	var pe *pgconn.PgError
-	if err == nil || !errors.As(err, &pe) {
+	if err == nil || errors.Is(err, eventlog.ErrUnavailable) {
 		return err
 	}
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		if connectionLost(err) {
+			return fmt.Errorf("%w: %w", eventlog.ErrUnavailable, err)
+		}
+		return err
+	}
+	if strings.HasPrefix(pe.Code, classConnection) {
+		return fmt.Errorf("%w: %w", eventlog.ErrUnavailable, err)
+	}
 	switch pe.Code {
+	case codeAdminShutdown, codeCrashShutdown, codeCannotConnectNow:
+		return fmt.Errorf("%w: %w", eventlog.ErrUnavailable, err)
 	case codeUniqueViolation:
 		return fmt.Errorf("%w: %w", eventlog.ErrConflict, err)
 	case codeIntegrityViolation:

@@ -25,7 +25,8 @@ type Driver interface {
 	BeginRead(ctx context.Context) (Tx, error)
 	// WrapError maps the database's errors to eventlog sentinels (unique
 	// violations to ErrConflict, trigger refusals to ErrAppendOnly, lock
-	// timeouts to ErrBusy) and returns other errors unchanged. nil stays nil.
+	// timeouts to ErrBusy, a lost connection to ErrUnavailable) and
+	// returns other errors unchanged. nil stays nil.
 	WrapError(err error) error
 	// EmptyTable returns the statement that removes every row of a view
 	// table inside a transaction (PostgreSQL: TRUNCATE, which leaves no
@@ -53,6 +54,16 @@ type Driver interface {
 // walking the first one's index and probing each row for the others.
 type IntersectMerger interface {
 	MergesIntersect() bool
+}
+
+// QueryLimiter is implemented by a Driver that can bound the database time
+// of one listing query (Store.Query), so that an expensive listing cannot
+// hold a database connection and its CPU for minutes: LimitQuery sets the
+// bound inside the read transaction before the query runs, and
+// QueryTimedOut reports whether a failed query ran into it.
+type QueryLimiter interface {
+	LimitQuery(ctx context.Context, tx Tx) error
+	QueryTimedOut(err error) bool
 }
 
 // Tx is a database transaction.

@@ -522,8 +522,22 @@ func (s *Store) MaxVersionNumber(ctx context.Context, name string) (n int64, err
 }
 
 // Query implements eventlog.Views.
+// A driver that is a QueryLimiter bounds the query's database time; a
+// query cut off by that bound is ErrInvalidQuery.
 func (s *Store) Query(ctx context.Context, q eventlog.Query) (p eventlog.Page, err error) {
-	err = s.viewRead(ctx, func(v *views) error { p, err = v.Query(ctx, q); return err })
+	lim, limited := s.d.(QueryLimiter)
+	err = s.viewRead(ctx, func(v *views) error {
+		if limited {
+			if err := lim.LimitQuery(ctx, v.q); err != nil {
+				return fmt.Errorf("bound the query: %w", err)
+			}
+		}
+		p, err = v.Query(ctx, q)
+		return err
+	})
+	if err != nil && limited && lim.QueryTimedOut(err) {
+		return p, fmt.Errorf("%w: the listing took longer than the database allows a query; narrow it with a name pattern, fewer label selectors or a time range (%w)", eventlog.ErrInvalidQuery, err)
+	}
 	return p, err
 }
 

@@ -80,7 +80,7 @@ ones instead of the first. Removed artifacts are listed only with --all.`,
 			return lsRun(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringArrayVarP(&opts.Selectors, "label", "l", nil, "only artifacts matching label `SELECTOR` (k=v, k!=v, k, !k; repeatable)")
+	cmd.Flags().StringArrayVarP(&opts.Selectors, "label", "l", nil, "only artifacts matching label `SELECTOR` (k=v, k!=v, k, !k; repeatable; at most 16 in all)")
 	cmd.Flags().StringVar(&opts.Since, "since", "", "only artifacts created since `TIME` (2026-01-02, RFC 3339, or an age like 24h or 7d)")
 	cmd.Flags().IntVarP(&opts.Limit, "limit", "n", DefaultLimit, "print at most `N` artifacts (0: no limit)")
 	cmd.Flags().BoolVarP(&opts.All, "all", "a", false, "include removed artifacts")
