@@ -40,7 +40,10 @@ checked against its registration in the event log (a mismatch is exit 4:
 run artstore admin rebuild).
 
 Each problem is printed on its own line with what to do about it, and the
-exit status is 4 when there is any. Nothing is changed: verify only reports.`,
+exit status is 4 when there is any. Orphaned blobs (in the backend, but
+referenced by no artifact: left by interrupted pushes) are listed too, but
+are garbage, not damage: alone they leave the exit status 0 and "ok" true
+(artstore gc reclaims them). Nothing is changed: verify only reports.`,
 		Example: `  $ artstore verify --all
   ok: 12 artifacts, 41 blobs, 1.3 GiB checked
   $ artstore verify reports/q3.pdf:2 --deep
@@ -110,15 +113,39 @@ func verifyRun(ctx context.Context, opts *Options) error {
 				fmt.Fprintf(&b, "  what to do: %s\n", p.Hint)
 			}
 		}
-		if rep.OK && len(rep.Problems) == 0 {
-			fmt.Fprintf(&b, "ok: %d artifacts, %d blobs, %s checked\n", rep.Artifacts, rep.Blobs, artfmt.Bytes(rep.Bytes))
+		if rep.OK {
+			fmt.Fprintf(&b, "ok: %d artifacts, %d blobs, %s checked%s\n", rep.Artifacts, rep.Blobs, artfmt.Bytes(rep.Bytes), garbageNote(rep.Problems))
 		}
 		if _, err := fmt.Fprint(opts.IO.Out, b.String()); err != nil {
 			return err
 		}
 	}
-	if !rep.OK || len(rep.Problems) > 0 {
+	// Garbage (orphaned blobs, leftover temporary files) is listed but is
+	// not damage: only the other problems make verify fail.
+	if !rep.OK {
 		return cmdutil.Mark(fmt.Errorf("verify found %d problem(s) in %d artifacts", len(rep.Problems), rep.Artifacts), client.ErrIntegrity)
 	}
 	return nil
+}
+
+// garbageNote summarises the harmless findings of a report that is OK:
+// "" when there are none.
+func garbageNote(problems []client.Problem) string {
+	orphans := 0
+	for _, p := range problems {
+		if p.Kind == client.ProblemOrphan {
+			orphans++
+		}
+	}
+	if orphans == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%d orphaned %s, reclaimed by artstore gc)", orphans, plural(orphans, "blob"))
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
 }
