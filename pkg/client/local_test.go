@@ -1429,3 +1429,44 @@ func TestConcurrentPushes(t *testing.T) {
 		t.Errorf("versions = %v, want %v", versions, want)
 	}
 }
+
+// TestVerifyAllWritesNothingIntoStore: verify --all keeps its scratch
+// space (the replayed views and their dumps) in the system's temporary
+// directory, never in the store, so it works on a store whose disk is full
+// or read-only.
+func TestVerifyAllWritesNothingIntoStore(t *testing.T) {
+	ctx := context.Background()
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	l, _ := newStore(t)
+	pushBytes(t, l, "a", randomBytes(1, 10_000))
+	past := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := os.Chtimes(l.Dir(), past, past); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.ReadDir(l.Dir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := l.Verify(ctx, VerifyOptions{All: true})
+	if err != nil || !rep.OK {
+		t.Fatalf("Verify: %v %+v", err, rep)
+	}
+	st, err := os.Stat(l.Dir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.ModTime().Equal(past) {
+		t.Errorf("the store directory was changed during verify (modified %s)", st.ModTime())
+	}
+	after, err := os.ReadDir(l.Dir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != len(before) {
+		t.Errorf("store entries before %v, after %v", before, after)
+	}
+	if left, err := os.ReadDir(tmp); err != nil || len(left) != 0 {
+		t.Errorf("temporary directory after verify: %v %v, want it empty", left, err)
+	}
+}

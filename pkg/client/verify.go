@@ -436,15 +436,15 @@ func (v *verifier) chain(ctx context.Context) error {
 // two stores' canonical view dumps are compared line by line. The live dump
 // is taken between two equal heads, so it reflects exactly the events
 // replayed. Both dumps go to temporary files: memory stays bounded.
+//
+// The scratch space is in the system's temporary directory ($TMPDIR),
+// never in the store: verify is what an operator runs on a store in
+// trouble, whose disk may be full or read-only. It needs about twice the
+// views' size; point TMPDIR elsewhere when /tmp is a small tmpfs.
 func (v *verifier) views(ctx context.Context) error {
-	// Scratch space next to the log (its size is the views' size, which a
-	// small tmpfs may lack); the system's temporary directory if the store
-	// is read-only.
-	dir, err := os.MkdirTemp(v.l.dir, ".verify-*")
+	dir, err := os.MkdirTemp("", "artstore-verify-*")
 	if err != nil {
-		if dir, err = os.MkdirTemp("", "artstore-verify-*"); err != nil {
-			return fmt.Errorf("verify views: %w", err)
-		}
+		return fmt.Errorf("verify views: scratch space in the temporary directory (set TMPDIR to a directory with room): %w", err)
 	}
 	defer os.RemoveAll(dir)
 
