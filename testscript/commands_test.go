@@ -115,7 +115,7 @@ func jsonPath(v any, path string) (string, error) {
 // true when the scripts run against a daemon (not yet: always false).
 func condition(cond string) (bool, error) {
 	switch cond {
-	case "remote":
+	case "remote", "pglog":
 		return false, nil
 	case "s3":
 		_, ok := s3FromEnv()

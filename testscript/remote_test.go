@@ -20,6 +20,7 @@ import (
 	"github.com/artifact-store/artstore/internal/registry"
 	"github.com/artifact-store/artstore/internal/server"
 	"github.com/artifact-store/artstore/internal/server/auth"
+	"github.com/artifact-store/artstore/internal/storeid"
 	"github.com/artifact-store/artstore/internal/storage/local"
 	"github.com/jackc/pgx/v5"
 	"github.com/rogpeppe/go-internal/testscript"
@@ -57,8 +58,11 @@ func remoteParams(p testscript.Params) testscript.Params {
 		return startDaemon(env)
 	}
 	p.Condition = func(cond string) (bool, error) {
-		if cond == "remote" {
+		switch cond {
+		case "remote":
 			return true, nil
+		case "pglog": // the script daemon's log is PostgreSQL
+			return os.Getenv(pgtest.EnvDSN) != "", nil
 		}
 		return localCond(cond)
 	}
@@ -105,7 +109,12 @@ func startDaemon(env *testscript.Env) error {
 		closeLogs()
 		return fmt.Errorf("script daemon: %w", err)
 	}
+	kind := storeid.KindSQLite
+	if server.IsPostgres(dsn) {
+		kind = storeid.KindPostgres
+	}
 	srv, err := server.New(server.Options{Registry: registry.New(log, server.Checker(be), clockOf(env).Now), Log: log, Backend: be, BackendType: "local",
+		LogKind: kind, LogLocation: "of the script daemon",
 		Tokens: book, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		closeLogs()

@@ -40,6 +40,7 @@ import (
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/eventlog"
 	"github.com/artifact-store/artstore/internal/storage"
+	"github.com/artifact-store/artstore/internal/storeid"
 )
 
 // DefaultGrace is the grace window callers default to: blobs modified
@@ -123,6 +124,16 @@ func Run(ctx context.Context, log eventlog.Store, backend storage.Backend, opts 
 	batch := opts.Batch
 	if batch <= 0 {
 		batch = DefaultBatch
+	}
+	// Blobs are garbage only relative to the log their backend belongs
+	// to: never sweep a backend another log claimed, or one holding blobs
+	// that no log claimed (a new, empty log would take them all).
+	self, err := storeid.LogOf(ctx, log, "", "")
+	if err != nil {
+		return Result{}, fmt.Errorf("gc: %w", err)
+	}
+	if err := storeid.Check(ctx, backend, self); err != nil {
+		return Result{}, fmt.Errorf("gc: refusing to collect: %w", err)
 	}
 	start := now()
 	c := &collector{backend: backend, live: map[content.Digest]bool{}, expanded: map[content.Digest]bool{}}

@@ -24,6 +24,7 @@ import (
 	"github.com/artifact-store/artstore/internal/registry"
 	"github.com/artifact-store/artstore/internal/server/auth"
 	"github.com/artifact-store/artstore/internal/storage"
+	"github.com/artifact-store/artstore/internal/storeid"
 )
 
 // Limits bound what one request may cost. Zero fields take the defaults.
@@ -109,7 +110,15 @@ type Options struct {
 	// PollInterval is how often a long-poll re-reads the log head for
 	// events appended by other daemons (default 250ms).
 	PollInterval time.Duration
+	// LogKind (storeid.KindSQLite or storeid.KindPostgres) and
+	// LogLocation (a SQLite path, a DSN without password) describe Log in
+	// the store marker New records in Backend (see internal/storeid); ""
+	// leaves them unknown.
+	LogKind, LogLocation string
 }
+
+// claimTimeout bounds the store marker's check and write in New.
+const claimTimeout = 30 * time.Second
 
 // Server is the daemon's HTTP handler. It is safe for concurrent use.
 type Server struct {
@@ -145,6 +154,9 @@ type Server struct {
 func New(opts Options) (*Server, error) {
 	if opts.Registry == nil || opts.Log == nil || opts.Backend == nil {
 		return nil, errors.New("server: Registry, Log and Backend are required")
+	}
+	if err := claimBackend(opts); err != nil {
+		return nil, err
 	}
 	s := &Server{
 		reg: opts.Registry, log: opts.Log, backend: opts.Backend, tokens: opts.Tokens,
@@ -264,6 +276,23 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, opts ServeOptions) 
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}
+
+// claimBackend records in the backend's store marker that its blobs belong
+// to opts.Log, and refuses a backend that another log claimed, or that
+// holds blobs no log claimed while opts.Log has no event: the daemon's gc
+// would take them all for garbage.
+func claimBackend(opts Options) error {
+	ctx, cancel := context.WithTimeout(context.Background(), claimTimeout)
+	defer cancel()
+	self, err := storeid.LogOf(ctx, opts.Log, opts.LogKind, opts.LogLocation)
+	if err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	if err := storeid.Claim(ctx, opts.Backend, self, time.Now()); err != nil {
+		return fmt.Errorf("server: %w", err)
 	}
 	return nil
 }

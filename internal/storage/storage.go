@@ -159,3 +159,21 @@ type Stage interface {
 	// call at any time, more than once, and after Commit.
 	Abort()
 }
+
+// MarkerName is the name of the store marker object beside the blobs: a
+// local backend's file <root>/artstore-store.json, an S3 backend's object
+// <prefix>artstore-store.json. It is not a blob: Walk never reports it.
+const MarkerName = "artstore-store.json"
+
+// Marker is an optional interface of a Backend that keeps one small named
+// object beside its blobs, the store marker: it records which event log the
+// blobs belong to (see internal/storeid). Check for it with a type
+// assertion.
+type Marker interface {
+	// ReadMarker returns the marker's bytes, or an error matching
+	// ErrNotFound when there is none.
+	ReadMarker(ctx context.Context) ([]byte, error)
+	// WriteMarker replaces the marker with b, atomically: a reader sees
+	// the old bytes or the new ones, never a mix.
+	WriteMarker(ctx context.Context, b []byte) error
+}

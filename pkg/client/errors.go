@@ -10,6 +10,7 @@ import (
 	"github.com/artifact-store/artstore/internal/gc"
 	"github.com/artifact-store/artstore/internal/registry"
 	"github.com/artifact-store/artstore/internal/storage"
+	"github.com/artifact-store/artstore/internal/storeid"
 	"github.com/artifact-store/artstore/pkg/client/internal/transfer"
 )
 
@@ -37,7 +38,7 @@ var errorKinds = []struct {
 	{[]error{content.ErrMismatch, content.ErrInvalidManifest, eventlog.ErrTampered,
 		transfer.ErrWrongKind, storage.ErrNotFound, registry.ErrMissingBlobs, registry.ErrViewMismatch, gc.ErrUnreadableManifest}, ErrIntegrity},
 	{[]error{registry.ErrNotFound, fs.ErrNotExist}, ErrNotFound},
-	{[]error{registry.ErrConflict, eventlog.ErrProjection}, ErrConflict},
+	{[]error{registry.ErrConflict, eventlog.ErrProjection, storeid.ErrForeignLog, storeid.ErrUnclaimed}, ErrConflict},
 	{[]error{registry.ErrInvalid, eventlog.ErrInvalidQuery, eventlog.ErrInvalidEvent,
 		content.ErrInvalidRange, content.ErrInvalidDigest, content.ErrUnsafePath,
 		storage.ErrInvalidKey, transfer.ErrUnsupportedFileType}, ErrInvalid},

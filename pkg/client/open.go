@@ -2,7 +2,9 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -13,6 +15,7 @@ import (
 	"github.com/artifact-store/artstore/internal/registry"
 	"github.com/artifact-store/artstore/internal/storage"
 	"github.com/artifact-store/artstore/internal/storage/backends"
+	"github.com/artifact-store/artstore/internal/storeid"
 	"github.com/artifact-store/artstore/pkg/client/internal/transfer"
 )
 
@@ -128,8 +131,16 @@ func OpenLocal(ctx context.Context, opts LocalOptions) (*Local, error) {
 	if err != nil {
 		return nil, mapErr(fmt.Errorf("open local store %s: backend %s: %w", opts.Dir, bc.ID, err))
 	}
-	log, err := sqlite.Open(ctx, filepath.Join(opts.Dir, LogFileName), eventlog.Options{Now: now})
+	logPath := filepath.Join(opts.Dir, LogFileName)
+	if err := checkBelongs(ctx, be, logPath); err != nil {
+		return nil, mapErr(fmt.Errorf("open local store %s: %w", opts.Dir, err))
+	}
+	log, err := sqlite.Open(ctx, logPath, eventlog.Options{Now: now})
 	if err != nil {
+		return nil, mapErr(fmt.Errorf("open local store %s: %w", opts.Dir, err))
+	}
+	if err := claim(ctx, be, log, logPath, now()); err != nil {
+		log.Close()
 		return nil, mapErr(fmt.Errorf("open local store %s: %w", opts.Dir, err))
 	}
 	blobs := transfer.FromBackend(be)
@@ -189,4 +200,47 @@ func defaultActor() string {
 		return name + "@" + host
 	}
 	return name
+}
+
+// useServer is the advice for a local command on a store that belongs to
+// a log it cannot open.
+const useServer = "local commands use the SQLite log in the store directory; " +
+	"run this command against the daemon that owns the store instead (--server URL / ARTSTORE_SERVER)"
+
+// checkBelongs refuses, before the SQLite log at logPath is opened (and
+// so created), a backend whose marker names a log of another kind (a
+// daemon's PostgreSQL log), and, when there is no log file yet, a backend
+// whose blobs another log claimed or no log claimed: a new, empty log
+// would take every one of them for garbage.
+func checkBelongs(ctx context.Context, be storage.Backend, logPath string) error {
+	m, ok, err := storeid.Read(ctx, be)
+	if err != nil {
+		return err
+	}
+	if ok && m.Log.Kind != storeid.KindSQLite && m.Log.Kind != "" {
+		return fmt.Errorf("backend %s belongs to %s: %s: %w", be.ID(), m.Log, useServer, storeid.ErrForeignLog)
+	}
+	if _, err := os.Stat(logPath); err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err := storeid.Check(ctx, be, storeid.Log{Kind: storeid.KindSQLite, Location: logPath}); err != nil {
+		return fmt.Errorf("refusing to create an empty event log: %w; %s", err, useServer)
+	}
+	return nil
+}
+
+// claim records in the backend that it belongs to the SQLite log at
+// logPath (storeid.Claim). A backend claimed by another log is refused;
+// failing to write the marker (a read-only store) is not an error: gc
+// refuses to sweep an unmarked backend anyway.
+func claim(ctx context.Context, be storage.Backend, log eventlog.Store, logPath string, now time.Time) error {
+	self, err := storeid.LogOf(ctx, log, storeid.KindSQLite, logPath)
+	if err != nil {
+		return err
+	}
+	err = storeid.Claim(ctx, be, self, now)
+	if errors.Is(err, storeid.ErrForeignLog) || errors.Is(err, storeid.ErrUnclaimed) {
+		return fmt.Errorf("%w; %s", err, useServer)
+	}
+	return nil
 }

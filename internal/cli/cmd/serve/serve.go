@@ -4,6 +4,7 @@ package serve
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -19,6 +20,7 @@ import (
 	"github.com/artifact-store/artstore/internal/registry"
 	"github.com/artifact-store/artstore/internal/server"
 	"github.com/artifact-store/artstore/internal/storage/backends"
+	"github.com/artifact-store/artstore/internal/storeid"
 	"github.com/artifact-store/artstore/pkg/client"
 	"github.com/spf13/cobra"
 )
@@ -215,8 +217,12 @@ func serveRun(ctx context.Context, opts *Options) error {
 	}
 	srv, err := server.New(server.Options{
 		Registry: registry.New(log, server.Checker(be), nil), Log: log, Backend: be, BackendType: bc.Type,
+		LogKind: logKind(dsn), LogLocation: redactDSN(dsn),
 		Logger: logger, Limits: server.Limits{MaxBody: maxBody, DrainTimeout: opts.Drain},
 	})
+	if errors.Is(err, storeid.ErrForeignLog) || errors.Is(err, storeid.ErrUnclaimed) {
+		return cmdutil.Mark(fmt.Errorf("%w; give serve the event log these blobs belong to (--log), or another backend", err), client.ErrConflict)
+	}
 	if err != nil {
 		return err
 	}
@@ -296,4 +302,12 @@ func writeAtomic(path, data string) error {
 		return fmt.Errorf("ready file: %w", err)
 	}
 	return nil
+}
+
+// logKind names the kind of the event log at dsn for the store marker.
+func logKind(dsn string) string {
+	if server.IsPostgres(dsn) {
+		return storeid.KindPostgres
+	}
+	return storeid.KindSQLite
 }
