@@ -20,8 +20,8 @@ import (
 	"github.com/artifact-store/artstore/internal/registry"
 	"github.com/artifact-store/artstore/internal/server"
 	"github.com/artifact-store/artstore/internal/server/auth"
-	"github.com/artifact-store/artstore/internal/storeid"
 	"github.com/artifact-store/artstore/internal/storage/local"
+	"github.com/artifact-store/artstore/internal/storeid"
 	"github.com/jackc/pgx/v5"
 	"github.com/rogpeppe/go-internal/testscript"
 )

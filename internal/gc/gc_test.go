@@ -16,6 +16,7 @@ import (
 	"github.com/artifact-store/artstore/internal/registry"
 	"github.com/artifact-store/artstore/internal/storage"
 	"github.com/artifact-store/artstore/internal/storage/local"
+	"github.com/artifact-store/artstore/internal/storeid"
 )
 
 // afterWalk is a backend that runs a hook once a Walk has finished: the
@@ -206,5 +207,41 @@ func TestGraceAndModTime(t *testing.T) {
 	res, err := gc.Run(ctx, f.log, f.be, gc.Options{Actor: "gc", Batch: 2, Now: func() time.Time { return time.Now().Add(time.Hour) }})
 	if err != nil || len(res.Collected) != 6 || len(res.Events) != 3 {
 		t.Fatalf("batched run: %d collected in events %v, %v; want 6 in 3", len(res.Collected), res.Events, err)
+	}
+}
+
+// TestRefusesUnclaimedBackend: a log that has never seen a backend's blobs
+// (a new, empty log next to a daemon's blobs) must not collect them, not
+// even in a dry run; nor may a log the backend's marker does not name.
+func TestRefusesUnclaimedBackend(t *testing.T) {
+	ctx := context.Background()
+	be, err := local.New("default", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := []byte("a live blob of another log")
+	d := content.FromBytes(data)
+	if _, err := be.Put(ctx, d, int64(len(data)), bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	log, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "artstore.db"), eventlog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	for _, dry := range []bool{true, false} {
+		_, err := gc.Run(ctx, log, be, gc.Options{Actor: "t", DryRun: dry})
+		if !errors.Is(err, storeid.ErrUnclaimed) {
+			t.Fatalf("dry run %v: %v, want ErrUnclaimed", dry, err)
+		}
+	}
+	if err := storeid.Claim(ctx, be, storeid.Log{Kind: storeid.KindPostgres, ID: "sha256:other"}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gc.Run(ctx, log, be, gc.Options{Actor: "t"}); !errors.Is(err, storeid.ErrForeignLog) {
+		t.Fatalf("backend claimed by another log: %v, want ErrForeignLog", err)
+	}
+	if _, err := be.Head(ctx, d); err != nil {
+		t.Fatalf("the blob is gone: %v", err)
 	}
 }

@@ -82,7 +82,13 @@ gracefully: the listener closes, in-flight requests finish (up to --drain),
 and the daemon exits 0. Request logs go to stderr, one line per request.
 
 The blob backend is the default backend of the configuration, or the one
-the global --backend flag names. Every flag but --ready-file can also be set
+the global --backend flag names. On start, serve records in the backend
+which log its blobs belong to (the store marker artstore-store.json beside
+the blobs), and refuses (exit 5) a backend that another log has claimed, or
+one that holds blobs while its own log has no event. Check and collect a
+daemon's store through the daemon (artstore --server URL verify --all,
+artstore --server URL gc): local commands on its store directory refuse a
+store whose log is in PostgreSQL. Every flag but --ready-file can also be set
 in the config file's serve: section (docs/configuration.md); a flag given on
 the command line wins.
 
