@@ -1470,3 +1470,60 @@ func TestVerifyAllWritesNothingIntoStore(t *testing.T) {
 		t.Errorf("temporary directory after verify: %v %v, want it empty", left, err)
 	}
 }
+
+// stallingReader yields its data slowly (a chunk of step bytes per pause)
+// and then, at stallAt, blocks until release is closed, as a process frozen
+// mid-push would; it then fails.
+type stallingReader struct {
+	data    []byte
+	off     int
+	step    int
+	pause   time.Duration
+	stallAt int
+	stalled chan struct{}
+	release chan struct{}
+}
+
+func (r *stallingReader) Read(p []byte) (int, error) {
+	if r.off >= r.stallAt {
+		close(r.stalled)
+		<-r.release
+		return 0, errors.New("killed")
+	}
+	time.Sleep(r.pause)
+	n := copy(p[:min(len(p), r.step, r.stallAt-r.off)], r.data[r.off:])
+	r.off += n
+	return n, nil
+}
+
+// TestKilledPushResumes: a push killed hard (no deferred commit, as with
+// kill -9) leaves its staged chunks unpublished; what it had committed
+// before is all a rerun can skip. Chunks are committed at least every
+// DefaultCommitInterval, so a push that ran a few seconds leaves most of
+// its work for the rerun, not nothing.
+func TestKilledPushResumes(t *testing.T) {
+	l, _ := newStore(t)
+	data := randomBytes(11, 24<<20)
+	r := &stallingReader{data: data, step: 1 << 20, pause: 120 * time.Millisecond, stallAt: 20 << 20,
+		stalled: make(chan struct{}), release: make(chan struct{})}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = l.Push(context.Background(), PushRequest{Reader: r, Name: "killed"})
+	}()
+	defer func() { close(r.release); <-done }()
+	<-r.stalled
+	time.Sleep(100 * time.Millisecond) // let the uploads of what was read finish
+
+	// The "killed" push never commits again: a second process pushes.
+	l2, err := OpenLocal(context.Background(), LocalOptions{Dir: l.Dir(), Actor: "second@host"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l2.Close()
+	res := pushBytes(t, l2, "killed", data)
+	if res.UploadedBytes > res.Size*3/4 {
+		t.Errorf("the rerun uploaded %d of %d bytes; the killed push had read %d and should have committed most of them",
+			res.UploadedBytes, res.Size, r.stallAt)
+	}
+}

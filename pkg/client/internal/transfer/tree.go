@@ -56,7 +56,7 @@ func PushTree(ctx context.Context, dir string, store BlobStore, opts PushOptions
 	if ss, ok := store.(stagingStore); ok {
 		if st := ss.newStage(); st != nil {
 			defer st.abort()
-			fileCfg.shared = &sharedStage{st: st}
+			fileCfg.shared = newSharedStage(st)
 		}
 	}
 
