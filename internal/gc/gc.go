@@ -107,6 +107,11 @@ type Result struct {
 	Spared int `json:"spared"`
 	// Events are the seqs of the blobs.collected events appended.
 	Events []int64 `json:"events"`
+	// TempFiles and TempBytes count the temporary upload files (left by
+	// uploads killed hard) last written before Cutoff that were removed
+	// (with DryRun: that would be).
+	TempFiles int   `json:"temp_files"`
+	TempBytes int64 `json:"temp_bytes"`
 }
 
 // Run collects garbage in backend against the artifacts of log.
@@ -164,6 +169,9 @@ func Run(ctx context.Context, log eventlog.Store, backend storage.Backend, opts 
 		return res, fmt.Errorf("gc: list blobs of backend %s: %w", backend.ID(), err)
 	}
 	slices.SortFunc(cands, func(a, b Blob) int { return cmp.Compare(a.Digest.String(), b.Digest.String()) })
+	if err := reclaimTemp(ctx, backend, res.Cutoff, opts.DryRun, &res); err != nil {
+		return res, err
+	}
 	if opts.DryRun {
 		for _, b := range cands {
 			res.Collected = append(res.Collected, b)
@@ -181,6 +189,23 @@ func Run(ctx context.Context, log eventlog.Store, backend storage.Backend, opts 
 		cands = cands[n:]
 	}
 	return res, nil
+}
+
+// reclaimTemp removes (with dryRun, counts) the temporary upload files
+// last written before cutoff: leftovers of uploads killed hard. An upload
+// in progress rewrites its file continually, so the grace window that
+// keeps fresh blobs keeps its file too.
+func reclaimTemp(ctx context.Context, backend storage.Backend, cutoff time.Time, dryRun bool, res *Result) error {
+	t, ok := backend.(storage.Temper)
+	if !ok {
+		return nil
+	}
+	sum, err := t.Temp(ctx, cutoff, !dryRun)
+	res.TempFiles, res.TempBytes = sum.Files, sum.Bytes
+	if err != nil {
+		return fmt.Errorf("gc: %w", err)
+	}
+	return nil
 }
 
 // collector holds one run's live set.

@@ -177,3 +177,22 @@ type Marker interface {
 	// the old bytes or the new ones, never a mix.
 	WriteMarker(ctx context.Context, b []byte) error
 }
+
+// TempFiles sums a backend's temporary upload files (see Temper).
+type TempFiles struct {
+	Files  int
+	Bytes  int64
+	Oldest time.Time // modification time of the oldest; zero when Files is 0
+}
+
+// Temper is an optional interface of a Backend that writes uploads to
+// temporary files first (the local backend's tmp/): an upload killed hard
+// (kill -9, power loss) leaves its file behind. Check for it with a type
+// assertion.
+type Temper interface {
+	// Temp sums the temporary files last modified before `before` and,
+	// with remove, deletes them. A file an upload in progress still
+	// writes has a recent modification time: callers pass a cutoff that
+	// leaves such files alone (gc's grace window).
+	Temp(ctx context.Context, before time.Time, remove bool) (TempFiles, error)
+}

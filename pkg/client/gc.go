@@ -57,13 +57,18 @@ type GCReport struct {
 	Spared int `json:"spared"`
 	// Events are the seqs of the blobs.collected events recorded.
 	Events []int64 `json:"events"`
+	// TempFiles and TempBytes count the temporary upload files (left by
+	// uploads killed hard) older than Cutoff that were removed (with
+	// DryRun: that would be); always 0 for backends without them (S3).
+	TempFiles int   `json:"temp_files"`
+	TempBytes int64 `json:"temp_bytes"`
 }
 
 // GCReportFrom converts a collector result to the wire report.
 func GCReportFrom(r gc.Result) *GCReport {
 	out := &GCReport{Backend: r.Backend, DryRun: r.DryRun, Cutoff: r.Cutoff, LiveArtifacts: r.LiveArtifacts, LiveBlobs: r.LiveBlobs,
 		Scanned: r.Scanned, Collected: make([]CollectedBlob, 0, len(r.Collected)), Blobs: len(r.Collected), Bytes: r.Bytes,
-		Spared: r.Spared, Events: r.Events}
+		Spared: r.Spared, Events: r.Events, TempFiles: r.TempFiles, TempBytes: r.TempBytes}
 	if out.Events == nil {
 		out.Events = []int64{}
 	}

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -264,5 +266,46 @@ func TestGCRefusesUnreadableManifest(t *testing.T) {
 	}
 	if n != 1 {
 		t.Fatalf("%d blobs left, want the 1 chunk kept", n)
+	}
+}
+
+// TestTempFilesReportedAndReclaimed: temporary upload files left by
+// uploads killed hard are listed by verify --all (without failing it), and
+// gc removes those older than its grace window, keeping a fresh one that
+// an upload in progress may own; --dry-run only counts them.
+func TestTempFilesReportedAndReclaimed(t *testing.T) {
+	ctx := context.Background()
+	l, _ := newStore(t)
+	pushBytes(t, l, "a", randomBytes(3, 5000))
+	tmp := filepath.Join(l.Dir(), DefaultBlobDir, "tmp")
+	old, fresh := filepath.Join(tmp, "put-0123456789abcdef-old"), filepath.Join(tmp, "put-0123456789abcdef-fresh")
+	writeFile(t, old, make([]byte, 3000), 0o444)
+	writeFile(t, fresh, make([]byte, 1000), 0o444)
+	stale := time.Now().Add(-2 * time.Hour)
+	if err := os.Chtimes(old, stale, stale); err != nil {
+		t.Fatal(err)
+	}
+
+	rep, err := l.Verify(ctx, VerifyOptions{All: true})
+	if err != nil || !rep.OK || len(rep.Problems) != 1 || rep.Problems[0].Kind != ProblemTemp ||
+		!strings.Contains(rep.Problems[0].Message, "2 temporary upload files (4000 bytes), the oldest last written 2h0m") {
+		t.Fatalf("verify: %v %+v", err, rep)
+	}
+	dry, err := l.GC(ctx, GCOptions{DryRun: true, Grace: time.Hour})
+	if err != nil || dry.TempFiles != 1 || dry.TempBytes != 3000 {
+		t.Fatalf("gc --dry-run: %v %+v", err, dry)
+	}
+	if _, err := os.Stat(old); err != nil {
+		t.Fatalf("dry run removed a file: %v", err)
+	}
+	res, err := l.GC(ctx, GCOptions{Grace: time.Hour})
+	if err != nil || res.TempFiles != 1 || res.TempBytes != 3000 {
+		t.Fatalf("gc: %v %+v", err, res)
+	}
+	if _, err := os.Stat(old); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the stale temporary file is still there: %v", err)
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Errorf("gc removed a temporary file within the grace window: %v", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/eventlog"
@@ -31,6 +32,7 @@ const (
 	ProblemOrphan          = "orphan"           // a blob no artifact references
 	ProblemChain           = "chain"            // the event log's hash chain is broken
 	ProblemView            = "view"             // the views differ from a replay of the log
+	ProblemTemp            = "temporary_files"  // temporary upload files left in the backend
 )
 
 // verifyListPage is the page size Verify lists artifacts with.
@@ -105,6 +107,9 @@ func (l *Local) verify(ctx context.Context, opts VerifyOptions) (*VerifyReport, 
 	if err := v.orphans(ctx); err != nil {
 		return nil, err
 	}
+	if err := v.temp(ctx); err != nil {
+		return nil, err
+	}
 	return v.rep, nil
 }
 
@@ -127,7 +132,7 @@ type verifier struct {
 }
 
 func (v *verifier) add(p Problem) {
-	if p.Kind != ProblemOrphan {
+	if p.Kind != ProblemOrphan && p.Kind != ProblemTemp {
 		v.rep.OK = false
 	}
 	v.rep.Problems = append(v.rep.Problems, p)
@@ -665,5 +670,28 @@ func (v *verifier) orphans(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("verify: list blobs of backend %s: %w", be, err)
 	}
+	return nil
+}
+
+// temp reports the backend's temporary upload files, if any: left by
+// uploads killed hard (kill -9, power loss), or belonging to uploads in
+// progress. Like orphans, they are garbage, not damage.
+func (v *verifier) temp(ctx context.Context) error {
+	t, ok := v.l.backend.(storage.Temper)
+	if !ok {
+		return nil
+	}
+	now := time.Now() // the files' clock, not the store's event clock
+	sum, err := t.Temp(ctx, now, false)
+	if err != nil {
+		return fmt.Errorf("verify: %w", err)
+	}
+	if sum.Files == 0 {
+		return nil
+	}
+	v.add(Problem{Kind: ProblemTemp,
+		Message: fmt.Sprintf("backend %s holds %d temporary upload files (%d bytes), the oldest last written %s ago",
+			v.l.backend.ID(), sum.Files, sum.Bytes, now.Sub(sum.Oldest).Round(time.Second)),
+		Hint: "left by uploads killed hard (kill -9, power loss), or uploads in progress; harmless: artstore gc removes those older than its grace window"})
 	return nil
 }

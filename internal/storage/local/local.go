@@ -605,39 +605,59 @@ func (b *Backend) Walk(ctx context.Context, fn func(storage.Info) error) error {
 // modification time current, so olderThan must exceed the longest stall an
 // upload is allowed to survive.
 func (b *Backend) CleanTemp(olderThan time.Duration) (removed int, err error) {
+	t, err := b.Temp(context.Background(), time.Now().Add(-olderThan), true)
+	return t.Files, err
+}
+
+var _ storage.Temper = (*Backend)(nil)
+
+// Temp sums (and with remove, deletes) the temporary upload files in
+// <root>/tmp last modified before `before` (storage.Temper). With remove,
+// the sum counts the files it deleted.
+func (b *Backend) Temp(ctx context.Context, before time.Time, remove bool) (storage.TempFiles, error) {
+	var sum storage.TempFiles
 	root, err := b.openRoot()
 	if err != nil {
-		return 0, fmt.Errorf("local backend %q: clean temporary files: %w", b.id, err)
+		return sum, fmt.Errorf("local backend %q: temporary files: %w", b.id, err)
 	}
 	defer root.Close()
 	entries, err := fs.ReadDir(root.FS(), tmpDir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return 0, nil
+		return sum, nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("local backend %q: clean temporary files: %w", b.id, err)
+		return sum, fmt.Errorf("local backend %q: temporary files: %w", b.id, err)
 	}
-	cutoff := time.Now().Add(-olderThan)
 	var errs []error
 	for _, e := range entries {
+		if err := ctx.Err(); err != nil {
+			return sum, err
+		}
 		if !e.Type().IsRegular() || !strings.HasPrefix(e.Name(), tmpPrefix) {
 			continue
 		}
 		fi, err := e.Info()
-		if err != nil || fi.ModTime().After(cutoff) {
+		if err != nil || !fi.ModTime().Before(before) {
 			continue
 		}
-		switch err := root.Remove(path.Join(tmpDir, e.Name())); {
-		case err == nil:
-			removed++
-		case !errors.Is(err, fs.ErrNotExist):
-			errs = append(errs, err)
+		if remove {
+			if err := root.Remove(path.Join(tmpDir, e.Name())); err != nil {
+				if !errors.Is(err, fs.ErrNotExist) {
+					errs = append(errs, err)
+				}
+				continue
+			}
+		}
+		sum.Files++
+		sum.Bytes += fi.Size()
+		if sum.Oldest.IsZero() || fi.ModTime().Before(sum.Oldest) {
+			sum.Oldest = fi.ModTime()
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		return removed, fmt.Errorf("local backend %q: clean temporary files: %w", b.id, err)
+		return sum, fmt.Errorf("local backend %q: remove temporary files: %w", b.id, err)
 	}
-	return removed, nil
+	return sum, nil
 }
 
 // key returns the slash-separated path of d below the root, or an error

@@ -33,7 +33,12 @@ func NewCmdGC(f *cmdutil.Factory, runF func(context.Context, *Options) error) *c
 		Short: "Delete blobs no live artifact references",
 		Long: `Reclaim the space of deleted artifacts and interrupted pushes: delete
 from the backend every blob (manifest or chunk) that no live artifact
-references and that was last written before the grace window.
+references and that was last written before the grace window, and the
+temporary upload files of a local backend (left by uploads killed hard)
+last written before it too; an upload in progress keeps its file fresh.
+gc refuses a backend whose store marker names another event log, or that
+holds blobs no log has claimed (docs/configuration.md): it never runs
+against a log that has never seen the backend's blobs.
 
 It is safe while others push: each batch of deletions happens inside the
 event log's append transaction, after checking again that no artifact
@@ -101,6 +106,14 @@ func gcRun(ctx context.Context, opts *Options) error {
 	}
 	_, err = fmt.Fprintf(out, "%s %d %s (%s) of %d in backend %s\n", verb, rep.Blobs, plural(rep.Blobs, "blob", "blobs"),
 		artfmt.Bytes(rep.Bytes), rep.Scanned, rep.Backend)
+	if err == nil && rep.TempFiles > 0 {
+		verb := "removed"
+		if rep.DryRun {
+			verb = "would remove"
+		}
+		_, err = fmt.Fprintf(out, "%s %d temporary upload %s (%s) left by killed uploads\n", verb, rep.TempFiles,
+			plural(rep.TempFiles, "file", "files"), artfmt.Bytes(rep.TempBytes))
+	}
 	if err == nil && rep.Spared > 0 {
 		_, err = fmt.Fprintf(out, "kept %d %s that pushes referenced or rewrote while gc ran\n", rep.Spared, plural(rep.Spared, "blob", "blobs"))
 	}

@@ -131,17 +131,28 @@ func verifyRun(ctx context.Context, opts *Options) error {
 // garbageNote summarises the harmless findings of a report that is OK:
 // "" when there are none.
 func garbageNote(problems []client.Problem) string {
-	orphans := 0
+	orphans, temp := 0, false
 	for _, p := range problems {
-		if p.Kind == client.ProblemOrphan {
+		switch p.Kind {
+		case client.ProblemOrphan:
 			orphans++
+		case client.ProblemTemp:
+			temp = true
 		}
 	}
-	if orphans == 0 {
+	var notes []string
+	if orphans > 0 {
+		notes = append(notes, fmt.Sprintf("%d orphaned %s", orphans, plural(orphans, "blob")))
+	}
+	if temp {
+		notes = append(notes, "leftover temporary upload files")
+	}
+	if len(notes) == 0 {
 		return ""
 	}
-	return fmt.Sprintf(" (%d orphaned %s, reclaimed by artstore gc)", orphans, plural(orphans, "blob"))
+	return " (" + strings.Join(notes, ", ") + ", reclaimed by artstore gc)"
 }
+
 
 func plural(n int, word string) string {
 	if n == 1 {
