@@ -153,7 +153,6 @@ func garbageNote(problems []client.Problem) string {
 	return " (" + strings.Join(notes, ", ") + ", reclaimed by artstore gc)"
 }
 
-
 func plural(n int, word string) string {
 	if n == 1 {
 		return word
