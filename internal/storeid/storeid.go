@@ -140,29 +140,35 @@ func HasBlobs(ctx context.Context, b storage.Backend) (bool, error) {
 
 // Check reports whether backend b may be used with self, without writing
 // anything: nil when its marker names self (or names a log of self's kind
-// that had no event when it was written), or when b holds no blob; an
-// error matching ErrForeignLog when the marker names another log; one
-// matching ErrUnclaimed when b holds blobs but no marker.
+// that had no event when it was written, unless self has none either and b
+// now holds blobs), or when b holds no blob; an error matching
+// ErrForeignLog when the marker names another log; one matching
+// ErrUnclaimed when b holds blobs that self cannot have seen.
 func Check(ctx context.Context, b storage.Backend, self Log) error {
 	m, ok, err := Read(ctx, b)
 	if err != nil {
 		return err
 	}
 	if ok {
-		return compare(b, m, self)
-	}
-	if _, can := b.(storage.Marker); !can {
+		if err := compare(b, m, self); err != nil {
+			return err
+		}
+		if m.Log.ID != "" || self.ID != "" {
+			return nil
+		}
+	} else if _, can := b.(storage.Marker); !can {
 		return nil // nothing to check against
 	}
 	has, err := HasBlobs(ctx, b)
-	if err != nil {
+	if err != nil || !has {
 		return err
 	}
-	if has {
-		return fmt.Errorf("backend %s holds blobs but no store marker (%s) saying which event log they belong to, and %s has never seen them (it would take every one for garbage): %w",
-			b.ID(), storage.MarkerName, self, ErrUnclaimed)
+	if ok {
+		return fmt.Errorf("backend %s holds blobs, but its store marker was written while its log had no event, and %s has none either, so it has never seen them (it would take every one for garbage): %w",
+			b.ID(), self, ErrUnclaimed)
 	}
-	return nil
+	return fmt.Errorf("backend %s holds blobs but no store marker (%s) saying which event log they belong to, and %s has never seen them (it would take every one for garbage): %w",
+		b.ID(), storage.MarkerName, self, ErrUnclaimed)
 }
 
 // compare checks marker m against self.
@@ -179,33 +185,32 @@ func compare(b storage.Backend, m Marker, self Log) error {
 // none and b holds no blob, or b holds blobs and self has events (a store
 // from before markers existed is adopted by its own log), and completes a
 // marker written while the log had no event. It refuses, with Check's
-// errors, a backend another log has claimed, and one holding unclaimed
-// blobs when self has no event. A backend that cannot keep a marker is
+// errors, a backend another log has claimed, and blobs self cannot have
+// seen (self has no event). A backend that cannot keep a marker is
 // accepted as it is.
 func Claim(ctx context.Context, b storage.Backend, self Log, now time.Time) error {
 	mk, can := b.(storage.Marker)
 	if !can {
 		return nil
 	}
+	if self.ID == "" {
+		if err := Check(ctx, b, self); err != nil {
+			return err
+		}
+	}
 	m, ok, err := Read(ctx, b)
 	if err != nil {
 		return err
 	}
-	if ok {
-		if err := compare(b, m, self); err != nil {
-			return err
-		}
-		if m.Log.ID != "" || self.ID == "" {
-			return nil
-		}
-		m.Log.ID = self.ID // the log's first event came after the marker
-	} else {
-		if self.ID == "" {
-			if err := Check(ctx, b, self); err != nil {
-				return err
-			}
-		}
+	switch {
+	case !ok:
 		m = Marker{Format: markerFormat, Log: self, Created: now.UTC()}
+	case compare(b, m, self) != nil:
+		return compare(b, m, self)
+	case m.Log.ID != "" || self.ID == "":
+		return nil
+	default:
+		m.Log.ID = self.ID // the log's first event came after the marker
 	}
 	data, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {

@@ -224,7 +224,8 @@ func checkBelongs(ctx context.Context, be storage.Backend, logPath string) error
 		return nil
 	}
 	if err := storeid.Check(ctx, be, storeid.Log{Kind: storeid.KindSQLite, Location: logPath}); err != nil {
-		return fmt.Errorf("refusing to create an empty event log: %w; %s", err, useServer)
+		return fmt.Errorf("refusing to create an empty event log: %w; %s; if this store's own log file was moved or lost, put it back as %s (or restore it from a backup)",
+			err, useServer, logPath)
 	}
 	return nil
 }
