@@ -83,6 +83,25 @@ func TestClaim(t *testing.T) {
 		}
 	})
 
+	t.Run("a marker written by an empty log does not let another empty log take later blobs", func(t *testing.T) {
+		be := newBackend(t, false)
+		_, empty := newLog(t, 0)
+		if err := storeid.Claim(ctx, be, empty, now); err != nil {
+			t.Fatal(err)
+		}
+		data := []byte("pushed after the marker")
+		if _, err := be.Put(ctx, content.FromBytes(data), int64(len(data)), bytes.NewReader(data)); err != nil {
+			t.Fatal(err)
+		}
+		_, another := newLog(t, 0)
+		if err := storeid.Claim(ctx, be, another, now); !errors.Is(err, storeid.ErrUnclaimed) {
+			t.Fatalf("Claim: %v, want ErrUnclaimed", err)
+		}
+		if err := storeid.Check(ctx, be, storeid.Log{}); !errors.Is(err, storeid.ErrUnclaimed) {
+			t.Fatalf("Check (gc, empty log): %v, want ErrUnclaimed", err)
+		}
+	})
+
 	t.Run("a store from before markers is adopted by its own log", func(t *testing.T) {
 		be := newBackend(t, true)
 		_, self := newLog(t, 2)

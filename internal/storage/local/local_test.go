@@ -678,3 +678,35 @@ func TestMultiProcessPut(t *testing.T) {
 		t.Errorf("Walk found %d blobs, %v; want 1", n, err)
 	}
 }
+
+// TestMarker: the store marker is <root>/artstore-store.json, replaced
+// atomically, and Walk never reports it as a blob.
+func TestMarker(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	b, err := local.New("m", root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.ReadMarker(ctx); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("ReadMarker before any: %v, want ErrNotFound", err)
+	}
+	for _, want := range []string{`{"format":1}`, `{"format":2}`} {
+		if err := b.WriteMarker(ctx, []byte(want)); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := os.ReadFile(filepath.Join(root, storage.MarkerName)); err != nil || string(got) != want {
+			t.Fatalf("marker file = %q, %v; want %q", got, err, want)
+		}
+		if got, err := b.ReadMarker(ctx); err != nil || string(got) != want {
+			t.Fatalf("ReadMarker = %q, %v; want %q", got, err, want)
+		}
+	}
+	if left, err := os.ReadDir(filepath.Join(root, "tmp")); err != nil || len(left) != 0 {
+		t.Errorf("tmp/ after writing the marker: %v %v", left, err)
+	}
+	n := 0
+	if err := b.Walk(ctx, func(storage.Info) error { n++; return nil }); err != nil || n != 0 {
+		t.Errorf("Walk saw %d blobs, %v; want none (the marker is not a blob)", n, err)
+	}
+}

@@ -708,3 +708,42 @@ func TestMissingCredentialsAreUnavailable(t *testing.T) {
 		t.Errorf("Health with keys in the environment = %+v; want healthy", h)
 	}
 }
+
+// TestMarker: the store marker lives at <prefix>artstore-store.json, one
+// per prefix (daemons sharing a bucket under one prefix share it), and
+// Walk never reports it as a blob.
+func TestMarker(t *testing.T) {
+	srv := newFake(t, nil, nil)
+	bucket := srv.newBucket(t)
+	open := func(prefix string) *Backend {
+		cfg := srv.config(bucket)
+		cfg.Prefix = prefix
+		b, err := New(t.Context(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	a, other := open("team-a/"), open("team-b/")
+	if _, err := a.ReadMarker(t.Context()); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("ReadMarker before any: %v, want ErrNotFound", err)
+	}
+	for _, want := range []string{`{"format":1}`, `{"format":2}`} {
+		if err := a.WriteMarker(t.Context(), []byte(want)); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := a.ReadMarker(t.Context()); err != nil || string(got) != want {
+			t.Fatalf("ReadMarker = %q, %v; want %q", got, err, want)
+		}
+	}
+	if keys := rawKeys(t, a); !slices.Equal(keys, []string{"team-a/" + storage.MarkerName}) {
+		t.Errorf("bucket holds %v; want only team-a/%s", keys, storage.MarkerName)
+	}
+	if _, err := other.ReadMarker(t.Context()); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("another prefix sees the marker: %v", err)
+	}
+	n := 0
+	if err := a.Walk(t.Context(), func(storage.Info) error { n++; return nil }); err != nil || n != 0 {
+		t.Errorf("Walk saw %d blobs, %v; want none (the marker is not a blob)", n, err)
+	}
+}

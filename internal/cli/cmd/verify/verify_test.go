@@ -59,6 +59,10 @@ func TestVerifyRun(t *testing.T) {
 			wantCode: cmdutil.ExitIntegrity},
 		{name: "orphans alone are reported but exit 0", opts: Options{All: true}, rep: client.VerifyReport{OK: true, Artifacts: 1, Problems: problems[1:]},
 			want: "orphan  sha256:bb: no artifact uses it\nok: 1 artifacts, 0 blobs, 0 B checked (1 orphaned blob, reclaimed by artstore gc)\n"},
+		{name: "leftover temporary files are garbage too", opts: Options{All: true},
+			rep: client.VerifyReport{OK: true, Artifacts: 2, Problems: []client.Problem{problems[1], {Kind: client.ProblemTemp, Message: "3 temporary upload files"}}},
+			want: "orphan  sha256:bb: no artifact uses it\ntemporary_files: 3 temporary upload files\n" +
+				"ok: 2 artifacts, 0 blobs, 0 B checked (1 orphaned blob, leftover temporary upload files, reclaimed by artstore gc)\n"},
 		{name: "json orphans alone exit 0", opts: Options{All: true}, rep: client.VerifyReport{OK: true, Problems: problems[1:]}, json: true,
 			want: "{\n  \"ok\": true,\n  \"artifacts\": 0,\n  \"blobs\": 0,\n  \"bytes\": 0,\n  \"problems\": [\n    {\n      \"digest\": \"sha256:bb\",\n      \"kind\": \"orphan\",\n      \"message\": \"no artifact uses it\"\n    }\n  ]\n}\n"},
 		{name: "json ok has an empty problem list", opts: Options{All: true}, rep: client.VerifyReport{OK: true, Artifacts: 1}, json: true,
