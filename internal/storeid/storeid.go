@@ -140,8 +140,8 @@ func HasBlobs(ctx context.Context, b storage.Backend) (bool, error) {
 
 // Check reports whether backend b may be used with self, without writing
 // anything: nil when its marker names self (or names a log of self's kind
-// that had no event when it was written, unless self has none either and b
-// now holds blobs), or when b holds no blob; an error matching
+// that had no event when it was written, unless self has none either, is
+// at another location, and b now holds blobs), or when b holds no blob; an error matching
 // ErrForeignLog when the marker names another log; one matching
 // ErrUnclaimed when b holds blobs that self cannot have seen.
 func Check(ctx context.Context, b storage.Backend, self Log) error {
@@ -153,7 +153,9 @@ func Check(ctx context.Context, b storage.Backend, self Log) error {
 		if err := compare(b, m, self); err != nil {
 			return err
 		}
-		if m.Log.ID != "" || self.ID != "" {
+		// Neither log has an event: the same log (a new store whose first
+		// push is in flight) may hold the blobs, another may not.
+		if m.Log.ID != "" || self.ID != "" || sameLocation(m.Log, self) {
 			return nil
 		}
 	} else if _, can := b.(storage.Marker); !can {
@@ -169,6 +171,12 @@ func Check(ctx context.Context, b storage.Backend, self Log) error {
 	}
 	return fmt.Errorf("backend %s holds blobs but no store marker (%s) saying which event log they belong to, and %s has never seen them (it would take every one for garbage): %w",
 		b.ID(), storage.MarkerName, self, ErrUnclaimed)
+}
+
+// sameLocation reports whether a and b name the same log by kind and
+// location (a SQLite path, a redacted DSN).
+func sameLocation(a, b Log) bool {
+	return a.Kind != "" && a.Kind == b.Kind && a.Location != "" && a.Location == b.Location
 }
 
 // compare checks marker m against self.

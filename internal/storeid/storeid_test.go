@@ -100,6 +100,11 @@ func TestClaim(t *testing.T) {
 		if err := storeid.Check(ctx, be, storeid.Log{}); !errors.Is(err, storeid.ErrUnclaimed) {
 			t.Fatalf("Check (gc, empty log): %v, want ErrUnclaimed", err)
 		}
+		// The same log (a second process while the first push of a new
+		// store is in flight, or its rerun after a kill) is accepted.
+		if err := storeid.Claim(ctx, be, empty, now); err != nil {
+			t.Fatalf("Claim by the marker's own empty log: %v", err)
+		}
 	})
 
 	t.Run("a store from before markers is adopted by its own log", func(t *testing.T) {

@@ -223,7 +223,9 @@ func checkBelongs(ctx context.Context, be storage.Backend, logPath string) error
 	if _, err := os.Stat(logPath); err == nil || !errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
-	if err := storeid.Check(ctx, be, storeid.Log{Kind: storeid.KindSQLite, Location: logPath}); err != nil {
+	// Check against a log with no location: whatever the marker says, a
+	// new, empty log never sees blobs it did not write.
+	if err := storeid.Check(ctx, be, storeid.Log{Kind: storeid.KindSQLite}); err != nil {
 		return fmt.Errorf("refusing to create an empty event log: %w; %s; if this store's own log file was moved or lost, put it back as %s (or restore it from a backup)",
 			err, useServer, logPath)
 	}
