@@ -689,9 +689,13 @@ func (v *verifier) temp(ctx context.Context) error {
 	if sum.Files == 0 {
 		return nil
 	}
+	files := "files"
+	if sum.Files == 1 {
+		files = "file"
+	}
 	v.add(Problem{Kind: ProblemTemp,
-		Message: fmt.Sprintf("backend %s holds %d temporary upload files (%d bytes), the oldest last written %s ago",
-			v.l.backend.ID(), sum.Files, sum.Bytes, now.Sub(sum.Oldest).Round(time.Second)),
+		Message: fmt.Sprintf("backend %s holds %d temporary upload %s (%d bytes), the oldest last written %s ago",
+			v.l.backend.ID(), sum.Files, files, sum.Bytes, now.Sub(sum.Oldest).Round(time.Second)),
 		Hint: "left by uploads killed hard (kill -9, power loss), or uploads in progress; harmless: artstore gc removes those older than its grace window"})
 	return nil
 }
