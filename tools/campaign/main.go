@@ -230,7 +230,7 @@ func (c *campaign) sites(ctx context.Context, f flags, bin, dir string) ([]*site
 		if err != nil {
 			return nil, cleanup, fmt.Errorf("%s: %w", name, err)
 		}
-		if err := s.must(ctx, "retention", "rule", "add", expendablePattern, "--keep-last", "2"); err != nil {
+		if err := s.must(ctx, append([]string{"retention", "rule", "add"}, expendableRule...)...); err != nil {
 			return nil, cleanup, err
 		}
 	}

@@ -25,13 +25,14 @@ const (
 var kindNames = [nKinds]string{"push file", "push tree", "push stdin", "push expendable", "gc", "retention apply", "admin rebuild"}
 
 // kindWeights is how often each kind is picked, out of their sum.
-var kindWeights = [nKinds]int{6, 2, 1, 2, 2, 1, 1}
+var kindWeights = [nKinds]int{6, 2, 1, 3, 2, 2, 1}
 
 func (k kind) push() bool { return k <= pushExpendable }
 
-// expendablePattern is the retention rule every site gets: keep the two
-// newest versions of each name under camp/rot/, delete the others.
-const expendablePattern = "camp/rot/*"
+// expendableRule is the retention rule every site gets: under camp/rot/,
+// versions expire a second after their creation, except the newest of
+// each name.
+var expendableRule = []string{"camp/rot/*", "--expire-after", "1s", "--keep-last", "1"}
 
 // op is one command of a round.
 type op struct {
@@ -70,7 +71,7 @@ func (c *campaign) newOp(s *site) (*op, error) {
 		name = "camp/stdin"
 		src, err = c.pool.file()
 	case pushExpendable:
-		name = "camp/rot/" + letter
+		name = "camp/rot/" + string(rune('a'+c.rng.IntN(2)))
 		src, err = c.pool.file()
 	default:
 		name = "camp/files/" + letter
@@ -172,8 +173,13 @@ func (c *campaign) round(ctx context.Context, n int, s *site) error {
 		ops[i] = o
 	}
 	var daemonKill time.Duration
-	if s.d != nil && c.rng.IntN(4) == 0 {
-		daemonKill = c.killDelay(s, pushFile)
+	if s.d != nil && c.rng.IntN(3) == 0 {
+		// while the longest of the round's commands is expected to run
+		var longest time.Duration
+		for _, o := range ops {
+			longest = max(longest, c.estimate(s, o.kind))
+		}
+		daemonKill = max(time.Duration(c.rng.Float64()*0.8*float64(longest)), time.Millisecond)
 	}
 	c.logf("round %d on %s:", n, s.name)
 	daemonKilled, err := c.runOps(ctx, s, ops, daemonKill)
