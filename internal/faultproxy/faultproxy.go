@@ -30,25 +30,23 @@ type Kind int
 const (
 	// None forwards everything (subject to Latency and BytesPerSecond).
 	None Kind = iota
-	// ResetRequest resets both sides (TCP RST) once After bytes have come
-	// from the client: mid-request, mid-body for a large one.
-	ResetRequest
-	// ResetResponse resets both sides once After bytes have come from the
-	// server: mid-response.
-	ResetResponse
+	// Reset resets both sides (TCP RST) once After bytes have been
+	// forwarded, counting both directions: in the middle of a request or
+	// a response, mid-body when one is large.
+	Reset
 	// Status503 reads the client's first request (draining its body) and
 	// answers 503 Service Unavailable with Connection: close; nothing
 	// reaches the server.
 	Status503
-	// HalfClose forwards After bytes from the server, then closes the
-	// proxy's write side towards the client (the client reads EOF in the
-	// middle of a response while its own writes still succeed) and drops
-	// the server.
+	// HalfClose forwards After bytes (both directions), then closes the
+	// proxy's write side towards the client, so the client reads EOF in
+	// the middle of whatever it was reading, while what it still sends is
+	// read and dropped; the server's connection is closed.
 	HalfClose
 	nKinds
 )
 
-var kindNames = [nKinds]string{"none", "reset-request", "reset-response", "503", "half-close"}
+var kindNames = [nKinds]string{"none", "reset", "503", "half-close"}
 
 func (k Kind) String() string {
 	if k < 0 || k >= nKinds {
@@ -60,9 +58,8 @@ func (k Kind) String() string {
 // Fault is what one connection suffers.
 type Fault struct {
 	Kind Kind
-	// After is the number of bytes forwarded (from the client for
-	// ResetRequest, from the server for ResetResponse and HalfClose)
-	// before the fault strikes.
+	// After is the number of bytes forwarded, in both directions
+	// together, before a Reset or HalfClose strikes.
 	After int64
 	// Latency delays every piece of data forwarded, in both directions.
 	Latency time.Duration
@@ -78,10 +75,10 @@ type Plan func(n int) Fault
 func NoFaults(int) Fault { return Fault{} }
 
 // Random returns a plan drawing from seed: with probability rate a
-// connection gets one of the faults (reset of the request or the response,
-// 503, half close) after up to maxAfter bytes; independently, one in four
+// connection gets one of the faults (reset, 503, half close), the reset
+// and the half close after up to maxAfter bytes; independently, one in four
 // connections gets up to 20 ms of latency and one in four a limit of
-// 256 KiB/s to 4 MiB/s.
+// 1 to 8 MiB/s.
 func Random(seed uint64, rate float64, maxAfter int64) Plan {
 	rng := rand.New(rand.NewPCG(seed, seed^0x6661756c74))
 	return func(int) Fault {
@@ -94,7 +91,7 @@ func Random(seed uint64, rate float64, maxAfter int64) Plan {
 			f.Latency = time.Duration(rng.IntN(20)) * time.Millisecond
 		}
 		if rng.IntN(4) == 0 {
-			f.BytesPerSecond = 256<<10 + rng.Int64N(4<<20)
+			f.BytesPerSecond = 1<<20 + rng.Int64N(7<<20)
 		}
 		return f
 	}
@@ -228,8 +225,8 @@ func (p *Proxy) serve(client net.Conn, f Fault) {
 	defer p.untrack(server)
 	l := &link{client: client, server: server, f: f}
 	var wg sync.WaitGroup
-	wg.Go(func() { p.pipe(l, server, client, f.Kind == ResetRequest) })
-	wg.Go(func() { p.pipe(l, client, server, f.Kind == ResetResponse || f.Kind == HalfClose) })
+	wg.Go(func() { p.pipe(l, server, client, true) })
+	wg.Go(func() { p.pipe(l, client, server, false) })
 	wg.Wait()
 }
 
@@ -237,38 +234,69 @@ func (p *Proxy) serve(client net.Conn, f Fault) {
 type link struct {
 	client, server net.Conn
 	f              Fault
-	// halfClosed is set once a HalfClose fault struck: from then on what
-	// the client sends is read and dropped.
+
+	mu sync.Mutex
+	// sent counts the bytes forwarded both ways; struck is set once the
+	// fault struck.
+	sent   int64
+	struck bool
+	// halfClosed is set once a HalfClose struck: from then on what the
+	// client sends is read and dropped.
 	halfClosed atomic.Bool
 }
 
-// pipe copies src to dst with the link's latency and bandwidth; when
-// strike is set, its fault strikes once f.After bytes have been copied.
-func (p *Proxy) pipe(l *link, dst, src net.Conn, strike bool) {
+// budget takes n bytes to forward: it returns how many may go, and
+// whether the fault strikes after them.
+func (l *link) budget(n int) (int, bool) {
+	if l.f.Kind != Reset && l.f.Kind != HalfClose {
+		return n, false
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.struck {
+		return 0, true
+	}
+	if left := l.f.After - l.sent; int64(n) >= left {
+		l.struck = true
+		return int(left), true
+	}
+	l.sent += int64(n)
+	return n, false
+}
+
+// pipe copies src to dst with the link's latency, bandwidth limit and
+// fault; fromClient tells the direction.
+func (p *Proxy) pipe(l *link, dst, src net.Conn, fromClient bool) {
 	f := l.f
 	buf := make([]byte, 32<<10)
 	if f.BytesPerSecond > 0 {
 		// about twenty writes a second, so the rate is smooth
 		buf = buf[:min(int64(len(buf)), max(f.BytesPerSecond/20, 512))]
 	}
-	var sent int64
 	for {
 		n, err := src.Read(buf)
-		if n > 0 && !l.halfClosed.Load() {
+		if l.halfClosed.Load() {
+			if fromClient && err == nil {
+				continue // drop what the client still sends
+			}
+			return
+		}
+		if n > 0 {
 			if !p.sleep(f.Latency) {
 				return
 			}
-			data := buf[:n]
-			if strike && sent+int64(n) >= f.After {
-				_, _ = dst.Write(data[:f.After-sent])
-				l.strike()
-				return
-			}
-			if _, werr := dst.Write(data); werr != nil && !l.halfClosed.Load() {
+			m, strike := l.budget(n)
+			if _, werr := dst.Write(buf[:m]); werr != nil {
 				reset(src)
 				return
 			}
-			sent += int64(n)
+			if strike {
+				l.strike()
+				if fromClient && f.Kind == HalfClose {
+					continue
+				}
+				return
+			}
 			if f.BytesPerSecond > 0 && !p.sleep(time.Duration(int64(n)*int64(time.Second)/f.BytesPerSecond)) {
 				return
 			}
@@ -288,7 +316,9 @@ func (p *Proxy) pipe(l *link, dst, src net.Conn, strike bool) {
 // strike applies the link's fault, whose byte count was reached.
 func (l *link) strike() {
 	if l.f.Kind == HalfClose {
-		l.halfClosed.Store(true)
+		if l.halfClosed.Swap(true) {
+			return
+		}
 		if tc, ok := l.client.(*net.TCPConn); ok {
 			_ = tc.CloseWrite()
 		}

@@ -81,14 +81,14 @@ func TestFaults(t *testing.T) {
 		// check judges the outcome; it returns "" when it is right.
 		check func(code int, got []byte, err error) string
 	}{
-		{"reset mid request body", Fault{Kind: ResetRequest, After: 64 << 10}, http.MethodPost,
+		{"reset mid request body", Fault{Kind: Reset, After: 64 << 10}, http.MethodPost,
 			func(code int, got []byte, err error) string {
 				if err == nil && bytes.Equal(got, payload) {
 					return "the whole body went through"
 				}
 				return ""
 			}},
-		{"reset mid response", Fault{Kind: ResetResponse, After: 10 << 10}, http.MethodGet,
+		{"reset mid response", Fault{Kind: Reset, After: 10 << 10}, http.MethodGet,
 			func(code int, got []byte, err error) string {
 				if err == nil {
 					return "no error"
