@@ -7,8 +7,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
-	"net"
 	mrand "math/rand/v2"
+	"net"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -383,4 +383,3 @@ func TestPushThroughFaultsToS3(t *testing.T) {
 func TestPushThroughFaultsToRealS3(t *testing.T) {
 	runFaults(t, s3Rig(t, realS3(t)), 13)
 }
-
