@@ -197,7 +197,7 @@ func (c *campaign) sites(ctx context.Context, f flags, bin, dir string) ([]*site
 	var cleanups []func()
 	cleanup := func() {
 		for _, s := range sites {
-			if s.d != nil && s.d.cmd != nil && s.d.cmd.ProcessState == nil {
+			if s.d != nil && s.d.running() {
 				s.d.kill()
 			}
 		}

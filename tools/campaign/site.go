@@ -238,6 +238,19 @@ func (d *daemon) start(addr string) error {
 	return nil
 }
 
+// running reports whether the daemon's process is alive.
+func (d *daemon) running() bool {
+	if d.cmd == nil {
+		return false
+	}
+	select {
+	case <-d.done:
+		return false
+	default:
+		return true
+	}
+}
+
 // kill sends SIGKILL to the daemon and waits for it to die.
 func (d *daemon) kill() {
 	_ = d.cmd.Process.Signal(syscall.SIGKILL)
@@ -256,7 +269,7 @@ func (d *daemon) restart() error {
 
 // stop stops the daemon gracefully (SIGTERM) and waits for it.
 func (d *daemon) stop() error {
-	if d.cmd == nil {
+	if !d.running() {
 		return nil
 	}
 	_ = d.cmd.Process.Signal(syscall.SIGTERM)
