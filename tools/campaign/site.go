@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -299,13 +298,4 @@ func startDaemon(s *site, logDSN string) error {
 	}
 	s.d = d
 	return nil
-}
-
-// copyTail appends the last part of the daemon log to w.
-func (d *daemon) copyTail(w io.Writer) {
-	b, err := os.ReadFile(d.stderr.Name())
-	if err != nil {
-		return
-	}
-	fmt.Fprintln(w, tail(b))
 }
