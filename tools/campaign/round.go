@@ -125,12 +125,17 @@ func (s *site) lastDurable() string {
 	return ""
 }
 
-// killDelay draws when to kill a command of kind k on s: uniform over the
-// time such a command has been taking, a little beyond, so most kills
-// land while it runs and some after it answered.
+// killDelay draws when to kill a command of kind k on s: half the time
+// uniformly over 1.2 times what such a command has been taking, the other
+// half over 0.8 to 1.1 times it, where it commits and answers (the
+// registration, the gc's deletions and their event, the rebuild's
+// transaction), so kills land there often enough.
 func (c *campaign) killDelay(s *site, k kind) time.Duration {
-	est := c.estimate(s, k)
-	d := time.Duration(c.rng.Float64() * 1.2 * float64(est))
+	est := float64(c.estimate(s, k))
+	d := time.Duration(c.rng.Float64() * 1.2 * est)
+	if c.rng.IntN(2) == 0 {
+		d = time.Duration((0.8 + 0.3*c.rng.Float64()) * est)
+	}
 	return max(d, time.Millisecond)
 }
 
