@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -193,10 +194,7 @@ func (c *campaign) round(ctx context.Context, n int, s *site) error {
 	}
 	if daemonKilled {
 		c.stats.daemonKills++
-		c.logf("  daemon killed -9 after %s; restarting", daemonKill.Round(time.Millisecond))
-		if err := s.d.restart(); err != nil {
-			return fmt.Errorf("%s: restart the daemon after kill -9: %w", s.name, err)
-		}
+		c.logf("  daemon killed -9 after %s and restarted", daemonKill.Round(time.Millisecond))
 	}
 	for _, o := range ops {
 		if err := c.settle(ctx, s, o, daemonKilled); err != nil {
@@ -207,7 +205,9 @@ func (c *campaign) round(ctx context.Context, n int, s *site) error {
 }
 
 // runOps runs ops concurrently and, when daemonKill > 0, kills the daemon
-// that long after the start. It reports whether the daemon was killed.
+// that long after the start and restarts it at once, as a supervisor
+// would, so clients retrying meanwhile reach it again. It reports whether
+// the daemon was killed.
 func (c *campaign) runOps(ctx context.Context, s *site, ops []*op, daemonKill time.Duration) (bool, error) {
 	var wg sync.WaitGroup
 	errs := make([]error, len(ops))
@@ -216,23 +216,30 @@ func (c *campaign) runOps(ctx context.Context, s *site, ops []*op, daemonKill ti
 			o.res, errs[i] = s.run(ctx, o.killAfter, o.stdin, o.args...)
 		})
 	}
-	killed := make(chan bool, 1)
+	// restarted receives the restart's error once the daemon was killed
+	// and started again, or nothing when the kill did not happen.
+	restarted := make(chan error, 1)
+	killed := false
 	if daemonKill > 0 {
-		t := time.AfterFunc(daemonKill, func() { s.d.kill(); killed <- true })
+		t := time.AfterFunc(daemonKill, func() {
+			s.d.kill()
+			if err := s.d.restart(); err != nil {
+				restarted <- fmt.Errorf("%s: restart the daemon after kill -9: %w", s.name, err)
+				return
+			}
+			restarted <- nil
+		})
 		wg.Wait()
-		if t.Stop() {
-			killed <- false
+		if !t.Stop() {
+			killed = true
+			if err := <-restarted; err != nil {
+				return false, err
+			}
 		}
 	} else {
 		wg.Wait()
-		killed <- false
 	}
-	for _, err := range errs {
-		if err != nil {
-			return false, err
-		}
-	}
-	return <-killed, nil
+	return killed, errors.Join(errs...)
 }
 
 // settle accounts for one operation of a round and re-runs it when it did

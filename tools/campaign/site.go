@@ -175,7 +175,9 @@ func (k *killFlag) done() bool {
 type daemon struct {
 	s *site
 	// log is the --log DSN; empty for the SQLite file in the store.
-	log   string
+	log string
+	// mu guards url, which a restart changes while commands start.
+	mu    sync.Mutex
 	url   string
 	token string
 	cmd   *exec.Cmd
@@ -186,6 +188,8 @@ type daemon struct {
 }
 
 func (d *daemon) env() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	return []string{"ARTSTORE_SERVER=" + d.url, "ARTSTORE_TOKEN=" + d.token}
 }
 
@@ -213,7 +217,9 @@ func (d *daemon) start(addr string) error {
 	defer tick.Stop()
 	for {
 		if b, err := os.ReadFile(ready); err == nil && len(bytes.TrimSpace(b)) > 0 {
+			d.mu.Lock()
 			d.url, d.cmd, d.done = strings.TrimSpace(string(b)), cmd, done
+			d.mu.Unlock()
 			break
 		}
 		select {
@@ -259,7 +265,9 @@ func (d *daemon) kill() {
 // restart starts the daemon again after a kill, on the same port when it
 // is still free (clients retrying then reach it), else on a new one.
 func (d *daemon) restart() error {
+	d.mu.Lock()
 	addr := strings.TrimPrefix(d.url, "http://")
+	d.mu.Unlock()
 	if err := d.start(addr); err == nil {
 		return nil
 	}
