@@ -8,7 +8,6 @@ import (
 	"errors"
 	"io"
 	mrand "math/rand/v2"
-	"net"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -117,7 +116,7 @@ func pushFaulty(t *testing.T, st client.Store, data [][]byte, from, to int, fail
 		cancel()
 		switch {
 		case err != nil:
-			checkClean(t, "push "+strconv.Itoa(i+1), err, false)
+			checkClean(t, "push "+strconv.Itoa(i+1), err)
 			failed[i] = err
 		case res.ContentDigest != content.FromBytes(b).String():
 			t.Errorf("push %d through faults registered %s, want %s", i+1, res.ContentDigest, content.FromBytes(b))
@@ -126,9 +125,8 @@ func pushFaulty(t *testing.T, st client.Store, data [][]byte, from, to int, fail
 }
 
 // checkClean fails the test unless err is one of the client's classified
-// errors or, where transport errors are allowed to surface unclassified,
-// a network error; a deadline means the operation hung.
-func checkClean(t *testing.T, what string, err error, transport bool) {
+// errors; a deadline means the operation hung.
+func checkClean(t *testing.T, what string, err error) {
 	t.Helper()
 	if errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("%s hung for %s: %v", what, faultOpTimeout, err)
@@ -138,11 +136,6 @@ func checkClean(t *testing.T, what string, err error, transport bool) {
 		if errors.Is(err, s) {
 			return
 		}
-	}
-	var ne net.Error
-	if transport && (errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF)) {
-		t.Logf("%s failed with a network error that is not marked unavailable: %v", what, err)
-		return
 	}
 	t.Errorf("%s failed with an unclassified error: %v", what, err)
 }
@@ -254,7 +247,7 @@ func pullAll(t *testing.T, st client.Store, data [][]byte, failed map[int]error,
 				t.Errorf("pull %s: %v", ref, err)
 				continue
 			}
-			checkClean(t, "pull "+ref, err, true)
+			checkClean(t, "pull "+ref, err)
 			if _, serr := os.Lstat(out); serr == nil {
 				t.Errorf("a failed pull of %s left %s behind", ref, out)
 			}
@@ -388,4 +381,38 @@ func TestPushThroughFaultsToS3(t *testing.T) {
 
 func TestPushThroughFaultsToRealS3(t *testing.T) {
 	runFaults(t, s3Rig(t, realS3(t)), 13, s3FaultRate)
+}
+
+// TestPullCutByTheNetworkIsUnavailable: a blob download the network cuts
+// in the middle, on every try, fails as ErrUnavailable (exit status 6: the
+// daemon could not be reached properly), like a request that gets no
+// answer at all, not as an unclassified error.
+func TestPullCutByTheNetworkIsUnavailable(t *testing.T) {
+	d := startDaemon(t, nil)
+	ctx := context.Background()
+	data := faultData(mrand.New(mrand.NewPCG(5, 1)), 1)[0]
+	if _, err := d.open(t, "write").Push(ctx, client.PushRequest{Reader: bytes.NewReader(data), Name: "fault/cut"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []faultproxy.Kind{faultproxy.Reset, faultproxy.HalfClose} {
+		t.Run(k.String(), func(t *testing.T) {
+			proxy, err := faultproxy.Start(strings.TrimPrefix(d.ts.URL, "http://"), func(int) faultproxy.Fault {
+				return faultproxy.Fault{Kind: k, After: 300 << 10}
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { proxy.Close() })
+			r, err := client.OpenRemote(ctx, client.RemoteOptions{URL: proxy.URL(), Token: d.token["read"],
+				MaxAttempts: 2, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond, UserAgent: "fault-test"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { r.Close() })
+			_, err = r.Pull(ctx, "fault/cut", io.Discard, client.PullOptions{})
+			if !errors.Is(err, client.ErrUnavailable) {
+				t.Fatalf("pull cut after 300 KiB on every connection: %v; want ErrUnavailable", err)
+			}
+		})
+	}
 }

@@ -232,7 +232,26 @@ func (b remoteBlobs) Get(ctx context.Context, d content.Digest, rng *content.Ran
 		}
 		return nil, decodeError(resp)
 	}
-	return resp.Body, nil
+	return transportBody{ReadCloser: resp.Body, r: b.r}, nil
+}
+
+// transportBody marks the read errors of a response body (a connection
+// reset, a response cut short) with ErrUnavailable, as transportErr does
+// for a request that gets no answer: the daemon could not be read, the
+// bytes are not known to be bad. io.EOF passes unchanged, and the original
+// error stays in the chain, so retries and the pipeline's check for a
+// short read still see it.
+type transportBody struct {
+	io.ReadCloser
+	r *Remote
+}
+
+func (b transportBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		err = b.r.transportErr(err)
+	}
+	return n, err
 }
 
 // Push uploads the content through the pipeline and registers it.
