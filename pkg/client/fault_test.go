@@ -24,6 +24,7 @@ import (
 
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/faultproxy"
+	"github.com/artifact-store/artstore/internal/server/auth"
 	"github.com/artifact-store/artstore/internal/storage"
 	"github.com/artifact-store/artstore/internal/storage/backends"
 	"github.com/artifact-store/artstore/pkg/client"
@@ -383,10 +384,11 @@ func TestPushThroughFaultsToRealS3(t *testing.T) {
 	runFaults(t, s3Rig(t, realS3(t)), 13, s3FaultRate)
 }
 
-// TestPullCutByTheNetworkIsUnavailable: a blob download the network cuts
-// in the middle, on every try, fails as ErrUnavailable (exit status 6: the
-// daemon could not be reached properly), like a request that gets no
-// answer at all, not as an unclassified error.
+// TestPullCutByTheNetworkIsUnavailable: a download the network cuts in
+// the middle, on every try, fails as ErrUnavailable (exit status 6: the
+// daemon could not be read), like a request that gets no answer at all,
+// not as an unclassified error: blob by blob with a plain read token, and
+// through the content route with a prefix-limited one.
 func TestPullCutByTheNetworkIsUnavailable(t *testing.T) {
 	d := startDaemon(t, nil)
 	ctx := context.Background()
@@ -394,25 +396,31 @@ func TestPullCutByTheNetworkIsUnavailable(t *testing.T) {
 	if _, err := d.open(t, "write").Push(ctx, client.PushRequest{Reader: bytes.NewReader(data), Name: "fault/cut"}); err != nil {
 		t.Fatal(err)
 	}
+	prefixed, _, err := d.srv.Tokens().Create(ctx, "test", auth.Spec{Name: "fault-reader", Scope: auth.ScopeRead, Prefix: "fault/"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, k := range []faultproxy.Kind{faultproxy.Reset, faultproxy.HalfClose} {
-		t.Run(k.String(), func(t *testing.T) {
-			proxy, err := faultproxy.Start(strings.TrimPrefix(d.ts.URL, "http://"), func(int) faultproxy.Fault {
-				return faultproxy.Fault{Kind: k, After: 300 << 10}
+		for name, token := range map[string]string{"blobs": d.token["read"], "content route": prefixed} {
+			t.Run(k.String()+" "+name, func(t *testing.T) {
+				proxy, err := faultproxy.Start(strings.TrimPrefix(d.ts.URL, "http://"), func(int) faultproxy.Fault {
+					return faultproxy.Fault{Kind: k, After: 300 << 10}
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { proxy.Close() })
+				r, err := client.OpenRemote(ctx, client.RemoteOptions{URL: proxy.URL(), Token: token,
+					MaxAttempts: 2, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond, UserAgent: "fault-test"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { r.Close() })
+				_, err = r.Pull(ctx, "fault/cut", io.Discard, client.PullOptions{})
+				if !errors.Is(err, client.ErrUnavailable) {
+					t.Fatalf("pull cut after 300 KiB on every connection: %v; want ErrUnavailable", err)
+				}
 			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { proxy.Close() })
-			r, err := client.OpenRemote(ctx, client.RemoteOptions{URL: proxy.URL(), Token: d.token["read"],
-				MaxAttempts: 2, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond, UserAgent: "fault-test"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { r.Close() })
-			_, err = r.Pull(ctx, "fault/cut", io.Discard, client.PullOptions{})
-			if !errors.Is(err, client.ErrUnavailable) {
-				t.Fatalf("pull cut after 300 KiB on every connection: %v; want ErrUnavailable", err)
-			}
-		})
+		}
 	}
 }
