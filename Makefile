@@ -5,6 +5,8 @@ PKGS      ?= ./...
 # Directories whose .go files must be gofmt-clean.
 GOFMT_DIRS ?= .
 FUZZTIME  ?= 30s
+# Rounds of make campaign (.ci/run runs a shorter campaign).
+ROUNDS    ?= 40
 VERSION   ?= $(shell git describe --tags --match 'v[0-9]*' --dirty 2>/dev/null || echo devel)
 COMMIT    ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 BUILDPKG  := github.com/artifact-store/artstore/internal/cli/build
@@ -12,7 +14,7 @@ LDFLAGS   := -X $(BUILDPKG).Version=$(VERSION) -X $(BUILDPKG).Commit=$(COMMIT)
 # Pinned so every machine lints with the same rules.
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: help build install test lint bench fuzz docs docs-check ci
+.PHONY: help build install test lint bench fuzz fuzz-long campaign docs docs-check ci
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
@@ -41,6 +43,12 @@ bench: ## benchmark scripts (scripts/bench*.sh) and Go benchmarks; not part of t
 fuzz: ## run every FuzzXxx target for FUZZTIME each (default 30s)
 	FUZZTIME=$(FUZZTIME) GO=$(GO) bash tools/fuzz.sh
 
+fuzz-long: ## run every FuzzXxx target for 10 minutes each; new corpus entries land in testdata/fuzz/
+	FUZZTIME=10m FUZZ_SAVE_CORPUS=1 GO=$(GO) bash tools/fuzz.sh
+
+campaign: ## kill -9 pushes, gc, retention and rebuild at random (ROUNDS, default 40), then check nothing was lost
+	$(GO) run ./tools/campaign -rounds $(ROUNDS)
+
 docs: ## regenerate completions/ and docs/man/ from the command tree
 	$(GO) run ./tools/gendocs -man docs/man -completions completions
 
@@ -52,3 +60,4 @@ docs-check: ## fail when completions/ or docs/man/ are stale
 	fi; echo "docs-check: generated docs are up to date"
 
 ci: test lint docs-check ## what .ci/run runs, without starting services
+	$(MAKE) campaign ROUNDS=12

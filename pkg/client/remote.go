@@ -232,7 +232,26 @@ func (b remoteBlobs) Get(ctx context.Context, d content.Digest, rng *content.Ran
 		}
 		return nil, decodeError(resp)
 	}
-	return resp.Body, nil
+	return transportBody{ReadCloser: resp.Body, r: b.r}, nil
+}
+
+// transportBody marks the read errors of a response body (a blob's, or an
+// artifact's content: a connection reset, a response cut short) with
+// ErrUnavailable, as transportErr does for a request that gets no answer:
+// the daemon could not be read, the bytes are not known to be bad. io.EOF
+// passes unchanged, and the original error stays in the chain, so retries
+// and the pipeline's check for a short read still see it.
+type transportBody struct {
+	io.ReadCloser
+	r *Remote
+}
+
+func (b transportBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		err = b.r.transportErr(err)
+	}
+	return n, err
 }
 
 // Push uploads the content through the pipeline and registers it.
@@ -455,7 +474,7 @@ func (r *Remote) pullContent(ctx context.Context, a *Artifact, po transfer.PullO
 		}
 		return transfer.PullResult{}, decodeError(resp)
 	}
-	return fn(a, transfer.Stream{Body: resp.Body, Digest: d, Size: a.Size, Range: po.Range}, po)
+	return fn(a, transfer.Stream{Body: transportBody{ReadCloser: resp.Body, r: r}, Digest: d, Size: a.Size, Range: po.Range}, po)
 }
 
 func refQuery(ref string) url.Values { return url.Values{"ref": {ref}} }

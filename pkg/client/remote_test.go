@@ -28,6 +28,7 @@ import (
 // behind httptest, with an optional middleware in front.
 type daemon struct {
 	srv   *server.Server
+	be    *local.Backend
 	ts    *httptest.Server
 	token map[string]string // by scope name
 }
@@ -50,7 +51,7 @@ func startDaemon(t *testing.T, front func(http.Handler) http.Handler) *daemon {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &daemon{srv: srv, token: map[string]string{}}
+	d := &daemon{srv: srv, be: be, token: map[string]string{}}
 	for _, s := range []auth.Scope{auth.ScopeRead, auth.ScopeWrite, auth.ScopeAdmin} {
 		secret, _, err := srv.Tokens().Create(ctx, "test", auth.Spec{Name: s.String() + "-bot", Scope: s})
 		if err != nil {

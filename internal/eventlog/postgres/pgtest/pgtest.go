@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"os"
 	"strings"
@@ -72,15 +73,25 @@ func Schema(t testing.TB) (name, dsn string) {
 // WithSearchPath returns dsn with its search_path set to schema.
 func WithSearchPath(t testing.TB, dsn, schema string) string {
 	t.Helper()
+	out, err := SearchPath(dsn, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// SearchPath returns dsn (a URL or keyword/value DSN) with its
+// search_path set to schema.
+func SearchPath(dsn, schema string) (string, error) {
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		u, err := url.Parse(dsn)
 		if err != nil {
-			t.Fatalf("parse %s: %v", EnvDSN, err)
+			return "", fmt.Errorf("parse %s: %w", EnvDSN, err)
 		}
 		q := u.Query()
 		q.Set("search_path", schema)
 		u.RawQuery = q.Encode()
-		return u.String()
+		return u.String(), nil
 	}
-	return dsn + " search_path=" + schema
+	return dsn + " search_path=" + schema, nil
 }
