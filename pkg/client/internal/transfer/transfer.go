@@ -93,6 +93,12 @@ var (
 	// ErrTooLarge: the content has more chunks than one manifest may list
 	// (content.MaxChunks).
 	ErrTooLarge = errors.New("content too large for one artifact")
+	// ErrIsDirectory: PullToFile was given a directory (or a link to one)
+	// as the file to write.
+	ErrIsDirectory = errors.New("is a directory")
+	// ErrLinkInDestination: PullTree met a symbolic link inside its
+	// destination where it would write; it never writes through one.
+	ErrLinkInDestination = errors.New("symbolic link inside the destination")
 )
 
 // Progress is a snapshot of a transfer's byte counts, for progress bars.
