@@ -82,15 +82,23 @@ type Target struct {
 	Mode fs.FileMode
 	// Link reports that Given is a symbolic link.
 	Link bool
+	// Descriptor reports that Given leads to a link in /proc/PID/fd (as
+	// /dev/stdout and /dev/fd/N do): it names a file this process already
+	// has open, whatever its kind, so it is written in place, through
+	// Given, as cp does (a regular file is truncated first).
+	Descriptor bool
 }
 
 // Exists reports whether a write would replace a regular file or go into
 // a directory: what a command asks --force for.
-func (t Target) Exists() bool { return t.Kind == Regular || t.Kind == Directory }
+func (t Target) Exists() bool { return !t.Descriptor && (t.Kind == Regular || t.Kind == Directory) }
 
-// InPlace reports whether the target is written in place (a device, pipe
-// or socket) rather than through a temporary file and a rename.
-func (t Target) InPlace() bool { return t.Kind == Special }
+// InPlace reports whether the target is written in place (a device, pipe,
+// socket or open descriptor) rather than through a temporary file and a
+// rename.
+func (t Target) InPlace() bool {
+	return t.Kind == Special || (t.Descriptor && t.Kind != Directory)
+}
 
 // Describe names the target for a message: "out.bin", or "link.txt (a
 // link to /data/out.bin)".
@@ -117,28 +125,30 @@ func Resolve(path string) (Target, error) {
 		return t, nil
 	}
 	t.Link = true
-	fi, err := os.Stat(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		// Dangling: the target is created where the last link points.
-		final, err := lastLink(path)
+	final, descriptor, err := follow(path)
+	if err != nil {
+		return t, err
+	}
+	if descriptor {
+		fi, err := os.Stat(path)
 		if err != nil {
 			return t, err
 		}
-		t.Path = final
+		t.Kind, t.Mode, t.Descriptor = kindOf(fi.Mode()), fi.Mode(), true
+		return t, nil
+	}
+	fi, err := os.Lstat(final)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		t.Path = final // dangling: the target is created
 		return t, nil
 	case err != nil:
 		return t, err
 	}
 	t.Kind, t.Mode = kindOf(fi.Mode()), fi.Mode()
-	if t.Kind == Special {
-		return t, nil
+	if t.Kind != Special {
+		t.Path = final
 	}
-	final, err := filepath.EvalSymlinks(path)
-	if err != nil {
-		return t, err
-	}
-	t.Path = final
 	return t, nil
 }
 
@@ -153,45 +163,56 @@ func kindOf(m fs.FileMode) Kind {
 	}
 }
 
-// lastLink follows the chain of symbolic links starting at path to the
-// name that does not exist, resolving each link relative to the real
-// directory it is in (as the kernel does, so ".." in a link's text means
-// the parent of the directory it is in, not of the path given).
-func lastLink(path string) (string, error) {
+// follow follows the chain of symbolic links at path to the first name
+// that is not a link or does not exist, resolving each link relative to the
+// real directory it is in, as the kernel does (so ".." in a link's text is
+// the parent of where the directory part really is, not a lexical step
+// back). It stops early, with descriptor set, at a link in a /proc/PID/fd
+// directory (where /dev/stdout and /dev/fd/N lead): such a link names an
+// open file (a pipe, a terminal, the file the shell redirected to), not a
+// place, and only opening it reaches that file.
+func follow(path string) (final string, descriptor bool, err error) {
 	p := path
 	for range maxLinks {
 		fi, err := os.Lstat(p)
 		if errors.Is(err, fs.ErrNotExist) {
-			return p, nil
+			return p, false, nil
 		}
 		if err != nil {
-			return "", err
+			return "", false, err
 		}
 		if fi.Mode()&fs.ModeSymlink == 0 {
-			return p, nil // created meanwhile: rename onto it as for a file
+			return p, false, nil
+		}
+		dir, err := filepath.EvalSymlinks(filepath.Dir(p))
+		if err != nil {
+			return "", false, fmt.Errorf("follow the link %s: %w", p, err)
+		}
+		if strings.HasPrefix(dir, "/proc/") && filepath.Base(dir) == "fd" {
+			return p, true, nil
 		}
 		to, err := os.Readlink(p)
 		if err != nil {
-			return "", err
+			return "", false, err
 		}
 		if !filepath.IsAbs(to) {
-			to = filepath.Dir(p) + string(filepath.Separator) + to
+			to = dir + string(filepath.Separator) + to
 		}
-		// The directory part through the kernel's eyes: EvalSymlinks
-		// applies ".." to a link's target, where filepath.Join would
-		// drop the link lexically.
 		i := strings.LastIndexByte(to, filepath.Separator)
-		dir, err := filepath.EvalSymlinks(to[:max(i, 1)])
+		// EvalSymlinks applies ".." after resolving what precedes it;
+		// filepath.Join would drop a linked directory lexically.
+		d, err := filepath.EvalSymlinks(to[:max(i, 1)])
 		if err != nil {
-			return "", fmt.Errorf("follow the link %s: %w", p, err)
+			return "", false, fmt.Errorf("follow the link %s: %w", p, err)
 		}
-		p = filepath.Join(dir, to[i+1:])
+		p = filepath.Join(d, to[i+1:])
 	}
-	return "", &fs.PathError{Op: "follow links", Path: path, Err: syscall.ELOOP}
+	return "", false, &fs.PathError{Op: "follow links", Path: path, Err: syscall.ELOOP}
 }
 
-// OpenInPlace opens t.Given for writing in place, without creating or
-// truncating anything: for a device or pipe (t.InPlace()). Opening a named
+// OpenInPlace opens t.Given for writing in place, without creating
+// anything, for a target that t.InPlace(): a device or pipe as it is, an
+// open descriptor's regular file truncated. Opening a named
 // pipe waits for a reader, as shell redirection does; ctx ends the wait. A
 // socket fails with ErrSocket. If the path is no longer a device or pipe
 // when opened (it was replaced meanwhile), the open fails rather than
@@ -205,8 +226,12 @@ func OpenInPlace(ctx context.Context, t Target) (*os.File, error) {
 		err error
 	}
 	ch := make(chan opened, 1)
+	flags := os.O_WRONLY
+	if t.Kind == Regular { // an open descriptor's file, as cp writes it
+		flags |= os.O_TRUNC
+	}
 	go func() {
-		f, err := os.OpenFile(t.Given, os.O_WRONLY, 0)
+		f, err := os.OpenFile(t.Given, flags, 0)
 		ch <- opened{f, err}
 	}()
 	var o opened
@@ -229,7 +254,7 @@ func OpenInPlace(ctx context.Context, t Target) (*os.File, error) {
 		return nil, o.err
 	}
 	fi, err := o.f.Stat()
-	if err == nil && kindOf(fi.Mode()) != Special {
+	if err == nil && kindOf(fi.Mode()) != Special && !(t.Descriptor && fi.Mode().IsRegular()) {
 		err = fmt.Errorf("%s changed while being opened: it is now a %s", t.Given, kindOf(fi.Mode()))
 	}
 	if err != nil {
@@ -248,10 +273,10 @@ func WriteFile(ctx context.Context, path string, data []byte, perm fs.FileMode) 
 	if err != nil {
 		return err
 	}
-	switch t.Kind {
-	case Directory:
+	switch {
+	case t.Kind == Directory:
 		return fmt.Errorf("%s is a directory", t.Describe())
-	case Special:
+	case t.InPlace():
 		f, err := OpenInPlace(ctx, t)
 		if err != nil {
 			return err

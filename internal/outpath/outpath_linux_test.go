@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -217,5 +218,70 @@ func TestWriteFile(t *testing.T) {
 		if strings.HasSuffix(e.Name(), ".tmp") {
 			t.Fatalf("temporary file left: %s", e.Name())
 		}
+	}
+}
+
+// TestDescriptor: /dev/stdout and /dev/fd/N lead to /proc/PID/fd links,
+// which name files this process has open: a pipe, or the regular file a
+// shell redirected to. They are written in place, without --force, and
+// nothing is created or renamed (a pipe's "target" pipe:[N] names no file).
+func TestDescriptor(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+
+	// A pipe, reached like /dev/stdout: a link to /proc/self/fd/N.
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	stdout := filepath.Join(dir, "stdout")
+	if err := os.Symlink("/proc/self/fd/"+strconv.Itoa(int(w.Fd())), stdout); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Resolve(stdout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.Descriptor || got.Kind != Special || got.Exists() || !got.InPlace() || got.Path != stdout {
+		t.Fatalf("Resolve of a link to a pipe's descriptor: %+v", got)
+	}
+	if err := WriteFile(ctx, stdout, []byte("to the pipe"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	if b, _ := io.ReadAll(r); string(b) != "to the pipe" {
+		t.Fatalf("the pipe got %q", b)
+	}
+
+	// A regular file open as a descriptor: written in place, truncated,
+	// without a rename, so the open file is the one written.
+	f, err := os.Create(filepath.Join(dir, "redirected"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString("a longer previous content"); err != nil {
+		t.Fatal(err)
+	}
+	fd := "/proc/self/fd/" + strconv.Itoa(int(f.Fd()))
+	got, err = Resolve(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.Descriptor || got.Kind != Regular || got.Exists() || !got.InPlace() {
+		t.Fatalf("Resolve of a regular file's descriptor: %+v", got)
+	}
+	before, _ := f.Stat()
+	if err := WriteFile(ctx, fd, []byte("new"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	after, err := os.Stat(filepath.Join(dir, "redirected"))
+	if err != nil || !os.SameFile(before, after) {
+		t.Fatalf("the open file was replaced instead of written: %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "redirected")); string(b) != "new" {
+		t.Fatalf("the open file holds %q", b)
 	}
 }

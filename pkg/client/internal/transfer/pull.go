@@ -548,20 +548,38 @@ func pullToFile(ctx context.Context, md content.Digest, mf *manifestFile, store 
 	if mf.m.Kind != content.KindFile {
 		return PullResult{}, fmt.Errorf("pull %s: %w: it is a %s (pull it into a directory)", md.Short(), ErrWrongKind, mf.m.Kind)
 	}
+	return writeFile(ctx, md, path, opts, func(w io.Writer) (PullResult, error) {
+		return pullFile(ctx, md, mf, store, w, opts)
+	})
+}
+
+// writeFile writes the content of d that fill produces to path, by the
+// rules of PullToFile (see internal/outpath): in place into a device, pipe
+// or open descriptor; otherwise through a temporary file in the final
+// target's directory, synced and renamed over it once fill succeeded.
+func writeFile(ctx context.Context, d content.Digest, path string, opts PullOptions, fill func(io.Writer) (PullResult, error)) (PullResult, error) {
 	t, err := outpath.Resolve(path)
 	if err != nil {
-		return PullResult{}, fmt.Errorf("pull %s to %s: %w", md.Short(), path, err)
+		return PullResult{}, fmt.Errorf("pull %s to %s: %w", d.Short(), path, err)
 	}
-	switch t.Kind {
-	case outpath.Directory:
-		return PullResult{}, fmt.Errorf("pull %s: %s %w; give the path of the file to write", md.Short(), t.Describe(), ErrIsDirectory)
-	case outpath.Special:
-		return pullInPlace(ctx, md, mf, store, t, opts)
+	switch {
+	case t.Kind == outpath.Directory:
+		return PullResult{}, fmt.Errorf("pull %s: %s %w; give the path of the file to write", d.Short(), t.Describe(), ErrIsDirectory)
+	case t.InPlace():
+		f, err := outpath.OpenInPlace(ctx, t)
+		if err != nil {
+			return PullResult{}, fmt.Errorf("pull %s to %s: %w", d.Short(), t.Describe(), err)
+		}
+		res, err := fill(f)
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("pull %s to %s: %w", d.Short(), t.Describe(), cerr)
+		}
+		return res, err
 	}
 	dir := filepath.Dir(t.Path)
 	f, err := os.CreateTemp(dir, ".artstore-*.tmp")
 	if err != nil {
-		return PullResult{}, fmt.Errorf("pull %s: create temporary file next to %s: %w", md.Short(), t.Path, err)
+		return PullResult{}, fmt.Errorf("pull %s: create temporary file next to %s: %w", d.Short(), t.Path, err)
 	}
 	tmp := f.Name()
 	committed := false
@@ -571,35 +589,21 @@ func pullToFile(ctx context.Context, md content.Digest, mf *manifestFile, store 
 			os.Remove(tmp)
 		}
 	}()
-	res, err := pullFile(ctx, md, mf, store, newEarlyWriteback(f), opts)
+	res, err := fill(newEarlyWriteback(f))
 	if err != nil {
 		return res, err
 	}
 	if err := commitFile(f, opts.FileMode); err != nil {
-		return res, fmt.Errorf("pull %s to %s: %w", md.Short(), t.Path, err)
+		return res, fmt.Errorf("pull %s to %s: %w", d.Short(), t.Path, err)
 	}
 	if err := os.Rename(tmp, t.Path); err != nil {
-		return res, fmt.Errorf("pull %s: %w", md.Short(), err)
+		return res, fmt.Errorf("pull %s: %w", d.Short(), err)
 	}
 	committed = true
 	if err := outpath.SyncDir(dir); err != nil {
-		return res, fmt.Errorf("pull %s to %s: %w", md.Short(), t.Path, err)
+		return res, fmt.Errorf("pull %s to %s: %w", d.Short(), t.Path, err)
 	}
 	return res, nil
-}
-
-// pullInPlace streams the file manifest to a device, pipe or socket,
-// opened without creating or truncating anything.
-func pullInPlace(ctx context.Context, md content.Digest, mf *manifestFile, store BlobStore, t outpath.Target, opts PullOptions) (PullResult, error) {
-	f, err := outpath.OpenInPlace(ctx, t)
-	if err != nil {
-		return PullResult{}, fmt.Errorf("pull %s to %s: %w", md.Short(), t.Describe(), err)
-	}
-	res, err := pullFile(ctx, md, mf, store, f, opts)
-	if cerr := f.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("pull %s to %s: %w", md.Short(), t.Describe(), cerr)
-	}
-	return res, err
 }
 
 // commitFile sets the mode, syncs and closes a finished temporary file.
