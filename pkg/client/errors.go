@@ -42,7 +42,7 @@ var errorKinds = []struct {
 	{[]error{registry.ErrConflict, eventlog.ErrProjection, transfer.ErrLinkInDestination}, ErrConflict},
 	{[]error{registry.ErrInvalid, eventlog.ErrInvalidQuery, eventlog.ErrInvalidEvent,
 		content.ErrInvalidRange, content.ErrInvalidDigest, content.ErrUnsafePath,
-		storage.ErrInvalidKey, transfer.ErrUnsupportedFileType, transfer.ErrIsDirectory, outpath.ErrSocket}, ErrInvalid},
+		storage.ErrInvalidKey, transfer.ErrUnsupportedFileType, transfer.ErrIsDirectory, transfer.ErrNotDirectory, outpath.ErrSocket}, ErrInvalid},
 	{[]error{registry.ErrForbiddenByRetention}, ErrForbidden},
 	{[]error{storage.ErrUnavailable, eventlog.ErrBusy, eventlog.ErrUnavailable, storage.ErrUnknownBackend}, ErrUnavailable},
 }

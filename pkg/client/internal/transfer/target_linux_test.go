@@ -381,7 +381,7 @@ func TestPullTreeDestinationLink(t *testing.T) {
 		dir := t.TempDir()
 		dev := filepath.Join(dir, "null")
 		mknodNull(t, dev)
-		if _, err := PullTree(context.Background(), res.ManifestDigest, s, dev, PullOptions{}); err == nil || !strings.Contains(err.Error(), "not a directory") {
+		if _, err := PullTree(context.Background(), res.ManifestDigest, s, dev, PullOptions{}); !errors.Is(err, ErrNotDirectory) {
 			t.Fatalf("pull of a tree to a device: got %v, want a refusal", err)
 		}
 		requireNull(t, dev)

@@ -96,6 +96,9 @@ var (
 	// ErrIsDirectory: PullToFile was given a directory (or a link to one)
 	// as the file to write.
 	ErrIsDirectory = errors.New("is a directory")
+	// ErrNotDirectory: PullTree was given something other than a
+	// directory (or a link to one) as its destination.
+	ErrNotDirectory = errors.New("is not a directory")
 	// ErrLinkInDestination: PullTree met a symbolic link inside its
 	// destination where it would write; it never writes through one.
 	ErrLinkInDestination = errors.New("symbolic link inside the destination")

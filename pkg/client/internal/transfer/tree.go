@@ -314,7 +314,7 @@ func openDestination(dir string) (*os.Root, error) {
 		}
 	case outpath.Directory:
 	default:
-		return nil, fmt.Errorf("%s is a %s, not a directory; give a directory to pull the tree into", t.Describe(), t.Kind)
+		return nil, fmt.Errorf("%s (a %s) %w; give a directory to pull the tree into", t.Describe(), t.Kind, ErrNotDirectory)
 	}
 	return os.OpenRoot(t.Path)
 }
