@@ -415,3 +415,31 @@ func TestPullCheck(t *testing.T) {
 		t.Fatalf("the file was changed to %q", b)
 	}
 }
+
+// TestPullStreamToFileTargets: the content-stream pull (a daemon's content
+// route) writes by the same rules: a device stays a device, a link stays a
+// link and its target gets the bytes.
+func TestPullStreamToFileTargets(t *testing.T) {
+	data := randBytes(34, 50<<10)
+	stream := func() Stream {
+		return Stream{Body: bytes.NewReader(data), Digest: content.FromBytes(data), Size: int64(len(data))}
+	}
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "real"), "old")
+	symlink(t, "real", filepath.Join(dir, "link"))
+	if _, err := PullStreamToFile(context.Background(), stream(), filepath.Join(dir, "link"), PullOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if to, err := os.Readlink(filepath.Join(dir, "link")); err != nil || to != "real" {
+		t.Fatalf("the link was replaced: %q %v", to, err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "real")); !bytes.Equal(b, data) {
+		t.Fatal("the link's target does not hold the bytes")
+	}
+	mknodNull(t, filepath.Join(dir, "null"))
+	if _, err := PullStreamToFile(context.Background(), stream(), filepath.Join(dir, "null"), PullOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	requireNull(t, filepath.Join(dir, "null"))
+	requireOnly(t, dir, "link", "null", "real")
+}
