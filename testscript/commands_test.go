@@ -120,6 +120,8 @@ func condition(cond string) (bool, error) {
 	case "s3":
 		_, ok := s3FromEnv()
 		return ok, nil
+	case "mknod":
+		return canMknod(), nil
 	}
 	return false, fmt.Errorf("unknown condition %q", cond)
 }

@@ -83,7 +83,7 @@ func setup(env *testscript.Env) error {
 
 // commands are the custom script commands.
 func commands() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
-	return map[string]func(ts *testscript.TestScript, neg bool, args []string){
+	cmds := map[string]func(ts *testscript.TestScript, neg bool, args []string){
 		"mkfile":   cmdMkfile,
 		"exitcode": cmdExitcode,
 		"now":      cmdNow,
@@ -99,6 +99,10 @@ func commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 		"s3-rmblob":   cmdS3Rmblob,
 		"s3-count":    cmdS3Count,
 	}
+	for name, fn := range fileCommands() {
+		cmds[name] = fn
+	}
+	return cmds
 }
 
 // mkfile NAME SIZE [SEED]: write SIZE bytes (1048576, 64KiB, 3MB, ...) of

@@ -10,6 +10,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
+	"github.com/artifact-store/artstore/internal/outpath"
 	"github.com/artifact-store/artstore/pkg/client"
 )
 
@@ -100,9 +101,11 @@ func (m *Model) submitPull(value string) tea.Cmd {
 	if fi, err := os.Stat(dst); err == nil && fi.IsDir() {
 		dst = filepath.Join(dst, path.Base(m.defaultPullPath(a)))
 	}
-	if _, err := os.Lstat(dst); err == nil && m.confirm != dst {
+	// As `artstore pull`: a regular file (or one a link points to) is
+	// replaced only once confirmed; a device or pipe is written in place.
+	if t, err := outpath.Resolve(dst); err == nil && t.Exists() && m.confirm != dst {
 		m.confirm = dst
-		m.setError(dst + " exists: enter replaces it, esc cancels")
+		m.setError(t.Describe() + " exists: enter replaces it, esc cancels")
 		return nil
 	}
 	m.closeInput()

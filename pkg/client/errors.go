@@ -3,11 +3,13 @@ package client
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/eventlog"
 	"github.com/artifact-store/artstore/internal/gc"
+	"github.com/artifact-store/artstore/internal/outpath"
 	"github.com/artifact-store/artstore/internal/registry"
 	"github.com/artifact-store/artstore/internal/storage"
 	"github.com/artifact-store/artstore/internal/storeid"
@@ -38,12 +40,19 @@ var errorKinds = []struct {
 	{[]error{content.ErrMismatch, content.ErrInvalidManifest, eventlog.ErrTampered,
 		transfer.ErrWrongKind, storage.ErrNotFound, registry.ErrMissingBlobs, registry.ErrViewMismatch, gc.ErrUnreadableManifest}, ErrIntegrity},
 	{[]error{registry.ErrNotFound, fs.ErrNotExist}, ErrNotFound},
-	{[]error{registry.ErrConflict, eventlog.ErrProjection, storeid.ErrForeignLog, storeid.ErrUnclaimed}, ErrConflict},
+	{[]error{registry.ErrConflict, eventlog.ErrProjection, storeid.ErrForeignLog, storeid.ErrUnclaimed, transfer.ErrLinkInDestination}, ErrConflict},
 	{[]error{registry.ErrInvalid, eventlog.ErrInvalidQuery, eventlog.ErrInvalidEvent,
 		content.ErrInvalidRange, content.ErrInvalidDigest, content.ErrUnsafePath,
-		storage.ErrInvalidKey, transfer.ErrUnsupportedFileType}, ErrInvalid},
+		storage.ErrInvalidKey, transfer.ErrUnsupportedFileType, transfer.ErrIsDirectory, transfer.ErrNotDirectory, outpath.ErrSocket}, ErrInvalid},
 	{[]error{registry.ErrForbiddenByRetention}, ErrForbidden},
 	{[]error{storage.ErrUnavailable, eventlog.ErrBusy, eventlog.ErrUnavailable, storage.ErrUnknownBackend}, ErrUnavailable},
+}
+
+// manifestMismatch is the error for a manifest md that does not describe
+// the content ref was registered with (digest want of size size).
+func manifestMismatch(ref string, md content.Digest, m content.Manifest, want string, size int64) error {
+	return fmt.Errorf("%w: its manifest %s describes %s content %s of %d bytes, but %s was registered with %s of %d bytes",
+		content.ErrMismatch, md.Short(), m.Kind, m.Digest, m.Size, ref, want, size)
 }
 
 // clientSentinels are the errors mapErr leaves alone: an error that already

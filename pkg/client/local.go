@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/artifact-store/artstore/internal/content"
@@ -108,24 +106,15 @@ func (l *Local) Pull(ctx context.Context, ref string, w io.Writer, opts PullOpti
 	return res, mapErr(err)
 }
 
-// PullToPath writes the artifact to path: a file through a temporary file
-// renamed into place only once every byte is verified (on failure nothing is
-// left at path), a directory artifact as a tree below path (created if
-// missing; each file renamed into place once verified).
+// PullToPath writes the artifact to path (see transfer.PullToFile and
+// transfer.PullTree for what each kind of target gets): a file through a
+// temporary file renamed into place only once every byte is verified (on
+// failure nothing is left at path), or streamed in place into a device or
+// pipe; a directory artifact as a tree below path (created if missing; each
+// file renamed into place once verified).
 func (l *Local) PullToPath(ctx context.Context, ref, path string, opts PullOptions) (*PullResult, error) {
 	res, err := l.pull(ctx, ref, opts, func(a eventlog.Artifact, po transfer.PullOptions) (transfer.PullResult, error) {
-		if kindOf(a.MediaType) == KindTree {
-			return transfer.PullTree(ctx, a.ManifestDigest, l.blobs, path, po)
-		}
-		if st, err := os.Stat(path); err == nil && st.IsDir() {
-			return transfer.PullResult{}, fmt.Errorf("%w: %s is a directory; give the path of the file to write (for example %s)",
-				ErrInvalid, path, filepath.Join(path, filepath.Base(a.Name)))
-		}
-		tr, err := transfer.PullToFile(ctx, a.ManifestDigest, l.blobs, path, po)
-		if err == nil && !manifestMatches(tr.Manifest, a) {
-			os.Remove(path)
-		}
-		return tr, err
+		return transfer.PullPath(ctx, a.ManifestDigest, l.blobs, path, po)
 	})
 	if res != nil {
 		res.Path = path
@@ -150,14 +139,17 @@ func (l *Local) pull(ctx context.Context, ref string, opts PullOptions,
 	if err != nil {
 		return nil, fmt.Errorf("pull %s: %w", a.Ref(), err)
 	}
+	// The manifest is checked against the registration before anything is
+	// written, so a mismatch leaves the target as it was.
+	po.Check = func(m content.Manifest) error {
+		if !manifestMatches(m, a) {
+			return manifestMismatch(a.Ref(), a.ManifestDigest, m, a.ContentDigest.String(), a.Size)
+		}
+		return nil
+	}
 	tr, err := fn(a, po)
 	if err != nil {
 		return nil, fmt.Errorf("pull %s: %w", a.Ref(), err)
-	}
-	if !manifestMatches(tr.Manifest, a) {
-		return nil, fmt.Errorf("pull %s: %w: its manifest %s describes %s content %s of %d bytes, but %s was registered with %s of %d bytes",
-			a.Ref(), content.ErrMismatch, a.ManifestDigest.Short(), tr.Manifest.Kind, tr.Manifest.Digest, tr.Manifest.Size,
-			a.Ref(), a.ContentDigest, a.Size)
 	}
 	res := &PullResult{Ref: a.Ref(), ID: a.ID, ContentDigest: a.ContentDigest.String(), Bytes: tr.Written, Kind: kindOf(a.MediaType)}
 	if po.Range != nil {

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -319,16 +318,9 @@ func (r *Remote) Pull(ctx context.Context, ref string, w io.Writer, opts PullOpt
 	return res, mapErr(err)
 }
 
-// PullToPath writes the artifact to path atomically (a tree as a
-// directory). The daemon appends the retrieval record (see pull).
+// PullToPath writes the artifact to path as Local.PullToPath does (a
+// tree as a directory). The daemon appends the retrieval record (see pull).
 func (r *Remote) PullToPath(ctx context.Context, ref, path string, opts PullOptions) (*PullResult, error) {
-	notDir := func(a *Artifact) error {
-		if st, err := os.Stat(path); err == nil && st.IsDir() {
-			return fmt.Errorf("%w: %s is a directory; give the path of the file to write (for example %s)",
-				ErrInvalid, path, filepath.Join(path, filepath.Base(a.Name)))
-		}
-		return nil
-	}
 	kind := "" // a file or a tree
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		kind = KindTree // only a tree can be written into an existing directory
@@ -336,22 +328,9 @@ func (r *Remote) PullToPath(ctx context.Context, ref, path string, opts PullOpti
 	res, err := r.pull(ctx, ref, opts, pullVia{
 		kind: kind,
 		blobs: func(a *Artifact, md content.Digest, po transfer.PullOptions) (transfer.PullResult, error) {
-			if a.Kind == KindTree {
-				return transfer.PullTree(ctx, md, r.blobs, path, po)
-			}
-			if err := notDir(a); err != nil {
-				return transfer.PullResult{}, err
-			}
-			tr, err := transfer.PullToFile(ctx, md, r.blobs, path, po)
-			if err == nil && !remoteManifestMatches(tr.Manifest, a) {
-				os.Remove(path)
-			}
-			return tr, err
+			return transfer.PullPath(ctx, md, r.blobs, path, po)
 		},
 		content: func(a *Artifact, s transfer.Stream, po transfer.PullOptions) (transfer.PullResult, error) {
-			if err := notDir(a); err != nil {
-				return transfer.PullResult{}, err
-			}
 			return transfer.PullStreamToFile(ctx, s, path, po)
 		},
 	})
@@ -429,15 +408,15 @@ func (r *Remote) pullBlobs(a *Artifact, po transfer.PullOptions,
 	if err != nil {
 		return transfer.PullResult{}, fmt.Errorf("%w: daemon sent a malformed manifest digest", ErrUnavailable)
 	}
-	tr, err := fn(a, md, po)
-	if err != nil {
-		return tr, err
+	// The manifest is checked against the registration before anything is
+	// written, so a mismatch leaves the target as it was.
+	po.Check = func(m content.Manifest) error {
+		if !remoteManifestMatches(m, a) {
+			return manifestMismatch(a.Ref, md, m, a.ContentDigest, a.Size)
+		}
+		return nil
 	}
-	if !remoteManifestMatches(tr.Manifest, a) {
-		return tr, fmt.Errorf("%w: its manifest %s describes %s content %s of %d bytes, but %s was registered with %s of %d bytes",
-			content.ErrMismatch, md.Short(), tr.Manifest.Kind, tr.Manifest.Digest, tr.Manifest.Size, a.Ref, a.ContentDigest, a.Size)
-	}
-	return tr, nil
+	return fn(a, md, po)
 }
 
 // pullContent reads the bytes from GET /v1/artifact/content (by ID, so the

@@ -66,8 +66,14 @@ type Store interface {
 	// chunk and the whole content. It appends a retrieval record.
 	Pull(ctx context.Context, ref string, w io.Writer, opts PullOptions) (*PullResult, error)
 	// PullToPath writes an artifact to path atomically (a temporary file
-	// renamed into place, never a half file); a tree artifact is recreated
-	// as a directory at path.
+	// renamed into place, never a half file), replacing a regular file
+	// there; a symbolic link is written through to its final target and
+	// stays; a device or named pipe (/dev/null, a FIFO) is written in
+	// place, streaming, which cannot be atomic. A tree artifact is
+	// recreated as a directory at path (which may be a link to a
+	// directory); a symbolic link inside it fails the pull with
+	// ErrConflict. Whether an existing file may be replaced is the
+	// caller's decision.
 	PullToPath(ctx context.Context, ref, path string, opts PullOptions) (*PullResult, error)
 
 	Get(ctx context.Context, ref string) (*Artifact, error)

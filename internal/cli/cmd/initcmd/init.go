@@ -17,6 +17,7 @@ import (
 	"github.com/artifact-store/artstore/internal/cli/cmdutil"
 	"github.com/artifact-store/artstore/internal/cli/iostreams"
 	"github.com/artifact-store/artstore/internal/config"
+	"github.com/artifact-store/artstore/internal/outpath"
 	"github.com/artifact-store/artstore/internal/storage/backends"
 	"github.com/artifact-store/artstore/pkg/client"
 )
@@ -66,7 +67,9 @@ it) and write the config file that points at it, so later commands need no
 flags. The store directory is --store (or ARTSTORE_STORE, default
 $XDG_DATA_HOME/artstore); the config file is --config (or ARTSTORE_CONFIG,
 default $XDG_CONFIG_HOME/artstore/config.yaml). An existing config file is
-not replaced unless --force is given (exit status 5).
+not replaced unless --force is given (exit status 5); a config file that is
+a symbolic link (kept with your dotfiles) is written through, and stays a
+link.
 
 By default the blobs live in the store directory (type local). With
 --type s3 they go to an S3-compatible bucket (AWS S3, Ceph RGW, SeaweedFS):
@@ -223,7 +226,7 @@ func initRun(ctx context.Context, opts *Options) (err error) {
 			return cmdutil.Mark(fmt.Errorf("init: backend %s (%s) is not usable: %s; the config file was not written and no store was created", h.ID, b.Location(), h.Detail), client.ErrUnavailable)
 		}
 	}
-	if err := writeConfig(cfg.ConfigPath, render(&newCfg, b, opts.Type)); err != nil {
+	if err := writeConfig(ctx, cfg.ConfigPath, render(&newCfg, b, opts.Type)); err != nil {
 		return fmt.Errorf("init: %w", err)
 	}
 
@@ -276,30 +279,17 @@ func render(cfg *config.Config, b config.Backend, typ string) []byte {
 	return []byte(s.String())
 }
 
-// writeConfig writes data to path atomically (a temporary file renamed
-// into place), creating the directory.
-func writeConfig(path string, data []byte) error {
+// writeConfig writes data to path with mode 0600, creating the directory:
+// through a temporary file renamed into place, so a crash never leaves half
+// a config; a symbolic link (a config kept with one's dotfiles) is written
+// through and stays a link; a device or pipe is written in place (see
+// internal/outpath).
+func writeConfig(ctx context.Context, path string, data []byte) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create config directory: %w", err)
 	}
-	tmp, err := os.CreateTemp(dir, ".config-*.yaml")
-	if err != nil {
-		return fmt.Errorf("write config file: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		_ = tmp.Close()
-		return fmt.Errorf("write config file %s: %w", path, err)
-	}
-	if err := tmp.Chmod(0o600); err != nil {
-		_ = tmp.Close()
-		return fmt.Errorf("write config file %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write config file %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := outpath.WriteFile(ctx, path, data, 0o600); err != nil {
 		return fmt.Errorf("write config file %s: %w", path, err)
 	}
 	return nil

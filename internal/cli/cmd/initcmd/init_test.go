@@ -77,6 +77,7 @@ func TestInitRun(t *testing.T) {
 		name       string
 		opts       Options
 		existing   string // config file content before
+		link       bool   // the config file is a link to the existing file (kept in dotfiles)
 		unhealthy  bool
 		json       bool
 		wantOut    string
@@ -94,6 +95,8 @@ func TestInitRun(t *testing.T) {
 		{name: "existing config refused", opts: Options{Type: "local"}, existing: "store: /elsewhere\n", wantCode: cmdutil.ExitConflict},
 		{name: "existing config forced", opts: Options{Type: "local", Force: true}, existing: "store: /elsewhere\n",
 			wantOut: "created store STORE (backend default: local STORE/blobs)\nwrote CONFIG\n", wantFile: []string{"store: STORE"}},
+		{name: "config that is a link is written through", opts: Options{Type: "local", Force: true}, existing: "store: /elsewhere\n", link: true,
+			wantOut: "created store STORE (backend default: local STORE/blobs)\nwrote CONFIG\n", wantFile: []string{"store: STORE"}},
 		{name: "unhealthy backend writes nothing", opts: Options{Type: "local"}, unhealthy: true, wantCode: cmdutil.ExitUnavailable},
 	}
 	for _, tt := range tests {
@@ -105,7 +108,17 @@ func TestInitRun(t *testing.T) {
 				if err := os.MkdirAll(filepath.Dir(cfgPath), 0o755); err != nil {
 					t.Fatal(err)
 				}
-				if err := os.WriteFile(cfgPath, []byte(tt.existing), 0o600); err != nil {
+				file := cfgPath
+				if tt.link {
+					file = filepath.Join(home, "dotfiles", "artstore.yaml")
+					if err := os.Mkdir(filepath.Dir(file), 0o755); err != nil {
+						t.Fatal(err)
+					}
+					if err := os.Symlink(file, cfgPath); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := os.WriteFile(file, []byte(tt.existing), 0o600); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -158,6 +171,9 @@ func TestInitRun(t *testing.T) {
 				if !strings.Contains(string(b), repl.Replace(l)+"\n") {
 					t.Errorf("config file lacks %q:\n%s", repl.Replace(l), b)
 				}
+			}
+			if fi, err := os.Lstat(cfgPath); err != nil || (fi.Mode()&os.ModeSymlink != 0) != tt.link {
+				t.Errorf("config file is now %v (%v), want a link: %v", fi.Mode(), err, tt.link)
 			}
 			if fi, _ := os.Stat(cfgPath); fi.Mode().Perm() != 0o600 {
 				t.Errorf("config file mode %v, want 0600", fi.Mode().Perm())

@@ -3,9 +3,7 @@ package pull
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -15,6 +13,7 @@ import (
 	"github.com/artifact-store/artstore/internal/cli/cmdutil"
 	"github.com/artifact-store/artstore/internal/cli/iostreams"
 	"github.com/artifact-store/artstore/internal/config"
+	"github.com/artifact-store/artstore/internal/outpath"
 	"github.com/artifact-store/artstore/pkg/client"
 )
 
@@ -50,6 +49,20 @@ for damaged bytes, or views that disagree with the log: run artstore admin
 rebuild) never leaves a partial or wrong file. An existing file is not
 overwritten unless --force is given.
 
+The output is written where it points, as cp and curl -o do:
+  - a device, named pipe or socket (/dev/null, /dev/stdout, a FIFO) is
+    opened and written in place, streaming, without --force; it is never
+    replaced. Such a write cannot be atomic: damaged bytes still fail the
+    pull with exit status 4, but what was written before cannot be taken
+    back. (A socket cannot be opened; pipe -o - into a tool that connects.)
+  - a symbolic link is followed to its final target, which is then
+    written as above (--force to replace an existing file there); the link
+    itself stays. A dangling link has its target created.
+  - a tree's destination directory may be a symbolic link to a directory;
+    a symbolic link inside it, on the way to a file of the tree or at its
+    path, is never written through: the pull stops there with exit
+    status 5 and names it.
+
 --range a-b retrieves bytes a to b (inclusive, from 0); a- means from a to
 the end, -n the last n bytes. In local mode every pull is recorded in the
 event log (see retrieval_records in the configuration); through a daemon,
@@ -61,6 +74,7 @@ by digest) and cannot pull a directory artifact.`,
   $ artstore pull logs/build:312 -o - | grep ERROR
   $ artstore pull logs/build:312 --range 0-1023 -o head.log
   $ artstore pull sites/docs:3 -o ./docs-site          # a tree, as a directory
+  $ artstore pull logs/build:312 -o /dev/null          # fetch and verify only
 
   # JSON: {"ref", "id", "content_digest", "bytes", "range", "path", "kind"}
   $ artstore pull reports/quarterly:7 --json`,
@@ -75,7 +89,7 @@ by digest) and cannot pull a directory artifact.`,
 	}
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "write to `PATH` (- for standard output; default: the artifact's base name)")
 	cmd.Flags().StringVar(&opts.Range, "range", "", "retrieve only bytes `A-B` (inclusive; A- and -N work too)")
-	cmd.Flags().BoolVarP(&opts.Force, "force", "f", false, "overwrite an existing file")
+	cmd.Flags().BoolVarP(&opts.Force, "force", "f", false, "replace an existing file (or fill an existing directory with a tree)")
 	return cmd
 }
 
@@ -114,11 +128,16 @@ func pullRun(ctx context.Context, opts *Options) error {
 		// -o DIR for a file: into that directory, under the artifact's name.
 		path = filepath.Join(path, artfmt.BaseName(art.Name))
 	}
-	if !toStdout && !opts.Force {
-		if _, err := os.Lstat(path); err == nil {
-			return cmdutil.Mark(fmt.Errorf("pull %s: %s already exists; use --force to replace it or -o to write elsewhere", opts.Ref, path), client.ErrConflict)
-		} else if !errors.Is(err, fs.ErrNotExist) {
+	// What is at path decides how it is written (see internal/outpath): a
+	// regular file or directory needs --force, a device or pipe is written
+	// in place, a link is followed.
+	var target outpath.Target
+	if !toStdout {
+		if target, err = outpath.Resolve(path); err != nil {
 			return fmt.Errorf("pull %s: %w", opts.Ref, err)
+		}
+		if target.Exists() && !opts.Force {
+			return cmdutil.Mark(fmt.Errorf("pull %s: %s already exists; use --force to replace it or -o to write elsewhere", opts.Ref, target.Describe()), client.ErrConflict)
 		}
 	}
 
@@ -139,7 +158,7 @@ func pullRun(ctx context.Context, opts *Options) error {
 	if err != nil {
 		if cmdutil.ExitCodeOf(err) == cmdutil.ExitIntegrity {
 			what := "no file was written"
-			if toStdout {
+			if toStdout || target.InPlace() {
 				what = "the output written so far is incomplete"
 			}
 			return fmt.Errorf("%w\nthe stored bytes of %s do not match their digest, so %s; run `artstore verify --deep` to find all damage, then push the original again or restore the store from a backup", err, art.Ref, what)

@@ -68,6 +68,7 @@ func TestPullRun(t *testing.T) {
 		opts      Options
 		json      bool
 		existing  string // a file to create first
+		setup     func(t *testing.T)
 		wantPath  string // PullToPath's path; "" when Pull (stdout) is expected
 		wantOut   string
 		wantErr   string
@@ -87,6 +88,15 @@ func TestPullRun(t *testing.T) {
 		{name: "tree to a directory", opts: Options{Ref: "sites/docs"}, wantPath: "docs", wantCalls: 1},
 		{name: "file into an existing directory", opts: Options{Ref: "reports/quarterly", Output: "dir"}, existing: "dir/", wantPath: filepath.Join("dir", "quarterly"), wantCalls: 1},
 		{name: "tree over an existing directory", opts: Options{Ref: "sites/docs", Output: "dir"}, existing: "dir/", wantErr: "dir already exists; use --force", wantCode: cmdutil.ExitConflict},
+		{name: "named pipe: written in place without --force", opts: Options{Ref: "reports/quarterly", Output: "fifo"}, setup: mkfifo("fifo"), wantPath: "fifo", wantCalls: 1},
+		{name: "link to a file refused", opts: Options{Ref: "reports/quarterly", Output: "link"}, existing: "real", setup: symlink("real", "link"),
+			wantErr: "link (a link to ", wantCode: cmdutil.ExitConflict},
+		{name: "link to a file forced", opts: Options{Ref: "reports/quarterly", Output: "link", Force: true}, existing: "real", setup: symlink("real", "link"), wantPath: "link", wantCalls: 1},
+		{name: "dangling link: its target is created", opts: Options{Ref: "reports/quarterly", Output: "link"}, setup: symlink("new", "link"), wantPath: "link", wantCalls: 1},
+		{name: "link to a directory: into it", opts: Options{Ref: "reports/quarterly", Output: "link"}, existing: "dir/", setup: symlink("dir", "link"), wantPath: filepath.Join("link", "quarterly"), wantCalls: 1},
+		{name: "tree over a link to a directory", opts: Options{Ref: "sites/docs", Output: "link"}, existing: "dir/", setup: symlink("dir", "link"), wantErr: "link (a link to ", wantCode: cmdutil.ExitConflict},
+		{name: "damaged bytes into a pipe", opts: Options{Ref: "reports/quarterly", Output: "bad.pdf"}, setup: mkfifo("bad.pdf"),
+			wantErr: "do not match their digest, so the output written so far is incomplete", wantCode: cmdutil.ExitIntegrity, wantCalls: 1},
 		{name: "removed", opts: Options{Ref: "old/thing"}, wantErr: "old/thing:1 was removed", wantCode: cmdutil.ExitNotFound},
 		{name: "unknown", opts: Options{Ref: "nope"}, wantErr: "nope: not found", wantCode: cmdutil.ExitNotFound},
 		{name: "damaged bytes", opts: Options{Ref: "reports/quarterly", Output: "bad.pdf"}, wantErr: "do not match their digest, so no file was written; run `artstore verify --deep`", wantCode: cmdutil.ExitIntegrity, wantCalls: 1},
@@ -102,6 +112,9 @@ func TestPullRun(t *testing.T) {
 				if err := os.WriteFile(tt.existing, []byte("keep"), 0o644); err != nil {
 					t.Fatal(err)
 				}
+			}
+			if tt.setup != nil {
+				tt.setup(t)
 			}
 			ios, _, stdout, stderr := iostreams.Test()
 			calls := 0
@@ -175,6 +188,14 @@ func TestPullRun(t *testing.T) {
 				t.Error("store not closed")
 			}
 		})
+	}
+}
+
+func symlink(to, at string) func(*testing.T) {
+	return func(t *testing.T) {
+		if err := os.Symlink(to, at); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

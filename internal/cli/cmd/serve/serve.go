@@ -17,6 +17,7 @@ import (
 	"github.com/artifact-store/artstore/internal/cli/iostreams"
 	"github.com/artifact-store/artstore/internal/config"
 	"github.com/artifact-store/artstore/internal/eventlog"
+	"github.com/artifact-store/artstore/internal/outpath"
 	"github.com/artifact-store/artstore/internal/registry"
 	"github.com/artifact-store/artstore/internal/server"
 	"github.com/artifact-store/artstore/internal/storage/backends"
@@ -77,7 +78,9 @@ the secret). Create more with 'artstore token create'.
 
 Once listening, serve prints "artstore: listening on URL" on stderr and, with
 --ready-file, writes the URL to that file (atomically), so scripts can wait
-for it; --listen with port 0 picks a free port. SIGINT or SIGTERM stops it
+for it; a named pipe there is written in place (mkfifo r; artstore serve
+--ready-file r & read url < r), and a symbolic link is written through;
+--listen with port 0 picks a free port. SIGINT or SIGTERM stops it
 gracefully: the listener closes, in-flight requests finish (up to --drain),
 and the daemon exits 0. Request logs go to stderr, one line per request.
 
@@ -257,7 +260,7 @@ func serveRun(ctx context.Context, opts *Options) error {
 		fmt.Fprintf(opts.IO.ErrOut, "artstore: listening on %s\n", u)
 		logger.Info("listening", "url", u, "log", redactDSN(dsn), "backend", bc.ID)
 		if opts.ReadyFile != "" {
-			readyErr = writeAtomic(opts.ReadyFile, u+"\n")
+			readyErr = writeReady(ctx, opts.ReadyFile, u+"\n")
 			if readyErr != nil {
 				logger.Error("cannot write the ready file", "error", readyErr.Error())
 			}
@@ -288,23 +291,12 @@ func redactDSN(dsn string) string {
 	return "postgres://…"
 }
 
-// writeAtomic writes data to path through a temporary file renamed into
-// place, so a reader never sees a partial file.
-func writeAtomic(path, data string) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".ready-*")
-	if err != nil {
-		return fmt.Errorf("ready file: %w", err)
-	}
-	_, err = f.WriteString(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
+// writeReady writes the ready file: through a temporary file renamed into
+// place, so a reader never sees a partial file; a named pipe (a script's
+// `read url < pipe`) or a device is written in place, and a symbolic link
+// is written through (see internal/outpath).
+func writeReady(ctx context.Context, path, data string) error {
+	if err := outpath.WriteFile(ctx, path, []byte(data), 0o600); err != nil {
 		return fmt.Errorf("ready file: %w", err)
 	}
 	return nil

@@ -13,6 +13,7 @@ import (
 
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/content/sha256x2"
+	"github.com/artifact-store/artstore/internal/outpath"
 )
 
 // PullOptions tunes Pull, PullToFile, PullTree and PullPath. The zero value
@@ -41,6 +42,12 @@ type PullOptions struct {
 	// chunk written, with the running totals. Calls never overlap, but come
 	// from several goroutines; the callback must be quick.
 	Progress func(Progress)
+	// Check, if set, is called with the verified manifest before anything
+	// is created, opened or written; an error it returns fails the pull.
+	// A caller that knows what content to expect (the artifact's
+	// registered digest, size and kind) checks it here, so a mismatch
+	// leaves every target untouched.
+	Check func(content.Manifest) error
 }
 
 func (o PullOptions) withDefaults() PullOptions {
@@ -78,12 +85,28 @@ type PullResult struct {
 // ErrWrongKind.
 func Pull(ctx context.Context, md content.Digest, store BlobStore, w io.Writer, opts PullOptions) (PullResult, error) {
 	opts = opts.withDefaults()
-	mf, err := openManifest(ctx, store, md, opts.Retry)
+	mf, err := openChecked(ctx, store, md, opts)
 	if err != nil {
-		return PullResult{}, fmt.Errorf("pull: %w", err)
+		return PullResult{}, err
 	}
 	defer mf.close()
 	return pullFile(ctx, md, mf, store, w, opts)
+}
+
+// openChecked fetches and verifies the manifest md and passes it to
+// opts.Check.
+func openChecked(ctx context.Context, store BlobStore, md content.Digest, opts PullOptions) (*manifestFile, error) {
+	mf, err := openManifest(ctx, store, md, opts.Retry)
+	if err != nil {
+		return nil, fmt.Errorf("pull: %w", err)
+	}
+	if opts.Check != nil {
+		if err := opts.Check(mf.m); err != nil {
+			mf.close()
+			return nil, fmt.Errorf("pull %s: %w", md.Short(), err)
+		}
+	}
+	return mf, nil
 }
 
 // pullFile is Pull with the manifest already fetched and the defaults
@@ -109,9 +132,9 @@ func pullFile(ctx context.Context, md content.Digest, mf *manifestFile, store Bl
 // It fetches the manifest once.
 func PullPath(ctx context.Context, md content.Digest, store BlobStore, path string, opts PullOptions) (PullResult, error) {
 	opts = opts.withDefaults()
-	mf, err := openManifest(ctx, store, md, opts.Retry)
+	mf, err := openChecked(ctx, store, md, opts)
 	if err != nil {
-		return PullResult{}, fmt.Errorf("pull: %w", err)
+		return PullResult{}, err
 	}
 	defer mf.close()
 	if mf.m.Kind == content.KindTree {
@@ -493,15 +516,28 @@ func fetchChunk(ctx context.Context, store BlobStore, c content.ChunkRef, buf []
 	})
 }
 
-// PullToFile pulls the file manifest md to path, atomically: it writes a
-// temporary file in path's directory, syncs it, and renames it over path
-// only when every byte has been verified. On any error the temporary file
-// is removed and path is untouched.
+// PullToFile pulls the file manifest md to path, writing where path points
+// (see package outpath):
+//
+//   - nothing there, or a regular file: atomically. It writes a temporary
+//     file in the directory, syncs it, and renames it over path only when
+//     every byte has been verified. On any error the temporary file is
+//     removed and path is untouched. The caller decides whether an existing
+//     file may be replaced.
+//   - a device, named pipe or socket (/dev/null, /dev/stdout, a FIFO): it is
+//     opened and written in place, streaming, and never replaced. That
+//     cannot be atomic: on a verification failure the error matches
+//     content.ErrMismatch as usual, and the bytes written before it have
+//     reached the target.
+//   - a symbolic link: written through to its final target by the rules
+//     above; the link stays. A dangling link's target is created.
+//
+// A directory (or a link to one) fails with ErrIsDirectory.
 func PullToFile(ctx context.Context, md content.Digest, store BlobStore, path string, opts PullOptions) (PullResult, error) {
 	opts = opts.withDefaults()
-	mf, err := openManifest(ctx, store, md, opts.Retry)
+	mf, err := openChecked(ctx, store, md, opts)
 	if err != nil {
-		return PullResult{}, fmt.Errorf("pull: %w", err)
+		return PullResult{}, err
 	}
 	defer mf.close()
 	return pullToFile(ctx, md, mf, store, path, opts)
@@ -512,10 +548,38 @@ func pullToFile(ctx context.Context, md content.Digest, mf *manifestFile, store 
 	if mf.m.Kind != content.KindFile {
 		return PullResult{}, fmt.Errorf("pull %s: %w: it is a %s (pull it into a directory)", md.Short(), ErrWrongKind, mf.m.Kind)
 	}
-	dir := filepath.Dir(path)
+	return writeFile(ctx, md, path, opts, func(w io.Writer) (PullResult, error) {
+		return pullFile(ctx, md, mf, store, w, opts)
+	})
+}
+
+// writeFile writes the content of d that fill produces to path, by the
+// rules of PullToFile (see internal/outpath): in place into a device, pipe
+// or open descriptor; otherwise through a temporary file in the final
+// target's directory, synced and renamed over it once fill succeeded.
+func writeFile(ctx context.Context, d content.Digest, path string, opts PullOptions, fill func(io.Writer) (PullResult, error)) (PullResult, error) {
+	t, err := outpath.Resolve(path)
+	if err != nil {
+		return PullResult{}, fmt.Errorf("pull %s to %s: %w", d.Short(), path, err)
+	}
+	switch {
+	case t.Kind == outpath.Directory:
+		return PullResult{}, fmt.Errorf("pull %s: %s %w; give the path of the file to write", d.Short(), t.Describe(), ErrIsDirectory)
+	case t.InPlace():
+		f, err := outpath.OpenInPlace(ctx, t)
+		if err != nil {
+			return PullResult{}, fmt.Errorf("pull %s to %s: %w", d.Short(), t.Describe(), err)
+		}
+		res, err := fill(f)
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("pull %s to %s: %w", d.Short(), t.Describe(), cerr)
+		}
+		return res, err
+	}
+	dir := filepath.Dir(t.Path)
 	f, err := os.CreateTemp(dir, ".artstore-*.tmp")
 	if err != nil {
-		return PullResult{}, fmt.Errorf("pull %s: create temporary file next to %s: %w", md.Short(), path, err)
+		return PullResult{}, fmt.Errorf("pull %s: create temporary file next to %s: %w", d.Short(), t.Path, err)
 	}
 	tmp := f.Name()
 	committed := false
@@ -525,19 +589,19 @@ func pullToFile(ctx context.Context, md content.Digest, mf *manifestFile, store 
 			os.Remove(tmp)
 		}
 	}()
-	res, err := pullFile(ctx, md, mf, store, newEarlyWriteback(f), opts)
+	res, err := fill(newEarlyWriteback(f))
 	if err != nil {
 		return res, err
 	}
 	if err := commitFile(f, opts.FileMode); err != nil {
-		return res, fmt.Errorf("pull %s to %s: %w", md.Short(), path, err)
+		return res, fmt.Errorf("pull %s to %s: %w", d.Short(), t.Path, err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		return res, fmt.Errorf("pull %s: %w", md.Short(), err)
+	if err := os.Rename(tmp, t.Path); err != nil {
+		return res, fmt.Errorf("pull %s: %w", d.Short(), err)
 	}
 	committed = true
-	if err := syncDir(dir); err != nil {
-		return res, fmt.Errorf("pull %s to %s: %w", md.Short(), path, err)
+	if err := outpath.SyncDir(dir); err != nil {
+		return res, fmt.Errorf("pull %s to %s: %w", d.Short(), t.Path, err)
 	}
 	return res, nil
 }
@@ -551,17 +615,4 @@ func commitFile(f *os.File, mode fs.FileMode) error {
 		return err
 	}
 	return f.Close()
-}
-
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
-		return fmt.Errorf("sync directory %s: %w", dir, err)
-	}
-	return nil
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
 	"github.com/artifact-store/artstore/internal/content"
 )
@@ -73,37 +71,13 @@ func (sw *streamWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// PullStreamToFile is PullStream into path, atomically as PullToFile: a
-// temporary file next to path, synced and renamed over it only once every
-// check passed.
+// PullStreamToFile is PullStream into path, written as PullToFile writes:
+// atomically through a temporary file renamed over a regular file only
+// once every check passed, in place into a device or named pipe, through a
+// symbolic link to its target.
 func PullStreamToFile(ctx context.Context, s Stream, path string, opts PullOptions) (PullResult, error) {
 	opts = opts.withDefaults()
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".artstore-*.tmp")
-	if err != nil {
-		return PullResult{}, fmt.Errorf("pull %s: create temporary file next to %s: %w", s.Digest.Short(), path, err)
-	}
-	tmp := f.Name()
-	committed := false
-	defer func() {
-		if !committed {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	res, err := PullStream(ctx, s, f, opts)
-	if err != nil {
-		return res, err
-	}
-	if err := commitFile(f, opts.FileMode); err != nil {
-		return res, fmt.Errorf("pull %s to %s: %w", s.Digest.Short(), path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return res, fmt.Errorf("pull %s: %w", s.Digest.Short(), err)
-	}
-	committed = true
-	if err := syncDir(dir); err != nil {
-		return res, fmt.Errorf("pull %s to %s: %w", s.Digest.Short(), path, err)
-	}
-	return res, nil
+	return writeFile(ctx, s.Digest, path, opts, func(w io.Writer) (PullResult, error) {
+		return PullStream(ctx, s, w, opts)
+	})
 }

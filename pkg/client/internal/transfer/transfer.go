@@ -30,7 +30,10 @@
 // released in chunk order), verifies each against its digest and writes
 // them in order, hashing the whole content to check it at the end. PullToFile and PullTree write through temporary files renamed into
 // place, so a target path holds either nothing new or a complete, verified
-// file. On Linux they start the kernel's writeback of every 8 MiB written
+// file; PullToFile streams into a device or named pipe in place instead,
+// and writes through a symbolic link to its target (internal/outpath
+// decides; PullTree refuses links inside its destination). On Linux they
+// start the kernel's writeback of every 8 MiB written
 // (sync_file_range), so the final fsync does not have to write the whole
 // file at once.
 //
@@ -93,6 +96,15 @@ var (
 	// ErrTooLarge: the content has more chunks than one manifest may list
 	// (content.MaxChunks).
 	ErrTooLarge = errors.New("content too large for one artifact")
+	// ErrIsDirectory: PullToFile was given a directory (or a link to one)
+	// as the file to write.
+	ErrIsDirectory = errors.New("is a directory")
+	// ErrNotDirectory: PullTree was given something other than a
+	// directory (or a link to one) as its destination.
+	ErrNotDirectory = errors.New("is not a directory")
+	// ErrLinkInDestination: PullTree met a symbolic link inside its
+	// destination where it would write; it never writes through one.
+	ErrLinkInDestination = errors.New("symbolic link inside the destination")
 )
 
 // Progress is a snapshot of a transfer's byte counts, for progress bars.

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/artifact-store/artstore/internal/content"
+	"github.com/artifact-store/artstore/internal/outpath"
 	"github.com/artifact-store/artstore/internal/spool"
 )
 
@@ -214,19 +215,22 @@ func typeName(m fs.FileMode) string {
 }
 
 // PullTree recreates the tree manifest md under dir (created if missing).
-// Every path is validated again and resolved through an os.Root, so nothing
-// is created outside dir, even through symbolic links already present in
-// it. Each file is written to a temporary file next to its target, verified,
-// synced and renamed into place: a file path holds either its previous
-// content or the complete new file. Existing files at entry paths are
-// replaced; other files in dir are left alone. A directory's permissions
-// are applied once everything inside it is written, so read-only
-// directories can be filled.
+// dir itself may be a symbolic link to a directory, which is followed (a
+// dangling one has its target created). Every path is validated again and
+// resolved through an os.Root, so nothing is created outside dir; and
+// nothing is written through a symbolic link inside dir: a link on the way
+// to an entry, or at an entry's own path, fails the pull with
+// ErrLinkInDestination naming it, before anything is written there. Each
+// file is written to a temporary file next to its target, verified, synced
+// and renamed into place: a file path holds either its previous content or
+// the complete new file. Existing files at entry paths are replaced; other
+// files in dir are left alone. A directory's permissions are applied once
+// everything inside it is written, so read-only directories can be filled.
 func PullTree(ctx context.Context, md content.Digest, store BlobStore, dir string, opts PullOptions) (PullResult, error) {
 	opts = opts.withDefaults()
-	mf, err := openManifest(ctx, store, md, opts.Retry)
+	mf, err := openChecked(ctx, store, md, opts)
 	if err != nil {
-		return PullResult{}, fmt.Errorf("pull: %w", err)
+		return PullResult{}, err
 	}
 	defer mf.close()
 	return pullTree(ctx, md, mf, store, dir, opts)
@@ -242,14 +246,12 @@ func pullTree(ctx context.Context, md content.Digest, mf *manifestFile, store Bl
 	if m.Kind != content.KindTree {
 		return PullResult{}, fmt.Errorf("pull %s: %w: it is a %s, not a directory tree", md.Short(), ErrWrongKind, m.Kind)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return PullResult{}, fmt.Errorf("pull %s: %w", md.Short(), err)
-	}
-	root, err := os.OpenRoot(dir)
+	root, err := openDestination(dir)
 	if err != nil {
 		return PullResult{}, fmt.Errorf("pull %s: %w", md.Short(), err)
 	}
 	defer root.Close()
+	links := linkGuard{root: root, dir: dir}
 
 	prog := &progress{fn: opts.Progress, cur: Progress{Total: m.Size}}
 	res := PullResult{Manifest: m}
@@ -269,6 +271,9 @@ func pullTree(ctx context.Context, md content.Digest, mf *manifestFile, store Bl
 		}
 		if err := dirs.done(e.Path, setMode); err != nil {
 			return err
+		}
+		if err := links.check(e.Path); err != nil {
+			return fmt.Errorf("pull %s: %w", md.Short(), err)
 		}
 		p := filepath.FromSlash(e.Path)
 		if e.Type == content.EntryDir {
@@ -292,6 +297,76 @@ func pullTree(ctx context.Context, md content.Digest, mf *manifestFile, store Bl
 		return res, err
 	}
 	return res, nil
+}
+
+// openDestination opens the directory a tree is pulled to, creating it if
+// missing. A symbolic link given as dir is followed (a dangling one has its
+// target created); anything but a directory there is refused.
+func openDestination(dir string) (*os.Root, error) {
+	t, err := outpath.Resolve(dir)
+	if err != nil {
+		return nil, err
+	}
+	switch t.Kind {
+	case outpath.Missing:
+		if err := os.MkdirAll(t.Path, 0o755); err != nil {
+			return nil, err
+		}
+	case outpath.Directory:
+	default:
+		return nil, fmt.Errorf("%s (a %s) %w; give a directory to pull the tree into", t.Describe(), t.Kind, ErrNotDirectory)
+	}
+	return os.OpenRoot(t.Path)
+}
+
+// linkGuard refuses a symbolic link inside a tree's destination on the way
+// to an entry or at its path. The os.Root keeps every write inside the
+// destination, but a link inside it would still send a write elsewhere in
+// it (or outside it, refused by the root with a less helpful error), and a
+// rename onto a link replaces the link: a tree pull writes where its
+// manifest says or not at all. The directories already checked that prefix
+// the latest path are remembered (at most a path's length of them), so in
+// path order each directory is checked once, and each entry costs one
+// Lstat of its own path.
+type linkGuard struct {
+	root *os.Root
+	dir  string   // the destination as given, for messages
+	real []string // checked directories, each inside the one before
+}
+
+// check looks at every element of the slash-separated path p that exists.
+func (g *linkGuard) check(p string) error {
+	for len(g.real) > 0 && !strings.HasPrefix(p, g.real[len(g.real)-1]+"/") {
+		g.real = g.real[:len(g.real)-1]
+	}
+	start := 0
+	if len(g.real) > 0 {
+		start = len(g.real[len(g.real)-1]) + 1
+	}
+	for {
+		prefix := p
+		i := strings.IndexByte(p[start:], '/')
+		if i >= 0 {
+			prefix = p[:start+i]
+		}
+		fi, err := g.root.Lstat(filepath.FromSlash(prefix))
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return nil // the pull creates it, as a real directory or file
+		case err != nil:
+			return err
+		case fi.Mode()&fs.ModeSymlink != 0:
+			return fmt.Errorf("%s is a symbolic link; a tree is never written through a link inside its destination (remove the link, or pull to an empty directory): %w",
+				filepath.Join(g.dir, filepath.FromSlash(prefix)), ErrLinkInDestination)
+		case !fi.IsDir():
+			return nil // a file in the way: writing below it fails
+		}
+		g.real = append(g.real, prefix)
+		if i < 0 {
+			return nil
+		}
+		start += i + 1
+	}
 }
 
 // pullTreeFile pulls one file entry to a temporary file beside its target
