@@ -453,7 +453,7 @@ type RetentionSet struct {
 	ArtifactID string `json:"artifact_id"`
 	// ExpiresAt: the artifact may be deleted by retention after this time.
 	ExpiresAt time.Time `json:"expires_at,omitzero"`
-	// ImmutableUntil: the artifact may not be deleted before this time (WORM).
+	// ImmutableUntil: the artifact may not be deleted until this time (WORM).
 	ImmutableUntil time.Time `json:"immutable_until,omitzero"`
 }
 

@@ -214,8 +214,8 @@ func follow(path string) (final string, descriptor bool, err error) {
 // anything, for a target that t.InPlace(): a device or pipe as it is, an
 // open descriptor's regular file truncated. Opening a named
 // pipe waits for a reader, as shell redirection does; ctx ends the wait. A
-// socket fails with ErrSocket. If the path is no longer a device or pipe
-// when opened (it was replaced meanwhile), the open fails rather than
+// socket fails with ErrSocket. If, when opened, the path is not a device
+// or pipe (it was replaced meanwhile), the open fails rather than
 // write into a regular file without the temporary file.
 func OpenInPlace(ctx context.Context, t Target) (*os.File, error) {
 	if t.Mode&fs.ModeSocket != 0 {

@@ -32,8 +32,8 @@ func (g *getHook) Get(ctx context.Context, d content.Digest, rng *content.Range)
 
 // TestContentStreamsTheManifest: the content route reads the manifest as a
 // stream, not into memory, so an artifact of any number of chunks can be
-// served (the route used to refuse manifests over 64 MiB, files of ~700,000
-// chunks, which push and pull handle) in memory that does not grow with it.
+// served (a 64 MiB limit on manifests would refuse files of ~700,000 chunks,
+// which push and pull handle) in memory that does not grow with it.
 // The artifact here has 80,000 chunks (a 64-byte block repeated, so one
 // blob) and a 7.5 MB manifest.
 func TestContentStreamsTheManifest(t *testing.T) {

@@ -173,7 +173,7 @@ func (l *artifactList) request(i int) pageReq {
 }
 
 // loaded records a fetched page. It reports false when the reply is stale
-// (an older query, or a page the list no longer has).
+// (an older query, or a page the list has dropped).
 func (l *artifactList) loaded(msg pageMsg, visible int) bool {
 	if msg.req.gen != l.gen || msg.req.index >= len(l.pages) {
 		return false

@@ -56,7 +56,7 @@ func ManFileName(cmd *cobra.Command, section string) string {
 }
 
 // GenManTree writes a page for root and every documented command below it
-// into dir, and removes pages in dir that no longer belong to a command.
+// into dir, and removes pages in dir that belong to no command.
 func GenManTree(root *cobra.Command, dir string, h ManHeader) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create man directory: %w", err)

@@ -14,19 +14,17 @@ import (
 // buffer, so its bytes go from that buffer to the device without passing
 // through the page cache; only the unaligned tail of the last block is
 // written through the page cache, and the fsync that follows (Put's, or a
-// Stage's Commit) makes both durable, as before.
+// Stage's Commit) makes both durable.
 //
 // Why: a push writes gigabytes that nobody reads back soon, and pulls and
 // verify --all read blobs that nobody reads again soon. Through the page
 // cache, every byte costs a copy into a page taken from what the machine
 // has cached, and on virtual machines whose host backs guest memory lazily
 // and takes back the pages the guest frees (virtio-balloon free page
-// reporting, as on the machines this project is developed on), a page not
-// used lately also costs a fault in the host. Measured on such a machine,
-// 1 GiB written with dd: 2.9-3.4 s of system time through the page cache
-// into such pages, 0.4 s into pages just freed, 0.2-0.4 s with O_DIRECT (dd
-// bs=256K or 4M conv=fsync, kernel 6.18). A push or a pull also no longer
-// evicts whatever else the machine has cached (a CI job's build cache).
+// reporting), a page not used lately also costs a fault in the host,
+// several times the cost of a direct write (docs/benchmarks.md, "Direct I/O
+// and the page cache"). Nor does a push or a pull then evict whatever else
+// the machine has cached (a CI job's build cache).
 //
 // Reads: a section of at least directMin bytes is read with O_DIRECT when
 // its first page is not in the page cache (a blob written here is not); a

@@ -142,8 +142,8 @@ func (b *Backend) putSingle(ctx context.Context, key string, d content.Digest, s
 }
 
 // afterLostRace runs when a conditional write found that another writer had
-// created the object meanwhile. S3 may date that object from before this
-// Put started (a multipart upload's LastModified is its initiation time), so
+// created the object meanwhile. S3 may date that object from before the
+// start of the current Put (a multipart upload's LastModified is its initiation time), so
 // refresh it to keep the ModTime promise.
 func (b *Backend) afterLostRace(ctx context.Context, d content.Digest, key string, size int64) error {
 	if _, err := b.touch(ctx, key, size); err != nil {

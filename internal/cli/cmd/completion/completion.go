@@ -30,7 +30,7 @@ func NewCmdCompletion(f *cmdutil.Factory, runF func(*Options) error) *cobra.Comm
 		Long: `Print the script that makes your shell complete artstore's commands, flags
 and arguments. Load it once per session, or install it where your shell looks
 for completions. The same scripts ship in the completions/ directory.`,
-		Example: `  # bash, this session
+		Example: `  # bash, in the current shell
   $ source <(artstore completion bash)
   # bash, permanently
   $ artstore completion bash > ~/.local/share/bash-completion/completions/artstore

@@ -38,7 +38,7 @@ func NewCmdRm(f *cmdutil.Factory, runF func(context.Context, *Options) error) *c
 		Aliases: []string{"remove"},
 		Short:   "Remove an artifact version",
 		Long: `Remove one artifact version and say exactly which. The removal is recorded
-in the event log (a tombstone): the version no longer resolves, is not
+in the event log (a tombstone): from then on the version does not resolve, is not
 listed (except by "artstore ls --all") and cannot be pulled. Its bytes are
 reclaimed later by garbage collection, unless another version shares them.
 

@@ -166,11 +166,10 @@ func (o PushOptions) config() (pushConfig, error) {
 		o.HashWorkers = runtime.GOMAXPROCS(0)
 	}
 	if o.BufferSize <= 0 {
-		// 3 × Max, not 4 (session 5): 8 MiB less resident memory, so
-		// that peak RSS stays under 64 MiB on the largest inputs; warm
-		// pushes of 1 GiB took 1.32 s (32 MiB) and 1.43 s (24 MiB) on
-		// average over six alternated pairs, cold pushes alike within the
-		// noise, 16 MiB 12-32% longer.
+		// 3 × Max: 8 MiB less resident memory than 4 ×, so that peak
+		// RSS stays under 64 MiB on the largest inputs, at a small cost
+		// to warm pushes; 2 × is clearly slower (docs/benchmarks.md,
+		// "Pipeline changes").
 		o.BufferSize = 3 * int(o.Chunker.Max)
 	}
 	if o.MissingBatch <= 0 {

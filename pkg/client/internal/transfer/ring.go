@@ -76,7 +76,7 @@ func (r *ring) oldest() (span, bool) {
 	return *r.spans[0], true
 }
 
-// release marks s as no longer needed. Safe from any goroutine.
+// release gives s back: its holder is done with its bytes. Safe from any goroutine.
 func (r *ring) release(s *span) {
 	r.mu.Lock()
 	s.done = true
