@@ -52,7 +52,8 @@ campaign: ## kill -9 pushes, gc, retention and rebuild at random (ROUNDS, defaul
 docs: ## regenerate completions/ and docs/man/ from the command tree
 	$(GO) run ./tools/gendocs -man docs/man -completions completions
 
-docs-check: ## fail when completions/ or docs/man/ are stale
+docs-check: ## fail when completions/ or docs/man/ are stale, or docs and comments cite development history or link outside the repository
+	$(GO) test ./tools/docscheck/
 	@tmp="$$(mktemp -d)"; trap 'rm -rf "$$tmp"' EXIT; \
 	$(GO) run ./tools/gendocs -man "$$tmp/man" -completions "$$tmp/completions" || exit 1; \
 	if ! diff -ru docs/man "$$tmp/man" || ! diff -ru completions "$$tmp/completions"; then \
