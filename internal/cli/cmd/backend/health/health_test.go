@@ -14,6 +14,7 @@ import (
 	"github.com/artifact-store/artstore/internal/config"
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/storage"
+	"github.com/artifact-store/artstore/internal/storage/backends"
 	"github.com/spf13/cobra"
 )
 
@@ -99,8 +100,8 @@ func TestHealthRun(t *testing.T) {
 			DefaultBackend: "default", ConfigPath: "/h/.config/artstore/config.yaml",
 			Output: config.Output{JSON: json},
 			Backends: map[string]config.Backend{
-				"default": {ID: "default", Type: "local", Implicit: true, Root: "/s/blobs"},
-				"s3main":  {ID: "s3main", Type: "s3", Bucket: "b"},
+				"default": {Implicit: true, Spec: backends.Spec{ID: "default", Type: "local", Root: "/s/blobs"}},
+				"s3main":  {Spec: backends.Spec{ID: "s3main", Type: "s3", Bucket: "b"}},
 			},
 		}
 	}

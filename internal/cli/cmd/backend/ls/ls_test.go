@@ -7,6 +7,7 @@ import (
 	"github.com/artifact-store/artstore/internal/cli/cmdutil"
 	"github.com/artifact-store/artstore/internal/cli/iostreams"
 	"github.com/artifact-store/artstore/internal/config"
+	"github.com/artifact-store/artstore/internal/storage/backends"
 )
 
 func TestNewCmdLs(t *testing.T) {
@@ -43,9 +44,9 @@ func testConfig(json bool) *config.Config {
 		DefaultBackend: "s3main",
 		Output:         config.Output{JSON: json},
 		Backends: map[string]config.Backend{
-			"default": {ID: "default", Type: "local", Implicit: true, Root: "/s/blobs"},
-			"s3main": {ID: "s3main", Type: "s3", Bucket: "art", Prefix: "p/", Endpoint: "http://127.0.0.1:7480",
-				PathStyle: true, AccessKeyID: "AKIASECRET", SecretAccessKey: "topsecret"},
+			"default": {Implicit: true, Spec: backends.Spec{ID: "default", Type: "local", Root: "/s/blobs"}},
+			"s3main": {Spec: backends.Spec{ID: "s3main", Type: "s3", Bucket: "art", Prefix: "p/", Endpoint: "http://127.0.0.1:7480",
+				PathStyle: true, AccessKeyID: "AKIASECRET", SecretAccessKey: "topsecret"}},
 		},
 	}
 }
