@@ -111,30 +111,6 @@ func TestParseSince(t *testing.T) {
 	}
 }
 
-func TestDefaultName(t *testing.T) {
-	tests := map[string]string{
-		"report.pdf":                     "report.pdf",
-		"/tmp/dir/Q3 Report (final).PDF": "q3-report-final.pdf",
-		"Überblick März.txt":             "uberblick-marz.txt",
-		"café  crème.tar.gz":             "cafe-creme.tar.gz",
-		".hidden":                        ".hidden",
-		"build_output-2.log":             "build_output-2.log",
-		"日本語.txt":                        ".txt",
-		"--x--":                          "x",
-	}
-	for in, want := range tests {
-		got, err := DefaultName(in)
-		if err != nil || got != want {
-			t.Errorf("DefaultName(%q) = %q, %v; want %q", in, got, err, want)
-		}
-	}
-	for _, in := range []string{"日本語", "(((", ".", ".."} {
-		if got, err := DefaultName(in); err == nil || !strings.Contains(err.Error(), "--name") {
-			t.Errorf("DefaultName(%q) = %q, %v; want an error suggesting --name", in, got, err)
-		}
-	}
-}
-
 func TestBaseName(t *testing.T) {
 	for in, want := range map[string]string{"a": "a", "reports/q3.pdf": "q3.pdf", "x/y/z": "z"} {
 		if got := BaseName(in); got != want {
@@ -212,26 +188,6 @@ func FuzzParseLabelsAndInput(f *testing.F) {
 			}
 		} else if !errors.Is(err, ErrSyntax) {
 			t.Fatal(err)
-		}
-	})
-}
-
-func FuzzDefaultName(f *testing.F) {
-	for _, s := range []string{"report.pdf", "Q3 Report (final).PDF", "Überblick März.txt", "日本語", "..", "a/b"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		name, err := DefaultName(s)
-		if err != nil {
-			return
-		}
-		if name == "." || name == ".." || strings.HasPrefix(name, "-") || strings.HasSuffix(name, "-") {
-			t.Fatalf("DefaultName(%q) = %q", s, name)
-		}
-		for _, r := range name {
-			if !((r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') || r == '.' || r == '_' || r == '-') {
-				t.Fatalf("DefaultName(%q) = %q has %q", s, name, r)
-			}
 		}
 	})
 }
