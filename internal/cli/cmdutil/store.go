@@ -131,3 +131,29 @@ func RemoteOptions(cfg *config.Config, notice io.Writer) client.RemoteOptions {
 	}
 	return opts
 }
+
+// DaemonBackends asks the daemon at cfg.Server (through st, a remote store)
+// for its backends and their health, waiting at most timeout (0: no bound
+// beyond the client's own). A daemon that cannot be reached, or does not
+// answer in time, is an error matching client.ErrUnavailable that says so;
+// an error the daemon answered with (a rejected token, say) keeps its kind.
+func DaemonBackends(ctx context.Context, cfg *config.Config, st client.Store, timeout time.Duration) ([]client.BackendHealth, error) {
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	hs, err := st.Health(ctx)
+	var answered *client.RemoteError
+	switch {
+	case err == nil:
+		return hs, nil
+	case errors.As(err, &answered):
+		return nil, fmt.Errorf("the daemon at %s refused to report its backends: %w", cfg.Server, err)
+	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil && timeout > 0:
+		return nil, Mark(fmt.Errorf("the daemon at %s did not answer within %s", cfg.Server, timeout), client.ErrUnavailable)
+	case errors.Is(err, client.ErrUnavailable):
+		return nil, Mark(fmt.Errorf("cannot reach the daemon at %s (is it running? check --server / ARTSTORE_SERVER): %w", cfg.Server, err), client.ErrUnavailable)
+	}
+	return nil, fmt.Errorf("ask the daemon at %s for its backends: %w", cfg.Server, err)
+}
