@@ -16,6 +16,7 @@ import (
 	"github.com/artifact-store/artstore/internal/cli/cmdutil"
 	"github.com/artifact-store/artstore/internal/cli/iostreams"
 	"github.com/artifact-store/artstore/internal/config"
+	"github.com/artifact-store/artstore/internal/textfmt"
 	"github.com/artifact-store/artstore/pkg/client"
 )
 
@@ -256,7 +257,7 @@ func printResult(io *iostreams.IOStreams, jsonOut bool, res *client.PushResult) 
 		return err
 	}
 	_, err := fmt.Fprintf(io.Out, "pushed %s\n  content digest  %s\n  size            %s (%d bytes)\n  uploaded        %s, deduplicated %s\n",
-		res.Ref, res.ContentDigest, artfmt.Bytes(res.Size), res.Size,
-		artfmt.Bytes(res.UploadedBytes), artfmt.Bytes(res.DeduplicatedBytes))
+		res.Ref, res.ContentDigest, textfmt.Bytes(res.Size), res.Size,
+		textfmt.Bytes(res.UploadedBytes), textfmt.Bytes(res.DeduplicatedBytes))
 	return err
 }

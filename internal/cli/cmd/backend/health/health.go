@@ -14,6 +14,7 @@ import (
 	"github.com/artifact-store/artstore/internal/config"
 	"github.com/artifact-store/artstore/internal/storage"
 	"github.com/artifact-store/artstore/internal/storage/backends"
+	"github.com/artifact-store/artstore/internal/textfmt"
 	"github.com/artifact-store/artstore/pkg/client"
 	"github.com/spf13/cobra"
 )
@@ -122,7 +123,7 @@ func healthRun(ctx context.Context, opts *Options) error {
 			if !r.Healthy {
 				status = "UNHEALTHY"
 			}
-			t.Row(r.ID, status, formatBytes(r.FreeBytes), formatBytes(r.TotalBytes), r.Detail)
+			t.Row(r.ID, status, textfmt.Bytes(r.FreeBytes), textfmt.Bytes(r.TotalBytes), r.Detail)
 		}
 		if err := t.Flush(); err != nil {
 			return err
@@ -237,21 +238,4 @@ func hint(cfg *config.Config, id string) string {
 		return fmt.Sprintf("check that the service is up and the endpoint, bucket and credentials of backends.%s in %s are right", id, where)
 	}
 	return fmt.Sprintf("check backends.%s in %s", id, where)
-}
-
-// formatBytes renders n with binary units; "-" when unknown (negative).
-func formatBytes(n int64) string {
-	if n < 0 {
-		return "-"
-	}
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit && exp < 5; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

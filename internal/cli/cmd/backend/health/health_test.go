@@ -201,14 +201,6 @@ func TestHealthRun(t *testing.T) {
 	}
 }
 
-func TestFormatBytes(t *testing.T) {
-	for n, want := range map[int64]string{-1: "-", 0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 3 << 29: "1.5 GiB", 5 << 40: "5.0 TiB"} {
-		if got := formatBytes(n); got != want {
-			t.Errorf("formatBytes(%d) = %q, want %q", n, got, want)
-		}
-	}
-}
-
 func TestHealthRunDaemon(t *testing.T) {
 	daemon := []client.BackendHealth{{ID: "s3main", Type: "s3", Healthy: true, Detail: "bucket art: reachable",
 		TotalBytes: -1, UsedBytes: -1, FreeBytes: -1}}

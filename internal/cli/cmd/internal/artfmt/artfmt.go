@@ -34,41 +34,12 @@ func syntaxErrorf(format string, args ...any) error {
 	return &syntaxError{msg: fmt.Sprintf(format, args...)}
 }
 
-// Bytes renders n with binary units: "512 B", "1.5 MiB".
-func Bytes(n int64) string {
-	if n < 0 {
-		return "-"
-	}
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit && exp < 5; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
-
 // Time renders t in UTC to the second (RFC 3339), or "-" for the zero time.
 func Time(t time.Time) string {
 	if t.IsZero() {
 		return "-"
 	}
 	return t.UTC().Format(time.RFC3339)
-}
-
-// Clean replaces control characters (C0, DEL and C1) with '?', so text
-// recorded from outside (a CI variable, a --producer command, a role) cannot
-// move the cursor or change the terminal when printed.
-func Clean(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || (r >= 0x7f && r < 0xa0) {
-			return '?'
-		}
-		return r
-	}, s)
 }
 
 // LabelSyntax says what a label argument looks like; usage errors quote it.

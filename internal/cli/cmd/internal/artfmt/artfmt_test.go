@@ -11,14 +11,6 @@ import (
 	"github.com/artifact-store/artstore/pkg/client"
 )
 
-func TestBytes(t *testing.T) {
-	for n, want := range map[int64]string{-1: "-", 0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 1536: "1.5 KiB", 5 << 20: "5.0 MiB", 3 << 40: "3.0 TiB"} {
-		if got := Bytes(n); got != want {
-			t.Errorf("Bytes(%d) = %q, want %q", n, got, want)
-		}
-	}
-}
-
 func TestTime(t *testing.T) {
 	if got := Time(time.Time{}); got != "-" {
 		t.Errorf("zero: %q", got)
@@ -190,18 +182,4 @@ func FuzzParseLabelsAndInput(f *testing.F) {
 			t.Fatal(err)
 		}
 	})
-}
-
-func TestClean(t *testing.T) {
-	for in, want := range map[string]string{
-		"plain ü":           "plain ü",
-		"a\x1b[2Jb":         "a?[2Jb",
-		"tab\tnl\ncr\r":     "tab?nl?cr?",
-		"del\x7f c1\u009bx": "del? c1?x",
-		"bad utf8 \xff":     "bad utf8 \uFFFD",
-	} {
-		if got := Clean(in); got != want {
-			t.Errorf("Clean(%q) = %q, want %q", in, got, want)
-		}
-	}
 }
