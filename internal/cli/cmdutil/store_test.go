@@ -151,3 +151,23 @@ func TestOpenLocalEveryBackendKey(t *testing.T) {
 	}
 	backendstest.Check(t, root, specs)
 }
+
+// TestOpenBackendsEveryBackendKey checks the same for the backends that
+// `backend health` opens.
+func TestOpenBackendsEveryBackendKey(t *testing.T) {
+	dir := t.TempDir()
+	root := filepath.Join(dir, "blobs")
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	reg := OpenBackends(t.Context(), backendstest.Load(t, dir, root))
+	specs := map[string]backends.Spec{}
+	for _, id := range []string{backendstest.LocalID, backendstest.S3ID} {
+		be, err := reg.Get(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		specs[id] = backendstest.Opened(t, be)
+	}
+	backendstest.Check(t, root, specs)
+}
