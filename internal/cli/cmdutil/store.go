@@ -157,3 +157,29 @@ func DaemonBackends(ctx context.Context, cfg *config.Config, st client.Store, ti
 	}
 	return nil, fmt.Errorf("ask the daemon at %s for its backends: %w", cfg.Server, err)
 }
+
+// OpenDaemonCheck opens the daemon at cfg.Server for a command that reports
+// its state (backend health, backend ls): each call is tried once, never
+// retried while the daemon is unavailable. retry_window is for work that
+// can wait for a restart; a check must say now that the daemon is down.
+func OpenDaemonCheck(ctx context.Context, cfg *config.Config) (client.Store, error) {
+	opts := RemoteOptions(cfg, nil)
+	opts.RetryWindow = -1
+	r, err := client.OpenRemote(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("--server / ARTSTORE_SERVER: %w", err)
+	}
+	return r, nil
+}
+
+// DaemonCheckClient is Factory.Client for those commands: the daemon opened
+// with OpenDaemonCheck.
+func DaemonCheckClient(f *Factory) func(context.Context) (client.Store, error) {
+	return func(ctx context.Context) (client.Store, error) {
+		cfg, err := f.Config()
+		if err != nil {
+			return nil, err
+		}
+		return OpenDaemonCheck(ctx, cfg)
+	}
+}

@@ -38,7 +38,7 @@ type Options struct {
 
 // NewCmdHealth returns the command. runF, if not nil, replaces the run function.
 func NewCmdHealth(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IO, Config: f.Config, Backends: f.Backends, Client: f.Client}
+	opts := &Options{IO: f.IO, Config: f.Config, Backends: f.Backends, Client: cmdutil.DaemonCheckClient(f)}
 	cmd := &cobra.Command{
 		Use:   "health [ID]",
 		Short: "Check that storage backends are usable",
@@ -52,7 +52,8 @@ directory. The checks run in parallel, each bounded by --timeout.
 
 With --server or ARTSTORE_SERVER, the daemon's backend is checked instead,
 by the daemon (GET /v1/backends/health); a daemon that cannot be reached
-within --timeout exits 6 (unavailable) too. The client's own configured
+or does not answer within --timeout exits 6 (unavailable) too, at once:
+retry_window does not apply to a check. The client's own configured
 backends play no part then.
 
 Exits 6 (unavailable) when any checked backend is unhealthy, with a message

@@ -22,7 +22,7 @@ type Options struct {
 
 // NewCmdLs returns the command. runF, if not nil, replaces the run function.
 func NewCmdLs(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IO, Config: f.Config, Client: f.Client}
+	opts := &Options{IO: f.IO, Config: f.Config, Client: cmdutil.DaemonCheckClient(f)}
 	return &cobra.Command{
 		Use:     "ls",
 		Aliases: []string{"list"},
@@ -33,8 +33,8 @@ for that. Credentials are never printed.
 
 With --server or ARTSTORE_SERVER, the daemon's backends are listed instead:
 the daemon is asked (GET /v1/backends/health), and one that cannot be
-reached exits 6 (unavailable). The client's own configured backends play no
-part then.`,
+reached exits 6 (unavailable) at once: retry_window does not apply. The
+client's own configured backends play no part then.`,
 		Example: `  $ artstore backend ls
   ID       TYPE   DEFAULT  LOCATION
   default  local  yes      /home/me/.local/share/artstore/blobs
