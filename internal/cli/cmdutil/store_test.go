@@ -149,7 +149,7 @@ func TestOpenLocalEveryBackendKey(t *testing.T) {
 		t.Cleanup(func() { _ = st.Close() })
 		specs[id] = st.(*client.Local).Backend()
 	}
-	backendstest.Check(t, root, specs)
+	backendstest.Check(t, cfg, specs)
 }
 
 // TestOpenBackendsEveryBackendKey checks the same for the backends that
@@ -160,7 +160,8 @@ func TestOpenBackendsEveryBackendKey(t *testing.T) {
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	reg := OpenBackends(t.Context(), backendstest.Load(t, dir, root))
+	cfg := backendstest.Load(t, dir, root)
+	reg := OpenBackends(t.Context(), cfg)
 	specs := map[string]backends.Spec{}
 	for _, id := range []string{backendstest.LocalID, backendstest.S3ID} {
 		be, err := reg.Get(id)
@@ -169,5 +170,5 @@ func TestOpenBackendsEveryBackendKey(t *testing.T) {
 		}
 		specs[id] = backendstest.Opened(t, be)
 	}
-	backendstest.Check(t, root, specs)
+	backendstest.Check(t, cfg, specs)
 }

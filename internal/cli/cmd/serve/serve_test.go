@@ -230,5 +230,5 @@ func TestServeBackendEveryKey(t *testing.T) {
 		}
 		specs[id] = backendstest.Opened(t, be)
 	}
-	backendstest.Check(t, root, specs)
+	backendstest.Check(t, cfg, specs)
 }

@@ -7,6 +7,7 @@ package backendstest
 
 import (
 	"fmt"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -16,6 +17,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/artifact-store/artstore/internal/config"
 	"github.com/artifact-store/artstore/internal/storage"
@@ -45,7 +49,7 @@ var values = map[string]value{
 	"bucket":              {"every-key-bucket", is("every-key-bucket")},
 	"prefix":              {"every/key/", is("every/key/")},
 	"region":              {"eu-every-9", is("eu-every-9")},
-	"endpoint":            {"http://127.0.0.1:9", is("http://127.0.0.1:9")},
+	"endpoint":            {"", nil}, // a fake S3 server's, see Load
 	"path_style":          {"true", is(true)},
 	"access_key_id":       {"AKIDEVERYKEY", is("AKIDEVERYKEY")},
 	"secret_access_key":   {"every-key-secret", is("every-key-secret")},
@@ -96,9 +100,9 @@ func DocKeys(t testing.TB) []string {
 
 // ConfigFile returns a config file that sets every documented backend key:
 // backend LocalID (type local, blobs in root) and backend S3ID (type s3,
-// every s3 key). The S3 endpoint is never contacted by opening. It fails
-// the test for a documented key it has no value for.
-func ConfigFile(t testing.TB, root string) string {
+// every s3 key, at endpoint). It fails the test for a documented key it has
+// no value for.
+func ConfigFile(t testing.TB, root, endpoint string) string {
 	t.Helper()
 	var b strings.Builder
 	fmt.Fprintf(&b, "backends:\n  %s:\n    type: local\n", LocalID)
@@ -115,6 +119,10 @@ func ConfigFile(t testing.TB, root string) string {
 		}
 		if k == "root" {
 			fmt.Fprintf(&b, "    root: %q\n", root)
+			continue
+		}
+		if k == "endpoint" {
+			fmt.Fprintf(&s3, "    endpoint: %q\n", endpoint)
 			continue
 		}
 		fmt.Fprintf(&s3, "    %s: %q\n", k, v.yaml)
@@ -134,9 +142,9 @@ func Opened(t testing.TB, be storage.Backend) backends.Spec {
 }
 
 // Check asserts that every documented key reached the backends opened from
-// ConfigFile(t, root): specs maps LocalID and S3ID to the specs the opened
-// backends run with (see Opened).
-func Check(t testing.TB, root string, specs map[string]backends.Spec) {
+// cfg, as Load returned it: specs maps LocalID and S3ID to the specs the
+// opened backends run with (see Opened).
+func Check(t testing.TB, cfg *config.Config, specs map[string]backends.Spec) {
 	t.Helper()
 	if got := specs[LocalID].Type; got != backends.TypeLocal {
 		t.Errorf("type: backend %s has type %q, want local", LocalID, got)
@@ -163,7 +171,17 @@ func Check(t testing.TB, root string, specs map[string]backends.Spec) {
 			id = LocalID
 		}
 		got := reflect.ValueOf(specs[id]).FieldByIndex(f.Index).Interface()
-		if want := v.want(root); got != want {
+		var want any
+		switch k {
+		case "root", "endpoint":
+			want = reflect.ValueOf(cfg.Backends[id].Spec).FieldByIndex(f.Index).Interface()
+			if reflect.ValueOf(want).IsZero() {
+				t.Errorf("%s: the configuration of backend %s does not set it", k, id)
+			}
+		default:
+			want = v.want("")
+		}
+		if got != want {
 			t.Errorf("%s: the opened backend %s has %v, want %v", k, id, got, want)
 		}
 	}
@@ -180,13 +198,19 @@ func fieldsByKey() map[string]reflect.StructField {
 	return out
 }
 
-// Load writes ConfigFile(t, root) into dir and loads it as artstore's
-// configuration, with dir as the home and store directory and no
-// environment.
+// Load writes ConfigFile(t, root, endpoint) into dir, with endpoint a fake
+// S3 server holding the bucket, and loads it as artstore's configuration,
+// with dir as the home and store directory and no environment.
 func Load(t testing.TB, dir, root string) *config.Config {
 	t.Helper()
+	mem := s3mem.New()
+	if err := mem.CreateBucket(values["bucket"].yaml); err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(gofakes3.New(mem, gofakes3.WithLogger(gofakes3.DiscardLog())).Server())
+	t.Cleanup(ts.Close)
 	file := filepath.Join(dir, "config.yaml")
-	data := "store: " + fmt.Sprintf("%q", filepath.Join(dir, "store")) + "\n" + ConfigFile(t, root)
+	data := "store: " + fmt.Sprintf("%q", filepath.Join(dir, "store")) + "\n" + ConfigFile(t, root, ts.URL)
 	if err := os.WriteFile(file, []byte(data), 0o600); err != nil {
 		t.Fatal(err)
 	}
