@@ -162,3 +162,29 @@ func TestReadmeExitCodes(t *testing.T) {
 		}
 	}
 }
+
+// TestBackendCommandsAskTheDaemon checks that with --server / ARTSTORE_SERVER
+// `backend health` and `backend ls` report the daemon's backends, not the
+// client's own store: with nothing listening, both exit 6 (unavailable)
+// saying the daemon cannot be reached, even though a healthy local store
+// exists beside them.
+func TestBackendCommandsAskTheDaemon(t *testing.T) {
+	home := t.TempDir()
+	store := filepath.Join(home, "store")
+	if err := os.MkdirAll(filepath.Join(store, "blobs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"ARTSTORE_STORE": store, "ARTSTORE_SERVER": "http://127.0.0.1:9"}
+	for _, args := range [][]string{
+		{"backend", "health"},
+		{"backend", "health", "default"},
+		{"backend", "ls"},
+	} {
+		code, out, errOut := run(t, home, env, args...)
+		if code != cmdutil.ExitUnavailable || out != "" ||
+			!strings.Contains(errOut, "cannot reach the daemon at http://127.0.0.1:9") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit %d saying the daemon cannot be reached",
+				args, code, out, errOut, cmdutil.ExitUnavailable)
+		}
+	}
+}

@@ -90,49 +90,14 @@ type Output struct {
 	Verbose bool // diagnostics on stderr
 }
 
-// Backend is one storage backend entry (config key backends.<ID>).
+// Backend is one storage backend entry (config key backends.<ID>): the
+// storage layer's Spec, which defines the settings once, and where it came
+// from.
 type Backend struct {
-	ID   string
-	Type string // backends.TypeLocal or backends.TypeS3
+	backends.Spec
 	// Implicit is true for the default local backend that artstore adds
 	// when the config file defines no backend with ImplicitBackendID.
 	Implicit bool
-
-	Root string // local: absolute directory
-
-	Bucket             string // s3
-	Prefix             string
-	Region             string
-	Endpoint           string
-	PathStyle          bool
-	AccessKeyID        string
-	SecretAccessKey    string
-	SessionToken       string
-	MultipartThreshold int64 // bytes; 0: backend default
-	PartSize           int64 // bytes; 0: backend default
-	Concurrency        int   // 0: backend default
-	Timeout            time.Duration
-}
-
-// Spec converts the entry into the specification backends.Open takes.
-func (b Backend) Spec() backends.Spec {
-	return backends.Spec{
-		ID:                 b.ID,
-		Type:               b.Type,
-		Root:               b.Root,
-		Bucket:             b.Bucket,
-		Prefix:             b.Prefix,
-		Region:             b.Region,
-		Endpoint:           b.Endpoint,
-		PathStyle:          b.PathStyle,
-		AccessKeyID:        b.AccessKeyID,
-		SecretAccessKey:    b.SecretAccessKey,
-		SessionToken:       b.SessionToken,
-		MultipartThreshold: b.MultipartThreshold,
-		PartSize:           b.PartSize,
-		Concurrency:        b.Concurrency,
-		Timeout:            b.Timeout,
-	}
 }
 
 // Location describes where the backend keeps its blobs, for display:
@@ -165,7 +130,7 @@ func (c *Config) BackendIDs() []string {
 func (c *Config) Specs() []backends.Spec {
 	specs := make([]backends.Spec, 0, len(c.Backends))
 	for _, id := range c.BackendIDs() {
-		specs = append(specs, c.Backends[id].Spec())
+		specs = append(specs, c.Backends[id].Spec)
 	}
 	return specs
 }

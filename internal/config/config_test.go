@@ -273,7 +273,7 @@ backends:
 	if ids := cfg.BackendIDs(); strings.Join(ids, ",") != "default,s3main" {
 		t.Errorf("BackendIDs() = %v", ids)
 	}
-	spec := s3.Spec()
+	spec := s3.Spec
 	if spec.ID != "s3main" || spec.Type != "s3" || spec.PartSize != 16<<20 || spec.Endpoint != s3.Endpoint {
 		t.Errorf("Spec() = %+v", spec)
 	}

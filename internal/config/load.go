@@ -144,10 +144,10 @@ func Load(opts LoadOptions) (*Config, error) {
 	}
 	cfg.Backends = r.backends()
 	if _, ok := cfg.Backends[ImplicitBackendID]; !ok && storeOK {
-		cfg.Backends[ImplicitBackendID] = Backend{
-			ID: ImplicitBackendID, Type: backends.TypeLocal, Implicit: true,
+		cfg.Backends[ImplicitBackendID] = Backend{Implicit: true, Spec: backends.Spec{
+			ID: ImplicitBackendID, Type: backends.TypeLocal,
 			Root: filepath.Join(cfg.Store, "blobs"),
-		}
+		}}
 	}
 	cfg.DefaultBackend = r.str(KeyDefaultBackend)
 	// Without a valid store the implicit backend is missing; do not report
@@ -359,7 +359,7 @@ func (r *resolver) backends() map[string]Backend {
 	sort.Strings(ids)
 	for _, id := range ids {
 		k := func(field string) string { return KeyBackends + "." + id + "." + field }
-		b := Backend{
+		b := Backend{Spec: backends.Spec{
 			ID:                 id,
 			Type:               r.str(k("type")),
 			Bucket:             r.str(k("bucket")),
@@ -374,7 +374,7 @@ func (r *resolver) backends() map[string]Backend {
 			PartSize:           r.size(k("part_size")),
 			Concurrency:        r.integer(k("concurrency")),
 			Timeout:            r.duration(k("timeout")),
-		}
+		}}
 		switch b.Type {
 		case backends.TypeLocal:
 			b.Root = r.path(k("root"))

@@ -35,6 +35,8 @@ import (
 	"fmt"
 	"time"
 	"unicode/utf8"
+
+	"github.com/artifact-store/artstore/internal/textfmt"
 )
 
 // EncodingVersion is the "v" member of every body this package writes.
@@ -192,12 +194,12 @@ func (ne NewEvent) validate() error {
 	switch {
 	case ne.Actor == "":
 		return fmt.Errorf("%w: empty actor", ErrInvalidEvent)
-	case !printable(ne.Actor, maxActorLen):
-		return fmt.Errorf("%w: actor %q must be printable UTF-8 of at most %d bytes", ErrInvalidEvent, clip(ne.Actor), maxActorLen)
+	case !textfmt.Printable(ne.Actor, maxActorLen):
+		return fmt.Errorf("%w: actor %q must be printable UTF-8 of at most %d bytes", ErrInvalidEvent, textfmt.Clip(ne.Actor, 80), maxActorLen)
 	case !validTypeName(ne.Type):
-		return fmt.Errorf("%w: type %q must look like noun.verb.vN ([a-z0-9._] at most %d bytes)", ErrInvalidEvent, clip(ne.Type), maxTypeLen)
-	case !printable(ne.Subject, maxSubjectLen):
-		return fmt.Errorf("%w: subject %q must be printable UTF-8 of at most %d bytes", ErrInvalidEvent, clip(ne.Subject), maxSubjectLen)
+		return fmt.Errorf("%w: type %q must look like noun.verb.vN ([a-z0-9._] at most %d bytes)", ErrInvalidEvent, textfmt.Clip(ne.Type, 80), maxTypeLen)
+	case !textfmt.Printable(ne.Subject, maxSubjectLen):
+		return fmt.Errorf("%w: subject %q must be printable UTF-8 of at most %d bytes", ErrInvalidEvent, textfmt.Clip(ne.Subject, 80), maxSubjectLen)
 	}
 	p := bytes.TrimSpace(ne.Payload)
 	if len(p) == 0 || p[0] != '{' {
@@ -224,7 +226,7 @@ func decodeBody(seq int64, b []byte, prev, hash string) (Event, error) {
 	}
 	t, err := time.Parse(time.RFC3339Nano, bd.Time)
 	if err != nil {
-		return Event{}, fmt.Errorf("event %d: bad time %q: %w", seq, clip(bd.Time), err)
+		return Event{}, fmt.Errorf("event %d: bad time %q: %w", seq, textfmt.Clip(bd.Time, 80), err)
 	}
 	return Event{
 		Seq: bd.Seq, Time: t.UTC(), Actor: bd.Actor, Type: bd.Type, Subject: bd.Subject,
@@ -363,10 +365,10 @@ func (v *Verifier) Check(r StoredRow) error {
 		return fail(r.Seq, "event %d is out of order (expected %d)", r.Seq, v.next)
 	}
 	if r.Prev != v.prev {
-		return fail(r.Seq, "prev %q does not match the hash of event %d (%q)", clip(r.Prev), r.Seq-1, clip(v.prev))
+		return fail(r.Seq, "prev %q does not match the hash of event %d (%q)", textfmt.Clip(r.Prev, 80), r.Seq-1, textfmt.Clip(v.prev, 80))
 	}
 	if got := Hash(r.Prev, r.Body); got != r.Hash {
-		return fail(r.Seq, "stored hash %q does not match sha256(prev || body) = %s", clip(r.Hash), got)
+		return fail(r.Seq, "stored hash %q does not match sha256(prev || body) = %s", textfmt.Clip(r.Hash, 80), got)
 	}
 	ev, err := decodeBody(r.Seq, r.Body, r.Prev, r.Hash)
 	if err != nil {
@@ -434,24 +436,4 @@ func validTypeName(s string) bool {
 		}
 	}
 	return true
-}
-
-func printable(s string, max int) bool {
-	if len(s) > max || !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
-func clip(s string) string {
-	const max = 80
-	if len(s) > max {
-		return s[:max] + "..."
-	}
-	return s
 }

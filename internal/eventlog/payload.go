@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/artifact-store/artstore/internal/content"
+	"github.com/artifact-store/artstore/internal/textfmt"
 )
 
 // Event type names. A released name's payload shape never changes.
@@ -94,7 +95,7 @@ func (t Types) Names() []string { return slices.Sorted(maps.Keys(t.table())) }
 func (t Types) Decode(typ string, raw json.RawMessage) (Payload, error) {
 	d, ok := t.table()[typ]
 	if !ok {
-		return nil, fmt.Errorf("%w %q (written by a newer artstore?)", ErrUnknownType, clip(typ))
+		return nil, fmt.Errorf("%w %q (written by a newer artstore?)", ErrUnknownType, textfmt.Clip(typ, 80))
 	}
 	p, err := d(raw)
 	if err != nil {

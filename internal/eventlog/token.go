@@ -3,6 +3,8 @@ package eventlog
 import (
 	"fmt"
 	"time"
+
+	"github.com/artifact-store/artstore/internal/textfmt"
 )
 
 // Token event types. Tokens live in the log like everything else, so every
@@ -37,7 +39,7 @@ func (p *TokenCreated) validate() error {
 	case p.ID == "" || p.Name == "":
 		return fmt.Errorf("id and name are required")
 	case p.Scope != "read" && p.Scope != "write" && p.Scope != "admin":
-		return fmt.Errorf("scope %q is not read, write or admin", clip(p.Scope))
+		return fmt.Errorf("scope %q is not read, write or admin", textfmt.Clip(p.Scope, 80))
 	case len(p.SecretHash) != 64:
 		return fmt.Errorf("secret_hash must be 64 hex characters")
 	}

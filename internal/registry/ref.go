@@ -3,12 +3,12 @@ package registry
 import (
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/oklog/ulid/v2"
 
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/eventlog"
+	"github.com/artifact-store/artstore/internal/textfmt"
 )
 
 // Grammar limits.
@@ -39,15 +39,15 @@ func ValidateName(name string) error {
 		return fmt.Errorf("%w: empty artifact name (%s)", ErrInvalid, nameGrammar)
 	}
 	if len(name) > MaxNameLen {
-		return fmt.Errorf("%w: artifact name %q is longer than %d bytes (%s)", ErrInvalid, clip(name), MaxNameLen, nameGrammar)
+		return fmt.Errorf("%w: artifact name %q is longer than %d bytes (%s)", ErrInvalid, textfmt.Clip(name, 80), MaxNameLen, nameGrammar)
 	}
 	for _, seg := range strings.Split(name, "/") {
 		if seg == "" || seg == "." || seg == ".." {
-			return fmt.Errorf("%w: artifact name %q has an empty, '.' or '..' segment (%s)", ErrInvalid, clip(name), nameGrammar)
+			return fmt.Errorf("%w: artifact name %q has an empty, '.' or '..' segment (%s)", ErrInvalid, textfmt.Clip(name, 80), nameGrammar)
 		}
 		for i := 0; i < len(seg); i++ {
 			if c := seg[i]; !isLowerAlnum(c) && c != '.' && c != '_' && c != '-' {
-				return fmt.Errorf("%w: artifact name %q: %s", ErrInvalid, clip(name), nameGrammar)
+				return fmt.Errorf("%w: artifact name %q: %s", ErrInvalid, textfmt.Clip(name, 80), nameGrammar)
 			}
 		}
 	}
@@ -72,14 +72,14 @@ func ValidateTag(tag string) error {
 
 func validateVersionLike(what, v string) error {
 	if v == "" || len(v) > MaxVersionLen {
-		return fmt.Errorf("%w: %s %q must be 1 to %d characters", ErrInvalid, what, clip(v), MaxVersionLen)
+		return fmt.Errorf("%w: %s %q must be 1 to %d characters", ErrInvalid, what, textfmt.Clip(v, 80), MaxVersionLen)
 	}
 	if !isAlnum(v[0]) {
-		return fmt.Errorf("%w: %s %q must start with a letter or digit", ErrInvalid, what, clip(v))
+		return fmt.Errorf("%w: %s %q must start with a letter or digit", ErrInvalid, what, textfmt.Clip(v, 80))
 	}
 	for i := 0; i < len(v); i++ {
 		if c := v[i]; !isAlnum(c) && c != '.' && c != '_' && c != '-' {
-			return fmt.Errorf("%w: %s %q may contain only A-Z, a-z, 0-9, '.', '_' and '-'", ErrInvalid, what, clip(v))
+			return fmt.Errorf("%w: %s %q may contain only A-Z, a-z, 0-9, '.', '_' and '-'", ErrInvalid, what, textfmt.Clip(v, 80))
 		}
 	}
 	return nil
@@ -89,14 +89,14 @@ func validateVersionLike(what, v string) error {
 // MaxLabelKeyLen bytes; value printable UTF-8 of at most MaxLabelValueLen.
 func ValidateLabel(key, value string) error {
 	if key == "" || len(key) > MaxLabelKeyLen || !isAlnum(key[0]) {
-		return fmt.Errorf("%w: label key %q must be 1 to %d characters starting with a letter or digit", ErrInvalid, clip(key), MaxLabelKeyLen)
+		return fmt.Errorf("%w: label key %q must be 1 to %d characters starting with a letter or digit", ErrInvalid, textfmt.Clip(key, 80), MaxLabelKeyLen)
 	}
 	for i := 0; i < len(key); i++ {
 		if c := key[i]; !isAlnum(c) && c != '.' && c != '_' && c != '-' && c != '/' {
-			return fmt.Errorf("%w: label key %q may contain only A-Z, a-z, 0-9, '.', '_', '-' and '/'", ErrInvalid, clip(key))
+			return fmt.Errorf("%w: label key %q may contain only A-Z, a-z, 0-9, '.', '_', '-' and '/'", ErrInvalid, textfmt.Clip(key, 80))
 		}
 	}
-	if !printable(value, MaxLabelValueLen) {
+	if !textfmt.Printable(value, MaxLabelValueLen) {
 		return fmt.Errorf("%w: value of label %q must be printable UTF-8 of at most %d bytes", ErrInvalid, key, MaxLabelValueLen)
 	}
 	return nil
@@ -132,10 +132,10 @@ func ParseRef(s string) (Ref, error) {
 	if name, dg, ok := strings.Cut(s, "@"); ok {
 		d, err := content.ParseDigest(dg)
 		if err != nil {
-			return Ref{}, fmt.Errorf("%w: reference %q: %v", ErrInvalid, clip(s), err)
+			return Ref{}, fmt.Errorf("%w: reference %q: %v", ErrInvalid, textfmt.Clip(s, 80), err)
 		}
 		if err := ValidateName(name); err != nil {
-			return Ref{}, fmt.Errorf("reference %q: %w", clip(s), err)
+			return Ref{}, fmt.Errorf("reference %q: %w", textfmt.Clip(s, 80), err)
 		}
 		return Ref{Name: name, Digest: d}, nil
 	}
@@ -144,10 +144,10 @@ func ParseRef(s string) (Ref, error) {
 		ident = DefaultTag
 	}
 	if err := ValidateName(name); err != nil {
-		return Ref{}, fmt.Errorf("reference %q: %w (want name, name:version, name:tag, name@sha256:<hex> or an artifact ID)", clip(s), err)
+		return Ref{}, fmt.Errorf("reference %q: %w (want name, name:version, name:tag, name@sha256:<hex> or an artifact ID)", textfmt.Clip(s, 80), err)
 	}
 	if err := validateVersionLike("version or tag", ident); err != nil {
-		return Ref{}, fmt.Errorf("reference %q: %w", clip(s), err)
+		return Ref{}, fmt.Errorf("reference %q: %w", textfmt.Clip(s, 80), err)
 	}
 	return Ref{Name: name, Ident: ident}, nil
 }
@@ -196,7 +196,7 @@ func ParseSelectors(s string) ([]eventlog.Selector, error) {
 			sel = eventlog.Selector{Key: item, Op: eventlog.OpExists}
 		}
 		if err := ValidateLabel(sel.Key, sel.Value); err != nil {
-			return nil, fmt.Errorf("label selector %q: %w", clip(item), err)
+			return nil, fmt.Errorf("label selector %q: %w", textfmt.Clip(item, 80), err)
 		}
 		out = append(out, sel)
 	}
@@ -226,11 +226,11 @@ func ParseSelectorList(params []string) ([]eventlog.Selector, error) {
 // name, so only name characters and at most MaxNameLen bytes.
 func validateNamePrefix(p string) error {
 	if len(p) > MaxNameLen {
-		return fmt.Errorf("%w: name prefix %q is longer than %d bytes", ErrInvalid, clip(p), MaxNameLen)
+		return fmt.Errorf("%w: name prefix %q is longer than %d bytes", ErrInvalid, textfmt.Clip(p, 80), MaxNameLen)
 	}
 	for i := 0; i < len(p); i++ {
 		if c := p[i]; !isLowerAlnum(c) && c != '.' && c != '_' && c != '-' && c != '/' {
-			return fmt.Errorf("%w: name prefix %q: %s", ErrInvalid, clip(p), nameGrammar)
+			return fmt.Errorf("%w: name prefix %q: %s", ErrInvalid, textfmt.Clip(p, 80), nameGrammar)
 		}
 	}
 	return nil
@@ -240,7 +240,7 @@ func validateNamePrefix(p string) error {
 // included; '?' one character) into a LIKE pattern with '\' as escape.
 func globToLike(glob string) (string, error) {
 	if len(glob) > MaxNameLen {
-		return "", fmt.Errorf("%w: name pattern %q is longer than %d bytes", ErrInvalid, clip(glob), MaxNameLen)
+		return "", fmt.Errorf("%w: name pattern %q is longer than %d bytes", ErrInvalid, textfmt.Clip(glob, 80), MaxNameLen)
 	}
 	var b strings.Builder
 	for i := 0; i < len(glob); i++ {
@@ -254,7 +254,7 @@ func globToLike(glob string) (string, error) {
 		case isLowerAlnum(c) || c == '.' || c == '-' || c == '/':
 			b.WriteByte(c)
 		default:
-			return "", fmt.Errorf("%w: name pattern %q may contain only name characters, '*' and '?'", ErrInvalid, clip(glob))
+			return "", fmt.Errorf("%w: name pattern %q may contain only name characters, '*' and '?'", ErrInvalid, textfmt.Clip(glob, 80))
 		}
 	}
 	return b.String(), nil
@@ -270,24 +270,4 @@ func isUpperAlnum(s string) bool {
 		}
 	}
 	return true
-}
-
-func printable(s string, max int) bool {
-	if len(s) > max || !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
-func clip(s string) string {
-	const max = 80
-	if len(s) > max {
-		return s[:max] + "..."
-	}
-	return s
 }

@@ -33,6 +33,7 @@ import (
 
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/eventlog"
+	"github.com/artifact-store/artstore/internal/textfmt"
 )
 
 // Errors callers branch on; use errors.Is.
@@ -263,8 +264,8 @@ func (r *Registry) checkRegister(req RegisterRequest) ([]string, error) {
 		return nil, fmt.Errorf("%w: content and manifest digests are required", ErrInvalid)
 	case req.Size < 0:
 		return nil, fmt.Errorf("%w: negative size %d", ErrInvalid, req.Size)
-	case !printable(req.MediaType, 255):
-		return nil, fmt.Errorf("%w: media type %q must be printable and at most 255 bytes", ErrInvalid, clip(req.MediaType))
+	case !textfmt.Printable(req.MediaType, 255):
+		return nil, fmt.Errorf("%w: media type %q must be printable and at most 255 bytes", ErrInvalid, textfmt.Clip(req.MediaType, 80))
 	}
 	switch {
 	case len(req.Labels) > maxLabels:
@@ -295,8 +296,8 @@ func (r *Registry) checkRegister(req RegisterRequest) ([]string, error) {
 				return nil, fmt.Errorf("input %d: %w", i+1, err)
 			}
 		}
-		if !printable(in.Role, 64) {
-			return nil, fmt.Errorf("%w: input %d role %q must be printable and at most 64 bytes", ErrInvalid, i+1, clip(in.Role))
+		if !textfmt.Printable(in.Role, 64) {
+			return nil, fmt.Errorf("%w: input %d role %q must be printable and at most 64 bytes", ErrInvalid, i+1, textfmt.Clip(in.Role, 80))
 		}
 	}
 	var tags []string
@@ -541,7 +542,7 @@ func validateHold(hold, reason string) error {
 	if err := validateVersionLike("hold name", hold); err != nil {
 		return err
 	}
-	if !printable(reason, maxTextLen) {
+	if !textfmt.Printable(reason, maxTextLen) {
 		return fmt.Errorf("%w: reason must be printable and at most %d bytes", ErrInvalid, maxTextLen)
 	}
 	return nil
@@ -551,7 +552,7 @@ func validateHold(hold, reason string) error {
 // tags are removed, and its blobs become garbage. It is refused with
 // ErrForbiddenByRetention under a legal hold or before immutable-until.
 func (r *Registry) Delete(ctx context.Context, actor, ref, reason string) (Artifact, error) {
-	if !printable(reason, maxTextLen) {
+	if !textfmt.Printable(reason, maxTextLen) {
 		return Artifact{}, fmt.Errorf("delete %s: %w: reason must be printable and at most %d bytes", ref, ErrInvalid, maxTextLen)
 	}
 	return r.change(ctx, "delete", actor, ref, func(_ context.Context, _ eventlog.Views, a Artifact) ([]eventlog.Payload, error) {
@@ -579,7 +580,7 @@ type Retrieval struct {
 // count must fit the artifact: at most its size, or the range's length
 // (ErrInvalid).
 func (r *Registry) RecordRetrieval(ctx context.Context, actor, ref string, rec Retrieval) error {
-	if rec.Bytes < 0 || !printable(rec.Range, 64) || !printable(rec.Client, 256) {
+	if rec.Bytes < 0 || !textfmt.Printable(rec.Range, 64) || !textfmt.Printable(rec.Client, 256) {
 		return fmt.Errorf("record retrieval of %s: %w: bytes must not be negative, range and client printable", ref, ErrInvalid)
 	}
 	now := r.now()
@@ -624,7 +625,7 @@ func (r *Registry) RecordBlobsCollected(ctx context.Context, actor, backend stri
 	if len(ds) == 0 {
 		return nil
 	}
-	if bytes < 0 || !printable(backend, 256) || slices.ContainsFunc(ds, content.Digest.IsZero) {
+	if bytes < 0 || !textfmt.Printable(backend, 256) || slices.ContainsFunc(ds, content.Digest.IsZero) {
 		return fmt.Errorf("record collected blobs: %w: bytes must not be negative, digests valid", ErrInvalid)
 	}
 	evs, err := r.events(actor, r.now(), backend, &eventlog.BlobsCollected{Backend: backend, Digests: ds, Bytes: bytes})
@@ -701,7 +702,7 @@ func (r *Registry) List(ctx context.Context, opts ListOptions) (ListResult, erro
 	if opts.Cursor != "" {
 		c, err := strconv.ParseInt(opts.Cursor, 10, 64)
 		if err != nil || c <= 0 {
-			return ListResult{}, fmt.Errorf("list: %w: bad cursor %q", ErrInvalid, clip(opts.Cursor))
+			return ListResult{}, fmt.Errorf("list: %w: bad cursor %q", ErrInvalid, textfmt.Clip(opts.Cursor, 80))
 		}
 		q.Cursor = c
 	}

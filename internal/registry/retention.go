@@ -14,6 +14,7 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/artifact-store/artstore/internal/eventlog"
+	"github.com/artifact-store/artstore/internal/textfmt"
 )
 
 // maxPatternLen bounds a retention rule's name pattern.
@@ -67,7 +68,7 @@ func ParseDuration(s string) (time.Duration, error) {
 		d, err = time.ParseDuration(s)
 	}
 	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("%w: duration %q: want a positive number of days (90d), weeks (2w) or a duration (36h)", ErrInvalid, clip(s))
+		return 0, fmt.Errorf("%w: duration %q: want a positive number of days (90d), weeks (2w) or a duration (36h)", ErrInvalid, textfmt.Clip(s, 80))
 	}
 	return d, nil
 }
@@ -153,7 +154,7 @@ func (r *Registry) RemoveRule(ctx context.Context, actor, id string) (Rule, erro
 	}
 	i := slices.IndexFunc(rules, func(x Rule) bool { return x.ID == id })
 	if i < 0 {
-		return Rule{}, fmt.Errorf("remove retention rule: no rule %q (artstore retention rule ls lists them): %w", clip(id), ErrNotFound)
+		return Rule{}, fmt.Errorf("remove retention rule: no rule %q (artstore retention rule ls lists them): %w", textfmt.Clip(id, 80), ErrNotFound)
 	}
 	evs, err := r.events(actor, r.now(), "rule:"+id, &eventlog.RetentionRuleRemoved{ID: id})
 	if err == nil {

@@ -2,38 +2,12 @@ package tui
 
 import (
 	"fmt"
-	"math"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
 )
-
-// humanSize formats n bytes with binary units, rounded down: "512 B",
-// "1.5 KiB", "12 MiB".
-// The result is at most 8 columns wide for any int64.
-func humanSize(n int64) string {
-	if n < 0 {
-		return "?"
-	}
-	if n < 1024 {
-		return fmt.Sprintf("%d B", n)
-	}
-	units := []string{"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"}
-	v := float64(n) / 1024
-	u := 0
-	for v >= 1024 && u < len(units)-1 {
-		v /= 1024
-		u++
-	}
-	if v < 10 {
-		// One decimal below ten. Rounded down, like the integer case, so a
-		// value never reads as the next unit's "1024".
-		return fmt.Sprintf("%.1f %s", math.Floor(v*10)/10, units[u])
-	}
-	return fmt.Sprintf("%d %s", int64(v), units[u])
-}
 
 // age formats the time elapsed between t and now compactly ("5s", "3m",
 // "2h", "4d", "5mo", "2y"); at most 4 columns. A t after now (clock skew)
@@ -114,34 +88,6 @@ func padLeft(s string, w int) string {
 		s = strings.Repeat(" ", w-n) + s
 	}
 	return s
-}
-
-// sanitize replaces control characters (which could move the cursor or
-// change the terminal's state when printed) in text that came from the store
-// with U+FFFD, and newlines and tabs with spaces.
-func sanitize(s string) string {
-	clean := true
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case r == '\n' || r == '\t' || r == '\r':
-			b.WriteByte(' ')
-		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
-			b.WriteRune('\uFFFD')
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
 }
 
 // shortDigest shortens "sha256:<64 hex>" to "sha256:<12 hex>" for lists.

@@ -1,7 +1,6 @@
 package tui
 
 import (
-	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -9,35 +8,6 @@ import (
 
 	"github.com/charmbracelet/lipgloss"
 )
-
-func TestHumanSize(t *testing.T) {
-	tests := []struct {
-		n    int64
-		want string
-	}{
-		{0, "0 B"},
-		{1023, "1023 B"},
-		{1024, "1.0 KiB"},
-		{1536, "1.5 KiB"},
-		{10*1024 - 1, "9.9 KiB"},
-		{10 * 1024, "10 KiB"},
-		{1023 * 1024, "1023 KiB"},
-		{1 << 20, "1.0 MiB"},
-		{1536 << 20, "1.5 GiB"},
-		{5 << 40, "5.0 TiB"},
-		{math.MaxInt64, "8.0 EiB"}, // float64 rounds 2^63-1 up to 2^63,
-		{-1, "?"},
-	}
-	for _, tt := range tests {
-		got := humanSize(tt.n)
-		if got != tt.want {
-			t.Errorf("humanSize(%d) = %q, want %q", tt.n, got, tt.want)
-		}
-		if len(got) > 8 {
-			t.Errorf("humanSize(%d) = %q is wider than the 8-column size field", tt.n, got)
-		}
-	}
-}
 
 func TestAge(t *testing.T) {
 	now := baseTime
@@ -95,22 +65,6 @@ func TestTruncAndPad(t *testing.T) {
 		}
 		if w := lipgloss.Width(padLeft(tt.s, tt.w)); w != max(tt.w, 0) {
 			t.Errorf("padLeft(%q, %d) is %d wide", tt.s, tt.w, w)
-		}
-	}
-}
-
-func TestSanitize(t *testing.T) {
-	tests := map[string]string{
-		"plain":            "plain",
-		"tab\tnew\nline\r": "tab new line ",
-		"\x1b[2Jclear":     "\uFFFD[2Jclear",
-		"bell\x07\x7f":     "bell\uFFFD\uFFFD",
-		"c1\u009bx":        "c1\uFFFDx",
-		"日本":               "日本",
-	}
-	for in, want := range tests {
-		if got := sanitize(in); got != want {
-			t.Errorf("sanitize(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

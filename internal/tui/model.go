@@ -13,6 +13,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
 
+	"github.com/artifact-store/artstore/internal/textfmt"
 	"github.com/artifact-store/artstore/pkg/client"
 )
 
@@ -271,7 +272,7 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		if msg.res != nil {
 			size, digest = msg.res.Bytes, msg.res.ContentDigest
 		}
-		m.setStatus(fmt.Sprintf("pulled %s to %s (%s, %s)", msg.ref, where, humanSize(size), shortDigest(digest)))
+		m.setStatus(fmt.Sprintf("pulled %s to %s (%s, %s)", msg.ref, where, textfmt.Bytes(size), shortDigest(digest)))
 		return nil
 	case clipMsg:
 		if msg.err != nil {

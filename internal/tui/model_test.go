@@ -805,3 +805,19 @@ func TestLineagePanelScrolls(t *testing.T) {
 		t.Errorf("home did not return to the first row:\n%s", v)
 	}
 }
+
+// TestSizeAsTheCLIPrintsIt checks that the browser writes a size the way
+// `artstore ls` and `show` do (one formatter): 5000016 bytes are 4.77 MiB,
+// which reads 4.8 MiB, in the list and in the detail panel.
+func TestSizeAsTheCLIPrintsIt(t *testing.T) {
+	store := newFakeStore()
+	store.add("reports/big:1", 5000016, 1, nil)
+	h := newHarness(t, store, 120, 40, Options{})
+	if v := h.view(); !strings.Contains(v, " 4.8 MiB ") {
+		t.Errorf("the list does not show 4.8 MiB:\n%s", v)
+	}
+	h.keys("enter")
+	if v := h.view(); !strings.Contains(v, "4.8 MiB (5000016 bytes)") {
+		t.Errorf("the detail panel does not show 4.8 MiB (5000016 bytes):\n%s", v)
+	}
+}

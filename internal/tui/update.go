@@ -4,6 +4,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/artifact-store/artstore/internal/textfmt"
 	"github.com/artifact-store/artstore/pkg/client"
 )
 
@@ -121,7 +122,7 @@ func (m *Model) actionKey(msg tea.KeyMsg, a *client.Artifact) tea.Cmd {
 		m.inputMode = inputPull
 		m.pullTarget = *a
 		m.confirm = ""
-		m.input.Prompt = "pull " + sanitize(a.Ref) + " to: "
+		m.input.Prompt = "pull " + textfmt.Sanitize(a.Ref) + " to: "
 		m.input.Placeholder = ""
 		m.input.SetValue(m.defaultPullPath(*a))
 		m.input.CursorEnd()

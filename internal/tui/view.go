@@ -7,6 +7,7 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 
+	"github.com/artifact-store/artstore/internal/textfmt"
 	"github.com/artifact-store/artstore/pkg/client"
 )
 
@@ -76,9 +77,9 @@ func (m *Model) headerLine() string {
 	case m.screen == screenDetail && len(m.stack) > 0:
 		ctx = ""
 	case m.screen == screenEvents && m.events != nil:
-		ctx = "events of " + sanitize(m.events.art.Ref)
+		ctx = "events of " + textfmt.Sanitize(m.events.art.Ref)
 	case m.filterText != "":
-		ctx = "filter: " + sanitize(m.filterText)
+		ctx = "filter: " + textfmt.Sanitize(m.filterText)
 	default:
 		ctx = "all artifacts"
 	}
@@ -120,7 +121,7 @@ func (m *Model) breadcrumb(w int) string {
 	const sep = " › "
 	refs := make([]string, len(m.stack))
 	for i, f := range m.stack {
-		refs[i] = sanitize(f.art.Ref)
+		refs[i] = textfmt.Sanitize(f.art.Ref)
 	}
 	for start := 0; start < len(refs); start++ {
 		s := strings.Join(refs[start:], sep)
@@ -141,7 +142,7 @@ func (m *Model) statusLine() string {
 	if m.status == "" {
 		return ""
 	}
-	s := trunc(sanitize(m.status), m.width)
+	s := trunc(textfmt.Sanitize(m.status), m.width)
 	if m.statusErr {
 		return m.st.err.Render(s)
 	}
@@ -205,11 +206,16 @@ func (m *Model) joinPanes(left []string, lw int, right []string) []string {
 	return out
 }
 
+// sizeW is the width of the list's size column: textfmt.Bytes is at most
+// 10 columns wide.
+const sizeW = 10
+
 // listColumns divides a list pane of width w into columns: reference, tags
-// and labels (0 when hidden); size and age are fixed.
+// and labels (0 when hidden); size (textfmt.Bytes: at most 10 columns) and
+// age are fixed.
 func listColumns(w int) (ref, tags, labels int) {
-	const gutter, size, ageW = 2, 8, 4
-	rest := w - gutter - (1 + size) - (1 + ageW)
+	const gutter, ageW = 2, 4
+	rest := w - gutter - (1 + sizeW) - (1 + ageW)
 	if rest < 1 {
 		return max(rest, 0), 0, 0
 	}
@@ -238,7 +244,7 @@ func (m *Model) listPane(w int) []string {
 		if tagsW > 0 {
 			b.WriteString(" " + pad(tags, tagsW))
 		}
-		b.WriteString(" " + padLeft(size, 8) + " " + padLeft(ageS, 4))
+		b.WriteString(" " + padLeft(size, sizeW) + " " + padLeft(ageS, 4))
 		if labW > 0 {
 			b.WriteString(" " + pad(labels, labW))
 		}
@@ -254,7 +260,7 @@ func (m *Model) listPane(w int) []string {
 		case l.err != nil:
 			out = append(out, "  could not list artifacts (r retries)")
 		case m.filterText != "":
-			out = append(out, "  no artifacts match "+sanitize(m.filterText)+" (esc clears the filter)")
+			out = append(out, "  no artifacts match "+textfmt.Sanitize(m.filterText)+" (esc clears the filter)")
 		default:
 			out = append(out, "  no artifacts yet: `artstore push FILE` adds one")
 		}
@@ -272,8 +278,8 @@ func (m *Model) listPane(w int) []string {
 			out = append(out, marker+m.st.faint.Render("…"))
 			continue
 		}
-		s := row(marker, sanitize(a.Ref), sanitize(strings.Join(a.Tags, ",")), humanSize(a.Size),
-			age(a.CreatedAt, now), sanitize(labelString(a.Labels)))
+		s := row(marker, textfmt.Sanitize(a.Ref), textfmt.Sanitize(strings.Join(a.Tags, ",")), textfmt.Bytes(a.Size),
+			age(a.CreatedAt, now), textfmt.Sanitize(labelString(a.Labels)))
 		s = strings.TrimRight(s, " ")
 		if i == l.cursor {
 			s = m.st.selected.Render(pad(s, w))
@@ -316,7 +322,7 @@ func (m *Model) detailBody() []string {
 // relativesPane renders the lineage panel of f in width w.
 func (m *Model) relativesPane(f *frame, w, rows int) []string {
 	rel := f.rel
-	ref := sanitize(f.art.Ref)
+	ref := textfmt.Sanitize(f.art.Ref)
 	var title, empty string
 	if rel.dir == client.Up {
 		title, empty = "inputs of "+ref, "no inputs recorded for "+ref
@@ -327,14 +333,14 @@ func (m *Model) relativesPane(f *frame, w, rows int) []string {
 	case rel.loading:
 		return []string{m.st.bold.Render(trunc(title, w)), "  " + m.spin.View() + " loading…"}
 	case rel.err != nil:
-		return []string{m.st.bold.Render(trunc(title, w)), m.st.err.Render(trunc("  could not load lineage: "+sanitize(rel.err.Error()), w))}
+		return []string{m.st.bold.Render(trunc(title, w)), m.st.err.Render(trunc("  could not load lineage: "+textfmt.Sanitize(rel.err.Error()), w))}
 	case len(rel.items) == 0:
 		return []string{m.st.bold.Render(trunc(title, w)), trunc("  "+empty, w)}
 	}
 	out := []string{m.st.bold.Render(trunc(fmt.Sprintf("%s (%d)", title, len(rel.items)), w))}
 	roleW := 4
 	for _, r := range rel.items {
-		roleW = max(roleW, lenW(sanitize(r.role)))
+		roleW = max(roleW, lenW(textfmt.Sanitize(r.role)))
 	}
 	roleW = min(roleW, 14, max(w/4, 4))
 	now := m.now()
@@ -357,7 +363,7 @@ func (m *Model) relativesPane(f *frame, w, rows int) []string {
 			role = "-"
 		}
 		nameW := w - 2 - roleW - 1 - 5
-		s := marker + pad(sanitize(role), roleW) + " " + pad(sanitize(r.label()), nameW) + " " + padLeft(ageS, 4)
+		s := marker + pad(textfmt.Sanitize(role), roleW) + " " + pad(textfmt.Sanitize(r.label()), nameW) + " " + padLeft(ageS, 4)
 		s = strings.TrimRight(s, " ")
 		if i == rel.cursor {
 			s = m.st.selected.Render(pad(s, w))
@@ -378,7 +384,7 @@ func (m *Model) detailLines(a *client.Artifact, w int) []string {
 			if i > 0 {
 				k = ""
 			}
-			v = sanitize(v)
+			v = textfmt.Sanitize(v)
 			if n := lenW(v); keyW+n > w && n+2 <= w {
 				// A value such as a digest that fits on a line of its own is
 				// better whole on the next line than cut.
@@ -391,7 +397,7 @@ func (m *Model) detailLines(a *client.Artifact, w int) []string {
 	section := func(s string) {
 		out = append(out, "", m.st.section.Render(trunc(s, w)))
 	}
-	title := sanitize(a.Ref)
+	title := textfmt.Sanitize(a.Ref)
 	if a.Deleted {
 		title += " (deleted)"
 	}
@@ -402,7 +408,7 @@ func (m *Model) detailLines(a *client.Artifact, w int) []string {
 		kind += " · " + a.MediaType
 	}
 	kv("kind", kind)
-	kv("size", fmt.Sprintf("%s (%d bytes)", humanSize(a.Size), a.Size))
+	kv("size", fmt.Sprintf("%s (%d bytes)", textfmt.Bytes(a.Size), a.Size))
 	created := relTime(a.CreatedAt, now)
 	if a.CreatedBy != "" {
 		created += " by " + a.CreatedBy
@@ -495,7 +501,7 @@ func (m *Model) detailLines(a *client.Artifact, w int) []string {
 
 	section("retrievals")
 	rs := a.Retrievals
-	kv("pulls", fmt.Sprintf("%d (%s)", rs.Count, humanSize(rs.Bytes)))
+	kv("pulls", fmt.Sprintf("%d (%s)", rs.Count, textfmt.Bytes(rs.Bytes)))
 	if rs.LastAt != nil {
 		last := relTime(*rs.LastAt, now)
 		if rs.LastBy != "" {
@@ -510,12 +516,12 @@ func (m *Model) detailLines(a *client.Artifact, w int) []string {
 func (m *Model) eventsBody() []string {
 	ev := m.events
 	w := m.width
-	ref := sanitize(ev.art.Ref)
+	ref := textfmt.Sanitize(ev.art.Ref)
 	switch {
 	case ev.loading:
 		return []string{"  " + m.spin.View() + " reading the event log for " + ref + "…"}
 	case ev.err != nil:
-		return []string{m.st.err.Render(trunc("could not read events: "+sanitize(ev.err.Error()), w))}
+		return []string{m.st.err.Render(trunc("could not read events: "+textfmt.Sanitize(ev.err.Error()), w))}
 	}
 	noun := "events"
 	if len(ev.items) == 1 {
@@ -531,7 +537,7 @@ func (m *Model) eventsBody() []string {
 	end := min(offset+rows, len(ev.items))
 	for _, e := range ev.items[offset:end] {
 		s := fmt.Sprintf("#%-5d %s  %s  %s  %s", e.Seq, e.Time.UTC().Format("2006-01-02 15:04"),
-			sanitize(e.Type), sanitize(e.Actor), sanitize(payloadSummary(e.Payload)))
+			textfmt.Sanitize(e.Type), textfmt.Sanitize(e.Actor), textfmt.Sanitize(payloadSummary(e.Payload)))
 		out = append(out, trunc(strings.TrimRight(s, " "), w))
 	}
 	return out

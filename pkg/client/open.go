@@ -40,28 +40,12 @@ const (
 	retrievalClient = "artstore (local)"
 )
 
-// BackendConfig mirrors one configured backend, so Go programs can open a
-// local store without artstore's configuration package. Which fields matter
-// depends on Type ("local": Root; "s3": Bucket and the rest).
-type BackendConfig struct {
-	ID, Type, Root, Bucket, Prefix, Region, Endpoint string
-	PathStyle                                        bool
-	// Credentials; empty means the standard AWS credential chain.
-	AccessKeyID, SecretAccessKey, SessionToken string
-	// Multipart tuning for S3; zero means the backend's default.
-	MultipartThreshold, PartSize int64
-	Concurrency                  int
-}
-
-// spec converts the configuration to the backends package's Spec.
-func (b BackendConfig) spec() backends.Spec {
-	return backends.Spec{
-		ID: b.ID, Type: b.Type, Root: b.Root,
-		Bucket: b.Bucket, Prefix: b.Prefix, Region: b.Region, Endpoint: b.Endpoint, PathStyle: b.PathStyle,
-		AccessKeyID: b.AccessKeyID, SecretAccessKey: b.SecretAccessKey, SessionToken: b.SessionToken,
-		MultipartThreshold: b.MultipartThreshold, PartSize: b.PartSize, Concurrency: b.Concurrency,
-	}
-}
+// BackendConfig describes one backend: its ID, its Type ("local" or "s3")
+// and the settings that type uses ("local": Root; "s3": Bucket and the
+// rest, see docs/configuration.md). It is the storage layer's own
+// specification, so every setting artstore's configuration file accepts
+// reaches the backend a Go program opens.
+type BackendConfig = backends.Spec
 
 // LocalOptions configure OpenLocal.
 type LocalOptions struct {
@@ -127,7 +111,7 @@ func OpenLocal(ctx context.Context, opts LocalOptions) (*Local, error) {
 	if actor == "" {
 		actor = defaultActor()
 	}
-	be, err := backends.Open(ctx, bc.spec())
+	be, err := backends.Open(ctx, bc)
 	if err != nil {
 		return nil, mapErr(fmt.Errorf("open local store %s: backend %s: %w", opts.Dir, bc.ID, err))
 	}
@@ -170,6 +154,14 @@ func (l *Local) Close() error {
 		return fmt.Errorf("close local store %s: %w", l.dir, err)
 	}
 	return nil
+}
+
+// Backend returns the configuration the store's blob backend runs with:
+// what LocalOptions.Backend asked for, with its defaults filled in
+// (credentials included; never print them).
+func (l *Local) Backend() BackendConfig {
+	spec, _ := backends.SpecOf(l.backend)
+	return spec
 }
 
 // Health reports the health of the store's backend.

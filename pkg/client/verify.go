@@ -19,6 +19,7 @@ import (
 	"github.com/artifact-store/artstore/internal/eventlog/sqlite"
 	"github.com/artifact-store/artstore/internal/registry"
 	"github.com/artifact-store/artstore/internal/storage"
+	"github.com/artifact-store/artstore/internal/textfmt"
 	"github.com/artifact-store/artstore/pkg/client/internal/transfer"
 )
 
@@ -569,9 +570,9 @@ func firstDifference(livePath, replayPath string) (string, error) {
 		case !okA && !okB:
 			return "", nil
 		case !okB:
-			return fmt.Sprintf("table %s has an extra live row %s", table, clipLine(la)), nil
+			return fmt.Sprintf("table %s has an extra live row %s", table, textfmt.Clip(la, 300)), nil
 		case !okA:
-			return fmt.Sprintf("table %s lacks the row %s", table, clipLine(lb)), nil
+			return fmt.Sprintf("table %s lacks the row %s", table, textfmt.Clip(lb, 300)), nil
 		case la == lb:
 			if strings.HasPrefix(la, "# ") {
 				table = la[2:]
@@ -582,9 +583,9 @@ func firstDifference(livePath, replayPath string) (string, error) {
 		nb, _ := b.peek()
 		switch {
 		case na == lb && !strings.HasPrefix(la, "# "):
-			return fmt.Sprintf("table %s has an extra live row %s", table, clipLine(la)), nil
+			return fmt.Sprintf("table %s has an extra live row %s", table, textfmt.Clip(la, 300)), nil
 		case nb == la && !strings.HasPrefix(lb, "# "):
-			return fmt.Sprintf("table %s lacks the row %s", table, clipLine(lb)), nil
+			return fmt.Sprintf("table %s lacks the row %s", table, textfmt.Clip(lb, 300)), nil
 		}
 		return describeRowDiff(table, line, la, lb), nil
 	}
@@ -635,19 +636,11 @@ func describeRowDiff(table string, line int, live, replayed string) string {
 		for i := range a {
 			if a[i] != b[i] {
 				return fmt.Sprintf("table %s, row %q (line %d): column %d is %q, but %q when replayed",
-					table, clipLine(a[0]), line, i+1, clipLine(a[i]), clipLine(b[i]))
+					table, textfmt.Clip(a[0], 300), line, i+1, textfmt.Clip(a[i], 300), textfmt.Clip(b[i], 300))
 			}
 		}
 	}
-	return fmt.Sprintf("table %s, line %d: live row %s, replayed row %s", table, line, clipLine(live), clipLine(replayed))
-}
-
-func clipLine(s string) string {
-	const max = 300
-	if len(s) > max {
-		return s[:max] + "..."
-	}
-	return s
+	return fmt.Sprintf("table %s, line %d: live row %s, replayed row %s", table, line, textfmt.Clip(live, 300), textfmt.Clip(replayed, 300))
 }
 
 // orphans lists the backend's blobs that no artifact references.

@@ -15,6 +15,7 @@ import (
 	"github.com/artifact-store/artstore/internal/config"
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/storage"
+	"github.com/artifact-store/artstore/internal/storage/backends"
 	"github.com/artifact-store/artstore/pkg/client"
 	"github.com/spf13/cobra"
 )
@@ -190,9 +191,9 @@ func TestOpenBackends(t *testing.T) {
 	}
 	missing := filepath.Join(dir, "missing")
 	cfg := &config.Config{Backends: map[string]config.Backend{
-		"default": {ID: "default", Type: "local", Root: present},
-		"gone":    {ID: "gone", Type: "local", Root: missing},
-		"broken":  {ID: "broken", Type: "ftp"},
+		"default": {Spec: backends.Spec{ID: "default", Type: "local", Root: present}},
+		"gone":    {Spec: backends.Spec{ID: "gone", Type: "local", Root: missing}},
+		"broken":  {Spec: backends.Spec{ID: "broken", Type: "ftp"}},
 	}}
 	reg := OpenBackends(context.Background(), cfg)
 	if got := strings.Join(reg.IDs(), ","); got != "broken,default,gone" {

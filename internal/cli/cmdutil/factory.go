@@ -145,7 +145,7 @@ func OpenBackends(ctx context.Context, cfg *config.Config) *storage.Registry {
 			}
 		}
 		if be == nil {
-			opened, err := backends.Open(ctx, b.Spec())
+			opened, err := backends.Open(ctx, b.Spec)
 			if err != nil {
 				be = Unavailable(id, err.Error())
 			} else {

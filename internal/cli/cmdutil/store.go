@@ -131,3 +131,55 @@ func RemoteOptions(cfg *config.Config, notice io.Writer) client.RemoteOptions {
 	}
 	return opts
 }
+
+// DaemonBackends asks the daemon at cfg.Server (through st, a remote store)
+// for its backends and their health, waiting at most timeout (0: no bound
+// beyond the client's own). A daemon that cannot be reached, or does not
+// answer in time, is an error matching client.ErrUnavailable that says so;
+// an error the daemon answered with (a rejected token, say) keeps its kind.
+func DaemonBackends(ctx context.Context, cfg *config.Config, st client.Store, timeout time.Duration) ([]client.BackendHealth, error) {
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	hs, err := st.Health(ctx)
+	var answered *client.RemoteError
+	switch {
+	case err == nil:
+		return hs, nil
+	case errors.As(err, &answered):
+		return nil, fmt.Errorf("the daemon at %s refused to report its backends: %w", cfg.Server, err)
+	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil && timeout > 0:
+		return nil, Mark(fmt.Errorf("the daemon at %s did not answer within %s", cfg.Server, timeout), client.ErrUnavailable)
+	case errors.Is(err, client.ErrUnavailable):
+		return nil, Mark(fmt.Errorf("cannot reach the daemon at %s (is it running? check --server / ARTSTORE_SERVER): %w", cfg.Server, err), client.ErrUnavailable)
+	}
+	return nil, fmt.Errorf("ask the daemon at %s for its backends: %w", cfg.Server, err)
+}
+
+// OpenDaemonCheck opens the daemon at cfg.Server for a command that reports
+// its state (backend health, backend ls): each call is tried once, never
+// retried while the daemon is unavailable. retry_window is for work that
+// can wait for a restart; a check must say now that the daemon is down.
+func OpenDaemonCheck(ctx context.Context, cfg *config.Config) (client.Store, error) {
+	opts := RemoteOptions(cfg, nil)
+	opts.RetryWindow = -1
+	r, err := client.OpenRemote(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("--server / ARTSTORE_SERVER: %w", err)
+	}
+	return r, nil
+}
+
+// DaemonCheckClient is Factory.Client for those commands: the daemon opened
+// with OpenDaemonCheck.
+func DaemonCheckClient(f *Factory) func(context.Context) (client.Store, error) {
+	return func(ctx context.Context) (client.Store, error) {
+		cfg, err := f.Config()
+		if err != nil {
+			return nil, err
+		}
+		return OpenDaemonCheck(ctx, cfg)
+	}
+}

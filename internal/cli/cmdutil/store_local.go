@@ -12,13 +12,8 @@ import (
 // cfg.Store with backend b.
 func openLocal(ctx context.Context, cfg *config.Config, b config.Backend, actor string, now func() time.Time) (client.Store, error) {
 	return client.OpenLocal(ctx, client.LocalOptions{
-		Dir: cfg.Store,
-		Backend: client.BackendConfig{
-			ID: b.ID, Type: b.Type, Root: b.Root,
-			Bucket: b.Bucket, Prefix: b.Prefix, Region: b.Region, Endpoint: b.Endpoint, PathStyle: b.PathStyle,
-			AccessKeyID: b.AccessKeyID, SecretAccessKey: b.SecretAccessKey, SessionToken: b.SessionToken,
-			MultipartThreshold: b.MultipartThreshold, PartSize: b.PartSize, Concurrency: b.Concurrency,
-		},
+		Dir:              cfg.Store,
+		Backend:          b.Spec,
 		Actor:            actor,
 		RetrievalRecords: cfg.RetrievalRecords,
 		Now:              now,

@@ -13,12 +13,14 @@ import (
 
 	"github.com/artifact-store/artstore/internal/cli/iostreams"
 	"github.com/artifact-store/artstore/internal/config"
+	"github.com/artifact-store/artstore/internal/storage/backends"
+	"github.com/artifact-store/artstore/internal/storage/backends/backendstest"
 	"github.com/artifact-store/artstore/pkg/client"
 )
 
 func localConfig(store string) *config.Config {
 	return &config.Config{Store: store, DefaultBackend: "default", RetrievalRecords: true,
-		Backends: map[string]config.Backend{"default": {ID: "default", Type: "local", Implicit: true, Root: filepath.Join(store, "blobs")}}}
+		Backends: map[string]config.Backend{"default": {Implicit: true, Spec: backends.Spec{ID: "default", Type: "local", Root: filepath.Join(store, "blobs")}}}}
 }
 
 func TestOpenStoreNeverCreatesByAccident(t *testing.T) {
@@ -130,4 +132,43 @@ func TestFactoryNotice(t *testing.T) {
 	if w := f.Notice(&config.Config{Output: config.Output{JSON: true}}); w != ios.ErrOut {
 		t.Errorf("notice under --json goes to %v, want stderr", w)
 	}
+}
+
+// TestOpenLocalEveryBackendKey checks that every backend key that
+// docs/configuration.md documents reaches the backend local mode opens.
+func TestOpenLocalEveryBackendKey(t *testing.T) {
+	dir := t.TempDir()
+	root := filepath.Join(dir, "blobs")
+	cfg := backendstest.Load(t, dir, root)
+	specs := map[string]backends.Spec{}
+	for _, id := range []string{backendstest.LocalID, backendstest.S3ID} {
+		st, err := openLocal(t.Context(), cfg, cfg.Backends[id], "tester", nil)
+		if err != nil {
+			t.Fatalf("open local mode with backend %s: %v", id, err)
+		}
+		t.Cleanup(func() { _ = st.Close() })
+		specs[id] = st.(*client.Local).Backend()
+	}
+	backendstest.Check(t, cfg, specs)
+}
+
+// TestOpenBackendsEveryBackendKey checks the same for the backends that
+// `backend health` opens.
+func TestOpenBackendsEveryBackendKey(t *testing.T) {
+	dir := t.TempDir()
+	root := filepath.Join(dir, "blobs")
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg := backendstest.Load(t, dir, root)
+	reg := OpenBackends(t.Context(), cfg)
+	specs := map[string]backends.Spec{}
+	for _, id := range []string{backendstest.LocalID, backendstest.S3ID} {
+		be, err := reg.Get(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		specs[id] = backendstest.Opened(t, be)
+	}
+	backendstest.Check(t, cfg, specs)
 }

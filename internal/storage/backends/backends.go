@@ -6,10 +6,12 @@ package backends
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/artifact-store/artstore/internal/storage"
 	"github.com/artifact-store/artstore/internal/storage/local"
+	"github.com/artifact-store/artstore/internal/storage/s3"
 )
 
 // Backend types.
@@ -19,28 +21,34 @@ const (
 )
 
 // Spec describes one backend. Which fields matter depends on Type.
+//
+// It is the one definition of a backend's settings: the configuration
+// package fills it from the config file (each field's `config` tag is its
+// key under backends.<id>), pkg/client takes it as BackendConfig, and the
+// daemon and local mode open it unchanged with Open.
 type Spec struct {
 	ID   string // the name in the configuration, e.g. "default"
-	Type string // TypeLocal or TypeS3
+	Type string `config:"type"` // TypeLocal or TypeS3
 
 	// local
-	Root string // directory holding the blobs
+	Root string `config:"root"` // directory holding the blobs
 
 	// s3
-	Bucket          string
-	Prefix          string // key prefix inside the bucket, e.g. "artstore/"
-	Region          string
-	Endpoint        string // e.g. http://127.0.0.1:7480; empty for AWS
-	PathStyle       bool
-	AccessKeyID     string // empty: the standard AWS credential chain
-	SecretAccessKey string
-	SessionToken    string
+	Bucket          string `config:"bucket"`
+	Prefix          string `config:"prefix"` // key prefix inside the bucket, e.g. "artstore/"
+	Region          string `config:"region"`
+	Endpoint        string `config:"endpoint"` // e.g. http://127.0.0.1:7480; empty for AWS
+	PathStyle       bool   `config:"path_style"`
+	AccessKeyID     string `config:"access_key_id"` // empty: the standard AWS credential chain
+	SecretAccessKey string `config:"secret_access_key"`
+	SessionToken    string `config:"session_token"`
 	// Multipart tuning; zero means the backend's default.
-	MultipartThreshold int64
-	PartSize           int64
-	Concurrency        int
-	// Timeout bounds each request (zero: backend default).
-	Timeout time.Duration
+	MultipartThreshold int64 `config:"multipart_threshold"`
+	PartSize           int64 `config:"part_size"`
+	Concurrency        int   `config:"concurrency"`
+	// Timeout bounds the wait for each response's headers (zero: backend
+	// default).
+	Timeout time.Duration `config:"timeout"`
 }
 
 // Open builds the backend a spec describes. It does not contact remote
@@ -59,6 +67,32 @@ func Open(ctx context.Context, s Spec) (storage.Backend, error) {
 	default:
 		return nil, fmt.Errorf("backend %q: unknown type %q (want %q or %q)", s.ID, s.Type, TypeLocal, TypeS3)
 	}
+}
+
+// SpecOf returns the spec an opened backend runs with, recovered from the
+// backend itself, so callers and tests can check what reached it. It
+// reports false for a backend that Open did not build.
+func SpecOf(b storage.Backend) (Spec, bool) {
+	switch b := b.(type) {
+	case *local.Backend:
+		return Spec{ID: b.ID(), Type: TypeLocal, Root: b.Root()}, true
+	case *s3.Backend:
+		return specOfS3(b.Config()), true
+	}
+	return Spec{}, false
+}
+
+// Keys returns the configuration key of every Spec field that has one (its
+// `config` tag), in field order.
+func Keys() []string {
+	t := reflect.TypeFor[Spec]()
+	var keys []string
+	for i := range t.NumField() {
+		if k := t.Field(i).Tag.Get("config"); k != "" {
+			keys = append(keys, k)
+		}
+	}
+	return keys
 }
 
 // OpenAll opens every spec into a Registry.

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/artifact-store/artstore/internal/storage"
+	"github.com/artifact-store/artstore/internal/textfmt"
 )
 
 // Health reports whether the root directory exists and is a writable
@@ -48,28 +49,14 @@ func (b *Backend) Health(_ context.Context) storage.Health {
 		}
 	}
 	if h.FreeBytes == 0 {
-		h.Detail = fmt.Sprintf("local directory %s: no free space left on its filesystem (%s in total)", b.root, formatBytes(h.TotalBytes))
+		h.Detail = fmt.Sprintf("local directory %s: no free space left on its filesystem (%s in total)", b.root, textfmt.Bytes(h.TotalBytes))
 		return h
 	}
 	h.Healthy = true
 	if h.TotalBytes >= 0 {
-		h.Detail = fmt.Sprintf("local directory %s: %s free of %s", b.root, formatBytes(h.FreeBytes), formatBytes(h.TotalBytes))
+		h.Detail = fmt.Sprintf("local directory %s: %s free of %s", b.root, textfmt.Bytes(h.FreeBytes), textfmt.Bytes(h.TotalBytes))
 	} else {
 		h.Detail = fmt.Sprintf("local directory %s (capacity unknown on this platform)", b.root)
 	}
 	return h
-}
-
-// formatBytes renders n with binary units, e.g. "1.5 GiB".
-func formatBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit && exp < 5; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

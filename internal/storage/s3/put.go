@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -116,28 +117,45 @@ func (b *Backend) putSingle(ctx context.Context, key string, d content.Digest, s
 	if err := expectEOF(vr); err != nil {
 		return false, b.errf("put", d, "%w", err)
 	}
-	for {
+	return b.conditionalWrite(ctx, "put", d, key, size, conditional, &b.noConditionalPut, func(ifNoneMatch bool) error {
 		in := &s3.PutObjectInput{
 			Bucket:        &b.bucket,
 			Key:           &key,
 			Body:          bytes.NewReader(buf),
 			ContentLength: aws.Int64(size),
 		}
-		ifNoneMatch := conditional && !b.noConditionalPut.Load()
 		if ifNoneMatch {
 			in.IfNoneMatch = aws.String("*")
 		}
 		_, err := b.client.PutObject(ctx, in)
+		return err
+	})
+}
+
+// conditionalWrite runs send, a write that creates the object at key, until
+// it is settled. send adds "If-None-Match: *" when told to: when conditional
+// is set and the server has not answered that header with 501 Not
+// Implemented before (unsupported records that it did, and send is then
+// retried without it). created is true when send succeeded, and false when
+// the header found that another writer had created the object first (which
+// is then refreshed, see afterLostRace). Other errors of send are reported
+// as failures of op.
+func (b *Backend) conditionalWrite(ctx context.Context, op string, d content.Digest, key string, size int64,
+	conditional bool, unsupported *atomic.Bool, send func(ifNoneMatch bool) error) (created bool, err error) {
+	for {
+		ifNoneMatch := conditional && !unsupported.Load()
+		err := send(ifNoneMatch)
 		switch {
 		case err == nil:
 			return true, nil
 		case ifNoneMatch && isPreconditionFailed(err):
+			// A multipart caller aborts its upload; the other writer's object stays.
 			return false, b.afterLostRace(ctx, d, key, size)
 		case ifNoneMatch && isNotImplemented(err):
-			b.noConditionalPut.Store(true)
+			unsupported.Store(true)
 			continue
 		}
-		return false, b.fail("put", d, key, err)
+		return false, b.fail(op, d, key, err)
 	}
 }
 
@@ -167,11 +185,22 @@ func (b *Backend) putMultipart(ctx context.Context, key string, d content.Digest
 		return false, b.abort(ctx, d, key, uploadID, b.errf("put", d, "%w", err))
 	}
 	created, err := b.complete(ctx, d, key, uploadID, size, parts, conditional)
-	if err != nil {
+	switch {
+	case err != nil:
 		return false, b.abort(ctx, d, key, uploadID, err)
+	case !created:
+		// Another writer's object won; this upload stays open until
+		// aborted, its parts billed. The blob is stored either way, so a
+		// failed abort does not fail the Put: a bucket lifecycle rule for
+		// incomplete uploads removes what is left.
+		_ = b.abort(ctx, d, key, uploadID, errLostRace)
 	}
 	return created, nil
 }
+
+// errLostRace is the cause given to abort for the upload of a blob that
+// another writer stored first.
+var errLostRace = errors.New("another writer stored the blob first")
 
 // partSizeFor returns the configured part size, raised when a blob of size
 // bytes would otherwise need more than MaxParts parts.
@@ -252,38 +281,28 @@ func (b *Backend) sendParts(ctx context.Context, key, uploadID string, size, par
 
 // complete finishes a multipart upload whose parts are all stored.
 func (b *Backend) complete(ctx context.Context, d content.Digest, key, uploadID string, size int64, parts []types.CompletedPart, conditional bool) (bool, error) {
-	for {
+	return b.conditionalWrite(ctx, "put: complete multipart upload of", d, key, size, conditional, &b.noConditionalComplete, func(ifNoneMatch bool) error {
 		in := &s3.CompleteMultipartUploadInput{
 			Bucket:          &b.bucket,
 			Key:             &key,
 			UploadId:        &uploadID,
 			MultipartUpload: &types.CompletedMultipartUpload{Parts: parts},
 		}
-		ifNoneMatch := conditional && !b.noConditionalComplete.Load()
 		if ifNoneMatch {
 			in.IfNoneMatch = aws.String("*")
 		}
 		// The response's ETag is never used: Ceph RGW 16.2 sends an empty
 		// one and gofakes3 one that differs from HeadObject's.
 		_, err := b.client.CompleteMultipartUpload(ctx, in)
-		switch {
-		case err == nil:
-			return true, nil
-		case ifNoneMatch && isPreconditionFailed(err):
-			// The caller aborts the upload; the other writer's object stays.
-			return false, b.afterLostRace(ctx, d, key, size)
-		case ifNoneMatch && isNotImplemented(err):
-			b.noConditionalComplete.Store(true)
-			continue
-		case apiCode(err) == "NoSuchUpload":
+		if apiCode(err) == "NoSuchUpload" {
 			// A retried Complete whose first attempt succeeded but whose
 			// response was lost: the upload is gone because the object exists.
 			if h, herr := b.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &b.bucket, Key: &key}); herr == nil && aws.ToInt64(h.ContentLength) == size {
-				return true, nil
+				return nil
 			}
 		}
-		return false, b.fail("put: complete multipart upload of", d, key, err)
-	}
+		return err
+	})
 }
 
 // abort aborts a multipart upload after cause made it fail, even when ctx is

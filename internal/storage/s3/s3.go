@@ -184,6 +184,7 @@ type Backend struct {
 	prefix   string
 	endpoint string // for messages
 	client   *s3.Client
+	cfg      Config // as given to New
 
 	threshold   int64
 	partSize    int64
@@ -241,6 +242,7 @@ func newBackend(cfg Config) (*Backend, error) {
 	}
 	b := &Backend{
 		id:          cfg.ID,
+		cfg:         cfg,
 		bucket:      cfg.Bucket,
 		prefix:      cfg.Prefix,
 		endpoint:    cfg.Endpoint,
@@ -272,6 +274,10 @@ func newBackend(cfg Config) (*Backend, error) {
 	}
 	return b, nil
 }
+
+// Config returns the configuration the backend was opened with, as given
+// to New (zero fields not replaced by their defaults).
+func (b *Backend) Config() Config { return b.cfg }
 
 func orDefault(v, def int64) int64 {
 	if v == 0 {

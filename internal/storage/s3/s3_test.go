@@ -369,6 +369,64 @@ func TestConditionalPut(t *testing.T) {
 	})
 }
 
+// TestConditionalComplete is TestConditionalPut for a multipart upload,
+// whose CompleteMultipartUpload carries the If-None-Match header.
+func TestConditionalComplete(t *testing.T) {
+	const size = 100 << 10 // above tinyParts' multipart threshold
+	data := storagetest.Blob(9, size)
+	d := content.FromBytes(data)
+
+	t.Run("not implemented: fall back and remember", func(t *testing.T) {
+		var withHeader, without atomic.Int32
+		srv := newFake(t, nil, func(op string, r *http.Request) *http.Response {
+			if op != "CompleteMultipartUpload" {
+				return nil
+			}
+			if r.Header.Get("If-None-Match") != "" {
+				withHeader.Add(1)
+				return s3Error(http.StatusNotImplemented, "NotImplemented")
+			}
+			without.Add(1)
+			return nil
+		})
+		b := srv.newBackend(t, tinyParts)
+		for i := range 3 {
+			blob := storagetest.Blob(uint64(200+i), size)
+			if created, err := b.Put(t.Context(), content.FromBytes(blob), size, bytes.NewReader(blob)); err != nil || !created {
+				t.Fatalf("Put #%d = %v, %v", i, created, err)
+			}
+		}
+		if withHeader.Load() != 1 || without.Load() != 3 {
+			t.Errorf("%d completes with If-None-Match, %d without; want 1 and 3", withHeader.Load(), without.Load())
+		}
+	})
+
+	t.Run("precondition failed: another writer won", func(t *testing.T) {
+		var heads atomic.Int32
+		var c counter
+		srv := newFake(t, nil, func(op string, r *http.Request) *http.Response {
+			c.hook(op, r)
+			switch {
+			case op == "HeadObject" && heads.Add(1) == 1:
+				return &http.Response{StatusCode: http.StatusNotFound, Header: http.Header{}, Body: http.NoBody}
+			case op == "CompleteMultipartUpload" && r.Header.Get("If-None-Match") != "":
+				return s3Error(http.StatusPreconditionFailed, "PreconditionFailed")
+			}
+			return nil
+		})
+		b := srv.newBackend(t, tinyParts)
+		rawPut(t, b, b.prefix+d.Key(), data)
+		c.reset()
+		created, err := b.Put(t.Context(), d, int64(len(data)), bytes.NewReader(data))
+		if err != nil || created {
+			t.Fatalf("Put = %v, %v; want created=false after a lost race", created, err)
+		}
+		if c.count("CompleteMultipartUpload") != 1 || c.count("AbortMultipartUpload") != 1 || c.count("CopyObject") != 1 {
+			t.Errorf("operations %v; want one conditional Complete, an Abort and a refreshing CopyObject", c.ops)
+		}
+	})
+}
+
 func TestGetWhenServerIgnoresRange(t *testing.T) {
 	srv := newFake(t, nil, func(op string, r *http.Request) *http.Response {
 		if op == "GetObject" {

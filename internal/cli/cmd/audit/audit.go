@@ -15,6 +15,7 @@ import (
 	"github.com/artifact-store/artstore/internal/cli/cmdutil"
 	"github.com/artifact-store/artstore/internal/cli/iostreams"
 	"github.com/artifact-store/artstore/internal/config"
+	"github.com/artifact-store/artstore/internal/textfmt"
 	"github.com/artifact-store/artstore/pkg/client"
 )
 
@@ -131,7 +132,7 @@ func auditRun(ctx context.Context, opts *Options) error {
 	}
 	t := cmdutil.NewTable(opts.IO.Out, "TIME", "ACTOR", "WHAT")
 	for _, ev := range evs {
-		t.Row(ev.Time.UTC().Format(time.RFC3339), artfmt.Clean(ev.Actor), artfmt.Clean(Describe(ev, name)))
+		t.Row(ev.Time.UTC().Format(time.RFC3339), textfmt.Sanitize(ev.Actor), textfmt.Sanitize(Describe(ev, name)))
 	}
 	return t.Flush()
 }
@@ -162,7 +163,7 @@ func Describe(ev client.Event, name func(id string) string) string {
 	case "artifact.registered":
 		return fmt.Sprintf("pushed %s:%s (id %s)", str("name"), str("version"), str("id"))
 	case "artifact.retrieved":
-		s := fmt.Sprintf("pulled %s (%s", art(), artfmt.Bytes(num("bytes")))
+		s := fmt.Sprintf("pulled %s (%s", art(), textfmt.Bytes(num("bytes")))
 		if r := str("range"); r != "" {
 			s += ", bytes " + r
 		}
@@ -203,7 +204,7 @@ func Describe(ev client.Event, name func(id string) string) string {
 		return s
 	case "blobs.collected":
 		ds, _ := p["digests"].([]any)
-		return fmt.Sprintf("collected %d blobs (%s) from backend %s", len(ds), artfmt.Bytes(num("bytes")), str("backend"))
+		return fmt.Sprintf("collected %d blobs (%s) from backend %s", len(ds), textfmt.Bytes(num("bytes")), str("backend"))
 	case "retention.rule.added":
 		s := fmt.Sprintf("added retention rule %s for %s", str("id"), str("pattern"))
 		if n := num("expire_after_seconds"); n > 0 {

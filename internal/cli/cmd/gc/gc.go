@@ -8,10 +8,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/artifact-store/artstore/internal/cli/cmd/internal/artfmt"
 	"github.com/artifact-store/artstore/internal/cli/cmdutil"
 	"github.com/artifact-store/artstore/internal/cli/iostreams"
 	"github.com/artifact-store/artstore/internal/config"
+	"github.com/artifact-store/artstore/internal/textfmt"
 	"github.com/artifact-store/artstore/pkg/client"
 )
 
@@ -98,21 +98,21 @@ func gcRun(ctx context.Context, opts *Options) error {
 	}
 	if cfg.Output.Verbose {
 		for _, b := range rep.Collected {
-			fmt.Fprintf(out, "%s %s %s\n", verb, b.Digest, artfmt.Bytes(b.Size))
+			fmt.Fprintf(out, "%s %s %s\n", verb, b.Digest, textfmt.Bytes(b.Size))
 		}
 	}
 	if cfg.Output.Quiet {
 		return nil
 	}
 	_, err = fmt.Fprintf(out, "%s %d %s (%s) of %d in backend %s\n", verb, rep.Blobs, plural(rep.Blobs, "blob", "blobs"),
-		artfmt.Bytes(rep.Bytes), rep.Scanned, rep.Backend)
+		textfmt.Bytes(rep.Bytes), rep.Scanned, rep.Backend)
 	if err == nil && rep.TempFiles > 0 {
 		verb := "removed"
 		if rep.DryRun {
 			verb = "would remove"
 		}
 		_, err = fmt.Fprintf(out, "%s %d temporary upload %s (%s) left by killed uploads\n", verb, rep.TempFiles,
-			plural(rep.TempFiles, "file", "files"), artfmt.Bytes(rep.TempBytes))
+			plural(rep.TempFiles, "file", "files"), textfmt.Bytes(rep.TempBytes))
 	}
 	if err == nil && rep.Spared > 0 {
 		_, err = fmt.Fprintf(out, "kept %d %s that pushes referenced or rewrote while gc ran\n", rep.Spared, plural(rep.Spared, "blob", "blobs"))

@@ -187,7 +187,7 @@ func initRun(ctx context.Context, opts *Options) (err error) {
 	}
 
 	newCfg := *cfg
-	b := config.Backend{ID: config.ImplicitBackendID, Type: opts.Type}
+	b := config.Backend{Spec: backends.Spec{ID: config.ImplicitBackendID, Type: opts.Type}}
 	if opts.Type == backends.TypeLocal {
 		b.Root = filepath.Join(cfg.Store, client.DefaultBlobDir)
 	} else {

@@ -8,10 +8,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/artifact-store/artstore/internal/cli/cmd/internal/artfmt"
 	"github.com/artifact-store/artstore/internal/cli/cmdutil"
 	"github.com/artifact-store/artstore/internal/cli/iostreams"
 	"github.com/artifact-store/artstore/internal/config"
+	"github.com/artifact-store/artstore/internal/textfmt"
 	"github.com/artifact-store/artstore/pkg/client"
 )
 
@@ -122,7 +122,7 @@ func PrintTree(w io.Writer, g *client.LineageGraph, dir client.LineageDirection)
 		}
 	}
 	var b strings.Builder
-	b.WriteString(artfmt.Clean(name(g.Root)) + "\n")
+	b.WriteString(textfmt.Sanitize(name(g.Root)) + "\n")
 	seen := map[string]bool{g.Root: true}
 	var walk func(id, prefix string)
 	walk = func(id, prefix string) {
@@ -143,7 +143,7 @@ func PrintTree(w io.Writer, g *client.LineageGraph, dir client.LineageDirection)
 			if e.Role != "" {
 				label += " (" + e.Role + ")"
 			}
-			label = artfmt.Clean(label)
+			label = textfmt.Sanitize(label)
 			if target != "" && seen[target] {
 				b.WriteString(prefix + branch + label + " (see above)\n")
 				continue

@@ -71,7 +71,7 @@ func TestLineageRun(t *testing.T) {
 │   └── lock:1 (lock)
 ├── sha256:abc (config)
 └── tool:1
-    └── lock:1 (lock?[2J) (see above)
+    └── lock:1 (lock�[2J) (see above)
 `},
 		{name: "down", dir: client.Down, g: &client.LineageGraph{Root: "C", Nodes: []client.Artifact{node("C", "lock:1"), node("A", "src:1"), node("R", "rel:1")},
 			Edges: []client.LineageEdge{{From: "A", To: "C", Role: "lock", Depth: 1}, {From: "R", To: "A", Role: "source", Depth: 2}}},

@@ -19,6 +19,7 @@ import (
 	"github.com/artifact-store/artstore/internal/cli/cmdutil"
 	"github.com/artifact-store/artstore/internal/cli/iostreams"
 	"github.com/artifact-store/artstore/internal/config"
+	"github.com/artifact-store/artstore/internal/textfmt"
 	"github.com/artifact-store/artstore/pkg/client"
 )
 
@@ -146,7 +147,7 @@ func logRun(ctx context.Context, opts *Options) error {
 // PrintEvent writes one event as a line of text: sequence number, time,
 // type, subject, actor and a summary of the payload.
 func PrintEvent(w io.Writer, e client.Event) error {
-	_, err := fmt.Fprintf(w, "%6d  %s  %-22s  %s  %s  %s\n", e.Seq, artfmt.Time(e.Time), artfmt.Clean(e.Type), artfmt.Clean(e.Subject), artfmt.Clean(e.Actor), Summary(e.Payload))
+	_, err := fmt.Fprintf(w, "%6d  %s  %-22s  %s  %s  %s\n", e.Seq, artfmt.Time(e.Time), textfmt.Sanitize(e.Type), textfmt.Sanitize(e.Subject), textfmt.Sanitize(e.Actor), Summary(e.Payload))
 	return err
 }
 
@@ -194,7 +195,7 @@ func Summary(p map[string]any) string {
 			parts = append(parts, k+"="+v)
 		}
 	}
-	s := artfmt.Clean(strings.Join(parts, " "))
+	s := textfmt.Sanitize(strings.Join(parts, " "))
 	if r := []rune(s); len(r) > 100 {
 		s = string(r[:99]) + "…"
 	}

@@ -124,7 +124,7 @@ func TestSummary(t *testing.T) {
 		{map[string]any{"name": "r/q", "tag": "prod", "artifact_id": "01J"}, "r/q tag=prod"},
 		{map[string]any{"set": map[string]any{"b": "2", "a": "1"}, "remove": []any{"old"}}, "+a=1 +b=2 -old"},
 		{map[string]any{"bytes": float64(10), "range": "0-9", "client": "x"}, "bytes=10 range=0-9"},
-		{map[string]any{"reason": "audit\x1b[2J"}, "reason=audit?[2J"},
+		{map[string]any{"reason": "audit\x1b[2J"}, "reason=audit\uFFFD[2J"},
 		{map[string]any{"reason": strings.Repeat("x", 200)}, "reason=" + strings.Repeat("x", 92) + "…"},
 		{nil, ""},
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/artifact-store/artstore/internal/cli/cmdutil"
 	"github.com/artifact-store/artstore/internal/cli/iostreams"
 	"github.com/artifact-store/artstore/internal/config"
+	"github.com/artifact-store/artstore/internal/textfmt"
 	"github.com/artifact-store/artstore/pkg/client"
 )
 
@@ -138,7 +139,7 @@ func lsRun(ctx context.Context, opts *Options) error {
 			if a.Deleted {
 				tags = "(removed)"
 			}
-			t.Row(artfmt.Clean(a.Ref), artfmt.Bytes(a.Size), artfmt.Time(a.CreatedAt), artfmt.Clean(tags))
+			t.Row(textfmt.Sanitize(a.Ref), textfmt.Bytes(a.Size), artfmt.Time(a.CreatedAt), textfmt.Sanitize(tags))
 		}
 		if err := t.Flush(); err != nil {
 			return err

@@ -14,6 +14,7 @@ import (
 	"github.com/artifact-store/artstore/internal/cli/iostreams"
 	"github.com/artifact-store/artstore/internal/config"
 	"github.com/artifact-store/artstore/internal/outpath"
+	"github.com/artifact-store/artstore/internal/textfmt"
 	"github.com/artifact-store/artstore/pkg/client"
 )
 
@@ -175,6 +176,6 @@ func pullRun(ctx context.Context, opts *Options) error {
 	if !toStdout {
 		where = res.Path
 	}
-	opts.IO.Infof("pulled %s to %s (%s, %s)", res.Ref, where, artfmt.Bytes(res.Bytes), res.ContentDigest)
+	opts.IO.Infof("pulled %s to %s (%s, %s)", res.Ref, where, textfmt.Bytes(res.Bytes), res.ContentDigest)
 	return nil
 }

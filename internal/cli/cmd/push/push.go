@@ -16,6 +16,7 @@ import (
 	"github.com/artifact-store/artstore/internal/cli/cmdutil"
 	"github.com/artifact-store/artstore/internal/cli/iostreams"
 	"github.com/artifact-store/artstore/internal/config"
+	"github.com/artifact-store/artstore/internal/textfmt"
 	"github.com/artifact-store/artstore/pkg/client"
 )
 
@@ -65,10 +66,15 @@ func NewCmdPush(f *cmdutil.Factory, runF func(context.Context, *Options) error) 
 		Long: `Store a file, a directory (as a tree) or standard input ("-") as a new
 version of an artifact, and print its reference.
 
-The name defaults to the file's base name, lowercased, with accents removed
-and other characters not allowed in names replaced by "-" (names are
-segments of a-z, 0-9, '.', '_' and '-' separated by '/'). Standard input
-needs --name. The version defaults to the next integer (1, 2, ...); an
+The name defaults to the file's or directory's base name: lowercased,
+accents removed ("é" becomes "e"), each run of other characters not allowed
+in names (spaces, brackets, ...) replaced by one "-", or by nothing next to
+a ".", and leading and trailing "-" and "." trimmed: "Q3 Report (final).pdf"
+becomes q3-report-final.pdf, ".env" becomes env, "x. y.tar.gz" becomes
+x.y.tar.gz. Nothing is transliterated: a base name with other letters or
+digits (Cyrillic, Han, ...) needs --name, as does standard input. Names are
+segments of a-z, 0-9, '.', '_' and '-' separated by '/'. Go programs get
+the same name from client.DeriveName. The version defaults to the next integer (1, 2, ...); an
 explicit --version that already exists is refused (exit status 5). The tag
 "latest" moves to the new version unless --no-latest is given.
 
@@ -187,7 +193,7 @@ func buildRequest(ctx context.Context, opts *Options) (client.PushRequest, int64
 			size = fi.Size()
 		}
 		if req.Name == "" {
-			name, err := artfmt.DefaultName(req.Path)
+			name, err := client.DeriveName(req.Path)
 			if err != nil {
 				return req, 0, cmdutil.FlagErrorWrap(err)
 			}
@@ -251,7 +257,7 @@ func printResult(io *iostreams.IOStreams, jsonOut bool, res *client.PushResult) 
 		return err
 	}
 	_, err := fmt.Fprintf(io.Out, "pushed %s\n  content digest  %s\n  size            %s (%d bytes)\n  uploaded        %s, deduplicated %s\n",
-		res.Ref, res.ContentDigest, artfmt.Bytes(res.Size), res.Size,
-		artfmt.Bytes(res.UploadedBytes), artfmt.Bytes(res.DeduplicatedBytes))
+		res.Ref, res.ContentDigest, textfmt.Bytes(res.Size), res.Size,
+		textfmt.Bytes(res.UploadedBytes), textfmt.Bytes(res.DeduplicatedBytes))
 	return err
 }

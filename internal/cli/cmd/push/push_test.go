@@ -108,7 +108,7 @@ func TestPushRun(t *testing.T) {
 		{name: "stdin without a name", opts: Options{Path: "-"}, wantErr: "pushing standard input needs --name", wantCode: cmdutil.ExitUsage, wantNoRun: true},
 		{name: "bad label", opts: Options{Path: file, Labels: []string{"x"}}, wantErr: `label "x": want KEY=VALUE`, wantCode: cmdutil.ExitUsage, wantNoRun: true},
 		{name: "bad input", opts: Options{Path: file, Inputs: []string{"=r"}}, wantErr: "want REF or REF=ROLE", wantCode: cmdutil.ExitUsage, wantNoRun: true},
-		{name: "underivable name", opts: Options{Path: filepath.Join(dir, "(((")}, wantErr: "give one with --name", wantCode: cmdutil.ExitUsage, wantNoRun: true},
+		{name: "underivable name", opts: Options{Path: filepath.Join(dir, "(((")}, wantErr: "give a name explicitly (--name)", wantCode: cmdutil.ExitUsage, wantNoRun: true},
 		{name: "missing file", opts: Options{Path: filepath.Join(dir, "nope.bin")}, wantErr: "nope.bin does not exist", wantCode: cmdutil.ExitNotFound, wantNoRun: true},
 		{name: "store conflict passes through", opts: Options{Path: file, Version: "1"}, wantErr: "exists", wantCode: cmdutil.ExitConflict},
 	}
@@ -248,5 +248,28 @@ func TestPushRunInterrupted(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "run the same push again to resume") {
 		t.Errorf("stderr = %q; want the resume hint", stderr)
+	}
+}
+
+// TestDefaultNameIsTheAPIs checks that push without --name names the
+// artifact exactly as the Go API does (client.DeriveName), including the
+// cases where one rule once gave a name and the other refused, or gave
+// another name.
+func TestDefaultNameIsTheAPIs(t *testing.T) {
+	for _, path := range []string{
+		"Отчёт 2026.pdf", ".env", "x. y.tar.gz", "日本語.txt", "Q3 Report (final).PDF",
+		"Résumé déjà vu.txt", "file. .txt", "--x--", "(((", "my_file-v2.tar.gz",
+		strings.Repeat("a", 300) + ".bin",
+	} {
+		want, wantErr := client.DeriveName(path)
+		req, _, err := buildRequest(context.Background(), &Options{Path: path})
+		switch {
+		case wantErr != nil:
+			if !cmdutil.IsUsage(err) || !errors.Is(err, client.ErrInvalid) {
+				t.Errorf("push %q: name %q, err %v; the API refuses it (%v)", path, req.Name, err, wantErr)
+			}
+		case err != nil || req.Name != want:
+			t.Errorf("push %q: name %q, err %v; the API names it %q", path, req.Name, err, want)
+		}
 	}
 }

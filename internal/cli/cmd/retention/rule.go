@@ -11,6 +11,7 @@ import (
 	"github.com/artifact-store/artstore/internal/cli/cmdutil"
 	"github.com/artifact-store/artstore/internal/cli/iostreams"
 	"github.com/artifact-store/artstore/internal/config"
+	"github.com/artifact-store/artstore/internal/textfmt"
 	"github.com/artifact-store/artstore/pkg/client"
 )
 
@@ -185,7 +186,7 @@ func ruleLsRun(ctx context.Context, opts *RuleOptions) error {
 		if r.KeepLast > 0 {
 			keep = strconv.Itoa(r.KeepLast)
 		}
-		t.Row(r.ID, artfmt.Clean(r.Pattern), after, keep, artfmt.Time(r.AddedAt), artfmt.Clean(r.AddedBy))
+		t.Row(r.ID, textfmt.Sanitize(r.Pattern), after, keep, artfmt.Time(r.AddedAt), textfmt.Sanitize(r.AddedBy))
 	}
 	return t.Flush()
 }

@@ -7,10 +7,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/artifact-store/artstore/internal/cli/cmd/internal/artfmt"
 	"github.com/artifact-store/artstore/internal/cli/cmdutil"
 	"github.com/artifact-store/artstore/internal/cli/iostreams"
 	"github.com/artifact-store/artstore/internal/config"
+	"github.com/artifact-store/artstore/internal/textfmt"
 	"github.com/artifact-store/artstore/pkg/client"
 )
 
@@ -93,6 +93,6 @@ func rmRun(ctx context.Context, opts *Options) error {
 	if opts.DryRun {
 		verb = "would remove"
 	}
-	_, err = fmt.Fprintf(opts.IO.Out, "%s %s (id %s, %s, %s)\n", verb, art.Ref, art.ID, artfmt.Bytes(art.Size), art.ContentDigest)
+	_, err = fmt.Fprintf(opts.IO.Out, "%s %s (id %s, %s, %s)\n", verb, art.Ref, art.ID, textfmt.Bytes(art.Size), art.ContentDigest)
 	return err
 }

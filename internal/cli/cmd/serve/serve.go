@@ -20,6 +20,7 @@ import (
 	"github.com/artifact-store/artstore/internal/outpath"
 	"github.com/artifact-store/artstore/internal/registry"
 	"github.com/artifact-store/artstore/internal/server"
+	"github.com/artifact-store/artstore/internal/storage"
 	"github.com/artifact-store/artstore/internal/storage/backends"
 	"github.com/artifact-store/artstore/internal/storeid"
 	"github.com/artifact-store/artstore/pkg/client"
@@ -188,10 +189,9 @@ func serveRun(ctx context.Context, opts *Options) error {
 	if err != nil || maxBody <= 0 {
 		return cmdutil.FlagErrorf("--max-body: %q is not a positive size", opts.MaxBody)
 	}
-	// The global --backend flag selects the backend (config.DefaultBackend).
-	bc, ok := cfg.Backends[cfg.DefaultBackend]
-	if !ok {
-		return fmt.Errorf("%w: backend %q is not configured", config.ErrInvalid, cfg.DefaultBackend)
+	bc, be, err := openBackend(ctx, cfg)
+	if err != nil {
+		return err
 	}
 	var tlsConf *tls.Config
 	if opts.TLSCert != "" {
@@ -220,10 +220,6 @@ func serveRun(ctx context.Context, opts *Options) error {
 		return cmdutil.Mark(err, client.ErrUnavailable)
 	}
 	defer log.Close()
-	be, err := backends.Open(ctx, bc.Spec())
-	if err != nil {
-		return cmdutil.Mark(fmt.Errorf("backend %s: %w", bc.ID, err), client.ErrUnavailable)
-	}
 	srv, err := server.New(server.Options{
 		Registry: registry.New(log, server.Checker(be), nil), Log: log, Backend: be, BackendType: bc.Type,
 		LogKind: logKind(dsn), LogLocation: redactDSN(dsn),
@@ -274,6 +270,21 @@ func serveRun(ctx context.Context, opts *Options) error {
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// openBackend opens the daemon's blob backend: the configuration's default
+// backend (the global --backend flag selects it), with every setting of its
+// entry.
+func openBackend(ctx context.Context, cfg *config.Config) (config.Backend, storage.Backend, error) {
+	bc, ok := cfg.Backends[cfg.DefaultBackend]
+	if !ok {
+		return bc, nil, fmt.Errorf("%w: backend %q is not configured", config.ErrInvalid, cfg.DefaultBackend)
+	}
+	be, err := backends.Open(ctx, bc.Spec)
+	if err != nil {
+		return bc, nil, cmdutil.Mark(fmt.Errorf("backend %s: %w", bc.ID, err), client.ErrUnavailable)
+	}
+	return bc, be, nil
 }
 
 func lookup(env func(string) (string, bool), k string) (string, bool) {

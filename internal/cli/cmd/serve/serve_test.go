@@ -15,6 +15,8 @@ import (
 	"github.com/artifact-store/artstore/internal/cli/iostreams"
 	"github.com/artifact-store/artstore/internal/config"
 	"github.com/artifact-store/artstore/internal/server/auth"
+	"github.com/artifact-store/artstore/internal/storage/backends"
+	"github.com/artifact-store/artstore/internal/storage/backends/backendstest"
 )
 
 func TestNewCmdServe(t *testing.T) {
@@ -52,7 +54,7 @@ func TestNewCmdServe(t *testing.T) {
 func testConfig(dir string) func() (*config.Config, error) {
 	return func() (*config.Config, error) {
 		return &config.Config{Store: dir, DefaultBackend: "default",
-			Backends: map[string]config.Backend{"default": {ID: "default", Type: "local", Root: filepath.Join(dir, "blobs")}}}, nil
+			Backends: map[string]config.Backend{"default": {Spec: backends.Spec{ID: "default", Type: "local", Root: filepath.Join(dir, "blobs")}}}}, nil
 	}
 }
 
@@ -211,4 +213,22 @@ func TestApplyFile(t *testing.T) {
 	if err := o.check(); !cmdutil.IsUsage(err) {
 		t.Errorf("--tls-cert without --tls-key and a file with both: check = %v; want a usage error", err)
 	}
+}
+
+// TestServeBackendEveryKey checks that every backend key that
+// docs/configuration.md documents reaches the backend the daemon opens.
+func TestServeBackendEveryKey(t *testing.T) {
+	dir := t.TempDir()
+	root := filepath.Join(dir, "blobs")
+	cfg := backendstest.Load(t, dir, root)
+	specs := map[string]backends.Spec{}
+	for _, id := range []string{backendstest.LocalID, backendstest.S3ID} {
+		cfg.DefaultBackend = id
+		bc, be, err := openBackend(t.Context(), cfg)
+		if err != nil || bc.ID != id {
+			t.Fatalf("open backend %s: %v (got %s)", id, err, bc.ID)
+		}
+		specs[id] = backendstest.Opened(t, be)
+	}
+	backendstest.Check(t, cfg, specs)
 }

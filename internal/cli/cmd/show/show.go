@@ -14,6 +14,7 @@ import (
 	"github.com/artifact-store/artstore/internal/cli/cmdutil"
 	"github.com/artifact-store/artstore/internal/cli/iostreams"
 	"github.com/artifact-store/artstore/internal/config"
+	"github.com/artifact-store/artstore/internal/textfmt"
 	"github.com/artifact-store/artstore/pkg/client"
 )
 
@@ -77,7 +78,7 @@ func Print(w io.Writer, a *client.Artifact) error {
 	var b strings.Builder
 	row := func(k, v string) {
 		if v != "" {
-			fmt.Fprintf(&b, "  %-16s%s\n", k, artfmt.Clean(v))
+			fmt.Fprintf(&b, "  %-16s%s\n", k, textfmt.Sanitize(v))
 		}
 	}
 	rows := func(k string, vs []string) {
@@ -85,15 +86,15 @@ func Print(w io.Writer, a *client.Artifact) error {
 			if i > 0 {
 				k = ""
 			}
-			fmt.Fprintf(&b, "  %-16s%s\n", k, artfmt.Clean(v))
+			fmt.Fprintf(&b, "  %-16s%s\n", k, textfmt.Sanitize(v))
 		}
 	}
-	b.WriteString(artfmt.Clean(a.Ref) + "\n")
+	b.WriteString(textfmt.Sanitize(a.Ref) + "\n")
 	row("id", a.ID)
 	row("kind", a.Kind)
 	row("content digest", a.ContentDigest)
 	row("manifest", a.ManifestDigest)
-	row("size", fmt.Sprintf("%s (%d bytes)", artfmt.Bytes(a.Size), a.Size))
+	row("size", fmt.Sprintf("%s (%d bytes)", textfmt.Bytes(a.Size), a.Size))
 	row("media type", a.MediaType)
 	created := artfmt.Time(a.CreatedAt)
 	if a.CreatedBy != "" {
@@ -135,7 +136,7 @@ func Print(w io.Writer, a *client.Artifact) error {
 	rows("retention", retention(a.Retention))
 	retr := fmt.Sprintf("%d", a.Retrievals.Count)
 	if a.Retrievals.Count > 0 {
-		retr += fmt.Sprintf(" (%s)", artfmt.Bytes(a.Retrievals.Bytes))
+		retr += fmt.Sprintf(" (%s)", textfmt.Bytes(a.Retrievals.Bytes))
 		if a.Retrievals.LastAt != nil {
 			retr += ", last " + artfmt.Time(*a.Retrievals.LastAt)
 			if a.Retrievals.LastBy != "" {

@@ -131,7 +131,7 @@ func TestPrintCleansControlCharacters(t *testing.T) {
 	if err := Print(&b, &a); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(b.String(), "command make ?[2J?1m\uFFFD??\n") || !strings.Contains(b.String(), "k=v?\n") {
+	if !strings.Contains(b.String(), "command make \uFFFD[2J\uFFFD1m\uFFFD  \n") || !strings.Contains(b.String(), "k=v\uFFFD\n") {
 		t.Errorf("output =\n%s", b.String())
 	}
 }

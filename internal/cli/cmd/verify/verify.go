@@ -8,10 +8,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/artifact-store/artstore/internal/cli/cmd/internal/artfmt"
 	"github.com/artifact-store/artstore/internal/cli/cmdutil"
 	"github.com/artifact-store/artstore/internal/cli/iostreams"
 	"github.com/artifact-store/artstore/internal/config"
+	"github.com/artifact-store/artstore/internal/textfmt"
 	"github.com/artifact-store/artstore/pkg/client"
 )
 
@@ -114,7 +114,7 @@ func verifyRun(ctx context.Context, opts *Options) error {
 			}
 		}
 		if rep.OK {
-			fmt.Fprintf(&b, "ok: %d artifacts, %d blobs, %s checked%s\n", rep.Artifacts, rep.Blobs, artfmt.Bytes(rep.Bytes), garbageNote(rep.Problems))
+			fmt.Fprintf(&b, "ok: %d artifacts, %d blobs, %s checked%s\n", rep.Artifacts, rep.Blobs, textfmt.Bytes(rep.Bytes), garbageNote(rep.Problems))
 		}
 		if _, err := fmt.Fprint(opts.IO.Out, b.String()); err != nil {
 			return err

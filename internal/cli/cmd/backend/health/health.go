@@ -14,6 +14,8 @@ import (
 	"github.com/artifact-store/artstore/internal/config"
 	"github.com/artifact-store/artstore/internal/storage"
 	"github.com/artifact-store/artstore/internal/storage/backends"
+	"github.com/artifact-store/artstore/internal/textfmt"
+	"github.com/artifact-store/artstore/pkg/client"
 	"github.com/spf13/cobra"
 )
 
@@ -25,6 +27,8 @@ type Options struct {
 	IO       *iostreams.IOStreams
 	Config   func() (*config.Config, error)
 	Backends func(context.Context) (*storage.Registry, error)
+	// Client is the daemon, in remote mode (Config().Server set).
+	Client func(context.Context) (client.Store, error)
 
 	// ID is the one backend to check; empty checks all.
 	ID string
@@ -34,7 +38,7 @@ type Options struct {
 
 // NewCmdHealth returns the command. runF, if not nil, replaces the run function.
 func NewCmdHealth(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IO, Config: f.Config, Backends: f.Backends}
+	opts := &Options{IO: f.IO, Config: f.Config, Backends: f.Backends, Client: cmdutil.DaemonCheckClient(f)}
 	cmd := &cobra.Command{
 		Use:   "health [ID]",
 		Short: "Check that storage backends are usable",
@@ -45,6 +49,12 @@ A local backend is healthy when its root directory exists and is writable
 and its filesystem has free space; artstore never recreates a missing root,
 so an unmounted disk is reported rather than silently replaced by an empty
 directory. The checks run in parallel, each bounded by --timeout.
+
+With --server or ARTSTORE_SERVER, the daemon's backend is checked instead,
+by the daemon (GET /v1/backends/health); a daemon that cannot be reached
+or does not answer within --timeout exits 6 (unavailable) too, at once:
+retry_window does not apply to a check. The client's own configured
+backends play no part then.
 
 Exits 6 (unavailable) when any checked backend is unhealthy, with a message
 on stderr for each saying what is wrong and what to do. With --quiet nothing
@@ -93,32 +103,13 @@ func healthRun(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	reg, err := opts.Backends(ctx)
-	if err != nil {
-		return err
-	}
-	var list []storage.Backend
-	if opts.ID != "" {
-		b, err := reg.Get(opts.ID)
-		if err != nil {
-			return fmt.Errorf("backend health: %w", err)
-		}
-		list = []storage.Backend{b}
+	var results []Result
+	if cfg.Server != "" {
+		results, err = daemonResults(ctx, opts, cfg)
 	} else {
-		list = reg.List()
+		results, err = localResults(ctx, opts, cfg)
 	}
-
-	results := make([]Result, len(list))
-	var wg sync.WaitGroup
-	for i, b := range list {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i] = check(ctx, b, cfg.Backends[b.ID()].Type, opts.Timeout)
-		}()
-	}
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
+	if err != nil {
 		return err
 	}
 
@@ -133,7 +124,7 @@ func healthRun(ctx context.Context, opts *Options) error {
 			if !r.Healthy {
 				status = "UNHEALTHY"
 			}
-			t.Row(r.ID, status, formatBytes(r.FreeBytes), formatBytes(r.TotalBytes), r.Detail)
+			t.Row(r.ID, status, textfmt.Bytes(r.FreeBytes), textfmt.Bytes(r.TotalBytes), r.Detail)
 		}
 		if err := t.Flush(); err != nil {
 			return err
@@ -154,6 +145,59 @@ func healthRun(ctx context.Context, opts *Options) error {
 	default:
 		return cmdutil.Mark(fmt.Errorf("%d backends are unhealthy:\n  %s", len(bad), strings.Join(bad, "\n  ")), storage.ErrUnavailable)
 	}
+}
+
+// localResults checks the configured backends, in parallel.
+func localResults(ctx context.Context, opts *Options, cfg *config.Config) ([]Result, error) {
+	reg, err := opts.Backends(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var list []storage.Backend
+	if opts.ID != "" {
+		b, err := reg.Get(opts.ID)
+		if err != nil {
+			return nil, fmt.Errorf("backend health: %w", err)
+		}
+		list = []storage.Backend{b}
+	} else {
+		list = reg.List()
+	}
+	results := make([]Result, len(list))
+	var wg sync.WaitGroup
+	for i, b := range list {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = check(ctx, b, cfg.Backends[b.ID()].Type, opts.Timeout)
+		}()
+	}
+	wg.Wait()
+	return results, ctx.Err()
+}
+
+// daemonResults asks the daemon for its backends' health.
+func daemonResults(ctx context.Context, opts *Options, cfg *config.Config) ([]Result, error) {
+	st, err := opts.Client(ctx)
+	if err != nil {
+		return nil, err
+	}
+	hs, err := cmdutil.DaemonBackends(ctx, cfg, st, opts.Timeout)
+	if err != nil {
+		return nil, fmt.Errorf("backend health: %w", err)
+	}
+	var results []Result
+	var ids []string
+	for _, h := range hs {
+		ids = append(ids, h.ID)
+		if opts.ID == "" || h.ID == opts.ID {
+			results = append(results, Result(h))
+		}
+	}
+	if len(results) == 0 && opts.ID != "" {
+		return nil, cmdutil.FlagErrorf("backend health: the daemon at %s has no backend %q (it has: %s)", cfg.Server, opts.ID, strings.Join(ids, ", "))
+	}
+	return results, nil
 }
 
 // check runs one backend's health check within the timeout. Health never
@@ -178,6 +222,9 @@ func check(ctx context.Context, b storage.Backend, typ string, timeout time.Dura
 
 // hint says what the user can do about an unhealthy backend.
 func hint(cfg *config.Config, id string) string {
+	if cfg.Server != "" {
+		return fmt.Sprintf("it is the backend of the daemon at %s: check the daemon's configuration and log", cfg.Server)
+	}
 	b := cfg.Backends[id]
 	where := "the config file " + cfg.ConfigPath
 	if cfg.ConfigFile == "" {
@@ -192,21 +239,4 @@ func hint(cfg *config.Config, id string) string {
 		return fmt.Sprintf("check that the service is up and the endpoint, bucket and credentials of backends.%s in %s are right", id, where)
 	}
 	return fmt.Sprintf("check backends.%s in %s", id, where)
-}
-
-// formatBytes renders n with binary units; "-" when unknown (negative).
-func formatBytes(n int64) string {
-	if n < 0 {
-		return "-"
-	}
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit && exp < 5; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

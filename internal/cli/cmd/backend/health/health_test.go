@@ -4,16 +4,20 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/artifact-store/artstore/internal/cli/cmd/internal/fakestore"
 	"github.com/artifact-store/artstore/internal/cli/cmdutil"
 	"github.com/artifact-store/artstore/internal/cli/iostreams"
 	"github.com/artifact-store/artstore/internal/config"
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/storage"
+	"github.com/artifact-store/artstore/internal/storage/backends"
+	"github.com/artifact-store/artstore/pkg/client"
 	"github.com/spf13/cobra"
 )
 
@@ -99,8 +103,8 @@ func TestHealthRun(t *testing.T) {
 			DefaultBackend: "default", ConfigPath: "/h/.config/artstore/config.yaml",
 			Output: config.Output{JSON: json},
 			Backends: map[string]config.Backend{
-				"default": {ID: "default", Type: "local", Implicit: true, Root: "/s/blobs"},
-				"s3main":  {ID: "s3main", Type: "s3", Bucket: "b"},
+				"default": {Implicit: true, Spec: backends.Spec{ID: "default", Type: "local", Root: "/s/blobs"}},
+				"s3main":  {Spec: backends.Spec{ID: "s3main", Type: "s3", Bucket: "b"}},
 			},
 		}
 	}
@@ -197,10 +201,62 @@ func TestHealthRun(t *testing.T) {
 	}
 }
 
-func TestFormatBytes(t *testing.T) {
-	for n, want := range map[int64]string{-1: "-", 0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 3 << 29: "1.5 GiB", 5 << 40: "5.0 TiB"} {
-		if got := formatBytes(n); got != want {
-			t.Errorf("formatBytes(%d) = %q, want %q", n, got, want)
-		}
+func TestHealthRunDaemon(t *testing.T) {
+	daemon := []client.BackendHealth{{ID: "s3main", Type: "s3", Healthy: true, Detail: "bucket art: reachable",
+		TotalBytes: -1, UsedBytes: -1, FreeBytes: -1}}
+	down := []client.BackendHealth{{ID: "s3main", Type: "s3", Detail: "dial tcp 10.0.0.9:7480: connection refused",
+		TotalBytes: -1, UsedBytes: -1, FreeBytes: -1}}
+	tests := []struct {
+		name     string
+		id       string
+		health   []client.BackendHealth
+		err      error
+		wantOut  string
+		wantErr  string
+		wantCode int
+	}{
+		{name: "healthy", health: daemon,
+			wantOut: "ID      STATUS   FREE  TOTAL  DETAIL\ns3main  healthy  -     -      bucket art: reachable\n"},
+		{name: "by ID", id: "s3main", health: daemon,
+			wantOut: "ID      STATUS   FREE  TOTAL  DETAIL\ns3main  healthy  -     -      bucket art: reachable\n"},
+		{name: "unhealthy on the daemon", health: down,
+			wantOut:  "ID      STATUS     FREE  TOTAL  DETAIL\ns3main  UNHEALTHY  -     -      dial tcp 10.0.0.9:7480: connection refused\n",
+			wantErr:  "backend s3main: dial tcp 10.0.0.9:7480: connection refused (it is the backend of the daemon at http://d:1",
+			wantCode: cmdutil.ExitUnavailable},
+		{name: "unknown ID", id: "default", health: daemon,
+			wantErr: `the daemon at http://d:1 has no backend "default" (it has: s3main)`, wantCode: cmdutil.ExitUsage},
+		{name: "unreachable", err: fmt.Errorf("daemon http://d:1: %w", client.ErrUnavailable),
+			wantErr: "cannot reach the daemon at http://d:1", wantCode: cmdutil.ExitUnavailable},
+		{name: "token refused", err: &client.RemoteError{Status: 401, Code: "unauthorized", Message: "bad token"},
+			wantErr: "the daemon at http://d:1 refused to report its backends", wantCode: cmdutil.ExitCodeOf(client.ErrUnauthorized)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ios, _, stdout, _ := iostreams.Test()
+			st := &fakestore.Store{HealthFunc: func(context.Context) ([]client.BackendHealth, error) { return tt.health, tt.err }}
+			opts := &Options{IO: ios, ID: tt.id, Timeout: DefaultTimeout,
+				Config: func() (*config.Config, error) {
+					return &config.Config{Server: "http://d:1", DefaultBackend: "default",
+						Backends: map[string]config.Backend{"default": {Implicit: true, Spec: backends.Spec{ID: "default", Type: "local", Root: "/s/blobs"}}}}, nil
+				},
+				Backends: func(context.Context) (*storage.Registry, error) {
+					t.Fatal("the local backends were opened")
+					return nil, nil
+				},
+				Client: func(context.Context) (client.Store, error) { return st, nil }}
+			err := healthRun(context.Background(), opts)
+			if stdout.String() != tt.wantOut {
+				t.Errorf("stdout =\n%q\nwant\n%q", stdout, tt.wantOut)
+			}
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("err = %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || cmdutil.ExitCodeOf(err) != tt.wantCode {
+				t.Errorf("err = %v (exit %d); want %q (exit %d)", err, cmdutil.ExitCodeOf(err), tt.wantErr, tt.wantCode)
+			}
+		})
 	}
 }

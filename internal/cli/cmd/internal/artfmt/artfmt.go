@@ -1,20 +1,17 @@
 // Package artfmt holds what the artifact commands share: human formatting
 // of sizes and times, the parsers of their outside input (labels, inputs,
-// times, default names) and the transfer progress bar.
+// times) and the transfer progress bar.
 package artfmt
 
 import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/schollz/progressbar/v3"
-	"golang.org/x/text/unicode/norm"
 
 	"github.com/artifact-store/artstore/internal/cli/iostreams"
 	"github.com/artifact-store/artstore/pkg/client"
@@ -37,41 +34,12 @@ func syntaxErrorf(format string, args ...any) error {
 	return &syntaxError{msg: fmt.Sprintf(format, args...)}
 }
 
-// Bytes renders n with binary units: "512 B", "1.5 MiB".
-func Bytes(n int64) string {
-	if n < 0 {
-		return "-"
-	}
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit && exp < 5; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
-
 // Time renders t in UTC to the second (RFC 3339), or "-" for the zero time.
 func Time(t time.Time) string {
 	if t.IsZero() {
 		return "-"
 	}
 	return t.UTC().Format(time.RFC3339)
-}
-
-// Clean replaces control characters (C0, DEL and C1) with '?', so text
-// recorded from outside (a CI variable, a --producer command, a role) cannot
-// move the cursor or change the terminal when printed.
-func Clean(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || (r >= 0x7f && r < 0xa0) {
-			return '?'
-		}
-		return r
-	}, s)
 }
 
 // LabelSyntax says what a label argument looks like; usage errors quote it.
@@ -171,42 +139,6 @@ func parseDuration(s string) (time.Duration, error) {
 
 // NameSyntax says what an artifact name looks like; messages quote it.
 const NameSyntax = "names are segments of a-z, 0-9, '.', '_' and '-' separated by '/', e.g. reports/quarterly"
-
-// DefaultName derives an artifact name from a file name: its base name,
-// lowercased, accents removed (é -> e), and every run of other characters
-// not allowed in a name replaced by '-' (none before a '.', none at either
-// end): "Q3 Report (final).PDF" becomes "q3-report-final.pdf".
-func DefaultName(path string) (string, error) {
-	base := filepath.Base(path)
-	var b strings.Builder
-	dash := false
-	for _, r := range norm.NFD.String(base) {
-		if unicode.Is(unicode.Mn, r) {
-			continue // a combining accent of the letter before
-		}
-		r = unicode.ToLower(r)
-		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') || r == '.' || r == '_' || r == '-' {
-			if r == '.' && dash {
-				// "final).pdf" -> "final.pdf", not "final-.pdf"
-				s := strings.TrimSuffix(b.String(), "-")
-				b.Reset()
-				b.WriteString(s)
-			}
-			b.WriteRune(r)
-			dash = false
-			continue
-		}
-		if !dash && b.Len() > 0 {
-			b.WriteByte('-')
-		}
-		dash = true
-	}
-	name := strings.Trim(b.String(), "-")
-	if name == "" || name == "." || name == ".." {
-		return "", syntaxErrorf("cannot derive an artifact name from %q; give one with --name (%s)", base, NameSyntax)
-	}
-	return name, nil
-}
 
 // BaseName is the last segment of an artifact name: the default file name
 // of a pull.

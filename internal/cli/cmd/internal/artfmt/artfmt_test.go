@@ -11,14 +11,6 @@ import (
 	"github.com/artifact-store/artstore/pkg/client"
 )
 
-func TestBytes(t *testing.T) {
-	for n, want := range map[int64]string{-1: "-", 0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 1536: "1.5 KiB", 5 << 20: "5.0 MiB", 3 << 40: "3.0 TiB"} {
-		if got := Bytes(n); got != want {
-			t.Errorf("Bytes(%d) = %q, want %q", n, got, want)
-		}
-	}
-}
-
 func TestTime(t *testing.T) {
 	if got := Time(time.Time{}); got != "-" {
 		t.Errorf("zero: %q", got)
@@ -111,30 +103,6 @@ func TestParseSince(t *testing.T) {
 	}
 }
 
-func TestDefaultName(t *testing.T) {
-	tests := map[string]string{
-		"report.pdf":                     "report.pdf",
-		"/tmp/dir/Q3 Report (final).PDF": "q3-report-final.pdf",
-		"Überblick März.txt":             "uberblick-marz.txt",
-		"café  crème.tar.gz":             "cafe-creme.tar.gz",
-		".hidden":                        ".hidden",
-		"build_output-2.log":             "build_output-2.log",
-		"日本語.txt":                        ".txt",
-		"--x--":                          "x",
-	}
-	for in, want := range tests {
-		got, err := DefaultName(in)
-		if err != nil || got != want {
-			t.Errorf("DefaultName(%q) = %q, %v; want %q", in, got, err, want)
-		}
-	}
-	for _, in := range []string{"日本語", "(((", ".", ".."} {
-		if got, err := DefaultName(in); err == nil || !strings.Contains(err.Error(), "--name") {
-			t.Errorf("DefaultName(%q) = %q, %v; want an error suggesting --name", in, got, err)
-		}
-	}
-}
-
 func TestBaseName(t *testing.T) {
 	for in, want := range map[string]string{"a": "a", "reports/q3.pdf": "q3.pdf", "x/y/z": "z"} {
 		if got := BaseName(in); got != want {
@@ -214,38 +182,4 @@ func FuzzParseLabelsAndInput(f *testing.F) {
 			t.Fatal(err)
 		}
 	})
-}
-
-func FuzzDefaultName(f *testing.F) {
-	for _, s := range []string{"report.pdf", "Q3 Report (final).PDF", "Überblick März.txt", "日本語", "..", "a/b"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		name, err := DefaultName(s)
-		if err != nil {
-			return
-		}
-		if name == "." || name == ".." || strings.HasPrefix(name, "-") || strings.HasSuffix(name, "-") {
-			t.Fatalf("DefaultName(%q) = %q", s, name)
-		}
-		for _, r := range name {
-			if !((r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') || r == '.' || r == '_' || r == '-') {
-				t.Fatalf("DefaultName(%q) = %q has %q", s, name, r)
-			}
-		}
-	})
-}
-
-func TestClean(t *testing.T) {
-	for in, want := range map[string]string{
-		"plain ü":           "plain ü",
-		"a\x1b[2Jb":         "a?[2Jb",
-		"tab\tnl\ncr\r":     "tab?nl?cr?",
-		"del\x7f c1\u009bx": "del? c1?x",
-		"bad utf8 \xff":     "bad utf8 \uFFFD",
-	} {
-		if got := Clean(in); got != want {
-			t.Errorf("Clean(%q) = %q, want %q", in, got, want)
-		}
-	}
 }
