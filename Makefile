@@ -26,7 +26,7 @@ install: ## install artstore into $(go env GOPATH)/bin
 	$(GO) install -trimpath -ldflags "$(LDFLAGS)" ./cmd/artstore
 
 test: ## run every test with the race detector (integration tests skip unless their service variables are set)
-	$(GO) test -race $(PKGS)
+	$(GO) test -race -timeout 30m $(PKGS)
 	@# the hashing without the x86 SHA extensions, as other machines run it
 	$(GO) test -tags purego ./internal/content/... ./pkg/client/internal/transfer/
 
