@@ -84,13 +84,12 @@ type PullResult struct {
 // fails; use PullToFile for all-or-nothing. A tree manifest fails with
 // ErrWrongKind.
 func Pull(ctx context.Context, md content.Digest, store BlobStore, w io.Writer, opts PullOptions) (PullResult, error) {
-	opts = opts.withDefaults()
-	mf, err := openChecked(ctx, store, md, opts)
+	f, err := OpenFile(ctx, md, store, opts)
 	if err != nil {
 		return PullResult{}, err
 	}
-	defer mf.close()
-	return pullFile(ctx, md, mf, store, w, opts)
+	defer f.Close()
+	return f.WriteRange(ctx, w, opts.Range)
 }
 
 // openChecked fetches and verifies the manifest md and passes it to
