@@ -28,7 +28,7 @@ install: ## install artstore into $(go env GOPATH)/bin
 test: ## run every test with the race detector (integration tests skip unless their service variables are set)
 	$(GO) test -race -timeout 30m $(PKGS)
 	@# the hashing without the x86 SHA extensions, as other machines run it
-	$(GO) test -tags purego ./internal/content/... ./pkg/client/internal/transfer/
+	$(GO) test -tags purego ./internal/content/... ./internal/transfer/
 
 lint: ## gofmt, go vet, staticcheck
 	@unformatted="$$(gofmt -l $$(find $(GOFMT_DIRS) -name '*.go' -not -path '*/.git/*'))"; \

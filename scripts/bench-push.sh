@@ -42,7 +42,7 @@ rss() { echo "scale=1; $(field "$1" 3) / 1024" | bc; }
 json() { sed -n "s/.*\"$2\":\"\{0,1\}\([^,\"}]*\).*/\1/p" "$work/$1.out"; }
 
 echo "building the driver..." >&2
-go build -o "$work/transferbench" "$repo/pkg/client/internal/transfer/cmd/transferbench"
+go build -o "$work/transferbench" "$repo/internal/transfer/cmd/transferbench"
 echo "making a ${size_mib} MiB random file..." >&2
 head -c "$((size_mib * 1048576))" /dev/urandom > "$work/src.bin"
 cat "$work/src.bin" > /dev/null

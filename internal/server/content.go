@@ -1,8 +1,6 @@
 package server
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,45 +9,53 @@ import (
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/eventlog"
 	"github.com/artifact-store/artstore/internal/registry"
-	"github.com/artifact-store/artstore/internal/spool"
+	"github.com/artifact-store/artstore/internal/transfer"
 	"github.com/artifact-store/artstore/pkg/client"
 )
 
-// openManifest fetches a's file manifest into a spool (memory up to
-// spool.MemLimit bytes, then an unlinked temporary file), verifying it
-// against its digest and checking it as it arrives, and returns it without
-// its chunk list, which the caller reads again from the spool: the route's
-// memory does not grow with the artifact's size. Close the spool when done.
-func (s *Server) openManifest(r *http.Request, a eventlog.Artifact) (content.Manifest, *spool.Spool, error) {
-	rc, err := s.backend.Get(r.Context(), a.ManifestDigest, nil)
+// openContent fetches a's file manifest with the transfer package's
+// verified, ranged reader (transfer.File), which checks it against its
+// digest and against what a was registered as (kind, content digest,
+// size). The chunk list stays in a spool (memory up to spool.MemLimit
+// bytes, then an unlinked temporary file): the route's memory does not grow
+// with the artifact's size. Close the file when done.
+func (s *Server) openContent(r *http.Request, a eventlog.Artifact) (*transfer.File, error) {
+	check := func(m content.Manifest) error {
+		if m.Kind != content.KindFile || m.Digest != a.ContentDigest || m.Size != a.Size {
+			return fmt.Errorf("%w: it describes %s content %s of %d bytes, the artifact was registered as %s of %d bytes",
+				content.ErrMismatch, m.Kind, m.Digest, m.Size, a.ContentDigest, a.Size)
+		}
+		return nil
+	}
+	f, err := transfer.OpenFile(r.Context(), a.ManifestDigest, transfer.FromBackend(s.backend), contentPullOptions(check))
 	if err != nil {
-		return content.Manifest{}, nil, fmt.Errorf("manifest %s of %s: %w", a.ManifestDigest.Short(), a.Ref(), err)
+		return nil, fmt.Errorf("manifest of %s: %w", a.Ref(), err)
 	}
-	defer rc.Close()
-	sp := &spool.Spool{}
-	m, err := content.ScanManifestBlob(io.TeeReader(rc, sp), a.ManifestDigest, content.ManifestVisitor{})
-	if err != nil {
-		sp.Close()
-		return m, nil, fmt.Errorf("manifest %s of %s: %w", a.ManifestDigest.Short(), a.Ref(), err)
-	}
-	if m.Kind != content.KindFile || m.Digest != a.ContentDigest || m.Size != a.Size {
-		sp.Close()
-		return m, nil, fmt.Errorf("manifest %s of %s: %w: it describes %s content %s of %d bytes, the artifact was registered as %s of %d bytes",
-			a.ManifestDigest.Short(), a.Ref(), content.ErrMismatch, m.Kind, m.Digest, m.Size, a.ContentDigest, a.Size)
-	}
-	return m, sp, nil
+	return f, nil
 }
 
-// errSent stops the scan of a manifest once the range is sent.
-var errSent = errors.New("range sent")
+// contentPullOptions makes the content route read as it always has: one
+// chunk at a time, in a buffer of the largest chunk it sends (BufferSize
+// is raised to that), with no retries (a failed backend read fails the
+// request, and the client retries it).
+func contentPullOptions(check func(content.Manifest) error) transfer.PullOptions {
+	return transfer.PullOptions{
+		Concurrency: 1,
+		ReadAhead:   1,
+		BufferSize:  1,
+		Retry:       transfer.RetryPolicy{MaxAttempts: 1},
+		Check:       check,
+	}
+}
 
 // handleContent streams an artifact's bytes (or a Range of them). It
 // appends the retrieval record before it sends anything, so no bytes leave
 // without a record (if the log cannot take it, the request fails with
-// nothing sent); the record counts the bytes the response carries. Each chunk is
-// read whole and verified before any of its bytes are sent, so a client
-// never receives unverified bytes; a chunk that fails verification after
-// the status line aborts the connection. Memory is one chunk per request.
+// nothing sent); the record counts the bytes the response carries. The
+// bytes come from transfer.File, which verifies each chunk whole before any
+// of its bytes are sent, so a client never receives unverified bytes; a
+// chunk that fails verification after the status line aborts the
+// connection. Memory is one chunk per request.
 func (s *Server) handleContent(w http.ResponseWriter, r *http.Request, c *call) error {
 	a, err := s.liveArtifactFor(r, c)
 	if err != nil {
@@ -58,11 +64,11 @@ func (s *Server) handleContent(w http.ResponseWriter, r *http.Request, c *call) 
 	if a.MediaType == client.TreeMediaType {
 		return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("%s is a directory artifact; pull it with `artstore pull -o DIR`", a.Ref()))
 	}
-	_, manifest, err := s.openManifest(r, a)
+	f, err := s.openContent(r, a)
 	if err != nil {
 		return err
 	}
-	defer manifest.Close()
+	defer f.Close()
 	rng := content.Range{Start: 0, End: a.Size - 1}
 	partial := false
 	if hr := r.Header.Get("Range"); hr != "" {
@@ -83,12 +89,10 @@ func (s *Server) handleContent(w http.ResponseWriter, r *http.Request, c *call) 
 	h.Set("X-Artifact-Ref", a.Ref())
 	h.Set("X-Content-Digest", a.ContentDigest.String())
 	status := http.StatusOK
+	rs := ""
 	if partial {
 		status = http.StatusPartialContent
 		h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", rng.Start, rng.End, a.Size))
-	}
-	rs := ""
-	if partial {
 		rs = rng.String()
 	}
 	if r.Method == http.MethodHead {
@@ -110,51 +114,31 @@ func (s *Server) handleContent(w http.ResponseWriter, r *http.Request, c *call) 
 		return err
 	}
 	h.Set("Content-Length", strconv.FormatInt(rng.Length(), 10))
-	out := &deadlineWriter{w: w, c: c, d: s.limits.IOTimeout}
-	var buf bytes.Buffer
-	var sent, off int64
-	started := false
-	_, err = content.ScanManifest(manifest.Reader(), content.ManifestVisitor{Chunk: func(i int, ch content.ChunkRef) error {
-		start := off
-		off += ch.Size
-		if off <= rng.Start {
-			return nil // before the range
-		}
-		buf.Reset()
-		rc, err := s.backend.Get(r.Context(), ch.Digest, nil)
-		if err != nil {
-			return fmt.Errorf("chunk %d (%s) of %s: %w", i, ch.Digest.Short(), a.Ref(), err)
-		}
-		_, err = buf.ReadFrom(content.NewVerifyingReader(rc, ch.Digest, ch.Size))
-		rc.Close()
-		if err != nil {
-			return fmt.Errorf("chunk %d (%s) of %s: %w", i, ch.Digest.Short(), a.Ref(), err)
-		}
-		lo, hi := max(rng.Start-start, 0), min(rng.End-start+1, ch.Size)
-		if !started {
-			w.WriteHeader(status)
-			started = true
-		}
-		n, err := out.Write(buf.Bytes()[lo:hi])
-		sent += int64(n)
-		if err != nil {
-			return fmt.Errorf("send %s: %w", a.Ref(), err)
-		}
-		if off > rng.End {
-			return errSent
-		}
-		return nil
-	}})
-	if err != nil && !errors.Is(err, errSent) {
-		s.metrics.blobBytesOut.Add(sent)
-		return err
+	out := &headerFirstWriter{w: w, out: &deadlineWriter{w: w, c: c, d: s.limits.IOTimeout}, status: status}
+	res, err := f.WriteRange(r.Context(), out, &rng)
+	s.metrics.blobBytesOut.Add(res.Written)
+	if err != nil {
+		return fmt.Errorf("content of %s: %w", a.Ref(), err)
 	}
-	if !started {
-		// Unreachable for a checked manifest: its chunks cover Size bytes.
-		return fmt.Errorf("manifest %s of %s: its chunks do not cover %s", a.ManifestDigest.Short(), a.Ref(), rng)
-	}
-	s.metrics.blobBytesOut.Add(sent)
 	return nil
+}
+
+// headerFirstWriter writes the status line before the first bytes of the body,
+// so that an error before any byte is verified still gets an error
+// response.
+type headerFirstWriter struct {
+	w       http.ResponseWriter
+	out     io.Writer
+	status  int
+	started bool
+}
+
+func (sw *headerFirstWriter) Write(b []byte) (int, error) {
+	if !sw.started {
+		sw.w.WriteHeader(sw.status)
+		sw.started = true
+	}
+	return sw.out.Write(b)
 }
 
 // recordContentRead appends the retrieval record of a content GET.

@@ -13,7 +13,7 @@ import (
 	"github.com/artifact-store/artstore/internal/registry"
 	"github.com/artifact-store/artstore/internal/storage"
 	"github.com/artifact-store/artstore/internal/storeid"
-	"github.com/artifact-store/artstore/pkg/client/internal/transfer"
+	"github.com/artifact-store/artstore/internal/transfer"
 )
 
 // mappedError is an internal error marked with the client sentinel it maps

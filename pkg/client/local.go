@@ -10,7 +10,7 @@ import (
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/eventlog"
 	"github.com/artifact-store/artstore/internal/registry"
-	"github.com/artifact-store/artstore/pkg/client/internal/transfer"
+	"github.com/artifact-store/artstore/internal/transfer"
 )
 
 // sniffLen is how many leading bytes media type detection looks at (what

@@ -16,7 +16,7 @@ import (
 	"github.com/artifact-store/artstore/internal/storage"
 	"github.com/artifact-store/artstore/internal/storage/backends"
 	"github.com/artifact-store/artstore/internal/storeid"
-	"github.com/artifact-store/artstore/pkg/client/internal/transfer"
+	"github.com/artifact-store/artstore/internal/transfer"
 )
 
 // Local store layout and defaults.

@@ -13,7 +13,7 @@ import (
 	"strings"
 
 	"github.com/artifact-store/artstore/internal/registry"
-	"github.com/artifact-store/artstore/pkg/client/internal/transfer"
+	"github.com/artifact-store/artstore/internal/transfer"
 )
 
 // pushTarget is the transport-specific half of a push; runPush is the half

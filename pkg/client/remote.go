@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/artifact-store/artstore/internal/content"
-	"github.com/artifact-store/artstore/pkg/client/internal/transfer"
+	"github.com/artifact-store/artstore/internal/transfer"
 )
 
 // RemoteOptions configure OpenRemote.

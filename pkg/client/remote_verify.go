@@ -7,7 +7,7 @@ import (
 	"io"
 
 	"github.com/artifact-store/artstore/internal/content"
-	"github.com/artifact-store/artstore/pkg/client/internal/transfer"
+	"github.com/artifact-store/artstore/internal/transfer"
 )
 
 // Verify checks artifacts through the daemon's blob API: for the artifact

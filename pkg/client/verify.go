@@ -20,7 +20,7 @@ import (
 	"github.com/artifact-store/artstore/internal/registry"
 	"github.com/artifact-store/artstore/internal/storage"
 	"github.com/artifact-store/artstore/internal/textfmt"
-	"github.com/artifact-store/artstore/pkg/client/internal/transfer"
+	"github.com/artifact-store/artstore/internal/transfer"
 )
 
 // Problem kinds reported by Verify.

@@ -24,7 +24,7 @@ import (
 
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/storage/local"
-	"github.com/artifact-store/artstore/pkg/client/internal/transfer"
+	"github.com/artifact-store/artstore/internal/transfer"
 )
 
 func main() {

@@ -1,11 +1,27 @@
 // Package transfer is the push/pull pipeline shared by pkg/client's local and
-// remote stores: content-defined chunking, digesting, deduplication against
-// the store, parallel upload with retries, and verified, ordered, parallel
-// download.
+// remote stores and the daemon's content route: content-defined chunking,
+// digesting, deduplication against the store, parallel upload with retries,
+// and verified, ordered, parallel (and ranged) download.
 //
 // It works over BlobStore, a small transport-neutral interface: local mode
-// adapts a storage.Backend with FromBackend, remote mode implements it over
-// the daemon's HTTP blob API.
+// and the daemon adapt a storage.Backend with FromBackend, remote mode
+// implements it over the daemon's HTTP blob API.
+//
+// # Stages
+//
+// Each pipeline is a chain of stages, one type and one file each, connected
+// by channels: push is chunkReader (reader.go: read into a fixed ring
+// buffer, cut chunks in place), pushHasher (hasher.go: the whole-content
+// SHA-256 in order, chunk digests in parallel), checker and uploader
+// (uploader.go: presence checks in batches, parallel puts with retries),
+// committer (committer.go: group commits on stores that stage) and
+// storeFileManifest (manifest.go); pull is pullFetcher (fetcher.go),
+// feed and pullHasher (verifier.go) and pullWriter (writer.go). A chunk's
+// bytes are read by two stages at once, the in-order hasher and the stage
+// that consumes the chunk; each has a named hold on them (hold.go), passed
+// along with the chunk through the channels and released only by its
+// owner, and the space is reused when both are released. The push stages
+// run in an errgroup: the first error cancels the others.
 //
 // # Push
 //
@@ -28,7 +44,9 @@
 // Pull fetches and verifies the manifest, then fetches chunks in parallel
 // into one fixed buffer (3 × the largest chunk by default, reserved and
 // released in chunk order), verifies each against its digest and writes
-// them in order, hashing the whole content to check it at the end. PullToFile and PullTree write through temporary files renamed into
+// them in order, hashing the whole content to check it at the end. File
+// (OpenFile) does the same for any range of a manifest already checked by
+// its caller. PullToFile and PullTree write through temporary files renamed into
 // place, so a target path holds either nothing new or a complete, verified
 // file; PullToFile streams into a device or named pipe in place instead,
 // and writes through a symbolic link to its target (internal/outpath

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/content/sha256x2"
@@ -84,13 +83,12 @@ type PullResult struct {
 // fails; use PullToFile for all-or-nothing. A tree manifest fails with
 // ErrWrongKind.
 func Pull(ctx context.Context, md content.Digest, store BlobStore, w io.Writer, opts PullOptions) (PullResult, error) {
-	opts = opts.withDefaults()
-	mf, err := openChecked(ctx, store, md, opts)
+	f, err := OpenFile(ctx, md, store, opts)
 	if err != nil {
 		return PullResult{}, err
 	}
-	defer mf.close()
-	return pullFile(ctx, md, mf, store, w, opts)
+	defer f.Close()
+	return f.WriteRange(ctx, w, opts.Range)
 }
 
 // openChecked fetches and verifies the manifest md and passes it to
@@ -143,30 +141,51 @@ func PullPath(ctx context.Context, md content.Digest, store BlobStore, path stri
 	return pullToFile(ctx, md, mf, store, path, opts)
 }
 
-// fetched is one chunk on its way from the store to the writer.
-type fetched struct {
-	ref      content.ChunkRef
-	buf      []byte
-	err      error
-	verified bool // by the fetcher; otherwise the in-order hasher verifies it
-}
-
-type fetchJob struct {
-	index int
-	ref   content.ChunkRef
-	buf   []byte
-	out   chan<- fetched
-}
-
 // errStopScan ends a scan of the chunk list early.
 var errStopScan = errors.New("stop scanning the chunk list")
 
+// pullPlan is what a first scan of the chunk list finds: the chunks
+// first..last cover the range (or all; first is -1 for empty content), off
+// is where first starts, biggest the largest of them and total their sum.
+type pullPlan struct {
+	first, last    int
+	off            int64
+	biggest, total int64
+}
+
+// planPull scans the chunk list for the chunks covering rng (or all).
+func planPull(mf *manifestFile, rng *content.Range) (pullPlan, error) {
+	p := pullPlan{first: -1, last: -1}
+	var pos int64
+	err := mf.eachChunk(func(i int, c content.ChunkRef) error {
+		end := pos + c.Size
+		if rng == nil || (end > rng.Start && pos <= rng.End) {
+			if p.first < 0 {
+				p.first, p.off = i, pos
+			}
+			p.last = i
+			p.biggest = max(p.biggest, c.Size)
+			p.total += c.Size
+		} else if rng != nil && pos > rng.End {
+			return errStopScan
+		}
+		pos = end
+		return nil
+	})
+	if err != nil && err != errStopScan {
+		return p, fmt.Errorf("read the chunk list: %w", err)
+	}
+	return p, nil
+}
+
 // pullChunks streams the chunks of m covering opts.Range (or all) to w in
-// order. The dispatcher reserves each chunk's bytes in a fixed buffer (a
-// FIFO: reserved in chunk order, released in chunk order by the writer) and
-// hands it to one of Concurrency fetchers, which fetch and verify into it;
-// the writer writes each chunk when its turn comes. Space is reserved in
-// order, so the chunk the writer waits for always has its space.
+// order, through three stages: pullFetcher (reserve space in a fixed
+// buffer, a FIFO, in chunk order; fetch and verify in parallel), feed +
+// pullHasher (in order: the whole-content digest, verifying the chunks the
+// fetchers left to it) and pullWriter (write in order, each chunk once
+// verified). The writer and the hasher release each chunk's space in
+// order, so the chunk the dispatcher reserves next always gets space in
+// time, and the chunk the writer waits for always has its space.
 //
 // The chunk list is read twice from the manifest's spool: once to size the
 // buffer and find the chunks covering the range, once as the dispatcher
@@ -178,29 +197,11 @@ func pullChunks(parent context.Context, mf *manifestFile, store BlobStore, w io.
 			return 0, err
 		}
 	}
-	// The chunks first..last cover the range (or all); off is where first
-	// starts.
-	first, last, off := -1, -1, int64(0)
-	var biggest, total, pos int64
-	err := mf.eachChunk(func(i int, c content.ChunkRef) error {
-		end := pos + c.Size
-		if opts.Range == nil || (end > opts.Range.Start && pos <= opts.Range.End) {
-			if first < 0 {
-				first, off = i, pos
-			}
-			last = i
-			biggest = max(biggest, c.Size)
-			total += c.Size
-		} else if opts.Range != nil && pos > opts.Range.End {
-			return errStopScan
-		}
-		pos = end
-		return nil
-	})
-	if err != nil && err != errStopScan {
-		return 0, fmt.Errorf("read the chunk list: %w", err)
+	plan, err := planPull(mf, opts.Range)
+	if err != nil {
+		return 0, err
 	}
-	if first < 0 { // empty content
+	if plan.first < 0 { // empty content
 		if m.Digest != content.FromBytes(nil) {
 			return 0, &content.MismatchError{Expected: m.Digest, Actual: content.FromBytes(nil), ExpectedSize: m.Size}
 		}
@@ -208,9 +209,9 @@ func pullChunks(parent context.Context, mf *manifestFile, store BlobStore, w io.
 	}
 	size := int64(opts.BufferSize)
 	if size <= 0 {
-		size = 3 * biggest
+		size = 3 * plan.biggest
 	}
-	size = min(max(size, biggest), total)
+	size = min(max(size, plan.biggest), plan.total)
 	buf, free := bigBuffer(int(size))
 	fq := &fifo{buf: buf, freed: make(chan struct{}, 1)}
 
@@ -221,299 +222,43 @@ func pullChunks(parent context.Context, mf *manifestFile, store BlobStore, w io.
 	defer running.Wait()
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
+
+	h := &pullHasher{fq: fq, pair: sha256x2.New()}
+	h.hashAt.Store(int64(plan.first))
+	f := &pullFetcher{mf: mf, store: store, opts: opts, prog: prog, fq: fq, first: plan.first, last: plan.last,
+		both: opts.Range == nil && sha256x2.Accelerated(), hashAt: &h.hashAt}
 	order := make(chan chan fetched, opts.ReadAhead)
 	jobs := make(chan fetchJob)
-
-	running.Add(1)
-	go func() { // dispatcher
-		defer running.Done()
-		defer close(order)
-		defer close(jobs)
-		err := mf.eachChunk(func(i int, c content.ChunkRef) error {
-			if i < first {
-				return nil
-			}
-			if i > last {
-				return errStopScan
-			}
-			b, err := fq.alloc(ctx, int(c.Size))
-			if err != nil {
-				return err
-			}
-			out := make(chan fetched, 1)
-			if err := send(ctx, order, chan fetched(out)); err != nil {
-				return err
-			}
-			return send(ctx, jobs, fetchJob{i, c, b, out})
-		})
-		if err != nil && err != errStopScan && ctx.Err() == nil {
-			// The spool could not be read again: the writer reports it.
-			out := make(chan fetched, 1)
-			out <- fetched{err: fmt.Errorf("read the chunk list: %w", err)}
-			_ = send(ctx, order, chan fetched(out))
-		}
-	}()
-	// Every byte of a whole pull is hashed twice: for its chunk's digest
-	// and for the whole content's. As in Push, where the processor pairs
-	// the two (sha256x2.Accelerated), the in-order hasher verifies the
-	// chunks close to it in one pass with the whole digest; fetchers verify
-	// the chunks further ahead themselves, with CPU that would otherwise
-	// idle. A range pull has no whole digest: its fetchers verify every
-	// chunk.
-	both := opts.Range == nil && sha256x2.Accelerated()
-	var hashAt atomic.Int64 // the chunk the in-order hasher is at
-	hashAt.Store(int64(first))
+	running.Go(func() { f.dispatch(ctx, order, jobs) })
 	for range opts.Concurrency {
-		running.Add(1)
-		go func() { // fetchers
-			defer running.Done()
-			for j := range jobs {
-				verify := !both || int64(j.index)-hashAt.Load() > pairAhead
-				err := fetchChunk(ctx, store, j.ref, j.buf, opts.Retry, verify)
-				if err != nil {
-					err = fmt.Errorf("chunk %d (%s): %w", j.index, j.ref.Digest.Short(), err)
-				} else {
-					prog.add(int64(len(j.buf)), 0, 0)
-				}
-				j.out <- fetched{j.ref, j.buf, err, verify}
-			}
-		}()
+		running.Go(func() { f.fetch(ctx, jobs) })
 	}
-
-	// In order, a feeder hands each fetched chunk to the whole-content
-	// hasher and to the writer, which run side by side; a chunk's space is
-	// released when both are done with it. Both finish chunks in order, so
-	// chunks become free in order. The writer writes a chunk only once it
-	// is verified: by its fetcher, or (waiting for the verdict) by the
-	// hasher.
-	pair := sha256x2.New()
-	holders := int32(1)
-	var hashQ chan *heldChunk
+	var hashQ chan *pulledChunk
 	if opts.Range == nil {
-		holders = 2
-		hashQ = make(chan *heldChunk, opts.ReadAhead)
+		hashQ = make(chan *pulledChunk, opts.ReadAhead)
+		running.Go(func() { h.run(hashQ) })
 	}
-	writeQ := make(chan *heldChunk, opts.ReadAhead)
-	running.Add(1)
-	go func() { // feeder
-		defer running.Done()
-		defer close(writeQ)
-		if hashQ != nil {
-			defer close(hashQ)
-		}
-		i := first
-		for out := range order {
-			var f fetched
-			select {
-			case f = <-out:
-			case <-ctx.Done():
-				return
-			}
-			h := &heldChunk{index: i, ref: f.ref, buf: f.buf, err: f.err}
-			i++
-			if f.err == nil && !f.verified {
-				h.verdict = make(chan error, 1)
-			}
-			h.refs.Store(holders)
-			if hashQ != nil && f.err == nil {
-				if send(ctx, hashQ, h) != nil {
-					return
-				}
-			}
-			if send(ctx, writeQ, h) != nil || f.err != nil {
-				return
-			}
-		}
-	}()
-	if hashQ != nil {
-		running.Add(1)
-		go func() { // whole-content hasher, verifying the chunks it pairs
-			defer running.Done()
-			for h := range hashQ {
-				hashAt.Store(int64(h.index))
-				if h.verdict == nil {
-					pair.WriteWhole(h.buf)
-				} else {
-					pair.Write(h.buf)
-					c := h.ref
-					var err error
-					if got := content.FromSHA256(pair.Cut()); got != c.Digest {
-						err = fmt.Errorf("chunk %d (%s): %w", h.index, c.Digest.Short(),
-							&content.MismatchError{Expected: c.Digest, Actual: got, ExpectedSize: c.Size, ActualSize: int64(len(h.buf))})
-					}
-					h.verdict <- err
-				}
-				h.done(fq)
-			}
-		}()
-	}
+	writeQ := make(chan *pulledChunk, opts.ReadAhead)
+	running.Go(func() { feed(ctx, order, plan.first, hashQ, writeQ) })
 
-	var written int64
-	pos = off // content offset of the next chunk
-	for h := range writeQ {
-		if h.err != nil {
-			return written, h.err
-		}
-		if h.verdict != nil {
-			select {
-			case err := <-h.verdict:
-				if err != nil {
-					return written, err
-				}
-			case <-ctx.Done():
-				return written, ctx.Err()
-			}
-		}
-		data := h.buf
-		if opts.Range != nil {
-			lo := max(opts.Range.Start-pos, 0)
-			hi := min(opts.Range.End+1-pos, int64(len(data)))
-			pos += int64(len(data))
-			data = data[lo:hi]
-		}
-		n, err := w.Write(data)
-		written += int64(n)
-		if err != nil {
-			return written, fmt.Errorf("write output: %w", err)
-		}
-		prog.add(0, int64(n), 0)
-		h.done(fq)
+	pw := &pullWriter{w: w, rng: opts.Range, pos: plan.off, fq: fq, prog: prog}
+	if err := pw.run(ctx, writeQ); err != nil {
+		return pw.written, err
 	}
 	if err := parent.Err(); err != nil {
-		return written, err
+		return pw.written, err
 	}
 	if ctx.Err() != nil { // the feeder stopped early
-		return written, ctx.Err()
+		return pw.written, ctx.Err()
 	}
 	if opts.Range == nil {
 		running.Wait() // the hasher finishes the chunks the writer did not wait for
-		got := content.FromSHA256(pair.Sum())
-		if got != m.Digest || written != m.Size {
-			return written, &content.MismatchError{Expected: m.Digest, Actual: got, ExpectedSize: m.Size, ActualSize: written}
+		got := content.FromSHA256(h.pair.Sum())
+		if got != m.Digest || pw.written != m.Size {
+			return pw.written, &content.MismatchError{Expected: m.Digest, Actual: got, ExpectedSize: m.Size, ActualSize: pw.written}
 		}
 	}
-	return written, nil
-}
-
-// heldChunk is a fetched chunk's space, released when its last holder
-// (writer, whole-content hasher) is done.
-type heldChunk struct {
-	index int
-	ref   content.ChunkRef
-	buf   []byte
-	err   error // the fetch failed: the writer reports it
-	refs  atomic.Int32
-	// verdict, for a chunk its fetcher did not verify, receives the
-	// hasher's verdict on it.
-	verdict chan error
-}
-
-func (h *heldChunk) done(fq *fifo) {
-	if h.refs.Add(-1) == 0 {
-		fq.release()
-	}
-}
-
-// fifo hands out regions of a fixed buffer in order and takes them back in
-// the same order. One goroutine allocates, one releases.
-type fifo struct {
-	buf   []byte
-	mu    sync.Mutex
-	q     [][2]int // outstanding regions [start, end), oldest first
-	head  int      // where the next region starts if it fits
-	freed chan struct{}
-}
-
-// alloc reserves n contiguous bytes (n <= len(buf)), waiting for releases
-// as needed.
-func (f *fifo) alloc(ctx context.Context, n int) ([]byte, error) {
-	for {
-		f.mu.Lock()
-		start := -1
-		if len(f.q) == 0 {
-			f.head, start = 0, 0
-		} else if tail := f.q[0][0]; tail < f.head { // data in [tail, head)
-			if len(f.buf)-f.head >= n {
-				start = f.head
-			} else if tail >= n {
-				start = 0
-			}
-		} else if tail-f.head >= n { // wrapped: data in [tail, ...) and [0, head)
-			start = f.head
-		}
-		if start >= 0 {
-			f.q = append(f.q, [2]int{start, start + n})
-			f.head = start + n
-			f.mu.Unlock()
-			return f.buf[start : start+n : start+n], nil
-		}
-		f.mu.Unlock()
-		select {
-		case <-f.freed:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-}
-
-// release gives back the oldest region.
-func (f *fifo) release() {
-	f.mu.Lock()
-	f.q = f.q[:copy(f.q, f.q[1:])]
-	f.mu.Unlock()
-	select {
-	case f.freed <- struct{}{}:
-	default:
-	}
-}
-
-// verifier is what fetchChunk reads a chunk through.
-type verifier interface {
-	io.Reader
-	BytesRead() int64
-}
-
-// fetchChunk reads one chunk into buf (exactly its size) and, with verify,
-// verifies its digest.
-func fetchChunk(ctx context.Context, store BlobStore, c content.ChunkRef, buf []byte, retry RetryPolicy, verify bool) error {
-	return retry.do(ctx, func() error {
-		rc, err := store.Get(ctx, c.Digest, nil)
-		if err != nil {
-			return err
-		}
-		defer rc.Close()
-		var vr verifier = content.NewVerifyingReader(rc, c.Digest, c.Size)
-		if !verify {
-			// The in-order hasher checks the digest before any of it is
-			// written.
-			vr = content.NewSizeReader(rc, c.Digest, c.Size)
-		}
-		if _, err := io.ReadFull(vr, buf); err != nil {
-			if errors.Is(err, io.ErrUnexpectedEOF) {
-				// Short: let the verifier say how short.
-				_, err = vr.Read(buf[:0:0])
-				if err == nil || err == io.EOF {
-					err = &content.MismatchError{Expected: c.Digest, ExpectedSize: c.Size, ActualSize: vr.BytesRead()}
-				}
-			}
-			return err
-		}
-		// Reach EOF so the verifier checks the digest (and refuses a
-		// longer blob).
-		var one [1]byte
-		for {
-			n, err := vr.Read(one[:])
-			if err == io.EOF {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			if n > 0 { // cannot happen: the verifier fails first
-				return &content.MismatchError{Expected: c.Digest, ExpectedSize: c.Size, ActualSize: c.Size + 1}
-			}
-		}
-	})
+	return pw.written, nil
 }
 
 // PullToFile pulls the file manifest md to path, writing where path points

@@ -1,0 +1,194 @@
+package transfer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+
+	"github.com/artifact-store/artstore/internal/content"
+)
+
+// fetched is one chunk on its way from the store to the writer.
+type fetched struct {
+	ref      content.ChunkRef
+	buf      []byte
+	err      error
+	verified bool // by the fetcher; otherwise the in-order hasher verifies it
+}
+
+type fetchJob struct {
+	index int
+	ref   content.ChunkRef
+	buf   []byte
+	out   chan<- fetched
+}
+
+// pullFetcher is the pull pipeline's fetch stage. Its dispatcher (one
+// goroutine) reserves each chunk's bytes in the fifo, in chunk order, and
+// hands the chunk to one of Concurrency fetchers, which fetch it (with
+// retries) and verify it into that space unless the in-order hasher will
+// (a chunk close to it when sha256x2 pairs the two digests). The
+// dispatcher also sends, in chunk order, the channel on which each chunk
+// will arrive, so the feeder takes them in order. The space a chunk's
+// buffer occupies belongs to the fetcher until it sends the chunk, then to
+// the feeder, which passes it on (see pulledChunk).
+type pullFetcher struct {
+	mf          *manifestFile
+	store       BlobStore
+	opts        PullOptions
+	prog        *progress
+	fq          *fifo
+	first, last int // the chunks to fetch
+	both        bool
+	hashAt      *atomic.Int64 // the chunk the in-order hasher is at
+}
+
+// dispatch reserves space for chunks first..last in order and queues them
+// for the fetchers. It closes order and jobs when it returns.
+func (f *pullFetcher) dispatch(ctx context.Context, order chan<- chan fetched, jobs chan<- fetchJob) {
+	defer close(order)
+	defer close(jobs)
+	err := f.mf.eachChunk(func(i int, c content.ChunkRef) error {
+		if i < f.first {
+			return nil
+		}
+		if i > f.last {
+			return errStopScan
+		}
+		b, err := f.fq.alloc(ctx, int(c.Size))
+		if err != nil {
+			return err
+		}
+		out := make(chan fetched, 1)
+		if err := send(ctx, order, chan fetched(out)); err != nil {
+			return err
+		}
+		return send(ctx, jobs, fetchJob{i, c, b, out})
+	})
+	if err != nil && err != errStopScan && ctx.Err() == nil {
+		// The spool could not be read again: the writer reports it.
+		out := make(chan fetched, 1)
+		out <- fetched{err: fmt.Errorf("read the chunk list: %w", err)}
+		_ = send(ctx, order, chan fetched(out))
+	}
+}
+
+// fetch fetches the jobs' chunks until jobs is closed; every job gets an
+// answer on its channel.
+func (f *pullFetcher) fetch(ctx context.Context, jobs <-chan fetchJob) {
+	for j := range jobs {
+		verify := !f.both || int64(j.index)-f.hashAt.Load() > pairAhead
+		err := fetchChunk(ctx, f.store, j.ref, j.buf, f.opts.Retry, verify)
+		if err != nil {
+			err = fmt.Errorf("chunk %d (%s): %w", j.index, j.ref.Digest.Short(), err)
+		} else {
+			f.prog.add(int64(len(j.buf)), 0, 0)
+		}
+		j.out <- fetched{j.ref, j.buf, err, verify}
+	}
+}
+
+// fifo hands out regions of a fixed buffer in order and takes them back in
+// the same order. One goroutine allocates, one releases.
+type fifo struct {
+	buf   []byte
+	mu    sync.Mutex
+	q     [][2]int // outstanding regions [start, end), oldest first
+	head  int      // where the next region starts if it fits
+	freed chan struct{}
+}
+
+// alloc reserves n contiguous bytes (n <= len(buf)), waiting for releases
+// as needed.
+func (f *fifo) alloc(ctx context.Context, n int) ([]byte, error) {
+	for {
+		f.mu.Lock()
+		start := -1
+		if len(f.q) == 0 {
+			f.head, start = 0, 0
+		} else if tail := f.q[0][0]; tail < f.head { // data in [tail, head)
+			if len(f.buf)-f.head >= n {
+				start = f.head
+			} else if tail >= n {
+				start = 0
+			}
+		} else if tail-f.head >= n { // wrapped: data in [tail, ...) and [0, head)
+			start = f.head
+		}
+		if start >= 0 {
+			f.q = append(f.q, [2]int{start, start + n})
+			f.head = start + n
+			f.mu.Unlock()
+			return f.buf[start : start+n : start+n], nil
+		}
+		f.mu.Unlock()
+		select {
+		case <-f.freed:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// release gives back the oldest region.
+func (f *fifo) release() {
+	f.mu.Lock()
+	f.q = f.q[:copy(f.q, f.q[1:])]
+	f.mu.Unlock()
+	select {
+	case f.freed <- struct{}{}:
+	default:
+	}
+}
+
+// verifier is what fetchChunk reads a chunk through.
+type verifier interface {
+	io.Reader
+	BytesRead() int64
+}
+
+// fetchChunk reads one chunk into buf (exactly its size) and, with verify,
+// verifies its digest.
+func fetchChunk(ctx context.Context, store BlobStore, c content.ChunkRef, buf []byte, retry RetryPolicy, verify bool) error {
+	return retry.do(ctx, func() error {
+		rc, err := store.Get(ctx, c.Digest, nil)
+		if err != nil {
+			return err
+		}
+		defer rc.Close()
+		var vr verifier = content.NewVerifyingReader(rc, c.Digest, c.Size)
+		if !verify {
+			// The in-order hasher checks the digest before any of it is
+			// written.
+			vr = content.NewSizeReader(rc, c.Digest, c.Size)
+		}
+		if _, err := io.ReadFull(vr, buf); err != nil {
+			if errors.Is(err, io.ErrUnexpectedEOF) {
+				// Short: let the verifier say how short.
+				_, err = vr.Read(buf[:0:0])
+				if err == nil || err == io.EOF {
+					err = &content.MismatchError{Expected: c.Digest, ExpectedSize: c.Size, ActualSize: vr.BytesRead()}
+				}
+			}
+			return err
+		}
+		// Reach EOF so the verifier checks the digest (and refuses a
+		// longer blob).
+		var one [1]byte
+		for {
+			n, err := vr.Read(one[:])
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if n > 0 { // cannot happen: the verifier fails first
+				return &content.MismatchError{Expected: c.Digest, ExpectedSize: c.Size, ActualSize: c.Size + 1}
+			}
+		}
+	})
+}

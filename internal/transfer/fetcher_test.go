@@ -1,0 +1,72 @@
+package transfer
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/artifact-store/artstore/internal/content"
+)
+
+// TestFifo: regions are handed out in order and come back oldest first; an
+// allocation that does not fit waits for a release, or for its context.
+func TestFifo(t *testing.T) {
+	fq := &fifo{buf: make([]byte, 100), freed: make(chan struct{}, 1)}
+	a, _ := fq.alloc(context.Background(), 40)
+	b, _ := fq.alloc(context.Background(), 40)
+	if &a[0] == &b[0] || len(a) != 40 || cap(b) != 40 {
+		t.Fatal("regions overlap or are not exactly the size asked")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := fq.alloc(ctx, 40); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("alloc with no room = %v; want it to wait until its context ends", err)
+	}
+	got := make(chan []byte)
+	go func() {
+		c, _ := fq.alloc(context.Background(), 40)
+		got <- c
+	}()
+	fq.release() // a's region
+	if c := <-got; &c[0] != &a[0] {
+		t.Fatal("the region after a release is not the freed one")
+	}
+}
+
+// TestPullFetcher: the fetchers verify a chunk far from the in-order
+// hasher themselves and report a corrupt one; one the hasher will pair they
+// only size-check and pass on unverified.
+func TestPullFetcher(t *testing.T) {
+	s := newMemStore()
+	data := randBytes(38, 100<<10)
+	res, err := Push(context.Background(), bytes.NewReader(data), s, PushOptions{Chunker: smallParams()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := manifestOf(t, s, res.ManifestDigest)
+	bad := 2*pairAhead + 2
+	if len(m.Chunks) <= bad {
+		t.Fatalf("only %d chunks", len(m.Chunks))
+	}
+	s.corrupt(m.Chunks[0].Digest)
+	s.corrupt(m.Chunks[bad].Digest)
+	var at atomic.Int64
+	f := &pullFetcher{store: s, opts: PullOptions{Retry: fastRetry()}.withDefaults(), both: true, hashAt: &at}
+	jobs := make(chan fetchJob, 2)
+	outs := []chan fetched{make(chan fetched, 1), make(chan fetched, 1)}
+	for k, i := range []int{0, bad} {
+		jobs <- fetchJob{index: i, ref: m.Chunks[i], buf: make([]byte, m.Chunks[i].Size), out: outs[k]}
+	}
+	close(jobs)
+	f.fetch(context.Background(), jobs)
+	near, far := <-outs[0], <-outs[1]
+	if near.err != nil || near.verified {
+		t.Errorf("chunk next to the hasher: err %v, verified %v; want passed on for the hasher to verify", near.err, near.verified)
+	}
+	if !errors.Is(far.err, content.ErrMismatch) {
+		t.Errorf("corrupt chunk far ahead: %v; want ErrMismatch from the fetcher", far.err)
+	}
+}

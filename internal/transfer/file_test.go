@@ -1,0 +1,91 @@
+package transfer
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/artifact-store/artstore/internal/content"
+)
+
+// TestFileWriteRange: a File fetches the manifest once, hands it to Check
+// before anything is written, then serves the whole content and any
+// ranges of it, each verified, in one chunk's worth of buffer when asked.
+func TestFileWriteRange(t *testing.T) {
+	s := newMemStore()
+	data := randBytes(21, 150<<10)
+	res, err := Push(context.Background(), bytes.NewReader(data), s, PushOptions{Chunker: smallParams()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var checked content.Manifest
+	gets := s.getCalls
+	f, err := OpenFile(context.Background(), res.ManifestDigest, s, PullOptions{
+		Concurrency: 1, ReadAhead: 1, BufferSize: 1,
+		Check: func(m content.Manifest) error { checked = m; return nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if got := s.getCalls - gets; got != 1 {
+		t.Fatalf("OpenFile made %d Get calls, want 1 (the manifest)", got)
+	}
+	if m := f.Manifest(); m.Digest != res.ContentDigest || m.Size != int64(len(data)) || checked.Digest != m.Digest {
+		t.Fatalf("Manifest() = %s %d bytes, checked %s; want %s %d bytes", m.Digest, m.Size, checked.Digest, res.ContentDigest, len(data))
+	}
+	n := int64(len(data))
+	for _, r := range []*content.Range{nil, {Start: 0, End: 0}, {Start: 5000, End: 90000}, {Start: n - 1, End: n - 1}, nil} {
+		var out bytes.Buffer
+		pr, err := f.WriteRange(context.Background(), &out, r)
+		want := data
+		if r != nil {
+			want = data[r.Start : r.End+1]
+		}
+		if err != nil || !bytes.Equal(out.Bytes(), want) || pr.Written != int64(len(want)) {
+			t.Fatalf("WriteRange(%v): %d bytes, written %d, %v; want the %d bytes", r, out.Len(), pr.Written, err, len(want))
+		}
+	}
+}
+
+// TestOpenFileCheck: an error from Check fails OpenFile, wrapped.
+func TestOpenFileCheck(t *testing.T) {
+	s := newMemStore()
+	res, err := Push(context.Background(), bytes.NewReader([]byte("some bytes")), s, PushOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = OpenFile(context.Background(), res.ManifestDigest, s, PullOptions{
+		Check: func(content.Manifest) error { return content.ErrMismatch },
+	})
+	if !errors.Is(err, content.ErrMismatch) {
+		t.Fatalf("OpenFile with a failing Check: %v; want ErrMismatch", err)
+	}
+}
+
+// TestFileWriteRangeVerifies: a corrupt chunk fails WriteRange with
+// ErrMismatch and none of its bytes reach the writer.
+func TestFileWriteRangeVerifies(t *testing.T) {
+	s := newMemStore()
+	data := randBytes(22, 100<<10)
+	res, err := Push(context.Background(), bytes.NewReader(data), s, PushOptions{Chunker: smallParams()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := manifestOf(t, s, res.ManifestDigest)
+	f, err := OpenFile(context.Background(), res.ManifestDigest, s, PullOptions{Retry: fastRetry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	s.corrupt(m.Chunks[1].Digest)
+	var out bytes.Buffer
+	r := content.Range{Start: 10, End: m.Chunks[0].Size + 10}
+	if _, err := f.WriteRange(context.Background(), &out, &r); !errors.Is(err, content.ErrMismatch) {
+		t.Fatalf("WriteRange over a corrupt chunk: %v; want ErrMismatch", err)
+	}
+	if !bytes.Equal(out.Bytes(), data[10:m.Chunks[0].Size]) {
+		t.Fatalf("wrote %d bytes; want only the %d of the intact first chunk", out.Len(), m.Chunks[0].Size-10)
+	}
+}
