@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/artifact-store/artstore/internal/content"
+	"github.com/artifact-store/artstore/internal/tlog"
 )
 
 // Store is an event log with its views. Implementations (internal/eventlog/
@@ -56,10 +57,32 @@ type Store interface {
 
 	// Verify checks the hash chain from fromSeq (1 when < 1) to the head,
 	// recomputing every hash from the stored bytes and checking each row's
-	// columns against its body. The report is always filled in; when the
+	// columns against its body, and checks the stored Merkle tree: the
+	// root it gives for the whole log must be the root recomputed from the
+	// events checked, starting from the stored nodes of the tree of
+	// fromSeq-1 events. The report is always filled in; when the
 	// chain is broken the error is a *ChainError (matching ErrTampered)
 	// naming the first bad seq, and other errors are I/O failures.
 	Verify(ctx context.Context, fromSeq int64) (VerifyReport, error)
+
+	// TreeHead returns the size (the number of events) and root hash of
+	// the log's Merkle tree (internal/tlog), reading O(log n) stored nodes.
+	// The tree is part of the log: appended to in the append transaction,
+	// never touched by Rebuild, and checked against the events by Verify.
+	TreeHead(ctx context.Context) (tlog.Head, error)
+
+	// InclusionProof returns the proof that event seq is leaf seq-1 of the
+	// tree of the log's first size events, reading O(log size) stored
+	// nodes. The error matches tlog.ErrSize unless 1 <= seq <= size <= the
+	// log's length, and ErrTampered when a node it needs is missing.
+	InclusionProof(ctx context.Context, seq, size int64) (tlog.Proof, error)
+
+	// ConsistencyProof returns the proof that the tree of the log's first
+	// size1 events is a prefix of the tree of its first size2, reading
+	// O(log size2) stored nodes. The error matches tlog.ErrSize unless
+	// 0 <= size1 <= size2 <= the log's length, and ErrTampered when a node
+	// it needs is missing.
+	ConsistencyProof(ctx context.Context, size1, size2 int64) (tlog.Proof, error)
 
 	// Rebuild empties every view and replays the whole log into them in
 	// one transaction. Appends wait meanwhile (in SQLite, appends from

@@ -20,6 +20,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math/bits"
 
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/proof"
@@ -55,6 +56,12 @@ type Node = compact.NodeID
 // for trees of up to 2^62 leaves.
 func NodeKey(n Node) int64 {
 	return int64(n.Index<<(n.Level+1) + (uint64(1)<<n.Level - 1))
+}
+
+// KeyNode is the inverse of NodeKey.
+func KeyNode(k int64) Node {
+	level := uint(bits.TrailingZeros64(^uint64(k)))
+	return Node{Level: level, Index: uint64(k) >> (level + 1)}
 }
 
 // LeafHash returns the leaf hash of an event whose chain hash is the hex

@@ -36,6 +36,13 @@ type DB interface {
 	// (triggers in force) and return the database's error.
 	TryUpdate(t testing.TB, seq int64) error
 	TryDelete(t testing.TB, seq int64) error
+	// ForgetTree drops the Merkle tree's table and the record of its
+	// migration, leaving the database as it was before the tree existed.
+	ForgetTree(t testing.TB)
+	// ReplaceEvents deletes the events with seq >= from and inserts rows;
+	// with nodes not nil it also replaces every Merkle tree node with
+	// nodes (keyed by tlog.NodeKey).
+	ReplaceEvents(t testing.TB, from int64, rows []eventlog.StoredRow, nodes map[int64][]byte)
 }
 
 // NewDB returns a fresh database for t and arranges its removal.
@@ -63,6 +70,12 @@ func Run(t *testing.T, newDB NewDB) {
 		{"RegisteredV1AndV2Replay", testRegisteredV1AndV2},
 		{"RebuildIsStrict", testRebuildStrict},
 		{"RetrievalBytesSaturate", testRetrievalBytesSaturate},
+		{"TreeAndProofs", testTree},
+		{"TreeProofSizes", testTreeSizes},
+		{"TreeFailedAppend", testTreeFailedAppend},
+		{"TreeNotAView", testTreeNotAView},
+		{"TreeBuiltOnOpen", testTreeBuiltOnOpen},
+		{"RewrittenHistory", testRewrittenHistory},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newDB) })

@@ -139,3 +139,46 @@ func TestRebuildKeepsIndexes(t *testing.T) {
 		t.Errorf("indexes after rebuild:\n%s\nbefore:\n%s", after, before)
 	}
 }
+
+func (d *db) ForgetTree(t testing.TB) {
+	d.must(t, `DROP TABLE merkle_nodes`, `DELETE FROM schema_migrations WHERE name LIKE '%merkle_tree%'`)
+}
+
+func (d *db) ReplaceEvents(t testing.TB, from int64, rows []eventlog.StoredRow, nodes map[int64][]byte) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, d.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // after Commit it is a no-op
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := tx.Exec(ctx, q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	exec("ALTER TABLE events DISABLE TRIGGER USER")
+	exec("ALTER TABLE merkle_nodes DISABLE TRIGGER USER")
+	exec(`DELETE FROM events WHERE seq >= $1`, from)
+	for _, r := range rows {
+		exec(`INSERT INTO events (seq, time_ns, actor, type, subject, body, prev, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			r.Seq, r.TimeNS, r.Actor, r.Type, r.Subject, r.Body, r.Prev, r.Hash)
+	}
+	if nodes != nil {
+		exec(`DELETE FROM merkle_nodes`)
+		for k, h := range nodes {
+			exec(`INSERT INTO merkle_nodes (id, hash) VALUES ($1, $2)`, k, h)
+		}
+	}
+	exec("ALTER TABLE events ENABLE TRIGGER USER")
+	exec("ALTER TABLE merkle_nodes ENABLE TRIGGER USER")
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -124,9 +124,13 @@ func TestMigrationsAreRecordedOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
+	files, err := filepath.Glob("migrations/*.up.sql")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("migration files: %v, %v", files, err)
+	}
 	var n int
-	if err := conn.QueryRow(`SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil || n != 1 {
-		t.Errorf("schema_migrations rows = %d, %v", n, err)
+	if err := conn.QueryRow(`SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil || n != len(files) {
+		t.Errorf("schema_migrations rows = %d, %v; want %d", n, err, len(files))
 	}
 	var mode string
 	if err := conn.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
@@ -346,5 +350,50 @@ func TestFailedRebuildEndsItsRead(t *testing.T) {
 		if time.Now().After(wait) {
 			t.Fatalf("%d goroutines after the failed rebuilds, %d before", runtime.NumGoroutine(), before)
 		}
+	}
+}
+
+func (d *db) ForgetTree(t testing.TB) {
+	d.must(t, `DROP TABLE merkle_nodes`, `DELETE FROM schema_migrations WHERE name LIKE '%merkle_tree%'`)
+}
+
+func (d *db) ReplaceEvents(t testing.TB, from int64, rows []eventlog.StoredRow, nodes map[int64][]byte) {
+	t.Helper()
+	conn, err := sql.Open("sqlite", d.path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	tx, err := conn.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := tx.Exec(q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	for _, tr := range []string{"events_no_update", "events_no_delete", "merkle_nodes_no_update", "merkle_nodes_no_delete"} {
+		exec("DROP TRIGGER " + tr)
+	}
+	exec(`DELETE FROM events WHERE seq >= ?`, from)
+	for _, r := range rows {
+		exec(`INSERT INTO events (seq, time_ns, actor, type, subject, body, prev, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			r.Seq, r.TimeNS, r.Actor, r.Type, r.Subject, r.Body, r.Prev, r.Hash)
+	}
+	if nodes != nil {
+		exec(`DELETE FROM merkle_nodes`)
+		for k, h := range nodes {
+			exec(`INSERT INTO merkle_nodes (id, hash) VALUES (?, ?)`, k, h)
+		}
+	}
+	for _, tr := range []string{"events_no_update BEFORE UPDATE ON events", "events_no_delete BEFORE DELETE ON events",
+		"merkle_nodes_no_update BEFORE UPDATE ON merkle_nodes", "merkle_nodes_no_delete BEFORE DELETE ON merkle_nodes"} {
+		exec("CREATE TRIGGER " + tr + " BEGIN SELECT RAISE(ABORT, 'append-only'); END")
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -68,6 +68,11 @@ func (s *Store) migrate(ctx context.Context) error {
 		if err := tx.Script(ctx, string(b)); err != nil {
 			return fmt.Errorf("migrate: apply %s: %w", m.name, s.d.WrapError(err))
 		}
+		if strings.HasSuffix(m.name, treeMigration) {
+			if err := s.backfillTree(ctx, tx); err != nil {
+				return fmt.Errorf("migrate: apply %s: %w", m.name, s.d.WrapError(err))
+			}
+		}
 		if err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied_ns) VALUES ($1, $2, $3)`,
 			m.version, m.name, s.now().UnixNano()); err != nil {
 			return fmt.Errorf("migrate: record %s: %w", m.name, s.d.WrapError(err))

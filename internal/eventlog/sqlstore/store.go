@@ -11,6 +11,7 @@ import (
 
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/eventlog"
+	"github.com/artifact-store/artstore/internal/tlog"
 )
 
 // pageSize is how many events Read, Verify and Rebuild fetch per query.
@@ -66,6 +67,10 @@ func (s *Store) AppendFunc(ctx context.Context, fn func(context.Context, eventlo
 	if err != nil {
 		return nil, fmt.Errorf("append: %w", s.d.WrapError(err))
 	}
+	tree, err := newTreeAppender(ctx, tx, head.Seq)
+	if err != nil {
+		return nil, fmt.Errorf("append: %w", s.d.WrapError(err))
+	}
 	out := make([]eventlog.Event, 0, len(evs))
 	now := s.now()
 	for _, ne := range evs {
@@ -75,6 +80,9 @@ func (s *Store) AppendFunc(ctx context.Context, fn func(context.Context, eventlo
 		}
 		if err := s.insertAndApply(ctx, tx, ev); err != nil {
 			return nil, fmt.Errorf("append: %w", err)
+		}
+		if err := tree.add(ev.Seq, ev.Hash); err != nil {
+			return nil, fmt.Errorf("append: event %d: %w", ev.Seq, s.d.WrapError(err))
 		}
 		head = eventlog.Head{Seq: ev.Seq, Hash: ev.Hash}
 		out = append(out, ev)
@@ -294,37 +302,41 @@ func (s *Store) Verify(ctx context.Context, fromSeq int64) (eventlog.VerifyRepor
 				return err
 			}
 			if len(page) == 0 || page[0].Seq != fromSeq-1 {
-				chainErr = &eventlog.ChainError{Seq: fromSeq - 1, Reason: fmt.Sprintf("event %d is missing", fromSeq-1)}
-				return nil
+				return &eventlog.ChainError{Seq: fromSeq - 1, Reason: fmt.Sprintf("event %d is missing", fromSeq-1)}
 			}
 			prev = page[0].Hash
 		}
 		v := eventlog.NewVerifier(fromSeq, prev)
+		tree, err := tlog.LoadTree(fromSeq-1, nodeReader(ctx, tx))
+		if err != nil {
+			return err
+		}
 		for next := fromSeq; next <= h.Seq; {
 			page, err := rowsPage(ctx, tx, next)
 			if err != nil {
 				return err
 			}
 			if len(page) == 0 {
-				chainErr = &eventlog.ChainError{Seq: next, Reason: fmt.Sprintf("events %d to %d are missing", next, h.Seq)}
-				return nil
+				return &eventlog.ChainError{Seq: next, Reason: fmt.Sprintf("events %d to %d are missing", next, h.Seq)}
 			}
-			for _, r := range page {
-				if r.Seq > h.Seq {
-					return nil
-				}
+			for _, r := range page[:min(len(page), int(h.Seq-next+1))] {
 				if err := v.Check(r); err != nil {
-					if !errors.As(err, &chainErr) {
-						return err
-					}
-					return nil
+					return err
 				}
+				leaf, err := tlog.LeafHash(r.Hash)
+				if err != nil {
+					return &eventlog.ChainError{Seq: r.Seq, Reason: err.Error()}
+				}
+				tree.Append(leaf, nil)
 				rep.Checked++
 				next = r.Seq + 1
 			}
 		}
-		return nil
+		return checkTreeRoot(ctx, tx, tree)
 	})
+	if errors.As(err, &chainErr) {
+		err = nil
+	}
 	if err != nil {
 		return rep, fmt.Errorf("verify: %w", err)
 	}

@@ -1,0 +1,291 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/artifact-store/artstore/internal/eventlog"
+	"github.com/artifact-store/artstore/internal/tlog"
+)
+
+// The Merkle tree over the log (see internal/tlog) lives in merkle_nodes:
+// each complete subtree of two leaves or more, keyed by tlog.NodeKey. Its
+// leaves are not stored: leaf i's hash is computed from the hash of event
+// i+1. An append loads the tree's frontier (at most one node per bit of
+// the log's length, one query), appends the new events' leaves and inserts
+// the nodes they complete, in the append's transaction: about one row per
+// event. A root, or an inclusion or consistency proof, reads O(log n)
+// nodes in at most two queries.
+//
+// The tree is part of the log, not a view: Rebuild does not touch it, and
+// it is filled from the stored events by the migration that creates it.
+
+// treeMigration is the name suffix of the migration that creates
+// merkle_nodes; after its script runs, the tree is built from the events
+// already in the log, in the same transaction.
+const treeMigration = "_merkle_tree.up.sql"
+
+// nodeReader returns a tlog.NodeReader over q: level-0 nodes are the leaf
+// hashes of events, the others rows of merkle_nodes. A missing or damaged
+// node is a *eventlog.ChainError.
+func nodeReader(ctx context.Context, q Tx) tlog.NodeReader {
+	return func(ns []tlog.Node) ([]tlog.Hash, error) {
+		var keys, seqs []any
+		for _, n := range ns {
+			if n.Level == 0 {
+				seqs = append(seqs, int64(n.Index)+1)
+			} else {
+				keys = append(keys, tlog.NodeKey(n))
+			}
+		}
+		nodes := make(map[int64]tlog.Hash, len(keys))
+		if len(keys) > 0 {
+			if err := readNodes(ctx, q, keys, nodes); err != nil {
+				return nil, err
+			}
+		}
+		leaves := make(map[int64]tlog.Hash, len(seqs))
+		if len(seqs) > 0 {
+			if err := readLeaves(ctx, q, seqs, leaves); err != nil {
+				return nil, err
+			}
+		}
+		out := make([]tlog.Hash, len(ns))
+		for i, n := range ns {
+			var ok bool
+			if n.Level == 0 {
+				out[i], ok = leaves[int64(n.Index)+1]
+			} else {
+				out[i], ok = nodes[tlog.NodeKey(n)]
+			}
+			if !ok {
+				return nil, missingNode(n)
+			}
+		}
+		return out, nil
+	}
+}
+
+func missingNode(n tlog.Node) error {
+	first, end := n.Coverage()
+	if n.Level == 0 {
+		return &eventlog.ChainError{Seq: int64(first) + 1, Reason: fmt.Sprintf("event %d is missing", first+1)}
+	}
+	return &eventlog.ChainError{Seq: int64(first) + 1, Reason: fmt.Sprintf("the Merkle tree node over events %d to %d is missing", first+1, end)}
+}
+
+func readNodes(ctx context.Context, q Tx, keys []any, into map[int64]tlog.Hash) error {
+	rows, err := q.Query(ctx, `SELECT id, hash FROM merkle_nodes WHERE id IN (`+Placeholders(1, len(keys))+`)`, keys...)
+	if err != nil {
+		return fmt.Errorf("read Merkle tree nodes: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var h []byte
+		if err := rows.Scan(&id, &h); err != nil {
+			return fmt.Errorf("read Merkle tree nodes: %w", err)
+		}
+		if len(h) != tlog.HashSize {
+			first, end := tlog.KeyNode(id).Coverage()
+			return &eventlog.ChainError{Seq: int64(first) + 1, Reason: fmt.Sprintf("the Merkle tree node over events %d to %d has a hash of %d bytes", first+1, end, len(h))}
+		}
+		into[id] = tlog.Hash(h)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read Merkle tree nodes: %w", err)
+	}
+	return nil
+}
+
+func readLeaves(ctx context.Context, q Tx, seqs []any, into map[int64]tlog.Hash) error {
+	rows, err := q.Query(ctx, `SELECT seq, hash FROM events WHERE seq IN (`+Placeholders(1, len(seqs))+`)`, seqs...)
+	if err != nil {
+		return fmt.Errorf("read Merkle tree leaves: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var seq int64
+		var h string
+		if err := rows.Scan(&seq, &h); err != nil {
+			return fmt.Errorf("read Merkle tree leaves: %w", err)
+		}
+		leaf, err := tlog.LeafHash(h)
+		if err != nil {
+			return &eventlog.ChainError{Seq: seq, Reason: fmt.Sprintf("stored hash: %v", err)}
+		}
+		into[seq] = leaf
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read Merkle tree leaves: %w", err)
+	}
+	return nil
+}
+
+// treeAppender appends events' leaves to the tree and queues the inserts
+// of the nodes they complete on a write transaction.
+type treeAppender struct {
+	t    *tlog.Tree
+	tx   Tx
+	ctx  context.Context
+	err  error
+	node func(n tlog.Node, h tlog.Hash)
+}
+
+// newTreeAppender loads the frontier of the tree of size leaves.
+func newTreeAppender(ctx context.Context, tx Tx, size int64) (*treeAppender, error) {
+	t, err := tlog.LoadTree(size, nodeReader(ctx, tx))
+	if err != nil {
+		return nil, fmt.Errorf("load the Merkle tree: %w", err)
+	}
+	a := &treeAppender{t: t, tx: tx, ctx: ctx}
+	a.node = func(n tlog.Node, h tlog.Hash) {
+		if a.err == nil {
+			a.err = tx.Exec(ctx, `INSERT INTO merkle_nodes (id, hash) VALUES ($1, $2)`, tlog.NodeKey(n), h[:])
+		}
+	}
+	return a, nil
+}
+
+// add appends the leaf of the event seq whose chain hash is hash.
+func (a *treeAppender) add(seq int64, hash string) error {
+	if a.t.Size() != seq-1 {
+		return fmt.Errorf("merkle tree: event %d follows a tree of %d", seq, a.t.Size())
+	}
+	leaf, err := tlog.LeafHash(hash)
+	if err != nil {
+		return &eventlog.ChainError{Seq: seq, Reason: fmt.Sprintf("stored hash: %v", err)}
+	}
+	a.t.Append(leaf, a.node)
+	if a.err != nil {
+		return fmt.Errorf("merkle tree: insert node: %w", a.err)
+	}
+	return nil
+}
+
+// backfillTree builds merkle_nodes from the events in the log, a page at a
+// time, inside the migration's transaction.
+func (s *Store) backfillTree(ctx context.Context, tx Tx) error {
+	a, err := newTreeAppender(ctx, tx, 0)
+	if err != nil {
+		return err
+	}
+	for next := int64(1); ; {
+		rows, err := tx.Query(ctx, `SELECT seq, hash FROM events WHERE seq >= $1 ORDER BY seq LIMIT $2`, next, int64(pageSize))
+		if err != nil {
+			return fmt.Errorf("build the Merkle tree: %w", err)
+		}
+		type row struct {
+			seq  int64
+			hash string
+		}
+		page := make([]row, 0, pageSize)
+		for rows.Next() {
+			var r row
+			if err := rows.Scan(&r.seq, &r.hash); err != nil {
+				rows.Close()
+				return fmt.Errorf("build the Merkle tree: %w", err)
+			}
+			page = append(page, r)
+		}
+		if err := rows.Close(); err != nil {
+			return fmt.Errorf("build the Merkle tree: %w", err)
+		}
+		if len(page) == 0 {
+			return nil
+		}
+		for _, r := range page {
+			if r.seq != next {
+				return fmt.Errorf("build the Merkle tree: %w", &eventlog.ChainError{Seq: next, Reason: fmt.Sprintf("event %d is missing", next)})
+			}
+			if err := a.add(r.seq, r.hash); err != nil {
+				return fmt.Errorf("build the Merkle tree: %w", err)
+			}
+			next++
+		}
+	}
+}
+
+// TreeHead returns the size and root hash of the log's Merkle tree (the
+// empty tree's root for an empty log), reading O(log n) nodes.
+func (s *Store) TreeHead(ctx context.Context) (tlog.Head, error) {
+	var h tlog.Head
+	err := s.read(ctx, func(tx Tx) error {
+		head, err := headOf(ctx, tx)
+		if err != nil {
+			return err
+		}
+		h, err = tlog.RootAt(head.Seq, nodeReader(ctx, tx))
+		return err
+	})
+	if err != nil {
+		return tlog.Head{}, fmt.Errorf("tree head: %w", err)
+	}
+	return h, nil
+}
+
+// InclusionProof returns the proof that event seq is in the tree of the
+// log's first size events. The error matches tlog.ErrSize unless
+// 1 <= seq <= size <= the log's length.
+func (s *Store) InclusionProof(ctx context.Context, seq, size int64) (tlog.Proof, error) {
+	var p tlog.Proof
+	err := s.read(ctx, func(tx Tx) error {
+		if err := checkSize(ctx, tx, size); err != nil {
+			return err
+		}
+		var err error
+		p, err = tlog.InclusionProof(seq-1, size, nodeReader(ctx, tx))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("inclusion proof of event %d in %d: %w", seq, size, err)
+	}
+	return p, nil
+}
+
+// ConsistencyProof returns the proof that the tree of the log's first
+// size1 events is a prefix of the tree of its first size2. The error
+// matches tlog.ErrSize unless 0 <= size1 <= size2 <= the log's length.
+func (s *Store) ConsistencyProof(ctx context.Context, size1, size2 int64) (tlog.Proof, error) {
+	var p tlog.Proof
+	err := s.read(ctx, func(tx Tx) error {
+		if err := checkSize(ctx, tx, size2); err != nil {
+			return err
+		}
+		var err error
+		p, err = tlog.ConsistencyProof(size1, size2, nodeReader(ctx, tx))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("consistency proof from %d to %d: %w", size1, size2, err)
+	}
+	return p, nil
+}
+
+// checkSize fails with tlog.ErrSize when the log has fewer than size
+// events.
+func checkSize(ctx context.Context, tx Tx, size int64) error {
+	h, err := headOf(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if size > h.Seq {
+		return fmt.Errorf("%w: the log has %d events", tlog.ErrSize, h.Seq)
+	}
+	return nil
+}
+
+// checkTreeRoot compares the root of tree, recomputed from the events, with
+// the root of the same size read from the stored nodes.
+func checkTreeRoot(ctx context.Context, tx Tx, tree *tlog.Tree) error {
+	want := tree.Head()
+	got, err := tlog.RootAt(want.Size, nodeReader(ctx, tx))
+	if err != nil {
+		return err
+	}
+	if got.Root != want.Root {
+		return &eventlog.ChainError{Seq: want.Size, Reason: fmt.Sprintf(
+			"the stored Merkle tree's root over events 1 to %d is %s, the events hash to %s: the tree does not match the log", want.Size, got.Root, want.Root)}
+	}
+	return nil
+}
