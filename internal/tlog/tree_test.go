@@ -259,3 +259,14 @@ func TestNodeKeyIsInOrder(t *testing.T) {
 		}
 	}
 }
+
+func TestKeyNodeInvertsNodeKey(t *testing.T) {
+	for level := uint(0); level < 20; level++ {
+		for _, idx := range []uint64{0, 1, 2, 3, 1000, 1 << 30} {
+			n := Node{Level: level, Index: idx}
+			if got := KeyNode(NodeKey(n)); got != n {
+				t.Errorf("KeyNode(NodeKey(%+v)) = %+v", n, got)
+			}
+		}
+	}
+}

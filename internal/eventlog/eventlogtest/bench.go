@@ -10,6 +10,7 @@ import (
 
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/eventlog"
+	"github.com/artifact-store/artstore/internal/tlog"
 )
 
 // Env is the env label of artifact i in Artifacts: prod, staging, dev in
@@ -97,4 +98,56 @@ func BenchRebuild(b *testing.B, db DB, n int) {
 		total += m
 	}
 	b.ReportMetric(float64(total)/spent.Seconds(), "events/s")
+}
+
+// BenchProofs builds a log of n artifacts (once per call, in batches of
+// 1000), then measures an inclusion proof of an event and a consistency
+// proof from an earlier size, both in the tree of all n events, and the
+// tree head. Each proof is checked once against the tree head first.
+func BenchProofs(b *testing.B, db DB, n int) {
+	s := db.Open(b, eventlog.Options{})
+	Fill(b, s, n, 1000)
+	ctx := context.Background()
+	h, err := s.TreeHead(ctx)
+	if err != nil || h.Size != int64(n) {
+		b.Fatalf("tree head: %+v, %v", h, err)
+	}
+	// Positions spread over the log by a stride prime to n.
+	at := func(i int) int64 { return 1 + int64(i*7919)%int64(n-1) }
+	b.Run("Inclusion", func(b *testing.B) {
+		ev, err := s.Event(ctx, at(1))
+		if err != nil {
+			b.Fatal(err)
+		}
+		p, err := s.InclusionProof(ctx, ev.Seq, h.Size)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := tlog.VerifyInclusion(ev.Hash, ev.Seq-1, h, p); err != nil {
+			b.Fatal(err)
+		}
+		i := 0
+		for b.Loop() {
+			if _, err := s.InclusionProof(ctx, at(i), h.Size); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
+	b.Run("Consistency", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			if _, err := s.ConsistencyProof(ctx, at(i), h.Size); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
+	b.Run("TreeHead", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := s.TreeHead(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

@@ -245,6 +245,11 @@ func BenchmarkAppendBatch100(b *testing.B) { eventlogtest.BenchAppend(b, newDB(b
 
 func BenchmarkRebuild100k(b *testing.B) { eventlogtest.BenchRebuild(b, newDB(b), 100_000) }
 
+// BenchmarkProofs1M builds a log of 1,000,000 events first (minutes).
+func BenchmarkProofs1M(b *testing.B) { eventlogtest.BenchProofs(b, newDB(b), 1_000_000) }
+
+func BenchmarkProofs10k(b *testing.B) { eventlogtest.BenchProofs(b, newDB(b), 10_000) }
+
 func TestRebuildKeepsIndexes(t *testing.T) {
 	d := newDB(t).(*db)
 	s := d.Open(t, eventlog.Options{})
