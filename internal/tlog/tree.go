@@ -155,6 +155,17 @@ func (t *Tree) Append(leaf Hash, store func(n Node, h Hash)) {
 	}
 }
 
+// Frontier returns the hashes of the tree's FrontierNodes, left to right
+// (what NewTree takes to continue it).
+func (t *Tree) Frontier() []Hash {
+	hs := t.r.Hashes()
+	out := make([]Hash, len(hs))
+	for i := range hs {
+		out[i] = Hash(hs[i])
+	}
+	return out
+}
+
 // Size returns the number of leaves.
 func (t *Tree) Size() int64 { return int64(t.r.End()) }
 

@@ -105,10 +105,15 @@ func testTree(t *testing.T, newDB NewDB) {
 		checkProofs(t, s, evs)
 	}
 	// A second store on the same database (another process) sees the same
-	// tree and appends to it.
+	// tree and appends to it; the first then continues the tree from the
+	// stored nodes, not from what it had after its own last append.
 	s2 := db.Open(t, eventlog.Options{})
-	evs = append(evs, appendOK(t, s2, Artifacts(t, next, 3, prev)...)...)
+	nes := Artifacts(t, next, 3, prev)
+	next, prev = next+3, nes[2].Subject
+	evs = append(evs, appendOK(t, s2, nes...)...)
 	checkProofs(t, s, evs)
+	evs = append(evs, appendOK(t, s, Artifacts(t, next, 2, prev)...)...)
+	checkProofs(t, s2, evs)
 	verifyOK(t, s, 1)
 	verifyOK(t, s, 40)
 }

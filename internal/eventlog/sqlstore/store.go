@@ -22,6 +22,8 @@ type Store struct {
 	d     Driver
 	types eventlog.Types
 	now   func() time.Time
+	// frontier is the Merkle tree's frontier after the last append.
+	frontier frontierCache
 }
 
 var _ eventlog.Store = (*Store)(nil)
@@ -67,7 +69,7 @@ func (s *Store) AppendFunc(ctx context.Context, fn func(context.Context, eventlo
 	if err != nil {
 		return nil, fmt.Errorf("append: %w", s.d.WrapError(err))
 	}
-	tree, err := newTreeAppender(ctx, tx, head.Seq)
+	tree, err := s.newTreeAppender(ctx, tx, head)
 	if err != nil {
 		return nil, fmt.Errorf("append: %w", s.d.WrapError(err))
 	}
@@ -90,6 +92,7 @@ func (s *Store) AppendFunc(ctx context.Context, fn func(context.Context, eventlo
 	if err := tx.Commit(ctx); err != nil {
 		return nil, fmt.Errorf("append: commit: %w", s.d.WrapError(err))
 	}
+	s.frontier.put(head, tree.t.Frontier())
 	return out, nil
 }
 

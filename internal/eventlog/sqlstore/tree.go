@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/artifact-store/artstore/internal/eventlog"
 	"github.com/artifact-store/artstore/internal/tlog"
@@ -126,25 +127,65 @@ func readLeaves(ctx context.Context, q Tx, seqs []any, into map[int64]tlog.Hash)
 // of the nodes they complete on a write transaction.
 type treeAppender struct {
 	t    *tlog.Tree
-	tx   Tx
-	ctx  context.Context
 	err  error
 	node func(n tlog.Node, h tlog.Hash)
 }
 
-// newTreeAppender loads the frontier of the tree of size leaves.
-func newTreeAppender(ctx context.Context, tx Tx, size int64) (*treeAppender, error) {
-	t, err := tlog.LoadTree(size, nodeReader(ctx, tx))
+// frontierCache remembers the tree's frontier after this store's last
+// append, with the log's head then. An append whose transaction finds the
+// same head (no other process appended since) continues the tree from it
+// instead of reading the frontier's nodes: one or two queries less per
+// append, a round trip each in PostgreSQL.
+type frontierCache struct {
+	mu     sync.Mutex
+	head   eventlog.Head
+	hashes []tlog.Hash
+}
+
+// get returns the frontier of the tree of head.Seq leaves, if cached for
+// that head.
+func (c *frontierCache) get(head eventlog.Head) ([]tlog.Hash, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.head != head || head.Seq == 0 {
+		return nil, false
+	}
+	return c.hashes, true
+}
+
+// put records the frontier of a committed append.
+func (c *frontierCache) put(head eventlog.Head, hashes []tlog.Hash) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.head, c.hashes = head, hashes
+}
+
+// newTreeAppender continues the tree of the log whose head is head: from
+// the cached frontier when it is for that head, else from the stored
+// nodes.
+func (s *Store) newTreeAppender(ctx context.Context, tx Tx, head eventlog.Head) (*treeAppender, error) {
+	var t *tlog.Tree
+	var err error
+	if hs, ok := s.frontier.get(head); ok {
+		t, err = tlog.NewTree(head.Seq, hs)
+	} else {
+		t, err = tlog.LoadTree(head.Seq, nodeReader(ctx, tx))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("load the Merkle tree: %w", err)
 	}
-	a := &treeAppender{t: t, tx: tx, ctx: ctx}
+	return newTreeAppender(ctx, tx, t), nil
+}
+
+// newTreeAppender appends to t, inserting nodes on tx.
+func newTreeAppender(ctx context.Context, tx Tx, t *tlog.Tree) *treeAppender {
+	a := &treeAppender{t: t}
 	a.node = func(n tlog.Node, h tlog.Hash) {
 		if a.err == nil {
 			a.err = tx.Exec(ctx, `INSERT INTO merkle_nodes (id, hash) VALUES ($1, $2)`, tlog.NodeKey(n), h[:])
 		}
 	}
-	return a, nil
+	return a
 }
 
 // add appends the leaf of the event seq whose chain hash is hash.
@@ -166,10 +207,11 @@ func (a *treeAppender) add(seq int64, hash string) error {
 // backfillTree builds merkle_nodes from the events in the log, a page at a
 // time, inside the migration's transaction.
 func (s *Store) backfillTree(ctx context.Context, tx Tx) error {
-	a, err := newTreeAppender(ctx, tx, 0)
+	empty, err := tlog.NewTree(0, nil)
 	if err != nil {
 		return err
 	}
+	a := newTreeAppender(ctx, tx, empty)
 	for next := int64(1); ; {
 		rows, err := tx.Query(ctx, `SELECT seq, hash FROM events WHERE seq >= $1 ORDER BY seq LIMIT $2`, next, int64(pageSize))
 		if err != nil {
