@@ -10,9 +10,9 @@
 // so the leaf hash is SHA-256(0x00 || hash) and a node hash is
 // SHA-256(0x01 || left || right).
 //
-// A store keeps every complete subtree of two leaves or more (level >= 1),
-// keyed by NodeKey; level-0 nodes are the leaf hashes of the events
-// themselves. A proof or a root of any size then reads O(log n) nodes.
+// A store keeps every complete subtree, leaves included, keyed by NodeKey.
+// A proof or a root of any size then reads O(log n) nodes, and the lower
+// nodes of a proof have neighbouring keys.
 package tlog
 
 import (
@@ -91,9 +91,8 @@ type Head struct {
 	Root Hash
 }
 
-// NodeReader returns the hashes of nodes, in order: level-0 nodes are leaf
-// hashes (of events Index+1), the others the stored subtree hashes. It
-// fails when one is missing.
+// NodeReader returns the stored hashes of nodes, in order (level-0 nodes
+// are the leaf hashes of events Index+1). It fails when one is missing.
 type NodeReader func(nodes []Node) ([]Hash, error)
 
 // FrontierNodes returns the nodes of the compact range of a tree of size
@@ -138,16 +137,12 @@ func LoadTree(size int64, read NodeReader) (*Tree, error) {
 	return NewTree(size, hs)
 }
 
-// Append adds the leaf hash leaf and calls store for each node of level 1
-// or more that this completes, lowest first.
+// Append adds the leaf hash leaf and calls store for the leaf and each
+// node that it completes, lowest first.
 func (t *Tree) Append(leaf Hash, store func(n Node, h Hash)) {
 	var visit compact.VisitFn
 	if store != nil {
-		visit = func(id compact.NodeID, h []byte) {
-			if id.Level > 0 {
-				store(id, Hash(h))
-			}
-		}
+		visit = func(id compact.NodeID, h []byte) { store(id, Hash(h)) }
 	}
 	// Append fails only on a hash of the wrong size; Hash has the right one.
 	if err := t.r.Append(leaf[:], visit); err != nil {

@@ -10,13 +10,12 @@ import (
 )
 
 // The Merkle tree over the log (see internal/tlog) lives in merkle_nodes:
-// each complete subtree of two leaves or more, keyed by tlog.NodeKey. Its
-// leaves are not stored: leaf i's hash is computed from the hash of event
-// i+1. An append loads the tree's frontier (at most one node per bit of
-// the log's length, one query), appends the new events' leaves and inserts
-// the nodes they complete, in the append's transaction: about one row per
-// event. A root, or an inclusion or consistency proof, reads O(log n)
-// nodes in at most two queries.
+// every complete subtree, leaves included, keyed by tlog.NodeKey (about
+// two rows per event). An append continues the tree from its frontier (at
+// most one node per bit of the log's length: cached from this store's
+// last append, else one query), appends the new events' leaves and
+// inserts the nodes they complete, in the append's transaction. A root,
+// or an inclusion or consistency proof, reads O(log n) nodes in one query.
 //
 // The tree is part of the log, not a view: Rebuild does not touch it, and
 // it is filled from the stored events by the migration that creates it.
@@ -26,53 +25,32 @@ import (
 // already in the log, in the same transaction.
 const treeMigration = "_merkle_tree.up.sql"
 
-// nodeReader returns a tlog.NodeReader over q: level-0 nodes are the leaf
-// hashes of events, the others rows of merkle_nodes. A missing or damaged
-// node is a *eventlog.ChainError.
+// nodeReader returns a tlog.NodeReader over q. A missing or damaged node
+// is a *eventlog.ChainError.
 func nodeReader(ctx context.Context, q Tx) tlog.NodeReader {
 	return func(ns []tlog.Node) ([]tlog.Hash, error) {
-		var keys, seqs []any
-		for _, n := range ns {
-			if n.Level == 0 {
-				seqs = append(seqs, int64(n.Index)+1)
-			} else {
-				keys = append(keys, tlog.NodeKey(n))
-			}
+		if len(ns) == 0 {
+			return nil, nil
+		}
+		keys := make([]any, len(ns))
+		for i, n := range ns {
+			keys[i] = tlog.NodeKey(n)
 		}
 		nodes := make(map[int64]tlog.Hash, len(keys))
-		if len(keys) > 0 {
-			if err := readNodes(ctx, q, keys, nodes); err != nil {
-				return nil, err
-			}
-		}
-		leaves := make(map[int64]tlog.Hash, len(seqs))
-		if len(seqs) > 0 {
-			if err := readLeaves(ctx, q, seqs, leaves); err != nil {
-				return nil, err
-			}
+		if err := readNodes(ctx, q, keys, nodes); err != nil {
+			return nil, err
 		}
 		out := make([]tlog.Hash, len(ns))
 		for i, n := range ns {
-			var ok bool
-			if n.Level == 0 {
-				out[i], ok = leaves[int64(n.Index)+1]
-			} else {
-				out[i], ok = nodes[tlog.NodeKey(n)]
-			}
+			h, ok := nodes[tlog.NodeKey(n)]
 			if !ok {
-				return nil, missingNode(n)
+				first, end := n.Coverage()
+				return nil, &eventlog.ChainError{Seq: int64(first) + 1, Reason: fmt.Sprintf("the Merkle tree node over events %d to %d is missing", first+1, end)}
 			}
+			out[i] = h
 		}
 		return out, nil
 	}
-}
-
-func missingNode(n tlog.Node) error {
-	first, end := n.Coverage()
-	if n.Level == 0 {
-		return &eventlog.ChainError{Seq: int64(first) + 1, Reason: fmt.Sprintf("event %d is missing", first+1)}
-	}
-	return &eventlog.ChainError{Seq: int64(first) + 1, Reason: fmt.Sprintf("the Merkle tree node over events %d to %d is missing", first+1, end)}
 }
 
 func readNodes(ctx context.Context, q Tx, keys []any, into map[int64]tlog.Hash) error {
@@ -95,30 +73,6 @@ func readNodes(ctx context.Context, q Tx, keys []any, into map[int64]tlog.Hash) 
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("read Merkle tree nodes: %w", err)
-	}
-	return nil
-}
-
-func readLeaves(ctx context.Context, q Tx, seqs []any, into map[int64]tlog.Hash) error {
-	rows, err := q.Query(ctx, `SELECT seq, hash FROM events WHERE seq IN (`+Placeholders(1, len(seqs))+`)`, seqs...)
-	if err != nil {
-		return fmt.Errorf("read Merkle tree leaves: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var seq int64
-		var h string
-		if err := rows.Scan(&seq, &h); err != nil {
-			return fmt.Errorf("read Merkle tree leaves: %w", err)
-		}
-		leaf, err := tlog.LeafHash(h)
-		if err != nil {
-			return &eventlog.ChainError{Seq: seq, Reason: fmt.Sprintf("stored hash: %v", err)}
-		}
-		into[seq] = leaf
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read Merkle tree leaves: %w", err)
 	}
 	return nil
 }

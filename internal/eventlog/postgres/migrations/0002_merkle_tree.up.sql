@@ -1,5 +1,5 @@
--- The Merkle tree over the log (internal/tlog): every complete subtree of
--- two events or more, keyed by its in-order position (tlog.NodeKey), its
+-- The Merkle tree over the log (internal/tlog): every complete subtree
+-- (leaves, the events, included), keyed by its in-order position (tlog.NodeKey), its
 -- hash 32 bytes. Written in the append transaction, never updated or
 -- deleted; filled from the existing events when this migration runs.
 CREATE TABLE merkle_nodes (
