@@ -83,7 +83,7 @@ func writeNew(path string, b []byte) (err error) {
 	}
 	if err := os.Link(f.Name(), path); err != nil {
 		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("%s already exists; remove it first to replace the key (checkpoints signed with it then no longer verify)", path)
+			return fmt.Errorf("%s already exists; remove it first to replace the key (checkpoints signed with it then fail to verify)", path)
 		}
 		return err
 	}

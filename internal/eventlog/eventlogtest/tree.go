@@ -205,8 +205,8 @@ func rewrite(t testing.TB, evs []eventlog.Event, del int64) []eventlog.StoredRow
 
 // testRewrittenHistory: a checkpoint saved earlier catches a history
 // rewritten with recomputed hashes, which the hash chain alone does not.
-// If the rewriter leaves the stored tree as it was, Verify finds that it
-// no longer matches the events; if it rebuilds the tree too, Verify passes
+// If the rewriter leaves the stored tree as it was, Verify finds that it does
+// not match the events; if it rebuilds the tree too, Verify passes
 // and the consistency proof to the checkpoint fails.
 func testRewrittenHistory(t *testing.T, newDB NewDB) {
 	for _, rebuildTree := range []bool{false, true} {
