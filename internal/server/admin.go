@@ -10,7 +10,7 @@ import (
 
 	"github.com/artifact-store/artstore/internal/eventlog"
 	"github.com/artifact-store/artstore/internal/server/auth"
-	"github.com/artifact-store/artstore/pkg/client"
+	"github.com/artifact-store/artstore/pkg/api"
 )
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -94,7 +94,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request, c *call) e
 			if err != nil {
 				return err
 			}
-			out := client.EventsResponse{Events: make([]client.Event, 0, len(evs)), Head: head.Seq}
+			out := api.EventsResponse{Events: make([]api.Event, 0, len(evs)), Head: head.Seq}
 			for _, ev := range evs {
 				out.Events = append(out.Events, wireEvent(ev))
 			}
@@ -127,12 +127,12 @@ func (s *Server) handleVerifyLog(w http.ResponseWriter, r *http.Request, c *call
 		return err
 	}
 	// A broken chain is an answer, not a failure of the request.
-	return writeJSON(w, http.StatusOK, client.LogReport{OK: rep.OK(), Events: rep.Checked, Head: rep.Head.Hash, FirstBad: rep.FirstBad, Problem: rep.Reason})
+	return writeJSON(w, http.StatusOK, api.LogReport{OK: rep.OK(), Events: rep.Checked, Head: rep.Head.Hash, FirstBad: rep.FirstBad, Problem: rep.Reason})
 }
 
 func (s *Server) handleBackendHealth(w http.ResponseWriter, r *http.Request, c *call) error {
 	h := s.backend.Health(r.Context())
-	return writeJSON(w, http.StatusOK, []client.BackendHealth{{
+	return writeJSON(w, http.StatusOK, []api.BackendHealth{{
 		ID: s.backend.ID(), Type: s.backendType, Healthy: h.Healthy, Detail: h.Detail,
 		TotalBytes: h.TotalBytes, UsedBytes: h.UsedBytes, FreeBytes: h.FreeBytes,
 	}})
@@ -153,7 +153,7 @@ func (s *Server) handleTokenList(w http.ResponseWriter, r *http.Request, c *call
 		return err
 	}
 	now := s.now()
-	out := make([]client.TokenInfo, 0, len(ts))
+	out := make([]api.TokenInfo, 0, len(ts))
 	for _, t := range ts {
 		out = append(out, WireToken(t, now))
 	}
@@ -161,7 +161,7 @@ func (s *Server) handleTokenList(w http.ResponseWriter, r *http.Request, c *call
 }
 
 func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request, c *call) error {
-	var req client.TokenRequest
+	var req api.TokenRequest
 	if err := c.decodeJSON(w, r, &req); err != nil {
 		return err
 	}
@@ -175,11 +175,11 @@ func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request, c *ca
 	}
 	s.notify()
 	w.Header().Set("Cache-Control", "no-store")
-	return writeJSON(w, http.StatusCreated, client.TokenCreated{TokenInfo: WireToken(t, s.now()), Token: secret})
+	return writeJSON(w, http.StatusCreated, api.TokenCreated{TokenInfo: WireToken(t, s.now()), Token: secret})
 }
 
 // TokenSpec converts a token request (from the API or the CLI) to a spec.
-func TokenSpec(req client.TokenRequest) (auth.Spec, error) {
+func TokenSpec(req api.TokenRequest) (auth.Spec, error) {
 	scope, err := auth.ParseScope(req.Scope)
 	if err != nil {
 		return auth.Spec{}, err

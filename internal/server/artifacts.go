@@ -15,7 +15,7 @@ import (
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/eventlog"
 	"github.com/artifact-store/artstore/internal/registry"
-	"github.com/artifact-store/artstore/pkg/client"
+	"github.com/artifact-store/artstore/pkg/api"
 )
 
 // artifactFor resolves the request's ref query parameter and checks the
@@ -70,7 +70,7 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request, c *call, status i
 // only its artifact ID and role: its reference and content digest are
 // withheld, so the token learns no digest of an artifact it may not read
 // (an input it may read, or a raw digest input, is shown whole).
-func (s *Server) wire(ctx context.Context, c *call, a eventlog.Artifact) (client.Artifact, error) {
+func (s *Server) wire(ctx context.Context, c *call, a eventlog.Artifact) (api.Artifact, error) {
 	out := wireArtifact(a)
 	if c.token.Prefix == "" {
 		return out, nil
@@ -115,7 +115,7 @@ func (s *Server) inputName(ctx context.Context, c *call, in eventlog.Input) (str
 }
 
 func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request, c *call) error {
-	var req client.RegisterRequest
+	var req api.RegisterRequest
 	if err := c.decodeRegister(w, r, &req); err != nil {
 		return err
 	}
@@ -169,7 +169,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request, c *call)
 // past without being kept: the body may be Limits.MaxRegister long, but
 // at most the route's body limit of it outside that list is read into
 // memory.
-func (c *call) decodeRegister(w http.ResponseWriter, r *http.Request, req *client.RegisterRequest) error {
+func (c *call) decodeRegister(w http.ResponseWriter, r *http.Request, req *api.RegisterRequest) error {
 	release, err := c.bodySlot(r)
 	if err != nil {
 		return err
@@ -331,7 +331,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, c *call) err
 	if err != nil {
 		return err
 	}
-	page := client.Page{Artifacts: make([]client.Artifact, 0, len(res.Artifacts)), NextCursor: res.Next}
+	page := api.Page{Artifacts: make([]api.Artifact, 0, len(res.Artifacts)), NextCursor: res.Next}
 	for _, a := range res.Artifacts {
 		if c.allow(a.Name) != nil {
 			continue
@@ -376,7 +376,7 @@ func (s *Server) handleTag(w http.ResponseWriter, r *http.Request, c *call) erro
 }
 
 func (s *Server) handleLabels(w http.ResponseWriter, r *http.Request, c *call) error {
-	var req client.LabelsRequest
+	var req api.LabelsRequest
 	if err := c.decodeJSON(w, r, &req); err != nil {
 		return err
 	}
@@ -389,7 +389,7 @@ func (s *Server) handleLabels(w http.ResponseWriter, r *http.Request, c *call) e
 }
 
 func (s *Server) handleRetention(w http.ResponseWriter, r *http.Request, c *call) error {
-	var req client.RetentionBody
+	var req api.RetentionBody
 	if err := c.decodeJSON(w, r, &req); err != nil {
 		return err
 	}
@@ -419,7 +419,7 @@ func (s *Server) handleRetention(w http.ResponseWriter, r *http.Request, c *call
 }
 
 func (s *Server) handleHold(w http.ResponseWriter, r *http.Request, c *call) error {
-	var req client.HoldRequest
+	var req api.HoldRequest
 	if err := c.decodeJSON(w, r, &req); err != nil {
 		return err
 	}
@@ -428,7 +428,7 @@ func (s *Server) handleHold(w http.ResponseWriter, r *http.Request, c *call) err
 		return err
 	}
 	if req.Hold == "" {
-		req.Hold = client.HoldName
+		req.Hold = api.HoldName
 	}
 	a, err = s.reg.Hold(r.Context(), c.actor(), a.ID, req.Hold, req.Reason)
 	return s.reply(w, r, c, http.StatusOK, a, err)
@@ -442,7 +442,7 @@ func (s *Server) handleRelease(w http.ResponseWriter, r *http.Request, c *call) 
 	q := r.URL.Query()
 	hold := q.Get("hold")
 	if hold == "" {
-		hold = client.HoldName
+		hold = api.HoldName
 	}
 	a, err = s.reg.Release(r.Context(), c.actor(), a.ID, hold, q.Get("reason"))
 	return s.reply(w, r, c, http.StatusOK, a, err)
@@ -454,15 +454,15 @@ func (s *Server) handleLineage(w http.ResponseWriter, r *http.Request, c *call) 
 	if err != nil {
 		return err
 	}
-	dir := client.LineageDirection(q.Get("direction"))
+	dir := api.LineageDirection(q.Get("direction"))
 	edir := eventlog.Parents
 	switch dir {
-	case "", client.Up:
-		dir = client.Up
-	case client.Down:
+	case "", api.Up:
+		dir = api.Up
+	case api.Down:
 		edir = eventlog.Children
 	default:
-		return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("direction %q is neither %q nor %q", dir, client.Up, client.Down))
+		return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("direction %q is neither %q nor %q", dir, api.Up, api.Down))
 	}
 	depth := 0
 	if v := q.Get("depth"); v != "" {
@@ -474,7 +474,7 @@ func (s *Server) handleLineage(w http.ResponseWriter, r *http.Request, c *call) 
 	if err != nil {
 		return err
 	}
-	g, err := wireLineage(lg, dir, func(a eventlog.Artifact) (client.Artifact, error) { return s.wire(r.Context(), c, a) })
+	g, err := wireLineage(lg, dir, func(a eventlog.Artifact) (api.Artifact, error) { return s.wire(r.Context(), c, a) })
 	if err != nil {
 		return err
 	}
@@ -498,10 +498,10 @@ func (s *Server) handlePull(w http.ResponseWriter, r *http.Request, c *call) err
 	if err := checkPullKind(a, r.URL.Query().Get("kind")); err != nil {
 		return err
 	}
-	out := client.PullGrant{Blobs: c.token.Prefix == ""}
+	out := api.PullGrant{Blobs: c.token.Prefix == ""}
 	n := a.Size
 	if v := r.URL.Query().Get("range"); v != "" {
-		if a.MediaType == client.TreeMediaType {
+		if a.MediaType == api.TreeMediaType {
 			return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("%s is a directory artifact; a range applies to a file", a.Ref()))
 		}
 		rg, err := content.ParseRange(v, a.Size)
@@ -527,19 +527,19 @@ func (s *Server) handlePull(w http.ResponseWriter, r *http.Request, c *call) err
 // said it cannot write: kind "file" (a stream takes only a file), or
 // "tree" (the destination is a directory); "" takes either.
 func checkPullKind(a eventlog.Artifact, kind string) error {
-	tree := a.MediaType == client.TreeMediaType
+	tree := a.MediaType == api.TreeMediaType
 	switch kind {
 	case "":
-	case client.KindFile:
+	case api.KindFile:
 		if tree {
 			return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("%s is a directory artifact; pull it to a directory path (-o DIR)", a.Ref()))
 		}
-	case client.KindTree:
+	case api.KindTree:
 		if !tree {
 			return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("%s is a file artifact and the destination is a directory; give the path of the file to write", a.Ref()))
 		}
 	default:
-		return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("kind: %q is neither %s nor %s", kind, client.KindFile, client.KindTree))
+		return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("kind: %q is neither %s nor %s", kind, api.KindFile, api.KindTree))
 	}
 	return nil
 }

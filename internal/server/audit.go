@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/artifact-store/artstore/internal/registry"
-	"github.com/artifact-store/artstore/pkg/client"
+	"github.com/artifact-store/artstore/pkg/api"
 )
 
 // handleAudit lists the events an audit query selects (GET /v1/audit).
@@ -40,7 +40,7 @@ func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request, c *call) er
 	if err != nil {
 		return err
 	}
-	out := make([]client.Event, 0, len(evs))
+	out := make([]api.Event, 0, len(evs))
 	for _, ev := range evs {
 		out = append(out, wireEvent(ev))
 	}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/server/auth"
-	"github.com/artifact-store/artstore/pkg/client"
+	"github.com/artifact-store/artstore/pkg/api"
 )
 
 // routeRequest is a request that would succeed on a route with a good
@@ -22,23 +22,23 @@ type routeRequest struct {
 	raw  []byte
 }
 
-func requestsFor(blob []byte, a client.Artifact) map[string]routeRequest {
+func requestsFor(blob []byte, a api.Artifact) map[string]routeRequest {
 	d := content.FromBytes(blob).String()
 	ref := url.QueryEscape(a.Ref)
 	return map[string]routeRequest{
 		"HEAD /v1/blobs/{digest}":            {path: "/v1/blobs/" + d},
 		"GET /v1/blobs/{digest}":             {path: "/v1/blobs/" + d},
 		"PUT /v1/blobs/{digest}":             {path: "/v1/blobs/" + d, raw: blob},
-		"POST /v1/blobs/missing":             {path: "/v1/blobs/missing", body: client.MissingRequest{Digests: []string{d}}},
-		"POST /v1/artifacts":                 {path: "/v1/artifacts", body: client.RegisterRequest{Name: "other/new", ContentDigest: a.ContentDigest, ManifestDigest: a.ManifestDigest, Size: a.Size, Blobs: []string{d}}},
+		"POST /v1/blobs/missing":             {path: "/v1/blobs/missing", body: api.MissingRequest{Digests: []string{d}}},
+		"POST /v1/artifacts":                 {path: "/v1/artifacts", body: api.RegisterRequest{Name: "other/new", ContentDigest: a.ContentDigest, ManifestDigest: a.ManifestDigest, Size: a.Size, Blobs: []string{d}}},
 		"GET /v1/artifacts":                  {path: "/v1/artifacts?pattern=other/"},
 		"GET /v1/artifact":                   {path: "/v1/artifact?ref=" + ref},
 		"DELETE /v1/artifact":                {path: "/v1/artifact?ref=" + ref},
 		"GET /v1/artifact/content":           {path: "/v1/artifact/content?ref=" + ref},
 		"PUT /v1/artifact/tags/{tag}":        {path: "/v1/artifact/tags/prod?ref=" + ref},
-		"PATCH /v1/artifact/labels":          {path: "/v1/artifact/labels?ref=" + ref, body: client.LabelsRequest{Set: map[string]string{"k": "v"}}},
-		"PUT /v1/artifact/retention":         {path: "/v1/artifact/retention?ref=" + ref, body: client.RetentionBody{ExpireAfter: "1h"}},
-		"POST /v1/artifact/holds":            {path: "/v1/artifact/holds?ref=" + ref, body: client.HoldRequest{Reason: "audit"}},
+		"PATCH /v1/artifact/labels":          {path: "/v1/artifact/labels?ref=" + ref, body: api.LabelsRequest{Set: map[string]string{"k": "v"}}},
+		"PUT /v1/artifact/retention":         {path: "/v1/artifact/retention?ref=" + ref, body: api.RetentionBody{ExpireAfter: "1h"}},
+		"POST /v1/artifact/holds":            {path: "/v1/artifact/holds?ref=" + ref, body: api.HoldRequest{Reason: "audit"}},
 		"DELETE /v1/artifact/holds":          {path: "/v1/artifact/holds?ref=" + ref + "&hold=nope"},
 		"GET /v1/artifact/lineage":           {path: "/v1/artifact/lineage?ref=" + ref},
 		"POST /v1/retrievals":                {path: "/v1/retrievals", raw: []byte(`{"ref":"` + a.Ref + `","bytes":1}`)},
@@ -48,14 +48,14 @@ func requestsFor(blob []byte, a client.Artifact) map[string]routeRequest {
 		"GET /v1/log/verify":                 {path: "/v1/log/verify"},
 		"GET /v1/backends/health":            {path: "/v1/backends/health"},
 		"POST /v1/admin/rebuild":             {path: "/v1/admin/rebuild"},
-		"POST /v1/admin/gc":                  {path: "/v1/admin/gc", body: client.GCRequest{DryRun: true}},
-		"POST /v1/admin/retention/apply":     {path: "/v1/admin/retention/apply", body: client.RetentionApplyRequest{DryRun: true}},
+		"POST /v1/admin/gc":                  {path: "/v1/admin/gc", body: api.GCRequest{DryRun: true}},
+		"POST /v1/admin/retention/apply":     {path: "/v1/admin/retention/apply", body: api.RetentionApplyRequest{DryRun: true}},
 		"GET /v1/retention/rules":            {path: "/v1/retention/rules"},
-		"POST /v1/retention/rules":           {path: "/v1/retention/rules", body: client.RetentionRuleRequest{Pattern: "other/*", KeepLast: 1}},
+		"POST /v1/retention/rules":           {path: "/v1/retention/rules", body: api.RetentionRuleRequest{Pattern: "other/*", KeepLast: 1}},
 		"DELETE /v1/retention/rules/{id}":    {path: "/v1/retention/rules/NOSUCHRULE"},
 		"GET /v1/artifact/retention/explain": {path: "/v1/artifact/retention/explain?ref=" + ref},
 		"GET /v1/tokens":                     {path: "/v1/tokens"},
-		"POST /v1/tokens":                    {path: "/v1/tokens", body: client.TokenRequest{Scope: "read"}},
+		"POST /v1/tokens":                    {path: "/v1/tokens", body: api.TokenRequest{Scope: "read"}},
 		"DELETE /v1/tokens/{id}":             {path: "/v1/tokens/aaaaaaaaaaaaaaaa"},
 	}
 }
@@ -200,13 +200,13 @@ func TestPrefixedTokenInsidePrefix(t *testing.T) {
 	e := newEnv(t)
 	e.register("other/a", []byte("x"))
 	a := e.register("team/b", []byte("y"))
-	var got client.Artifact
+	var got api.Artifact
 	e.doJSON("GET", "/v1/artifact?ref="+url.QueryEscape(a.Ref), "prefixed", nil, http.StatusOK, &got)
 	if got.ID != a.ID {
 		t.Errorf("got %s, want %s", got.ID, a.ID)
 	}
 	// A list without a pattern is confined to the prefix.
-	var page client.Page
+	var page api.Page
 	e.doJSON("GET", "/v1/artifacts", "prefixed", nil, http.StatusOK, &page)
 	if len(page.Artifacts) != 1 || page.Artifacts[0].Name != "team/b" {
 		t.Errorf("prefixed list = %+v, want only team/b", page.Artifacts)
@@ -220,7 +220,7 @@ func TestPrefixedTokenInsidePrefix(t *testing.T) {
 	resp.Body.Close()
 	// The actor of what a token does is its name.
 	e.doJSON("PUT", "/v1/artifact/tags/stable?ref="+url.QueryEscape(a.Ref), "prefixed", nil, http.StatusOK, nil)
-	var evs client.EventsResponse
+	var evs api.EventsResponse
 	e.doJSON("GET", "/v1/events?after=0&limit=1000", "admin", nil, http.StatusOK, &evs)
 	last := evs.Events[len(evs.Events)-1]
 	if last.Type != "tag.moved.v1" || last.Actor != "team-bot" {

@@ -12,7 +12,7 @@ import (
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/registry"
 	"github.com/artifact-store/artstore/internal/storage"
-	"github.com/artifact-store/artstore/pkg/client"
+	"github.com/artifact-store/artstore/pkg/api"
 )
 
 // maxMissingBatch caps the digests of one POST /v1/blobs/missing.
@@ -156,7 +156,7 @@ func (s *Server) handleBlobPut(w http.ResponseWriter, r *http.Request, c *call) 
 }
 
 func (s *Server) handleBlobsMissing(w http.ResponseWriter, r *http.Request, c *call) error {
-	var req client.MissingRequest
+	var req api.MissingRequest
 	if err := c.decodeJSON(w, r, &req); err != nil {
 		return err
 	}
@@ -180,7 +180,7 @@ func (s *Server) handleBlobsMissing(w http.ResponseWriter, r *http.Request, c *c
 		return fmt.Errorf("%w: %v", storage.ErrUnavailable, err)
 	}
 	s.metrics.dedupHits.Add(int64(len(ds) - len(missing)))
-	out := client.MissingResponse{Missing: make([]string, 0, len(missing))}
+	out := api.MissingResponse{Missing: make([]string, 0, len(missing))}
 	for _, d := range missing {
 		out.Missing = append(out.Missing, d.String())
 	}

@@ -10,7 +10,7 @@ import (
 	"github.com/artifact-store/artstore/internal/eventlog"
 	"github.com/artifact-store/artstore/internal/registry"
 	"github.com/artifact-store/artstore/internal/transfer"
-	"github.com/artifact-store/artstore/pkg/client"
+	"github.com/artifact-store/artstore/pkg/api"
 )
 
 // openContent fetches a's file manifest with the transfer package's
@@ -61,7 +61,7 @@ func (s *Server) handleContent(w http.ResponseWriter, r *http.Request, c *call) 
 	if err != nil {
 		return err
 	}
-	if a.MediaType == client.TreeMediaType {
+	if a.MediaType == api.TreeMediaType {
 		return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("%s is a directory artifact; pull it with `artstore pull -o DIR`", a.Ref()))
 	}
 	f, err := s.openContent(r, a)

@@ -15,6 +15,7 @@ import (
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/memtest"
 	"github.com/artifact-store/artstore/internal/storage"
+	"github.com/artifact-store/artstore/pkg/api"
 	"github.com/artifact-store/artstore/pkg/client"
 )
 
@@ -51,8 +52,8 @@ func TestContentStreamsTheManifest(t *testing.T) {
 	}
 	md := e.putBlob(mb)
 	m, mb = content.Manifest{}, nil
-	var a client.Artifact
-	e.doJSON("POST", "/v1/artifacts", "admin", client.RegisterRequest{Name: "many", ContentDigest: content.FromBytes(data).String(),
+	var a api.Artifact
+	e.doJSON("POST", "/v1/artifacts", "admin", api.RegisterRequest{Name: "many", ContentDigest: content.FromBytes(data).String(),
 		ManifestDigest: md.String(), Size: int64(len(data))}, http.StatusCreated, &a)
 	ref := url.QueryEscape(a.Ref)
 

@@ -7,7 +7,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/artifact-store/artstore/pkg/client"
+	"github.com/artifact-store/artstore/pkg/api"
 )
 
 // FuzzRequestBodies sends arbitrary bodies and query strings to the routes
@@ -47,7 +47,7 @@ func FuzzRequestBodies(f *testing.F) {
 			t.Fatalf("%s %s %q: status %d: %s", method, path, body, w.Code, w.Body)
 		}
 		if w.Code >= 400 {
-			var er client.ErrorResponse
+			var er api.ErrorResponse
 			if err := json.Unmarshal(w.Body.Bytes(), &er); err != nil || er.Error.Code == "" {
 				t.Fatalf("%s %s: error body %q is not the JSON error shape", method, path, w.Body)
 			}

@@ -6,12 +6,13 @@ import (
 	"time"
 
 	"github.com/artifact-store/artstore/internal/gc"
+	"github.com/artifact-store/artstore/pkg/api"
 	"github.com/artifact-store/artstore/pkg/client"
 )
 
 // handleGC collects garbage in the daemon's backend (POST /v1/admin/gc).
 func (s *Server) handleGC(w http.ResponseWriter, r *http.Request, c *call) error {
-	var req client.GCRequest
+	var req api.GCRequest
 	if err := c.decodeJSON(w, r, &req); err != nil {
 		return err
 	}

@@ -15,7 +15,7 @@ import (
 
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/server/auth"
-	"github.com/artifact-store/artstore/pkg/client"
+	"github.com/artifact-store/artstore/pkg/api"
 )
 
 func TestBlobRoutes(t *testing.T) {
@@ -123,12 +123,12 @@ func TestArtifactRoutes(t *testing.T) {
 	if resp.StatusCode != 416 || errorCode(t, resp) != "range_not_satisfiable" {
 		t.Errorf("content bad range: %d", resp.StatusCode)
 	}
-	var got client.Artifact
+	var got api.Artifact
 	e.doJSON("GET", "/v1/artifact?ref="+ref, "read", nil, 200, &got)
 	if got.Retrievals.Count != 2 || got.Retrievals.Bytes != 12+5 || got.Retrievals.LastBy != "reader" {
 		t.Errorf("retrievals = %+v, want 2 reads of 17 bytes by reader", got.Retrievals)
 	}
-	var evs client.EventsResponse
+	var evs api.EventsResponse
 	e.doJSON("GET", "/v1/events?after=0&limit=1000", "read", nil, 200, &evs)
 	last := evs.Events[len(evs.Events)-1]
 	if last.Type != "artifact.retrieved.v1" || last.Payload["range"] != "7-11" || last.Actor != "reader" {
@@ -177,11 +177,11 @@ func TestArtifactRoutes(t *testing.T) {
 	if strings.Join(got.Tags, ",") != "latest,prod" {
 		t.Errorf("tags = %v", got.Tags)
 	}
-	e.doJSON("PATCH", "/v1/artifact/labels?ref="+ref, "write", client.LabelsRequest{Set: map[string]string{"team": "a"}}, 200, &got)
+	e.doJSON("PATCH", "/v1/artifact/labels?ref="+ref, "write", api.LabelsRequest{Set: map[string]string{"team": "a"}}, 200, &got)
 	if got.Labels["team"] != "a" {
 		t.Errorf("labels = %v", got.Labels)
 	}
-	e.doJSON("POST", "/v1/artifact/holds?ref="+ref, "write", client.HoldRequest{Reason: "audit"}, 200, &got)
+	e.doJSON("POST", "/v1/artifact/holds?ref="+ref, "write", api.HoldRequest{Reason: "audit"}, 200, &got)
 	if !got.Retention.LegalHold || got.Retention.HoldReason != "audit" {
 		t.Errorf("retention = %+v", got.Retention)
 	}
@@ -190,11 +190,11 @@ func TestArtifactRoutes(t *testing.T) {
 		t.Errorf("delete under hold: %d", resp.StatusCode)
 	}
 	e.doJSON("DELETE", "/v1/artifact/holds?ref="+ref, "write", nil, 200, &got)
-	e.doJSON("PUT", "/v1/artifact/retention?ref="+ref, "write", client.RetentionBody{ExpireAfter: "24h"}, 200, &got)
+	e.doJSON("PUT", "/v1/artifact/retention?ref="+ref, "write", api.RetentionBody{ExpireAfter: "24h"}, 200, &got)
 	if got.Retention.ExpiresAt == nil || !got.Retention.ExpiresAt.Equal(a.CreatedAt.Add(24*time.Hour)) {
 		t.Errorf("expires_at = %v, want creation + 24h", got.Retention.ExpiresAt)
 	}
-	var lg client.LineageGraph
+	var lg api.LineageGraph
 	e.doJSON("GET", "/v1/artifact/lineage?ref="+ref, "read", nil, 200, &lg)
 	if lg.Root != a.ID || len(lg.Nodes) != 1 {
 		t.Errorf("lineage = %+v", lg)
@@ -212,11 +212,11 @@ func TestArtifactRoutes(t *testing.T) {
 
 func TestEventsLongPoll(t *testing.T) {
 	e := newEnv(t)
-	var head client.EventsResponse
+	var head api.EventsResponse
 	e.doJSON("GET", "/v1/events?after=0&limit=1000", "read", nil, 200, &head)
-	done := make(chan client.EventsResponse, 1)
+	done := make(chan api.EventsResponse, 1)
 	go func() {
-		var r client.EventsResponse
+		var r api.EventsResponse
 		e.doJSON("GET", "/v1/events?after="+itoa(head.Head)+"&wait=5s", "read", nil, 200, &r)
 		done <- r
 	}()
@@ -267,12 +267,12 @@ func TestOpsRoutes(t *testing.T) {
 			t.Errorf("metrics lack %q:\n%s", want, b)
 		}
 	}
-	var rep client.LogReport
+	var rep api.LogReport
 	e.doJSON("GET", "/v1/log/verify", "read", nil, 200, &rep)
 	if !rep.OK || rep.Events < 7 {
 		t.Errorf("log verify = %+v", rep)
 	}
-	var hs []client.BackendHealth
+	var hs []api.BackendHealth
 	e.doJSON("GET", "/v1/backends/health", "read", nil, 200, &hs)
 	if len(hs) != 1 || hs[0].ID != "default" || hs[0].Type != "local" || !hs[0].Healthy {
 		t.Errorf("backend health = %+v", hs)
@@ -286,15 +286,15 @@ func TestOpsRoutes(t *testing.T) {
 
 func TestTokenRoutes(t *testing.T) {
 	e := newEnv(t)
-	var created client.TokenCreated
-	e.doJSON("POST", "/v1/tokens", "admin", client.TokenRequest{Name: "ci", Scope: "write", Prefix: "ci/", Expires: "1h"}, 201, &created)
+	var created api.TokenCreated
+	e.doJSON("POST", "/v1/tokens", "admin", api.TokenRequest{Name: "ci", Scope: "write", Prefix: "ci/", Expires: "1h"}, 201, &created)
 	if created.Token == "" || created.Scope != "write" || created.Status != "active" || created.CreatedBy != "admin" {
 		t.Fatalf("created = %+v", created)
 	}
 	// The new token works at once, with its scope.
-	var page client.Page
+	var page api.Page
 	e.doJSON("GET", "/v1/artifacts", created.Token, nil, 200, &page)
-	var list []client.TokenInfo
+	var list []api.TokenInfo
 	e.doJSON("GET", "/v1/tokens", "admin", nil, 200, &list)
 	statuses := map[string]string{}
 	for _, tk := range list {
@@ -303,7 +303,7 @@ func TestTokenRoutes(t *testing.T) {
 	if statuses["ci"] != "active" || statuses["old"] != "expired" || statuses["gone"] != "revoked" {
 		t.Errorf("statuses = %v", statuses)
 	}
-	var revoked client.TokenInfo
+	var revoked api.TokenInfo
 	e.doJSON("DELETE", "/v1/tokens/"+created.ID, "admin", nil, 200, &revoked)
 	if revoked.Status != "revoked" || revoked.RevokedBy != "admin" {
 		t.Errorf("revoked = %+v", revoked)
@@ -313,7 +313,7 @@ func TestTokenRoutes(t *testing.T) {
 		t.Errorf("revoked token: %d", resp.StatusCode)
 	}
 	resp.Body.Close()
-	for _, bad := range []client.TokenRequest{{Scope: "root"}, {Scope: "read", Prefix: "Bad Prefix"}, {Scope: "read", Expires: "-1h"}} {
+	for _, bad := range []api.TokenRequest{{Scope: "root"}, {Scope: "read", Prefix: "Bad Prefix"}, {Scope: "read", Expires: "-1h"}} {
 		resp := e.request("POST", "/v1/tokens", "admin", strings.NewReader(mustJSON(bad)), nil)
 		if resp.StatusCode != 400 {
 			t.Errorf("%+v: status %d, want 400", bad, resp.StatusCode)
@@ -326,7 +326,7 @@ func TestTokenRoutes(t *testing.T) {
 	}
 	resp.Body.Close()
 	// Secrets never appear in a listing or in the log.
-	var evs client.EventsResponse
+	var evs api.EventsResponse
 	e.doJSON("GET", "/v1/events?after=0&limit=1000", "admin", nil, 200, &evs)
 	if strings.Contains(mustJSON(evs), created.Token) || strings.Contains(mustJSON(list), created.Token) {
 		t.Error("a token secret leaked")
@@ -366,7 +366,7 @@ func TestContentHead(t *testing.T) {
 	if resp.StatusCode != 200 || resp.ContentLength != 12 || resp.Header.Get("X-Content-Digest") != a.ContentDigest {
 		t.Errorf("HEAD: %d, length %d, %v", resp.StatusCode, resp.ContentLength, resp.Header)
 	}
-	var got client.Artifact
+	var got api.Artifact
 	e.doJSON("GET", "/v1/artifact?ref="+url.QueryEscape(a.Ref), "read", nil, 200, &got)
 	if got.Retrievals.Count != 0 {
 		t.Errorf("a HEAD appended %d retrieval records", got.Retrievals.Count)

@@ -19,7 +19,7 @@ import (
 	"github.com/artifact-store/artstore/internal/registry"
 	"github.com/artifact-store/artstore/internal/server/auth"
 	"github.com/artifact-store/artstore/internal/storage/local"
-	"github.com/artifact-store/artstore/pkg/client"
+	"github.com/artifact-store/artstore/pkg/api"
 )
 
 // clock is a settable test clock.
@@ -123,7 +123,7 @@ func (e *env) putBlob(b []byte) content.Digest {
 
 // register stores data as a one-chunk file artifact named name and
 // registers it.
-func (e *env) register(name string, data []byte) client.Artifact {
+func (e *env) register(name string, data []byte) api.Artifact {
 	e.t.Helper()
 	d := e.putBlob(data)
 	m := content.Manifest{Kind: content.KindFile, Size: int64(len(data)), Digest: d, Chunker: content.DefaultChunkerParams()}
@@ -135,11 +135,11 @@ func (e *env) register(name string, data []byte) client.Artifact {
 		e.t.Fatal(err)
 	}
 	md := e.putBlob(mb)
-	req := client.RegisterRequest{Name: name, ContentDigest: d.String(), ManifestDigest: md.String(), Size: int64(len(data)), MediaType: "text/plain"}
+	req := api.RegisterRequest{Name: name, ContentDigest: d.String(), ManifestDigest: md.String(), Size: int64(len(data)), MediaType: "text/plain"}
 	if len(data) > 0 {
 		req.Blobs = []string{d.String()}
 	}
-	var a client.Artifact
+	var a api.Artifact
 	e.doJSON("POST", "/v1/artifacts", "admin", req, http.StatusCreated, &a)
 	return a
 }
@@ -199,7 +199,7 @@ func errorCode(t *testing.T, resp *http.Response) string {
 	if resp.Request.Method == http.MethodHead {
 		return resp.Header.Get("X-Error-Code")
 	}
-	var er client.ErrorResponse
+	var er api.ErrorResponse
 	b, _ := io.ReadAll(resp.Body)
 	if err := json.Unmarshal(b, &er); err != nil {
 		t.Fatalf("error body %q is not JSON: %v", b, err)

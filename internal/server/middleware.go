@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/artifact-store/artstore/internal/server/auth"
-	"github.com/artifact-store/artstore/pkg/client"
+	"github.com/artifact-store/artstore/pkg/api"
 )
 
 // call is one request's context: the route, the authenticated token and
@@ -410,6 +410,6 @@ func (s *Server) writeError(w *statusWriter, r *http.Request, c *call, err error
 		w.WriteHeader(e.status)
 		return false
 	}
-	_ = writeJSON(w, e.status, client.ErrorResponse{Error: client.ErrorBody{Code: e.code, Message: e.msg, Digests: e.digests}})
+	_ = writeJSON(w, e.status, api.ErrorResponse{Error: api.ErrorBody{Code: e.code, Message: e.msg, Digests: e.digests}})
 	return false
 }

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/artifact-store/artstore/pkg/client"
+	"github.com/artifact-store/artstore/pkg/api"
 )
 
 // TestPrefixedInputOutsidePrefix is the report's scenario: a token limited
@@ -22,12 +22,12 @@ func TestPrefixedInputOutsidePrefix(t *testing.T) {
 	e := newEnv(t)
 	secret := e.register("other/secret", []byte("the other team's secret"))
 	own := e.register("team/own", []byte("the team's own data"))
-	for _, in := range []client.Input{
+	for _, in := range []api.Input{
 		{Ref: "other/secret:1"}, {Ref: "other/absent:1"}, {Ref: secret.ID},
 		{Ref: "other/secret@" + secret.ContentDigest}, {ArtifactID: secret.ID},
 	} {
-		req := client.RegisterRequest{Name: "team/probe", ContentDigest: own.ContentDigest, ManifestDigest: own.ManifestDigest,
-			Size: own.Size, Inputs: []client.Input{in}}
+		req := api.RegisterRequest{Name: "team/probe", ContentDigest: own.ContentDigest, ManifestDigest: own.ManifestDigest,
+			Size: own.Size, Inputs: []api.Input{in}}
 		resp := e.request("POST", "/v1/artifacts", "prefixed", jsonBody(t, req), nil)
 		body := readBody(t, resp)
 		if resp.StatusCode != http.StatusForbidden {
@@ -73,7 +73,7 @@ func readBody(t *testing.T, resp *http.Response) string {
 // also a blob key): by name, by ID and by name@digest wherever a route
 // takes a reference, and by each of its digests on the blob routes. own is
 // an artifact under "team/" whose content the register requests reuse.
-func otherRequests(s, own client.Artifact, secret []byte) map[string][]routeRequest {
+func otherRequests(s, own api.Artifact, secret []byte) map[string][]routeRequest {
 	refs := []string{url.QueryEscape(s.Ref), s.ID, url.QueryEscape(s.Name + "@" + s.ContentDigest)}
 	each := func(f func(ref string) routeRequest) []routeRequest {
 		out := make([]routeRequest, len(refs))
@@ -100,18 +100,18 @@ func otherRequests(s, own client.Artifact, secret []byte) map[string][]routeRequ
 		return out
 	}
 	var register []routeRequest
-	for _, in := range []client.Input{{Ref: s.Ref}, {Ref: s.ID}, {ArtifactID: s.ID}, {Ref: s.Name + "@" + s.ContentDigest},
+	for _, in := range []api.Input{{Ref: s.Ref}, {Ref: s.ID}, {ArtifactID: s.ID}, {Ref: s.Name + "@" + s.ContentDigest},
 		{Ref: s.Name + ":2"}, {Ref: s.Ref, Digest: own.ContentDigest}} {
-		register = append(register, routeRequest{path: "/v1/artifacts", body: client.RegisterRequest{Name: "team/probe",
-			ContentDigest: own.ContentDigest, ManifestDigest: own.ManifestDigest, Size: own.Size, Inputs: []client.Input{in}}})
+		register = append(register, routeRequest{path: "/v1/artifacts", body: api.RegisterRequest{Name: "team/probe",
+			ContentDigest: own.ContentDigest, ManifestDigest: own.ManifestDigest, Size: own.Size, Inputs: []api.Input{in}}})
 	}
-	register = append(register, routeRequest{path: "/v1/artifacts", body: client.RegisterRequest{Name: s.Name,
+	register = append(register, routeRequest{path: "/v1/artifacts", body: api.RegisterRequest{Name: s.Name,
 		ContentDigest: own.ContentDigest, ManifestDigest: own.ManifestDigest, Size: own.Size}})
 	return map[string][]routeRequest{
 		"HEAD /v1/blobs/{digest}":     blob(false),
 		"GET /v1/blobs/{digest}":      blob(false),
 		"PUT /v1/blobs/{digest}":      blob(true),
-		"POST /v1/blobs/missing":      {{path: "/v1/blobs/missing", body: client.MissingRequest{Digests: digests}}},
+		"POST /v1/blobs/missing":      {{path: "/v1/blobs/missing", body: api.MissingRequest{Digests: digests}}},
 		"POST /v1/artifacts":          register,
 		"GET /v1/artifacts":           {{path: "/v1/artifacts?pattern=other/"}, {path: "/v1/artifacts?pattern=other/*"}, {path: "/v1/artifacts?pattern=*"}, {path: "/v1/artifacts?pattern=te*"}},
 		"GET /v1/artifact":            each(path("/v1/artifact?ref=")),
@@ -119,13 +119,13 @@ func otherRequests(s, own client.Artifact, secret []byte) map[string][]routeRequ
 		"GET /v1/artifact/content":    each(path("/v1/artifact/content?ref=")),
 		"PUT /v1/artifact/tags/{tag}": each(path("/v1/artifact/tags/prod?ref=")),
 		"PATCH /v1/artifact/labels": each(func(ref string) routeRequest {
-			return routeRequest{path: "/v1/artifact/labels?ref=" + ref, body: client.LabelsRequest{Set: map[string]string{"k": "v"}}}
+			return routeRequest{path: "/v1/artifact/labels?ref=" + ref, body: api.LabelsRequest{Set: map[string]string{"k": "v"}}}
 		}),
 		"PUT /v1/artifact/retention": each(func(ref string) routeRequest {
-			return routeRequest{path: "/v1/artifact/retention?ref=" + ref, body: client.RetentionBody{ExpireAfter: "1h"}}
+			return routeRequest{path: "/v1/artifact/retention?ref=" + ref, body: api.RetentionBody{ExpireAfter: "1h"}}
 		}),
 		"POST /v1/artifact/holds": each(func(ref string) routeRequest {
-			return routeRequest{path: "/v1/artifact/holds?ref=" + ref, body: client.HoldRequest{Reason: "r"}}
+			return routeRequest{path: "/v1/artifact/holds?ref=" + ref, body: api.HoldRequest{Reason: "r"}}
 		}),
 		"DELETE /v1/artifact/holds":          each(path("/v1/artifact/holds?ref=")),
 		"GET /v1/artifact/retention/explain": each(path("/v1/artifact/retention/explain?ref=")),
@@ -137,13 +137,13 @@ func otherRequests(s, own client.Artifact, secret []byte) map[string][]routeRequ
 		"GET /v1/log/verify":                 {{path: "/v1/log/verify"}},
 		"GET /v1/backends/health":            {{path: "/v1/backends/health"}},
 		"POST /v1/admin/rebuild":             {{path: "/v1/admin/rebuild"}},
-		"POST /v1/admin/gc":                  {{path: "/v1/admin/gc", body: client.GCRequest{DryRun: true}}},
-		"POST /v1/admin/retention/apply":     {{path: "/v1/admin/retention/apply", body: client.RetentionApplyRequest{DryRun: true}}},
+		"POST /v1/admin/gc":                  {{path: "/v1/admin/gc", body: api.GCRequest{DryRun: true}}},
+		"POST /v1/admin/retention/apply":     {{path: "/v1/admin/retention/apply", body: api.RetentionApplyRequest{DryRun: true}}},
 		"GET /v1/retention/rules":            {{path: "/v1/retention/rules"}},
-		"POST /v1/retention/rules":           {{path: "/v1/retention/rules", body: client.RetentionRuleRequest{Pattern: "other/*", KeepLast: 1}}},
+		"POST /v1/retention/rules":           {{path: "/v1/retention/rules", body: api.RetentionRuleRequest{Pattern: "other/*", KeepLast: 1}}},
 		"DELETE /v1/retention/rules/{id}":    {{path: "/v1/retention/rules/NOSUCHRULE"}},
 		"GET /v1/tokens":                     {{path: "/v1/tokens"}},
-		"POST /v1/tokens":                    {{path: "/v1/tokens", body: client.TokenRequest{Scope: "read", Prefix: "other/"}}},
+		"POST /v1/tokens":                    {{path: "/v1/tokens", body: api.TokenRequest{Scope: "read", Prefix: "other/"}}},
 		"DELETE /v1/tokens/{id}":             {{path: "/v1/tokens/aaaaaaaaaaaaaaaa"}},
 	}
 }
@@ -199,7 +199,7 @@ func TestPrefixEveryRoute(t *testing.T) {
 // testOtherRequest sends rr to rt with the role's token and checks the
 // status (403 unless allowed says otherwise) and that the answer reveals
 // nothing of s the request did not name.
-func testOtherRequest(t *testing.T, e *env, rt route, rr routeRequest, role string, allowed map[string]int, s client.Artifact, secretBytes []byte) {
+func testOtherRequest(t *testing.T, e *env, rt route, rr routeRequest, role string, allowed map[string]int, s api.Artifact, secretBytes []byte) {
 	t.Helper()
 	key := rt.Method + " " + rt.Pattern
 	var body []byte
@@ -232,7 +232,7 @@ func testOtherRequest(t *testing.T, e *env, rt route, rr routeRequest, role stri
 // head returns the log's last seq.
 func (e *env) head() int64 {
 	e.t.Helper()
-	var evs client.EventsResponse
+	var evs api.EventsResponse
 	e.doJSON("GET", "/v1/events?after=0&limit=1", "admin", nil, http.StatusOK, &evs)
 	return evs.Head
 }
@@ -248,21 +248,21 @@ func TestPrefixedProvenanceWithheld(t *testing.T) {
 	base := e.register("team/base", []byte("base"))
 	own := e.register("team/own", []byte("own"))
 	raw := content.FromBytes([]byte("raw input")).String()
-	req := client.RegisterRequest{Name: "team/out", ContentDigest: own.ContentDigest, ManifestDigest: own.ManifestDigest, Size: own.Size,
-		Inputs: []client.Input{{Ref: s.Ref, Role: "secret"}, {Ref: s.ID}, {Ref: base.Ref, Role: "base"}, {Digest: raw, Role: "raw"}}}
-	var out client.Artifact
+	req := api.RegisterRequest{Name: "team/out", ContentDigest: own.ContentDigest, ManifestDigest: own.ManifestDigest, Size: own.Size,
+		Inputs: []api.Input{{Ref: s.Ref, Role: "secret"}, {Ref: s.ID}, {Ref: base.Ref, Role: "base"}, {Digest: raw, Role: "raw"}}}
+	var out api.Artifact
 	e.doJSON("POST", "/v1/artifacts", "admin", req, http.StatusCreated, &out)
 	if len(out.Provenance.Inputs) != 4 || out.Provenance.Inputs[0].Digest != s.ContentDigest {
 		t.Fatalf("an unrestricted token sees the inputs whole: %+v", out.Provenance.Inputs)
 	}
-	want := []client.Input{{ArtifactID: s.ID, Role: "secret"}, {ArtifactID: s.ID},
+	want := []api.Input{{ArtifactID: s.ID, Role: "secret"}, {ArtifactID: s.ID},
 		{Ref: base.Ref, ArtifactID: base.ID, Digest: base.ContentDigest, Role: "base"}, {Digest: raw, Role: "raw"}}
-	var got client.Artifact
+	var got api.Artifact
 	e.doJSON("GET", "/v1/artifact?ref=team/out:1", "prefixed", nil, http.StatusOK, &got)
 	if !slices.Equal(got.Provenance.Inputs, want) {
 		t.Errorf("get: inputs = %+v, want %+v", got.Provenance.Inputs, want)
 	}
-	var page client.Page
+	var page api.Page
 	e.doJSON("GET", "/v1/artifacts?pattern=team/out", "prefixed", nil, http.StatusOK, &page)
 	if len(page.Artifacts) != 1 || !slices.Equal(page.Artifacts[0].Provenance.Inputs, want) {
 		t.Errorf("list: %+v", page.Artifacts)
@@ -277,7 +277,7 @@ func TestPrefixedProvenanceWithheld(t *testing.T) {
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("%s: %d %s", path, resp.StatusCode, body)
 		}
-		var g client.LineageGraph
+		var g api.LineageGraph
 		if err := json.Unmarshal([]byte(body), &g); err != nil {
 			t.Fatal(err)
 		}
@@ -292,7 +292,7 @@ func TestPrefixedProvenanceWithheld(t *testing.T) {
 			}
 		}
 	}
-	var g client.LineageGraph
+	var g api.LineageGraph
 	e.doJSON("GET", "/v1/artifact/lineage?ref=team/out:1", "prefixed", nil, http.StatusOK, &g)
 	if len(g.Nodes) != 2 || len(g.Edges) != 2 {
 		t.Errorf("lineage: %d nodes, %d edges; want team/out and team/base, the base and raw edges", len(g.Nodes), len(g.Edges))

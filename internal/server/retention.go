@@ -5,12 +5,13 @@ import (
 	"time"
 
 	"github.com/artifact-store/artstore/internal/registry"
+	"github.com/artifact-store/artstore/pkg/api"
 	"github.com/artifact-store/artstore/pkg/client"
 )
 
 // handleRetentionApply applies retention (POST /v1/admin/retention/apply).
 func (s *Server) handleRetentionApply(w http.ResponseWriter, r *http.Request, c *call) error {
-	var req client.RetentionApplyRequest
+	var req api.RetentionApplyRequest
 	if err := c.decodeJSON(w, r, &req); err != nil {
 		return err
 	}
@@ -44,7 +45,7 @@ func (s *Server) handleRuleList(w http.ResponseWriter, r *http.Request, c *call)
 	if err != nil {
 		return err
 	}
-	out := make([]client.RetentionRule, 0, len(rs))
+	out := make([]api.RetentionRule, 0, len(rs))
 	for _, x := range rs {
 		out = append(out, client.RuleFrom(x))
 	}
@@ -52,7 +53,7 @@ func (s *Server) handleRuleList(w http.ResponseWriter, r *http.Request, c *call)
 }
 
 func (s *Server) handleRuleAdd(w http.ResponseWriter, r *http.Request, c *call) error {
-	var req client.RetentionRuleRequest
+	var req api.RetentionRuleRequest
 	if err := c.decodeJSON(w, r, &req); err != nil {
 		return err
 	}

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/artifact-store/artstore/internal/eventlog"
-	"github.com/artifact-store/artstore/pkg/client"
+	"github.com/artifact-store/artstore/pkg/api"
 )
 
 // TestSchedule: the daemon's schedule applies retention and collects
@@ -21,7 +21,7 @@ func TestSchedule(t *testing.T) {
 	gone := e.register("logs/gone", []byte("deleted content"))
 	past := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
 	e.doJSON("PUT", "/v1/artifact/retention?ref="+url.QueryEscape(expired.Ref), "admin",
-		client.RetentionBody{ExpiresAt: &past}, http.StatusOK, nil)
+		api.RetentionBody{ExpiresAt: &past}, http.StatusOK, nil)
 	e.doJSON("DELETE", "/v1/artifact?ref="+url.QueryEscape(gone.Ref), "admin", nil, http.StatusOK, nil)
 
 	sctx, cancel := context.WithCancel(ctx)

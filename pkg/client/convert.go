@@ -10,6 +10,7 @@ import (
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/eventlog"
 	"github.com/artifact-store/artstore/internal/registry"
+	"github.com/artifact-store/artstore/pkg/api"
 )
 
 // Mapping between the internal types (eventlog, registry) and the wire
@@ -17,8 +18,8 @@ import (
 
 // Artifact kinds.
 const (
-	KindFile = string(content.KindFile)
-	KindTree = string(content.KindTree)
+	KindFile = api.KindFile
+	KindTree = api.KindTree
 )
 
 // kindOf says whether an artifact is a file or a tree. The event log does not

@@ -17,6 +17,7 @@ import (
 	"github.com/artifact-store/artstore/internal/storage/backends"
 	"github.com/artifact-store/artstore/internal/storeid"
 	"github.com/artifact-store/artstore/internal/transfer"
+	"github.com/artifact-store/artstore/pkg/api"
 )
 
 // Local store layout and defaults.
@@ -29,13 +30,11 @@ const (
 	// DefaultBackendID is the ID of that default backend.
 	DefaultBackendID = "default"
 	// HoldName is the name of the legal hold Hold places and Release
-	// releases. The registry supports several named holds per artifact;
-	// the Store API manages this one.
-	HoldName = "legal"
-	// TreeMediaType is the media type of every directory (tree) artifact.
-	// It is reserved: a file cannot be pushed with it, and a directory
-	// cannot be pushed with another, so Artifact.Kind follows from it.
-	TreeMediaType = "application/vnd.artstore.tree+json"
+	// releases (api.HoldName).
+	HoldName = api.HoldName
+	// TreeMediaType is the media type of every directory (tree) artifact
+	// (api.TreeMediaType).
+	TreeMediaType = api.TreeMediaType
 	// retrievalClient names local mode in retrieval records.
 	retrievalClient = "artstore (local)"
 )

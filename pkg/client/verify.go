@@ -21,19 +21,20 @@ import (
 	"github.com/artifact-store/artstore/internal/storage"
 	"github.com/artifact-store/artstore/internal/textfmt"
 	"github.com/artifact-store/artstore/internal/transfer"
+	"github.com/artifact-store/artstore/pkg/api"
 )
 
 // Problem kinds reported by Verify.
 const (
-	ProblemMissing         = "missing"          // a blob an artifact needs is not in the backend
-	ProblemSizeMismatch    = "size_mismatch"    // a stored blob has the wrong size
-	ProblemDigestMismatch  = "digest_mismatch"  // stored bytes do not hash to their digest
-	ProblemInvalidManifest = "invalid_manifest" // a manifest does not parse or does not fit its artifact
-	ProblemUnreadable      = "unreadable"       // a blob could not be read (I/O error)
-	ProblemOrphan          = "orphan"           // a blob no artifact references
-	ProblemChain           = "chain"            // the event log's hash chain is broken
-	ProblemView            = "view"             // the views differ from a replay of the log
-	ProblemTemp            = "temporary_files"  // temporary upload files left in the backend
+	ProblemMissing         = api.ProblemMissing
+	ProblemSizeMismatch    = api.ProblemSizeMismatch
+	ProblemDigestMismatch  = api.ProblemDigestMismatch
+	ProblemInvalidManifest = api.ProblemInvalidManifest
+	ProblemUnreadable      = api.ProblemUnreadable
+	ProblemOrphan          = api.ProblemOrphan
+	ProblemChain           = api.ProblemChain
+	ProblemView            = api.ProblemView
+	ProblemTemp            = api.ProblemTemp
 )
 
 // verifyListPage is the page size Verify lists artifacts with.
