@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/artifact-store/artstore/internal/app"
 	"github.com/artifact-store/artstore/internal/eventlog"
 	"github.com/artifact-store/artstore/internal/server/auth"
 	"github.com/artifact-store/artstore/pkg/api"
@@ -49,7 +50,7 @@ func parseWait(v string) (time.Duration, error) {
 	}
 	d, err := time.ParseDuration(v)
 	if err != nil || d < 0 {
-		return 0, apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("wait: %q is not a duration (30s) or a number of seconds", v))
+		return 0, codeErr(api.CodeInvalid, fmt.Sprintf("wait: %q is not a duration (30s) or a number of seconds", v))
 	}
 	return d, nil
 }
@@ -61,12 +62,12 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request, c *call) e
 	var err error
 	if v := q.Get("after"); v != "" {
 		if after, err = strconv.ParseInt(v, 10, 64); err != nil || after < 0 {
-			return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("after: %q is not a non-negative integer", v))
+			return codeErr(api.CodeInvalid, fmt.Sprintf("after: %q is not a non-negative integer", v))
 		}
 	}
 	if v := q.Get("limit"); v != "" {
 		if limit, err = strconv.Atoi(v); err != nil || limit < 0 {
-			return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("limit: %q is not a non-negative integer", v))
+			return codeErr(api.CodeInvalid, fmt.Sprintf("limit: %q is not a non-negative integer", v))
 		}
 	}
 	wait, err := parseWait(q.Get("wait"))
@@ -96,7 +97,11 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request, c *call) e
 			}
 			out := api.EventsResponse{Events: make([]api.Event, 0, len(evs)), Head: head.Seq}
 			for _, ev := range evs {
-				out.Events = append(out.Events, wireEvent(ev))
+				we, err := app.Event(ev)
+				if err != nil {
+					return err
+				}
+				out.Events = append(out.Events, we)
 			}
 			return writeJSON(w, http.StatusOK, out)
 		}
@@ -118,7 +123,7 @@ func (s *Server) handleVerifyLog(w http.ResponseWriter, r *http.Request, c *call
 	if v := r.URL.Query().Get("from"); v != "" {
 		var err error
 		if from, err = strconv.ParseInt(v, 10, 64); err != nil || from < 1 {
-			return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("from: %q is not a positive integer", v))
+			return codeErr(api.CodeInvalid, fmt.Sprintf("from: %q is not a positive integer", v))
 		}
 	}
 	c.extendDeadlines(s.limits.IOTimeout * 10) // a long log takes a while

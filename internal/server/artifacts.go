@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/artifact-store/artstore/internal/app"
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/eventlog"
 	"github.com/artifact-store/artstore/internal/registry"
@@ -24,7 +25,7 @@ import (
 // its prefix.
 func (s *Server) artifactFor(r *http.Request, c *call, ref string) (eventlog.Artifact, error) {
 	if ref == "" {
-		return eventlog.Artifact{}, apiErr(http.StatusBadRequest, "invalid", "the ref query parameter is required (name:version, name:tag, name@sha256:..., or an ID)")
+		return eventlog.Artifact{}, codeErr(api.CodeInvalid, "the ref query parameter is required (name:version, name:tag, name@sha256:..., or an ID)")
 	}
 	pr, err := registry.ParseRef(ref)
 	if err != nil {
@@ -71,7 +72,7 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request, c *call, status i
 // withheld, so the token learns no digest of an artifact it may not read
 // (an input it may read, or a raw digest input, is shown whole).
 func (s *Server) wire(ctx context.Context, c *call, a eventlog.Artifact) (api.Artifact, error) {
-	out := wireArtifact(a)
+	out := app.Artifact(a)
 	if c.token.Prefix == "" {
 		return out, nil
 	}
@@ -125,11 +126,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request, c *call)
 	rr := registry.RegisterRequest{
 		Name: req.Name, Version: req.Version, Size: req.Size, MediaType: req.MediaType, Labels: req.Labels,
 		Tags: req.Tags, NoLatest: req.NoLatest, AllowInput: c.allow,
-		Producer: eventlog.Producer{
-			Tool: req.Producer.Tool, Command: req.Producer.Command, Host: req.Producer.Host, User: req.Producer.User,
-			GitRepo: req.Producer.GitRepo, GitCommit: req.Producer.GitCommit, GitBranch: req.Producer.GitBranch, GitDirty: req.Producer.GitDirty,
-			CISystem: req.Producer.CISystem, CIJob: req.Producer.CIJob, CIRun: req.Producer.CIRun, CIURL: req.Producer.CIURL,
-		},
+		Producer: app.ProducerToInternal(req.Producer),
 	}
 	var err error
 	if rr.ContentDigest, err = parseDigestField("content_digest", req.ContentDigest); err != nil {
@@ -138,24 +135,8 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request, c *call)
 	if rr.ManifestDigest, err = parseDigestField("manifest_digest", req.ManifestDigest); err != nil {
 		return err
 	}
-	for i, in := range req.Inputs {
-		ref, dg := in.Ref, in.Digest
-		if ref == "" {
-			ref = in.ArtifactID
-		}
-		if strings.HasPrefix(ref, "sha256:") && dg == "" {
-			ref, dg = "", ref
-		}
-		ri := registry.Input{Ref: ref, Role: in.Role}
-		if dg != "" {
-			if ri.Digest, err = parseDigestField(fmt.Sprintf("inputs[%d].digest", i), dg); err != nil {
-				return err
-			}
-		}
-		if ref == "" && ri.Digest.IsZero() {
-			return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("input %d needs a reference (name:version) or a digest (sha256:<hex>)", i+1))
-		}
-		rr.Inputs = append(rr.Inputs, ri)
+	if rr.Inputs, err = app.Inputs(req.Inputs); err != nil {
+		return err
 	}
 	a, err := s.reg.Register(r.Context(), c.actor(), rr)
 	if err == nil {
@@ -215,7 +196,7 @@ func (c *call) decodeRegister(w http.ResponseWriter, r *http.Request, req *api.R
 		return decodeErr(err)
 	}
 	if dec.More() {
-		return apiErr(http.StatusBadRequest, "invalid", "malformed JSON body: trailing data after the object")
+		return codeErr(api.CodeInvalid, "malformed JSON body: trailing data after the object")
 	}
 	if err := budget.exceeded(); err != nil {
 		return err
@@ -230,7 +211,7 @@ func (c *call) decodeRegister(w http.ResponseWriter, r *http.Request, req *api.R
 // skipStrings reads a JSON array of strings (or null) from dec, keeping
 // none of them.
 func skipStrings(dec *json.Decoder) error {
-	bad := apiErr(http.StatusBadRequest, "invalid", "malformed JSON body: blobs must be an array of digests")
+	bad := codeErr(api.CodeInvalid, "malformed JSON body: blobs must be an array of digests")
 	tok, err := dec.Token()
 	if err != nil {
 		return decodeErr(err)
@@ -259,7 +240,7 @@ func skipStrings(dec *json.Decoder) error {
 func parseDigestField(field, v string) (content.Digest, error) {
 	d, err := content.ParseDigest(v)
 	if err != nil {
-		return d, apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("%s: %v", field, err))
+		return d, codeErr(api.CodeInvalid, fmt.Sprintf("%s: %v", field, err))
 	}
 	return d, nil
 }
@@ -271,7 +252,7 @@ func parseTime(q string, v string) (time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339Nano, v)
 	if err != nil {
-		return t, apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("%s: %q is not an RFC 3339 time", q, v))
+		return t, codeErr(api.CodeInvalid, fmt.Sprintf("%s: %q is not an RFC 3339 time", q, v))
 	}
 	return t, nil
 }
@@ -296,11 +277,11 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, c *call) err
 	case "newest":
 		opts.Newest = true
 	default:
-		return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("order: %q is neither oldest nor newest", o))
+		return codeErr(api.CodeInvalid, fmt.Sprintf("order: %q is neither oldest nor newest", o))
 	}
 	if l := q.Get("limit"); l != "" {
 		if opts.Limit, err = strconv.Atoi(l); err != nil || opts.Limit < 0 {
-			return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("limit: %q is not a non-negative integer", l))
+			return codeErr(api.CodeInvalid, fmt.Sprintf("limit: %q is not a non-negative integer", l))
 		}
 	}
 	pattern := q.Get("pattern")
@@ -399,12 +380,12 @@ func (s *Server) handleRetention(w http.ResponseWriter, r *http.Request, c *call
 	}
 	ret := a.Retention
 	if req.ExpireAfter != "" && req.ExpiresAt != nil {
-		return apiErr(http.StatusBadRequest, "invalid", "give an expiry duration or an expiry time, not both")
+		return codeErr(api.CodeInvalid, "give an expiry duration or an expiry time, not both")
 	}
 	if req.ExpireAfter != "" {
 		d, err := time.ParseDuration(req.ExpireAfter)
 		if err != nil || d <= 0 {
-			return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("expire_after: %q is not a positive duration", req.ExpireAfter))
+			return codeErr(api.CodeInvalid, fmt.Sprintf("expire_after: %q is not a positive duration", req.ExpireAfter))
 		}
 		ret.ExpiresAt = a.Created.Add(d).UTC() // counts from creation, as in local mode
 	}
@@ -462,19 +443,19 @@ func (s *Server) handleLineage(w http.ResponseWriter, r *http.Request, c *call) 
 	case api.Down:
 		edir = eventlog.Children
 	default:
-		return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("direction %q is neither %q nor %q", dir, api.Up, api.Down))
+		return codeErr(api.CodeInvalid, fmt.Sprintf("direction %q is neither %q nor %q", dir, api.Up, api.Down))
 	}
 	depth := 0
 	if v := q.Get("depth"); v != "" {
 		if depth, err = strconv.Atoi(v); err != nil || depth < 0 {
-			return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("depth: %q is not a non-negative integer", v))
+			return codeErr(api.CodeInvalid, fmt.Sprintf("depth: %q is not a non-negative integer", v))
 		}
 	}
 	lg, err := s.reg.LineageVisible(r.Context(), a.ID, edir, depth, func(a eventlog.Artifact) bool { return c.allow(a.Name) == nil })
 	if err != nil {
 		return err
 	}
-	g, err := wireLineage(lg, dir, func(a eventlog.Artifact) (api.Artifact, error) { return s.wire(r.Context(), c, a) })
+	g, err := app.Lineage(lg, dir, func(a eventlog.Artifact) (api.Artifact, error) { return s.wire(r.Context(), c, a) })
 	if err != nil {
 		return err
 	}
@@ -502,11 +483,11 @@ func (s *Server) handlePull(w http.ResponseWriter, r *http.Request, c *call) err
 	n := a.Size
 	if v := r.URL.Query().Get("range"); v != "" {
 		if a.MediaType == api.TreeMediaType {
-			return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("%s is a directory artifact; a range applies to a file", a.Ref()))
+			return codeErr(api.CodeInvalid, fmt.Sprintf("%s is a directory artifact; a range applies to a file", a.Ref()))
 		}
 		rg, err := content.ParseRange(v, a.Size)
 		if err != nil {
-			return apiErr(http.StatusRequestedRangeNotSatisfiable, "range_not_satisfiable", fmt.Sprintf("range: %v", err))
+			return codeErr(api.CodeRangeNotSatisfiable, fmt.Sprintf("range: %v", err))
 		}
 		out.Range, n = rg.String(), rg.Length()
 	}
@@ -532,14 +513,14 @@ func checkPullKind(a eventlog.Artifact, kind string) error {
 	case "":
 	case api.KindFile:
 		if tree {
-			return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("%s is a directory artifact; pull it to a directory path (-o DIR)", a.Ref()))
+			return codeErr(api.CodeInvalid, fmt.Sprintf("%s is a directory artifact; pull it to a directory path (-o DIR)", a.Ref()))
 		}
 	case api.KindTree:
 		if !tree {
-			return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("%s is a file artifact and the destination is a directory; give the path of the file to write", a.Ref()))
+			return codeErr(api.CodeInvalid, fmt.Sprintf("%s is a file artifact and the destination is a directory; give the path of the file to write", a.Ref()))
 		}
 	default:
-		return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("kind: %q is neither %s nor %s", kind, api.KindFile, api.KindTree))
+		return codeErr(api.CodeInvalid, fmt.Sprintf("kind: %q is neither %s nor %s", kind, api.KindFile, api.KindTree))
 	}
 	return nil
 }
@@ -547,7 +528,7 @@ func checkPullKind(a eventlog.Artifact, kind string) error {
 // handleRetrievalGone answers clients that still send their own retrieval
 // records: the daemon writes them (handlePull, handleContent).
 func (s *Server) handleRetrievalGone(w http.ResponseWriter, r *http.Request, c *call) error {
-	return apiErr(http.StatusGone, "gone", "retrieval records are written by the daemon when it serves a pull; "+
+	return codeErr(api.CodeGone, "retrieval records are written by the daemon when it serves a pull; "+
 		"this client is older than the daemon: upgrade artstore (pulls start with POST /v1/artifact/pulls)")
 }
 

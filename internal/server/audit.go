@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/artifact-store/artstore/internal/app"
 	"github.com/artifact-store/artstore/internal/registry"
 	"github.com/artifact-store/artstore/pkg/api"
 )
@@ -17,14 +18,14 @@ func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request, c *call) er
 	if v := q.Get("since"); v != "" {
 		t, err := time.Parse(time.RFC3339Nano, v)
 		if err != nil {
-			return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("since: %q is not an RFC 3339 time", v))
+			return codeErr(api.CodeInvalid, fmt.Sprintf("since: %q is not an RFC 3339 time", v))
 		}
 		f.Since = t
 	}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
-			return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("limit: %q is not an integer", v))
+			return codeErr(api.CodeInvalid, fmt.Sprintf("limit: %q is not an integer", v))
 		}
 		f.Limit = n
 	}
@@ -42,7 +43,11 @@ func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request, c *call) er
 	}
 	out := make([]api.Event, 0, len(evs))
 	for _, ev := range evs {
-		out = append(out, wireEvent(ev))
+		we, err := app.Event(ev)
+		if err != nil {
+			return err
+		}
+		out = append(out, we)
 	}
 	return writeJSON(w, http.StatusOK, out)
 }

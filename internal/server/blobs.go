@@ -35,7 +35,7 @@ func (c checker) Get(ctx context.Context, d content.Digest, rng *content.Range) 
 func pathDigest(r *http.Request) (content.Digest, error) {
 	d, err := content.ParseDigest(r.PathValue("digest"))
 	if err != nil {
-		return d, apiErr(http.StatusBadRequest, "invalid", err.Error())
+		return d, codeErr(api.CodeInvalid, err.Error())
 	}
 	return d, nil
 }
@@ -77,7 +77,7 @@ func (s *Server) handleBlobGet(w http.ResponseWriter, r *http.Request, c *call) 
 		rg, err := content.ParseHTTPRange(hr, info.Size)
 		if err != nil {
 			w.Header().Set("Content-Range", fmt.Sprintf("bytes */%d", info.Size))
-			return apiErr(http.StatusRequestedRangeNotSatisfiable, "range_not_satisfiable", err.Error())
+			return codeErr(api.CodeRangeNotSatisfiable, err.Error())
 		}
 		rng = &rg
 	}
@@ -137,7 +137,7 @@ func (s *Server) handleBlobPut(w http.ResponseWriter, r *http.Request, c *call) 
 		return apiErr(http.StatusLengthRequired, "invalid", "a blob PUT needs a Content-Length")
 	}
 	if r.ContentLength > s.limits.MaxBlob {
-		return apiErr(http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("blob of %d bytes is larger than the limit of %d bytes", r.ContentLength, s.limits.MaxBlob))
+		return codeErr(api.CodeTooLarge, fmt.Sprintf("blob of %d bytes is larger than the limit of %d bytes", r.ContentLength, s.limits.MaxBlob))
 	}
 	body := &deadlineReader{r: r.Body, c: c, d: s.limits.IOTimeout}
 	created, err := s.backend.Put(r.Context(), d, r.ContentLength, body)
@@ -161,14 +161,14 @@ func (s *Server) handleBlobsMissing(w http.ResponseWriter, r *http.Request, c *c
 		return err
 	}
 	if len(req.Digests) > maxMissingBatch {
-		return apiErr(http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("at most %d digests per request", maxMissingBatch))
+		return codeErr(api.CodeTooLarge, fmt.Sprintf("at most %d digests per request", maxMissingBatch))
 	}
 	ds := make([]content.Digest, 0, len(req.Digests))
 	seen := make(map[content.Digest]bool, len(req.Digests))
 	for _, s := range req.Digests {
 		d, err := content.ParseDigest(s)
 		if err != nil {
-			return apiErr(http.StatusBadRequest, "invalid", err.Error())
+			return codeErr(api.CodeInvalid, err.Error())
 		}
 		if !seen[d] {
 			seen[d] = true

@@ -62,7 +62,7 @@ func (s *Server) handleContent(w http.ResponseWriter, r *http.Request, c *call) 
 		return err
 	}
 	if a.MediaType == api.TreeMediaType {
-		return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("%s is a directory artifact; pull it with `artstore pull -o DIR`", a.Ref()))
+		return codeErr(api.CodeInvalid, fmt.Sprintf("%s is a directory artifact; pull it with `artstore pull -o DIR`", a.Ref()))
 	}
 	f, err := s.openContent(r, a)
 	if err != nil {
@@ -74,7 +74,7 @@ func (s *Server) handleContent(w http.ResponseWriter, r *http.Request, c *call) 
 	if hr := r.Header.Get("Range"); hr != "" {
 		if rng, err = content.ParseHTTPRange(hr, a.Size); err != nil {
 			w.Header().Set("Content-Range", fmt.Sprintf("bytes */%d", a.Size))
-			return apiErr(http.StatusRequestedRangeNotSatisfiable, "range_not_satisfiable", err.Error())
+			return codeErr(api.CodeRangeNotSatisfiable, err.Error())
 		}
 		partial = true
 	}

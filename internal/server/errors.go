@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"net/http"
 
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/eventlog"
@@ -11,10 +10,12 @@ import (
 	"github.com/artifact-store/artstore/internal/registry"
 	"github.com/artifact-store/artstore/internal/server/auth"
 	"github.com/artifact-store/artstore/internal/storage"
+	"github.com/artifact-store/artstore/pkg/api"
 )
 
 // classify maps an error to its HTTP status and API code. It is the one
-// place that knows the mapping; pkg/client's Remote maps the codes back.
+// place that knows the mapping; pkg/client's Remote maps the codes back through
+// the same table (api.Code.Err).
 func classify(err error) *apiError {
 	var ae *apiError
 	if errors.As(err, &ae) {
@@ -22,7 +23,7 @@ func classify(err error) *apiError {
 	}
 	var mb *registry.MissingBlobsError
 	if errors.As(err, &mb) {
-		e := &apiError{status: http.StatusConflict, code: "missing_blobs", msg: err.Error()}
+		e := codeErr(api.CodeMissingBlobs, err.Error())
 		for _, d := range mb.Digests {
 			e.digests = append(e.digests, d.String())
 		}
@@ -31,25 +32,31 @@ func classify(err error) *apiError {
 	msg := err.Error()
 	switch {
 	case errors.Is(err, content.ErrMismatch):
-		return &apiError{http.StatusBadRequest, "digest_mismatch", msg, nil}
+		return codeErr(api.CodeDigestMismatch, msg)
 	case errors.Is(err, storage.ErrInvalidRange):
-		return &apiError{http.StatusRequestedRangeNotSatisfiable, "range_not_satisfiable", msg, nil}
+		return codeErr(api.CodeRangeNotSatisfiable, msg)
 	case errors.Is(err, registry.ErrNotFound), errors.Is(err, storage.ErrNotFound), errors.Is(err, auth.ErrNotFound):
-		return &apiError{http.StatusNotFound, "not_found", msg, nil}
+		return codeErr(api.CodeNotFound, msg)
 	case errors.Is(err, registry.ErrConflict):
-		return &apiError{http.StatusConflict, "conflict", msg, nil}
+		return codeErr(api.CodeConflict, msg)
 	case errors.Is(err, registry.ErrForbiddenByRetention):
-		return &apiError{http.StatusForbidden, "forbidden", msg, nil}
+		return codeErr(api.CodeForbidden, msg)
 	case errors.Is(err, registry.ErrInvalid), errors.Is(err, storage.ErrInvalidKey), errors.Is(err, content.ErrInvalidDigest),
-		errors.Is(err, eventlog.ErrInvalidQuery), errors.Is(err, auth.ErrInvalid):
-		return &apiError{http.StatusBadRequest, "invalid", msg, nil}
+		errors.Is(err, eventlog.ErrInvalidQuery), errors.Is(err, auth.ErrInvalid), errors.Is(err, api.ErrInvalid):
+		return codeErr(api.CodeInvalid, msg)
 	case errors.Is(err, eventlog.ErrBusy):
 		// Nothing was appended: the client may retry.
-		return &apiError{http.StatusServiceUnavailable, "busy", msg, nil}
+		return codeErr(api.CodeBusy, msg)
 	case errors.Is(err, storage.ErrUnavailable), errors.Is(err, eventlog.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
-		return &apiError{http.StatusServiceUnavailable, "unavailable", msg, nil}
+		return codeErr(api.CodeUnavailable, msg)
 	case errors.Is(err, eventlog.ErrTampered), errors.Is(err, registry.ErrViewMismatch), errors.Is(err, gc.ErrUnreadableManifest):
-		return &apiError{http.StatusInternalServerError, "integrity", msg, nil}
+		return codeErr(api.CodeIntegrity, msg)
 	}
-	return &apiError{http.StatusInternalServerError, "internal", "internal error: " + msg, nil}
+	return codeErr(api.CodeInternal, "internal error: "+msg)
+}
+
+// codeErr is the API error of class code: its HTTP status is the one
+// pkg/api's table gives the code.
+func codeErr(code api.Code, msg string) *apiError {
+	return &apiError{status: code.Status(), code: string(code), msg: msg}
 }

@@ -5,9 +5,9 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/artifact-store/artstore/internal/app"
 	"github.com/artifact-store/artstore/internal/gc"
 	"github.com/artifact-store/artstore/pkg/api"
-	"github.com/artifact-store/artstore/pkg/client"
 )
 
 // handleGC collects garbage in the daemon's backend (POST /v1/admin/gc).
@@ -20,7 +20,7 @@ func (s *Server) handleGC(w http.ResponseWriter, r *http.Request, c *call) error
 	if req.Grace != "" {
 		d, err := time.ParseDuration(req.Grace)
 		if err != nil || d < 0 {
-			return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("grace: %q is not a non-negative duration (e.g. 1h)", req.Grace))
+			return codeErr(api.CodeInvalid, fmt.Sprintf("grace: %q is not a non-negative duration (e.g. 1h)", req.Grace))
 		}
 		grace = d
 	}
@@ -34,5 +34,5 @@ func (s *Server) handleGC(w http.ResponseWriter, r *http.Request, c *call) error
 	}
 	s.logger.Info("garbage collected", "actor", c.actor(), "dry_run", req.DryRun, "grace", grace,
 		"blobs", len(res.Collected), "bytes", res.Bytes, "spared", res.Spared)
-	return writeJSON(w, http.StatusOK, client.GCReportFrom(res))
+	return writeJSON(w, http.StatusOK, app.GCReport(res))
 }

@@ -90,7 +90,7 @@ const statusClientClosed = 499
 func clientFault(r *http.Request, body *countingBody, err error) error {
 	var mbe *http.MaxBytesError
 	if body.err != nil && !errors.As(body.err, &mbe) && classify(err).status >= 500 {
-		return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("the request body broke off after %d bytes: %v", body.n, body.err))
+		return codeErr(api.CodeInvalid, fmt.Sprintf("the request body broke off after %d bytes: %v", body.n, body.err))
 	}
 	if r.Context().Err() != nil {
 		return &apiError{status: statusClientClosed, code: "cancelled", msg: "the client closed the request before its answer: " + err.Error()}
@@ -180,35 +180,35 @@ func (s *Server) authorize(r *http.Request, c *call) error {
 	scheme, secret, ok := strings.Cut(h, " ")
 	ok = ok && strings.EqualFold(scheme, "Bearer") // schemes are case-insensitive (RFC 9110)
 	if h == "" {
-		return apiErr(http.StatusUnauthorized, "unauthorized", "a bearer token is required (set ARTSTORE_TOKEN)")
+		return codeErr(api.CodeUnauthorized, "a bearer token is required (set ARTSTORE_TOKEN)")
 	}
 	if !ok {
-		return apiErr(http.StatusUnauthorized, "unauthorized", "the Authorization header must be \"Bearer <token>\"")
+		return codeErr(api.CodeUnauthorized, "the Authorization header must be \"Bearer <token>\"")
 	}
 	tok, err := s.tokens.Authenticate(r.Context(), strings.TrimSpace(secret))
 	if err != nil {
 		if errors.Is(err, auth.ErrUnauthenticated) {
-			return apiErr(http.StatusUnauthorized, "unauthorized", err.Error())
+			return codeErr(api.CodeUnauthorized, err.Error())
 		}
 		if r.Context().Err() != nil {
 			return r.Context().Err()
 		}
 		// The token table could not be read: the log is unreachable.
-		return apiErr(http.StatusServiceUnavailable, "unavailable", "cannot check the token: "+err.Error())
+		return codeErr(api.CodeUnavailable, "cannot check the token: "+err.Error())
 	}
 	c.token = tok
 	if tok.Scope < c.route.Scope {
-		return apiErr(http.StatusForbidden, "forbidden", fmt.Sprintf("token %s has scope %s; this request needs %s", tok.ID, tok.Scope, c.route.Scope))
+		return codeErr(api.CodeForbidden, fmt.Sprintf("token %s has scope %s; this request needs %s", tok.ID, tok.Scope, c.route.Scope))
 	}
 	if c.route.Names == namesAll && tok.Prefix != "" {
-		return apiErr(http.StatusForbidden, "forbidden", fmt.Sprintf("token %s is limited to names under %q; this request is not about one name", tok.ID, tok.Prefix))
+		return codeErr(api.CodeForbidden, fmt.Sprintf("token %s is limited to names under %q; this request is not about one name", tok.ID, tok.Prefix))
 	}
 	if c.route.Names == namesNone && tok.Prefix != "" && tok.Scope < auth.ScopeWrite {
-		return apiErr(http.StatusForbidden, "forbidden", fmt.Sprintf("token %s is limited to names under %q and has scope %s: "+
+		return codeErr(api.CodeForbidden, fmt.Sprintf("token %s is limited to names under %q and has scope %s: "+
 			"it may use the blob routes only to push, with write scope", tok.ID, tok.Prefix, tok.Scope))
 	}
 	if c.route.Names == namesDigestRead && tok.Prefix != "" {
-		return apiErr(http.StatusForbidden, "forbidden", fmt.Sprintf("token %s is limited to names under %q, so it may not read blobs by digest; "+
+		return codeErr(api.CodeForbidden, fmt.Sprintf("token %s is limited to names under %q, so it may not read blobs by digest; "+
 			"read an artifact's bytes by name with GET /v1/artifact/content?ref=NAME:VERSION", tok.ID, tok.Prefix))
 	}
 	return nil
@@ -217,7 +217,7 @@ func (s *Server) authorize(r *http.Request, c *call) error {
 // allow checks that the call's token may act on the artifact name.
 func (c *call) allow(name string) error {
 	if c.token.Prefix != "" && !strings.HasPrefix(name, c.token.Prefix) {
-		return apiErr(http.StatusForbidden, "forbidden", fmt.Sprintf("token %s is limited to names under %q", c.token.ID, c.token.Prefix))
+		return codeErr(api.CodeForbidden, fmt.Sprintf("token %s is limited to names under %q", c.token.ID, c.token.Prefix))
 	}
 	return nil
 }
@@ -280,7 +280,7 @@ func decodeStrict(dec *json.Decoder, v any) error {
 		return decodeErr(err)
 	}
 	if dec.More() {
-		return apiErr(http.StatusBadRequest, "invalid", "malformed JSON body: trailing data after the object")
+		return codeErr(api.CodeInvalid, "malformed JSON body: trailing data after the object")
 	}
 	return nil
 }
@@ -300,7 +300,7 @@ func (c *call) bodySlot(r *http.Request) (release func(), err error) {
 	case c.s.largeBodies <- struct{}{}:
 		return func() { <-c.s.largeBodies }, nil
 	case <-t.C:
-		return nil, apiErr(http.StatusServiceUnavailable, "busy", fmt.Sprintf("%d large request bodies are being read; retry later", cap(c.s.largeBodies)))
+		return nil, codeErr(api.CodeBusy, fmt.Sprintf("%d large request bodies are being read; retry later", cap(c.s.largeBodies)))
 	case <-r.Context().Done():
 		return nil, r.Context().Err()
 	}
@@ -362,9 +362,9 @@ func expectObject(br *bufio.Reader) error {
 func decodeErr(err error) error {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		return apiErr(http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("request body is larger than %d bytes", mbe.Limit))
+		return codeErr(api.CodeTooLarge, fmt.Sprintf("request body is larger than %d bytes", mbe.Limit))
 	}
-	return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("malformed JSON body: %v", err))
+	return codeErr(api.CodeInvalid, fmt.Sprintf("malformed JSON body: %v", err))
 }
 
 // writeJSON writes v as the JSON response with the status.
@@ -389,6 +389,8 @@ type apiError struct {
 
 func (e *apiError) Error() string { return e.msg }
 
+// apiErr is an API error with a status other than its code's (codeErr):
+// 411 invalid for a blob PUT without Content-Length.
 func apiErr(status int, code, msg string) error {
 	return &apiError{status: status, code: code, msg: msg}
 }

@@ -4,9 +4,9 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/artifact-store/artstore/internal/app"
 	"github.com/artifact-store/artstore/internal/registry"
 	"github.com/artifact-store/artstore/pkg/api"
-	"github.com/artifact-store/artstore/pkg/client"
 )
 
 // handleRetentionApply applies retention (POST /v1/admin/retention/apply).
@@ -27,7 +27,7 @@ func (s *Server) handleRetentionApply(w http.ResponseWriter, r *http.Request, c 
 	if err != nil {
 		return err
 	}
-	rep := client.RetentionReportFrom(es, req.DryRun)
+	rep := app.RetentionReport(es, req.DryRun)
 	if !req.DryRun {
 		deleted := 0
 		for _, e := range rep.Expired {
@@ -47,7 +47,7 @@ func (s *Server) handleRuleList(w http.ResponseWriter, r *http.Request, c *call)
 	}
 	out := make([]api.RetentionRule, 0, len(rs))
 	for _, x := range rs {
-		out = append(out, client.RuleFrom(x))
+		out = append(out, app.Rule(x))
 	}
 	return writeJSON(w, http.StatusOK, out)
 }
@@ -69,7 +69,7 @@ func (s *Server) handleRuleAdd(w http.ResponseWriter, r *http.Request, c *call) 
 		return err
 	}
 	s.notify()
-	return writeJSON(w, http.StatusCreated, client.RuleFrom(rule))
+	return writeJSON(w, http.StatusCreated, app.Rule(rule))
 }
 
 func (s *Server) handleRuleRemove(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -78,7 +78,7 @@ func (s *Server) handleRuleRemove(w http.ResponseWriter, r *http.Request, c *cal
 		return err
 	}
 	s.notify()
-	return writeJSON(w, http.StatusOK, client.RuleFrom(rule))
+	return writeJSON(w, http.StatusOK, app.Rule(rule))
 }
 
 func (s *Server) handleRetentionExplain(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -90,5 +90,5 @@ func (s *Server) handleRetentionExplain(w http.ResponseWriter, r *http.Request, 
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, client.ExplanationFrom(v))
+	return writeJSON(w, http.StatusOK, app.Explanation(v))
 }

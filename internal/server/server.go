@@ -25,6 +25,7 @@ import (
 	"github.com/artifact-store/artstore/internal/server/auth"
 	"github.com/artifact-store/artstore/internal/storage"
 	"github.com/artifact-store/artstore/internal/storeid"
+	"github.com/artifact-store/artstore/pkg/api"
 )
 
 // Limits bound what one request may cost. Zero fields take the defaults.
@@ -186,7 +187,7 @@ func New(opts Options) (*Server, error) {
 	}
 	// Anything else is a JSON 404 (or 405 for a known path).
 	s.mux.Handle("/", s.wrap(&route{Method: "", Pattern: "/", Public: true, h: func(w http.ResponseWriter, r *http.Request, _ *call) error {
-		return apiErr(http.StatusNotFound, "not_found", fmt.Sprintf("no route %s %s", r.Method, r.URL.Path))
+		return codeErr(api.CodeNotFound, fmt.Sprintf("no route %s %s", r.Method, r.URL.Path))
 	}}))
 	return s, nil
 }

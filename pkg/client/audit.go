@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/artifact-store/artstore/internal/app"
 	"github.com/artifact-store/artstore/internal/registry"
 )
 
@@ -44,7 +45,7 @@ func (l *Local) Audit(ctx context.Context, q AuditQuery) ([]Event, error) {
 	}
 	out := make([]Event, 0, len(evs))
 	for _, e := range evs {
-		ce, err := eventFromInternal(e)
+		ce, err := app.Event(e)
 		if err != nil {
 			return nil, err
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/artifact-store/artstore/internal/app"
 	"github.com/artifact-store/artstore/internal/gc"
 )
 
@@ -21,20 +22,6 @@ type GCOptions struct {
 	Grace time.Duration
 }
 
-// GCReportFrom converts a collector result to the wire report.
-func GCReportFrom(r gc.Result) *GCReport {
-	out := &GCReport{Backend: r.Backend, DryRun: r.DryRun, Cutoff: r.Cutoff, LiveArtifacts: r.LiveArtifacts, LiveBlobs: r.LiveBlobs,
-		Scanned: r.Scanned, Collected: make([]CollectedBlob, 0, len(r.Collected)), Blobs: len(r.Collected), Bytes: r.Bytes,
-		Spared: r.Spared, Events: r.Events, TempFiles: r.TempFiles, TempBytes: r.TempBytes}
-	if out.Events == nil {
-		out.Events = []int64{}
-	}
-	for _, b := range r.Collected {
-		out.Collected = append(out.Collected, CollectedBlob{Digest: b.Digest.String(), Size: b.Size, ModTime: b.ModTime})
-	}
-	return out
-}
-
 // GC deletes the blobs no live artifact references from the store's
 // backend, recording each batch in a blobs.collected event. It is safe to
 // run while other processes push (see internal/gc). The grace window is
@@ -48,7 +35,7 @@ func (l *Local) GC(ctx context.Context, opts GCOptions) (*GCReport, error) {
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	return GCReportFrom(res), nil
+	return app.GCReport(res), nil
 }
 
 // GC has the daemon collect garbage in its backend (admin scope).

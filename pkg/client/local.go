@@ -7,6 +7,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/artifact-store/artstore/internal/app"
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/eventlog"
 	"github.com/artifact-store/artstore/internal/registry"
@@ -40,19 +41,19 @@ func (l *Local) push(ctx context.Context, req PushRequest) (*PushResult, error) 
 			return a.Version, a.Deleted != nil, err
 		},
 		register: func(ctx context.Context, name, mediaType string, tr transfer.PushResult) (Artifact, error) {
-			ins, err := inputsToInternal(req.Inputs)
+			ins, err := app.Inputs(req.Inputs)
 			if err != nil {
-				return Artifact{}, err
+				return Artifact{}, mapErr(err)
 			}
 			a, err := l.reg.Register(ctx, l.actor, registry.RegisterRequest{
 				Name: name, Version: req.Version, MediaType: mediaType, Labels: req.Labels,
-				Producer: producerToInternal(req.Producer), Tags: req.Tags, NoLatest: req.NoLatest, Inputs: ins,
+				Producer: app.ProducerToInternal(req.Producer), Tags: req.Tags, NoLatest: req.NoLatest, Inputs: ins,
 				ContentDigest: tr.ContentDigest, Size: tr.Size, ManifestDigest: tr.ManifestDigest,
 			})
 			if err != nil {
 				return Artifact{}, err
 			}
-			return artifactFromInternal(a), nil
+			return app.Artifact(a), nil
 		},
 		blobsMissing: func(err error) bool { return errors.Is(err, registry.ErrMissingBlobs) },
 	})
@@ -78,7 +79,7 @@ func (l *Local) pullOptions(a eventlog.Artifact, opts PullOptions) (transfer.Pul
 		po.Progress = func(p transfer.Progress) { opts.Progress(p.Written) }
 	}
 	if opts.Range != "" {
-		if kindOf(a.MediaType) == KindTree {
+		if app.KindOf(a.MediaType) == KindTree {
 			return po, fmt.Errorf("%w: %s is a directory artifact; a range applies to a file", ErrInvalid, a.Ref())
 		}
 		rng, err := content.ParseRange(opts.Range, a.Size)
@@ -98,7 +99,7 @@ func (l *Local) pullOptions(a eventlog.Artifact, opts PullOptions) (transfer.Pul
 // result is returned together with the error.
 func (l *Local) Pull(ctx context.Context, ref string, w io.Writer, opts PullOptions) (*PullResult, error) {
 	res, err := l.pull(ctx, ref, opts, func(a eventlog.Artifact, po transfer.PullOptions) (transfer.PullResult, error) {
-		if kindOf(a.MediaType) == KindTree {
+		if app.KindOf(a.MediaType) == KindTree {
 			return transfer.PullResult{}, fmt.Errorf("%w: %s is a directory artifact; pull it to a path with -o DIR", ErrInvalid, a.Ref())
 		}
 		return transfer.Pull(ctx, a.ManifestDigest, l.blobs, w, po)
@@ -125,7 +126,7 @@ func (l *Local) PullToPath(ctx context.Context, ref, path string, opts PullOptio
 // manifestMatches reports whether a pulled manifest describes the content
 // the artifact was registered with.
 func manifestMatches(m content.Manifest, a eventlog.Artifact) bool {
-	return m.Digest == a.ContentDigest && m.Size == a.Size && string(m.Kind) == kindOf(a.MediaType)
+	return m.Digest == a.ContentDigest && m.Size == a.Size && string(m.Kind) == app.KindOf(a.MediaType)
 }
 
 // pull resolves ref, runs fn and records the retrieval.
@@ -151,7 +152,7 @@ func (l *Local) pull(ctx context.Context, ref string, opts PullOptions,
 	if err != nil {
 		return nil, fmt.Errorf("pull %s: %w", a.Ref(), err)
 	}
-	res := &PullResult{Ref: a.Ref(), ID: a.ID, ContentDigest: a.ContentDigest.String(), Bytes: tr.Written, Kind: kindOf(a.MediaType)}
+	res := &PullResult{Ref: a.Ref(), ID: a.ID, ContentDigest: a.ContentDigest.String(), Bytes: tr.Written, Kind: app.KindOf(a.MediaType)}
 	if po.Range != nil {
 		res.Range = po.Range.String()
 	}
@@ -171,7 +172,7 @@ func (l *Local) Get(ctx context.Context, ref string) (*Artifact, error) {
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	out := artifactFromInternal(a)
+	out := app.Artifact(a)
 	return &out, nil
 }
 
@@ -199,7 +200,7 @@ func (l *Local) List(ctx context.Context, q Query) (*Page, error) {
 	}
 	p := &Page{Artifacts: make([]Artifact, 0, len(res.Artifacts)), NextCursor: res.Next}
 	for _, a := range res.Artifacts {
-		p.Artifacts = append(p.Artifacts, artifactFromInternal(a))
+		p.Artifacts = append(p.Artifacts, app.Artifact(a))
 	}
 	return p, nil
 }
@@ -262,7 +263,7 @@ func (l *Local) artifact(a eventlog.Artifact, err error) (*Artifact, error) {
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	out := artifactFromInternal(a)
+	out := app.Artifact(a)
 	return &out, nil
 }
 
@@ -285,7 +286,10 @@ func (l *Local) Lineage(ctx context.Context, ref string, opts LineageOptions) (*
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	g := lineageFromInternal(lg, opts.Direction)
+	g, err := app.Lineage(lg, opts.Direction, func(a eventlog.Artifact) (Artifact, error) { return app.Artifact(a), nil })
+	if err != nil {
+		return nil, err
+	}
 	return &g, nil
 }
 
@@ -308,7 +312,7 @@ func (l *Local) Events(ctx context.Context, after int64, limit int, wait time.Du
 		if len(evs) > 0 || deadline == nil {
 			out := make([]Event, 0, len(evs))
 			for _, e := range evs {
-				ce, err := eventFromInternal(e)
+				ce, err := app.Event(e)
 				if err != nil {
 					return nil, err
 				}
@@ -337,7 +341,7 @@ func (l *Local) VerifyLog(ctx context.Context) (*LogReport, error) {
 	if err != nil && !errors.As(err, &ce) {
 		return nil, mapErr(fmt.Errorf("verify log: %w", err))
 	}
-	out := logReportFromInternal(rep)
+	out := app.LogReport(rep)
 	return &out, nil
 }
 

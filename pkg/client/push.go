@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/artifact-store/artstore/internal/app"
 	"github.com/artifact-store/artstore/internal/registry"
 	"github.com/artifact-store/artstore/internal/transfer"
 )
@@ -116,9 +117,9 @@ func checkPush(ctx context.Context, name string, req PushRequest, t pushTarget) 
 	if err := checkMediaType(req.MediaType); err != nil {
 		return err
 	}
-	ins, err := inputsToInternal(req.Inputs)
+	ins, err := app.Inputs(req.Inputs)
 	if err != nil {
-		return err
+		return mapErr(err)
 	}
 	for i, in := range ins {
 		if in.Ref == "" {

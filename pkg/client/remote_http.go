@@ -15,6 +15,7 @@ import (
 
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/storage"
+	"github.com/artifact-store/artstore/pkg/api"
 )
 
 // RemoteError is an error response of the daemon. It matches (errors.Is)
@@ -35,32 +36,29 @@ func (e *RemoteError) Error() string {
 	return e.Message
 }
 
-// Unwrap returns the sentinels the error code maps to.
+// Unwrap returns the sentinel the error code maps to (api.Code.Err), and
+// for some codes the sentinel of the layer below that local mode's error
+// would match too, so callers branch the same way on both modes.
 func (e *RemoteError) Unwrap() []error {
-	switch e.Code {
-	case "not_found":
-		return []error{ErrNotFound, storage.ErrNotFound}
-	case "conflict":
-		return []error{ErrConflict}
-	case "missing_blobs", "integrity":
-		return []error{ErrIntegrity}
-	case "digest_mismatch":
-		return []error{ErrIntegrity, content.ErrMismatch}
-	case "invalid", "too_large":
-		return []error{ErrInvalid}
-	case "range_not_satisfiable":
-		return []error{ErrInvalid, content.ErrInvalidRange}
-	case "unauthorized":
-		return []error{ErrUnauthorized}
-	case "forbidden":
-		return []error{ErrForbidden}
-	case "busy", "unavailable":
-		return []error{ErrUnavailable, storage.ErrUnavailable}
+	c := api.Code(e.Code)
+	var out []error
+	if err := c.Err(); err != nil {
+		out = append(out, err)
 	}
-	if e.Status >= 500 {
-		return []error{ErrUnavailable}
+	switch c {
+	case api.CodeNotFound:
+		out = append(out, storage.ErrNotFound)
+	case api.CodeDigestMismatch:
+		out = append(out, content.ErrMismatch)
+	case api.CodeRangeNotSatisfiable:
+		out = append(out, content.ErrInvalidRange)
+	case api.CodeBusy, api.CodeUnavailable:
+		out = append(out, storage.ErrUnavailable)
 	}
-	return nil
+	if out == nil && e.Status >= 500 {
+		out = append(out, ErrUnavailable)
+	}
+	return out
 }
 
 // Temporary reports whether retrying may succeed: the daemon was busy or
@@ -193,16 +191,7 @@ func decodeError(resp *http.Response) error {
 		e.Code, e.Message, e.Digests = er.Error.Code, er.Error.Message, er.Error.Digests
 	}
 	if e.Code == "" {
-		switch resp.StatusCode {
-		case http.StatusNotFound:
-			e.Code = "not_found"
-		case http.StatusUnauthorized:
-			e.Code = "unauthorized"
-		case http.StatusForbidden:
-			e.Code = "forbidden"
-		case http.StatusRequestedRangeNotSatisfiable:
-			e.Code = "range_not_satisfiable"
-		}
+		e.Code = string(api.CodeForStatus(resp.StatusCode))
 	}
 	if e.Code == "unauthorized" && e.Message != "" {
 		e.Message += " (check ARTSTORE_TOKEN)"

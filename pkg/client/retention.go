@@ -6,33 +6,9 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/artifact-store/artstore/internal/app"
 	"github.com/artifact-store/artstore/internal/registry"
 )
-
-// RuleFrom converts a registry rule to the wire type.
-func RuleFrom(r registry.Rule) RetentionRule {
-	out := RetentionRule{ID: r.ID, Pattern: r.Pattern, KeepLast: r.KeepLast, AddedAt: r.Added, AddedBy: r.By,
-		ExpireAfterSeconds: int64(r.ExpireAfter / time.Second)}
-	if r.ExpireAfter > 0 {
-		out.ExpireAfter = registry.FormatDuration(r.ExpireAfter)
-	}
-	return out
-}
-
-// RetentionReportFrom converts the registry's expiries to the wire report.
-func RetentionReportFrom(es []registry.Expiry, dryRun bool) *RetentionReport {
-	out := &RetentionReport{DryRun: dryRun, Expired: make([]Expiry, 0, len(es))}
-	for _, e := range es {
-		out.Expired = append(out.Expired, Expiry{Artifact: artifactFromInternal(e.Artifact), Rule: e.Rule, Deadline: e.Deadline,
-			Reason: e.Reason, Deleted: e.Deleted, Skipped: e.Skipped})
-	}
-	return out
-}
-
-// ExplanationFrom converts a registry verdict to the wire type.
-func ExplanationFrom(v registry.Verdict) *RetentionExplanation {
-	return &RetentionExplanation{Artifact: artifactFromInternal(v.Artifact), Due: v.Due, Lines: v.Lines}
-}
 
 // AddRetentionRule records a retention rule.
 func (l *Local) AddRetentionRule(ctx context.Context, req RetentionRuleRequest) (*RetentionRule, error) {
@@ -47,7 +23,7 @@ func (l *Local) AddRetentionRule(ctx context.Context, req RetentionRuleRequest) 
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	out := RuleFrom(r)
+	out := app.Rule(r)
 	return &out, nil
 }
 
@@ -59,7 +35,7 @@ func (l *Local) RetentionRules(ctx context.Context) ([]RetentionRule, error) {
 	}
 	out := make([]RetentionRule, 0, len(rs))
 	for _, r := range rs {
-		out = append(out, RuleFrom(r))
+		out = append(out, app.Rule(r))
 	}
 	return out, nil
 }
@@ -70,7 +46,7 @@ func (l *Local) RemoveRetentionRule(ctx context.Context, id string) (*RetentionR
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	out := RuleFrom(r)
+	out := app.Rule(r)
 	return &out, nil
 }
 
@@ -87,7 +63,7 @@ func (l *Local) ApplyRetention(ctx context.Context, dryRun bool) (*RetentionRepo
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	return RetentionReportFrom(es, dryRun), nil
+	return app.RetentionReport(es, dryRun), nil
 }
 
 // ExplainRetention says what retention weighs for the artifact ref names.
@@ -96,7 +72,7 @@ func (l *Local) ExplainRetention(ctx context.Context, ref string) (*RetentionExp
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	return ExplanationFrom(v), nil
+	return app.Explanation(v), nil
 }
 
 // AddRetentionRule records a retention rule (admin scope).

@@ -10,22 +10,23 @@ package client
 
 import (
 	"context"
-	"errors"
 	"io"
 	"time"
+
+	"github.com/artifact-store/artstore/pkg/api"
 )
 
-// Errors callers branch on (the CLI maps them to exit codes). Implementations
-// wrap them with context; use errors.Is.
+// Errors callers branch on (the CLI maps them to exit codes), the values
+// of pkg/api. Implementations wrap them with context; use errors.Is.
 var (
-	ErrNotFound  = errors.New("not found")
-	ErrConflict  = errors.New("conflict")
-	ErrInvalid   = errors.New("invalid input")
-	ErrIntegrity = errors.New("integrity check failed")
+	ErrNotFound  = api.ErrNotFound
+	ErrConflict  = api.ErrConflict
+	ErrInvalid   = api.ErrInvalid
+	ErrIntegrity = api.ErrIntegrity
 	// ErrForbidden: refused by retention (legal hold, WORM) or by a token's scope.
-	ErrForbidden    = errors.New("forbidden")
-	ErrUnavailable  = errors.New("unavailable")
-	ErrUnauthorized = errors.New("unauthorized")
+	ErrForbidden    = api.ErrForbidden
+	ErrUnavailable  = api.ErrUnavailable
+	ErrUnauthorized = api.ErrUnauthorized
 )
 
 // PullOptions tunes a pull.

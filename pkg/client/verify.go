@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/artifact-store/artstore/internal/app"
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/eventlog"
 	"github.com/artifact-store/artstore/internal/eventlog/sqlite"
@@ -219,7 +220,7 @@ func (v *verifier) artifact(ctx context.Context, a eventlog.Artifact) error {
 	if !manifestMatches(m, a) {
 		v.add(Problem{Ref: ref, Digest: a.ManifestDigest.String(), Kind: ProblemInvalidManifest,
 			Message: fmt.Sprintf("manifest %s describes %s content %s of %d bytes, but %s was registered as %s content %s of %d bytes",
-				a.ManifestDigest.Short(), m.Kind, m.Digest, m.Size, ref, kindOf(a.MediaType), a.ContentDigest, a.Size),
+				a.ManifestDigest.Short(), m.Kind, m.Digest, m.Size, ref, app.KindOf(a.MediaType), a.ContentDigest, a.Size),
 			Hint: "the registration does not match its manifest; check the event log (artstore log verify), then push the content again and delete this artifact"})
 		return nil
 	}

@@ -8,24 +8,24 @@ import (
 	"github.com/artifact-store/artstore/internal/config"
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/storage"
-	"github.com/artifact-store/artstore/pkg/client"
+	"github.com/artifact-store/artstore/pkg/api"
 )
 
 // Exit statuses of artstore. They are part of the CLI's interface: scripts
 // branch on them. ExitCodes documents each.
 const (
 	ExitOK          = 0
-	ExitError       = 1
-	ExitUsage       = 2
-	ExitNotFound    = 3
-	ExitIntegrity   = 4
-	ExitConflict    = 5
-	ExitUnavailable = 6
+	ExitError       = api.ExitError
+	ExitUsage       = api.ExitUsage
+	ExitNotFound    = api.ExitNotFound
+	ExitIntegrity   = api.ExitIntegrity
+	ExitConflict    = api.ExitConflict
+	ExitUnavailable = api.ExitUnavailable
 	// ExitForbidden: retention (a legal hold, an immutability period) or
 	// the daemon token's scope refuses the operation. Kept apart from
 	// ExitConflict because retrying or renaming does not help: someone
 	// must release the hold or grant the permission.
-	ExitForbidden = 7
+	ExitForbidden = api.ExitForbidden
 	// ExitInterrupted is the shell's convention for a SIGINT (128+2).
 	ExitInterrupted = 130
 )
@@ -89,9 +89,11 @@ var ErrSilent error = &SilentError{Code: ExitError}
 // IsUsage reports whether err is reported as a usage error (ExitUsage).
 func IsUsage(err error) bool { return ExitCodeOf(err) == ExitUsage }
 
-// ExitCodeOf maps an error to artstore's exit status. It is the one place
-// that does: commands return errors wrapping the sentinels of the packages
-// below (client, storage, content, config) or the types of this package.
+// ExitCodeOf maps an error to artstore's exit status. Besides this
+// package's error types and config.ErrInvalid, it classifies by the
+// sentinels of pkg/api (api.ExitCode), which local mode and the remote
+// client both return; the few storage and content sentinels a command can
+// meet without going through pkg/client count as the class they mean.
 func ExitCodeOf(err error) int {
 	var silent *SilentError
 	var flagErr *FlagError
@@ -102,28 +104,21 @@ func ExitCodeOf(err error) int {
 		return silent.Code
 	case errors.Is(err, context.Canceled):
 		return ExitInterrupted
-	case errors.As(err, &flagErr),
-		errors.Is(err, config.ErrInvalid),
-		errors.Is(err, client.ErrInvalid),
-		errors.Is(err, content.ErrInvalidRange),
-		errors.Is(err, storage.ErrUnknownBackend):
+	case errors.As(err, &flagErr), errors.Is(err, config.ErrInvalid):
 		return ExitUsage
-	// Integrity before not-found: the store marks a missing blob of an
-	// existing artifact ErrIntegrity while keeping storage.ErrNotFound in
-	// the chain, and "the bytes are gone" must not read as "no such artifact".
-	case errors.Is(err, client.ErrIntegrity), errors.Is(err, content.ErrMismatch):
-		return ExitIntegrity
-	case errors.Is(err, client.ErrNotFound), errors.Is(err, storage.ErrNotFound):
-		return ExitNotFound
-	case errors.Is(err, client.ErrConflict):
-		return ExitConflict
-	case errors.Is(err, client.ErrUnavailable), errors.Is(err, storage.ErrUnavailable):
-		return ExitUnavailable
-	case errors.Is(err, client.ErrForbidden), errors.Is(err, client.ErrUnauthorized):
-		return ExitForbidden
-	default:
-		return ExitError
 	}
+	for _, k := range []struct{ from, to error }{
+		{content.ErrInvalidRange, api.ErrInvalid},
+		{storage.ErrUnknownBackend, api.ErrInvalid},
+		{content.ErrMismatch, api.ErrIntegrity},
+		{storage.ErrNotFound, api.ErrNotFound},
+		{storage.ErrUnavailable, api.ErrUnavailable},
+	} {
+		if errors.Is(err, k.from) {
+			err = Mark(err, k.to)
+		}
+	}
+	return api.ExitCode(err)
 }
 
 // Mark returns an error with err's message that also matches kind with
