@@ -28,7 +28,7 @@ var rules = []rule{
 	{[]string{"internal/storage", "internal/eventlog"}, []string{"internal/registry", "internal/app", "internal/server"},
 		"storage and the event log sit below the registry and the application layer"},
 	{[]string{"internal/app"}, []string{"internal/server"}, "the daemon uses the application layer, not the other way round"},
-	{[]string{"pkg/api", "internal/content"}, []string{""}, "leaf packages import nothing of the module"},
+	{[]string{"pkg/api", "internal/content", "internal/tlog"}, []string{""}, "leaf packages import nothing of the module"},
 }
 
 // under reports whether pkg (module-relative) is dir or below it; "" is
