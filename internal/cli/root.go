@@ -190,6 +190,9 @@ docs/configuration.md.
 		if err != nil {
 			return err
 		}
+		if err := cmdutil.CheckJSONFlags(cfg.Output); err != nil {
+			return err
+		}
 		f.IO.SetQuiet(cfg.Output.Quiet)
 		f.IO.SetVerbose(cfg.Output.Verbose)
 		if cfg.ConfigFile != "" {

@@ -85,9 +85,13 @@ func (s Serve) Has(field string) bool { return s.set[field] }
 
 // Output holds the output switches (flags and environment only).
 type Output struct {
-	JSON    bool // machine-readable JSON on stdout
-	Quiet   bool // no progress or informational messages
-	Verbose bool // diagnostics on stderr
+	JSON bool // machine-readable JSON on stdout (also on with JQ or Template)
+	// JQ is a jq expression and Template a Go template the JSON output
+	// goes through (at most one of them is set).
+	JQ       string
+	Template string
+	Quiet    bool // no progress or informational messages
+	Verbose  bool // diagnostics on stderr
 }
 
 // Backend is one storage backend entry (config key backends.<ID>): the
@@ -157,7 +161,7 @@ type LoadOptions struct {
 }
 
 func (o *LoadOptions) env(name string) (string, bool) {
-	if o.LookupEnv == nil {
+	if o.LookupEnv == nil || name == "" {
 		return "", false
 	}
 	v, ok := o.LookupEnv(name)

@@ -23,21 +23,25 @@ const (
 
 	// Output settings: flags and environment only, never the config file
 	// (a config file that turned on JSON output would break every script).
-	KeyJSON    = "json"
-	KeyQuiet   = "quiet"
-	KeyVerbose = "verbose"
+	KeyJSON     = "json"
+	KeyJQ       = "jq"
+	KeyTemplate = "template"
+	KeyQuiet    = "quiet"
+	KeyVerbose  = "verbose"
 )
 
 // Flag names of the global flags RegisterFlags defines.
 const (
-	FlagConfig  = "config"
-	FlagStore   = "store"
-	FlagServer  = "server"
-	FlagBackend = "backend"
-	FlagRetry   = "retry-window"
-	FlagJSON    = "json"
-	FlagQuiet   = "quiet"
-	FlagVerbose = "verbose"
+	FlagConfig   = "config"
+	FlagStore    = "store"
+	FlagServer   = "server"
+	FlagBackend  = "backend"
+	FlagRetry    = "retry-window"
+	FlagJSON     = "json"
+	FlagJQ       = "jq"
+	FlagTemplate = "template"
+	FlagQuiet    = "quiet"
+	FlagVerbose  = "verbose"
 )
 
 // EnvConfig names the environment variable that selects the config file.
@@ -77,6 +81,10 @@ func Settings() []Setting {
 			Usage: "in remote mode, keep retrying for `DURATION` while the daemon is unreachable or unavailable (0: no retries)"},
 		{Key: KeyJSON, Flag: FlagJSON, Env: "ARTSTORE_JSON", Default: "false", Bool: true,
 			Usage: "print machine-readable JSON instead of text"},
+		{Key: KeyJQ, Flag: FlagJQ, Default: "(none)",
+			Usage: "filter the JSON output with the jq `EXPRESSION` (implies --json)"},
+		{Key: KeyTemplate, Flag: FlagTemplate, Default: "(none)",
+			Usage: "format the JSON output with the Go `TEMPLATE` (implies --json)"},
 		{Key: KeyQuiet, Flag: FlagQuiet, Short: "q", Env: "ARTSTORE_QUIET", Default: "false", Bool: true,
 			Usage: "print only errors and requested data; no progress"},
 		{Key: KeyVerbose, Flag: FlagVerbose, Short: "v", Env: "ARTSTORE_VERBOSE", Default: "false", Bool: true,
@@ -152,7 +160,7 @@ func fileKeys() []string {
 func (s Setting) PlainUsage() string { return strings.ReplaceAll(s.Usage, "`", "") }
 
 // RegisterFlags defines the global flags (--config, --store, --server,
-// --backend, --json, --quiet, --verbose) on fs. Load reads them back from
+// --backend, --json, --jq, --template, --quiet, --verbose) on fs. Load reads them back from
 // the same FlagSet. Defaults shown in help are fixed strings, so generated
 // documentation does not depend on the machine.
 func RegisterFlags(fs *pflag.FlagSet) {

@@ -138,7 +138,14 @@ func Load(opts LoadOptions) (*Config, error) {
 	cfg.RetrievalRecords = r.boolean(KeyRetrievalRecords)
 	cfg.RetryWindow = r.duration(KeyRetryWindow)
 	cfg.Serve = r.serve()
-	cfg.Output = Output{JSON: r.boolean(KeyJSON), Quiet: r.boolean(KeyQuiet), Verbose: r.boolean(KeyVerbose)}
+	cfg.Output = Output{JSON: r.boolean(KeyJSON), JQ: r.str(KeyJQ), Template: r.str(KeyTemplate),
+		Quiet: r.boolean(KeyQuiet), Verbose: r.boolean(KeyVerbose)}
+	if cfg.Output.JQ != "" || cfg.Output.Template != "" {
+		cfg.Output.JSON = true
+	}
+	if cfg.Output.JQ != "" && cfg.Output.Template != "" {
+		ps.add(&Problem{Key: "jq, template", Msg: "--jq and --template cannot both be given"})
+	}
 	if cfg.Output.Quiet && cfg.Output.Verbose {
 		ps.add(&Problem{Key: "quiet, verbose", Msg: "--quiet and --verbose cannot both be on"})
 	}

@@ -139,19 +139,6 @@ func TestMakeParent(t *testing.T) {
 	}
 }
 
-func TestWriteJSON(t *testing.T) {
-	var b bytes.Buffer
-	if err := WriteJSON(&b, map[string]any{"a": "<b>", "n": 1}); err != nil {
-		t.Fatal(err)
-	}
-	if want := "{\n  \"a\": \"<b>\",\n  \"n\": 1\n}\n"; b.String() != want {
-		t.Errorf("got %q, want %q", b.String(), want)
-	}
-	if err := WriteJSON(&b, func() {}); err == nil {
-		t.Error("unencodable value did not fail")
-	}
-}
-
 func TestTable(t *testing.T) {
 	var b bytes.Buffer
 	tb := NewTable(&b, "id", "detail")

@@ -1,25 +1,11 @@
 package cmdutil
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
 )
-
-// WriteJSON writes v as JSON indented by two spaces, followed by a newline:
-// the one format of every --json output. HTML characters are not escaped
-// (the output is for programs and people, not browsers).
-func WriteJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return fmt.Errorf("write JSON output: %w", err)
-	}
-	return nil
-}
 
 // Table writes aligned columns for human output. Cells must not contain
 // tabs or newlines; they are replaced by spaces.

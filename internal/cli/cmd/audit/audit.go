@@ -106,7 +106,7 @@ func auditRun(ctx context.Context, opts *Options) error {
 		if evs == nil {
 			evs = []client.Event{}
 		}
-		return cmdutil.WriteJSON(opts.IO.Out, evs)
+		return cmdutil.WriteJSON(opts.IO.Out, cfg.Output, evs)
 	}
 	if len(evs) == 0 {
 		if !cfg.Output.Quiet {

@@ -89,7 +89,7 @@ func gcRun(ctx context.Context, opts *Options) error {
 		return fmt.Errorf("gc: %w", err)
 	}
 	if cfg.Output.JSON {
-		return cmdutil.WriteJSON(opts.IO.Out, rep)
+		return cmdutil.WriteJSON(opts.IO.Out, cfg.Output, rep)
 	}
 	out := opts.IO.Out
 	verb := "collected"

@@ -97,7 +97,7 @@ func holdRun(ctx context.Context, opts *Options) error {
 		return fmt.Errorf("hold: %w", err)
 	}
 	if cfg.Output.JSON {
-		return cmdutil.WriteJSON(opts.IO.Out, a)
+		return cmdutil.WriteJSON(opts.IO.Out, cfg.Output, a)
 	}
 	if cfg.Output.Quiet {
 		return nil

@@ -233,7 +233,7 @@ func initRun(ctx context.Context, opts *Options) (err error) {
 	res := Result{ConfigFile: cfg.ConfigPath, Store: cfg.Store, StoreCreated: created}
 	res.Backend.ID, res.Backend.Type, res.Backend.Location = b.ID, b.Type, b.Location()
 	if cfg.Output.JSON {
-		return cmdutil.WriteJSON(opts.IO.Out, res)
+		return cmdutil.WriteJSON(opts.IO.Out, cfg.Output, res)
 	}
 	verb := "using existing store"
 	if created {

@@ -86,7 +86,7 @@ func labelRun(ctx context.Context, opts *Options) error {
 		return err
 	}
 	if cfg.Output.JSON {
-		return cmdutil.WriteJSON(opts.IO.Out, art)
+		return cmdutil.WriteJSON(opts.IO.Out, cfg.Output, art)
 	}
 	keys := make([]string, 0, len(art.Labels))
 	for k := range art.Labels {

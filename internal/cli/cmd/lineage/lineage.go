@@ -94,7 +94,7 @@ func lineageRun(ctx context.Context, opts *Options) error {
 		g.Edges = []client.LineageEdge{}
 	}
 	if cfg.Output.JSON {
-		return cmdutil.WriteJSON(opts.IO.Out, g)
+		return cmdutil.WriteJSON(opts.IO.Out, cfg.Output, g)
 	}
 	return PrintTree(opts.IO.Out, g, opts.Direction)
 }

@@ -60,7 +60,7 @@ the whole chain.`,
   $ artstore log --follow
 
   # JSON: an array of {"seq", "time", "actor", "type", "subject", "payload", "prev", "hash"};
-  # with --follow, one such object per line
+  # with --follow, one such object per line (and --jq runs on each)
   $ artstore log --json`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -93,7 +93,10 @@ func logRun(ctx context.Context, opts *Options) error {
 
 	jsonOut := cfg.Output.JSON
 	lines := jsonOut && opts.Follow // JSON lines when following
-	var all []client.Event
+	var arr *cmdutil.JSONArray      // without --follow: one array, streamed
+	if jsonOut && !lines {
+		arr = cmdutil.NewJSONArray(opts.IO.Out, cfg.Output)
+	}
 	after, printed := opts.After, 0
 	for opts.Limit == 0 || printed < opts.Limit {
 		n := batch
@@ -113,6 +116,11 @@ func logRun(ctx context.Context, opts *Options) error {
 		}
 		for _, e := range evs {
 			switch {
+			case lines && (cfg.Output.JQ != "" || cfg.Output.Template != ""):
+				// Following, the expression runs on each event.
+				if err := cmdutil.WriteJSON(opts.IO.Out, cfg.Output, e); err != nil {
+					return err
+				}
 			case lines:
 				b, err := json.Marshal(e)
 				if err != nil {
@@ -121,8 +129,10 @@ func logRun(ctx context.Context, opts *Options) error {
 				if _, err := fmt.Fprintf(opts.IO.Out, "%s\n", b); err != nil {
 					return err
 				}
-			case jsonOut:
-				all = append(all, e)
+			case arr != nil:
+				if err := arr.Add(e); err != nil {
+					return err
+				}
 			default:
 				if err := PrintEvent(opts.IO.Out, e); err != nil {
 					return err
@@ -135,11 +145,8 @@ func logRun(ctx context.Context, opts *Options) error {
 			break
 		}
 	}
-	if jsonOut && !lines {
-		if all == nil {
-			all = []client.Event{}
-		}
-		return cmdutil.WriteJSON(opts.IO.Out, all)
+	if arr != nil {
+		return arr.Close()
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package ls
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
@@ -33,8 +34,11 @@ type Options struct {
 	Selectors []string
 	Since     string
 	Limit     int
-	All       bool
-	Newest    bool
+	// LimitGiven: --limit was on the command line (with --json and -q
+	// the default is no limit).
+	LimitGiven bool
+	All        bool
+	Newest     bool
 }
 
 // NewCmdLs returns the command. runF, if not nil, replaces the run function.
@@ -55,7 +59,9 @@ time, or an age such as 30m, 24h, 7d or 2w.
 
 At most --limit versions are printed (default 100; 0 means no limit); when
 there are more, a note on stderr says so: --newest then shows the latest
-ones instead of the first. Removed artifacts are listed only with --all.`,
+ones instead of the first. With --json or -q (one reference per line, for
+scripts) every match is printed unless --limit is given; the JSON array is
+written as the pages arrive. Removed artifacts are listed only with --all.`,
 		Example: `  $ artstore ls
   REF                  SIZE     CREATED               TAGS
   reports/q3.pdf:1     1.1 MiB  2026-11-20T09:14:55Z
@@ -66,12 +72,15 @@ ones instead of the first. Removed artifacts are listed only with --all.`,
   $ artstore ls --all --limit 0
 
   # JSON: an array of artifacts, each as in "artstore show --json"
-  $ artstore ls --json`,
+  $ artstore ls --json
+  $ artstore ls 'logs/*' --jq '.[] | select(.size > 1000000) | .ref'
+  $ artstore ls -q 'tmp/*' | xargs -n1 artstore rm`,
 		Args: cmdutil.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				opts.Pattern = args[0]
 			}
+			opts.LimitGiven = cmd.Flags().Changed("limit")
 			if opts.Limit < 0 {
 				return cmdutil.FlagErrorf("--limit %d: want 0 (no limit) or more", opts.Limit)
 			}
@@ -108,51 +117,108 @@ func lsRun(ctx context.Context, opts *Options) error {
 	}
 	defer store.Close()
 
-	arts := []client.Artifact{}
-	more := false
-	for {
-		q.Limit = pageSize
-		if opts.Limit > 0 && opts.Limit-len(arts) < pageSize {
-			q.Limit = opts.Limit - len(arts)
-		}
-		page, err := store.List(ctx, q)
-		if err != nil {
-			return err
-		}
-		arts = append(arts, page.Artifacts...)
-		if page.NextCursor == "" {
-			break
-		}
-		if opts.Limit > 0 && len(arts) >= opts.Limit {
-			more = true
-			break
-		}
-		q.Cursor = page.NextCursor
+	// Scripts (--json, -q) get every match unless they ask for fewer: a
+	// listing cut short without a word would lose data.
+	limit := opts.Limit
+	if !opts.LimitGiven && (cfg.Output.JSON || cfg.Output.Quiet) {
+		limit = 0
 	}
-	if cfg.Output.JSON {
-		return cmdutil.WriteJSON(opts.IO.Out, arts)
+	out := newSink(opts.IO, cfg.Output)
+	n, more, err := listPages(ctx, store, q, limit, out.add)
+	if err != nil {
+		return err
 	}
-	if len(arts) > 0 {
-		t := cmdutil.NewTable(opts.IO.Out, "ref", "size", "created", "tags")
-		for _, a := range arts {
-			tags := strings.Join(a.Tags, ",")
-			if a.Deleted {
-				tags = "(removed)"
-			}
-			t.Row(textfmt.Sanitize(a.Ref), textfmt.Bytes(a.Size), artfmt.Time(a.CreatedAt), textfmt.Sanitize(tags))
-		}
-		if err := t.Flush(); err != nil {
-			return err
-		}
-	} else {
+	if err := out.close(); err != nil {
+		return err
+	}
+	if n == 0 && !cfg.Output.JSON {
 		opts.IO.Infof("no artifacts match")
 	}
 	if more {
 		if opts.Newest {
-			opts.IO.Infof("showing the latest %d; use --limit N or --limit 0 for more", len(arts))
+			opts.IO.Infof("showing the latest %d; use --limit N or --limit 0 for more", n)
 		} else {
-			opts.IO.Infof("showing the first %d; use --newest for the latest, --limit N or --limit 0 for more", len(arts))
+			opts.IO.Infof("showing the first %d; use --newest for the latest, --limit N or --limit 0 for more", n)
 		}
+	}
+	return nil
+}
+
+// listPages hands each artifact q selects to add, page by page, stopping
+// after limit (0: no limit). It returns how many it handed over and
+// whether more were left.
+func listPages(ctx context.Context, store client.Store, q client.Query, limit int, add func(client.Artifact) error) (n int, more bool, err error) {
+	for {
+		q.Limit = pageSize
+		if limit > 0 && limit-n < pageSize {
+			q.Limit = limit - n
+		}
+		page, err := store.List(ctx, q)
+		if err != nil {
+			return n, false, err
+		}
+		for _, a := range page.Artifacts {
+			if err := add(a); err != nil {
+				return n, false, err
+			}
+			n++
+		}
+		if page.NextCursor == "" {
+			return n, false, nil
+		}
+		if limit > 0 && n >= limit {
+			return n, true, nil
+		}
+		q.Cursor = page.NextCursor
+	}
+}
+
+// sink prints artifacts as they come: a streamed JSON array, one
+// reference per line (-q), or a table.
+type sink struct {
+	io    *iostreams.IOStreams
+	json  *cmdutil.JSONArray
+	table *cmdutil.Table
+	quiet bool
+}
+
+func newSink(ios *iostreams.IOStreams, out config.Output) *sink {
+	switch {
+	case out.JSON:
+		return &sink{io: ios, json: cmdutil.NewJSONArray(ios.Out, out)}
+	case out.Quiet:
+		return &sink{io: ios, quiet: true}
+	}
+	return &sink{io: ios}
+}
+
+func (s *sink) add(a client.Artifact) error {
+	switch {
+	case s.json != nil:
+		return s.json.Add(a)
+	case s.quiet:
+		if _, err := fmt.Fprintln(s.io.Out, textfmt.Sanitize(a.Ref)); err != nil {
+			return fmt.Errorf("write output: %w", err)
+		}
+		return nil
+	}
+	if s.table == nil {
+		s.table = cmdutil.NewTable(s.io.Out, "ref", "size", "created", "tags")
+	}
+	tags := strings.Join(a.Tags, ",")
+	if a.Deleted {
+		tags = "(removed)"
+	}
+	s.table.Row(textfmt.Sanitize(a.Ref), textfmt.Bytes(a.Size), artfmt.Time(a.CreatedAt), textfmt.Sanitize(tags))
+	return nil
+}
+
+func (s *sink) close() error {
+	switch {
+	case s.json != nil:
+		return s.json.Close()
+	case s.table != nil:
+		return s.table.Flush()
 	}
 	return nil
 }

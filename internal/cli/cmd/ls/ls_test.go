@@ -2,6 +2,7 @@ package ls
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/artifact-store/artstore/internal/cli/cmd/internal/fakestore"
 	"github.com/artifact-store/artstore/internal/cli/cmdutil"
 	"github.com/artifact-store/artstore/internal/cli/iostreams"
+	"github.com/artifact-store/artstore/internal/config"
 	"github.com/artifact-store/artstore/pkg/client"
 )
 
@@ -22,8 +24,8 @@ func TestNewCmdLs(t *testing.T) {
 	}{
 		{args: nil, want: Options{Limit: DefaultLimit}},
 		{args: []string{"reports/*", "-l", "env=prod", "--label", "!old", "--since", "7d", "-n", "5", "--all"},
-			want: Options{Pattern: "reports/*", Selectors: []string{"env=prod", "!old"}, Since: "7d", Limit: 5, All: true}},
-		{args: []string{"--limit", "0"}, want: Options{Limit: 0}},
+			want: Options{Pattern: "reports/*", Selectors: []string{"env=prod", "!old"}, Since: "7d", Limit: 5, LimitGiven: true, All: true}},
+		{args: []string{"--limit", "0"}, want: Options{Limit: 0, LimitGiven: true}},
 		{args: []string{"--newest"}, want: Options{Limit: DefaultLimit, Newest: true}},
 		{args: []string{"--limit", "-1"}, wantUsage: true},
 		{args: []string{"--limit", "x"}, wantUsage: true},
@@ -81,11 +83,13 @@ func TestLsRun(t *testing.T) {
 		opts      Options
 		n         int
 		json      bool
+		quiet     bool
 		wantOut   string
 		wantErr   string
 		wantNote  string
 		wantQuery client.Query // of the first call
 		wantCalls int
+		wantRefs  int // with json: how many elements
 	}{
 		{name: "table over pages", opts: Options{Limit: 0, Pattern: "logs/*", Selectors: []string{"a=b"}, All: true}, n: 3,
 			wantOut: "REF           SIZE     CREATED               TAGS\n" +
@@ -101,8 +105,15 @@ func TestLsRun(t *testing.T) {
 			wantNote: "showing the latest 2; use --limit N or --limit 0 for more\n", wantQuery: client.Query{Limit: 2, Newest: true}, wantCalls: 1},
 		{name: "since as an age", opts: Options{Limit: 10, Since: "24h"}, n: 0, wantNote: "no artifacts match\n",
 			wantQuery: client.Query{Since: now.Add(-24 * time.Hour), Limit: 10}, wantCalls: 1},
-		{name: "json array", opts: Options{Limit: 10}, n: 1, json: true, wantOut: "[\n  {\n    \"id\": ", wantCalls: 1, wantQuery: client.Query{Limit: 10}},
-		{name: "json empty array", opts: Options{Limit: 10}, n: 0, json: true, wantOut: "[]\n", wantCalls: 1, wantQuery: client.Query{Limit: 10}},
+		{name: "json array", opts: Options{Limit: 10, LimitGiven: true}, n: 1, json: true, wantOut: "[\n  {\n    \"id\": ", wantCalls: 1, wantQuery: client.Query{Limit: 10}},
+		{name: "json empty array", opts: Options{Limit: 10, LimitGiven: true}, n: 0, json: true, wantOut: "[]\n", wantCalls: 1, wantQuery: client.Query{Limit: 10}},
+		{name: "json lists everything without --limit", opts: Options{Limit: 2}, n: 5, json: true, wantOut: "[\n  {\n    \"id\": ",
+			wantCalls: 3, wantQuery: client.Query{Limit: pageSize}, wantRefs: 5},
+		{name: "json honours a given --limit silently", opts: Options{Limit: 3, LimitGiven: true}, n: 5, json: true, wantOut: "[\n  {\n    \"id\": ",
+			wantCalls: 2, wantQuery: client.Query{Limit: 3}, wantRefs: 3, wantNote: "showing the first 3; use --newest for the latest, --limit N or --limit 0 for more\n"},
+		{name: "quiet prints references, all of them", opts: Options{Limit: 2}, n: 3, quiet: true,
+			wantOut: "logs/build:1\nlogs/build:2\nlogs/build:3\n", wantCalls: 2, wantQuery: client.Query{Limit: pageSize}},
+		{name: "quiet with nothing prints nothing", opts: Options{Limit: 2}, n: 0, quiet: true, wantCalls: 1, wantQuery: client.Query{Limit: pageSize}},
 		{name: "bad since", opts: Options{Since: "soon"}, wantErr: `time "soon": want a date`},
 	}
 	for _, tt := range tests {
@@ -111,7 +122,11 @@ func TestLsRun(t *testing.T) {
 			var queries []client.Query
 			fake := pagedStore(tt.n, &queries)
 			opts := tt.opts
-			opts.IO, opts.Client, opts.Config, opts.Now = ios, fake.Opener(), fakestore.Config(tt.json), func() time.Time { return now }
+			ios.SetQuiet(tt.quiet)
+			opts.IO, opts.Client, opts.Now = ios, fake.Opener(), func() time.Time { return now }
+			opts.Config = func() (*config.Config, error) {
+				return &config.Config{Output: config.Output{JSON: tt.json, Quiet: tt.quiet}}, nil
+			}
 			err := lsRun(context.Background(), &opts)
 			if tt.wantErr != "" {
 				if !cmdutil.IsUsage(err) || !strings.Contains(err.Error(), tt.wantErr) {
@@ -127,6 +142,15 @@ func TestLsRun(t *testing.T) {
 			}
 			if tt.json && !strings.HasPrefix(stdout.String(), tt.wantOut) || !tt.json && stdout.String() != tt.wantOut {
 				t.Errorf("stdout =\n%s\nwant\n%s", stdout, tt.wantOut)
+			}
+			if tt.json {
+				var got []client.Artifact
+				if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
+					t.Fatalf("stdout is not JSON: %v\n%s", err, stdout)
+				}
+				if tt.wantRefs != 0 && len(got) != tt.wantRefs {
+					t.Errorf("got %d artifacts, want %d", len(got), tt.wantRefs)
+				}
 			}
 			if stderr.String() != tt.wantNote {
 				t.Errorf("stderr = %q, want %q", stderr, tt.wantNote)

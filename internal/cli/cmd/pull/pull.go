@@ -170,7 +170,7 @@ func pullRun(ctx context.Context, opts *Options) error {
 		res.Path = path
 	}
 	if cfg.Output.JSON {
-		return cmdutil.WriteJSON(opts.IO.Out, res)
+		return cmdutil.WriteJSON(opts.IO.Out, cfg.Output, res)
 	}
 	where := "standard output"
 	if !toStdout {

@@ -170,7 +170,7 @@ func pushRun(ctx context.Context, opts *Options) error {
 		}
 		return err // the store's errors say what and which
 	}
-	return printResult(opts.IO, cfg.Output.JSON, res)
+	return printResult(opts.IO, cfg.Output, res)
 }
 
 // buildRequest turns the options into a PushRequest; usage errors are
@@ -248,9 +248,9 @@ func treeSize(dir string) int64 {
 	return total
 }
 
-func printResult(io *iostreams.IOStreams, jsonOut bool, res *client.PushResult) error {
-	if jsonOut {
-		return cmdutil.WriteJSON(io.Out, res)
+func printResult(io *iostreams.IOStreams, out config.Output, res *client.PushResult) error {
+	if out.JSON {
+		return cmdutil.WriteJSON(io.Out, out, res)
 	}
 	if io.Quiet() {
 		_, err := fmt.Fprintln(io.Out, res.Ref)

@@ -76,7 +76,7 @@ func applyRun(ctx context.Context, opts *ApplyOptions) error {
 			return fmt.Errorf("retention apply --explain: %w", err)
 		}
 		if cfg.Output.JSON {
-			return cmdutil.WriteJSON(out, v)
+			return cmdutil.WriteJSON(out, cfg.Output, v)
 		}
 		fmt.Fprintf(out, "%s (id %s)\n", v.Artifact.Ref, v.Artifact.ID)
 		for _, l := range v.Lines {
@@ -89,7 +89,7 @@ func applyRun(ctx context.Context, opts *ApplyOptions) error {
 		return fmt.Errorf("retention apply: %w", err)
 	}
 	if cfg.Output.JSON {
-		return cmdutil.WriteJSON(out, rep)
+		return cmdutil.WriteJSON(out, cfg.Output, rep)
 	}
 	for _, e := range rep.Expired {
 		switch {

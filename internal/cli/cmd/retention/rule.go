@@ -119,7 +119,7 @@ func ruleAddRun(ctx context.Context, opts *RuleOptions) error {
 		return fmt.Errorf("retention rule add: %w", err)
 	}
 	if cfg.Output.JSON {
-		return cmdutil.WriteJSON(opts.IO.Out, r)
+		return cmdutil.WriteJSON(opts.IO.Out, cfg.Output, r)
 	}
 	if cfg.Output.Quiet {
 		return nil
@@ -169,7 +169,7 @@ func ruleLsRun(ctx context.Context, opts *RuleOptions) error {
 		if rs == nil {
 			rs = []client.RetentionRule{}
 		}
-		return cmdutil.WriteJSON(opts.IO.Out, rs)
+		return cmdutil.WriteJSON(opts.IO.Out, cfg.Output, rs)
 	}
 	if len(rs) == 0 {
 		if !cfg.Output.Quiet {
@@ -227,7 +227,7 @@ func ruleRmRun(ctx context.Context, opts *RuleOptions) error {
 		return fmt.Errorf("retention rule rm: %w", err)
 	}
 	if cfg.Output.JSON {
-		return cmdutil.WriteJSON(opts.IO.Out, r)
+		return cmdutil.WriteJSON(opts.IO.Out, cfg.Output, r)
 	}
 	if cfg.Output.Quiet {
 		return nil

@@ -101,7 +101,7 @@ func setRun(ctx context.Context, opts *SetOptions) error {
 		return fmt.Errorf("retention set: %w", err)
 	}
 	if cfg.Output.JSON {
-		return cmdutil.WriteJSON(opts.IO.Out, a)
+		return cmdutil.WriteJSON(opts.IO.Out, cfg.Output, a)
 	}
 	if cfg.Output.Quiet {
 		return nil

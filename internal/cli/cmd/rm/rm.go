@@ -87,7 +87,7 @@ func rmRun(ctx context.Context, opts *Options) error {
 		return err
 	}
 	if cfg.Output.JSON {
-		return cmdutil.WriteJSON(opts.IO.Out, Result{DryRun: opts.DryRun, Removed: *art})
+		return cmdutil.WriteJSON(opts.IO.Out, cfg.Output, Result{DryRun: opts.DryRun, Removed: *art})
 	}
 	verb := "removed"
 	if opts.DryRun {

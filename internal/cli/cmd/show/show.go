@@ -68,7 +68,7 @@ func showRun(ctx context.Context, opts *Options) error {
 		return err
 	}
 	if cfg.Output.JSON {
-		return cmdutil.WriteJSON(opts.IO.Out, art)
+		return cmdutil.WriteJSON(opts.IO.Out, cfg.Output, art)
 	}
 	return Print(opts.IO.Out, art)
 }

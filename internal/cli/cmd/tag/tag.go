@@ -65,7 +65,7 @@ func tagRun(ctx context.Context, opts *Options) error {
 		return err
 	}
 	if cfg.Output.JSON {
-		return cmdutil.WriteJSON(opts.IO.Out, art)
+		return cmdutil.WriteJSON(opts.IO.Out, cfg.Output, art)
 	}
 	_, err = fmt.Fprintf(opts.IO.Out, "tagged %s as %s\n", art.Ref, opts.Tag)
 	return err

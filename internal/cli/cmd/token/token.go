@@ -125,7 +125,7 @@ func createRun(ctx context.Context, opts *Options) error {
 		return fmt.Errorf("create token: %w", err)
 	}
 	if cfg.Output.JSON {
-		return cmdutil.WriteJSON(opts.IO.Out, t)
+		return cmdutil.WriteJSON(opts.IO.Out, cfg.Output, t)
 	}
 	opts.IO.Infof("created token %s (%s, scope %s%s); it is shown only this once:", t.ID, t.Name, t.Scope, prefixText(t.Prefix))
 	_, err = fmt.Fprintln(opts.IO.Out, t.Token)
@@ -179,7 +179,7 @@ func listRun(ctx context.Context, opts *Options) error {
 		return fmt.Errorf("list tokens: %w", err)
 	}
 	if cfg.Output.JSON {
-		return cmdutil.WriteJSON(opts.IO.Out, list)
+		return cmdutil.WriteJSON(opts.IO.Out, cfg.Output, list)
 	}
 	return writeTable(opts.IO.Out, list)
 }
@@ -234,7 +234,7 @@ func revokeRun(ctx context.Context, opts *Options) error {
 		return fmt.Errorf("revoke token: %w", err)
 	}
 	if cfg.Output.JSON {
-		return cmdutil.WriteJSON(opts.IO.Out, t)
+		return cmdutil.WriteJSON(opts.IO.Out, cfg.Output, t)
 	}
 	opts.IO.Infof("revoked token %s (%s)", t.ID, t.Name)
 	return nil

@@ -96,7 +96,7 @@ func verifyRun(ctx context.Context, opts *Options) error {
 		rep.Problems = []client.Problem{}
 	}
 	if cfg.Output.JSON {
-		if err := cmdutil.WriteJSON(opts.IO.Out, rep); err != nil {
+		if err := cmdutil.WriteJSON(opts.IO.Out, cfg.Output, rep); err != nil {
 			return err
 		}
 	} else {

@@ -50,7 +50,7 @@ func versionRun(opts *Options) error {
 	}
 	info := opts.BuildInfo()
 	if cfg.Output.JSON {
-		return cmdutil.WriteJSON(opts.IO.Out, info)
+		return cmdutil.WriteJSON(opts.IO.Out, cfg.Output, info)
 	}
 	_, err = fmt.Fprintf(opts.IO.Out, "artstore %s (%s, %s, %s)\n", info.Version, info.Commit, info.Go, info.Platform)
 	return err

@@ -74,7 +74,7 @@ func rebuildRun(ctx context.Context, opts *Options) error {
 		return cmdutil.Mark(fmt.Errorf("admin rebuild: views rebuilt, but the log's hash chain is broken at event %d: %s (run artstore log verify)", rep.FirstBad, rep.Problem), client.ErrIntegrity)
 	}
 	if cfg.Output.JSON {
-		return cmdutil.WriteJSON(opts.IO.Out, Result{Events: rep.Events, Head: rep.Head})
+		return cmdutil.WriteJSON(opts.IO.Out, cfg.Output, Result{Events: rep.Events, Head: rep.Head})
 	}
 	head := rep.Head
 	if head == "" {

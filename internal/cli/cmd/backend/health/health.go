@@ -114,7 +114,7 @@ func healthRun(ctx context.Context, opts *Options) error {
 	}
 
 	if cfg.Output.JSON {
-		if err := cmdutil.WriteJSON(opts.IO.Out, results); err != nil {
+		if err := cmdutil.WriteJSON(opts.IO.Out, cfg.Output, results); err != nil {
 			return err
 		}
 	} else if !opts.IO.Quiet() {

@@ -88,7 +88,7 @@ func lsRun(ctx context.Context, opts *Options) error {
 		}
 	}
 	if cfg.Output.JSON {
-		return cmdutil.WriteJSON(opts.IO.Out, entries)
+		return cmdutil.WriteJSON(opts.IO.Out, cfg.Output, entries)
 	}
 	t := cmdutil.NewTable(opts.IO.Out, "id", "type", "default", "location")
 	for _, e := range entries {

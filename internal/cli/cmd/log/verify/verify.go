@@ -61,7 +61,7 @@ func verifyRun(ctx context.Context, opts *Options) error {
 		return fmt.Errorf("log verify: %w", err)
 	}
 	if cfg.Output.JSON {
-		if err := cmdutil.WriteJSON(opts.IO.Out, rep); err != nil {
+		if err := cmdutil.WriteJSON(opts.IO.Out, cfg.Output, rep); err != nil {
 			return err
 		}
 	} else if rep.OK {
