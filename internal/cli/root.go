@@ -228,6 +228,7 @@ docs/configuration.md.
 		backend.NewCmdBackend(f),
 		completion.NewCmdCompletion(f, nil),
 	)
+	cmdutil.PlainBoolFlags(root)
 	return root
 }
 

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -21,10 +22,19 @@ type AuditFilter struct {
 	// Types are event type names; a name without its version suffix
 	// ("artifact.retrieved") matches every version of it.
 	Types []string
-	// Limit is the most events returned (the newest matching ones): 0
-	// means 1000, at most 10000.
+	// Limit is the most events returned (the newest matching ones, or
+	// with Forward the oldest): 0 means 1000, at most 10000.
 	Limit int
+	// After skips the events up to and including this sequence number.
+	After int64
+	// Forward returns the oldest Limit matching events after After
+	// instead of the newest: a caller pages through the whole trail by
+	// passing the last sequence number it got as the next After.
+	Forward bool
 }
+
+// errAuditPageFull stops the log scan once a Forward page is full.
+var errAuditPageFull = errors.New("audit page full")
 
 // MatchType reports whether event type typ is selected by the names in
 // types (empty selects everything).
@@ -46,12 +56,19 @@ func (r *Registry) Audit(ctx context.Context, f AuditFilter) ([]eventlog.Event, 
 		limit = 1000
 	}
 	var out []eventlog.Event
-	err := r.log.Read(ctx, 0, func(ev eventlog.Event) error {
+	err := r.log.Read(ctx, f.After, func(ev eventlog.Event) error {
 		switch {
 		case f.Subject != "" && ev.Subject != f.Subject,
 			f.Actor != "" && ev.Actor != f.Actor,
 			!f.Since.IsZero() && ev.Time.Before(f.Since),
 			!MatchType(f.Types, ev.Type):
+			return nil
+		}
+		if f.Forward {
+			out = append(out, ev)
+			if len(out) == limit {
+				return errAuditPageFull
+			}
 			return nil
 		}
 		if len(out) == limit {
@@ -60,7 +77,7 @@ func (r *Registry) Audit(ctx context.Context, f AuditFilter) ([]eventlog.Event, 
 		out = append(out, ev)
 		return nil
 	})
-	if err != nil {
+	if err != nil && !errors.Is(err, errAuditPageFull) {
 		return nil, fmt.Errorf("audit: %w", err)
 	}
 	return out, nil

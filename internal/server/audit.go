@@ -29,6 +29,13 @@ func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request, c *call) er
 		}
 		f.Limit = n
 	}
+	if q.Has("after") {
+		n, err := strconv.ParseInt(q.Get("after"), 10, 64)
+		if err != nil || n < 0 {
+			return apiErr(http.StatusBadRequest, "invalid", fmt.Sprintf("after: %q is not a sequence number", q.Get("after")))
+		}
+		f.After, f.Forward = n, true
+	}
 	if ref := q.Get("ref"); ref != "" {
 		a, err := s.artifactFor(r, c, ref)
 		if err != nil {

@@ -24,14 +24,18 @@ type AuditQuery struct {
 	// Types are event type names, with or without the version suffix
 	// ("artifact.retrieved").
 	Types []string
-	// Limit caps the result to the newest matching events: 0 means 1000,
-	// at most 10000.
+	// Limit caps the result to the newest matching events (with Forward,
+	// the oldest after After): 0 means 1000, at most 10000.
 	Limit int
+	// Forward asks for the oldest Limit matching events whose sequence
+	// number is above After, so the whole trail can be read page by page.
+	Forward bool
+	After   int64
 }
 
 // Audit returns the events q selects, oldest first.
 func (l *Local) Audit(ctx context.Context, q AuditQuery) ([]Event, error) {
-	f := registry.AuditFilter{Actor: q.Actor, Since: q.Since, Types: q.Types, Limit: q.Limit}
+	f := registry.AuditFilter{Actor: q.Actor, Since: q.Since, Types: q.Types, Limit: q.Limit, After: q.After, Forward: q.Forward}
 	if q.Ref != "" {
 		a, err := l.reg.Get(ctx, q.Ref)
 		if err != nil {
@@ -71,6 +75,9 @@ func AuditValues(q AuditQuery) url.Values {
 	}
 	if q.Limit != 0 {
 		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	if q.Forward {
+		v.Set("after", strconv.FormatInt(q.After, 10))
 	}
 	return v
 }

@@ -29,7 +29,14 @@ type Options struct {
 
 	Query client.AuditQuery
 	since string
+	// LimitGiven: --limit was on the command line (with --json the
+	// default is every matching event).
+	LimitGiven bool
 }
+
+// pageSize is how many events one Audit call asks for when --json lists
+// the whole trail.
+const pageSize = 10000
 
 // NewCmdAudit returns the command. runF, if not nil, replaces the run
 // function.
@@ -46,7 +53,8 @@ REF limits it to one artifact (an ID also names a deleted one); --actor
 to one actor; --since to events at or after a time (a date, an RFC 3339
 time, or an age such as 7d); --type to event types (repeatable; the
 version suffix may be left out: artifact.retrieved). --limit keeps the
-newest N (default 1000). Pulls appear when retrieval records are on
+newest N (default 1000; with --json, every matching event unless --limit
+is given, fetched and printed page by page). Pulls appear when retrieval records are on
 (always through a daemon).`,
 		Example: `  $ artstore audit reports/q3.pdf:1
   2026-03-01T12:00:00Z  alice  pushed reports/q3.pdf:1 (id 01JDQ...)
@@ -72,6 +80,7 @@ newest N (default 1000). Pulls appear when retrieval records are on
 				}
 				opts.Query.Since = t
 			}
+			opts.LimitGiven = cmd.Flags().Changed("limit")
 			if opts.Query.Limit < 0 || opts.Query.Limit > 10000 {
 				return cmdutil.FlagErrorf("--limit %d: want 1 to 10000", opts.Query.Limit)
 			}
@@ -98,9 +107,12 @@ func auditRun(ctx context.Context, opts *Options) error {
 		return err
 	}
 	defer store.Close()
+	if cfg.Output.JSON && !opts.LimitGiven {
+		return streamAll(ctx, store, opts.Query, cmdutil.NewJSONArray(opts.IO.Out, cfg.Output))
+	}
 	evs, err := store.Audit(ctx, opts.Query)
 	if err != nil {
-		return fmt.Errorf("audit: %w", err)
+		return err
 	}
 	if cfg.Output.JSON {
 		if evs == nil {
@@ -135,6 +147,32 @@ func auditRun(ctx context.Context, opts *Options) error {
 		t.Row(ev.Time.UTC().Format(time.RFC3339), textfmt.Sanitize(ev.Actor), textfmt.Sanitize(Describe(ev, name)))
 	}
 	return t.Flush()
+}
+
+// streamAll writes every event q selects to arr, oldest first, one page at
+// a time.
+func streamAll(ctx context.Context, store client.Store, q client.AuditQuery, arr *cmdutil.JSONArray) error {
+	q.Forward, q.After, q.Limit = true, 0, pageSize
+	for {
+		evs, err := store.Audit(ctx, q)
+		if err != nil {
+			return err
+		}
+		for _, ev := range evs {
+			// A daemon that ignores after= would serve the same page
+			// forever.
+			if ev.Seq <= q.After {
+				return fmt.Errorf("audit: the daemon does not page the audit trail (event %d after %d); upgrade it or give --limit", ev.Seq, q.After)
+			}
+			if err := arr.Add(ev); err != nil {
+				return err
+			}
+			q.After = ev.Seq
+		}
+		if len(evs) < q.Limit {
+			return arr.Close()
+		}
+	}
 }
 
 // Describe renders an event as a sentence; name turns an artifact ID into

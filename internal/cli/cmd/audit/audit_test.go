@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -111,5 +112,56 @@ func TestAuditRun(t *testing.T) {
 		if stdout.String() != tt.want || stderr.String() != tt.stderr {
 			t.Errorf("%s: stdout %q stderr %q; want %q, %q", tt.name, stdout, stderr, tt.want, tt.stderr)
 		}
+	}
+}
+
+// pagedAudit serves n events, Forward pages of at most q.Limit after q.After.
+func pagedAudit(n int, queries *[]client.AuditQuery, ignoreAfter bool) *fakestore.Store {
+	return &fakestore.Store{AuditFunc: func(_ context.Context, q client.AuditQuery) ([]client.Event, error) {
+		*queries = append(*queries, q)
+		var out []client.Event
+		after := q.After
+		if ignoreAfter {
+			after = 0
+		}
+		for seq := after + 1; seq <= int64(n) && len(out) < q.Limit; seq++ {
+			out = append(out, client.Event{Seq: seq, Type: "artifact.registered.v1", Payload: map[string]any{}})
+		}
+		return out, nil
+	}}
+}
+
+func TestAuditJSONListsEverything(t *testing.T) {
+	n := 2*pageSize + 3
+	ios, _, stdout, _ := iostreams.Test()
+	var queries []client.AuditQuery
+	err := auditRun(context.Background(), &Options{IO: ios, Config: fakestore.Config(true), Client: pagedAudit(n, &queries, false).Opener(), Query: client.AuditQuery{Actor: "ci"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []client.Event
+	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
+		t.Fatalf("not JSON: %v", err)
+	}
+	if len(got) != n || got[n-1].Seq != int64(n) {
+		t.Fatalf("got %d events, want %d", len(got), n)
+	}
+	if len(queries) != 3 || !queries[0].Forward || queries[1].After != pageSize || queries[2].Actor != "ci" {
+		t.Errorf("queries = %+v", queries)
+	}
+
+	// --limit keeps the newest N, in one call.
+	queries = nil
+	ios, _, stdout, _ = iostreams.Test()
+	err = auditRun(context.Background(), &Options{IO: ios, Config: fakestore.Config(true), Client: pagedAudit(n, &queries, false).Opener(), Query: client.AuditQuery{Limit: 5}, LimitGiven: true})
+	if err != nil || len(queries) != 1 || queries[0].Forward {
+		t.Fatalf("err %v, queries %+v", err, queries)
+	}
+
+	// A daemon that ignores after= is an error, not an endless loop.
+	queries = nil
+	err = auditRun(context.Background(), &Options{IO: ios, Config: fakestore.Config(true), Client: pagedAudit(n, &queries, true).Opener()})
+	if err == nil || !strings.Contains(err.Error(), "does not page") {
+		t.Errorf("err = %v", err)
 	}
 }
