@@ -37,6 +37,9 @@ type Config struct {
 	Store string
 	// Server is the daemon URL without a trailing slash; empty means local mode.
 	Server string
+	// ServerSource says where Server was set ("flag --server", "env
+	// ARTSTORE_SERVER", "<config file> line N"), for messages about it.
+	ServerSource string
 	// Token is the bearer token for the daemon (ARTSTORE_TOKEN or config
 	// key token). Never print it.
 	Token string

@@ -134,6 +134,9 @@ func Load(opts LoadOptions) (*Config, error) {
 		storeOK = false
 	}
 	cfg.Server = r.server()
+	if cfg.Server != "" {
+		_, cfg.ServerSource = r.source(KeyServer)
+	}
 	cfg.Token = r.token()
 	cfg.RetrievalRecords = r.boolean(KeyRetrievalRecords)
 	cfg.RetryWindow = r.duration(KeyRetryWindow)

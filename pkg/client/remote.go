@@ -46,6 +46,10 @@ type RemoteOptions struct {
 	// unavailable, why, and for how long calls are retried (for the user
 	// to see on stderr). It may be called from any goroutine.
 	OnUnavailable func(msg string)
+	// URLSource, if not empty, says where URL was configured (for example
+	// "env ARTSTORE_SERVER"); the error of a daemon that cannot be reached
+	// names it, so the user knows what to fix.
+	URLSource string
 	// UserAgent names the client in retrieval records; empty means
 	// "artstore-client".
 	UserAgent string
@@ -79,6 +83,7 @@ type Remote struct {
 	// noticed is set once onUnavailable has been called.
 	noticed   atomic.Bool
 	userAgent string
+	urlSource string
 	blobs     transfer.BlobStore
 }
 
@@ -97,7 +102,7 @@ func OpenRemote(ctx context.Context, opts RemoteOptions) (*Remote, error) {
 	}
 	r := &Remote{base: u, token: opts.Token, hc: opts.HTTPClient, concurrency: opts.Concurrency, window: opts.RetryWindow,
 		maxAttempts: opts.MaxAttempts, baseDelay: opts.BaseDelay, maxDelay: opts.MaxDelay, onUnavailable: opts.OnUnavailable,
-		userAgent: opts.UserAgent}
+		userAgent: opts.UserAgent, urlSource: opts.URLSource}
 	if r.hc == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.MaxIdleConnsPerHost = 64
@@ -145,7 +150,19 @@ func (r *Remote) transferRetry() transfer.RetryPolicy {
 func (r *Remote) retryPolicy(again func(error) bool) transfer.RetryPolicy {
 	return transfer.RetryPolicy{MaxAttempts: r.maxAttempts, Window: r.window, BaseDelay: r.baseDelay, MaxDelay: r.maxDelay,
 		Retryable: again, OnRetry: r.waiting,
-		GiveUpHint: fmt.Sprintf("check that the daemon at %s is running and reachable, or allow a longer retry window", r.base.Redacted())}
+		GiveUpHint: r.unreachableHint()}
+}
+
+// unreachableHint is what to check when the daemon cannot be reached.
+func (r *Remote) unreachableHint() string {
+	hint := "is artstore serve running there and reachable?"
+	if r.urlSource != "" {
+		hint += " The address comes from " + r.urlSource
+	}
+	if r.maxAttempts != 1 {
+		hint += "; a longer retry window waits longer"
+	}
+	return hint
 }
 
 // waiting tells the user, once per Remote, that calls are waiting for the

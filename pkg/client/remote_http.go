@@ -173,14 +173,31 @@ func (r *Remote) do(ctx context.Context, rq request) error {
 	})
 }
 
-// transportErr adds the daemon's address to a transport failure and marks
-// it ErrUnavailable, keeping the original chain for retry decisions.
+// transportErr turns a transport failure into a message a user can act
+// on ("cannot reach the daemon at URL: connection refused"), rather than
+// Go's rendering of the request, and marks it ErrUnavailable, keeping the
+// original chain for retry decisions.
 func (r *Remote) transportErr(err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
-	return &mappedError{kind: ErrUnavailable, err: fmt.Errorf("daemon %s: %w", r.base.Redacted(), err)}
+	msg := "lost the connection to the daemon at"
+	if notProcessed(err) {
+		msg = "cannot reach the daemon at"
+	}
+	return &mappedError{kind: ErrUnavailable, err: &transportError{
+		msg: fmt.Sprintf("%s %s: %s", msg, r.base.Redacted(), unavailableReason(err)), err: err}}
 }
+
+// transportError is a transport failure with its own message; Unwrap
+// returns the original error.
+type transportError struct {
+	msg string
+	err error
+}
+
+func (e *transportError) Error() string { return e.msg }
+func (e *transportError) Unwrap() error { return e.err }
 
 // decodeError reads an API error response.
 func decodeError(resp *http.Response) error {

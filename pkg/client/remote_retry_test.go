@@ -186,7 +186,7 @@ func TestRemoteGivesUp(t *testing.T) {
 	if !errors.Is(err, client.ErrUnavailable) {
 		t.Fatalf("list while down: %v, want ErrUnavailable", err)
 	}
-	for _, want := range []string{"connection refused", "attempts over", "check that the daemon at " + d.ts.URL + " is running and reachable", "longer retry window"} {
+	for _, want := range []string{"connection refused", "attempts over", "cannot reach the daemon at " + d.ts.URL + ": connection refused", "is artstore serve running there and reachable?", "longer retry window"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %q", err, want)
 		}

@@ -122,7 +122,8 @@ func openRemote(ctx context.Context, cfg *config.Config, notice io.Writer) (clie
 // server, token and retry window (0 there: no retries), with the notice of
 // a wait written as one "artstore: ..." line to notice (nil: none).
 func RemoteOptions(cfg *config.Config, notice io.Writer) client.RemoteOptions {
-	opts := client.RemoteOptions{URL: cfg.Server, Token: cfg.Token, UserAgent: "artstore-cli", RetryWindow: cfg.RetryWindow}
+	opts := client.RemoteOptions{URL: cfg.Server, Token: cfg.Token, UserAgent: "artstore-cli", RetryWindow: cfg.RetryWindow,
+		URLSource: cfg.ServerSource}
 	if cfg.RetryWindow == 0 {
 		opts.RetryWindow = -1
 	}
