@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/user"
 	"path/filepath"
 	"time"
 
@@ -108,7 +107,7 @@ func OpenLocal(ctx context.Context, opts LocalOptions) (*Local, error) {
 	}
 	actor := opts.Actor
 	if actor == "" {
-		actor = defaultActor()
+		actor = DefaultActor(os.Getenv)
 	}
 	be, err := backends.Open(ctx, bc)
 	if err != nil {
@@ -170,27 +169,6 @@ func (l *Local) Health(ctx context.Context) ([]BackendHealth, error) {
 		ID: l.backend.ID(), Type: l.backendType, Healthy: h.Healthy, Detail: h.Detail,
 		TotalBytes: h.TotalBytes, UsedBytes: h.UsedBytes, FreeBytes: h.FreeBytes,
 	}}, nil
-}
-
-// defaultActor returns "$USER@$HOSTNAME", falling back to the account name
-// of the process and "unknown".
-func defaultActor() string {
-	name := os.Getenv("USER")
-	if name == "" {
-		name = os.Getenv("LOGNAME")
-	}
-	if name == "" {
-		if u, err := user.Current(); err == nil {
-			name = u.Username
-		}
-	}
-	if name == "" {
-		name = "unknown"
-	}
-	if host, err := os.Hostname(); err == nil && host != "" {
-		return name + "@" + host
-	}
-	return name
 }
 
 // useServer is the advice for a local command on a store that belongs to

@@ -3,7 +3,10 @@ package client
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"os"
 	"os/exec"
+	"os/user"
 	"strings"
 	"time"
 )
@@ -30,6 +33,7 @@ type ciSystem struct {
 	branch []string
 	commit []string
 	repo   []string
+	user   []string // who started the run, for the actor of events
 }
 
 func ciSystems() []ciSystem {
@@ -44,35 +48,35 @@ func ciSystems() []ciSystem {
 				return g("GITHUB_SERVER_URL") + "/" + g("GITHUB_REPOSITORY") + "/actions/runs/" + g("GITHUB_RUN_ID")
 			},
 			branch: []string{"GITHUB_REF_NAME"}, commit: []string{"GITHUB_SHA"},
-			repo: []string{"GITHUB_REPOSITORY"},
+			repo: []string{"GITHUB_REPOSITORY"}, user: []string{"GITHUB_TRIGGERING_ACTOR", "GITHUB_ACTOR"},
 		},
 		{
 			name: "gitlab-ci", detect: "GITLAB_CI",
 			job: []string{"CI_JOB_NAME"}, run: []string{"CI_PIPELINE_ID", "CI_JOB_ID"},
 			url:    func(g func(string) string) string { return g("CI_JOB_URL") },
 			branch: []string{"CI_COMMIT_REF_NAME"}, commit: []string{"CI_COMMIT_SHA"},
-			repo: []string{"CI_PROJECT_URL", "CI_PROJECT_PATH"},
+			repo: []string{"CI_PROJECT_URL", "CI_PROJECT_PATH"}, user: []string{"GITLAB_USER_LOGIN"},
 		},
 		{
 			name: "buildkite", detect: "BUILDKITE",
 			job: []string{"BUILDKITE_PIPELINE_SLUG", "BUILDKITE_LABEL"}, run: []string{"BUILDKITE_BUILD_NUMBER", "BUILDKITE_BUILD_ID"},
 			url:    func(g func(string) string) string { return g("BUILDKITE_BUILD_URL") },
 			branch: []string{"BUILDKITE_BRANCH"}, commit: []string{"BUILDKITE_COMMIT"},
-			repo: []string{"BUILDKITE_REPO"},
+			repo: []string{"BUILDKITE_REPO"}, user: []string{"BUILDKITE_BUILD_CREATOR_EMAIL", "BUILDKITE_BUILD_CREATOR"},
 		},
 		{
 			name: "circleci", detect: "CIRCLECI",
 			job: []string{"CIRCLE_JOB"}, run: []string{"CIRCLE_BUILD_NUM", "CIRCLE_WORKFLOW_ID"},
 			url:    func(g func(string) string) string { return g("CIRCLE_BUILD_URL") },
 			branch: []string{"CIRCLE_BRANCH"}, commit: []string{"CIRCLE_SHA1"},
-			repo: []string{"CIRCLE_REPOSITORY_URL"},
+			repo: []string{"CIRCLE_REPOSITORY_URL"}, user: []string{"CIRCLE_USERNAME"},
 		},
 		{
 			name: "jenkins", detect: "JENKINS_URL",
 			job: []string{"JOB_NAME"}, run: []string{"BUILD_NUMBER", "BUILD_ID"},
 			url:    func(g func(string) string) string { return g("BUILD_URL") },
 			branch: []string{"BRANCH_NAME", "GIT_BRANCH"}, commit: []string{"GIT_COMMIT"},
-			repo: []string{"GIT_URL"},
+			repo: []string{"GIT_URL"}, user: []string{"BUILD_USER_ID"},
 		},
 	}
 }
@@ -84,6 +88,36 @@ func firstEnv(getenv func(string) string, keys []string) string {
 		}
 	}
 	return ""
+}
+
+// DefaultActor names who is acting, for the actor of local-mode events:
+// in a CI run that says who started it, that user at the CI system
+// ("octocat@github-actions"); otherwise user@host, the user from USER or
+// LOGNAME, else the account of the process (os/user: containers and CI
+// often leave USER unset), else its numeric user ID ("uid-1001").
+func DefaultActor(getenv func(string) string) string {
+	for _, s := range ciSystems() {
+		if getenv(s.detect) == "" {
+			continue
+		}
+		if u := firstEnv(getenv, s.user); u != "" {
+			return u + "@" + s.name
+		}
+		break
+	}
+	name := firstEnv(getenv, []string{"USER", "LOGNAME"})
+	if name == "" {
+		if u, err := user.Current(); err == nil {
+			name = u.Username
+		}
+	}
+	if name == "" {
+		name = fmt.Sprintf("uid-%d", os.Getuid())
+	}
+	if host, err := os.Hostname(); err == nil && host != "" {
+		return name + "@" + host
+	}
+	return name
 }
 
 func detectCI(getenv func(string) string) Producer {

@@ -86,25 +86,16 @@ func checkStoreDirs(cfg *config.Config, b config.Backend, create bool) error {
 	return nil
 }
 
-// Actor names the user recorded as the actor of local-mode events:
-// user@host, from USER (or LOGNAME) and the host name.
+// Actor names the user recorded as the actor of local-mode events (see
+// client.DefaultActor), reading the environment through lookupEnv.
 func Actor(lookupEnv func(string) (string, bool)) string {
-	user := ""
-	if lookupEnv != nil {
-		for _, k := range []string{"USER", "LOGNAME"} {
-			if v, ok := lookupEnv(k); ok && v != "" {
-				user = v
-				break
-			}
+	return client.DefaultActor(func(k string) string {
+		if lookupEnv == nil {
+			return ""
 		}
-	}
-	if user == "" {
-		user = "unknown"
-	}
-	if host, err := os.Hostname(); err == nil && host != "" {
-		return user + "@" + host
-	}
-	return user
+		v, _ := lookupEnv(k)
+		return v
+	})
 }
 
 // openRemote opens remote mode (--server / ARTSTORE_SERVER) with the

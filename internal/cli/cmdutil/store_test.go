@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -83,22 +85,38 @@ func TestActor(t *testing.T) {
 	if host != "" {
 		suffix = "@" + host
 	}
+	account := fmt.Sprintf("uid-%d", os.Getuid())
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		account = u.Username
+	}
 	tests := []struct {
 		env  map[string]string
 		want string
 	}{
 		{map[string]string{"USER": "alice", "LOGNAME": "bob"}, "alice" + suffix},
 		{map[string]string{"LOGNAME": "bob"}, "bob" + suffix},
-		{map[string]string{"USER": ""}, "unknown" + suffix},
-		{nil, "unknown" + suffix},
+		// Containers and CI often leave USER unset: the OS account.
+		{map[string]string{"USER": ""}, account + suffix},
+		{nil, account + suffix},
+		// In CI, who started the run, at the CI system.
+		{map[string]string{"USER": "runner", "GITHUB_ACTIONS": "true", "GITHUB_ACTOR": "octocat"}, "octocat@github-actions"},
+		{map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_ACTOR": "octocat", "GITHUB_TRIGGERING_ACTOR": "hubot"}, "hubot@github-actions"},
+		{map[string]string{"GITLAB_CI": "true", "GITLAB_USER_LOGIN": "gl-user"}, "gl-user@gitlab-ci"},
+		{map[string]string{"CIRCLECI": "true", "CIRCLE_USERNAME": "c"}, "c@circleci"},
+		// A CI run that does not say who started it: the OS user.
+		{map[string]string{"USER": "runner", "JENKINS_URL": "http://j"}, "runner" + suffix},
 	}
 	for _, tt := range tests {
 		lookup := func(k string) (string, bool) { v, ok := tt.env[k]; return v, ok }
-		if got := Actor(lookup); got != tt.want {
+		got := Actor(lookup)
+		if got != tt.want {
 			t.Errorf("Actor(%v) = %q, want %q", tt.env, got, tt.want)
 		}
+		if strings.HasPrefix(got, "unknown@") {
+			t.Errorf("Actor(%v) = %q", tt.env, got)
+		}
 	}
-	if got := Actor(nil); got != "unknown"+suffix {
+	if got := Actor(nil); got != account+suffix {
 		t.Errorf("Actor(nil) = %q", got)
 	}
 }
