@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -414,9 +415,19 @@ func (r *Registry) change(ctx context.Context, op, actor, ref string, fn func(ct
 		return r.events(actor, now, a.ID, ps...)
 	})
 	if err != nil {
-		return Artifact{}, fmt.Errorf("%s %s: %w", op, ref, err)
+		return Artifact{}, opError(op, ref, err)
 	}
 	return r.artifactAfter(ctx, id, ref)
+}
+
+// opError says which operation on which reference failed: "op ref: err",
+// or "op err" when err already starts with the reference (resolution
+// errors do: "a:1: no such version or tag"), so it is not named twice.
+func opError(op, ref string, err error) error {
+	if msg := err.Error(); strings.HasPrefix(msg, ref+":") || strings.HasPrefix(msg, ref+" ") {
+		return fmt.Errorf("%s %w", op, err)
+	}
+	return fmt.Errorf("%s %s: %w", op, ref, err)
 }
 
 // Tag points tag of the artifact's name at the artifact ref names, moving

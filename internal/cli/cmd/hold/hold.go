@@ -91,10 +91,10 @@ func holdRun(ctx context.Context, opts *Options) error {
 	if opts.Release {
 		a, err = store.Release(ctx, opts.Ref)
 		if err != nil {
-			return fmt.Errorf("hold release: %w", err)
+			return err // "release hold on REF: ..."
 		}
 	} else if a, err = store.Hold(ctx, opts.Ref, opts.Reason); err != nil {
-		return fmt.Errorf("hold: %w", err)
+		return err // "hold REF: ..."
 	}
 	if cfg.Output.JSON {
 		return cmdutil.WriteJSON(opts.IO.Out, cfg.Output, a)

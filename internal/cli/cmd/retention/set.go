@@ -98,7 +98,7 @@ func setRun(ctx context.Context, opts *SetOptions) error {
 	defer store.Close()
 	a, err := store.SetRetention(ctx, opts.Ref, opts.Req)
 	if err != nil {
-		return fmt.Errorf("retention set: %w", err)
+		return err // "set retention: ..."
 	}
 	if cfg.Output.JSON {
 		return cmdutil.WriteJSON(opts.IO.Out, cfg.Output, a)

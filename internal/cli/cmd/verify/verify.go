@@ -86,11 +86,7 @@ func verifyRun(ctx context.Context, opts *Options) error {
 	defer store.Close()
 	rep, err := store.Verify(ctx, client.VerifyOptions{Ref: opts.Ref, All: opts.All, Deep: opts.Deep})
 	if err != nil {
-		what := opts.Ref
-		if what == "" {
-			what = "--all"
-		}
-		return fmt.Errorf("verify %s: %w", what, err)
+		return err // the store's errors say "verify" and which artifact
 	}
 	if rep.Problems == nil {
 		rep.Problems = []client.Problem{}

@@ -1,0 +1,75 @@
+package registry_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/artifact-store/artstore/internal/registry"
+)
+
+// TestErrorsNameTheRefOnce checks that a failed change names its operation
+// and reference once: "hold a:9: no such version or tag", not
+// "hold a:9: a:9: no such version or tag".
+func TestErrorsNameTheRefOnce(t *testing.T) {
+	e := newSQLiteEnv(t)
+	ctx := context.Background()
+	e.register(t, e.req("a", "1"))
+	_, errTag := e.r.Tag(ctx, "alice", "a:9", "prod")
+	_, errHold := e.r.Hold(ctx, "alice", "a:9", "legal", "case 7")
+	_, errRelease := e.r.Release(ctx, "alice", "a:9", "legal", "")
+	for _, tt := range []struct {
+		err  error
+		want string
+	}{
+		{errTag, "tag a:9: no such version or tag"},
+		{errHold, "hold a:9: no such version or tag"},
+		{errRelease, "release hold on a:9: no such version or tag"},
+	} {
+		if tt.err == nil || !errors.Is(tt.err, registry.ErrNotFound) || !strings.HasPrefix(tt.err.Error(), tt.want) {
+			t.Errorf("err = %v, want %q...", tt.err, tt.want)
+		}
+	}
+	// An error that does not name the reference gets it.
+	_, err := e.r.Hold(ctx, "alice", "a:1", "legal", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.r.Hold(ctx, "alice", "a:1", "legal", "x")
+	if err == nil || !strings.HasPrefix(err.Error(), "hold a:1: ") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+// TestAuditForward checks paging through the whole trail with Forward.
+func TestAuditForward(t *testing.T) {
+	e := newSQLiteEnv(t)
+	ctx := context.Background()
+	for range 5 {
+		e.register(t, e.req("a", "x"))
+	}
+	var seqs []int64
+	f := registry.AuditFilter{Forward: true, Limit: 2, Types: []string{"artifact.registered"}}
+	for {
+		evs, err := e.r.Audit(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range evs {
+			seqs = append(seqs, ev.Seq)
+			f.After = ev.Seq
+		}
+		if len(evs) < f.Limit {
+			break
+		}
+	}
+	if len(seqs) != 5 || seqs[0] != 1 || seqs[4] != 5 {
+		t.Errorf("seqs = %v, want 1..5", seqs)
+	}
+	// Without Forward: the newest Limit, oldest first.
+	evs, err := e.r.Audit(ctx, registry.AuditFilter{Limit: 2})
+	if err != nil || len(evs) != 2 || evs[0].Seq != 4 {
+		t.Errorf("newest: %v, %v", evs, err)
+	}
+}
