@@ -40,6 +40,8 @@ type Config struct {
 	// ServerSource says where Server was set ("flag --server", "env
 	// ARTSTORE_SERVER", "<config file> line N"), for messages about it.
 	ServerSource string
+	// Tags are the tag settings (config key tags).
+	Tags Tags
 	// Token is the bearer token for the daemon (ARTSTORE_TOKEN or config
 	// key token). Never print it.
 	Token string
@@ -85,6 +87,13 @@ type Serve struct {
 
 // Has reports whether the config file sets the field (one of ServeFields).
 func (s Serve) Has(field string) bool { return s.set[field] }
+
+// Tags holds the tag settings (config key tags).
+type Tags struct {
+	// Protected are glob patterns (path.Match syntax) of tags that, once
+	// set, are never moved to another version.
+	Protected []string
+}
 
 // Output holds the output switches (flags and environment only).
 type Output struct {

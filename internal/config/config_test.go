@@ -335,6 +335,11 @@ func TestLoadErrors(t *testing.T) {
 		{name: "serve bare number duration", file: "serve:\n  gc_interval: 3600\n", wants: []string{"serve.gc_interval: 3600 is not a duration"}},
 		{name: "retry window without unit", file: "retry_window: 30\n", wants: []string{"retry_window: 30 is not a duration", "line 1", "flag --retry-window", "env ARTSTORE_RETRY_WINDOW"}},
 		{name: "negative retry window", env: []string{"ARTSTORE_RETRY_WINDOW", "-5s"}, wants: []string{`retry_window: "-5s" is not a duration`, "from env ARTSTORE_RETRY_WINDOW"}},
+		{name: "tags protected not a list", file: "tags:\n  protected: v*\n", wants: []string{"tags.protected: must be a list of tag patterns", "line 2"}},
+		{name: "tags unknown field", file: "tags:\n  protectd: [v*]\n", wants: []string{`tags.protectd: unknown key "protectd" (did you mean "protected"?)`}},
+		{name: "tags bad pattern", file: "tags:\n  protected: ['[v']\n", wants: []string{`tags.protected: "[v" is not a tag pattern`}},
+		{name: "tags protect latest", file: "tags:\n  protected: ['*']\n", wants: []string{`tags.protected: "*" matches latest, which every push moves`}},
+		{name: "jq and template", args: []string{"--jq", ".", "--template", "x"}, wants: []string{"--jq and --template cannot both be given"}},
 		{name: "several problems reported together", file: "stor: /x\nservr: y\n",
 			wants: []string{"configuration has 2 problems", `"stor"`, `"servr"`}},
 	}
@@ -431,6 +436,21 @@ func FuzzLoadFile(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestLoadTagsAndFilters(t *testing.T) {
+	opts, _ := setup(t, "tags:\n  protected: [\"v*\", release-*]\n")
+	opts.Flags = flags(t, "--jq", ".[].ref")
+	cfg, err := Load(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Tags.Protected) != 2 || cfg.Tags.Protected[0] != "v*" || cfg.Tags.Protected[1] != "release-*" {
+		t.Errorf("protected = %q", cfg.Tags.Protected)
+	}
+	if !cfg.Output.JSON || cfg.Output.JQ != ".[].ref" {
+		t.Errorf("output = %+v, want --jq to imply JSON", cfg.Output)
+	}
 }
 
 func TestLoadServe(t *testing.T) {

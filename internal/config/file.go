@@ -72,6 +72,10 @@ func checkFile(name string, data []byte, ps *problems) (*fileLayout, error) {
 			checkFields(name, KeyServe, v, ServeFields(), layout, ps)
 			continue
 		}
+		if key == KeyTags {
+			checkTags(name, v, layout, ps)
+			continue
+		}
 		if !isScalar(v) {
 			ps.add(&Problem{Key: key, Msg: "must be a single value, not a list or mapping", Source: src})
 		}
@@ -129,6 +133,34 @@ func checkFields(name, section string, body *yaml.Node, known []string, layout *
 		layout.lines[key] = fk.Line
 		if !isScalar(fv) {
 			ps.add(&Problem{Key: key, Msg: "must be a single value, not a list or mapping", Source: fsrc})
+		}
+	}
+}
+
+// checkTags checks the tags: section: only protected, a list of patterns.
+func checkTags(name string, body *yaml.Node, layout *fileLayout, ps *problems) {
+	if body.Kind == yaml.ScalarNode && body.Tag == "!!null" {
+		return
+	}
+	if body.Kind != yaml.MappingNode {
+		ps.add(&Problem{Key: KeyTags, Msg: "must be a mapping (protected: [...])", Source: fmt.Sprintf("%s line %d", name, body.Line)})
+		return
+	}
+	for j := 0; j+1 < len(body.Content); j += 2 {
+		fk, fv := body.Content[j], body.Content[j+1]
+		key := KeyTags + "." + fk.Value
+		src := fmt.Sprintf("%s line %d", name, fk.Line)
+		if fk.Value != "protected" {
+			ps.add(&Problem{Key: key, Msg: unknownMsg(fk.Value, []string{"protected"}), Source: src})
+			continue
+		}
+		layout.lines[key] = fk.Line
+		ok := fv.Kind == yaml.SequenceNode
+		for _, item := range fv.Content {
+			ok = ok && isScalar(item)
+		}
+		if !ok {
+			ps.add(&Problem{Key: key, Msg: `must be a list of tag patterns, e.g. ["v*", "release-*"]`, Source: src})
 		}
 	}
 }

@@ -20,6 +20,11 @@ const (
 	// KeyServe is the section of `artstore serve`'s settings (file only;
 	// the command's flags override it). See ServeFields.
 	KeyServe = "serve"
+	// KeyTags is the section of tag settings (file only): KeyTagsProtected.
+	KeyTags = "tags"
+	// KeyTagsProtected lists glob patterns (path.Match syntax, e.g. "v*",
+	// "release-*") of tags that, once set, are never moved.
+	KeyTagsProtected = KeyTags + ".protected"
 
 	// Output settings: flags and environment only, never the config file
 	// (a config file that turned on JSON output would break every script).
@@ -146,7 +151,7 @@ func settingByKey(key string) (Setting, bool) {
 
 // fileKeys lists the top-level keys the config file accepts, sorted.
 func fileKeys() []string {
-	keys := []string{KeyBackends, KeyServe}
+	keys := []string{KeyBackends, KeyServe, KeyTags}
 	for _, s := range Settings() {
 		if s.InFile {
 			keys = append(keys, s.Key)

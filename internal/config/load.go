@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -141,6 +142,7 @@ func Load(opts LoadOptions) (*Config, error) {
 	cfg.RetrievalRecords = r.boolean(KeyRetrievalRecords)
 	cfg.RetryWindow = r.duration(KeyRetryWindow)
 	cfg.Serve = r.serve()
+	cfg.Tags = r.tags()
 	cfg.Output = Output{JSON: r.boolean(KeyJSON), JQ: r.str(KeyJQ), Template: r.str(KeyTemplate),
 		Quiet: r.boolean(KeyQuiet), Verbose: r.boolean(KeyVerbose)}
 	if cfg.Output.JQ != "" || cfg.Output.Template != "" {
@@ -427,6 +429,26 @@ func (r *resolver) backends() map[string]Backend {
 }
 
 // serve reads and checks the serve: section.
+// tags reads tags.protected: each pattern must be valid, and none may
+// match "latest", which every push moves.
+func (r *resolver) tags() Tags {
+	raw, _ := r.v.Get(KeyTagsProtected).([]any)
+	var t Tags
+	for _, item := range raw {
+		p := strings.TrimSpace(fmt.Sprint(item))
+		if _, err := path.Match(p, ""); err != nil || p == "" {
+			r.problem(KeyTagsProtected, fmt.Sprintf("%q is not a tag pattern (use * and ?, e.g. v* or release-*)", p))
+			continue
+		}
+		if ok, _ := path.Match(p, "latest"); ok {
+			r.problem(KeyTagsProtected, fmt.Sprintf("%q matches latest, which every push moves; protect other tags", p))
+			continue
+		}
+		t.Protected = append(t.Protected, p)
+	}
+	return t
+}
+
 func (r *resolver) serve() Serve {
 	s := Serve{set: map[string]bool{}}
 	k := func(field string) string { return KeyServe + "." + field }

@@ -73,3 +73,41 @@ func TestAuditForward(t *testing.T) {
 		t.Errorf("newest: %v, %v", evs, err)
 	}
 }
+
+// TestProtectedTags checks that a tag matching a protected pattern is set
+// once and then never moved or removed.
+func TestProtectedTags(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		if err := e.r.ProtectTags([]string{"v*", "release-*"}); err != nil {
+			t.Fatal(err)
+		}
+		e.register(t, e.req("app", "1"))
+		e.register(t, e.req("app", "2"))
+		if _, err := e.r.Tag(ctx, "alice", "app:1", "v1.0"); err != nil {
+			t.Fatalf("first tag: %v", err)
+		}
+		if _, err := e.r.Tag(ctx, "alice", "app:1", "v1.0"); err != nil {
+			t.Errorf("tagging the same version again: %v", err)
+		}
+		_, err := e.r.Tag(ctx, "alice", "app:2", "v1.0")
+		if !errors.Is(err, registry.ErrConflict) || !strings.Contains(err.Error(), `tag app:v1.0 is protected (tags.protected "v*") and points at app:1`) {
+			t.Errorf("moving a protected tag: %v", err)
+		}
+		if err := e.r.Untag(ctx, "alice", "app", "v1.0"); !errors.Is(err, registry.ErrConflict) {
+			t.Errorf("removing a protected tag: %v", err)
+		}
+		if a, err := e.r.Get(ctx, "app:v1.0"); err != nil || a.Version != "1" {
+			t.Errorf("app:v1.0 = %v, %v; want app:1", a.Ref(), err)
+		}
+		// Other tags still move.
+		for _, ref := range []string{"app:1", "app:2"} {
+			if _, err := e.r.Tag(ctx, "alice", ref, "prod"); err != nil {
+				t.Errorf("tag %s prod: %v", ref, err)
+			}
+		}
+		if err := e.r.ProtectTags([]string{"[x"}); !errors.Is(err, registry.ErrInvalid) {
+			t.Errorf("bad pattern: %v", err)
+		}
+	})
+}

@@ -24,9 +24,10 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"path"
 	"slices"
-	"strings"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -92,6 +93,33 @@ type Registry struct {
 	types eventlog.Types
 	// rules caches the retention rules folded from the log (retention.go).
 	rules ruleCache
+	// protected are the patterns of tags that are never moved.
+	protected []string
+}
+
+// ProtectTags makes tags matching any of patterns (path.Match syntax, e.g.
+// "v*", "release-*") immovable: once set, Tag refuses to point them at
+// another version and Untag to remove them (ErrConflict). Call it before
+// the registry is used; local mode and the daemon pass their configured
+// tags.protected.
+func (r *Registry) ProtectTags(patterns []string) error {
+	for _, p := range patterns {
+		if _, err := path.Match(p, ""); err != nil {
+			return fmt.Errorf("%w: protected tag pattern %q: %v", ErrInvalid, p, err)
+		}
+	}
+	r.protected = slices.Clone(patterns)
+	return nil
+}
+
+// protectedBy returns the pattern that protects tag, or "".
+func (r *Registry) protectedBy(tag string) string {
+	for _, p := range r.protected {
+		if ok, _ := path.Match(p, tag); ok {
+			return p
+		}
+	}
+	return ""
 }
 
 // New returns a registry over log, checking blobs with blobs (required by
@@ -446,8 +474,32 @@ func (r *Registry) Tag(ctx context.Context, actor, ref, tag string) (Artifact, e
 		} else if !errors.Is(err, ErrNotFound) {
 			return nil, err
 		}
+		if err := r.checkProtected(ctx, v, a.Name, tag); err != nil {
+			return nil, err
+		}
 		return []eventlog.Payload{&eventlog.TagMoved{Name: a.Name, Tag: tag, ArtifactID: a.ID}}, nil
 	})
+}
+
+// checkProtected refuses to move or remove name:tag when a protected
+// pattern matches it and it is set.
+func (r *Registry) checkProtected(ctx context.Context, v eventlog.Views, name, tag string) error {
+	p := r.protectedBy(tag)
+	if p == "" {
+		return nil
+	}
+	cur, err := v.Tag(ctx, name, tag)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil
+	case err != nil:
+		return err
+	}
+	at := cur.ArtifactID
+	if a, err := v.Artifact(ctx, cur.ArtifactID); err == nil {
+		at = a.Ref()
+	}
+	return fmt.Errorf("%w: tag %s:%s is protected (tags.protected %q) and points at %s; protected tags are never moved", ErrConflict, name, tag, p, at)
 }
 
 // Untag removes tag from name.
@@ -462,6 +514,9 @@ func (r *Registry) Untag(ctx context.Context, actor, name, tag string) error {
 	_, err := r.log.AppendFunc(ctx, func(ctx context.Context, v eventlog.Views) ([]eventlog.NewEvent, error) {
 		t, err := v.Tag(ctx, name, tag)
 		if err != nil {
+			return nil, err
+		}
+		if err := r.checkProtected(ctx, v, name, tag); err != nil {
 			return nil, err
 		}
 		return r.events(actor, now, t.ArtifactID, &eventlog.TagRemoved{Name: name, Tag: tag})

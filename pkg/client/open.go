@@ -62,6 +62,9 @@ type LocalOptions struct {
 	Concurrency int
 	// Now is the clock for events; nil means time.Now. Tests move it.
 	Now func() time.Time
+	// ProtectedTags are patterns (path.Match syntax, e.g. "v*") of tags
+	// that, once set, Tag never moves (ErrConflict).
+	ProtectedTags []string
 }
 
 // Local is the local-mode Store: it runs the registry in process over the
@@ -126,10 +129,15 @@ func OpenLocal(ctx context.Context, opts LocalOptions) (*Local, error) {
 		return nil, mapErr(fmt.Errorf("open local store %s: %w", opts.Dir, err))
 	}
 	blobs := transfer.FromBackend(be)
+	reg := registry.New(log, blobs, now)
+	if err := reg.ProtectTags(opts.ProtectedTags); err != nil {
+		log.Close()
+		return nil, mapErr(err)
+	}
 	return &Local{
 		dir:         opts.Dir,
 		log:         log,
-		reg:         registry.New(log, blobs, now),
+		reg:         reg,
 		backend:     be,
 		backendType: bc.Type,
 		blobs:       blobs,

@@ -17,5 +17,6 @@ func openLocal(ctx context.Context, cfg *config.Config, b config.Backend, actor 
 		Actor:            actor,
 		RetrievalRecords: cfg.RetrievalRecords,
 		Now:              now,
+		ProtectedTags:    cfg.Tags.Protected,
 	})
 }

@@ -220,8 +220,12 @@ func serveRun(ctx context.Context, opts *Options) error {
 		return cmdutil.Mark(err, client.ErrUnavailable)
 	}
 	defer log.Close()
+	reg := registry.New(log, server.Checker(be), nil)
+	if err := reg.ProtectTags(cfg.Tags.Protected); err != nil {
+		return err
+	}
 	srv, err := server.New(server.Options{
-		Registry: registry.New(log, server.Checker(be), nil), Log: log, Backend: be, BackendType: bc.Type,
+		Registry: reg, Log: log, Backend: be, BackendType: bc.Type,
 		LogKind: logKind(dsn), LogLocation: redactDSN(dsn),
 		Logger: logger, Limits: server.Limits{MaxBody: maxBody, DrainTimeout: opts.Drain},
 	})

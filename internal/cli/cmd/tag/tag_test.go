@@ -9,6 +9,7 @@ import (
 	"github.com/artifact-store/artstore/internal/cli/cmd/internal/fakestore"
 	"github.com/artifact-store/artstore/internal/cli/cmdutil"
 	"github.com/artifact-store/artstore/internal/cli/iostreams"
+	"github.com/artifact-store/artstore/internal/config"
 	"github.com/artifact-store/artstore/pkg/client"
 )
 
@@ -66,6 +67,47 @@ func TestTagRun(t *testing.T) {
 		}
 		if !fake.Closed {
 			t.Errorf("%s: store not closed", tt.name)
+		}
+	}
+}
+
+func TestTagRunSaysWhatMoved(t *testing.T) {
+	a1, a2 := fakestore.Artifact("a", "1"), fakestore.Artifact("a", "2")
+	a2.ID = "01JDQ8Z4W3C7T1K9M2N5P6R8S2"
+	tests := []struct {
+		name   string
+		before *client.Artifact // where prod pointed
+		ref    string
+		quiet  bool
+		want   string
+	}{
+		{name: "new tag", ref: "a:2", want: "tagged a:2 as prod\n"},
+		{name: "moved", before: &a1, ref: "a:2", want: "moved prod from a:1 to a:2\n"},
+		{name: "already there", before: &a2, ref: "a:2", want: "prod already points at a:2\n"},
+		{name: "quiet", before: &a1, ref: "a:2", quiet: true, want: ""},
+	}
+	for _, tt := range tests {
+		ios, _, stdout, _ := iostreams.Test()
+		fake := &fakestore.Store{
+			GetFunc: func(_ context.Context, ref string) (*client.Artifact, error) {
+				switch ref {
+				case "a:2":
+					return &a2, nil
+				case "a:prod":
+					if tt.before != nil {
+						return tt.before, nil
+					}
+				}
+				return nil, fmt.Errorf("%s: %w", ref, client.ErrNotFound)
+			},
+			TagFunc: func(context.Context, string, string) (*client.Artifact, error) { return &a2, nil },
+		}
+		cfg := func() (*config.Config, error) { return &config.Config{Output: config.Output{Quiet: tt.quiet}}, nil }
+		if err := tagRun(context.Background(), &Options{IO: ios, Config: cfg, Client: fake.Opener(), Ref: tt.ref, Tag: "prod"}); err != nil {
+			t.Fatal(err)
+		}
+		if stdout.String() != tt.want {
+			t.Errorf("%s: stdout = %q, want %q", tt.name, stdout, tt.want)
 		}
 	}
 }
