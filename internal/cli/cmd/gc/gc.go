@@ -104,8 +104,17 @@ func gcRun(ctx context.Context, opts *Options) error {
 	if cfg.Output.Quiet {
 		return nil
 	}
-	_, err = fmt.Fprintf(out, "%s %d %s (%s) of %d in backend %s\n", verb, rep.Blobs, plural(rep.Blobs, "blob", "blobs"),
-		textfmt.Bytes(rep.Bytes), rep.Scanned, rep.Backend)
+	if rep.Blobs == 0 {
+		// Say that there was nothing to do, rather than "0 blobs".
+		what := "nothing to collect"
+		if !rep.DryRun {
+			what = "collected nothing"
+		}
+		_, err = fmt.Fprintf(out, "%s among the %d %s in backend %s\n", what, rep.Scanned, plural(rep.Scanned, "blob", "blobs"), rep.Backend)
+	} else {
+		_, err = fmt.Fprintf(out, "%s %d %s (%s) of %d in backend %s\n", verb, rep.Blobs, plural(rep.Blobs, "blob", "blobs"),
+			textfmt.Bytes(rep.Bytes), rep.Scanned, rep.Backend)
+	}
 	if err == nil && rep.TempFiles > 0 {
 		verb := "removed"
 		if rep.DryRun {

@@ -235,6 +235,9 @@ func initRun(ctx context.Context, opts *Options) (err error) {
 	if cfg.Output.JSON {
 		return cmdutil.WriteJSON(opts.IO.Out, cfg.Output, res)
 	}
+	if cfg.Output.Quiet {
+		return nil
+	}
 	verb := "using existing store"
 	if created {
 		verb = "created store"

@@ -88,6 +88,9 @@ func labelRun(ctx context.Context, opts *Options) error {
 	if cfg.Output.JSON {
 		return cmdutil.WriteJSON(opts.IO.Out, cfg.Output, art)
 	}
+	if cfg.Output.Quiet {
+		return nil
+	}
 	keys := make([]string, 0, len(art.Labels))
 	for k := range art.Labels {
 		keys = append(keys, k)

@@ -10,6 +10,7 @@ import (
 	"github.com/artifact-store/artstore/internal/cli/cmd/internal/fakestore"
 	"github.com/artifact-store/artstore/internal/cli/cmdutil"
 	"github.com/artifact-store/artstore/internal/cli/iostreams"
+	"github.com/artifact-store/artstore/internal/config"
 	"github.com/artifact-store/artstore/pkg/client"
 )
 
@@ -55,12 +56,14 @@ func TestLabelRun(t *testing.T) {
 		set      map[string]string
 		remove   []string
 		json     bool
+		quiet    bool
 		want     string
 		wantCode int
 	}{
 		{name: "set and remove", set: map[string]string{"b": "2", "a": "1"}, remove: []string{"old"}, want: "a:1 labels:\n  a=1\n  b=2\n"},
 		{name: "all removed", remove: []string{"old"}, want: "a:1 has no labels\n"},
 		{name: "json", set: map[string]string{"a": "1"}, remove: []string{"old"}, json: true, want: "\"labels\": {\n    \"a\": \"1\"\n  },"},
+		{name: "quiet: no confirmation", set: map[string]string{"a": "1"}, quiet: true, want: ""},
 		{name: "invalid key from the store", set: map[string]string{"bad key": "1"}, wantCode: cmdutil.ExitUsage},
 	}
 	for _, tt := range tests {
@@ -82,7 +85,7 @@ func TestLabelRun(t *testing.T) {
 			}
 			return &a, nil
 		}}
-		err := labelRun(context.Background(), &Options{IO: ios, Config: fakestore.Config(tt.json), Client: fake.Opener(), Ref: "a:1", Set: tt.set, Remove: tt.remove})
+		err := labelRun(context.Background(), &Options{IO: ios, Config: fakestore.ConfigOutput(config.Output{JSON: tt.json, Quiet: tt.quiet}), Client: fake.Opener(), Ref: "a:1", Set: tt.set, Remove: tt.remove})
 		if code := cmdutil.ExitCodeOf(err); code != tt.wantCode {
 			t.Errorf("%s: exit %d (%v), want %d", tt.name, code, err, tt.wantCode)
 			continue

@@ -91,10 +91,20 @@ func applyRun(ctx context.Context, opts *ApplyOptions) error {
 	if cfg.Output.JSON {
 		return cmdutil.WriteJSON(out, cfg.Output, rep)
 	}
+	if len(rep.Expired) == 0 {
+		if rep.DryRun {
+			opts.IO.Infof("nothing to remove: no artifact's retention has run out")
+		} else {
+			opts.IO.Infof("removed nothing: no artifact's retention has run out")
+		}
+		return nil
+	}
 	for _, e := range rep.Expired {
 		switch {
 		case rep.DryRun:
 			fmt.Fprintf(out, "would remove %s (id %s): %s\n", e.Artifact.Ref, e.Artifact.ID, e.Reason)
+		case cfg.Output.Quiet:
+			// Confirmations are not printed under -q.
 		case e.Deleted:
 			fmt.Fprintf(out, "removed %s (id %s): %s\n", e.Artifact.Ref, e.Artifact.ID, e.Reason)
 		default:

@@ -12,6 +12,7 @@ import (
 	"github.com/artifact-store/artstore/internal/cli/cmd/internal/fakestore"
 	"github.com/artifact-store/artstore/internal/cli/cmdutil"
 	"github.com/artifact-store/artstore/internal/cli/iostreams"
+	"github.com/artifact-store/artstore/internal/config"
 	"github.com/artifact-store/artstore/pkg/client"
 )
 
@@ -198,21 +199,30 @@ func TestApply(t *testing.T) {
 		name    string
 		opts    ApplyOptions
 		json    bool
+		quiet   bool
 		rep     client.RetentionReport
 		want    string
+		note    string // on stderr
 		wantErr int
 	}{
 		{name: "apply", rep: rep, want: "removed logs/app:2 (id " + a.ID + "): retention: rule R (logs/*: keep-last 1): not among the 1 newest versions of logs/app\n" +
 			"kept logs/app:1 (id " + b.ID + "): forbidden: legal hold \"legal\" is placed\n"},
 		{name: "dry run", opts: ApplyOptions{DryRun: true}, rep: client.RetentionReport{DryRun: true, Expired: rep.Expired[1:]},
 			want: "would remove logs/app:1 (id " + b.ID + "): retention: expires_at 2026-01-01T00:00:00Z passed\n"},
-		{name: "nothing due", rep: client.RetentionReport{Expired: []client.Expiry{}}, want: ""},
+		{name: "nothing due", rep: client.RetentionReport{Expired: []client.Expiry{}}, want: "", note: "removed nothing: no artifact's retention has run out\n"},
+		{name: "dry run with nothing due says so", opts: ApplyOptions{DryRun: true}, rep: client.RetentionReport{DryRun: true},
+			note: "nothing to remove: no artifact's retention has run out\n"},
+		{name: "quiet: no confirmations", quiet: true, rep: rep, want: ""},
+		{name: "quiet dry run still lists", quiet: true, opts: ApplyOptions{DryRun: true}, rep: client.RetentionReport{DryRun: true, Expired: rep.Expired[1:]},
+			want: "would remove logs/app:1 (id " + b.ID + "): retention: expires_at 2026-01-01T00:00:00Z passed\n"},
+		{name: "quiet nothing due", quiet: true, rep: client.RetentionReport{DryRun: true}, opts: ApplyOptions{DryRun: true}},
 		{name: "json", json: true, rep: client.RetentionReport{Expired: []client.Expiry{}}, want: "{\n  \"dry_run\": false,\n  \"expired\": []\n}\n"},
 		{name: "explain", opts: ApplyOptions{Explain: "logs/app:1"},
 			want: "logs/app:1 (id " + b.ID + ")\n  no expires_at of its own\n  not due: retention apply keeps it\n"},
 	}
 	for _, tt := range tests {
-		ios, _, stdout, _ := iostreams.Test()
+		ios, _, stdout, stderr := iostreams.Test()
+		ios.SetQuiet(tt.quiet)
 		var gotDry *bool
 		fake := &fakestore.Store{
 			ApplyRetentionFunc: func(_ context.Context, dry bool) (*client.RetentionReport, error) {
@@ -225,8 +235,13 @@ func TestApply(t *testing.T) {
 			},
 		}
 		o := tt.opts
-		o.IO, o.Config, o.Client = ios, fakestore.Config(tt.json), fake.Opener()
+		out := config.Output{JSON: tt.json, Quiet: tt.quiet}
+		o.IO, o.Client = ios, fake.Opener()
+		o.Config = func() (*config.Config, error) { return &config.Config{Output: out}, nil }
 		err := applyRun(context.Background(), &o)
+		if stderr.String() != tt.note {
+			t.Errorf("%s: stderr = %q, want %q", tt.name, stderr, tt.note)
+		}
 		if code := cmdutil.ExitCodeOf(err); code != tt.wantErr {
 			t.Errorf("%s: exit %d (%v)", tt.name, code, err)
 		}

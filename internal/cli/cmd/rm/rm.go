@@ -90,8 +90,11 @@ func rmRun(ctx context.Context, opts *Options) error {
 		return cmdutil.WriteJSON(opts.IO.Out, cfg.Output, Result{DryRun: opts.DryRun, Removed: *art})
 	}
 	verb := "removed"
-	if opts.DryRun {
-		verb = "would remove"
+	switch {
+	case opts.DryRun:
+		verb = "would remove" // what was asked for: printed under -q too
+	case cfg.Output.Quiet:
+		return nil
 	}
 	_, err = fmt.Fprintf(opts.IO.Out, "%s %s (id %s, %s, %s)\n", verb, art.Ref, art.ID, textfmt.Bytes(art.Size), art.ContentDigest)
 	return err

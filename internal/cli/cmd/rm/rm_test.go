@@ -9,6 +9,7 @@ import (
 	"github.com/artifact-store/artstore/internal/cli/cmd/internal/fakestore"
 	"github.com/artifact-store/artstore/internal/cli/cmdutil"
 	"github.com/artifact-store/artstore/internal/cli/iostreams"
+	"github.com/artifact-store/artstore/internal/config"
 	"github.com/artifact-store/artstore/pkg/client"
 )
 
@@ -46,6 +47,7 @@ func TestRmRun(t *testing.T) {
 		ref        string
 		dryRun     bool
 		json       bool
+		quiet      bool
 		want       string
 		wantCode   int
 		wantDelete bool
@@ -53,6 +55,9 @@ func TestRmRun(t *testing.T) {
 		{name: "remove", ref: "a:1", wantDelete: true,
 			want: "removed a:1 (id 01JDQ000000000000000000001, 1.5 KiB, sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae)\n"},
 		{name: "dry run removes nothing", ref: "a:1", dryRun: true,
+			want: "would remove a:1 (id 01JDQ000000000000000000001, 1.5 KiB, sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae)\n"},
+		{name: "quiet: no confirmation", ref: "a:1", quiet: true, wantDelete: true},
+		{name: "quiet dry run still says what it would remove", ref: "a:1", quiet: true, dryRun: true,
 			want: "would remove a:1 (id 01JDQ000000000000000000001, 1.5 KiB, sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae)\n"},
 		{name: "json", ref: "a:1", json: true, wantDelete: true, want: "{\n  \"dry_run\": false,\n  \"removed\": {\n    \"id\": \"01JDQ000000000000000000001\","},
 		{name: "json dry run", ref: "a:1", json: true, dryRun: true, want: "{\n  \"dry_run\": true,\n  \"removed\": {"},
@@ -81,13 +86,16 @@ func TestRmRun(t *testing.T) {
 				return &a, nil
 			},
 		}
-		err := rmRun(context.Background(), &Options{IO: ios, Config: fakestore.Config(tt.json), Client: fake.Opener(), Ref: tt.ref, DryRun: tt.dryRun})
+		err := rmRun(context.Background(), &Options{IO: ios, Config: fakestore.ConfigOutput(config.Output{JSON: tt.json, Quiet: tt.quiet}), Client: fake.Opener(), Ref: tt.ref, DryRun: tt.dryRun})
 		if code := cmdutil.ExitCodeOf(err); code != tt.wantCode {
 			t.Errorf("%s: exit %d (%v), want %d", tt.name, code, err, tt.wantCode)
 			continue
 		}
 		if deleted != tt.wantDelete {
 			t.Errorf("%s: Delete called %v, want %v", tt.name, deleted, tt.wantDelete)
+		}
+		if tt.quiet && stdout.String() != tt.want {
+			t.Errorf("%s: stdout = %q, want %q", tt.name, stdout, tt.want)
 		}
 		if tt.wantCode == 0 && !strings.HasPrefix(stdout.String(), tt.want) {
 			t.Errorf("%s: stdout =\n%s\nwant prefix\n%s", tt.name, stdout, tt.want)

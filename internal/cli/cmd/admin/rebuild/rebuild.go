@@ -76,6 +76,9 @@ func rebuildRun(ctx context.Context, opts *Options) error {
 	if cfg.Output.JSON {
 		return cmdutil.WriteJSON(opts.IO.Out, cfg.Output, Result{Events: rep.Events, Head: rep.Head})
 	}
+	if cfg.Output.Quiet {
+		return nil
+	}
 	head := rep.Head
 	if head == "" {
 		head = "empty log"

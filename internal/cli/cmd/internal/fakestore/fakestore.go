@@ -281,6 +281,12 @@ func Config(jsonOut bool) func() (*config.Config, error) {
 	return func() (*config.Config, error) { return &config.Config{Output: config.Output{JSON: jsonOut}}, nil }
 }
 
+// ConfigOutput returns a Config loader for command tests: an otherwise
+// empty configuration with the output switches out.
+func ConfigOutput(out config.Output) func() (*config.Config, error) {
+	return func() (*config.Config, error) { return &config.Config{Output: out}, nil }
+}
+
 // Execute runs cmd with args as the root would (flag errors become usage
 // errors) and returns its error.
 func Execute(cmd *cobra.Command, args ...string) error {
