@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/artifact-store/artstore/internal/config"
 	"github.com/artifact-store/artstore/internal/eventlog"
 	"github.com/artifact-store/artstore/internal/eventlog/postgres/pgtest"
 	"github.com/artifact-store/artstore/internal/registry"
@@ -72,6 +73,21 @@ func remoteParams(p testscript.Params) testscript.Params {
 // daemonStartTimeout bounds a script daemon's start.
 const daemonStartTimeout = 30 * time.Second
 
+// daemonProtectedTags reads tags.protected from the script's config file,
+// as `artstore serve` reads its own: a script that protects tags gets the
+// same behaviour in both modes. A config the CLI refuses (config_errors)
+// leaves the daemon without protected tags; the CLI reports it.
+func daemonProtectedTags(env *testscript.Env) []string {
+	cfg, err := config.Load(config.LoadOptions{WorkDir: env.WorkDir, LookupEnv: func(k string) (string, bool) {
+		v := env.Getenv(k)
+		return v, v != ""
+	}})
+	if err != nil {
+		return nil
+	}
+	return cfg.Tags.Protected
+}
+
 // startDaemon starts the script's daemon and stops it when the script ends.
 // Its log and blobs live in $WORK/daemon, apart from the script's own store
 // directory, so a script cannot reach them by accident.
@@ -113,7 +129,12 @@ func startDaemon(env *testscript.Env) error {
 	if server.IsPostgres(dsn) {
 		kind = storeid.KindPostgres
 	}
-	srv, err := server.New(server.Options{Registry: registry.New(log, server.Checker(be), clockOf(env).Now), Log: log, Backend: be, BackendType: "local",
+	reg := registry.New(log, server.Checker(be), clockOf(env).Now)
+	if err := reg.ProtectTags(daemonProtectedTags(env)); err != nil {
+		closeLogs()
+		return fmt.Errorf("script daemon: %w", err)
+	}
+	srv, err := server.New(server.Options{Registry: reg, Log: log, Backend: be, BackendType: "local",
 		LogKind: kind, LogLocation: "of the script daemon",
 		Tokens: book, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
