@@ -157,6 +157,10 @@ func TestAuditJSONListsEverything(t *testing.T) {
 	if err != nil || len(queries) != 1 || queries[0].Forward {
 		t.Fatalf("err %v, queries %+v", err, queries)
 	}
+	got = nil
+	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil || len(got) != 5 {
+		t.Errorf("--limit 5: %d events (%v)", len(got), err)
+	}
 
 	// A daemon that ignores after= is an error, not an endless loop.
 	queries = nil
