@@ -241,5 +241,16 @@ func unavailableReason(err error) string {
 	if errors.As(err, &op) && op.Err != nil {
 		return op.Err.Error()
 	}
+	// Never Go's rendering of the request (`Get "http://…": …`): the
+	// address is in the message already.
+	var ue *url.Error
+	if errors.As(err, &ue) && ue.Err != nil {
+		err = ue.Err
+	}
+	// net/http's own word for a keep-alive connection the daemon closed
+	// as it went away (an unexported error).
+	if strings.Contains(err.Error(), "server closed idle connection") {
+		return "connection closed"
+	}
 	return err.Error()
 }
