@@ -299,6 +299,12 @@ func TestLoadErrors(t *testing.T) {
 			wants: []string{"json: cannot be set in the config file; use --json or ARTSTORE_JSON"}},
 		{name: "malformed YAML names file and line", file: "store: /s\nbackends: [\n",
 			wants: []string{"config.yaml is not valid YAML", "line"}},
+		{name: "over-indented key names its own line", file: "store: /tmp/x\nbackends:\n  main:\n    type: local\n   root: /tmp/y\n",
+			wants: []string{"config.yaml is not valid YAML: line 5 column 4: did not find expected key (in the mapping that starts at line 3)"}},
+		{name: "key under-indented after an over-indented one names its line", file: "store: /x\nbackend: main\nbackends:\n  main:\n      type: local\n    root: /y\n",
+			wants: []string{"is not valid YAML: line 6 column"}},
+		{name: "scanner error names its line", file: "store: /x\nbackends:\n  main:\n    type: local\n      root: /y\n",
+			wants: []string{"is not valid YAML: line 5 column"}},
 		{name: "not a mapping", file: "- a\n- b\n", wants: []string{"must be a mapping"}},
 		{name: "relative path in file", file: "store: rel/dir\n",
 			wants: []string{`configuration: store: "rel/dir" must be an absolute path or start with ~/`, "line 1", "flag --store", "env ARTSTORE_STORE"}}, // one problem, no follow-on errors
