@@ -370,6 +370,32 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
+func TestLoadOutputIgnoresTheConfigFile(t *testing.T) {
+	opts, _ := setup(t, "store: /s\nbackends:\n  main:\n    type: local\n   root: /r\n")
+	if _, err := Load(opts); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("Load of the broken file = %v, want ErrInvalid", err)
+	}
+	out, err := LoadOutput(withEnv(opts, "ARTSTORE_JSON", "true", "ARTSTORE_QUIET", "1"))
+	if err != nil {
+		t.Fatalf("LoadOutput = %v; it must not read the config file", err)
+	}
+	if want := (Output{JSON: true, Quiet: true}); out != want {
+		t.Errorf("LoadOutput = %+v, want %+v", out, want)
+	}
+	opts.Flags = flags(t, "--verbose", "--template", "{{.version}}")
+	out, err = LoadOutput(opts)
+	if err != nil || !out.Verbose || !out.JSON || out.Template != "{{.version}}" {
+		t.Errorf("LoadOutput with flags = %+v, %v", out, err)
+	}
+	opts.Flags = flags(t, "-q", "-v")
+	if _, err := LoadOutput(opts); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "--quiet and --verbose cannot both be on") {
+		t.Errorf("LoadOutput -q -v = %v, want the conflict", err)
+	}
+	if _, err := LoadOutput(withEnv(opts, "ARTSTORE_JSON", "maybe")); !errors.Is(err, ErrInvalid) {
+		t.Errorf("LoadOutput with a bad ARTSTORE_JSON = %v, want ErrInvalid", err)
+	}
+}
+
 func TestLoadMissingExplicitFile(t *testing.T) {
 	opts, home := setup(t, "")
 	opts.Flags = flags(t, "--config", filepath.Join(home, "nope.yaml"))
