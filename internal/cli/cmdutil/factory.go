@@ -38,6 +38,11 @@ type Factory struct {
 	// Config returns the resolved configuration. NewRootCmd sets it from
 	// the global flags when it is nil.
 	Config func() (*config.Config, error)
+	// Output returns the output switches alone (flags and environment),
+	// without reading the config file, for the commands that must work
+	// while it is broken (version). NewRootCmd sets it when it is nil:
+	// from the global flags, or from Config when a test supplied one.
+	Output func() (config.Output, error)
 	// Backends opens every configured backend. A backend that cannot be
 	// opened, or a local one whose root directory is missing, is present
 	// as a stand-in whose Health says what is wrong and whose other methods
@@ -101,6 +106,14 @@ func (f *Factory) Notice(cfg *config.Config) io.Writer {
 func ConfigFromFlags(flags *pflag.FlagSet, lookupEnv func(string) (string, bool)) func() (*config.Config, error) {
 	return Lazy(func() (*config.Config, error) {
 		return config.Load(config.LoadOptions{Flags: flags, LookupEnv: lookupEnv})
+	})
+}
+
+// OutputFromFlags returns a lazy loader of the output switches from the
+// global flags and the environment; it never reads the config file.
+func OutputFromFlags(flags *pflag.FlagSet, lookupEnv func(string) (string, bool)) func() (config.Output, error) {
+	return Lazy(func() (config.Output, error) {
+		return config.LoadOutput(config.LoadOptions{Flags: flags, LookupEnv: lookupEnv})
 	})
 }
 
