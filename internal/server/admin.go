@@ -10,7 +10,7 @@ import (
 
 	"github.com/artifact-store/artstore/internal/app"
 	"github.com/artifact-store/artstore/internal/eventlog"
-	"github.com/artifact-store/artstore/internal/server/auth"
+	"github.com/artifact-store/artstore/internal/auth"
 	"github.com/artifact-store/artstore/pkg/api"
 )
 

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/artifact-store/artstore/internal/content"
-	"github.com/artifact-store/artstore/internal/server/auth"
+	"github.com/artifact-store/artstore/internal/auth"
 	"github.com/artifact-store/artstore/pkg/api"
 )
 

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/artifact-store/artstore/internal/content"
-	"github.com/artifact-store/artstore/internal/server/auth"
+	"github.com/artifact-store/artstore/internal/auth"
 	"github.com/artifact-store/artstore/pkg/api"
 )
 

@@ -3,7 +3,6 @@ package client
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/artifact-store/artstore/internal/app"
 	"github.com/artifact-store/artstore/internal/gc"
@@ -11,16 +10,6 @@ import (
 
 // DefaultGCGrace is the grace window the CLI uses when none is given.
 const DefaultGCGrace = gc.DefaultGrace
-
-// GCOptions tune a garbage collection.
-type GCOptions struct {
-	// DryRun lists what would be collected and deletes nothing.
-	DryRun bool
-	// Grace: blobs modified within it (on the backend's clock) are kept,
-	// so pushes in flight rarely have to upload again. Zero collects every
-	// unreferenced blob; it is still safe (see docs/architecture.md).
-	Grace time.Duration
-}
 
 // GC deletes the blobs no live artifact references from the store's
 // backend, recording each batch in a blobs.collected event. It is safe to

@@ -14,7 +14,7 @@ import (
 	"github.com/artifact-store/artstore/internal/config"
 	"github.com/artifact-store/artstore/internal/eventlog"
 	"github.com/artifact-store/artstore/internal/server"
-	"github.com/artifact-store/artstore/internal/server/auth"
+	"github.com/artifact-store/artstore/internal/auth"
 	"github.com/artifact-store/artstore/pkg/client"
 	"github.com/spf13/cobra"
 )
