@@ -2,38 +2,15 @@ package client
 
 import (
 	"context"
-	"fmt"
 	"net/url"
 	"strconv"
 	"time"
-
-	"github.com/artifact-store/artstore/internal/app"
-	"github.com/artifact-store/artstore/internal/registry"
 )
 
 // Audit returns the events q selects, oldest first.
 func (l *Local) Audit(ctx context.Context, q AuditQuery) ([]Event, error) {
-	f := registry.AuditFilter{Actor: q.Actor, Since: q.Since, Types: q.Types, Limit: q.Limit, After: q.After, Forward: q.Forward}
-	if q.Ref != "" {
-		a, err := l.reg.Get(ctx, q.Ref)
-		if err != nil {
-			return nil, mapErr(fmt.Errorf("audit: %w", err))
-		}
-		f.Subject = a.ID
-	}
-	evs, err := l.reg.Audit(ctx, f)
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	out := make([]Event, 0, len(evs))
-	for _, e := range evs {
-		ce, err := app.Event(e)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ce)
-	}
-	return out, nil
+	evs, err := l.svc.Audit(ctx, l.self, q)
+	return evs, mapErr(err)
 }
 
 // AuditValues encodes q as the query of GET /v1/audit.

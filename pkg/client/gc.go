@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/artifact-store/artstore/internal/app"
 	"github.com/artifact-store/artstore/internal/gc"
 )
 
@@ -17,14 +16,8 @@ const DefaultGCGrace = gc.DefaultGrace
 // measured on the wall clock, which is the backend's, not on the store's
 // event clock.
 func (l *Local) GC(ctx context.Context, opts GCOptions) (*GCReport, error) {
-	if opts.Grace < 0 {
-		return nil, fmt.Errorf("gc: %w: negative grace %s", ErrInvalid, opts.Grace)
-	}
-	res, err := gc.Run(ctx, l.log, l.backend, gc.Options{Actor: l.actor, Grace: opts.Grace, DryRun: opts.DryRun})
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	return app.GCReport(res), nil
+	rep, _, err := l.svc.GC(ctx, l.self, opts)
+	return rep, mapErr(err)
 }
 
 // GC has the daemon collect garbage in its backend (admin scope).
