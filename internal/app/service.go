@@ -171,6 +171,11 @@ func (v *view) inputName(ctx context.Context, in eventlog.Input) (string, error)
 	return a.Name, nil
 }
 
+// Wire converts a, which p resolved, to its wire form as p may see it.
+func (s *Service) Wire(ctx context.Context, p Principal, a eventlog.Artifact) (api.Artifact, error) {
+	return s.view(p).wire(ctx, a)
+}
+
 // changed finishes a use case that appended: it signals the append and
 // converts the artifact for p.
 func (s *Service) changed(ctx context.Context, p Principal, a eventlog.Artifact, err error) (api.Artifact, error) {
