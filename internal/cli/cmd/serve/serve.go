@@ -13,6 +13,9 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/spf13/cobra"
+
+	"github.com/artifact-store/artstore/internal/auth"
 	"github.com/artifact-store/artstore/internal/cli/cmdutil"
 	"github.com/artifact-store/artstore/internal/cli/iostreams"
 	"github.com/artifact-store/artstore/internal/config"
@@ -20,12 +23,10 @@ import (
 	"github.com/artifact-store/artstore/internal/outpath"
 	"github.com/artifact-store/artstore/internal/registry"
 	"github.com/artifact-store/artstore/internal/server"
-	"github.com/artifact-store/artstore/internal/server/auth"
 	"github.com/artifact-store/artstore/internal/storage"
 	"github.com/artifact-store/artstore/internal/storage/backends"
 	"github.com/artifact-store/artstore/internal/storeid"
 	"github.com/artifact-store/artstore/pkg/client"
-	"github.com/spf13/cobra"
 )
 
 // DefaultListen is the default listen address: loopback only, so a daemon
