@@ -176,6 +176,9 @@ func (s *Server) authorize(r *http.Request, c *call) error {
 	if c.route.Public {
 		return nil
 	}
+	if c.route.oci != ociNone {
+		return s.authorizeOCI(r, c)
+	}
 	h := r.Header.Get("Authorization")
 	scheme, secret, ok := strings.Cut(h, " ")
 	ok = ok && strings.EqualFold(scheme, "Bearer") // schemes are case-insensitive (RFC 9110)
@@ -399,6 +402,9 @@ func apiErr(status int, code, msg string) error {
 // the handler had already started the response, so the connection must be
 // aborted instead.
 func (s *Server) writeError(w *statusWriter, r *http.Request, c *call, err error) bool {
+	if c.route.oci != ociNone {
+		return s.writeOCIError(w, r, c, err)
+	}
 	if w.status != 0 {
 		s.logger.Warn("aborting response", "request_id", c.id, "error", err.Error())
 		return true
