@@ -20,7 +20,7 @@ import (
 	"github.com/artifact-store/artstore/internal/eventlog/postgres/pgtest"
 	"github.com/artifact-store/artstore/internal/registry"
 	"github.com/artifact-store/artstore/internal/server"
-	"github.com/artifact-store/artstore/internal/server/auth"
+	"github.com/artifact-store/artstore/internal/auth"
 	"github.com/artifact-store/artstore/internal/storage/local"
 	"github.com/artifact-store/artstore/internal/storeid"
 	"github.com/jackc/pgx/v5"

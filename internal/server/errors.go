@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 
+	"github.com/artifact-store/artstore/internal/auth"
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/eventlog"
 	"github.com/artifact-store/artstore/internal/gc"
 	"github.com/artifact-store/artstore/internal/registry"
-	"github.com/artifact-store/artstore/internal/server/auth"
 	"github.com/artifact-store/artstore/internal/storage"
 	"github.com/artifact-store/artstore/pkg/api"
 )

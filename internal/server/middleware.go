@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/artifact-store/artstore/internal/server/auth"
+	"github.com/artifact-store/artstore/internal/auth"
 	"github.com/artifact-store/artstore/pkg/api"
 )
 
