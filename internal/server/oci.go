@@ -7,8 +7,8 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/artifact-store/artstore/internal/registry"
 	"github.com/artifact-store/artstore/internal/auth"
+	"github.com/artifact-store/artstore/internal/registry"
 	"github.com/artifact-store/artstore/pkg/api"
 )
 

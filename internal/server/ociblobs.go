@@ -197,6 +197,7 @@ func (s *Server) handleOCIUploadStart(w http.ResponseWriter, r *http.Request, c 
 		return nil
 	}
 	defer s.uploads.Remove(u)
+	u.busy.Store(true) // the session's one writer, never reaped mid-request
 	if _, err := u.Append(&deadlineReader{r: r.Body, c: c, d: s.limits.IOTimeout}, -1, r.ContentLength, s.ociMaxBlob); err != nil {
 		return err
 	}

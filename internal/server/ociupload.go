@@ -27,10 +27,12 @@ type ociUpload struct {
 	// is refused instead of interleaving its bytes.
 	busy atomic.Bool
 
+	// f and h are written only by the holder of busy.
+	f *os.File
+	h hash.Hash // sha256 of the bytes so far
+
 	mu      sync.Mutex // guards the fields below
-	f       *os.File
 	size    int64
-	h       hash.Hash // sha256 of the bytes so far
 	touched time.Time
 	closed  bool
 }
@@ -186,25 +188,28 @@ var errUploadBusy = ociErr(http.StatusConflict, "BLOB_UPLOAD_INVALID", "another 
 // a streamed PATCH); length is how many it says it sends (-1: unknown).
 // Bytes past max in total are refused. On any failure the session is left
 // as it was before the request: the file is truncated back and the hash
-// restored.
+// restored. The caller holds the session's busy flag, so it is the only
+// writer; the lock is not held while the body is read, so status requests
+// and a concurrent writer's refusal are answered at once.
 func (u *ociUpload) Append(body io.Reader, start, length, max int64) (int64, error) {
 	u.mu.Lock()
-	defer u.mu.Unlock()
-	if u.closed {
+	closed, size := u.closed, u.size
+	u.mu.Unlock()
+	if closed {
 		return 0, ociErr(http.StatusNotFound, "BLOB_UPLOAD_UNKNOWN", "the upload session ended")
 	}
-	if start >= 0 && start != u.size {
+	if start >= 0 && start != size {
 		return 0, errOutOfOrder
 	}
 	state, err := u.h.(encoding.BinaryMarshaler).MarshalBinary()
 	if err != nil {
 		return 0, fmt.Errorf("upload session: save hash state: %w", err)
 	}
-	limit := max - u.size
+	limit := max - size
 	if length >= 0 && length > limit {
 		return 0, ociErr(http.StatusRequestEntityTooLarge, "SIZE_INVALID", fmt.Sprintf("a blob may be at most %d bytes", max))
 	}
-	w := io.NewOffsetWriter(u.f, u.size)
+	w := io.NewOffsetWriter(u.f, size)
 	n, err := io.Copy(io.MultiWriter(w, u.h), io.LimitReader(body, limit+1))
 	switch {
 	case err != nil:
@@ -213,29 +218,28 @@ func (u *ociUpload) Append(body io.Reader, start, length, max int64) (int64, err
 	case length >= 0 && n != length:
 		err = ociErr(http.StatusBadRequest, "BLOB_UPLOAD_INVALID", fmt.Sprintf("the chunk's range or length says %d bytes, the body had %d", length, n))
 	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
 	if err != nil {
-		terr := u.f.Truncate(u.size)
+		terr := u.f.Truncate(size)
 		herr := u.h.(encoding.BinaryUnmarshaler).UnmarshalBinary(state)
-		if terr != nil || herr != nil {
+		if (terr != nil || herr != nil) && !u.closed {
 			// The session cannot be restored: end it.
 			u.closed = true
 			_ = u.f.Close()
 		}
 		return 0, err
 	}
-	u.size += n
+	u.size = size + n
 	return n, nil
 }
 
 // errOutOfOrder is a chunk that does not start where the session ends.
 var errOutOfOrder = ociErr(http.StatusRequestedRangeNotSatisfiable, "BLOB_UPLOAD_INVALID", "the chunk does not start where the upload ends; GET the session for its range")
 
-// sum256 returns the sha256 of the bytes so far.
-func (u *ociUpload) sum256() []byte {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return u.h.Sum(nil)
-}
+// sum256 returns the sha256 of the bytes so far; only the session's
+// writer (the holder of busy) calls it.
+func (u *ociUpload) sum256() []byte { return u.h.Sum(nil) }
 
 // reader returns the bytes received so far.
 func (u *ociUpload) reader() *io.SectionReader {
