@@ -50,7 +50,7 @@ func (p *OCIBlobLinked) validate() error {
 	return nil
 }
 
-// OCIBlobUnlinked records that repository Repository no longer holds the
+// OCIBlobUnlinked records that repository Repository stops holding the
 // blob Digest (DELETE /v2/<name>/blobs/<digest>). The bytes stay as long as
 // anything else references them.
 type OCIBlobUnlinked struct {

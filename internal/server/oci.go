@@ -229,7 +229,7 @@ func ociCredentials(h string) (secret string, present bool, err error) {
 		}
 		_, pass, ok := strings.Cut(string(raw), ":")
 		if !ok || pass == "" {
-			return "", true, errors.New("Basic credentials need an artstore token as the password")
+			return "", true, errors.New("the Basic credentials need an artstore token as the password")
 		}
 		return pass, true, nil
 	}

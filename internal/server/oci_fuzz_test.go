@@ -63,7 +63,10 @@ func FuzzParseContentRange(f *testing.F) {
 		if a < 0 || b < a {
 			t.Fatalf("%q: range %d-%d", s, a, b)
 		}
-		again, err := func() (string, error) { x, y, err := parseContentRange(fmt.Sprintf("%d-%d", a, b)); return fmt.Sprintf("%d-%d", x, y), err }()
+		again, err := func() (string, error) {
+			x, y, err := parseContentRange(fmt.Sprintf("%d-%d", a, b))
+			return fmt.Sprintf("%d-%d", x, y), err
+		}()
 		if err != nil || again != fmt.Sprintf("%d-%d", a, b) {
 			t.Fatalf("%q: %d-%d does not parse back: %v", s, a, b, err)
 		}

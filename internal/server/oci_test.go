@@ -475,7 +475,7 @@ func TestOCIDeduplicatesWithPush(t *testing.T) {
 	if d := e.srv.metrics.ociDedupBytes.Load(); d != int64(len(data)) {
 		t.Errorf("artstore_oci_dedup_bytes_total = %d, want %d", d, len(data))
 	}
-	resp, b = e.ociDo("GET", "/metrics", "", nil, nil)
+	_, b = e.ociDo("GET", "/metrics", "", nil, nil)
 	if !bytes.Contains(b, []byte(fmt.Sprintf("artstore_oci_dedup_bytes_total %d", len(data)))) {
 		t.Errorf("/metrics lacks the dedup counter:\n%s", b)
 	}

@@ -167,7 +167,7 @@ func (x *ociIndex) Link(ctx context.Context, actor, repo, digest string, b ociBl
 	return x.append(ctx, actor, repo, &eventlog.OCIBlobLinked{Repository: repo, Digest: digest, Size: b.Size, Content: b.Content, Manifest: b.Manifest})
 }
 
-// Unlink records that repo no longer holds the blob.
+// Unlink records that repo stops holding the blob.
 func (x *ociIndex) Unlink(ctx context.Context, actor, repo, digest string) error {
 	return x.append(ctx, actor, repo, &eventlog.OCIBlobUnlinked{Repository: repo, Digest: digest})
 }
