@@ -186,7 +186,7 @@ func (s *Server) authorize(r *http.Request, c *call) error {
 	if !ok {
 		return codeErr(api.CodeUnauthorized, "the Authorization header must be \"Bearer <token>\"")
 	}
-	tok, err := s.tokens.Authenticate(r.Context(), strings.TrimSpace(secret))
+	tok, err := s.svc.Tokens().Authenticate(r.Context(), strings.TrimSpace(secret))
 	if err != nil {
 		if errors.Is(err, auth.ErrUnauthenticated) {
 			return codeErr(api.CodeUnauthorized, err.Error())
