@@ -703,7 +703,8 @@ func TestBreadcrumbDropsOldestSteps(t *testing.T) {
 		{100, "reports/q:3 › build/app:12 › src/tarball:5"},
 		{41, "… › build/app:12 › src/tarball:5"},
 		{20, "… › src/tarball:5"},
-		{10, "src/tarba…"},
+		{10, "src/…all:5"}, // the version stays
+		{16, "… › src/t…ball:5"},
 	}
 	for _, tt := range tests {
 		if got := h.m.breadcrumb(tt.w); got != tt.want {

@@ -70,14 +70,14 @@ func (m Model) View() string {
 }
 
 func (m *Model) headerLine() string {
-	var ctx string
+	var ctx, ref string // ref, if set, follows ctx and is clipped with clipRef
 	switch {
 	case m.showHelp:
 		ctx = "help"
 	case m.screen == screenDetail && len(m.stack) > 0:
 		ctx = ""
 	case m.screen == screenEvents && m.events != nil:
-		ctx = "events of " + textfmt.Sanitize(m.events.art.Ref)
+		ctx, ref = "events of ", textfmt.Sanitize(m.events.art.Ref)
 	case m.filterText != "":
 		ctx = "filter: " + textfmt.Sanitize(m.filterText)
 	default:
@@ -102,9 +102,12 @@ func (m *Model) headerLine() string {
 	if right != "" {
 		avail -= lenW(right) + 1
 	}
-	if ctx == "" && !m.showHelp && m.screen == screenDetail {
+	switch {
+	case ctx == "" && !m.showHelp && m.screen == screenDetail:
 		ctx = m.breadcrumb(avail)
-	} else {
+	case ref != "":
+		ctx = around(ctx, ref, "", avail)
+	default:
 		ctx = trunc(ctx, avail)
 	}
 	left := m.st.title.Render(title) + " · " + ctx
@@ -132,7 +135,13 @@ func (m *Model) breadcrumb(w int) string {
 			return s
 		}
 	}
-	return trunc(refs[len(refs)-1], w)
+	// The last step alone, shortened; still marked as a longer path when
+	// that leaves it room enough to read.
+	last := refs[len(refs)-1]
+	if len(refs) > 1 && w-lenW("…"+sep) >= 12 {
+		return "…" + sep + clipRef(last, w-lenW("…"+sep))
+	}
+	return clipRef(last, w)
 }
 
 func (m *Model) statusLine() string {
@@ -240,7 +249,7 @@ func (m *Model) listPane(w int) []string {
 	row := func(marker, ref, tags, size, ageS, labels string) string {
 		var b strings.Builder
 		b.WriteString(marker)
-		b.WriteString(pad(ref, refW))
+		b.WriteString(pad(clipRef(ref, refW), refW))
 		if tagsW > 0 {
 			b.WriteString(" " + pad(tags, tagsW))
 		}
@@ -323,21 +332,19 @@ func (m *Model) detailBody() []string {
 func (m *Model) relativesPane(f *frame, w, rows int) []string {
 	rel := f.rel
 	ref := textfmt.Sanitize(f.art.Ref)
-	var title, empty string
-	if rel.dir == client.Up {
-		title, empty = "inputs of "+ref, "no inputs recorded for "+ref
-	} else {
-		title, empty = "derived from "+ref, "nothing derived from "+ref+" yet"
+	title, empty, emptyEnd := "inputs of ", "  no inputs recorded for ", ""
+	if rel.dir == client.Down {
+		title, empty, emptyEnd = "derived from ", "  nothing derived from ", " yet"
 	}
 	switch {
 	case rel.loading:
-		return []string{m.st.bold.Render(trunc(title, w)), "  " + m.spin.View() + " loading…"}
+		return []string{m.st.bold.Render(around(title, ref, "", w)), "  " + m.spin.View() + " loading…"}
 	case rel.err != nil:
-		return []string{m.st.bold.Render(trunc(title, w)), m.st.err.Render(trunc("  could not load lineage: "+textfmt.Sanitize(rel.err.Error()), w))}
+		return []string{m.st.bold.Render(around(title, ref, "", w)), m.st.err.Render(trunc("  could not load lineage: "+textfmt.Sanitize(rel.err.Error()), w))}
 	case len(rel.items) == 0:
-		return []string{m.st.bold.Render(trunc(title, w)), trunc("  "+empty, w)}
+		return []string{m.st.bold.Render(around(title, ref, "", w)), around(empty, ref, emptyEnd, w)}
 	}
-	out := []string{m.st.bold.Render(trunc(fmt.Sprintf("%s (%d)", title, len(rel.items)), w))}
+	out := []string{m.st.bold.Render(around(title, ref, fmt.Sprintf(" (%d)", len(rel.items)), w))}
 	roleW := 4
 	for _, r := range rel.items {
 		roleW = max(roleW, lenW(textfmt.Sanitize(r.role)))
@@ -363,7 +370,7 @@ func (m *Model) relativesPane(f *frame, w, rows int) []string {
 			role = "-"
 		}
 		nameW := w - 2 - roleW - 1 - 5
-		s := marker + pad(textfmt.Sanitize(role), roleW) + " " + pad(textfmt.Sanitize(r.label()), nameW) + " " + padLeft(ageS, 4)
+		s := marker + pad(textfmt.Sanitize(role), roleW) + " " + pad(clipRef(textfmt.Sanitize(r.label()), nameW), nameW) + " " + padLeft(ageS, 4)
 		s = strings.TrimRight(s, " ")
 		if i == rel.cursor {
 			s = m.st.selected.Render(pad(s, w))
@@ -397,11 +404,11 @@ func (m *Model) detailLines(a *client.Artifact, w int) []string {
 	section := func(s string) {
 		out = append(out, "", m.st.section.Render(trunc(s, w)))
 	}
-	title := textfmt.Sanitize(a.Ref)
+	deleted := ""
 	if a.Deleted {
-		title += " (deleted)"
+		deleted = " (deleted)"
 	}
-	out = append(out, m.st.bold.Render(trunc(title, w)))
+	out = append(out, m.st.bold.Render(around("", textfmt.Sanitize(a.Ref), deleted, w)))
 	kv("id", a.ID)
 	kind := a.Kind
 	if a.MediaType != "" {
@@ -527,11 +534,11 @@ func (m *Model) eventsBody() []string {
 	if len(ev.items) == 1 {
 		noun = "event"
 	}
-	summary := fmt.Sprintf("%d %s of %s among %d in the log", len(ev.items), noun, ref, ev.scanned)
+	after := fmt.Sprintf(" among %d in the log", ev.scanned)
 	if ev.truncated {
-		summary += " (scan limit reached: later events not shown)"
+		after += " (scan limit reached: later events not shown)"
 	}
-	out := []string{m.st.bold.Render(trunc(summary, w))}
+	out := []string{m.st.bold.Render(around(fmt.Sprintf("%d %s of ", len(ev.items), noun), ref, after, w))}
 	rows := m.bodyRows() - 1
 	offset := clamp(ev.offset, 0, max(len(ev.items)-rows, 0))
 	end := min(offset+rows, len(ev.items))
