@@ -261,8 +261,8 @@ func TestLineageWalkUpAndDown(t *testing.T) {
 	}
 
 	// Back one step with backspace, then down again from build/app:12 to
-	// what was derived from it: reports/q:3, already on the path, so the
-	// path is cut back to it rather than growing.
+	// what was derived from it: reports/q:3, already on the path, is a
+	// step of its own, so esc can return to build/app:12's panel.
 	h.keys("backspace")
 	if got := h.refs(); !reflect.DeepEqual(got, want[:2]) {
 		t.Fatalf("path after backspace = %v, want %v", got, want[:2])
@@ -273,29 +273,31 @@ func TestLineageWalkUpAndDown(t *testing.T) {
 	}
 	h.selectRelative("reports/q:3")
 	h.keys("enter")
-	if got := h.refs(); !reflect.DeepEqual(got, want[:1]) {
-		t.Fatalf("path after going down to reports/q:3 = %v, want %v", got, want[:1])
-	}
-	if !strings.Contains(h.m.status, "already on the path") {
-		t.Errorf("status %q does not say the path was cut back", h.m.status)
+	down := []string{"reports/q:3", "build/app:12", "reports/q:3"}
+	if got := h.refs(); !reflect.DeepEqual(got, down) {
+		t.Fatalf("path after going down to reports/q:3 = %v, want %v", got, down)
 	}
 
 	// Further down: release/bundle:1 was derived from the report.
 	h.keys("d")
 	h.selectRelative("release/bundle:1")
 	h.keys("enter")
-	if got := h.refs(); !reflect.DeepEqual(got, []string{"reports/q:3", "release/bundle:1"}) {
+	if got := h.refs(); !reflect.DeepEqual(got, append(down, "release/bundle:1")) {
 		t.Fatalf("path after going down = %v", got)
 	}
 	// Back returns to the panel the step was taken from, then closes it,
-	// then leaves the path.
+	// then leaves the step; five more reach the list.
 	h.keys("esc")
-	if f := h.m.top(); len(h.m.stack) != 1 || f.rel == nil || f.rel.dir != client.Down {
+	if f := h.m.top(); len(h.m.stack) != 3 || f.rel == nil || f.rel.dir != client.Down {
 		t.Errorf("esc did not return to the derived panel of reports/q:3")
 	}
 	h.keys("esc", "esc")
+	if got := h.where(); got != "reports/q:3 › build/app:12 | derived > reports/q:3" {
+		t.Errorf("esc three times from depth 4: %q, want build/app:12's derived panel", got)
+	}
+	h.keys("esc", "esc", "esc", "esc", "esc")
 	if h.m.screen != screenList {
-		t.Errorf("esc three times from depth 2 did not reach the list")
+		t.Errorf("esc did not reach the list: %q", h.where())
 	}
 }
 
@@ -322,30 +324,46 @@ func TestLineageRawDigestInputIsNotNavigable(t *testing.T) {
 	}
 }
 
+// TestLineageCycleDoesNotTrap goes round a two-artifact cycle: every
+// step is on the path, esc unwinds them one by one, and the path never
+// holds more than maxPath steps.
 func TestLineageCycleDoesNotTrap(t *testing.T) {
 	store := seedStore(0)
 	h := newHarness(t, store, 80, 24, Options{InitialRef: "cyc/a:1"})
-	for i := 0; i < 5; i++ {
-		h.keys("u")
-		h.selectRelative("cyc/b:1")
-		h.keys("enter")
-		if got := h.refs(); !reflect.DeepEqual(got, []string{"cyc/a:1", "cyc/b:1"}) {
-			t.Fatalf("round %d: path %v", i, got)
-		}
-		h.keys("u")
-		h.selectRelative("cyc/a:1")
-		h.keys("enter")
-		if got := h.refs(); !reflect.DeepEqual(got, []string{"cyc/a:1"}) {
-			t.Fatalf("round %d: going round the cycle left path %v, want it cut back to cyc/a:1", i, got)
-		}
-		if !strings.Contains(h.m.status, "cyc/a:1 is already on the path") {
-			t.Errorf("status %q", h.m.status)
+	want := []string{"cyc/a:1"}
+	for i := 0; i < 3; i++ {
+		for _, next := range []string{"cyc/b:1", "cyc/a:1"} {
+			h.keys("u")
+			h.selectRelative(next)
+			h.keys("enter")
+			want = append(want, next)
 		}
 	}
-	// One esc leaves the cycle entirely.
+	if got := h.refs(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("path round the cycle = %v, want %v", got, want)
+	}
+	for i := len(want) - 1; i > 0; i-- {
+		h.keys("esc", "esc") // the panel the step was taken from, then the step
+		if got := h.refs(); !reflect.DeepEqual(got, want[:i]) {
+			t.Fatalf("esc back to step %d: path %v, want %v", i, got, want[:i])
+		}
+	}
 	h.keys("esc")
 	if h.m.screen != screenList {
 		t.Errorf("esc did not return to the list")
+	}
+
+	// Round and round: the path keeps its last maxPath steps, and the
+	// breadcrumb shows that older ones were dropped.
+	h.keys("/", "cyc/a", "enter", "enter")
+	for i := 0; i < maxPath; i++ {
+		h.keys("u", "enter")
+	}
+	if got := len(h.m.stack); got != maxPath {
+		t.Errorf("path holds %d steps after %d, want %d", got, maxPath+1, maxPath)
+	}
+	if v := h.view(); !strings.HasPrefix(v, "artstore · … › ") {
+		t.Errorf("breadcrumb of a long path:\n%s", v)
 	}
 }
 

@@ -574,8 +574,7 @@ func (m *Model) helpBody() []string {
 		"filter (/): a name glob or prefix and label selectors, server-side:",
 		"  reports/* env=prod team!=infra !draft",
 		"lineage: u lists the inputs, d what was derived; enter moves there,",
-		"esc goes back one step. Opening an artifact already on the path",
-		"returns to it, so a cycle cannot trap you.",
+		"and esc goes back to the view you came from, one step at a time.",
 		"p y Y e act on the highlighted artifact.",
 	}
 	for _, n := range notes {
