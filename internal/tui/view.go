@@ -1,7 +1,9 @@
 package tui
 
 import (
+	"encoding/json"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 
@@ -542,15 +544,40 @@ func (m *Model) eventsBody() []string {
 	rows := m.bodyRows() - 1
 	offset := clamp(ev.offset, 0, max(len(ev.items)-rows, 0))
 	end := min(offset+rows, len(ev.items))
+	seqW, typeW, actorW := eventColumns(ev.items)
 	for _, e := range ev.items[offset:end] {
-		s := fmt.Sprintf("#%-5d %s  %s  %s  %s", e.Seq, e.Time.UTC().Format("2006-01-02 15:04"),
-			textfmt.Sanitize(e.Type), textfmt.Sanitize(e.Actor), textfmt.Sanitize(payloadSummary(e.Payload)))
+		s := pad(fmt.Sprintf("#%d", e.Seq), seqW) + "  " + e.Time.UTC().Format("2006-01-02 15:04") +
+			"  " + pad(textfmt.Sanitize(e.Type), typeW) + "  " + pad(textfmt.Sanitize(e.Actor), actorW) +
+			"  " + textfmt.Sanitize(payloadSummary(e.Payload))
 		out = append(out, trunc(strings.TrimRight(s, " "), w))
 	}
 	return out
 }
 
-// payloadSummary renders an event payload as sorted "k=v" pairs.
+// Widest type and actor columns of the events screen; longer values are
+// cut ("…") so that the payload keeps its room.
+const (
+	eventTypeMaxW  = 24
+	eventActorMaxW = 20
+)
+
+// eventColumns returns the widths of the events screen's sequence, type
+// and actor columns: the widest value among all the events listed (not
+// only the visible ones, so the columns stay put while scrolling), within
+// the maxima above.
+func eventColumns(evs []client.Event) (seqW, typeW, actorW int) {
+	seqW = 2
+	for _, e := range evs {
+		seqW = max(seqW, len(fmt.Sprintf("#%d", e.Seq)))
+		typeW = max(typeW, lenW(textfmt.Sanitize(e.Type)))
+		actorW = max(actorW, lenW(textfmt.Sanitize(e.Actor)))
+	}
+	return seqW, min(typeW, eventTypeMaxW), min(actorW, eventActorMaxW)
+}
+
+// payloadSummary renders an event payload as sorted "k=v" pairs. Byte
+// counts (the keys bytes and size, and keys ending in _bytes) are written
+// with textfmt.Bytes, as the CLI writes sizes.
 func payloadSummary(p map[string]any) string {
 	keys := make([]string, 0, len(p))
 	for k := range p {
@@ -559,9 +586,36 @@ func payloadSummary(p map[string]any) string {
 	sort.Strings(keys)
 	parts := make([]string, len(keys))
 	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s=%v", k, p[k])
+		v := fmt.Sprint(p[k])
+		if k == "bytes" || k == "size" || strings.HasSuffix(k, "_bytes") {
+			if n, ok := payloadInt(p[k]); ok {
+				v = textfmt.Bytes(n)
+			}
+		}
+		parts[i] = k + "=" + v
 	}
 	return strings.Join(parts, " ")
+}
+
+// payloadInt reads an integer from a decoded payload value: a json.Number
+// (local mode keeps integers exact), a float64 (decoded from the daemon's
+// JSON) or a Go integer.
+func payloadInt(v any) (int64, bool) {
+	switch n := v.(type) {
+	case json.Number:
+		i, err := n.Int64()
+		return i, err == nil
+	case float64:
+		if n != math.Trunc(n) || n < math.MinInt64 || n >= math.MaxInt64 {
+			return 0, false
+		}
+		return int64(n), true
+	case int:
+		return int64(n), true
+	case int64:
+		return n, true
+	}
+	return 0, false
 }
 
 // helpBody is the help overlay.
