@@ -140,19 +140,16 @@ func TestFilterIsServerSide(t *testing.T) {
 	golden(t, "filter_prompt", h.view())
 	h.keys("enter")
 
-	last := store.listCalls[len(store.listCalls)-1]
+	// The last query from the start of the list is the filter typed; page
+	// 2 of it may have been fetched after it.
 	want := client.Query{Pattern: "logs/*", Selectors: []string{"env=prod", "!draft"}, Newest: true, Limit: 20}
 	if first := store.listCalls[0]; !first.Newest || first.Cursor != "" {
 		t.Errorf("first List query = %+v; want newest first, from the start", first)
 	}
-	if last.Cursor != "" {
-		// Look-ahead may have fetched page 2 already; find the first call of
-		// the filtered query.
-		for _, q := range store.listCalls {
-			if q.Pattern == "logs/*" {
-				last = q
-				break
-			}
+	var last client.Query
+	for _, q := range store.listCalls {
+		if q.Cursor == "" {
+			last = q
 		}
 	}
 	if !reflect.DeepEqual(last, want) {
@@ -166,7 +163,6 @@ func TestFilterIsServerSide(t *testing.T) {
 
 	// esc clears the filter: the next query has no pattern or selector.
 	h.keys("esc")
-	last = store.listCalls[len(store.listCalls)-1]
 	for _, q := range store.listCalls {
 		if q.Pattern == "" && len(q.Selectors) == 0 && q.Cursor == "" {
 			last = q
@@ -180,16 +176,145 @@ func TestFilterIsServerSide(t *testing.T) {
 	}
 }
 
+// TestFilterNarrowsWhileTyping checks that the list follows the filter
+// prompt key by key, before enter.
+func TestFilterNarrowsWhileTyping(t *testing.T) {
+	store := seedStore(10)
+	h := newHarness(t, store, 80, 24, Options{})
+	h.keys("/", "rep")
+	v := h.view()
+	if h.m.inputMode != inputFilter || h.m.filterText != "rep" {
+		t.Fatalf("after typing rep: prompt open %v, filter %q", h.m.inputMode == inputFilter, h.m.filterText)
+	}
+	if !strings.Contains(v, "> reports/q:3") || strings.Contains(v, "build/app:12") || !strings.HasPrefix(v, "artstore · filter: rep ") {
+		t.Errorf("the list did not narrow to rep while typing:\n%s", v)
+	}
+	h.keys("backspace", "backspace", "backspace", "logs/* env=ci")
+	v = h.view()
+	golden(t, "filter_typing", v)
+	if strings.Contains(v, "env=prod") || !strings.Contains(v, "> logs/job:001") {
+		t.Errorf("the list did not follow logs/* env=ci:\n%s", v)
+	}
+	// Text that is not a filter yet leaves the list as it was and says
+	// why; no query is made for it.
+	before := len(store.listCalls)
+	h.keys(" ")
+	h.keys("x")
+	if len(store.listCalls) != before || h.m.filterText != "logs/* env=ci" {
+		t.Errorf("a second name pattern reached the store or changed the filter to %q", h.m.filterText)
+	}
+	if v := h.view(); !strings.Contains(v, "not a filter yet: one name pattern only") || !strings.Contains(v, "> logs/job:001") {
+		t.Errorf("an invalid filter is not explained, or the list changed:\n%s", v)
+	}
+}
+
+// TestFilterTypingIsDebounced checks that only the latest edit of a burst
+// of typing queries the store: ticks of earlier edits do nothing.
+func TestFilterTypingIsDebounced(t *testing.T) {
+	store := seedStore(10)
+	h := newHarness(t, store, 80, 24, Options{})
+	h.m.filterDelay = time.Hour // ticks are delivered by hand below
+	h.keys("/")
+	for _, r := range "reports" {
+		next, _ := h.m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+		h.m = next.(Model)
+	}
+	before := len(store.listCalls)
+	latest := h.m.filterEdit.seq
+	h.send(filterTickMsg{seq: latest - 1})
+	if len(store.listCalls) != before || h.m.filterText != "" {
+		t.Fatalf("the tick of an earlier edit narrowed the list to %q", h.m.filterText)
+	}
+	h.send(filterTickMsg{seq: latest})
+	if len(store.listCalls) == before || h.m.filterText != "reports" {
+		t.Errorf("the latest edit's tick did not narrow the list (filter %q)", h.m.filterText)
+	}
+	if got := store.listCalls[before]; got.Pattern != "reports" {
+		t.Errorf("query %+v, want pattern reports", got)
+	}
+	// A tick after the prompt closed does nothing either.
+	h.keys("esc")
+	calls := len(store.listCalls)
+	h.send(filterTickMsg{seq: latest})
+	if len(store.listCalls) != calls || h.m.filterText != "" {
+		t.Errorf("a tick after esc changed the list (filter %q)", h.m.filterText)
+	}
+}
+
+// TestFilterEscPutsBackTheList checks that esc in the filter prompt puts
+// back the filter, the rows and the selected row as they were when the
+// prompt opened, and that enter keeps what was typed.
+func TestFilterEscPutsBackTheList(t *testing.T) {
+	store := seedStore(250)
+	h := newHarness(t, store, 80, 24, Options{})
+	h.keys("/", "logs", "enter")
+	for i := 0; i < 30; i++ {
+		h.keys("j")
+	}
+	sel := h.m.list.selected().Ref
+	h.keys("/", " env=prod")
+	if h.m.filterText != "logs env=prod" {
+		t.Fatalf("filter while typing = %q", h.m.filterText)
+	}
+	h.keys("esc")
+	if h.m.filterText != "logs" || h.m.list.cursor != 30 || h.m.list.selected() == nil || h.m.list.selected().Ref != sel {
+		t.Errorf("esc left filter %q, row %d; want logs, row 30 (%s)", h.m.filterText, h.m.list.cursor, sel)
+	}
+	if v := h.view(); !strings.Contains(v, "> "+sel) {
+		t.Errorf("the row selected before the prompt is not shown:\n%s", v)
+	}
+	// The list put back still pages on, to its end.
+	for i := 0; i < 50 && !h.m.list.done; i++ {
+		h.keys("end")
+	}
+	if !h.m.list.done || h.m.list.total() != 250 {
+		t.Errorf("after esc the list reached %d rows (done %v), want all 250 logs", h.m.list.total(), h.m.list.done)
+	}
+
+	// A page in flight when the list is narrowed: its reply arrives while
+	// the other query is shown and is dropped; the list put back asks for
+	// the page again instead of waiting for it for ever.
+	h2 := newHarness(t, seedStore(250), 80, 24, Options{})
+	next, held := h2.m.Update(tea.KeyMsg{Type: tea.KeyEnd})
+	h2.m = next.(Model)
+	h2.keys("/", "rep")
+	h2.run(held)
+	h2.keys("esc")
+	for i := 0; i < 50 && !h2.m.list.done; i++ {
+		h2.keys("end")
+	}
+	if !h2.m.list.done || h2.m.list.total() != 258 || h2.m.busy() {
+		t.Errorf("the list put back stopped at %d rows (done %v, busy %v), want 258", h2.m.list.total(), h2.m.list.done, h2.m.busy())
+	}
+
+	// Enter keeps the filter typed; an empty one clears it.
+	h.keys("/", " env=prod", "enter")
+	if h.m.filterText != "logs env=prod" || h.m.inputMode != inputNone || h.m.status != "filter: logs env=prod" {
+		t.Errorf("enter: filter %q, prompt open %v, status %q", h.m.filterText, h.m.inputMode != inputNone, h.m.status)
+	}
+	h.keys("/")
+	h.m.input.SetValue("")
+	h.keys("enter")
+	if h.m.filterText != "" || h.m.status != "filter cleared" || !strings.Contains(h.view(), "> build/app:12") {
+		t.Errorf("an empty filter did not clear: filter %q, status %q", h.m.filterText, h.m.status)
+	}
+}
+
 func TestFilterRejectsBadInputWithoutQuerying(t *testing.T) {
 	store := seedStore(10)
 	h := newHarness(t, store, 80, 24, Options{})
-	before := len(store.listCalls)
 	h.keys("/", "reports logs", "enter")
-	if len(store.listCalls) != before {
-		t.Errorf("an invalid filter reached the store")
+	for _, q := range store.listCalls {
+		if q.Pattern == "logs" || q.Pattern == "reports logs" {
+			t.Errorf("an invalid filter reached the store: %+v", q)
+		}
 	}
-	if !h.m.statusErr || !strings.Contains(h.m.status, "one name pattern only") {
-		t.Errorf("status = %q, want the filter error", h.m.status)
+	// The prompt stays open with the text, and the footer says why.
+	if h.m.inputMode != inputFilter || h.m.input.Value() != "reports logs" {
+		t.Errorf("enter on an invalid filter closed the prompt (value %q)", h.m.input.Value())
+	}
+	if v := h.view(); !strings.Contains(v, "not a filter yet: one name pattern only") {
+		t.Errorf("the filter error is not shown:\n%s", v)
 	}
 }
 
@@ -838,5 +963,35 @@ func TestSizeAsTheCLIPrintsIt(t *testing.T) {
 	h.keys("enter")
 	if v := h.view(); !strings.Contains(v, "4.8 MiB (5000016 bytes)") {
 		t.Errorf("the detail panel does not show 4.8 MiB (5000016 bytes):\n%s", v)
+	}
+}
+
+// TestFooterShowsLineageKeys checks that the list's footer names u and d,
+// which work on the list, and that every footer keeps ? and q in sight
+// however narrow the screen, leaving out other keys instead.
+func TestFooterShowsLineageKeys(t *testing.T) {
+	for _, w := range []int{60, 80, 120} {
+		h := newHarness(t, seedStore(10), w, 24, Options{})
+		for _, screen := range []struct {
+			name string
+			keys []string
+			want []string
+		}{
+			{"list", nil, []string{"enter open", "u inputs", "d derived", "/ filter"}},
+			{"detail", []string{"enter"}, []string{"u inputs", "d derived", "esc back"}},
+			{"events", []string{"e"}, []string{"esc back"}},
+		} {
+			h.keys(screen.keys...)
+			lines := strings.Split(h.view(), "\n")
+			footer := lines[len(lines)-1]
+			for _, want := range screen.want {
+				if !strings.Contains(footer, want) {
+					t.Errorf("%d columns, %s: footer %q lacks %q", w, screen.name, footer, want)
+				}
+			}
+			if !strings.HasSuffix(footer, "? help  q quit") {
+				t.Errorf("%d columns, %s: footer %q does not end with ? help  q quit", w, screen.name, footer)
+			}
+		}
 	}
 }

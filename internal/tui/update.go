@@ -89,13 +89,7 @@ func (m *Model) listKey(msg tea.KeyMsg) tea.Cmd {
 			return m.openRelatives(client.Down)
 		}
 	case key.Matches(msg, m.keys.Filter):
-		m.inputMode = inputFilter
-		m.input.Prompt = "/ "
-		m.input.Placeholder = "name glob or prefix, k=v, k!=v, !k"
-		m.input.SetValue(m.filterText)
-		m.input.CursorEnd()
-		m.fitInput()
-		return m.input.Focus()
+		return m.openFilter()
 	case key.Matches(msg, m.keys.Back):
 		if m.filterText != "" {
 			return m.applyFilter("")
@@ -186,7 +180,6 @@ func (m *Model) detailKey(msg tea.KeyMsg) tea.Cmd {
 		}
 		return m.actionKey(msg, target)
 	}
-	return nil
 }
 
 func (m *Model) eventsKey(msg tea.KeyMsg) tea.Cmd {

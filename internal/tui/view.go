@@ -164,9 +164,13 @@ func (m *Model) helpLine() string {
 	var b []key.Binding
 	switch {
 	case m.inputMode == inputFilter:
+		if e := m.filterEdit; e != nil && e.err != nil {
+			// Why the list does not follow what is typed.
+			return m.st.err.Render(trunc("not a filter yet: "+textfmt.Sanitize(e.err.Error()), m.width))
+		}
 		b = []key.Binding{
 			key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "apply")),
-			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter")),
+			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
 		}
 	case m.inputMode == inputPull:
 		b = []key.Binding{
@@ -179,9 +183,34 @@ func (m *Model) helpLine() string {
 			m.keys.Quit,
 		}
 	default:
-		b = m.keys.shortHelp(m.screen)
+		b = m.fitHelp(m.keys.shortHelp(m.screen), m.keys.Help, m.keys.Quit)
 	}
 	return m.help.ShortHelpView(b)
+}
+
+// fitHelp returns the bindings of want, in order, that fit on the footer
+// line, followed by always (help and quit: with ? in sight every other key
+// can be found). A binding that does not fit is left out and the next,
+// narrower one may still fit.
+func (m *Model) fitHelp(want []key.Binding, always ...key.Binding) []key.Binding {
+	width := func(bs []key.Binding) int {
+		w := 0
+		for i, b := range bs {
+			if i > 0 {
+				w += lenW(m.help.ShortSeparator)
+			}
+			w += lenW(b.Help().Key) + 1 + lenW(b.Help().Desc)
+		}
+		return w
+	}
+	out := make([]key.Binding, 0, len(want)+len(always))
+	for _, b := range want {
+		try := append(append(out[:len(out):len(out)], b), always...)
+		if width(try) <= m.width {
+			out = append(out, b)
+		}
+	}
+	return append(out, always...)
 }
 
 // listBody is the artifact list, with the selected artifact's detail beside
@@ -270,6 +299,8 @@ func (m *Model) listPane(w int) []string {
 			out = append(out, "  "+m.spin.View()+" loading artifacts…")
 		case l.err != nil:
 			out = append(out, "  could not list artifacts (r retries)")
+		case m.filterText != "" && m.inputMode == inputFilter:
+			out = append(out, "  no artifacts match "+textfmt.Sanitize(m.filterText))
 		case m.filterText != "":
 			out = append(out, "  no artifacts match "+textfmt.Sanitize(m.filterText)+" (esc clears the filter)")
 		default:
@@ -625,7 +656,8 @@ func (m *Model) helpBody() []string {
 	out = append(out, strings.Split(m.help.FullHelpView(m.keys.fullHelp()), "\n")...)
 	notes := []string{
 		"",
-		"filter (/): a name glob or prefix and label selectors, server-side:",
+		"filter (/): a name glob or prefix and label selectors, server-side;",
+		"the list narrows as you type, esc puts it back as it was:",
 		"  reports/* env=prod team!=infra !draft",
 		"lineage: u lists the inputs, d what was derived; enter moves there,",
 		"and esc goes back to the view you came from, one step at a time.",
