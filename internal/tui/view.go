@@ -6,6 +6,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/bubbles/key"
 
@@ -414,70 +415,98 @@ func (m *Model) relativesPane(f *frame, w, rows int) []string {
 }
 
 // detailLines renders everything known about a, one field per line, in
-// width w.
+// width w: its identity, then the provenance, retention and retrievals
+// sections.
 func (m *Model) detailLines(a *client.Artifact, w int) []string {
-	const keyW = 11
+	d := &detailText{st: m.st, w: w}
 	now := m.now()
-	var out []string
-	kv := func(k string, vs ...string) {
-		for i, v := range vs {
-			if i > 0 {
-				k = ""
-			}
-			v = textfmt.Sanitize(v)
-			if n := lenW(v); keyW+n > w && n+2 <= w {
-				// A value such as a digest that fits on a line of its own is
-				// better whole on the next line than cut.
-				out = append(out, m.st.faint.Render(trunc(k, w)), "  "+v)
-				continue
-			}
-			out = append(out, trunc(m.st.faint.Render(pad(k, keyW))+v, w))
+	d.identity(a, now)
+	d.provenance(a.Provenance)
+	d.retention(a.Retention, now)
+	d.retrievals(a.Retrievals, now)
+	return d.out
+}
+
+// detailText collects the lines of a detail pane of width w.
+type detailText struct {
+	st  styles
+	w   int
+	out []string
+}
+
+// detailKeyW is the width of the detail pane's key column.
+const detailKeyW = 11
+
+// kv adds the field k with one line per value; values come from the store
+// and are sanitized here.
+func (d *detailText) kv(k string, vs ...string) {
+	for i, v := range vs {
+		if i > 0 {
+			k = ""
 		}
+		v = textfmt.Sanitize(v)
+		if n := lenW(v); detailKeyW+n > d.w && n+2 <= d.w {
+			// A value such as a digest that fits on a line of its own is
+			// better whole on the next line than cut.
+			d.out = append(d.out, d.st.faint.Render(trunc(k, d.w)), "  "+v)
+			continue
+		}
+		d.out = append(d.out, trunc(d.st.faint.Render(pad(k, detailKeyW))+v, d.w))
 	}
-	section := func(s string) {
-		out = append(out, "", m.st.section.Render(trunc(s, w)))
-	}
+}
+
+// section starts a section titled s, after a blank line.
+func (d *detailText) section(s string) {
+	d.out = append(d.out, "", d.st.section.Render(trunc(s, d.w)))
+}
+
+// identity adds the title line and the fields that identify a: ID, kind,
+// size, creation, digests, tags, labels and deletion.
+func (d *detailText) identity(a *client.Artifact, now time.Time) {
 	deleted := ""
 	if a.Deleted {
 		deleted = " (deleted)"
 	}
-	out = append(out, m.st.bold.Render(around("", textfmt.Sanitize(a.Ref), deleted, w)))
-	kv("id", a.ID)
+	d.out = append(d.out, d.st.bold.Render(around("", textfmt.Sanitize(a.Ref), deleted, d.w)))
+	d.kv("id", a.ID)
 	kind := a.Kind
 	if a.MediaType != "" {
 		kind += " · " + a.MediaType
 	}
-	kv("kind", kind)
-	kv("size", fmt.Sprintf("%s (%d bytes)", textfmt.Bytes(a.Size), a.Size))
+	d.kv("kind", kind)
+	d.kv("size", fmt.Sprintf("%s (%d bytes)", textfmt.Bytes(a.Size), a.Size))
 	created := relTime(a.CreatedAt, now)
 	if a.CreatedBy != "" {
 		created += " by " + a.CreatedBy
 	}
-	kv("created", created)
-	kv("digest", a.ContentDigest)
+	d.kv("created", created)
+	d.kv("digest", a.ContentDigest)
 	if a.ManifestDigest != "" {
-		kv("manifest", a.ManifestDigest)
+		d.kv("manifest", a.ManifestDigest)
 	}
 	if len(a.Tags) > 0 {
-		kv("tags", strings.Join(a.Tags, ", "))
+		d.kv("tags", strings.Join(a.Tags, ", "))
 	}
 	if len(a.Labels) > 0 {
-		kv("labels", sortedLabels(a.Labels)...)
+		d.kv("labels", sortedLabels(a.Labels)...)
 	}
 	if a.Deleted && a.DeletedAt != nil {
-		kv("deleted", relTime(*a.DeletedAt, now))
+		d.kv("deleted", relTime(*a.DeletedAt, now))
 	}
+}
 
-	section("provenance")
-	p := a.Provenance.Producer
+// provenance adds the provenance section: the producer and the inputs.
+func (d *detailText) provenance(pv client.Provenance) {
+	d.section("provenance")
+	p := pv.Producer
 	if p.Tool != "" {
-		kv("tool", p.Tool)
+		d.kv("tool", p.Tool)
 	}
 	if p.Command != "" {
-		kv("command", p.Command)
+		d.kv("command", p.Command)
 	}
 	if host := joinNonEmpty(" · ", p.Host, prefixed("user ", p.User)); host != "" {
-		kv("host", host)
+		d.kv("host", host)
 	}
 	if p.GitRepo != "" || p.GitCommit != "" {
 		git := joinNonEmpty(" @ ", p.GitRepo, p.GitCommit)
@@ -491,65 +520,69 @@ func (m *Model) detailLines(a *client.Artifact, w int) []string {
 		if len(extra) > 0 {
 			git += " (" + strings.Join(extra, ", ") + ")"
 		}
-		kv("git", git)
+		d.kv("git", git)
 	}
 	if ci := joinNonEmpty(" · ", p.CISystem, prefixed("job ", p.CIJob), prefixed("run ", p.CIRun)); ci != "" {
-		kv("ci", ci)
+		d.kv("ci", ci)
 	}
 	if p.CIURL != "" {
-		kv("ci url", p.CIURL)
+		d.kv("ci url", p.CIURL)
 	}
-	if len(a.Provenance.Inputs) == 0 {
-		kv("inputs", "none recorded")
-	} else {
-		ins := make([]string, len(a.Provenance.Inputs))
-		for i, in := range a.Provenance.Inputs {
-			what := in.Ref
-			if what == "" {
-				what = in.ArtifactID
-			}
-			if what == "" {
-				what = in.Digest
-			}
-			if in.Role != "" {
-				what = in.Role + ": " + what
-			}
-			ins[i] = what
+	if len(pv.Inputs) == 0 {
+		d.kv("inputs", "none recorded")
+		return
+	}
+	ins := make([]string, len(pv.Inputs))
+	for i, in := range pv.Inputs {
+		what := in.Ref
+		if what == "" {
+			what = in.ArtifactID
 		}
-		kv("inputs", ins...)
+		if what == "" {
+			what = in.Digest
+		}
+		if in.Role != "" {
+			what = in.Role + ": " + what
+		}
+		ins[i] = what
 	}
+	d.kv("inputs", ins...)
+}
 
-	section("retention")
-	r := a.Retention
+// retention adds the retention section: legal hold, expiry, immutability.
+func (d *detailText) retention(r client.Retention, now time.Time) {
+	d.section("retention")
 	if r.LegalHold {
 		hold := "held"
 		if r.HoldReason != "" {
 			hold += ": " + r.HoldReason
 		}
-		kv("legal hold", hold)
+		d.kv("legal hold", hold)
 	} else {
-		kv("legal hold", "none")
+		d.kv("legal hold", "none")
 	}
 	if r.ExpiresAt != nil {
-		kv("expires", relTime(*r.ExpiresAt, now))
+		d.kv("expires", relTime(*r.ExpiresAt, now))
 	} else {
-		kv("expires", "never")
+		d.kv("expires", "never")
 	}
 	if r.ImmutableUntil != nil {
-		kv("immutable", "until "+relTime(*r.ImmutableUntil, now))
+		d.kv("immutable", "until "+relTime(*r.ImmutableUntil, now))
 	}
+}
 
-	section("retrievals")
-	rs := a.Retrievals
-	kv("pulls", fmt.Sprintf("%d (%s)", rs.Count, textfmt.Bytes(rs.Bytes)))
+// retrievals adds the retrievals section: how often and how much a was
+// pulled, and the last pull.
+func (d *detailText) retrievals(rs client.RetrievalStats, now time.Time) {
+	d.section("retrievals")
+	d.kv("pulls", fmt.Sprintf("%d (%s)", rs.Count, textfmt.Bytes(rs.Bytes)))
 	if rs.LastAt != nil {
 		last := relTime(*rs.LastAt, now)
 		if rs.LastBy != "" {
 			last += " by " + rs.LastBy
 		}
-		kv("last pull", last)
+		d.kv("last pull", last)
 	}
-	return out
 }
 
 // eventsBody renders the events screen.
