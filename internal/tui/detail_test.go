@@ -32,7 +32,13 @@ func TestDetailEveryField(t *testing.T) {
 	art.Retrievals = client.RetrievalStats{Count: 2, Bytes: 14 << 30, LastAt: &last}
 
 	h := newHarness(t, store, 80, 40, Options{InitialRef: "evidence/disk.img:4"})
-	golden(t, "detail_every_field", h.view())
+	v := h.view()
+	golden(t, "detail_every_field", v)
+	// A value moved to a line of its own in the middle of a field does not
+	// leave a blank line that reads as the end of a section.
+	if !strings.Contains(v, "inputs     summary: reports/q:3\n  image: sha256:cdcd") {
+		t.Errorf("the inputs field is broken by a blank line:\n%s", v)
+	}
 	h = newHarness(t, store, 60, 40, Options{InitialRef: "evidence/disk.img:4"})
 	golden(t, "detail_every_field_60", h.view())
 }

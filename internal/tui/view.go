@@ -447,8 +447,12 @@ func (d *detailText) kv(k string, vs ...string) {
 		v = textfmt.Sanitize(v)
 		if n := lenW(v); detailKeyW+n > d.w && n+2 <= d.w {
 			// A value such as a digest that fits on a line of its own is
-			// better whole on the next line than cut.
-			d.out = append(d.out, d.st.faint.Render(trunc(k, d.w)), "  "+v)
+			// better whole on the next line than cut; a further value of
+			// the field needs no line for its (empty) key.
+			if k != "" {
+				d.out = append(d.out, d.st.faint.Render(trunc(k, d.w)))
+			}
+			d.out = append(d.out, "  "+v)
 			continue
 		}
 		d.out = append(d.out, trunc(d.st.faint.Render(pad(k, detailKeyW))+v, d.w))
