@@ -15,16 +15,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/artifact-store/artstore/internal/auth"
 	"github.com/artifact-store/artstore/internal/config"
 	"github.com/artifact-store/artstore/internal/eventlog"
 	"github.com/artifact-store/artstore/internal/eventlog/postgres/pgtest"
 	"github.com/artifact-store/artstore/internal/registry"
 	"github.com/artifact-store/artstore/internal/server"
-	"github.com/artifact-store/artstore/internal/server/auth"
 	"github.com/artifact-store/artstore/internal/storage/local"
 	"github.com/artifact-store/artstore/internal/storeid"
-	"github.com/jackc/pgx/v5"
-	"github.com/rogpeppe/go-internal/testscript"
 )
 
 // EnvRemote is the one switch of remote mode: with ARTSTORE_TEST_REMOTE=1

@@ -2,15 +2,12 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"time"
 
-	"github.com/artifact-store/artstore/internal/app"
-	"github.com/artifact-store/artstore/internal/eventlog"
-	"github.com/artifact-store/artstore/internal/server/auth"
+	"github.com/artifact-store/artstore/internal/auth"
 	"github.com/artifact-store/artstore/pkg/api"
 )
 
@@ -86,24 +83,16 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request, c *call) e
 	defer tick.Stop()
 	for {
 		woken := s.appendedChan()
-		evs, err := s.reg.Events(r.Context(), after, limit)
+		evs, err := s.svc.Events(r.Context(), after, limit)
 		if err != nil {
 			return err
 		}
 		if len(evs) > 0 || wait == 0 {
-			head, err := s.reg.Head(r.Context())
+			head, err := s.svc.Head(r.Context())
 			if err != nil {
 				return err
 			}
-			out := api.EventsResponse{Events: make([]api.Event, 0, len(evs)), Head: head.Seq}
-			for _, ev := range evs {
-				we, err := app.Event(ev)
-				if err != nil {
-					return err
-				}
-				out.Events = append(out.Events, we)
-			}
-			return writeJSON(w, http.StatusOK, out)
+			return writeJSON(w, http.StatusOK, api.EventsResponse{Events: evs, Head: head})
 		}
 		select {
 		case <-woken:
@@ -127,12 +116,12 @@ func (s *Server) handleVerifyLog(w http.ResponseWriter, r *http.Request, c *call
 		}
 	}
 	c.extendDeadlines(s.limits.IOTimeout * 10) // a long log takes a while
-	rep, err := s.reg.VerifyLog(r.Context(), from)
-	if err != nil && !errors.Is(err, eventlog.ErrTampered) {
+	rep, err := s.svc.VerifyLog(r.Context(), from)
+	if err != nil {
 		return err
 	}
 	// A broken chain is an answer, not a failure of the request.
-	return writeJSON(w, http.StatusOK, api.LogReport{OK: rep.OK(), Events: rep.Checked, Head: rep.Head.Hash, FirstBad: rep.FirstBad, Problem: rep.Reason})
+	return writeJSON(w, http.StatusOK, rep)
 }
 
 func (s *Server) handleBackendHealth(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -145,7 +134,7 @@ func (s *Server) handleBackendHealth(w http.ResponseWriter, r *http.Request, c *
 
 func (s *Server) handleRebuild(w http.ResponseWriter, r *http.Request, c *call) error {
 	c.extendDeadlines(s.limits.IOTimeout * 10)
-	n, err := s.reg.Rebuild(r.Context())
+	n, err := s.svc.Rebuild(r.Context())
 	if err != nil {
 		return err
 	}

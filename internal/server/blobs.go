@@ -47,7 +47,7 @@ func (s *Server) handleBlobHead(w http.ResponseWriter, r *http.Request, c *call)
 	}
 	info, err := s.backend.Head(r.Context(), d)
 	if err != nil {
-		return err
+		return blobErr(err)
 	}
 	h := w.Header()
 	h.Set("Content-Length", strconv.FormatInt(info.Size, 10))
@@ -71,7 +71,7 @@ func (s *Server) handleBlobGet(w http.ResponseWriter, r *http.Request, c *call) 
 	if hr := r.Header.Get("Range"); hr != "" {
 		info, err := s.backend.Head(r.Context(), d)
 		if err != nil {
-			return err
+			return blobErr(err)
 		}
 		size = info.Size
 		rg, err := content.ParseHTTPRange(hr, info.Size)
@@ -83,7 +83,7 @@ func (s *Server) handleBlobGet(w http.ResponseWriter, r *http.Request, c *call) 
 	}
 	rc, err = s.backend.Get(r.Context(), d, rng)
 	if err != nil {
-		return err
+		return blobErr(err)
 	}
 	defer rc.Close()
 	if size < 0 {
@@ -97,7 +97,7 @@ func (s *Server) handleBlobGet(w http.ResponseWriter, r *http.Request, c *call) 
 		if size < 0 {
 			info, err := s.backend.Head(r.Context(), d)
 			if err != nil {
-				return err
+				return blobErr(err)
 			}
 			size = info.Size
 		}

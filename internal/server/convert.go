@@ -4,7 +4,7 @@ import (
 	"time"
 
 	"github.com/artifact-store/artstore/internal/app"
-	"github.com/artifact-store/artstore/internal/server/auth"
+	"github.com/artifact-store/artstore/internal/auth"
 	"github.com/artifact-store/artstore/pkg/api"
 )
 

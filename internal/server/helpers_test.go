@@ -13,11 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/artifact-store/artstore/internal/auth"
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/eventlog"
 	"github.com/artifact-store/artstore/internal/eventlog/sqlite"
 	"github.com/artifact-store/artstore/internal/registry"
-	"github.com/artifact-store/artstore/internal/server/auth"
 	"github.com/artifact-store/artstore/internal/storage/local"
 	"github.com/artifact-store/artstore/pkg/api"
 )

@@ -11,12 +11,12 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/artifact-store/artstore/internal/auth"
 	"github.com/artifact-store/artstore/internal/eventlog"
 	"github.com/artifact-store/artstore/internal/eventlog/postgres"
 	"github.com/artifact-store/artstore/internal/eventlog/postgres/pgtest"
 	"github.com/artifact-store/artstore/internal/registry"
 	"github.com/artifact-store/artstore/internal/server"
-	"github.com/artifact-store/artstore/internal/server/auth"
 	"github.com/artifact-store/artstore/internal/storage/local"
 )
 

@@ -3,13 +3,14 @@ package server
 import (
 	"context"
 	"fmt"
-	"github.com/artifact-store/artstore/internal/content"
 	"io"
 	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/artifact-store/artstore/internal/content"
 
 	"github.com/jackc/pgx/v5/pgconn"
 

@@ -10,12 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/artifact-store/artstore/internal/auth"
 	"github.com/artifact-store/artstore/internal/eventlog"
 	"github.com/artifact-store/artstore/internal/eventlog/postgres"
 	"github.com/artifact-store/artstore/internal/eventlog/postgres/pgtest"
 	"github.com/artifact-store/artstore/internal/registry"
 	"github.com/artifact-store/artstore/internal/server"
-	"github.com/artifact-store/artstore/internal/server/auth"
 	"github.com/artifact-store/artstore/internal/storage/local"
 	"github.com/artifact-store/artstore/pkg/client"
 )

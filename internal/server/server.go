@@ -20,9 +20,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/artifact-store/artstore/internal/app"
+	"github.com/artifact-store/artstore/internal/auth"
 	"github.com/artifact-store/artstore/internal/eventlog"
 	"github.com/artifact-store/artstore/internal/registry"
-	"github.com/artifact-store/artstore/internal/server/auth"
 	"github.com/artifact-store/artstore/internal/storage"
 	"github.com/artifact-store/artstore/internal/storeid"
 	"github.com/artifact-store/artstore/pkg/api"
@@ -123,6 +124,7 @@ const claimTimeout = 30 * time.Second
 
 // Server is the daemon's HTTP handler. It is safe for concurrent use.
 type Server struct {
+	svc     *app.Service
 	reg     *registry.Registry
 	log     eventlog.Store
 	backend storage.Backend
@@ -167,6 +169,7 @@ func New(opts Options) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.svc = app.New(s.reg, app.Options{Log: s.log, Backend: s.backend, Appended: s.notify})
 	s.largeBodies = make(chan struct{}, s.limits.MaxLargeBodies)
 	s.copyBufs.New = func() any { b := make([]byte, 64<<10); return &b }
 	if s.logger == nil {

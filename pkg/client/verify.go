@@ -72,7 +72,7 @@ func (l *Local) verify(ctx context.Context, opts VerifyOptions) (*VerifyReport, 
 	v := &verifier{l: l, deep: opts.Deep, rep: &VerifyReport{OK: true, Problems: []Problem{}},
 		heads: map[content.Digest]*Problem{}, refs: map[content.Digest]bool{}, counted: map[content.Digest]bool{}}
 	if !opts.All {
-		a, err := l.live(ctx, opts.Ref)
+		a, err := l.svc.Live(ctx, l.self, opts.Ref)
 		if err != nil {
 			return nil, fmt.Errorf("verify: %w", err)
 		}

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/artifact-store/artstore/internal/cli/cmdutil"
 	"github.com/artifact-store/artstore/internal/cli/iostreams"
 	"github.com/artifact-store/artstore/internal/config"
@@ -24,7 +26,6 @@ import (
 	"github.com/artifact-store/artstore/internal/storage/backends"
 	"github.com/artifact-store/artstore/internal/storeid"
 	"github.com/artifact-store/artstore/pkg/client"
-	"github.com/spf13/cobra"
 )
 
 // DefaultListen is the default listen address: loopback only, so a daemon

@@ -9,14 +9,15 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/spf13/cobra"
+
+	"github.com/artifact-store/artstore/internal/auth"
 	"github.com/artifact-store/artstore/internal/cli/cmdutil"
 	"github.com/artifact-store/artstore/internal/cli/iostreams"
 	"github.com/artifact-store/artstore/internal/config"
 	"github.com/artifact-store/artstore/internal/eventlog"
 	"github.com/artifact-store/artstore/internal/server"
-	"github.com/artifact-store/artstore/internal/server/auth"
 	"github.com/artifact-store/artstore/pkg/client"
-	"github.com/spf13/cobra"
 )
 
 // Tokens is what the token commands need: the daemon's API (with --server)
