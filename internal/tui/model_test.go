@@ -683,6 +683,7 @@ func TestLayoutFits(t *testing.T) {
 	}{
 		{"list", nil},
 		{"filter prompt", []string{"/", strings.Repeat("x", 200)}},
+		{"filter error", []string{"/", "reports logs"}},
 		{"detail", []string{"enter"}},
 		{"detail scrolled", []string{"enter", "end"}},
 		{"inputs", []string{"enter", "u"}},
