@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/artifact-store/artstore/internal/app"
 	"github.com/artifact-store/artstore/internal/auth"
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/eventlog"
@@ -85,7 +86,7 @@ func newEnvOCI(t testing.TB, log eventlog.Store, oci OCIOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(Options{Registry: registry.New(log, Checker(be), nil), Log: log, Backend: be, BackendType: "local",
+	srv, err := New(Options{Registry: registry.New(log, app.Checker(be), nil), Log: log, Backend: be, BackendType: "local",
 		Now: clk.Now, PollInterval: 10 * time.Millisecond, Limits: Limits{MaxBody: 64 << 10, MaxWait: 5 * time.Second}, OCI: oci})
 	if err != nil {
 		t.Fatal(err)

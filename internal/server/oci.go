@@ -193,7 +193,7 @@ func (s *Server) authorizeOCI(r *http.Request, c *call) error {
 		}
 		return ociErr(http.StatusUnauthorized, "UNAUTHORIZED", "authentication required: log in with an artstore token as the password (any user name), or send it as a Bearer token")
 	}
-	tok, err := s.tokens.Authenticate(r.Context(), secret)
+	tok, err := s.svc.Tokens().Authenticate(r.Context(), secret)
 	if err != nil {
 		if errors.Is(err, auth.ErrUnauthenticated) {
 			return ociErr(http.StatusUnauthorized, "UNAUTHORIZED", err.Error())
@@ -243,7 +243,7 @@ func (c *call) ociName(r *http.Request) (string, error) {
 	if err := validateOCIName(name); err != nil {
 		return "", ociErr(http.StatusBadRequest, "NAME_INVALID", err.Error())
 	}
-	if err := c.allow(name); err != nil {
+	if err := c.principal(r).Allow(name); err != nil {
 		return "", err
 	}
 	return name, nil

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/artifact-store/artstore/internal/app"
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/eventlog"
 	"github.com/artifact-store/artstore/internal/eventlog/sqlite"
@@ -286,7 +287,7 @@ func TestOCIBlobUploads(t *testing.T) {
 		t.Errorf("events: %d links, %d unlinks, %v", links, unlinks, err)
 	}
 	// A second daemon on the same log and backend sees the blobs.
-	srv2, err := New(Options{Registry: registry.New(e.log, Checker(e.backend), nil), Log: e.log, Backend: e.backend})
+	srv2, err := New(Options{Registry: registry.New(e.log, app.Checker(e.backend), nil), Log: e.log, Backend: e.backend})
 	if err != nil {
 		t.Fatal(err)
 	}

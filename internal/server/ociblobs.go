@@ -154,7 +154,6 @@ func (s *Server) handleOCIBlobDelete(w http.ResponseWriter, r *http.Request, c *
 	if err := s.ociIndex.Unlink(r.Context(), c.actor(), name, d.String()); err != nil {
 		return err
 	}
-	s.notify()
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusAccepted)
 	return nil
@@ -223,7 +222,7 @@ func (s *Server) ociMount(r *http.Request, c *call, name string, d ociDigest, fr
 	)
 	switch {
 	case hasFrom:
-		if validateOCIName(from) != nil || c.allow(from) != nil {
+		if validateOCIName(from) != nil || c.principal(r).Allow(from) != nil {
 			return false, nil
 		}
 		b, ok, err = s.ociIndex.Lookup(r.Context(), from, d.String())
@@ -242,7 +241,6 @@ func (s *Server) ociMount(r *http.Request, c *call, name string, d ociDigest, fr
 	if err := s.ociIndex.Link(r.Context(), c.actor(), name, d.String(), b); err != nil {
 		return false, err
 	}
-	s.notify()
 	return true, nil
 }
 
@@ -403,7 +401,6 @@ func (s *Server) finishUpload(r *http.Request, c *call, u *ociUpload, d ociDiges
 	if err := s.ociIndex.Link(r.Context(), c.actor(), u.repo, d.String(), b); err != nil {
 		return err
 	}
-	s.notify()
 	return nil
 }
 

@@ -15,12 +15,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/artifact-store/artstore/internal/app"
 	"github.com/artifact-store/artstore/internal/cli/cmdutil"
 	"github.com/artifact-store/artstore/internal/cli/iostreams"
 	"github.com/artifact-store/artstore/internal/config"
-	"github.com/artifact-store/artstore/internal/eventlog"
 	"github.com/artifact-store/artstore/internal/outpath"
-	"github.com/artifact-store/artstore/internal/registry"
 	"github.com/artifact-store/artstore/internal/server"
 	"github.com/artifact-store/artstore/internal/storage"
 	"github.com/artifact-store/artstore/internal/storage/backends"
@@ -233,17 +232,13 @@ func serveRun(ctx context.Context, opts *Options) error {
 	if dsn == "" {
 		dsn = filepath.Join(cfg.Store, client.LogFileName)
 	}
-	log, err := server.OpenLog(ctx, dsn, eventlog.Options{})
+	svc, err := app.Open(ctx, app.Config{Log: dsn, Backend: be, ProtectedTags: cfg.Tags.Protected})
 	if err != nil {
 		return cmdutil.Mark(err, client.ErrUnavailable)
 	}
-	defer log.Close()
-	reg := registry.New(log, server.Checker(be), nil)
-	if err := reg.ProtectTags(cfg.Tags.Protected); err != nil {
-		return err
-	}
+	defer svc.Close()
 	srv, err := server.New(server.Options{
-		Registry: reg, Log: log, Backend: be, BackendType: bc.Type,
+		Service: svc, Backend: be, BackendType: bc.Type,
 		LogKind: logKind(dsn), LogLocation: redactDSN(dsn),
 		Logger: logger, Limits: server.Limits{MaxBody: maxBody, DrainTimeout: opts.Drain},
 		OCI: server.OCIOptions{Disabled: !opts.OCI, AnonymousPull: opts.OCIAnonymousPull,
@@ -320,7 +315,7 @@ func lookup(env func(string) (string, bool), k string) (string, bool) {
 
 // redactDSN hides a PostgreSQL password in logs.
 func redactDSN(dsn string) string {
-	if !server.IsPostgres(dsn) {
+	if !app.IsPostgres(dsn) {
 		return dsn
 	}
 	return "postgres://…"
@@ -339,7 +334,7 @@ func writeReady(ctx context.Context, path, data string) error {
 
 // logKind names the kind of the event log at dsn for the store marker.
 func logKind(dsn string) string {
-	if server.IsPostgres(dsn) {
+	if app.IsPostgres(dsn) {
 		return storeid.KindPostgres
 	}
 	return storeid.KindSQLite
