@@ -26,9 +26,6 @@ type call struct {
 	token auth.Token
 	id    string
 	rc    *http.ResponseController
-	// inputNames caches the names of provenance inputs looked up by ID
-	// while answering a prefix-limited token (Server.wire).
-	inputNames map[string]string
 }
 
 // handler is the signature of every route handler. A returned error is
