@@ -22,7 +22,7 @@ type rule struct {
 }
 
 var rules = []rule{
-	{[]string{"internal/server", "internal/app", "internal/registry", "internal/eventlog", "internal/storage",
+	{[]string{"internal/server", "internal/app", "internal/auth", "internal/registry", "internal/eventlog", "internal/storage",
 		"internal/content", "internal/gc", "internal/spool", "internal/transfer", "internal/fsck", "pkg/api"},
 		[]string{"pkg/client"}, "only the CLI, the TUI and cmd use the client library"},
 	{[]string{"internal/storage", "internal/eventlog"}, []string{"internal/registry", "internal/app", "internal/server"},

@@ -13,11 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/artifact-store/artstore/internal/app"
+	"github.com/artifact-store/artstore/internal/auth"
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/eventlog"
 	"github.com/artifact-store/artstore/internal/eventlog/sqlite"
 	"github.com/artifact-store/artstore/internal/registry"
-	"github.com/artifact-store/artstore/internal/server/auth"
 	"github.com/artifact-store/artstore/internal/storage/local"
 	"github.com/artifact-store/artstore/pkg/api"
 )
@@ -79,7 +80,7 @@ func newEnvLog(t testing.TB, log eventlog.Store) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(Options{Registry: registry.New(log, Checker(be), nil), Log: log, Backend: be, BackendType: "local",
+	srv, err := New(Options{Registry: registry.New(log, app.Checker(be), nil), Log: log, Backend: be, BackendType: "local",
 		Now: clk.Now, PollInterval: 10 * time.Millisecond, Limits: Limits{MaxBody: 64 << 10, MaxWait: 5 * time.Second}})
 	if err != nil {
 		t.Fatal(err)

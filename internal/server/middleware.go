@@ -13,7 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/artifact-store/artstore/internal/server/auth"
+	"github.com/artifact-store/artstore/internal/app"
+	"github.com/artifact-store/artstore/internal/auth"
 	"github.com/artifact-store/artstore/pkg/api"
 )
 
@@ -185,7 +186,7 @@ func (s *Server) authorize(r *http.Request, c *call) error {
 	if !ok {
 		return codeErr(api.CodeUnauthorized, "the Authorization header must be \"Bearer <token>\"")
 	}
-	tok, err := s.tokens.Authenticate(r.Context(), strings.TrimSpace(secret))
+	tok, err := s.svc.Tokens().Authenticate(r.Context(), strings.TrimSpace(secret))
 	if err != nil {
 		if errors.Is(err, auth.ErrUnauthenticated) {
 			return codeErr(api.CodeUnauthorized, err.Error())
@@ -214,12 +215,10 @@ func (s *Server) authorize(r *http.Request, c *call) error {
 	return nil
 }
 
-// allow checks that the call's token may act on the artifact name.
-func (c *call) allow(name string) error {
-	if c.token.Prefix != "" && !strings.HasPrefix(name, c.token.Prefix) {
-		return codeErr(api.CodeForbidden, fmt.Sprintf("token %s is limited to names under %q", c.token.ID, c.token.Prefix))
-	}
-	return nil
+// principal is who the call's use cases run for: the token's subject,
+// limited to the token's name prefix.
+func (c *call) principal(r *http.Request) app.Principal {
+	return app.Principal{Actor: c.actor(), Prefix: c.token.Prefix, Token: c.token.ID, Client: clientName(r)}
 }
 
 // actor is the event actor of the call: the token's subject.

@@ -3,7 +3,7 @@ package server
 import (
 	"net/http"
 
-	"github.com/artifact-store/artstore/internal/server/auth"
+	"github.com/artifact-store/artstore/internal/auth"
 )
 
 // nameRule says how a route meets a token's name prefix.

@@ -20,9 +20,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/artifact-store/artstore/internal/app"
+	"github.com/artifact-store/artstore/internal/auth"
 	"github.com/artifact-store/artstore/internal/eventlog"
 	"github.com/artifact-store/artstore/internal/registry"
-	"github.com/artifact-store/artstore/internal/server/auth"
 	"github.com/artifact-store/artstore/internal/storage"
 	"github.com/artifact-store/artstore/internal/storeid"
 	"github.com/artifact-store/artstore/pkg/api"
@@ -93,6 +94,9 @@ func (l Limits) withDefaults() Limits {
 
 // Options configure a Server. Registry, Log and Backend are required.
 type Options struct {
+	// Service runs the use cases (app.Open builds it). Without it, one is
+	// built over Registry, Log and Tokens.
+	Service *app.Service
 	// Registry is the service over Log whose blob checker is Backend.
 	Registry *registry.Registry
 	// Log is the event log (for tokens, events, head, readiness).
@@ -123,12 +127,12 @@ const claimTimeout = 30 * time.Second
 
 // Server is the daemon's HTTP handler. It is safe for concurrent use.
 type Server struct {
+	svc     *app.Service
 	reg     *registry.Registry
 	log     eventlog.Store
 	backend storage.Backend
 	// backendType is Options.BackendType.
 	backendType string
-	tokens      *auth.Book
 	logger      *slog.Logger
 	limits      Limits
 	now         func() time.Time
@@ -137,10 +141,6 @@ type Server struct {
 	metrics     *metrics
 	routes      []route
 
-	// appended is closed and replaced whenever this server appends an
-	// event, waking long-polls.
-	appendedMu sync.Mutex
-	appended   chan struct{}
 	// copyBufs are the 64 KiB buffers blob GETs copy through.
 	copyBufs sync.Pool
 	// largeBodies holds a token per JSON body larger than 64 KiB being
@@ -153,27 +153,30 @@ type Server struct {
 
 // New returns a Server over opts.
 func New(opts Options) (*Server, error) {
+	if opts.Service != nil {
+		opts.Registry, opts.Log = opts.Service.Registry(), opts.Service.Log()
+	}
 	if opts.Registry == nil || opts.Log == nil || opts.Backend == nil {
-		return nil, errors.New("server: Registry, Log and Backend are required")
+		return nil, errors.New("server: Service (or Registry and Log) and Backend are required")
 	}
 	if err := claimBackend(opts); err != nil {
 		return nil, err
 	}
 	s := &Server{
-		reg: opts.Registry, log: opts.Log, backend: opts.Backend, tokens: opts.Tokens,
+		svc: opts.Service, reg: opts.Registry, log: opts.Log, backend: opts.Backend,
 		logger: opts.Logger, limits: opts.Limits.withDefaults(), now: opts.Now, poll: opts.PollInterval,
-		appended: make(chan struct{}), stop: make(chan struct{}), backendType: opts.BackendType,
+		stop: make(chan struct{}), backendType: opts.BackendType,
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.svc == nil {
+		s.svc = app.New(s.reg, app.Options{Log: s.log, Backend: s.backend, Tokens: opts.Tokens, Now: s.now})
 	}
 	s.largeBodies = make(chan struct{}, s.limits.MaxLargeBodies)
 	s.copyBufs.New = func() any { b := make([]byte, 64<<10); return &b }
 	if s.logger == nil {
 		s.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	if s.tokens == nil {
-		s.tokens = auth.NewBook(s.log, s.now, 0)
 	}
 	if s.poll <= 0 {
 		s.poll = 250 * time.Millisecond
@@ -193,27 +196,13 @@ func New(opts Options) (*Server, error) {
 }
 
 // Tokens returns the server's token table.
-func (s *Server) Tokens() *auth.Book { return s.tokens }
+func (s *Server) Tokens() *auth.Book { return s.svc.Tokens() }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
-// notify wakes long-polls after an append.
-func (s *Server) notify() {
-	s.appendedMu.Lock()
-	close(s.appended)
-	s.appended = make(chan struct{})
-	s.appendedMu.Unlock()
-}
-
 // stopping is closed once the server is shutting down.
 func (s *Server) stopping() <-chan struct{} { return s.stop }
-
-func (s *Server) appendedChan() <-chan struct{} {
-	s.appendedMu.Lock()
-	defer s.appendedMu.Unlock()
-	return s.appended
-}
 
 // ServeOptions tune Serve.
 type ServeOptions struct {

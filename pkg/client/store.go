@@ -37,20 +37,6 @@ type PullOptions struct {
 	Progress func(written int64)
 }
 
-// LineageOptions tunes a lineage walk.
-type LineageOptions struct {
-	Direction LineageDirection
-	Depth     int // 0: unlimited
-}
-
-// RetentionRequest changes an artifact's retention. Nil fields are left as
-// they are.
-type RetentionRequest struct {
-	ExpireAfter    *time.Duration
-	ExpiresAt      *time.Time
-	ImmutableUntil *time.Time
-}
-
 // VerifyOptions selects what Verify checks.
 type VerifyOptions struct {
 	Ref  string // one artifact; empty with All for everything

@@ -51,7 +51,7 @@ func (l *Local) verify(ctx context.Context, opts VerifyOptions) (*VerifyReport, 
 	if opts.All {
 		return fsck.All(ctx, s, o)
 	}
-	a, err := l.live(ctx, opts.Ref)
+	a, err := l.svc.Live(ctx, l.self, opts.Ref)
 	if err != nil {
 		return nil, fmt.Errorf("verify: %w", err)
 	}

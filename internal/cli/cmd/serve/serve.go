@@ -13,18 +13,18 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/spf13/cobra"
+
+	"github.com/artifact-store/artstore/internal/app"
 	"github.com/artifact-store/artstore/internal/cli/cmdutil"
 	"github.com/artifact-store/artstore/internal/cli/iostreams"
 	"github.com/artifact-store/artstore/internal/config"
-	"github.com/artifact-store/artstore/internal/eventlog"
 	"github.com/artifact-store/artstore/internal/outpath"
-	"github.com/artifact-store/artstore/internal/registry"
 	"github.com/artifact-store/artstore/internal/server"
 	"github.com/artifact-store/artstore/internal/storage"
 	"github.com/artifact-store/artstore/internal/storage/backends"
 	"github.com/artifact-store/artstore/internal/storeid"
 	"github.com/artifact-store/artstore/pkg/client"
-	"github.com/spf13/cobra"
 )
 
 // DefaultListen is the default listen address: loopback only, so a daemon
@@ -215,17 +215,13 @@ func serveRun(ctx context.Context, opts *Options) error {
 	if dsn == "" {
 		dsn = filepath.Join(cfg.Store, client.LogFileName)
 	}
-	log, err := server.OpenLog(ctx, dsn, eventlog.Options{})
+	svc, err := app.Open(ctx, app.Config{Log: dsn, Backend: be, ProtectedTags: cfg.Tags.Protected})
 	if err != nil {
 		return cmdutil.Mark(err, client.ErrUnavailable)
 	}
-	defer log.Close()
-	reg := registry.New(log, server.Checker(be), nil)
-	if err := reg.ProtectTags(cfg.Tags.Protected); err != nil {
-		return err
-	}
+	defer svc.Close()
 	srv, err := server.New(server.Options{
-		Registry: reg, Log: log, Backend: be, BackendType: bc.Type,
+		Service: svc, Backend: be, BackendType: bc.Type,
 		LogKind: logKind(dsn), LogLocation: redactDSN(dsn),
 		Logger: logger, Limits: server.Limits{MaxBody: maxBody, DrainTimeout: opts.Drain},
 	})
@@ -300,7 +296,7 @@ func lookup(env func(string) (string, bool), k string) (string, bool) {
 
 // redactDSN hides a PostgreSQL password in logs.
 func redactDSN(dsn string) string {
-	if !server.IsPostgres(dsn) {
+	if !app.IsPostgres(dsn) {
 		return dsn
 	}
 	return "postgres://…"
@@ -319,7 +315,7 @@ func writeReady(ctx context.Context, path, data string) error {
 
 // logKind names the kind of the event log at dsn for the store marker.
 func logKind(dsn string) string {
-	if server.IsPostgres(dsn) {
+	if app.IsPostgres(dsn) {
 		return storeid.KindPostgres
 	}
 	return storeid.KindSQLite
