@@ -93,7 +93,7 @@ func (s *Service) AddRetentionRule(ctx context.Context, p Principal, req api.Ret
 	if err != nil {
 		return api.RetentionRule{}, err
 	}
-	s.appended()
+	s.notify()
 	return Rule(r), nil
 }
 
@@ -116,7 +116,7 @@ func (s *Service) RemoveRetentionRule(ctx context.Context, p Principal, id strin
 	if err != nil {
 		return api.RetentionRule{}, err
 	}
-	s.appended()
+	s.notify()
 	return Rule(r), nil
 }
 
@@ -129,12 +129,13 @@ func (s *Service) ApplyRetention(ctx context.Context, p Principal, dryRun bool) 
 		es, err = s.reg.PlanRetention(ctx)
 	} else {
 		es, err = s.reg.ApplyRetention(ctx, p.Actor)
-		s.appended()
+		s.notify()
 	}
-	if err != nil {
+	if err != nil && len(es) == 0 {
 		return nil, err
 	}
-	return RetentionReport(es, dryRun), nil
+	// A failure part way reports what was done before it.
+	return RetentionReport(es, dryRun), err
 }
 
 // ExplainRetention says what retention weighs for the live artifact ref
@@ -160,7 +161,7 @@ func (s *Service) GC(ctx context.Context, p Principal, opts api.GCOptions) (*api
 	}
 	res, err := gc.Run(ctx, s.log, s.backend, gc.Options{Actor: p.Actor, Grace: opts.Grace, DryRun: opts.DryRun})
 	if len(res.Events) > 0 {
-		s.appended()
+		s.notify()
 	}
 	if err != nil {
 		return nil, res, err

@@ -78,6 +78,6 @@ func (s *Service) RecordRetrieval(ctx context.Context, p Principal, a eventlog.A
 	if err != nil {
 		return fmt.Errorf("append the retrieval record of %s: %w", a.Ref(), err)
 	}
-	s.appended()
+	s.notify()
 	return nil
 }

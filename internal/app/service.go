@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"time"
 
+	"github.com/artifact-store/artstore/internal/auth"
 	"github.com/artifact-store/artstore/internal/eventlog"
 	"github.com/artifact-store/artstore/internal/registry"
 	"github.com/artifact-store/artstore/internal/storage"
@@ -49,9 +52,10 @@ type Options struct {
 	Log eventlog.Store
 	// Backend holds the blobs (garbage collection walks it).
 	Backend storage.Backend
-	// Appended, if set, is called after a use case appended events (the
-	// daemon wakes its long-polls with it).
-	Appended func()
+	// Tokens is the token table; nil builds one over Log.
+	Tokens *auth.Book
+	// Now is the clock of token expiry; nil means time.Now.
+	Now func() time.Time
 }
 
 // Service is the application layer: every use case of artstore, once.
@@ -61,19 +65,51 @@ type Options struct {
 // pkg/api, and return errors Classify knows. It is safe for concurrent
 // use.
 type Service struct {
-	reg      *registry.Registry
-	log      eventlog.Store
-	backend  storage.Backend
-	appended func()
+	reg     *registry.Registry
+	log     eventlog.Store
+	backend storage.Backend
+	tokens  *auth.Book
+	now     func() time.Time
+	// closeLog closes the log Open opened.
+	closeLog func() error
+
+	// appended is closed and replaced whenever a use case appended
+	// events (Changed).
+	appendedMu sync.Mutex
+	appended   chan struct{}
 }
 
-// New returns the Service over reg.
+// New returns the Service over reg, whose log is opts.Log.
 func New(reg *registry.Registry, opts Options) *Service {
-	s := &Service{reg: reg, log: opts.Log, backend: opts.Backend, appended: opts.Appended}
-	if s.appended == nil {
-		s.appended = func() {}
+	s := &Service{reg: reg, log: opts.Log, backend: opts.Backend, tokens: opts.Tokens, now: opts.Now,
+		appended: make(chan struct{})}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.tokens == nil && s.log != nil {
+		s.tokens = auth.NewBook(s.log, s.now, 0)
 	}
 	return s
+}
+
+// Log returns the event log the service runs over.
+func (s *Service) Log() eventlog.Store { return s.log }
+
+// Changed returns a channel closed when this Service next appends events:
+// a long-poll waits on it besides polling the log for appends made by
+// other processes.
+func (s *Service) Changed() <-chan struct{} {
+	s.appendedMu.Lock()
+	defer s.appendedMu.Unlock()
+	return s.appended
+}
+
+// notify wakes everyone waiting on Changed.
+func (s *Service) notify() {
+	s.appendedMu.Lock()
+	defer s.appendedMu.Unlock()
+	close(s.appended)
+	s.appended = make(chan struct{})
 }
 
 // Registry returns the registry the service runs over, for the transfer
@@ -182,6 +218,6 @@ func (s *Service) changed(ctx context.Context, p Principal, a eventlog.Artifact,
 	if err != nil {
 		return api.Artifact{}, err
 	}
-	s.appended()
+	s.notify()
 	return s.view(p).wire(ctx, a)
 }

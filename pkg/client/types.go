@@ -59,3 +59,9 @@ type PushRequest struct {
 	// read from the source so far and the bytes uploaded so far.
 	Progress func(read, uploaded int64) `json:"-"`
 }
+
+// Artifact kinds.
+const (
+	KindFile = api.KindFile
+	KindTree = api.KindTree
+)

@@ -114,17 +114,4 @@ func ExitCodeOf(err error) int {
 // Mark returns an error with err's message that also matches kind with
 // errors.Is, without appending kind's text to the message. Commands use it
 // to give their own error an exit status: Mark(err, storage.ErrUnavailable).
-func Mark(err, kind error) error {
-	if err == nil {
-		return nil
-	}
-	return &markedError{err: err, kind: kind}
-}
-
-type markedError struct{ err, kind error }
-
-// Error returns the wrapped error's message.
-func (e *markedError) Error() string { return e.err.Error() }
-
-// Unwrap returns both the error and its kind, for errors.Is and errors.As.
-func (e *markedError) Unwrap() []error { return []error{e.err, e.kind} }
+func Mark(err, kind error) error { return app.Mark(err, kind) }

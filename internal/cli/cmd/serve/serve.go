@@ -15,13 +15,12 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/artifact-store/artstore/internal/app"
 	"github.com/artifact-store/artstore/internal/auth"
 	"github.com/artifact-store/artstore/internal/cli/cmdutil"
 	"github.com/artifact-store/artstore/internal/cli/iostreams"
 	"github.com/artifact-store/artstore/internal/config"
-	"github.com/artifact-store/artstore/internal/eventlog"
 	"github.com/artifact-store/artstore/internal/outpath"
-	"github.com/artifact-store/artstore/internal/registry"
 	"github.com/artifact-store/artstore/internal/server"
 	"github.com/artifact-store/artstore/internal/storage"
 	"github.com/artifact-store/artstore/internal/storage/backends"
@@ -53,6 +52,12 @@ type Options struct {
 	// Schedule is the periodic maintenance (--retention-interval,
 	// --gc-interval, --gc-grace).
 	Schedule server.Schedule
+	// OCI configures /v2/ (--oci, --oci-anonymous-pull, --oci-upload-dir,
+	// --oci-upload-expiry).
+	OCI              bool
+	OCIAnonymousPull bool
+	OCIUploadDir     string
+	OCIUploadExpiry  time.Duration
 	// FlagChanged reports whether a flag was given on the command line;
 	// settings whose flag was not given come from the config file's
 	// serve: section when it has them. Nil means no flag was given.
@@ -86,8 +91,6 @@ for it; a named pipe there is written in place (mkfifo r; artstore serve
 --listen with port 0 picks a free port. SIGINT or SIGTERM stops it
 gracefully: the listener closes, in-flight requests finish (up to --drain),
 and the daemon exits 0. Request logs go to stderr, one line per request.
-A start that fails (a bad flag, an address in use, an unreachable log)
-leaves no new store directory behind: what it created is removed.
 
 The blob backend is the default backend of the configuration, or the one
 the global --backend flag names. On start, serve records in the backend
@@ -140,6 +143,10 @@ what it deleted; their events carry the actor artstore-serve.`,
 	fl.DurationVar(&opts.Schedule.RetentionInterval, "retention-interval", 0, "apply retention every `DURATION` (0: never)")
 	fl.DurationVar(&opts.Schedule.GCInterval, "gc-interval", 0, "collect garbage every `DURATION` (0: never)")
 	fl.DurationVar(&opts.Schedule.GCGrace, "gc-grace", client.DefaultGCGrace, "scheduled gc keeps blobs written within `DURATION`")
+	fl.BoolVar(&opts.OCI, "oci", true, "serve the OCI Distribution API under /v2/ (docs/oci.md)")
+	fl.BoolVar(&opts.OCIAnonymousPull, "oci-anonymous-pull", false, "let /v2/ requests without credentials pull every repository")
+	fl.StringVar(&opts.OCIUploadDir, "oci-upload-dir", "", "keep /v2/ upload sessions' bytes in `DIR` (default: the system's temporary directory)")
+	fl.DurationVar(&opts.OCIUploadExpiry, "oci-upload-expiry", 24*time.Hour, "end /v2/ upload sessions idle for `DURATION` and delete their bytes")
 	return cmd
 }
 
@@ -147,6 +154,9 @@ what it deleted; their events carry the actor artstore-serve.`,
 func (opts *Options) check() error {
 	if opts.Schedule.RetentionInterval < 0 || opts.Schedule.GCInterval < 0 || opts.Schedule.GCGrace < 0 {
 		return cmdutil.FlagErrorf("--retention-interval, --gc-interval and --gc-grace must not be negative")
+	}
+	if opts.OCIUploadExpiry < 0 {
+		return cmdutil.FlagErrorf("--oci-upload-expiry must not be negative")
 	}
 	if (opts.TLSCert == "") != (opts.TLSKey == "") {
 		return cmdutil.FlagErrorf("--tls-cert and --tls-key go together")
@@ -178,6 +188,10 @@ func (opts *Options) applyFile(s config.Serve) {
 	take("retention_interval", func() { opts.Schedule.RetentionInterval = s.RetentionInterval })
 	take("gc_interval", func() { opts.Schedule.GCInterval = s.GCInterval })
 	take("gc_grace", func() { opts.Schedule.GCGrace = s.GCGrace })
+	take("oci", func() { opts.OCI = s.OCI })
+	take("oci_anonymous_pull", func() { opts.OCIAnonymousPull = s.OCIAnonymousPull })
+	take("oci_upload_dir", func() { opts.OCIUploadDir = s.OCIUploadDir })
+	take("oci_upload_expiry", func() { opts.OCIUploadExpiry = s.OCIUploadExpiry })
 }
 
 func serveRun(ctx context.Context, opts *Options) (err error) {
@@ -222,7 +236,7 @@ func serveRun(ctx context.Context, opts *Options) (err error) {
 	}
 	made.dir(cfg.Store)
 	made.file(filepath.Join(cfg.Store, auth.BootstrapFile))
-	if !server.IsPostgres(dsn) {
+	if !app.IsPostgres(dsn) {
 		made.dir(filepath.Dir(dsn))
 		for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
 			made.file(dsn + suffix)
@@ -235,12 +249,12 @@ func serveRun(ctx context.Context, opts *Options) (err error) {
 	if err := os.MkdirAll(cfg.Store, 0o755); err != nil {
 		return fmt.Errorf("create store directory: %w", err)
 	}
-	log, err := server.OpenLog(ctx, dsn, eventlog.Options{})
+	svc, err := app.Open(ctx, app.Config{Log: dsn, Backend: be, ProtectedTags: cfg.Tags.Protected})
 	if err != nil {
 		return cmdutil.Mark(err, client.ErrUnavailable)
 	}
-	defer log.Close() // before made.undo: deferred calls run last-in first-out
-	srv, err := newServer(ctx, opts, cfg, serverParts{log: log, be: be, bc: bc, dsn: dsn, maxBody: maxBody, logger: logger})
+	defer svc.Close() // before made.undo: deferred calls run last-in first-out
+	srv, err := newServer(ctx, opts, cfg, serverParts{svc: svc, be: be, bc: bc, dsn: dsn, maxBody: maxBody, logger: logger})
 	if err != nil {
 		return err
 	}
@@ -302,7 +316,7 @@ func newLogger(opts *Options) *slog.Logger {
 
 // serverParts are what newServer builds the daemon from.
 type serverParts struct {
-	log     eventlog.Store
+	svc     *app.Service
 	be      storage.Backend
 	bc      config.Backend
 	dsn     string
@@ -310,17 +324,15 @@ type serverParts struct {
 	logger  *slog.Logger
 }
 
-// newServer builds the daemon over the opened log and backend (claiming the
-// backend for the log) and makes sure an admin token exists.
+// newServer builds the daemon over the opened service and backend
+// (claiming the backend for the log) and makes sure an admin token exists.
 func newServer(ctx context.Context, opts *Options, cfg *config.Config, p serverParts) (*server.Server, error) {
-	reg := registry.New(p.log, server.Checker(p.be), nil)
-	if err := reg.ProtectTags(cfg.Tags.Protected); err != nil {
-		return nil, err
-	}
 	srv, err := server.New(server.Options{
-		Registry: reg, Log: p.log, Backend: p.be, BackendType: p.bc.Type,
+		Service: p.svc, Backend: p.be, BackendType: p.bc.Type,
 		LogKind: logKind(p.dsn), LogLocation: redactDSN(p.dsn),
 		Logger: p.logger, Limits: server.Limits{MaxBody: p.maxBody, DrainTimeout: opts.Drain},
+		OCI: server.OCIOptions{Disabled: !opts.OCI, AnonymousPull: opts.OCIAnonymousPull,
+			UploadDir: opts.OCIUploadDir, UploadExpiry: opts.OCIUploadExpiry},
 	})
 	if errors.Is(err, storeid.ErrForeignLog) || errors.Is(err, storeid.ErrUnclaimed) {
 		return nil, cmdutil.Mark(fmt.Errorf("%w; give serve the event log these blobs belong to (--log), or another backend", err), client.ErrConflict)
@@ -361,7 +373,7 @@ func lookup(env func(string) (string, bool), k string) (string, bool) {
 
 // redactDSN hides a PostgreSQL password in logs.
 func redactDSN(dsn string) string {
-	if !server.IsPostgres(dsn) {
+	if !app.IsPostgres(dsn) {
 		return dsn
 	}
 	return "postgres://…"
@@ -380,7 +392,7 @@ func writeReady(ctx context.Context, path, data string) error {
 
 // logKind names the kind of the event log at dsn for the store marker.
 func logKind(dsn string) string {
-	if server.IsPostgres(dsn) {
+	if app.IsPostgres(dsn) {
 		return storeid.KindPostgres
 	}
 	return storeid.KindSQLite
