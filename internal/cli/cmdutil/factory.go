@@ -53,6 +53,10 @@ type Factory struct {
 	// daemon. It fails with an error matching client.ErrUnavailable when
 	// the local store does not exist yet; it never creates one.
 	Client func(ctx context.Context) (client.Store, error)
+	// CompleteClient is Client for shell completion: it prints nothing
+	// (no notice of a daemon being waited for) and never retries, since a
+	// completion must answer at once or not at all.
+	CompleteClient func(ctx context.Context) (client.Store, error)
 	// CreateClient is Client for the commands that may start a new store
 	// (push, init): a missing local store directory is created.
 	CreateClient func(ctx context.Context) (client.Store, error)
@@ -78,6 +82,18 @@ func New(ios *iostreams.IOStreams, lookupEnv func(string) (string, bool)) *Facto
 	})
 	f.Client = LazyCtx(func(ctx context.Context) (client.Store, error) { return f.openStore(ctx, false) })
 	f.CreateClient = LazyCtx(func(ctx context.Context) (client.Store, error) { return f.openStore(ctx, true) })
+	f.CompleteClient = LazyCtx(func(ctx context.Context) (client.Store, error) {
+		if f.Config == nil {
+			return nil, errors.New("internal error: Factory.Config is not set")
+		}
+		cfg, err := f.Config()
+		if err != nil {
+			return nil, err
+		}
+		quiet := *cfg
+		quiet.RetryWindow = 0
+		return OpenStore(ctx, &quiet, StoreOptions{LookupEnv: f.LookupEnv, Now: f.Now})
+	})
 	return f
 }
 

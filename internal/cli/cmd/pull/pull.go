@@ -34,8 +34,9 @@ type Options struct {
 func NewCmdPull(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	opts := &Options{IO: f.IO, Config: f.Config, Client: f.Client}
 	cmd := &cobra.Command{
-		Use:   "pull REF",
-		Short: "Retrieve an artifact's bytes into a file, a directory or standard output",
+		Use:               "pull REF",
+		ValidArgsFunction: cmdutil.CompleteRef(f),
+		Short:             "Retrieve an artifact's bytes into a file, a directory or standard output",
 		Long: `Retrieve an artifact and write it to the current directory under the name
 it was pushed from (report.pdf, even when pushed as reports/quarterly; the
 label artstore.filename holds it), to the path given with -o (into it, if
