@@ -12,7 +12,8 @@ import (
 // and tags of name that start with x; otherwise the live names that start
 // with partial, cut after the next '/' ("reports/" for every name under
 // it). A principal limited to a prefix sees only names under it, and the
-// directories on the way to it. At most limit (1 to
+// directories on the way to it; a partial reference to another name is
+// refused (api.ErrForbidden). At most limit (1 to
 // registry.MaxCompletions) candidates; a partial that cannot start a
 // reference has none.
 func (s *Service) Complete(ctx context.Context, p Principal, partial string, limit int) ([]string, error) {
@@ -20,6 +21,11 @@ func (s *Service) Complete(ctx context.Context, p Principal, partial string, lim
 		limit = registry.MaxCompletions
 	}
 	name, ident, hasIdent := strings.Cut(partial, ":")
+	// A principal limited to a prefix asks only about names under it, or
+	// on the way to it; another name is refused as a listing of it is.
+	if p.Prefix != "" && !hasIdent && !strings.HasPrefix(partial, p.Prefix) && !strings.HasPrefix(p.Prefix, partial) {
+		return nil, p.Allow(partial)
+	}
 	if !hasIdent {
 		names, err := s.reg.Names(ctx, partial, limit)
 		if err != nil {
@@ -33,7 +39,10 @@ func (s *Service) Complete(ctx context.Context, p Principal, partial string, lim
 		}
 		return out, nil
 	}
-	if registry.ValidateName(name) != nil || p.Allow(name) != nil {
+	if err := p.Allow(name); err != nil {
+		return nil, err
+	}
+	if registry.ValidateName(name) != nil {
 		return nil, nil
 	}
 	versions, err := s.reg.Versions(ctx, name, ident, limit)
