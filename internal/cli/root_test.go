@@ -194,3 +194,35 @@ func TestBackendCommandsAskTheDaemon(t *testing.T) {
 		}
 	}
 }
+
+// TestHelpHasNoBackticks renders the help of every command: a literal
+// backtick is Markdown that a terminal shows as is (flag usage texts may
+// quote a `NAME`: pflag turns it into the placeholder and drops the quotes).
+func TestHelpHasNoBackticks(t *testing.T) {
+	ios, _, _, _ := iostreams.Test()
+	root := NewRootCmd(cmdutil.New(ios, nil))
+	root.InitDefaultHelpCmd()
+	var walk func(c *cobra.Command)
+	count := 0
+	walk = func(c *cobra.Command) {
+		count++
+		var b strings.Builder
+		c.SetOut(&b)
+		c.SetErr(&b)
+		if err := c.Help(); err != nil {
+			t.Fatalf("%s: %v", c.CommandPath(), err)
+		}
+		for i, line := range strings.Split(b.String(), "\n") {
+			if strings.Contains(line, "`") {
+				t.Errorf("%s: help line %d has a backtick: %q", c.CommandPath(), i+1, line)
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+	if count < 30 {
+		t.Fatalf("walked only %d commands", count)
+	}
+}
