@@ -91,6 +91,8 @@ for it; a named pipe there is written in place (mkfifo r; artstore serve
 --listen with port 0 picks a free port. SIGINT or SIGTERM stops it
 gracefully: the listener closes, in-flight requests finish (up to --drain),
 and the daemon exits 0. Request logs go to stderr, one line per request.
+A start that fails (a bad flag, an address in use, an unreachable log)
+leaves no new store directory behind: what it created is removed.
 
 The blob backend is the default backend of the configuration, or the one
 the global --backend flag names. On start, serve records in the backend
