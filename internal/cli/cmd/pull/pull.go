@@ -39,7 +39,7 @@ func NewCmdPull(f *cmdutil.Factory, runF func(context.Context, *Options) error) 
 		Short:             "Retrieve an artifact's bytes into a file, a directory or standard output",
 		Long: `Retrieve an artifact and write it to the current directory under the name
 it was pushed from (report.pdf, even when pushed as reports/quarterly; the
-label artstore.filename holds it), to the path given with -o (into it, if
+label org.opencontainers.image.title holds it), to the path given with -o (into it, if
 it is a directory), or to standard output with -o -. A tree artifact (a
 pushed directory) is recreated as a directory, under the pushed directory's
 name. Without that label (standard input, or removed), the last element of
