@@ -41,6 +41,7 @@ func requestsFor(blob []byte, a api.Artifact) map[string]routeRequest {
 		"POST /v1/artifact/holds":            {path: "/v1/artifact/holds?ref=" + ref, body: api.HoldRequest{Reason: "audit"}},
 		"DELETE /v1/artifact/holds":          {path: "/v1/artifact/holds?ref=" + ref + "&hold=nope"},
 		"GET /v1/artifact/lineage":           {path: "/v1/artifact/lineage?ref=" + ref},
+		"GET /v1/artifact/files":             {path: "/v1/artifact/files?ref=" + ref},
 		"POST /v1/retrievals":                {path: "/v1/retrievals", raw: []byte(`{"ref":"` + a.Ref + `","bytes":1}`)},
 		"POST /v1/artifact/pulls":            {path: "/v1/artifact/pulls?ref=" + ref},
 		"GET /v1/events":                     {path: "/v1/events"},

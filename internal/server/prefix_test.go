@@ -131,6 +131,7 @@ func otherRequests(s, own api.Artifact, secret []byte) map[string][]routeRequest
 		"DELETE /v1/artifact/holds":          each(path("/v1/artifact/holds?ref=")),
 		"GET /v1/artifact/retention/explain": each(path("/v1/artifact/retention/explain?ref=")),
 		"GET /v1/artifact/lineage":           each(path("/v1/artifact/lineage?ref=")),
+		"GET /v1/artifact/files":             each(path("/v1/artifact/files?ref=")),
 		"POST /v1/artifact/pulls":            each(path("/v1/artifact/pulls?ref=")),
 		"POST /v1/retrievals":                {{path: "/v1/retrievals", raw: []byte(`{"ref":"` + s.ID + `","bytes":9223372036854775807}`)}},
 		"GET /v1/events":                     {{path: "/v1/events"}},

@@ -64,6 +64,11 @@ type Store interface {
 	PullToPath(ctx context.Context, ref, path string, opts PullOptions) (*PullResult, error)
 
 	Get(ctx context.Context, ref string) (*Artifact, error)
+	// Files calls fn with each entry of a directory artifact, in path
+	// order, from its tree manifest, without pulling any file; memory
+	// does not grow with the number of entries. fn's error stops the
+	// walk and is returned. A file artifact is refused with ErrInvalid.
+	Files(ctx context.Context, ref string, fn func(TreeEntry) error) error
 	List(ctx context.Context, q Query) (*Page, error)
 	Tag(ctx context.Context, ref, tag string) (*Artifact, error)
 	Label(ctx context.Context, ref string, set map[string]string, remove []string) (*Artifact, error)

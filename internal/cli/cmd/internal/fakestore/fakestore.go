@@ -27,6 +27,7 @@ type Store struct {
 	PullFunc         func(ctx context.Context, ref string, w io.Writer, opts client.PullOptions) (*client.PullResult, error)
 	PullToPathFunc   func(ctx context.Context, ref, path string, opts client.PullOptions) (*client.PullResult, error)
 	GetFunc          func(ctx context.Context, ref string) (*client.Artifact, error)
+	FilesFunc        func(ctx context.Context, ref string, fn func(client.TreeEntry) error) error
 	ListFunc         func(ctx context.Context, q client.Query) (*client.Page, error)
 	TagFunc          func(ctx context.Context, ref, tag string) (*client.Artifact, error)
 	LabelFunc        func(ctx context.Context, ref string, set map[string]string, remove []string) (*client.Artifact, error)
@@ -116,6 +117,14 @@ func (s *Store) Label(ctx context.Context, ref string, set map[string]string, re
 		return nil, missing("Label")
 	}
 	return s.LabelFunc(ctx, ref, set, remove)
+}
+
+// Files calls FilesFunc.
+func (s *Store) Files(ctx context.Context, ref string, fn func(client.TreeEntry) error) error {
+	if s.FilesFunc == nil {
+		return missing("Files")
+	}
+	return s.FilesFunc(ctx, ref, fn)
 }
 
 // Lineage calls LineageFunc.
