@@ -50,6 +50,7 @@ import (
 	"github.com/artifact-store/artstore/internal/cli/cmd/ls"
 	"github.com/artifact-store/artstore/internal/cli/cmd/pull"
 	"github.com/artifact-store/artstore/internal/cli/cmd/push"
+	"github.com/artifact-store/artstore/internal/cli/cmd/repair"
 	"github.com/artifact-store/artstore/internal/cli/cmd/retention"
 	"github.com/artifact-store/artstore/internal/cli/cmd/rm"
 	"github.com/artifact-store/artstore/internal/cli/cmd/serve"
@@ -216,6 +217,7 @@ docs/configuration.md.
 		rm.NewCmdRm(f, nil),
 		eventlogcmd.NewCmdLog(f, nil),
 		verify.NewCmdVerify(f, nil),
+		repair.NewCmdRepair(f, nil),
 		gccmd.NewCmdGC(f, nil),
 		retention.NewCmdRetention(f),
 		hold.NewCmdHold(f, nil),

@@ -42,6 +42,8 @@ func requestsFor(blob []byte, a api.Artifact) map[string]routeRequest {
 		"DELETE /v1/artifact/holds":          {path: "/v1/artifact/holds?ref=" + ref + "&hold=nope"},
 		"GET /v1/artifact/lineage":           {path: "/v1/artifact/lineage?ref=" + ref},
 		"GET /v1/artifact/files":             {path: "/v1/artifact/files?ref=" + ref},
+		"POST /v1/artifact/repair/plan":      {path: "/v1/artifact/repair/plan?ref=" + ref},
+		"POST /v1/artifact/repair/finish":    {path: "/v1/artifact/repair/finish?ref=" + ref, body: api.RepairRequest{ContentDigest: a.ContentDigest, ManifestDigest: a.ManifestDigest, Source: "file x"}},
 		"POST /v1/retrievals":                {path: "/v1/retrievals", raw: []byte(`{"ref":"` + a.Ref + `","bytes":1}`)},
 		"POST /v1/artifact/pulls":            {path: "/v1/artifact/pulls?ref=" + ref},
 		"GET /v1/events":                     {path: "/v1/events"},

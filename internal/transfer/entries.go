@@ -16,11 +16,16 @@ import (
 // with ErrWrongKind before fn is called.
 func EachTreeEntry(ctx context.Context, md content.Digest, store BlobStore, opts PullOptions, fn func(content.TreeEntry) error) error {
 	opts = opts.withDefaults()
-	mf, err := openChecked(ctx, store, md, opts)
+	mf, err := openManifest(ctx, store, md, opts.Retry)
 	if err != nil {
 		return err
 	}
 	defer mf.close()
+	if opts.Check != nil {
+		if err := opts.Check(mf.m); err != nil {
+			return err
+		}
+	}
 	if mf.m.Kind != content.KindTree {
 		return fmt.Errorf("list %s: %w: it is a %s, not a directory tree", md.Short(), ErrWrongKind, mf.m.Kind)
 	}

@@ -91,7 +91,7 @@ func (r *Remote) verifyArtifact(ctx context.Context, a Artifact, deep bool, rep 
 				"verify with a token without a prefix (a pull of %s also checks its content)", a.Ref, ErrForbidden, a.Ref)
 		}
 		if k, ok := verifyKind(err); ok {
-			problem(k, fmt.Sprintf("manifest %s: %v", md.Short(), err), "push the same content again to restore it, or delete the artifact")
+			problem(k, fmt.Sprintf("manifest %s: %v", md.Short(), err), fmt.Sprintf("restore it from a copy of the content, without a new version: artstore repair %s --from PATH (or --from-backend ID); or delete the artifact", a.Ref))
 			return nil
 		}
 		return fmt.Errorf("verify %s: %w", a.Ref, err)
@@ -138,7 +138,7 @@ func (r *Remote) verifyArtifact(ctx context.Context, a Artifact, deep bool, rep 
 			}
 			for _, d := range missing {
 				problem(ProblemMissing, fmt.Sprintf("chunk %s is missing", d.Short()),
-					fmt.Sprintf("push the same content again (any name) to restore the blob, then verify again; if the content is lost, delete the artifact (artstore rm %s)", a.Ref))
+					fmt.Sprintf("restore it from a copy of the content, without a new version: artstore repair %s --from PATH (or --from-backend ID); if the content is lost, delete the artifact (artstore rm %s)", a.Ref, a.Ref))
 			}
 			ds = ds[n:]
 		}
@@ -146,7 +146,7 @@ func (r *Remote) verifyArtifact(ctx context.Context, a Artifact, deep bool, rep 
 			_, err := transfer.Pull(ctx, fd, r.blobs, io.Discard, transfer.PullOptions{Concurrency: r.concurrency, Retry: retry})
 			if err != nil {
 				if k, ok := verifyKind(err); ok {
-					problem(k, err.Error(), "delete the damaged object from the daemon's backend, then push the same content again to restore it")
+					problem(k, err.Error(), fmt.Sprintf("artstore repair %s --from PATH (or --from-backend ID) deletes the damaged blob and restores it from a copy of the content, without a new version", a.Ref))
 					continue
 				}
 				return fmt.Errorf("verify %s: %w", a.Ref, err)

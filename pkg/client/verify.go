@@ -165,7 +165,7 @@ func (v *verifier) blobProblem(ref string, d content.Digest, what string, err er
 	case errors.Is(err, storage.ErrNotFound):
 		return &Problem{Ref: ref, Digest: d.String(), Kind: ProblemMissing,
 			Message: fmt.Sprintf("%s (%s) is missing from backend %s", what, d.Short(), be),
-			Hint:    fmt.Sprintf("push the same content again (any name) to restore the blob, then verify again; if the content is lost, delete the artifact (artstore rm %s)", ref)}, nil
+			Hint:    fmt.Sprintf("restore it from a copy of the content, without a new version: artstore repair %s --from PATH (or --from-backend ID); if the content is lost, delete the artifact (artstore rm %s)", ref, ref)}, nil
 	case errors.Is(err, content.ErrMismatch):
 		kind := ProblemDigestMismatch
 		var me *content.MismatchError
@@ -174,7 +174,7 @@ func (v *verifier) blobProblem(ref string, d content.Digest, what string, err er
 		}
 		return &Problem{Ref: ref, Digest: d.String(), Kind: kind,
 			Message: fmt.Sprintf("%s (%s) is damaged in backend %s: %v", what, d.Short(), be, err),
-			Hint:    fmt.Sprintf("delete the damaged object %s from backend %s, then push the same content again to restore it (or restore the object from a backup)", d.Key(), be)}, nil
+			Hint:    fmt.Sprintf("artstore repair %s --from PATH (or --from-backend ID) deletes the damaged blob and restores it from a copy of the content, without a new version", ref)}, nil
 	case errors.Is(err, content.ErrInvalidManifest):
 		return &Problem{Ref: ref, Digest: d.String(), Kind: ProblemInvalidManifest,
 			Message: fmt.Sprintf("%s (%s) does not parse: %v", what, d.Short(), err),
@@ -306,8 +306,11 @@ func (v *verifier) file(ctx context.Context, ref, path string, md content.Digest
 		if p := v.heads[c.Digest]; p != nil {
 			q := *p
 			q.Ref, q.Message = ref, what(i)+q.Message // cached messages start with " (<digest>)"
-			if q.Kind == ProblemMissing {
-				q.Hint = fmt.Sprintf("push the same content again (any name) to restore the blob, then verify again; if the content is lost, delete the artifact (artstore rm %s)", ref)
+			switch q.Kind {
+			case ProblemSizeMismatch:
+				q.Hint = fmt.Sprintf("artstore repair %s --from PATH (or --from-backend ID) deletes the damaged blob and restores it from a copy of the content, without a new version", ref)
+			case ProblemMissing:
+				q.Hint = fmt.Sprintf("restore it from a copy of the content, without a new version: artstore repair %s --from PATH (or --from-backend ID); if the content is lost, delete the artifact (artstore rm %s)", ref, ref)
 			}
 			v.add(q)
 		}
@@ -340,9 +343,8 @@ func (v *verifier) headAll(ctx context.Context, chunks []content.ChunkRef) error
 			switch {
 			case err == nil && info.Size != c.Size:
 				results[i] = &Problem{Digest: c.Digest.String(), Kind: ProblemSizeMismatch,
-					Message: fmt.Sprintf(" (%s) has %d bytes in backend %s, not %d", c.Digest.Short(), info.Size, v.l.backend.ID(), c.Size),
-					Hint: fmt.Sprintf("delete the damaged object %s from backend %s, then push the same content again to restore it (or restore the object from a backup)",
-						c.Digest.Key(), v.l.backend.ID())}
+					Message: fmt.Sprintf(" (%s) has %d bytes in backend %s, not %d", c.Digest.Short(), info.Size, v.l.backend.ID(), c.Size)}
+
 			case err != nil:
 				results[i], errs[i] = v.blobProblem("", c.Digest, "", err)
 			}

@@ -68,6 +68,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"Views", testViews},
 		{"OlderTypeVersionReplays", testOldVersion},
 		{"RegisteredV1AndV2Replay", testRegisteredV1AndV2},
+		{"RepairedIsAnAuditRecord", testRepaired},
 		{"RebuildIsStrict", testRebuildStrict},
 		{"RetrievalBytesSaturate", testRetrievalBytesSaturate},
 		{"TreeAndProofs", testTree},
