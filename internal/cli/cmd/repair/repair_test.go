@@ -67,7 +67,7 @@ func TestRepairRun(t *testing.T) {
 		wantCode int
 	}{
 		{name: "from a file", opts: Options{Ref: "reports/q:2", From: file},
-			res: client.RepairResult{Artifact: art, Repaired: true, Source: "file " + file, Missing: 2, Damaged: 1, UploadedBytes: 3 << 20, Blobs: 5, Bytes: 9 << 20},
+			res:     client.RepairResult{Artifact: art, Repaired: true, Source: "file " + file, Missing: 2, Damaged: 1, UploadedBytes: 3 << 20, Blobs: 5, Bytes: 9 << 20},
 			want:    "repaired reports/q:2 from file " + file + ": 1 damaged blob replaced, 2 missing blobs restored, 3.0 MiB uploaded; 5 blobs (9.0 MiB) verified\n",
 			wantReq: client.RepairRequest{Ref: "reports/q:2", Path: file}},
 		{name: "from a backend, intact", opts: Options{Ref: "reports/q:2", FromBackend: "offsite"},
