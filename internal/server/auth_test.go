@@ -180,6 +180,9 @@ func TestAuthGoodTokens(t *testing.T) {
 	for _, rt := range e.srv.routes {
 		key := rt.Method + " " + rt.Pattern
 		rr, ok := reqs[key]
+		if key == "GET /v1/artifact/files" {
+			continue // lists a directory artifact's entries (a file is a 400): TestFilesRoute
+		}
 		if !ok || key == "POST /v1/retrievals" || key == "DELETE /v1/artifact" || key == "DELETE /v1/artifact/holds" || key == "DELETE /v1/tokens/{id}" || key == "DELETE /v1/retention/rules/{id}" {
 			continue // destructive or aimed at something absent: checked elsewhere
 		}
