@@ -91,6 +91,8 @@ func commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 
 		"corrupt-blob": cmdCorruptBlob,
 		"rm-chunk":     cmdRmChunk,
+		"rm-blob":      cmdRmBlob,
+		"chunk":        cmdChunk,
 		"jsonfield":    cmdJSONField,
 		"waitfile":     cmdWaitfile,
 		"daemon":       cmdDaemon,

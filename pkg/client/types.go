@@ -26,6 +26,7 @@ type (
 	Problem          = api.Problem
 	VerifyReport     = api.VerifyReport
 	BackendHealth    = api.BackendHealth
+	TreeEntry        = api.TreeEntry
 
 	// Requests of the use cases local mode and the daemon share.
 	Query            = api.Query
@@ -59,6 +60,13 @@ type PushRequest struct {
 	// read from the source so far and the bytes uploaded so far.
 	Progress func(read, uploaded int64) `json:"-"`
 }
+
+// Tree entry types (TreeEntry.Type).
+const (
+	EntryFile    = api.EntryFile
+	EntryDir     = api.EntryDir
+	EntrySymlink = api.EntrySymlink
+)
 
 // Artifact kinds.
 const (
