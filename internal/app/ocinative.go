@@ -34,7 +34,7 @@ type ociManifestDoc struct {
 // TitleLabel is the label naming the file an OCI client writes for a file
 // artifact (the layer's org.opencontainers.image.title); without it, the
 // last segment of the artifact's name.
-const TitleLabel = ociTitleAnnotation
+const TitleLabel = api.TitleLabel
 
 // nativeTitle is the file name of a native file artifact.
 func nativeTitle(a eventlog.Artifact) string {

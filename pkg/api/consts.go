@@ -15,6 +15,10 @@ const (
 	// It is reserved: a file cannot be pushed with it, and a directory
 	// cannot be pushed with another, so Artifact.Kind follows from it.
 	TreeMediaType = "application/vnd.artstore.tree+json"
+	// TitleLabel names the file an OCI client (oras pull) writes for a
+	// file artifact served through /v2; push sets it to the pushed file's
+	// name when the artifact's name does not end with it.
+	TitleLabel = "org.opencontainers.image.title"
 )
 
 // Problem kinds (Problem.Kind) reported by verify.

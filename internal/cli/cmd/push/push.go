@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -203,6 +204,15 @@ func buildRequest(ctx context.Context, opts *Options) (client.PushRequest, int64
 	labels, err := artfmt.ParseLabels(opts.Labels)
 	if err != nil {
 		return req, 0, cmdutil.FlagErrorWrap(err)
+	}
+	// An OCI client pulling the artifact writes a file named by this label
+	// (docs/oci.md); without it, by the last segment of the name, which is
+	// the file's name unless --name says otherwise.
+	if size >= 0 && opts.Name != "" && labels[client.TitleLabel] == "" && path.Base(req.Name) != filepath.Base(req.Path) {
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		labels[client.TitleLabel] = filepath.Base(req.Path)
 	}
 	if len(labels) > 0 {
 		req.Labels = labels

@@ -95,7 +95,7 @@ func TestPushRun(t *testing.T) {
 				Inputs: []string{"src:1=source", "sha256:" + strings.Repeat("0", 64)}, MediaType: "text/plain", NoLatest: true, Producer: "make  all"},
 			quiet: true,
 			wantReq: client.PushRequest{Path: file, Name: "r/q", Version: "3", Tags: []string{"prod"}, NoLatest: true, MediaType: "text/plain",
-				Labels:   map[string]string{"a": "1", "b": "x=y"},
+				Labels:   map[string]string{"a": "1", "b": "x=y", client.TitleLabel: "Q3 Report.PDF"},
 				Inputs:   []client.Input{{Ref: "src:1", Role: "source"}, {Digest: "sha256:" + strings.Repeat("0", 64)}},
 				Producer: client.Producer{GitRepo: "repo", Host: "h", User: "u", Tool: "make", Command: "make  all"}},
 			wantOut: "reports/q3.pdf:2\n"},
