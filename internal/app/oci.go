@@ -119,9 +119,16 @@ func (s *Service) OCIBlobStat(ctx context.Context, p Principal, repo string, d O
 	if err := p.Allow(repo); err != nil {
 		return OCIBlob{}, err
 	}
-	b, ok, err := s.links.Lookup(ctx, repo, d.String())
-	if err != nil {
-		return OCIBlob{}, err
+	// What memory holds first: a miss re-reads the log.
+	b, ok := s.links.get(repo, d.String())
+	if !ok {
+		b, ok = s.native.blob(repo, d.String())
+	}
+	var err error
+	if !ok {
+		if b, ok, err = s.links.Lookup(ctx, repo, d.String()); err != nil {
+			return OCIBlob{}, err
+		}
 	}
 	if !ok {
 		if b, ok, err = s.nativeBlob(ctx, repo, d); err != nil {

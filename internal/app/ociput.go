@@ -184,6 +184,15 @@ func (s *Service) resolveOCIRefs(ctx context.Context, plan *ociPutPlan) error {
 		if err != nil {
 			return err
 		}
+		if !ok && desc.Digest == ociEmptyDigest {
+			// "{}", which a repository of native artifacts serves without
+			// holding it (OCIBlobStat): a client that saw it there does not
+			// upload it.
+			b, ok, err = s.storeEmptyJSON(ctx, repo)
+			if err != nil {
+				return err
+			}
+		}
 		if !ok {
 			return manifestBlobUnknown(repo, desc.Digest)
 		}
@@ -200,6 +209,20 @@ func (s *Service) resolveOCIRefs(ctx context.Context, plan *ociPutPlan) error {
 		}
 	}
 	return nil
+}
+
+// storeEmptyJSON stores the empty JSON blob when repo serves it unlinked
+// (it holds a native artifact); ok is false when it does not.
+func (s *Service) storeEmptyJSON(ctx context.Context, repo string) (OCIBlob, bool, error) {
+	has, err := s.hasNative(ctx, repo)
+	if err != nil || !has {
+		return OCIBlob{}, false, err
+	}
+	res, err := transfer.Push(ctx, bytes.NewReader(ociEmptyJSON), transfer.FromBackend(s.backend), transfer.PushOptions{})
+	if err != nil {
+		return OCIBlob{}, false, fmt.Errorf("store the empty JSON blob: %w", err)
+	}
+	return OCIBlob{Size: res.Size, Content: res.ContentDigest, Manifest: res.ManifestDigest}, true, nil
 }
 
 // registerOCI stores the manifest's bytes and registers the artifact.
