@@ -341,9 +341,10 @@ func TestOCINativeManifest(t *testing.T) {
 	}
 }
 
-// TestOCIGCKeepsManifestBlobs: a live manifest keeps its config and layers
-// and its own bytes through gc with no grace; deleting it frees them.
-func TestOCIGCKeepsManifestBlobs(t *testing.T) {
+// newClaimedService is newService over a backend claimed for its log, so
+// gc runs on it.
+func newClaimedService(t *testing.T) (*app.Service, *local.Backend) {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
 	be, err := local.New("default", filepath.Join(dir, "blobs"))
@@ -355,7 +356,7 @@ func TestOCIGCKeepsManifestBlobs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer svc.Close()
+	t.Cleanup(func() { svc.Close() })
 	self, err := storeid.LogOf(ctx, svc.Log(), storeid.KindSQLite, logPath)
 	if err != nil {
 		t.Fatal(err)
@@ -363,6 +364,14 @@ func TestOCIGCKeepsManifestBlobs(t *testing.T) {
 	if err := storeid.Claim(ctx, be, self, time.Now()); err != nil {
 		t.Fatal(err)
 	}
+	return svc, be
+}
+
+// TestOCIGCKeepsManifestBlobs: a live manifest keeps its config and layers
+// and its own bytes through gc with no grace; deleting it frees them.
+func TestOCIGCKeepsManifestBlobs(t *testing.T) {
+	ctx := context.Background()
+	svc, be := newClaimedService(t)
 	blobs := transfer.FromBackend(be)
 	p := app.Principal{Actor: "u"}
 	cfg := ociBlob(t, svc, blobs, p, "r", "application/vnd.example.config", []byte(`{"config":"unique"}`), nil)
