@@ -31,14 +31,12 @@ type ociManifestDoc struct {
 	Annotations   map[string]string `json:"annotations"`
 }
 
-// TitleLabel is the label naming the file an OCI client writes for a file
-// artifact (the layer's org.opencontainers.image.title); without it, the
-// last segment of the artifact's name.
-const TitleLabel = api.TitleLabel
-
-// nativeTitle is the file name of a native file artifact.
+// nativeTitle is the file name an OCI client writes for a native file
+// artifact (its layer's org.opencontainers.image.title): the name push
+// recorded (api.LabelFileName), else the last segment of the artifact's
+// name.
 func nativeTitle(a eventlog.Artifact) string {
-	if t := a.Labels[TitleLabel]; t != "" && content.ValidatePath(t) == nil && path.Base(t) == t {
+	if t := a.Labels[api.LabelFileName]; t != "" && content.ValidatePath(t) == nil && path.Base(t) == t {
 		return t
 	}
 	return path.Base(a.Name)

@@ -15,10 +15,12 @@ const (
 	// It is reserved: a file cannot be pushed with it, and a directory
 	// cannot be pushed with another, so Artifact.Kind follows from it.
 	TreeMediaType = "application/vnd.artstore.tree+json"
-	// TitleLabel names the file an OCI client (oras pull) writes for a
-	// file artifact served through /v2; push sets it to the pushed file's
-	// name when the artifact's name does not end with it.
-	TitleLabel = "org.opencontainers.image.title"
+	// LabelFileName is the label under which artstore push records the
+	// base name of the file or directory it pushed (report.pdf for
+	// ./out/report.pdf pushed as reports/quarterly); pull without -o
+	// writes under that name. It is an ordinary label: shown, searchable,
+	// and changed or removed with artstore label.
+	LabelFileName = "artstore.filename"
 )
 
 // Problem kinds (Problem.Kind) reported by verify.

@@ -35,8 +35,6 @@ const (
 	// TreeMediaType is the media type of every directory (tree) artifact
 	// (api.TreeMediaType).
 	TreeMediaType = api.TreeMediaType
-	// TitleLabel names the file an OCI client writes (api.TitleLabel).
-	TitleLabel = api.TitleLabel
 	// retrievalClient names local mode in retrieval records.
 	retrievalClient = "artstore (local)"
 )

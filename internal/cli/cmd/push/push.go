@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
 
@@ -205,14 +204,15 @@ func buildRequest(ctx context.Context, opts *Options) (client.PushRequest, int64
 	if err != nil {
 		return req, 0, cmdutil.FlagErrorWrap(err)
 	}
-	// An OCI client pulling the artifact writes a file named by this label
-	// (docs/oci.md); without it, by the last segment of the name, which is
-	// the file's name unless --name says otherwise.
-	if size >= 0 && opts.Name != "" && labels[client.TitleLabel] == "" && path.Base(req.Name) != filepath.Base(req.Path) {
-		if labels == nil {
-			labels = map[string]string{}
+	// Record the pushed file's name, for pull to write it back under that
+	// name; a --label of the same key wins.
+	if _, given := labels[client.LabelFileName]; req.Path != "" && !given {
+		if name, ok := client.FileNameOf(req.Path); ok {
+			if labels == nil {
+				labels = map[string]string{}
+			}
+			labels[client.LabelFileName] = name
 		}
-		labels[client.TitleLabel] = filepath.Base(req.Path)
 	}
 	if len(labels) > 0 {
 		req.Labels = labels
