@@ -149,6 +149,9 @@ func condition(cond string) (bool, error) {
 		return ok, nil
 	case "mknod":
 		return canMknod(), nil
+	case "oci":
+		_, ok := ociTools()
+		return ok, nil
 	}
 	return false, fmt.Errorf("unknown condition %q", cond)
 }

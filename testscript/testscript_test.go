@@ -78,6 +78,9 @@ func setup(env *testscript.Env) error {
 		return fmt.Errorf("setup: %w", err)
 	}
 	env.Values[clockKey] = &scriptClock{}
+	if err := ociSetup(env); err != nil {
+		return err
+	}
 	return s3Setup(env)
 }
 
@@ -96,6 +99,8 @@ func commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 		"jsonfield":    cmdJSONField,
 		"waitfile":     cmdWaitfile,
 		"daemon":       cmdDaemon,
+		"urlhost":      cmdURLHost,
+		"mktree":       cmdMktree,
 
 		"s3-mkbucket": cmdS3Mkbucket,
 		"s3-rmblob":   cmdS3Rmblob,

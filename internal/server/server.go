@@ -169,7 +169,6 @@ type Server struct {
 	ociUnmatched     *route
 	ociAnonymousPull bool
 	ociMaxBlob       int64
-	ociIndex         *ociIndex
 	uploads          *ociUploads
 	// finishing bounds the uploads being stored at once (each push of a
 	// completed upload holds a chunking ring of tens of MiB).
