@@ -55,8 +55,20 @@ type chunkReader struct {
 	rg       *ring
 	splitter *content.Splitter
 	prog     *progress
+	// bounds, when set, gives the input's boundaries that chunks must not
+	// cross (a tree's large files start and end at chunk boundaries).
+	bounds boundaries
 	// size counts the bytes cut into chunks; read it once run has returned.
 	size int64
+}
+
+// boundaries is implemented by inputs with offsets that chunks must not
+// cross. The chunkReader calls it from the goroutine that reads the input.
+type boundaries interface {
+	// cutAfter returns the first boundary after offset pos (pos only
+	// grows from call to call), or 0 when none is known: a boundary the
+	// input has not read up to yet lies past everything buffered.
+	cutAfter(pos int64) int64
 }
 
 // run reads and cuts until the input ends, reading fails or ctx ends, and
@@ -68,7 +80,13 @@ func (r *chunkReader) run(ctx context.Context, wholeQ, hashQ chan<- *pushChunk) 
 		if err := r.rg.fill(ctx, r.in, func(n int) { r.prog.add(int64(n), 0, 0) }); err != nil {
 			return err
 		}
-		data, sp, ok := r.rg.next(r.splitter)
+		limit := 0
+		if r.bounds != nil {
+			if b := r.bounds.cutAfter(r.size); b > 0 {
+				limit = int(b - r.size)
+			}
+		}
+		data, sp, ok := r.rg.next(r.splitter, limit)
 		if !ok {
 			return nil
 		}

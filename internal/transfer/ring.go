@@ -152,12 +152,19 @@ func (r *ring) fill(ctx context.Context, in io.Reader, onRead func(int)) error {
 }
 
 // next cuts the next chunk from the buffered input and reserves its span.
-// It returns ok=false at the end of the input. fill must have been called.
-func (r *ring) next(s *content.Splitter) (data []byte, sp *span, ok bool) {
+// With limit > 0 the chunk ends at most limit bytes on, where the input
+// has a boundary the chunks must not cross: the bytes up to it are cut as
+// if they were the end of the input. It returns ok=false at the end of the
+// input. fill must have been called.
+func (r *ring) next(s *content.Splitter, limit int) (data []byte, sp *span, ok bool) {
 	if r.head == r.scan {
 		return nil, nil, false
 	}
-	n := s.Split(r.buf[r.scan:r.head])
+	end := r.head
+	if limit > 0 {
+		end = min(end, r.scan+limit)
+	}
+	n := s.Split(r.buf[r.scan:end])
 	sp = &span{start: r.scan, end: r.scan + n, gen: r.gen}
 	r.mu.Lock()
 	r.spans = append(r.spans, sp)

@@ -70,6 +70,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"math/rand/v2"
 	"time"
 
@@ -325,7 +326,11 @@ type manifestFile struct {
 // eachChunk calls fn with each chunk of a file manifest, in order, and
 // stops at fn's first error, which it returns.
 func (f *manifestFile) eachChunk(fn func(i int, c content.ChunkRef) error) error {
-	_, err := content.ScanManifest(f.raw.Reader(), content.ManifestVisitor{Chunk: fn})
+	_, err := content.ScanManifest(f.raw.Reader(), content.ManifestVisitor{Chunk: fn,
+		ChunksDone: func(int) error { return errStopScan }}) // a tree's entries follow
+	if err == errStopScan {
+		return nil
+	}
 	return err
 }
 
@@ -334,6 +339,27 @@ func (f *manifestFile) eachChunk(fn func(i int, c content.ChunkRef) error) error
 func (f *manifestFile) eachEntry(fn func(i int, e content.TreeEntry) error) error {
 	_, err := content.ScanManifest(f.raw.Reader(), content.ManifestVisitor{Entry: fn})
 	return err
+}
+
+// entryIter returns an iterator over the entries of a tree manifest, read
+// from the spool as they are asked for: next returns the next entry, or
+// false at the end or on a read error, which err then returns. Call stop
+// when done.
+func (f *manifestFile) entryIter() (next func() (content.TreeEntry, bool), stop func(), err func() error) {
+	var scanErr error
+	seq := func(yield func(content.TreeEntry) bool) {
+		scanErr = f.eachEntry(func(_ int, e content.TreeEntry) error {
+			if !yield(e) {
+				return errStopScan
+			}
+			return nil
+		})
+		if scanErr == errStopScan {
+			scanErr = nil
+		}
+	}
+	next, stop = iter.Pull(seq)
+	return next, stop, func() error { return scanErr }
 }
 
 func (f *manifestFile) close() { f.raw.Close() }

@@ -35,7 +35,7 @@ func (l *Local) Push(ctx context.Context, req PushRequest) (*PushResult, error) 
 func (l *Local) push(ctx context.Context, req PushRequest) (*PushResult, error) {
 	return runPush(ctx, req, pushTarget{
 		blobs: l.blobs,
-		opts:  transfer.PushOptions{Concurrency: l.concurrency, Retry: l.retry},
+		opts:  transfer.PushOptions{Concurrency: l.concurrency, Retry: l.retry, TreeSchema: l.treeSchema},
 		lookup: func(ctx context.Context, ref string) (string, bool, error) {
 			a, err := l.reg.Get(ctx, ref)
 			return a.Version, a.Deleted != nil, err
@@ -74,7 +74,7 @@ func (l *Local) live(ctx context.Context, ref string) (eventlog.Artifact, error)
 
 // pullOptions converts the Store's pull options for the pipeline.
 func (l *Local) pullOptions(a eventlog.Artifact, opts PullOptions) (transfer.PullOptions, error) {
-	po := transfer.PullOptions{Concurrency: l.concurrency, Retry: l.retry}
+	po := transfer.PullOptions{Concurrency: l.concurrency, Retry: l.retry, Paths: opts.Paths, TrustLinks: opts.TrustLinks}
 	if opts.Progress != nil {
 		po.Progress = func(p transfer.Progress) { opts.Progress(p.Written) }
 	}

@@ -1046,7 +1046,8 @@ func TestEventsLogAndRebuild(t *testing.T) {
 type verifySetup struct {
 	l     *Local
 	file  *PushResult // multi-chunk file artifact "f"
-	tree  *PushResult // tree artifact "t"
+	tree  *PushResult // tree artifact "t" (stream layout)
+	tree1 *PushResult // tree artifact "t1" (per-file layout)
 	fileM content.Manifest
 }
 
@@ -1060,6 +1061,9 @@ func TestVerify(t *testing.T) {
 		writeFile(t, filepath.Join(dir, "x/y.bin"), randomBytes(9, 200000), 0o644)
 		writeFile(t, filepath.Join(dir, "z.txt"), []byte("z"), 0o644)
 		tr := mustPush(t, l, PushRequest{Path: dir, Name: "t"})
+		l.treeSchema = content.ManifestSchema
+		tr1 := mustPush(t, l, PushRequest{Path: dir, Name: "t1"})
+		l.treeSchema = 0
 		gone := pushBytes(t, l, "gone", []byte("deleted but not collected"))
 		if _, err := l.Delete(ctx, gone.Ref); err != nil {
 			t.Fatal(err)
@@ -1081,7 +1085,7 @@ func TestVerify(t *testing.T) {
 				t.Fatalf("step %d: %v", i, err)
 			}
 		}
-		return setup{l: l, file: f, tree: tr, fileM: manifestOf(t, l, f.Artifact)}
+		return setup{l: l, file: f, tree: tr, tree1: tr1, fileM: manifestOf(t, l, f.Artifact)}
 	}
 	tests := []struct {
 		name   string
@@ -1118,9 +1122,19 @@ func TestVerify(t *testing.T) {
 		}, VerifyOptions{Ref: "f"}, false, []string{ProblemMissing}, "f:1"},
 		{"corrupted file in a tree, deep", func(t *testing.T, s setup) {
 			m := manifestOf(t, s.l, s.tree.Artifact)
+			corruptBlob(t, s.l, m.Chunks[0].Digest)
+		}, VerifyOptions{All: true, Deep: true}, false, []string{ProblemDigestMismatch}, "t:1"},
+		{"deleted chunk of a tree", func(t *testing.T, s setup) {
+			m := manifestOf(t, s.l, s.tree.Artifact)
+			if err := os.Remove(blobPath(s.l, m.Chunks[0].Digest)); err != nil {
+				t.Fatal(err)
+			}
+		}, VerifyOptions{All: true}, false, []string{ProblemMissing}, "t:1"},
+		{"corrupted file in a per-file tree, deep", func(t *testing.T, s setup) {
+			m := manifestOf(t, s.l, s.tree1.Artifact)
 			fm := manifestOf(t, s.l, Artifact{ManifestDigest: m.Entries[1].Manifest.String()}) // x/y.bin
 			corruptBlob(t, s.l, fm.Chunks[0].Digest)
-		}, VerifyOptions{All: true, Deep: true}, false, []string{ProblemDigestMismatch}, "t:1"},
+		}, VerifyOptions{All: true, Deep: true}, false, []string{ProblemDigestMismatch}, "t1:1"},
 		{"orphan", func(t *testing.T, s setup) {
 			b := []byte("stray blob")
 			if _, err := s.l.backend.Put(ctx, content.FromBytes(b), int64(len(b)), bytes.NewReader(b)); err != nil {
@@ -1140,15 +1154,17 @@ func TestVerify(t *testing.T) {
 			VerifyOptions{All: true}, false, []string{ProblemChain, ProblemView}, ""},
 	}
 	messages := map[string]string{
-		"deleted chunk":                  "chunk 1 (",
-		"truncated chunk":                "chunk 0 (",
-		"corrupted chunk, deep":          "chunk 0 (",
-		"missing manifest":               "manifest (",
-		"corrupted file in a tree, deep": "chunk 0 of x/y.bin (",
-		"view row changed":               `table labels, row "1" (line 6): column 3 is "tampered", but "v" when replayed`,
-		"view row added":                 `table labels has an extra live row ["1","injected","x"]`,
-		"view row removed":               `table tags lacks the row ["f","prod",`,
-		"tampered event":                 "the event log's hash chain breaks at event ",
+		"deleted chunk":                           "chunk 1 (",
+		"truncated chunk":                         "chunk 0 (",
+		"corrupted chunk, deep":                   "chunk 0 (",
+		"missing manifest":                        "manifest (",
+		"corrupted file in a tree, deep":          "chunk 0 (",
+		"deleted chunk of a tree":                 "chunk 0 (",
+		"corrupted file in a per-file tree, deep": "chunk 0 of x/y.bin (",
+		"view row changed":                        `table labels, row "1" (line 7): column 3 is "tampered", but "v" when replayed`,
+		"view row added":                          `table labels has an extra live row ["1","injected","x"]`,
+		"view row removed":                        `table tags lacks the row ["f","prod",`,
+		"tampered event":                          "the event log's hash chain breaks at event ",
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1179,7 +1195,7 @@ func TestVerify(t *testing.T) {
 			if msg := messages[tc.name]; msg != "" && !strings.HasPrefix(rep.Problems[0].Message, msg) && !strings.Contains(rep.Problems[0].Message, ": "+msg) {
 				t.Errorf("problem message = %q, want it to contain %q", rep.Problems[0].Message, msg)
 			}
-			wantArtifacts := 2
+			wantArtifacts := 3
 			if tc.opts.Ref != "" {
 				wantArtifacts = 1
 			}

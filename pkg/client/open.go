@@ -84,6 +84,10 @@ type Local struct {
 	now         func() time.Time
 	// retry governs the transfer pipeline's retries (zero: its defaults).
 	retry transfer.RetryPolicy
+	// treeSchema is the tree layout pushes write (transfer.PushOptions.
+	// TreeSchema; zero: the default); tests set the per-file layout to
+	// check that trees stored in it keep working.
+	treeSchema int
 }
 
 var _ Store = (*Local)(nil)

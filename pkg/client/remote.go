@@ -339,8 +339,8 @@ func (r *Remote) Pull(ctx context.Context, ref string, w io.Writer, opts PullOpt
 // tree as a directory). The daemon appends the retrieval record (see pull).
 func (r *Remote) PullToPath(ctx context.Context, ref, path string, opts PullOptions) (*PullResult, error) {
 	kind := "" // a file or a tree
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		kind = KindTree // only a tree can be written into an existing directory
+	if st, err := os.Stat(path); (err == nil && st.IsDir()) || len(opts.Paths) > 0 {
+		kind = KindTree // only a tree can be written into an existing directory, or have paths picked
 	}
 	res, err := r.pull(ctx, ref, opts, pullVia{
 		kind: kind,
@@ -391,7 +391,7 @@ func (r *Remote) pull(ctx context.Context, ref string, opts PullOptions, via pul
 		return nil, fmt.Errorf("pull: %w", err)
 	}
 	a := &g.Artifact
-	po := transfer.PullOptions{Concurrency: r.concurrency, Retry: r.transferRetry()}
+	po := transfer.PullOptions{Concurrency: r.concurrency, Retry: r.transferRetry(), Paths: opts.Paths, TrustLinks: opts.TrustLinks}
 	if opts.Progress != nil {
 		po.Progress = func(p transfer.Progress) { opts.Progress(p.Written) }
 	}

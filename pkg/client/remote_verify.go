@@ -102,7 +102,7 @@ func (r *Remote) verifyArtifact(ctx context.Context, a Artifact, deep bool, rep 
 		return nil
 	}
 	files := []content.Digest{md}
-	if m.Kind == content.KindTree {
+	if m.Kind == content.KindTree && !m.Stream() { // a stream-layout tree lists its chunks itself
 		files = files[:0]
 		for _, e := range m.Entries {
 			if e.Type == content.EntryFile {
@@ -143,7 +143,13 @@ func (r *Remote) verifyArtifact(ctx context.Context, a Artifact, deep bool, rep 
 			ds = ds[n:]
 		}
 		if deep {
-			_, err := transfer.Pull(ctx, fd, r.blobs, io.Discard, transfer.PullOptions{Concurrency: r.concurrency, Retry: retry})
+			po := transfer.PullOptions{Concurrency: r.concurrency, Retry: retry}
+			var err error
+			if fm.Stream() {
+				_, err = transfer.VerifyTree(ctx, fd, r.blobs, po)
+			} else {
+				_, err = transfer.Pull(ctx, fd, r.blobs, io.Discard, po)
+			}
 			if err != nil {
 				if k, ok := verifyKind(err); ok {
 					problem(k, err.Error(), "delete the damaged object from the daemon's backend, then push the same content again to restore it")

@@ -224,7 +224,8 @@ func (v *verifier) artifact(ctx context.Context, a eventlog.Artifact) error {
 			Hint: "the registration does not match its manifest; check the event log (artstore log verify), then push the content again and delete this artifact"})
 		return nil
 	}
-	if m.Kind == content.KindFile {
+	if m.Kind == content.KindFile || m.Stream() {
+		// A stream-layout tree lists its chunks itself.
 		return v.file(ctx, ref, "", a.ManifestDigest, m)
 	}
 	for _, e := range m.Entries {
@@ -262,7 +263,7 @@ func (v *verifier) collect(m content.Manifest) {
 		v.refs[c.Digest] = true
 	}
 	for _, e := range m.Entries {
-		if e.Type == content.EntryFile {
+		if e.Type == content.EntryFile && !e.Manifest.IsZero() {
 			v.refs[e.Manifest] = true
 		}
 	}
@@ -279,7 +280,7 @@ func (v *verifier) deletedRefs(ctx context.Context, a eventlog.Artifact) {
 	}
 	v.collect(m)
 	for _, e := range m.Entries {
-		if e.Type == content.EntryFile {
+		if e.Type == content.EntryFile && !e.Manifest.IsZero() {
 			if fm, err := v.manifest(ctx, e.Manifest); err == nil {
 				v.collect(fm)
 			}
@@ -368,8 +369,14 @@ func (v *verifier) headAll(ctx context.Context, chunks []content.ChunkRef) error
 // verified in parallel, the whole content hashed in order. Only when it
 // fails does a sequential pass find and report every bad chunk.
 func (v *verifier) fileDeep(ctx context.Context, ref, path string, md content.Digest, m content.Manifest, what func(int) string) error {
-	_, err := transfer.Pull(ctx, md, v.l.blobs, io.Discard, transfer.PullOptions{
-		Concurrency: v.l.concurrency, Retry: transfer.RetryPolicy{MaxAttempts: 1}})
+	po := transfer.PullOptions{Concurrency: v.l.concurrency, Retry: transfer.RetryPolicy{MaxAttempts: 1}}
+	var err error
+	if m.Stream() {
+		// Every chunk, and every file's SHA-256.
+		_, err = transfer.VerifyTree(ctx, md, v.l.blobs, po)
+	} else {
+		_, err = transfer.Pull(ctx, md, v.l.blobs, io.Discard, po)
+	}
 	if err == nil {
 		for _, c := range m.Chunks {
 			v.count(c.Digest, c.Size)
@@ -396,6 +403,12 @@ func (v *verifier) fileDeep(ctx context.Context, ref, path string, md content.Di
 	}
 	if !intact {
 		return nil // the chunk problems say it all
+	}
+	if m.Stream() {
+		v.add(Problem{Ref: ref, Digest: md.String(), Kind: ProblemDigestMismatch,
+			Message: fmt.Sprintf("every chunk of %s verifies, but a file does not match its digest: %v", ref, err),
+			Hint:    "the manifest lists the wrong chunks or digests (a faulty writer); push the original directory again and delete this artifact"})
+		return nil
 	}
 	sum, err := content.NewDigest(content.SHA256, whole.Sum(nil))
 	if err != nil {
