@@ -291,6 +291,9 @@ func pushStream(parent context.Context, in io.Reader, store BlobStore, cfg pushC
 		rd.bounds = b
 	}
 	h := newPushHasher(rg)
+	if t, ok := in.(interface{ fileCuts() *fileCuts }); ok {
+		h.cuts = t.fileCuts()
+	}
 	k := &checker{store: store, cfg: cfg, rg: rg, prog: prog, seen: &digestSet{limit: seenLimit},
 		list: &chunkList{enc: content.NewChunkListEncoder(spooled, cfg.Chunker), pending: map[int]content.ChunkRef{}}}
 	up := &uploader{put: put, cfg: cfg, rg: rg, prog: prog, commit: cm}
@@ -307,6 +310,9 @@ func pushStream(parent context.Context, in io.Reader, store BlobStore, cfg pushC
 	}
 	if len(k.list.pending) > 0 { // cannot happen: every chunk passed the checker
 		return out, fmt.Errorf("push: internal error: %d chunks never reached the manifest", len(k.list.pending))
+	}
+	if err := h.finishCuts(rd.size); err != nil {
+		return out, fmt.Errorf("push: %w", err)
 	}
 	out.size, out.sum, out.list, out.uploaded, out.dedup = rd.size, h.sum(), k.list, up.uploaded.Load(), k.dedup
 	return out, nil

@@ -23,6 +23,7 @@ import (
 // The span returns to the ring when both holds are released.
 type pushChunk struct {
 	index  int
+	off    int64  // where the chunk starts in the input
 	data   []byte // a span of the ring; valid until both holds are released
 	span   *span
 	digest content.Digest // set by the stage that claimed the chunk
@@ -90,8 +91,8 @@ func (r *chunkReader) run(ctx context.Context, wholeQ, hashQ chan<- *pushChunk) 
 		if !ok {
 			return nil
 		}
+		c := &pushChunk{index: i, off: r.size, data: data, span: sp}
 		r.size += int64(len(data))
-		c := &pushChunk{index: i, data: data, span: sp}
 		c.holds.hold(holdInOrder, holdOwn)
 		if err := send(ctx, wholeQ, c); err != nil {
 			r.rg.release(sp) // no other stage has seen it

@@ -57,12 +57,24 @@
 //
 // # Trees
 //
-// A directory is pushed as one file manifest per regular file plus a tree
-// manifest (content.KindTree) listing relative paths, types and permission
-// bits. Symbolic links and special files are refused with
-// ErrUnsupportedFileType rather than silently skipped or followed: a link
-// may point outside the tree, and a silently incomplete copy is worse than
-// an error. A tree's content digest is content.TreeDigest of its entries.
+// A directory is pushed as a tree manifest (content.KindTree) listing
+// relative paths, types, permission bits and link targets. In the stream
+// layout (content.StreamTreeSchema, the default) the files' contents are
+// concatenated in path order and pushed as one stream through the same
+// stages as a file (tree.go, treesource.go, treehash.go); the manifest
+// lists the stream's chunks and each file's offset, size and SHA-256. Pull
+// fetches only the chunks holding the entries it writes (PullOptions.Paths)
+// and checks every file's digest before renaming it into place
+// (treepull.go). In the per-file layout (content.ManifestSchema, still read
+// everywhere) each file has a file manifest of its own.
+//
+// Symbolic links are stored as links and never followed on push unless
+// PushOptions.FollowSymlinks; a pull refuses one that points outside its
+// destination (ErrLinkOutside) unless PullOptions.TrustLinks. Devices,
+// sockets and named pipes are skipped (PushOptions.OnSkip) or refused
+// (PushOptions.Strict, ErrUnsupportedFileType): a silently incomplete copy
+// is worse than an error, and a special file has no bytes to store. A
+// tree's content digest is content.TreeDigest of its entries.
 package transfer
 
 import (
@@ -109,8 +121,9 @@ var (
 	// ErrWrongKind: the manifest is a tree where a file was expected, or
 	// the other way round.
 	ErrWrongKind = errors.New("wrong manifest kind")
-	// ErrUnsupportedFileType: PushTree met a symbolic link, device, socket
-	// or named pipe, which trees do not store.
+	// ErrUnsupportedFileType: PushTree met a device, socket or named pipe
+	// with PushOptions.Strict, a symbolic link in the per-file layout, or a
+	// followed link that loops.
 	ErrUnsupportedFileType = errors.New("unsupported file type")
 	// ErrTooLarge: the content has more chunks than one manifest may list
 	// (content.MaxChunks).

@@ -1,8 +1,8 @@
 package transfer
 
 import (
+	"bufio"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -168,12 +168,17 @@ func pushTreeStream(ctx context.Context, dir string, store BlobStore, cfg pushCo
 	prog := &progress{fn: cfg.Progress, cur: Progress{Total: -1}}
 
 	wctx, stop := context.WithCancel(ctx)
-	items := make(chan walkItem, walkQueue)
+	items := make(chan []walkItem, walkQueue)
 	w := &treeWalker{dir: dir, follow: cfg.FollowSymlinks, strict: cfg.Strict, onSkip: cfg.OnSkip, items: items}
 	go w.run(wctx, root)
-	entries := &spool.Spool{}
-	defer entries.Close()
-	src := &treeSource{ctx: wctx, items: items, enc: content.NewTreeEntryEncoder(entries), dir: dir, h: sha256.New(), big: cfg.Chunker.Min}
+	// The entries as read (without digests) and the files' digests as
+	// hashed go to spools, buffered: written one by one past a spool's
+	// first MiB, each would be a write(2).
+	records, digests := &spool.Spool{}, &spool.Spool{}
+	defer records.Close()
+	defer digests.Close()
+	recBuf, digBuf := bufio.NewWriterSize(records, 64<<10), bufio.NewWriterSize(digests, 64<<10)
+	src := &treeSource{ctx: wctx, items: items, rec: &entryRecords{w: recBuf}, cuts: &fileCuts{digests: digBuf}, dir: dir, big: cfg.Chunker.Min}
 	defer func() {
 		stop()
 		src.drain()
@@ -188,7 +193,21 @@ func pushTreeStream(ctx context.Context, dir string, store BlobStore, cfg pushCo
 	if err != nil {
 		return PushResult{}, fmt.Errorf("push tree %s: %w", dir, err)
 	}
-	m, head, mid, tail, err := content.StreamTreeManifestFrame(cfg.MediaType, st.list.enc, src.enc)
+	entries := &spool.Spool{}
+	defer entries.Close()
+	entriesBuf := bufio.NewWriterSize(entries, 64<<10)
+	enc := content.NewTreeEntryEncoder(entriesBuf)
+	err = errors.Join(recBuf.Flush(), digBuf.Flush())
+	if err == nil {
+		err = encodeEntries(records, digests, enc)
+	}
+	if err == nil {
+		err = entriesBuf.Flush()
+	}
+	if err != nil {
+		return PushResult{}, fmt.Errorf("push tree %s: the entry list: %w", dir, err)
+	}
+	m, head, mid, tail, err := content.StreamTreeManifestFrame(cfg.MediaType, st.list.enc, enc)
 	if err != nil {
 		return PushResult{}, fmt.Errorf("push tree %s: %w", dir, err)
 	}

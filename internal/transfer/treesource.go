@@ -2,10 +2,8 @@ package transfer
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -22,11 +20,25 @@ type walkItem struct {
 	path   string
 	typ    content.EntryType
 	mode   uint32
-	target string   // a symbolic link's text
-	f      *os.File // a regular file, opened
-	size   int64    // a regular file's size when opened
+	target string        // a symbolic link's text
+	f      io.ReadCloser // a regular file, opened
+	size   int64         // a regular file's size when opened
 	err    error
 }
+
+// dirEnt is one entry of a directory listing: its name and type bits.
+type dirEnt struct {
+	name string
+	typ  fs.FileMode
+}
+
+func (e dirEnt) Name() string      { return e.name }
+func (e dirEnt) Type() fs.FileMode { return e.typ }
+func (e dirEnt) IsDir() bool       { return e.typ.IsDir() }
+
+// errNotRegular: an entry listed as a regular file is something else by
+// the time it is opened.
+var errNotRegular = errors.New("not a regular file")
 
 // treeWalker walks a directory in the manifest's order (see walkSorted)
 // and sends each entry on items, opening each regular file on the way, so
@@ -39,24 +51,59 @@ type treeWalker struct {
 	follow bool
 	strict bool
 	onSkip func(path, what string)
-	items  chan<- walkItem
+	items  chan<- []walkItem
+	batch  []walkItem
 	// ancestors holds the directories on the current path when links are
 	// followed (a link to an ancestor would loop).
 	ancestors []os.FileInfo
 }
 
-// walkQueue is how many entries (so open files) the walker runs ahead of
-// the stream's reader.
-const walkQueue = 64
+// The walker sends entries in batches of walkBatch, at most walkQueue
+// batches ahead of the stream's reader: one channel operation (and
+// goroutine wake-up) per batch, not per file, and at most about 160 files
+// open.
+const (
+	walkBatch = 32
+	walkQueue = 4
+)
 
 // run walks root and closes items when done. An error is sent as the last
 // item.
 func (w *treeWalker) run(ctx context.Context, root *os.Root) {
 	defer close(w.items)
-	if err := w.walkDir(ctx, root, ""); err != nil {
+	err := w.walkDir(ctx, root, "")
+	if err != nil {
+		w.batch = append(w.batch, walkItem{err: err})
+	}
+	if len(w.batch) > 0 {
 		select {
-		case w.items <- walkItem{err: err}:
+		case w.items <- w.batch:
 		case <-ctx.Done():
+			closeItems(w.batch)
+		}
+	}
+}
+
+// send queues wi, sending the batch when it is full.
+func (w *treeWalker) send(ctx context.Context, wi walkItem) error {
+	w.batch = append(w.batch, wi)
+	if len(w.batch) < walkBatch {
+		return nil
+	}
+	select {
+	case w.items <- w.batch:
+		w.batch = make([]walkItem, 0, walkBatch)
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// closeItems closes the files of items nobody will read.
+func closeItems(items []walkItem) {
+	for _, it := range items {
+		if it.f != nil {
+			it.f.Close()
 		}
 	}
 }
@@ -69,18 +116,18 @@ func (w *treeWalker) display(p string) string {
 // walkDir sends the entries below the directory d (at slash path prefix,
 // "" for the tree's root) in path order.
 func (w *treeWalker) walkDir(ctx context.Context, d *os.Root, prefix string) error {
-	f, err := d.Open(".")
+	df, err := d.Open(".")
 	if err != nil {
 		return err
 	}
-	ents, err := f.ReadDir(-1)
-	f.Close()
+	defer df.Close()
+	ents, err := readDir(df)
 	if err != nil {
 		return fmt.Errorf("read directory %s: %w", w.display(prefix), err)
 	}
 	type item struct {
 		key     string
-		d       fs.DirEntry
+		d       dirEnt
 		subtree bool
 	}
 	items := make([]item, 0, len(ents))
@@ -127,7 +174,7 @@ func (w *treeWalker) walkDir(ctx context.Context, d *os.Root, prefix string) err
 		if err := content.ValidatePath(p); err != nil {
 			return fmt.Errorf("cannot store %s: %w", w.display(p), err)
 		}
-		wi, sub, err := w.entry(d, name, p, it.d)
+		wi, sub, err := w.entry(d, df, name, p, it.d)
 		if err != nil {
 			return err
 		}
@@ -140,13 +187,8 @@ func (w *treeWalker) walkDir(ctx context.Context, d *os.Root, prefix string) err
 		if wi.typ == "" {
 			continue // skipped
 		}
-		select {
-		case w.items <- wi:
-		case <-ctx.Done():
-			if wi.f != nil {
-				wi.f.Close()
-			}
-			return ctx.Err()
+		if err := w.send(ctx, wi); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -156,25 +198,19 @@ func (w *treeWalker) walkDir(ctx context.Context, d *os.Root, prefix string) err
 // returned as sub, to be walked at its subtree key), a regular file
 // (opened), a symbolic link (its text, or, following links, what it points
 // to) or a special file (skipped: an item without a type).
-func (w *treeWalker) entry(d *os.Root, name, p string, de fs.DirEntry) (walkItem, *os.Root, error) {
+func (w *treeWalker) entry(d *os.Root, df *os.File, name, p string, de dirEnt) (walkItem, *os.Root, error) {
 	wi := walkItem{path: p}
 	t := de.Type()
 	switch {
 	case t.IsRegular():
-		f, err := d.Open(name)
-		if err != nil {
-			return wi, nil, err
-		}
-		st, err := f.Stat()
-		if err != nil {
-			f.Close()
-			return wi, nil, err
-		}
-		if !st.Mode().IsRegular() {
-			f.Close()
+		f, perm, size, err := openRegular(d, df, name)
+		if errors.Is(err, errNotRegular) {
 			return wi, nil, fmt.Errorf("%s changed type while being pushed: %w", w.display(p), ErrUnsupportedFileType)
 		}
-		wi.typ, wi.mode, wi.f, wi.size = content.EntryFile, uint32(st.Mode().Perm()), f, st.Size()
+		if err != nil {
+			return wi, nil, fmt.Errorf("push %s: %w", w.display(p), err)
+		}
+		wi.typ, wi.mode, wi.f, wi.size = content.EntryFile, uint32(perm), f, size
 		return wi, nil, nil
 	case t.IsDir():
 		sub, err := d.OpenRoot(name)
@@ -263,9 +299,11 @@ func (w *treeWalker) followLink(d *os.Root, name, p string) (walkItem, *os.Root,
 
 // treeSource is the input of a stream-layout tree push: the concatenation,
 // in path order, of the tree's files, read as one stream by the push
-// pipeline. As it reads, it writes every entry to the manifest's entry
-// list, each file with its offset in the stream, its size (what was read)
-// and its SHA-256 (hashed as it is read).
+// pipeline. As it reads, it records every entry (records), each file with
+// its offset in the stream and its size (what was read), and tells the
+// hasher where each file ends (cuts), which hashes it with its chunks;
+// the manifest's entries are written from both once the stream is read
+// (encodeEntries).
 //
 // A file of at least big bytes starts and ends at chunk boundaries
 // (boundaries): its chunks are then those it has when pushed alone, so it
@@ -274,27 +312,40 @@ func (w *treeWalker) followLink(d *os.Root, name, p string) (walkItem, *os.Root,
 // packed together between them, which is what saves their objects.
 type treeSource struct {
 	ctx   context.Context
-	items <-chan walkItem
-	enc   *content.TreeEntryEncoder
+	items <-chan []walkItem
+	batch []walkItem // received, not taken yet
+	rec   *entryRecords
+	cuts  *fileCuts
 	dir   string
 	big   int64
-	// cuts are the boundaries not passed yet, in order.
-	cuts []int64
+	// bounds are the chunk boundaries not passed yet, in order.
+	bounds []int64
 
 	cur  *walkItem
 	n    int64 // bytes read of cur
 	off  int64 // stream offset of cur
-	h    hash.Hash
 	done bool
 }
 
-// Read implements io.Reader.
+// fileCuts implements the hasher's interface for inputs whose whole digest
+// is cut at file ends.
+func (s *treeSource) fileCuts() *fileCuts { return s.cuts }
+
+// Read implements io.Reader. A file is read up to the size it had when
+// opened: one read(2) for a small file, not two (the second to see the
+// end). A file that grows while it is pushed is stored as it was then;
+// one that shrinks, as far as it goes.
 func (s *treeSource) Read(p []byte) (int, error) {
 	for {
 		if s.cur != nil {
-			n, err := s.cur.f.Read(p)
+			var n int
+			var err error
+			if left := s.cur.size - s.n; left > 0 {
+				n, err = s.cur.f.Read(p[:min(int64(len(p)), left)])
+			} else {
+				err = io.EOF
+			}
 			if n > 0 {
-				s.h.Write(p[:n])
 				s.n += int64(n)
 				return n, nil
 			}
@@ -312,28 +363,31 @@ func (s *treeSource) Read(p []byte) (int, error) {
 		if s.done {
 			return 0, io.EOF
 		}
-		var it walkItem
-		var ok bool
-		select {
-		case it, ok = <-s.items:
-		case <-s.ctx.Done():
-			return 0, s.ctx.Err()
+		if len(s.batch) == 0 {
+			var ok bool
+			select {
+			case s.batch, ok = <-s.items:
+			case <-s.ctx.Done():
+				return 0, s.ctx.Err()
+			}
+			if !ok {
+				s.done = true
+				return 0, io.EOF
+			}
 		}
+		it := s.batch[0]
+		s.batch = s.batch[1:]
 		switch {
-		case !ok:
-			s.done = true
-			return 0, io.EOF
 		case it.err != nil:
 			return 0, it.err
 		case it.typ == content.EntryFile:
 			s.cur, s.n = &it, 0
-			s.h.Reset()
 			if it.size >= s.big {
 				s.cut(s.off)
 			}
 		default:
-			if err := s.enc.Add(content.TreeEntry{Path: it.path, Type: it.typ, Mode: it.mode, Target: it.target}); err != nil {
-				return 0, err
+			if err := s.rec.add(content.TreeEntry{Path: it.path, Type: it.typ, Mode: it.mode, Target: it.target}); err != nil {
+				return 0, fmt.Errorf("spool the entries: %w", err)
 			}
 		}
 	}
@@ -344,32 +398,36 @@ func (s *treeSource) finishFile() error {
 	c := s.cur
 	s.cur = nil
 	c.f.Close()
-	var sum [sha256.Size]byte
-	e := content.TreeEntry{Path: c.path, Type: content.EntryFile, Mode: c.mode, Size: s.n,
-		Digest: content.FromSHA256([sha256.Size]byte(s.h.Sum(sum[:0]))), Offset: s.off}
+	e := content.TreeEntry{Path: c.path, Type: content.EntryFile, Mode: c.mode, Size: s.n, Offset: s.off}
 	s.off += s.n
+	if s.n > 0 {
+		s.cuts.finished(s.off)
+	}
 	if c.size >= s.big {
 		s.cut(s.off)
 	}
-	return s.enc.Add(e)
+	if err := s.rec.add(e); err != nil {
+		return fmt.Errorf("spool the entries: %w", err)
+	}
+	return nil
 }
 
-// cut adds a boundary at stream offset off.
+// cut adds a chunk boundary at stream offset off.
 func (s *treeSource) cut(off int64) {
-	if off > 0 && (len(s.cuts) == 0 || s.cuts[len(s.cuts)-1] < off) {
-		s.cuts = append(s.cuts, off)
+	if off > 0 && (len(s.bounds) == 0 || s.bounds[len(s.bounds)-1] < off) {
+		s.bounds = append(s.bounds, off)
 	}
 }
 
 // cutAfter implements boundaries.
 func (s *treeSource) cutAfter(pos int64) int64 {
-	for len(s.cuts) > 0 && s.cuts[0] <= pos {
-		s.cuts = s.cuts[1:]
+	for len(s.bounds) > 0 && s.bounds[0] <= pos {
+		s.bounds = s.bounds[1:]
 	}
-	if len(s.cuts) == 0 {
+	if len(s.bounds) == 0 {
 		return 0
 	}
-	return s.cuts[0]
+	return s.bounds[0]
 }
 
 // drain closes the files of the entries nobody will read.
@@ -378,9 +436,9 @@ func (s *treeSource) drain() {
 		s.cur.f.Close()
 		s.cur = nil
 	}
-	for it := range s.items {
-		if it.f != nil {
-			it.f.Close()
-		}
+	closeItems(s.batch)
+	s.batch = nil
+	for b := range s.items {
+		closeItems(b)
 	}
 }
