@@ -15,16 +15,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/artifact-store/artstore/internal/app"
+	"github.com/artifact-store/artstore/internal/auth"
 	"github.com/artifact-store/artstore/internal/config"
 	"github.com/artifact-store/artstore/internal/eventlog"
 	"github.com/artifact-store/artstore/internal/eventlog/postgres/pgtest"
 	"github.com/artifact-store/artstore/internal/registry"
 	"github.com/artifact-store/artstore/internal/server"
-	"github.com/artifact-store/artstore/internal/server/auth"
 	"github.com/artifact-store/artstore/internal/storage/local"
 	"github.com/artifact-store/artstore/internal/storeid"
-	"github.com/jackc/pgx/v5"
-	"github.com/rogpeppe/go-internal/testscript"
 )
 
 // EnvRemote is the one switch of remote mode: with ARTSTORE_TEST_REMOTE=1
@@ -102,7 +104,7 @@ func startDaemon(env *testscript.Env) error {
 			return err
 		}
 	}
-	log, err := server.OpenLog(ctx, dsn, eventlog.Options{})
+	log, err := app.OpenLog(ctx, dsn, eventlog.Options{})
 	if err != nil {
 		return fmt.Errorf("script daemon: %w", err)
 	}
@@ -113,7 +115,7 @@ func startDaemon(env *testscript.Env) error {
 	}
 	// The token lives in a log of its own, so the script's log holds
 	// exactly the events it holds in local mode.
-	tokLog, err := server.OpenLog(ctx, filepath.Join(dir, "tokens.db"), eventlog.Options{})
+	tokLog, err := app.OpenLog(ctx, filepath.Join(dir, "tokens.db"), eventlog.Options{})
 	if err != nil {
 		log.Close()
 		return fmt.Errorf("script daemon: %w", err)
@@ -126,10 +128,10 @@ func startDaemon(env *testscript.Env) error {
 		return fmt.Errorf("script daemon: %w", err)
 	}
 	kind := storeid.KindSQLite
-	if server.IsPostgres(dsn) {
+	if app.IsPostgres(dsn) {
 		kind = storeid.KindPostgres
 	}
-	reg := registry.New(log, server.Checker(be), clockOf(env).Now)
+	reg := registry.New(log, app.Checker(be), clockOf(env).Now)
 	if err := reg.ProtectTags(daemonProtectedTags(env)); err != nil {
 		closeLogs()
 		return fmt.Errorf("script daemon: %w", err)

@@ -2,15 +2,11 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"time"
 
-	"github.com/artifact-store/artstore/internal/app"
-	"github.com/artifact-store/artstore/internal/eventlog"
-	"github.com/artifact-store/artstore/internal/server/auth"
 	"github.com/artifact-store/artstore/pkg/api"
 )
 
@@ -85,25 +81,17 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request, c *call) e
 	tick := time.NewTicker(s.poll)
 	defer tick.Stop()
 	for {
-		woken := s.appendedChan()
-		evs, err := s.reg.Events(r.Context(), after, limit)
+		woken := s.svc.Changed()
+		evs, err := s.svc.Events(r.Context(), after, limit)
 		if err != nil {
 			return err
 		}
 		if len(evs) > 0 || wait == 0 {
-			head, err := s.reg.Head(r.Context())
+			head, err := s.svc.Head(r.Context())
 			if err != nil {
 				return err
 			}
-			out := api.EventsResponse{Events: make([]api.Event, 0, len(evs)), Head: head.Seq}
-			for _, ev := range evs {
-				we, err := app.Event(ev)
-				if err != nil {
-					return err
-				}
-				out.Events = append(out.Events, we)
-			}
-			return writeJSON(w, http.StatusOK, out)
+			return writeJSON(w, http.StatusOK, api.EventsResponse{Events: evs, Head: head})
 		}
 		select {
 		case <-woken:
@@ -127,12 +115,12 @@ func (s *Server) handleVerifyLog(w http.ResponseWriter, r *http.Request, c *call
 		}
 	}
 	c.extendDeadlines(s.limits.IOTimeout * 10) // a long log takes a while
-	rep, err := s.reg.VerifyLog(r.Context(), from)
-	if err != nil && !errors.Is(err, eventlog.ErrTampered) {
+	rep, err := s.svc.VerifyLog(r.Context(), from)
+	if err != nil {
 		return err
 	}
 	// A broken chain is an answer, not a failure of the request.
-	return writeJSON(w, http.StatusOK, api.LogReport{OK: rep.OK(), Events: rep.Checked, Head: rep.Head.Hash, FirstBad: rep.FirstBad, Problem: rep.Reason})
+	return writeJSON(w, http.StatusOK, rep)
 }
 
 func (s *Server) handleBackendHealth(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -145,7 +133,7 @@ func (s *Server) handleBackendHealth(w http.ResponseWriter, r *http.Request, c *
 
 func (s *Server) handleRebuild(w http.ResponseWriter, r *http.Request, c *call) error {
 	c.extendDeadlines(s.limits.IOTimeout * 10)
-	n, err := s.reg.Rebuild(r.Context())
+	n, err := s.svc.Rebuild(r.Context())
 	if err != nil {
 		return err
 	}
@@ -153,16 +141,11 @@ func (s *Server) handleRebuild(w http.ResponseWriter, r *http.Request, c *call) 
 }
 
 func (s *Server) handleTokenList(w http.ResponseWriter, r *http.Request, c *call) error {
-	ts, err := s.tokens.List(r.Context())
+	ts, err := s.svc.ListTokens(r.Context())
 	if err != nil {
 		return err
 	}
-	now := s.now()
-	out := make([]api.TokenInfo, 0, len(ts))
-	for _, t := range ts {
-		out = append(out, WireToken(t, now))
-	}
-	return writeJSON(w, http.StatusOK, out)
+	return writeJSON(w, http.StatusOK, ts)
 }
 
 func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -170,41 +153,18 @@ func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request, c *ca
 	if err := c.decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	spec, err := TokenSpec(req)
+	t, err := s.svc.CreateToken(r.Context(), c.principal(r), req)
 	if err != nil {
 		return err
 	}
-	secret, t, err := s.tokens.Create(r.Context(), c.actor(), spec)
-	if err != nil {
-		return err
-	}
-	s.notify()
 	w.Header().Set("Cache-Control", "no-store")
-	return writeJSON(w, http.StatusCreated, api.TokenCreated{TokenInfo: WireToken(t, s.now()), Token: secret})
-}
-
-// TokenSpec converts a token request (from the API or the CLI) to a spec.
-func TokenSpec(req api.TokenRequest) (auth.Spec, error) {
-	scope, err := auth.ParseScope(req.Scope)
-	if err != nil {
-		return auth.Spec{}, err
-	}
-	spec := auth.Spec{Name: req.Name, Scope: scope, Prefix: req.Prefix}
-	if req.Expires != "" {
-		d, err := time.ParseDuration(req.Expires)
-		if err != nil || d <= 0 {
-			return spec, fmt.Errorf("%w: expires: %q is not a positive duration (e.g. 720h)", auth.ErrInvalid, req.Expires)
-		}
-		spec.TTL = d
-	}
-	return spec, nil
+	return writeJSON(w, http.StatusCreated, t)
 }
 
 func (s *Server) handleTokenRevoke(w http.ResponseWriter, r *http.Request, c *call) error {
-	t, err := s.tokens.Revoke(r.Context(), c.actor(), r.PathValue("id"))
+	t, err := s.svc.RevokeToken(r.Context(), c.principal(r), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	s.notify()
-	return writeJSON(w, http.StatusOK, WireToken(t, s.now()))
+	return writeJSON(w, http.StatusOK, t)
 }

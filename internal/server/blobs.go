@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"io/fs"
@@ -10,27 +9,12 @@ import (
 	"time"
 
 	"github.com/artifact-store/artstore/internal/content"
-	"github.com/artifact-store/artstore/internal/registry"
 	"github.com/artifact-store/artstore/internal/storage"
 	"github.com/artifact-store/artstore/pkg/api"
 )
 
 // maxMissingBatch caps the digests of one POST /v1/blobs/missing.
 const maxMissingBatch = 10000
-
-// Checker returns the registry.BlobChecker the daemon's registry uses: a
-// parallel Head per digest on b.
-func Checker(b storage.Backend) registry.BlobChecker { return checker{b} }
-
-type checker struct{ b storage.Backend }
-
-func (c checker) Missing(ctx context.Context, ds []content.Digest) ([]content.Digest, error) {
-	return storage.Missing(ctx, c.b, ds)
-}
-
-func (c checker) Get(ctx context.Context, d content.Digest, rng *content.Range) (io.ReadCloser, error) {
-	return c.b.Get(ctx, d, rng)
-}
 
 func pathDigest(r *http.Request) (content.Digest, error) {
 	d, err := content.ParseDigest(r.PathValue("digest"))
@@ -47,7 +31,7 @@ func (s *Server) handleBlobHead(w http.ResponseWriter, r *http.Request, c *call)
 	}
 	info, err := s.backend.Head(r.Context(), d)
 	if err != nil {
-		return err
+		return blobErr(err)
 	}
 	h := w.Header()
 	h.Set("Content-Length", strconv.FormatInt(info.Size, 10))
@@ -71,7 +55,7 @@ func (s *Server) handleBlobGet(w http.ResponseWriter, r *http.Request, c *call) 
 	if hr := r.Header.Get("Range"); hr != "" {
 		info, err := s.backend.Head(r.Context(), d)
 		if err != nil {
-			return err
+			return blobErr(err)
 		}
 		size = info.Size
 		rg, err := content.ParseHTTPRange(hr, info.Size)
@@ -83,7 +67,7 @@ func (s *Server) handleBlobGet(w http.ResponseWriter, r *http.Request, c *call) 
 	}
 	rc, err = s.backend.Get(r.Context(), d, rng)
 	if err != nil {
-		return err
+		return blobErr(err)
 	}
 	defer rc.Close()
 	if size < 0 {
@@ -97,7 +81,7 @@ func (s *Server) handleBlobGet(w http.ResponseWriter, r *http.Request, c *call) 
 		if size < 0 {
 			info, err := s.backend.Head(r.Context(), d)
 			if err != nil {
-				return err
+				return blobErr(err)
 			}
 			size = info.Size
 		}
@@ -175,7 +159,7 @@ func (s *Server) handleBlobsMissing(w http.ResponseWriter, r *http.Request, c *c
 			ds = append(ds, d)
 		}
 	}
-	missing, err := Checker(s.backend).Missing(r.Context(), ds)
+	missing, err := storage.Missing(r.Context(), s.backend, ds)
 	if err != nil {
 		return fmt.Errorf("%w: %v", storage.ErrUnavailable, err)
 	}

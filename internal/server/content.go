@@ -8,7 +8,6 @@ import (
 
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/eventlog"
-	"github.com/artifact-store/artstore/internal/registry"
 	"github.com/artifact-store/artstore/internal/transfer"
 	"github.com/artifact-store/artstore/pkg/api"
 )
@@ -57,13 +56,15 @@ func contentPullOptions(check func(content.Manifest) error) transfer.PullOptions
 // chunk that fails verification after the status line aborts the
 // connection. Memory is one chunk per request.
 func (s *Server) handleContent(w http.ResponseWriter, r *http.Request, c *call) error {
-	a, err := s.liveArtifactFor(r, c)
+	ref, err := refParam(r)
 	if err != nil {
 		return err
 	}
-	if a.MediaType == api.TreeMediaType {
-		return codeErr(api.CodeInvalid, fmt.Sprintf("%s is a directory artifact; pull it with `artstore pull -o DIR`", a.Ref()))
+	plan, err := s.svc.PlanPull(r.Context(), c.principal(r), ref, api.KindFile, "")
+	if err != nil {
+		return err
 	}
+	a := plan.Artifact
 	f, err := s.openContent(r, a)
 	if err != nil {
 		return err
@@ -143,10 +144,5 @@ func (sw *headerFirstWriter) Write(b []byte) (int, error) {
 
 // recordContentRead appends the retrieval record of a content GET.
 func (s *Server) recordContentRead(r *http.Request, c *call, a eventlog.Artifact, n int64, rng string) error {
-	err := s.reg.RecordRetrieval(r.Context(), c.actor(), a.ID, registry.Retrieval{Bytes: n, Range: rng, Client: clientName(r)})
-	if err != nil {
-		return fmt.Errorf("append the retrieval record of %s: %w", a.Ref(), err)
-	}
-	s.notify()
-	return nil
+	return s.svc.RecordRetrieval(r.Context(), c.principal(r), a, n, rng)
 }

@@ -1,21 +1,18 @@
 package server
 
 import (
-	"context"
 	"errors"
 
-	"github.com/artifact-store/artstore/internal/content"
-	"github.com/artifact-store/artstore/internal/eventlog"
-	"github.com/artifact-store/artstore/internal/gc"
+	"github.com/artifact-store/artstore/internal/app"
 	"github.com/artifact-store/artstore/internal/registry"
-	"github.com/artifact-store/artstore/internal/server/auth"
 	"github.com/artifact-store/artstore/internal/storage"
 	"github.com/artifact-store/artstore/pkg/api"
 )
 
-// classify maps an error to its HTTP status and API code. It is the one
-// place that knows the mapping; pkg/client's Remote maps the codes back through
-// the same table (api.Code.Err).
+// classify maps an error to its HTTP status and API code. The class is
+// the application layer's (app.Classify), the one table local mode uses
+// too; pkg/client's Remote maps the codes back through api.Code.Err. An
+// error no class matches is an internal error.
 func classify(err error) *apiError {
 	var ae *apiError
 	if errors.As(err, &ae) {
@@ -29,30 +26,22 @@ func classify(err error) *apiError {
 		}
 		return e
 	}
-	msg := err.Error()
-	switch {
-	case errors.Is(err, content.ErrMismatch):
-		return codeErr(api.CodeDigestMismatch, msg)
-	case errors.Is(err, storage.ErrInvalidRange):
-		return codeErr(api.CodeRangeNotSatisfiable, msg)
-	case errors.Is(err, registry.ErrNotFound), errors.Is(err, storage.ErrNotFound), errors.Is(err, auth.ErrNotFound):
-		return codeErr(api.CodeNotFound, msg)
-	case errors.Is(err, registry.ErrConflict):
-		return codeErr(api.CodeConflict, msg)
-	case errors.Is(err, registry.ErrForbiddenByRetention):
-		return codeErr(api.CodeForbidden, msg)
-	case errors.Is(err, registry.ErrInvalid), errors.Is(err, storage.ErrInvalidKey), errors.Is(err, content.ErrInvalidDigest),
-		errors.Is(err, eventlog.ErrInvalidQuery), errors.Is(err, auth.ErrInvalid), errors.Is(err, api.ErrInvalid):
-		return codeErr(api.CodeInvalid, msg)
-	case errors.Is(err, eventlog.ErrBusy):
-		// Nothing was appended: the client may retry.
-		return codeErr(api.CodeBusy, msg)
-	case errors.Is(err, storage.ErrUnavailable), errors.Is(err, eventlog.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
-		return codeErr(api.CodeUnavailable, msg)
-	case errors.Is(err, eventlog.ErrTampered), errors.Is(err, registry.ErrViewMismatch), errors.Is(err, gc.ErrUnreadableManifest):
-		return codeErr(api.CodeIntegrity, msg)
+	code := app.Classify(err)
+	if code == "" {
+		return codeErr(api.CodeInternal, "internal error: "+err.Error())
 	}
-	return codeErr(api.CodeInternal, "internal error: "+msg)
+	return codeErr(code, err.Error())
+}
+
+// blobErr classifies an error of a route that names a blob by digest and
+// nothing else: there a missing blob is "not found", where everywhere else
+// (an artifact resolved, but its bytes are gone) it is an integrity
+// failure.
+func blobErr(err error) error {
+	if errors.Is(err, storage.ErrNotFound) {
+		return codeErr(api.CodeNotFound, err.Error())
+	}
+	return err
 }
 
 // codeErr is the API error of class code: its HTTP status is the one

@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/artifact-store/artstore/internal/app"
-	"github.com/artifact-store/artstore/internal/gc"
 	"github.com/artifact-store/artstore/pkg/api"
 )
 
@@ -25,14 +23,11 @@ func (s *Server) handleGC(w http.ResponseWriter, r *http.Request, c *call) error
 		grace = d
 	}
 	c.extendDeadlines(s.limits.IOTimeout * 10) // a large backend takes a while to walk
-	res, err := gc.Run(r.Context(), s.log, s.backend, gc.Options{Actor: c.actor(), Grace: grace, DryRun: req.DryRun})
-	if len(res.Events) > 0 {
-		s.notify()
-	}
+	rep, res, err := s.svc.GC(r.Context(), c.principal(r), api.GCOptions{Grace: grace, DryRun: req.DryRun})
 	if err != nil {
 		return err
 	}
 	s.logger.Info("garbage collected", "actor", c.actor(), "dry_run", req.DryRun, "grace", grace,
 		"blobs", len(res.Collected), "bytes", res.Bytes, "spared", res.Spared)
-	return writeJSON(w, http.StatusOK, app.GCReport(res))
+	return writeJSON(w, http.StatusOK, rep)
 }

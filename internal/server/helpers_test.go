@@ -13,11 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/artifact-store/artstore/internal/app"
+	"github.com/artifact-store/artstore/internal/auth"
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/eventlog"
 	"github.com/artifact-store/artstore/internal/eventlog/sqlite"
 	"github.com/artifact-store/artstore/internal/registry"
-	"github.com/artifact-store/artstore/internal/server/auth"
 	"github.com/artifact-store/artstore/internal/storage/local"
 	"github.com/artifact-store/artstore/pkg/api"
 )
@@ -72,6 +73,12 @@ func newEnv(t testing.TB) *env {
 // newEnvLog is newEnv over the given log.
 func newEnvLog(t testing.TB, log eventlog.Store) *env {
 	t.Helper()
+	return newEnvOCI(t, log, OCIOptions{})
+}
+
+// newEnvOCI is newEnvLog with the given /v2 options.
+func newEnvOCI(t testing.TB, log eventlog.Store, oci OCIOptions) *env {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
 	clk := &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
@@ -79,8 +86,8 @@ func newEnvLog(t testing.TB, log eventlog.Store) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(Options{Registry: registry.New(log, Checker(be), nil), Log: log, Backend: be, BackendType: "local",
-		Now: clk.Now, PollInterval: 10 * time.Millisecond, Limits: Limits{MaxBody: 64 << 10, MaxWait: 5 * time.Second}})
+	srv, err := New(Options{Registry: registry.New(log, app.Checker(be), nil), Log: log, Backend: be, BackendType: "local",
+		Now: clk.Now, PollInterval: 10 * time.Millisecond, Limits: Limits{MaxBody: 64 << 10, MaxWait: 5 * time.Second}, OCI: oci})
 	if err != nil {
 		t.Fatal(err)
 	}

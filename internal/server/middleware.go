@@ -13,7 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/artifact-store/artstore/internal/server/auth"
+	"github.com/artifact-store/artstore/internal/app"
+	"github.com/artifact-store/artstore/internal/auth"
 	"github.com/artifact-store/artstore/pkg/api"
 )
 
@@ -25,9 +26,6 @@ type call struct {
 	token auth.Token
 	id    string
 	rc    *http.ResponseController
-	// inputNames caches the names of provenance inputs looked up by ID
-	// while answering a prefix-limited token (Server.wire).
-	inputNames map[string]string
 }
 
 // handler is the signature of every route handler. A returned error is
@@ -176,6 +174,9 @@ func (s *Server) authorize(r *http.Request, c *call) error {
 	if c.route.Public {
 		return nil
 	}
+	if c.route.oci != ociNone {
+		return s.authorizeOCI(r, c)
+	}
 	h := r.Header.Get("Authorization")
 	scheme, secret, ok := strings.Cut(h, " ")
 	ok = ok && strings.EqualFold(scheme, "Bearer") // schemes are case-insensitive (RFC 9110)
@@ -185,7 +186,7 @@ func (s *Server) authorize(r *http.Request, c *call) error {
 	if !ok {
 		return codeErr(api.CodeUnauthorized, "the Authorization header must be \"Bearer <token>\"")
 	}
-	tok, err := s.tokens.Authenticate(r.Context(), strings.TrimSpace(secret))
+	tok, err := s.svc.Tokens().Authenticate(r.Context(), strings.TrimSpace(secret))
 	if err != nil {
 		if errors.Is(err, auth.ErrUnauthenticated) {
 			return codeErr(api.CodeUnauthorized, err.Error())
@@ -214,12 +215,10 @@ func (s *Server) authorize(r *http.Request, c *call) error {
 	return nil
 }
 
-// allow checks that the call's token may act on the artifact name.
-func (c *call) allow(name string) error {
-	if c.token.Prefix != "" && !strings.HasPrefix(name, c.token.Prefix) {
-		return codeErr(api.CodeForbidden, fmt.Sprintf("token %s is limited to names under %q", c.token.ID, c.token.Prefix))
-	}
-	return nil
+// principal is who the call's use cases run for: the token's subject,
+// limited to the token's name prefix.
+func (c *call) principal(r *http.Request) app.Principal {
+	return app.Principal{Actor: c.actor(), Prefix: c.token.Prefix, Token: c.token.ID, Client: clientName(r)}
 }
 
 // actor is the event actor of the call: the token's subject.
@@ -399,6 +398,9 @@ func apiErr(status int, code, msg string) error {
 // the handler had already started the response, so the connection must be
 // aborted instead.
 func (s *Server) writeError(w *statusWriter, r *http.Request, c *call, err error) bool {
+	if c.route.oci != ociNone {
+		return s.writeOCIError(w, r, c, err)
+	}
 	if w.status != 0 {
 		s.logger.Warn("aborting response", "request_id", c.id, "error", err.Error())
 		return true

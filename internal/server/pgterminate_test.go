@@ -11,12 +11,13 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/artifact-store/artstore/internal/app"
+	"github.com/artifact-store/artstore/internal/auth"
 	"github.com/artifact-store/artstore/internal/eventlog"
 	"github.com/artifact-store/artstore/internal/eventlog/postgres"
 	"github.com/artifact-store/artstore/internal/eventlog/postgres/pgtest"
 	"github.com/artifact-store/artstore/internal/registry"
 	"github.com/artifact-store/artstore/internal/server"
-	"github.com/artifact-store/artstore/internal/server/auth"
 	"github.com/artifact-store/artstore/internal/storage/local"
 )
 
@@ -29,8 +30,8 @@ func TestPostgresConnectionsTerminated(t *testing.T) {
 	ctx := context.Background()
 	var b [6]byte
 	_, _ = rand.Read(b[:])
-	app := "artstore_test_" + hex.EncodeToString(b[:])
-	log, err := postgres.Open(ctx, dsn+"&application_name="+app, eventlog.Options{})
+	appName := "artstore_test_" + hex.EncodeToString(b[:])
+	log, err := postgres.Open(ctx, dsn+"&application_name="+appName, eventlog.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +40,7 @@ func TestPostgresConnectionsTerminated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(server.Options{Registry: registry.New(log, server.Checker(be), nil), Log: log, Backend: be})
+	srv, err := server.New(server.Options{Registry: registry.New(log, app.Checker(be), nil), Log: log, Backend: be})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +72,7 @@ func TestPostgresConnectionsTerminated(t *testing.T) {
 	}
 	defer admin.Close(ctx)
 	var n int
-	if err := admin.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1`, app).Scan(&n); err != nil {
+	if err := admin.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1`, appName).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	if n == 0 {

@@ -2,13 +2,14 @@ package server
 
 import (
 	"encoding/json"
-	"github.com/artifact-store/artstore/internal/content"
 	"io"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/artifact-store/artstore/internal/content"
 
 	"github.com/artifact-store/artstore/pkg/api"
 )

@@ -2,10 +2,7 @@ package server
 
 import (
 	"net/http"
-	"time"
 
-	"github.com/artifact-store/artstore/internal/app"
-	"github.com/artifact-store/artstore/internal/registry"
 	"github.com/artifact-store/artstore/pkg/api"
 )
 
@@ -16,18 +13,10 @@ func (s *Server) handleRetentionApply(w http.ResponseWriter, r *http.Request, c 
 		return err
 	}
 	c.extendDeadlines(s.limits.IOTimeout * 10)
-	var es []registry.Expiry
-	var err error
-	if req.DryRun {
-		es, err = s.reg.PlanRetention(r.Context())
-	} else {
-		es, err = s.reg.ApplyRetention(r.Context(), c.actor())
-		s.notify()
-	}
+	rep, err := s.svc.ApplyRetention(r.Context(), c.principal(r), req.DryRun)
 	if err != nil {
 		return err
 	}
-	rep := app.RetentionReport(es, req.DryRun)
 	if !req.DryRun {
 		deleted := 0
 		for _, e := range rep.Expired {
@@ -41,15 +30,11 @@ func (s *Server) handleRetentionApply(w http.ResponseWriter, r *http.Request, c 
 }
 
 func (s *Server) handleRuleList(w http.ResponseWriter, r *http.Request, c *call) error {
-	rs, err := s.reg.Rules(r.Context())
+	rs, err := s.svc.RetentionRules(r.Context())
 	if err != nil {
 		return err
 	}
-	out := make([]api.RetentionRule, 0, len(rs))
-	for _, x := range rs {
-		out = append(out, app.Rule(x))
-	}
-	return writeJSON(w, http.StatusOK, out)
+	return writeJSON(w, http.StatusOK, rs)
 }
 
 func (s *Server) handleRuleAdd(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -57,38 +42,29 @@ func (s *Server) handleRuleAdd(w http.ResponseWriter, r *http.Request, c *call) 
 	if err := c.decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	var d time.Duration
-	if req.ExpireAfter != "" {
-		var err error
-		if d, err = registry.ParseDuration(req.ExpireAfter); err != nil {
-			return err
-		}
-	}
-	rule, err := s.reg.AddRule(r.Context(), c.actor(), req.Pattern, d, req.KeepLast)
+	rule, err := s.svc.AddRetentionRule(r.Context(), c.principal(r), req)
 	if err != nil {
 		return err
 	}
-	s.notify()
-	return writeJSON(w, http.StatusCreated, app.Rule(rule))
+	return writeJSON(w, http.StatusCreated, rule)
 }
 
 func (s *Server) handleRuleRemove(w http.ResponseWriter, r *http.Request, c *call) error {
-	rule, err := s.reg.RemoveRule(r.Context(), c.actor(), r.PathValue("id"))
+	rule, err := s.svc.RemoveRetentionRule(r.Context(), c.principal(r), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	s.notify()
-	return writeJSON(w, http.StatusOK, app.Rule(rule))
+	return writeJSON(w, http.StatusOK, rule)
 }
 
 func (s *Server) handleRetentionExplain(w http.ResponseWriter, r *http.Request, c *call) error {
-	a, err := s.liveArtifactFor(r, c)
+	ref, err := refParam(r)
 	if err != nil {
 		return err
 	}
-	v, err := s.reg.ExplainRetention(r.Context(), a.ID)
+	v, err := s.svc.ExplainRetention(r.Context(), c.principal(r), ref)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, app.Explanation(v))
+	return writeJSON(w, http.StatusOK, v)
 }

@@ -3,13 +3,15 @@ package server
 import (
 	"context"
 	"fmt"
-	"github.com/artifact-store/artstore/internal/content"
 	"io"
 	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/artifact-store/artstore/internal/app"
+	"github.com/artifact-store/artstore/internal/content"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -36,7 +38,7 @@ func TestLogConnectionLost(t *testing.T) {
 	e := newEnv(t)
 	for _, code := range []string{"57P01", "57P03", "08006"} {
 		log := lostLog{Store: e.log, code: code}
-		srv, err := New(Options{Registry: registry.New(log, Checker(e.backend), nil), Log: log, Backend: e.backend, Tokens: e.srv.Tokens()})
+		srv, err := New(Options{Registry: registry.New(log, app.Checker(e.backend), nil), Log: log, Backend: e.backend, Tokens: e.srv.Tokens()})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,7 +5,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/artifact-store/artstore/internal/gc"
+	"github.com/artifact-store/artstore/internal/app"
+	"github.com/artifact-store/artstore/pkg/api"
 )
 
 // DefaultScheduleActor is the actor of the events scheduled maintenance
@@ -71,19 +72,18 @@ func (s *Server) RunSchedule(ctx context.Context, sch Schedule) {
 
 // applyRetention deletes what retention says is due, logging each deletion.
 func (s *Server) applyRetention(ctx context.Context, actor string) error {
-	es, err := s.reg.ApplyRetention(ctx, actor)
+	rep, err := s.svc.ApplyRetention(ctx, app.Principal{Actor: actor}, false)
 	deleted := 0
-	for _, e := range es {
-		switch {
-		case e.Deleted:
-			deleted++
-			s.logger.Info("retention deleted an artifact", "ref", e.Artifact.Ref(), "id", e.Artifact.ID, "reason", e.Reason)
-		case e.Skipped != "":
-			s.logger.Info("retention kept an artifact", "ref", e.Artifact.Ref(), "id", e.Artifact.ID, "why", e.Skipped)
+	if rep != nil {
+		for _, e := range rep.Expired {
+			switch {
+			case e.Deleted:
+				deleted++
+				s.logger.Info("retention deleted an artifact", "ref", e.Artifact.Ref, "id", e.Artifact.ID, "reason", e.Reason)
+			case e.Skipped != "":
+				s.logger.Info("retention kept an artifact", "ref", e.Artifact.Ref, "id", e.Artifact.ID, "why", e.Skipped)
+			}
 		}
-	}
-	if deleted > 0 {
-		s.notify()
 	}
 	s.logger.Info("retention applied", "deleted", deleted)
 	return err
@@ -91,10 +91,7 @@ func (s *Server) applyRetention(ctx context.Context, actor string) error {
 
 // collect runs garbage collection and logs what it deleted.
 func (s *Server) collect(ctx context.Context, actor string, grace time.Duration) error {
-	res, err := gc.Run(ctx, s.log, s.backend, gc.Options{Actor: actor, Grace: grace})
-	if len(res.Events) > 0 {
-		s.notify()
-	}
+	_, res, err := s.svc.GC(ctx, app.Principal{Actor: actor}, api.GCOptions{Grace: grace})
 	s.logger.Info("garbage collected", "backend", res.Backend, "blobs", len(res.Collected), "bytes", res.Bytes,
 		"scanned", res.Scanned, "spared", res.Spared)
 	return err

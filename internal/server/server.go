@@ -20,9 +20,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/artifact-store/artstore/internal/app"
+	"github.com/artifact-store/artstore/internal/auth"
 	"github.com/artifact-store/artstore/internal/eventlog"
 	"github.com/artifact-store/artstore/internal/registry"
-	"github.com/artifact-store/artstore/internal/server/auth"
 	"github.com/artifact-store/artstore/internal/storage"
 	"github.com/artifact-store/artstore/internal/storeid"
 	"github.com/artifact-store/artstore/pkg/api"
@@ -93,6 +94,9 @@ func (l Limits) withDefaults() Limits {
 
 // Options configure a Server. Registry, Log and Backend are required.
 type Options struct {
+	// Service runs the use cases (app.Open builds it). Without it, one is
+	// built over Registry, Log and Tokens.
+	Service *app.Service
 	// Registry is the service over Log whose blob checker is Backend.
 	Registry *registry.Registry
 	// Log is the event log (for tokens, events, head, readiness).
@@ -116,6 +120,29 @@ type Options struct {
 	// the store marker New records in Backend (see internal/storeid); ""
 	// leaves them unknown.
 	LogKind, LogLocation string
+	// OCI configures the OCI Distribution API under /v2/ (docs/oci.md).
+	OCI OCIOptions
+}
+
+// OCIOptions configure the /v2/ API.
+type OCIOptions struct {
+	// Disabled turns /v2/ off: its paths answer 404 like any unknown path.
+	Disabled bool
+	// AnonymousPull lets requests without credentials pull (never push or
+	// delete) every repository.
+	AnonymousPull bool
+	// UploadDir holds the temporary files of upload sessions (unlinked at
+	// once, so a killed daemon leaves nothing); "" is the system's
+	// temporary directory.
+	UploadDir string
+	// UploadExpiry is how long an upload session lives without a request
+	// (default 24h); its file is then deleted.
+	UploadExpiry time.Duration
+	// MaxUploads bounds the open upload sessions (default 1024): each
+	// holds an open file.
+	MaxUploads int
+	// MaxBlob caps one blob's size (default 64 GiB).
+	MaxBlob int64
 }
 
 // claimTimeout bounds the store marker's check and write in New.
@@ -123,12 +150,12 @@ const claimTimeout = 30 * time.Second
 
 // Server is the daemon's HTTP handler. It is safe for concurrent use.
 type Server struct {
+	svc     *app.Service
 	reg     *registry.Registry
 	log     eventlog.Store
 	backend storage.Backend
 	// backendType is Options.BackendType.
 	backendType string
-	tokens      *auth.Book
 	logger      *slog.Logger
 	limits      Limits
 	now         func() time.Time
@@ -136,11 +163,18 @@ type Server struct {
 	mux         *http.ServeMux
 	metrics     *metrics
 	routes      []route
+	// ociRoutes are the /v2 routes; ociUnmatched answers /v2 paths no
+	// route has.
+	ociRoutes        []route
+	ociUnmatched     *route
+	ociAnonymousPull bool
+	ociMaxBlob       int64
+	ociIndex         *ociIndex
+	uploads          *ociUploads
+	// finishing bounds the uploads being stored at once (each push of a
+	// completed upload holds a chunking ring of tens of MiB).
+	finishing chan struct{}
 
-	// appended is closed and replaced whenever this server appends an
-	// event, waking long-polls.
-	appendedMu sync.Mutex
-	appended   chan struct{}
 	// copyBufs are the 64 KiB buffers blob GETs copy through.
 	copyBufs sync.Pool
 	// largeBodies holds a token per JSON body larger than 64 KiB being
@@ -153,37 +187,46 @@ type Server struct {
 
 // New returns a Server over opts.
 func New(opts Options) (*Server, error) {
+	if opts.Service != nil {
+		opts.Registry, opts.Log = opts.Service.Registry(), opts.Service.Log()
+	}
 	if opts.Registry == nil || opts.Log == nil || opts.Backend == nil {
-		return nil, errors.New("server: Registry, Log and Backend are required")
+		return nil, errors.New("server: Service (or Registry and Log) and Backend are required")
 	}
 	if err := claimBackend(opts); err != nil {
 		return nil, err
 	}
 	s := &Server{
-		reg: opts.Registry, log: opts.Log, backend: opts.Backend, tokens: opts.Tokens,
+		svc: opts.Service, reg: opts.Registry, log: opts.Log, backend: opts.Backend,
 		logger: opts.Logger, limits: opts.Limits.withDefaults(), now: opts.Now, poll: opts.PollInterval,
-		appended: make(chan struct{}), stop: make(chan struct{}), backendType: opts.BackendType,
+		stop: make(chan struct{}), backendType: opts.BackendType,
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.svc == nil {
+		s.svc = app.New(s.reg, app.Options{Log: s.log, Backend: s.backend, Tokens: opts.Tokens, Now: s.now})
 	}
 	s.largeBodies = make(chan struct{}, s.limits.MaxLargeBodies)
 	s.copyBufs.New = func() any { b := make([]byte, 64<<10); return &b }
 	if s.logger == nil {
 		s.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	if s.tokens == nil {
-		s.tokens = auth.NewBook(s.log, s.now, 0)
-	}
 	if s.poll <= 0 {
 		s.poll = 250 * time.Millisecond
 	}
 	s.routes = s.routeTable()
-	s.metrics = newMetrics(s.routes)
+	s.ociRoutes = s.ociRouteTable()
+	s.ociUnmatched = &s.ociRoutes[len(s.ociRoutes)-1]
+	s.metrics = newMetrics(s.routes, s.ociRoutes)
 	s.mux = http.NewServeMux()
 	for i := range s.routes {
 		rt := &s.routes[i]
 		s.mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(rt))
+	}
+	if !opts.OCI.Disabled {
+		s.initOCI(opts.OCI)
+		s.mux.Handle("/v2/", http.HandlerFunc(s.handleOCI))
 	}
 	// Anything else is a JSON 404 (or 405 for a known path).
 	s.mux.Handle("/", s.wrap(&route{Method: "", Pattern: "/", Public: true, h: func(w http.ResponseWriter, r *http.Request, _ *call) error {
@@ -193,27 +236,13 @@ func New(opts Options) (*Server, error) {
 }
 
 // Tokens returns the server's token table.
-func (s *Server) Tokens() *auth.Book { return s.tokens }
+func (s *Server) Tokens() *auth.Book { return s.svc.Tokens() }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
-// notify wakes long-polls after an append.
-func (s *Server) notify() {
-	s.appendedMu.Lock()
-	close(s.appended)
-	s.appended = make(chan struct{})
-	s.appendedMu.Unlock()
-}
-
 // stopping is closed once the server is shutting down.
 func (s *Server) stopping() <-chan struct{} { return s.stop }
-
-func (s *Server) appendedChan() <-chan struct{} {
-	s.appendedMu.Lock()
-	defer s.appendedMu.Unlock()
-	return s.appended
-}
 
 // ServeOptions tune Serve.
 type ServeOptions struct {

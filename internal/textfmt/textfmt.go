@@ -1,5 +1,6 @@
 // Package textfmt renders values and untrusted text for people: byte sizes,
-// text safe to print on a terminal, and text clipped for messages. It is
+// text safe to print on a terminal, text clipped for messages, and names
+// and references shortened in their middle to fit a column. It is
 // the one place each of these is written, so the CLI, the browser, health
 // checks and error messages agree; it imports nothing of artstore's, so
 // every layer may use it.
@@ -100,4 +101,111 @@ func Clip(s string, max int) string {
 		cut--
 	}
 	return s[:cut] + "..."
+}
+
+// ellipsis marks where ClipMiddle and ClipRef cut text out.
+const ellipsis = "…"
+
+// ClipMiddle shortens s to at most w terminal columns, as width measures
+// them, by putting "…" in place of its middle: the start and the end stay,
+// which tells apart names that differ only at their end (two versions, two
+// dates) where cutting the end would not. It cuts between characters (runes)
+// and returns s unchanged when it fits; w < 1 gives "". width is the
+// caller's measure of terminal columns (the browser passes
+// ansi.StringWidth, the measure it pads with), so the result always fits
+// the column it is written into.
+func ClipMiddle(s string, w int, width func(string) int) string {
+	if w < 1 {
+		return ""
+	}
+	if width(s) <= w {
+		return s
+	}
+	avail := w - width(ellipsis)
+	if avail < 1 {
+		return ellipsis
+	}
+	// The start gets the odd column: it is read first.
+	head := prefixWithin(s, (avail+1)/2, width)
+	tail := suffixWithin(s[len(head):], avail-width(head), width)
+	out := head + ellipsis + tail
+	// A measure that is not additive (a combining mark after the cut, a
+	// wide cluster) may make the joined string wider than its parts; give
+	// back characters from the longer side until it fits.
+	for width(out) > w && (head != "" || tail != "") {
+		if len(tail) >= len(head) && tail != "" {
+			_, n := utf8.DecodeRuneInString(tail)
+			tail = tail[n:]
+		} else {
+			_, n := utf8.DecodeLastRuneInString(head)
+			head = head[:len(head)-n]
+		}
+		out = head + ellipsis + tail
+	}
+	return out
+}
+
+// prefixWithin is the longest prefix of s, cut between runes, at most w
+// columns wide.
+func prefixWithin(s string, w int, width func(string) int) string {
+	end, used := 0, 0
+	for end < len(s) {
+		_, n := utf8.DecodeRuneInString(s[end:])
+		cw := width(s[end : end+n])
+		if used+cw > w {
+			break
+		}
+		used += cw
+		end += n
+	}
+	return s[:end]
+}
+
+// suffixWithin is the longest suffix of s, cut between runes, at most w
+// columns wide, that does not start with a zero-width rune (a combining
+// mark belongs to the character before it, which the suffix lacks).
+func suffixWithin(s string, w int, width func(string) int) string {
+	start, used := len(s), 0
+	for start > 0 {
+		_, n := utf8.DecodeLastRuneInString(s[:start])
+		cw := width(s[start-n : start])
+		if used+cw > w {
+			break
+		}
+		used += cw
+		start -= n
+	}
+	for start < len(s) {
+		_, n := utf8.DecodeRuneInString(s[start:])
+		if width(s[start:start+n]) > 0 {
+			break
+		}
+		start += n
+	}
+	return s[start:]
+}
+
+// ClipRef shortens an artifact reference "name:version" to at most w
+// columns (measured by width, as for ClipMiddle) so that the version stays
+// whole: the middle of the name gives way ("reports/q…summary:12"), since
+// rows that differ only in their version must still read differently. A
+// reference without ":", or whose ":version" leaves no room for a
+// character of the name and "…", is clipped in its middle as a whole.
+func ClipRef(ref string, w int, width func(string) int) string {
+	if w < 1 {
+		return ""
+	}
+	if width(ref) <= w {
+		return ref
+	}
+	if i := strings.LastIndexByte(ref, ':'); i > 0 {
+		version := ref[i:]
+		if rest := w - width(version); rest >= width(ellipsis)+1 {
+			name := ClipMiddle(ref[:i], rest, width)
+			if out := name + version; width(out) <= w {
+				return out
+			}
+		}
+	}
+	return ClipMiddle(ref, w, width)
 }

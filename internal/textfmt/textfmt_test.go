@@ -4,6 +4,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -102,4 +103,129 @@ func TestClip(t *testing.T) {
 			t.Errorf("Clip(%q, %d) = %q, want %q", tt.s, tt.max, got, tt.want)
 		}
 	}
+}
+
+// cells is a terminal-like measure for the tests: Chinese and Japanese
+// characters take two columns, combining marks none, everything else one.
+func cells(s string) int {
+	n := 0
+	for _, r := range s {
+		switch {
+		case unicode.Is(unicode.Mn, r):
+		case unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana):
+			n += 2
+		default:
+			n++
+		}
+	}
+	return n
+}
+
+func TestClipMiddle(t *testing.T) {
+	for _, tt := range []struct {
+		s    string
+		w    int
+		want string
+	}{
+		{"short", 5, "short"},
+		{"abcdefghij", 9, "abcd…ghij"},
+		{"abcdefghij", 8, "abcd…hij"}, // the start gets the odd column
+		{"abcdefghij", 2, "a…"},
+		{"abcdefghij", 1, "…"},
+		{"abcdefghij", 0, ""},
+		{"abcdefghij", -3, ""},
+		{"日本語のテキスト", 7, "日…スト"}, // a wide character that does not fit is left out
+		{"日本語のテキスト", 8, "日本…ト"},
+		// A combining mark stays with its letter, never after the "…".
+		{"e\u0301e\u0301e\u0301e\u0301", 3, "e\u0301…e\u0301"},
+	} {
+		got := ClipMiddle(tt.s, tt.w, cells)
+		if got != tt.want {
+			t.Errorf("ClipMiddle(%q, %d) = %q, want %q", tt.s, tt.w, got, tt.want)
+		}
+		if tt.w > 0 && cells(got) > tt.w {
+			t.Errorf("ClipMiddle(%q, %d) = %q is %d columns wide", tt.s, tt.w, got, cells(got))
+		}
+	}
+}
+
+func TestClipRef(t *testing.T) {
+	for _, tt := range []struct {
+		ref  string
+		w    int
+		want string
+	}{
+		{"reports/q:3", 11, "reports/q:3"},
+		// Two versions of one long name stay apart.
+		{"reports/quarterly-summary:1", 16, "reports…ummary:1"},
+		{"reports/quarterly-summary:2", 16, "reports…ummary:2"},
+		{"reports/quarterly-summary:12", 16, "report…ummary:12"},
+		// The version is kept whole down to one character of the name.
+		{"reports/quarterly:2026-11-20", 13, "r…:2026-11-20"},
+		// A version with no room for the name: the whole reference is
+		// clipped in its middle.
+		{"reports/quarterly:2026-11-20", 12, "report…11-20"},
+		// No version: the middle of the whole.
+		{"01JFAKE0000000000000000005", 11, "01JFA…00005"},
+		{"x:1", 0, ""},
+	} {
+		got := ClipRef(tt.ref, tt.w, cells)
+		if got != tt.want {
+			t.Errorf("ClipRef(%q, %d) = %q, want %q", tt.ref, tt.w, got, tt.want)
+		}
+	}
+}
+
+// clippedFrom reports whether out is s, or a prefix of s, "…" and a suffix
+// of s that together are shorter than s.
+func clippedFrom(s, out string) bool {
+	if out == s {
+		return true
+	}
+	for j := strings.Index(out, ellipsis); j >= 0; {
+		head, tail := out[:j], out[j+len(ellipsis):]
+		if strings.HasPrefix(s, head) && strings.HasSuffix(s, tail) && len(head)+len(tail) < len(s) {
+			return true
+		}
+		k := strings.Index(out[j+1:], ellipsis)
+		if k < 0 {
+			break
+		}
+		j += 1 + k
+	}
+	return false
+}
+
+func FuzzClipRef(f *testing.F) {
+	for _, s := range []string{"reports/quarterly-summary:12", "a:b:c", ":", "日本:語", "e\u0301:1", "bad\xff:1"} {
+		f.Add(s, 16)
+		f.Add(s, 3)
+	}
+	f.Fuzz(func(t *testing.T, s string, w int) {
+		w %= 300
+		for name, clip := range map[string]func(string, int, func(string) int) string{"ClipRef": ClipRef, "ClipMiddle": ClipMiddle} {
+			got := clip(s, w, cells)
+			switch {
+			case w < 1 && got != "":
+				t.Fatalf("%s(%q, %d) = %q, want \"\"", name, s, w, got)
+			case w >= 1 && cells(got) > w:
+				t.Fatalf("%s(%q, %d) = %q is %d columns wide", name, s, w, got, cells(got))
+			case w >= 1 && cells(s) <= w && got != s:
+				t.Fatalf("%s(%q, %d) = %q changed text that fits", name, s, w, got)
+			case w >= 1 && !clippedFrom(s, got):
+				t.Fatalf("%s(%q, %d) = %q is not a start and an end of the input around …", name, s, w, got)
+			case utf8.ValidString(s) && !utf8.ValidString(got):
+				t.Fatalf("%s(%q, %d) = %q is not valid UTF-8", name, s, w, got)
+			}
+		}
+		// ClipRef keeps ":version" whole whenever it leaves room for a
+		// character of the name and "…".
+		if i := strings.LastIndexByte(s, ':'); i > 0 && utf8.ValidString(s) {
+			if v := s[i:]; cells(v)+2 <= w {
+				if got := ClipRef(s, w, cells); !strings.HasSuffix(got, v) {
+					t.Fatalf("ClipRef(%q, %d) = %q lost the version %q", s, w, got, v)
+				}
+			}
+		}
+	})
 }

@@ -52,10 +52,10 @@ type PullOptions struct {
 	// selected files are fetched.
 	Paths []string
 	// TrustLinks lets a tree pull create symbolic links that point outside
-	// the destination, and write entries through symbolic links already
-	// inside it (the destination's os.Root still keeps every write inside
-	// it). Without it such a pull fails with ErrLinkOutside or
-	// ErrLinkInDestination.
+	// the destination, go through directory links already inside it, and
+	// replace links at its files' paths (the destination's os.Root still
+	// keeps every write inside it). Without it such a pull fails with
+	// ErrLinkOutside or ErrLinkInDestination.
 	TrustLinks bool
 	// Check, if set, is called with the verified manifest before anything
 	// is created, opened or written; an error it returns fails the pull.

@@ -81,17 +81,25 @@ type treeWriter struct {
 	dirs  dirStack
 
 	written int64
-	// curDir is the directory (slash path, "." for the root) the last file
-	// went into, opened as curRoot.
-	curDir  string
-	curRoot *os.Root
-	batch   renameBatch
+	// curDir is the directory (slash path, "." for the root) the last
+	// entry went into, open as cur.
+	curDir string
+	cur    *outDir
+	batch  renameBatch
+}
+
+// outFile is a temporary file a tree pull writes.
+type outFile interface {
+	Write([]byte) (int, error)
+	Chmod(fs.FileMode) error
+	Sync() error
+	Close() error
 }
 
 // pendingFile is a verified file written to a temporary name, to be
 // renamed into place once its batch is synced.
 type pendingFile struct {
-	dir       *os.Root
+	dir       *outDir
 	tmp, name string
 	path      string // the entry path, for messages
 }
@@ -101,7 +109,7 @@ type pendingFile struct {
 type renameBatch struct {
 	files []pendingFile
 	bytes int64
-	dirs  map[string]*os.Root
+	dirs  map[string]*outDir
 }
 
 // run creates every selected entry, then syncs and renames the last batch,
@@ -153,9 +161,6 @@ func (tw *treeWriter) entry(e content.TreeEntry) error {
 	case content.EntrySymlink:
 		return tw.symlink(e)
 	}
-	if err := tw.links.check(e.Path); err != nil {
-		return err
-	}
 	if err := tw.file(e); err != nil {
 		return fmt.Errorf("%s: %w", e.Path, err)
 	}
@@ -175,41 +180,62 @@ func (tw *treeWriter) setMode(d content.TreeEntry) error {
 }
 
 // parent returns the directory of the entry at slash path p, created if
-// missing, and opened.
-func (tw *treeWriter) parent(p string) (*os.Root, string, error) {
+// missing, checked for links on the way (linkGuard) and opened, and the
+// entry's name in it.
+func (tw *treeWriter) parent(p string) (*outDir, string, error) {
 	dir, name := path.Split(p)
 	dir = strings.TrimSuffix(dir, "/")
 	if dir == "" {
 		dir = "."
 	}
-	if dir == tw.curDir && tw.curRoot != nil {
-		return tw.curRoot, name, nil
+	if dir == tw.curDir && tw.cur != nil {
+		return tw.cur, name, nil
 	}
-	if r := tw.batch.dirs[dir]; r != nil {
-		tw.curDir, tw.curRoot = dir, r
-		return r, name, nil
+	if d := tw.batch.dirs[dir]; d != nil {
+		tw.curDir, tw.cur = dir, d
+		return d, name, nil
 	}
 	if dir != "." {
+		if err := tw.links.check(dir); err != nil {
+			return nil, "", err
+		}
 		if err := tw.root.MkdirAll(filepath.FromSlash(dir), 0o755); err != nil {
 			return nil, "", err
 		}
 	}
-	r, err := tw.root.OpenRoot(filepath.FromSlash(dir))
-	if err != nil {
-		return nil, "", err
-	}
 	if len(tw.batch.dirs) >= renameBatchDirs {
 		if err := tw.flush(); err != nil {
-			r.Close()
 			return nil, "", err
 		}
 	}
-	if tw.batch.dirs == nil {
-		tw.batch.dirs = map[string]*os.Root{}
+	d, err := openOutDir(tw.root, filepath.FromSlash(dir))
+	if err != nil {
+		return nil, "", err
 	}
-	tw.batch.dirs[dir] = r
-	tw.curDir, tw.curRoot = dir, r
-	return r, name, nil
+	if tw.batch.dirs == nil {
+		tw.batch.dirs = map[string]*outDir{}
+	}
+	tw.batch.dirs[dir] = d
+	tw.curDir, tw.cur = dir, d
+	return d, name, nil
+}
+
+// refuseLink fails when the entry name of d (at slash path p) is a
+// symbolic link: a tree never replaces a link by a file (unless links are
+// trusted).
+func (tw *treeWriter) refuseLink(d *outDir, name, p string) error {
+	if tw.links.trust {
+		return nil
+	}
+	link, err := d.isLink(name)
+	if err != nil {
+		return err
+	}
+	if link {
+		return fmt.Errorf("%s is a symbolic link; a tree is never written through a link inside its destination (remove the link, or pull to an empty directory): %w",
+			filepath.Join(tw.dir, filepath.FromSlash(p)), ErrLinkInDestination)
+	}
+	return nil
 }
 
 // symlink creates the link e: refused when it points outside the
@@ -220,21 +246,16 @@ func (tw *treeWriter) symlink(e content.TreeEntry) error {
 		return fmt.Errorf("%s -> %s: %w; a tree's links are created only when they stay inside the destination (pull with --trust-links to create it anyway)",
 			filepath.Join(tw.dir, filepath.FromSlash(e.Path)), e.Target, ErrLinkOutside)
 	}
-	if dir := path.Dir(e.Path); dir != "." {
-		if err := tw.links.check(dir); err != nil {
-			return err
-		}
-	}
 	d, name, err := tw.parent(e.Path)
 	if err != nil {
 		return err
 	}
 	tmp := fmt.Sprintf(".artstore-%016x.tmp", rand.Uint64())
-	if err := d.Symlink(e.Target, tmp); err != nil {
+	if err := d.root.Symlink(e.Target, tmp); err != nil {
 		return err
 	}
-	if err := d.Rename(tmp, name); err != nil {
-		d.Remove(tmp)
+	if err := d.rename(tmp, name); err != nil {
+		d.remove(tmp)
 		if errors.Is(err, fs.ErrExist) || errors.Is(err, fs.ErrInvalid) {
 			return fmt.Errorf("a directory is in the way: %w", err)
 		}
@@ -251,8 +272,11 @@ func (tw *treeWriter) file(e content.TreeEntry) (err error) {
 	if err != nil {
 		return err
 	}
+	if err := tw.refuseLink(d, name, e.Path); err != nil {
+		return err
+	}
 	tmp := fmt.Sprintf(".artstore-%016x.tmp", rand.Uint64())
-	f, err := d.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := d.create(tmp)
 	if err != nil {
 		return err
 	}
@@ -260,12 +284,11 @@ func (tw *treeWriter) file(e content.TreeEntry) (err error) {
 	defer func() {
 		if !kept {
 			f.Close()
-			d.Remove(tmp)
+			d.remove(tmp)
 		}
 	}()
-	w := newEarlyWriteback(f)
 	err = tw.cc.each(e, tw.h, func(b []byte) error {
-		if _, err := w.Write(b); err != nil {
+		if _, err := f.Write(b); err != nil {
 			return fmt.Errorf("write: %w", err)
 		}
 		tw.written += int64(len(b))
@@ -385,7 +408,7 @@ func (tw *treeWriter) flush() error {
 		}
 	}
 	for i, p := range tw.batch.files {
-		if err := p.dir.Rename(p.tmp, p.name); err != nil {
+		if err := p.dir.rename(p.tmp, p.name); err != nil {
 			tw.batch.files = tw.batch.files[i:]
 			if errors.Is(err, fs.ErrExist) {
 				return fmt.Errorf("%s: a directory is in the way: %w", p.path, err)
@@ -394,11 +417,11 @@ func (tw *treeWriter) flush() error {
 		}
 	}
 	tw.batch.files, tw.batch.bytes = tw.batch.files[:0], 0
-	for k, r := range tw.batch.dirs {
-		r.Close()
+	for k, d := range tw.batch.dirs {
+		d.close()
 		delete(tw.batch.dirs, k)
 	}
-	tw.curDir, tw.curRoot = "", nil
+	tw.curDir, tw.cur = "", nil
 	return nil
 }
 
@@ -406,11 +429,11 @@ func (tw *treeWriter) flush() error {
 // open.
 func (tw *treeWriter) cleanup() {
 	for _, p := range tw.batch.files {
-		p.dir.Remove(p.tmp)
+		p.dir.remove(p.tmp)
 	}
 	tw.batch.files = nil
-	for k, r := range tw.batch.dirs {
-		r.Close()
+	for k, d := range tw.batch.dirs {
+		d.close()
 		delete(tw.batch.dirs, k)
 	}
 }

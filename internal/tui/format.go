@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/artifact-store/artstore/internal/textfmt"
 )
 
 // age formats the time elapsed between t and now compactly ("5s", "3m",
@@ -70,6 +72,26 @@ func trunc(s string, w int) string {
 		return s
 	}
 	return ansi.Truncate(s, w, "…")
+}
+
+// clipRef shortens a (sanitized) artifact reference to at most w columns
+// with textfmt.ClipRef: the middle of the name gives way and ":version"
+// stays whole, so two versions of a long name never read the same. Every
+// reference the browser fits into a width goes through it.
+func clipRef(ref string, w int) string {
+	return textfmt.ClipRef(ref, w, ansi.StringWidth)
+}
+
+// around renders prefix, ref and suffix in at most w columns, shortening
+// the reference with clipRef so that the text around it stays; only when
+// not even a few columns are left for the reference is the whole line cut
+// at its end.
+func around(prefix, ref, suffix string, w int) string {
+	room := w - lenW(prefix) - lenW(suffix)
+	if room < min(lenW(ref), 5) {
+		return trunc(prefix+ref+suffix, w)
+	}
+	return prefix + clipRef(ref, room) + suffix
 }
 
 // pad truncates or right-pads s with spaces to exactly w columns.

@@ -145,3 +145,26 @@ func FuzzParseFilter(f *testing.F) {
 		}
 	})
 }
+
+func TestAround(t *testing.T) {
+	tests := []struct {
+		prefix, ref, suffix string
+		w                   int
+		want                string
+	}{
+		{"inputs of ", "reports/q:3", " (2)", 40, "inputs of reports/q:3 (2)"},
+		{"inputs of ", "reports/quarterly-summary:12", " (2)", 30, "inputs of report…ummary:12 (2)"},
+		{"derived from ", "日本語のテキスト:1", "", 21, "derived from 日…ト:1"},
+		// Too narrow for the reference: the line is cut at its end.
+		{"inputs of ", "reports/quarterly-summary:12", " (2)", 12, "inputs of r…"},
+	}
+	for _, tt := range tests {
+		got := around(tt.prefix, tt.ref, tt.suffix, tt.w)
+		if got != tt.want {
+			t.Errorf("around(%q, %q, %q, %d) = %q, want %q", tt.prefix, tt.ref, tt.suffix, tt.w, got, tt.want)
+		}
+		if lipgloss.Width(got) > tt.w {
+			t.Errorf("around(..., %d) = %q is wider than %d", tt.w, got, tt.w)
+		}
+	}
+}

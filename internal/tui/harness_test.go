@@ -45,6 +45,7 @@ func newHarness(t testing.TB, store *fakeStore, w, h int, opts Options) *harness
 	}
 	hs.m = NewModel(context.Background(), store, opts)
 	hs.m.animate = false
+	hs.m.filterDelay = 0
 	hs.m.now = func() time.Time { return baseTime }
 	hs.run(hs.m.Init())
 	hs.send(tea.WindowSizeMsg{Width: w, Height: h})

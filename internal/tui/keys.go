@@ -45,14 +45,15 @@ func (k keyMap) fullHelp() [][]key.Binding {
 	}
 }
 
-// shortHelp is the footer line for a screen.
+// shortHelp is the footer line's keys for a screen, most useful first;
+// the footer shows as many as fit, then help and quit.
 func (k keyMap) shortHelp(s screen) []key.Binding {
 	switch s {
 	case screenDetail:
-		return []key.Binding{k.Parents, k.Children, k.Back, k.Pull, k.CopyRef, k.Events, k.Help, k.Quit}
+		return []key.Binding{k.Parents, k.Children, k.Back, k.Pull, k.CopyRef, k.Events}
 	case screenEvents:
-		return []key.Binding{k.Up, k.Down, k.Back, k.Help, k.Quit}
+		return []key.Binding{k.Up, k.Down, k.Back}
 	default:
-		return []key.Binding{k.Enter, k.Filter, k.Pull, k.CopyRef, k.Events, k.Help, k.Quit}
+		return []key.Binding{k.Enter, k.Parents, k.Children, k.Filter, k.Pull, k.Events, k.CopyRef}
 	}
 }

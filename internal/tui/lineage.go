@@ -46,7 +46,15 @@ type frame struct {
 	art    client.Artifact
 	rel    *relatives
 	scroll int
+	// direct is set when the frame was opened with its panel (u or d on
+	// the list): its detail alone was never shown, so esc on the panel
+	// leaves the frame instead of closing the panel.
+	direct bool
 }
+
+// maxPath bounds the lineage path. Every step is a key press, so only a
+// walk round and round a cycle reaches it; the oldest steps are dropped.
+const maxPath = 100
 
 // top is the frame in view on the detail screen, or nil.
 func (m *Model) top() *frame {
@@ -81,20 +89,34 @@ func (m *Model) opened(msg openMsg) tea.Cmd {
 	return nil
 }
 
-// visit moves the lineage path to a: when a is already on the path, the
-// path is cut back to it (so a cycle in the lineage can never trap the
-// user); otherwise a is pushed.
+// visit pushes a onto the lineage path. The frames below keep their panel
+// and selected row, so esc returns to exactly the view the step was taken
+// from. An artifact already on the path is pushed again rather than the
+// path cut back to it: cutting would make esc skip the views in between.
+// Past maxPath steps the oldest is dropped.
 func (m *Model) visit(a client.Artifact) {
-	for i := range m.stack {
-		if m.stack[i].art.ID == a.ID {
-			m.stack = m.stack[:i+1]
-			m.stack[i].rel = nil
-			m.stack[i].scroll = 0
-			m.setStatus(fmt.Sprintf("%s is already on the path: went back to it", a.Ref))
-			return
-		}
+	if len(m.stack) >= maxPath {
+		m.stack = append(m.stack[:0], m.stack[len(m.stack)-maxPath+1:]...)
 	}
 	m.stack = append(m.stack, frame{art: a})
+}
+
+// back leaves the view in front: it closes the panel of the frame in view,
+// or leaves the frame when it has no panel or was opened with it (u or d
+// on the list); leaving the first frame returns to the list.
+func (m *Model) back() tea.Cmd {
+	m.status = ""
+	f := m.top()
+	if f.rel != nil && !f.direct {
+		f.rel = nil
+		return nil
+	}
+	m.stack = m.stack[:len(m.stack)-1]
+	if len(m.stack) == 0 {
+		m.screen = screenList
+		return m.ensurePages()
+	}
+	return nil
 }
 
 // lineageLoaded fills the lineage panel the reply belongs to.

@@ -131,9 +131,13 @@ type Model struct {
 	screen        screen
 	list          artifactList
 	filterText    string
-	stack         []frame
-	events        *eventsView
-	eventsBack    screen
+	filterEdit    *filterEdit
+	// filterDelay is how long the filter prompt waits for more typing
+	// before it narrows the list; tests set 0.
+	filterDelay time.Duration
+	stack       []frame
+	events      *eventsView
+	eventsBack  screen
 
 	input      textinput.Model
 	inputMode  inputMode
@@ -182,18 +186,19 @@ func NewModel(ctx context.Context, store client.Store, opts Options) Model {
 	ti.CompletionStyle = st.faint
 
 	m := Model{
-		ctx:     ctx,
-		store:   store,
-		opts:    opts,
-		keys:    defaultKeys(),
-		st:      st,
-		help:    h,
-		spin:    spinner.New(spinner.WithSpinner(spinner.Line), spinner.WithStyle(r.NewStyle())),
-		animate: true,
-		now:     time.Now,
-		width:   opts.Width,
-		height:  opts.Height,
-		input:   ti,
+		ctx:         ctx,
+		store:       store,
+		opts:        opts,
+		keys:        defaultKeys(),
+		st:          st,
+		help:        h,
+		spin:        spinner.New(spinner.WithSpinner(spinner.Line), spinner.WithStyle(r.NewStyle())),
+		animate:     true,
+		now:         time.Now,
+		filterDelay: filterDelay,
+		width:       opts.Width,
+		height:      opts.Height,
+		input:       ti,
 	}
 	m.list.pageSize = opts.PageSize
 	m.resize(opts.Width, opts.Height)
@@ -243,6 +248,8 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		return m.ensurePages()
+	case filterTickMsg:
+		return m.filterTicked(msg)
 	case openMsg:
 		return m.opened(msg)
 	case lineageMsg:

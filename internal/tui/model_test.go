@@ -140,19 +140,16 @@ func TestFilterIsServerSide(t *testing.T) {
 	golden(t, "filter_prompt", h.view())
 	h.keys("enter")
 
-	last := store.listCalls[len(store.listCalls)-1]
+	// The last query from the start of the list is the filter typed; page
+	// 2 of it may have been fetched after it.
 	want := client.Query{Pattern: "logs/*", Selectors: []string{"env=prod", "!draft"}, Newest: true, Limit: 20}
 	if first := store.listCalls[0]; !first.Newest || first.Cursor != "" {
 		t.Errorf("first List query = %+v; want newest first, from the start", first)
 	}
-	if last.Cursor != "" {
-		// Look-ahead may have fetched page 2 already; find the first call of
-		// the filtered query.
-		for _, q := range store.listCalls {
-			if q.Pattern == "logs/*" {
-				last = q
-				break
-			}
+	var last client.Query
+	for _, q := range store.listCalls {
+		if q.Cursor == "" {
+			last = q
 		}
 	}
 	if !reflect.DeepEqual(last, want) {
@@ -166,7 +163,6 @@ func TestFilterIsServerSide(t *testing.T) {
 
 	// esc clears the filter: the next query has no pattern or selector.
 	h.keys("esc")
-	last = store.listCalls[len(store.listCalls)-1]
 	for _, q := range store.listCalls {
 		if q.Pattern == "" && len(q.Selectors) == 0 && q.Cursor == "" {
 			last = q
@@ -180,16 +176,145 @@ func TestFilterIsServerSide(t *testing.T) {
 	}
 }
 
+// TestFilterNarrowsWhileTyping checks that the list follows the filter
+// prompt key by key, before enter.
+func TestFilterNarrowsWhileTyping(t *testing.T) {
+	store := seedStore(10)
+	h := newHarness(t, store, 80, 24, Options{})
+	h.keys("/", "rep")
+	v := h.view()
+	if h.m.inputMode != inputFilter || h.m.filterText != "rep" {
+		t.Fatalf("after typing rep: prompt open %v, filter %q", h.m.inputMode == inputFilter, h.m.filterText)
+	}
+	if !strings.Contains(v, "> reports/q:3") || strings.Contains(v, "build/app:12") || !strings.HasPrefix(v, "artstore · filter: rep ") {
+		t.Errorf("the list did not narrow to rep while typing:\n%s", v)
+	}
+	h.keys("backspace", "backspace", "backspace", "logs/* env=ci")
+	v = h.view()
+	golden(t, "filter_typing", v)
+	if strings.Contains(v, "env=prod") || !strings.Contains(v, "> logs/job:001") {
+		t.Errorf("the list did not follow logs/* env=ci:\n%s", v)
+	}
+	// Text that is not a filter yet leaves the list as it was and says
+	// why; no query is made for it.
+	before := len(store.listCalls)
+	h.keys(" ")
+	h.keys("x")
+	if len(store.listCalls) != before || h.m.filterText != "logs/* env=ci" {
+		t.Errorf("a second name pattern reached the store or changed the filter to %q", h.m.filterText)
+	}
+	if v := h.view(); !strings.Contains(v, "not a filter yet: one name pattern only") || !strings.Contains(v, "> logs/job:001") {
+		t.Errorf("an invalid filter is not explained, or the list changed:\n%s", v)
+	}
+}
+
+// TestFilterTypingIsDebounced checks that only the latest edit of a burst
+// of typing queries the store: ticks of earlier edits do nothing.
+func TestFilterTypingIsDebounced(t *testing.T) {
+	store := seedStore(10)
+	h := newHarness(t, store, 80, 24, Options{})
+	h.m.filterDelay = time.Hour // ticks are delivered by hand below
+	h.keys("/")
+	for _, r := range "reports" {
+		next, _ := h.m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+		h.m = next.(Model)
+	}
+	before := len(store.listCalls)
+	latest := h.m.filterEdit.seq
+	h.send(filterTickMsg{seq: latest - 1})
+	if len(store.listCalls) != before || h.m.filterText != "" {
+		t.Fatalf("the tick of an earlier edit narrowed the list to %q", h.m.filterText)
+	}
+	h.send(filterTickMsg{seq: latest})
+	if len(store.listCalls) == before || h.m.filterText != "reports" {
+		t.Errorf("the latest edit's tick did not narrow the list (filter %q)", h.m.filterText)
+	}
+	if got := store.listCalls[before]; got.Pattern != "reports" {
+		t.Errorf("query %+v, want pattern reports", got)
+	}
+	// A tick after the prompt closed does nothing either.
+	h.keys("esc")
+	calls := len(store.listCalls)
+	h.send(filterTickMsg{seq: latest})
+	if len(store.listCalls) != calls || h.m.filterText != "" {
+		t.Errorf("a tick after esc changed the list (filter %q)", h.m.filterText)
+	}
+}
+
+// TestFilterEscPutsBackTheList checks that esc in the filter prompt puts
+// back the filter, the rows and the selected row as they were when the
+// prompt opened, and that enter keeps what was typed.
+func TestFilterEscPutsBackTheList(t *testing.T) {
+	store := seedStore(250)
+	h := newHarness(t, store, 80, 24, Options{})
+	h.keys("/", "logs", "enter")
+	for i := 0; i < 30; i++ {
+		h.keys("j")
+	}
+	sel := h.m.list.selected().Ref
+	h.keys("/", " env=prod")
+	if h.m.filterText != "logs env=prod" {
+		t.Fatalf("filter while typing = %q", h.m.filterText)
+	}
+	h.keys("esc")
+	if h.m.filterText != "logs" || h.m.list.cursor != 30 || h.m.list.selected() == nil || h.m.list.selected().Ref != sel {
+		t.Errorf("esc left filter %q, row %d; want logs, row 30 (%s)", h.m.filterText, h.m.list.cursor, sel)
+	}
+	if v := h.view(); !strings.Contains(v, "> "+sel) {
+		t.Errorf("the row selected before the prompt is not shown:\n%s", v)
+	}
+	// The list put back still pages on, to its end.
+	for i := 0; i < 50 && !h.m.list.done; i++ {
+		h.keys("end")
+	}
+	if !h.m.list.done || h.m.list.total() != 250 {
+		t.Errorf("after esc the list reached %d rows (done %v), want all 250 logs", h.m.list.total(), h.m.list.done)
+	}
+
+	// A page in flight when the list is narrowed: its reply arrives while
+	// the other query is shown and is dropped; the list put back asks for
+	// the page again instead of waiting for it for ever.
+	h2 := newHarness(t, seedStore(250), 80, 24, Options{})
+	next, held := h2.m.Update(tea.KeyMsg{Type: tea.KeyEnd})
+	h2.m = next.(Model)
+	h2.keys("/", "rep")
+	h2.run(held)
+	h2.keys("esc")
+	for i := 0; i < 50 && !h2.m.list.done; i++ {
+		h2.keys("end")
+	}
+	if !h2.m.list.done || h2.m.list.total() != 258 || h2.m.busy() {
+		t.Errorf("the list put back stopped at %d rows (done %v, busy %v), want 258", h2.m.list.total(), h2.m.list.done, h2.m.busy())
+	}
+
+	// Enter keeps the filter typed; an empty one clears it.
+	h.keys("/", " env=prod", "enter")
+	if h.m.filterText != "logs env=prod" || h.m.inputMode != inputNone || h.m.status != "filter: logs env=prod" {
+		t.Errorf("enter: filter %q, prompt open %v, status %q", h.m.filterText, h.m.inputMode != inputNone, h.m.status)
+	}
+	h.keys("/")
+	h.m.input.SetValue("")
+	h.keys("enter")
+	if h.m.filterText != "" || h.m.status != "filter cleared" || !strings.Contains(h.view(), "> build/app:12") {
+		t.Errorf("an empty filter did not clear: filter %q, status %q", h.m.filterText, h.m.status)
+	}
+}
+
 func TestFilterRejectsBadInputWithoutQuerying(t *testing.T) {
 	store := seedStore(10)
 	h := newHarness(t, store, 80, 24, Options{})
-	before := len(store.listCalls)
 	h.keys("/", "reports logs", "enter")
-	if len(store.listCalls) != before {
-		t.Errorf("an invalid filter reached the store")
+	for _, q := range store.listCalls {
+		if q.Pattern == "logs" || q.Pattern == "reports logs" {
+			t.Errorf("an invalid filter reached the store: %+v", q)
+		}
 	}
-	if !h.m.statusErr || !strings.Contains(h.m.status, "one name pattern only") {
-		t.Errorf("status = %q, want the filter error", h.m.status)
+	// The prompt stays open with the text, and the footer says why.
+	if h.m.inputMode != inputFilter || h.m.input.Value() != "reports logs" {
+		t.Errorf("enter on an invalid filter closed the prompt (value %q)", h.m.input.Value())
+	}
+	if v := h.view(); !strings.Contains(v, "not a filter yet: one name pattern only") {
+		t.Errorf("the filter error is not shown:\n%s", v)
 	}
 }
 
@@ -261,8 +386,8 @@ func TestLineageWalkUpAndDown(t *testing.T) {
 	}
 
 	// Back one step with backspace, then down again from build/app:12 to
-	// what was derived from it: reports/q:3, already on the path, so the
-	// path is cut back to it rather than growing.
+	// what was derived from it: reports/q:3, already on the path, is a
+	// step of its own, so esc can return to build/app:12's panel.
 	h.keys("backspace")
 	if got := h.refs(); !reflect.DeepEqual(got, want[:2]) {
 		t.Fatalf("path after backspace = %v, want %v", got, want[:2])
@@ -273,29 +398,31 @@ func TestLineageWalkUpAndDown(t *testing.T) {
 	}
 	h.selectRelative("reports/q:3")
 	h.keys("enter")
-	if got := h.refs(); !reflect.DeepEqual(got, want[:1]) {
-		t.Fatalf("path after going down to reports/q:3 = %v, want %v", got, want[:1])
-	}
-	if !strings.Contains(h.m.status, "already on the path") {
-		t.Errorf("status %q does not say the path was cut back", h.m.status)
+	down := []string{"reports/q:3", "build/app:12", "reports/q:3"}
+	if got := h.refs(); !reflect.DeepEqual(got, down) {
+		t.Fatalf("path after going down to reports/q:3 = %v, want %v", got, down)
 	}
 
 	// Further down: release/bundle:1 was derived from the report.
 	h.keys("d")
 	h.selectRelative("release/bundle:1")
 	h.keys("enter")
-	if got := h.refs(); !reflect.DeepEqual(got, []string{"reports/q:3", "release/bundle:1"}) {
+	if got := h.refs(); !reflect.DeepEqual(got, append(down, "release/bundle:1")) {
 		t.Fatalf("path after going down = %v", got)
 	}
 	// Back returns to the panel the step was taken from, then closes it,
-	// then leaves the path.
+	// then leaves the step; five more reach the list.
 	h.keys("esc")
-	if f := h.m.top(); len(h.m.stack) != 1 || f.rel == nil || f.rel.dir != client.Down {
+	if f := h.m.top(); len(h.m.stack) != 3 || f.rel == nil || f.rel.dir != client.Down {
 		t.Errorf("esc did not return to the derived panel of reports/q:3")
 	}
 	h.keys("esc", "esc")
+	if got := h.where(); got != "reports/q:3 › build/app:12 | derived > reports/q:3" {
+		t.Errorf("esc three times from depth 4: %q, want build/app:12's derived panel", got)
+	}
+	h.keys("esc", "esc", "esc", "esc", "esc")
 	if h.m.screen != screenList {
-		t.Errorf("esc three times from depth 2 did not reach the list")
+		t.Errorf("esc did not reach the list: %q", h.where())
 	}
 }
 
@@ -322,30 +449,46 @@ func TestLineageRawDigestInputIsNotNavigable(t *testing.T) {
 	}
 }
 
+// TestLineageCycleDoesNotTrap goes round a two-artifact cycle: every
+// step is on the path, esc unwinds them one by one, and the path never
+// holds more than maxPath steps.
 func TestLineageCycleDoesNotTrap(t *testing.T) {
 	store := seedStore(0)
 	h := newHarness(t, store, 80, 24, Options{InitialRef: "cyc/a:1"})
-	for i := 0; i < 5; i++ {
-		h.keys("u")
-		h.selectRelative("cyc/b:1")
-		h.keys("enter")
-		if got := h.refs(); !reflect.DeepEqual(got, []string{"cyc/a:1", "cyc/b:1"}) {
-			t.Fatalf("round %d: path %v", i, got)
-		}
-		h.keys("u")
-		h.selectRelative("cyc/a:1")
-		h.keys("enter")
-		if got := h.refs(); !reflect.DeepEqual(got, []string{"cyc/a:1"}) {
-			t.Fatalf("round %d: going round the cycle left path %v, want it cut back to cyc/a:1", i, got)
-		}
-		if !strings.Contains(h.m.status, "cyc/a:1 is already on the path") {
-			t.Errorf("status %q", h.m.status)
+	want := []string{"cyc/a:1"}
+	for i := 0; i < 3; i++ {
+		for _, next := range []string{"cyc/b:1", "cyc/a:1"} {
+			h.keys("u")
+			h.selectRelative(next)
+			h.keys("enter")
+			want = append(want, next)
 		}
 	}
-	// One esc leaves the cycle entirely.
+	if got := h.refs(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("path round the cycle = %v, want %v", got, want)
+	}
+	for i := len(want) - 1; i > 0; i-- {
+		h.keys("esc", "esc") // the panel the step was taken from, then the step
+		if got := h.refs(); !reflect.DeepEqual(got, want[:i]) {
+			t.Fatalf("esc back to step %d: path %v, want %v", i, got, want[:i])
+		}
+	}
 	h.keys("esc")
 	if h.m.screen != screenList {
 		t.Errorf("esc did not return to the list")
+	}
+
+	// Round and round: the path keeps its last maxPath steps, and the
+	// breadcrumb shows that older ones were dropped.
+	h.keys("/", "cyc/a", "enter", "enter")
+	for i := 0; i < maxPath; i++ {
+		h.keys("u", "enter")
+	}
+	if got := len(h.m.stack); got != maxPath {
+		t.Errorf("path holds %d steps after %d, want %d", got, maxPath+1, maxPath)
+	}
+	if v := h.view(); !strings.HasPrefix(v, "artstore · … › ") {
+		t.Errorf("breadcrumb of a long path:\n%s", v)
 	}
 }
 
@@ -540,6 +683,7 @@ func TestLayoutFits(t *testing.T) {
 	}{
 		{"list", nil},
 		{"filter prompt", []string{"/", strings.Repeat("x", 200)}},
+		{"filter error", []string{"/", "reports logs"}},
 		{"detail", []string{"enter"}},
 		{"detail scrolled", []string{"enter", "end"}},
 		{"inputs", []string{"enter", "u"}},
@@ -703,7 +847,8 @@ func TestBreadcrumbDropsOldestSteps(t *testing.T) {
 		{100, "reports/q:3 › build/app:12 › src/tarball:5"},
 		{41, "… › build/app:12 › src/tarball:5"},
 		{20, "… › src/tarball:5"},
-		{10, "src/tarba…"},
+		{10, "src/…all:5"}, // the version stays
+		{16, "… › src/t…ball:5"},
 	}
 	for _, tt := range tests {
 		if got := h.m.breadcrumb(tt.w); got != tt.want {
@@ -819,5 +964,35 @@ func TestSizeAsTheCLIPrintsIt(t *testing.T) {
 	h.keys("enter")
 	if v := h.view(); !strings.Contains(v, "4.8 MiB (5000016 bytes)") {
 		t.Errorf("the detail panel does not show 4.8 MiB (5000016 bytes):\n%s", v)
+	}
+}
+
+// TestFooterShowsLineageKeys checks that the list's footer names u and d,
+// which work on the list, and that every footer keeps ? and q in sight
+// however narrow the screen, leaving out other keys instead.
+func TestFooterShowsLineageKeys(t *testing.T) {
+	for _, w := range []int{60, 80, 120} {
+		h := newHarness(t, seedStore(10), w, 24, Options{})
+		for _, screen := range []struct {
+			name string
+			keys []string
+			want []string
+		}{
+			{"list", nil, []string{"enter open", "u inputs", "d derived", "/ filter"}},
+			{"detail", []string{"enter"}, []string{"u inputs", "d derived", "esc back"}},
+			{"events", []string{"e"}, []string{"esc back"}},
+		} {
+			h.keys(screen.keys...)
+			lines := strings.Split(h.view(), "\n")
+			footer := lines[len(lines)-1]
+			for _, want := range screen.want {
+				if !strings.Contains(footer, want) {
+					t.Errorf("%d columns, %s: footer %q lacks %q", w, screen.name, footer, want)
+				}
+			}
+			if !strings.HasSuffix(footer, "? help  q quit") {
+				t.Errorf("%d columns, %s: footer %q does not end with ? help  q quit", w, screen.name, footer)
+			}
+		}
 	}
 }

@@ -82,18 +82,14 @@ func (m *Model) listKey(msg tea.KeyMsg) tea.Cmd {
 		m.status = ""
 		switch {
 		case key.Matches(msg, m.keys.Parents):
+			m.stack[0].direct = true
 			return m.openRelatives(client.Up)
 		case key.Matches(msg, m.keys.Children):
+			m.stack[0].direct = true
 			return m.openRelatives(client.Down)
 		}
 	case key.Matches(msg, m.keys.Filter):
-		m.inputMode = inputFilter
-		m.input.Prompt = "/ "
-		m.input.Placeholder = "name glob or prefix, k=v, k!=v, !k"
-		m.input.SetValue(m.filterText)
-		m.input.CursorEnd()
-		m.fitInput()
-		return m.input.Focus()
+		return m.openFilter()
 	case key.Matches(msg, m.keys.Back):
 		if m.filterText != "" {
 			return m.applyFilter("")
@@ -170,16 +166,7 @@ func (m *Model) detailKey(msg tea.KeyMsg) tea.Cmd {
 		}
 		return m.enterRelative()
 	case key.Matches(msg, m.keys.Back):
-		m.status = ""
-		if f.rel != nil {
-			f.rel = nil
-			return nil
-		}
-		m.stack = m.stack[:len(m.stack)-1]
-		if len(m.stack) == 0 {
-			m.screen = screenList
-			return m.ensurePages()
-		}
+		return m.back()
 	case key.Matches(msg, m.keys.Reload):
 		m.opening++
 		return m.getCmd(openMsg{level: len(m.stack) - 1, refresh: true, ref: f.art.ID})
@@ -193,7 +180,6 @@ func (m *Model) detailKey(msg tea.KeyMsg) tea.Cmd {
 		}
 		return m.actionKey(msg, target)
 	}
-	return nil
 }
 
 func (m *Model) eventsKey(msg tea.KeyMsg) tea.Cmd {

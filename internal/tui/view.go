@@ -1,9 +1,12 @@
 package tui
 
 import (
+	"encoding/json"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/bubbles/key"
 
@@ -70,14 +73,14 @@ func (m Model) View() string {
 }
 
 func (m *Model) headerLine() string {
-	var ctx string
+	var ctx, ref string // ref, if set, follows ctx and is clipped with clipRef
 	switch {
 	case m.showHelp:
 		ctx = "help"
 	case m.screen == screenDetail && len(m.stack) > 0:
 		ctx = ""
 	case m.screen == screenEvents && m.events != nil:
-		ctx = "events of " + textfmt.Sanitize(m.events.art.Ref)
+		ctx, ref = "events of ", textfmt.Sanitize(m.events.art.Ref)
 	case m.filterText != "":
 		ctx = "filter: " + textfmt.Sanitize(m.filterText)
 	default:
@@ -102,9 +105,12 @@ func (m *Model) headerLine() string {
 	if right != "" {
 		avail -= lenW(right) + 1
 	}
-	if ctx == "" && !m.showHelp && m.screen == screenDetail {
+	switch {
+	case ctx == "" && !m.showHelp && m.screen == screenDetail:
 		ctx = m.breadcrumb(avail)
-	} else {
+	case ref != "":
+		ctx = around(ctx, ref, "", avail)
+	default:
 		ctx = trunc(ctx, avail)
 	}
 	left := m.st.title.Render(title) + " · " + ctx
@@ -132,7 +138,13 @@ func (m *Model) breadcrumb(w int) string {
 			return s
 		}
 	}
-	return trunc(refs[len(refs)-1], w)
+	// The last step alone, shortened; still marked as a longer path when
+	// that leaves it room enough to read.
+	last := refs[len(refs)-1]
+	if len(refs) > 1 && w-lenW("…"+sep) >= 12 {
+		return "…" + sep + clipRef(last, w-lenW("…"+sep))
+	}
+	return clipRef(last, w)
 }
 
 func (m *Model) statusLine() string {
@@ -153,9 +165,13 @@ func (m *Model) helpLine() string {
 	var b []key.Binding
 	switch {
 	case m.inputMode == inputFilter:
+		if e := m.filterEdit; e != nil && e.err != nil {
+			// Why the list does not follow what is typed.
+			return m.st.err.Render(trunc("not a filter yet: "+textfmt.Sanitize(e.err.Error()), m.width))
+		}
 		b = []key.Binding{
 			key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "apply")),
-			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter")),
+			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
 		}
 	case m.inputMode == inputPull:
 		b = []key.Binding{
@@ -168,9 +184,34 @@ func (m *Model) helpLine() string {
 			m.keys.Quit,
 		}
 	default:
-		b = m.keys.shortHelp(m.screen)
+		b = m.fitHelp(m.keys.shortHelp(m.screen), m.keys.Help, m.keys.Quit)
 	}
 	return m.help.ShortHelpView(b)
+}
+
+// fitHelp returns the bindings of want, in order, that fit on the footer
+// line, followed by always (help and quit: with ? in sight every other key
+// can be found). A binding that does not fit is left out and the next,
+// narrower one may still fit.
+func (m *Model) fitHelp(want []key.Binding, always ...key.Binding) []key.Binding {
+	width := func(bs []key.Binding) int {
+		w := 0
+		for i, b := range bs {
+			if i > 0 {
+				w += lenW(m.help.ShortSeparator)
+			}
+			w += lenW(b.Help().Key) + 1 + lenW(b.Help().Desc)
+		}
+		return w
+	}
+	out := make([]key.Binding, 0, len(want)+len(always))
+	for _, b := range want {
+		try := append(append(out[:len(out):len(out)], b), always...)
+		if width(try) <= m.width {
+			out = append(out, b)
+		}
+	}
+	return append(out, always...)
 }
 
 // listBody is the artifact list, with the selected artifact's detail beside
@@ -240,7 +281,7 @@ func (m *Model) listPane(w int) []string {
 	row := func(marker, ref, tags, size, ageS, labels string) string {
 		var b strings.Builder
 		b.WriteString(marker)
-		b.WriteString(pad(ref, refW))
+		b.WriteString(pad(clipRef(ref, refW), refW))
 		if tagsW > 0 {
 			b.WriteString(" " + pad(tags, tagsW))
 		}
@@ -259,6 +300,8 @@ func (m *Model) listPane(w int) []string {
 			out = append(out, "  "+m.spin.View()+" loading artifacts…")
 		case l.err != nil:
 			out = append(out, "  could not list artifacts (r retries)")
+		case m.filterText != "" && m.inputMode == inputFilter:
+			out = append(out, "  no artifacts match "+textfmt.Sanitize(m.filterText))
 		case m.filterText != "":
 			out = append(out, "  no artifacts match "+textfmt.Sanitize(m.filterText)+" (esc clears the filter)")
 		default:
@@ -323,21 +366,19 @@ func (m *Model) detailBody() []string {
 func (m *Model) relativesPane(f *frame, w, rows int) []string {
 	rel := f.rel
 	ref := textfmt.Sanitize(f.art.Ref)
-	var title, empty string
-	if rel.dir == client.Up {
-		title, empty = "inputs of "+ref, "no inputs recorded for "+ref
-	} else {
-		title, empty = "derived from "+ref, "nothing derived from "+ref+" yet"
+	title, empty, emptyEnd := "inputs of ", "  no inputs recorded for ", ""
+	if rel.dir == client.Down {
+		title, empty, emptyEnd = "derived from ", "  nothing derived from ", " yet"
 	}
 	switch {
 	case rel.loading:
-		return []string{m.st.bold.Render(trunc(title, w)), "  " + m.spin.View() + " loading…"}
+		return []string{m.st.bold.Render(around(title, ref, "", w)), "  " + m.spin.View() + " loading…"}
 	case rel.err != nil:
-		return []string{m.st.bold.Render(trunc(title, w)), m.st.err.Render(trunc("  could not load lineage: "+textfmt.Sanitize(rel.err.Error()), w))}
+		return []string{m.st.bold.Render(around(title, ref, "", w)), m.st.err.Render(trunc("  could not load lineage: "+textfmt.Sanitize(rel.err.Error()), w))}
 	case len(rel.items) == 0:
-		return []string{m.st.bold.Render(trunc(title, w)), trunc("  "+empty, w)}
+		return []string{m.st.bold.Render(around(title, ref, "", w)), around(empty, ref, emptyEnd, w)}
 	}
-	out := []string{m.st.bold.Render(trunc(fmt.Sprintf("%s (%d)", title, len(rel.items)), w))}
+	out := []string{m.st.bold.Render(around(title, ref, fmt.Sprintf(" (%d)", len(rel.items)), w))}
 	roleW := 4
 	for _, r := range rel.items {
 		roleW = max(roleW, lenW(textfmt.Sanitize(r.role)))
@@ -363,7 +404,7 @@ func (m *Model) relativesPane(f *frame, w, rows int) []string {
 			role = "-"
 		}
 		nameW := w - 2 - roleW - 1 - 5
-		s := marker + pad(textfmt.Sanitize(role), roleW) + " " + pad(textfmt.Sanitize(r.label()), nameW) + " " + padLeft(ageS, 4)
+		s := marker + pad(textfmt.Sanitize(role), roleW) + " " + pad(clipRef(textfmt.Sanitize(r.label()), nameW), nameW) + " " + padLeft(ageS, 4)
 		s = strings.TrimRight(s, " ")
 		if i == rel.cursor {
 			s = m.st.selected.Render(pad(s, w))
@@ -374,70 +415,102 @@ func (m *Model) relativesPane(f *frame, w, rows int) []string {
 }
 
 // detailLines renders everything known about a, one field per line, in
-// width w.
+// width w: its identity, then the provenance, retention and retrievals
+// sections.
 func (m *Model) detailLines(a *client.Artifact, w int) []string {
-	const keyW = 11
+	d := &detailText{st: m.st, w: w}
 	now := m.now()
-	var out []string
-	kv := func(k string, vs ...string) {
-		for i, v := range vs {
-			if i > 0 {
-				k = ""
-			}
-			v = textfmt.Sanitize(v)
-			if n := lenW(v); keyW+n > w && n+2 <= w {
-				// A value such as a digest that fits on a line of its own is
-				// better whole on the next line than cut.
-				out = append(out, m.st.faint.Render(trunc(k, w)), "  "+v)
-				continue
-			}
-			out = append(out, trunc(m.st.faint.Render(pad(k, keyW))+v, w))
+	d.identity(a, now)
+	d.provenance(a.Provenance)
+	d.retention(a.Retention, now)
+	d.retrievals(a.Retrievals, now)
+	return d.out
+}
+
+// detailText collects the lines of a detail pane of width w.
+type detailText struct {
+	st  styles
+	w   int
+	out []string
+}
+
+// detailKeyW is the width of the detail pane's key column.
+const detailKeyW = 11
+
+// kv adds the field k with one line per value; values come from the store
+// and are sanitized here.
+func (d *detailText) kv(k string, vs ...string) {
+	for i, v := range vs {
+		if i > 0 {
+			k = ""
 		}
+		v = textfmt.Sanitize(v)
+		if n := lenW(v); detailKeyW+n > d.w && n+2 <= d.w {
+			// A value such as a digest that fits on a line of its own is
+			// better whole on the next line than cut; a further value of
+			// the field needs no line for its (empty) key.
+			if k != "" {
+				d.out = append(d.out, d.st.faint.Render(trunc(k, d.w)))
+			}
+			d.out = append(d.out, "  "+v)
+			continue
+		}
+		d.out = append(d.out, trunc(d.st.faint.Render(pad(k, detailKeyW))+v, d.w))
 	}
-	section := func(s string) {
-		out = append(out, "", m.st.section.Render(trunc(s, w)))
-	}
-	title := textfmt.Sanitize(a.Ref)
+}
+
+// section starts a section titled s, after a blank line.
+func (d *detailText) section(s string) {
+	d.out = append(d.out, "", d.st.section.Render(trunc(s, d.w)))
+}
+
+// identity adds the title line and the fields that identify a: ID, kind,
+// size, creation, digests, tags, labels and deletion.
+func (d *detailText) identity(a *client.Artifact, now time.Time) {
+	deleted := ""
 	if a.Deleted {
-		title += " (deleted)"
+		deleted = " (deleted)"
 	}
-	out = append(out, m.st.bold.Render(trunc(title, w)))
-	kv("id", a.ID)
+	d.out = append(d.out, d.st.bold.Render(around("", textfmt.Sanitize(a.Ref), deleted, d.w)))
+	d.kv("id", a.ID)
 	kind := a.Kind
 	if a.MediaType != "" {
 		kind += " · " + a.MediaType
 	}
-	kv("kind", kind)
-	kv("size", fmt.Sprintf("%s (%d bytes)", textfmt.Bytes(a.Size), a.Size))
+	d.kv("kind", kind)
+	d.kv("size", fmt.Sprintf("%s (%d bytes)", textfmt.Bytes(a.Size), a.Size))
 	created := relTime(a.CreatedAt, now)
 	if a.CreatedBy != "" {
 		created += " by " + a.CreatedBy
 	}
-	kv("created", created)
-	kv("digest", a.ContentDigest)
+	d.kv("created", created)
+	d.kv("digest", a.ContentDigest)
 	if a.ManifestDigest != "" {
-		kv("manifest", a.ManifestDigest)
+		d.kv("manifest", a.ManifestDigest)
 	}
 	if len(a.Tags) > 0 {
-		kv("tags", strings.Join(a.Tags, ", "))
+		d.kv("tags", strings.Join(a.Tags, ", "))
 	}
 	if len(a.Labels) > 0 {
-		kv("labels", sortedLabels(a.Labels)...)
+		d.kv("labels", sortedLabels(a.Labels)...)
 	}
 	if a.Deleted && a.DeletedAt != nil {
-		kv("deleted", relTime(*a.DeletedAt, now))
+		d.kv("deleted", relTime(*a.DeletedAt, now))
 	}
+}
 
-	section("provenance")
-	p := a.Provenance.Producer
+// provenance adds the provenance section: the producer and the inputs.
+func (d *detailText) provenance(pv client.Provenance) {
+	d.section("provenance")
+	p := pv.Producer
 	if p.Tool != "" {
-		kv("tool", p.Tool)
+		d.kv("tool", p.Tool)
 	}
 	if p.Command != "" {
-		kv("command", p.Command)
+		d.kv("command", p.Command)
 	}
 	if host := joinNonEmpty(" · ", p.Host, prefixed("user ", p.User)); host != "" {
-		kv("host", host)
+		d.kv("host", host)
 	}
 	if p.GitRepo != "" || p.GitCommit != "" {
 		git := joinNonEmpty(" @ ", p.GitRepo, p.GitCommit)
@@ -451,65 +524,69 @@ func (m *Model) detailLines(a *client.Artifact, w int) []string {
 		if len(extra) > 0 {
 			git += " (" + strings.Join(extra, ", ") + ")"
 		}
-		kv("git", git)
+		d.kv("git", git)
 	}
 	if ci := joinNonEmpty(" · ", p.CISystem, prefixed("job ", p.CIJob), prefixed("run ", p.CIRun)); ci != "" {
-		kv("ci", ci)
+		d.kv("ci", ci)
 	}
 	if p.CIURL != "" {
-		kv("ci url", p.CIURL)
+		d.kv("ci url", p.CIURL)
 	}
-	if len(a.Provenance.Inputs) == 0 {
-		kv("inputs", "none recorded")
-	} else {
-		ins := make([]string, len(a.Provenance.Inputs))
-		for i, in := range a.Provenance.Inputs {
-			what := in.Ref
-			if what == "" {
-				what = in.ArtifactID
-			}
-			if what == "" {
-				what = in.Digest
-			}
-			if in.Role != "" {
-				what = in.Role + ": " + what
-			}
-			ins[i] = what
+	if len(pv.Inputs) == 0 {
+		d.kv("inputs", "none recorded")
+		return
+	}
+	ins := make([]string, len(pv.Inputs))
+	for i, in := range pv.Inputs {
+		what := in.Ref
+		if what == "" {
+			what = in.ArtifactID
 		}
-		kv("inputs", ins...)
+		if what == "" {
+			what = in.Digest
+		}
+		if in.Role != "" {
+			what = in.Role + ": " + what
+		}
+		ins[i] = what
 	}
+	d.kv("inputs", ins...)
+}
 
-	section("retention")
-	r := a.Retention
+// retention adds the retention section: legal hold, expiry, immutability.
+func (d *detailText) retention(r client.Retention, now time.Time) {
+	d.section("retention")
 	if r.LegalHold {
 		hold := "held"
 		if r.HoldReason != "" {
 			hold += ": " + r.HoldReason
 		}
-		kv("legal hold", hold)
+		d.kv("legal hold", hold)
 	} else {
-		kv("legal hold", "none")
+		d.kv("legal hold", "none")
 	}
 	if r.ExpiresAt != nil {
-		kv("expires", relTime(*r.ExpiresAt, now))
+		d.kv("expires", relTime(*r.ExpiresAt, now))
 	} else {
-		kv("expires", "never")
+		d.kv("expires", "never")
 	}
 	if r.ImmutableUntil != nil {
-		kv("immutable", "until "+relTime(*r.ImmutableUntil, now))
+		d.kv("immutable", "until "+relTime(*r.ImmutableUntil, now))
 	}
+}
 
-	section("retrievals")
-	rs := a.Retrievals
-	kv("pulls", fmt.Sprintf("%d (%s)", rs.Count, textfmt.Bytes(rs.Bytes)))
+// retrievals adds the retrievals section: how often and how much a was
+// pulled, and the last pull.
+func (d *detailText) retrievals(rs client.RetrievalStats, now time.Time) {
+	d.section("retrievals")
+	d.kv("pulls", fmt.Sprintf("%d (%s)", rs.Count, textfmt.Bytes(rs.Bytes)))
 	if rs.LastAt != nil {
 		last := relTime(*rs.LastAt, now)
 		if rs.LastBy != "" {
 			last += " by " + rs.LastBy
 		}
-		kv("last pull", last)
+		d.kv("last pull", last)
 	}
-	return out
 }
 
 // eventsBody renders the events screen.
@@ -527,23 +604,48 @@ func (m *Model) eventsBody() []string {
 	if len(ev.items) == 1 {
 		noun = "event"
 	}
-	summary := fmt.Sprintf("%d %s of %s among %d in the log", len(ev.items), noun, ref, ev.scanned)
+	after := fmt.Sprintf(" among %d in the log", ev.scanned)
 	if ev.truncated {
-		summary += " (scan limit reached: later events not shown)"
+		after += " (scan limit reached: later events not shown)"
 	}
-	out := []string{m.st.bold.Render(trunc(summary, w))}
+	out := []string{m.st.bold.Render(around(fmt.Sprintf("%d %s of ", len(ev.items), noun), ref, after, w))}
 	rows := m.bodyRows() - 1
 	offset := clamp(ev.offset, 0, max(len(ev.items)-rows, 0))
 	end := min(offset+rows, len(ev.items))
+	seqW, typeW, actorW := eventColumns(ev.items)
 	for _, e := range ev.items[offset:end] {
-		s := fmt.Sprintf("#%-5d %s  %s  %s  %s", e.Seq, e.Time.UTC().Format("2006-01-02 15:04"),
-			textfmt.Sanitize(e.Type), textfmt.Sanitize(e.Actor), textfmt.Sanitize(payloadSummary(e.Payload)))
+		s := pad(fmt.Sprintf("#%d", e.Seq), seqW) + "  " + e.Time.UTC().Format("2006-01-02 15:04") +
+			"  " + pad(textfmt.Sanitize(e.Type), typeW) + "  " + pad(textfmt.Sanitize(e.Actor), actorW) +
+			"  " + textfmt.Sanitize(payloadSummary(e.Payload))
 		out = append(out, trunc(strings.TrimRight(s, " "), w))
 	}
 	return out
 }
 
-// payloadSummary renders an event payload as sorted "k=v" pairs.
+// Widest type and actor columns of the events screen; longer values are
+// cut ("…") so that the payload keeps its room.
+const (
+	eventTypeMaxW  = 24
+	eventActorMaxW = 20
+)
+
+// eventColumns returns the widths of the events screen's sequence, type
+// and actor columns: the widest value among all the events listed (not
+// only the visible ones, so the columns stay put while scrolling), within
+// the maxima above.
+func eventColumns(evs []client.Event) (seqW, typeW, actorW int) {
+	seqW = 2
+	for _, e := range evs {
+		seqW = max(seqW, len(fmt.Sprintf("#%d", e.Seq)))
+		typeW = max(typeW, lenW(textfmt.Sanitize(e.Type)))
+		actorW = max(actorW, lenW(textfmt.Sanitize(e.Actor)))
+	}
+	return seqW, min(typeW, eventTypeMaxW), min(actorW, eventActorMaxW)
+}
+
+// payloadSummary renders an event payload as sorted "k=v" pairs. Byte
+// counts (the keys bytes and size, and keys ending in _bytes) are written
+// with textfmt.Bytes, as the CLI writes sizes.
 func payloadSummary(p map[string]any) string {
 	keys := make([]string, 0, len(p))
 	for k := range p {
@@ -552,9 +654,36 @@ func payloadSummary(p map[string]any) string {
 	sort.Strings(keys)
 	parts := make([]string, len(keys))
 	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s=%v", k, p[k])
+		v := fmt.Sprint(p[k])
+		if k == "bytes" || k == "size" || strings.HasSuffix(k, "_bytes") {
+			if n, ok := payloadInt(p[k]); ok {
+				v = textfmt.Bytes(n)
+			}
+		}
+		parts[i] = k + "=" + v
 	}
 	return strings.Join(parts, " ")
+}
+
+// payloadInt reads an integer from a decoded payload value: a json.Number
+// (local mode keeps integers exact), a float64 (decoded from the daemon's
+// JSON) or a Go integer.
+func payloadInt(v any) (int64, bool) {
+	switch n := v.(type) {
+	case json.Number:
+		i, err := n.Int64()
+		return i, err == nil
+	case float64:
+		if n != math.Trunc(n) || n < math.MinInt64 || n >= math.MaxInt64 {
+			return 0, false
+		}
+		return int64(n), true
+	case int:
+		return int64(n), true
+	case int64:
+		return n, true
+	}
+	return 0, false
 }
 
 // helpBody is the help overlay.
@@ -564,11 +693,11 @@ func (m *Model) helpBody() []string {
 	out = append(out, strings.Split(m.help.FullHelpView(m.keys.fullHelp()), "\n")...)
 	notes := []string{
 		"",
-		"filter (/): a name glob or prefix and label selectors, server-side:",
+		"filter (/): a name glob or prefix and label selectors, server-side;",
+		"the list narrows as you type, esc puts it back as it was:",
 		"  reports/* env=prod team!=infra !draft",
 		"lineage: u lists the inputs, d what was derived; enter moves there,",
-		"esc goes back one step. Opening an artifact already on the path",
-		"returns to it, so a cycle cannot trap you.",
+		"and esc goes back to the view you came from, one step at a time.",
 		"p y Y e act on the highlighted artifact.",
 	}
 	for _, n := range notes {

@@ -2,60 +2,15 @@ package client
 
 import (
 	"context"
-	"fmt"
 	"net/url"
 	"strconv"
 	"time"
-
-	"github.com/artifact-store/artstore/internal/app"
-	"github.com/artifact-store/artstore/internal/registry"
 )
-
-// AuditQuery selects the events Audit returns. Zero fields do not
-// constrain.
-type AuditQuery struct {
-	// Ref names one artifact (an ID also names a deleted one): only its
-	// events (registration, tags, labels, retention, holds, deletion,
-	// retrievals).
-	Ref   string
-	Actor string
-	// Since is inclusive.
-	Since time.Time
-	// Types are event type names, with or without the version suffix
-	// ("artifact.retrieved").
-	Types []string
-	// Limit caps the result to the newest matching events (with Forward,
-	// the oldest after After): 0 means 1000, at most 10000.
-	Limit int
-	// Forward asks for the oldest Limit matching events whose sequence
-	// number is above After, so the whole trail can be read page by page.
-	Forward bool
-	After   int64
-}
 
 // Audit returns the events q selects, oldest first.
 func (l *Local) Audit(ctx context.Context, q AuditQuery) ([]Event, error) {
-	f := registry.AuditFilter{Actor: q.Actor, Since: q.Since, Types: q.Types, Limit: q.Limit, After: q.After, Forward: q.Forward}
-	if q.Ref != "" {
-		a, err := l.reg.Get(ctx, q.Ref)
-		if err != nil {
-			return nil, mapErr(fmt.Errorf("audit: %w", err))
-		}
-		f.Subject = a.ID
-	}
-	evs, err := l.reg.Audit(ctx, f)
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	out := make([]Event, 0, len(evs))
-	for _, e := range evs {
-		ce, err := app.Event(e)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ce)
-	}
-	return out, nil
+	evs, err := l.svc.Audit(ctx, l.self, q)
+	return evs, mapErr(err)
 }
 
 // AuditValues encodes q as the query of GET /v1/audit.

@@ -3,24 +3,12 @@ package client
 import (
 	"context"
 	"fmt"
-	"time"
 
-	"github.com/artifact-store/artstore/internal/app"
 	"github.com/artifact-store/artstore/internal/gc"
 )
 
 // DefaultGCGrace is the grace window the CLI uses when none is given.
 const DefaultGCGrace = gc.DefaultGrace
-
-// GCOptions tune a garbage collection.
-type GCOptions struct {
-	// DryRun lists what would be collected and deletes nothing.
-	DryRun bool
-	// Grace: blobs modified within it (on the backend's clock) are kept,
-	// so pushes in flight rarely have to upload again. Zero collects every
-	// unreferenced blob; it is still safe (see docs/architecture.md).
-	Grace time.Duration
-}
 
 // GC deletes the blobs no live artifact references from the store's
 // backend, recording each batch in a blobs.collected event. It is safe to
@@ -28,14 +16,8 @@ type GCOptions struct {
 // measured on the wall clock, which is the backend's, not on the store's
 // event clock.
 func (l *Local) GC(ctx context.Context, opts GCOptions) (*GCReport, error) {
-	if opts.Grace < 0 {
-		return nil, fmt.Errorf("gc: %w: negative grace %s", ErrInvalid, opts.Grace)
-	}
-	res, err := gc.Run(ctx, l.log, l.backend, gc.Options{Actor: l.actor, Grace: opts.Grace, DryRun: opts.DryRun})
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	return app.GCReport(res), nil
+	rep, _, err := l.svc.GC(ctx, l.self, opts)
+	return rep, mapErr(err)
 }
 
 // GC has the daemon collect garbage in its backend (admin scope).

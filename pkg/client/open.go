@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/artifact-store/artstore/internal/app"
 	"github.com/artifact-store/artstore/internal/eventlog"
 	"github.com/artifact-store/artstore/internal/eventlog/sqlite"
 	"github.com/artifact-store/artstore/internal/registry"
@@ -84,6 +85,10 @@ type Local struct {
 	now         func() time.Time
 	// retry governs the transfer pipeline's retries (zero: its defaults).
 	retry transfer.RetryPolicy
+	// svc runs every use case; self is the one principal local mode acts
+	// as (no name prefix).
+	svc  *app.Service
+	self app.Principal
 	// treeSchema is the tree layout pushes write (transfer.PushOptions.
 	// TreeSchema; zero: the default); tests set the per-file layout to
 	// check that trees stored in it keep working.
@@ -149,6 +154,8 @@ func OpenLocal(ctx context.Context, opts LocalOptions) (*Local, error) {
 		retrievals:  opts.RetrievalRecords,
 		concurrency: opts.Concurrency,
 		now:         now,
+		svc:         app.New(reg, app.Options{Log: log, Backend: be}),
+		self:        app.Principal{Actor: actor, Client: retrievalClient},
 	}, nil
 }
 

@@ -71,6 +71,8 @@ type RemoteOptions struct {
 // append back); a register whose answer was lost is not sent again, since
 // without an explicit version it would register a second version.
 type Remote struct {
+	// treeSchema is the tree layout pushes write (see Local's).
+	treeSchema    int
 	base          *url.URL
 	token         string
 	hc            *http.Client
@@ -279,7 +281,7 @@ func (r *Remote) Push(ctx context.Context, req PushRequest) (*PushResult, error)
 func (r *Remote) push(ctx context.Context, req PushRequest) (*PushResult, error) {
 	return runPush(ctx, req, pushTarget{
 		blobs: r.blobs,
-		opts:  transfer.PushOptions{Concurrency: r.concurrency, Retry: r.transferRetry()},
+		opts:  transfer.PushOptions{Concurrency: r.concurrency, Retry: r.transferRetry(), TreeSchema: r.treeSchema},
 		// A token limited to other names, or no valid token at all, is
 		// refused here, before any byte is uploaded.
 		precheck: func(ctx context.Context, name string) error {

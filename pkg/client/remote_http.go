@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/artifact-store/artstore/internal/app"
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/storage"
 	"github.com/artifact-store/artstore/pkg/api"
@@ -185,8 +186,8 @@ func (r *Remote) transportErr(err error) error {
 	if notProcessed(err) {
 		msg = "cannot reach the daemon at"
 	}
-	return &mappedError{kind: ErrUnavailable, err: &transportError{
-		msg: fmt.Sprintf("%s %s: %s", msg, r.base.Redacted(), unavailableReason(err)), err: err}}
+	return app.Mark(&transportError{
+		msg: fmt.Sprintf("%s %s: %s", msg, r.base.Redacted(), unavailableReason(err)), err: err}, ErrUnavailable)
 }
 
 // transportError is a transport failure with its own message; Unwrap

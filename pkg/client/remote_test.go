@@ -15,11 +15,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/artifact-store/artstore/internal/app"
+	"github.com/artifact-store/artstore/internal/auth"
 	"github.com/artifact-store/artstore/internal/eventlog"
 	"github.com/artifact-store/artstore/internal/eventlog/sqlite"
 	"github.com/artifact-store/artstore/internal/registry"
 	"github.com/artifact-store/artstore/internal/server"
-	"github.com/artifact-store/artstore/internal/server/auth"
 	"github.com/artifact-store/artstore/internal/storage/local"
 	"github.com/artifact-store/artstore/pkg/client"
 )
@@ -46,7 +47,7 @@ func startDaemon(t *testing.T, front func(http.Handler) http.Handler) *daemon {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(server.Options{Registry: registry.New(log, server.Checker(be), nil), Log: log, Backend: be, BackendType: "local",
+	srv, err := server.New(server.Options{Registry: registry.New(log, app.Checker(be), nil), Log: log, Backend: be, BackendType: "local",
 		PollInterval: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

@@ -2,77 +2,47 @@ package client
 
 import (
 	"context"
-	"fmt"
 	"net/url"
 	"time"
 
-	"github.com/artifact-store/artstore/internal/app"
 	"github.com/artifact-store/artstore/internal/registry"
 )
 
 // AddRetentionRule records a retention rule.
 func (l *Local) AddRetentionRule(ctx context.Context, req RetentionRuleRequest) (*RetentionRule, error) {
-	var d time.Duration
-	if req.ExpireAfter != "" {
-		var err error
-		if d, err = registry.ParseDuration(req.ExpireAfter); err != nil {
-			return nil, mapErr(fmt.Errorf("add retention rule: %w", err))
-		}
-	}
-	r, err := l.reg.AddRule(ctx, l.actor, req.Pattern, d, req.KeepLast)
+	r, err := l.svc.AddRetentionRule(ctx, l.self, req)
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	out := app.Rule(r)
-	return &out, nil
+	return &r, nil
 }
 
 // RetentionRules lists the rules in force, oldest first.
 func (l *Local) RetentionRules(ctx context.Context) ([]RetentionRule, error) {
-	rs, err := l.reg.Rules(ctx)
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	out := make([]RetentionRule, 0, len(rs))
-	for _, r := range rs {
-		out = append(out, app.Rule(r))
-	}
-	return out, nil
+	rs, err := l.svc.RetentionRules(ctx)
+	return rs, mapErr(err)
 }
 
 // RemoveRetentionRule removes a rule by ID.
 func (l *Local) RemoveRetentionRule(ctx context.Context, id string) (*RetentionRule, error) {
-	r, err := l.reg.RemoveRule(ctx, l.actor, id)
+	r, err := l.svc.RemoveRetentionRule(ctx, l.self, id)
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	out := app.Rule(r)
-	return &out, nil
+	return &r, nil
 }
 
 // ApplyRetention deletes (with dryRun: lists) every artifact whose retention
 // has run out and that no hold or immutability protects.
 func (l *Local) ApplyRetention(ctx context.Context, dryRun bool) (*RetentionReport, error) {
-	var es []registry.Expiry
-	var err error
-	if dryRun {
-		es, err = l.reg.PlanRetention(ctx)
-	} else {
-		es, err = l.reg.ApplyRetention(ctx, l.actor)
-	}
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	return app.RetentionReport(es, dryRun), nil
+	rep, err := l.svc.ApplyRetention(ctx, l.self, dryRun)
+	return rep, mapErr(err)
 }
 
 // ExplainRetention says what retention weighs for the artifact ref names.
 func (l *Local) ExplainRetention(ctx context.Context, ref string) (*RetentionExplanation, error) {
-	v, err := l.reg.ExplainRetention(ctx, ref)
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	return app.Explanation(v), nil
+	v, err := l.svc.ExplainRetention(ctx, l.self, ref)
+	return v, mapErr(err)
 }
 
 // AddRetentionRule records a retention rule (admin scope).

@@ -42,23 +42,9 @@ type PullOptions struct {
 	// read.
 	Paths []string
 	// TrustLinks lets the pull of a directory artifact create symbolic
-	// links that point outside the destination and write through links
-	// already inside it.
+	// links that point outside the destination, go through directory links
+	// already inside it and replace links at its files' paths.
 	TrustLinks bool
-}
-
-// LineageOptions tunes a lineage walk.
-type LineageOptions struct {
-	Direction LineageDirection
-	Depth     int // 0: unlimited
-}
-
-// RetentionRequest changes an artifact's retention. Nil fields are left as
-// they are.
-type RetentionRequest struct {
-	ExpireAfter    *time.Duration
-	ExpiresAt      *time.Time
-	ImmutableUntil *time.Time
 }
 
 // VerifyOptions selects what Verify checks.

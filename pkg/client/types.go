@@ -2,7 +2,6 @@ package client
 
 import (
 	"io"
-	"time"
 
 	"github.com/artifact-store/artstore/pkg/api"
 )
@@ -27,6 +26,13 @@ type (
 	Problem          = api.Problem
 	VerifyReport     = api.VerifyReport
 	BackendHealth    = api.BackendHealth
+
+	// Requests of the use cases local mode and the daemon share.
+	Query            = api.Query
+	LineageOptions   = api.LineageOptions
+	RetentionRequest = api.RetentionRequest
+	AuditQuery       = api.AuditQuery
+	GCOptions        = api.GCOptions
 )
 
 // Lineage directions.
@@ -64,19 +70,8 @@ type PushRequest struct {
 	OnSkip func(path, what string) `json:"-"`
 }
 
-// Query selects artifacts for List.
-type Query struct {
-	// Pattern is a name glob ("reports/*", "logs/**") or prefix; empty: all.
-	Pattern string
-	// Selectors are label selectors: "k=v", "k!=v", "k" (exists), "!k".
-	Selectors []string
-	Since     time.Time
-	Before    time.Time
-	// IncludeDeleted lists tombstoned artifacts too.
-	IncludeDeleted bool
-	// Newest lists newest first; the default is the order of pushing. A
-	// cursor continues the listing in the order it came from.
-	Newest bool
-	Limit  int
-	Cursor string
-}
+// Artifact kinds.
+const (
+	KindFile = api.KindFile
+	KindTree = api.KindTree
+)

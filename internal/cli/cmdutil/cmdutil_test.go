@@ -37,7 +37,9 @@ func TestExitCodeOf(t *testing.T) {
 		{"invalid range", wrap(content.ErrInvalidRange), ExitUsage},
 		{"unknown backend", wrap(storage.ErrUnknownBackend), ExitUsage},
 		{"client not found", wrap(client.ErrNotFound), ExitNotFound},
-		{"blob not found", wrap(storage.ErrNotFound), ExitNotFound},
+		// A missing blob is an integrity failure (app.Classify): the CLI only
+		// meets one through a reference that resolved.
+		{"blob not found", wrap(storage.ErrNotFound), ExitIntegrity},
 		{"client integrity", wrap(client.ErrIntegrity), ExitIntegrity},
 		// the store marks a blob missing under an existing artifact as
 		// integrity while keeping storage.ErrNotFound in the chain

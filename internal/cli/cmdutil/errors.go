@@ -5,9 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/artifact-store/artstore/internal/app"
 	"github.com/artifact-store/artstore/internal/config"
-	"github.com/artifact-store/artstore/internal/content"
-	"github.com/artifact-store/artstore/internal/storage"
 	"github.com/artifact-store/artstore/pkg/api"
 )
 
@@ -92,8 +91,8 @@ func IsUsage(err error) bool { return ExitCodeOf(err) == ExitUsage }
 // ExitCodeOf maps an error to artstore's exit status. Besides this
 // package's error types and config.ErrInvalid, it classifies by the
 // sentinels of pkg/api (api.ExitCode), which local mode and the remote
-// client both return; the few storage and content sentinels a command can
-// meet without going through pkg/client count as the class they mean.
+// client both return; an error from the layers below (a command that
+// opened a backend itself) counts as the class app.Classify gives it.
 func ExitCodeOf(err error) int {
 	var silent *SilentError
 	var flagErr *FlagError
@@ -107,34 +106,12 @@ func ExitCodeOf(err error) int {
 	case errors.As(err, &flagErr), errors.Is(err, config.ErrInvalid):
 		return ExitUsage
 	}
-	for _, k := range []struct{ from, to error }{
-		{content.ErrInvalidRange, api.ErrInvalid},
-		{storage.ErrUnknownBackend, api.ErrInvalid},
-		{content.ErrMismatch, api.ErrIntegrity},
-		{storage.ErrNotFound, api.ErrNotFound},
-		{storage.ErrUnavailable, api.ErrUnavailable},
-	} {
-		if errors.Is(err, k.from) {
-			err = Mark(err, k.to)
-		}
-	}
-	return api.ExitCode(err)
+	// Errors from below pkg/client (a command that opened a backend
+	// itself) get their class from the one table, app.Classify.
+	return api.ExitCode(app.Sentinel(err))
 }
 
 // Mark returns an error with err's message that also matches kind with
 // errors.Is, without appending kind's text to the message. Commands use it
 // to give their own error an exit status: Mark(err, storage.ErrUnavailable).
-func Mark(err, kind error) error {
-	if err == nil {
-		return nil
-	}
-	return &markedError{err: err, kind: kind}
-}
-
-type markedError struct{ err, kind error }
-
-// Error returns the wrapped error's message.
-func (e *markedError) Error() string { return e.err.Error() }
-
-// Unwrap returns both the error and its kind, for errors.Is and errors.As.
-func (e *markedError) Unwrap() []error { return []error{e.err, e.kind} }
+func Mark(err, kind error) error { return app.Mark(err, kind) }

@@ -69,7 +69,7 @@ func TestExitCodeOfLowerSentinels(t *testing.T) {
 		{content.ErrInvalidRange, ExitUsage},
 		{storage.ErrUnknownBackend, ExitUsage},
 		{content.ErrMismatch, ExitIntegrity},
-		{storage.ErrNotFound, ExitNotFound},
+		{storage.ErrNotFound, ExitIntegrity}, // bytes a reference named are gone
 		{storage.ErrUnavailable, ExitUnavailable},
 		{errors.Join(storage.ErrNotFound, api.ErrIntegrity), ExitIntegrity},
 		{errors.New("other"), ExitError},

@@ -160,6 +160,13 @@ func testViews(t *testing.T, newDB NewDB) {
 		}
 	}
 
+	checkEdges(t, s)
+	checkQueries(t, s)
+}
+
+// checkEdges checks the lineage edges of the History log.
+func checkEdges(t *testing.T, s eventlog.Store) {
+	ctx := context.Background()
 	edgeIDs := func(id string, dir eventlog.Direction) []string {
 		es, err := s.Edges(ctx, id, dir)
 		if err != nil {
@@ -179,6 +186,11 @@ func testViews(t *testing.T, newDB NewDB) {
 		t.Errorf("children of SRC2 = %v, want %v", got, want)
 	}
 
+}
+
+// checkQueries checks artifact queries and paging over the History log.
+func checkQueries(t *testing.T, s eventlog.Store) {
+	ctx := context.Background()
 	ids := func(q eventlog.Query) []string {
 		t.Helper()
 		p, err := s.Query(ctx, q)

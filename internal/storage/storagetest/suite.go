@@ -1063,146 +1063,152 @@ func (s *suite) testStage(t *testing.T) {
 	if _, ok := s.newBackend(t).(storage.Stager); !ok {
 		t.Skip("the backend does not implement the optional storage.Stager")
 	}
-	blob := func(i int) ([]byte, content.Digest) {
-		data := Blob(uint64(400+i), 64<<10+i)
-		return data, content.FromBytes(data)
-	}
+	t.Run("invisible until commit", s.stageInvisibleUntilCommit)
+	t.Run("existing blob", s.stageExistingBlob)
+	t.Run("wrong size stages nothing", s.stageWrongSize)
+	t.Run("concurrent staging", s.stageConcurrent)
+}
 
-	t.Run("invisible until commit", func(t *testing.T) {
-		b := s.newBackend(t)
-		st := b.(storage.Stager).NewStage()
-		defer st.Abort()
-		want := map[content.Digest]int64{}
-		start := time.Now()
-		for i := range 5 {
-			data, d := blob(i)
-			created, err := st.PutVerified(t.Context(), d, int64(len(data)), bytes.NewReader(data))
-			if err != nil || !created {
-				t.Fatalf("stage blob %d = %v, %v; want created", i, created, err)
-			}
-			s.wantAbsent(t, b, d)
-			want[d] = int64(len(data))
-		}
-		if err := st.Commit(t.Context()); err != nil {
-			t.Fatal(err)
-		}
-		for i := range 5 {
-			data, d := blob(i)
-			if got := mustRead(t, b, d, nil); !bytes.Equal(got, data) {
-				t.Fatalf("blob %d reads back other bytes after Commit", i)
-			}
-			i, err := b.Head(t.Context(), d)
-			if err != nil {
-				t.Fatal(err)
-			}
-			s.checkModTime(t, "staged blob", i.ModTime, start)
-		}
-		wantOnly(t, b, want)
+// stageBlob is the i-th blob of the staging tests.
+func stageBlob(i int) ([]byte, content.Digest) {
+	data := Blob(uint64(400+i), 64<<10+i)
+	return data, content.FromBytes(data)
+}
 
-		// More staging after a Commit, then Abort: only the committed
-		// blobs exist; Commit and Abort again are harmless.
-		data, d := blob(9)
-		if _, err := st.PutVerified(t.Context(), d, int64(len(data)), bytes.NewReader(data)); err != nil {
-			t.Fatal(err)
-		}
-		st.Abort()
-		st.Abort()
-		if err := st.Commit(t.Context()); err != nil {
-			t.Fatalf("Commit after Abort = %v; want nil (nothing staged)", err)
+func (s *suite) stageInvisibleUntilCommit(t *testing.T) {
+	b := s.newBackend(t)
+	st := b.(storage.Stager).NewStage()
+	defer st.Abort()
+	want := map[content.Digest]int64{}
+	start := time.Now()
+	for i := range 5 {
+		data, d := stageBlob(i)
+		created, err := st.PutVerified(t.Context(), d, int64(len(data)), bytes.NewReader(data))
+		if err != nil || !created {
+			t.Fatalf("stage blob %d = %v, %v; want created", i, created, err)
 		}
 		s.wantAbsent(t, b, d)
-		wantOnly(t, b, want)
-	})
-
-	t.Run("existing blob", func(t *testing.T) {
-		b := s.newBackend(t)
-		data, d := blob(20)
-		mustPut(t, b, data)
-		st := b.(storage.Stager).NewStage()
-		defer st.Abort()
-		start := time.Now()
-		tr := &trackingReader{r: bytes.NewReader(data)}
-		created, err := st.PutVerified(t.Context(), d, int64(len(data)), tr)
-		if err != nil || created {
-			t.Fatalf("staging a stored blob = %v, %v; want created=false", created, err)
-		}
-		if !tr.eof {
-			t.Errorf("staging a stored blob read %d of %d bytes; it must drain the reader", tr.n, len(data))
+		want[d] = int64(len(data))
+	}
+	if err := st.Commit(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		data, d := stageBlob(i)
+		if got := mustRead(t, b, d, nil); !bytes.Equal(got, data) {
+			t.Fatalf("blob %d reads back other bytes after Commit", i)
 		}
 		i, err := b.Head(t.Context(), d)
 		if err != nil {
 			t.Fatal(err)
 		}
-		s.checkModTime(t, "re-staged blob", i.ModTime, start)
-		st.Abort() // nothing was staged: the stored blob stays
+		s.checkModTime(t, "staged blob", i.ModTime, start)
+	}
+	wantOnly(t, b, want)
+
+	// More staging after a Commit, then Abort: only the committed
+	// blobs exist; Commit and Abort again are harmless.
+	data, d := stageBlob(9)
+	if _, err := st.PutVerified(t.Context(), d, int64(len(data)), bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	st.Abort()
+	st.Abort()
+	if err := st.Commit(t.Context()); err != nil {
+		t.Fatalf("Commit after Abort = %v; want nil (nothing staged)", err)
+	}
+	s.wantAbsent(t, b, d)
+	wantOnly(t, b, want)
+}
+
+func (s *suite) stageExistingBlob(t *testing.T) {
+	b := s.newBackend(t)
+	data, d := stageBlob(20)
+	mustPut(t, b, data)
+	st := b.(storage.Stager).NewStage()
+	defer st.Abort()
+	start := time.Now()
+	tr := &trackingReader{r: bytes.NewReader(data)}
+	created, err := st.PutVerified(t.Context(), d, int64(len(data)), tr)
+	if err != nil || created {
+		t.Fatalf("staging a stored blob = %v, %v; want created=false", created, err)
+	}
+	if !tr.eof {
+		t.Errorf("staging a stored blob read %d of %d bytes; it must drain the reader", tr.n, len(data))
+	}
+	i, err := b.Head(t.Context(), d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.checkModTime(t, "re-staged blob", i.ModTime, start)
+	st.Abort() // nothing was staged: the stored blob stays
+	if got := mustRead(t, b, d, nil); !bytes.Equal(got, data) {
+		t.Fatal("Abort touched a blob that was stored before the stage")
+	}
+}
+
+func (s *suite) stageWrongSize(t *testing.T) {
+	b := s.newBackend(t)
+	data, d := stageBlob(30)
+	st := b.(storage.Stager).NewStage()
+	defer st.Abort()
+	for _, c := range []struct {
+		name string
+		size int64
+		r    io.Reader
+	}{
+		{"short", int64(len(data)), bytes.NewReader(data[:len(data)-1])},
+		{"long", int64(len(data)), io.MultiReader(bytes.NewReader(data), strings.NewReader("+"))},
+		{"declared too large", int64(len(data)) + 1, bytes.NewReader(data)},
+	} {
+		if created, err := st.PutVerified(t.Context(), d, c.size, c.r); created || !errors.Is(err, storage.ErrDigestMismatch) {
+			t.Errorf("%s stream: PutVerified = %v, %v; want ErrDigestMismatch", c.name, created, err)
+		}
+	}
+	if _, err := st.PutVerified(t.Context(), content.Digest{}, 1, strings.NewReader("x")); !errors.Is(err, storage.ErrInvalidKey) {
+		t.Errorf("zero digest: error = %v; want ErrInvalidKey", err)
+	}
+	if err := st.Commit(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	s.wantAbsent(t, b, d)
+	wantOnly(t, b, map[content.Digest]int64{})
+}
+
+func (s *suite) stageConcurrent(t *testing.T) {
+	b := s.newBackend(t)
+	st := b.(storage.Stager).NewStage()
+	defer st.Abort()
+	const n = 24
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			data, d := stageBlob(100 + i%12) // every blob staged twice
+			if _, err := st.PutVerified(t.Context(), d, int64(len(data)), bytes.NewReader(data)); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if err := st.Commit(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	want := map[content.Digest]int64{}
+	for i := range 12 {
+		data, d := stageBlob(100 + i)
+		want[d] = int64(len(data))
 		if got := mustRead(t, b, d, nil); !bytes.Equal(got, data) {
-			t.Fatal("Abort touched a blob that was stored before the stage")
+			t.Fatalf("blob %d reads back other bytes", i)
 		}
-	})
-
-	t.Run("wrong size stages nothing", func(t *testing.T) {
-		b := s.newBackend(t)
-		data, d := blob(30)
-		st := b.(storage.Stager).NewStage()
-		defer st.Abort()
-		for _, c := range []struct {
-			name string
-			size int64
-			r    io.Reader
-		}{
-			{"short", int64(len(data)), bytes.NewReader(data[:len(data)-1])},
-			{"long", int64(len(data)), io.MultiReader(bytes.NewReader(data), strings.NewReader("+"))},
-			{"declared too large", int64(len(data)) + 1, bytes.NewReader(data)},
-		} {
-			if created, err := st.PutVerified(t.Context(), d, c.size, c.r); created || !errors.Is(err, storage.ErrDigestMismatch) {
-				t.Errorf("%s stream: PutVerified = %v, %v; want ErrDigestMismatch", c.name, created, err)
-			}
-		}
-		if _, err := st.PutVerified(t.Context(), content.Digest{}, 1, strings.NewReader("x")); !errors.Is(err, storage.ErrInvalidKey) {
-			t.Errorf("zero digest: error = %v; want ErrInvalidKey", err)
-		}
-		if err := st.Commit(t.Context()); err != nil {
-			t.Fatal(err)
-		}
-		s.wantAbsent(t, b, d)
-		wantOnly(t, b, map[content.Digest]int64{})
-	})
-
-	t.Run("concurrent staging", func(t *testing.T) {
-		b := s.newBackend(t)
-		st := b.(storage.Stager).NewStage()
-		defer st.Abort()
-		const n = 24
-		var wg sync.WaitGroup
-		errs := make(chan error, n)
-		for i := range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				data, d := blob(100 + i%12) // every blob staged twice
-				if _, err := st.PutVerified(t.Context(), d, int64(len(data)), bytes.NewReader(data)); err != nil {
-					errs <- err
-				}
-			}()
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Fatal(err)
-		}
-		if err := st.Commit(t.Context()); err != nil {
-			t.Fatal(err)
-		}
-		want := map[content.Digest]int64{}
-		for i := range 12 {
-			data, d := blob(100 + i)
-			want[d] = int64(len(data))
-			if got := mustRead(t, b, d, nil); !bytes.Equal(got, data) {
-				t.Fatalf("blob %d reads back other bytes", i)
-			}
-		}
-		wantOnly(t, b, want)
-	})
+	}
+	wantOnly(t, b, want)
 }
 
 // cappedReader reads at most n bytes per Read.

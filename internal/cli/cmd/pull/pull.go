@@ -71,8 +71,9 @@ A tree's symbolic links are recreated as links. One that points outside
 the destination (an absolute target, or one that climbs above it; a ".."
 after a name counts as outside, since the name may be a link) stops the
 pull with exit status 5 before it is created. --trust-links creates such
-links, and writes through links already inside the destination (writes
-still never leave the destination directory).
+links, goes through directory links already inside the destination and
+replaces links found at the tree's file paths (writes still never leave
+the destination directory).
 
 --path PATH pulls only part of a tree: PATH, relative to the tree's root,
 names a file, or a directory and everything below it; with '*', '?' or
@@ -110,7 +111,7 @@ by digest) and cannot pull a directory artifact.`,
 	cmd.Flags().StringVar(&opts.Range, "range", "", "retrieve only bytes `A-B` (inclusive; A- and -N work too)")
 	cmd.Flags().BoolVarP(&opts.Force, "force", "f", false, "replace an existing file (or fill an existing directory with a tree)")
 	cmd.Flags().StringArrayVar(&opts.Paths, "path", nil, "pull only the tree entries at `PATH` (a file, a directory, or a glob; repeatable)")
-	cmd.Flags().BoolVar(&opts.TrustLinks, "trust-links", false, "create a tree's symbolic links that point outside the destination, and write through links inside it")
+	cmd.Flags().BoolVar(&opts.TrustLinks, "trust-links", false, "create a tree's links that point outside the destination; go through links already inside it")
 	return cmd
 }
 

@@ -13,18 +13,18 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/spf13/cobra"
+
+	"github.com/artifact-store/artstore/internal/app"
 	"github.com/artifact-store/artstore/internal/cli/cmdutil"
 	"github.com/artifact-store/artstore/internal/cli/iostreams"
 	"github.com/artifact-store/artstore/internal/config"
-	"github.com/artifact-store/artstore/internal/eventlog"
 	"github.com/artifact-store/artstore/internal/outpath"
-	"github.com/artifact-store/artstore/internal/registry"
 	"github.com/artifact-store/artstore/internal/server"
 	"github.com/artifact-store/artstore/internal/storage"
 	"github.com/artifact-store/artstore/internal/storage/backends"
 	"github.com/artifact-store/artstore/internal/storeid"
 	"github.com/artifact-store/artstore/pkg/client"
-	"github.com/spf13/cobra"
 )
 
 // DefaultListen is the default listen address: loopback only, so a daemon
@@ -51,6 +51,12 @@ type Options struct {
 	// Schedule is the periodic maintenance (--retention-interval,
 	// --gc-interval, --gc-grace).
 	Schedule server.Schedule
+	// OCI configures /v2/ (--oci, --oci-anonymous-pull, --oci-upload-dir,
+	// --oci-upload-expiry).
+	OCI              bool
+	OCIAnonymousPull bool
+	OCIUploadDir     string
+	OCIUploadExpiry  time.Duration
 	// FlagChanged reports whether a flag was given on the command line;
 	// settings whose flag was not given come from the config file's
 	// serve: section when it has them. Nil means no flag was given.
@@ -136,6 +142,10 @@ what it deleted; their events carry the actor artstore-serve.`,
 	fl.DurationVar(&opts.Schedule.RetentionInterval, "retention-interval", 0, "apply retention every `DURATION` (0: never)")
 	fl.DurationVar(&opts.Schedule.GCInterval, "gc-interval", 0, "collect garbage every `DURATION` (0: never)")
 	fl.DurationVar(&opts.Schedule.GCGrace, "gc-grace", client.DefaultGCGrace, "scheduled gc keeps blobs written within `DURATION`")
+	fl.BoolVar(&opts.OCI, "oci", true, "serve the OCI Distribution API under /v2/ (docs/oci.md)")
+	fl.BoolVar(&opts.OCIAnonymousPull, "oci-anonymous-pull", false, "let /v2/ requests without credentials pull every repository")
+	fl.StringVar(&opts.OCIUploadDir, "oci-upload-dir", "", "keep /v2/ upload sessions' bytes in `DIR` (default: the system's temporary directory)")
+	fl.DurationVar(&opts.OCIUploadExpiry, "oci-upload-expiry", 24*time.Hour, "end /v2/ upload sessions idle for `DURATION` and delete their bytes")
 	return cmd
 }
 
@@ -143,6 +153,9 @@ what it deleted; their events carry the actor artstore-serve.`,
 func (opts *Options) check() error {
 	if opts.Schedule.RetentionInterval < 0 || opts.Schedule.GCInterval < 0 || opts.Schedule.GCGrace < 0 {
 		return cmdutil.FlagErrorf("--retention-interval, --gc-interval and --gc-grace must not be negative")
+	}
+	if opts.OCIUploadExpiry < 0 {
+		return cmdutil.FlagErrorf("--oci-upload-expiry must not be negative")
 	}
 	if (opts.TLSCert == "") != (opts.TLSKey == "") {
 		return cmdutil.FlagErrorf("--tls-cert and --tls-key go together")
@@ -174,6 +187,10 @@ func (opts *Options) applyFile(s config.Serve) {
 	take("retention_interval", func() { opts.Schedule.RetentionInterval = s.RetentionInterval })
 	take("gc_interval", func() { opts.Schedule.GCInterval = s.GCInterval })
 	take("gc_grace", func() { opts.Schedule.GCGrace = s.GCGrace })
+	take("oci", func() { opts.OCI = s.OCI })
+	take("oci_anonymous_pull", func() { opts.OCIAnonymousPull = s.OCIAnonymousPull })
+	take("oci_upload_dir", func() { opts.OCIUploadDir = s.OCIUploadDir })
+	take("oci_upload_expiry", func() { opts.OCIUploadExpiry = s.OCIUploadExpiry })
 }
 
 func serveRun(ctx context.Context, opts *Options) error {
@@ -215,19 +232,17 @@ func serveRun(ctx context.Context, opts *Options) error {
 	if dsn == "" {
 		dsn = filepath.Join(cfg.Store, client.LogFileName)
 	}
-	log, err := server.OpenLog(ctx, dsn, eventlog.Options{})
+	svc, err := app.Open(ctx, app.Config{Log: dsn, Backend: be, ProtectedTags: cfg.Tags.Protected})
 	if err != nil {
 		return cmdutil.Mark(err, client.ErrUnavailable)
 	}
-	defer log.Close()
-	reg := registry.New(log, server.Checker(be), nil)
-	if err := reg.ProtectTags(cfg.Tags.Protected); err != nil {
-		return err
-	}
+	defer svc.Close()
 	srv, err := server.New(server.Options{
-		Registry: reg, Log: log, Backend: be, BackendType: bc.Type,
+		Service: svc, Backend: be, BackendType: bc.Type,
 		LogKind: logKind(dsn), LogLocation: redactDSN(dsn),
 		Logger: logger, Limits: server.Limits{MaxBody: maxBody, DrainTimeout: opts.Drain},
+		OCI: server.OCIOptions{Disabled: !opts.OCI, AnonymousPull: opts.OCIAnonymousPull,
+			UploadDir: opts.OCIUploadDir, UploadExpiry: opts.OCIUploadExpiry},
 	})
 	if errors.Is(err, storeid.ErrForeignLog) || errors.Is(err, storeid.ErrUnclaimed) {
 		return cmdutil.Mark(fmt.Errorf("%w; give serve the event log these blobs belong to (--log), or another backend", err), client.ErrConflict)
@@ -300,7 +315,7 @@ func lookup(env func(string) (string, bool), k string) (string, bool) {
 
 // redactDSN hides a PostgreSQL password in logs.
 func redactDSN(dsn string) string {
-	if !server.IsPostgres(dsn) {
+	if !app.IsPostgres(dsn) {
 		return dsn
 	}
 	return "postgres://…"
@@ -319,7 +334,7 @@ func writeReady(ctx context.Context, path, data string) error {
 
 // logKind names the kind of the event log at dsn for the store marker.
 func logKind(dsn string) string {
-	if server.IsPostgres(dsn) {
+	if app.IsPostgres(dsn) {
 		return storeid.KindPostgres
 	}
 	return storeid.KindSQLite

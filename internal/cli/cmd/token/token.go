@@ -3,20 +3,18 @@ package token
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
 	"time"
 
+	"github.com/spf13/cobra"
+
+	"github.com/artifact-store/artstore/internal/app"
 	"github.com/artifact-store/artstore/internal/cli/cmdutil"
 	"github.com/artifact-store/artstore/internal/cli/iostreams"
 	"github.com/artifact-store/artstore/internal/config"
-	"github.com/artifact-store/artstore/internal/eventlog"
-	"github.com/artifact-store/artstore/internal/server"
-	"github.com/artifact-store/artstore/internal/server/auth"
 	"github.com/artifact-store/artstore/pkg/client"
-	"github.com/spf13/cobra"
 )
 
 // Tokens is what the token commands need: the daemon's API (with --server)
@@ -92,7 +90,7 @@ With --json, print {"token", "id", "name", "scope", "prefix", "expires_at", ...}
 			if opts.Request.Scope == "" {
 				return cmdutil.FlagErrorf("--scope is required: read, write or admin")
 			}
-			if _, err := server.TokenSpec(opts.Request); err != nil {
+			if _, err := app.TokenSpec(opts.Request); err != nil {
 				return cmdutil.FlagErrorf("%v", err)
 			}
 			if runF != nil {
@@ -257,11 +255,11 @@ func open(ctx context.Context, f *cmdutil.Factory, cfgFn func() (*config.Config,
 	if logDSN == "" {
 		logDSN = filepath.Join(cfg.Store, client.LogFileName)
 	}
-	log, err := server.OpenLog(ctx, logDSN, eventlog.Options{})
+	svc, err := app.Open(ctx, app.Config{Log: logDSN})
 	if err != nil {
 		return nil, cmdutil.Mark(err, client.ErrUnavailable)
 	}
-	return &logTokens{log: log, book: auth.NewBook(log, nil, 0), actor: cmdutil.Actor(f.LookupEnv)}, nil
+	return &logTokens{svc: svc, self: app.Principal{Actor: cmdutil.Actor(f.LookupEnv)}}, nil
 }
 
 type remoteTokens struct{ r *client.Remote }
@@ -279,53 +277,29 @@ func (t remoteTokens) Close() error { return t.r.Close() }
 
 // logTokens works on a log directly; the actor is the local user.
 type logTokens struct {
-	log   eventlog.Store
-	book  *auth.Book
-	actor string
+	svc  *app.Service
+	self app.Principal
 }
 
 func (t *logTokens) Create(ctx context.Context, req client.TokenRequest) (*client.TokenCreated, error) {
-	spec, err := server.TokenSpec(req)
+	tc, err := t.svc.CreateToken(ctx, t.self, req)
 	if err != nil {
-		return nil, mapErr(err)
+		return nil, app.Sentinel(err)
 	}
-	secret, tok, err := t.book.Create(ctx, t.actor, spec)
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	return &client.TokenCreated{TokenInfo: server.WireToken(tok, time.Now()), Token: secret}, nil
+	return &tc, nil
 }
 
 func (t *logTokens) List(ctx context.Context) ([]client.TokenInfo, error) {
-	ts, err := t.book.List(ctx)
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	out := make([]client.TokenInfo, 0, len(ts))
-	for _, tk := range ts {
-		out = append(out, server.WireToken(tk, time.Now()))
-	}
-	return out, nil
+	ts, err := t.svc.ListTokens(ctx)
+	return ts, app.Sentinel(err)
 }
 
 func (t *logTokens) Revoke(ctx context.Context, id string) (*client.TokenInfo, error) {
-	tk, err := t.book.Revoke(ctx, t.actor, id)
+	ti, err := t.svc.RevokeToken(ctx, t.self, id)
 	if err != nil {
-		return nil, mapErr(err)
+		return nil, app.Sentinel(err)
 	}
-	out := server.WireToken(tk, time.Now())
-	return &out, nil
+	return &ti, nil
 }
 
-func (t *logTokens) Close() error { return t.log.Close() }
-
-// mapErr gives auth errors their exit statuses.
-func mapErr(err error) error {
-	switch {
-	case errors.Is(err, auth.ErrNotFound):
-		return cmdutil.Mark(err, client.ErrNotFound)
-	case errors.Is(err, auth.ErrInvalid):
-		return cmdutil.Mark(err, client.ErrInvalid)
-	}
-	return err
-}
+func (t *logTokens) Close() error { return t.svc.Close() }
