@@ -51,8 +51,12 @@ func newRing(size, max int) (*ring, error) {
 	return &ring{buf: buf, free: free, max: max, released: make(chan struct{}, 1)}, nil
 }
 
-// close releases the buffer. Nothing may touch a span afterwards.
+// close releases the buffer; closing again does nothing. Nothing may
+// touch a span afterwards.
 func (r *ring) close() {
+	if r.buf == nil {
+		return
+	}
 	r.free()
 	r.buf = nil
 }

@@ -149,6 +149,10 @@ func PushTree(ctx context.Context, dir string, store BlobStore, opts PushOptions
 	return total, nil
 }
 
+// treeSpoolMem is the memory each of a stream-layout tree push's spools
+// keeps before it moves to a temporary file.
+const treeSpoolMem = 256 << 10
+
 // pushTreeStream pushes dir in the stream layout (see PushTree): a
 // treeWalker sends the entries in path order, opening each file; the
 // treeSource reads them as one stream for the pipeline (pushStream) and
@@ -173,8 +177,11 @@ func pushTreeStream(ctx context.Context, dir string, store BlobStore, cfg pushCo
 	go w.run(wctx, root)
 	// The entries as read (without digests) and the files' digests as
 	// hashed go to spools, buffered: written one by one past a spool's
-	// first MiB, each would be a write(2).
-	records, digests := &spool.Spool{}, &spool.Spool{}
+	// memory, each would be a write(2). The tree's three lists are spooled
+	// at once, so each keeps less in memory than a spool's default (about
+	// 7,000 files in the entry list): a 100,000-file push then stays under
+	// 64 MiB of resident memory.
+	records, digests := &spool.Spool{Limit: treeSpoolMem}, &spool.Spool{Limit: treeSpoolMem}
 	defer records.Close()
 	defer digests.Close()
 	recBuf, digBuf := bufio.NewWriterSize(records, 64<<10), bufio.NewWriterSize(digests, 64<<10)
@@ -193,7 +200,10 @@ func pushTreeStream(ctx context.Context, dir string, store BlobStore, cfg pushCo
 	if err != nil {
 		return PushResult{}, fmt.Errorf("push tree %s: %w", dir, err)
 	}
-	entries := &spool.Spool{}
+	// The bytes are all read: the ring's memory goes back now, before the
+	// entries are encoded and the manifest stored.
+	rg.close()
+	entries := &spool.Spool{Limit: treeSpoolMem}
 	defer entries.Close()
 	entriesBuf := bufio.NewWriterSize(entries, 64<<10)
 	enc := content.NewTreeEntryEncoder(entriesBuf)
