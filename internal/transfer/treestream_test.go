@@ -398,3 +398,37 @@ func TestPullTreeCraftedLinks(t *testing.T) {
 		t.Fatalf("a failed pull left %v", ents)
 	}
 }
+
+// TestPullTreePathsPerFileLayout: a selection in a per-file layout tree
+// reads the manifests and chunks of the selected files only.
+func TestPullTreePathsPerFileLayout(t *testing.T) {
+	s := newMemStore()
+	src := t.TempDir()
+	writeTree(t, src, map[string]string{"a/one.txt": "one", "a/two.txt": "two", "b/three.txt": "three"}, nil)
+	res, err := PushTree(context.Background(), src, s, PushOptions{Chunker: smallParams(), TreeSchema: content.ManifestSchema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := manifestOf(t, s, res.ManifestDigest)
+	var mu sync.Mutex
+	fetched := map[content.Digest]bool{}
+	s.failGet = func(_ int, d content.Digest) error {
+		mu.Lock()
+		fetched[d] = true
+		mu.Unlock()
+		return nil
+	}
+	dst := t.TempDir()
+	if _, err := PullTree(context.Background(), res.ManifestDigest, s, dst, PullOptions{Paths: []string{"a/t*"}}); err != nil {
+		t.Fatal(err)
+	}
+	got := snapshot(t, dst)
+	if got["a/two.txt"] != "-rw-r--r-- two" || got["a/one.txt"] != "" || got["b/three.txt"] != "" {
+		t.Fatalf("wrote %v, want a/two.txt only", got)
+	}
+	for _, e := range m.Entries {
+		if e.Type == content.EntryFile && fetched[e.Manifest] != (e.Path == "a/two.txt") {
+			t.Errorf("%s: its manifest fetched %v", e.Path, fetched[e.Manifest])
+		}
+	}
+}
