@@ -36,6 +36,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/artifact-store/artstore/internal/cli/build"
 	"github.com/artifact-store/artstore/internal/cli/cmd/admin"
 	"github.com/artifact-store/artstore/internal/cli/cmd/audit"
 	"github.com/artifact-store/artstore/internal/cli/cmd/backend"
@@ -137,72 +138,35 @@ docs/configuration.md.
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return cmdutil.FlagErrorWrap(err) })
 	cmdutil.MakeParent(root)
 	// The help command's own flags need usage text too.
-	root.SetHelpCommand(&cobra.Command{
-		Use:   "help [command]",
-		Short: "Help about any command",
-		Long:  "Print the help of any command, e.g. `artstore help backend health`.",
-		Example: `  $ artstore help
-  $ artstore help backend health`,
-		ValidArgsFunction: func(c *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
-			cmd, _, e := c.Root().Find(args)
-			if e != nil {
-				return nil, cobra.ShellCompDirectiveNoFileComp
-			}
-			var out []cobra.Completion
-			for _, sub := range cmd.Commands() {
-				if sub.IsAvailableCommand() && strings.HasPrefix(sub.Name(), toComplete) {
-					out = append(out, cobra.CompletionWithDesc(sub.Name(), sub.Short))
-				}
-			}
-			return out, cobra.ShellCompDirectiveNoFileComp
-		},
-		RunE: func(c *cobra.Command, args []string) error {
-			cmd, rest, err := c.Root().Find(args)
-			if err != nil || cmd == nil || len(rest) > 0 {
-				name := strings.Join(args, " ")
-				if len(rest) > 0 {
-					name = rest[0]
-				}
-				return cmdutil.UnknownCommand(cmdParent(cmd, c.Root()), name)
-			}
-			return cmd.Help()
-		},
-	})
+	root.SetHelpCommand(newHelpCmd())
 	cmdutil.SkipConfig(root) // `artstore` alone prints help
 
 	config.RegisterFlags(root.PersistentFlags())
 	if f.Config == nil {
 		f.Config = cmdutil.ConfigFromFlags(root.PersistentFlags(), f.LookupEnv)
+		if f.Output == nil {
+			f.Output = cmdutil.OutputFromFlags(root.PersistentFlags(), f.LookupEnv)
+		}
 	}
-
-	// The single PersistentPreRunE of the tree (cobra does not chain them):
-	// load and validate the configuration once, and apply the output switches.
-	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
-		switch {
-		case cmdutil.SkipsConfig(cmd), cmd.Name() == "help",
-			// Shell completion requests: completion functions that need the
-			// configuration load it themselves; a broken config file must
-			// not break the shell.
-			cmd.Name() == cobra.ShellCompRequestCmd, cmd.Name() == cobra.ShellCompNoDescRequestCmd:
-			return nil
+	if f.Output == nil {
+		loadConfig := f.Config
+		f.Output = func() (config.Output, error) {
+			cfg, err := loadConfig()
+			if err != nil {
+				return config.Output{}, err
+			}
+			return cfg.Output, nil
 		}
-		cfg, err := f.Config()
-		if err != nil {
-			return err
-		}
-		if err := cmdutil.CheckJSONFlags(cfg.Output); err != nil {
-			return err
-		}
-		f.IO.SetQuiet(cfg.Output.Quiet)
-		f.IO.SetVerbose(cfg.Output.Verbose)
-		if cfg.ConfigFile != "" {
-			f.IO.Debugf("config file: %s", cfg.ConfigFile)
-		} else {
-			f.IO.Debugf("config file: none (looked for %s)", cfg.ConfigPath)
-		}
-		f.IO.Debugf("store: %s", cfg.Store)
-		return nil
 	}
+	// --version, handled by cobra before any pre-run: it reads no config.
+	buildInfo := f.BuildInfo
+	if buildInfo == nil {
+		buildInfo = build.Read
+	}
+	root.Version = version.Line(buildInfo())
+	root.SetVersionTemplate("{{.Version}}\n")
+	root.Flags().Bool("version", false, "print artstore's version (as artstore version does)")
+	root.PersistentPreRunE = preRun(f)
 
 	root.AddCommand(
 		initcmd.NewCmdInit(f, nil),
@@ -230,6 +194,86 @@ docs/configuration.md.
 	)
 	cmdutil.PlainBoolFlags(root)
 	return root
+}
+
+// preRun is the single PersistentPreRunE of the tree (cobra does not chain
+// them): it loads and validates the configuration once (only the output
+// switches for the commands marked output-only) and applies the output
+// switches.
+func preRun(f *cmdutil.Factory) func(cmd *cobra.Command, args []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		switch {
+		case cmdutil.SkipsConfig(cmd), cmd.Name() == "help",
+			// Shell completion requests: completion functions that need the
+			// configuration load it themselves; a broken config file must
+			// not break the shell.
+			cmd.Name() == cobra.ShellCompRequestCmd, cmd.Name() == cobra.ShellCompNoDescRequestCmd:
+			return nil
+		}
+		var out config.Output
+		if cmdutil.IsOutputOnly(cmd) {
+			o, err := f.Output()
+			if err != nil {
+				return err
+			}
+			out = o
+		} else {
+			cfg, err := f.Config()
+			if err != nil {
+				return err
+			}
+			out = cfg.Output
+			defer func() {
+				if cfg.ConfigFile != "" {
+					f.IO.Debugf("config file: %s", cfg.ConfigFile)
+				} else {
+					f.IO.Debugf("config file: none (looked for %s)", cfg.ConfigPath)
+				}
+				f.IO.Debugf("store: %s", cfg.Store)
+			}()
+		}
+		if err := cmdutil.CheckJSONFlags(out); err != nil {
+			return err
+		}
+		f.IO.SetQuiet(out.Quiet)
+		f.IO.SetVerbose(out.Verbose)
+		return nil
+	}
+}
+
+// newHelpCmd is the help command: artstore help [command].
+func newHelpCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		Long:  "Print the help of any command, e.g. artstore help backend health.",
+		Example: `  $ artstore help
+  $ artstore help backend health`,
+		ValidArgsFunction: func(c *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			cmd, _, e := c.Root().Find(args)
+			if e != nil {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			var out []cobra.Completion
+			for _, sub := range cmd.Commands() {
+				if sub.IsAvailableCommand() && strings.HasPrefix(sub.Name(), toComplete) {
+					out = append(out, cobra.CompletionWithDesc(sub.Name(), sub.Short))
+				}
+			}
+			return out, cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			cmd, rest, err := c.Root().Find(args)
+			if err != nil || cmd == nil || len(rest) > 0 {
+				name := strings.Join(args, " ")
+				if len(rest) > 0 {
+					name = rest[0]
+				}
+				return cmdutil.UnknownCommand(cmdParent(cmd, c.Root()), name)
+			}
+			return cmd.Help()
+		},
+	}
 }
 
 func cmdParent(cmd, root *cobra.Command) *cobra.Command {

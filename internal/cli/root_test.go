@@ -71,7 +71,13 @@ func TestRun(t *testing.T) {
 			wantOut: []string{"UNHEALTHY"},
 			wantErr: []string{"artstore: backend default: root directory " + filepath.Join(home, "nowhere", "blobs") + " does not exist (is the disk holding the store mounted?"}},
 		{name: "quiet and verbose conflict", args: []string{"-q", "-v", "version"}, wantCode: 2, wantErr: []string{"--quiet and --verbose cannot both be on"}},
-		{name: "verbose says which config", args: []string{"-v", "version"}, wantErr: []string{"debug: config file: none (looked for " + filepath.Join(home, ".config", "artstore", "config.yaml") + ")"}},
+		{name: "version works with a broken config file", env: map[string]string{"ARTSTORE_CONFIG": badConfig},
+			args: []string{"version"}, wantOut: []string{"artstore "}, wantNoErr: true},
+		{name: "--version works with a broken config file", env: map[string]string{"ARTSTORE_CONFIG": badConfig},
+			args: []string{"--version"}, wantOut: []string{"artstore "}, wantNoErr: true},
+		{name: "version still checks the output switches", env: map[string]string{"ARTSTORE_CONFIG": badConfig},
+			args: []string{"version", "--jq", ".["}, wantCode: 2, wantErr: []string{"--jq"}},
+		{name: "verbose says which config", args: []string{"-v", "backend", "ls"}, wantErr: []string{"debug: config file: none (looked for " + filepath.Join(home, ".config", "artstore", "config.yaml") + ")"}},
 		{name: "help for a command", args: []string{"help", "backend", "health"}, wantOut: []string{"artstore backend health [ID] [flags]"}},
 		{name: "help for an unknown command", args: []string{"help", "nope"}, wantCode: 2, wantErr: []string{`unknown command "nope"`}},
 	}
@@ -186,5 +192,37 @@ func TestBackendCommandsAskTheDaemon(t *testing.T) {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit %d saying the daemon cannot be reached",
 				args, code, out, errOut, cmdutil.ExitUnavailable)
 		}
+	}
+}
+
+// TestHelpHasNoBackticks renders the help of every command: a literal
+// backtick is Markdown that a terminal shows as is (flag usage texts may
+// quote a `NAME`: pflag turns it into the placeholder and drops the quotes).
+func TestHelpHasNoBackticks(t *testing.T) {
+	ios, _, _, _ := iostreams.Test()
+	root := NewRootCmd(cmdutil.New(ios, nil))
+	root.InitDefaultHelpCmd()
+	var walk func(c *cobra.Command)
+	count := 0
+	walk = func(c *cobra.Command) {
+		count++
+		var b strings.Builder
+		c.SetOut(&b)
+		c.SetErr(&b)
+		if err := c.Help(); err != nil {
+			t.Fatalf("%s: %v", c.CommandPath(), err)
+		}
+		for i, line := range strings.Split(b.String(), "\n") {
+			if strings.Contains(line, "`") {
+				t.Errorf("%s: help line %d has a backtick: %q", c.CommandPath(), i+1, line)
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+	if count < 30 {
+		t.Fatalf("walked only %d commands", count)
 	}
 }

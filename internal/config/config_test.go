@@ -299,6 +299,12 @@ func TestLoadErrors(t *testing.T) {
 			wants: []string{"json: cannot be set in the config file; use --json or ARTSTORE_JSON"}},
 		{name: "malformed YAML names file and line", file: "store: /s\nbackends: [\n",
 			wants: []string{"config.yaml is not valid YAML", "line"}},
+		{name: "over-indented key names its own line", file: "store: /tmp/x\nbackends:\n  main:\n    type: local\n   root: /tmp/y\n",
+			wants: []string{"config.yaml is not valid YAML: line 5 column 4: did not find expected key (in the mapping that starts at line 3)"}},
+		{name: "key under-indented after an over-indented one names its line", file: "store: /x\nbackend: main\nbackends:\n  main:\n      type: local\n    root: /y\n",
+			wants: []string{"is not valid YAML: line 6 column"}},
+		{name: "scanner error names its line", file: "store: /x\nbackends:\n  main:\n    type: local\n      root: /y\n",
+			wants: []string{"is not valid YAML: line 5 column"}},
 		{name: "not a mapping", file: "- a\n- b\n", wants: []string{"must be a mapping"}},
 		{name: "relative path in file", file: "store: rel/dir\n",
 			wants: []string{`configuration: store: "rel/dir" must be an absolute path or start with ~/`, "line 1", "flag --store", "env ARTSTORE_STORE"}}, // one problem, no follow-on errors
@@ -361,6 +367,32 @@ func TestLoadErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestLoadOutputIgnoresTheConfigFile(t *testing.T) {
+	opts, _ := setup(t, "store: /s\nbackends:\n  main:\n    type: local\n   root: /r\n")
+	if _, err := Load(opts); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("Load of the broken file = %v, want ErrInvalid", err)
+	}
+	out, err := LoadOutput(withEnv(opts, "ARTSTORE_JSON", "true", "ARTSTORE_QUIET", "1"))
+	if err != nil {
+		t.Fatalf("LoadOutput = %v; it must not read the config file", err)
+	}
+	if want := (Output{JSON: true, Quiet: true}); out != want {
+		t.Errorf("LoadOutput = %+v, want %+v", out, want)
+	}
+	opts.Flags = flags(t, "--verbose", "--template", "{{.version}}")
+	out, err = LoadOutput(opts)
+	if err != nil || !out.Verbose || !out.JSON || out.Template != "{{.version}}" {
+		t.Errorf("LoadOutput with flags = %+v, %v", out, err)
+	}
+	opts.Flags = flags(t, "-q", "-v")
+	if _, err := LoadOutput(opts); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "--quiet and --verbose cannot both be on") {
+		t.Errorf("LoadOutput -q -v = %v, want the conflict", err)
+	}
+	if _, err := LoadOutput(withEnv(opts, "ARTSTORE_JSON", "maybe")); !errors.Is(err, ErrInvalid) {
+		t.Errorf("LoadOutput with a bad ARTSTORE_JSON = %v, want ErrInvalid", err)
 	}
 }
 

@@ -1,11 +1,12 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 )
 
 // backendIDPattern is what a backend ID may look like. Viper lowercases
@@ -38,7 +39,7 @@ func checkFile(name string, data []byte, ps *problems) (*fileLayout, error) {
 	layout := &fileLayout{name: name, lines: map[string]int{}}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("%w: config file %s is not valid YAML: %s", ErrInvalid, name, strings.TrimPrefix(err.Error(), "yaml: "))
+		return nil, fmt.Errorf("%w: config file %s is not valid YAML: %s", ErrInvalid, name, yamlProblem(err))
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return layout, nil // empty file
@@ -187,4 +188,30 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// yamlProblem describes a YAML syntax error by the line and column where the
+// parser found the problem, and adds the line where the enclosing mapping or
+// list starts when that is another: for an over-indented key the start of
+// the enclosing mapping is lines above the mistake, and naming only it sends
+// the user to the wrong line.
+func yamlProblem(err error) string {
+	var le *yaml.LoadError
+	if !errors.As(err, &le) || le.Mark.Line == 0 {
+		return strings.TrimPrefix(err.Error(), "yaml: ")
+	}
+	msg := fmt.Sprintf("line %d column %d: %s", le.Mark.Line, le.Mark.Column, le.Message)
+	if c := le.ContextMark.Line; c != 0 && c != le.Mark.Line {
+		construct := "the construct"
+		switch {
+		case strings.Contains(le.ContextMsg, "mapping"):
+			construct = "the mapping"
+		case strings.Contains(le.ContextMsg, "sequence"):
+			construct = "the list"
+		case strings.Contains(le.ContextMsg, "scalar"):
+			construct = "the value"
+		}
+		msg += fmt.Sprintf(" (in %s that starts at line %d)", construct, c)
+	}
+	return msg
 }

@@ -32,54 +32,100 @@ func Load(opts LoadOptions) (*Config, error) {
 	home, configHome, dataHome := opts.dirs()
 	ps := &problems{}
 
-	// 1. Which config file.
-	path, explicit, pathSrc := opts.ConfigFile, opts.ConfigFile != "", "LoadOptions.ConfigFile"
-	if v, ok := opts.env(EnvConfig); ok {
-		path, explicit, pathSrc = v, true, "env "+EnvConfig
+	// 1. Which config file; 2. read and check it.
+	path, explicit, pathSrc, err := opts.configFile(home, configHome)
+	if err != nil {
+		return nil, err
 	}
-	if f, ok := opts.flag(FlagConfig); ok {
-		path, explicit, pathSrc = f.Value.String(), true, "flag --"+FlagConfig
-	}
-	if !explicit {
-		if configHome == "" {
-			path = ""
-		} else {
-			path = filepath.Join(configHome, "artstore", "config.yaml")
-		}
-	} else {
-		p, err := opts.absPath(expandHome(path, home))
-		if err != nil {
-			return nil, err
-		}
-		path = p
-	}
-
-	// 2. Read and check it.
-	var data []byte
 	cfg := &Config{ConfigPath: path}
-	if path != "" {
-		b, err := os.ReadFile(path)
-		switch {
-		case err == nil:
-			data, cfg.ConfigFile = b, path
-		case errors.Is(err, fs.ErrNotExist) && !explicit:
-			// No config file at the default path: defaults apply.
-		case errors.Is(err, fs.ErrNotExist):
-			return nil, fmt.Errorf("%w: config file %s (from %s) does not exist", ErrInvalid, path, pathSrc)
-		default:
-			return nil, fmt.Errorf("read config file: %w", err)
-		}
-	}
-	layout := &fileLayout{name: path, lines: map[string]int{}}
-	if cfg.ConfigFile != "" {
-		l, err := checkFile(path, data, ps)
-		if err != nil {
-			return nil, err
-		}
-		layout = l
+	data, layout, err := readConfigFile(cfg, explicit, pathSrc, ps)
+	if err != nil {
+		return nil, err
 	}
 
 	// 3. Layer the sources in one viper instance.
+	v, err := opts.layers(data, path, dataHome)
+	if err != nil {
+		return nil, err
+	}
+
+	// 4. Typed values, validated.
+	r := &resolver{v: v, opts: &opts, layout: layout, ps: ps, home: home}
+	r.resolve(cfg)
+	if err := ps.err(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// LoadOutput resolves only the output switches (--json, --jq, --template,
+// --quiet, --verbose), which come from flags and the environment alone. It
+// never reads the config file, so a command that needs nothing else
+// (version) works while the file is broken.
+func LoadOutput(opts LoadOptions) (Output, error) {
+	home, _, _ := opts.dirs()
+	ps := &problems{}
+	v, err := opts.layers(nil, "", "")
+	if err != nil {
+		return Output{}, err
+	}
+	r := &resolver{v: v, opts: &opts, layout: &fileLayout{lines: map[string]int{}}, ps: ps, home: home}
+	out := r.output()
+	return out, ps.err()
+}
+
+// configFile says which config file to read: --config, else
+// ARTSTORE_CONFIG, else LoadOptions.ConfigFile (explicit: it must exist),
+// else the default path under configHome (read when it exists).
+func (o *LoadOptions) configFile(home, configHome string) (path string, explicit bool, src string, err error) {
+	path, explicit, src = o.ConfigFile, o.ConfigFile != "", "LoadOptions.ConfigFile"
+	if v, ok := o.env(EnvConfig); ok {
+		path, explicit, src = v, true, "env "+EnvConfig
+	}
+	if f, ok := o.flag(FlagConfig); ok {
+		path, explicit, src = f.Value.String(), true, "flag --"+FlagConfig
+	}
+	if !explicit {
+		if configHome == "" {
+			return "", false, src, nil
+		}
+		return filepath.Join(configHome, "artstore", "config.yaml"), false, src, nil
+	}
+	p, err := o.absPath(expandHome(path, home))
+	return p, true, src, err
+}
+
+// readConfigFile reads cfg.ConfigPath, when set, and checks its shape,
+// setting cfg.ConfigFile when a file was read. It returns the file's bytes
+// and where each key sits in it.
+func readConfigFile(cfg *Config, explicit bool, pathSrc string, ps *problems) ([]byte, *fileLayout, error) {
+	path := cfg.ConfigPath
+	layout := &fileLayout{name: path, lines: map[string]int{}}
+	if path == "" {
+		return nil, layout, nil
+	}
+	data, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		cfg.ConfigFile = path
+	case errors.Is(err, fs.ErrNotExist) && !explicit:
+		return nil, layout, nil // no config file at the default path: defaults apply
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, nil, fmt.Errorf("%w: config file %s (from %s) does not exist", ErrInvalid, path, pathSrc)
+	default:
+		return nil, nil, fmt.Errorf("read config file: %w", err)
+	}
+	layout, err = checkFile(path, data, ps)
+	if err != nil {
+		return nil, nil, err
+	}
+	return data, layout, nil
+}
+
+// layers builds the viper instance holding every source: the file's data,
+// the environment over it, the flags bound above both, and the defaults.
+// An empty dataHome leaves the store without a default.
+func (o *LoadOptions) layers(data []byte, path, dataHome string) (*viper.Viper, error) {
 	v := viper.New()
 	v.SetConfigType("yaml")
 	if err := v.ReadConfig(bytes.NewReader(data)); err != nil {
@@ -93,11 +139,11 @@ func Load(opts LoadOptions) (*Config, error) {
 		if s.Key == "" {
 			continue
 		}
-		if val, ok := opts.env(s.Env); ok {
+		if val, ok := o.env(s.Env); ok {
 			envLayer[s.Key] = val
 		}
-		if s.Flag != "" && opts.Flags != nil {
-			if f := opts.Flags.Lookup(s.Flag); f != nil {
+		if s.Flag != "" && o.Flags != nil {
+			if f := o.Flags.Lookup(s.Flag); f != nil {
 				if err := v.BindPFlag(s.Key, f); err != nil {
 					return nil, fmt.Errorf("bind flag --%s: %w", s.Flag, err)
 				}
@@ -118,10 +164,12 @@ func Load(opts LoadOptions) (*Config, error) {
 	v.SetDefault(KeyJSON, false)
 	v.SetDefault(KeyQuiet, false)
 	v.SetDefault(KeyVerbose, false)
+	return v, nil
+}
 
-	r := &resolver{v: v, opts: &opts, layout: layout, ps: ps, home: home}
-
-	// 4. Typed values, validated.
+// resolve fills cfg with the typed, validated values, recording problems.
+func (r *resolver) resolve(cfg *Config) {
+	ps := r.ps
 	before := len(ps.list)
 	cfg.Store = r.path(KeyStore)
 	storeOK := len(ps.list) == before
@@ -143,17 +191,7 @@ func Load(opts LoadOptions) (*Config, error) {
 	cfg.RetryWindow = r.duration(KeyRetryWindow)
 	cfg.Serve = r.serve()
 	cfg.Tags = r.tags()
-	cfg.Output = Output{JSON: r.boolean(KeyJSON), JQ: r.str(KeyJQ), Template: r.str(KeyTemplate),
-		Quiet: r.boolean(KeyQuiet), Verbose: r.boolean(KeyVerbose)}
-	if cfg.Output.JQ != "" || cfg.Output.Template != "" {
-		cfg.Output.JSON = true
-	}
-	if cfg.Output.JQ != "" && cfg.Output.Template != "" {
-		ps.add(&Problem{Key: "jq, template", Msg: "--jq and --template cannot both be given"})
-	}
-	if cfg.Output.Quiet && cfg.Output.Verbose {
-		ps.add(&Problem{Key: "quiet, verbose", Msg: "--quiet and --verbose cannot both be on"})
-	}
+	cfg.Output = r.output()
 	cfg.Backends = r.backends()
 	if _, ok := cfg.Backends[ImplicitBackendID]; !ok && storeOK {
 		cfg.Backends[ImplicitBackendID] = Backend{Implicit: true, Spec: backends.Spec{
@@ -168,10 +206,22 @@ func Load(opts LoadOptions) (*Config, error) {
 		r.problem(KeyDefaultBackend, fmt.Sprintf("%q is not a configured backend (configured: %s)",
 			cfg.DefaultBackend, strings.Join(cfg.BackendIDs(), ", ")))
 	}
-	if err := ps.err(); err != nil {
-		return nil, err
+}
+
+// output reads the output switches and checks that they go together.
+func (r *resolver) output() Output {
+	out := Output{JSON: r.boolean(KeyJSON), JQ: r.str(KeyJQ), Template: r.str(KeyTemplate),
+		Quiet: r.boolean(KeyQuiet), Verbose: r.boolean(KeyVerbose)}
+	if out.JQ != "" || out.Template != "" {
+		out.JSON = true
 	}
-	return cfg, nil
+	if out.JQ != "" && out.Template != "" {
+		r.ps.add(&Problem{Key: "jq, template", Msg: "--jq and --template cannot both be given"})
+	}
+	if out.Quiet && out.Verbose {
+		r.ps.add(&Problem{Key: "quiet, verbose", Msg: "--quiet and --verbose cannot both be on"})
+	}
+	return out
 }
 
 // resolver reads typed values out of the layered viper instance and records
@@ -428,7 +478,6 @@ func (r *resolver) backends() map[string]Backend {
 	return out
 }
 
-// serve reads and checks the serve: section.
 // tags reads tags.protected: each pattern must be valid, and none may
 // match "latest", which every push moves.
 func (r *resolver) tags() Tags {
@@ -449,6 +498,7 @@ func (r *resolver) tags() Tags {
 	return t
 }
 
+// serve reads and checks the serve: section.
 func (r *resolver) serve() Serve {
 	s := Serve{set: map[string]bool{}}
 	k := func(field string) string { return KeyServe + "." + field }

@@ -156,6 +156,15 @@ type Views interface {
 	// whose Child is id); for Children, the artifacts that used id as an
 	// input (edges whose Parent is id). Sorted by child seq then index.
 	Edges(ctx context.Context, id string, dir Direction) ([]Edge, error)
+	// Names returns, in byte order, the distinct names of live artifacts
+	// that start with prefix, each cut just after the first '/' past the
+	// prefix ("reports/" stands for every live name under reports/), at
+	// most limit of them. It reads one index entry per result, however
+	// many artifacts share a name or a directory (shell completion).
+	Names(ctx context.Context, prefix string, limit int) ([]string, error)
+	// Versions returns the versions of the live artifacts of name that
+	// start with prefix, newest first, at most limit of them.
+	Versions(ctx context.Context, name, prefix string, limit int) ([]string, error)
 }
 
 // Artifact is an artifact as the views hold it.

@@ -32,6 +32,7 @@ func requestsFor(blob []byte, a api.Artifact) map[string]routeRequest {
 		"POST /v1/blobs/missing":             {path: "/v1/blobs/missing", body: api.MissingRequest{Digests: []string{d}}},
 		"POST /v1/artifacts":                 {path: "/v1/artifacts", body: api.RegisterRequest{Name: "other/new", ContentDigest: a.ContentDigest, ManifestDigest: a.ManifestDigest, Size: a.Size, Blobs: []string{d}}},
 		"GET /v1/artifacts":                  {path: "/v1/artifacts?pattern=other/"},
+		"GET /v1/complete":                   {path: "/v1/complete?ref=other/"},
 		"GET /v1/artifact":                   {path: "/v1/artifact?ref=" + ref},
 		"DELETE /v1/artifact":                {path: "/v1/artifact?ref=" + ref},
 		"GET /v1/artifact/content":           {path: "/v1/artifact/content?ref=" + ref},

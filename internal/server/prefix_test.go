@@ -115,6 +115,7 @@ func otherRequests(s, own api.Artifact, secret []byte) map[string][]routeRequest
 		"POST /v1/blobs/missing":      {{path: "/v1/blobs/missing", body: api.MissingRequest{Digests: digests}}},
 		"POST /v1/artifacts":          register,
 		"GET /v1/artifacts":           {{path: "/v1/artifacts?pattern=other/"}, {path: "/v1/artifacts?pattern=other/*"}, {path: "/v1/artifacts?pattern=*"}, {path: "/v1/artifacts?pattern=te*"}},
+		"GET /v1/complete":            {{path: "/v1/complete?ref=other/"}, {path: "/v1/complete?ref=o"}, {path: "/v1/complete?ref=" + url.QueryEscape(s.Name+":")}},
 		"GET /v1/artifact":            each(path("/v1/artifact?ref=")),
 		"DELETE /v1/artifact":         each(path("/v1/artifact?ref=")),
 		"GET /v1/artifact/content":    each(path("/v1/artifact/content?ref=")),

@@ -66,6 +66,7 @@ func (s *Server) routeTable() []route {
 		{Method: "POST", Pattern: "/v1/artifacts", Scope: auth.ScopeWrite, Names: namesOwn, Body: s.limits.MaxBody, h: s.handleRegister},
 		{Method: "GET", Pattern: "/v1/artifacts", Scope: auth.ScopeRead, Names: namesOwn, h: s.handleList},
 		{Method: "GET", Pattern: "/v1/artifact", Scope: auth.ScopeRead, Names: namesOwn, h: s.handleGet},
+		{Method: "GET", Pattern: "/v1/complete", Scope: auth.ScopeRead, Names: namesOwn, h: s.handleComplete},
 		{Method: "DELETE", Pattern: "/v1/artifact", Scope: auth.ScopeWrite, Names: namesOwn, h: s.handleDelete},
 		{Method: "GET", Pattern: "/v1/artifact/content", Scope: auth.ScopeRead, Names: namesOwn, h: s.handleContent},
 		{Method: "PUT", Pattern: "/v1/artifact/tags/{tag}", Scope: auth.ScopeWrite, Names: namesOwn, h: s.handleTag},

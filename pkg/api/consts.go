@@ -15,6 +15,14 @@ const (
 	// It is reserved: a file cannot be pushed with it, and a directory
 	// cannot be pushed with another, so Artifact.Kind follows from it.
 	TreeMediaType = "application/vnd.artstore.tree+json"
+	// LabelFileName is the label under which artstore push records the
+	// base name of the file or directory it pushed (report.pdf for
+	// ./out/report.pdf pushed as reports/quarterly); pull without -o
+	// writes under that name. It is the OCI title annotation, so an OCI
+	// client pulling the artifact through /v2 (oras pull) writes the same
+	// name. It is an ordinary label: shown, searchable, and changed or
+	// removed with artstore label.
+	LabelFileName = "org.opencontainers.image.title"
 )
 
 // Problem kinds (Problem.Kind) reported by verify.

@@ -125,3 +125,10 @@ type TokenCreated struct {
 	TokenInfo
 	Token string `json:"token"`
 }
+
+// Completions is the response to GET /v1/complete?ref=PARTIAL&limit=N:
+// the references that complete PARTIAL (shell completion), see
+// app.Service.Complete.
+type Completions struct {
+	Candidates []string `json:"candidates"`
+}

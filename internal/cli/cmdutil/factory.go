@@ -38,6 +38,11 @@ type Factory struct {
 	// Config returns the resolved configuration. NewRootCmd sets it from
 	// the global flags when it is nil.
 	Config func() (*config.Config, error)
+	// Output returns the output switches alone (flags and environment),
+	// without reading the config file, for the commands that must work
+	// while it is broken (version). NewRootCmd sets it when it is nil:
+	// from the global flags, or from Config when a test supplied one.
+	Output func() (config.Output, error)
 	// Backends opens every configured backend. A backend that cannot be
 	// opened, or a local one whose root directory is missing, is present
 	// as a stand-in whose Health says what is wrong and whose other methods
@@ -48,6 +53,10 @@ type Factory struct {
 	// daemon. It fails with an error matching client.ErrUnavailable when
 	// the local store does not exist yet; it never creates one.
 	Client func(ctx context.Context) (client.Store, error)
+	// CompleteClient is Client for shell completion: it prints nothing
+	// (no notice of a daemon being waited for) and never retries, since a
+	// completion must answer at once or not at all.
+	CompleteClient func(ctx context.Context) (client.Store, error)
 	// CreateClient is Client for the commands that may start a new store
 	// (push, init): a missing local store directory is created.
 	CreateClient func(ctx context.Context) (client.Store, error)
@@ -73,6 +82,18 @@ func New(ios *iostreams.IOStreams, lookupEnv func(string) (string, bool)) *Facto
 	})
 	f.Client = LazyCtx(func(ctx context.Context) (client.Store, error) { return f.openStore(ctx, false) })
 	f.CreateClient = LazyCtx(func(ctx context.Context) (client.Store, error) { return f.openStore(ctx, true) })
+	f.CompleteClient = LazyCtx(func(ctx context.Context) (client.Store, error) {
+		if f.Config == nil {
+			return nil, errors.New("internal error: Factory.Config is not set")
+		}
+		cfg, err := f.Config()
+		if err != nil {
+			return nil, err
+		}
+		quiet := *cfg
+		quiet.RetryWindow = 0
+		return OpenStore(ctx, &quiet, StoreOptions{LookupEnv: f.LookupEnv, Now: f.Now})
+	})
 	return f
 }
 
@@ -101,6 +122,14 @@ func (f *Factory) Notice(cfg *config.Config) io.Writer {
 func ConfigFromFlags(flags *pflag.FlagSet, lookupEnv func(string) (string, bool)) func() (*config.Config, error) {
 	return Lazy(func() (*config.Config, error) {
 		return config.Load(config.LoadOptions{Flags: flags, LookupEnv: lookupEnv})
+	})
+}
+
+// OutputFromFlags returns a lazy loader of the output switches from the
+// global flags and the environment; it never reads the config file.
+func OutputFromFlags(flags *pflag.FlagSet, lookupEnv func(string) (string, bool)) func() (config.Output, error) {
+	return Lazy(func() (config.Output, error) {
+		return config.LoadOutput(config.LoadOptions{Flags: flags, LookupEnv: lookupEnv})
 	})
 }
 

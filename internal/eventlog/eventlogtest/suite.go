@@ -66,6 +66,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"AppendOnlyEnforced", testAppendOnly},
 		{"RebuildEqualsLive", testRebuild},
 		{"Views", testViews},
+		{"NamesAndVersions", testNames},
 		{"OlderTypeVersionReplays", testOldVersion},
 		{"RegisteredV1AndV2Replay", testRegisteredV1AndV2},
 		{"RebuildIsStrict", testRebuildStrict},

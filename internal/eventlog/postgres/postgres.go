@@ -94,6 +94,10 @@ func (d *driver) Migrations() fs.FS {
 
 func (d *driver) EmptyTable(table string) string { return "TRUNCATE " + table }
 
+// ByteOrder implements sqlstore.ByteOrderer: the "C" collation compares
+// bytes; migration 0003 indexes artifacts (name COLLATE "C") for it.
+func (d *driver) ByteOrder(column string) string { return column + ` COLLATE "C"` }
+
 func (d *driver) IndexesQuery(n int) string {
 	return `SELECT i.indexname, i.indexdef FROM pg_indexes i
 		WHERE i.schemaname = current_schema() AND i.tablename IN (` + sqlstore.Placeholders(1, n) + `)

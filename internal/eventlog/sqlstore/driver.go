@@ -56,6 +56,17 @@ type IntersectMerger interface {
 	MergesIntersect() bool
 }
 
+// ByteOrderer is implemented by a Driver whose text comparisons do not
+// follow byte order by default (PostgreSQL compares in the database's
+// collation, in which '/' and '-' may weigh nothing): ByteOrder returns the
+// column expression compared byte by byte, as an index of the database's
+// migrations on the same expression serves it. Names relies on byte order
+// to step over every name under a directory in one probe. Without it,
+// columns compare in byte order already (SQLite's BINARY).
+type ByteOrderer interface {
+	ByteOrder(column string) string
+}
+
 // QueryLimiter is implemented by a Driver that can bound the database time
 // of one listing query (Store.Query), so that an expensive listing cannot
 // hold a database connection and its CPU for minutes: LimitQuery sets the

@@ -492,7 +492,11 @@ func splitCols(cols string) []string {
 // views returns the views over tx.
 func (s *Store) views(tx Tx) *views {
 	m, ok := s.d.(IntersectMerger)
-	return &views{q: tx, wrap: s.d.WrapError, mergeIntersect: ok && m.MergesIntersect()}
+	v := &views{q: tx, wrap: s.d.WrapError, mergeIntersect: ok && m.MergesIntersect()}
+	if bo, ok := s.d.(ByteOrderer); ok {
+		v.byteOrder = bo.ByteOrder
+	}
+	return v
 }
 
 // viewRead runs fn with views over one read transaction.

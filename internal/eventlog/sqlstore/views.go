@@ -25,6 +25,8 @@ type views struct {
 	wrap func(error) error
 	// mergeIntersect: see IntersectMerger.
 	mergeIntersect bool
+	// byteOrder: see ByteOrderer; nil when columns compare in byte order.
+	byteOrder func(column string) string
 }
 
 var _ eventlog.Views = (*views)(nil)

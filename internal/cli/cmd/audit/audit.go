@@ -43,8 +43,9 @@ const pageSize = 10000
 func NewCmdAudit(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	opts := &Options{IO: f.IO, Config: f.Config, Client: f.Client, Now: f.Now}
 	cmd := &cobra.Command{
-		Use:   "audit [REF]",
-		Short: "Show who did what to artifacts, and when",
+		Use:               "audit [REF]",
+		ValidArgsFunction: cmdutil.CompleteRef(f),
+		Short:             "Show who did what to artifacts, and when",
 		Long: `List the audit trail from the event log, oldest first: who pushed, tagged,
 labelled, set retention on, held, released, deleted or pulled which
 artifact and when, and what garbage collection and retention rules did.

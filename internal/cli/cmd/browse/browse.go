@@ -28,8 +28,9 @@ type Options struct {
 func NewCmdBrowse(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	opts := &Options{IO: f.IO, Client: f.Client, Run: tui.Run}
 	return &cobra.Command{
-		Use:   "browse [REF]",
-		Short: "Explore artifacts and their provenance in a terminal UI",
+		Use:               "browse [REF]",
+		ValidArgsFunction: cmdutil.CompleteRef(f),
+		Short:             "Explore artifacts and their provenance in a terminal UI",
 		Long: `Open an interactive browser: a filterable list of artifacts, newest
 first, the details of the selected one, and its lineage, up to its inputs
 and down to what was made from it. With REF it opens on that artifact.

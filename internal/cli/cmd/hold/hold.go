@@ -30,8 +30,9 @@ type Options struct {
 func NewCmdHold(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	opts := &Options{IO: f.IO, Config: f.Config, Client: f.Client}
 	cmd := &cobra.Command{
-		Use:   "hold REF --reason TEXT",
-		Short: "Place a legal hold on an artifact",
+		Use:               "hold REF --reason TEXT",
+		ValidArgsFunction: cmdutil.CompleteRef(f),
+		Short:             "Place a legal hold on an artifact",
 		Long: `Place a legal hold on an artifact: while it is held, nothing deletes it,
 neither artstore rm nor retention (exit status 7 for rm). The hold and
 its reason are recorded in the event log with who placed it. Release it
@@ -59,8 +60,9 @@ with "artstore hold release REF".`,
 
 	ropts := &Options{IO: f.IO, Config: f.Config, Client: f.Client, Release: true}
 	release := &cobra.Command{
-		Use:   "release REF",
-		Short: "Release the legal hold on an artifact",
+		Use:               "release REF",
+		ValidArgsFunction: cmdutil.CompleteRef(f),
+		Short:             "Release the legal hold on an artifact",
 		Long: `Release the legal hold on an artifact, recorded in the event log. The
 artifact can then be deleted again, by artstore rm or by retention.`,
 		Example: `  $ artstore hold release evidence/disk.img:1`,

@@ -30,8 +30,9 @@ type Options struct {
 func NewCmdLabel(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	opts := &Options{IO: f.IO, Config: f.Config, Client: f.Client}
 	cmd := &cobra.Command{
-		Use:   "label REF KEY=VALUE... [--rm KEY]...",
-		Short: "Set or remove an artifact's labels",
+		Use:               "label REF KEY=VALUE... [--rm KEY]...",
+		ValidArgsFunction: cmdutil.CompleteRef(f),
+		Short:             "Set or remove an artifact's labels",
 		Long: `Set labels (KEY=VALUE) on an artifact version and remove others (--rm KEY),
 in one recorded change, and print the labels it has afterwards. Labels are
 what "artstore ls --label" selects on.

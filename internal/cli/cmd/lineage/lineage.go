@@ -31,8 +31,9 @@ func NewCmdLineage(f *cmdutil.Factory, runF func(context.Context, *Options) erro
 	opts := &Options{IO: f.IO, Config: f.Config, Client: f.Client}
 	var up, down bool
 	cmd := &cobra.Command{
-		Use:   "lineage REF",
-		Short: "Show what an artifact was made from, or what was made from it",
+		Use:               "lineage REF",
+		ValidArgsFunction: cmdutil.CompleteRef(f),
+		Short:             "Show what an artifact was made from, or what was made from it",
 		Long: `Walk an artifact's provenance as a tree: with --up (the default) the inputs
 it was produced from, their inputs, and so on; with --down the artifacts
 that were produced from it. --depth limits how many steps are taken (0, the

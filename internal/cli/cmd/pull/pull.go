@@ -37,12 +37,18 @@ type Options struct {
 func NewCmdPull(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	opts := &Options{IO: f.IO, Config: f.Config, Client: f.Client}
 	cmd := &cobra.Command{
-		Use:   "pull REF",
-		Short: "Retrieve an artifact's bytes into a file, a directory or standard output",
-		Long: `Retrieve an artifact and write it to a file named after it in the current
-directory, to the path given with -o (into it, if it is a directory), or to
-standard output with -o -. A tree artifact (a pushed directory) is recreated
-as a directory.
+		Use:               "pull REF",
+		ValidArgsFunction: cmdutil.CompleteRef(f),
+		Short:             "Retrieve an artifact's bytes into a file, a directory or standard output",
+		Long: `Retrieve an artifact and write it to the current directory under the name
+it was pushed from (report.pdf, even when pushed as reports/quarterly; the
+label org.opencontainers.image.title holds it), to the path given with -o (into it, if
+it is a directory), or to standard output with -o -. A tree artifact (a
+pushed directory) is recreated as a directory, under the pushed directory's
+name. Without that label (standard input, or removed), the last element of
+the artifact's name is used. A recorded name never leads outside the
+current directory: one that holds a separator, "..", or a control
+character is not used.
 
 REF is name:version, name:tag, name (the latest tag), name@sha256:<hex> or
 an artifact ID. The digests used are checked against the artifact's
@@ -88,7 +94,7 @@ event log (see retrieval_records in the configuration); through a daemon,
 the daemon records every pull. A token limited to a name prefix pulls a
 file as one stream from the daemon's content route (it may not read blobs
 by digest) and cannot pull a directory artifact.`,
-		Example: `  $ artstore pull reports/quarterly:7                # writes ./quarterly
+		Example: `  $ artstore pull reports/quarterly:7                # writes ./report.pdf, its pushed name
   $ artstore pull reports/quarterly -o q.pdf          # the latest version
   $ artstore pull logs/build:312 -o - | grep ERROR
   $ artstore pull logs/build:312 --range 0-1023 -o head.log
@@ -107,7 +113,7 @@ by digest) and cannot pull a directory artifact.`,
 			return pullRun(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "write to `PATH` (- for standard output; default: the artifact's base name)")
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "write to `PATH` (- for standard output; default: the name it was pushed from)")
 	cmd.Flags().StringVar(&opts.Range, "range", "", "retrieve only bytes `A-B` (inclusive; A- and -N work too)")
 	cmd.Flags().BoolVarP(&opts.Force, "force", "f", false, "replace an existing file (or fill an existing directory with a tree)")
 	cmd.Flags().StringArrayVar(&opts.Paths, "path", nil, "pull only the tree entries at `PATH` (a file, a directory, or a glob; repeatable)")
@@ -148,10 +154,12 @@ func pullRun(ctx context.Context, opts *Options) error {
 	}
 	path := opts.Output
 	if path == "" {
-		path = artfmt.BaseName(art.Name)
+		// The name it was pushed from, else the name's last element: one
+		// element of the current directory, whatever the store holds.
+		path = client.PullFileName(*art)
 	} else if fi, err := os.Stat(path); !toStdout && art.Kind != "tree" && err == nil && fi.IsDir() {
-		// -o DIR for a file: into that directory, under the artifact's name.
-		path = filepath.Join(path, artfmt.BaseName(art.Name))
+		// -o DIR for a file: into that directory, under that name.
+		path = filepath.Join(path, client.PullFileName(*art))
 	}
 	// What is at path decides how it is written (see internal/outpath): a
 	// regular file or directory needs --force, a device or pipe is written

@@ -223,6 +223,16 @@ func buildRequest(ctx context.Context, opts *Options) (client.PushRequest, int64
 	if err != nil {
 		return req, 0, cmdutil.FlagErrorWrap(err)
 	}
+	// Record the pushed file's name, for pull to write it back under that
+	// name; a --label of the same key wins.
+	if _, given := labels[client.LabelFileName]; req.Path != "" && !given {
+		if name, ok := client.FileNameOf(req.Path); ok {
+			if labels == nil {
+				labels = map[string]string{}
+			}
+			labels[client.LabelFileName] = name
+		}
+	}
 	if len(labels) > 0 {
 		req.Labels = labels
 	}

@@ -29,8 +29,9 @@ func NewCmdSet(f *cmdutil.Factory, runF func(context.Context, *SetOptions) error
 	opts := &SetOptions{IO: f.IO, Config: f.Config, Client: f.Client}
 	var expireAfter, expiresAt, immutableUntil string
 	cmd := &cobra.Command{
-		Use:   "set REF",
-		Short: "Set an artifact's expiry or immutability",
+		Use:               "set REF",
+		ValidArgsFunction: cmdutil.CompleteRef(f),
+		Short:             "Set an artifact's expiry or immutability",
 		Long: `Set when one artifact expires (--expire-after, counted from its creation,
 or --expires-at) and until when it is immutable (--immutable-until). After
 its expiry "artstore retention apply" deletes it, unless a legal hold or

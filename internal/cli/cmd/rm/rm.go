@@ -34,9 +34,10 @@ type Result struct {
 func NewCmdRm(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	opts := &Options{IO: f.IO, Config: f.Config, Client: f.Client}
 	cmd := &cobra.Command{
-		Use:     "rm REF",
-		Aliases: []string{"remove"},
-		Short:   "Remove an artifact version",
+		Use:               "rm REF",
+		ValidArgsFunction: cmdutil.CompleteRef(f),
+		Aliases:           []string{"remove"},
+		Short:             "Remove an artifact version",
 		Long: `Remove one artifact version and say exactly which. The removal is recorded
 in the event log (a tombstone): from then on the version does not resolve, is not
 listed (except by "artstore ls --all") and cannot be pulled. Its bytes are

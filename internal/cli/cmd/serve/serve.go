@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/artifact-store/artstore/internal/app"
+	"github.com/artifact-store/artstore/internal/auth"
 	"github.com/artifact-store/artstore/internal/cli/cmdutil"
 	"github.com/artifact-store/artstore/internal/cli/iostreams"
 	"github.com/artifact-store/artstore/internal/config"
@@ -193,78 +194,71 @@ func (opts *Options) applyFile(s config.Serve) {
 	take("oci_upload_expiry", func() { opts.OCIUploadExpiry = s.OCIUploadExpiry })
 }
 
-func serveRun(ctx context.Context, opts *Options) error {
+func serveRun(ctx context.Context, opts *Options) (err error) {
 	cfg, err := opts.Config()
 	if err != nil {
 		return err
 	}
-	opts.applyFile(cfg.Serve)
-	if err := opts.check(); err != nil {
-		return err
-	}
-	maxBody, err := config.ParseSize(opts.MaxBody)
-	if err != nil || maxBody <= 0 {
-		return cmdutil.FlagErrorf("--max-body: %q is not a positive size", opts.MaxBody)
-	}
-	bc, be, err := openBackend(ctx, cfg)
+	// Everything that can be refused is checked, and the address taken,
+	// before anything is created on disk.
+	maxBody, tlsConf, err := opts.settings(cfg)
 	if err != nil {
 		return err
 	}
-	var tlsConf *tls.Config
-	if opts.TLSCert != "" {
-		cert, err := tls.LoadX509KeyPair(opts.TLSCert, opts.TLSKey)
-		if err != nil {
-			return cmdutil.FlagErrorf("--tls-cert/--tls-key: %v", err)
-		}
-		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	bc, ok := cfg.Backends[cfg.DefaultBackend]
+	if !ok {
+		return fmt.Errorf("%w: backend %q is not configured", config.ErrInvalid, cfg.DefaultBackend)
 	}
+	ln, err := net.Listen("tcp", opts.Listen)
+	if err != nil {
+		return cmdutil.Mark(fmt.Errorf("listen on %s: %w", opts.Listen, err), client.ErrUnavailable)
+	}
+	defer ln.Close() // after Serve returned, or a failed start
+	logger := newLogger(opts)
 
-	var h slog.Handler = slog.NewTextHandler(opts.IO.ErrOut, nil)
-	if opts.LogFormat == "json" {
-		h = slog.NewJSONHandler(opts.IO.ErrOut, nil)
-	}
-	logger := slog.New(h)
-
-	if err := os.MkdirAll(cfg.Store, 0o755); err != nil {
-		return fmt.Errorf("create store directory: %w", err)
-	}
+	// A start that fails removes the directories and files it created, so
+	// a mistake (a bad --log URL, a backend claimed by another log) leaves
+	// no empty store behind for the next command to take for a real one.
 	dsn := opts.Log
 	if dsn == "" {
 		dsn = filepath.Join(cfg.Store, client.LogFileName)
+	}
+	var made created
+	serving := false
+	defer func() {
+		if !serving {
+			made.undo()
+		}
+	}()
+	if bc.Type == backends.TypeLocal {
+		made.dir(bc.Root)
+		made.file(filepath.Join(bc.Root, storage.MarkerName))
+	}
+	made.dir(cfg.Store)
+	made.file(filepath.Join(cfg.Store, auth.BootstrapFile))
+	if !app.IsPostgres(dsn) {
+		made.dir(filepath.Dir(dsn))
+		for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
+			made.file(dsn + suffix)
+		}
+	}
+	be, err := openBackend(ctx, bc)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(cfg.Store, 0o755); err != nil {
+		return fmt.Errorf("create store directory: %w", err)
 	}
 	svc, err := app.Open(ctx, app.Config{Log: dsn, Backend: be, ProtectedTags: cfg.Tags.Protected})
 	if err != nil {
 		return cmdutil.Mark(err, client.ErrUnavailable)
 	}
-	defer svc.Close()
-	srv, err := server.New(server.Options{
-		Service: svc, Backend: be, BackendType: bc.Type,
-		LogKind: logKind(dsn), LogLocation: redactDSN(dsn),
-		Logger: logger, Limits: server.Limits{MaxBody: maxBody, DrainTimeout: opts.Drain},
-		OCI: server.OCIOptions{Disabled: !opts.OCI, AnonymousPull: opts.OCIAnonymousPull,
-			UploadDir: opts.OCIUploadDir, UploadExpiry: opts.OCIUploadExpiry},
-	})
-	if errors.Is(err, storeid.ErrForeignLog) || errors.Is(err, storeid.ErrUnclaimed) {
-		return cmdutil.Mark(fmt.Errorf("%w; give serve the event log these blobs belong to (--log), or another backend", err), client.ErrConflict)
-	}
+	defer svc.Close() // before made.undo: deferred calls run last-in first-out
+	srv, err := newServer(ctx, opts, cfg, serverParts{svc: svc, be: be, bc: bc, dsn: dsn, maxBody: maxBody, logger: logger})
 	if err != nil {
 		return err
 	}
-	secret, _ := lookup(opts.LookupEnv, EnvBootstrapToken)
-	path, created, err := srv.Tokens().Bootstrap(ctx, cfg.Store, secret)
-	switch {
-	case err != nil:
-		return cmdutil.Mark(err, client.ErrUnavailable)
-	case created && path != "":
-		logger.Info("created the bootstrap admin token", "file", path)
-	case created:
-		logger.Info("created the bootstrap admin token from " + EnvBootstrapToken)
-	}
-
-	ln, err := net.Listen("tcp", opts.Listen)
-	if err != nil {
-		return cmdutil.Mark(fmt.Errorf("listen on %s: %w", opts.Listen, err), client.ErrUnavailable)
-	}
+	serving = true
 	scheme := "http"
 	if tlsConf != nil {
 		scheme = "https"
@@ -291,19 +285,83 @@ func serveRun(ctx context.Context, opts *Options) error {
 	return nil
 }
 
+// settings takes the config file's serve: section where no flag was given
+// and checks the result: the body limit and the TLS key pair.
+func (opts *Options) settings(cfg *config.Config) (maxBody int64, tlsConf *tls.Config, err error) {
+	opts.applyFile(cfg.Serve)
+	if err := opts.check(); err != nil {
+		return 0, nil, err
+	}
+	maxBody, err = config.ParseSize(opts.MaxBody)
+	if err != nil || maxBody <= 0 {
+		return 0, nil, cmdutil.FlagErrorf("--max-body: %q is not a positive size", opts.MaxBody)
+	}
+	if opts.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(opts.TLSCert, opts.TLSKey)
+		if err != nil {
+			return 0, nil, cmdutil.FlagErrorf("--tls-cert/--tls-key: %v", err)
+		}
+		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	return maxBody, tlsConf, nil
+}
+
+func newLogger(opts *Options) *slog.Logger {
+	var h slog.Handler = slog.NewTextHandler(opts.IO.ErrOut, nil)
+	if opts.LogFormat == "json" {
+		h = slog.NewJSONHandler(opts.IO.ErrOut, nil)
+	}
+	return slog.New(h)
+}
+
+// serverParts are what newServer builds the daemon from.
+type serverParts struct {
+	svc     *app.Service
+	be      storage.Backend
+	bc      config.Backend
+	dsn     string
+	maxBody int64
+	logger  *slog.Logger
+}
+
+// newServer builds the daemon over the opened service and backend
+// (claiming the backend for the log) and makes sure an admin token exists.
+func newServer(ctx context.Context, opts *Options, cfg *config.Config, p serverParts) (*server.Server, error) {
+	srv, err := server.New(server.Options{
+		Service: p.svc, Backend: p.be, BackendType: p.bc.Type,
+		LogKind: logKind(p.dsn), LogLocation: redactDSN(p.dsn),
+		Logger: p.logger, Limits: server.Limits{MaxBody: p.maxBody, DrainTimeout: opts.Drain},
+		OCI: server.OCIOptions{Disabled: !opts.OCI, AnonymousPull: opts.OCIAnonymousPull,
+			UploadDir: opts.OCIUploadDir, UploadExpiry: opts.OCIUploadExpiry},
+	})
+	if errors.Is(err, storeid.ErrForeignLog) || errors.Is(err, storeid.ErrUnclaimed) {
+		return nil, cmdutil.Mark(fmt.Errorf("%w; give serve the event log these blobs belong to (--log), or another backend", err), client.ErrConflict)
+	}
+	if err != nil {
+		return nil, err
+	}
+	secret, _ := lookup(opts.LookupEnv, EnvBootstrapToken)
+	path, created, err := srv.Tokens().Bootstrap(ctx, cfg.Store, secret)
+	switch {
+	case err != nil:
+		return nil, cmdutil.Mark(err, client.ErrUnavailable)
+	case created && path != "":
+		p.logger.Info("created the bootstrap admin token", "file", path)
+	case created:
+		p.logger.Info("created the bootstrap admin token from " + EnvBootstrapToken)
+	}
+	return srv, nil
+}
+
 // openBackend opens the daemon's blob backend: the configuration's default
 // backend (the global --backend flag selects it), with every setting of its
 // entry.
-func openBackend(ctx context.Context, cfg *config.Config) (config.Backend, storage.Backend, error) {
-	bc, ok := cfg.Backends[cfg.DefaultBackend]
-	if !ok {
-		return bc, nil, fmt.Errorf("%w: backend %q is not configured", config.ErrInvalid, cfg.DefaultBackend)
-	}
+func openBackend(ctx context.Context, bc config.Backend) (storage.Backend, error) {
 	be, err := backends.Open(ctx, bc.Spec)
 	if err != nil {
-		return bc, nil, cmdutil.Mark(fmt.Errorf("backend %s: %w", bc.ID, err), client.ErrUnavailable)
+		return nil, cmdutil.Mark(fmt.Errorf("backend %s: %w", bc.ID, err), client.ErrUnavailable)
 	}
-	return bc, be, nil
+	return be, nil
 }
 
 func lookup(env func(string) (string, bool), k string) (string, bool) {

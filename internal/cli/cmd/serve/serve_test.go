@@ -2,6 +2,9 @@ package serve
 
 import (
 	"context"
+	"errors"
+	"io/fs"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,8 +18,10 @@ import (
 	"github.com/artifact-store/artstore/internal/cli/cmdutil"
 	"github.com/artifact-store/artstore/internal/cli/iostreams"
 	"github.com/artifact-store/artstore/internal/config"
+	"github.com/artifact-store/artstore/internal/storage"
 	"github.com/artifact-store/artstore/internal/storage/backends"
 	"github.com/artifact-store/artstore/internal/storage/backends/backendstest"
+	"github.com/artifact-store/artstore/pkg/client"
 )
 
 func TestNewCmdServe(t *testing.T) {
@@ -223,12 +228,101 @@ func TestServeBackendEveryKey(t *testing.T) {
 	cfg := backendstest.Load(t, dir, root)
 	specs := map[string]backends.Spec{}
 	for _, id := range []string{backendstest.LocalID, backendstest.S3ID} {
-		cfg.DefaultBackend = id
-		bc, be, err := openBackend(t.Context(), cfg)
-		if err != nil || bc.ID != id {
-			t.Fatalf("open backend %s: %v (got %s)", id, err, bc.ID)
+		be, err := openBackend(t.Context(), cfg.Backends[id])
+		if err != nil || be.ID() != id {
+			t.Fatalf("open backend %s: %v", id, err)
 		}
 		specs[id] = backendstest.Opened(t, be)
 	}
 	backendstest.Check(t, cfg, specs)
+}
+
+// TestServeRunFailedStartLeavesNoStore checks that a start that fails
+// removes the store directory and backend root it created (and the SQLite
+// log it created in them), and keeps whatever was there before.
+func TestServeRunFailedStartLeavesNoStore(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	// A backend root that holds a blob but no store marker: serve refuses
+	// it (exit 5) after it has created and opened its new log.
+	claimed := t.TempDir()
+	blob := filepath.Join(claimed, "sha256", "ab", "cd", "abcd"+strings.Repeat("0", 60))
+	if err := os.MkdirAll(filepath.Dir(blob), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(blob, []byte("x"), 0o444); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name   string
+		listen string
+		log    string
+		root   string // backend root; empty: blobs in the store
+		want   error
+	}{
+		{name: "address taken", listen: taken.Addr().String(), want: client.ErrUnavailable},
+		{name: "unreachable PostgreSQL", listen: "127.0.0.1:0", log: "postgres://artstore@127.0.0.1:1/none", want: client.ErrUnavailable},
+		{name: "backend holding blobs of another log", listen: "127.0.0.1:0", root: claimed, want: client.ErrConflict},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			parent := t.TempDir()
+			store := filepath.Join(parent, "a", "store")
+			root := tt.root
+			if root == "" {
+				root = filepath.Join(store, "blobs")
+			}
+			ios, _, _, _ := iostreams.Test()
+			opts := &Options{IO: ios, LookupEnv: func(string) (string, bool) { return "", false },
+				Config: func() (*config.Config, error) {
+					return &config.Config{Store: store, DefaultBackend: "default", Backends: map[string]config.Backend{
+						"default": {Spec: backends.Spec{ID: "default", Type: "local", Root: root}}}}, nil
+				},
+				Listen: tt.listen, Log: tt.log, MaxBody: "1MiB", LogFormat: "text"}
+			err := serveRun(t.Context(), opts)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("serveRun = %v, want %v", err, tt.want)
+			}
+			if entries, err := os.ReadDir(parent); err != nil || len(entries) != 0 {
+				t.Errorf("%s holds %v (%v) after the failed start, want nothing", parent, entries, err)
+			}
+		})
+	}
+	if _, err := os.Stat(blob); err != nil {
+		t.Errorf("the refused backend's blob: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(claimed, storage.MarkerName)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the refused backend was marked: %v", err)
+	}
+}
+
+func TestRemoveEmptyTree(t *testing.T) {
+	dir := t.TempDir()
+	for _, d := range []string{"gone/a/b", "gone/c", "kept/a/b", "kept/c"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "kept", "a", "b", "f"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if !removeEmptyTree(filepath.Join(dir, "gone")) {
+		t.Error("a tree of empty directories was not removed")
+	}
+	if removeEmptyTree(filepath.Join(dir, "kept")) {
+		t.Error("a tree holding a file was removed")
+	}
+	for _, p := range []string{"kept/a/b/f"} {
+		if _, err := os.Stat(filepath.Join(dir, p)); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "kept", "c")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the empty directory beside the file was kept: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "gone")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("gone: %v", err)
+	}
 }

@@ -31,8 +31,9 @@ type Options struct {
 func NewCmdShow(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	opts := &Options{IO: f.IO, Config: f.Config, Client: f.Client}
 	return &cobra.Command{
-		Use:   "show REF",
-		Short: "Show everything known about an artifact",
+		Use:               "show REF",
+		ValidArgsFunction: cmdutil.CompleteRef(f),
+		Short:             "Show everything known about an artifact",
 		Long: `Show an artifact's identity, digests, size and media type, its tags and
 labels, its provenance (producer and inputs), its retention (expiry,
 immutability, legal hold) and how often it was retrieved.`,

@@ -26,8 +26,9 @@ type Options struct {
 func NewCmdTag(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	opts := &Options{IO: f.IO, Config: f.Config, Client: f.Client}
 	return &cobra.Command{
-		Use:   "tag REF TAG",
-		Short: "Point a tag at an artifact version",
+		Use:               "tag REF TAG",
+		ValidArgsFunction: cmdutil.CompleteRef(f),
+		Short:             "Point a tag at an artifact version",
 		Long: `Point TAG (for example prod or stable) at the version REF resolves to,
 moving it from the version it pointed at before. Tags belong to a name:
 "artstore pull reports/q3.pdf:prod" then fetches that version.

@@ -30,8 +30,9 @@ type Options struct {
 func NewCmdVerify(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	opts := &Options{IO: f.IO, Config: f.Config, Client: f.Client}
 	cmd := &cobra.Command{
-		Use:   "verify [REF|--all]",
-		Short: "Check that stored bytes are present and intact",
+		Use:               "verify [REF|--all]",
+		ValidArgsFunction: cmdutil.CompleteRef(f),
+		Short:             "Check that stored bytes are present and intact",
 		Long: `Check one artifact (REF) or every artifact (--all, the default without
 REF): its manifest and every chunk it names must be present in the backend
 with the right size; with --deep every chunk is also re-read and re-hashed,

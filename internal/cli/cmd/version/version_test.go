@@ -23,7 +23,7 @@ func TestNewCmdVersion(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ios, _, _, _ := iostreams.Test()
 			f := &cmdutil.Factory{IO: ios, BuildInfo: build.Read,
-				Config: func() (*config.Config, error) { return &config.Config{}, nil }}
+				Output: func() (config.Output, error) { return config.Output{}, nil }}
 			var got *Options
 			cmd := NewCmdVersion(f, func(o *Options) error { got = o; return nil })
 			cmd.SetArgs(tt.args)
@@ -39,7 +39,7 @@ func TestNewCmdVersion(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got == nil || got.IO != ios || got.Config == nil || got.BuildInfo == nil {
+			if got == nil || got.IO != ios || got.Output == nil || got.BuildInfo == nil {
 				t.Fatalf("options not filled: %+v", got)
 			}
 		})
@@ -66,7 +66,7 @@ func TestVersionRun(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ios, _, stdout, stderr := iostreams.Test()
 			opts := &Options{IO: ios,
-				Config:    func() (*config.Config, error) { return &config.Config{Output: config.Output{JSON: tt.json}}, nil },
+				Output:    func() (config.Output, error) { return config.Output{JSON: tt.json}, nil },
 				BuildInfo: func() build.Info { return info }}
 			if err := versionRun(opts); err != nil {
 				t.Fatal(err)

@@ -140,15 +140,6 @@ func parseDuration(s string) (time.Duration, error) {
 // NameSyntax says what an artifact name looks like; messages quote it.
 const NameSyntax = "names are segments of a-z, 0-9, '.', '_' and '-' separated by '/', e.g. reports/quarterly"
 
-// BaseName is the last segment of an artifact name: the default file name
-// of a pull.
-func BaseName(name string) string {
-	if i := strings.LastIndexByte(name, '/'); i >= 0 {
-		return name[i+1:]
-	}
-	return name
-}
-
 // Progress is a byte-count progress bar on stderr. A nil *Progress draws
 // nothing, so callers need not check whether one was made.
 type Progress struct {

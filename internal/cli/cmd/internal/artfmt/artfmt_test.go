@@ -103,14 +103,6 @@ func TestParseSince(t *testing.T) {
 	}
 }
 
-func TestBaseName(t *testing.T) {
-	for in, want := range map[string]string{"a": "a", "reports/q3.pdf": "q3.pdf", "x/y/z": "z"} {
-		if got := BaseName(in); got != want {
-			t.Errorf("BaseName(%q) = %q", in, got)
-		}
-	}
-}
-
 func TestNewProgress(t *testing.T) {
 	ios, _, _, stderr := iostreams.Test()
 	if p := NewProgress(ios, false, 100<<20, "push"); p != nil {

@@ -1,0 +1,85 @@
+package eventlogtest
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"testing"
+
+	"github.com/artifact-store/artstore/internal/eventlog"
+)
+
+// testNames checks Views.Names and Views.Versions (shell completion): names
+// in byte order, cut after the next '/', deleted artifacts left out, the
+// limit kept; versions newest first, by prefix. Names that only a
+// collation other than byte order would sort apart ("a-b", "a/b", "a.b",
+// "ab") check that the skip over a directory holds in every database.
+func testNames(t *testing.T, newDB NewDB) {
+	ctx := context.Background()
+	s := newDB(t).Open(t, eventlog.Options{})
+	var evs []eventlog.NewEvent
+	for i, n := range []string{"a-b", "a/b", "a/c/d", "a/c/e", "a.b", "ab", "reports/q1", "reports/q2", "reports", "zed", "gone/x", "a/gone"} {
+		evs = append(evs, Registered(t, fmt.Sprintf("N%02d", i), n, "1", nil))
+	}
+	for v := 2; v <= 12; v++ {
+		evs = append(evs, Registered(t, fmt.Sprintf("V%02d", v), "reports/q1", fmt.Sprint(v), nil))
+	}
+	evs = append(evs, Registered(t, "VRC", "reports/q1", "rc-1", nil),
+		Event(t, "carol", "N10", &eventlog.ArtifactDeleted{ArtifactID: "N10"}),
+		Event(t, "carol", "N11", &eventlog.ArtifactDeleted{ArtifactID: "N11"}),
+		Event(t, "carol", "V12", &eventlog.ArtifactDeleted{ArtifactID: "V12"}))
+	appendOK(t, s, evs...)
+
+	for _, tt := range []struct {
+		prefix string
+		limit  int
+		want   []string
+	}{
+		{"", 100, []string{"a-b", "a.b", "a/", "ab", "reports", "reports/", "zed"}},
+		{"a", 100, []string{"a-b", "a.b", "a/", "ab"}},
+		{"a/", 100, []string{"a/b", "a/c/"}},
+		{"a/c/", 100, []string{"a/c/d", "a/c/e"}},
+		{"rep", 100, []string{"reports", "reports/"}},
+		{"reports/", 100, []string{"reports/q1", "reports/q2"}},
+		{"g", 100, nil},
+		{"nothing", 100, nil},
+		{"", 3, []string{"a-b", "a.b", "a/"}},
+	} {
+		got, err := s.Names(ctx, tt.prefix, tt.limit)
+		if err != nil {
+			t.Fatalf("Names(%q): %v", tt.prefix, err)
+		}
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("Names(%q, %d) = %q, want %q", tt.prefix, tt.limit, got, tt.want)
+		}
+	}
+	for _, tt := range []struct {
+		name, prefix string
+		limit        int
+		want         []string
+	}{
+		{"reports/q1", "", 100, []string{"11", "10", "9", "8", "7", "6", "5", "4", "3", "2", "1", "rc-1"}},
+		{"reports/q1", "1", 100, []string{"11", "10", "1"}},
+		{"reports/q1", "r", 100, []string{"rc-1"}},
+		{"reports/q1", "", 2, []string{"11", "10"}},
+		{"reports/q1", "12", 100, nil},
+		{"gone/x", "", 100, nil},
+		{"nope", "", 100, nil},
+		{"reports/q1", "%", 100, nil},
+	} {
+		got, err := s.Versions(ctx, tt.name, tt.prefix, tt.limit)
+		if err != nil {
+			t.Fatalf("Versions(%q, %q): %v", tt.name, tt.prefix, err)
+		}
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("Versions(%q, %q, %d) = %q, want %q", tt.name, tt.prefix, tt.limit, got, tt.want)
+		}
+	}
+	// The index is a view's: a rebuild keeps the answers.
+	if _, err := s.Rebuild(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Names(ctx, "a", 100); err != nil || !reflect.DeepEqual(got, []string{"a-b", "a.b", "a/", "ab"}) {
+		t.Errorf("Names after a rebuild = %q, %v", got, err)
+	}
+}
