@@ -13,11 +13,21 @@ import (
 	"unicode/utf8"
 )
 
-// ManifestSchema is the schema version written in every manifest's "schema"
-// field. ParseManifest accepts only this version: a manifest is a storage
-// format, and a reader that silently ignored what a newer writer considered
-// meaningful could return wrong bytes.
+// ManifestSchema is the schema version of file manifests and of tree
+// manifests in the per-file layout (each file its own file manifest),
+// written in the manifest's "schema" field. A manifest is a storage format,
+// and a reader that silently ignored what a newer writer considered
+// meaningful could return wrong bytes, so ParseManifest accepts only the
+// versions it knows: ManifestSchema and StreamTreeSchema.
 const ManifestSchema = 1
+
+// StreamTreeSchema is the schema version of tree manifests in the stream
+// layout: the tree's files are concatenated in path order into one stream,
+// cut with the content-defined chunker like a file; the manifest lists the
+// stream's chunks and, for each file, its offset and size in the stream
+// and its own SHA-256. Its chunks are ordinary blobs, so deduplication and
+// garbage collection treat them as any file's chunks.
+const StreamTreeSchema = 2
 
 // Manifest limits. They bound the memory a reader spends on one manifest
 // (about 100 bytes of JSON per chunk or entry).
@@ -29,7 +39,8 @@ const (
 	MaxChunks = 1 << 20
 	// MaxTreeEntries is the most entries a tree manifest may list.
 	MaxTreeEntries = 1 << 20
-	// MaxPathLen is the longest tree entry path, in bytes.
+	// MaxPathLen is the longest tree entry path, and the longest symbolic
+	// link target, in bytes.
 	MaxPathLen = 4096
 	// maxNameLen is the longest path element, in bytes.
 	maxNameLen = 255
@@ -65,11 +76,13 @@ const (
 // EntryType is the type of a tree entry.
 type EntryType string
 
-// Tree entry types. Symbolic links, devices, sockets and pipes are not
-// stored: a tree push refuses them (see the transfer package).
+// Tree entry types. Symbolic links are stored in stream-layout trees
+// (StreamTreeSchema) only; devices, sockets and pipes are never stored (see
+// the transfer package).
 const (
-	EntryFile EntryType = "file"
-	EntryDir  EntryType = "dir"
+	EntryFile    EntryType = "file"
+	EntryDir     EntryType = "dir"
+	EntrySymlink EntryType = "symlink"
 )
 
 // ChunkRef names one chunk of a file manifest.
@@ -78,7 +91,7 @@ type ChunkRef struct {
 	Size   int64  `json:"size"`
 }
 
-// TreeEntry is one file or directory of a tree manifest.
+// TreeEntry is one file, directory or symbolic link of a tree manifest.
 type TreeEntry struct {
 	// Path is relative to the tree root, slash-separated and clean: no
 	// leading slash, no "." or ".." elements, no empty elements, no
@@ -86,13 +99,23 @@ type TreeEntry struct {
 	Path string    `json:"path"`
 	Type EntryType `json:"type"`
 	// Mode holds the permission bits (0o777 at most; set-id and sticky bits
-	// are not stored).
+	// are not stored); 0 for a symbolic link, whose permissions mean
+	// nothing.
 	Mode uint32 `json:"mode"`
-	// Size, Digest and Manifest are set for files only: the content size
-	// and digest, and the digest of the file's own manifest.
-	Size     int64  `json:"size,omitzero"`
-	Digest   Digest `json:"digest,omitzero"`
+	// Size and Digest are set for files only: the content size and its
+	// SHA-256.
+	Size   int64  `json:"size,omitzero"`
+	Digest Digest `json:"digest,omitzero"`
+	// Manifest is the digest of a file's own file manifest, in per-file
+	// layout trees (ManifestSchema) only.
 	Manifest Digest `json:"manifest,omitzero"`
+	// Offset is where a file's bytes start in the tree's stream, in
+	// stream-layout trees (StreamTreeSchema) only: the sum of the sizes of
+	// the files before it.
+	Offset int64 `json:"offset,omitzero"`
+	// Target is a symbolic link's text, as readlink returns it (never
+	// resolved when stored).
+	Target string `json:"target,omitzero"`
 }
 
 // Manifest describes how an artifact's bytes are stored. It is encoded as
@@ -103,16 +126,32 @@ type TreeEntry struct {
 // prints), Chunker the parameters it was cut with and Chunks the chunks in
 // order. For KindTree, Entries lists the tree sorted by path, Size is the
 // sum of the file sizes and Digest is TreeDigest(Entries): a digest of the
-// paths, types, modes, sizes and content digests that does not depend on
-// how the files were chunked.
+// paths, types, modes, sizes, content digests and link targets that does
+// not depend on how the files were stored. A stream-layout tree (Schema
+// StreamTreeSchema) also has Chunker and Chunks: the chunks of the
+// concatenation of its files in path order, whose sizes sum to Size.
 type Manifest struct {
+	// Schema is 0 (ManifestSchema: parsed manifests of schema 1 have 0) or
+	// StreamTreeSchema.
+	Schema    int
 	Kind      Kind
 	MediaType string // optional
 	Size      int64
 	Digest    Digest
-	Chunker   ChunkerParams // KindFile only
-	Chunks    []ChunkRef    // KindFile only
+	Chunker   ChunkerParams // KindFile, and KindTree in StreamTreeSchema
+	Chunks    []ChunkRef    // KindFile, and KindTree in StreamTreeSchema
 	Entries   []TreeEntry   // KindTree only
+}
+
+// Stream reports whether m is a tree in the stream layout.
+func (m Manifest) Stream() bool { return m.Kind == KindTree && m.Schema == StreamTreeSchema }
+
+// schema returns m's schema version, ManifestSchema for 0.
+func (m Manifest) schema() int {
+	if m.Schema == 0 {
+		return ManifestSchema
+	}
+	return m.Schema
 }
 
 // manifestJSON is the encoding. Field order here is the canonical order.
@@ -135,15 +174,15 @@ func (m Manifest) Encode() ([]byte, error) {
 	if err := m.Validate(); err != nil {
 		return nil, err
 	}
-	w := manifestJSON{Schema: ManifestSchema, Kind: m.Kind, MediaType: m.MediaType, Size: m.Size, Digest: m.Digest}
-	switch m.Kind {
-	case KindFile:
+	w := manifestJSON{Schema: m.schema(), Kind: m.Kind, MediaType: m.MediaType, Size: m.Size, Digest: m.Digest}
+	if m.Kind == KindFile || m.Stream() {
 		chunker, chunks := m.Chunker, m.Chunks
 		if chunks == nil {
 			chunks = []ChunkRef{}
 		}
 		w.Chunker, w.Chunks = &chunker, &chunks
-	case KindTree:
+	}
+	if m.Kind == KindTree {
 		entries := m.Entries
 		if entries == nil {
 			entries = []TreeEntry{}
@@ -158,7 +197,7 @@ func (m Manifest) Encode() ([]byte, error) {
 }
 
 // ParseManifest decodes and validates a manifest. It is strict: unknown
-// fields, duplicate fields, a schema other than ManifestSchema, trailing
+// fields, duplicate fields, an unknown schema version, trailing
 // data, and anything Validate refuses are errors wrapping
 // ErrInvalidManifest. Tree entry paths are checked with ValidatePath, so a
 // parsed tree manifest never names a path outside its root. The input need
@@ -191,9 +230,12 @@ func ParseManifest(b []byte) (Manifest, error) {
 //     0), valid chunker parameters, at most MaxChunks chunks each with a
 //     digest and a size in (0, Chunker.Max], sizes summing to Size;
 //   - tree: entries sorted by path with no duplicates, each path safe
-//     (ValidatePath), no entry below a file, files with digests and dirs
-//     without, Size the sum of file sizes and Digest equal to
-//     TreeDigest(Entries);
+//     (ValidatePath), no entry below a file or symbolic link, files with
+//     digests and dirs without, Size the sum of file sizes and Digest
+//     equal to TreeDigest(Entries); per-file layout: every file with its
+//     manifest, no offsets, no symbolic links; stream layout: no file
+//     manifests, each file's offset the sum of the sizes before it, valid
+//     chunker parameters and chunks as for a file, summing to Size;
 //   - both: a media type of at most 255 bytes of printable UTF-8.
 //
 // Errors wrap ErrInvalidManifest.
@@ -201,10 +243,22 @@ func (m Manifest) Validate() error {
 	if err := validateCommon(m); err != nil {
 		return err
 	}
-	if m.Kind == KindFile {
+	switch {
+	case m.Kind == KindFile && m.schema() != ManifestSchema:
+		return fmt.Errorf("%w: schema %d is for tree manifests; a file manifest has schema %d", ErrInvalidManifest, m.schema(), ManifestSchema)
+	case m.schema() != ManifestSchema && m.schema() != StreamTreeSchema:
+		return fmt.Errorf("%w: %w", ErrInvalidManifest, unknownSchema(m.schema()))
+	case m.Kind == KindFile:
 		return m.validateFile()
 	}
 	return m.validateTree()
+}
+
+// unknownSchema is the error for a schema version this artstore does not
+// read.
+func unknownSchema(v int) error {
+	return fmt.Errorf("schema %d is not supported (this version of artstore reads schemas %d and %d; upgrade to read newer manifests)",
+		v, ManifestSchema, StreamTreeSchema)
 }
 
 // validateCommon checks what every manifest needs: a known kind, a media
@@ -278,8 +332,25 @@ func validateFileHeader(m Manifest, n int, sum int64) error {
 }
 
 func (m Manifest) validateTree() error {
-	if len(m.Chunks) > 0 || m.Chunker != (ChunkerParams{}) {
-		return fmt.Errorf("%w: a tree manifest has no chunks or chunker", ErrInvalidManifest)
+	if m.Stream() {
+		if err := m.Chunker.Validate(); err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalidManifest, err)
+		}
+		if len(m.Chunks) > MaxChunks {
+			return fmt.Errorf("%w: %d chunks is over the limit of %d", ErrInvalidManifest, len(m.Chunks), MaxChunks)
+		}
+		var sum int64
+		for i, c := range m.Chunks {
+			if err := checkChunk(i, c, m.Chunker.Max); err != nil {
+				return err
+			}
+			sum += c.Size
+		}
+		if sum != m.Size {
+			return fmt.Errorf("%w: chunk sizes sum to %d but the size is %d", ErrInvalidManifest, sum, m.Size)
+		}
+	} else if len(m.Chunks) > 0 || m.Chunker != (ChunkerParams{}) {
+		return fmt.Errorf("%w: a tree manifest of schema %d has no chunks or chunker", ErrInvalidManifest, ManifestSchema)
 	}
 	if len(m.Entries) > MaxTreeEntries {
 		return fmt.Errorf("%w: %d entries is over the limit of %d", ErrInvalidManifest, len(m.Entries), MaxTreeEntries)
@@ -290,12 +361,15 @@ func (m Manifest) validateTree() error {
 			return err
 		}
 	}
+	if err := t.layout(m.schema()); err != nil {
+		return err
+	}
 	return validateTreeHeader(m, t.size, t.digest.sum())
 }
 
-// fileChain holds, of the file entries seen so far in path order, those
-// that are a prefix (as strings) of the latest entry: the only files a
-// later entry can be below. The paths sorted after a string s that start
+// fileChain holds, of the file (and symbolic link) entries seen so far in
+// path order, those that are a prefix (as strings) of the latest entry: the
+// only ones a later entry can be below. The paths sorted after a string s that start
 // with s form one contiguous run, so a file that stops being a prefix of
 // the latest entry never becomes one again; and the files in the chain are
 // prefixes of one another, at most MaxPathLen of them. A set of every file
@@ -319,40 +393,89 @@ func (c *fileChain) below(p string) string {
 	return ""
 }
 
-// checkEntry checks entry i of a tree manifest against the one before it
-// (prev: its path, "" for the first) and the files before it (files, to
-// which it adds e's), and returns sum plus e's size.
-func checkEntry(i int, e TreeEntry, prev string, files *fileChain, sum int64) (int64, error) {
+// checkEntry checks entry i of a tree manifest on its own and against the
+// one before it (t.prev) and the files and links before it (t.files),
+// adding e's to them, and returns t.size plus e's size. What depends on the
+// manifest's layout (file manifests or offsets, links), which a
+// non-canonical manifest may name only after its entries, is recorded in t
+// and checked by layout.
+func checkEntry(i int, e TreeEntry, t *treeCheck) (int64, error) {
+	sum := t.size
 	if err := ValidatePath(e.Path); err != nil {
 		return sum, fmt.Errorf("%w: entry %d: %w", ErrInvalidManifest, i, err)
 	}
-	if i > 0 && prev >= e.Path {
+	if i > 0 && t.prev >= e.Path {
 		return sum, fmt.Errorf("%w: entry %q: entries must be sorted by path without duplicates", ErrInvalidManifest, e.Path)
 	}
-	if f := files.below(e.Path); f != "" {
-		return sum, fmt.Errorf("%w: entry %q is below %q, which is a file", ErrInvalidManifest, e.Path, f)
+	if f := t.files.below(e.Path); f != "" {
+		return sum, fmt.Errorf("%w: entry %q is below %q, which is a file or a symbolic link", ErrInvalidManifest, e.Path, f)
 	}
 	if e.Mode&^0o777 != 0 {
 		return sum, fmt.Errorf("%w: entry %q: mode %#o has bits other than permissions", ErrInvalidManifest, e.Path, e.Mode)
 	}
 	switch e.Type {
 	case EntryFile:
-		if e.Digest.IsZero() || e.Manifest.IsZero() {
-			return sum, fmt.Errorf("%w: file entry %q needs a digest and a manifest", ErrInvalidManifest, e.Path)
+		if e.Digest.IsZero() || e.Target != "" {
+			return sum, fmt.Errorf("%w: file entry %q needs a digest and has no link target", ErrInvalidManifest, e.Path)
 		}
 		if e.Size < 0 || e.Size > maxSize-sum {
 			return sum, fmt.Errorf("%w: file entry %q: size %d is out of range", ErrInvalidManifest, e.Path, e.Size)
 		}
-		*files = append(*files, e.Path)
+		if e.Manifest.IsZero() {
+			t.noManifest = e.Path
+		} else {
+			t.withManifest = e.Path
+		}
+		if e.Offset != 0 {
+			t.withOffset = e.Path
+		}
+		if e.Offset != sum && t.badOffset == "" {
+			t.badOffset = e.Path
+		}
+		t.files = append(t.files, e.Path)
 		return sum + e.Size, nil
 	case EntryDir:
-		if e.Size != 0 || !e.Digest.IsZero() || !e.Manifest.IsZero() {
-			return sum, fmt.Errorf("%w: directory entry %q has a size or digest", ErrInvalidManifest, e.Path)
+		if e.Size != 0 || !e.Digest.IsZero() || !e.Manifest.IsZero() || e.Offset != 0 || e.Target != "" {
+			return sum, fmt.Errorf("%w: directory entry %q has a size, digest, offset or link target", ErrInvalidManifest, e.Path)
 		}
 		return sum, nil
+	case EntrySymlink:
+		if e.Size != 0 || !e.Digest.IsZero() || !e.Manifest.IsZero() || e.Offset != 0 || e.Mode != 0 {
+			return sum, fmt.Errorf("%w: symbolic link entry %q has a size, digest, offset or mode", ErrInvalidManifest, e.Path)
+		}
+		if err := ValidateLinkTarget(e.Target); err != nil {
+			return sum, fmt.Errorf("%w: symbolic link entry %q: %w", ErrInvalidManifest, e.Path, err)
+		}
+		t.link = e.Path
+		t.files = append(t.files, e.Path)
+		return sum, nil
 	default:
-		return sum, fmt.Errorf("%w: entry %q has unknown type %q (want %q or %q)", ErrInvalidManifest, e.Path, clip(string(e.Type)), EntryFile, EntryDir)
+		return sum, fmt.Errorf("%w: entry %q has unknown type %q (want %q, %q or %q)", ErrInvalidManifest, e.Path, clip(string(e.Type)), EntryFile, EntryDir, EntrySymlink)
 	}
+}
+
+// ErrInvalidLinkTarget is wrapped by ValidateLinkTarget's errors.
+var ErrInvalidLinkTarget = errors.New("invalid symbolic link target")
+
+// ValidateLinkTarget checks that s can be stored as a symbolic link's
+// text: 1 to MaxPathLen bytes of valid UTF-8 without control characters.
+// It says nothing about where the link points; a pull decides that (see
+// the transfer package). Errors wrap ErrInvalidLinkTarget.
+func ValidateLinkTarget(s string) error {
+	switch {
+	case s == "":
+		return fmt.Errorf("%w: empty", ErrInvalidLinkTarget)
+	case len(s) > MaxPathLen:
+		return fmt.Errorf("%w: longer than %d bytes", ErrInvalidLinkTarget, MaxPathLen)
+	case !utf8.ValidString(s):
+		return fmt.Errorf("%w %q: not valid UTF-8", ErrInvalidLinkTarget, clip(s))
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return fmt.Errorf("%w %q: contains a control character", ErrInvalidLinkTarget, clip(s))
+		}
+	}
+	return nil
 }
 
 // validateTreeHeader checks a tree manifest's size and digest against its
@@ -375,13 +498,15 @@ type treeContentJSON struct {
 	Mode   uint32    `json:"mode"`
 	Size   int64     `json:"size,omitzero"`
 	Digest Digest    `json:"digest,omitzero"`
+	Target string    `json:"target,omitzero"`
 }
 
 // TreeDigest returns the content digest of a tree: the SHA-256 of the
-// canonical JSON array of the entries' path, type, mode, size and content
-// digest, in the order given (manifests keep them sorted by path). It
-// leaves out the per-file manifest digests so that the same tree has the
-// same content digest whatever chunker stored it.
+// canonical JSON array of the entries' path, type, mode, size, content
+// digest and link target, in the order given (manifests keep them sorted
+// by path). It leaves out the per-file manifest digests and stream offsets
+// so that the same tree has the same content digest whatever layout and
+// chunker stored it.
 func TreeDigest(entries []TreeEntry) Digest {
 	var t treeDigester
 	for _, e := range entries {
@@ -396,7 +521,7 @@ func TreeDigest(entries []TreeEntry) Digest {
 type treeDigester struct{ h hash.Hash }
 
 func (t *treeDigester) add(e TreeEntry) {
-	b, err := json.Marshal(treeContentJSON{Path: e.Path, Type: e.Type, Mode: e.Mode, Size: e.Size, Digest: e.Digest})
+	b, err := json.Marshal(treeContentJSON{Path: e.Path, Type: e.Type, Mode: e.Mode, Size: e.Size, Digest: e.Digest, Target: e.Target})
 	if err != nil { // cannot happen: strings, numbers and digests only
 		panic("content: encode tree entry: " + err.Error())
 	}
@@ -427,6 +552,11 @@ type treeCheck struct {
 	files  fileChain
 	size   int64
 	digest treeDigester
+	// A path of each kind of entry layout checks look at, "" for none:
+	// a file without and one with a file manifest, one with an offset,
+	// the first whose offset is not the sum of the sizes before it, a
+	// symbolic link.
+	noManifest, withManifest, withOffset, badOffset, link string
 }
 
 // add checks entry e (wrapping ErrInvalidManifest) and takes it in.
@@ -434,12 +564,29 @@ func (t *treeCheck) add(e TreeEntry) error {
 	if t.n >= MaxTreeEntries {
 		return fmt.Errorf("%w: more than %d entries is over the limit of %d", ErrInvalidManifest, MaxTreeEntries, MaxTreeEntries)
 	}
-	size, err := checkEntry(t.n, e, t.prev, &t.files, t.size)
+	size, err := checkEntry(t.n, e, t)
 	if err != nil {
 		return err
 	}
 	t.digest.add(e)
 	t.n, t.prev, t.size = t.n+1, e.Path, size
+	return nil
+}
+
+// layout checks what the entries seen depend on the tree's schema for.
+func (t *treeCheck) layout(schema int) error {
+	switch {
+	case schema == ManifestSchema && t.noManifest != "":
+		return fmt.Errorf("%w: file entry %q needs a manifest (schema %d)", ErrInvalidManifest, t.noManifest, schema)
+	case schema == ManifestSchema && t.withOffset != "":
+		return fmt.Errorf("%w: file entry %q has an offset, which schema %d trees do not have", ErrInvalidManifest, t.withOffset, schema)
+	case schema == ManifestSchema && t.link != "":
+		return fmt.Errorf("%w: entry %q is a symbolic link, which schema %d trees do not store", ErrInvalidManifest, t.link, schema)
+	case schema == StreamTreeSchema && t.withManifest != "":
+		return fmt.Errorf("%w: file entry %q has a file manifest, which schema %d trees do not have", ErrInvalidManifest, t.withManifest, schema)
+	case schema == StreamTreeSchema && t.badOffset != "":
+		return fmt.Errorf("%w: file entry %q: its offset is not the sum of the sizes of the files before it", ErrInvalidManifest, t.badOffset)
+	}
 	return nil
 }
 

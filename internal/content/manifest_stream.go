@@ -160,6 +160,9 @@ func TreeManifestFrame(mediaType string, e *TreeEntryEncoder) (m Manifest, head,
 	if err := validateCommon(m); err != nil {
 		return Manifest{}, nil, nil, err
 	}
+	if err := e.check.layout(ManifestSchema); err != nil {
+		return Manifest{}, nil, nil, err
+	}
 	entries := []TreeEntry{}
 	head, tail, err = manifestFrame(manifestJSON{Schema: ManifestSchema, Kind: m.Kind, MediaType: m.MediaType, Size: m.Size,
 		Digest: m.Digest, Entries: &entries}, "entries")
@@ -167,6 +170,45 @@ func TreeManifestFrame(mediaType string, e *TreeEntryEncoder) (m Manifest, head,
 		return Manifest{}, nil, nil, err
 	}
 	return m, head, tail, nil
+}
+
+// StreamTreeManifestFrame returns the stream-layout tree manifest (without
+// Chunks or Entries) of the chunk list c and the entries e wrote, and the
+// bytes that go around them: head + chunk list + mid + entry list + tail
+// is the canonical encoding Manifest.Encode returns for that manifest with
+// those chunks and entries. The chunks must cover exactly the files' bytes
+// (errors wrap ErrInvalidManifest). e takes no entries afterwards.
+func StreamTreeManifestFrame(mediaType string, c *ChunkListEncoder, e *TreeEntryEncoder) (m Manifest, head, mid, tail []byte, err error) {
+	if e.closed {
+		return Manifest{}, nil, nil, nil, fmt.Errorf("%w: StreamTreeManifestFrame called twice for one encoder", ErrInvalidManifest)
+	}
+	e.closed = true
+	m = Manifest{Schema: StreamTreeSchema, Kind: KindTree, MediaType: mediaType, Size: e.check.size, Digest: e.check.digest.sum(), Chunker: c.params}
+	if err := validateCommon(m); err != nil {
+		return Manifest{}, nil, nil, nil, err
+	}
+	if err := e.check.layout(StreamTreeSchema); err != nil {
+		return Manifest{}, nil, nil, nil, err
+	}
+	if err := c.params.Validate(); err != nil {
+		return Manifest{}, nil, nil, nil, fmt.Errorf("%w: %w", ErrInvalidManifest, err)
+	}
+	if c.size != m.Size {
+		return Manifest{}, nil, nil, nil, fmt.Errorf("%w: chunk sizes sum to %d but the files hold %d bytes", ErrInvalidManifest, c.size, m.Size)
+	}
+	chunker, chunks, entries := m.Chunker, []ChunkRef{}, []TreeEntry{}
+	b, err := json.Marshal(manifestJSON{Schema: StreamTreeSchema, Kind: m.Kind, MediaType: m.MediaType, Size: m.Size,
+		Digest: m.Digest, Chunker: &chunker, Chunks: &chunks, Entries: &entries})
+	if err != nil {
+		return Manifest{}, nil, nil, nil, fmt.Errorf("encode manifest: %w", err)
+	}
+	const between, end = `[],"entries":[`, `]}`
+	i := strings.LastIndex(string(b), `"chunks":`+between)
+	if i < 0 || !strings.HasSuffix(string(b), between+end) { // cannot happen: the lists are the last fields
+		return Manifest{}, nil, nil, nil, fmt.Errorf("encode manifest: unexpected encoding %q", b)
+	}
+	cut := i + len(`"chunks":[`)
+	return m, b[:cut], []byte(between[1:]), []byte(end), nil
 }
 
 // ManifestVisitor receives the chunks or entries of a manifest as
@@ -179,6 +221,10 @@ func TreeManifestFrame(mediaType string, e *TreeEntryEncoder) (m Manifest, head,
 type ManifestVisitor struct {
 	Chunk func(index int, c ChunkRef) error
 	Entry func(index int, e TreeEntry) error
+	// ChunksDone, if set, is called at the end of the chunk list with the
+	// number of chunks; a reader that needs only the chunks of a tree
+	// stops the scan there by returning an error.
+	ChunksDone func(n int) error
 }
 
 // ScanManifest reads a manifest from r and validates it exactly as
@@ -319,6 +365,11 @@ func (s *manifestScan) scan(r io.Reader) (Manifest, error) {
 			}
 		case "chunks":
 			s.hasChunks, err = s.array(dec, "chunks", s.chunk)
+			if err == nil && s.v.ChunksDone != nil {
+				if verr := s.v.ChunksDone(s.n); verr != nil {
+					err = &visitError{verr}
+				}
+			}
 		case "entries":
 			s.hasEnts, err = s.array(dec, "entries", s.entry)
 		default:
@@ -347,36 +398,48 @@ func (s *manifestScan) scan(r io.Reader) (Manifest, error) {
 func (s *manifestScan) finish() (Manifest, error) {
 	m := s.m
 	if s.schema != ManifestSchema {
-		return Manifest{}, fmt.Errorf("%w: schema %d is not supported (this version of artstore reads schema %d; upgrade to read newer manifests)", ErrInvalidManifest, s.schema, ManifestSchema)
+		m.Schema = s.schema // schema 1 reads back as 0, as Manifest values are written
 	}
-	switch m.Kind {
-	case KindFile:
-		if !s.hasChunker || !s.hasChunks {
-			return Manifest{}, fmt.Errorf("%w: a file manifest needs \"chunker\" and \"chunks\"", ErrInvalidManifest)
-		}
-		if s.hasEnts {
-			return Manifest{}, fmt.Errorf("%w: a file manifest has no \"entries\"", ErrInvalidManifest)
-		}
-	case KindTree:
-		if !s.hasEnts {
-			return Manifest{}, fmt.Errorf("%w: a tree manifest needs \"entries\"", ErrInvalidManifest)
-		}
-		if s.hasChunker || s.hasChunks {
-			return Manifest{}, fmt.Errorf("%w: a tree manifest has no \"chunker\" or \"chunks\"", ErrInvalidManifest)
-		}
+	switch {
+	case s.schema != ManifestSchema && s.schema != StreamTreeSchema:
+		return Manifest{}, fmt.Errorf("%w: %w", ErrInvalidManifest, unknownSchema(s.schema))
+	case m.Kind == KindFile && s.schema != ManifestSchema:
+		return Manifest{}, fmt.Errorf("%w: schema %d is for tree manifests; a file manifest has schema %d", ErrInvalidManifest, s.schema, ManifestSchema)
+	}
+	chunked := m.Kind == KindFile || m.Stream()
+	switch {
+	case chunked && (!s.hasChunker || !s.hasChunks):
+		return Manifest{}, fmt.Errorf("%w: a %s manifest of schema %d needs \"chunker\" and \"chunks\"", ErrInvalidManifest, m.Kind, s.schema)
+	case !chunked && (s.hasChunker || s.hasChunks):
+		return Manifest{}, fmt.Errorf("%w: a tree manifest of schema %d has no \"chunker\" or \"chunks\"", ErrInvalidManifest, s.schema)
+	case m.Kind == KindFile && s.hasEnts:
+		return Manifest{}, fmt.Errorf("%w: a file manifest has no \"entries\"", ErrInvalidManifest)
+	case m.Kind == KindTree && !s.hasEnts:
+		return Manifest{}, fmt.Errorf("%w: a tree manifest needs \"entries\"", ErrInvalidManifest)
 	}
 	if err := validateCommon(m); err != nil {
 		return Manifest{}, err
 	}
-	switch m.Kind {
-	case KindFile:
-		if s.biggest > m.Chunker.Max {
-			return Manifest{}, fmt.Errorf("%w: chunk %d has size %d, outside (0, %d]", ErrInvalidManifest, s.biggestIndex, s.biggest, m.Chunker.Max)
-		}
+	if chunked && s.biggest > m.Chunker.Max {
+		return Manifest{}, fmt.Errorf("%w: chunk %d has size %d, outside (0, %d]", ErrInvalidManifest, s.biggestIndex, s.biggest, m.Chunker.Max)
+	}
+	switch {
+	case m.Kind == KindFile:
 		if err := validateFileHeader(m, s.n, s.sum); err != nil {
 			return Manifest{}, err
 		}
-	case KindTree:
+	default:
+		if chunked {
+			if err := m.Chunker.Validate(); err != nil {
+				return Manifest{}, fmt.Errorf("%w: %w", ErrInvalidManifest, err)
+			}
+			if s.sum != m.Size {
+				return Manifest{}, fmt.Errorf("%w: chunk sizes sum to %d but the size is %d", ErrInvalidManifest, s.sum, m.Size)
+			}
+		}
+		if err := s.tree.layout(s.schema); err != nil {
+			return Manifest{}, err
+		}
 		if err := validateTreeHeader(m, s.tree.size, s.tree.digest.sum()); err != nil {
 			return Manifest{}, err
 		}

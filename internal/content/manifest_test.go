@@ -38,6 +38,26 @@ func treeManifest(t testing.TB) Manifest {
 	return m
 }
 
+// streamTreeManifest is a stream-layout tree: a.txt (empty), sub/x.bin
+// (200 bytes at 0), sub/y (100 bytes at 200), a link and directories,
+// stored as two chunks.
+func streamTreeManifest(t testing.TB) Manifest {
+	t.Helper()
+	entries := []TreeEntry{
+		{Path: "a.txt", Type: EntryFile, Mode: 0o644, Digest: FromBytes(nil)},
+		{Path: "link", Type: EntrySymlink, Target: "sub/x.bin"},
+		{Path: "sub", Type: EntryDir, Mode: 0o755},
+		{Path: "sub/x.bin", Type: EntryFile, Mode: 0o600, Size: 200, Digest: dA},
+		{Path: "sub/y", Type: EntryFile, Mode: 0o644, Size: 100, Digest: dB, Offset: 200},
+	}
+	m := Manifest{Schema: StreamTreeSchema, Kind: KindTree, Size: 300, Digest: TreeDigest(entries), Chunker: smallParams(),
+		Chunks: []ChunkRef{{Digest: dC, Size: 256}, {Digest: dA, Size: 44}}, Entries: entries}
+	if err := m.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 // TestManifestEncodeGolden pins the canonical encoding: manifest digests
 // are stored in the event log, so the encoding must not drift.
 func TestManifestEncodeGolden(t *testing.T) {
@@ -52,6 +72,11 @@ func TestManifestEncodeGolden(t *testing.T) {
 			`","size":200},{"digest":"` + dB.String() + `","size":100}]}`},
 		{"empty file", empty, `{"schema":1,"kind":"file","size":0,"digest":"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",` +
 			`"chunker":{"algorithm":"fastcdc-gear-v1","min":524288,"avg":2097152,"max":8388608},"chunks":[]}`},
+		{"stream tree", streamTreeManifest(t), `{"schema":2,"kind":"tree","size":300,"digest":"` + streamTreeManifest(t).Digest.String() +
+			`","chunker":{"algorithm":"fastcdc-gear-v1","min":64,"avg":128,"max":256},"chunks":[{"digest":"` + dC.String() + `","size":256},{"digest":"` + dA.String() + `","size":44}],"entries":[` +
+			`{"path":"a.txt","type":"file","mode":420,"digest":"` + FromBytes(nil).String() + `"},{"path":"link","type":"symlink","mode":0,"target":"sub/x.bin"},` +
+			`{"path":"sub","type":"dir","mode":493},{"path":"sub/x.bin","type":"file","mode":384,"size":200,"digest":"` + dA.String() + `"},` +
+			`{"path":"sub/y","type":"file","mode":420,"size":100,"digest":"` + dB.String() + `","offset":200}]}`},
 		{"tree", treeManifest(t), `{"schema":1,"kind":"tree","size":7,"digest":"` + treeManifest(t).Digest.String() + `","entries":[` +
 			`{"path":"a.txt","type":"file","mode":420,"digest":"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855","manifest":"` + dC.String() + `"},` +
 			`{"path":"empty","type":"dir","mode":448},{"path":"sub","type":"dir","mode":493},` +
@@ -128,8 +153,37 @@ func TestManifestValidate(t *testing.T) {
 		}, "outside the tree"},
 		{"tree mode bits", func(t testing.TB) Manifest { m := treeManifest(t); m.Entries[0].Mode = 0o4755; return m }, "permissions"},
 		{"tree dir with digest", func(t testing.TB) Manifest { m := treeManifest(t); m.Entries[1].Digest = dA; return m }, "directory entry"},
-		{"tree file without manifest", func(t testing.TB) Manifest { m := treeManifest(t); m.Entries[0].Manifest = Digest{}; return m }, "needs a digest"},
-		{"tree unknown type", func(t testing.TB) Manifest { m := treeManifest(t); m.Entries[1].Type = "symlink"; return m }, "unknown type"},
+		{"stream tree file with manifest", func(t testing.TB) Manifest {
+			m := streamTreeManifest(t)
+			m.Entries[3].Manifest = dB
+			return m
+		}, "has a file manifest"},
+		{"stream tree wrong offset", func(t testing.TB) Manifest { m := streamTreeManifest(t); m.Entries[4].Offset = 199; return m }, "offset"},
+		{"stream tree chunks short", func(t testing.TB) Manifest { m := streamTreeManifest(t); m.Chunks = m.Chunks[:1]; return m }, "chunk sizes sum"},
+		{"stream tree chunk too big", func(t testing.TB) Manifest {
+			m := streamTreeManifest(t)
+			m.Chunks = []ChunkRef{{Digest: dC, Size: 300}}
+			return m
+		}, "outside"},
+		{"stream tree without chunker", func(t testing.TB) Manifest { m := streamTreeManifest(t); m.Chunker = ChunkerParams{}; return m }, "chunker"},
+		{"link with mode", func(t testing.TB) Manifest { m := streamTreeManifest(t); m.Entries[1].Mode = 0o777; return m }, "mode"},
+		{"link without target", func(t testing.TB) Manifest { m := streamTreeManifest(t); m.Entries[1].Target = ""; return m }, "empty"},
+		{"link target control character", func(t testing.TB) Manifest { m := streamTreeManifest(t); m.Entries[1].Target = "a\nb"; return m }, "control"},
+		{"entry below a link", func(t testing.TB) Manifest {
+			m := streamTreeManifest(t)
+			m.Entries = slices.Insert(m.Entries, 2, TreeEntry{Path: "link/x", Type: EntryDir, Mode: 0o755})
+			return m
+		}, "which is a file or a symbolic link"},
+		{"link in schema 1", func(t testing.TB) Manifest {
+			m := treeManifest(t)
+			m.Entries = append(m.Entries, TreeEntry{Path: "z", Type: EntrySymlink, Target: "a.txt"})
+			return m
+		}, "symbolic link"},
+		{"offset in schema 1", func(t testing.TB) Manifest { m := treeManifest(t); m.Entries[3].Offset = 5; return m }, "offset"},
+		{"schema 3", func(t testing.TB) Manifest { m := streamTreeManifest(t); m.Schema = 3; return m }, "schema 3"},
+		{"file of schema 2", func(testing.TB) Manifest { m := fileManifest(); m.Schema = StreamTreeSchema; return m }, "schema 2"},
+		{"tree file without manifest", func(t testing.TB) Manifest { m := treeManifest(t); m.Entries[0].Manifest = Digest{}; return m }, "needs a manifest"},
+		{"tree unknown type", func(t testing.TB) Manifest { m := treeManifest(t); m.Entries[1].Type = "socket"; return m }, "unknown type"},
 		{"tree entry below file", func(testing.TB) Manifest {
 			e := []TreeEntry{
 				{Path: "f", Type: EntryFile, Mode: 0o644, Digest: FromBytes(nil), Manifest: dA},
@@ -282,7 +336,7 @@ func TestChunkSpan(t *testing.T) {
 // addManifestSeeds adds a file, a tree and an empty file manifest to f's
 // seed corpus.
 func addManifestSeeds(f *testing.F) {
-	for _, m := range []Manifest{fileManifest(), treeManifest(f),
+	for _, m := range []Manifest{fileManifest(), treeManifest(f), streamTreeManifest(f),
 		{Kind: KindFile, Digest: FromBytes(nil), Chunker: DefaultChunkerParams()}} {
 		b, err := m.Encode()
 		if err != nil {
@@ -333,6 +387,9 @@ func FuzzParseManifest(f *testing.F) {
 // list through a ChunkListEncoder, then the frame around it.
 func encodeStreamed(t testing.TB, m Manifest) ([]byte, error) {
 	t.Helper()
+	if m.Stream() {
+		return encodeStreamTreeStreamed(t, m)
+	}
 	if m.Kind == KindTree {
 		return encodeTreeStreamed(t, m)
 	}
@@ -377,6 +434,62 @@ func encodeTreeStreamed(t testing.TB, m Manifest) ([]byte, error) {
 		t.Fatalf("frame describes %+v; want the size %d and digest %s of %+v", got, m.Size, m.Digest, m)
 	}
 	return append(append(head, list.Bytes()...), tail...), nil
+}
+
+// encodeStreamTreeStreamed encodes a stream-layout tree manifest with
+// ChunkListEncoder, TreeEntryEncoder and StreamTreeManifestFrame.
+func encodeStreamTreeStreamed(t testing.TB, m Manifest) ([]byte, error) {
+	t.Helper()
+	var chunks, list bytes.Buffer
+	c := NewChunkListEncoder(&chunks, m.Chunker)
+	for _, ch := range m.Chunks {
+		if err := c.Add(ch); err != nil {
+			return nil, err
+		}
+	}
+	e := NewTreeEntryEncoder(&list)
+	for _, te := range m.Entries {
+		if err := e.Add(te); err != nil {
+			return nil, err
+		}
+	}
+	got, head, mid, tail, err := StreamTreeManifestFrame(m.MediaType, c, e)
+	if err != nil {
+		return nil, err
+	}
+	if got.Size != m.Size || got.Digest != m.Digest || !got.Stream() || got.Chunker != m.Chunker {
+		t.Fatalf("frame describes %+v; want %+v", got, m)
+	}
+	return slices.Concat(head, chunks.Bytes(), mid, list.Bytes(), tail), nil
+}
+
+// TestStreamTreeFrameMatchesEncode: the streamed encoding of a
+// stream-layout tree is byte for byte Manifest.Encode's, and the frame
+// refuses chunks that do not cover the files or per-file entries.
+func TestStreamTreeFrameMatchesEncode(t *testing.T) {
+	odd := streamTreeManifest(t)
+	odd.MediaType = `inode/directory; x="<&>"`
+	empty := Manifest{Schema: StreamTreeSchema, Kind: KindTree, Digest: TreeDigest(nil), Chunker: DefaultChunkerParams()}
+	streamedMatchesEncode(t, streamTreeManifest(t), odd, empty)
+
+	short := streamTreeManifest(t)
+	short.Chunks = short.Chunks[:1]
+	if _, err := encodeStreamTreeStreamed(t, short); !errors.Is(err, ErrInvalidManifest) {
+		t.Fatalf("chunks short of the files: %v, want ErrInvalidManifest", err)
+	}
+	perFile := streamTreeManifest(t)
+	perFile.Entries[0].Manifest = dC
+	if _, err := encodeStreamTreeStreamed(t, perFile); !errors.Is(err, ErrInvalidManifest) {
+		t.Fatalf("a file manifest in a stream tree: %v, want ErrInvalidManifest", err)
+	}
+	// A per-file tree frame refuses stream entries.
+	e := NewTreeEntryEncoder(io.Discard)
+	if err := e.Add(TreeEntry{Path: "l", Type: EntrySymlink, Target: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := TreeManifestFrame("", e); !errors.Is(err, ErrInvalidManifest) {
+		t.Fatalf("a link in a schema 1 frame: %v, want ErrInvalidManifest", err)
+	}
 }
 
 // TestTreeEntryEncoderMatchesEncode: the streamed encoding of a tree is

@@ -188,8 +188,7 @@ func (c *checker) headAll(ctx context.Context, chunks []content.ChunkRef) error 
 // fails does a sequential pass find and report every bad chunk.
 func (c *checker) fileDeep(ctx context.Context, ref string, f File, what func(int) string) error {
 	m := f.Manifest
-	_, err := transfer.Pull(ctx, f.Digest, c.blobs, io.Discard, transfer.PullOptions{
-		Concurrency: c.s.Concurrency, Retry: transfer.RetryPolicy{MaxAttempts: 1}})
+	err := ReadAll(ctx, c.blobs, f, transfer.PullOptions{Concurrency: c.s.Concurrency, Retry: transfer.RetryPolicy{MaxAttempts: 1}})
 	if err == nil {
 		for _, ch := range m.Chunks {
 			c.count(ch.Digest, ch.Size)
@@ -216,6 +215,12 @@ func (c *checker) fileDeep(ctx context.Context, ref string, f File, what func(in
 	}
 	if !intact {
 		return nil // the chunk problems say it all
+	}
+	if m.Stream() {
+		c.add(api.Problem{Ref: ref, Digest: f.Digest.String(), Kind: api.ProblemDigestMismatch,
+			Message: fmt.Sprintf("every chunk of %s verifies, but a file does not match its digest: %v", ref, err),
+			Hint:    "the manifest lists the wrong chunks or digests (a faulty writer); push the original directory again and delete this artifact"})
+		return nil
 	}
 	sum, err := content.NewDigest(content.SHA256, whole.Sum(nil))
 	if err != nil {

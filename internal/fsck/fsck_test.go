@@ -85,9 +85,9 @@ func (f *fixture) pushFile(t *testing.T, name string, data []byte) registry.Arti
 	return f.register(t, name, res, "")
 }
 
-func (f *fixture) pushTree(t *testing.T, name, dir string) registry.Artifact {
+func (f *fixture) pushTree(t *testing.T, name, dir string, schema int) registry.Artifact {
 	t.Helper()
-	res, err := transfer.PushTree(context.Background(), dir, f.blobs, transfer.PushOptions{})
+	res, err := transfer.PushTree(context.Background(), dir, f.blobs, transfer.PushOptions{TreeSchema: schema})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,12 +155,13 @@ func writeFile(t *testing.T, path string, data []byte) {
 }
 
 // damaged is the store the table of TestCheck damages: a multi-chunk file
-// "f", a tree "t", a deleted artifact whose blobs are still there, and an
+// "f", a tree "t" in the per-file layout and the same tree "s" in the
+// stream layout, a deleted artifact whose blobs are still there, and an
 // event of every kind, so the view check replays them all.
 type damaged struct {
 	*fixture
-	file, tree registry.Artifact
-	fileM      content.Manifest
+	file, tree, stream registry.Artifact
+	fileM              content.Manifest
 }
 
 func prepare(t *testing.T) damaged {
@@ -170,7 +171,8 @@ func prepare(t *testing.T) damaged {
 	dir := filepath.Join(t.TempDir(), "tree")
 	writeFile(t, filepath.Join(dir, "x/y.bin"), randomBytes(9, 200000))
 	writeFile(t, filepath.Join(dir, "z.txt"), []byte("z"))
-	tree := f.pushTree(t, "t", dir)
+	tree := f.pushTree(t, "t", dir, content.ManifestSchema)
+	stream := f.pushTree(t, "s", dir, content.StreamTreeSchema)
 	gone := f.pushFile(t, "gone", []byte("deleted but not collected"))
 	week := time.Now().Add(7 * 24 * time.Hour)
 	steps := []func() error{
@@ -197,7 +199,7 @@ func prepare(t *testing.T) damaged {
 			t.Fatalf("step %d: %v", i, err)
 		}
 	}
-	return damaged{fixture: f, file: file, tree: tree, fileM: f.manifest(t, file.ManifestDigest)}
+	return damaged{fixture: f, file: file, tree: tree, stream: stream, fileM: f.manifest(t, file.ManifestDigest)}
 }
 
 // execSQL returns a damage step that runs statements on the store's SQLite
@@ -268,13 +270,21 @@ func TestCheck(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, kinds: []string{api.ProblemMissing, api.ProblemOrphan}, ref: "t:1", msg: "manifest of z.txt ("},
+		{name: "corrupted chunk of a stream tree, deep", damage: func(t *testing.T, s damaged) {
+			s.corrupt(t, s.manifest(t, s.stream.ManifestDigest).Chunks[0].Digest)
+		}, deep: true, kinds: []string{api.ProblemDigestMismatch}, ref: "s:1", msg: "chunk 0 ("},
+		{name: "deleted chunk of a stream tree", damage: func(t *testing.T, s damaged) {
+			if err := os.Remove(s.blobPath(s.manifest(t, s.stream.ManifestDigest).Chunks[0].Digest)); err != nil {
+				t.Fatal(err)
+			}
+		}, kinds: []string{api.ProblemMissing}, ref: "s:1", msg: "chunk 0 ("},
 		{name: "orphan", damage: func(t *testing.T, s damaged) { s.put(t, []byte("stray blob")) },
 			ok: true, kinds: []string{api.ProblemOrphan}},
 		{name: "temporary upload file", damage: func(t *testing.T, s damaged) {
 			writeFile(t, filepath.Join(s.dir, "blobs", "tmp", "put-0123456789abcdef-killed"), []byte("half an upload"))
 		}, ok: true, kinds: []string{api.ProblemTemp}, msg: "backend default holds 1 temporary upload file (14 bytes)"},
 		{name: "view row changed", damage: execSQL("UPDATE labels SET value = 'tampered'"),
-			kinds: []string{api.ProblemView}, msg: `table labels, row "1" (line 6): column 3 is "tampered", but "v" when replayed`},
+			kinds: []string{api.ProblemView}, msg: `table labels, row "1" (line 7): column 3 is "tampered", but "v" when replayed`},
 		{name: "view row added", damage: execSQL("INSERT INTO labels (seq, key, value) VALUES (1, 'injected', 'x')"),
 			kinds: []string{api.ProblemView}, msg: `table labels has an extra live row ["1","injected","x"]`},
 		{name: "view row removed", damage: execSQL("DELETE FROM tags WHERE tag = 'prod'"),
@@ -317,7 +327,7 @@ func TestCheck(t *testing.T) {
 			if tc.msg != "" && !strings.HasPrefix(rep.Problems[0].Message, tc.msg) && !strings.Contains(rep.Problems[0].Message, ": "+tc.msg) {
 				t.Errorf("problem message = %q, want it to contain %q", rep.Problems[0].Message, tc.msg)
 			}
-			wantArtifacts := 2
+			wantArtifacts := 3
 			if tc.one {
 				wantArtifacts = 1
 			}
@@ -485,5 +495,27 @@ func TestAllWritesNothingIntoStore(t *testing.T) {
 	}
 	if left, err := os.ReadDir(tmp); err != nil || len(left) != 0 {
 		t.Errorf("temporary directory after the check: %v %v, want it empty", left, err)
+	}
+}
+
+// TestCheckStreamTreeFileDigest: a stream-layout tree whose chunks all
+// verify but whose entry lists another digest for a file (a faulty
+// writer) is damage --deep finds, naming the file.
+func TestCheckStreamTreeFileDigest(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	chunk := f.put(t, []byte("payload"))
+	entries := []content.TreeEntry{{Path: "f", Type: content.EntryFile, Mode: 0o644, Size: 7, Digest: content.FromBytes([]byte("other"))}}
+	m := content.Manifest{Schema: content.StreamTreeSchema, Kind: content.KindTree, Size: 7, Digest: content.TreeDigest(entries),
+		Chunker: content.DefaultChunkerParams(), Chunks: []content.ChunkRef{{Digest: chunk, Size: 7}}, Entries: entries}
+	a := f.register(t, "bad", transfer.PushResult{ManifestDigest: f.putManifest(t, m), ContentDigest: m.Digest, Size: m.Size}, api.TreeMediaType)
+	rep, err := Artifact(ctx, f.store(), a, Options{})
+	if err != nil || !rep.OK {
+		t.Fatalf("shallow: %+v, %v; want OK (every blob is there)", rep, err)
+	}
+	rep, err = Artifact(ctx, f.store(), a, Options{Deep: true})
+	if err != nil || rep.OK || len(rep.Problems) != 1 || rep.Problems[0].Kind != api.ProblemDigestMismatch ||
+		!strings.Contains(rep.Problems[0].Message, "f: ") {
+		t.Fatalf("deep: %+v, %v; want one digest mismatch naming f", rep, err)
 	}
 }

@@ -3,8 +3,10 @@ package fsck
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/artifact-store/artstore/internal/content"
+	"github.com/artifact-store/artstore/internal/transfer"
 )
 
 // This file is the one place where a check learns which file manifests an
@@ -15,12 +17,15 @@ import (
 // ReadManifest reads, verifies against d and parses the manifest blob d.
 type ReadManifest func(ctx context.Context, d content.Digest) (content.Manifest, error)
 
-// File is one file of an artifact, as its manifests describe it.
+// File is one file of an artifact, as its manifests describe it; or a
+// stream-layout tree as a whole, whose manifest lists the chunks of all its
+// files.
 type File struct {
-	// Path is "" for a file artifact, else the file's path in the tree.
+	// Path is "" for a file artifact or a stream-layout tree, else the
+	// file's path in a per-file layout tree.
 	Path string
 	// Digest is the digest of the file's manifest: the artifact's own
-	// manifest for a file artifact.
+	// manifest for a file artifact or a stream-layout tree.
 	Digest content.Digest
 	// Manifest is the file's manifest; zero when Err is set.
 	Manifest content.Manifest
@@ -53,12 +58,13 @@ func (f File) Mismatch() string {
 }
 
 // EachFile calls fn with every file of the artifact whose manifest m was
-// read from md: for a file artifact, m itself; for a tree, the manifest of
+// read from md: for a file artifact, or a stream-layout tree (which lists
+// its chunks itself), m itself; for a per-file layout tree, the manifest of
 // each regular file it lists, read with read, in the tree's order. A file
 // manifest that cannot be read is passed with Err set, so fn decides
 // whether the walk goes on; an error from fn stops it and is returned.
 func EachFile(ctx context.Context, md content.Digest, m content.Manifest, read ReadManifest, fn func(File) error) error {
-	if m.Kind != content.KindTree {
+	if m.Kind != content.KindTree || m.Stream() {
 		return fn(File{Digest: md, Manifest: m})
 	}
 	for _, e := range m.Entries {
@@ -78,14 +84,28 @@ func EachFile(ctx context.Context, md content.Digest, m content.Manifest, read R
 }
 
 // References calls fn with each blob manifest m refers to directly: the
-// chunks of a file, the file manifests of a tree.
+// chunks of a file or a stream-layout tree, the file manifests of a
+// per-file layout tree.
 func References(m content.Manifest, fn func(content.Digest)) {
 	for _, c := range m.Chunks {
 		fn(c.Digest)
 	}
 	for _, e := range m.Entries {
-		if e.Type == content.EntryFile {
+		if e.Type == content.EntryFile && !e.Manifest.IsZero() {
 			fn(e.Manifest)
 		}
 	}
+}
+
+// ReadAll re-reads every chunk of f as a pull would, verifying each, and
+// the whole content (for a stream-layout tree: every file's SHA-256), and
+// writes nothing. Errors match content.ErrMismatch for damaged bytes.
+func ReadAll(ctx context.Context, store transfer.BlobStore, f File, opts transfer.PullOptions) error {
+	var err error
+	if f.Manifest.Stream() {
+		_, err = transfer.VerifyTree(ctx, f.Digest, store, opts)
+	} else {
+		_, err = transfer.Pull(ctx, f.Digest, store, io.Discard, opts)
+	}
+	return err
 }

@@ -23,7 +23,7 @@ func TestEachFile(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(dir, "empty"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	tree := f.pushTree(t, "t", dir)
+	tree := f.pushTree(t, "t", dir, content.ManifestSchema)
 	tm := f.manifest(t, tree.ManifestDigest)
 	a := entry(t, tm, "a.txt")
 	read := func(ctx context.Context, d content.Digest) (content.Manifest, error) {
@@ -40,6 +40,23 @@ func TestEachFile(t *testing.T) {
 		if err != nil || len(got) != 1 || got[0].Path != "" || got[0].Digest != file.ManifestDigest || got[0].Manifest.Digest != fm.Digest ||
 			got[0].What() != "manifest" || got[0].Mismatch() != "" {
 			t.Fatalf("EachFile = %+v, %v", got, err)
+		}
+	})
+	t.Run("stream tree", func(t *testing.T) {
+		stream := f.pushTree(t, "s", dir, content.StreamTreeSchema)
+		sm := f.manifest(t, stream.ManifestDigest)
+		var got []File
+		err := EachFile(ctx, stream.ManifestDigest, sm, func(context.Context, content.Digest) (content.Manifest, error) {
+			t.Error("a stream tree has no file manifests to read")
+			return content.Manifest{}, nil
+		}, func(f File) error { got = append(got, f); return nil })
+		if err != nil || len(got) != 1 || got[0].Digest != stream.ManifestDigest || len(got[0].Manifest.Chunks) == 0 || got[0].Mismatch() != "" {
+			t.Fatalf("EachFile = %+v, %v; want the tree itself, with its chunks", got, err)
+		}
+		var refs []content.Digest
+		References(sm, func(d content.Digest) { refs = append(refs, d) })
+		if len(refs) != len(sm.Chunks) {
+			t.Fatalf("References = %v, want the %d chunks only", refs, len(sm.Chunks))
 		}
 	})
 	t.Run("tree", func(t *testing.T) {
@@ -114,7 +131,7 @@ func TestReferences(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(dir, "empty"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	tm := f.manifest(t, f.pushTree(t, "t", dir).ManifestDigest)
+	tm := f.manifest(t, f.pushTree(t, "t", dir, content.ManifestSchema).ManifestDigest)
 	a := entry(t, tm, "a.txt")
 	fm := f.manifest(t, f.pushFile(t, "f", randomBytes(3, 3<<20)).ManifestDigest)
 	for _, tc := range []struct {

@@ -288,9 +288,6 @@ func (c *collector) addManifest(ctx context.Context, a eventlog.Artifact, md con
 			ErrUnreadableManifest, a.Ref(), md, err)
 	}
 	for _, e := range m.Entries {
-		if e.Type != content.EntryFile {
-			continue
-		}
 		c.live[e.Manifest] = true
 		if c.expanded[e.Manifest] {
 			continue
@@ -304,10 +301,12 @@ func (c *collector) addManifest(ctx context.Context, a eventlog.Artifact, md con
 }
 
 // expand reads manifest d as a stream, verifying it against d and checking
-// it as it arrives, and adds every chunk it lists to the live set as it
-// goes; it returns the manifest with its tree entries but without its
-// chunks, so a file of a million chunks costs the live set and nothing
-// more. Chunks of a manifest that then fails to verify are live already;
+// it as it arrives, and adds every chunk it lists (a file's, or a
+// stream-layout tree's) to the live set as it goes; it returns the
+// manifest with the entries of a per-file layout tree that name file
+// manifests (their path and manifest only) and without its chunks, so a
+// file of a million chunks, or a tree of a million files, costs the live
+// set and nothing more. Chunks of a manifest that then fails to verify are live already;
 // that only errs on the safe side, and the run stops anyway.
 func (c *collector) expand(ctx context.Context, d content.Digest) (content.Manifest, error) {
 	rc, err := c.backend.Get(ctx, d, nil)
@@ -318,7 +317,12 @@ func (c *collector) expand(ctx context.Context, d content.Digest) (content.Manif
 	var entries []content.TreeEntry
 	m, err := content.ScanManifestBlob(rc, d, content.ManifestVisitor{
 		Chunk: func(_ int, ch content.ChunkRef) error { c.live[ch.Digest] = true; return nil },
-		Entry: func(_ int, e content.TreeEntry) error { entries = append(entries, e); return nil },
+		Entry: func(_ int, e content.TreeEntry) error {
+			if !e.Manifest.IsZero() {
+				entries = append(entries, content.TreeEntry{Path: e.Path, Manifest: e.Manifest})
+			}
+			return nil
+		},
 	})
 	if err != nil {
 		return content.Manifest{}, err

@@ -44,7 +44,8 @@ type blobCheck struct {
 }
 
 // checkBlobs checks that the manifest md and every blob it references (the
-// chunks; for a tree, each file's manifest and its chunks) are stored, and
+// chunks; for a tree in the per-file layout, each file's manifest and its
+// chunks; a stream-layout tree lists its chunks itself) are stored, and
 // that the manifest describes content of the given digest and size. It
 // returns a *MissingBlobsError when blobs are missing.
 func (r *Registry) checkBlobs(ctx context.Context, md, contentDigest content.Digest, size int64) error {
@@ -67,8 +68,8 @@ func (r *Registry) checkBlobs(ctx context.Context, md, contentDigest content.Dig
 	m, err := c.scan(md, content.ManifestVisitor{
 		Chunk: func(_ int, ch content.ChunkRef) error { return c.add(ch.Digest) },
 		Entry: func(_ int, e content.TreeEntry) error {
-			if e.Type != content.EntryFile {
-				return nil
+			if e.Type != content.EntryFile || e.Manifest.IsZero() {
+				return nil // a stream-layout tree's chunks are its own
 			}
 			nfiles++
 			_, err := fmt.Fprintf(files, "%s %s %d\n", e.Manifest, e.Digest, e.Size)

@@ -848,6 +848,37 @@ func TestRegisterChecksTreeBlobs(t *testing.T) {
 	}
 }
 
+// TestRegisterChecksStreamTree: a stream-layout tree lists its chunks
+// itself: complete, it registers; with a chunk gone, the chunk is
+// reported missing.
+func TestRegisterChecksStreamTree(t *testing.T) {
+	e := newSQLiteEnv(t)
+	ctx := context.Background()
+	tree := func(name string, a, b string) (registry.RegisterRequest, content.Digest) {
+		ca, cb := e.blobs.put([]byte(a+b)), e.blobs.put([]byte("tail"))
+		entries := []content.TreeEntry{
+			{Path: "a", Type: content.EntryFile, Mode: 0o644, Size: int64(len(a)), Digest: content.FromBytes([]byte(a))},
+			{Path: "b", Type: content.EntryFile, Mode: 0o644, Size: int64(len(b) + 4), Digest: content.FromBytes([]byte(b + "tail")), Offset: int64(len(a))},
+			{Path: "l", Type: content.EntrySymlink, Target: "a"},
+		}
+		size := int64(len(a) + len(b) + 4)
+		m := content.Manifest{Schema: content.StreamTreeSchema, Kind: content.KindTree, Size: size, Digest: content.TreeDigest(entries),
+			Chunker: content.DefaultChunkerParams(), Entries: entries,
+			Chunks: []content.ChunkRef{{Digest: ca, Size: int64(len(a + b))}, {Digest: cb, Size: 4}}}
+		return registry.RegisterRequest{Name: name, ContentDigest: m.Digest, Size: m.Size, ManifestDigest: e.blobs.putManifest(t, m)}, ca
+	}
+	ok, _ := tree("stream-ok", "first file", "second")
+	if _, err := e.r.Register(ctx, "alice", ok); err != nil {
+		t.Fatalf("complete stream tree: %v", err)
+	}
+	gone, chunk := tree("stream-gone", "another", "tree")
+	e.blobs.remove(chunk)
+	var mb *registry.MissingBlobsError
+	if _, err := e.r.Register(ctx, "alice", gone); !errors.As(err, &mb) || mb.Count != 1 || mb.Digests[0] != chunk {
+		t.Fatalf("stream tree chunk missing: %v", err)
+	}
+}
+
 // TestRegisterChecksManyTreeFiles: a tree of more files than one check
 // batch holds is checked group by group, every file's manifest and chunk:
 // complete, it registers; with a chunk gone in the first group and a file

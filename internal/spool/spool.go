@@ -22,6 +22,10 @@ const MemLimit = 1 << 20
 // crash leaves nothing behind). Push spools a file manifest's chunk list
 // through it, so its memory does not grow with the content's size.
 type Spool struct {
+	// Limit, when positive, replaces MemLimit for this spool: a caller
+	// holding several spools at once keeps less in memory.
+	Limit int
+
 	mem  []byte
 	f    *os.File
 	size int64 // bytes in f
@@ -32,7 +36,11 @@ func (s *Spool) Write(p []byte) (int, error) {
 	if s.err != nil {
 		return 0, s.err
 	}
-	if s.f == nil && len(s.mem)+len(p) <= MemLimit {
+	limit := MemLimit
+	if s.Limit > 0 {
+		limit = s.Limit
+	}
+	if s.f == nil && len(s.mem)+len(p) <= limit {
 		s.mem = append(s.mem, p...)
 		return len(p), nil
 	}

@@ -13,6 +13,7 @@ import (
 
 // fetched is one chunk on its way from the store to the writer.
 type fetched struct {
+	off      int64 // where the chunk starts in the content (a tree's stream)
 	ref      content.ChunkRef
 	buf      []byte
 	err      error
@@ -21,6 +22,7 @@ type fetched struct {
 
 type fetchJob struct {
 	index int
+	off   int64
 	ref   content.ChunkRef
 	buf   []byte
 	out   chan<- fetched
@@ -42,8 +44,12 @@ type pullFetcher struct {
 	prog        *progress
 	fq          *fifo
 	first, last int // the chunks to fetch
-	both        bool
-	hashAt      *atomic.Int64 // the chunk the in-order hasher is at
+	// want, when set, picks which of them to fetch (by content offset and
+	// reference, in order): a tree pull fetches only the chunks that hold
+	// the entries it writes.
+	want   func(off int64, c content.ChunkRef) bool
+	both   bool
+	hashAt *atomic.Int64 // the chunk the in-order hasher is at
 }
 
 // dispatch reserves space for chunks first..last in order and queues them
@@ -51,8 +57,11 @@ type pullFetcher struct {
 func (f *pullFetcher) dispatch(ctx context.Context, order chan<- chan fetched, jobs chan<- fetchJob) {
 	defer close(order)
 	defer close(jobs)
+	var pos int64
 	err := f.mf.eachChunk(func(i int, c content.ChunkRef) error {
-		if i < f.first {
+		off := pos
+		pos += c.Size
+		if i < f.first || (f.want != nil && !f.want(off, c)) {
 			return nil
 		}
 		if i > f.last {
@@ -66,7 +75,7 @@ func (f *pullFetcher) dispatch(ctx context.Context, order chan<- chan fetched, j
 		if err := send(ctx, order, chan fetched(out)); err != nil {
 			return err
 		}
-		return send(ctx, jobs, fetchJob{i, c, b, out})
+		return send(ctx, jobs, fetchJob{i, off, c, b, out})
 	})
 	if err != nil && err != errStopScan && ctx.Err() == nil {
 		// The spool could not be read again: the writer reports it.
@@ -87,7 +96,7 @@ func (f *pullFetcher) fetch(ctx context.Context, jobs <-chan fetchJob) {
 		} else {
 			f.prog.add(int64(len(j.buf)), 0, 0)
 		}
-		j.out <- fetched{j.ref, j.buf, err, verify}
+		j.out <- fetched{j.off, j.ref, j.buf, err, verify}
 	}
 }
 

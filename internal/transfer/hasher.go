@@ -2,6 +2,7 @@ package transfer
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 
 	"github.com/artifact-store/artstore/internal/content"
@@ -35,6 +36,35 @@ type pushHasher struct {
 	pair    *sha256x2.Pair // the whole content's digest, written by runWhole only
 	both    bool           // sha256x2.Accelerated
 	wholeAt atomic.Int64   // the chunk the whole hasher is at
+	// cuts, for a stream-layout tree, cuts the whole digest at each file's
+	// end: the "whole content" digests are the files'.
+	cuts *fileCuts
+}
+
+// write adds the chunk c to the whole digest with write (and to its own
+// digest when write pairs them), cut at the files' ends for a tree.
+func (h *pushHasher) write(c *pushChunk, write func([]byte)) error {
+	if h.cuts == nil {
+		write(c.data)
+		return nil
+	}
+	return h.cuts.hash(c.off, c.data, write, h.pair.CutWhole)
+}
+
+// finishCuts cuts the whole digest at the files' ends at the end of the
+// input (size bytes), which no chunk reached past; call it once runWhole
+// has returned.
+func (h *pushHasher) finishCuts(size int64) error {
+	if h.cuts == nil {
+		return nil
+	}
+	if err := h.cuts.hash(size, nil, func([]byte) {}, h.pair.CutWhole); err != nil {
+		return err
+	}
+	if end, ok := h.cuts.first(); ok {
+		return fmt.Errorf("internal error: a file ends at %d, past the %d bytes read", end, size)
+	}
+	return nil
 }
 
 func newPushHasher(rg *ring) *pushHasher {
@@ -48,25 +78,26 @@ func (h *pushHasher) sum() content.Digest { return content.FromSHA256(h.pair.Sum
 // runWhole adds every chunk from wholeQ, in order, to the whole content's
 // digest, and releases its hold on each.
 func (h *pushHasher) runWhole(ctx context.Context, wholeQ <-chan *pushChunk, checkQ chan<- *pushChunk) error {
+	var failed error
 	for c := range wholeQ {
 		h.wholeAt.Store(int64(c.index))
 		switch {
-		case ctx.Err() != nil:
+		case ctx.Err() != nil || failed != nil:
 			if c.claim() {
 				c.release(h.rg, holdOwn)
 			}
 		case h.both && c.claim():
-			h.pair.Write(c.data)
+			failed = h.write(c, h.pair.Write)
 			c.digest = content.FromSHA256(h.pair.Cut())
-			if err := send(ctx, checkQ, c); err != nil {
+			if failed != nil || send(ctx, checkQ, c) != nil {
 				c.release(h.rg, holdOwn)
 			}
 		default:
-			h.pair.WriteWhole(c.data)
+			failed = h.write(c, h.pair.WriteWhole)
 		}
 		c.release(h.rg, holdInOrder)
 	}
-	return nil
+	return failed
 }
 
 // runChunks digests the chunks from hashQ that it claims and passes them

@@ -299,6 +299,12 @@ func backendManifest(t testing.TB, store BlobStore, d content.Digest) content.Ma
 // tree manifest alone is stored outside the stage, after the last commit;
 // every blob is in place afterwards and the tree pulls back whole.
 func TestPushTreeCommitsInGroups(t *testing.T) {
+	for _, l := range layouts {
+		t.Run(l.name, func(t *testing.T) { testPushTreeCommitsInGroups(t, l.schema) })
+	}
+}
+
+func testPushTreeCommitsInGroups(t *testing.T, schema int) {
 	be, err := local.New("default", filepath.Join(t.TempDir(), "blobs"))
 	if err != nil {
 		t.Fatal(err)
@@ -311,15 +317,21 @@ func TestPushTreeCommitsInGroups(t *testing.T) {
 	writeTree(t, src, files, nil)
 	cb := &countingBackend{Backend: be}
 	store := FromBackend(cb)
-	res, err := PushTree(context.Background(), src, store, PushOptions{CommitBlobs: 16})
+	res, err := PushTree(context.Background(), src, store, PushOptions{CommitBlobs: 16, TreeSchema: schema})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 30 one-chunk files: 30 chunks and 30 file manifests staged; commits
-	// after the 16th and 32nd and 48th, and the last before the tree
-	// manifest.
-	if s, c, v, p := cb.staged.Load(), cb.commits.Load(), cb.verified.Load(), cb.puts.Load(); s != 60 || c != 4 || v != 1 || p != 0 {
-		t.Errorf("staged %d blobs, %d commits, %d PutVerified, %d Put; want 60 staged, 4 commits, 1 PutVerified (the tree manifest), no Put", s, c, v, p)
+	// Per-file layout: 30 one-chunk files: 30 chunks and 30 file
+	// manifests staged; commits after the 16th and 32nd and 48th, and the
+	// last before the tree manifest. Stream layout: the 30 files are one
+	// chunk, committed before the tree manifest.
+	wantStaged, wantCommits := int32(60), int32(4)
+	if schema == content.StreamTreeSchema {
+		wantStaged, wantCommits = 1, 1
+	}
+	if s, c, v, p := cb.staged.Load(), cb.commits.Load(), cb.verified.Load(), cb.puts.Load(); s != wantStaged || c != wantCommits || v != 1 || p != 0 {
+		t.Errorf("staged %d blobs, %d commits, %d PutVerified, %d Put; want %d staged, %d commits, 1 PutVerified (the tree manifest), no Put",
+			s, c, v, p, wantStaged, wantCommits)
 	}
 	cb.mu.Lock()
 	log := strings.Join(cb.log, " ")

@@ -42,30 +42,65 @@ func (l *chunkList) add(i int, c content.ChunkRef) error {
 	}
 }
 
-// putSpooledManifest stores the manifest head + the spooled chunk list +
-// tail and returns its digest. Bytes read back from a temporary file are
-// verified by the store as it stores them; another process could have
-// written to the file. With st, a manifest spooled in memory is staged
-// there instead of stored.
-func putSpooledManifest(ctx context.Context, store BlobStore, st blobStage, retry RetryPolicy, head []byte, list *spool.Spool, tail []byte) (content.Digest, error) {
-	h := sha256.New()
-	h.Write(head)
-	if _, err := io.Copy(h, list.Reader()); err != nil {
-		return content.Digest{}, fmt.Errorf("push: read the spooled chunk list: %w", err)
+// manifestParts are the pieces of a manifest's encoding, in order: byte
+// slices (frames) and spools (lists).
+type manifestParts []any
+
+func (ps manifestParts) reader() io.Reader {
+	rs := make([]io.Reader, 0, len(ps))
+	for _, p := range ps {
+		switch p := p.(type) {
+		case []byte:
+			rs = append(rs, bytes.NewReader(p))
+		case *spool.Spool:
+			rs = append(rs, p.Reader())
+		}
 	}
-	h.Write(tail)
+	return io.MultiReader(rs...)
+}
+
+func (ps manifestParts) size() int64 {
+	var n int64
+	for _, p := range ps {
+		switch p := p.(type) {
+		case []byte:
+			n += int64(len(p))
+		case *spool.Spool:
+			n += p.Len()
+		}
+	}
+	return n
+}
+
+// inFile reports whether a part was read back from a temporary file.
+func (ps manifestParts) inFile() bool {
+	for _, p := range ps {
+		if sp, ok := p.(*spool.Spool); ok && sp.InFile() {
+			return true
+		}
+	}
+	return false
+}
+
+// putManifest stores the manifest made of parts and returns its digest.
+// Bytes read back from a temporary file are verified by the store as it
+// stores them; another process could have written to the file. With st, a
+// manifest held in memory is staged there instead of stored.
+func putManifest(ctx context.Context, store BlobStore, st blobStage, retry RetryPolicy, parts manifestParts) (content.Digest, error) {
+	h := sha256.New()
+	if _, err := io.Copy(h, parts.reader()); err != nil {
+		return content.Digest{}, fmt.Errorf("push: read the spooled manifest: %w", err)
+	}
 	d := content.FromSHA256([sha256.Size]byte(h.Sum(nil)))
-	size := int64(len(head)) + list.Len() + int64(len(tail))
+	size := parts.size()
 	put := func(ctx context.Context, r io.Reader) error { return putDigested(ctx, store, d, size, r) }
 	switch {
-	case list.InFile():
+	case parts.inFile():
 		put = func(ctx context.Context, r io.Reader) error { return store.Put(ctx, d, size, r) }
 	case st != nil:
 		put = func(ctx context.Context, r io.Reader) error { return st.putDigested(ctx, d, size, r) }
 	}
-	err := retry.do(ctx, func() error {
-		return put(ctx, io.MultiReader(bytes.NewReader(head), list.Reader(), bytes.NewReader(tail)))
-	})
+	err := retry.do(ctx, func() error { return put(ctx, parts.reader()) })
 	if err != nil {
 		return content.Digest{}, fmt.Errorf("push: store manifest %s: %w", d.Short(), err)
 	}

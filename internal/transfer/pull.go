@@ -41,6 +41,22 @@ type PullOptions struct {
 	// chunk written, with the running totals. Calls never overlap, but come
 	// from several goroutines; the callback must be quick.
 	Progress func(Progress)
+	// Paths, if not empty, limits a tree pull to the entries these
+	// patterns select: a slash-separated path relative to the tree's root
+	// names an entry and everything below it; a pattern with '*', '?' or
+	// '[' (path.Match, '*' does not match '/') selects each entry it
+	// matches and everything below those. A pattern that matches nothing
+	// fails the pull (ErrNoMatch) before anything is written. Entries keep
+	// their paths below the destination; their parent directories are
+	// created as needed. In the stream layout only the chunks holding
+	// selected files are fetched.
+	Paths []string
+	// TrustLinks lets a tree pull create symbolic links that point outside
+	// the destination, go through directory links already inside it, and
+	// replace links at its files' paths (the destination's os.Root still
+	// keeps every write inside it). Without it such a pull fails with
+	// ErrLinkOutside or ErrLinkInDestination.
+	TrustLinks bool
 	// Check, if set, is called with the verified manifest before anything
 	// is created, opened or written; an error it returns fails the pull.
 	// A caller that knows what content to expect (the artifact's
@@ -113,6 +129,9 @@ func pullFile(ctx context.Context, md content.Digest, mf *manifestFile, store Bl
 	m := mf.m
 	if m.Kind != content.KindFile {
 		return PullResult{}, fmt.Errorf("pull %s: %w: it is a %s (pull it into a directory)", md.Short(), ErrWrongKind, m.Kind)
+	}
+	if len(opts.Paths) > 0 {
+		return PullResult{}, fmt.Errorf("pull %s: %w: a path selection applies to a directory tree, not a file", md.Short(), ErrWrongKind)
 	}
 	p := &progress{fn: opts.Progress, cur: Progress{Total: m.Size}}
 	if opts.Range != nil {
@@ -207,6 +226,29 @@ func pullChunks(parent context.Context, mf *manifestFile, store BlobStore, w io.
 		}
 		return 0, nil
 	}
+	pw := &pullWriter{w: w, rng: opts.Range, pos: plan.off, prog: prog}
+	whole := opts.Range == nil
+	sum, err := runPull(parent, mf, store, opts, prog, plan, whole, nil, func(ctx context.Context, fq *fifo, writeQ <-chan *pulledChunk) error {
+		pw.fq = fq
+		return pw.run(ctx, writeQ)
+	})
+	if err != nil {
+		return pw.written, err
+	}
+	if whole && (sum != m.Digest || pw.written != m.Size) {
+		return pw.written, &content.MismatchError{Expected: m.Digest, Actual: sum, ExpectedSize: m.Size, ActualSize: pw.written}
+	}
+	return pw.written, nil
+}
+
+// runPull fetches the chunks plan names (those want accepts, when it is
+// set), verifies them and hands them in order to consume, which releases
+// each chunk's space (holdOwn) once done with it. With whole it also
+// hashes the content in order and returns its digest (the hasher verifies
+// the chunks near it, see pullHasher); otherwise the fetchers verify every
+// chunk.
+func runPull(parent context.Context, mf *manifestFile, store BlobStore, opts PullOptions, prog *progress, plan pullPlan, whole bool,
+	want func(int64, content.ChunkRef) bool, consume func(context.Context, *fifo, <-chan *pulledChunk) error) (content.Digest, error) {
 	size := int64(opts.BufferSize)
 	if size <= 0 {
 		size = 3 * plan.biggest
@@ -216,7 +258,7 @@ func pullChunks(parent context.Context, mf *manifestFile, store BlobStore, w io.
 	fq := &fifo{buf: buf, freed: make(chan struct{}, 1)}
 
 	// On return, stop everything and wait for the goroutines, so that no
-	// callback runs and no buffer is touched after pullChunks returns.
+	// callback runs and no buffer is touched after runPull returns.
 	var running sync.WaitGroup
 	defer free()
 	defer running.Wait()
@@ -225,8 +267,8 @@ func pullChunks(parent context.Context, mf *manifestFile, store BlobStore, w io.
 
 	h := &pullHasher{fq: fq, pair: sha256x2.New()}
 	h.hashAt.Store(int64(plan.first))
-	f := &pullFetcher{mf: mf, store: store, opts: opts, prog: prog, fq: fq, first: plan.first, last: plan.last,
-		both: opts.Range == nil && sha256x2.Accelerated(), hashAt: &h.hashAt}
+	f := &pullFetcher{mf: mf, store: store, opts: opts, prog: prog, fq: fq, first: plan.first, last: plan.last, want: want,
+		both: whole && sha256x2.Accelerated(), hashAt: &h.hashAt}
 	order := make(chan chan fetched, opts.ReadAhead)
 	jobs := make(chan fetchJob)
 	running.Go(func() { f.dispatch(ctx, order, jobs) })
@@ -234,31 +276,27 @@ func pullChunks(parent context.Context, mf *manifestFile, store BlobStore, w io.
 		running.Go(func() { f.fetch(ctx, jobs) })
 	}
 	var hashQ chan *pulledChunk
-	if opts.Range == nil {
+	if whole {
 		hashQ = make(chan *pulledChunk, opts.ReadAhead)
 		running.Go(func() { h.run(hashQ) })
 	}
 	writeQ := make(chan *pulledChunk, opts.ReadAhead)
 	running.Go(func() { feed(ctx, order, plan.first, hashQ, writeQ) })
 
-	pw := &pullWriter{w: w, rng: opts.Range, pos: plan.off, fq: fq, prog: prog}
-	if err := pw.run(ctx, writeQ); err != nil {
-		return pw.written, err
+	if err := consume(ctx, fq, writeQ); err != nil {
+		return content.Digest{}, err
 	}
 	if err := parent.Err(); err != nil {
-		return pw.written, err
+		return content.Digest{}, err
 	}
 	if ctx.Err() != nil { // the feeder stopped early
-		return pw.written, ctx.Err()
+		return content.Digest{}, ctx.Err()
 	}
-	if opts.Range == nil {
-		running.Wait() // the hasher finishes the chunks the writer did not wait for
-		got := content.FromSHA256(h.pair.Sum())
-		if got != m.Digest || pw.written != m.Size {
-			return pw.written, &content.MismatchError{Expected: m.Digest, Actual: got, ExpectedSize: m.Size, ActualSize: pw.written}
-		}
+	if !whole {
+		return content.Digest{}, nil
 	}
-	return pw.written, nil
+	running.Wait() // the hasher finishes the chunks the writer did not wait for
+	return content.FromSHA256(h.pair.Sum()), nil
 }
 
 // PullToFile pulls the file manifest md to path, writing where path points

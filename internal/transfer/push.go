@@ -83,6 +83,23 @@ type PushOptions struct {
 	// chunk with the running totals. Calls never overlap, but come from
 	// several goroutines; the callback must be quick.
 	Progress func(Progress)
+
+	// TreeSchema is the layout PushTree writes: 0 or
+	// content.StreamTreeSchema for the stream layout (the files'
+	// concatenation chunked as one stream), content.ManifestSchema for
+	// the per-file layout (a file manifest per file), which artstore
+	// versions without the stream layout can read; that layout stores no
+	// symbolic links.
+	TreeSchema int
+	// FollowSymlinks makes PushTree store what a symbolic link points to
+	// (a file or a directory, wherever it is) instead of the link.
+	FollowSymlinks bool
+	// Strict makes PushTree fail on a device, socket or named pipe
+	// (ErrUnsupportedFileType) instead of skipping it.
+	Strict bool
+	// OnSkip, if set, is called once for each special file PushTree skips,
+	// with its path (dir joined with the entry path) and what it is.
+	OnSkip func(path, what string)
 }
 
 // PushResult reports a finished push.
@@ -218,48 +235,87 @@ func send[T any](ctx context.Context, ch chan<- T, v T) error {
 // are digested, and the set of digests already asked about within the push
 // is bounded (seenLimit).
 func pushFile(parent context.Context, in io.Reader, store BlobStore, cfg pushConfig, rg *ring, prog *progress) (PushResult, error) {
+	spooled := &spool.Spool{}
+	defer spooled.Close()
+	st, err := pushStream(parent, in, store, cfg, rg, prog, spooled)
+	if st.abort != nil {
+		defer st.abort()
+	}
+	if err != nil {
+		return PushResult{}, err
+	}
+	md, err := storeFileManifest(parent, store, cfg, st.cm, st.size, st.sum, st.list, spooled)
+	if err != nil {
+		return PushResult{}, err
+	}
+	return PushResult{
+		ManifestDigest:    md,
+		ContentDigest:     st.sum,
+		Size:              st.size,
+		Kind:              content.KindFile,
+		Chunks:            st.list.enc.Len(),
+		UploadedBytes:     st.uploaded,
+		DeduplicatedBytes: st.dedup,
+	}, nil
+}
+
+// pushed is what pushStream stored: the chunks of one input, whose list it
+// wrote to a spool, and the committer (nil: the store does not stage)
+// whose stage holds what is not committed yet.
+type pushed struct {
+	size            int64
+	sum             content.Digest
+	list            *chunkList
+	uploaded, dedup int64
+	cm              *committer
+	// abort, when not nil, drops what was staged and not committed; call
+	// it once the push is over.
+	abort func()
+}
+
+// pushStream runs the pipeline's stages up to the chunks' upload over one
+// input (see pushFile), writing the chunk list to spooled. On error it
+// commits, best effort, what was staged completely, so a run again
+// resumes.
+func pushStream(parent context.Context, in io.Reader, store BlobStore, cfg pushConfig, rg *ring, prog *progress, spooled *spool.Spool) (pushed, error) {
 	rg.reset(int(cfg.Chunker.Max))
 	cm, abort := newCommitter(store, cfg)
-	if abort != nil {
-		defer abort()
-	}
 	put := func(ctx context.Context, d content.Digest, size int64, r io.Reader) error {
 		return putDigested(ctx, store, d, size, r)
 	}
 	if cm != nil {
 		put = cm.sh.st.putDigested
 	}
-	spooled := &spool.Spool{}
-	defer spooled.Close()
 	rd := &chunkReader{in: in, rg: rg, splitter: cfg.splitter, prog: prog}
+	if b, ok := in.(boundaries); ok {
+		rd.bounds = b
+	}
 	h := newPushHasher(rg)
+	if t, ok := in.(interface{ fileCuts() *fileCuts }); ok {
+		h.cuts = t.fileCuts()
+	}
 	k := &checker{store: store, cfg: cfg, rg: rg, prog: prog, seen: &digestSet{limit: seenLimit},
 		list: &chunkList{enc: content.NewChunkListEncoder(spooled, cfg.Chunker), pending: map[int]content.ChunkRef{}}}
 	up := &uploader{put: put, cfg: cfg, rg: rg, prog: prog, commit: cm}
 
+	out := pushed{cm: cm, abort: abort}
 	if err := runPushStages(parent, cfg, rg, rd, h, k, up); err != nil {
 		if cm != nil {
 			cm.interrupted(parent)
 		}
 		if perr := parent.Err(); perr != nil {
-			return PushResult{}, fmt.Errorf("push: %w", perr)
+			return out, fmt.Errorf("push: %w", perr)
 		}
-		return PushResult{}, fmt.Errorf("push: %w", err)
+		return out, fmt.Errorf("push: %w", err)
 	}
-	sum := h.sum()
-	md, err := storeFileManifest(parent, store, cfg, cm, rd.size, sum, k.list, spooled)
-	if err != nil {
-		return PushResult{}, err
+	if len(k.list.pending) > 0 { // cannot happen: every chunk passed the checker
+		return out, fmt.Errorf("push: internal error: %d chunks never reached the manifest", len(k.list.pending))
 	}
-	return PushResult{
-		ManifestDigest:    md,
-		ContentDigest:     sum,
-		Size:              rd.size,
-		Kind:              content.KindFile,
-		Chunks:            k.list.enc.Len(),
-		UploadedBytes:     up.uploaded.Load(),
-		DeduplicatedBytes: k.dedup,
-	}, nil
+	if err := h.finishCuts(rd.size); err != nil {
+		return out, fmt.Errorf("push: %w", err)
+	}
+	out.size, out.sum, out.list, out.uploaded, out.dedup = rd.size, h.sum(), k.list, up.uploaded.Load(), k.dedup
+	return out, nil
 }
 
 // runPushStages connects the stages with queues, runs them and returns the
@@ -311,9 +367,6 @@ func storeFileManifest(ctx context.Context, store BlobStore, cfg pushConfig, cm 
 			return content.Digest{}, fmt.Errorf("push: %w", err)
 		}
 	}
-	if len(list.pending) > 0 { // cannot happen: every chunk passed the checker
-		return content.Digest{}, fmt.Errorf("push: internal error: %d chunks never reached the manifest", len(list.pending))
-	}
 	hdr := content.Manifest{Kind: content.KindFile, MediaType: cfg.MediaType, Size: size, Digest: sum, Chunker: cfg.Chunker}
 	head, tail, err := content.FileManifestFrame(hdr, list.enc)
 	if err != nil {
@@ -323,7 +376,7 @@ func storeFileManifest(ctx context.Context, store BlobStore, cfg pushConfig, cm 
 	if stageManifest {
 		mst = cm.sh.st
 	}
-	md, err := putSpooledManifest(ctx, store, mst, cfg.Retry, head, spooled, tail)
+	md, err := putManifest(ctx, store, mst, cfg.Retry, manifestParts{head, spooled, tail})
 	if err != nil {
 		return content.Digest{}, err
 	}

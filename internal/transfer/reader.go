@@ -23,6 +23,7 @@ import (
 // The span returns to the ring when both holds are released.
 type pushChunk struct {
 	index  int
+	off    int64  // where the chunk starts in the input
 	data   []byte // a span of the ring; valid until both holds are released
 	span   *span
 	digest content.Digest // set by the stage that claimed the chunk
@@ -55,8 +56,20 @@ type chunkReader struct {
 	rg       *ring
 	splitter *content.Splitter
 	prog     *progress
+	// bounds, when set, gives the input's boundaries that chunks must not
+	// cross (a tree's large files start and end at chunk boundaries).
+	bounds boundaries
 	// size counts the bytes cut into chunks; read it once run has returned.
 	size int64
+}
+
+// boundaries is implemented by inputs with offsets that chunks must not
+// cross. The chunkReader calls it from the goroutine that reads the input.
+type boundaries interface {
+	// cutAfter returns the first boundary after offset pos (pos only
+	// grows from call to call), or 0 when none is known: a boundary the
+	// input has not read up to yet lies past everything buffered.
+	cutAfter(pos int64) int64
 }
 
 // run reads and cuts until the input ends, reading fails or ctx ends, and
@@ -68,12 +81,18 @@ func (r *chunkReader) run(ctx context.Context, wholeQ, hashQ chan<- *pushChunk) 
 		if err := r.rg.fill(ctx, r.in, func(n int) { r.prog.add(int64(n), 0, 0) }); err != nil {
 			return err
 		}
-		data, sp, ok := r.rg.next(r.splitter)
+		limit := 0
+		if r.bounds != nil {
+			if b := r.bounds.cutAfter(r.size); b > 0 {
+				limit = int(b - r.size)
+			}
+		}
+		data, sp, ok := r.rg.next(r.splitter, limit)
 		if !ok {
 			return nil
 		}
+		c := &pushChunk{index: i, off: r.size, data: data, span: sp}
 		r.size += int64(len(data))
-		c := &pushChunk{index: i, data: data, span: sp}
 		c.holds.hold(holdInOrder, holdOwn)
 		if err := send(ctx, wholeQ, c); err != nil {
 			r.rg.release(sp) // no other stage has seen it

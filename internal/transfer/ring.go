@@ -51,8 +51,12 @@ func newRing(size, max int) (*ring, error) {
 	return &ring{buf: buf, free: free, max: max, released: make(chan struct{}, 1)}, nil
 }
 
-// close releases the buffer. Nothing may touch a span afterwards.
+// close releases the buffer; closing again does nothing. Nothing may
+// touch a span afterwards.
 func (r *ring) close() {
+	if r.buf == nil {
+		return
+	}
 	r.free()
 	r.buf = nil
 }
@@ -152,12 +156,19 @@ func (r *ring) fill(ctx context.Context, in io.Reader, onRead func(int)) error {
 }
 
 // next cuts the next chunk from the buffered input and reserves its span.
-// It returns ok=false at the end of the input. fill must have been called.
-func (r *ring) next(s *content.Splitter) (data []byte, sp *span, ok bool) {
+// With limit > 0 the chunk ends at most limit bytes on, where the input
+// has a boundary the chunks must not cross: the bytes up to it are cut as
+// if they were the end of the input. It returns ok=false at the end of the
+// input. fill must have been called.
+func (r *ring) next(s *content.Splitter, limit int) (data []byte, sp *span, ok bool) {
 	if r.head == r.scan {
 		return nil, nil, false
 	}
-	n := s.Split(r.buf[r.scan:r.head])
+	end := r.head
+	if limit > 0 {
+		end = min(end, r.scan+limit)
+	}
+	n := s.Split(r.buf[r.scan:end])
 	sp = &span{start: r.scan, end: r.scan + n, gen: r.gen}
 	r.mu.Lock()
 	r.spans = append(r.spans, sp)

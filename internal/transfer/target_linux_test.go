@@ -354,6 +354,31 @@ func TestPullTreeRefusesLinksInside(t *testing.T) {
 	}
 }
 
+// TestPullTreeTrustedLinksInside: with TrustLinks a pull goes through a
+// directory link inside the destination that stays inside it; the os.Root
+// still refuses one that leads outside.
+func TestPullTreeTrustedLinksInside(t *testing.T) {
+	s, res := pushTreeOf(t, map[string]string{"a.txt": "a", "sub/f.txt": "f"})
+	dst := t.TempDir()
+	mkdir(t, filepath.Join(dst, "elsewhere"))
+	symlink(t, "elsewhere", filepath.Join(dst, "sub"))
+	if _, err := PullTree(context.Background(), res.ManifestDigest, s, dst, PullOptions{TrustLinks: true}); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dst, "elsewhere", "f.txt")); err != nil || string(b) != "f" {
+		t.Fatalf("through the trusted link: %q, %v", b, err)
+	}
+	outside := t.TempDir()
+	dst2 := t.TempDir()
+	symlink(t, outside, filepath.Join(dst2, "sub"))
+	if _, err := PullTree(context.Background(), res.ManifestDigest, s, dst2, PullOptions{TrustLinks: true}); err == nil {
+		t.Fatal("a trusted link leading outside the destination was written through")
+	}
+	if ents, _ := os.ReadDir(outside); len(ents) != 0 {
+		t.Fatalf("the pull wrote outside the destination: %v", ents)
+	}
+}
+
 // TestPullTreeDestinationLink: the destination given may be a link to a
 // directory; it is followed and stays a link. A dangling one has its
 // target created.

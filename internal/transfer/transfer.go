@@ -57,12 +57,24 @@
 //
 // # Trees
 //
-// A directory is pushed as one file manifest per regular file plus a tree
-// manifest (content.KindTree) listing relative paths, types and permission
-// bits. Symbolic links and special files are refused with
-// ErrUnsupportedFileType rather than silently skipped or followed: a link
-// may point outside the tree, and a silently incomplete copy is worse than
-// an error. A tree's content digest is content.TreeDigest of its entries.
+// A directory is pushed as a tree manifest (content.KindTree) listing
+// relative paths, types, permission bits and link targets. In the stream
+// layout (content.StreamTreeSchema, the default) the files' contents are
+// concatenated in path order and pushed as one stream through the same
+// stages as a file (tree.go, treesource.go, treehash.go); the manifest
+// lists the stream's chunks and each file's offset, size and SHA-256. Pull
+// fetches only the chunks holding the entries it writes (PullOptions.Paths)
+// and checks every file's digest before renaming it into place
+// (treepull.go). In the per-file layout (content.ManifestSchema, still read
+// everywhere) each file has a file manifest of its own.
+//
+// Symbolic links are stored as links and never followed on push unless
+// PushOptions.FollowSymlinks; a pull refuses one that points outside its
+// destination (ErrLinkOutside) unless PullOptions.TrustLinks. Devices,
+// sockets and named pipes are skipped (PushOptions.OnSkip) or refused
+// (PushOptions.Strict, ErrUnsupportedFileType): a silently incomplete copy
+// is worse than an error, and a special file has no bytes to store. A
+// tree's content digest is content.TreeDigest of its entries.
 package transfer
 
 import (
@@ -70,6 +82,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"math/rand/v2"
 	"time"
 
@@ -108,8 +121,9 @@ var (
 	// ErrWrongKind: the manifest is a tree where a file was expected, or
 	// the other way round.
 	ErrWrongKind = errors.New("wrong manifest kind")
-	// ErrUnsupportedFileType: PushTree met a symbolic link, device, socket
-	// or named pipe, which trees do not store.
+	// ErrUnsupportedFileType: PushTree met a device, socket or named pipe
+	// with PushOptions.Strict, a symbolic link in the per-file layout, or a
+	// followed link that loops.
 	ErrUnsupportedFileType = errors.New("unsupported file type")
 	// ErrTooLarge: the content has more chunks than one manifest may list
 	// (content.MaxChunks).
@@ -325,7 +339,11 @@ type manifestFile struct {
 // eachChunk calls fn with each chunk of a file manifest, in order, and
 // stops at fn's first error, which it returns.
 func (f *manifestFile) eachChunk(fn func(i int, c content.ChunkRef) error) error {
-	_, err := content.ScanManifest(f.raw.Reader(), content.ManifestVisitor{Chunk: fn})
+	_, err := content.ScanManifest(f.raw.Reader(), content.ManifestVisitor{Chunk: fn,
+		ChunksDone: func(int) error { return errStopScan }}) // a tree's entries follow
+	if err == errStopScan {
+		return nil
+	}
 	return err
 }
 
@@ -334,6 +352,27 @@ func (f *manifestFile) eachChunk(fn func(i int, c content.ChunkRef) error) error
 func (f *manifestFile) eachEntry(fn func(i int, e content.TreeEntry) error) error {
 	_, err := content.ScanManifest(f.raw.Reader(), content.ManifestVisitor{Entry: fn})
 	return err
+}
+
+// entryIter returns an iterator over the entries of a tree manifest, read
+// from the spool as they are asked for: next returns the next entry, or
+// false at the end or on a read error, which err then returns. Call stop
+// when done.
+func (f *manifestFile) entryIter() (next func() (content.TreeEntry, bool), stop func(), err func() error) {
+	var scanErr error
+	seq := func(yield func(content.TreeEntry) bool) {
+		scanErr = f.eachEntry(func(_ int, e content.TreeEntry) error {
+			if !yield(e) {
+				return errStopScan
+			}
+			return nil
+		})
+		if scanErr == errStopScan {
+			scanErr = nil
+		}
+	}
+	next, stop = iter.Pull(seq)
+	return next, stop, func() error { return scanErr }
 }
 
 func (f *manifestFile) close() { f.raw.Close() }

@@ -1,6 +1,7 @@
 package transfer
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -17,24 +18,40 @@ import (
 	"github.com/artifact-store/artstore/internal/spool"
 )
 
-// PushTree pushes the directory dir: every regular file as its own file
-// manifest (with its chunks), then a tree manifest listing every file and
-// directory below dir by relative slash-separated path, with permission
-// bits. The walk visits the entries in the manifest's order (sorted by
-// path, see walkSorted) and the manifest is written as it goes, to a spool,
-// so the same tree always yields the same manifest and memory does not
+// PushTree pushes the directory dir as a tree: a tree manifest listing
+// every file, directory and symbolic link below dir by relative
+// slash-separated path, with permission bits, in path order (see
+// walkSorted), so the same tree always yields the same manifest. The walk
+// writes the manifest's entries as it goes, to a spool, so memory does not
 // hold the entry list.
 //
-// Symbolic links, devices, sockets and named pipes fail the push with
-// ErrUnsupportedFileType; a path that cannot be stored portably (see
-// content.ValidatePath) fails it with content.ErrUnsafePath. Files are read
-// through an os.Root, so nothing outside dir is ever read.
+// In the stream layout (the default, content.StreamTreeSchema) the files'
+// contents are read, in that order, as one stream that the push pipeline
+// chunks, digests and uploads as it does a file's; each entry records its
+// file's offset in the stream, size and SHA-256. Symbolic links are stored
+// as links (their text), never followed unless opts.FollowSymlinks.
+// Devices, sockets and named pipes are skipped (opts.OnSkip is told), or
+// fail the push with ErrUnsupportedFileType when opts.Strict. In the
+// per-file layout (opts.TreeSchema content.ManifestSchema) every regular
+// file gets a file manifest of its own, and anything but files and
+// directories fails the push with ErrUnsupportedFileType.
+//
+// A path that cannot be stored portably (see content.ValidatePath) fails
+// the push with content.ErrUnsafePath. Files are read through an os.Root,
+// so nothing outside dir is ever read unless links are followed.
 //
 // The result's ContentDigest is content.TreeDigest of the entries.
 func PushTree(ctx context.Context, dir string, store BlobStore, opts PushOptions) (PushResult, error) {
 	cfg, err := opts.config()
 	if err != nil {
 		return PushResult{}, err
+	}
+	switch opts.TreeSchema {
+	case 0, content.StreamTreeSchema:
+		return pushTreeStream(ctx, dir, store, cfg)
+	case content.ManifestSchema:
+	default:
+		return PushResult{}, fmt.Errorf("push tree %s: tree schema %d is not one artstore writes", dir, opts.TreeSchema)
 	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {
@@ -81,7 +98,7 @@ func PushTree(ctx context.Context, dir string, store BlobStore, opts PushOptions
 		case d.IsDir():
 			return enc.Add(content.TreeEntry{Path: p, Type: content.EntryDir, Mode: mode})
 		case !d.Type().IsRegular():
-			return fmt.Errorf("%s is a %s: %w (trees store regular files and directories only; copy the target or archive the tree first)",
+			return fmt.Errorf("%s is a %s: %w (trees of schema 1 store regular files and directories only; push in the default layout, or copy the target or archive the tree first)",
 				filepath.Join(dir, filepath.FromSlash(p)), typeName(info.Mode()), ErrUnsupportedFileType)
 		}
 		f, err := root.Open(filepath.FromSlash(p))
@@ -124,12 +141,97 @@ func PushTree(ctx context.Context, dir string, store BlobStore, opts PushOptions
 	if err != nil {
 		return PushResult{}, fmt.Errorf("push tree %s: %w", dir, err)
 	}
-	md, err := putSpooledManifest(ctx, store, nil, cfg.Retry, head, list, tail)
+	md, err := putManifest(ctx, store, nil, cfg.Retry, manifestParts{head, list, tail})
 	if err != nil {
 		return PushResult{}, err
 	}
 	total.ManifestDigest, total.ContentDigest, total.Size, total.Kind = md, m.Digest, m.Size, content.KindTree
 	return total, nil
+}
+
+// treeSpoolMem is the memory each of a stream-layout tree push's spools
+// keeps before it moves to a temporary file.
+const treeSpoolMem = 256 << 10
+
+// pushTreeStream pushes dir in the stream layout (see PushTree): a
+// treeWalker sends the entries in path order, opening each file; the
+// treeSource reads them as one stream for the pipeline (pushStream) and
+// writes the entries; then the tree manifest is stored, made of the chunk
+// list and the entry list, once every chunk is durable.
+func pushTreeStream(ctx context.Context, dir string, store BlobStore, cfg pushConfig) (PushResult, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return PushResult{}, fmt.Errorf("push %s: %w", dir, err)
+	}
+	defer root.Close()
+	rg, err := newRing(cfg.BufferSize, int(cfg.Chunker.Max))
+	if err != nil {
+		return PushResult{}, fmt.Errorf("push: %w", err)
+	}
+	defer rg.close()
+	prog := &progress{fn: cfg.Progress, cur: Progress{Total: -1}}
+
+	wctx, stop := context.WithCancel(ctx)
+	items := make(chan []walkItem, walkQueue)
+	w := &treeWalker{dir: dir, follow: cfg.FollowSymlinks, strict: cfg.Strict, onSkip: cfg.OnSkip, items: items}
+	go w.run(wctx, root)
+	// The entries as read (without digests) and the files' digests as
+	// hashed go to spools, buffered: written one by one past a spool's
+	// memory, each would be a write(2). The tree's three lists are spooled
+	// at once, so each keeps less in memory than a spool's default (about
+	// 7,000 files in the entry list): a 100,000-file push then stays under
+	// 64 MiB of resident memory.
+	records, digests := &spool.Spool{Limit: treeSpoolMem}, &spool.Spool{Limit: treeSpoolMem}
+	defer records.Close()
+	defer digests.Close()
+	recBuf, digBuf := bufio.NewWriterSize(records, 64<<10), bufio.NewWriterSize(digests, 64<<10)
+	src := &treeSource{ctx: wctx, items: items, rec: &entryRecords{w: recBuf}, cuts: &fileCuts{digests: digBuf}, dir: dir, big: cfg.Chunker.Min}
+	defer func() {
+		stop()
+		src.drain()
+	}()
+
+	chunks := &spool.Spool{}
+	defer chunks.Close()
+	st, err := pushStream(ctx, src, store, cfg, rg, prog, chunks)
+	if st.abort != nil {
+		defer st.abort()
+	}
+	if err != nil {
+		return PushResult{}, fmt.Errorf("push tree %s: %w", dir, err)
+	}
+	// The bytes are all read: the ring's memory goes back now, before the
+	// entries are encoded and the manifest stored.
+	rg.close()
+	entries := &spool.Spool{Limit: treeSpoolMem}
+	defer entries.Close()
+	entriesBuf := bufio.NewWriterSize(entries, 64<<10)
+	enc := content.NewTreeEntryEncoder(entriesBuf)
+	err = errors.Join(recBuf.Flush(), digBuf.Flush())
+	if err == nil {
+		err = encodeEntries(records, digests, enc)
+	}
+	if err == nil {
+		err = entriesBuf.Flush()
+	}
+	if err != nil {
+		return PushResult{}, fmt.Errorf("push tree %s: the entry list: %w", dir, err)
+	}
+	m, head, mid, tail, err := content.StreamTreeManifestFrame(cfg.MediaType, st.list.enc, enc)
+	if err != nil {
+		return PushResult{}, fmt.Errorf("push tree %s: %w", dir, err)
+	}
+	if st.cm != nil {
+		if err := st.cm.commit(ctx); err != nil {
+			return PushResult{}, fmt.Errorf("push tree %s: %w", dir, err)
+		}
+	}
+	md, err := putManifest(ctx, store, nil, cfg.Retry, manifestParts{head, chunks, mid, entries, tail})
+	if err != nil {
+		return PushResult{}, err
+	}
+	return PushResult{ManifestDigest: md, ContentDigest: m.Digest, Size: m.Size, Kind: content.KindTree,
+		Chunks: st.list.enc.Len(), UploadedBytes: st.uploaded, DeduplicatedBytes: st.dedup}, nil
 }
 
 // dirStack holds the directories of a tree being written in path order
@@ -246,18 +348,39 @@ func pullTree(ctx context.Context, md content.Digest, mf *manifestFile, store Bl
 	if m.Kind != content.KindTree {
 		return PullResult{}, fmt.Errorf("pull %s: %w: it is a %s, not a directory tree", md.Short(), ErrWrongKind, m.Kind)
 	}
+	sel, err := newSelector(opts.Paths)
+	if err != nil {
+		return PullResult{}, fmt.Errorf("pull %s: %w", md.Short(), err)
+	}
+	if !sel.all() {
+		// Every pattern must match before anything is written.
+		err := mf.eachEntry(func(_ int, e content.TreeEntry) error { sel.note(e.Path); return nil })
+		if err == nil {
+			err = sel.unmatched()
+		}
+		if err != nil {
+			return PullResult{}, fmt.Errorf("pull %s: %w", md.Short(), err)
+		}
+	}
 	root, err := openDestination(dir)
 	if err != nil {
 		return PullResult{}, fmt.Errorf("pull %s: %w", md.Short(), err)
 	}
 	defer root.Close()
-	links := linkGuard{root: root, dir: dir}
+	links := &linkGuard{root: root, dir: dir, trust: opts.TrustLinks}
 
 	prog := &progress{fn: opts.Progress, cur: Progress{Total: m.Size}}
 	res := PullResult{Manifest: m}
-	// The entries are read from the manifest's spool as they are pulled; a
-	// directory gets its mode once nothing more can be written into it, so
-	// a read-only one can be filled (see dirStack).
+	if m.Stream() {
+		res.Written, err = pullTreeStream(ctx, mf, store, root, dir, links, sel, opts, prog)
+		if err != nil {
+			return res, fmt.Errorf("pull %s: %w", md.Short(), err)
+		}
+		return res, nil
+	}
+	// The per-file layout: the entries are read from the manifest's spool
+	// as they are pulled; a directory gets its mode once nothing more can
+	// be written into it, so a read-only one can be filled (see dirStack).
 	var dirs dirStack
 	setMode := func(d content.TreeEntry) error {
 		if err := root.Chmod(filepath.FromSlash(d.Path), fs.FileMode(d.Mode)); err != nil {
@@ -271,6 +394,9 @@ func pullTree(ctx context.Context, md content.Digest, mf *manifestFile, store Bl
 		}
 		if err := dirs.done(e.Path, setMode); err != nil {
 			return err
+		}
+		if !sel.selects(e.Path) {
+			return nil
 		}
 		if err := links.check(e.Path); err != nil {
 			return fmt.Errorf("pull %s: %w", md.Short(), err)
@@ -332,10 +458,16 @@ type linkGuard struct {
 	root *os.Root
 	dir  string   // the destination as given, for messages
 	real []string // checked directories, each inside the one before
+	// trust turns the check off (PullOptions.TrustLinks): the os.Root
+	// still keeps every write inside the destination.
+	trust bool
 }
 
 // check looks at every element of the slash-separated path p that exists.
 func (g *linkGuard) check(p string) error {
+	if g.trust {
+		return nil
+	}
 	for len(g.real) > 0 && !strings.HasPrefix(p, g.real[len(g.real)-1]+"/") {
 		g.real = g.real[:len(g.real)-1]
 	}

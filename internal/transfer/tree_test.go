@@ -71,7 +71,19 @@ func snapshot(t *testing.T, dir string) map[string]string {
 	return out
 }
 
+// layouts are the tree layouts every tree test runs in.
+var layouts = []struct {
+	name   string
+	schema int
+}{{"stream", content.StreamTreeSchema}, {"per-file", content.ManifestSchema}}
+
 func TestTreeRoundTrip(t *testing.T) {
+	for _, l := range layouts {
+		t.Run(l.name, func(t *testing.T) { testTreeRoundTrip(t, l.schema) })
+	}
+}
+
+func testTreeRoundTrip(t *testing.T, schema int) {
 	src := t.TempDir()
 	big := string(randBytes(20, 300<<10))
 	writeTree(t, src, map[string]string{
@@ -90,7 +102,7 @@ func TestTreeRoundTrip(t *testing.T) {
 	s := newMemStore()
 	var last Progress
 	res, err := PushTree(context.Background(), src, s, PushOptions{Chunker: smallParams(), MediaType: "inode/directory",
-		Progress: func(p Progress) { last = p }})
+		Progress: func(p Progress) { last = p }, TreeSchema: schema})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,8 +120,16 @@ func TestTreeRoundTrip(t *testing.T) {
 	if m.Digest != res.ContentDigest || m.Digest != content.TreeDigest(m.Entries) || m.MediaType != "inode/directory" {
 		t.Fatalf("tree manifest digest %s, result %s", m.Digest, res.ContentDigest)
 	}
+	if m.Stream() != (schema == content.StreamTreeSchema) {
+		t.Fatalf("pushed with tree schema %d, the manifest has schema %d", schema, m.Schema)
+	}
+	for _, c := range m.Chunks {
+		if !s.has(c.Digest) {
+			t.Fatalf("chunk %s is not stored", c.Digest)
+		}
+	}
 	for _, e := range m.Entries {
-		if e.Type != content.EntryFile {
+		if e.Type != content.EntryFile || m.Stream() {
 			continue
 		}
 		for _, c := range manifestOf(t, s, e.Manifest).Chunks {
@@ -120,7 +140,7 @@ func TestTreeRoundTrip(t *testing.T) {
 	}
 
 	// Pushing again gives the same manifest and uploads nothing.
-	again, err := PushTree(context.Background(), src, s, PushOptions{Chunker: smallParams(), MediaType: "inode/directory"})
+	again, err := PushTree(context.Background(), src, s, PushOptions{Chunker: smallParams(), MediaType: "inode/directory", TreeSchema: schema})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,6 +200,9 @@ func TestTreeRoundTrip(t *testing.T) {
 	}
 }
 
+// TestPushTreeRefuses: the per-file layout refuses links (the stream
+// layout stores them, see TestTreeSymlinks), and no layout stores a path
+// that is not portable.
 func TestPushTreeRefuses(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -205,7 +228,7 @@ func TestPushTreeRefuses(t *testing.T) {
 			dir := t.TempDir()
 			tc.setup(t, dir)
 			s := newMemStore()
-			if _, err := PushTree(context.Background(), dir, s, PushOptions{Chunker: smallParams()}); !errors.Is(err, tc.want) {
+			if _, err := PushTree(context.Background(), dir, s, PushOptions{Chunker: smallParams(), TreeSchema: content.ManifestSchema}); !errors.Is(err, tc.want) {
 				t.Fatalf("got %v, want %v", err, tc.want)
 			}
 			for d, b := range s.blobs {
@@ -297,16 +320,30 @@ func quote(s string) string {
 }
 
 func TestPullTreeCorruptFileLeavesNoHalfFile(t *testing.T) {
+	for _, l := range layouts {
+		t.Run(l.name, func(t *testing.T) { testPullTreeCorruptFileLeavesNoHalfFile(t, l.schema) })
+	}
+}
+
+func testPullTreeCorruptFileLeavesNoHalfFile(t *testing.T, schema int) {
 	src := t.TempDir()
 	writeTree(t, src, map[string]string{"a.bin": string(randBytes(21, 100<<10)), "b.txt": "b"}, nil)
 	s := newMemStore()
-	res, err := PushTree(context.Background(), src, s, PushOptions{Chunker: smallParams()})
+	res, err := PushTree(context.Background(), src, s, PushOptions{Chunker: smallParams(), TreeSchema: schema})
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := manifestOf(t, s, res.ManifestDigest)
-	fm := manifestOf(t, s, m.Entries[0].Manifest) // a.bin
-	s.corrupt(fm.Chunks[len(fm.Chunks)-1].Digest)
+	if m.Stream() { // the chunk that holds the end of a.bin
+		i, pos := 0, int64(0)
+		for ; pos+m.Chunks[i].Size < m.Entries[0].Size; i++ {
+			pos += m.Chunks[i].Size
+		}
+		s.corrupt(m.Chunks[i].Digest)
+	} else {
+		fm := manifestOf(t, s, m.Entries[0].Manifest) // a.bin
+		s.corrupt(fm.Chunks[len(fm.Chunks)-1].Digest)
+	}
 	dst := t.TempDir()
 	if _, err := PullTree(context.Background(), res.ManifestDigest, s, dst, PullOptions{}); !errors.Is(err, content.ErrMismatch) {
 		t.Fatalf("got %v, want ErrMismatch", err)
@@ -406,6 +443,12 @@ func TestDirStack(t *testing.T) {
 // TestPullTreeReadOnlyDirectories: directories whose modes forbid writing
 // get those modes only once filled, and every mode ends as pushed.
 func TestPullTreeReadOnlyDirectories(t *testing.T) {
+	for _, l := range layouts {
+		t.Run(l.name, func(t *testing.T) { testPullTreeReadOnlyDirectories(t, l.schema) })
+	}
+}
+
+func testPullTreeReadOnlyDirectories(t *testing.T, schema int) {
 	src := t.TempDir()
 	writeTree(t, src, map[string]string{
 		"ro/f": "in ro", "ro/sub/g": "in ro/sub", "ro.txt": "beside", "ro-x/y": "sibling", "rw/h": "h",
@@ -415,7 +458,7 @@ func TestPullTreeReadOnlyDirectories(t *testing.T) {
 		os.Chmod(filepath.Join(src, "ro"), 0o755)
 	})
 	s := newMemStore()
-	res, err := PushTree(context.Background(), src, s, PushOptions{Chunker: smallParams()})
+	res, err := PushTree(context.Background(), src, s, PushOptions{Chunker: smallParams(), TreeSchema: schema})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,7 @@ import (
 // oldest first, when both holds are released.
 type pulledChunk struct {
 	index int
+	off   int64 // where it starts in the content
 	ref   content.ChunkRef
 	buf   []byte
 	err   error // the fetch failed: the writer reports it
@@ -55,7 +56,7 @@ func feed(ctx context.Context, order <-chan chan fetched, first int, hashQ, writ
 		case <-ctx.Done():
 			return
 		}
-		c := &pulledChunk{index: i, ref: f.ref, buf: f.buf, err: f.err}
+		c := &pulledChunk{index: i, off: f.off, ref: f.ref, buf: f.buf, err: f.err}
 		i++
 		if f.err == nil && !f.verified {
 			c.verdict = make(chan error, 1)

@@ -49,3 +49,9 @@ func (w *earlyWriteback) Write(p []byte) (int, error) {
 	}
 	return n, nil
 }
+
+// startWriteback asks the kernel to start writing bytes [off, off+n) of
+// the file fd to disk, without waiting; best effort.
+func startWriteback(fd uintptr, off, n int64) {
+	_ = syscall.SyncFileRange(int(fd), off, n, syncFileRangeWrite)
+}

@@ -34,14 +34,20 @@ func TestGCRacesPushes(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 
-	// The pool: three files and a directory (a tree: file manifests too).
-	var pool []string
+	// The pool: three files and a directory, pushed as a tree in each
+	// layout (stream: its chunks listed in the tree manifest; per-file:
+	// file manifests too).
+	type source struct {
+		path       string
+		treeSchema int
+	}
+	var pool []source
 	for i := range 3 {
 		p := filepath.Join(dir, fmt.Sprintf("f%d.bin", i))
 		if err := os.WriteFile(p, randomBytes(uint64(100+i), 3000+i*1000), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		pool = append(pool, p)
+		pool = append(pool, source{path: p})
 	}
 	tree := filepath.Join(dir, "tree")
 	for i, name := range []string{"a.txt", "sub/b.txt"} {
@@ -53,7 +59,7 @@ func TestGCRacesPushes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	pool = append(pool, tree)
+	pool = append(pool, source{tree, content.StreamTreeSchema}, source{tree, content.ManifestSchema})
 
 	// Keepers stay live all along: their blobs must survive every run.
 	var keepers []string
@@ -71,7 +77,8 @@ func TestGCRacesPushes(t *testing.T) {
 
 	var collected, spared, failedPushes, okPushes, reuploads int
 	for it := range iterations {
-		src := pool[it%len(pool)]
+		src := pool[it%len(pool)].path
+		l.treeSchema = pool[it%len(pool)].treeSchema
 		a, err := l.Push(ctx, PushRequest{Path: src, Name: "race/dead"})
 		if err != nil {
 			t.Fatalf("iteration %d: seed push: %v", it, err)
@@ -170,6 +177,10 @@ func TestGCKeepsAndCollects(t *testing.T) {
 	live := write("live.bin", 1, 4000)
 	write("tree/x", 2, 100)
 	write("tree/y/z", 3, 200)
+	write("tree1/x", 8, 300)
+	write("tree1/y/z", 9, 400)
+	write("old/p", 6, 300)
+	write("old/q", 7, 400)
 	dead := write("dead.bin", 4, 5000)
 	shared := write("shared.bin", 5, 6000)
 
@@ -182,10 +193,15 @@ func TestGCKeepsAndCollects(t *testing.T) {
 	}
 	mustPush(live, "live")
 	mustPush(filepath.Join(dir, "tree"), "tree")
+	// Trees in the per-file layout: one live, one deleted.
+	l.treeSchema = content.ManifestSchema
+	mustPush(filepath.Join(dir, "tree1"), "tree1")
+	old := mustPush(filepath.Join(dir, "old"), "old")
+	l.treeSchema = 0
 	d := mustPush(dead, "dead")
 	s1 := mustPush(shared, "shared1")
 	mustPush(shared, "shared2")
-	for _, id := range []string{d.ID, s1.ID} {
+	for _, id := range []string{d.ID, s1.ID, old.ID} {
 		if _, err := l.Delete(ctx, id); err != nil {
 			t.Fatal(err)
 		}
@@ -203,17 +219,18 @@ func TestGCKeepsAndCollects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// dead.bin: one chunk and its manifest.
-	if dry.Blobs != 2 || !dry.DryRun || len(dry.Events) != 0 {
-		t.Fatalf("dry run = %+v, want 2 blobs, no events", dry)
+	// dead.bin: one chunk and its manifest; old: two chunks, two file
+	// manifests and the tree manifest.
+	if dry.Blobs != 7 || !dry.DryRun || len(dry.Events) != 0 {
+		t.Fatalf("dry run = %+v, want 7 blobs, no events", dry)
 	}
 	before, _ := l.Events(ctx, 0, 10000, 0)
 	rep, err = l.GC(ctx, GCOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Blobs != 2 || rep.Bytes != dry.Bytes || len(rep.Events) != 1 {
-		t.Fatalf("gc = %+v, want the dry run's 2 blobs (%d bytes) in one event", rep, dry.Bytes)
+	if rep.Blobs != 7 || rep.Bytes != dry.Bytes || len(rep.Events) != 1 {
+		t.Fatalf("gc = %+v, want the dry run's 7 blobs (%d bytes) in one event", rep, dry.Bytes)
 	}
 	if !slices.EqualFunc(rep.Collected, dry.Collected, func(a, b CollectedBlob) bool { return a.Digest == b.Digest }) {
 		t.Fatalf("collected %v, dry run listed %v", rep.Collected, dry.Collected)
@@ -222,7 +239,7 @@ func TestGCKeepsAndCollects(t *testing.T) {
 	if len(after) != len(before)+1 || after[len(after)-1].Type != "blobs.collected.v1" {
 		t.Fatalf("events: %d then %d, last %+v; want one blobs.collected.v1", len(before), len(after), after[len(after)-1])
 	}
-	for _, ref := range []string{"live", "tree", "shared2"} {
+	for _, ref := range []string{"live", "tree", "tree1", "shared2"} {
 		if _, err := l.PullToPath(ctx, ref, filepath.Join(t.TempDir(), "out"), PullOptions{}); err != nil {
 			t.Errorf("pull %s after gc: %v", ref, err)
 		}

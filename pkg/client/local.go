@@ -36,7 +36,7 @@ func (l *Local) Push(ctx context.Context, req PushRequest) (*PushResult, error) 
 func (l *Local) push(ctx context.Context, req PushRequest) (*PushResult, error) {
 	return runPush(ctx, req, pushTarget{
 		blobs: l.blobs,
-		opts:  transfer.PushOptions{Concurrency: l.concurrency, Retry: l.retry},
+		opts:  transfer.PushOptions{Concurrency: l.concurrency, Retry: l.retry, TreeSchema: l.treeSchema},
 		lookup: func(ctx context.Context, ref string) (string, bool, error) {
 			a, err := l.svc.Resolve(ctx, l.self, ref)
 			return a.Version, a.Deleted != nil, err
@@ -54,7 +54,7 @@ func (l *Local) push(ctx context.Context, req PushRequest) (*PushResult, error) 
 
 // pullOptions converts the Store's pull options for the pipeline.
 func (l *Local) pullOptions(plan app.PullPlan, opts PullOptions) transfer.PullOptions {
-	po := transfer.PullOptions{Concurrency: l.concurrency, Retry: l.retry, Range: plan.Range}
+	po := transfer.PullOptions{Concurrency: l.concurrency, Retry: l.retry, Range: plan.Range, Paths: opts.Paths, TrustLinks: opts.TrustLinks}
 	if opts.Progress != nil {
 		po.Progress = func(p transfer.Progress) { opts.Progress(p.Written) }
 	}

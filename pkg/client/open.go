@@ -89,6 +89,10 @@ type Local struct {
 	// as (no name prefix).
 	svc  *app.Service
 	self app.Principal
+	// treeSchema is the tree layout pushes write (transfer.PushOptions.
+	// TreeSchema; zero: the default); tests set the per-file layout to
+	// check that trees stored in it keep working.
+	treeSchema int
 }
 
 var _ Store = (*Local)(nil)

@@ -55,6 +55,7 @@ func runPush(ctx context.Context, req PushRequest, t pushTarget) (*PushResult, e
 		return nil, fmt.Errorf("push %s: %w", name, err)
 	}
 	opts := t.opts
+	opts.FollowSymlinks, opts.Strict, opts.OnSkip = req.FollowSymlinks, req.Strict, req.OnSkip
 	if req.Progress != nil {
 		opts.Progress = func(p transfer.Progress) { req.Progress(p.Read, p.Written) }
 	}

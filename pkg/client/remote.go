@@ -71,6 +71,8 @@ type RemoteOptions struct {
 // append back); a register whose answer was lost is not sent again, since
 // without an explicit version it would register a second version.
 type Remote struct {
+	// treeSchema is the tree layout pushes write (see Local's).
+	treeSchema    int
 	base          *url.URL
 	token         string
 	hc            *http.Client
@@ -279,7 +281,7 @@ func (r *Remote) Push(ctx context.Context, req PushRequest) (*PushResult, error)
 func (r *Remote) push(ctx context.Context, req PushRequest) (*PushResult, error) {
 	return runPush(ctx, req, pushTarget{
 		blobs: r.blobs,
-		opts:  transfer.PushOptions{Concurrency: r.concurrency, Retry: r.transferRetry()},
+		opts:  transfer.PushOptions{Concurrency: r.concurrency, Retry: r.transferRetry(), TreeSchema: r.treeSchema},
 		// A token limited to other names, or no valid token at all, is
 		// refused here, before any byte is uploaded.
 		precheck: func(ctx context.Context, name string) error {
@@ -339,8 +341,8 @@ func (r *Remote) Pull(ctx context.Context, ref string, w io.Writer, opts PullOpt
 // tree as a directory). The daemon appends the retrieval record (see pull).
 func (r *Remote) PullToPath(ctx context.Context, ref, path string, opts PullOptions) (*PullResult, error) {
 	kind := "" // a file or a tree
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		kind = KindTree // only a tree can be written into an existing directory
+	if st, err := os.Stat(path); (err == nil && st.IsDir()) || len(opts.Paths) > 0 {
+		kind = KindTree // only a tree can be written into an existing directory, or have paths picked
 	}
 	res, err := r.pull(ctx, ref, opts, pullVia{
 		kind: kind,
@@ -391,7 +393,7 @@ func (r *Remote) pull(ctx context.Context, ref string, opts PullOptions, via pul
 		return nil, fmt.Errorf("pull: %w", err)
 	}
 	a := &g.Artifact
-	po := transfer.PullOptions{Concurrency: r.concurrency, Retry: r.transferRetry()}
+	po := transfer.PullOptions{Concurrency: r.concurrency, Retry: r.transferRetry(), Paths: opts.Paths, TrustLinks: opts.TrustLinks}
 	if opts.Progress != nil {
 		po.Progress = func(p transfer.Progress) { opts.Progress(p.Written) }
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/fsck"
@@ -150,7 +149,7 @@ func (r *Remote) verifyFile(ctx context.Context, ref string, f fsck.File, deep b
 	if !deep {
 		return nil
 	}
-	_, err := transfer.Pull(ctx, f.Digest, r.blobs, io.Discard, transfer.PullOptions{Concurrency: r.concurrency, Retry: r.transferRetry()})
+	err := fsck.ReadAll(ctx, r.blobs, f, transfer.PullOptions{Concurrency: r.concurrency, Retry: r.transferRetry()})
 	if err != nil {
 		if k, ok := verifyKind(err); ok {
 			problem(k, err.Error(), fmt.Sprintf("artstore repair %s --from PATH (or --from-backend ID) deletes the damaged blob and restores it from a copy of the content, without a new version", ref))

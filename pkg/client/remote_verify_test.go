@@ -28,6 +28,13 @@ func TestRemoteVerifyFindsDamage(t *testing.T) {
 	randomFile(t, src, "a.bin", 300<<10, 4)
 	randomFile(t, filepath.Join(src, "sub"), "b.txt", 10, 5)
 	randomFile(t, filepath.Join(src, "sub"), "c.txt", 20, 6)
+	// The stream layout: a chunk of the tree's stream gone.
+	stream, err := r.Push(ctx, client.PushRequest{Path: src, Name: "trees/stream"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The per-file layout, which trees pushed before the stream layout use.
+	client.SetTreeSchema(r, content.ManifestSchema)
 	res, err := r.Push(ctx, client.PushRequest{Path: src, Name: "trees/damaged"})
 	if err != nil {
 		t.Fatal(err)
@@ -75,5 +82,18 @@ func TestRemoteVerifyFindsDamage(t *testing.T) {
 	// c.txt, after the missing manifest, was checked: its chunk counts.
 	if rep.Blobs < 2 {
 		t.Errorf("verify counted %d blobs; want a.bin's and c.txt's chunks", rep.Blobs)
+	}
+
+	sm := read(content.MustParseDigest(stream.ManifestDigest))
+	last := sm.Chunks[len(sm.Chunks)-1].Digest // a.bin is below the chunker's minimum: packed with the others
+	if _, err := d.be.Delete(ctx, last); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = r.Verify(ctx, client.VerifyOptions{Ref: "trees/stream"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.OK || len(rep.Problems) != 1 || rep.Problems[0].Kind != client.ProblemMissing || !strings.Contains(rep.Problems[0].Message, "chunk "+last.Short()) {
+		t.Fatalf("verify of the stream tree = %+v; want its chunk missing", rep)
 	}
 }

@@ -35,6 +35,16 @@ type PullOptions struct {
 	Range string
 	// Progress, if set, is called with the bytes written so far.
 	Progress func(written int64)
+	// Paths, if not empty, limits the pull of a directory artifact to the
+	// entries these patterns select (see transfer.PullOptions.Paths): a
+	// path relative to the tree's root names an entry and everything below
+	// it; '*', '?' and '[' make a glob. Only the chunks holding them are
+	// read.
+	Paths []string
+	// TrustLinks lets the pull of a directory artifact create symbolic
+	// links that point outside the destination, go through directory links
+	// already inside it and replace links at its files' paths.
+	TrustLinks bool
 }
 
 // VerifyOptions selects what Verify checks.

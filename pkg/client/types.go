@@ -59,6 +59,16 @@ type PushRequest struct {
 	// Progress, if set, is called from the pushing goroutine with the bytes
 	// read from the source so far and the bytes uploaded so far.
 	Progress func(read, uploaded int64) `json:"-"`
+	// FollowSymlinks stores, in a directory push, what each symbolic link
+	// points to (a file or a directory, wherever it is) instead of the
+	// link itself.
+	FollowSymlinks bool `json:"-"`
+	// Strict fails a directory push that meets a device, socket or named
+	// pipe, instead of skipping it.
+	Strict bool `json:"-"`
+	// OnSkip, if set, is called once for each special file a directory
+	// push skips, with its path and what it is.
+	OnSkip func(path, what string) `json:"-"`
 }
 
 // Tree entry types (TreeEntry.Type).

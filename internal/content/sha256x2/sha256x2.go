@@ -98,6 +98,21 @@ func (p *Pair) Cut() [Size]byte {
 	return d
 }
 
+// CutWhole returns the digest of the whole stream so far and starts a new
+// stream; the segment goes on. A tree push hashes each file of its stream
+// this way while the segments are its chunks.
+func (p *Pair) CutWhole() [Size]byte {
+	var d [Size]byte
+	if p.hw != nil {
+		p.hw.Sum(d[:0])
+		p.hw.Reset()
+		return d
+	}
+	d = p.whole.sum()
+	p.whole.reset()
+	return d
+}
+
 // Sum returns the digest of the whole stream so far; writing may go on.
 func (p *Pair) Sum() [Size]byte {
 	var d [Size]byte

@@ -193,6 +193,44 @@ func TestWriteWhole(t *testing.T) {
 	}
 }
 
+// TestCutWhole cuts the whole stream and the segments at independent
+// offsets (a tree's files and its chunks), writing pieces to both or to
+// the whole stream only, in the accelerated Pair and the fallback.
+func TestCutWhole(t *testing.T) {
+	data := random(11, 60000)
+	r := rand.New(rand.NewPCG(12, 13))
+	for _, mk := range []func() *Pair{New, func() *Pair { return &Pair{hw: sha256.New(), hs: sha256.New()} }} {
+		for range 50 {
+			p := mk()
+			pos, file, seg := 0, 0, 0
+			both := r.IntN(2) == 0
+			for pos < len(data) {
+				n := min(len(data)-pos, r.IntN(2000))
+				if both {
+					p.Write(data[pos : pos+n])
+				} else {
+					p.WriteWhole(data[pos : pos+n])
+				}
+				pos += n
+				if r.IntN(3) == 0 {
+					if got, want := p.CutWhole(), sha256.Sum256(data[file:pos]); got != want {
+						t.Fatalf("file [%d,%d): %x, want %x", file, pos, got, want)
+					}
+					file = pos
+				}
+				if r.IntN(4) == 0 {
+					if both {
+						if got, want := p.Cut(), sha256.Sum256(data[seg:pos]); got != want {
+							t.Fatalf("segment [%d,%d): %x, want %x", seg, pos, got, want)
+						}
+					}
+					seg, both = pos, r.IntN(2) == 0
+				}
+			}
+		}
+	}
+}
+
 // TestFallback runs the Pair that machines without the SHA extensions
 // get, whatever this machine has.
 func TestFallback(t *testing.T) {

@@ -28,6 +28,9 @@ type Options struct {
 	Output string // "" for the artifact's base name, "-" for stdout
 	Range  string
 	Force  bool
+	// Paths and TrustLinks apply to trees.
+	Paths      []string
+	TrustLinks bool
 }
 
 // NewCmdPull returns the command. runF, if not nil, replaces the run function.
@@ -70,6 +73,21 @@ The output is written where it points, as cp and curl -o do:
     path, is never written through: the pull stops there with exit
     status 5 and names it.
 
+A tree's symbolic links are recreated as links. One that points outside
+the destination (an absolute target, or one that climbs above it; a ".."
+after a name counts as outside, since the name may be a link) stops the
+pull with exit status 5 before it is created. --trust-links creates such
+links, goes through directory links already inside the destination and
+replaces links found at the tree's file paths (writes still never leave
+the destination directory).
+
+--path PATH pulls only part of a tree: PATH, relative to the tree's root,
+names a file, or a directory and everything below it; with '*', '?' or
+'[' it is a glob ('*' does not match '/'), and a matching directory brings
+everything below it. Repeat it for several. Entries keep their paths below
+the destination, and only the chunks that hold them are read. A PATH that
+matches nothing fails the pull (exit status 3) before anything is written.
+
 --range a-b retrieves bytes a to b (inclusive, from 0); a- means from a to
 the end, -n the last n bytes. In local mode every pull is recorded in the
 event log (see retrieval_records in the configuration); through a daemon,
@@ -81,6 +99,7 @@ by digest) and cannot pull a directory artifact.`,
   $ artstore pull logs/build:312 -o - | grep ERROR
   $ artstore pull logs/build:312 --range 0-1023 -o head.log
   $ artstore pull sites/docs:3 -o ./docs-site          # a tree, as a directory
+  $ artstore pull sites/docs:3 -o out --path css/site.css --path 'img/*.png' 
   $ artstore pull logs/build:312 -o /dev/null          # fetch and verify only
 
   # JSON: {"ref", "id", "content_digest", "bytes", "range", "path", "kind"}
@@ -97,6 +116,8 @@ by digest) and cannot pull a directory artifact.`,
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "write to `PATH` (- for standard output; default: the name it was pushed from)")
 	cmd.Flags().StringVar(&opts.Range, "range", "", "retrieve only bytes `A-B` (inclusive; A- and -N work too)")
 	cmd.Flags().BoolVarP(&opts.Force, "force", "f", false, "replace an existing file (or fill an existing directory with a tree)")
+	cmd.Flags().StringArrayVar(&opts.Paths, "path", nil, "pull only the tree entries at `PATH` (a file, a directory, or a glob; repeatable)")
+	cmd.Flags().BoolVar(&opts.TrustLinks, "trust-links", false, "create a tree's links that point outside the destination; go through links already inside it")
 	return cmd
 }
 
@@ -125,6 +146,9 @@ func pullRun(ctx context.Context, opts *Options) error {
 	if opts.Range != "" && art.Kind == "tree" {
 		return cmdutil.FlagErrorf("pull %s: --range applies to files; %s is a tree (a directory)", opts.Ref, art.Ref)
 	}
+	if len(opts.Paths) > 0 && art.Kind != "tree" {
+		return cmdutil.FlagErrorf("pull %s: --path picks entries of a tree; %s is a file", opts.Ref, art.Ref)
+	}
 	if toStdout && art.Kind == "tree" {
 		return cmdutil.FlagErrorf("pull %s: %s is a tree (a directory) and cannot go to standard output; give a directory with -o DIR", opts.Ref, art.Ref)
 	}
@@ -151,7 +175,7 @@ func pullRun(ctx context.Context, opts *Options) error {
 	}
 
 	bar := artfmt.NewProgress(opts.IO, cfg.Output.JSON, art.Size, "pull "+art.Ref)
-	popts := client.PullOptions{Range: opts.Range}
+	popts := client.PullOptions{Range: opts.Range, Paths: opts.Paths, TrustLinks: opts.TrustLinks}
 	if bar != nil {
 		popts.Progress = bar.Set
 	}

@@ -39,6 +39,9 @@ type Options struct {
 	MediaType string
 	NoLatest  bool
 	Producer  string
+	// FollowSymlinks and Strict apply to directories.
+	FollowSymlinks bool
+	Strict         bool
 }
 
 // NewCmdPush returns the command. runF, if not nil, replaces the run function.
@@ -88,6 +91,15 @@ run (GitHub Actions, GitLab CI, Jenkins, Buildkite, CircleCI, or CI=true),
 the host and user, the --producer text, and every --input (another
 artifact, or a raw sha256 digest, each with an optional role).
 
+A directory is stored as a tree: its files' contents are concatenated in
+path order and cut into chunks like one file (a tree of many small files is
+a handful of objects, not one per file), with each file's path, mode, size
+and SHA-256 recorded. Symbolic links are stored as links (their text),
+never followed, unless --follow-symlinks is given, which stores what each
+link points to instead (a file or a directory, wherever it is). Devices,
+sockets and named pipes are skipped with one warning each on stderr, or,
+with --strict, fail the push (exit status 2).
+
 A progress bar is drawn on stderr for inputs over 4 MiB when stderr is a
 terminal, never with --quiet or --json. With --quiet only the reference is
 printed.`,
@@ -123,6 +135,8 @@ printed.`,
 	fl.StringVar(&opts.MediaType, "media-type", "", "media `TYPE`, e.g. application/pdf (default: detected)")
 	fl.BoolVar(&opts.NoLatest, "no-latest", false, "do not move the latest tag to this version")
 	fl.StringVar(&opts.Producer, "producer", "", "the tool or command that produced the artifact, as `TEXT`")
+	fl.BoolVar(&opts.FollowSymlinks, "follow-symlinks", false, "in a directory, store what each symbolic link points to instead of the link")
+	fl.BoolVar(&opts.Strict, "strict", false, "in a directory, fail on a device, socket or named pipe instead of skipping it")
 	return cmd
 }
 
@@ -161,6 +175,11 @@ func pushRun(ctx context.Context, opts *Options) error {
 	if bar != nil {
 		req.Progress = func(read, _ int64) { bar.Set(read) }
 	}
+	req.OnSkip = func(path, what string) {
+		// A warning, even with --quiet: the artifact lacks this entry.
+		fmt.Fprintf(opts.IO.ErrOut, "warning: skipped %s: a %s (trees store files, directories and symbolic links; --strict refuses it)\n",
+			textfmt.Sanitize(path), what)
+	}
 	res, err := store.Push(ctx, req)
 	bar.Done()
 	if err != nil {
@@ -179,7 +198,7 @@ func pushRun(ctx context.Context, opts *Options) error {
 func buildRequest(ctx context.Context, opts *Options) (client.PushRequest, int64, error) {
 	req := client.PushRequest{
 		Name: opts.Name, Version: opts.Version, Tags: opts.Tags, NoLatest: opts.NoLatest,
-		MediaType: opts.MediaType,
+		MediaType: opts.MediaType, FollowSymlinks: opts.FollowSymlinks, Strict: opts.Strict,
 	}
 	size := int64(-1)
 	if opts.Path == "-" {

@@ -162,6 +162,11 @@ func TestPushRun(t *testing.T) {
 			} else if tt.opts.Path == "-" {
 				t.Error("no reader for a stdin push")
 			}
+			onSkip := gotReq.OnSkip
+			if onSkip == nil {
+				t.Fatal("no OnSkip: skipped special files would go unreported")
+			}
+			gotReq.OnSkip = nil
 			if !reflect.DeepEqual(*gotReq, tt.wantReq) {
 				t.Errorf("request =\n%+v\nwant\n%+v", *gotReq, tt.wantReq)
 			}
@@ -174,6 +179,11 @@ func TestPushRun(t *testing.T) {
 			}
 			if stderr.Len() != 0 {
 				t.Errorf("stderr = %q (no progress bar off a terminal)", stderr)
+			}
+			// A skipped special file is a warning, even with --quiet.
+			onSkip("d/fifo", "named pipe")
+			if want := "warning: skipped d/fifo: a named pipe"; !strings.HasPrefix(stderr.String(), want) {
+				t.Errorf("stderr = %q, want %q", stderr, want)
 			}
 		})
 	}
