@@ -43,6 +43,7 @@ func requestsFor(blob []byte, a api.Artifact) map[string]routeRequest {
 		"GET /v1/artifact/lineage":           {path: "/v1/artifact/lineage?ref=" + ref},
 		"POST /v1/retrievals":                {path: "/v1/retrievals", raw: []byte(`{"ref":"` + a.Ref + `","bytes":1}`)},
 		"POST /v1/artifact/pulls":            {path: "/v1/artifact/pulls?ref=" + ref},
+		"POST /v1/artifact/pulls/urls":       {path: "/v1/artifact/pulls/urls?grant=1&ref=" + ref},
 		"GET /v1/events":                     {path: "/v1/events"},
 		"GET /v1/audit":                      {path: "/v1/audit?ref=" + ref + "&type=artifact.registered"},
 		"GET /v1/log/verify":                 {path: "/v1/log/verify"},
