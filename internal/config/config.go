@@ -81,6 +81,7 @@ type Serve struct {
 	RetentionInterval time.Duration
 	GCInterval        time.Duration
 	GCGrace           time.Duration
+	ProxyBlobs        bool
 
 	set map[string]bool
 }

@@ -480,6 +480,7 @@ func (r *resolver) serve() Serve {
 	s.RetentionInterval = r.duration(k("retention_interval"))
 	s.GCInterval = r.duration(k("gc_interval"))
 	s.GCGrace = r.duration(k("gc_grace"))
+	s.ProxyBlobs = r.boolean(k("proxy_blobs"))
 	return s
 }
 

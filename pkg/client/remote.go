@@ -85,6 +85,10 @@ type Remote struct {
 	userAgent string
 	urlSource string
 	blobs     transfer.BlobStore
+	// uploads holds the presigned uploads of missing checks until Put;
+	// proxied is set once the daemon answered a check without them.
+	uploads uploadCache
+	proxied atomic.Bool
 }
 
 // DefaultRetryWindow is how long a Remote retries a call while the daemon
@@ -203,9 +207,32 @@ func (b remoteBlobs) Missing(ctx context.Context, ds []content.Digest) ([]conten
 	return out, nil
 }
 
-// Put uploads one blob. It is not retried here: the pipeline retries it
-// (it can re-read the chunk from its buffer).
+// Put uploads one blob: straight to the backend on a presigned upload when
+// the daemon hands them out (one a missing check answered, else one asked
+// for now), else through the daemon. It is not retried here: the pipeline
+// retries it (it can re-read the chunk from its buffer), and a retry asks
+// for a fresh upload.
 func (b remoteBlobs) Put(ctx context.Context, d content.Digest, size int64, body io.Reader) error {
+	if sr, ok := b.r.uploads.take(d); ok {
+		return b.r.putDirect(ctx, d, sr, size, body)
+	}
+	if !b.r.proxied.Load() {
+		missing, err := b.MissingSized(ctx, []content.ChunkRef{{Digest: d, Size: size}})
+		if err != nil {
+			return err
+		}
+		if len(missing) == 0 {
+			return nil // stored meanwhile
+		}
+		if sr, ok := b.r.uploads.take(d); ok {
+			return b.r.putDirect(ctx, d, sr, size, body)
+		}
+	}
+	return b.putDaemon(ctx, d, size, body)
+}
+
+// putDaemon uploads one blob through the daemon's blob route.
+func (b remoteBlobs) putDaemon(ctx context.Context, d content.Digest, size int64, body io.Reader) error {
 	req, err := b.r.newRequest(ctx, "PUT", "/v1/blobs/"+d.String(), nil, io.NopCloser(body))
 	if err != nil {
 		return err
@@ -325,8 +352,8 @@ func (r *Remote) live(ctx context.Context, ref string) (*Artifact, error) {
 func (r *Remote) Pull(ctx context.Context, ref string, w io.Writer, opts PullOptions) (*PullResult, error) {
 	res, err := r.pull(ctx, ref, opts, pullVia{
 		kind: KindFile,
-		blobs: func(a *Artifact, md content.Digest, po transfer.PullOptions) (transfer.PullResult, error) {
-			return transfer.Pull(ctx, md, r.blobs, w, po)
+		blobs: func(a *Artifact, store transfer.BlobStore, md content.Digest, po transfer.PullOptions) (transfer.PullResult, error) {
+			return transfer.Pull(ctx, md, store, w, po)
 		},
 		content: func(_ *Artifact, s transfer.Stream, po transfer.PullOptions) (transfer.PullResult, error) {
 			return transfer.PullStream(ctx, s, w, po)
@@ -344,8 +371,8 @@ func (r *Remote) PullToPath(ctx context.Context, ref, path string, opts PullOpti
 	}
 	res, err := r.pull(ctx, ref, opts, pullVia{
 		kind: kind,
-		blobs: func(a *Artifact, md content.Digest, po transfer.PullOptions) (transfer.PullResult, error) {
-			return transfer.PullPath(ctx, md, r.blobs, path, po)
+		blobs: func(a *Artifact, store transfer.BlobStore, md content.Digest, po transfer.PullOptions) (transfer.PullResult, error) {
+			return transfer.PullPath(ctx, md, store, path, po)
 		},
 		content: func(a *Artifact, s transfer.Stream, po transfer.PullOptions) (transfer.PullResult, error) {
 			return transfer.PullStreamToFile(ctx, s, path, po)
@@ -368,7 +395,7 @@ func remoteManifestMatches(m content.Manifest, a *Artifact) bool {
 // anything.
 type pullVia struct {
 	kind    string
-	blobs   func(*Artifact, content.Digest, transfer.PullOptions) (transfer.PullResult, error)
+	blobs   func(*Artifact, transfer.BlobStore, content.Digest, transfer.PullOptions) (transfer.PullResult, error)
 	content func(*Artifact, transfer.Stream, transfer.PullOptions) (transfer.PullResult, error)
 }
 
@@ -406,9 +433,16 @@ func (r *Remote) pull(ctx context.Context, ref string, opts PullOptions, via pul
 		tr  transfer.PullResult
 		err error
 	)
-	if g.Blobs {
-		tr, err = r.pullBlobs(a, po, via.blobs)
-	} else {
+	switch {
+	case g.Direct != nil:
+		tr, err = r.pullBlobs(a, po, func(a *Artifact, md content.Digest, po transfer.PullOptions) (transfer.PullResult, error) {
+			return via.blobs(a, &directPull{r: r, id: a.ID, rng: g.Range, grant: g.Direct.Grant, manifest: md, manReq: g.Direct.Manifest}, md, po)
+		})
+	case g.Blobs:
+		tr, err = r.pullBlobs(a, po, func(a *Artifact, md content.Digest, po transfer.PullOptions) (transfer.PullResult, error) {
+			return via.blobs(a, r.blobs, md, po)
+		})
+	default:
 		tr, err = r.pullContent(ctx, a, po, via.content)
 	}
 	if err != nil {

@@ -48,6 +48,8 @@ type Options struct {
 	MaxBody   string
 	LogFormat string
 	Drain     time.Duration
+	// ProxyBlobs turns direct transfers off (--proxy-blobs).
+	ProxyBlobs bool
 	// Schedule is the periodic maintenance (--retention-interval,
 	// --gc-interval, --gc-grace).
 	Schedule server.Schedule
@@ -96,6 +98,14 @@ store whose log is in PostgreSQL. Every flag but --ready-file can also be set
 in the config file's serve: section (docs/configuration.md); a flag given on
 the command line wins.
 
+Direct transfers: when the backend can presign requests (S3) and its server
+proves, at start, that it refuses a presigned upload whose bytes do not match
+the signed SHA-256, clients move blob bytes straight to and from the bucket
+on short-lived URLs the daemon hands out after its usual checks (token,
+prefix, retrieval record); the daemon moves none. --proxy-blobs turns that
+off, as does a backend that cannot presign (a local directory): every byte
+then goes through the daemon.
+
 Maintenance is off by default: --retention-interval applies retention
 (artstore retention apply) and --gc-interval collects garbage (artstore gc,
 keeping blobs written within --gc-grace) on a schedule, each logged with
@@ -133,6 +143,7 @@ what it deleted; their events carry the actor artstore-serve.`,
 	fl.StringVar(&opts.MaxBody, "max-body", "4MiB", "largest JSON request body, as a `SIZE`")
 	fl.StringVar(&opts.LogFormat, "log-format", "text", "request log `FORMAT` on stderr: text or json")
 	fl.DurationVar(&opts.Drain, "drain", 30*time.Second, "on shutdown, wait up to `DURATION` for in-flight requests")
+	fl.BoolVar(&opts.ProxyBlobs, "proxy-blobs", false, "move every blob byte through the daemon, even when the backend can presign URLs")
 	fl.DurationVar(&opts.Schedule.RetentionInterval, "retention-interval", 0, "apply retention every `DURATION` (0: never)")
 	fl.DurationVar(&opts.Schedule.GCInterval, "gc-interval", 0, "collect garbage every `DURATION` (0: never)")
 	fl.DurationVar(&opts.Schedule.GCGrace, "gc-grace", client.DefaultGCGrace, "scheduled gc keeps blobs written within `DURATION`")
@@ -174,6 +185,7 @@ func (opts *Options) applyFile(s config.Serve) {
 	take("retention_interval", func() { opts.Schedule.RetentionInterval = s.RetentionInterval })
 	take("gc_interval", func() { opts.Schedule.GCInterval = s.GCInterval })
 	take("gc_grace", func() { opts.Schedule.GCGrace = s.GCGrace })
+	take("proxy_blobs", func() { opts.ProxyBlobs = s.ProxyBlobs })
 }
 
 func serveRun(ctx context.Context, opts *Options) error {
@@ -224,6 +236,7 @@ func serveRun(ctx context.Context, opts *Options) error {
 		Service: svc, Backend: be, BackendType: bc.Type,
 		LogKind: logKind(dsn), LogLocation: redactDSN(dsn),
 		Logger: logger, Limits: server.Limits{MaxBody: maxBody, DrainTimeout: opts.Drain},
+		Direct: !opts.ProxyBlobs,
 	})
 	if errors.Is(err, storeid.ErrForeignLog) || errors.Is(err, storeid.ErrUnclaimed) {
 		return cmdutil.Mark(fmt.Errorf("%w; give serve the event log these blobs belong to (--log), or another backend", err), client.ErrConflict)
@@ -254,7 +267,7 @@ func serveRun(ctx context.Context, opts *Options) error {
 	err = srv.Serve(ctx, ln, server.ServeOptions{TLS: tlsConf, Schedule: opts.Schedule, Ready: func(addr net.Addr) {
 		u := scheme + "://" + addr.String()
 		fmt.Fprintf(opts.IO.ErrOut, "artstore: listening on %s\n", u)
-		logger.Info("listening", "url", u, "log", redactDSN(dsn), "backend", bc.ID)
+		logger.Info("listening", "url", u, "log", redactDSN(dsn), "backend", bc.ID, "direct_transfers", srv.Direct())
 		if opts.ReadyFile != "" {
 			readyErr = writeReady(ctx, opts.ReadyFile, u+"\n")
 			if readyErr != nil {
