@@ -78,9 +78,12 @@ func startDirectDaemon(t *testing.T) *directDaemon {
 }
 
 // metric reads one counter of the daemon's /metrics.
-func (d *directDaemon) metric(t *testing.T, name string) int64 {
+func (d *directDaemon) metric(t *testing.T, name string) int64 { return metricAt(t, d.ts.URL, name) }
+
+// metricAt reads one counter of the /metrics of the daemon at url.
+func metricAt(t *testing.T, url, name string) int64 {
 	t.Helper()
-	resp, err := http.Get(d.ts.URL + "/metrics")
+	resp, err := http.Get(url + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +91,7 @@ func (d *directDaemon) metric(t *testing.T, name string) int64 {
 	b, _ := io.ReadAll(resp.Body)
 	m := regexp.MustCompile(`(?m)^` + name + ` (\d+)$`).FindSubmatch(b)
 	if m == nil {
-		t.Fatalf("no metric %s in /metrics", name)
+		t.Fatalf("no metric %s in /metrics of %s", name, url)
 	}
 	n, _ := strconv.ParseInt(string(m[1]), 10, 64)
 	return n
