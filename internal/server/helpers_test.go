@@ -19,7 +19,9 @@ import (
 	"github.com/artifact-store/artstore/internal/eventlog"
 	"github.com/artifact-store/artstore/internal/eventlog/sqlite"
 	"github.com/artifact-store/artstore/internal/registry"
+	"github.com/artifact-store/artstore/internal/storage"
 	"github.com/artifact-store/artstore/internal/storage/local"
+	"github.com/artifact-store/artstore/internal/storage/storagetest"
 	"github.com/artifact-store/artstore/pkg/api"
 )
 
@@ -71,7 +73,24 @@ func newEnv(t testing.TB) *env {
 }
 
 // newEnvLog is newEnv over the given log.
-func newEnvLog(t testing.TB, log eventlog.Store) *env {
+func newEnvLog(t testing.TB, log eventlog.Store) *env { return newEnvWith(t, log, false) }
+
+// newEnvDirect is newEnv with direct transfers on: the backend is wrapped
+// in the test presigner (storagetest.Presigning).
+func newEnvDirect(t testing.TB) *env {
+	log, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "log.db"), eventlog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { log.Close() })
+	e := newEnvWith(t, log, true)
+	if !e.srv.Direct() {
+		t.Fatal("direct transfers off over a presigning backend")
+	}
+	return e
+}
+
+func newEnvWith(t testing.TB, log eventlog.Store, direct bool) *env {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -80,8 +99,12 @@ func newEnvLog(t testing.TB, log eventlog.Store) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(Options{Registry: registry.New(log, app.Checker(be), nil), Log: log, Backend: be, BackendType: "local",
-		Now: clk.Now, PollInterval: 10 * time.Millisecond, Limits: Limits{MaxBody: 64 << 10, MaxWait: 5 * time.Second}})
+	var sb storage.Backend = be
+	if direct {
+		sb = storagetest.NewPresigning(t, be)
+	}
+	srv, err := New(Options{Registry: registry.New(log, app.Checker(sb), nil), Log: log, Backend: sb, BackendType: "local",
+		Now: clk.Now, PollInterval: 10 * time.Millisecond, Limits: Limits{MaxBody: 64 << 10, MaxWait: 5 * time.Second}, Direct: direct})
 	if err != nil {
 		t.Fatal(err)
 	}
