@@ -6,6 +6,9 @@
 #
 #   scripts/bench-s3.sh [SIZE_MIB [ROUNDS]]      (defaults: 512 MiB, 3 rounds)
 #
+# ARTSTORE_BIN names a binary to measure instead of one built from this
+# checkout (to compare two versions in the same conditions).
+#
 # 1. Each round makes a new random file (so every push stores new data)
 #    and times, one after the other: artstore push and pull in local mode
 #    (the CLI talks to the bucket), the same through a daemon with direct
@@ -45,8 +48,8 @@ export RCLONE_CONFIG_RGW_TYPE=s3 RCLONE_CONFIG_RGW_PROVIDER=Ceph \
 bucket="artstore-bench-$$"
 rclone mkdir "rgw:$bucket"
 
-A="$work/artstore"
-(cd "$repo" && go build -o "$A" ./cmd/artstore)
+A=${ARTSTORE_BIN:-$work/artstore}
+[[ -n ${ARTSTORE_BIN:-} ]] || (cd "$repo" && go build -o "$A" ./cmd/artstore)
 
 # config STORE PREFIX: a config file whose default backend is the bucket,
 # under PREFIX (each log has its own: a backend belongs to one log).
