@@ -19,6 +19,21 @@
 #
 # restic and rclone are Debian packages (apt-get install restic rclone); a
 # comparison whose tool is missing is skipped with a message.
+#
+# Environment:
+#   ARTSTORE_BIN          the binary to measure (default: build ./cmd/artstore)
+#   ARTSTORE_BIN_BEFORE   a second binary to compare it with (before and after a
+#                         change): each round then also times this one's cold
+#                         push, warm re-push and pull, on the same file, in its
+#                         own store, the two binaries taking turns to go first;
+#                         a last table gives both medians side by side, the
+#                         ratio after/before of the medians and, in brackets,
+#                         the median of the per-round ratios. Neither is built.
+#   BENCH_DIR             where the files go (default: $TMPDIR or /tmp)
+# Example, before and after a change, same machine, same run:
+#   git worktree add /tmp/before main && (cd /tmp/before && go build -o /tmp/as-before ./cmd/artstore)
+#   go build -o /tmp/as-after ./cmd/artstore
+#   ARTSTORE_BIN_BEFORE=/tmp/as-before ARTSTORE_BIN=/tmp/as-after scripts/bench-cli.sh 1024 5
 set -euo pipefail
 
 size_mib=${1:-1024}
@@ -63,9 +78,24 @@ rss_mib() { echo "scale=1; $(cut -d' ' -f2 "$work/$1.best") / 1024" | bc; }
 ratio() { echo "scale=2; $(wall "$1") / $(wall "$2")" | bc; }
 jfield() { sed -n "s/^ *\"$2\": \"\{0,1\}\([^,\"]*\)\"\{0,1\},\{0,1\}$/\1/p" "$work/$1.out" | head -1; }
 
-echo "building artstore..." >&2
-go build -o "$work/artstore" "$repo/cmd/artstore"
-A="$work/artstore"
+# binary VAR: the absolute path of the executable named by $VAR.
+binary() {
+	local p=${!1}
+	[[ -f $p && -x $p ]] || { echo "bench-cli: $1=$p is not an executable file" >&2; exit 2; }
+	[[ $p == /* ]] || p=$PWD/$p
+	echo "$p"
+}
+if [[ -n ${ARTSTORE_BIN:-} ]]; then
+	A=$(binary ARTSTORE_BIN)
+else
+	echo "building artstore..." >&2
+	go build -o "$work/artstore" "$repo/cmd/artstore"
+	A="$work/artstore"
+fi
+B=
+if [[ -n ${ARTSTORE_BIN_BEFORE:-} ]]; then
+	B=$(binary ARTSTORE_BIN_BEFORE)
+fi
 export HOME="$work/home" XDG_CONFIG_HOME="$work/home/.config" XDG_DATA_HOME="$work/home/.local/share"
 mkdir -p "$HOME"
 
@@ -84,7 +114,9 @@ cat "$work/src.bin" >/dev/null
 # shortly before. cp's single file barely notices, so deleting between runs
 # made the comparison unfair; and with the `discard` mount option a delete
 # also queues trim work that the next run would share the disk with.
-need_mib=$((size_mib * (4 * runs + 4)))
+per_round=4 # copies, stores and restic repositories a round sets aside
+[[ -z $B ]] || per_round=6
+need_mib=$((size_mib * (per_round * runs + 4)))
 free_mib=$(df -Pm "$work" | awk 'NR == 2 { print $4 }')
 if ((free_mib < need_mib)); then
 	echo "bench-cli: needs about $need_mib MiB free in $work (runs keep their output until the end), has $free_mib MiB;" >&2
@@ -103,16 +135,30 @@ rm_copy() { set_aside "$work/copy.bin"; }
 # hour, as the VM's disk slowed down).
 have_restic=$(command -v restic >/dev/null && echo yes || true)
 fresh_restic() { set_aside "$work/restic"; RESTIC_PASSWORD=bench restic init -q --repo "$work/restic" >/dev/null; }
-for _ in $(seq "$runs"); do
+# artstore_round SUFFIX BIN: time BIN's cold push into a new store, its warm
+# re-push and its pull, as pushSUFFIX, warmSUFFIX and pullSUFFIX.
+artstore_round() {
+	local store="$work/store$1"
+	set_aside "$store"
+	measure1 "push$1" "$2" --store "$store" --json push "$work/src.bin" --name bench/file
+	# warm: the store holds the file already (from the cold push)
+	measure1 "warm$1" "$2" --store "$store" --json push "$work/src.bin" --name bench/file
+	rm_copy
+	measure1 "pull$1" "$2" --store "$store" --json pull bench/file -o "$work/copy.bin"
+	cmp "$work/src.bin" "$work/copy.bin"
+}
+for round in $(seq "$runs"); do
 	rm_copy
 	measure1 cp bash -c "cp '$work/src.bin' '$work/copy.bin' && sync '$work/copy.bin'"
-	fresh_store
-	measure1 push "$A" --store "$work/store" --json push "$work/src.bin" --name bench/file
-	# warm: the store holds the file already (from the cold push)
-	measure1 warm "$A" --store "$work/store" --json push "$work/src.bin" --name bench/file
-	rm_copy
-	measure1 pull "$A" --store "$work/store" --json pull bench/file -o "$work/copy.bin"
-	cmp "$work/src.bin" "$work/copy.bin"
+	if [[ -z $B ]]; then
+		artstore_round "" "$A"
+	elif ((round % 2)); then # before first in odd rounds, after first in even ones
+		artstore_round .before "$B"
+		artstore_round "" "$A"
+	else
+		artstore_round "" "$A"
+		artstore_round .before "$B"
+	fi
 	if [[ -n $have_restic ]]; then
 		fresh_restic
 		measure1 restic env RESTIC_PASSWORD=bench restic backup -q --repo "$work/restic" "$work/src.bin"
@@ -142,6 +188,18 @@ if [[ -n $have_restic ]]; then
 		"$(echo "scale=2; $(wall restic) / $(wall push)" | bc)" "$(mratio restic push)" "$(rratio restic push)"
 else
 	echo "restic not installed (apt-get install restic): restic comparison skipped"
+fi
+
+if [[ -n $B ]]; then
+	printf '\n== before %s\n   after  %s\n   %d rounds, each binary once per round: median [median of per-round after/before]\n' "$B" "$A" "$runs"
+	printf '%-34s %9s %9s %16s   %s\n' "" "before" "after" "after/before" "peak RSS (fastest run) before, after"
+	compare() { # LABEL NAME
+		printf '%-34s %7s s %7s s %6.2f x [%5.2f x]   %s, %s MiB\n' "$1" "$(median "$2.before")" "$(median "$2")" \
+			"$(echo "$(median "$2") / $(median "$2.before")" | bc -l)" "$(rratio "$2" "$2.before")" "$(rss_mib "$2.before")" "$(rss_mib "$2")"
+	}
+	compare "artstore push (cold)" push
+	compare "artstore push (warm, all dedup)" warm
+	compare "artstore pull (verified)" pull
 fi
 
 if [[ -n ${ARTSTORE_TEST_S3_ENDPOINT:-} ]]; then

@@ -23,11 +23,13 @@ type rule struct {
 
 var rules = []rule{
 	{[]string{"internal/server", "internal/app", "internal/auth", "internal/registry", "internal/eventlog", "internal/storage",
-		"internal/content", "internal/gc", "internal/spool", "internal/transfer", "pkg/api"},
+		"internal/content", "internal/gc", "internal/spool", "internal/transfer", "internal/fsck", "pkg/api"},
 		[]string{"pkg/client"}, "only the CLI, the TUI and cmd use the client library"},
 	{[]string{"internal/storage", "internal/eventlog"}, []string{"internal/registry", "internal/app", "internal/server"},
 		"storage and the event log sit below the registry and the application layer"},
 	{[]string{"internal/app"}, []string{"internal/server"}, "the daemon uses the application layer, not the other way round"},
+	{[]string{"internal/fsck"}, []string{"internal/server", "internal/app", "internal/registry"},
+		"the store check reads the backend and the log below the registry, so the application layer and the daemon can call it"},
 	{[]string{"pkg/api", "internal/content", "internal/tlog"}, []string{""}, "leaf packages import nothing of the module"},
 }
 

@@ -82,6 +82,12 @@ type Serve struct {
 	GCInterval        time.Duration
 	GCGrace           time.Duration
 	ProxyBlobs        bool
+	// OCI serves the OCI Distribution API under /v2/ (true unless the
+	// file sets oci: false).
+	OCI              bool
+	OCIAnonymousPull bool
+	OCIUploadDir     string // absolute path
+	OCIUploadExpiry  time.Duration
 
 	set map[string]bool
 }

@@ -481,6 +481,13 @@ func (r *resolver) serve() Serve {
 	s.GCInterval = r.duration(k("gc_interval"))
 	s.GCGrace = r.duration(k("gc_grace"))
 	s.ProxyBlobs = r.boolean(k("proxy_blobs"))
+	s.OCI = !s.Has("oci") || r.boolean(k("oci"))
+	s.OCIAnonymousPull = r.boolean(k("oci_anonymous_pull"))
+	s.OCIUploadDir = r.path(k("oci_upload_dir"))
+	s.OCIUploadExpiry = r.duration(k("oci_upload_expiry"))
+	if s.Has("oci_upload_expiry") && s.OCIUploadExpiry <= 0 {
+		r.problem(k("oci_upload_expiry"), "must be a positive duration, e.g. 24h")
+	}
 	return s
 }
 

@@ -152,10 +152,21 @@ func TestTypesDecode(t *testing.T) {
 	if _, err := ty.Decode(TypeRetentionRuleRemoved, json.RawMessage(`{}`)); !errors.Is(err, ErrInvalidEvent) {
 		t.Errorf("decode rule removal without id: %v, want ErrInvalidEvent", err)
 	}
+	for _, c := range []struct{ typ, raw string }{
+		{TypeOCIBlobLinked, `{"repository":"r","digest":"md5:aa","size":1,"content":"` + mustDigest().String() + `","manifest":"` + mustDigest().String() + `"}`},
+		{TypeOCIBlobLinked, `{"repository":"r","digest":"` + mustDigest().String() + `","size":-1,"content":"` + mustDigest().String() + `","manifest":"` + mustDigest().String() + `"}`},
+		{TypeOCIBlobLinked, `{"repository":"r","digest":"` + mustDigest().String() + `","size":1}`},
+		{TypeOCIBlobUnlinked, `{"repository":"","digest":"` + mustDigest().String() + `"}`},
+		{TypeOCIBlobUnlinked, `{"repository":"r","digest":"sha256"}`},
+	} {
+		if _, err := ty.Decode(c.typ, json.RawMessage(c.raw)); !errors.Is(err, ErrInvalidEvent) {
+			t.Errorf("decode %s %s: %v, want ErrInvalidEvent", c.typ, c.raw, err)
+		}
+	}
 	if _, err := ty.Decode("test.v1", nil); !errors.Is(err, ErrUnknownType) {
 		t.Errorf("With mutated the original table: %v", err)
 	}
-	if (Types{}).Names()[0] != TypeArtifactDeleted || len(Types{}.Names()) != 15 {
+	if (Types{}).Names()[0] != TypeArtifactDeleted || len(Types{}.Names()) != 17 {
 		t.Errorf("zero Types names = %v", Types{}.Names())
 	}
 	// Every default type's payload struct round-trips and names its type.
@@ -164,7 +175,9 @@ func TestTypesDecode(t *testing.T) {
 		&RetentionSet{ArtifactID: "A", ExpiresAt: t0}, &HoldPlaced{ArtifactID: "A", Hold: "h"}, &HoldReleased{ArtifactID: "A", Hold: "h"},
 		&ArtifactDeleted{ArtifactID: "A"}, &ArtifactRetrieved{ArtifactID: "A"}, &BlobsCollected{},
 		&TokenCreated{ID: "T", Name: "ci", Scope: "read", SecretHash: strings.Repeat("a", 64)}, &TokenRevoked{ID: "T"},
-		&RetentionRuleAdded{ID: "R", Pattern: "logs/*", KeepLast: 3}, &RetentionRuleRemoved{ID: "R"}} {
+		&RetentionRuleAdded{ID: "R", Pattern: "logs/*", KeepLast: 3}, &RetentionRuleRemoved{ID: "R"},
+		&OCIBlobLinked{Repository: "r", Digest: "sha512:" + strings.Repeat("a", 128), Size: 1, Content: mustDigest(), Manifest: mustDigest()},
+		&OCIBlobUnlinked{Repository: "r", Digest: mustDigest().String()}} {
 		ne, err := New("a", "", p)
 		if err != nil {
 			t.Fatal(err)

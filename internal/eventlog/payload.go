@@ -67,6 +67,9 @@ func DefaultTypes() Types {
 
 		TypeRetentionRuleAdded:   decodeAs[RetentionRuleAdded],
 		TypeRetentionRuleRemoved: decodeAs[RetentionRuleRemoved],
+
+		TypeOCIBlobLinked:   decodeAs[OCIBlobLinked],
+		TypeOCIBlobUnlinked: decodeAs[OCIBlobUnlinked],
 	}}
 }
 

@@ -3,10 +3,10 @@ package server
 import (
 	"fmt"
 	"io"
-	"slices"
-	"strings"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/artifact-store/artstore/pkg/api"

@@ -90,8 +90,17 @@ func newEnvDirect(t testing.TB) *env {
 	return e
 }
 
-func newEnvWith(t testing.TB, log eventlog.Store, direct bool) *env {
+// newEnvOCI is newEnvLog with the given /v2 options.
+func newEnvOCI(t testing.TB, log eventlog.Store, oci OCIOptions) *env {
 	t.Helper()
+	return newEnvWith(t, log, false, oci)
+}
+
+func newEnvWith(t testing.TB, log eventlog.Store, direct bool, oci ...OCIOptions) *env {
+	t.Helper()
+	if len(oci) == 0 {
+		oci = []OCIOptions{{}}
+	}
 	ctx := context.Background()
 	dir := t.TempDir()
 	clk := &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
@@ -104,7 +113,7 @@ func newEnvWith(t testing.TB, log eventlog.Store, direct bool) *env {
 		sb = storagetest.NewPresigning(t, be)
 	}
 	srv, err := New(Options{Registry: registry.New(log, app.Checker(sb), nil), Log: log, Backend: sb, BackendType: "local",
-		Now: clk.Now, PollInterval: 10 * time.Millisecond, Limits: Limits{MaxBody: 64 << 10, MaxWait: 5 * time.Second}, Direct: direct})
+		Now: clk.Now, PollInterval: 10 * time.Millisecond, Limits: Limits{MaxBody: 64 << 10, MaxWait: 5 * time.Second}, Direct: direct, OCI: oci[0]})
 	if err != nil {
 		t.Fatal(err)
 	}

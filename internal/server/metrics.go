@@ -41,14 +41,19 @@ type metrics struct {
 	directDownloads atomic.Int64
 	direct          atomic.Int64
 	dedupHits       atomic.Int64
+	// ociDedupBytes counts the bytes of OCI blob uploads the backend
+	// already held (chunks stored before, by any push).
+	ociDedupBytes atomic.Int64
 }
 
-func newMetrics(routes []route) *metrics {
+func newMetrics(tables ...[]route) *metrics {
 	m := &metrics{byRoute: map[*route]*routeMetrics{}}
-	for i := range routes {
-		rm := &routeMetrics{name: routes[i].Method + " " + routes[i].Pattern}
-		m.byRoute[&routes[i]] = rm
-		m.order = append(m.order, rm)
+	for _, routes := range tables {
+		for i := range routes {
+			rm := &routeMetrics{name: routes[i].Method + " " + routes[i].Pattern}
+			m.byRoute[&routes[i]] = rm
+			m.order = append(m.order, rm)
+		}
 	}
 	m.order = append(m.order, &routeMetrics{name: "unmatched"})
 	return m
@@ -125,6 +130,7 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request, c *call) 
 	p("# HELP artstore_direct_uploads_total Presigned blob uploads handed out.\n# TYPE artstore_direct_uploads_total counter\nartstore_direct_uploads_total %d\n", m.directUploads.Load())
 	p("# HELP artstore_direct_downloads_total Presigned downloads handed out (manifests and chunks).\n# TYPE artstore_direct_downloads_total counter\nartstore_direct_downloads_total %d\n", m.directDownloads.Load())
 	p("# HELP artstore_dedup_hits_total Blobs a client did not have to send: present at a missing check, or already stored at a PUT.\n# TYPE artstore_dedup_hits_total counter\nartstore_dedup_hits_total %d\n", m.dedupHits.Load())
+	p("# HELP artstore_oci_dedup_bytes_total Bytes of OCI blob uploads whose chunks the backend already held, so nothing new was stored for them.\n# TYPE artstore_oci_dedup_bytes_total counter\nartstore_oci_dedup_bytes_total %d\n", m.ociDedupBytes.Load())
 	p("# HELP artstore_log_up Whether the event log answered the last scrape.\n# TYPE artstore_log_up gauge\n")
 	if headErr != nil {
 		p("artstore_log_up 0\n")

@@ -26,9 +26,6 @@ type call struct {
 	token auth.Token
 	id    string
 	rc    *http.ResponseController
-	// inputNames caches the names of provenance inputs looked up by ID
-	// while answering a prefix-limited token (Server.wire).
-	inputNames map[string]string
 }
 
 // handler is the signature of every route handler. A returned error is
@@ -176,6 +173,9 @@ func (s *Server) wrap(rt *route) http.Handler {
 func (s *Server) authorize(r *http.Request, c *call) error {
 	if c.route.Public {
 		return nil
+	}
+	if c.route.oci != ociNone {
+		return s.authorizeOCI(r, c)
 	}
 	h := r.Header.Get("Authorization")
 	scheme, secret, ok := strings.Cut(h, " ")
@@ -398,6 +398,9 @@ func apiErr(status int, code, msg string) error {
 // the handler had already started the response, so the connection must be
 // aborted instead.
 func (s *Server) writeError(w *statusWriter, r *http.Request, c *call, err error) bool {
+	if c.route.oci != ociNone {
+		return s.writeOCIError(w, r, c, err)
+	}
 	if w.status != 0 {
 		s.logger.Warn("aborting response", "request_id", c.id, "error", err.Error())
 		return true

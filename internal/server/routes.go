@@ -46,6 +46,9 @@ type route struct {
 	// smallBody), capped by Limits.MaxBody.
 	Body int64
 	h    handler
+	// oci is the /v2 operation of an OCI route (ociNone for /v1): such
+	// routes authenticate and answer errors as the OCI spec says.
+	oci ociOp
 }
 
 // routeTable returns every route of the API.

@@ -129,6 +129,29 @@ type Options struct {
 	// DirectURLTTL is how long a presigned URL is valid (0: the default,
 	// app.DefaultURLTTL).
 	DirectURLTTL time.Duration
+	// OCI configures the OCI Distribution API under /v2/ (docs/oci.md).
+	OCI OCIOptions
+}
+
+// OCIOptions configure the /v2/ API.
+type OCIOptions struct {
+	// Disabled turns /v2/ off: its paths answer 404 like any unknown path.
+	Disabled bool
+	// AnonymousPull lets requests without credentials pull (never push or
+	// delete) every repository.
+	AnonymousPull bool
+	// UploadDir holds the temporary files of upload sessions (unlinked at
+	// once, so a killed daemon leaves nothing); "" is the system's
+	// temporary directory.
+	UploadDir string
+	// UploadExpiry is how long an upload session lives without a request
+	// (default 24h); its file is then deleted.
+	UploadExpiry time.Duration
+	// MaxUploads bounds the open upload sessions (default 1024): each
+	// holds an open file.
+	MaxUploads int
+	// MaxBlob caps one blob's size (default 64 GiB).
+	MaxBlob int64
 }
 
 // claimTimeout bounds the store marker's check and write in New.
@@ -151,6 +174,17 @@ type Server struct {
 	mux         *http.ServeMux
 	metrics     *metrics
 	routes      []route
+	// ociRoutes are the /v2 routes; ociUnmatched answers /v2 paths no
+	// route has.
+	ociRoutes        []route
+	ociUnmatched     *route
+	ociAnonymousPull bool
+	ociMaxBlob       int64
+	ociIndex         *ociIndex
+	uploads          *ociUploads
+	// finishing bounds the uploads being stored at once (each push of a
+	// completed upload holds a chunking ring of tens of MiB).
+	finishing chan struct{}
 
 	// copyBufs are the 64 KiB buffers blob GETs copy through.
 	copyBufs sync.Pool
@@ -193,7 +227,9 @@ func New(opts Options) (*Server, error) {
 		s.poll = 250 * time.Millisecond
 	}
 	s.routes = s.routeTable()
-	s.metrics = newMetrics(s.routes)
+	s.ociRoutes = s.ociRouteTable()
+	s.ociUnmatched = &s.ociRoutes[len(s.ociRoutes)-1]
+	s.metrics = newMetrics(s.routes, s.ociRoutes)
 	if opts.Direct {
 		s.direct = s.checkDirect(opts)
 	}
@@ -204,6 +240,10 @@ func New(opts Options) (*Server, error) {
 	for i := range s.routes {
 		rt := &s.routes[i]
 		s.mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(rt))
+	}
+	if !opts.OCI.Disabled {
+		s.initOCI(opts.OCI)
+		s.mux.Handle("/v2/", http.HandlerFunc(s.handleOCI))
 	}
 	// Anything else is a JSON 404 (or 405 for a known path).
 	s.mux.Handle("/", s.wrap(&route{Method: "", Pattern: "/", Public: true, h: func(w http.ResponseWriter, r *http.Request, _ *call) error {

@@ -208,6 +208,7 @@ func (l *Local) Events(ctx context.Context, after int64, limit int, wait time.Du
 		deadline = t.C
 	}
 	for {
+		woken := l.svc.Changed() // appends by this process wake it at once
 		evs, err := l.svc.Events(ctx, after, limit)
 		if err != nil {
 			return nil, mapErr(err)
@@ -223,7 +224,9 @@ func (l *Local) Events(ctx context.Context, after int64, limit int, wait time.Du
 		case <-deadline:
 			poll.Stop()
 			deadline = nil // one last look, then return
-		case <-poll.C:
+		case <-woken:
+			poll.Stop()
+		case <-poll.C: // appends by other processes
 		}
 	}
 }

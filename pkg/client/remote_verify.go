@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/artifact-store/artstore/internal/content"
+	"github.com/artifact-store/artstore/internal/fsck"
 	"github.com/artifact-store/artstore/internal/transfer"
 )
 
@@ -101,57 +102,61 @@ func (r *Remote) verifyArtifact(ctx context.Context, a Artifact, deep bool, rep 
 			"the registration does not match its manifest; push the content again and delete this artifact")
 		return nil
 	}
-	files := []content.Digest{md}
-	if m.Kind == content.KindTree {
-		files = files[:0]
-		for _, e := range m.Entries {
-			if e.Type == content.EntryFile {
-				files = append(files, e.Manifest)
+	read := func(ctx context.Context, d content.Digest) (content.Manifest, error) {
+		return transfer.FetchManifest(ctx, r.blobs, d, retry)
+	}
+	return fsck.EachFile(ctx, md, m, read, func(f fsck.File) error {
+		if f.Err != nil {
+			if k, ok := verifyKind(f.Err); ok {
+				problem(k, fmt.Sprintf("file manifest %s: %v", f.Digest.Short(), f.Err), "push the directory again and delete this artifact")
+				return nil
 			}
+			return fmt.Errorf("verify %s: %w", a.Ref, f.Err)
+		}
+		if msg := f.Mismatch(); msg != "" {
+			problem(ProblemInvalidManifest, msg, "the tree manifest and a file manifest disagree; push the directory again and delete this artifact")
+			return nil
+		}
+		return r.verifyFile(ctx, a.Ref, f, deep, rep, seen, problem)
+	})
+}
+
+// verifyFile checks that every chunk of file f of artifact ref is stored
+// (with deep: downloads and re-hashes them), adding what it finds to rep
+// through problem.
+func (r *Remote) verifyFile(ctx context.Context, ref string, f fsck.File, deep bool, rep *VerifyReport, seen map[content.Digest]bool,
+	problem func(kind, msg, hint string)) error {
+	var ds []content.Digest
+	for _, c := range f.Manifest.Chunks {
+		if !seen[c.Digest] {
+			seen[c.Digest] = true
+			ds = append(ds, c.Digest)
+			rep.Blobs++
+			rep.Bytes += c.Size
 		}
 	}
-	for _, fd := range files {
-		fm := m
-		if fd != md {
-			if fm, err = transfer.FetchManifest(ctx, r.blobs, fd, retry); err != nil {
-				if k, ok := verifyKind(err); ok {
-					problem(k, fmt.Sprintf("file manifest %s: %v", fd.Short(), err), "push the directory again and delete this artifact")
-					continue
-				}
-				return fmt.Errorf("verify %s: %w", a.Ref, err)
-			}
+	for len(ds) > 0 {
+		n := min(len(ds), 500)
+		missing, err := r.blobs.Missing(ctx, ds[:n])
+		if err != nil {
+			return fmt.Errorf("verify %s: %w", ref, err)
 		}
-		var ds []content.Digest
-		for _, c := range fm.Chunks {
-			if !seen[c.Digest] {
-				seen[c.Digest] = true
-				ds = append(ds, c.Digest)
-				rep.Blobs++
-				rep.Bytes += c.Size
-			}
+		for _, d := range missing {
+			problem(ProblemMissing, fmt.Sprintf("chunk %s is missing", d.Short()),
+				fmt.Sprintf("push the same content again (any name) to restore the blob, then verify again; if the content is lost, delete the artifact (artstore rm %s)", ref))
 		}
-		for len(ds) > 0 {
-			n := min(len(ds), 500)
-			missing, err := r.blobs.Missing(ctx, ds[:n])
-			if err != nil {
-				return fmt.Errorf("verify %s: %w", a.Ref, err)
-			}
-			for _, d := range missing {
-				problem(ProblemMissing, fmt.Sprintf("chunk %s is missing", d.Short()),
-					fmt.Sprintf("push the same content again (any name) to restore the blob, then verify again; if the content is lost, delete the artifact (artstore rm %s)", a.Ref))
-			}
-			ds = ds[n:]
+		ds = ds[n:]
+	}
+	if !deep {
+		return nil
+	}
+	_, err := transfer.Pull(ctx, f.Digest, r.blobs, io.Discard, transfer.PullOptions{Concurrency: r.concurrency, Retry: r.transferRetry()})
+	if err != nil {
+		if k, ok := verifyKind(err); ok {
+			problem(k, err.Error(), "delete the damaged object from the daemon's backend, then push the same content again to restore it")
+			return nil
 		}
-		if deep {
-			_, err := transfer.Pull(ctx, fd, r.blobs, io.Discard, transfer.PullOptions{Concurrency: r.concurrency, Retry: retry})
-			if err != nil {
-				if k, ok := verifyKind(err); ok {
-					problem(k, err.Error(), "delete the damaged object from the daemon's backend, then push the same content again to restore it")
-					continue
-				}
-				return fmt.Errorf("verify %s: %w", a.Ref, err)
-			}
-		}
+		return fmt.Errorf("verify %s: %w", ref, err)
 	}
 	return nil
 }

@@ -127,6 +127,9 @@ func apply(ctx context.Context, tx Tx, ev eventlog.Event, p eventlog.Payload, f 
 	case *eventlog.TokenCreated, *eventlog.TokenRevoked:
 		return nil // the daemon folds token events into its own table
 
+	case *eventlog.OCIBlobLinked, *eventlog.OCIBlobUnlinked:
+		return nil // the daemon folds OCI blob events into its own index
+
 	case *eventlog.RetentionRuleAdded, *eventlog.RetentionRuleRemoved:
 		return nil // the registry folds rules from the log
 
@@ -373,6 +376,7 @@ func (f *fold) prepare(ctx context.Context, tx Tx, p eventlog.Payload) error {
 	switch p := p.(type) {
 	case *eventlog.ArtifactRegistered, *eventlog.TagMoved, *eventlog.TagRemoved, *eventlog.ArtifactRetrieved,
 		*eventlog.BlobsCollected, *eventlog.TokenCreated, *eventlog.TokenRevoked,
+		*eventlog.OCIBlobLinked, *eventlog.OCIBlobUnlinked,
 		*eventlog.RetentionRuleAdded, *eventlog.RetentionRuleRemoved:
 		return nil // in memory, or no view change
 	case *eventlog.LabelsChanged:

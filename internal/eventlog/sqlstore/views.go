@@ -298,111 +298,27 @@ func (v *views) Query(ctx context.Context, q eventlog.Query) (eventlog.Page, err
 	if limit > maxLimit {
 		return eventlog.Page{}, fmt.Errorf("%w: limit %d is above %d", eventlog.ErrInvalidQuery, limit, maxLimit)
 	}
-	var (
-		args  []any
-		conds []string
-	)
-	arg := func(x any) string {
-		args = append(args, x)
-		return "$" + strconv.Itoa(len(args))
+	var b queryBuilder
+	from, seqCol, drive := b.source(q, v.mergeIntersect)
+	if err := b.selectors(q.Selectors, drive); err != nil {
+		return eventlog.Page{}, err
 	}
-	from, seqCol := "artifacts a", "a.seq"
-	drive := -1
-	for i, s := range q.Selectors {
-		if s.Op == eventlog.OpEquals {
-			drive = i
-			break
-		}
-	}
-	merge := v.mergeIntersect && !q.Newest && slices.ContainsFunc(q.Selectors[drive+1:], func(s eventlog.Selector) bool { return s.Op == eventlog.OpEquals })
-	if drive >= 0 && merge {
-		// Two or more equality labels: intersect their (key, value, seq)
-		// index ranges, merged in seq order, and fetch the artifact rows
-		// of the seqs in all of them. Each range is walked once, at most
-		// up to the page's last seq, whichever label is the rarer.
-		var arms []string
-		for _, s := range q.Selectors {
-			if s.Op != eventlog.OpEquals {
-				continue
-			}
-			arm := "SELECT seq FROM labels WHERE key = " + arg(s.Key) + " AND value = " + arg(s.Value)
-			if q.Cursor > 0 {
-				arm += " AND seq > " + arg(q.Cursor)
-			}
-			arms = append(arms, arm)
-		}
-		from, seqCol = "("+strings.Join(arms, " INTERSECT ")+" ORDER BY 1) d CROSS JOIN artifacts a", "d.seq"
-		conds = append(conds, "a.seq = d.seq")
-	} else if drive >= 0 {
-		// CROSS JOIN fixes SQLite's join order: walk the driving label's
-		// index in seq order, probe the other equality labels by primary
-		// key, and only then fetch the artifact row.
-		s := q.Selectors[drive]
-		from, seqCol = "labels d", "d.seq"
-		conds = append(conds, "d.key = "+arg(s.Key), "d.value = "+arg(s.Value))
-		for i, s := range q.Selectors {
-			if i != drive && s.Op == eventlog.OpEquals {
-				l := "l" + strconv.Itoa(i)
-				from += " CROSS JOIN labels " + l
-				conds = append(conds, l+".seq = d.seq", l+".key = "+arg(s.Key), l+".value = "+arg(s.Value))
-			}
-		}
-		from += " CROSS JOIN artifacts a"
-		conds = append(conds, "a.seq = d.seq")
-	}
-	for i, s := range q.Selectors {
-		if i == drive {
-			continue
-		}
-		switch s.Op {
-		case eventlog.OpEquals:
-			// joined above
-		case eventlog.OpNotEquals:
-			conds = append(conds, "NOT EXISTS (SELECT 1 FROM labels l WHERE l.seq = a.seq AND l.key = "+arg(s.Key)+" AND l.value = "+arg(s.Value)+")")
-		case eventlog.OpExists:
-			conds = append(conds, "EXISTS (SELECT 1 FROM labels l WHERE l.seq = a.seq AND l.key = "+arg(s.Key)+")")
-		case eventlog.OpNotExists:
-			conds = append(conds, "NOT EXISTS (SELECT 1 FROM labels l WHERE l.seq = a.seq AND l.key = "+arg(s.Key)+")")
-		default:
-			return eventlog.Page{}, fmt.Errorf("%w: unknown selector operator %d", eventlog.ErrInvalidQuery, s.Op)
-		}
-	}
-	if !q.IncludeDeleted {
-		conds = append(conds, "a.deleted_seq = 0")
-	}
-	if q.Name != "" {
-		conds = append(conds, "a.name = "+arg(q.Name))
-	}
-	if q.NamePrefix != "" {
-		conds = append(conds, "a.name LIKE "+arg(EscapeLike(q.NamePrefix)+"%")+` ESCAPE '\'`)
-	}
-	if q.NameLike != "" {
-		conds = append(conds, "a.name LIKE "+arg(q.NameLike)+` ESCAPE '\'`)
-	}
-	if !q.CreatedAfter.IsZero() {
-		conds = append(conds, "a.created_ns > "+arg(q.CreatedAfter.UnixNano()))
-	}
-	if !q.CreatedBefore.IsZero() {
-		conds = append(conds, "a.created_ns < "+arg(q.CreatedBefore.UnixNano()))
-	}
-	if !q.ExpiresBefore.IsZero() {
-		conds = append(conds, "a.expires_ns > 0 AND a.expires_ns < "+arg(q.ExpiresBefore.UnixNano()))
-	}
+	b.filters(q)
 	order := seqCol
 	if q.Newest {
 		order += " DESC"
 		if q.Cursor > 0 {
-			conds = append(conds, seqCol+" < "+arg(q.Cursor))
+			b.conds = append(b.conds, seqCol+" < "+b.arg(q.Cursor))
 		}
 	} else if q.Cursor > 0 {
-		conds = append(conds, seqCol+" > "+arg(q.Cursor))
+		b.conds = append(b.conds, seqCol+" > "+b.arg(q.Cursor))
 	}
 	where := ""
-	if len(conds) > 0 {
-		where = " WHERE " + strings.Join(conds, " AND ")
+	if len(b.conds) > 0 {
+		where = " WHERE " + strings.Join(b.conds, " AND ")
 	}
-	query := "SELECT " + artifactCols + " FROM " + from + where + " ORDER BY " + order + " LIMIT " + arg(int64(limit+1))
-	as, err := v.queryArtifacts(ctx, query, args...)
+	query := "SELECT " + artifactCols + " FROM " + from + where + " ORDER BY " + order + " LIMIT " + b.arg(int64(limit+1))
+	as, err := v.queryArtifacts(ctx, query, b.args...)
 	if err != nil {
 		return eventlog.Page{}, fmt.Errorf("query artifacts: %w", err)
 	}
@@ -415,6 +331,114 @@ func (v *views) Query(ctx context.Context, q eventlog.Query) (eventlog.Page, err
 		p.Next = as[limit-1].Seq
 	}
 	return p, nil
+}
+
+// queryBuilder collects the conditions of an artifact query and the
+// arguments they bind, numbered $1, $2, ... in the order they are added.
+type queryBuilder struct {
+	args  []any
+	conds []string
+}
+
+// arg binds x and returns its placeholder.
+func (b *queryBuilder) arg(x any) string {
+	b.args = append(b.args, x)
+	return "$" + strconv.Itoa(len(b.args))
+}
+
+// source returns the FROM clause of q, the column its rows are ordered and
+// paged by, and the index of the equality selector that drives the scan
+// (-1 when none does: the artifacts table is scanned). With mergeIntersect
+// (and oldest first), two or more equality selectors intersect their index
+// ranges instead.
+func (b *queryBuilder) source(q eventlog.Query, mergeIntersect bool) (from, seqCol string, drive int) {
+	drive = slices.IndexFunc(q.Selectors, func(s eventlog.Selector) bool { return s.Op == eventlog.OpEquals })
+	if drive < 0 {
+		return "artifacts a", "a.seq", drive
+	}
+	if mergeIntersect && !q.Newest && slices.ContainsFunc(q.Selectors[drive+1:], func(s eventlog.Selector) bool { return s.Op == eventlog.OpEquals }) {
+		// Two or more equality labels: intersect their (key, value, seq)
+		// index ranges, merged in seq order, and fetch the artifact rows
+		// of the seqs in all of them. Each range is walked once, at most
+		// up to the page's last seq, whichever label is the rarer.
+		var arms []string
+		for _, s := range q.Selectors {
+			if s.Op != eventlog.OpEquals {
+				continue
+			}
+			arm := "SELECT seq FROM labels WHERE key = " + b.arg(s.Key) + " AND value = " + b.arg(s.Value)
+			if q.Cursor > 0 {
+				arm += " AND seq > " + b.arg(q.Cursor)
+			}
+			arms = append(arms, arm)
+		}
+		b.conds = append(b.conds, "a.seq = d.seq")
+		return "(" + strings.Join(arms, " INTERSECT ") + " ORDER BY 1) d CROSS JOIN artifacts a", "d.seq", drive
+	}
+	// CROSS JOIN fixes SQLite's join order: walk the driving label's
+	// index in seq order, probe the other equality labels by primary
+	// key, and only then fetch the artifact row.
+	s := q.Selectors[drive]
+	from = "labels d"
+	b.conds = append(b.conds, "d.key = "+b.arg(s.Key), "d.value = "+b.arg(s.Value))
+	for i, s := range q.Selectors {
+		if i != drive && s.Op == eventlog.OpEquals {
+			l := "l" + strconv.Itoa(i)
+			from += " CROSS JOIN labels " + l
+			b.conds = append(b.conds, l+".seq = d.seq", l+".key = "+b.arg(s.Key), l+".value = "+b.arg(s.Value))
+		}
+	}
+	b.conds = append(b.conds, "a.seq = d.seq")
+	return from + " CROSS JOIN artifacts a", "d.seq", drive
+}
+
+// selectors adds the conditions of the label selectors the source does not
+// join (every one but the equality selectors, which source joined).
+func (b *queryBuilder) selectors(sels []eventlog.Selector, drive int) error {
+	for i, s := range sels {
+		if i == drive {
+			continue
+		}
+		switch s.Op {
+		case eventlog.OpEquals:
+			// joined by source
+		case eventlog.OpNotEquals:
+			b.conds = append(b.conds, "NOT EXISTS (SELECT 1 FROM labels l WHERE l.seq = a.seq AND l.key = "+b.arg(s.Key)+" AND l.value = "+b.arg(s.Value)+")")
+		case eventlog.OpExists:
+			b.conds = append(b.conds, "EXISTS (SELECT 1 FROM labels l WHERE l.seq = a.seq AND l.key = "+b.arg(s.Key)+")")
+		case eventlog.OpNotExists:
+			b.conds = append(b.conds, "NOT EXISTS (SELECT 1 FROM labels l WHERE l.seq = a.seq AND l.key = "+b.arg(s.Key)+")")
+		default:
+			return fmt.Errorf("%w: unknown selector operator %d", eventlog.ErrInvalidQuery, s.Op)
+		}
+	}
+	return nil
+}
+
+// filters adds the conditions on the artifact row: deleted, name, creation
+// and expiry time.
+func (b *queryBuilder) filters(q eventlog.Query) {
+	if !q.IncludeDeleted {
+		b.conds = append(b.conds, "a.deleted_seq = 0")
+	}
+	if q.Name != "" {
+		b.conds = append(b.conds, "a.name = "+b.arg(q.Name))
+	}
+	if q.NamePrefix != "" {
+		b.conds = append(b.conds, "a.name LIKE "+b.arg(EscapeLike(q.NamePrefix)+"%")+` ESCAPE '\'`)
+	}
+	if q.NameLike != "" {
+		b.conds = append(b.conds, "a.name LIKE "+b.arg(q.NameLike)+` ESCAPE '\'`)
+	}
+	if !q.CreatedAfter.IsZero() {
+		b.conds = append(b.conds, "a.created_ns > "+b.arg(q.CreatedAfter.UnixNano()))
+	}
+	if !q.CreatedBefore.IsZero() {
+		b.conds = append(b.conds, "a.created_ns < "+b.arg(q.CreatedBefore.UnixNano()))
+	}
+	if !q.ExpiresBefore.IsZero() {
+		b.conds = append(b.conds, "a.expires_ns > 0 AND a.expires_ns < "+b.arg(q.ExpiresBefore.UnixNano()))
+	}
 }
 
 // EscapeLike escapes the LIKE metacharacters % and _ (and the escape

@@ -53,6 +53,12 @@ type Options struct {
 	// Schedule is the periodic maintenance (--retention-interval,
 	// --gc-interval, --gc-grace).
 	Schedule server.Schedule
+	// OCI configures /v2/ (--oci, --oci-anonymous-pull, --oci-upload-dir,
+	// --oci-upload-expiry).
+	OCI              bool
+	OCIAnonymousPull bool
+	OCIUploadDir     string
+	OCIUploadExpiry  time.Duration
 	// FlagChanged reports whether a flag was given on the command line;
 	// settings whose flag was not given come from the config file's
 	// serve: section when it has them. Nil means no flag was given.
@@ -147,6 +153,10 @@ what it deleted; their events carry the actor artstore-serve.`,
 	fl.DurationVar(&opts.Schedule.RetentionInterval, "retention-interval", 0, "apply retention every `DURATION` (0: never)")
 	fl.DurationVar(&opts.Schedule.GCInterval, "gc-interval", 0, "collect garbage every `DURATION` (0: never)")
 	fl.DurationVar(&opts.Schedule.GCGrace, "gc-grace", client.DefaultGCGrace, "scheduled gc keeps blobs written within `DURATION`")
+	fl.BoolVar(&opts.OCI, "oci", true, "serve the OCI Distribution API under /v2/ (docs/oci.md)")
+	fl.BoolVar(&opts.OCIAnonymousPull, "oci-anonymous-pull", false, "let /v2/ requests without credentials pull every repository")
+	fl.StringVar(&opts.OCIUploadDir, "oci-upload-dir", "", "keep /v2/ upload sessions' bytes in `DIR` (default: the system's temporary directory)")
+	fl.DurationVar(&opts.OCIUploadExpiry, "oci-upload-expiry", 24*time.Hour, "end /v2/ upload sessions idle for `DURATION` and delete their bytes")
 	return cmd
 }
 
@@ -154,6 +164,9 @@ what it deleted; their events carry the actor artstore-serve.`,
 func (opts *Options) check() error {
 	if opts.Schedule.RetentionInterval < 0 || opts.Schedule.GCInterval < 0 || opts.Schedule.GCGrace < 0 {
 		return cmdutil.FlagErrorf("--retention-interval, --gc-interval and --gc-grace must not be negative")
+	}
+	if opts.OCIUploadExpiry < 0 {
+		return cmdutil.FlagErrorf("--oci-upload-expiry must not be negative")
 	}
 	if (opts.TLSCert == "") != (opts.TLSKey == "") {
 		return cmdutil.FlagErrorf("--tls-cert and --tls-key go together")
@@ -186,6 +199,10 @@ func (opts *Options) applyFile(s config.Serve) {
 	take("gc_interval", func() { opts.Schedule.GCInterval = s.GCInterval })
 	take("gc_grace", func() { opts.Schedule.GCGrace = s.GCGrace })
 	take("proxy_blobs", func() { opts.ProxyBlobs = s.ProxyBlobs })
+	take("oci", func() { opts.OCI = s.OCI })
+	take("oci_anonymous_pull", func() { opts.OCIAnonymousPull = s.OCIAnonymousPull })
+	take("oci_upload_dir", func() { opts.OCIUploadDir = s.OCIUploadDir })
+	take("oci_upload_expiry", func() { opts.OCIUploadExpiry = s.OCIUploadExpiry })
 }
 
 func serveRun(ctx context.Context, opts *Options) error {
@@ -237,6 +254,8 @@ func serveRun(ctx context.Context, opts *Options) error {
 		LogKind: logKind(dsn), LogLocation: redactDSN(dsn),
 		Logger: logger, Limits: server.Limits{MaxBody: maxBody, DrainTimeout: opts.Drain},
 		Direct: !opts.ProxyBlobs,
+		OCI: server.OCIOptions{Disabled: !opts.OCI, AnonymousPull: opts.OCIAnonymousPull,
+			UploadDir: opts.OCIUploadDir, UploadExpiry: opts.OCIUploadExpiry},
 	})
 	if errors.Is(err, storeid.ErrForeignLog) || errors.Is(err, storeid.ErrUnclaimed) {
 		return cmdutil.Mark(fmt.Errorf("%w; give serve the event log these blobs belong to (--log), or another backend", err), client.ErrConflict)

@@ -1,0 +1,424 @@
+package server
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/artifact-store/artstore/internal/content"
+	"github.com/artifact-store/artstore/internal/storage"
+	"github.com/artifact-store/artstore/internal/transfer"
+)
+
+// initOCI sets up the /v2 API's state.
+func (s *Server) initOCI(o OCIOptions) {
+	s.ociAnonymousPull = o.AnonymousPull
+	s.ociMaxBlob = o.MaxBlob
+	if s.ociMaxBlob <= 0 {
+		s.ociMaxBlob = 64 << 30
+	}
+	s.ociIndex = newOCIIndex(s.log)
+	s.uploads = newOCIUploads(o.UploadDir, o.UploadExpiry, o.MaxUploads, s.now)
+	s.finishing = make(chan struct{}, 2)
+}
+
+// ociDigest is an OCI digest: sha256 or sha512 and its lowercase hex.
+type ociDigest struct {
+	alg, hex string
+}
+
+func (d ociDigest) String() string { return d.alg + ":" + d.hex }
+
+func (d ociDigest) newHash() hash.Hash {
+	if d.alg == "sha512" {
+		return sha512.New()
+	}
+	return sha256.New()
+}
+
+// parseOCIDigest parses "sha256:<64 hex>" or "sha512:<128 hex>", lowercase.
+func parseOCIDigest(s string) (ociDigest, error) {
+	alg, hx, ok := strings.Cut(s, ":")
+	want := map[string]int{"sha256": 64, "sha512": 128}[alg]
+	if !ok || want == 0 {
+		return ociDigest{}, ociErr(http.StatusBadRequest, "DIGEST_INVALID", fmt.Sprintf("digest %q is not sha256:<64 hex> or sha512:<128 hex>", clipID(s)))
+	}
+	if len(hx) != want || strings.ToLower(hx) != hx {
+		return ociDigest{}, ociErr(http.StatusBadRequest, "DIGEST_INVALID", fmt.Sprintf("digest %q: want %d lowercase hex characters", clipID(s), want))
+	}
+	if _, err := hex.DecodeString(hx); err != nil {
+		return ociDigest{}, ociErr(http.StatusBadRequest, "DIGEST_INVALID", fmt.Sprintf("digest %q is not hex", clipID(s)))
+	}
+	return ociDigest{alg: alg, hex: hx}, nil
+}
+
+func blobUnknown(name string, d ociDigest) error {
+	return ociErr(http.StatusNotFound, "BLOB_UNKNOWN", fmt.Sprintf("repository %s has no blob %s", name, d))
+}
+
+// handleOCIBlobGet serves GET and HEAD /v2/<name>/blobs/<digest>, with a
+// Range. The bytes come from transfer.File, which verifies every chunk
+// before any of it is sent.
+func (s *Server) handleOCIBlobGet(w http.ResponseWriter, r *http.Request, c *call) error {
+	name, err := c.ociName(r)
+	if err != nil {
+		return err
+	}
+	d, err := parseOCIDigest(r.PathValue("reference"))
+	if err != nil {
+		return err
+	}
+	b, ok, err := s.ociIndex.Lookup(r.Context(), name, d.String())
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return blobUnknown(name, d)
+	}
+	// A linked blob nothing references is collected by gc after its grace
+	// window, like any unregistered upload: check the bytes are still there.
+	if _, err := s.backend.Head(r.Context(), b.Manifest); errors.Is(err, storage.ErrNotFound) {
+		return blobUnknown(name, d)
+	} else if err != nil {
+		return err
+	}
+	rng := content.Range{Start: 0, End: b.Size - 1}
+	status := http.StatusOK
+	h := w.Header()
+	if hr := r.Header.Get("Range"); hr != "" {
+		if rng, err = content.ParseHTTPRange(hr, b.Size); err != nil {
+			h.Set("Content-Range", fmt.Sprintf("bytes */%d", b.Size))
+			return ociErr(http.StatusRequestedRangeNotSatisfiable, "BLOB_UNKNOWN", err.Error())
+		}
+		status = http.StatusPartialContent
+		h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", rng.Start, rng.End, b.Size))
+	}
+	h.Set("Content-Type", "application/octet-stream")
+	h.Set("Docker-Content-Digest", d.String())
+	h.Set("ETag", `"`+d.String()+`"`)
+	h.Set("Accept-Ranges", "bytes")
+	h.Set("Content-Length", strconv.FormatInt(rng.Length(), 10))
+	if r.Method == http.MethodHead || b.Size == 0 {
+		w.WriteHeader(status)
+		return nil
+	}
+	check := func(m content.Manifest) error {
+		if m.Kind != content.KindFile || m.Digest != b.Content || m.Size != b.Size {
+			return fmt.Errorf("%w: it describes %s content %s of %d bytes, the blob was linked as %s of %d bytes",
+				content.ErrMismatch, m.Kind, m.Digest, m.Size, b.Content, b.Size)
+		}
+		return nil
+	}
+	f, err := transfer.OpenFile(r.Context(), b.Manifest, transfer.FromBackend(s.backend), contentPullOptions(check))
+	if err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return blobUnknown(name, d)
+		}
+		return fmt.Errorf("blob %s of %s: %w", d, name, err)
+	}
+	defer f.Close()
+	out := &headerFirstWriter{w: w, out: &deadlineWriter{w: w, c: c, d: s.limits.IOTimeout}, status: status}
+	res, err := f.WriteRange(r.Context(), out, &rng)
+	s.metrics.blobBytesOut.Add(res.Written)
+	if err != nil {
+		return fmt.Errorf("blob %s of %s: %w", d, name, err)
+	}
+	return nil
+}
+
+// handleOCIBlobDelete unlinks a blob from a repository. Its bytes stay
+// while anything else references them; gc collects them otherwise.
+func (s *Server) handleOCIBlobDelete(w http.ResponseWriter, r *http.Request, c *call) error {
+	name, err := c.ociName(r)
+	if err != nil {
+		return err
+	}
+	d, err := parseOCIDigest(r.PathValue("reference"))
+	if err != nil {
+		return err
+	}
+	if _, ok, err := s.ociIndex.Lookup(r.Context(), name, d.String()); err != nil {
+		return err
+	} else if !ok {
+		return blobUnknown(name, d)
+	}
+	if err := s.ociIndex.Unlink(r.Context(), c.actor(), name, d.String()); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(http.StatusAccepted)
+	return nil
+}
+
+// handleOCIUploadStart opens an upload session, or mounts a blob
+// (?mount=), or takes a whole blob in one request (?digest=).
+func (s *Server) handleOCIUploadStart(w http.ResponseWriter, r *http.Request, c *call) error {
+	name, err := c.ociName(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	if m := q.Get("mount"); m != "" {
+		d, err := parseOCIDigest(m)
+		if err != nil {
+			return err
+		}
+		done, err := s.ociMount(r, c, name, d, q.Get("from"), q.Has("from"))
+		if err != nil || done {
+			if done {
+				s.blobCreated(w, name, d)
+			}
+			return err
+		}
+	}
+	var d ociDigest
+	monolithic := q.Has("digest")
+	if monolithic {
+		if d, err = parseOCIDigest(q.Get("digest")); err != nil {
+			return err
+		}
+	}
+	u, err := s.uploads.Open(name, c.token.ID)
+	if err != nil {
+		return err
+	}
+	if !monolithic {
+		s.uploadAccepted(w, u, http.StatusAccepted)
+		return nil
+	}
+	defer s.uploads.Remove(u)
+	u.busy.Store(true) // the session's one writer, never reaped mid-request
+	if _, err := u.Append(&deadlineReader{r: r.Body, c: c, d: s.limits.IOTimeout}, -1, r.ContentLength, s.ociMaxBlob); err != nil {
+		return err
+	}
+	if err := s.finishUpload(r, c, u, d); err != nil {
+		return err
+	}
+	s.blobCreated(w, name, d)
+	return nil
+}
+
+// ociMount links blob d of repository from into name. Without from
+// (anonymous mount) any repository's blob will do, for a token without a
+// name prefix only. done is false when nothing was mounted: the caller
+// opens an upload session instead, as the spec says.
+func (s *Server) ociMount(r *http.Request, c *call, name string, d ociDigest, from string, hasFrom bool) (done bool, err error) {
+	if b, ok, err := s.ociIndex.Lookup(r.Context(), name, d.String()); err != nil || ok {
+		_ = b
+		return ok, err
+	}
+	var (
+		b  ociBlob
+		ok bool
+	)
+	switch {
+	case hasFrom:
+		if validateOCIName(from) != nil || c.principal(r).Allow(from) != nil {
+			return false, nil
+		}
+		b, ok, err = s.ociIndex.Lookup(r.Context(), from, d.String())
+	case c.token.Prefix == "":
+		b, ok, err = s.ociIndex.Anywhere(r.Context(), d.String())
+	}
+	if err != nil || !ok {
+		return false, err
+	}
+	if _, err := s.backend.Head(r.Context(), b.Manifest); err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return false, nil
+		}
+		return false, err
+	}
+	if err := s.ociIndex.Link(r.Context(), c.actor(), name, d.String(), b); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// blobCreated answers 201 for blob d of repository name.
+func (s *Server) blobCreated(w http.ResponseWriter, name string, d ociDigest) {
+	h := w.Header()
+	h.Set("Location", "/v2/"+name+"/blobs/"+d.String())
+	h.Set("Docker-Content-Digest", d.String())
+	h.Set("Content-Length", "0")
+	w.WriteHeader(http.StatusCreated)
+}
+
+// uploadAccepted answers with the session's location and range.
+func (s *Server) uploadAccepted(w http.ResponseWriter, u *ociUpload, status int) {
+	h := w.Header()
+	h.Set("Location", "/v2/"+u.repo+"/blobs/uploads/"+u.id)
+	h.Set("Docker-Upload-UUID", u.id)
+	h.Set("Range", fmt.Sprintf("0-%d", max(u.Size()-1, 0)))
+	h.Set("Content-Length", "0")
+	w.WriteHeader(status)
+}
+
+// uploadFor returns the call's session: of its repository and its token.
+func (s *Server) uploadFor(r *http.Request, c *call) (*ociUpload, error) {
+	name, err := c.ociName(r)
+	if err != nil {
+		return nil, err
+	}
+	return s.uploads.Get(r.PathValue("reference"), name, c.token.ID)
+}
+
+func (s *Server) handleOCIUploadStatus(w http.ResponseWriter, r *http.Request, c *call) error {
+	u, err := s.uploadFor(r, c)
+	if err != nil {
+		return err
+	}
+	s.uploadAccepted(w, u, http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) handleOCIUploadCancel(w http.ResponseWriter, r *http.Request, c *call) error {
+	u, err := s.uploadFor(r, c)
+	if err != nil {
+		return err
+	}
+	s.uploads.Remove(u)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// appendChunk writes the request's body to the session: a chunk with a
+// Content-Range, or a stream without one.
+func (s *Server) appendChunk(w http.ResponseWriter, r *http.Request, c *call, u *ociUpload) error {
+	start, length := int64(-1), r.ContentLength
+	if cr := r.Header.Get("Content-Range"); cr != "" {
+		a, b, err := parseContentRange(cr)
+		if err != nil {
+			return ociErr(http.StatusBadRequest, "BLOB_UPLOAD_INVALID", err.Error())
+		}
+		if length >= 0 && length != b-a+1 {
+			return ociErr(http.StatusBadRequest, "BLOB_UPLOAD_INVALID", fmt.Sprintf("Content-Range %d-%d is %d bytes, Content-Length says %d", a, b, b-a+1, length))
+		}
+		start, length = a, b-a+1
+	}
+	_, err := u.Append(&deadlineReader{r: r.Body, c: c, d: s.limits.IOTimeout}, start, length, s.ociMaxBlob)
+	if errors.Is(err, errOutOfOrder) {
+		h := w.Header()
+		h.Set("Location", "/v2/"+u.repo+"/blobs/uploads/"+u.id)
+		h.Set("Range", fmt.Sprintf("0-%d", max(u.Size()-1, 0)))
+	}
+	return err
+}
+
+func (s *Server) handleOCIUploadPatch(w http.ResponseWriter, r *http.Request, c *call) error {
+	u, err := s.uploadFor(r, c)
+	if err != nil {
+		return err
+	}
+	if !u.busy.CompareAndSwap(false, true) {
+		return errUploadBusy
+	}
+	defer u.busy.Store(false)
+	if err := s.appendChunk(w, r, c, u); err != nil {
+		return err
+	}
+	s.uploadAccepted(w, u, http.StatusAccepted)
+	return nil
+}
+
+// handleOCIUploadPut completes a session: an optional last chunk, then
+// the digest check, then the bytes are stored and linked.
+func (s *Server) handleOCIUploadPut(w http.ResponseWriter, r *http.Request, c *call) error {
+	u, err := s.uploadFor(r, c)
+	if err != nil {
+		return err
+	}
+	d, err := parseOCIDigest(r.URL.Query().Get("digest"))
+	if err != nil {
+		return err
+	}
+	if !u.busy.CompareAndSwap(false, true) {
+		return errUploadBusy
+	}
+	defer u.busy.Store(false)
+	if r.ContentLength != 0 || r.Header.Get("Content-Range") != "" {
+		if err := s.appendChunk(w, r, c, u); err != nil {
+			return err
+		}
+	}
+	defer s.uploads.Remove(u)
+	if err := s.finishUpload(r, c, u, d); err != nil {
+		return err
+	}
+	s.blobCreated(w, u.repo, d)
+	return nil
+}
+
+// finishUpload checks the session's bytes against d, then stores them as
+// artstore push stores a file (chunks and a file manifest, deduplicated
+// against everything in the backend) and links the blob into the
+// repository. Bytes that do not match d store nothing.
+func (s *Server) finishUpload(r *http.Request, c *call, u *ociUpload, d ociDigest) error {
+	size := u.Size()
+	var got []byte
+	if d.alg == "sha256" {
+		got = u.sum256()
+	} else {
+		h := d.newHash()
+		if _, err := io.Copy(h, u.reader()); err != nil {
+			return fmt.Errorf("upload session: read back: %w", err)
+		}
+		got = h.Sum(nil)
+	}
+	want, _ := hex.DecodeString(d.hex)
+	if !bytes.Equal(got, want) {
+		return ociErr(http.StatusBadRequest, "DIGEST_INVALID", fmt.Sprintf("the %d bytes uploaded have digest %s:%x, not %s; nothing was stored", size, d.alg, got, d))
+	}
+	select {
+	case s.finishing <- struct{}{}:
+		defer func() { <-s.finishing }()
+	case <-r.Context().Done():
+		return r.Context().Err()
+	}
+	// Storing a large blob takes a while without reading the request:
+	// keep the connection's deadlines ahead of it.
+	stop := s.keepDeadlines(c)
+	res, err := transfer.Push(r.Context(), u.reader(), transfer.FromBackend(s.backend), transfer.PushOptions{ExpectedSize: size})
+	stop()
+	if err != nil {
+		return fmt.Errorf("store blob %s: %w", d, err)
+	}
+	if res.Size != size || (d.alg == "sha256" && res.ContentDigest.Hex() != d.hex) {
+		return fmt.Errorf("store blob %s: %w: stored %d bytes of %s", d, content.ErrMismatch, res.Size, res.ContentDigest)
+	}
+	s.metrics.blobBytesIn.Add(res.UploadedBytes)
+	s.metrics.ociDedupBytes.Add(res.DeduplicatedBytes)
+	b := ociBlob{Size: size, Content: res.ContentDigest, Manifest: res.ManifestDigest}
+	if err := s.ociIndex.Link(r.Context(), c.actor(), u.repo, d.String(), b); err != nil {
+		return err
+	}
+	return nil
+}
+
+// keepDeadlines extends the call's connection deadlines every few seconds
+// until stop is called.
+func (s *Server) keepDeadlines(c *call) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(5 * time.Second)
+		defer t.Stop()
+		for {
+			c.extendDeadlines(s.limits.IOTimeout)
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() { close(done) }
+}
