@@ -118,6 +118,11 @@ for r in $(seq "$rounds"); do
 	timed push-rclone rclone copy "$work/src.bin" "rgw:$bucket/rclone/$r/"
 	rm -rf "$work/rc"
 	timed pull-rclone rclone copy "rgw:$bucket/rclone/$r/src.bin" "$work/rc/"
+	# this round's ratios to rclone (a shared machine's load drifts between
+	# rounds; within one it weighs on every tool alike)
+	for n in push-local push-remote pull-local pull-remote; do
+		echo "$(tail -1 "$work/$n.runs" | cut -d' ' -f1) / $(tail -1 "$work/${n%%-*}-rclone.runs" | cut -d' ' -f1)" | bc -l >>"$work/$n.ratio.runs"
+	done
 	echo "round $r done" >&2
 done
 stop_daemons
@@ -126,9 +131,8 @@ printf '\n== %d MiB of new data per push, %d rounds, S3 at %s: median wall time,
 for n in push-local push-remote push-rclone pull-local pull-remote pull-rclone; do
 	printf '%-14s %6s s   %5d MiB\n' "$n" "$(med "$n" 1)" "$(($(med "$n" 2) / 1024))"
 done
-printf 'push: local %.2f x, remote (direct) %.2f x rclone copy; pull: local %.2f x, remote (direct) %.2f x rclone copy\n' \
-	"$(echo "$(med push-local) / $(med push-rclone)" | bc -l)" "$(echo "$(med push-remote) / $(med push-rclone)" | bc -l)" \
-	"$(echo "$(med pull-local) / $(med pull-rclone)" | bc -l)" "$(echo "$(med pull-remote) / $(med pull-rclone)" | bc -l)"
+printf 'median of per-round ratios to rclone copy: push local %.2f x, remote %.2f x; pull local %.2f x, remote %.2f x\n' \
+	"$(med push-local.ratio)" "$(med push-remote.ratio)" "$(med pull-local.ratio)" "$(med pull-remote.ratio)"
 
 [[ -n ${ARTSTORE_TEST_POSTGRES:-} ]] || { echo "ARTSTORE_TEST_POSTGRES not set: multi-daemon comparison skipped"; exit 0; }
 db="artstore_bench_$$"

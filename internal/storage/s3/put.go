@@ -53,6 +53,12 @@ func (b *Backend) put(ctx context.Context, d content.Digest, size int64, r io.Re
 	if err := ctx.Err(); err != nil {
 		return false, b.errf("put", d, "%w", err)
 	}
+	if digested && size <= b.threshold && !b.noConditionalPut.Load() {
+		// The caller has just found the blob missing (the push pipeline's
+		// check): a conditional PutObject settles both cases in one
+		// request, and a 412 leads to the refresh a re-put owes.
+		return b.upload(ctx, key, d, size, r, true, true)
+	}
 	head, err := b.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &b.bucket, Key: &key})
 	switch {
 	case err == nil && aws.ToInt64(head.ContentLength) == size:
@@ -198,6 +204,7 @@ func (b *Backend) sleep(ctx context.Context, attempt int, cause error) error {
 // clients re-send a blob PUT).
 func (b *Backend) putSingle(ctx context.Context, key string, d content.Digest, size int64, src io.Reader, conditional bool) (bool, error) {
 	var bodyErr error
+	var body *sealedBody
 	sent := false
 	created, err := b.conditionalWrite(ctx, "put", d, key, size, conditional, &b.noConditionalPut, func(ifNoneMatch bool) error {
 		if sent {
@@ -206,7 +213,7 @@ func (b *Backend) putSingle(ctx context.Context, key string, d content.Digest, s
 			return errResend
 		}
 		sent = true
-		body := &sealedBody{r: src, left: size}
+		body = &sealedBody{r: src, left: size}
 		in := &s3.PutObjectInput{
 			Bucket:        &b.bucket,
 			Key:           &key,
@@ -217,11 +224,14 @@ func (b *Backend) putSingle(ctx context.Context, key string, d content.Digest, s
 			in.IfNoneMatch = aws.String("*")
 		}
 		_, err := b.client.PutObject(ctx, in, withPayloadHash(d.Hex()), func(o *s3.Options) { o.RetryMaxAttempts = 1 })
-		if body.err != nil {
-			bodyErr = body.err
-		}
+		bodyErr = body.failure()
 		return err
 	})
+	if err == nil && !created && body != nil && bodyErr == nil {
+		// Another writer's object won (412): read the rest of the stream,
+		// still checking its size (and digest), as a re-put does.
+		bodyErr = body.rest()
+	}
 	if bodyErr != nil {
 		return false, b.errf("put", d, "%w", bodyErr)
 	}
@@ -233,13 +243,52 @@ func (b *Backend) putSingle(ctx context.Context, key string, d content.Digest, s
 // VerifyingReader) mismatched stream fails before the server has the whole
 // body. err keeps the first failure of r.
 type sealedBody struct {
+	mu      sync.Mutex
 	r       io.Reader
 	left    int64
 	checked bool
 	err     error
+	// detached is set once the request has returned: the transport may
+	// still hold the body, and must read nothing more from it.
+	detached bool
 }
 
+// Read is the transport's read.
 func (s *sealedBody) Read(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.detached {
+		return 0, errors.New("s3: request body read after the request returned")
+	}
+	return s.read(p)
+}
+
+// rest detaches the body from the request and reads what is left of it,
+// with the same checks, returning the first failure.
+func (s *sealedBody) rest() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.detached = true
+	buf := make([]byte, 32<<10)
+	for {
+		_, err := s.read(buf)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func (s *sealedBody) failure() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.detached = true
+	return s.err
+}
+
+func (s *sealedBody) read(p []byte) (int, error) {
 	if s.err != nil {
 		return 0, s.err
 	}
