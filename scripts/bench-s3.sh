@@ -157,8 +157,11 @@ concurrent() {
 	t1=$(date +%s.%N)
 	echo "$t0 $t1" | awk -v mib=$((4 * each)) '{ printf "%.0f\n", mib / ($2 - $1) }' >>"$work/conc-$mode.runs"
 }
+modes=(direct proxy)
+# a binary without --proxy-blobs has no direct transfers: one mode only
+"$A" serve --help 2>/dev/null | grep -q -- --proxy-blobs || modes=(proxy)
 for r in $(seq "$rounds"); do
-	for mode in direct proxy; do
+	for mode in "${modes[@]}"; do
 		flags=()
 		[[ $mode == proxy ]] && flags=(--proxy-blobs)
 		prefix=shared daemon d1 "$pg" "${flags[@]}"
@@ -168,4 +171,4 @@ for r in $(seq "$rounds"); do
 	done
 done
 printf '\n== 4 clients x %d MiB of new data at once through 2 daemons (PostgreSQL log, one bucket), %d rounds: median aggregate MiB/s\n' "$each" "$rounds"
-printf 'direct transfers  %s MiB/s\nthrough daemons   %s MiB/s\n' "$(med conc-direct)" "$(med conc-proxy)"
+for mode in "${modes[@]}"; do printf '%-8s %s MiB/s\n' "$mode" "$(med "conc-$mode")"; done
