@@ -26,8 +26,8 @@ import (
 // token. Every byte read is still verified here, and the backend refuses
 // an upload whose bytes do not have the signed SHA-256.
 
-// urlMargin is how long before its expiry a presigned URL is no longer
-// used: a request started just before the end could be refused midway.
+// urlMargin is how long before its expiry a presigned URL is replaced by a
+// fresh one: a request started just before the end could be refused midway.
 const urlMargin = 30 * time.Second
 
 // uploadCache keeps the presigned uploads the missing check answered until
