@@ -24,6 +24,7 @@ import (
 	"github.com/artifact-store/artstore/internal/registry"
 	"github.com/artifact-store/artstore/internal/server"
 	"github.com/artifact-store/artstore/internal/storage"
+	"github.com/artifact-store/artstore/internal/storage/backends"
 	"github.com/artifact-store/artstore/internal/storage/local"
 	"github.com/artifact-store/artstore/internal/storage/storagetest"
 	"github.com/artifact-store/artstore/pkg/api"
@@ -359,5 +360,38 @@ func TestRemoteDirectPages(t *testing.T) {
 	buf.Reset()
 	if _, err := r.Pull(ctx, a.Ref, &buf, client.PullOptions{Range: fmt.Sprintf("%d-%d", lo, hi)}); err != nil || !bytes.Equal(buf.Bytes(), data[lo:hi+1]) {
 		t.Fatalf("range pull across pages: %v, equal=%v", err, bytes.Equal(buf.Bytes(), data[lo:hi+1]))
+	}
+}
+
+// TestDirectOffWhereUnsafe: a daemon asked for direct transfers runs
+// without them over a backend that cannot presign (a local directory) and
+// over an S3 server that does not refuse wrong bytes on a presigned upload
+// (gofakes3), so that no client can store other bytes under a digest.
+func TestDirectOffWhereUnsafe(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	lb, err := local.New("default", filepath.Join(dir, "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := fakeS3(t)
+	sb, err := backends.Open(ctx, backends.Spec{ID: "fake", Type: "s3", Bucket: fs.bucket, Region: fs.region,
+		Endpoint: fs.endpoint, PathStyle: true, AccessKeyID: fs.access, SecretAccessKey: fs.secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, be := range map[string]storage.Backend{"local": lb, "gofakes3": sb} {
+		log, err := sqlite.Open(ctx, filepath.Join(dir, name+".db"), eventlog.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { log.Close() })
+		srv, err := server.New(server.Options{Registry: registry.New(log, app.Checker(be), nil), Log: log, Backend: be, Direct: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if srv.Direct() {
+			t.Errorf("%s: direct transfers on", name)
+		}
 	}
 }
