@@ -159,7 +159,7 @@ concurrent() {
 }
 modes=(direct proxy)
 # a binary without --proxy-blobs has no direct transfers: one mode only
-"$A" serve --help 2>/dev/null | grep -q -- --proxy-blobs || modes=(proxy)
+[[ $("$A" serve --help 2>/dev/null) == *--proxy-blobs* ]] || modes=(proxy)
 for r in $(seq "$rounds"); do
 	for mode in "${modes[@]}"; do
 		flags=()
