@@ -18,6 +18,8 @@
 #    database and the bucket; 4 clients push SIZE/2 MiB of new data each at
 #    once, 2 through each daemon; aggregate throughput with direct
 #    transfers, then with --proxy-blobs, in alternated rounds.
+#
+# BENCH_PARTS=1 or 2 runs only that part.
 set -euo pipefail
 
 size_mib=${1:-512}
@@ -101,9 +103,10 @@ timed() {
 }
 med() { sort -n "$work/$1.runs" | awk -v c="${2:-1}" '{ v[NR] = $c } END { print v[int((NR + 1) / 2)] }'; }
 
+export ARTSTORE_TOKEN=$token
+single() {
 config "$work/local" local
 prefix=solo daemon solo "$work/solo/artstore.db"
-export ARTSTORE_TOKEN=$token
 for r in $(seq "$rounds"); do
 	head -c $((size_mib << 20)) /dev/urandom >"$work/src.bin"
 	timed push-local "$A" --config "$work/local/config.yaml" --json push "$work/src.bin" --name bench/local
@@ -133,7 +136,10 @@ for n in push-local push-remote push-rclone pull-local pull-remote pull-rclone; 
 done
 printf 'median of per-round ratios to rclone copy: push local %.2f x, remote %.2f x; pull local %.2f x, remote %.2f x\n' \
 	"$(med push-local.ratio)" "$(med push-remote.ratio)" "$(med pull-local.ratio)" "$(med pull-remote.ratio)"
+}
+[[ ${BENCH_PARTS:-12} == *1* ]] && single
 
+[[ ${BENCH_PARTS:-12} == *2* ]] || exit 0
 [[ -n ${ARTSTORE_TEST_POSTGRES:-} ]] || { echo "ARTSTORE_TEST_POSTGRES not set: multi-daemon comparison skipped"; exit 0; }
 db="artstore_bench_$$"
 createdb -h 127.0.0.1 -U postgres "$db"
