@@ -163,12 +163,13 @@ concurrent() {
 	echo "$t0 $t1" | awk -v mib=$((4 * each)) '{ printf "%.0f\n", mib / ($2 - $1) }' >>"$work/conc-$mode.runs"
 }
 modes=(direct proxy)
+proxyflag=(--proxy-blobs)
 # a binary without --proxy-blobs has no direct transfers: one mode only
-[[ $("$A" serve --help 2>/dev/null) == *--proxy-blobs* ]] || modes=(proxy)
+[[ $("$A" serve --help 2>/dev/null) == *--proxy-blobs* ]] || { modes=(proxy); proxyflag=(); }
 for r in $(seq "$rounds"); do
 	for mode in "${modes[@]}"; do
 		flags=()
-		[[ $mode == proxy ]] && flags=(--proxy-blobs)
+		[[ $mode == proxy ]] && flags=("${proxyflag[@]}")
 		prefix=shared daemon d1 "$pg" "${flags[@]}"
 		prefix=shared daemon d2 "$pg" "${flags[@]}"
 		concurrent "$mode"
