@@ -59,7 +59,9 @@ type RemoteOptions struct {
 // daemon over its HTTP API (docs/http-api.md). Pushes and pulls run the
 // same pipeline as local mode over the daemon's blob routes: the client
 // chunks, digests, asks which chunks are missing, uploads them in
-// parallel, and verifies every byte it pulls. It is safe for concurrent use.
+// parallel, and verifies every byte it pulls. With a daemon that hands out
+// presigned URLs (direct transfers), the bytes go straight to and from the
+// storage backend instead (remote_direct.go). It is safe for concurrent use.
 //
 // Retries: idempotent calls (reads, blob PUTs, which are idempotent by
 // digest, the missing check) are retried with exponential backoff and full
@@ -401,10 +403,11 @@ type pullVia struct {
 
 // pull asks the daemon for the pull (POST /v1/artifact/pulls), which
 // resolves ref, checks the token and the range, and says how to read the
-// bytes: through the blob routes (the daemon has then appended the
-// retrieval record) or, for a token limited to a name prefix, through the
-// content route (which appends it as it serves). Either way the record is
-// the daemon's and a pull makes exactly one.
+// bytes: from the storage backend on presigned URLs (direct transfers), or
+// through the blob routes (the daemon has then appended the retrieval
+// record either way) or, for a token limited to a name prefix, through the
+// content route (which appends it as it serves). In every case the record
+// is the daemon's and a pull makes exactly one.
 func (r *Remote) pull(ctx context.Context, ref string, opts PullOptions, via pullVia) (*PullResult, error) {
 	q := refQuery(ref)
 	if opts.Range != "" {
