@@ -691,11 +691,18 @@ type Retrieval struct {
 // count must fit the artifact: at most its size, or the range's length
 // (ErrInvalid).
 func (r *Registry) RecordRetrieval(ctx context.Context, actor, ref string, rec Retrieval) error {
+	_, err := r.RetrievalEvent(ctx, actor, ref, rec)
+	return err
+}
+
+// RetrievalEvent is RecordRetrieval that returns the event it appended:
+// its seq identifies a pull whose URLs the daemon hands out in pages.
+func (r *Registry) RetrievalEvent(ctx context.Context, actor, ref string, rec Retrieval) (eventlog.Event, error) {
 	if rec.Bytes < 0 || !textfmt.Printable(rec.Range, 64) || !textfmt.Printable(rec.Client, 256) {
-		return fmt.Errorf("record retrieval of %s: %w: bytes must not be negative, range and client printable", ref, ErrInvalid)
+		return eventlog.Event{}, fmt.Errorf("record retrieval of %s: %w: bytes must not be negative, range and client printable", ref, ErrInvalid)
 	}
 	now := r.now()
-	_, err := r.log.AppendFunc(ctx, func(ctx context.Context, v eventlog.Views) ([]eventlog.NewEvent, error) {
+	evs, err := r.log.AppendFunc(ctx, func(ctx context.Context, v eventlog.Views) ([]eventlog.NewEvent, error) {
 		a, err := resolve(ctx, v, ref, true)
 		if err != nil {
 			return nil, err
@@ -706,9 +713,12 @@ func (r *Registry) RecordRetrieval(ctx context.Context, actor, ref string, rec R
 		return r.events(actor, now, a.ID, &eventlog.ArtifactRetrieved{ArtifactID: a.ID, Bytes: rec.Bytes, Range: rec.Range, Client: rec.Client})
 	})
 	if err != nil {
-		return fmt.Errorf("record retrieval of %s: %w", ref, err)
+		return eventlog.Event{}, fmt.Errorf("record retrieval of %s: %w", ref, err)
 	}
-	return nil
+	if len(evs) != 1 {
+		return eventlog.Event{}, fmt.Errorf("record retrieval of %s: the log appended %d events, want 1", ref, len(evs))
+	}
+	return evs[0], nil
 }
 
 // checkRetrieval checks a retrieval's byte count against what a can
