@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
+	"path/filepath"
 
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/storage"
@@ -41,6 +43,7 @@ type repairTarget struct {
 	blobs  transfer.BlobStore
 	opts   transfer.PushOptions
 	retry  transfer.RetryPolicy
+	get    func(ctx context.Context, ref string) (*Artifact, error)
 	plan   func(ctx context.Context, ref string) (RepairPlan, error)
 	finish func(ctx context.Context, ref string, req api.RepairRequest) (RepairResult, error)
 	// ownBackend is the ID of the backend the store keeps its blobs in
@@ -75,17 +78,22 @@ func runRepair(ctx context.Context, req RepairRequest, t repairTarget) (*RepairR
 	if err != nil {
 		return nil, fmt.Errorf("repair %s: %w", req.Ref, err)
 	}
-	plan, err := t.plan(ctx, req.Ref)
+	// A source that cannot be the content is refused before anything
+	// changes, by what it is and its size, without reading it.
+	live, err := t.get(ctx, req.Ref)
 	if err != nil {
 		return nil, fmt.Errorf("repair %s: %w", req.Ref, err)
+	}
+	if err := src.fits(*live); err != nil {
+		return nil, fmt.Errorf("repair %s: %w", live.Ref, err)
+	}
+	plan, err := t.plan(ctx, live.ID)
+	if err != nil {
+		return nil, fmt.Errorf("repair %s: %w", live.Ref, err)
 	}
 	a := plan.Artifact
 	if len(plan.Missing) == 0 {
 		return &RepairResult{Artifact: a, Source: src.name}, nil
-	}
-	if src.kind != "" && src.kind != a.Kind {
-		return nil, fmt.Errorf("repair %s: %w: %s is a %s artifact and %s is a %s (the check deleted %d damaged blobs; run repair again with the right source)",
-			a.Ref, ErrInvalid, a.Ref, a.Kind, src.name, kindWord(src.kind), len(plan.Removed))
 	}
 	opts := t.opts
 	if req.Progress != nil {
@@ -160,7 +168,48 @@ type repairSource struct {
 	name string
 	// kind is KindFile or KindTree for a path, "" for a backend.
 	kind string
+	// size is a path's size (a directory's: the sum of its regular
+	// files), -1 when unknown.
+	size int64
 	push func(ctx context.Context, a Artifact, blobs transfer.BlobStore, opts transfer.PushOptions, retry transfer.RetryPolicy) (cd, md content.Digest, uploaded int64, err error)
+}
+
+// fits refuses a path that cannot hold a's content: a file for a directory
+// artifact or the other way round, or content of another size (ErrInvalid
+// and ErrConflict, as a finish would refuse it after reading it all).
+func (src repairSource) fits(a Artifact) error {
+	switch {
+	case src.kind == "":
+	case src.kind != a.Kind:
+		return fmt.Errorf("%w: %s is a %s artifact and %s is a %s", ErrInvalid, a.Ref, a.Kind, src.name, kindWord(src.kind))
+	case src.size >= 0 && src.size != a.Size:
+		return fmt.Errorf("%w: %s is not the content of %s: it holds %d bytes, %s has %d (content digest %s); nothing was changed",
+			ErrConflict, src.name, a.Ref, src.size, a.Ref, a.Size, a.ContentDigest)
+	}
+	return nil
+}
+
+// treeSize sums the sizes of the regular files under dir, what a tree
+// artifact's size counts; -1 when the walk fails (the push reports why).
+func treeSize(dir string) int64 {
+	var total int64
+	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type().IsRegular() {
+			fi, err := d.Info()
+			if err != nil {
+				return err
+			}
+			total += fi.Size()
+		}
+		return nil
+	})
+	if err != nil {
+		return -1
+	}
+	return total
 }
 
 // pathSource reads a file or a directory through the push pipeline.
@@ -169,9 +218,9 @@ func pathSource(path string) (repairSource, error) {
 	if err != nil {
 		return repairSource{}, err
 	}
-	src := repairSource{name: "file " + path, kind: KindFile}
+	src := repairSource{name: "file " + path, kind: KindFile, size: st.Size()}
 	if st.IsDir() {
-		src.name, src.kind = "directory "+path, KindTree
+		src.name, src.kind, src.size = "directory "+path, KindTree, treeSize(path)
 	}
 	src.push = func(ctx context.Context, _ Artifact, blobs transfer.BlobStore, opts transfer.PushOptions, _ transfer.RetryPolicy) (content.Digest, content.Digest, int64, error) {
 		var tr transfer.PushResult
@@ -227,6 +276,7 @@ func (l *Local) Repair(ctx context.Context, req RepairRequest) (*RepairResult, e
 	res, err := runRepair(ctx, req, repairTarget{
 		blobs: l.blobs, opts: transfer.PushOptions{Concurrency: l.concurrency, Retry: l.retry}, retry: l.retry,
 		ownBackend: l.backend.ID(),
+		get:        l.Get,
 		plan:       func(ctx context.Context, ref string) (RepairPlan, error) { return l.svc.PlanRepair(ctx, l.self, ref) },
 		finish: func(ctx context.Context, ref string, rr api.RepairRequest) (RepairResult, error) {
 			return l.svc.FinishRepair(ctx, l.self, ref, rr)
@@ -241,6 +291,7 @@ func (l *Local) Repair(ctx context.Context, req RepairRequest) (*RepairResult, e
 func (r *Remote) Repair(ctx context.Context, req RepairRequest) (*RepairResult, error) {
 	res, err := runRepair(ctx, req, repairTarget{
 		blobs: r.blobs, opts: transfer.PushOptions{Concurrency: r.concurrency, Retry: r.transferRetry()}, retry: r.transferRetry(),
+		get: r.live,
 		plan: func(ctx context.Context, ref string) (RepairPlan, error) {
 			var p RepairPlan
 			// Planning again is harmless (it deletes only bytes that are

@@ -49,9 +49,11 @@ the artifact's file (or, for a directory artifact, its directory), pushed
 through the same pipeline as push, which uploads only the blobs the store
 lacks; or --from-backend ID, another configured backend holding a copy of
 the artifact's blobs, from which each missing blob is copied and verified.
-The source must be exactly the artifact's content, stored the same way:
-its content digest and manifest digest must be REF's, else the repair is
-refused naming both (exit 5) and nothing is recorded. Then every blob is
+The source must be exactly the artifact's content, stored the same way: a
+path of the wrong kind or size is refused before anything is read or
+changed, and the content digest and manifest digest the push computes must
+be REF's, else the repair is refused naming both (exit 5) and nothing is
+recorded. Then every blob is
 checked again and the repair is recorded in the event log as
 artifact.repaired.v1 (see artstore audit REF). REF keeps its version, ID,
 digests, tags and labels.
