@@ -30,8 +30,9 @@ import (
 //   - commands that wait for a person or run until stopped (artstore
 //     browse, artstore log --follow) are not run;
 //   - the test provides the inputs the Quickstart names: main.c, app/,
-//     report.pdf and disk.img, with fixed contents, so digests and sizes
-//     are the same on every run.
+//     site/ (index.html, css/site.css, img/logo.png), report.pdf and
+//     disk.img, with fixed contents, so digests and sizes are the same on
+//     every run.
 //
 // The script is generated from README.md when the test runs, so the
 // README cannot drift from what artstore prints.
@@ -86,6 +87,10 @@ mkfile app/app 300000 2
 mkfile app/README 120 3
 mkfile report.pdf 1258291 4
 mkfile disk.img 65536 5
+mkdir site/css site/img
+mkfile site/index.html 2000 6
+mkfile site/css/site.css 500 7
+mkfile site/img/logo.png 3000 8
 `
 
 // step is one command of the Quickstart and the output shown under it.
