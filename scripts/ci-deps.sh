@@ -6,8 +6,9 @@
 #
 # Today: a one-node Ceph cluster with an S3 gateway for the S3 integration
 # tests (scripts/ceph-rgw.sh): Debian's ceph-mon ceph-osd ceph-mgr
-# ceph-common radosgw, and curl for its readiness check. Needs root (or
-# sudo) and apt; run it before scripts/ceph-rgw.sh start.
+# ceph-common radosgw, and curl for its readiness check; rclone, which
+# scripts/bench-cli.sh and scripts/bench-s3.sh compare against. Needs root
+# (or sudo) and apt; run it before scripts/ceph-rgw.sh start.
 set -euo pipefail
 
 # package -> a command it provides (what the scripts actually use)
@@ -18,6 +19,7 @@ declare -A provides=(
 	[ceph-common]=ceph
 	[radosgw]=radosgw
 	[curl]=curl
+	[rclone]=rclone
 )
 
 missing=()

@@ -66,6 +66,33 @@ func cmdRmChunk(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv(args[3], strconv.FormatInt(c.Size, 10))
 }
 
+// chunk STORE MANIFEST_DIGEST INDEX VAR: set the environment variable VAR
+// to the digest of chunk INDEX (from 0) of the file manifest
+// MANIFEST_DIGEST in the local store STORE.
+func cmdChunk(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 4 {
+		ts.Fatalf("usage: chunk STORE MANIFEST_DIGEST INDEX VAR")
+	}
+	b, err := os.ReadFile(blobPath(ts, args[0], args[1]))
+	ts.Check(err)
+	m, err := content.ParseManifest(b)
+	ts.Check(err)
+	i, err := strconv.Atoi(args[2])
+	if err != nil || i < 0 || i >= len(m.Chunks) {
+		ts.Fatalf("chunk: index %q out of range (the manifest has %d chunks)", args[2], len(m.Chunks))
+	}
+	ts.Setenv(args[3], m.Chunks[i].Digest.String())
+}
+
+// rm-blob STORE DIGEST: delete the blob DIGEST (a chunk or a manifest)
+// from the local store STORE.
+func cmdRmBlob(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: rm-blob STORE DIGEST")
+	}
+	ts.Check(os.Remove(blobPath(ts, args[0], args[1])))
+}
+
 // jsonfield VAR PATH: parse the previous command's stdout as JSON and set
 // the environment variable VAR to the value at PATH, a dot-separated list
 // of object keys and array indexes (content_digest, nodes.0.ref). Strings
@@ -122,6 +149,9 @@ func condition(cond string) (bool, error) {
 		return ok, nil
 	case "mknod":
 		return canMknod(), nil
+	case "oci":
+		_, ok := ociTools()
+		return ok, nil
 	}
 	return false, fmt.Errorf("unknown condition %q", cond)
 }

@@ -78,6 +78,9 @@ func setup(env *testscript.Env) error {
 		return fmt.Errorf("setup: %w", err)
 	}
 	env.Values[clockKey] = &scriptClock{}
+	if err := ociSetup(env); err != nil {
+		return err
+	}
 	return s3Setup(env)
 }
 
@@ -91,9 +94,13 @@ func commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 
 		"corrupt-blob": cmdCorruptBlob,
 		"rm-chunk":     cmdRmChunk,
+		"rm-blob":      cmdRmBlob,
+		"chunk":        cmdChunk,
 		"jsonfield":    cmdJSONField,
 		"waitfile":     cmdWaitfile,
 		"daemon":       cmdDaemon,
+		"urlhost":      cmdURLHost,
+		"mktree":       cmdMktree,
 
 		"s3-mkbucket": cmdS3Mkbucket,
 		"s3-rmblob":   cmdS3Rmblob,

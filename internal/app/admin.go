@@ -159,7 +159,7 @@ func (s *Service) GC(ctx context.Context, p Principal, opts api.GCOptions) (*api
 	if opts.Grace < 0 {
 		return nil, gc.Result{}, fmt.Errorf("gc: %w: negative grace %s", api.ErrInvalid, opts.Grace)
 	}
-	res, err := gc.Run(ctx, s.log, s.backend, gc.Options{Actor: p.Actor, Grace: opts.Grace, DryRun: opts.DryRun})
+	res, err := gc.Run(ctx, s.log, s.backend, gc.Options{Actor: p.Actor, Grace: opts.Grace, DryRun: opts.DryRun, Keep: s.ociKeep})
 	if len(res.Events) > 0 {
 		s.notify()
 	}

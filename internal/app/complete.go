@@ -21,6 +21,12 @@ func (s *Service) Complete(ctx context.Context, p Principal, partial string, lim
 		limit = registry.MaxCompletions
 	}
 	name, ident, hasIdent := strings.Cut(partial, ":")
+	// Text no reference can start with (NUL, invalid UTF-8, capitals in a
+	// name) has no candidates, and never reaches the database.
+	if len(name) > registry.MaxNameLen || !onlyBytes(name, "abcdefghijklmnopqrstuvwxyz0123456789._-/") ||
+		!onlyBytes(ident, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") {
+		return nil, nil
+	}
 	// A principal limited to a prefix asks only about names under it, or
 	// on the way to it; another name is refused as a listing of it is.
 	if p.Prefix != "" && !hasIdent && !strings.HasPrefix(partial, p.Prefix) && !strings.HasPrefix(p.Prefix, partial) {
@@ -63,4 +69,14 @@ func (s *Service) Complete(ctx context.Context, p Principal, partial string, lim
 		}
 	}
 	return out, nil
+}
+
+// onlyBytes reports whether every byte of s is one of allowed.
+func onlyBytes(s, allowed string) bool {
+	for i := 0; i < len(s); i++ {
+		if strings.IndexByte(allowed, s[i]) < 0 {
+			return false
+		}
+	}
+	return true
 }

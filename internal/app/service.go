@@ -72,6 +72,10 @@ type Service struct {
 	now     func() time.Time
 	// closeLog closes the log Open opened.
 	closeLog func() error
+	// links is which blobs each OCI repository holds (ocilinks.go);
+	// native caches the manifests native artifacts are served as.
+	links  *ociIndex
+	native nativeCache
 
 	// appended is closed and replaced whenever a use case appended
 	// events (Changed).
@@ -88,6 +92,9 @@ func New(reg *registry.Registry, opts Options) *Service {
 	}
 	if s.tokens == nil && s.log != nil {
 		s.tokens = auth.NewBook(s.log, s.now, 0)
+	}
+	if s.log != nil {
+		s.links = newOCIIndex(s.log)
 	}
 	return s
 }

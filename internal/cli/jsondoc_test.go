@@ -22,7 +22,7 @@ func TestJSONFieldsDocumented(t *testing.T) {
 	}
 	types := []any{
 		client.Artifact{}, client.PushResult{}, client.PullResult{}, client.LineageGraph{},
-		client.Event{}, client.LogReport{}, client.VerifyReport{},
+		client.Event{}, client.LogReport{}, client.VerifyReport{}, client.TreeEntry{},
 		rm.Result{}, initcmd.Result{}, rebuild.Result{}, client.GCReport{},
 		client.RetentionRule{}, client.RetentionReport{}, client.RetentionExplanation{},
 	}

@@ -51,6 +51,7 @@ import (
 	"github.com/artifact-store/artstore/internal/cli/cmd/ls"
 	"github.com/artifact-store/artstore/internal/cli/cmd/pull"
 	"github.com/artifact-store/artstore/internal/cli/cmd/push"
+	"github.com/artifact-store/artstore/internal/cli/cmd/repair"
 	"github.com/artifact-store/artstore/internal/cli/cmd/retention"
 	"github.com/artifact-store/artstore/internal/cli/cmd/rm"
 	"github.com/artifact-store/artstore/internal/cli/cmd/serve"
@@ -180,6 +181,7 @@ docs/configuration.md.
 		rm.NewCmdRm(f, nil),
 		eventlogcmd.NewCmdLog(f, nil),
 		verify.NewCmdVerify(f, nil),
+		repair.NewCmdRepair(f, nil),
 		gccmd.NewCmdGC(f, nil),
 		retention.NewCmdRetention(f),
 		hold.NewCmdHold(f, nil),

@@ -16,7 +16,7 @@ import (
 
 // run executes one invocation in-process with an environment holding only
 // HOME (a fresh directory) plus env.
-func run(t *testing.T, home string, env map[string]string, args ...string) (code int, stdout, stderr string) {
+func run(t testing.TB, home string, env map[string]string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	ios, _, out, errOut := iostreams.Test()
 	lookup := func(k string) (string, bool) {

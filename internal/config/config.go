@@ -81,6 +81,7 @@ type Serve struct {
 	RetentionInterval time.Duration
 	GCInterval        time.Duration
 	GCGrace           time.Duration
+	ProxyBlobs        bool
 	// OCI serves the OCI Distribution API under /v2/ (true unless the
 	// file sets oci: false).
 	OCI              bool

@@ -497,6 +497,7 @@ func TestLoadServe(t *testing.T) {
   retention_interval: 1h
   gc_interval: 24h
   gc_grace: 2h
+  proxy_blobs: true
   oci: false
   oci_anonymous_pull: true
   oci_upload_dir: /var/tmp/uploads
@@ -509,7 +510,7 @@ func TestLoadServe(t *testing.T) {
 	s := cfg.Serve
 	want := Serve{Listen: ":8443", Log: "postgres://artstore@db/artstore", TLSCert: filepath.Join(home, "tls", "cert.pem"), TLSKey: "/etc/artstore/key.pem",
 		MaxBody: 8 << 20, LogFormat: "json", Drain: 10 * time.Second, RetentionInterval: time.Hour, GCInterval: 24 * time.Hour, GCGrace: 2 * time.Hour,
-		OCI: false, OCIAnonymousPull: true, OCIUploadDir: "/var/tmp/uploads", OCIUploadExpiry: 12 * time.Hour}
+		OCI: false, OCIAnonymousPull: true, OCIUploadDir: "/var/tmp/uploads", OCIUploadExpiry: 12 * time.Hour, ProxyBlobs: true}
 	s.set, want.set = nil, nil
 	if !reflect.DeepEqual(s, want) {
 		t.Errorf("serve = %+v\nwant    %+v", s, want)

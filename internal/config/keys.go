@@ -132,7 +132,7 @@ func BackendFields() []BackendField {
 func ServeFields() []string {
 	return []string{"listen", "log", "tls_cert", "tls_key", "max_body", "log_format",
 		"drain", "retention_interval", "gc_interval", "gc_grace",
-		"oci", "oci_anonymous_pull", "oci_upload_dir", "oci_upload_expiry"}
+		"oci", "oci_anonymous_pull", "oci_upload_dir", "oci_upload_expiry", "proxy_blobs"}
 }
 
 // ServeFlag returns the serve flag that overrides a serve: field.

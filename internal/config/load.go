@@ -530,6 +530,7 @@ func (r *resolver) serve() Serve {
 	s.RetentionInterval = r.duration(k("retention_interval"))
 	s.GCInterval = r.duration(k("gc_interval"))
 	s.GCGrace = r.duration(k("gc_grace"))
+	s.ProxyBlobs = r.boolean(k("proxy_blobs"))
 	s.OCI = !s.Has("oci") || r.boolean(k("oci"))
 	s.OCIAnonymousPull = r.boolean(k("oci_anonymous_pull"))
 	s.OCIUploadDir = r.path(k("oci_upload_dir"))

@@ -149,6 +149,13 @@ func TestTypesDecode(t *testing.T) {
 			t.Errorf("decode rule %s: %v, want ErrInvalidEvent", raw, err)
 		}
 	}
+	for _, raw := range []string{`{"artifact_id":"A","missing":1,"damaged":0,"blobs":1,"bytes":1}`,
+		`{"artifact_id":"A","source":"file x","missing":-1,"damaged":0,"blobs":1,"bytes":1}`,
+		`{"artifact_id":"A","source":"file x","missing":1,"damaged":0,"blobs":1,"bytes":1,"digests":[]}`} {
+		if _, err := ty.Decode(TypeArtifactRepaired, json.RawMessage(raw)); !errors.Is(err, ErrInvalidEvent) {
+			t.Errorf("decode repair %s: %v, want ErrInvalidEvent", raw, err)
+		}
+	}
 	if _, err := ty.Decode(TypeRetentionRuleRemoved, json.RawMessage(`{}`)); !errors.Is(err, ErrInvalidEvent) {
 		t.Errorf("decode rule removal without id: %v, want ErrInvalidEvent", err)
 	}
@@ -166,7 +173,7 @@ func TestTypesDecode(t *testing.T) {
 	if _, err := ty.Decode("test.v1", nil); !errors.Is(err, ErrUnknownType) {
 		t.Errorf("With mutated the original table: %v", err)
 	}
-	if (Types{}).Names()[0] != TypeArtifactDeleted || len(Types{}.Names()) != 17 {
+	if (Types{}).Names()[0] != TypeArtifactDeleted || len(Types{}.Names()) != 18 {
 		t.Errorf("zero Types names = %v", Types{}.Names())
 	}
 	// Every default type's payload struct round-trips and names its type.
@@ -174,6 +181,7 @@ func TestTypesDecode(t *testing.T) {
 		&TagMoved{Name: "n", Tag: "t", ArtifactID: "A"}, &TagRemoved{Name: "n", Tag: "t"}, &LabelsChanged{ArtifactID: "A"},
 		&RetentionSet{ArtifactID: "A", ExpiresAt: t0}, &HoldPlaced{ArtifactID: "A", Hold: "h"}, &HoldReleased{ArtifactID: "A", Hold: "h"},
 		&ArtifactDeleted{ArtifactID: "A"}, &ArtifactRetrieved{ArtifactID: "A"}, &BlobsCollected{},
+		&ArtifactRepaired{ArtifactID: "A", Source: "file a.bin", Missing: 1, Blobs: 2, Bytes: 3},
 		&TokenCreated{ID: "T", Name: "ci", Scope: "read", SecretHash: strings.Repeat("a", 64)}, &TokenRevoked{ID: "T"},
 		&RetentionRuleAdded{ID: "R", Pattern: "logs/*", KeepLast: 3}, &RetentionRuleRemoved{ID: "R"},
 		&OCIBlobLinked{Repository: "r", Digest: "sha512:" + strings.Repeat("a", 128), Size: 1, Content: mustDigest(), Manifest: mustDigest()},

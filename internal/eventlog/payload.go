@@ -25,6 +25,7 @@ const (
 	TypeArtifactDeleted    = "artifact.deleted.v1"
 	TypeArtifactRetrieved  = "artifact.retrieved.v1"
 	TypeBlobsCollected     = "blobs.collected.v1"
+	TypeArtifactRepaired   = "artifact.repaired.v1"
 
 	// TypeArtifactRegisteredV1 is what artstore wrote before v2; its
 	// decoder upcasts into ArtifactRegistered. An older artstore sharing a
@@ -62,6 +63,7 @@ func DefaultTypes() Types {
 		TypeArtifactDeleted:      decodeAs[ArtifactDeleted],
 		TypeArtifactRetrieved:    decodeAs[ArtifactRetrieved],
 		TypeBlobsCollected:       decodeAs[BlobsCollected],
+		TypeArtifactRepaired:     decodeAs[ArtifactRepaired],
 		TypeTokenCreated:         decodeAs[TokenCreated],
 		TypeTokenRevoked:         decodeAs[TokenRevoked],
 
@@ -541,6 +543,38 @@ func (ArtifactRetrieved) EventType() string { return TypeArtifactRetrieved }
 func (p *ArtifactRetrieved) validate() error {
 	if p.ArtifactID == "" || p.Bytes < 0 {
 		return fmt.Errorf("artifact_id is required and bytes must not be negative")
+	}
+	return nil
+}
+
+// ArtifactRepaired records that blobs of an artifact that were missing or
+// damaged were supplied again from Source, and that every blob of the
+// artifact was then read back and verified. It changes no view: the
+// artifact's registration, content and manifest are what they were. The
+// event's subject is the artifact ID.
+type ArtifactRepaired struct {
+	ArtifactID string `json:"artifact_id"`
+	// Source says what the blobs were supplied from ("file q3.pdf",
+	// "directory site", "backend offsite"), as the client described it.
+	Source string `json:"source"`
+	// Missing and Damaged count what the check before the repair found:
+	// blobs absent, and blobs present with wrong bytes (which it deleted).
+	Missing int `json:"missing"`
+	Damaged int `json:"damaged"`
+	// Blobs and Bytes are what the check after the repair verified.
+	Blobs int   `json:"blobs"`
+	Bytes int64 `json:"bytes"`
+}
+
+// EventType implements Payload.
+func (ArtifactRepaired) EventType() string { return TypeArtifactRepaired }
+
+func (p *ArtifactRepaired) validate() error {
+	switch {
+	case p.ArtifactID == "" || p.Source == "":
+		return fmt.Errorf("artifact_id and source are required")
+	case p.Missing < 0 || p.Damaged < 0 || p.Blobs < 0 || p.Bytes < 0:
+		return fmt.Errorf("counts must not be negative")
 	}
 	return nil
 }

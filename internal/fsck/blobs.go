@@ -122,8 +122,11 @@ func (c *checker) file(ctx context.Context, ref string, f File) error {
 		if p := c.heads[ch.Digest]; p != nil {
 			q := *p
 			q.Ref, q.Message = ref, what(i)+q.Message // cached messages start with " (<digest>)"
-			if q.Kind == api.ProblemMissing {
+			switch q.Kind {
+			case api.ProblemMissing:
 				q.Hint = restoreHint(ref)
+			case api.ProblemSizeMismatch:
+				q.Hint = damagedHint(ref)
 			}
 			c.add(q)
 		}
@@ -158,7 +161,7 @@ func (c *checker) headAll(ctx context.Context, chunks []content.ChunkRef) error 
 			case err == nil && info.Size != ch.Size:
 				results[i] = &api.Problem{Digest: ch.Digest.String(), Kind: api.ProblemSizeMismatch,
 					Message: fmt.Sprintf(" (%s) has %d bytes in backend %s, not %d", ch.Digest.Short(), info.Size, be, ch.Size),
-					Hint:    damagedHint(ch.Digest, be)}
+					Hint:    damagedHint("")}
 			case err != nil:
 				results[i], errs[i] = c.blobProblem("", ch.Digest, "", err)
 			}

@@ -141,12 +141,12 @@ func fatal(err error) bool {
 
 // restoreHint is the hint for a blob missing under artifact ref.
 func restoreHint(ref string) string {
-	return fmt.Sprintf("push the same content again (any name) to restore the blob, then verify again; if the content is lost, delete the artifact (artstore rm %s)", ref)
+	return fmt.Sprintf("restore it from a copy of the content, without a new version: artstore repair %s --from PATH (or --from-backend ID); if the content is lost, delete the artifact (artstore rm %s)", ref, ref)
 }
 
-// damagedHint is the hint for a damaged object d in backend be.
-func damagedHint(d content.Digest, be string) string {
-	return fmt.Sprintf("delete the damaged object %s from backend %s, then push the same content again to restore it (or restore the object from a backup)", d.Key(), be)
+// damagedHint is the hint for a damaged blob under artifact ref.
+func damagedHint(ref string) string {
+	return fmt.Sprintf("artstore repair %s --from PATH (or --from-backend ID) deletes the damaged blob and restores it from a copy of the content, without a new version", ref)
 }
 
 // blobProblem turns a failure to read blob d into a Problem, or returns
@@ -168,7 +168,7 @@ func (c *checker) blobProblem(ref string, d content.Digest, what string, err err
 		}
 		return &api.Problem{Ref: ref, Digest: d.String(), Kind: kind,
 			Message: fmt.Sprintf("%s (%s) is damaged in backend %s: %v", what, d.Short(), be, err),
-			Hint:    damagedHint(d, be)}, nil
+			Hint:    damagedHint(ref)}, nil
 	case errors.Is(err, content.ErrInvalidManifest):
 		return &api.Problem{Ref: ref, Digest: d.String(), Kind: api.ProblemInvalidManifest,
 			Message: fmt.Sprintf("%s (%s) does not parse: %v", what, d.Short(), err),

@@ -77,6 +77,15 @@ type Options struct {
 	Batch int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Keep, if set, names more blobs a live artifact keeps besides those
+	// its own manifest references: the manifests (file or tree) of
+	// content it holds elsewhere, such as an OCI manifest's config and
+	// layers (internal/app). The collector expands each like the
+	// artifact's own manifest, at the mark and for every artifact
+	// registered during the sweep (inside the sweep's transaction, so the
+	// registration's own blob check and the sweep stay ordered). An error
+	// stops the run before anything is collected.
+	Keep func(ctx context.Context, a eventlog.Artifact) ([]content.Digest, error)
 }
 
 // Blob is one blob the collector deleted or would delete.
@@ -141,7 +150,7 @@ func Run(ctx context.Context, log eventlog.Store, backend storage.Backend, opts 
 		return Result{}, fmt.Errorf("gc: refusing to collect: %w", err)
 	}
 	start := now()
-	c := &collector{backend: backend, live: map[content.Digest]bool{}, expanded: map[content.Digest]bool{}}
+	c := &collector{backend: backend, keep: opts.Keep, live: map[content.Digest]bool{}, expanded: map[content.Digest]bool{}}
 	res := Result{Backend: backend.ID(), DryRun: opts.DryRun, Started: start, Cutoff: start.Add(-opts.Grace), Collected: []Blob{}, Events: []int64{}}
 
 	// Mark.
@@ -211,6 +220,7 @@ func reclaimTemp(ctx context.Context, backend storage.Backend, cutoff time.Time,
 // collector holds one run's live set.
 type collector struct {
 	backend storage.Backend
+	keep    func(ctx context.Context, a eventlog.Artifact) ([]content.Digest, error)
 	// live holds every blob a live artifact references.
 	live map[content.Digest]bool
 	// expanded holds the manifests whose references are in live.
@@ -244,16 +254,38 @@ func (c *collector) addArtifacts(ctx context.Context, v eventlog.Views, after in
 	}
 }
 
-// addArtifact adds a's manifest and every blob it references to the live set.
+// addArtifact adds a's manifest, the manifests Options.Keep names for it
+// and every blob they reference to the live set.
 func (c *collector) addArtifact(ctx context.Context, a eventlog.Artifact) error {
-	c.live[a.ManifestDigest] = true
-	if c.expanded[a.ManifestDigest] {
+	if err := c.addManifest(ctx, a, a.ManifestDigest); err != nil {
+		return err
+	}
+	if c.keep == nil {
 		return nil
 	}
-	m, err := c.expand(ctx, a.ManifestDigest)
+	more, err := c.keep(ctx, a)
+	if err != nil {
+		return fmt.Errorf("gc: %w: the blobs %s (%s) keeps: %v; nothing was collected", ErrUnreadableManifest, a.Ref(), a.ID, err)
+	}
+	for _, d := range more {
+		if err := c.addManifest(ctx, a, d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addManifest adds manifest md of artifact a and every blob it references
+// to the live set.
+func (c *collector) addManifest(ctx context.Context, a eventlog.Artifact, md content.Digest) error {
+	c.live[md] = true
+	if c.expanded[md] {
+		return nil
+	}
+	m, err := c.expand(ctx, md)
 	if err != nil {
 		return fmt.Errorf("gc: %w: %s (%s): %v; nothing was collected: run artstore verify --all and repair or delete the artifact first",
-			ErrUnreadableManifest, a.Ref(), a.ManifestDigest, err)
+			ErrUnreadableManifest, a.Ref(), md, err)
 	}
 	for _, e := range m.Entries {
 		c.live[e.Manifest] = true

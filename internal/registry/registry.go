@@ -171,6 +171,38 @@ type RegisterRequest struct {
 	// one is checked against the name it resolves to. The daemon sets it
 	// to a token's name prefix check.
 	AllowInput func(name string) error `json:"-"`
+	// Keep lists more stored content the artifact keeps besides its own
+	// manifest (an OCI manifest's own bytes, config and layers): each is
+	// checked like the artifact's manifest inside the append transaction,
+	// so garbage collection (whose Keep option names the same blobs) either
+	// sees the registration or the registration sees its deletions.
+	Keep []KeptBlob `json:"-"`
+	// Reserved allows labels under ReservedLabelPrefix, which only the
+	// OCI use cases set (internal/app).
+	Reserved bool `json:"-"`
+}
+
+// KeptBlob is stored content an artifact keeps: a file manifest and the
+// digest and size of the content it describes.
+type KeptBlob struct {
+	Manifest content.Digest
+	Content  content.Digest
+	Size     int64
+}
+
+// ReservedLabelPrefix starts the labels the OCI mapping sets (docs/oci.md):
+// registrations without RegisterRequest.Reserved and Label refuse them, so
+// what /v2 serves and what garbage collection keeps cannot be changed by
+// relabelling.
+const ReservedLabelPrefix = "oci."
+
+func checkReserved(keys []string) error {
+	for _, k := range keys {
+		if strings.HasPrefix(k, ReservedLabelPrefix) {
+			return fmt.Errorf("%w: label %q: labels under %q are set by the OCI API (/v2) only", ErrInvalid, k, ReservedLabelPrefix)
+		}
+	}
+	return nil
 }
 
 // Register records a new artifact version and returns it.
@@ -194,6 +226,11 @@ func (r *Registry) Register(ctx context.Context, actor string, req RegisterReque
 		// saw this registration or this check sees its deletions.
 		if err := r.checkBlobs(ctx, req.ManifestDigest, req.ContentDigest, req.Size); err != nil {
 			return nil, err
+		}
+		for _, k := range req.Keep {
+			if err := r.checkBlobs(ctx, k.Manifest, k.Content, k.Size); err != nil {
+				return nil, err
+			}
 		}
 		version := req.Version
 		if version == "" {
@@ -313,6 +350,11 @@ func (r *Registry) checkRegister(req RegisterRequest) ([]string, error) {
 	}
 	for _, k := range sortedKeys(req.Labels) {
 		if err := ValidateLabel(k, req.Labels[k]); err != nil {
+			return nil, err
+		}
+	}
+	if !req.Reserved {
+		if err := checkReserved(sortedKeys(req.Labels)); err != nil {
 			return nil, err
 		}
 	}
@@ -544,6 +586,9 @@ func (r *Registry) Label(ctx context.Context, actor, ref string, set map[string]
 			return Artifact{}, fmt.Errorf("label %s: %w", ref, err)
 		}
 	}
+	if err := checkReserved(append(sortedKeys(set), remove...)); err != nil {
+		return Artifact{}, fmt.Errorf("label %s: %w", ref, err)
+	}
 	return r.change(ctx, "label", actor, ref, func(_ context.Context, _ eventlog.Views, a Artifact) ([]eventlog.Payload, error) {
 		p := &eventlog.LabelsChanged{ArtifactID: a.ID, Set: map[string]string{}}
 		for k, v := range set {
@@ -646,11 +691,18 @@ type Retrieval struct {
 // count must fit the artifact: at most its size, or the range's length
 // (ErrInvalid).
 func (r *Registry) RecordRetrieval(ctx context.Context, actor, ref string, rec Retrieval) error {
+	_, err := r.RetrievalEvent(ctx, actor, ref, rec)
+	return err
+}
+
+// RetrievalEvent is RecordRetrieval that returns the event it appended:
+// its seq identifies a pull whose URLs the daemon hands out in pages.
+func (r *Registry) RetrievalEvent(ctx context.Context, actor, ref string, rec Retrieval) (eventlog.Event, error) {
 	if rec.Bytes < 0 || !textfmt.Printable(rec.Range, 64) || !textfmt.Printable(rec.Client, 256) {
-		return fmt.Errorf("record retrieval of %s: %w: bytes must not be negative, range and client printable", ref, ErrInvalid)
+		return eventlog.Event{}, fmt.Errorf("record retrieval of %s: %w: bytes must not be negative, range and client printable", ref, ErrInvalid)
 	}
 	now := r.now()
-	_, err := r.log.AppendFunc(ctx, func(ctx context.Context, v eventlog.Views) ([]eventlog.NewEvent, error) {
+	evs, err := r.log.AppendFunc(ctx, func(ctx context.Context, v eventlog.Views) ([]eventlog.NewEvent, error) {
 		a, err := resolve(ctx, v, ref, true)
 		if err != nil {
 			return nil, err
@@ -661,9 +713,12 @@ func (r *Registry) RecordRetrieval(ctx context.Context, actor, ref string, rec R
 		return r.events(actor, now, a.ID, &eventlog.ArtifactRetrieved{ArtifactID: a.ID, Bytes: rec.Bytes, Range: rec.Range, Client: rec.Client})
 	})
 	if err != nil {
-		return fmt.Errorf("record retrieval of %s: %w", ref, err)
+		return eventlog.Event{}, fmt.Errorf("record retrieval of %s: %w", ref, err)
 	}
-	return nil
+	if len(evs) != 1 {
+		return eventlog.Event{}, fmt.Errorf("record retrieval of %s: the log appended %d events, want 1", ref, len(evs))
+	}
+	return evs[0], nil
 }
 
 // checkRetrieval checks a retrieval's byte count against what a can

@@ -278,35 +278,50 @@ func (s *Server) handleLineage(w http.ResponseWriter, r *http.Request, c *call) 
 	return writeJSON(w, http.StatusOK, g)
 }
 
-// handlePull starts a pull through the blob routes: it answers the
-// artifact (with its manifest digest) and appends the retrieval record,
-// counting the bytes the pull is authorised to read (the range's length,
-// or the artifact's size). The record is the daemon's, written when it
-// hands out the manifest, so a client cannot invent one or give it a byte
-// count of its own. A token limited to a name prefix may not read blobs by
-// digest: it is answered blobs=false and nothing is recorded here; it
-// reads the bytes from GET /v1/artifact/content, which records what it
-// serves.
+// handlePull starts a pull (app.Service.GrantPull): it answers the
+// artifact and how to read its bytes, appending the retrieval record when
+// it hands out the means to read them (presigned URLs, or the manifest
+// digest for the blob routes). The record is the daemon's, so a client
+// cannot invent one or give it a byte count of its own.
 func (s *Server) handlePull(w http.ResponseWriter, r *http.Request, c *call) error {
 	ref, err := refParam(r)
 	if err != nil {
 		return err
 	}
 	q := r.URL.Query()
-	p := c.principal(r)
-	plan, err := s.svc.PlanPull(r.Context(), p, ref, q.Get("kind"), q.Get("range"))
+	out, err := s.svc.GrantPull(r.Context(), c.principal(r), ref, q.Get("kind"), q.Get("range"), s.direct)
 	if err != nil {
 		return err
 	}
-	out := api.PullGrant{Blobs: c.token.Prefix == "", Range: plan.RangeString()}
-	if out.Blobs {
-		if err := s.svc.RecordRetrieval(r.Context(), p, plan.Artifact, plan.Bytes(), out.Range); err != nil {
-			return err
-		}
+	if out.Direct != nil {
+		s.metrics.directDownloads.Add(1)
 	}
-	if out.Artifact, err = s.svc.Wire(r.Context(), p, plan.Artifact); err != nil {
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// handlePullURLs hands out presigned GETs of the chunks of a pull granted
+// by handlePull (app.Service.PullURLs).
+func (s *Server) handlePullURLs(w http.ResponseWriter, r *http.Request, c *call) error {
+	ref, err := refParam(r)
+	if err != nil {
 		return err
 	}
+	q := r.URL.Query()
+	grant, err := strconv.ParseInt(q.Get("grant"), 10, 64)
+	if err != nil || grant <= 0 {
+		return codeErr(api.CodeInvalid, fmt.Sprintf("grant: %q is not the positive seq of a pull's retrieval record", q.Get("grant")))
+	}
+	from := 0
+	if v := q.Get("from"); v != "" {
+		if from, err = strconv.Atoi(v); err != nil || from < 0 {
+			return codeErr(api.CodeInvalid, fmt.Sprintf("from: %q is not a non-negative chunk index", v))
+		}
+	}
+	out, err := s.svc.PullURLs(r.Context(), c.principal(r), ref, q.Get("range"), grant, from, s.direct)
+	if err != nil {
+		return err
+	}
+	s.metrics.directDownloads.Add(int64(len(out.Chunks)))
 	return writeJSON(w, http.StatusOK, out)
 }
 

@@ -42,8 +42,12 @@ func requestsFor(blob []byte, a api.Artifact) map[string]routeRequest {
 		"POST /v1/artifact/holds":            {path: "/v1/artifact/holds?ref=" + ref, body: api.HoldRequest{Reason: "audit"}},
 		"DELETE /v1/artifact/holds":          {path: "/v1/artifact/holds?ref=" + ref + "&hold=nope"},
 		"GET /v1/artifact/lineage":           {path: "/v1/artifact/lineage?ref=" + ref},
+		"GET /v1/artifact/files":             {path: "/v1/artifact/files?ref=" + ref},
+		"POST /v1/artifact/repair/plan":      {path: "/v1/artifact/repair/plan?ref=" + ref},
+		"POST /v1/artifact/repair/finish":    {path: "/v1/artifact/repair/finish?ref=" + ref, body: api.RepairRequest{ContentDigest: a.ContentDigest, ManifestDigest: a.ManifestDigest, Source: "file x"}},
 		"POST /v1/retrievals":                {path: "/v1/retrievals", raw: []byte(`{"ref":"` + a.Ref + `","bytes":1}`)},
 		"POST /v1/artifact/pulls":            {path: "/v1/artifact/pulls?ref=" + ref},
+		"POST /v1/artifact/pulls/urls":       {path: "/v1/artifact/pulls/urls?grant=1&ref=" + ref},
 		"GET /v1/events":                     {path: "/v1/events"},
 		"GET /v1/audit":                      {path: "/v1/audit?ref=" + ref + "&type=artifact.registered"},
 		"GET /v1/log/verify":                 {path: "/v1/log/verify"},
@@ -178,8 +182,12 @@ func TestAuthGoodTokens(t *testing.T) {
 	for _, rt := range e.srv.routes {
 		key := rt.Method + " " + rt.Pattern
 		rr, ok := reqs[key]
-		if !ok || key == "POST /v1/retrievals" || key == "DELETE /v1/artifact" || key == "DELETE /v1/artifact/holds" || key == "DELETE /v1/tokens/{id}" || key == "DELETE /v1/retention/rules/{id}" {
-			continue // destructive or aimed at something absent: checked elsewhere
+		if key == "GET /v1/artifact/files" {
+			continue // lists a directory artifact's entries (a file is a 400): TestFilesRoute
+		}
+		if !ok || key == "POST /v1/retrievals" || key == "DELETE /v1/artifact" || key == "DELETE /v1/artifact/holds" || key == "DELETE /v1/tokens/{id}" || key == "DELETE /v1/retention/rules/{id}" ||
+			key == "POST /v1/artifact/pulls/urls" {
+			continue // destructive, aimed at something absent, or for direct transfers (TestDirectRoutes): checked elsewhere
 		}
 		var body []byte
 		switch {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/artifact-store/artstore/internal/auth"
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/storage"
 	"github.com/artifact-store/artstore/pkg/api"
@@ -139,6 +140,10 @@ func (s *Server) handleBlobPut(w http.ResponseWriter, r *http.Request, c *call) 
 	return nil
 }
 
+// handleBlobsMissing answers which blobs the backend lacks, and, when the
+// request gives sizes, direct transfers are on and the token may write,
+// a presigned upload for each (app.Service.BlobsMissing). A read token
+// gets no uploads: it may not PUT blobs either.
 func (s *Server) handleBlobsMissing(w http.ResponseWriter, r *http.Request, c *call) error {
 	var req api.MissingRequest
 	if err := c.decodeJSON(w, r, &req); err != nil {
@@ -147,27 +152,16 @@ func (s *Server) handleBlobsMissing(w http.ResponseWriter, r *http.Request, c *c
 	if len(req.Digests) > maxMissingBatch {
 		return codeErr(api.CodeTooLarge, fmt.Sprintf("at most %d digests per request", maxMissingBatch))
 	}
-	ds := make([]content.Digest, 0, len(req.Digests))
-	seen := make(map[content.Digest]bool, len(req.Digests))
-	for _, s := range req.Digests {
-		d, err := content.ParseDigest(s)
-		if err != nil {
-			return codeErr(api.CodeInvalid, err.Error())
-		}
-		if !seen[d] {
-			seen[d] = true
-			ds = append(ds, d)
-		}
+	direct := s.direct
+	if c.token.Scope < auth.ScopeWrite {
+		direct = nil
 	}
-	missing, err := storage.Missing(r.Context(), s.backend, ds)
+	out, err := s.svc.BlobsMissing(r.Context(), c.principal(r), req, direct)
 	if err != nil {
-		return fmt.Errorf("%w: %v", storage.ErrUnavailable, err)
+		return err
 	}
-	s.metrics.dedupHits.Add(int64(len(ds) - len(missing)))
-	out := api.MissingResponse{Missing: make([]string, 0, len(missing))}
-	for _, d := range missing {
-		out.Missing = append(out.Missing, d.String())
-	}
+	s.metrics.dedupHits.Add(int64(max(0, len(req.Digests)-len(out.Missing))))
+	s.metrics.directUploads.Add(int64(len(out.Uploads)))
 	return writeJSON(w, http.StatusOK, out)
 }
 

@@ -14,13 +14,15 @@ import (
 // that parse them: none may fail with a 5xx or answer an error that is not
 // the JSON error shape.
 func FuzzRequestBodies(f *testing.F) {
-	e := newEnv(f)
+	e := newEnvDirect(f)
 	a := e.register("fuzz/a", []byte("fuzz"))
 	paths := []string{
 		"POST /v1/artifacts", "POST /v1/blobs/missing", "PATCH /v1/artifact/labels?ref=" + a.Ref,
 		"PUT /v1/artifact/retention?ref=" + a.Ref, "POST /v1/artifact/holds?ref=" + a.Ref, "POST /v1/retrievals",
 		"POST /v1/tokens", "GET /v1/artifacts?", "GET /v1/events?", "GET /v1/artifact/lineage?ref=" + a.Ref + "&",
-		"POST /v1/artifact/pulls?ref=" + a.Ref,
+		"POST /v1/artifact/pulls?ref=" + a.Ref, "POST /v1/artifact/pulls/urls?ref=" + a.Ref + "&grant=1",
+		"POST /v1/artifact/repair/finish?ref=" + a.Ref,
+		"POST /v1/artifact/repair/plan?ref=" + a.Ref, "GET /v1/artifact/files?ref=" + a.Ref,
 	}
 	for i := range paths {
 		f.Add(uint8(i), []byte(`{}`), "")
@@ -29,6 +31,8 @@ func FuzzRequestBodies(f *testing.F) {
 		f.Add(uint8(i), []byte(`{"expire_after":"1h","expires_at":"2026-01-01T00:00:00Z"}`), "depth=99999999999999999999")
 		f.Add(uint8(i), []byte(`{"ref":"fuzz/a","bytes":1,"range":"-1"}`), "pattern=**&label=a!=b")
 		f.Add(uint8(i), []byte{}, "range=0-")
+		f.Add(uint8(i), []byte(`{"digests":["`+a.ContentDigest+`","`+a.ContentDigest+`"],"sizes":[4,-1]}`), "grant=-1&from=99999999999999999999")
+		f.Add(uint8(i), []byte(`{"content_digest":"`+a.ContentDigest+`","manifest_digest":"`+a.ManifestDigest+`","source":"file a","missing":1,"damaged":-1}`), "")
 	}
 	f.Fuzz(func(t *testing.T, route uint8, body []byte, query string) {
 		p := paths[int(route)%len(paths)]

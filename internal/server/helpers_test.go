@@ -19,7 +19,9 @@ import (
 	"github.com/artifact-store/artstore/internal/eventlog"
 	"github.com/artifact-store/artstore/internal/eventlog/sqlite"
 	"github.com/artifact-store/artstore/internal/registry"
+	"github.com/artifact-store/artstore/internal/storage"
 	"github.com/artifact-store/artstore/internal/storage/local"
+	"github.com/artifact-store/artstore/internal/storage/storagetest"
 	"github.com/artifact-store/artstore/pkg/api"
 )
 
@@ -71,14 +73,34 @@ func newEnv(t testing.TB) *env {
 }
 
 // newEnvLog is newEnv over the given log.
-func newEnvLog(t testing.TB, log eventlog.Store) *env {
-	t.Helper()
-	return newEnvOCI(t, log, OCIOptions{})
+func newEnvLog(t testing.TB, log eventlog.Store) *env { return newEnvWith(t, log, false) }
+
+// newEnvDirect is newEnv with direct transfers on: the backend is wrapped
+// in the test presigner (storagetest.Presigning).
+func newEnvDirect(t testing.TB) *env {
+	log, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "log.db"), eventlog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { log.Close() })
+	e := newEnvWith(t, log, true)
+	if !e.srv.Direct() {
+		t.Fatal("direct transfers off over a presigning backend")
+	}
+	return e
 }
 
 // newEnvOCI is newEnvLog with the given /v2 options.
 func newEnvOCI(t testing.TB, log eventlog.Store, oci OCIOptions) *env {
 	t.Helper()
+	return newEnvWith(t, log, false, oci)
+}
+
+func newEnvWith(t testing.TB, log eventlog.Store, direct bool, oci ...OCIOptions) *env {
+	t.Helper()
+	if len(oci) == 0 {
+		oci = []OCIOptions{{}}
+	}
 	ctx := context.Background()
 	dir := t.TempDir()
 	clk := &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
@@ -86,8 +108,12 @@ func newEnvOCI(t testing.TB, log eventlog.Store, oci OCIOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(Options{Registry: registry.New(log, app.Checker(be), nil), Log: log, Backend: be, BackendType: "local",
-		Now: clk.Now, PollInterval: 10 * time.Millisecond, Limits: Limits{MaxBody: 64 << 10, MaxWait: 5 * time.Second}, OCI: oci})
+	var sb storage.Backend = be
+	if direct {
+		sb = storagetest.NewPresigning(t, be)
+	}
+	srv, err := New(Options{Registry: registry.New(log, app.Checker(sb), nil), Log: log, Backend: sb, BackendType: "local",
+		Now: clk.Now, PollInterval: 10 * time.Millisecond, Limits: Limits{MaxBody: 64 << 10, MaxWait: 5 * time.Second}, Direct: direct, OCI: oci[0]})
 	if err != nil {
 		t.Fatal(err)
 	}

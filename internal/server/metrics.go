@@ -35,7 +35,12 @@ type metrics struct {
 	order        []*routeMetrics
 	blobBytesIn  atomic.Int64
 	blobBytesOut atomic.Int64
-	dedupHits    atomic.Int64
+	// directUploads and directDownloads count the presigned requests
+	// handed out; direct is 1 when direct transfers are on.
+	directUploads   atomic.Int64
+	directDownloads atomic.Int64
+	direct          atomic.Int64
+	dedupHits       atomic.Int64
 	// ociDedupBytes counts the bytes of OCI blob uploads the backend
 	// already held (chunks stored before, by any push).
 	ociDedupBytes atomic.Int64
@@ -121,6 +126,9 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request, c *call) 
 	}
 	p("# HELP artstore_blob_bytes_in_total Blob bytes received and stored.\n# TYPE artstore_blob_bytes_in_total counter\nartstore_blob_bytes_in_total %d\n", m.blobBytesIn.Load())
 	p("# HELP artstore_blob_bytes_out_total Blob and content bytes sent.\n# TYPE artstore_blob_bytes_out_total counter\nartstore_blob_bytes_out_total %d\n", m.blobBytesOut.Load())
+	p("# HELP artstore_direct_transfers Whether clients move blob bytes straight to and from the backend (1) or through the daemon (0).\n# TYPE artstore_direct_transfers gauge\nartstore_direct_transfers %d\n", m.direct.Load())
+	p("# HELP artstore_direct_uploads_total Presigned blob uploads handed out.\n# TYPE artstore_direct_uploads_total counter\nartstore_direct_uploads_total %d\n", m.directUploads.Load())
+	p("# HELP artstore_direct_downloads_total Presigned downloads handed out (manifests and chunks).\n# TYPE artstore_direct_downloads_total counter\nartstore_direct_downloads_total %d\n", m.directDownloads.Load())
 	p("# HELP artstore_dedup_hits_total Blobs a client did not have to send: present at a missing check, or already stored at a PUT.\n# TYPE artstore_dedup_hits_total counter\nartstore_dedup_hits_total %d\n", m.dedupHits.Load())
 	p("# HELP artstore_oci_dedup_bytes_total Bytes of OCI blob uploads whose chunks the backend already held, so nothing new was stored for them.\n# TYPE artstore_oci_dedup_bytes_total counter\nartstore_oci_dedup_bytes_total %d\n", m.ociDedupBytes.Load())
 	p("# HELP artstore_log_up Whether the event log answered the last scrape.\n# TYPE artstore_log_up gauge\n")

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/artifact-store/artstore/internal/app"
 	"github.com/artifact-store/artstore/internal/auth"
 	"github.com/artifact-store/artstore/internal/registry"
 	"github.com/artifact-store/artstore/pkg/api"
@@ -37,7 +38,10 @@ const (
 	ociUploadPatch
 	ociUploadPut
 	ociUploadCancel
-	ociManifests
+	ociManifestGet
+	ociManifestHead
+	ociManifestPut
+	ociManifestDelete
 	ociTags
 	ociReferrers
 )
@@ -68,9 +72,12 @@ func (s *Server) ociRouteTable() []route {
 		rt(ociUploadPatch, "PATCH", "/v2/{name}/blobs/uploads/{id}", write, s.handleOCIUploadPatch),
 		rt(ociUploadPut, "PUT", "/v2/{name}/blobs/uploads/{id}", write, s.handleOCIUploadPut),
 		rt(ociUploadCancel, "DELETE", "/v2/{name}/blobs/uploads/{id}", write, s.handleOCIUploadCancel),
-		rt(ociManifests, "", "/v2/{name}/manifests/{reference}", read, s.handleOCIUnsupported),
-		rt(ociTags, "", "/v2/{name}/tags/list", read, s.handleOCIUnsupported),
-		rt(ociReferrers, "", "/v2/{name}/referrers/{digest}", read, s.handleOCIUnsupported),
+		rt(ociManifestGet, "GET", "/v2/{name}/manifests/{reference}", read, s.handleOCIManifestGet),
+		rt(ociManifestHead, "HEAD", "/v2/{name}/manifests/{reference}", read, s.handleOCIManifestGet),
+		rt(ociManifestPut, "PUT", "/v2/{name}/manifests/{reference}", write, s.handleOCIManifestPut),
+		rt(ociManifestDelete, "DELETE", "/v2/{name}/manifests/{reference}", write, s.handleOCIManifestDelete),
+		rt(ociTags, "GET", "/v2/{name}/tags/list", read, s.handleOCITags),
+		rt(ociReferrers, "GET", "/v2/{name}/referrers/{digest}", read, s.handleOCIReferrers),
 		// Last: what handleOCI answers for a path no route above has.
 		{Method: "", Pattern: "/v2/ (no route)", Public: true, oci: ociUnknown, h: s.handleOCINoRoute},
 	}
@@ -111,7 +118,7 @@ func parseOCIPath(p string) (ociPath, bool) {
 	case "blobs":
 		return ociPath{op: ociBlobGet, name: name, ref: last}, true
 	case "manifests":
-		return ociPath{op: ociManifests, name: name, ref: last}, true
+		return ociPath{op: ociManifestGet, name: name, ref: last}, true
 	case "referrers":
 		return ociPath{op: ociReferrers, name: name, ref: last}, true
 	case "uploads":
@@ -133,6 +140,15 @@ func (s *Server) ociRouteFor(p ociPath, method string) *route {
 			op = ociBlobHead
 		case http.MethodDelete:
 			op = ociBlobDelete
+		}
+	case ociManifestGet:
+		switch method {
+		case http.MethodHead:
+			op = ociManifestHead
+		case http.MethodPut:
+			op = ociManifestPut
+		case http.MethodDelete:
+			op = ociManifestDelete
 		}
 	case ociUploadStatus:
 		switch method {
@@ -240,52 +256,13 @@ func ociCredentials(h string) (secret string, present bool, err error) {
 // the token's prefix.
 func (c *call) ociName(r *http.Request) (string, error) {
 	name := r.PathValue("name")
-	if err := validateOCIName(name); err != nil {
-		return "", ociErr(http.StatusBadRequest, "NAME_INVALID", err.Error())
+	if err := app.ValidateOCIName(name); err != nil {
+		return "", err
 	}
 	if err := c.principal(r).Allow(name); err != nil {
 		return "", err
 	}
 	return name, nil
-}
-
-// validateOCIName checks a repository name against OCI's grammar
-// ([a-z0-9]+((\.|_|__|-+)[a-z0-9]+)* per segment, segments joined by '/')
-// and artstore's.
-func validateOCIName(name string) error {
-	if err := registry.ValidateName(name); err != nil {
-		return err
-	}
-	for _, seg := range strings.Split(name, "/") {
-		if !validOCISegment(seg) {
-			return fmt.Errorf("repository name %q: each segment must be lowercase letters and digits separated by '.', '_', '__' or runs of '-'", name)
-		}
-	}
-	return nil
-}
-
-func validOCISegment(seg string) bool {
-	alnum := func(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
-	if seg == "" || !alnum(seg[0]) || !alnum(seg[len(seg)-1]) {
-		return false
-	}
-	for i := 1; i < len(seg); i++ {
-		c := seg[i]
-		if alnum(c) {
-			continue
-		}
-		// A separator run: ".", "_", "__" or any number of '-'.
-		j := i
-		for j < len(seg) && !alnum(seg[j]) {
-			j++
-		}
-		sep := seg[i:j]
-		if sep != "." && sep != "_" && sep != "__" && strings.Trim(sep, "-") != "" {
-			return false
-		}
-		i = j - 1
-	}
-	return true
 }
 
 func (s *Server) handleOCIPing(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -300,13 +277,6 @@ func (s *Server) handleOCIPing(w http.ResponseWriter, r *http.Request, c *call) 
 
 func (s *Server) handleOCINoRoute(w http.ResponseWriter, r *http.Request, c *call) error {
 	return ociErr(http.StatusNotFound, "NAME_UNKNOWN", fmt.Sprintf("no /v2 route %s %s", r.Method, r.URL.Path))
-}
-
-func (s *Server) handleOCIUnsupported(w http.ResponseWriter, r *http.Request, c *call) error {
-	if _, err := c.ociName(r); err != nil {
-		return err
-	}
-	return ociErr(http.StatusMethodNotAllowed, "UNSUPPORTED", "manifests, tags and referrers are not served yet (docs/oci.md)")
 }
 
 // ociError is an error in the OCI spec's form.
@@ -338,6 +308,10 @@ func ociClassify(err error) *ociError {
 	var oe *ociError
 	if errors.As(err, &oe) {
 		return oe
+	}
+	var ae *app.OCIError
+	if errors.As(err, &ae) {
+		return &ociError{status: ae.Status, code: ae.Code, msg: ae.Msg}
 	}
 	e := classify(err)
 	code := "UNKNOWN"

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/artifact-store/artstore/internal/app"
 )
 
 // FuzzParseOCIPath: any path either parses to an operation whose name and
@@ -36,7 +38,7 @@ func FuzzParseOCIPath(f *testing.F) {
 			rebuilt = "/v2/" + got.name + "/blobs/uploads/" + got.ref
 		case ociBlobGet:
 			rebuilt = "/v2/" + got.name + "/blobs/" + got.ref
-		case ociManifests:
+		case ociManifestGet:
 			rebuilt = "/v2/" + got.name + "/manifests/" + got.ref
 		case ociReferrers:
 			rebuilt = "/v2/" + got.name + "/referrers/" + got.ref
@@ -121,9 +123,9 @@ func FuzzValidateOCIName(f *testing.F) {
 		if len(s) > 255 {
 			return
 		}
-		got := validateOCIName(s) == nil
+		got := app.ValidateOCIName(s) == nil
 		if want := ociNameRE.MatchString(s); got != want {
-			t.Fatalf("validateOCIName(%q) accepts = %v, the spec's grammar says %v", s, got, want)
+			t.Fatalf("app.ValidateOCIName(%q) accepts = %v, the spec's grammar says %v", s, got, want)
 		}
 	})
 }

@@ -2,18 +2,15 @@ package server
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"crypto/sha512"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/artifact-store/artstore/internal/app"
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/storage"
 	"github.com/artifact-store/artstore/internal/transfer"
@@ -26,44 +23,14 @@ func (s *Server) initOCI(o OCIOptions) {
 	if s.ociMaxBlob <= 0 {
 		s.ociMaxBlob = 64 << 30
 	}
-	s.ociIndex = newOCIIndex(s.log)
 	s.uploads = newOCIUploads(o.UploadDir, o.UploadExpiry, o.MaxUploads, s.now)
 	s.finishing = make(chan struct{}, 2)
 }
 
-// ociDigest is an OCI digest: sha256 or sha512 and its lowercase hex.
-type ociDigest struct {
-	alg, hex string
-}
+// ociDigest is an OCI digest (app.OCIDigest).
+type ociDigest = app.OCIDigest
 
-func (d ociDigest) String() string { return d.alg + ":" + d.hex }
-
-func (d ociDigest) newHash() hash.Hash {
-	if d.alg == "sha512" {
-		return sha512.New()
-	}
-	return sha256.New()
-}
-
-// parseOCIDigest parses "sha256:<64 hex>" or "sha512:<128 hex>", lowercase.
-func parseOCIDigest(s string) (ociDigest, error) {
-	alg, hx, ok := strings.Cut(s, ":")
-	want := map[string]int{"sha256": 64, "sha512": 128}[alg]
-	if !ok || want == 0 {
-		return ociDigest{}, ociErr(http.StatusBadRequest, "DIGEST_INVALID", fmt.Sprintf("digest %q is not sha256:<64 hex> or sha512:<128 hex>", clipID(s)))
-	}
-	if len(hx) != want || strings.ToLower(hx) != hx {
-		return ociDigest{}, ociErr(http.StatusBadRequest, "DIGEST_INVALID", fmt.Sprintf("digest %q: want %d lowercase hex characters", clipID(s), want))
-	}
-	if _, err := hex.DecodeString(hx); err != nil {
-		return ociDigest{}, ociErr(http.StatusBadRequest, "DIGEST_INVALID", fmt.Sprintf("digest %q is not hex", clipID(s)))
-	}
-	return ociDigest{alg: alg, hex: hx}, nil
-}
-
-func blobUnknown(name string, d ociDigest) error {
-	return ociErr(http.StatusNotFound, "BLOB_UNKNOWN", fmt.Sprintf("repository %s has no blob %s", name, d))
-}
+func parseOCIDigest(v string) (ociDigest, error) { return app.ParseOCIDigest(v) }
 
 // handleOCIBlobGet serves GET and HEAD /v2/<name>/blobs/<digest>, with a
 // Range. The bytes come from transfer.File, which verifies every chunk
@@ -77,18 +44,8 @@ func (s *Server) handleOCIBlobGet(w http.ResponseWriter, r *http.Request, c *cal
 	if err != nil {
 		return err
 	}
-	b, ok, err := s.ociIndex.Lookup(r.Context(), name, d.String())
+	b, err := s.svc.OCIBlobStat(r.Context(), c.principal(r), name, d)
 	if err != nil {
-		return err
-	}
-	if !ok {
-		return blobUnknown(name, d)
-	}
-	// A linked blob nothing references is collected by gc after its grace
-	// window, like any unregistered upload: check the bytes are still there.
-	if _, err := s.backend.Head(r.Context(), b.Manifest); errors.Is(err, storage.ErrNotFound) {
-		return blobUnknown(name, d)
-	} else if err != nil {
 		return err
 	}
 	rng := content.Range{Start: 0, End: b.Size - 1}
@@ -111,6 +68,12 @@ func (s *Server) handleOCIBlobGet(w http.ResponseWriter, r *http.Request, c *cal
 		w.WriteHeader(status)
 		return nil
 	}
+	if b.Manifest.IsZero() { // the empty JSON blob every repository serves
+		w.WriteHeader(status)
+		body := app.OCIEmptyJSON()
+		_, err := w.Write(body[rng.Start : rng.End+1])
+		return err
+	}
 	check := func(m content.Manifest) error {
 		if m.Kind != content.KindFile || m.Digest != b.Content || m.Size != b.Size {
 			return fmt.Errorf("%w: it describes %s content %s of %d bytes, the blob was linked as %s of %d bytes",
@@ -121,7 +84,7 @@ func (s *Server) handleOCIBlobGet(w http.ResponseWriter, r *http.Request, c *cal
 	f, err := transfer.OpenFile(r.Context(), b.Manifest, transfer.FromBackend(s.backend), contentPullOptions(check))
 	if err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
-			return blobUnknown(name, d)
+			return ociErr(http.StatusNotFound, "BLOB_UNKNOWN", fmt.Sprintf("repository %s has no blob %s", name, d))
 		}
 		return fmt.Errorf("blob %s of %s: %w", d, name, err)
 	}
@@ -146,12 +109,7 @@ func (s *Server) handleOCIBlobDelete(w http.ResponseWriter, r *http.Request, c *
 	if err != nil {
 		return err
 	}
-	if _, ok, err := s.ociIndex.Lookup(r.Context(), name, d.String()); err != nil {
-		return err
-	} else if !ok {
-		return blobUnknown(name, d)
-	}
-	if err := s.ociIndex.Unlink(r.Context(), c.actor(), name, d.String()); err != nil {
+	if err := s.svc.OCIUnlinkBlob(r.Context(), c.principal(r), name, d); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Length", "0")
@@ -207,41 +165,9 @@ func (s *Server) handleOCIUploadStart(w http.ResponseWriter, r *http.Request, c 
 	return nil
 }
 
-// ociMount links blob d of repository from into name. Without from
-// (anonymous mount) any repository's blob will do, for a token without a
-// name prefix only. done is false when nothing was mounted: the caller
-// opens an upload session instead, as the spec says.
+// ociMount links blob d of repository from into name (app.Service.OCIMount).
 func (s *Server) ociMount(r *http.Request, c *call, name string, d ociDigest, from string, hasFrom bool) (done bool, err error) {
-	if b, ok, err := s.ociIndex.Lookup(r.Context(), name, d.String()); err != nil || ok {
-		_ = b
-		return ok, err
-	}
-	var (
-		b  ociBlob
-		ok bool
-	)
-	switch {
-	case hasFrom:
-		if validateOCIName(from) != nil || c.principal(r).Allow(from) != nil {
-			return false, nil
-		}
-		b, ok, err = s.ociIndex.Lookup(r.Context(), from, d.String())
-	case c.token.Prefix == "":
-		b, ok, err = s.ociIndex.Anywhere(r.Context(), d.String())
-	}
-	if err != nil || !ok {
-		return false, err
-	}
-	if _, err := s.backend.Head(r.Context(), b.Manifest); err != nil {
-		if errors.Is(err, storage.ErrNotFound) {
-			return false, nil
-		}
-		return false, err
-	}
-	if err := s.ociIndex.Link(r.Context(), c.actor(), name, d.String(), b); err != nil {
-		return false, err
-	}
-	return true, nil
+	return s.svc.OCIMount(r.Context(), c.principal(r), name, d, from, hasFrom)
 }
 
 // blobCreated answers 201 for blob d of repository name.
@@ -365,18 +291,18 @@ func (s *Server) handleOCIUploadPut(w http.ResponseWriter, r *http.Request, c *c
 func (s *Server) finishUpload(r *http.Request, c *call, u *ociUpload, d ociDigest) error {
 	size := u.Size()
 	var got []byte
-	if d.alg == "sha256" {
+	if d.Alg == "sha256" {
 		got = u.sum256()
 	} else {
-		h := d.newHash()
+		h := d.NewHash()
 		if _, err := io.Copy(h, u.reader()); err != nil {
 			return fmt.Errorf("upload session: read back: %w", err)
 		}
 		got = h.Sum(nil)
 	}
-	want, _ := hex.DecodeString(d.hex)
+	want, _ := hex.DecodeString(d.Hex)
 	if !bytes.Equal(got, want) {
-		return ociErr(http.StatusBadRequest, "DIGEST_INVALID", fmt.Sprintf("the %d bytes uploaded have digest %s:%x, not %s; nothing was stored", size, d.alg, got, d))
+		return ociErr(http.StatusBadRequest, "DIGEST_INVALID", fmt.Sprintf("the %d bytes uploaded have digest %s:%x, not %s; nothing was stored", size, d.Alg, got, d))
 	}
 	select {
 	case s.finishing <- struct{}{}:
@@ -392,16 +318,13 @@ func (s *Server) finishUpload(r *http.Request, c *call, u *ociUpload, d ociDiges
 	if err != nil {
 		return fmt.Errorf("store blob %s: %w", d, err)
 	}
-	if res.Size != size || (d.alg == "sha256" && res.ContentDigest.Hex() != d.hex) {
+	if res.Size != size || (d.Alg == "sha256" && res.ContentDigest.Hex() != d.Hex) {
 		return fmt.Errorf("store blob %s: %w: stored %d bytes of %s", d, content.ErrMismatch, res.Size, res.ContentDigest)
 	}
 	s.metrics.blobBytesIn.Add(res.UploadedBytes)
 	s.metrics.ociDedupBytes.Add(res.DeduplicatedBytes)
-	b := ociBlob{Size: size, Content: res.ContentDigest, Manifest: res.ManifestDigest}
-	if err := s.ociIndex.Link(r.Context(), c.actor(), u.repo, d.String(), b); err != nil {
-		return err
-	}
-	return nil
+	b := app.OCIBlob{Size: size, Content: res.ContentDigest, Manifest: res.ManifestDigest}
+	return s.svc.OCILinkBlob(r.Context(), c.principal(r), u.repo, d, b)
 }
 
 // keepDeadlines extends the call's connection deadlines every few seconds

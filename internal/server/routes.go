@@ -75,8 +75,12 @@ func (s *Server) routeTable() []route {
 		{Method: "POST", Pattern: "/v1/artifact/holds", Scope: auth.ScopeWrite, Names: namesOwn, h: s.handleHold},
 		{Method: "DELETE", Pattern: "/v1/artifact/holds", Scope: auth.ScopeWrite, Names: namesOwn, h: s.handleRelease},
 		{Method: "GET", Pattern: "/v1/artifact/retention/explain", Scope: auth.ScopeRead, Names: namesOwn, h: s.handleRetentionExplain},
+		{Method: "POST", Pattern: "/v1/artifact/repair/plan", Scope: auth.ScopeWrite, Names: namesOwn, h: s.handleRepairPlan},
+		{Method: "POST", Pattern: "/v1/artifact/repair/finish", Scope: auth.ScopeWrite, Names: namesOwn, h: s.handleRepairFinish},
+		{Method: "GET", Pattern: "/v1/artifact/files", Scope: auth.ScopeRead, Names: namesOwn, h: s.handleFiles},
 		{Method: "GET", Pattern: "/v1/artifact/lineage", Scope: auth.ScopeRead, Names: namesOwn, h: s.handleLineage},
 		{Method: "POST", Pattern: "/v1/artifact/pulls", Scope: auth.ScopeRead, Names: namesOwn, h: s.handlePull},
+		{Method: "POST", Pattern: "/v1/artifact/pulls/urls", Scope: auth.ScopeRead, Names: namesOwn, h: s.handlePullURLs},
 		{Method: "POST", Pattern: "/v1/retrievals", Scope: auth.ScopeRead, Names: namesOwn, h: s.handleRetrievalGone},
 
 		{Method: "GET", Pattern: "/v1/events", Scope: auth.ScopeRead, Names: namesAll, h: s.handleEvents},

@@ -120,6 +120,15 @@ type Options struct {
 	// the store marker New records in Backend (see internal/storeid); ""
 	// leaves them unknown.
 	LogKind, LogLocation string
+	// Direct asks for direct transfers: clients move blob bytes straight
+	// to and from the backend on presigned requests the daemon hands out.
+	// They are on only for a backend that implements storage.Presigner
+	// and passes its CheckPresign; otherwise every byte goes through the
+	// daemon, as with Direct false.
+	Direct bool
+	// DirectURLTTL is how long a presigned URL is valid (0: the default,
+	// app.DefaultURLTTL).
+	DirectURLTTL time.Duration
 	// OCI configures the OCI Distribution API under /v2/ (docs/oci.md).
 	OCI OCIOptions
 }
@@ -150,7 +159,9 @@ const claimTimeout = 30 * time.Second
 
 // Server is the daemon's HTTP handler. It is safe for concurrent use.
 type Server struct {
-	svc     *app.Service
+	svc *app.Service
+	// direct is nil when every byte goes through the daemon.
+	direct  *app.Direct
 	reg     *registry.Registry
 	log     eventlog.Store
 	backend storage.Backend
@@ -169,7 +180,6 @@ type Server struct {
 	ociUnmatched     *route
 	ociAnonymousPull bool
 	ociMaxBlob       int64
-	ociIndex         *ociIndex
 	uploads          *ociUploads
 	// finishing bounds the uploads being stored at once (each push of a
 	// completed upload holds a chunking ring of tens of MiB).
@@ -219,6 +229,12 @@ func New(opts Options) (*Server, error) {
 	s.ociRoutes = s.ociRouteTable()
 	s.ociUnmatched = &s.ociRoutes[len(s.ociRoutes)-1]
 	s.metrics = newMetrics(s.routes, s.ociRoutes)
+	if opts.Direct {
+		s.direct = s.checkDirect(opts)
+	}
+	if s.direct != nil {
+		s.metrics.direct.Store(1)
+	}
 	s.mux = http.NewServeMux()
 	for i := range s.routes {
 		rt := &s.routes[i]
@@ -234,6 +250,28 @@ func New(opts Options) (*Server, error) {
 	}}))
 	return s, nil
 }
+
+// checkDirect returns the daemon's direct transfer settings, or nil (with
+// the reason logged) when the backend cannot presign or its server does
+// not enforce the checksum of presigned uploads.
+func (s *Server) checkDirect(opts Options) *app.Direct {
+	p, ok := s.backend.(storage.Presigner)
+	if !ok {
+		s.logger.Info("direct transfers off: the backend cannot presign requests; blob bytes go through the daemon", "backend", s.backend.ID())
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), claimTimeout)
+	defer cancel()
+	if err := p.CheckPresign(ctx); err != nil {
+		s.logger.Warn("direct transfers off: blob bytes go through the daemon", "backend", s.backend.ID(), "err", err)
+		return nil
+	}
+	return &app.Direct{Presigner: p, URLTTL: opts.DirectURLTTL, MaxBlob: s.limits.MaxBlob}
+}
+
+// Direct reports whether clients move blob bytes straight to and from the
+// backend.
+func (s *Server) Direct() bool { return s.direct != nil }
 
 // Tokens returns the server's token table.
 func (s *Server) Tokens() *auth.Book { return s.svc.Tokens() }

@@ -115,6 +115,15 @@ type BlobStore interface {
 	Get(ctx context.Context, d content.Digest, rng *content.Range) (io.ReadCloser, error)
 }
 
+// SizedChecker is an optional interface of a BlobStore whose presence
+// check wants each blob's size too: a daemon with direct transfers answers
+// a presigned upload for each missing blob, bound to its size. The push
+// pipeline uses it instead of Missing when the store has it.
+type SizedChecker interface {
+	// MissingSized is Missing for refs' digests.
+	MissingSized(ctx context.Context, refs []content.ChunkRef) ([]content.Digest, error)
+}
+
 // Errors callers branch on; use errors.Is. Integrity failures match
 // content.ErrMismatch, invalid manifests content.ErrInvalidManifest.
 var (

@@ -73,6 +73,7 @@ func (k *checker) releaseAll(batch []*pushChunk) {
 // chunk of the batch is passed on or released, also on error.
 func (k *checker) checkBatch(ctx context.Context, batch []*pushChunk, uploadQ chan<- *pushChunk) error {
 	var ask []content.Digest
+	var refs []content.ChunkRef
 	for _, c := range batch {
 		if err := k.list.add(c.index, content.ChunkRef{Digest: c.digest, Size: int64(len(c.data))}); err != nil {
 			k.releaseAll(batch)
@@ -80,13 +81,19 @@ func (k *checker) checkBatch(ctx context.Context, batch []*pushChunk, uploadQ ch
 		}
 		if k.seen.addNew(c.digest) {
 			ask = append(ask, c.digest)
+			refs = append(refs, content.ChunkRef{Digest: c.digest, Size: int64(len(c.data))})
 		}
 	}
 	var missing []content.Digest
 	if len(ask) > 0 {
+		sized, _ := k.store.(SizedChecker)
 		err := k.cfg.Retry.do(ctx, func() error {
 			var err error
-			missing, err = k.store.Missing(ctx, ask)
+			if sized != nil {
+				missing, err = sized.MissingSized(ctx, refs)
+			} else {
+				missing, err = k.store.Missing(ctx, ask)
+			}
 			return err
 		})
 		if err != nil {

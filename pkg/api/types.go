@@ -176,3 +176,27 @@ type BackendHealth struct {
 	UsedBytes  int64  `json:"used_bytes"`
 	FreeBytes  int64  `json:"free_bytes"`
 }
+
+// TreeEntry is one entry of a directory (tree) artifact, as `show --files`
+// lists it.
+type TreeEntry struct {
+	// Path is relative to the tree's root, slash-separated.
+	Path string `json:"path"`
+	// Type is one of the Entry* constants.
+	Type string `json:"type"`
+	// Mode is the permission bits in octal, four digits ("0644").
+	Mode string `json:"mode"`
+	// Size is a file's size in bytes (0 for the other types).
+	Size int64 `json:"size"`
+	// Digest is a file's content digest (what sha256sum prints for it).
+	Digest string `json:"digest,omitempty"`
+	// Target is a symbolic link's target, as stored.
+	Target string `json:"target,omitempty"`
+}
+
+// Tree entry types.
+const (
+	EntryFile    = "file"
+	EntryDir     = "dir"
+	EntrySymlink = "symlink"
+)

@@ -44,12 +44,62 @@ type RegisterRequest struct {
 // MissingRequest is the body of POST /v1/blobs/missing.
 type MissingRequest struct {
 	Digests []string `json:"digests"`
+	// Sizes, when given, holds the size of each digest, in the same order:
+	// a daemon with direct transfers on answers a presigned upload for each
+	// missing blob, bound to its size.
+	Sizes []int64 `json:"sizes,omitempty"`
 }
 
 // MissingResponse lists the digests of a MissingRequest the daemon does not
 // hold, in request order.
 type MissingResponse struct {
 	Missing []string `json:"missing"`
+	// Uploads, when the request gave sizes and the daemon hands out direct
+	// transfers, holds one presigned PUT per missing digest, in the order
+	// of Missing: the client sends the blob's bytes straight to the
+	// storage backend with it, and the backend refuses any other bytes.
+	Uploads []SignedRequest `json:"uploads,omitempty"`
+}
+
+// SignedRequest is a request a client sends straight to the storage
+// backend's server (a presigned S3 URL), without its artstore token: the
+// signature in the URL authorises it, until Expires.
+type SignedRequest struct {
+	Method string `json:"method"`
+	URL    string `json:"url"`
+	// Header holds headers the signature covers: send them as they are.
+	Header  map[string][]string `json:"header,omitempty"`
+	Expires time.Time           `json:"expires"`
+}
+
+// DirectPull is the part of a PullGrant that lets the client read a file
+// artifact straight from the storage backend.
+type DirectPull struct {
+	// Manifest reads the artifact's manifest blob.
+	Manifest SignedRequest `json:"manifest"`
+	// Grant is the sequence number of the pull's retrieval record; POST
+	// /v1/artifact/pulls/urls takes it to hand out the chunks' URLs.
+	Grant int64 `json:"grant"`
+}
+
+// PullURLs is the answer to POST
+// /v1/artifact/pulls/urls?ref=REF&grant=SEQ&from=N[&range=R]: presigned
+// GETs of the chunks of the granted pull, from chunk index N of the
+// manifest on, that the range needs (a client adds a Range header to read
+// part of a chunk).
+type PullURLs struct {
+	Chunks []ChunkURL `json:"chunks"`
+	// Next is the chunk index to ask for next, when not Done.
+	Next int  `json:"next"`
+	Done bool `json:"done"`
+}
+
+// ChunkURL is one chunk of a PullURLs answer.
+type ChunkURL struct {
+	Index  int           `json:"index"`
+	Digest string        `json:"digest"`
+	Size   int64         `json:"size"`
+	Get    SignedRequest `json:"get"`
 }
 
 // LabelsRequest is the body of PATCH /v1/artifact/labels.
@@ -80,9 +130,14 @@ type HoldRequest struct {
 // limited to a name prefix, which may not read blobs by digest), nothing
 // was recorded and the client reads the bytes from /v1/artifact/content,
 // which records the retrieval as it serves them.
+//
+// With Direct (a file artifact, and a daemon whose backend presigns), the
+// retrieval is recorded and the client reads the manifest and the chunks
+// straight from the storage backend, whatever the token's prefix.
 type PullGrant struct {
-	Artifact Artifact `json:"artifact"`
-	Blobs    bool     `json:"blobs"`
+	Artifact Artifact    `json:"artifact"`
+	Blobs    bool        `json:"blobs"`
+	Direct   *DirectPull `json:"direct,omitempty"`
 	// Range is the requested range in canonical form ("start-end"), ""
 	// for the whole artifact.
 	Range string `json:"range,omitempty"`

@@ -23,6 +23,10 @@ type readResult struct {
 	err error
 }
 
+// maxContextRead bounds one read of a contextReader, and so its buffer: a
+// pipe yields at most 64 KiB per read anyway.
+const maxContextRead = 256 << 10
+
 func newContextReader(ctx context.Context, r io.Reader) *contextReader {
 	return &contextReader{ctx: ctx, r: r, res: make(chan readResult, 1)}
 }
@@ -33,6 +37,12 @@ func (c *contextReader) Read(p []byte) (int, error) {
 	}
 	if len(p) == 0 {
 		return 0, nil
+	}
+	// A short read is a valid read: the buffer stays small whatever the
+	// caller asks for (the push ring asks for megabytes at once, and a
+	// buffer that size would be a second ring).
+	if len(p) > maxContextRead {
+		p = p[:maxContextRead]
 	}
 	// Each read completes before the next starts: a Read that returns
 	// early does so only for a cancelled context, after which no read

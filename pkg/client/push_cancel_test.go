@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -54,4 +55,30 @@ func TestContextReader(t *testing.T) {
 		t.Errorf("Read after cancel = %v", err)
 	}
 	pw.Close()
+}
+
+// TestContextReaderBuffer: a read asked for megabytes (the push ring's
+// free span) reads at most maxContextRead bytes, so the reader's own
+// buffer never grows to a second ring.
+func TestContextReaderBuffer(t *testing.T) {
+	src := bytes.Repeat([]byte{7}, 3*maxContextRead)
+	r := newContextReader(t.Context(), bytes.NewReader(src))
+	p := make([]byte, 8<<20)
+	var got []byte
+	for {
+		n, err := r.Read(p)
+		if n > maxContextRead {
+			t.Fatalf("one read returned %d bytes; want at most %d", n, maxContextRead)
+		}
+		got = append(got, p[:n]...)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !bytes.Equal(got, src) || cap(r.buf) > maxContextRead {
+		t.Errorf("read %d of %d bytes, buffer of %d bytes", len(got), len(src), cap(r.buf))
+	}
 }

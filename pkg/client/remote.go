@@ -59,7 +59,9 @@ type RemoteOptions struct {
 // daemon over its HTTP API (docs/http-api.md). Pushes and pulls run the
 // same pipeline as local mode over the daemon's blob routes: the client
 // chunks, digests, asks which chunks are missing, uploads them in
-// parallel, and verifies every byte it pulls. It is safe for concurrent use.
+// parallel, and verifies every byte it pulls. With a daemon that hands out
+// presigned URLs (direct transfers), the bytes go straight to and from the
+// storage backend instead (remote_direct.go). It is safe for concurrent use.
 //
 // Retries: idempotent calls (reads, blob PUTs, which are idempotent by
 // digest, the missing check) are retried with exponential backoff and full
@@ -87,6 +89,10 @@ type Remote struct {
 	userAgent string
 	urlSource string
 	blobs     transfer.BlobStore
+	// uploads holds the presigned uploads of missing checks until Put;
+	// proxied is set once the daemon answered a check without them.
+	uploads uploadCache
+	proxied atomic.Bool
 }
 
 // DefaultRetryWindow is how long a Remote retries a call while the daemon
@@ -205,9 +211,32 @@ func (b remoteBlobs) Missing(ctx context.Context, ds []content.Digest) ([]conten
 	return out, nil
 }
 
-// Put uploads one blob. It is not retried here: the pipeline retries it
-// (it can re-read the chunk from its buffer).
+// Put uploads one blob: straight to the backend on a presigned upload when
+// the daemon hands them out (one a missing check answered, else one asked
+// for now), else through the daemon. It is not retried here: the pipeline
+// retries it (it can re-read the chunk from its buffer), and a retry asks
+// for a fresh upload.
 func (b remoteBlobs) Put(ctx context.Context, d content.Digest, size int64, body io.Reader) error {
+	if sr, ok := b.r.uploads.take(d); ok {
+		return b.r.putDirect(ctx, d, sr, size, body)
+	}
+	if !b.r.proxied.Load() {
+		missing, err := b.MissingSized(ctx, []content.ChunkRef{{Digest: d, Size: size}})
+		if err != nil {
+			return err
+		}
+		if len(missing) == 0 {
+			return nil // stored meanwhile
+		}
+		if sr, ok := b.r.uploads.take(d); ok {
+			return b.r.putDirect(ctx, d, sr, size, body)
+		}
+	}
+	return b.putDaemon(ctx, d, size, body)
+}
+
+// putDaemon uploads one blob through the daemon's blob route.
+func (b remoteBlobs) putDaemon(ctx context.Context, d content.Digest, size int64, body io.Reader) error {
 	req, err := b.r.newRequest(ctx, "PUT", "/v1/blobs/"+d.String(), nil, io.NopCloser(body))
 	if err != nil {
 		return err
@@ -327,8 +356,8 @@ func (r *Remote) live(ctx context.Context, ref string) (*Artifact, error) {
 func (r *Remote) Pull(ctx context.Context, ref string, w io.Writer, opts PullOptions) (*PullResult, error) {
 	res, err := r.pull(ctx, ref, opts, pullVia{
 		kind: KindFile,
-		blobs: func(a *Artifact, md content.Digest, po transfer.PullOptions) (transfer.PullResult, error) {
-			return transfer.Pull(ctx, md, r.blobs, w, po)
+		blobs: func(a *Artifact, store transfer.BlobStore, md content.Digest, po transfer.PullOptions) (transfer.PullResult, error) {
+			return transfer.Pull(ctx, md, store, w, po)
 		},
 		content: func(_ *Artifact, s transfer.Stream, po transfer.PullOptions) (transfer.PullResult, error) {
 			return transfer.PullStream(ctx, s, w, po)
@@ -346,8 +375,8 @@ func (r *Remote) PullToPath(ctx context.Context, ref, path string, opts PullOpti
 	}
 	res, err := r.pull(ctx, ref, opts, pullVia{
 		kind: kind,
-		blobs: func(a *Artifact, md content.Digest, po transfer.PullOptions) (transfer.PullResult, error) {
-			return transfer.PullPath(ctx, md, r.blobs, path, po)
+		blobs: func(a *Artifact, store transfer.BlobStore, md content.Digest, po transfer.PullOptions) (transfer.PullResult, error) {
+			return transfer.PullPath(ctx, md, store, path, po)
 		},
 		content: func(a *Artifact, s transfer.Stream, po transfer.PullOptions) (transfer.PullResult, error) {
 			return transfer.PullStreamToFile(ctx, s, path, po)
@@ -370,16 +399,17 @@ func remoteManifestMatches(m content.Manifest, a *Artifact) bool {
 // anything.
 type pullVia struct {
 	kind    string
-	blobs   func(*Artifact, content.Digest, transfer.PullOptions) (transfer.PullResult, error)
+	blobs   func(*Artifact, transfer.BlobStore, content.Digest, transfer.PullOptions) (transfer.PullResult, error)
 	content func(*Artifact, transfer.Stream, transfer.PullOptions) (transfer.PullResult, error)
 }
 
 // pull asks the daemon for the pull (POST /v1/artifact/pulls), which
 // resolves ref, checks the token and the range, and says how to read the
-// bytes: through the blob routes (the daemon has then appended the
-// retrieval record) or, for a token limited to a name prefix, through the
-// content route (which appends it as it serves). Either way the record is
-// the daemon's and a pull makes exactly one.
+// bytes: from the storage backend on presigned URLs (direct transfers), or
+// through the blob routes (the daemon has then appended the retrieval
+// record either way) or, for a token limited to a name prefix, through the
+// content route (which appends it as it serves). In every case the record
+// is the daemon's and a pull makes exactly one.
 func (r *Remote) pull(ctx context.Context, ref string, opts PullOptions, via pullVia) (*PullResult, error) {
 	q := refQuery(ref)
 	if opts.Range != "" {
@@ -408,9 +438,16 @@ func (r *Remote) pull(ctx context.Context, ref string, opts PullOptions, via pul
 		tr  transfer.PullResult
 		err error
 	)
-	if g.Blobs {
-		tr, err = r.pullBlobs(a, po, via.blobs)
-	} else {
+	switch {
+	case g.Direct != nil:
+		tr, err = r.pullBlobs(a, po, func(a *Artifact, md content.Digest, po transfer.PullOptions) (transfer.PullResult, error) {
+			return via.blobs(a, &directPull{r: r, id: a.ID, rng: g.Range, grant: g.Direct.Grant, manifest: md, manReq: g.Direct.Manifest}, md, po)
+		})
+	case g.Blobs:
+		tr, err = r.pullBlobs(a, po, func(a *Artifact, md content.Digest, po transfer.PullOptions) (transfer.PullResult, error) {
+			return via.blobs(a, r.blobs, md, po)
+		})
+	default:
 		tr, err = r.pullContent(ctx, a, po, via.content)
 	}
 	if err != nil {

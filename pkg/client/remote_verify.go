@@ -91,7 +91,7 @@ func (r *Remote) verifyArtifact(ctx context.Context, a Artifact, deep bool, rep 
 				"verify with a token without a prefix (a pull of %s also checks its content)", a.Ref, ErrForbidden, a.Ref)
 		}
 		if k, ok := verifyKind(err); ok {
-			problem(k, fmt.Sprintf("manifest %s: %v", md.Short(), err), "push the same content again to restore it, or delete the artifact")
+			problem(k, fmt.Sprintf("manifest %s: %v", md.Short(), err), fmt.Sprintf("restore it from a copy of the content, without a new version: artstore repair %s --from PATH (or --from-backend ID); or delete the artifact", a.Ref))
 			return nil
 		}
 		return fmt.Errorf("verify %s: %w", a.Ref, err)
@@ -142,7 +142,7 @@ func (r *Remote) verifyFile(ctx context.Context, ref string, f fsck.File, deep b
 		}
 		for _, d := range missing {
 			problem(ProblemMissing, fmt.Sprintf("chunk %s is missing", d.Short()),
-				fmt.Sprintf("push the same content again (any name) to restore the blob, then verify again; if the content is lost, delete the artifact (artstore rm %s)", ref))
+				fmt.Sprintf("restore it from a copy of the content, without a new version: artstore repair %s --from PATH (or --from-backend ID); if the content is lost, delete the artifact (artstore rm %s)", ref, ref))
 		}
 		ds = ds[n:]
 	}
@@ -152,7 +152,7 @@ func (r *Remote) verifyFile(ctx context.Context, ref string, f fsck.File, deep b
 	err := fsck.ReadAll(ctx, r.blobs, f, transfer.PullOptions{Concurrency: r.concurrency, Retry: r.transferRetry()})
 	if err != nil {
 		if k, ok := verifyKind(err); ok {
-			problem(k, err.Error(), "delete the damaged object from the daemon's backend, then push the same content again to restore it")
+			problem(k, err.Error(), fmt.Sprintf("artstore repair %s --from PATH (or --from-backend ID) deletes the damaged blob and restores it from a copy of the content, without a new version", ref))
 			return nil
 		}
 		return fmt.Errorf("verify %s: %w", ref, err)

@@ -73,7 +73,20 @@ type Store interface {
 	// caller's decision.
 	PullToPath(ctx context.Context, ref, path string, opts PullOptions) (*PullResult, error)
 
+	// Repair re-supplies the missing or damaged blobs of an existing
+	// artifact from a file, a directory or another backend, without a new
+	// version: damaged blobs are deleted, the source is pushed (only what
+	// the store lacks is uploaded), its content and manifest digests must
+	// be the artifact's (ErrConflict otherwise), every blob is checked
+	// again, and artifact.repaired.v1 is recorded. An intact artifact is
+	// left as it is (Repaired false).
+	Repair(ctx context.Context, req RepairRequest) (*RepairResult, error)
 	Get(ctx context.Context, ref string) (*Artifact, error)
+	// Files calls fn with each entry of a directory artifact, in path
+	// order, from its tree manifest, without pulling any file; memory
+	// does not grow with the number of entries. fn's error stops the
+	// walk and is returned. A file artifact is refused with ErrInvalid.
+	Files(ctx context.Context, ref string, fn func(TreeEntry) error) error
 	List(ctx context.Context, q Query) (*Page, error)
 	Tag(ctx context.Context, ref, tag string) (*Artifact, error)
 	Label(ctx context.Context, ref string, set map[string]string, remove []string) (*Artifact, error)

@@ -26,6 +26,7 @@ type (
 	Problem          = api.Problem
 	VerifyReport     = api.VerifyReport
 	BackendHealth    = api.BackendHealth
+	TreeEntry        = api.TreeEntry
 
 	// Requests of the use cases local mode and the daemon share.
 	Query            = api.Query
@@ -69,6 +70,13 @@ type PushRequest struct {
 	// push skips, with its path and what it is.
 	OnSkip func(path, what string) `json:"-"`
 }
+
+// Tree entry types (TreeEntry.Type).
+const (
+	EntryFile    = api.EntryFile
+	EntryDir     = api.EntryDir
+	EntrySymlink = api.EntrySymlink
+)
 
 // Artifact kinds.
 const (

@@ -83,3 +83,43 @@ func testNames(t *testing.T, newDB NewDB) {
 		t.Errorf("Names after a rebuild = %q, %v", got, err)
 	}
 }
+
+// BenchNames measures the completion queries over 100,000 live artifacts in
+// two shapes: 100,000 distinct names in 100 directories (t00/app00000 ..
+// t99/app99999), and 100 names of 1,000 versions each (Fill). Each
+// sub-benchmark runs one completion: names under "" (100 directories), under
+// a directory (200 of its 1,000 names, the CLI's limit), names by a longer
+// prefix, and the newest 200 versions of a name.
+func BenchNames(b *testing.B, db DB) {
+	ctx := context.Background()
+	s := db.Open(b, eventlog.Options{})
+	const n = 100_000
+	var evs []eventlog.NewEvent
+	for i := range n {
+		evs = append(evs, Registered(b, fmt.Sprintf("D%06d", i), fmt.Sprintf("t%02d/app%05d", i%100, i), "1", nil))
+		if len(evs) == 1000 {
+			appendOK(b, s, evs...)
+			evs = evs[:0]
+		}
+	}
+	Fill(b, s, n, 1000)
+	for _, c := range []struct {
+		name    string
+		run     func() ([]string, error)
+		atLeast int
+	}{
+		{"names-top", func() ([]string, error) { return s.Names(ctx, "", 200) }, 101},
+		{"names-dir", func() ([]string, error) { return s.Names(ctx, "t42/", 200) }, 200},
+		{"names-prefix", func() ([]string, error) { return s.Names(ctx, "t42/app0004", 200) }, 1},
+		{"versions", func() ([]string, error) { return s.Versions(ctx, "bench/n7", "", 200) }, 200},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				got, err := c.run()
+				if err != nil || len(got) < c.atLeast {
+					b.Fatalf("%d results (%v), want at least %d", len(got), err, c.atLeast)
+				}
+			}
+		})
+	}
+}

@@ -69,6 +69,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"NamesAndVersions", testNames},
 		{"OlderTypeVersionReplays", testOldVersion},
 		{"RegisteredV1AndV2Replay", testRegisteredV1AndV2},
+		{"RepairedIsAnAuditRecord", testRepaired},
 		{"RebuildIsStrict", testRebuildStrict},
 		{"RetrievalBytesSaturate", testRetrievalBytesSaturate},
 		{"TreeAndProofs", testTree},

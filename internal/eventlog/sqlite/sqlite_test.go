@@ -245,6 +245,9 @@ func BenchmarkAppendBatch100(b *testing.B) { eventlogtest.BenchAppend(b, newDB(b
 
 func BenchmarkRebuild100k(b *testing.B) { eventlogtest.BenchRebuild(b, newDB(b), 100_000) }
 
+// BenchmarkNames100k: shell completion's queries over 100,000 artifacts.
+func BenchmarkNames100k(b *testing.B) { eventlogtest.BenchNames(b, newDB(b)) }
+
 // BenchmarkProofs1M builds a log of 1,000,000 events first (minutes).
 func BenchmarkProofs1M(b *testing.B) { eventlogtest.BenchProofs(b, newDB(b), 1_000_000) }
 

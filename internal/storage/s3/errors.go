@@ -18,6 +18,8 @@ import (
 //
 //   - NoSuchKey, or a bare 404 (HeadObject has no body): storage.ErrNotFound
 //   - InvalidRange or 416: storage.ErrInvalidRange
+//   - XAmzContentSHA256Mismatch, BadDigest (a body that does not have the
+//     SHA-256 the request signed): storage.ErrDigestMismatch
 //   - a missing bucket, refused credentials, throttling, 5xx, timeouts and
 //     transport failures (the request could not be sent or its response
 //     not received): storage.ErrUnavailable
@@ -33,7 +35,7 @@ func mapError(err error) error {
 		return err
 	}
 	// Already mapped (mapError is idempotent).
-	for _, sentinel := range []error{storage.ErrNotFound, storage.ErrInvalidRange, storage.ErrUnavailable} {
+	for _, sentinel := range []error{storage.ErrNotFound, storage.ErrInvalidRange, storage.ErrUnavailable, storage.ErrDigestMismatch} {
 		if errors.Is(err, sentinel) {
 			return err
 		}
@@ -46,6 +48,8 @@ func mapError(err error) error {
 		return fmt.Errorf("%w: %w", storage.ErrNotFound, err)
 	case code == "InvalidRange" || st == http.StatusRequestedRangeNotSatisfiable:
 		return fmt.Errorf("%w: %w", storage.ErrInvalidRange, err)
+	case code == "XAmzContentSHA256Mismatch" || code == "BadDigest":
+		return fmt.Errorf("%w: the server found that the body does not have the signed SHA-256: %w", storage.ErrDigestMismatch, err)
 	case unavailableCode(code),
 		st == http.StatusUnauthorized, st == http.StatusForbidden,
 		st == http.StatusMovedPermanently, st == http.StatusTooManyRequests,

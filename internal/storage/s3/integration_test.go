@@ -43,6 +43,8 @@ func realServer(t testing.TB) server {
 // server is another process, so the memory bound measures only this one.
 func realSuiteOptions(s server, partSize int64, concurrency int) storagetest.Options {
 	opts := suiteOptions(s)
+	// Ceph RGW and AWS S3 check a body against its signed SHA-256.
+	opts.PresignEnforced = true
 	// The Put's part buffers, plus room for the SDK, HTTP and the test.
 	opts.MaxMemoryGrowth = uint64(partSize)*uint64(concurrency) + 32<<20
 	return opts

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
@@ -26,6 +27,22 @@ const abortTimeout = time.Minute
 // Put stores size bytes from r under d. See storage.Backend and the package
 // documentation for the write protocol.
 func (b *Backend) Put(ctx context.Context, d content.Digest, size int64, r io.Reader) (created bool, err error) {
+	return b.put(ctx, d, size, r, false)
+}
+
+var _ storage.VerifiedPutter = (*Backend)(nil)
+
+// PutVerified is Put for bytes the caller digested itself
+// (storage.VerifiedPutter): it skips Put's SHA-256 pass over a blob sent
+// in one PutObject. The server still checks the bytes, against the
+// payload hash the request signs (d itself), and Put's size checks stay.
+// A blob over the multipart threshold takes Put's verifying path.
+func (b *Backend) PutVerified(ctx context.Context, d content.Digest, size int64, r io.Reader) (created bool, err error) {
+	return b.put(ctx, d, size, r, true)
+}
+
+// put is Put, and with digested PutVerified.
+func (b *Backend) put(ctx context.Context, d content.Digest, size int64, r io.Reader, digested bool) (created bool, err error) {
 	key, err := b.key("put", d)
 	if err != nil {
 		return false, err
@@ -36,6 +53,12 @@ func (b *Backend) Put(ctx context.Context, d content.Digest, size int64, r io.Re
 	if err := ctx.Err(); err != nil {
 		return false, b.errf("put", d, "%w", err)
 	}
+	if digested && size <= b.threshold && !b.noConditionalPut.Load() {
+		// The caller has just found the blob missing (the push pipeline's
+		// check): a conditional PutObject settles both cases in one
+		// request, and a 412 leads to the refresh a re-put owes.
+		return b.upload(ctx, key, d, size, r, true, true)
+	}
 	head, err := b.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &b.bucket, Key: &key})
 	switch {
 	case err == nil && aws.ToInt64(head.ContentLength) == size:
@@ -44,17 +67,17 @@ func (b *Backend) Put(ctx context.Context, d content.Digest, size int64, r io.Re
 			return false, b.fail("put: refresh modification time of", d, key, err)
 		}
 		if touched {
-			return false, b.drain(ctx, d, size, r)
+			return false, b.drain(ctx, d, size, r, digested)
 		}
 		// Too large to copy, refused, or deleted meanwhile: upload the same
 		// verified bytes again (unconditionally: it may still exist).
-		_, err = b.upload(ctx, key, d, size, r, false)
+		_, err = b.upload(ctx, key, d, size, r, false, digested)
 		return false, err
 	case err == nil:
 		// Damage from outside artstore: replace it with verified bytes.
-		return b.upload(ctx, key, d, size, r, false)
+		return b.upload(ctx, key, d, size, r, false, digested)
 	case errors.Is(mapError(err), storage.ErrNotFound):
-		return b.upload(ctx, key, d, size, r, true)
+		return b.upload(ctx, key, d, size, r, true, digested)
 	default:
 		return false, b.fail("put", d, key, err)
 	}
@@ -88,9 +111,17 @@ func (b *Backend) touch(ctx context.Context, key string, size int64) (bool, erro
 
 // drain reads r to its end through a VerifyingReader without storing
 // anything, so a caller's pipeline never blocks and wrong bytes still fail.
-func (b *Backend) drain(ctx context.Context, d content.Digest, size int64, r io.Reader) error {
-	vr := content.NewVerifyingReader(ctxReader{ctx, r}, d, size)
-	if _, err := io.Copy(io.Discard, vr); err != nil {
+// Digested bytes are only counted.
+func (b *Backend) drain(ctx context.Context, d content.Digest, size int64, r io.Reader, digested bool) error {
+	var src io.Reader = ctxReader{ctx, r}
+	if !digested {
+		src = content.NewVerifyingReader(src, d, size)
+	}
+	n, err := io.Copy(io.Discard, src)
+	if err == nil && n != size {
+		err = &content.MismatchError{Expected: d, ExpectedSize: size, ActualSize: n}
+	}
+	if err != nil {
 		return b.errf("put", d, "blob already stored, but the bytes given: %w", err)
 	}
 	return nil
@@ -98,38 +129,209 @@ func (b *Backend) drain(ctx context.Context, d content.Digest, size int64, r io.
 
 // upload writes a new object; conditional asks the server not to replace an
 // existing one. created is false when the server reported that another
-// writer created the object first.
-func (b *Backend) upload(ctx context.Context, key string, d content.Digest, size int64, r io.Reader, conditional bool) (created bool, err error) {
-	vr := content.NewVerifyingReader(ctxReader{ctx, r}, d, size)
-	if size <= b.threshold {
-		return b.putSingle(ctx, key, d, size, vr, conditional)
+// writer created the object first. Bytes the caller digested itself
+// (digested) are not hashed again on the way to one PutObject.
+func (b *Backend) upload(ctx context.Context, key string, d content.Digest, size int64, r io.Reader, conditional, digested bool) (created bool, err error) {
+	if size > b.threshold {
+		return b.putMultipart(ctx, key, d, size, content.NewVerifyingReader(ctxReader{ctx, r}, d, size), conditional)
 	}
-	return b.putMultipart(ctx, key, d, size, vr, conditional)
+	// A seekable source (the push pipeline's chunks, a test's buffer) is
+	// sent again after a failure worth retrying; a stream (a daemon
+	// relaying a client's PUT) is not, and its caller sends it again.
+	seeker, _ := r.(io.Seeker)
+	var start int64
+	if seeker != nil {
+		if start, err = seeker.Seek(0, io.SeekCurrent); err != nil {
+			seeker = nil
+		}
+	}
+	for attempt := 1; ; attempt++ {
+		var src io.Reader = ctxReader{ctx, r}
+		if !digested {
+			src = content.NewVerifyingReader(src, d, size)
+		}
+		created, err = b.putSingle(ctx, key, d, size, src, conditional)
+		if err == nil || seeker == nil || attempt >= b.maxAttempts || ctx.Err() != nil ||
+			!errors.Is(err, storage.ErrUnavailable) || errors.Is(err, storage.ErrDigestMismatch) {
+			return created, err
+		}
+		if _, serr := seeker.Seek(start, io.SeekStart); serr != nil {
+			return created, err
+		}
+		if !errors.Is(err, errResend) {
+			if err := b.sleep(ctx, attempt, err); err != nil {
+				return false, b.errf("put", d, "%w", err)
+			}
+		}
+	}
 }
 
-// putSingle buffers the whole (small) blob, verifies it, then sends it with
-// one PutObject.
-func (b *Backend) putSingle(ctx context.Context, key string, d content.Digest, size int64, vr *content.VerifyingReader, conditional bool) (bool, error) {
-	buf := make([]byte, size)
-	if _, err := io.ReadFull(vr, buf); err != nil {
-		return false, b.errf("put", d, "%w", err)
+// errResend is putSingle's failure after a server refused
+// "If-None-Match: *" with 501 Not Implemented: the stream was spent on that
+// attempt, and the next one goes without the header.
+var errResend = fmt.Errorf("%w: the server does not support conditional writes; put the blob again", storage.ErrUnavailable)
+
+// sleep waits before the next attempt of a Put the backend retries itself,
+// as the SDK's retryer would (jittered exponential backoff).
+func (b *Backend) sleep(ctx context.Context, attempt int, cause error) error {
+	var delay time.Duration
+	var err error
+	if b.cfg.backoff != nil {
+		delay, err = b.cfg.backoff.BackoffDelay(attempt, cause)
+	} else {
+		delay, err = retry.NewExponentialJitterBackoff(retry.DefaultMaxBackoff).BackoffDelay(attempt, cause)
 	}
-	if err := expectEOF(vr); err != nil {
-		return false, b.errf("put", d, "%w", err)
+	if err != nil {
+		return err
 	}
-	return b.conditionalWrite(ctx, "put", d, key, size, conditional, &b.noConditionalPut, func(ifNoneMatch bool) error {
+	t := time.NewTimer(delay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// putSingle streams the blob to one PutObject whose signature covers the
+// payload hash d (so the server checks the bytes), without buffering it.
+// The body holds back its last byte until src has ended at exactly size
+// bytes (and, for a VerifyingReader, with digest d): a stream that turns
+// out wrong never reaches the server whole, the request is cut short, and
+// nothing is stored. Such a body cannot be sent twice, so the SDK does not
+// retry it; callers retry Put (the push pipeline does, and the daemon's
+// clients re-send a blob PUT).
+func (b *Backend) putSingle(ctx context.Context, key string, d content.Digest, size int64, src io.Reader, conditional bool) (bool, error) {
+	var bodyErr error
+	var body *sealedBody
+	sent := false
+	created, err := b.conditionalWrite(ctx, "put", d, key, size, conditional, &b.noConditionalPut, func(ifNoneMatch bool) error {
+		if sent {
+			// The first attempt spent the stream (a server that refused
+			// If-None-Match with 501): the bytes must be sent again.
+			return errResend
+		}
+		sent = true
+		body = &sealedBody{r: src, left: size}
 		in := &s3.PutObjectInput{
 			Bucket:        &b.bucket,
 			Key:           &key,
-			Body:          bytes.NewReader(buf),
+			Body:          body,
 			ContentLength: aws.Int64(size),
 		}
 		if ifNoneMatch {
 			in.IfNoneMatch = aws.String("*")
 		}
-		_, err := b.client.PutObject(ctx, in)
+		_, err := b.client.PutObject(ctx, in, withPayloadHash(d.Hex()), func(o *s3.Options) { o.RetryMaxAttempts = 1 })
+		bodyErr = body.failure()
 		return err
 	})
+	if err == nil && !created && body != nil && bodyErr == nil {
+		// Another writer's object won (412): read the rest of the stream,
+		// still checking its size (and digest), as a re-put does.
+		bodyErr = body.rest()
+	}
+	if bodyErr != nil {
+		return false, b.errf("put", d, "%w", bodyErr)
+	}
+	return created, err
+}
+
+// sealedBody yields the left bytes of r, holding back the last one until r
+// has ended cleanly right after it (expectEOF): a short, long or (for a
+// VerifyingReader) mismatched stream fails before the server has the whole
+// body. err keeps the first failure of r.
+type sealedBody struct {
+	mu      sync.Mutex
+	r       io.Reader
+	left    int64
+	checked bool
+	err     error
+	// detached is set once the request has returned: the transport may
+	// still hold the body, and must read nothing more from it.
+	detached bool
+}
+
+// Read is the transport's read.
+func (s *sealedBody) Read(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.detached {
+		return 0, errors.New("s3: request body read after the request returned")
+	}
+	return s.read(p)
+}
+
+// rest detaches the body from the request and reads what is left of it,
+// with the same checks, returning the first failure.
+func (s *sealedBody) rest() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.detached = true
+	buf := make([]byte, 32<<10)
+	for {
+		_, err := s.read(buf)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func (s *sealedBody) failure() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.detached = true
+	return s.err
+}
+
+func (s *sealedBody) read(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	if s.left == 0 {
+		if !s.checked {
+			s.checked = true
+			if err := expectEOF(s.r); err != nil {
+				s.err = err
+				return 0, err
+			}
+		}
+		return 0, io.EOF
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if s.left > 1 {
+		n, err := s.r.Read(p[:min(int64(len(p)), s.left-1)])
+		s.left -= int64(n)
+		if err == io.EOF {
+			err = fmt.Errorf("%w: the stream ended %d bytes before its declared size", storage.ErrDigestMismatch, s.left)
+		}
+		if err != nil {
+			s.err = err
+		}
+		return n, err
+	}
+	var last [1]byte
+	if _, err := io.ReadFull(s.r, last[:]); err != nil {
+		if err == io.EOF {
+			err = fmt.Errorf("%w: the stream ended 1 byte before its declared size", storage.ErrDigestMismatch)
+		}
+		s.err = err
+		return 0, err
+	}
+	s.checked = true
+	if err := expectEOF(s.r); err != nil {
+		s.err = err
+		return 0, err
+	}
+	s.left = 0
+	p[0] = last[0]
+	return 1, nil
 }
 
 // conditionalWrite runs send, a write that creates the object at key, until
@@ -319,10 +521,12 @@ func (b *Backend) abort(ctx context.Context, d content.Digest, key, uploadID str
 	return cause
 }
 
-// expectEOF checks that a VerifyingReader that has yielded the declared size
-// is at a verified end: it returns nil at a clean EOF and the reader's error
-// (a *content.MismatchError for a long stream or a wrong digest) otherwise.
-func expectEOF(vr *content.VerifyingReader) error {
+// expectEOF checks that a reader that has yielded the declared size is at
+// its end (for a VerifyingReader, a verified end): it returns nil at a
+// clean EOF and an error matching storage.ErrDigestMismatch for a longer
+// stream, or the reader's error (a *content.MismatchError for a wrong
+// digest).
+func expectEOF(vr io.Reader) error {
 	var one [1]byte
 	for range 100 {
 		n, err := vr.Read(one[:])
@@ -331,7 +535,7 @@ func expectEOF(vr *content.VerifyingReader) error {
 			return nil
 		case err != nil:
 			return err
-		case n > 0: // unreachable: VerifyingReader fails past the size
+		case n > 0: // a VerifyingReader fails past the size itself
 			return fmt.Errorf("%w: the stream is longer than its declared size", storage.ErrDigestMismatch)
 		}
 	}

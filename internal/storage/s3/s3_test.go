@@ -153,7 +153,12 @@ func TestMultipartFailuresAbort(t *testing.T) {
 	}
 }
 
-func TestSinglePartVerifiesBeforeSending(t *testing.T) {
+// TestSinglePartNeverSendsWrongBytesWhole: a single-part Put streams, and
+// holds back the last byte until the stream has verified, so a server
+// never receives the whole body of bytes that fail verification (and
+// could not store them even if it did not check the signed payload hash,
+// as gofakes3 does not).
+func TestSinglePartNeverSendsWrongBytesWhole(t *testing.T) {
 	data := storagetest.Blob(2, 10000)
 	d := content.FromBytes(data)
 	for _, tt := range []struct {
@@ -167,14 +172,28 @@ func TestSinglePartVerifiesBeforeSending(t *testing.T) {
 		{"declared too small", 9999, bytes.NewReader(data)},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			var c counter
-			b := newFake(t, nil, c.hook).newBackend(t, nil)
+			var mu sync.Mutex
+			var bodies []*countingBody
+			b := newFake(t, nil, func(op string, r *http.Request) *http.Response {
+				if op == "PutObject" || op == "CreateMultipartUpload" {
+					cb := &countingBody{ReadCloser: r.Body}
+					r.Body = cb
+					mu.Lock()
+					bodies = append(bodies, cb)
+					mu.Unlock()
+				}
+				return nil
+			}).newBackend(t, nil)
 			created, err := b.Put(t.Context(), d, tt.size, tt.r)
 			if created || !errors.Is(err, storage.ErrDigestMismatch) {
 				t.Fatalf("Put = %v, %v; want ErrDigestMismatch", created, err)
 			}
-			if n := c.count("PutObject") + c.count("CreateMultipartUpload"); n != 0 {
-				t.Errorf("%d writes sent for bytes that failed verification", n)
+			mu.Lock()
+			defer mu.Unlock()
+			for _, cb := range bodies {
+				if n := cb.n.Load(); n >= tt.size {
+					t.Errorf("a write carried %d bytes of %d that failed verification", n, tt.size)
+				}
 			}
 			wantNothingStored(t, b, d)
 		})
@@ -313,6 +332,18 @@ func TestRePutFallsBackToUploadWhenCopyRefused(t *testing.T) {
 	if c.count("PutObject") != 1 {
 		t.Errorf("operations %v; want a re-upload after the refused copy", c.ops)
 	}
+}
+
+// countingBody counts the bytes a request body yields.
+type countingBody struct {
+	io.ReadCloser
+	n atomic.Int64
+}
+
+func (c *countingBody) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	c.n.Add(int64(n))
+	return n, err
 }
 
 func TestConditionalPut(t *testing.T) {

@@ -76,6 +76,11 @@ type Options struct {
 	// key (content.Digest.Key(), relative to any configured prefix),
 	// bypassing the backend. nil checks the key layout through Walk only.
 	RawExists func(t *testing.T, b storage.Backend, key string) bool
+	// PresignEnforced declares, for a storage.Presigner, that its server
+	// refuses a presigned upload whose body does not match the signed
+	// checksum: CheckPresign must pass and the tampering cases run. When
+	// false, CheckPresign must fail with storage.ErrPresignUnenforced.
+	PresignEnforced bool
 }
 
 // Run runs the conformance suite against the backends newBackend returns.
@@ -115,6 +120,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) storage.Backend, opts Optio
 		{"BigObject", s.testBigObject},
 		{"PutVerified", s.testPutVerified},
 		{"Stage", s.testStage},
+		{"Presign", s.testPresign},
 	} {
 		t.Run(tc.name, tc.fn)
 	}

@@ -241,6 +241,9 @@ func Describe(ev client.Event, name func(id string) string) string {
 			s += ": " + r
 		}
 		return s
+	case "artifact.repaired":
+		return fmt.Sprintf("repaired %s from %s (%d missing, %d damaged blobs; %d blobs, %s verified)",
+			art(), str("source"), num("missing"), num("damaged"), num("blobs"), textfmt.Bytes(num("bytes")))
 	case "blobs.collected":
 		ds, _ := p["digests"].([]any)
 		return fmt.Sprintf("collected %d blobs (%s) from backend %s", len(ds), textfmt.Bytes(num("bytes")), str("backend"))

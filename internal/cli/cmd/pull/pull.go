@@ -194,7 +194,7 @@ func pullRun(ctx context.Context, opts *Options) error {
 			if toStdout || target.InPlace() {
 				what = "the output written so far is incomplete"
 			}
-			return fmt.Errorf("%w\nthe stored bytes of %s do not match their digest, so %s; run `artstore verify --deep` to find all damage, then push the original again or restore the store from a backup", err, art.Ref, what)
+			return fmt.Errorf("%w\nthe stored bytes of %s do not match their digest, so %s; run `artstore verify --deep` to find all damage, then restore it from a copy of the content (artstore repair %s --from PATH) or restore the store from a backup", err, art.Ref, what, art.Ref)
 		}
 		return err
 	}

@@ -49,6 +49,8 @@ type Options struct {
 	MaxBody   string
 	LogFormat string
 	Drain     time.Duration
+	// ProxyBlobs turns direct transfers off (--proxy-blobs).
+	ProxyBlobs bool
 	// Schedule is the periodic maintenance (--retention-interval,
 	// --gc-interval, --gc-grace).
 	Schedule server.Schedule
@@ -91,6 +93,8 @@ for it; a named pipe there is written in place (mkfifo r; artstore serve
 --listen with port 0 picks a free port. SIGINT or SIGTERM stops it
 gracefully: the listener closes, in-flight requests finish (up to --drain),
 and the daemon exits 0. Request logs go to stderr, one line per request.
+A start that fails (a bad flag, an address in use, an unreachable log)
+leaves no new store directory behind: what it created is removed.
 
 The blob backend is the default backend of the configuration, or the one
 the global --backend flag names. On start, serve records in the backend
@@ -102,6 +106,14 @@ artstore --server URL gc): local commands on its store directory refuse a
 store whose log is in PostgreSQL. Every flag but --ready-file can also be set
 in the config file's serve: section (docs/configuration.md); a flag given on
 the command line wins.
+
+Direct transfers: when the backend can presign requests (S3) and its server
+proves, at start, that it refuses a presigned upload whose bytes do not match
+the signed SHA-256, clients move blob bytes straight to and from the bucket
+on short-lived URLs the daemon hands out after its usual checks (token,
+prefix, retrieval record); the daemon moves none. --proxy-blobs turns that
+off, as does a backend that cannot presign (a local directory): every byte
+then goes through the daemon.
 
 Maintenance is off by default: --retention-interval applies retention
 (artstore retention apply) and --gc-interval collects garbage (artstore gc,
@@ -140,6 +152,7 @@ what it deleted; their events carry the actor artstore-serve.`,
 	fl.StringVar(&opts.MaxBody, "max-body", "4MiB", "largest JSON request body, as a `SIZE`")
 	fl.StringVar(&opts.LogFormat, "log-format", "text", "request log `FORMAT` on stderr: text or json")
 	fl.DurationVar(&opts.Drain, "drain", 30*time.Second, "on shutdown, wait up to `DURATION` for in-flight requests")
+	fl.BoolVar(&opts.ProxyBlobs, "proxy-blobs", false, "move every blob byte through the daemon, even when the backend can presign URLs")
 	fl.DurationVar(&opts.Schedule.RetentionInterval, "retention-interval", 0, "apply retention every `DURATION` (0: never)")
 	fl.DurationVar(&opts.Schedule.GCInterval, "gc-interval", 0, "collect garbage every `DURATION` (0: never)")
 	fl.DurationVar(&opts.Schedule.GCGrace, "gc-grace", client.DefaultGCGrace, "scheduled gc keeps blobs written within `DURATION`")
@@ -188,6 +201,7 @@ func (opts *Options) applyFile(s config.Serve) {
 	take("retention_interval", func() { opts.Schedule.RetentionInterval = s.RetentionInterval })
 	take("gc_interval", func() { opts.Schedule.GCInterval = s.GCInterval })
 	take("gc_grace", func() { opts.Schedule.GCGrace = s.GCGrace })
+	take("proxy_blobs", func() { opts.ProxyBlobs = s.ProxyBlobs })
 	take("oci", func() { opts.OCI = s.OCI })
 	take("oci_anonymous_pull", func() { opts.OCIAnonymousPull = s.OCIAnonymousPull })
 	take("oci_upload_dir", func() { opts.OCIUploadDir = s.OCIUploadDir })
@@ -267,7 +281,7 @@ func serveRun(ctx context.Context, opts *Options) (err error) {
 	err = srv.Serve(ctx, ln, server.ServeOptions{TLS: tlsConf, Schedule: opts.Schedule, Ready: func(addr net.Addr) {
 		u := scheme + "://" + addr.String()
 		fmt.Fprintf(opts.IO.ErrOut, "artstore: listening on %s\n", u)
-		logger.Info("listening", "url", u, "log", redactDSN(dsn), "backend", bc.ID)
+		logger.Info("listening", "url", u, "log", redactDSN(dsn), "backend", bc.ID, "direct_transfers", srv.Direct())
 		if opts.ReadyFile != "" {
 			readyErr = writeReady(ctx, opts.ReadyFile, u+"\n")
 			if readyErr != nil {
@@ -331,6 +345,7 @@ func newServer(ctx context.Context, opts *Options, cfg *config.Config, p serverP
 		Service: p.svc, Backend: p.be, BackendType: p.bc.Type,
 		LogKind: logKind(p.dsn), LogLocation: redactDSN(p.dsn),
 		Logger: p.logger, Limits: server.Limits{MaxBody: p.maxBody, DrainTimeout: opts.Drain},
+		Direct: !opts.ProxyBlobs,
 		OCI: server.OCIOptions{Disabled: !opts.OCI, AnonymousPull: opts.OCIAnonymousPull,
 			UploadDir: opts.OCIUploadDir, UploadExpiry: opts.OCIUploadExpiry},
 	})

@@ -180,7 +180,7 @@ func TestApplyFile(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "config.yaml")
 	yaml := "serve:\n  listen: ':9000'\n  log: /var/lib/artstore/log.db\n  tls_cert: /c.pem\n  tls_key: /k.pem\n" +
-		"  max_body: 2MiB\n  log_format: json\n  drain: 3s\n  retention_interval: 1h\n  gc_interval: 2h\n  gc_grace: 30m\n"
+		"  max_body: 2MiB\n  log_format: json\n  drain: 3s\n  retention_interval: 1h\n  gc_interval: 2h\n  gc_grace: 30m\n  proxy_blobs: true\n"
 	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +194,7 @@ func TestApplyFile(t *testing.T) {
 
 	o := defaults()
 	o.applyFile(cfg.Serve)
-	want := &Options{Listen: ":9000", Log: "/var/lib/artstore/log.db", TLSCert: "/c.pem", TLSKey: "/k.pem", MaxBody: "2097152", LogFormat: "json", Drain: 3 * time.Second}
+	want := &Options{Listen: ":9000", Log: "/var/lib/artstore/log.db", TLSCert: "/c.pem", TLSKey: "/k.pem", MaxBody: "2097152", LogFormat: "json", Drain: 3 * time.Second, ProxyBlobs: true}
 	want.Schedule.RetentionInterval, want.Schedule.GCInterval, want.Schedule.GCGrace = time.Hour, 2*time.Hour, 30*time.Minute
 	if !reflect.DeepEqual(o, want) {
 		t.Errorf("no flags given: options = %+v\nwant %+v", *o, *want)

@@ -25,24 +25,36 @@ type Options struct {
 	Client func(context.Context) (client.Store, error)
 
 	Ref string
+	// Files lists a directory artifact's entries instead.
+	Files bool
 }
 
 // NewCmdShow returns the command. runF, if not nil, replaces the run function.
 func NewCmdShow(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	opts := &Options{IO: f.IO, Config: f.Config, Client: f.Client}
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:               "show REF",
 		ValidArgsFunction: cmdutil.CompleteRef(f),
 		Short:             "Show everything known about an artifact",
 		Long: `Show an artifact's identity, digests, size and media type, its tags and
 labels, its provenance (producer and inputs), its retention (expiry,
-immutability, legal hold) and how often it was retrieved.`,
+immutability, legal hold) and how often it was retrieved.
+
+With --files, list the entries of a directory artifact instead, without
+pulling it: for each, its type and permission bits, its size and the
+SHA-256 of its content (files; the digest is shortened to 12 hex digits,
+--json gives it whole) and its path (a directory's ends with "/"), in path
+order. --json prints them as an array, streamed entry by entry.`,
 		Example: `  $ artstore show reports/q3.pdf:2
   $ artstore show reports/q3.pdf           # the version tagged latest
   $ artstore show reports/q3.pdf@sha256:9f2c...
 
   # JSON: the artifact object documented in docs/cli-json.md
-  $ artstore show reports/q3.pdf:2 --json`,
+  $ artstore show reports/q3.pdf:2 --json
+
+  # the files of a pushed directory, and the paths of its executables
+  $ artstore show sites/docs --files
+  $ artstore show sites/docs --files --jq '.[] | select(.mode == "0755" and .type == "file") | .path'`,
 		Args: cmdutil.ExactArgs(1, "the artifact to show, like reports/quarterly:7"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Ref = args[0]
@@ -52,6 +64,8 @@ immutability, legal hold) and how often it was retrieved.`,
 			return showRun(cmd.Context(), opts)
 		},
 	}
+	cmd.Flags().BoolVar(&opts.Files, "files", false, "list the entries of a directory artifact (type, mode, size, digest, path)")
+	return cmd
 }
 
 func showRun(ctx context.Context, opts *Options) error {
@@ -64,6 +78,9 @@ func showRun(ctx context.Context, opts *Options) error {
 		return err
 	}
 	defer store.Close()
+	if opts.Files {
+		return listFiles(ctx, opts, cfg, store)
+	}
 	art, err := store.Get(ctx, opts.Ref)
 	if err != nil {
 		return err

@@ -44,12 +44,14 @@ Each problem is printed on its own line with what to do about it, and the
 exit status is 4 when there is any. Orphaned blobs (in the backend, but
 referenced by no artifact: left by interrupted pushes) are listed too, but
 are garbage, not damage: alone they leave the exit status 0 and "ok" true
-(artstore gc reclaims them). Nothing is changed: verify only reports.`,
+(artstore gc reclaims them). Nothing is changed: verify only reports;
+artstore repair restores missing or damaged blobs from a copy of the
+content without a new version.`,
 		Example: `  $ artstore verify --all
   ok: 12 artifacts, 41 blobs, 1.3 GiB checked
   $ artstore verify reports/q3.pdf:2 --deep
-  digest_mismatch  reports/q3.pdf:2  sha256:77ab...: stored bytes do not match their digest
-    what to do: push the original file again to repair it, or restore the blob from a backup
+  digest_mismatch  reports/q3.pdf:2  sha256:77ab...: chunk 3 (77ab...) is damaged in backend default: ...
+    what to do: artstore repair reports/q3.pdf:2 --from PATH (or --from-backend ID) deletes the damaged blob and restores it from a copy of the content, without a new version
 
   # JSON: {"ok", "artifacts", "blobs", "bytes", "problems": [{"ref", "digest", "kind", "message", "hint"}]}
   $ artstore verify --all --deep --json`,

@@ -27,6 +27,8 @@ type Store struct {
 	PullFunc         func(ctx context.Context, ref string, w io.Writer, opts client.PullOptions) (*client.PullResult, error)
 	PullToPathFunc   func(ctx context.Context, ref, path string, opts client.PullOptions) (*client.PullResult, error)
 	GetFunc          func(ctx context.Context, ref string) (*client.Artifact, error)
+	FilesFunc        func(ctx context.Context, ref string, fn func(client.TreeEntry) error) error
+	RepairFunc       func(ctx context.Context, req client.RepairRequest) (*client.RepairResult, error)
 	ListFunc         func(ctx context.Context, q client.Query) (*client.Page, error)
 	TagFunc          func(ctx context.Context, ref, tag string) (*client.Artifact, error)
 	LabelFunc        func(ctx context.Context, ref string, set map[string]string, remove []string) (*client.Artifact, error)
@@ -116,6 +118,22 @@ func (s *Store) Label(ctx context.Context, ref string, set map[string]string, re
 		return nil, missing("Label")
 	}
 	return s.LabelFunc(ctx, ref, set, remove)
+}
+
+// Repair calls RepairFunc.
+func (s *Store) Repair(ctx context.Context, req client.RepairRequest) (*client.RepairResult, error) {
+	if s.RepairFunc == nil {
+		return nil, missing("Repair")
+	}
+	return s.RepairFunc(ctx, req)
+}
+
+// Files calls FilesFunc.
+func (s *Store) Files(ctx context.Context, ref string, fn func(client.TreeEntry) error) error {
+	if s.FilesFunc == nil {
+		return missing("Files")
+	}
+	return s.FilesFunc(ctx, ref, fn)
 }
 
 // Lineage calls LineageFunc.

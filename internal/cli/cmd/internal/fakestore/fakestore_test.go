@@ -20,6 +20,8 @@ func TestUnconfiguredMethodsFail(t *testing.T) {
 		"List":         func() error { _, err := s.List(ctx, client.Query{}); return err },
 		"Tag":          func() error { _, err := s.Tag(ctx, "", ""); return err },
 		"Label":        func() error { _, err := s.Label(ctx, "", nil, nil); return err },
+		"Repair":       func() error { _, err := s.Repair(ctx, client.RepairRequest{}); return err },
+		"Files":        func() error { return s.Files(ctx, "", nil) },
 		"Lineage":      func() error { _, err := s.Lineage(ctx, "", client.LineageOptions{}); return err },
 		"Delete":       func() error { _, err := s.Delete(ctx, ""); return err },
 		"SetRetention": func() error { _, err := s.SetRetention(ctx, "", client.RetentionRequest{}); return err },

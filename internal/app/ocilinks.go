@@ -1,4 +1,4 @@
-package server
+package app
 
 import (
 	"context"
@@ -10,9 +10,9 @@ import (
 	"github.com/artifact-store/artstore/internal/eventlog"
 )
 
-// ociBlob is a blob an OCI repository holds: its size and how its bytes
+// OCIBlob is a blob an OCI repository holds: its size and how its bytes
 // are stored (a file manifest over chunks, as artstore push stores a file).
-type ociBlob struct {
+type OCIBlob struct {
 	Size     int64
 	Content  content.Digest
 	Manifest content.Digest
@@ -28,7 +28,7 @@ type ociIndex struct {
 
 	refreshMu sync.Mutex // serialises refreshes
 	mu        sync.RWMutex
-	repos     map[string]map[string]ociBlob // repository -> OCI digest -> blob
+	repos     map[string]map[string]OCIBlob // repository -> OCI digest -> blob
 	// anywhere counts, per digest, the repositories that link it, and
 	// keeps one of its blobs: what an anonymous mount links.
 	anywhere  map[string]ociAnywhere
@@ -37,7 +37,7 @@ type ociIndex struct {
 }
 
 type ociAnywhere struct {
-	blob  ociBlob
+	blob  OCIBlob
 	repos int
 }
 
@@ -46,7 +46,7 @@ type ociAnywhere struct {
 const ociIndexMinRefresh = 100 * time.Millisecond
 
 func newOCIIndex(log eventlog.Store) *ociIndex {
-	return &ociIndex{log: log, repos: map[string]map[string]ociBlob{}, anywhere: map[string]ociAnywhere{}}
+	return &ociIndex{log: log, repos: map[string]map[string]OCIBlob{}, anywhere: map[string]ociAnywhere{}}
 }
 
 // refresh folds the events appended since the last refresh, unless the
@@ -93,10 +93,10 @@ func (x *ociIndex) fold(ev eventlog.Event) error {
 	case *eventlog.OCIBlobLinked:
 		m := x.repos[p.Repository]
 		if m == nil {
-			m = map[string]ociBlob{}
+			m = map[string]OCIBlob{}
 			x.repos[p.Repository] = m
 		}
-		b := ociBlob{Size: p.Size, Content: p.Content, Manifest: p.Manifest}
+		b := OCIBlob{Size: p.Size, Content: p.Content, Manifest: p.Manifest}
 		a := x.anywhere[p.Digest]
 		if _, had := m[p.Digest]; !had {
 			a.repos++
@@ -123,7 +123,7 @@ func (x *ociIndex) fold(ev eventlog.Event) error {
 	return nil
 }
 
-func (x *ociIndex) get(repo, digest string) (ociBlob, bool) {
+func (x *ociIndex) get(repo, digest string) (OCIBlob, bool) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	b, ok := x.repos[repo][digest]
@@ -132,20 +132,20 @@ func (x *ociIndex) get(repo, digest string) (ociBlob, bool) {
 
 // Lookup returns the blob digest of repository repo, re-reading the log
 // once when it is not known yet.
-func (x *ociIndex) Lookup(ctx context.Context, repo, digest string) (ociBlob, bool, error) {
+func (x *ociIndex) Lookup(ctx context.Context, repo, digest string) (OCIBlob, bool, error) {
 	if b, ok := x.get(repo, digest); ok {
 		return b, true, nil
 	}
 	if err := x.refresh(ctx, ociIndexMinRefresh); err != nil {
-		return ociBlob{}, false, err
+		return OCIBlob{}, false, err
 	}
 	b, ok := x.get(repo, digest)
 	return b, ok, nil
 }
 
 // Anywhere returns a blob with the digest linked in any repository.
-func (x *ociIndex) Anywhere(ctx context.Context, digest string) (ociBlob, bool, error) {
-	look := func() (ociBlob, bool) {
+func (x *ociIndex) Anywhere(ctx context.Context, digest string) (OCIBlob, bool, error) {
+	look := func() (OCIBlob, bool) {
 		x.mu.RLock()
 		defer x.mu.RUnlock()
 		a, ok := x.anywhere[digest]
@@ -155,7 +155,7 @@ func (x *ociIndex) Anywhere(ctx context.Context, digest string) (ociBlob, bool, 
 		return b, true, nil
 	}
 	if err := x.refresh(ctx, ociIndexMinRefresh); err != nil {
-		return ociBlob{}, false, err
+		return OCIBlob{}, false, err
 	}
 	b, ok := look()
 	return b, ok, nil
@@ -163,7 +163,7 @@ func (x *ociIndex) Anywhere(ctx context.Context, digest string) (ociBlob, bool, 
 
 // Link records that repo holds the blob, with actor as the event's actor,
 // and folds the event before it returns.
-func (x *ociIndex) Link(ctx context.Context, actor, repo, digest string, b ociBlob) error {
+func (x *ociIndex) Link(ctx context.Context, actor, repo, digest string, b OCIBlob) error {
 	return x.append(ctx, actor, repo, &eventlog.OCIBlobLinked{Repository: repo, Digest: digest, Size: b.Size, Content: b.Content, Manifest: b.Manifest})
 }
 
