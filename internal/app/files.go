@@ -43,7 +43,7 @@ func (s *Service) Files(ctx context.Context, p Principal, ref string, fn func(ap
 
 // TreeEntry converts a tree manifest entry to the wire type.
 func TreeEntry(e content.TreeEntry) api.TreeEntry {
-	out := api.TreeEntry{Path: e.Path, Type: string(e.Type), Mode: fmt.Sprintf("%04o", e.Mode), Size: e.Size}
+	out := api.TreeEntry{Path: e.Path, Type: string(e.Type), Mode: fmt.Sprintf("%04o", e.Mode), Size: e.Size, Target: e.Target}
 	if !e.Digest.IsZero() {
 		out.Digest = e.Digest.String()
 	}

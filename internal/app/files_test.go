@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/artifact-store/artstore/internal/app"
+	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/storage"
 	"github.com/artifact-store/artstore/internal/storage/local"
 	"github.com/artifact-store/artstore/internal/transfer"
@@ -124,5 +125,13 @@ func TestFilesOfADamagedTree(t *testing.T) {
 	err := svc.Files(ctx, admin, "site", func(api.TreeEntry) error { called = true; return nil })
 	if !errors.Is(app.Sentinel(err), api.ErrIntegrity) || called {
 		t.Fatalf("a missing manifest: %v (fn called: %v), want an integrity failure before any entry", err, called)
+	}
+}
+
+// TestTreeEntryLink: a symbolic link entry keeps its target on the wire.
+func TestTreeEntryLink(t *testing.T) {
+	got := app.TreeEntry(content.TreeEntry{Path: "lib/libfoo.so", Type: content.EntrySymlink, Target: "libfoo.so.1"})
+	if got.Type != api.EntrySymlink || got.Target != "libfoo.so.1" || got.Mode != "0000" || got.Digest != "" {
+		t.Fatalf("TreeEntry = %+v", got)
 	}
 }
