@@ -220,7 +220,9 @@ func (s *Service) OCIMount(ctx context.Context, p Principal, repo string, d OCID
 	case p.Prefix == "":
 		b, ok, err = s.links.Anywhere(ctx, d.String())
 	}
-	if err != nil || !ok {
+	if err != nil || !ok || b.InStream {
+		// A file of a stream-layout tree has no blob of its own to link:
+		// the client uploads it.
 		return false, err
 	}
 	if _, err := s.backend.Head(ctx, b.Manifest); err != nil {

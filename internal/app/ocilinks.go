@@ -11,11 +11,16 @@ import (
 )
 
 // OCIBlob is a blob an OCI repository holds: its size and how its bytes
-// are stored (a file manifest over chunks, as artstore push stores a file).
+// are stored: a file manifest over chunks, as artstore push stores a file,
+// or (InStream) a section of a stream-layout tree's stream, where a file
+// of a directory artifact lives (Manifest is then the tree's manifest and
+// Offset where the file starts).
 type OCIBlob struct {
 	Size     int64
 	Content  content.Digest
 	Manifest content.Digest
+	InStream bool
+	Offset   int64
 }
 
 // ociIndex is which blobs each OCI repository holds, folded from the

@@ -65,24 +65,18 @@ func (s *Service) nativeManifest(ctx context.Context, a eventlog.Artifact) (OCIM
 		},
 	}
 	if KindOf(a.MediaType) == api.KindTree {
-		stream := false
 		err := s.eachTreeFile(ctx, a.ManifestDigest, func(e content.TreeEntry) {
-			if e.Manifest.IsZero() {
-				stream = true // a stream-layout tree: no file has a manifest of its own
-				return
-			}
 			doc.Layers = append(doc.Layers, ociDescriptor{MediaType: "application/octet-stream", Digest: e.Digest.String(), Size: e.Size,
 				Annotations: map[string]string{ociTitleAnnotation: e.Path}})
-			s.native.putBlob(a.Name, e.Digest.String(), OCIBlob{Size: e.Size, Content: e.Digest, Manifest: e.Manifest})
+			b := OCIBlob{Size: e.Size, Content: e.Digest, Manifest: e.Manifest}
+			if e.Manifest.IsZero() {
+				// A stream-layout tree: the file is a section of its stream.
+				b = OCIBlob{Size: e.Size, Content: e.Digest, Manifest: a.ManifestDigest, InStream: true, Offset: e.Offset}
+			}
+			s.native.putBlob(a.Name, e.Digest.String(), b)
 		})
 		if err != nil {
 			return OCIManifest{}, fmt.Errorf("the tree of %s: %w", a.Ref(), err)
-		}
-		if stream {
-			// Its files' bytes are ranges of the tree's chunk stream, which
-			// the blob routes cannot serve by a file's digest.
-			return OCIManifest{}, fmt.Errorf("%w: %s is a directory stored in the stream layout, whose files are not served as OCI layers; pull it with artstore pull",
-				api.ErrInvalid, a.Ref())
 		}
 	} else {
 		doc.Layers = append(doc.Layers, ociDescriptor{MediaType: orOctetStream(a.MediaType), Digest: a.ContentDigest.String(), Size: a.Size,

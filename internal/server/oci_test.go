@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -24,6 +25,7 @@ import (
 	"github.com/artifact-store/artstore/internal/registry"
 	"github.com/artifact-store/artstore/internal/storage"
 	"github.com/artifact-store/artstore/internal/transfer"
+	"github.com/artifact-store/artstore/pkg/api"
 )
 
 // newOCIEnv is newEnv with the given /v2 options.
@@ -568,4 +570,58 @@ func TestOCIHostile(t *testing.T) {
 	}
 	resp, b = e.ociDo("GET", "/v2/r/nothing/here", "read", nil, nil)
 	wantStatus(t, "unknown path", resp, b, http.StatusNotFound)
+}
+
+// TestOCIStreamTreeBlobs: a directory artifact in the stream layout (what
+// artstore push writes) is served through /v2 with one layer per file;
+// each file is a blob of the repository, a verified section of the tree's
+// stream, whole or by Range, and it cannot be mounted elsewhere (the
+// client uploads it).
+func TestOCIStreamTreeBlobs(t *testing.T) {
+	e := newEnv(t)
+	src := t.TempDir()
+	files := map[string][]byte{"a.txt": []byte("alpha"), "sub/b.bin": randomBytes(t, 300<<10), "sub/c.bin": randomBytes(t, 70<<10), "z/empty": nil}
+	for p, b := range files {
+		full := filepath.Join(src, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tr, err := transfer.PushTree(context.Background(), src, transfer.FromBackend(e.backend), transfer.PushOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.doJSON("POST", "/v1/artifacts", "admin", api.RegisterRequest{Name: "sites/s", ContentDigest: tr.ContentDigest.String(),
+		ManifestDigest: tr.ManifestDigest.String(), Size: tr.Size, MediaType: api.TreeMediaType}, http.StatusCreated, nil)
+
+	resp, body := e.ociDo("GET", "/v2/sites/s/manifests/latest", "read", nil, map[string]string{"Accept": app.OCIManifestType})
+	wantStatus(t, "GET manifest", resp, body, http.StatusOK)
+	var doc struct {
+		Layers []struct {
+			Digest      string            `json:"digest"`
+			Size        int64             `json:"size"`
+			Annotations map[string]string `json:"annotations"`
+		} `json:"layers"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil || len(doc.Layers) != len(files) {
+		t.Fatalf("manifest with %d layers (%v), want %d: %s", len(doc.Layers), err, len(files), body)
+	}
+	for _, l := range doc.Layers {
+		want, ok := files[l.Annotations["org.opencontainers.image.title"]]
+		if !ok || l.Digest != sha256Of(want) || l.Size != int64(len(want)) {
+			t.Fatalf("layer %+v matches no file", l)
+		}
+		e.getBlob("sites/s", l.Digest, "read", want)
+	}
+	big := files["sub/b.bin"]
+	resp, body = e.ociDo("GET", "/v2/sites/s/blobs/"+sha256Of(big), "read", nil, map[string]string{"Range": "bytes=100-200099"})
+	wantStatus(t, "GET a range", resp, body, http.StatusPartialContent)
+	if !bytes.Equal(body, big[100:200100]) || resp.Header.Get("Content-Range") != fmt.Sprintf("bytes 100-200099/%d", len(big)) {
+		t.Fatalf("range: %d bytes, Content-Range %q", len(body), resp.Header.Get("Content-Range"))
+	}
+	resp, body = e.ociDo("POST", "/v2/copies/s/blobs/uploads/?mount="+sha256Of(big)+"&from=sites/s", "write", nil, nil)
+	wantStatus(t, "mount of a file of a stream tree", resp, body, http.StatusAccepted)
 }

@@ -74,6 +74,9 @@ func (s *Server) handleOCIBlobGet(w http.ResponseWriter, r *http.Request, c *cal
 		_, err := w.Write(body[rng.Start : rng.End+1])
 		return err
 	}
+	if b.InStream {
+		return s.writeOCISection(w, r, c, name, d, b, rng, status)
+	}
 	check := func(m content.Manifest) error {
 		if m.Kind != content.KindFile || m.Digest != b.Content || m.Size != b.Size {
 			return fmt.Errorf("%w: it describes %s content %s of %d bytes, the blob was linked as %s of %d bytes",
@@ -91,6 +94,38 @@ func (s *Server) handleOCIBlobGet(w http.ResponseWriter, r *http.Request, c *cal
 	defer f.Close()
 	out := &headerFirstWriter{w: w, out: &deadlineWriter{w: w, c: c, d: s.limits.IOTimeout}, status: status}
 	res, err := f.WriteRange(r.Context(), out, &rng)
+	s.metrics.blobBytesOut.Add(res.Written)
+	if err != nil {
+		return fmt.Errorf("blob %s of %s: %w", d, name, err)
+	}
+	return nil
+}
+
+// writeOCISection sends rng of blob b, a file of a stream-layout tree (a
+// directory artifact served through /v2): a section of the tree's stream,
+// verified chunk by chunk, and, sent whole, against its digest.
+func (s *Server) writeOCISection(w http.ResponseWriter, r *http.Request, c *call, name string, d ociDigest, b app.OCIBlob, rng content.Range, status int) error {
+	check := func(m content.Manifest) error {
+		if !m.Stream() || b.Offset < 0 || b.Offset > m.Size-b.Size {
+			return fmt.Errorf("%w: blob %s is %d bytes at %d of the stream of tree %s, which has %d",
+				content.ErrMismatch, d, b.Size, b.Offset, b.Manifest.Short(), m.Size)
+		}
+		return nil
+	}
+	f, err := transfer.OpenFile(r.Context(), b.Manifest, transfer.FromBackend(s.backend), contentPullOptions(check))
+	if err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return ociErr(http.StatusNotFound, "BLOB_UNKNOWN", fmt.Sprintf("repository %s has no blob %s", name, d))
+		}
+		return fmt.Errorf("blob %s of %s: %w", d, name, err)
+	}
+	defer f.Close()
+	var part *content.Range
+	if rng.Start != 0 || rng.End != b.Size-1 {
+		part = &rng
+	}
+	out := &headerFirstWriter{w: w, out: &deadlineWriter{w: w, c: c, d: s.limits.IOTimeout}, status: status}
+	res, err := f.WriteSection(r.Context(), out, b.Offset, b.Size, b.Content, part)
 	s.metrics.blobBytesOut.Add(res.Written)
 	if err != nil {
 		return fmt.Errorf("blob %s of %s: %w", d, name, err)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/artifact-store/artstore/internal/content"
@@ -87,5 +89,74 @@ func TestFileWriteRangeVerifies(t *testing.T) {
 	}
 	if !bytes.Equal(out.Bytes(), data[10:m.Chunks[0].Size]) {
 		t.Fatalf("wrote %d bytes; want only the %d of the intact first chunk", out.Len(), m.Chunks[0].Size-10)
+	}
+}
+
+// TestFileWriteSection: a file of a stream-layout tree is a section of the
+// tree's stream; WriteSection serves it whole (checking its digest) or any
+// range of it, and refuses a file manifest and a section past the stream.
+func TestFileWriteSection(t *testing.T) {
+	src := t.TempDir()
+	paths := manyFiles(t, src, 60, 300)
+	s := newMemStore()
+	res, err := PushTree(context.Background(), src, s, PushOptions{Chunker: smallParams()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := manifestOf(t, s, res.ManifestDigest)
+	if !m.Stream() {
+		t.Fatal("the tree is not in the stream layout")
+	}
+	f, err := OpenFile(context.Background(), res.ManifestDigest, s, PullOptions{Concurrency: 1, ReadAhead: 1, BufferSize: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	files := 0
+	for _, e := range m.Entries {
+		if e.Type != content.EntryFile {
+			continue
+		}
+		files++
+		want, err := os.ReadFile(filepath.Join(src, filepath.FromSlash(e.Path)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		pr, err := f.WriteSection(context.Background(), &out, e.Offset, e.Size, e.Digest, nil)
+		if err != nil || !bytes.Equal(out.Bytes(), want) || pr.Written != int64(len(want)) {
+			t.Fatalf("WriteSection(%s): %d bytes, %v; want its %d bytes", e.Path, out.Len(), err, len(want))
+		}
+		if e.Size > 10 {
+			out.Reset()
+			r := content.Range{Start: 3, End: e.Size - 2}
+			if _, err := f.WriteSection(context.Background(), &out, e.Offset, e.Size, e.Digest, &r); err != nil || !bytes.Equal(out.Bytes(), want[3:e.Size-1]) {
+				t.Fatalf("WriteSection(%s, %v): %q, %v; want %q", e.Path, r, out.Bytes(), err, want[3:e.Size-1])
+			}
+		}
+	}
+	if files != len(paths) {
+		t.Fatalf("%d file entries, want %d", files, len(paths))
+	}
+	e := m.Entries[len(m.Entries)-1]
+	var out bytes.Buffer
+	if _, err := f.WriteSection(context.Background(), &out, e.Offset, e.Size, content.FromBytes([]byte("other")), nil); !errors.Is(err, content.ErrMismatch) {
+		t.Fatalf("WriteSection with the wrong digest: %v; want ErrMismatch", err)
+	}
+	if _, err := f.WriteSection(context.Background(), &out, m.Size-5, 10, e.Digest, nil); err == nil {
+		t.Fatal("WriteSection past the end of the stream succeeded")
+	}
+
+	one, err := Push(context.Background(), bytes.NewReader([]byte("a file")), s, PushOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ff, err := OpenFile(context.Background(), one.ManifestDigest, s, PullOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ff.Close()
+	if _, err := ff.WriteSection(context.Background(), &out, 0, 6, one.ContentDigest, nil); !errors.Is(err, ErrWrongKind) {
+		t.Fatalf("WriteSection of a file manifest: %v; want ErrWrongKind", err)
 	}
 }
