@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# scripts/oci-tools.sh [DIR] -- build the OCI client tools artstore's /v2
-# tests run, into DIR (default $ARTSTORE_OCI_TOOLS, else
+# scripts/oci-tools.sh [--with-registry] [DIR] -- build the OCI client tools
+# artstore's /v2 tests run, into DIR (default $ARTSTORE_OCI_TOOLS, else
 # ~/.cache/artstore-tools, else $TMPDIR/artstore-tools), and print DIR.
 #
 #   DIR/conformance.test   the OCI distribution-spec conformance suite
@@ -8,6 +8,10 @@
 #                          it never enters artstore's go.mod)
 #   DIR/oras               oras.land/oras/cmd/oras
 #   DIR/crane              github.com/google/go-containerregistry/cmd/crane
+#   DIR/registry           with --with-registry only: the CNCF distribution
+#                          registry, the peer scripts/bench-oci.sh measures
+#                          against (a build of about ten minutes on two cores,
+#                          so CI and make test never ask for it)
 #
 # A tool already in DIR at the pinned version is reused (DIR/.versions
 # records what was built), so only a fresh machine pays for the builds.
@@ -21,6 +25,14 @@ ORAS_VER=v1.3.6
 CRANE_PKG=github.com/google/go-containerregistry/cmd/crane
 CRANE_VER=v0.22.1
 
+REGISTRY_PKG=github.com/distribution/distribution/v3/cmd/registry
+REGISTRY_VER=v3.1.2
+
+with_registry=false
+if [[ ${1:-} == --with-registry ]]; then
+	with_registry=true
+	shift
+fi
 dir=${1:-${ARTSTORE_OCI_TOOLS:-}}
 if [[ -z $dir ]]; then
 	if [[ -n ${HOME:-} && -w ${HOME:-/nonexistent} ]]; then
@@ -84,4 +96,7 @@ conformance() {
 conformance
 install "$ORAS_PKG" "$ORAS_VER" oras
 install "$CRANE_PKG" "$CRANE_VER" crane
+if $with_registry; then
+	install "$REGISTRY_PKG" "$REGISTRY_VER" registry
+fi
 echo "$dir"

@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"github.com/artifact-store/artstore/internal/content"
+	"github.com/artifact-store/artstore/internal/storage"
 	"github.com/artifact-store/artstore/internal/transfer"
+	"github.com/artifact-store/artstore/pkg/api"
 )
 
 // RemoteOptions configure OpenRemote.
@@ -277,9 +279,21 @@ func (b remoteBlobs) Get(ctx context.Context, d content.Digest, rng *content.Ran
 		if resp.StatusCode < 300 {
 			return nil, fmt.Errorf("%w: daemon answered %d to a blob GET, want %d", ErrUnavailable, resp.StatusCode, want)
 		}
-		return nil, decodeError(resp)
+		return nil, blobGetErr(d, decodeError(resp))
 	}
 	return transportBody{ReadCloser: resp.Body, r: b.r}, nil
+}
+
+// blobGetErr is the error of a blob GET the daemon refused. A blob is
+// fetched by digest because a manifest (or the registration) names it, so
+// a missing one is lost bytes, as local mode's storage.ErrNotFound says
+// (an integrity failure, exit 4), not an unknown name (exit 3).
+func blobGetErr(d content.Digest, err error) error {
+	var re *RemoteError
+	if errors.As(err, &re) && api.Code(re.Code) == api.CodeNotFound {
+		return fmt.Errorf("blob %s: %s: %w", d.Short(), re.Message, storage.ErrNotFound)
+	}
+	return err
 }
 
 // transportBody marks the read errors of a response body (a blob's, or an

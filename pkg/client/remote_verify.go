@@ -7,6 +7,7 @@ import (
 
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/fsck"
+	"github.com/artifact-store/artstore/internal/storage"
 	"github.com/artifact-store/artstore/internal/transfer"
 )
 
@@ -168,7 +169,7 @@ func verifyKind(err error) (string, bool) {
 		return ProblemDigestMismatch, true
 	case errors.Is(err, content.ErrInvalidManifest):
 		return ProblemInvalidManifest, true
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, ErrNotFound), errors.Is(err, storage.ErrNotFound):
 		return ProblemMissing, true
 	}
 	return "", false
