@@ -24,6 +24,7 @@ import (
 	"github.com/artifact-store/artstore/internal/eventlog/sqlite"
 	"github.com/artifact-store/artstore/internal/registry"
 	"github.com/artifact-store/artstore/internal/storage"
+	"github.com/artifact-store/artstore/internal/storage/local"
 	"github.com/artifact-store/artstore/internal/transfer"
 	"github.com/artifact-store/artstore/pkg/api"
 )
@@ -624,4 +625,36 @@ func TestOCIStreamTreeBlobs(t *testing.T) {
 	}
 	resp, body = e.ociDo("POST", "/v2/copies/s/blobs/uploads/?mount="+sha256Of(big)+"&from=sites/s", "write", nil, nil)
 	wantStatus(t, "mount of a file of a stream tree", resp, body, http.StatusAccepted)
+}
+
+// TestOCIUploadDirCreated: an upload directory that does not exist yet is
+// created (mode 0700) when the server starts, so the first upload works;
+// one that cannot be created fails New, not every upload later.
+func TestOCIUploadDirCreated(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "not", "yet")
+	e := newOCIEnv(t, OCIOptions{UploadDir: dir})
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("upload dir after New: %v, %v; want a 0700 directory", fi, err)
+	}
+	data := []byte("first upload")
+	resp, b := e.ociDo("POST", "/v2/r/blobs/uploads/?digest="+sha256Of(data), "write", data, nil)
+	wantStatus(t, "upload", resp, b, http.StatusCreated)
+
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	log, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "log.db"), eventlog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	be, err := local.New("default", filepath.Join(t.TempDir(), "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = New(Options{Registry: registry.New(log, nil, nil), Log: log, Backend: be, OCI: OCIOptions{UploadDir: filepath.Join(file, "uploads")}})
+	if err == nil || !strings.Contains(err.Error(), "upload directory") {
+		t.Fatalf("New with an upload dir under a file: %v; want an error naming the upload directory", err)
+	}
 }

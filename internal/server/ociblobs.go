@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
@@ -16,8 +17,15 @@ import (
 	"github.com/artifact-store/artstore/internal/transfer"
 )
 
-// initOCI sets up the /v2 API's state.
-func (s *Server) initOCI(o OCIOptions) {
+// initOCI sets up the /v2 API's state. It creates the upload directory
+// (mode 0700: uploads are other people's bytes) when it does not exist, so
+// a wrong path fails the start, not every upload.
+func (s *Server) initOCI(o OCIOptions) error {
+	if o.UploadDir != "" {
+		if err := os.MkdirAll(o.UploadDir, 0o700); err != nil {
+			return fmt.Errorf("server: the OCI upload directory (--oci-upload-dir): %w", err)
+		}
+	}
 	s.ociAnonymousPull = o.AnonymousPull
 	s.ociMaxBlob = o.MaxBlob
 	if s.ociMaxBlob <= 0 {
@@ -25,6 +33,7 @@ func (s *Server) initOCI(o OCIOptions) {
 	}
 	s.uploads = newOCIUploads(o.UploadDir, o.UploadExpiry, o.MaxUploads, s.now)
 	s.finishing = make(chan struct{}, 2)
+	return nil
 }
 
 // ociDigest is an OCI digest (app.OCIDigest).

@@ -15,6 +15,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/artifact-store/artstore/internal/app"
+	"github.com/artifact-store/artstore/pkg/api"
 )
 
 // ociUpload is one blob upload session (POST /v2/<name>/blobs/uploads/).
@@ -95,7 +98,9 @@ func (us *ociUploads) Open(repo, tokenID string) (*ociUpload, error) {
 	}
 	f, err := os.CreateTemp(us.dir, "artstore-oci-upload-*")
 	if err != nil {
-		return nil, fmt.Errorf("upload session: temporary file in %s: %w", us.dir, err)
+		// The daemon's own directory failed (removed, full, unwritable): a
+		// server condition, never the client's "name unknown".
+		return nil, app.Mark(fmt.Errorf("upload session: temporary file in %s: %w", us.dir, err), api.ErrUnavailable)
 	}
 	// Unlinked at once: the file lives as long as the session holds it open.
 	if err := os.Remove(f.Name()); err != nil {

@@ -241,7 +241,9 @@ func New(opts Options) (*Server, error) {
 		s.mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(rt))
 	}
 	if !opts.OCI.Disabled {
-		s.initOCI(opts.OCI)
+		if err := s.initOCI(opts.OCI); err != nil {
+			return nil, err
+		}
 		s.mux.Handle("/v2/", http.HandlerFunc(s.handleOCI))
 	}
 	// Anything else is a JSON 404 (or 405 for a known path).
