@@ -113,7 +113,7 @@ storage:
 http:
   addr: 127.0.0.1:$port
 EOF
-	OTEL_TRACES_EXPORTER=none "$REGISTRY" serve "$dir/config.yml" 2>"$dir/registry.log" &
+	OTEL_TRACES_EXPORTER=none "$REGISTRY" serve "$dir/config.yml" >"$dir/registry.log" 2>&1 &
 	DI_PID=$!
 	PIDS+=("$DI_PID")
 	DI_HOST=127.0.0.1:$port
@@ -122,6 +122,8 @@ EOF
 
 # now: seconds since the epoch, with nanoseconds.
 now() { date +%s.%N; }
+# secs START END: END - START in seconds, three decimals.
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f\n", b - a }'; }
 record() { echo "$3" >>"$WORK/$1.$2"; }
 median() { sort -n "$WORK/$1.$2" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 # ms VALUE: a wrk duration (850.00us, 1.23ms, 1.05s) in milliseconds.
@@ -141,11 +143,11 @@ measure() {
 	start=$(now)
 	(cd "$WORK" && "$ORAS" push --plain-http "$@" "$host/bench/timed:v1" big.bin >/dev/null)
 	end=$(now)
-	record "$tag" push "$(echo "$end - $start" | bc)"
+	record "$tag" push "$(secs "$start" "$end")"
 	start=$(now)
 	"$ORAS" pull --plain-http "$@" -o "$dir/out" "$host/bench/timed:v1" >/dev/null
 	end=$(now)
-	record "$tag" pull "$(echo "$end - $start" | bc)"
+	record "$tag" pull "$(secs "$start" "$end")"
 	cmp "$dir/out/big.bin" "$WORK/big.bin"
 	rm -rf "$dir/out"
 	local hdr=()
@@ -224,4 +226,4 @@ end=$(now)
 	exit 1
 }
 hwm=$(awk '/^VmHWM/ { print int($2 / 1024) }' "/proc/$AS_PID/status")
-printf 'uploaded %d GiB in %.1f s; daemon peak RSS (VmHWM) %d MiB\n' "$BIG_GIB" "$(echo "$end - $start" | bc)" "$hwm"
+printf 'uploaded %d GiB in %s s; daemon peak RSS (VmHWM) %d MiB\n' "$BIG_GIB" "$(secs "$start" "$end")" "$hwm"
