@@ -184,7 +184,11 @@ func (s *Service) nativeBlob(ctx context.Context, repo string, d OCIDigest) (OCI
 	a, err := s.reg.Get(ctx, repo+"@"+cd.String())
 	switch {
 	case err == nil && KindOf(a.MediaType) == api.KindFile:
-		return OCIBlob{Size: a.Size, Content: a.ContentDigest, Manifest: a.ManifestDigest}, true, nil
+		// Cached as a tree's files are: what the next GET of the blob reads
+		// first (the bytes are checked to be stored on every request).
+		b := OCIBlob{Size: a.Size, Content: a.ContentDigest, Manifest: a.ManifestDigest}
+		s.native.putBlob(repo, d.String(), b)
+		return b, true, nil
 	case err != nil && !errors.Is(err, registry.ErrNotFound):
 		return OCIBlob{}, false, err
 	}

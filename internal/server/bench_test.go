@@ -28,3 +28,21 @@ func benchBlob(b *testing.B, method string) {
 		}
 	}
 }
+
+// BenchmarkOCIBlobGet is BenchmarkBlobGet through /v2: the 1 KiB content
+// of a native file artifact, read as a blob of its repository.
+func BenchmarkOCIBlobGet(b *testing.B) {
+	e := newEnv(b)
+	a := e.register("bench/small", make([]byte, 1024))
+	req := httptest.NewRequest("GET", "/v2/bench/small/blobs/"+a.ContentDigest, nil)
+	req.Header.Set("Authorization", "Bearer "+e.tok["read"])
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		e.srv.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			b.Fatal(w.Code, w.Body.String())
+		}
+	}
+}

@@ -378,6 +378,20 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 	return err
 }
 
+// clearEntityHeaders removes what a handler set about the body it meant to
+// send (its length, range, digest) before an error body of status
+// replaces it: a stale Content-Length would cut the error short or leave
+// the client waiting for bytes that never come. A 416 keeps its
+// Content-Range ("bytes */SIZE" tells the client the size).
+func clearEntityHeaders(h http.Header, status int) {
+	for _, k := range []string{"Content-Length", "Content-Range", "Content-Type", "ETag", "Docker-Content-Digest", "Accept-Ranges", "Last-Modified"} {
+		if k == "Content-Range" && status == http.StatusRequestedRangeNotSatisfiable {
+			continue
+		}
+		h.Del(k)
+	}
+}
+
 // apiError is an error with its HTTP status and API code.
 type apiError struct {
 	status  int
@@ -406,6 +420,7 @@ func (s *Server) writeError(w *statusWriter, r *http.Request, c *call, err error
 		return true
 	}
 	e := classify(err)
+	clearEntityHeaders(w.Header(), e.status)
 	if e.status >= 500 {
 		s.logger.Error("request failed", "request_id", c.id, "error", err.Error())
 	}

@@ -344,6 +344,7 @@ func (s *Server) writeOCIError(w *statusWriter, r *http.Request, c *call, err er
 		return true
 	}
 	e := ociClassify(err)
+	clearEntityHeaders(w.Header(), e.status)
 	if e.status >= 500 {
 		s.logger.Error("request failed", "request_id", c.id, "error", err.Error())
 	}

@@ -658,3 +658,33 @@ func TestOCIUploadDirCreated(t *testing.T) {
 		t.Fatalf("New with an upload dir under a file: %v; want an error naming the upload directory", err)
 	}
 }
+
+// TestOCISmallBlobVerified: a small blob is served from its one chunk,
+// whole or by Range, and a chunk whose bytes were damaged is never sent:
+// the GET fails before the status line.
+func TestOCISmallBlobVerified(t *testing.T) {
+	e := newEnv(t)
+	data := randomBytes(t, 4096)
+	a := e.register("small/s", data)
+	e.getBlob("small/s", a.ContentDigest, "read", data)
+	resp, body := e.ociDo("GET", "/v2/small/s/blobs/"+a.ContentDigest, "read", nil, map[string]string{"Range": "bytes=10-19"})
+	wantStatus(t, "GET a range", resp, body, http.StatusPartialContent)
+	if !bytes.Equal(body, data[10:20]) {
+		t.Fatalf("range: %q, want %q", body, data[10:20])
+	}
+	p := filepath.Join(e.backend.Root(), filepath.FromSlash(content.MustParseDigest(a.ContentDigest).Key()))
+	bad := bytes.Clone(data)
+	bad[100] ^= 1
+	if err := os.Chmod(p, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, bad, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, hdr := range []map[string]string{nil, {"Range": "bytes=0-9"}} {
+		resp, body = e.ociDo("GET", "/v2/small/s/blobs/"+a.ContentDigest, "read", nil, hdr)
+		if resp.StatusCode < 500 || bytes.Contains(body, bad[:10]) {
+			t.Fatalf("GET of a damaged blob (%v): %d, %d bytes; want a 5xx without its bytes", hdr, resp.StatusCode, len(body))
+		}
+	}
+}

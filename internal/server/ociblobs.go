@@ -15,6 +15,7 @@ import (
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/storage"
 	"github.com/artifact-store/artstore/internal/transfer"
+	"github.com/artifact-store/artstore/pkg/api"
 )
 
 // initOCI sets up the /v2 API's state. It creates the upload directory
@@ -84,7 +85,12 @@ func (s *Server) handleOCIBlobGet(w http.ResponseWriter, r *http.Request, c *cal
 		return err
 	}
 	if b.InStream {
-		return s.writeOCISection(w, r, c, name, d, b, rng, status)
+		return damagedBlob(s.writeOCISection(w, r, c, name, d, b, rng, status))
+	}
+	if b.Size <= ociSmallBlob {
+		if done, err := s.writeOCISmall(w, r, d, b, rng, status); done || err != nil {
+			return damagedBlob(err)
+		}
 	}
 	check := func(m content.Manifest) error {
 		if m.Kind != content.KindFile || m.Digest != b.Content || m.Size != b.Size {
@@ -105,9 +111,50 @@ func (s *Server) handleOCIBlobGet(w http.ResponseWriter, r *http.Request, c *cal
 	res, err := f.WriteRange(r.Context(), out, &rng)
 	s.metrics.blobBytesOut.Add(res.Written)
 	if err != nil {
-		return fmt.Errorf("blob %s of %s: %w", d, name, err)
+		return damagedBlob(fmt.Errorf("blob %s of %s: %w", d, name, err))
 	}
 	return nil
+}
+
+// damagedBlob marks a stored blob that failed verification as an integrity
+// failure (500): on a read, bytes that do not match their digest are the
+// store's fault, not a DIGEST_INVALID of the client's.
+func damagedBlob(err error) error {
+	if errors.Is(err, content.ErrMismatch) {
+		return app.Mark(err, api.ErrIntegrity)
+	}
+	return err
+}
+
+// ociSmallBlob is the largest blob writeOCISmall serves from memory.
+const ociSmallBlob = 256 << 10
+
+// writeOCISmall serves a small blob from its one chunk: content smaller
+// than the chunker's minimum is stored as a single chunk, whose digest is
+// the content digest. It reads the chunk into memory and verifies it
+// before the status line, so a damaged chunk fails the request cleanly.
+// done is false when the content is not stored as one chunk (nothing was
+// written): the caller serves it through its manifest.
+func (s *Server) writeOCISmall(w http.ResponseWriter, r *http.Request, d ociDigest, b app.OCIBlob, rng content.Range, status int) (done bool, err error) {
+	rc, err := s.backend.Get(r.Context(), b.Content, nil)
+	if errors.Is(err, storage.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("blob %s: %w", d, err)
+	}
+	defer rc.Close()
+	buf, err := io.ReadAll(io.LimitReader(rc, b.Size+1))
+	if err != nil {
+		return false, fmt.Errorf("blob %s: %w", d, err)
+	}
+	if got := content.FromBytes(buf); got != b.Content || int64(len(buf)) != b.Size {
+		return false, fmt.Errorf("blob %s: %w", d, &content.MismatchError{Expected: b.Content, Actual: got, ExpectedSize: b.Size, ActualSize: int64(len(buf))})
+	}
+	w.WriteHeader(status)
+	n, err := w.Write(buf[rng.Start : rng.End+1])
+	s.metrics.blobBytesOut.Add(int64(n))
+	return true, err
 }
 
 // writeOCISection sends rng of blob b, a file of a stream-layout tree (a
