@@ -215,7 +215,9 @@ func (u *ociUpload) Append(body io.Reader, start, length, max int64) (int64, err
 		return 0, ociErr(http.StatusRequestEntityTooLarge, "SIZE_INVALID", fmt.Sprintf("a blob may be at most %d bytes", max))
 	}
 	w := io.NewOffsetWriter(u.f, size)
-	n, err := io.Copy(io.MultiWriter(w, u.h), io.LimitReader(body, limit+1))
+	// 256 KiB at a time, not io.Copy's 32 KiB: an eighth of the writes
+	// for a layer of hundreds of MiB.
+	n, err := io.CopyBuffer(io.MultiWriter(w, u.h), io.LimitReader(body, limit+1), make([]byte, 256<<10))
 	switch {
 	case err != nil:
 	case n > limit:
