@@ -688,3 +688,32 @@ func TestOCISmallBlobVerified(t *testing.T) {
 		}
 	}
 }
+
+// TestOCIWholeBlobStreamed: a blob sent whole in one body (a monolithic
+// POST, or the closing PUT of an empty session, as oras sends it) is
+// stored as it arrives, without the session's spool: it works with the
+// upload directory gone, and a wrong digest still stores nothing.
+func TestOCIWholeBlobStreamed(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "uploads")
+	e := newOCIEnv(t, OCIOptions{UploadDir: dir})
+	data := randomBytes(t, 3<<20)
+	// Sessions opened while the directory is there; their spool files
+	// are open already.
+	wrongLoc, rightLoc := e.startUpload("r", "write"), e.startUpload("r", "write")
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	before := countBlobs(t, e)
+	resp, b := e.ociDo("PUT", wrongLoc+"?digest="+sha256Of(append([]byte("x"), data...)), "write", data, nil)
+	wantStatus(t, "PUT, wrong digest", resp, b, http.StatusBadRequest)
+	if ociCode(t, b) != "DIGEST_INVALID" || countBlobs(t, e) != before {
+		t.Fatalf("a refused streamed PUT: %s; %d objects, had %d", b, countBlobs(t, e), before)
+	}
+	resp, b = e.ociDo("PUT", rightLoc+"?digest="+sha256Of(data), "write", data, nil)
+	wantStatus(t, "PUT of the whole blob", resp, b, http.StatusCreated)
+	e.getBlob("r", sha256Of(data), "read", data)
+	other := randomBytes(t, 1<<20)
+	resp, b = e.ociDo("POST", "/v2/r/blobs/uploads/?digest="+sha256Of(other), "write", other, nil)
+	wantStatus(t, "monolithic POST", resp, b, http.StatusCreated)
+	e.getBlob("r", sha256Of(other), "read", other)
+}

@@ -236,6 +236,14 @@ func (s *Server) handleOCIUploadStart(w http.ResponseWriter, r *http.Request, c 
 			return err
 		}
 	}
+	if monolithic {
+		if done, err := s.storeStreaming(r, c, name, d); done || err != nil {
+			if done {
+				s.blobCreated(w, name, d)
+			}
+			return err
+		}
+	}
 	u, err := s.uploads.Open(name, c.token.ID)
 	if err != nil {
 		return err
@@ -362,6 +370,17 @@ func (s *Server) handleOCIUploadPut(w http.ResponseWriter, r *http.Request, c *c
 		return errUploadBusy
 	}
 	defer u.busy.Store(false)
+	if u.Size() == 0 && r.ContentLength != 0 && r.Header.Get("Content-Range") == "" {
+		// The whole blob in the closing PUT (what oras and crane send).
+		done, err := s.storeStreaming(r, c, u.repo, d)
+		if done || err != nil {
+			s.uploads.Remove(u)
+			if done {
+				s.blobCreated(w, u.repo, d)
+			}
+			return err
+		}
+	}
 	if r.ContentLength != 0 || r.Header.Get("Content-Range") != "" {
 		if err := s.appendChunk(w, r, c, u); err != nil {
 			return err
@@ -416,6 +435,53 @@ func (s *Server) finishUpload(r *http.Request, c *call, u *ociUpload, d ociDiges
 	s.metrics.ociDedupBytes.Add(res.DeduplicatedBytes)
 	b := app.OCIBlob{Size: size, Content: res.ContentDigest, Manifest: res.ManifestDigest}
 	return s.svc.OCILinkBlob(r.Context(), c.principal(r), u.repo, d, b)
+}
+
+// storeStreaming stores a whole blob sent in one request body as it
+// arrives: the push pipeline chunks, hashes and stages it while the body is
+// read, and only once its digest and size are checked does anything
+// become visible (transfer.PushOptions.Confirm), so bytes that do not match
+// d still store nothing, and the blob costs one pass instead of a spool
+// written and read back. It takes a sha256 digest on a backend that stages
+// (the local one) and one of the finishing slots; done is false, with
+// nothing read, when it cannot (the caller spools the body).
+func (s *Server) storeStreaming(r *http.Request, c *call, repo string, d ociDigest) (done bool, err error) {
+	if d.Alg != "sha256" {
+		return false, nil
+	}
+	if _, ok := s.backend.(storage.Stager); !ok {
+		return false, nil
+	}
+	select {
+	case s.finishing <- struct{}{}:
+		defer func() { <-s.finishing }()
+	default:
+		return false, nil
+	}
+	length := r.ContentLength
+	if length > s.ociMaxBlob {
+		return false, ociErr(http.StatusRequestEntityTooLarge, "SIZE_INVALID", fmt.Sprintf("a blob may be at most %d bytes", s.ociMaxBlob))
+	}
+	confirm := func(sum content.Digest, size int64) error {
+		switch {
+		case size > s.ociMaxBlob:
+			return ociErr(http.StatusRequestEntityTooLarge, "SIZE_INVALID", fmt.Sprintf("a blob may be at most %d bytes", s.ociMaxBlob))
+		case length >= 0 && size != length:
+			return ociErr(http.StatusBadRequest, "BLOB_UPLOAD_INVALID", fmt.Sprintf("Content-Length says %d bytes, the body had %d", length, size))
+		case sum.Hex() != d.Hex:
+			return ociErr(http.StatusBadRequest, "DIGEST_INVALID", fmt.Sprintf("the %d bytes uploaded have digest %s, not %s; nothing was stored", size, sum, d))
+		}
+		return nil
+	}
+	body := io.LimitReader(&deadlineReader{r: r.Body, c: c, d: s.limits.IOTimeout}, s.ociMaxBlob+1)
+	res, err := transfer.Push(r.Context(), body, transfer.FromBackend(s.backend), transfer.PushOptions{ExpectedSize: length, Confirm: confirm})
+	if err != nil {
+		return false, fmt.Errorf("store blob %s: %w", d, err)
+	}
+	s.metrics.blobBytesIn.Add(res.UploadedBytes)
+	s.metrics.ociDedupBytes.Add(res.DeduplicatedBytes)
+	b := app.OCIBlob{Size: res.Size, Content: res.ContentDigest, Manifest: res.ManifestDigest}
+	return true, s.svc.OCILinkBlob(r.Context(), c.principal(r), repo, d, b)
 }
 
 // keepDeadlines extends the call's connection deadlines every few seconds

@@ -357,3 +357,52 @@ func testPushTreeCommitsInGroups(t *testing.T, schema int) {
 		t.Fatalf("tree differs after the round trip:\n got %v\nwant %v", got, want)
 	}
 }
+
+// TestPushConfirm: with Confirm, a push stages every chunk and commits
+// nothing until Confirm accepts the content's digest and size; refused,
+// the push fails with Confirm's error and the store holds nothing new,
+// not even the chunks of a push long enough to commit by time or bytes.
+// A store that cannot stage is refused before anything is read.
+func TestPushConfirm(t *testing.T) {
+	ctx := context.Background()
+	be, err := local.New("default", filepath.Join(t.TempDir(), "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func() int {
+		n := 0
+		if err := be.Walk(ctx, func(storage.Info) error { n++; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	data := randBytes(31, 3<<20)
+	refused := errors.New("refused")
+	var gotSum content.Digest
+	var gotSize int64
+	opts := PushOptions{Chunker: smallParams(), CommitEvery: 1, CommitBlobs: 1, CommitInterval: time.Nanosecond,
+		Confirm: func(sum content.Digest, size int64) error { gotSum, gotSize = sum, size; return refused }}
+	if _, err := Push(ctx, bytes.NewReader(data), FromBackend(be), opts); !errors.Is(err, refused) {
+		t.Fatalf("Push refused by Confirm: %v; want its error", err)
+	}
+	if gotSum != content.FromBytes(data) || gotSize != int64(len(data)) {
+		t.Fatalf("Confirm saw %s, %d bytes; want %s, %d", gotSum, gotSize, content.FromBytes(data), len(data))
+	}
+	if n := count(); n != 0 {
+		t.Fatalf("a refused push left %d blobs", n)
+	}
+	opts.Confirm = func(content.Digest, int64) error { return nil }
+	res, err := Push(ctx, bytes.NewReader(data), FromBackend(be), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if _, err := Pull(ctx, res.ManifestDigest, FromBackend(be), &out, PullOptions{}); err != nil || !bytes.Equal(out.Bytes(), data) {
+		t.Fatalf("pull of the confirmed push: %d bytes, %v", out.Len(), err)
+	}
+
+	s := newMemStore()
+	if _, err := Push(ctx, bytes.NewReader(data), s, opts); !errors.Is(err, ErrNoStaging) || s.putOK != 0 {
+		t.Fatalf("Confirm on a store that does not stage: %v, %d puts; want ErrNoStaging and none", err, s.putOK)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"runtime"
 	"sync"
 	"time"
@@ -79,6 +80,16 @@ type PushOptions struct {
 	CommitInterval time.Duration
 	// Retry governs retries of store calls.
 	Retry RetryPolicy
+	// Confirm, when set, is called once every chunk of a Push is staged,
+	// with the content's digest and size, before anything is made durable
+	// or visible: an error from it fails the push with that error and
+	// drops every chunk the push staged, so a refused push stores nothing.
+	// It needs a store that stages (a local backend, see storage.Stager):
+	// Push fails with ErrNoStaging, before it reads anything, on any
+	// other. While it is set nothing is committed before the end
+	// (CommitEvery, CommitBlobs and CommitInterval do not apply), and a
+	// failed push commits nothing. PushTree ignores it.
+	Confirm func(sum content.Digest, size int64) error
 	// Progress, if set, is called after every read and every finished
 	// chunk with the running totals. Calls never overlap, but come from
 	// several goroutines; the callback must be quick.
@@ -166,6 +177,9 @@ func (o PushOptions) config() (pushConfig, error) {
 	if o.CommitInterval <= 0 {
 		o.CommitInterval = DefaultCommitInterval
 	}
+	if o.Confirm != nil {
+		o.CommitEvery, o.CommitBlobs, o.CommitInterval = math.MaxInt64, math.MaxInt, math.MaxInt64
+	}
 	o.Retry = o.Retry.withDefaults()
 	return pushConfig{PushOptions: o, splitter: s}, nil
 }
@@ -244,6 +258,12 @@ func pushFile(parent context.Context, in io.Reader, store BlobStore, cfg pushCon
 	if err != nil {
 		return PushResult{}, err
 	}
+	if cfg.Confirm != nil {
+		// Refused: the deferred abort drops every staged chunk.
+		if err := cfg.Confirm(st.sum, st.size); err != nil {
+			return PushResult{}, err
+		}
+	}
 	md, err := storeFileManifest(parent, store, cfg, st.cm, st.size, st.sum, st.list, spooled)
 	if err != nil {
 		return PushResult{}, err
@@ -280,6 +300,9 @@ type pushed struct {
 func pushStream(parent context.Context, in io.Reader, store BlobStore, cfg pushConfig, rg *ring, prog *progress, spooled *spool.Spool) (pushed, error) {
 	rg.reset(int(cfg.Chunker.Max))
 	cm, abort := newCommitter(store, cfg)
+	if cfg.Confirm != nil && cm == nil {
+		return pushed{}, fmt.Errorf("push: %w", ErrNoStaging)
+	}
 	put := func(ctx context.Context, d content.Digest, size int64, r io.Reader) error {
 		return putDigested(ctx, store, d, size, r)
 	}
@@ -300,7 +323,7 @@ func pushStream(parent context.Context, in io.Reader, store BlobStore, cfg pushC
 
 	out := pushed{cm: cm, abort: abort}
 	if err := runPushStages(parent, cfg, rg, rd, h, k, up); err != nil {
-		if cm != nil {
+		if cm != nil && cfg.Confirm == nil {
 			cm.interrupted(parent)
 		}
 		if perr := parent.Err(); perr != nil {

@@ -146,6 +146,9 @@ var (
 	// ErrLinkInDestination: PullTree met a symbolic link inside its
 	// destination where it would write; it never writes through one.
 	ErrLinkInDestination = errors.New("symbolic link inside the destination")
+	// ErrNoStaging: PushOptions.Confirm was set for a store that cannot
+	// keep chunks staged until the push is confirmed.
+	ErrNoStaging = errors.New("the store cannot stage a push until it is confirmed")
 )
 
 // Progress is a snapshot of a transfer's byte counts, for progress bars.
