@@ -99,12 +99,9 @@ func (s *Server) handleOCIBlobGet(w http.ResponseWriter, r *http.Request, c *cal
 		}
 		return nil
 	}
-	f, err := transfer.OpenFile(r.Context(), b.Manifest, transfer.FromBackend(s.backend), contentPullOptions(check))
+	f, err := s.openOCIBlob(r, name, d, b.Manifest, check)
 	if err != nil {
-		if errors.Is(err, storage.ErrNotFound) {
-			return ociErr(http.StatusNotFound, "BLOB_UNKNOWN", fmt.Sprintf("repository %s has no blob %s", name, d))
-		}
-		return fmt.Errorf("blob %s of %s: %w", d, name, err)
+		return err
 	}
 	defer f.Close()
 	out := &headerFirstWriter{w: w, out: &deadlineWriter{w: w, c: c, d: s.limits.IOTimeout}, status: status}
@@ -157,6 +154,19 @@ func (s *Server) writeOCISmall(w http.ResponseWriter, r *http.Request, d ociDige
 	return true, err
 }
 
+// openOCIBlob opens manifest md of blob d of repository name for reading,
+// check accepting it; a manifest that is gone (collected) is BLOB_UNKNOWN.
+func (s *Server) openOCIBlob(r *http.Request, name string, d ociDigest, md content.Digest, check func(content.Manifest) error) (*transfer.File, error) {
+	f, err := transfer.OpenFile(r.Context(), md, transfer.FromBackend(s.backend), contentPullOptions(check))
+	if err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil, ociErr(http.StatusNotFound, "BLOB_UNKNOWN", fmt.Sprintf("repository %s has no blob %s", name, d))
+		}
+		return nil, fmt.Errorf("blob %s of %s: %w", d, name, err)
+	}
+	return f, nil
+}
+
 // writeOCISection sends rng of blob b, a file of a stream-layout tree (a
 // directory artifact served through /v2): a section of the tree's stream,
 // verified chunk by chunk, and, sent whole, against its digest.
@@ -168,12 +178,9 @@ func (s *Server) writeOCISection(w http.ResponseWriter, r *http.Request, c *call
 		}
 		return nil
 	}
-	f, err := transfer.OpenFile(r.Context(), b.Manifest, transfer.FromBackend(s.backend), contentPullOptions(check))
+	f, err := s.openOCIBlob(r, name, d, b.Manifest, check)
 	if err != nil {
-		if errors.Is(err, storage.ErrNotFound) {
-			return ociErr(http.StatusNotFound, "BLOB_UNKNOWN", fmt.Sprintf("repository %s has no blob %s", name, d))
-		}
-		return fmt.Errorf("blob %s of %s: %w", d, name, err)
+		return err
 	}
 	defer f.Close()
 	var part *content.Range
