@@ -141,15 +141,17 @@ func (s *Server) writeOCISmall(w http.ResponseWriter, r *http.Request, d ociDige
 		return false, fmt.Errorf("blob %s: %w", d, err)
 	}
 	defer rc.Close()
-	buf, err := io.ReadAll(io.LimitReader(rc, b.Size+1))
-	if err != nil {
+	buf := make([]byte, b.Size+1) // one byte more: a longer blob is damaged
+	n, err := io.ReadFull(rc, buf)
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
 		return false, fmt.Errorf("blob %s: %w", d, err)
 	}
+	buf = buf[:n]
 	if got := content.FromBytes(buf); got != b.Content || int64(len(buf)) != b.Size {
 		return false, fmt.Errorf("blob %s: %w", d, &content.MismatchError{Expected: b.Content, Actual: got, ExpectedSize: b.Size, ActualSize: int64(len(buf))})
 	}
 	w.WriteHeader(status)
-	n, err := w.Write(buf[rng.Start : rng.End+1])
+	n, err = w.Write(buf[rng.Start : rng.End+1])
 	s.metrics.blobBytesOut.Add(int64(n))
 	return true, err
 }
