@@ -48,6 +48,9 @@ func PushTree(ctx context.Context, dir string, store BlobStore, opts PushOptions
 	}
 	switch opts.TreeSchema {
 	case 0, content.StreamTreeSchema:
+		if c := cfg.TreeCache; c != nil && !cfg.FollowSymlinks {
+			return c.push(ctx, dir, store, cfg)
+		}
 		return pushTreeStream(ctx, dir, store, cfg)
 	case content.ManifestSchema:
 	default:
