@@ -96,6 +96,10 @@ type Local struct {
 	treeSchema int
 	// storeID names the store and its backend for the tree cache's key.
 	storeID string
+	// treeCacheNow is the tree cache's clock (transfer.TreeCache.Now;
+	// nil: time.Now); tests move it ahead so just-written files count as
+	// old enough to cache.
+	treeCacheNow func() time.Time
 }
 
 var _ Store = (*Local)(nil)

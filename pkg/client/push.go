@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/artifact-store/artstore/internal/app"
 	"github.com/artifact-store/artstore/internal/registry"
@@ -37,6 +38,8 @@ type pushTarget struct {
 	// storeID names the store for the tree cache's key (its kind and
 	// location, never a credential).
 	storeID string
+	// cacheNow is the tree cache's clock (nil: time.Now).
+	cacheNow func() time.Time
 }
 
 // runPush pushes req through t.
@@ -63,7 +66,7 @@ func runPush(ctx context.Context, req PushRequest, t pushTarget) (*PushResult, e
 		opts.Progress = func(p transfer.Progress) { req.Progress(p.Read, p.Written) }
 	}
 	if req.TreeCacheDir != "" {
-		opts.TreeCache = &transfer.TreeCache{Dir: req.TreeCacheDir, Store: t.storeID}
+		opts.TreeCache = &transfer.TreeCache{Dir: req.TreeCacheDir, Store: t.storeID, Now: t.cacheNow}
 	}
 	for attempt := 1; ; attempt++ {
 		mediaType := req.MediaType // detected again on a retry
