@@ -68,6 +68,7 @@ func setup(env *testscript.Env) error {
 		"HOME":            home,
 		"XDG_CONFIG_HOME": filepath.Join(home, ".config"),
 		"XDG_DATA_HOME":   filepath.Join(home, ".local", "share"),
+		"XDG_CACHE_HOME":  filepath.Join(home, ".cache"),
 		"ARTSTORE_STORE":  filepath.Join(env.WorkDir, "store"),
 		"NO_COLOR":        "1",
 	}

@@ -66,6 +66,10 @@ type Config struct {
 	// or ARTSTORE_CONFIG value, else the default path), whether or not it
 	// exists. Commands that write a config file write it here.
 	ConfigPath string
+	// CacheDir is artstore's directory of caches: $XDG_CACHE_HOME/artstore
+	// (else ~/.cache/artstore); empty when the home directory is unknown.
+	// What is there can always be removed: it only saves work.
+	CacheDir string
 }
 
 // Serve is the serve: section of the config file, validated. Fields the
@@ -174,6 +178,8 @@ type LoadOptions struct {
 	// $XDG_DATA_HOME; empty means read them from LookupEnv (and, for Home,
 	// os.UserHomeDir as a last resort).
 	Home, ConfigHome, DataHome string
+	// CacheHome overrides $XDG_CACHE_HOME likewise.
+	CacheHome string
 	// WorkDir resolves relative paths given by flags or the environment;
 	// empty means the process's working directory.
 	WorkDir string
@@ -224,4 +230,21 @@ func (o *LoadOptions) dirs() (home, configHome, dataHome string) {
 		}
 	}
 	return home, configHome, dataHome
+}
+
+// cacheDir resolves artstore's cache directory: $XDG_CACHE_HOME/artstore
+// (an absolute XDG_CACHE_HOME only), else home/.cache/artstore.
+func (o *LoadOptions) cacheDir(home string) string {
+	cacheHome := o.CacheHome
+	if cacheHome == "" {
+		if v, ok := o.env("XDG_CACHE_HOME"); ok && filepath.IsAbs(v) {
+			cacheHome = v
+		} else if home != "" {
+			cacheHome = filepath.Join(home, ".cache")
+		}
+	}
+	if cacheHome == "" {
+		return ""
+	}
+	return filepath.Join(cacheHome, "artstore")
 }

@@ -102,6 +102,26 @@ func TestLoadXDG(t *testing.T) {
 	}
 }
 
+// TestLoadCacheDir: the cache directory is $XDG_CACHE_HOME/artstore when
+// that is absolute, else ~/.cache/artstore.
+func TestLoadCacheDir(t *testing.T) {
+	opts, home := setup(t, "")
+	cfg, err := Load(withEnv(opts, "XDG_CACHE_HOME", "relative/ignored"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(home, ".cache", "artstore"); cfg.CacheDir != want {
+		t.Errorf("CacheDir = %q, want %q", cfg.CacheDir, want)
+	}
+	xdg := filepath.Join(home, "cache")
+	if cfg, err = Load(withEnv(opts, "XDG_CACHE_HOME", xdg)); err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(xdg, "artstore"); cfg.CacheDir != want {
+		t.Errorf("CacheDir = %q, want %q", cfg.CacheDir, want)
+	}
+}
+
 func TestLoadPrecedence(t *testing.T) {
 	const file = `
 store: /from/file

@@ -37,7 +37,7 @@ func Load(opts LoadOptions) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := &Config{ConfigPath: path}
+	cfg := &Config{ConfigPath: path, CacheDir: opts.cacheDir(home)}
 	data, layout, err := readConfigFile(cfg, explicit, pathSrc, ps)
 	if err != nil {
 		return nil, err

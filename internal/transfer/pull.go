@@ -63,6 +63,16 @@ type PullOptions struct {
 	// registered digest, size and kind) checks it here, so a mismatch
 	// leaves every target untouched.
 	Check func(content.Manifest) error
+
+	// stats, if set, counts a tree pull's per-entry operations (tests).
+	stats *treePullStats
+}
+
+// treePullStats counts the operations of a tree pull whose number per
+// entry must stay constant.
+type treePullStats struct {
+	// linkChecks counts the lstats of entry paths (is a link there?).
+	linkChecks int
 }
 
 func (o PullOptions) withDefaults() PullOptions {

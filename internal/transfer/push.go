@@ -111,6 +111,10 @@ type PushOptions struct {
 	// OnSkip, if set, is called once for each special file PushTree skips,
 	// with its path (dir joined with the entry path) and what it is.
 	OnSkip func(path, what string)
+	// TreeCache, if set, lets PushTree return the previous manifest of a
+	// stream-layout tree whose metadata is unchanged without reading its
+	// files (see TreeCache); nil reads every file.
+	TreeCache *TreeCache
 }
 
 // PushResult reports a finished push.

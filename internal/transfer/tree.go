@@ -48,6 +48,9 @@ func PushTree(ctx context.Context, dir string, store BlobStore, opts PushOptions
 	}
 	switch opts.TreeSchema {
 	case 0, content.StreamTreeSchema:
+		if c := cfg.TreeCache; c != nil && !cfg.FollowSymlinks {
+			return c.push(ctx, dir, store, cfg)
+		}
 		return pushTreeStream(ctx, dir, store, cfg)
 	case content.ManifestSchema:
 	default:
@@ -362,12 +365,15 @@ func pullTree(ctx context.Context, md content.Digest, mf *manifestFile, store Bl
 			return PullResult{}, fmt.Errorf("pull %s: %w", md.Short(), err)
 		}
 	}
-	root, err := openDestination(dir)
+	root, created, err := openDestination(dir)
 	if err != nil {
 		return PullResult{}, fmt.Errorf("pull %s: %w", md.Short(), err)
 	}
 	defer root.Close()
 	links := &linkGuard{root: root, dir: dir, trust: opts.TrustLinks}
+	if created {
+		links.fresh = "."
+	}
 
 	prog := &progress{fn: opts.Progress, cur: Progress{Total: m.Size}}
 	res := PullResult{Manifest: m}
@@ -428,21 +434,23 @@ func pullTree(ctx context.Context, md content.Digest, mf *manifestFile, store Bl
 // openDestination opens the directory a tree is pulled to, creating it if
 // missing. A symbolic link given as dir is followed (a dangling one has its
 // target created); anything but a directory there is refused.
-func openDestination(dir string) (*os.Root, error) {
+func openDestination(dir string) (root *os.Root, created bool, err error) {
 	t, err := outpath.Resolve(dir)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	switch t.Kind {
 	case outpath.Missing:
 		if err := os.MkdirAll(t.Path, 0o755); err != nil {
-			return nil, err
+			return nil, false, err
 		}
+		created = true
 	case outpath.Directory:
 	default:
-		return nil, fmt.Errorf("%s (a %s) %w; give a directory to pull the tree into", t.Describe(), t.Kind, ErrNotDirectory)
+		return nil, false, fmt.Errorf("%s (a %s) %w; give a directory to pull the tree into", t.Describe(), t.Kind, ErrNotDirectory)
 	}
-	return os.OpenRoot(t.Path)
+	root, err = os.OpenRoot(t.Path)
+	return root, created, err
 }
 
 // linkGuard refuses a symbolic link inside a tree's destination on the way
@@ -461,6 +469,17 @@ type linkGuard struct {
 	// trust turns the check off (PullOptions.TrustLinks): the os.Root
 	// still keeps every write inside the destination.
 	trust bool
+	// fresh is the slash path of a directory this pull created ("." for
+	// the destination itself), the latest one not inside another: nothing
+	// in it is a link or a file but what the pull puts there (entry paths
+	// are unique), so its entries need no look before they are written.
+	fresh string
+}
+
+// inFresh reports whether the directory dir (slash path, "." for the
+// destination) is, or is inside, a directory this pull created.
+func (g *linkGuard) inFresh(dir string) bool {
+	return g.fresh == "." || (g.fresh != "" && (dir == g.fresh || strings.HasPrefix(dir, g.fresh+"/")))
 }
 
 // check looks at every element of the slash-separated path p that exists.

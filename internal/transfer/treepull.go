@@ -147,13 +147,9 @@ func (tw *treeWriter) entry(e content.TreeEntry) error {
 	if !tw.sel.selects(e.Path) {
 		return nil
 	}
-	p := filepath.FromSlash(e.Path)
 	switch e.Type {
 	case content.EntryDir:
-		if err := tw.links.check(e.Path); err != nil {
-			return err
-		}
-		if err := tw.root.MkdirAll(p, 0o700); err != nil {
+		if err := tw.mkdir(e.Path); err != nil {
 			return fmt.Errorf("create directory: %w", err)
 		}
 		tw.dirs.open = append(tw.dirs.open, content.TreeEntry{Path: e.Path, Type: e.Type, Mode: e.Mode})
@@ -165,6 +161,35 @@ func (tw *treeWriter) entry(e content.TreeEntry) error {
 		return fmt.Errorf("%s: %w", e.Path, err)
 	}
 	return nil
+}
+
+// mkdir creates the directory entry at slash path p, or keeps the one
+// there. In a directory this pull created nothing is in the way (missing
+// parents are created); elsewhere it is checked for links first, and noted
+// as fresh (linkGuard) when the pull creates it.
+func (tw *treeWriter) mkdir(p string) error {
+	fp := filepath.FromSlash(p)
+	if tw.links.inFresh(path.Dir(p)) {
+		if err := tw.root.Mkdir(fp, 0o700); err != nil {
+			return tw.root.MkdirAll(fp, 0o700)
+		}
+		return nil
+	}
+	if err := tw.links.check(p); err != nil {
+		return err
+	}
+	err := tw.root.Mkdir(fp, 0o700)
+	switch {
+	case err == nil:
+		tw.links.fresh = p
+		return nil
+	case errors.Is(err, fs.ErrExist):
+		if fi, err := tw.root.Lstat(fp); err != nil || !fi.IsDir() {
+			return tw.root.MkdirAll(fp, 0o700) // fails with what is in the way
+		}
+		return nil
+	}
+	return tw.root.MkdirAll(fp, 0o700)
 }
 
 // setMode gives the directory d its mode, once everything inside it is
@@ -224,8 +249,11 @@ func (tw *treeWriter) parent(p string) (*outDir, string, error) {
 // symbolic link: a tree never replaces a link by a file (unless links are
 // trusted).
 func (tw *treeWriter) refuseLink(d *outDir, name, p string) error {
-	if tw.links.trust {
+	if tw.links.trust || tw.links.inFresh(path.Dir(p)) {
 		return nil
+	}
+	if tw.opts.stats != nil {
+		tw.opts.stats.linkChecks++
 	}
 	link, err := d.isLink(name)
 	if err != nil {

@@ -432,3 +432,50 @@ func TestPullTreePathsPerFileLayout(t *testing.T) {
 		}
 	}
 }
+
+// TestPullTreeLinkChecksOnlyOutsideNewDirectories: a pull looks for a
+// link at an entry's path (one lstat each) only in directories it did not
+// create: none for a new destination or a new subdirectory, one per file
+// in directories that were already there. The count is what keeps the
+// per-file cost of a pull into a new directory at its minimum.
+func TestPullTreeLinkChecksOnlyOutsideNewDirectories(t *testing.T) {
+	s := newMemStore()
+	src := t.TempDir()
+	paths := manyFiles(t, src, 60, 9) // 6 files in each of d0..d9
+	res, err := PushTree(context.Background(), src, s, PushOptions{Chunker: smallParams()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pull := func(dst string) int {
+		t.Helper()
+		st := &treePullStats{}
+		if _, err := PullTree(context.Background(), res.ManifestDigest, s, dst, PullOptions{stats: st}); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range paths {
+			if _, err := os.Stat(filepath.Join(dst, filepath.FromSlash(p))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return st.linkChecks
+	}
+	if n := pull(filepath.Join(t.TempDir(), "new")); n != 0 {
+		t.Errorf("pull into a new destination: %d link checks, want 0", n)
+	}
+	if n := pull(t.TempDir()); n != 0 {
+		t.Errorf("pull into an empty destination: %d link checks, want 0 (its directories are new)", n)
+	}
+	dst := t.TempDir()
+	for _, d := range []string{"d0", "d1"} {
+		if err := os.Mkdir(filepath.Join(dst, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := pull(dst); n != 12 {
+		t.Errorf("pull with d0 and d1 already there: %d link checks, want 12 (their files)", n)
+	}
+	// Again over the complete tree: every directory is already there.
+	if n := pull(dst); n != len(paths) {
+		t.Errorf("pull over the same tree: %d link checks, want %d", n, len(paths))
+	}
+}

@@ -13,3 +13,11 @@ func (w *earlyWriteback) Write(p []byte) (int, error) { return w.f.Write(p) }
 
 // startWriteback does nothing where sync_file_range is missing.
 func startWriteback(uintptr, int64, int64) {}
+
+// writebackChunk and writePiece are as on Linux (writeback_linux.go): a
+// pull writes in pieces of at most writePiece bytes, and calls
+// startWriteback, which does nothing here, every writebackChunk bytes.
+const (
+	writebackChunk = 8 << 20
+	writePiece     = 256 << 10
+)

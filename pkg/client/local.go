@@ -49,6 +49,8 @@ func (l *Local) push(ctx context.Context, req PushRequest) (*PushResult, error) 
 			})
 		},
 		blobsMissing: func(err error) bool { return errors.Is(err, registry.ErrMissingBlobs) },
+		storeID:      l.storeID,
+		cacheNow:     l.treeCacheNow,
 	})
 }
 

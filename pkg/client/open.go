@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/artifact-store/artstore/internal/app"
@@ -93,6 +94,12 @@ type Local struct {
 	// TreeSchema; zero: the default); tests set the per-file layout to
 	// check that trees stored in it keep working.
 	treeSchema int
+	// storeID names the store and its backend for the tree cache's key.
+	storeID string
+	// treeCacheNow is the tree cache's clock (transfer.TreeCache.Now;
+	// nil: time.Now); tests move it ahead so just-written files count as
+	// old enough to cache.
+	treeCacheNow func() time.Time
 }
 
 var _ Store = (*Local)(nil)
@@ -154,9 +161,19 @@ func OpenLocal(ctx context.Context, opts LocalOptions) (*Local, error) {
 		retrievals:  opts.RetrievalRecords,
 		concurrency: opts.Concurrency,
 		now:         now,
+		storeID:     localStoreID(opts.Dir, bc),
 		svc:         app.New(reg, app.Options{Log: log, Backend: be}),
 		self:        app.Principal{Actor: actor, Client: retrievalClient},
 	}, nil
+}
+
+// localStoreID names a local store and its backend (kind and location,
+// never a credential) for the tree cache's key.
+func localStoreID(dir string, bc BackendConfig) string {
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	return strings.Join([]string{"local", dir, bc.ID, bc.Type, bc.Root, bc.Endpoint, bc.Bucket, bc.Prefix}, "\x00")
 }
 
 // Dir returns the store directory.

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/artifact-store/artstore/internal/app"
 	"github.com/artifact-store/artstore/internal/registry"
@@ -34,6 +35,11 @@ type pushTarget struct {
 	// blobsMissing reports whether a register error means that blobs the
 	// push deduplicated against were collected meanwhile.
 	blobsMissing func(err error) bool
+	// storeID names the store for the tree cache's key (its kind and
+	// location, never a credential).
+	storeID string
+	// cacheNow is the tree cache's clock (nil: time.Now).
+	cacheNow func() time.Time
 }
 
 // runPush pushes req through t.
@@ -59,8 +65,14 @@ func runPush(ctx context.Context, req PushRequest, t pushTarget) (*PushResult, e
 	if req.Progress != nil {
 		opts.Progress = func(p transfer.Progress) { req.Progress(p.Read, p.Written) }
 	}
+	if req.TreeCacheDir != "" {
+		opts.TreeCache = &transfer.TreeCache{Dir: req.TreeCacheDir, Store: t.storeID, Now: t.cacheNow}
+	}
 	for attempt := 1; ; attempt++ {
 		mediaType := req.MediaType // detected again on a retry
+		if attempt > 1 {
+			opts.TreeCache = nil // the blobs the cached manifest names are gone: read the tree
+		}
 		tr, err := pushSource(ctx, t.blobs, req, &mediaType, opts)
 		if err != nil {
 			return nil, fmt.Errorf("push %s: %w", name, err)

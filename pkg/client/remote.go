@@ -350,6 +350,7 @@ func (r *Remote) push(ctx context.Context, req PushRequest) (*PushResult, error)
 			var re *RemoteError
 			return errors.As(err, &re) && re.Code == "missing_blobs"
 		},
+		storeID: "remote\x00" + r.base.String(),
 	})
 }
 

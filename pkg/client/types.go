@@ -69,6 +69,12 @@ type PushRequest struct {
 	// OnSkip, if set, is called once for each special file a directory
 	// push skips, with its path and what it is.
 	OnSkip func(path, what string) `json:"-"`
+	// TreeCacheDir, if set, is the directory of the tree cache: a
+	// directory pushed again unchanged (every entry's size, times, inode
+	// and mode as at its last push to this store) is not read again, and
+	// its previous manifest is registered (see transfer.TreeCache). Empty
+	// reads every file.
+	TreeCacheDir string `json:"-"`
 }
 
 // Tree entry types (TreeEntry.Type).

@@ -42,6 +42,9 @@ type Options struct {
 	// FollowSymlinks and Strict apply to directories.
 	FollowSymlinks bool
 	Strict         bool
+	// NoCache reads every file of a directory even when the tree cache
+	// says it is unchanged since its last push.
+	NoCache bool
 }
 
 // NewCmdPush returns the command. runF, if not nil, replaces the run function.
@@ -100,6 +103,15 @@ link points to instead (a file or a directory, wherever it is). Devices,
 sockets and named pipes are skipped with one warning each on stderr, or,
 with --strict, fail the push (exit status 2).
 
+A directory pushed again to the same store is not read when nothing in it
+changed: the tree cache ($XDG_CACHE_HOME/artstore/trees) records each
+entry's path, type, mode, size, modification and change times, inode and
+link text at the last push, and when all match and the store still holds
+that push's manifest, the manifest is registered again after one stat per
+entry. Any change reads the whole directory. Entries changed within two
+seconds of the push, devices, sockets, named pipes and --follow-symlinks
+leave the tree uncached. --no-cache reads every file regardless.
+
 A progress bar is drawn on stderr for inputs over 4 MiB when stderr is a
 terminal, never with --quiet or --json. With --quiet only the reference is
 printed.`,
@@ -137,6 +149,7 @@ printed.`,
 	fl.StringVar(&opts.Producer, "producer", "", "the tool or command that produced the artifact, as `TEXT`")
 	fl.BoolVar(&opts.FollowSymlinks, "follow-symlinks", false, "in a directory, store what each symbolic link points to instead of the link")
 	fl.BoolVar(&opts.Strict, "strict", false, "in a directory, fail on a device, socket or named pipe instead of skipping it")
+	fl.BoolVar(&opts.NoCache, "no-cache", false, "read every file of a directory, even one the tree cache knows unchanged since its last push")
 	return cmd
 }
 
@@ -161,6 +174,9 @@ func pushRun(ctx context.Context, opts *Options) error {
 			}
 			return fmt.Errorf("push: %w", err)
 		}
+	}
+	if !opts.NoCache && cfg.CacheDir != "" {
+		req.TreeCacheDir = filepath.Join(cfg.CacheDir, "trees")
 	}
 	store, err := opts.Client(ctx)
 	if err != nil {

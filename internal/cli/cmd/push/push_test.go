@@ -31,6 +31,8 @@ func TestNewCmdPush(t *testing.T) {
 			"-l", "a=1", "--label", "b=2", "--input", "src:1=source", "--media-type", "text/plain", "--no-latest", "--producer", "make all"},
 			want: Options{Path: "-", Name: "r/q", Version: "3", Tags: []string{"prod", "x"}, Labels: []string{"a=1", "b=2"},
 				Inputs: []string{"src:1=source"}, MediaType: "text/plain", NoLatest: true, Producer: "make all"}},
+		{name: "directory flags", args: []string{"site", "--follow-symlinks", "--strict", "--no-cache"},
+			want: Options{Path: "site", FollowSymlinks: true, Strict: true, NoCache: true}},
 		{name: "no path", args: nil, wantUsage: true},
 		{name: "two paths", args: []string{"a", "b"}, wantUsage: true},
 		{name: "unknown flag", args: []string{"a", "--nmae", "x"}, wantUsage: true},
@@ -78,6 +80,7 @@ func TestPushRun(t *testing.T) {
 		name      string
 		opts      Options
 		json      bool
+		cacheDir  string // config.Config.CacheDir
 		quiet     bool
 		stdin     string
 		wantReq   client.PushRequest
@@ -112,6 +115,16 @@ func TestPushRun(t *testing.T) {
 				Producer: client.Producer{GitRepo: "repo", Host: "h", User: "u"}},
 			quiet:   true,
 			wantOut: "reports/q3.pdf:2\n"},
+		{name: "the tree cache under the cache directory",
+			opts: Options{Path: file}, cacheDir: "/cache/artstore", quiet: true,
+			wantReq: client.PushRequest{Path: file, Name: "q3-report.pdf", Labels: map[string]string{client.LabelFileName: "Q3 Report.PDF"},
+				Producer: client.Producer{GitRepo: "repo", Host: "h", User: "u"}, TreeCacheDir: filepath.Join("/cache/artstore", "trees")},
+			wantOut: "reports/q3.pdf:2\n"},
+		{name: "--no-cache: no tree cache",
+			opts: Options{Path: file, NoCache: true}, cacheDir: "/cache/artstore", quiet: true,
+			wantReq: client.PushRequest{Path: file, Name: "q3-report.pdf", Labels: map[string]string{client.LabelFileName: "Q3 Report.PDF"},
+				Producer: client.Producer{GitRepo: "repo", Host: "h", User: "u"}},
+			wantOut: "reports/q3.pdf:2\n"},
 		{name: "stdin without a name", opts: Options{Path: "-"}, wantErr: "pushing standard input needs --name", wantCode: cmdutil.ExitUsage, wantNoRun: true},
 		{name: "bad label", opts: Options{Path: file, Labels: []string{"x"}}, wantErr: `label "x": want KEY=VALUE`, wantCode: cmdutil.ExitUsage, wantNoRun: true},
 		{name: "bad input", opts: Options{Path: file, Inputs: []string{"=r"}}, wantErr: "want REF or REF=ROLE", wantCode: cmdutil.ExitUsage, wantNoRun: true},
@@ -134,7 +147,9 @@ func TestPushRun(t *testing.T) {
 			}}
 			opts := tt.opts
 			opts.IO = ios
-			opts.Config = func() (*config.Config, error) { return &config.Config{Output: config.Output{JSON: tt.json}}, nil }
+			opts.Config = func() (*config.Config, error) {
+				return &config.Config{Output: config.Output{JSON: tt.json}, CacheDir: tt.cacheDir}, nil
+			}
 			opts.Client = fake.Opener()
 			opts.Detect = func(context.Context) client.Producer { return client.Producer{GitRepo: "repo"} }
 			opts.Host, opts.User = "h", "u"
