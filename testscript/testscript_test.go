@@ -68,6 +68,7 @@ func setup(env *testscript.Env) error {
 		"HOME":            home,
 		"XDG_CONFIG_HOME": filepath.Join(home, ".config"),
 		"XDG_DATA_HOME":   filepath.Join(home, ".local", "share"),
+		"XDG_STATE_HOME":  filepath.Join(home, ".local", "state"),
 		"ARTSTORE_STORE":  filepath.Join(env.WorkDir, "store"),
 		"NO_COLOR":        "1",
 	}
@@ -91,6 +92,8 @@ func commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 		"exitcode": cmdExitcode,
 		"now":      cmdNow,
 		"logsql":   cmdLogSQL,
+
+		"rewrite-log": cmdRewriteLog,
 
 		"corrupt-blob": cmdCorruptBlob,
 		"rm-chunk":     cmdRmChunk,

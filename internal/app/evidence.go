@@ -117,7 +117,7 @@ func (s *Service) InclusionProof(ctx context.Context, seq, size int64) (api.Incl
 	}
 	p, err := s.log.InclusionProof(ctx, seq, size)
 	if err != nil {
-		return api.InclusionProof{}, fmt.Errorf("inclusion proof of event %d in the tree of %d: %w", seq, size, err)
+		return api.InclusionProof{}, err
 	}
 	ev, err := s.log.Event(ctx, seq)
 	if err != nil {
@@ -138,7 +138,7 @@ func (s *Service) ConsistencyProof(ctx context.Context, old, new int64) (api.Con
 	}
 	p, err := s.log.ConsistencyProof(ctx, old, new)
 	if err != nil {
-		return api.ConsistencyProof{}, fmt.Errorf("consistency proof from %d to %d: %w", old, new, err)
+		return api.ConsistencyProof{}, err
 	}
 	return api.ConsistencyProof{Old: old, New: new, Proof: proofStrings(p)}, nil
 }

@@ -97,8 +97,12 @@ func TestVerifyCheckpoint(t *testing.T) {
 	} {
 		ios, _, stdout, _ := iostreams.Test()
 		fake := &fakestore.Store{
-			VerifyLogFunc: func(context.Context) (*client.LogReport, error) { return &client.LogReport{OK: true, Events: tt.size}, nil },
-			LogKeyFunc:    func(context.Context) (*client.LogKey, error) { return &client.LogKey{VerifierKey: key.VerifierKey()}, nil },
+			VerifyLogFunc: func(context.Context) (*client.LogReport, error) {
+				return &client.LogReport{OK: true, Events: tt.size}, nil
+			},
+			LogKeyFunc: func(context.Context) (*client.LogKey, error) {
+				return &client.LogKey{VerifierKey: key.VerifierKey()}, nil
+			},
 			CheckpointFunc: func(context.Context) (*client.Checkpoint, error) {
 				return &client.Checkpoint{Size: tt.size, Signed: string(sign(key, tt.size))}, nil
 			},
