@@ -2,6 +2,7 @@ package testscript_test
 
 import (
 	"net"
+	"strconv"
 	"sync"
 	"time"
 
@@ -21,7 +22,8 @@ type gate struct {
 
 	mu      sync.Mutex
 	closed  bool
-	refused chan struct{} // closed at the first refusal after close
+	refused int           // connections refused since close
+	more    chan struct{} // closed and replaced at each refusal
 }
 
 func (g *gate) Accept() (net.Conn, error) {
@@ -33,11 +35,9 @@ func (g *gate) Accept() (net.Conn, error) {
 		g.mu.Lock()
 		closed := g.closed
 		if closed {
-			select {
-			case <-g.refused:
-			default:
-				close(g.refused)
-			}
+			g.refused++
+			close(g.more)
+			g.more = make(chan struct{})
 		}
 		g.mu.Unlock()
 		if !closed {
@@ -50,14 +50,24 @@ func (g *gate) Accept() (net.Conn, error) {
 // gateTimeout bounds `daemon open`'s wait for a refused connection.
 const gateTimeout = 30 * time.Second
 
-// daemon close|open: in remote mode, make the script daemon refuse new
+// daemon close|open [N]: in remote mode, make the script daemon refuse new
 // connections (close), or serve them again (open) once it has refused at
-// least one since it was closed, waiting up to 30 s for that: a script
-// starts a command in the background between the two to see it wait for
-// the daemon, without sleeping.
+// least N (default 1) since it was closed, waiting up to 30 s for that: a
+// script starts a command in the background between the two to see it
+// wait for the daemon, without sleeping. A remote command's first
+// connection is its check of the daemon's checkpoint, which gives up at
+// once; `daemon open 2` waits for the command's own call too.
 func cmdDaemon(ts *testscript.TestScript, neg bool, args []string) {
+	n := 1
+	if len(args) == 2 && args[0] == "open" {
+		var err error
+		if n, err = strconv.Atoi(args[1]); err != nil || n < 1 {
+			ts.Fatalf("usage: daemon close|open [N]")
+		}
+		args = args[:1]
+	}
 	if neg || len(args) != 1 || (args[0] != "close" && args[0] != "open") {
-		ts.Fatalf("usage: daemon close|open")
+		ts.Fatalf("usage: daemon close|open [N]")
 	}
 	g, ok := ts.Value(gateKey{}).(*gate)
 	if !ok {
@@ -65,23 +75,30 @@ func cmdDaemon(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	g.mu.Lock()
 	if args[0] == "close" {
-		g.closed, g.refused = true, make(chan struct{})
+		g.closed, g.refused, g.more = true, 0, make(chan struct{})
 		g.mu.Unlock()
 		return
 	}
-	refused := g.refused
-	g.mu.Unlock()
-	if refused == nil {
+	if !g.closed {
+		g.mu.Unlock()
 		ts.Fatalf("daemon open: the daemon was not closed")
 	}
+	g.mu.Unlock()
 	t := time.NewTimer(gateTimeout)
 	defer t.Stop()
-	select {
-	case <-refused:
-	case <-t.C:
-		ts.Fatalf("daemon open: no client tried to connect within %s", gateTimeout)
+	for {
+		g.mu.Lock()
+		refused, more := g.refused, g.more
+		if refused >= n {
+			g.closed = false
+			g.mu.Unlock()
+			return
+		}
+		g.mu.Unlock()
+		select {
+		case <-more:
+		case <-t.C:
+			ts.Fatalf("daemon open: %d connections refused within %s, want %d", refused, gateTimeout, n)
+		}
 	}
-	g.mu.Lock()
-	g.closed, g.refused = false, nil
-	g.mu.Unlock()
 }

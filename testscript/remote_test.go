@@ -138,7 +138,7 @@ func startDaemon(env *testscript.Env) error {
 	}
 	srv, err := server.New(server.Options{Registry: reg, Log: log, Backend: be, BackendType: "local",
 		LogKind: kind, LogLocation: "of the script daemon",
-		Tokens: book, Logger: slog.New(slog.DiscardHandler)})
+		Tokens: book, Logger: slog.New(slog.DiscardHandler), CheckpointKey: filepath.Join(dir, "checkpoint.key")})
 	if err != nil {
 		closeLogs()
 		return err

@@ -69,6 +69,7 @@ func setup(env *testscript.Env) error {
 		"XDG_CONFIG_HOME": filepath.Join(home, ".config"),
 		"XDG_DATA_HOME":   filepath.Join(home, ".local", "share"),
 		"XDG_CACHE_HOME":  filepath.Join(home, ".cache"),
+		"XDG_STATE_HOME":  filepath.Join(home, ".local", "state"),
 		"ARTSTORE_STORE":  filepath.Join(env.WorkDir, "store"),
 		"NO_COLOR":        "1",
 	}
@@ -92,6 +93,8 @@ func commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 		"exitcode": cmdExitcode,
 		"now":      cmdNow,
 		"logsql":   cmdLogSQL,
+
+		"rewrite-log": cmdRewriteLog,
 
 		"corrupt-blob": cmdCorruptBlob,
 		"rm-chunk":     cmdRmChunk,

@@ -13,6 +13,7 @@ import (
 	"github.com/artifact-store/artstore/internal/registry"
 	"github.com/artifact-store/artstore/internal/storage"
 	"github.com/artifact-store/artstore/internal/storeid"
+	"github.com/artifact-store/artstore/internal/tlog"
 	"github.com/artifact-store/artstore/internal/transfer"
 	"github.com/artifact-store/artstore/pkg/api"
 )
@@ -44,6 +45,9 @@ var classes = []struct {
 	{api.CodeMissingBlobs, []error{registry.ErrMissingBlobs}},
 	{api.CodeDigestMismatch, []error{content.ErrMismatch}},
 	{api.CodeRangeNotSatisfiable, []error{content.ErrInvalidRange}},
+	{api.CodeIntegrity, []error{tlog.ErrBadSignature, tlog.ErrInvalidProof}},
+	{api.CodeInvalid, []error{tlog.ErrSize, tlog.ErrMalformed}},
+	{api.CodeUnavailable, []error{ErrNoKey}},
 	{api.CodeIntegrity, []error{content.ErrInvalidManifest, eventlog.ErrTampered, transfer.ErrWrongKind,
 		storage.ErrNotFound, registry.ErrViewMismatch, gc.ErrUnreadableManifest}},
 	{api.CodeNotFound, []error{registry.ErrNotFound, auth.ErrNotFound, fs.ErrNotExist, transfer.ErrNoMatch}},

@@ -54,6 +54,9 @@ type Config struct {
 	ProtectedTags []string
 	// Now is the clock of events and token expiry; nil means time.Now.
 	Now func() time.Time
+	// CheckpointKey is the path of the checkpoint signing key (see
+	// Options.CheckpointKey).
+	CheckpointKey string
 }
 
 // Open opens the event log cfg names and returns the Service over it and
@@ -73,7 +76,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 		log.Close()
 		return nil, err
 	}
-	s := New(reg, Options{Log: log, Backend: cfg.Backend, Now: cfg.Now})
+	s := New(reg, Options{Log: log, Backend: cfg.Backend, Now: cfg.Now, CheckpointKey: cfg.CheckpointKey})
 	s.closeLog = log.Close
 	return s, nil
 }

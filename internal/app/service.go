@@ -56,6 +56,10 @@ type Options struct {
 	Tokens *auth.Book
 	// Now is the clock of token expiry; nil means time.Now.
 	Now func() time.Time
+	// CheckpointKey is the path of the key checkpoints are signed with,
+	// loaded at first use and created (mode 0600) if missing; empty: the
+	// service has no key and refuses to sign (ErrNoKey).
+	CheckpointKey string
 }
 
 // Service is the application layer: every use case of artstore, once.
@@ -70,6 +74,7 @@ type Service struct {
 	backend storage.Backend
 	tokens  *auth.Book
 	now     func() time.Time
+	keys    *keyring
 	// closeLog closes the log Open opened.
 	closeLog func() error
 	// links is which blobs each OCI repository holds (ocilinks.go);
@@ -86,7 +91,7 @@ type Service struct {
 // New returns the Service over reg, whose log is opts.Log.
 func New(reg *registry.Registry, opts Options) *Service {
 	s := &Service{reg: reg, log: opts.Log, backend: opts.Backend, tokens: opts.Tokens, now: opts.Now,
-		appended: make(chan struct{})}
+		appended: make(chan struct{}), keys: &keyring{path: opts.CheckpointKey}}
 	if s.now == nil {
 		s.now = time.Now
 	}

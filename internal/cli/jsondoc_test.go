@@ -25,6 +25,7 @@ func TestJSONFieldsDocumented(t *testing.T) {
 		client.Event{}, client.LogReport{}, client.VerifyReport{}, client.TreeEntry{},
 		rm.Result{}, initcmd.Result{}, rebuild.Result{}, client.GCReport{},
 		client.RetentionRule{}, client.RetentionReport{}, client.RetentionExplanation{},
+		client.LogKey{}, client.Checkpoint{}, client.InclusionProof{}, client.ConsistencyProof{}, client.CheckpointReport{},
 	}
 	seen := map[reflect.Type]bool{}
 	var walk func(reflect.Type)

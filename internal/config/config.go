@@ -56,6 +56,16 @@ type Config struct {
 	// RetryWindow is how long remote mode retries a call while the daemon
 	// is unreachable or unavailable; 0 means no retries.
 	RetryWindow time.Duration
+	// CheckpointKey is the absolute path of the store's checkpoint signing
+	// key (checkpoint_key; default Store/checkpoint.key).
+	CheckpointKey string
+	// StrictCheckpoints makes remote mode fail when the daemon's log is
+	// not an extension of the checkpoint it showed before.
+	StrictCheckpoints bool
+	// StateDir is where the CLI keeps what it remembers between runs
+	// ($XDG_STATE_HOME/artstore, else ~/.local/state/artstore; "" when
+	// the home directory is unknown).
+	StateDir string
 	// Serve holds the daemon settings of the config file (serve:).
 	Serve Serve
 	// Output holds the output switches.
@@ -247,4 +257,16 @@ func (o *LoadOptions) cacheDir(home string) string {
 		return ""
 	}
 	return filepath.Join(cacheHome, "artstore")
+}
+
+// stateDir returns artstore's directory under $XDG_STATE_HOME (an absolute
+// path), else ~/.local/state/artstore; "" without a home directory.
+func (o *LoadOptions) stateDir(home string) string {
+	if v, ok := o.env("XDG_STATE_HOME"); ok && filepath.IsAbs(v) {
+		return filepath.Join(v, "artstore")
+	}
+	if home == "" {
+		return ""
+	}
+	return filepath.Join(home, ".local", "state", "artstore")
 }

@@ -16,6 +16,8 @@ const (
 	KeyDefaultBackend   = "default_backend"
 	KeyRetrievalRecords = "retrieval_records"
 	KeyRetryWindow      = "retry_window"
+	KeyCheckpointKey    = "checkpoint_key"
+	KeyStrict           = "strict_checkpoints"
 	KeyBackends         = "backends"
 	// KeyServe is the section of `artstore serve`'s settings (file only;
 	// the command's flags override it). See ServeFields.
@@ -37,16 +39,18 @@ const (
 
 // Flag names of the global flags RegisterFlags defines.
 const (
-	FlagConfig   = "config"
-	FlagStore    = "store"
-	FlagServer   = "server"
-	FlagBackend  = "backend"
-	FlagRetry    = "retry-window"
-	FlagJSON     = "json"
-	FlagJQ       = "jq"
-	FlagTemplate = "template"
-	FlagQuiet    = "quiet"
-	FlagVerbose  = "verbose"
+	FlagConfig        = "config"
+	FlagStore         = "store"
+	FlagServer        = "server"
+	FlagBackend       = "backend"
+	FlagRetry         = "retry-window"
+	FlagCheckpointKey = "checkpoint-key"
+	FlagStrict        = "strict"
+	FlagJSON          = "json"
+	FlagJQ            = "jq"
+	FlagTemplate      = "template"
+	FlagQuiet         = "quiet"
+	FlagVerbose       = "verbose"
 )
 
 // EnvConfig names the environment variable that selects the config file.
@@ -84,6 +88,10 @@ func Settings() []Setting {
 			Usage: "record every pull in the event log in local mode"},
 		{Key: KeyRetryWindow, Flag: FlagRetry, Env: "ARTSTORE_RETRY_WINDOW", Default: "60s", InFile: true,
 			Usage: "in remote mode, keep retrying for `DURATION` while the daemon is unreachable or unavailable (0: no retries)"},
+		{Key: KeyCheckpointKey, Flag: FlagCheckpointKey, Env: "ARTSTORE_CHECKPOINT_KEY", Default: "$STORE/checkpoint.key", InFile: true,
+			Usage: "the store's checkpoint signing key `FILE` (local mode and serve; created, mode 0600, when missing)"},
+		{Key: KeyStrict, Flag: FlagStrict, Env: "ARTSTORE_STRICT_CHECKPOINTS", Default: "false", InFile: true, Bool: true,
+			Usage: "in remote mode, fail (exit 4) when the daemon's log is not an extension of the one it showed before"},
 		{Key: KeyJSON, Flag: FlagJSON, Env: "ARTSTORE_JSON", Default: "false", Bool: true,
 			Usage: "print machine-readable JSON instead of text"},
 		{Key: KeyJQ, Flag: FlagJQ, Default: "(none)",

@@ -55,6 +55,7 @@ func Load(opts LoadOptions) (*Config, error) {
 	if err := ps.err(); err != nil {
 		return nil, err
 	}
+	cfg.StateDir = opts.stateDir(home)
 	return cfg, nil
 }
 
@@ -161,6 +162,7 @@ func (o *LoadOptions) layers(data []byte, path, dataHome string) (*viper.Viper, 
 	v.SetDefault(KeyDefaultBackend, ImplicitBackendID)
 	v.SetDefault(KeyRetrievalRecords, true)
 	v.SetDefault(KeyRetryWindow, "60s")
+	v.SetDefault(KeyStrict, false)
 	v.SetDefault(KeyJSON, false)
 	v.SetDefault(KeyQuiet, false)
 	v.SetDefault(KeyVerbose, false)
@@ -189,6 +191,10 @@ func (r *resolver) resolve(cfg *Config) {
 	cfg.Token = r.token()
 	cfg.RetrievalRecords = r.boolean(KeyRetrievalRecords)
 	cfg.RetryWindow = r.duration(KeyRetryWindow)
+	cfg.StrictCheckpoints = r.boolean(KeyStrict)
+	if cfg.CheckpointKey = r.path(KeyCheckpointKey); cfg.CheckpointKey == "" && cfg.Store != "" {
+		cfg.CheckpointKey = filepath.Join(cfg.Store, "checkpoint.key")
+	}
 	cfg.Serve = r.serve()
 	cfg.Tags = r.tags()
 	cfg.Output = r.output()

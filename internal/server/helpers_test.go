@@ -113,7 +113,8 @@ func newEnvWith(t testing.TB, log eventlog.Store, direct bool, oci ...OCIOptions
 		sb = storagetest.NewPresigning(t, be)
 	}
 	srv, err := New(Options{Registry: registry.New(log, app.Checker(sb), nil), Log: log, Backend: sb, BackendType: "local",
-		Now: clk.Now, PollInterval: 10 * time.Millisecond, Limits: Limits{MaxBody: 64 << 10, MaxWait: 5 * time.Second}, Direct: direct, OCI: oci[0]})
+		Now: clk.Now, PollInterval: 10 * time.Millisecond, Limits: Limits{MaxBody: 64 << 10, MaxWait: 5 * time.Second}, Direct: direct, OCI: oci[0],
+		CheckpointKey: filepath.Join(dir, "checkpoint.key")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -107,6 +107,10 @@ type Options struct {
 	BackendType string
 	// Tokens is the token table; nil builds one over Log.
 	Tokens *auth.Book
+	// CheckpointKey is the path of the checkpoint signing key of the
+	// Service New builds (app.Options.CheckpointKey); with Service set,
+	// the Service's own key is used.
+	CheckpointKey string
 	// Logger receives one structured line per request; nil discards.
 	Logger *slog.Logger
 	Limits Limits
@@ -215,7 +219,7 @@ func New(opts Options) (*Server, error) {
 		s.now = time.Now
 	}
 	if s.svc == nil {
-		s.svc = app.New(s.reg, app.Options{Log: s.log, Backend: s.backend, Tokens: opts.Tokens, Now: s.now})
+		s.svc = app.New(s.reg, app.Options{Log: s.log, Backend: s.backend, Tokens: opts.Tokens, Now: s.now, CheckpointKey: opts.CheckpointKey})
 	}
 	s.largeBodies = make(chan struct{}, s.limits.MaxLargeBodies)
 	s.copyBufs.New = func() any { b := make([]byte, 64<<10); return &b }

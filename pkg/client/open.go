@@ -67,6 +67,10 @@ type LocalOptions struct {
 	// ProtectedTags are patterns (path.Match syntax, e.g. "v*") of tags
 	// that, once set, Tag never moves (ErrConflict).
 	ProtectedTags []string
+	// CheckpointKey is the path of the key the store signs checkpoints
+	// with, created (mode 0600) at first use; empty means
+	// Dir/checkpoint.key.
+	CheckpointKey string
 }
 
 // Local is the local-mode Store: it runs the registry in process over the
@@ -144,6 +148,10 @@ func OpenLocal(ctx context.Context, opts LocalOptions) (*Local, error) {
 		log.Close()
 		return nil, mapErr(fmt.Errorf("open local store %s: %w", opts.Dir, err))
 	}
+	keyPath := opts.CheckpointKey
+	if keyPath == "" {
+		keyPath = filepath.Join(opts.Dir, app.CheckpointKeyFile)
+	}
 	blobs := transfer.FromBackend(be)
 	reg := registry.New(log, blobs, now)
 	if err := reg.ProtectTags(opts.ProtectedTags); err != nil {
@@ -162,7 +170,7 @@ func OpenLocal(ctx context.Context, opts LocalOptions) (*Local, error) {
 		concurrency: opts.Concurrency,
 		now:         now,
 		storeID:     localStoreID(opts.Dir, bc),
-		svc:         app.New(reg, app.Options{Log: log, Backend: be}),
+		svc:         app.New(reg, app.Options{Log: log, Backend: be, CheckpointKey: keyPath}),
 		self:        app.Principal{Actor: actor, Client: retrievalClient},
 	}, nil
 }

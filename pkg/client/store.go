@@ -100,6 +100,18 @@ type Store interface {
 	// events yet, it waits up to wait for one (long-poll).
 	Events(ctx context.Context, after int64, limit int, wait time.Duration) ([]Event, error)
 	VerifyLog(ctx context.Context) (*LogReport, error)
+	// LogKey returns the public key the store signs its checkpoints with
+	// (local mode creates the key at first use).
+	LogKey(ctx context.Context) (*LogKey, error)
+	// Checkpoint returns the log's current tree head, signed.
+	Checkpoint(ctx context.Context) (*Checkpoint, error)
+	// InclusionProof proves that event seq is in the log's tree of size
+	// events (0: the current tree); ConsistencyProof that the tree of old
+	// events is a prefix of the tree of new (0: the current tree). Sizes
+	// out of range are ErrInvalid. Neither is trusted by itself: check it
+	// against a signed checkpoint (CheckCheckpoint does).
+	InclusionProof(ctx context.Context, seq, size int64) (*InclusionProof, error)
+	ConsistencyProof(ctx context.Context, old, new int64) (*ConsistencyProof, error)
 	Verify(ctx context.Context, opts VerifyOptions) (*VerifyReport, error)
 	Rebuild(ctx context.Context) error
 	Health(ctx context.Context) ([]BackendHealth, error)

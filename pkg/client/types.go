@@ -23,6 +23,11 @@ type (
 	LineageEdge      = api.LineageEdge
 	Event            = api.Event
 	LogReport        = api.LogReport
+	LogKey           = api.LogKey
+	Checkpoint       = api.Checkpoint
+	InclusionProof   = api.InclusionProof
+	ConsistencyProof = api.ConsistencyProof
+	CheckpointReport = api.CheckpointReport
 	Problem          = api.Problem
 	VerifyReport     = api.VerifyReport
 	BackendHealth    = api.BackendHealth

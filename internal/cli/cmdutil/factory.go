@@ -105,7 +105,11 @@ func (f *Factory) openStore(ctx context.Context, create bool) (client.Store, err
 	if err != nil {
 		return nil, err
 	}
-	return OpenStore(ctx, cfg, StoreOptions{Create: create, LookupEnv: f.LookupEnv, Now: f.Now, Notice: f.Notice(cfg)})
+	var witness io.Writer
+	if f.IO != nil {
+		witness = f.IO.ErrOut
+	}
+	return OpenStore(ctx, cfg, StoreOptions{Create: create, LookupEnv: f.LookupEnv, Now: f.Now, Notice: f.Notice(cfg), Witness: witness})
 }
 
 // Notice returns where remote mode's notice of a wait for the daemon goes:

@@ -27,6 +27,10 @@ type StoreOptions struct {
 	// Notice receives remote mode's one-line notice that the daemon is
 	// unavailable and calls are being retried; nil means none is printed.
 	Notice io.Writer
+	// Witness, in remote mode, turns on the check that the daemon's log
+	// extends the checkpoint it showed this user before (see
+	// WitnessDaemon); a failure is reported to it. Nil: no check.
+	Witness io.Writer
 }
 
 // OpenStore opens the store cfg describes: the daemon at cfg.Server, or the
@@ -39,7 +43,15 @@ type StoreOptions struct {
 // not silently become a new, empty store).
 func OpenStore(ctx context.Context, cfg *config.Config, opts StoreOptions) (client.Store, error) {
 	if cfg.Server != "" {
-		return openRemote(ctx, cfg, opts.Notice)
+		st, err := openRemote(ctx, cfg, opts.Notice)
+		if err != nil || opts.Witness == nil {
+			return st, err
+		}
+		if err := WitnessDaemon(ctx, cfg, opts.Witness); err != nil {
+			st.Close()
+			return nil, err
+		}
+		return st, nil
 	}
 	b, ok := cfg.Backends[cfg.DefaultBackend]
 	if !ok {
@@ -175,3 +187,42 @@ func DaemonCheckClient(f *Factory) func(context.Context) (client.Store, error) {
 		return OpenDaemonCheck(ctx, cfg)
 	}
 }
+
+// WitnessDaemon checks, once per command, that the log of the daemon at
+// cfg.Server extends the last checkpoint it showed this user, which
+// the CLI remembers in cfg.StateDir, and remembers the newer one (see
+// client.WitnessCheckpoint). A daemon whose log was rolled back,
+// rewritten or forked, or that signs with another key, is reported on w
+// in a few loud lines; with cfg.StrictCheckpoints the command then fails
+// with exit status 4. A check that cannot be made (the daemon is down, the
+// token may not read the log, no state directory) is left to the command
+// itself and says nothing: the check is made once, never retried.
+func WitnessDaemon(ctx context.Context, cfg *config.Config, w io.Writer) error {
+	if cfg.StateDir == "" {
+		return nil
+	}
+	st, err := OpenDaemonCheck(ctx, cfg)
+	if err != nil {
+		return nil
+	}
+	defer st.Close()
+	ctx, cancel := context.WithTimeout(ctx, witnessTimeout)
+	defer cancel()
+	res, err := client.WitnessCheckpoint(ctx, st, cfg.Server, cfg.StateDir)
+	if err != nil || res.First || res.Report.OK {
+		return nil
+	}
+	rep := res.Report
+	msg := fmt.Sprintf("the event log of the daemon at %s is not an extension of the log it showed before "+
+		"(%d events, root %s, remembered in %s): %s", cfg.Server, rep.SavedSize, rep.SavedRoot, res.StateFile, rep.Problem)
+	if cfg.StrictCheckpoints {
+		return Mark(errors.New(msg+"; a rolled-back, rewritten or replaced log; if the daemon's store was replaced on purpose, remove that file"), client.ErrIntegrity)
+	}
+	fmt.Fprintf(w, "artstore: WARNING: %s\n", msg)
+	fmt.Fprintf(w, "artstore: WARNING: the daemon's history was rolled back, rewritten or replaced; if its store was replaced on purpose, remove %s (--strict makes this an error)\n", res.StateFile)
+	return nil
+}
+
+// witnessTimeout bounds WitnessDaemon's two requests: a slow check must
+// not hold a command up.
+const witnessTimeout = 10 * time.Second

@@ -18,5 +18,6 @@ func openLocal(ctx context.Context, cfg *config.Config, b config.Backend, actor 
 		RetrievalRecords: cfg.RetrievalRecords,
 		Now:              now,
 		ProtectedTags:    cfg.Tags.Protected,
+		CheckpointKey:    cfg.CheckpointKey,
 	})
 }

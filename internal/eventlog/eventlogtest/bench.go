@@ -134,6 +134,21 @@ func BenchProofs(b *testing.B, db DB, n int) {
 			i++
 		}
 	})
+	// What the inclusion use case (app.Service.InclusionProof, `log prove
+	// --inclusion`, GET /v1/log/proof/inclusion) reads: the proof and the
+	// event whose hash is the leaf.
+	b.Run("InclusionAndEvent", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			if _, err := s.InclusionProof(ctx, at(i), h.Size); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := s.Event(ctx, at(i)); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
 	b.Run("Consistency", func(b *testing.B) {
 		i := 0
 		for b.Loop() {

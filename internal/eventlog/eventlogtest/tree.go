@@ -264,3 +264,56 @@ func testRewrittenHistory(t *testing.T, newDB NewDB) {
 		})
 	}
 }
+
+// RewriteWithout returns what an attacker with write access to the
+// database substitutes for evs (a whole log, oldest first) to remove event
+// del without a trace in the hash chain: the events after it sealed again
+// with their new seq and prev (rows, from seq del on), and the Merkle
+// tree of the result with every node (keyed by tlog.NodeKey). With del 0
+// nothing is removed. Tests and scripts write them with raw SQL.
+func RewriteWithout(evs []eventlog.Event, del int64) ([]eventlog.StoredRow, map[int64][]byte, error) {
+	if del < 0 || del > int64(len(evs)) {
+		return nil, nil, fmt.Errorf("rewrite: no event %d in a log of %d", del, len(evs))
+	}
+	if del == 0 {
+		nodes, err := TreeNodes(evs)
+		return nil, nodes, err
+	}
+	kept := append([]eventlog.Event{}, evs[:del-1]...)
+	var rows []eventlog.StoredRow
+	prev := evs[0].Prev // the first event's
+	if del > 1 {
+		prev = evs[del-2].Hash
+	}
+	for _, e := range evs[del:] {
+		ne := eventlog.NewEvent{Time: e.Time, Actor: e.Actor, Type: e.Type, Subject: e.Subject, Payload: e.Payload}
+		ev, err := eventlog.Seal(e.Seq-1, prev, ne, e.Time)
+		if err != nil {
+			return nil, nil, fmt.Errorf("rewrite: reseal %d: %w", e.Seq, err)
+		}
+		rows = append(rows, eventlog.StoredRow{Seq: ev.Seq, TimeNS: ev.Time.UnixNano(), Actor: ev.Actor, Type: ev.Type,
+			Subject: ev.Subject, Body: ev.Body, Prev: ev.Prev, Hash: ev.Hash})
+		kept = append(kept, ev)
+		prev = ev.Hash
+	}
+	nodes, err := TreeNodes(kept)
+	return rows, nodes, err
+}
+
+// TreeNodes returns every node of the Merkle tree over evs, keyed by
+// tlog.NodeKey, as a store keeps them.
+func TreeNodes(evs []eventlog.Event) (map[int64][]byte, error) {
+	tr, err := tlog.NewTree(0, nil)
+	if err != nil {
+		return nil, err
+	}
+	nodes := map[int64][]byte{}
+	for _, ev := range evs {
+		leaf, err := tlog.LeafHash(ev.Hash)
+		if err != nil {
+			return nil, fmt.Errorf("event %d: %w", ev.Seq, err)
+		}
+		tr.Append(leaf, func(n tlog.Node, h tlog.Hash) { nodes[tlog.NodeKey(n)] = append([]byte(nil), h[:]...) })
+	}
+	return nodes, nil
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/artifact-store/artstore/internal/app"
 	"github.com/artifact-store/artstore/internal/cli/cmdutil"
 	"github.com/artifact-store/artstore/internal/cli/iostreams"
 	"github.com/artifact-store/artstore/internal/config"
@@ -51,6 +52,9 @@ type Result struct {
 		Type     string `json:"type"`
 		Location string `json:"location"`
 	} `json:"backend"`
+	// CheckpointKey is the store's checkpoint signing key (created when
+	// missing).
+	CheckpointKey string `json:"checkpoint_key"`
 }
 
 // NewCmdInit returns the command. runF, if not nil, replaces the run function.
@@ -226,11 +230,15 @@ func initRun(ctx context.Context, opts *Options) (err error) {
 			return cmdutil.Mark(fmt.Errorf("init: backend %s (%s) is not usable: %s; the config file was not written and no store was created", h.ID, b.Location(), h.Detail), client.ErrUnavailable)
 		}
 	}
+	if _, _, err := app.EnsureKey(cfg.CheckpointKey); err != nil {
+		undo()
+		return fmt.Errorf("init: checkpoint key: %w", err)
+	}
 	if err := writeConfig(ctx, cfg.ConfigPath, render(&newCfg, b, opts.Type)); err != nil {
 		return fmt.Errorf("init: %w", err)
 	}
 
-	res := Result{ConfigFile: cfg.ConfigPath, Store: cfg.Store, StoreCreated: created}
+	res := Result{ConfigFile: cfg.ConfigPath, Store: cfg.Store, StoreCreated: created, CheckpointKey: cfg.CheckpointKey}
 	res.Backend.ID, res.Backend.Type, res.Backend.Location = b.ID, b.Type, b.Location()
 	if cfg.Output.JSON {
 		return cmdutil.WriteJSON(opts.IO.Out, cfg.Output, res)
@@ -251,6 +259,7 @@ type fileConfig struct {
 	Store          string                 `yaml:"store"`
 	DefaultBackend string                 `yaml:"default_backend,omitempty"`
 	Backends       map[string]fileBackend `yaml:"backends,omitempty"`
+	CheckpointKey  string                 `yaml:"checkpoint_key,omitempty"`
 }
 
 type fileBackend struct {
@@ -266,6 +275,9 @@ type fileBackend struct {
 // default backend (Store/blobs), so the file only names the store.
 func render(cfg *config.Config, b config.Backend, typ string) []byte {
 	fc := fileConfig{Store: cfg.Store}
+	if cfg.CheckpointKey != filepath.Join(cfg.Store, app.CheckpointKeyFile) {
+		fc.CheckpointKey = cfg.CheckpointKey
+	}
 	if typ == backends.TypeS3 {
 		fc.DefaultBackend = b.ID
 		fc.Backends = map[string]fileBackend{b.ID: {Type: b.Type, Bucket: b.Bucket, Prefix: b.Prefix, Region: b.Region, Endpoint: b.Endpoint, PathStyle: b.PathStyle}}

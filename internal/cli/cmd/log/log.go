@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/artifact-store/artstore/internal/cli/cmd/internal/artfmt"
+	"github.com/artifact-store/artstore/internal/cli/cmd/log/evidence"
 	logverify "github.com/artifact-store/artstore/internal/cli/cmd/log/verify"
 	"github.com/artifact-store/artstore/internal/cli/cmdutil"
 	"github.com/artifact-store/artstore/internal/cli/iostreams"
@@ -54,7 +55,10 @@ sequence number, time, actor, type and subject.
 --after SEQ starts after that event; --limit N stops after N events;
 --follow keeps waiting for new events until interrupted (Ctrl-C). Each
 event commits to the one before it by hash; "artstore log verify" checks
-the whole chain.`,
+the whole chain. "artstore log checkpoint" prints a signed checkpoint of
+the log, "artstore log prove" Merkle proofs against it, and "artstore log
+verify --checkpoint FILE" checks that the log still extends a checkpoint
+saved earlier.`,
 		Example: `  $ artstore log
   $ artstore log --after 120 --limit 20
   $ artstore log --follow
@@ -76,7 +80,7 @@ the whole chain.`,
 	cmd.Flags().Int64Var(&opts.After, "after", 0, "start after the event with sequence number `SEQ`")
 	cmd.Flags().IntVarP(&opts.Limit, "limit", "n", 0, "print at most `N` events (0: no limit)")
 	cmd.Flags().BoolVarP(&opts.Follow, "follow", "f", false, "keep printing new events as they are appended")
-	cmd.AddCommand(logverify.NewCmdVerify(f, nil))
+	cmd.AddCommand(logverify.NewCmdVerify(f, nil), evidence.NewCmdKey(f, nil), evidence.NewCmdCheckpoint(f, nil), evidence.NewCmdProve(f, nil))
 	return cmd
 }
 

@@ -263,7 +263,17 @@ func serveRun(ctx context.Context, opts *Options) (err error) {
 	if err := os.MkdirAll(cfg.Store, 0o755); err != nil {
 		return fmt.Errorf("create store directory: %w", err)
 	}
-	svc, err := app.Open(ctx, app.Config{Log: dsn, Backend: be, ProtectedTags: cfg.Tags.Protected})
+	// The first start creates the checkpoint signing key; a start that
+	// cannot read it fails before it serves a checkpoint.
+	keyPath := cfg.CheckpointKey
+	if keyPath == "" {
+		keyPath = filepath.Join(cfg.Store, app.CheckpointKeyFile)
+	}
+	made.file(keyPath)
+	if _, _, err := app.EnsureKey(keyPath); err != nil {
+		return fmt.Errorf("checkpoint key (checkpoint_key / --checkpoint-key): %w", err)
+	}
+	svc, err := app.Open(ctx, app.Config{Log: dsn, Backend: be, ProtectedTags: cfg.Tags.Protected, CheckpointKey: keyPath})
 	if err != nil {
 		return cmdutil.Mark(err, client.ErrUnavailable)
 	}

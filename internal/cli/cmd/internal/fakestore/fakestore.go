@@ -39,6 +39,10 @@ type Store struct {
 	ReleaseFunc      func(ctx context.Context, ref string) (*client.Artifact, error)
 	EventsFunc       func(ctx context.Context, after int64, limit int, wait time.Duration) ([]client.Event, error)
 	VerifyLogFunc    func(ctx context.Context) (*client.LogReport, error)
+	LogKeyFunc       func(ctx context.Context) (*client.LogKey, error)
+	CheckpointFunc   func(ctx context.Context) (*client.Checkpoint, error)
+	InclusionFunc    func(ctx context.Context, seq, size int64) (*client.InclusionProof, error)
+	ConsistencyFunc  func(ctx context.Context, old, new int64) (*client.ConsistencyProof, error)
 	VerifyFunc       func(ctx context.Context, opts client.VerifyOptions) (*client.VerifyReport, error)
 	RebuildFunc      func(ctx context.Context) error
 	HealthFunc       func(ctx context.Context) ([]client.BackendHealth, error)
@@ -190,6 +194,38 @@ func (s *Store) VerifyLog(ctx context.Context) (*client.LogReport, error) {
 		return nil, missing("VerifyLog")
 	}
 	return s.VerifyLogFunc(ctx)
+}
+
+// LogKey calls LogKeyFunc.
+func (s *Store) LogKey(ctx context.Context) (*client.LogKey, error) {
+	if s.LogKeyFunc == nil {
+		return nil, missing("LogKey")
+	}
+	return s.LogKeyFunc(ctx)
+}
+
+// Checkpoint calls CheckpointFunc.
+func (s *Store) Checkpoint(ctx context.Context) (*client.Checkpoint, error) {
+	if s.CheckpointFunc == nil {
+		return nil, missing("Checkpoint")
+	}
+	return s.CheckpointFunc(ctx)
+}
+
+// InclusionProof calls InclusionFunc.
+func (s *Store) InclusionProof(ctx context.Context, seq, size int64) (*client.InclusionProof, error) {
+	if s.InclusionFunc == nil {
+		return nil, missing("InclusionProof")
+	}
+	return s.InclusionFunc(ctx, seq, size)
+}
+
+// ConsistencyProof calls ConsistencyFunc.
+func (s *Store) ConsistencyProof(ctx context.Context, old, new int64) (*client.ConsistencyProof, error) {
+	if s.ConsistencyFunc == nil {
+		return nil, missing("ConsistencyProof")
+	}
+	return s.ConsistencyFunc(ctx, old, new)
 }
 
 // Verify calls VerifyFunc.

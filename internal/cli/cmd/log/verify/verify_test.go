@@ -2,12 +2,15 @@ package verify
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/artifact-store/artstore/internal/cli/cmd/internal/fakestore"
 	"github.com/artifact-store/artstore/internal/cli/cmdutil"
 	"github.com/artifact-store/artstore/internal/cli/iostreams"
+	"github.com/artifact-store/artstore/internal/tlog"
 	"github.com/artifact-store/artstore/pkg/client"
 )
 
@@ -48,6 +51,71 @@ func TestVerifyRun(t *testing.T) {
 		}
 		if stdout.String() != tt.want {
 			t.Errorf("%s: stdout =\n%s\nwant\n%s", tt.name, stdout, tt.want)
+		}
+	}
+}
+
+// TestVerifyCheckpoint: --checkpoint checks the saved checkpoint against
+// the store's current one, with the store's key or --key; a log shorter
+// than the checkpoint, or a checkpoint another key signed, is exit 4.
+func TestVerifyCheckpoint(t *testing.T) {
+	dir := t.TempDir()
+	key, err := tlog.GenerateKey(filepath.Join(dir, "k"), "artstore/test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := tlog.GenerateKey(filepath.Join(dir, "o"), "artstore/other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sign := func(k *tlog.Key, size int64) []byte {
+		b, err := k.Sign(tlog.Head{Size: size, Root: tlog.Hash{byte(size)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	saved := filepath.Join(dir, "saved")
+	if err := os.WriteFile(saved, sign(key, 5), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(dir, "other.pub")
+	if err := os.WriteFile(keyFile, []byte(other.VerifierKey()+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name     string
+		size     int64
+		key      string
+		want     string
+		wantCode int
+	}{
+		{name: "same", size: 5, want: "ok: the log of 5 events extends the checkpoint of 5 events"},
+		{name: "rolled back", size: 3, want: "NOT CONSISTENT with the checkpoint of 5 events", wantCode: cmdutil.ExitIntegrity},
+		{name: "other key", size: 5, key: other.VerifierKey(), want: "not signed by this key", wantCode: cmdutil.ExitIntegrity},
+		{name: "other key file", size: 5, key: keyFile, want: "not signed by this key", wantCode: cmdutil.ExitIntegrity},
+	} {
+		ios, _, stdout, _ := iostreams.Test()
+		fake := &fakestore.Store{
+			VerifyLogFunc: func(context.Context) (*client.LogReport, error) {
+				return &client.LogReport{OK: true, Events: tt.size}, nil
+			},
+			LogKeyFunc: func(context.Context) (*client.LogKey, error) {
+				return &client.LogKey{VerifierKey: key.VerifierKey()}, nil
+			},
+			CheckpointFunc: func(context.Context) (*client.Checkpoint, error) {
+				return &client.Checkpoint{Size: tt.size, Signed: string(sign(key, tt.size))}, nil
+			},
+			ConsistencyFunc: func(_ context.Context, old, new int64) (*client.ConsistencyProof, error) {
+				return &client.ConsistencyProof{Old: old, New: new, Proof: []string{}}, nil
+			},
+		}
+		err := verifyRun(context.Background(), &Options{IO: ios, Config: fakestore.Config(false), Client: fake.Opener(), Checkpoint: saved, Key: tt.key})
+		if code := cmdutil.ExitCodeOf(err); code != tt.wantCode {
+			t.Errorf("%s: exit %d (%v), want %d", tt.name, code, err, tt.wantCode)
+		}
+		if !strings.Contains(stdout.String(), tt.want) {
+			t.Errorf("%s: stdout =\n%s\nwant it to say %q", tt.name, stdout, tt.want)
 		}
 	}
 }

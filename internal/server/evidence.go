@@ -1,0 +1,81 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/artifact-store/artstore/pkg/api"
+)
+
+// queryInt reads the non-negative integer query parameter name; absent
+// is def.
+func queryInt(r *http.Request, name string, def int64) (int64, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0, codeErr(api.CodeInvalid, fmt.Sprintf("%s: %q is not a non-negative integer", name, v))
+	}
+	return n, nil
+}
+
+func (s *Server) handleLogKey(w http.ResponseWriter, r *http.Request, c *call) error {
+	k, err := s.svc.LogKey(r.Context())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, k)
+}
+
+func (s *Server) handleCheckpoint(w http.ResponseWriter, r *http.Request, c *call) error {
+	cp, err := s.svc.Checkpoint(r.Context())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, cp)
+}
+
+// handleInclusionProof: ?seq= (required) and ?size= (0 or absent: the
+// current tree).
+func (s *Server) handleInclusionProof(w http.ResponseWriter, r *http.Request, c *call) error {
+	if r.URL.Query().Get("seq") == "" {
+		return codeErr(api.CodeInvalid, "seq: the event's sequence number is required")
+	}
+	seq, err := queryInt(r, "seq", 0)
+	if err != nil {
+		return err
+	}
+	size, err := queryInt(r, "size", 0)
+	if err != nil {
+		return err
+	}
+	p, err := s.svc.InclusionProof(r.Context(), seq, size)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, p)
+}
+
+// handleConsistencyProof: ?old= (required) and ?new= (0 or absent: the
+// current tree).
+func (s *Server) handleConsistencyProof(w http.ResponseWriter, r *http.Request, c *call) error {
+	if r.URL.Query().Get("old") == "" {
+		return codeErr(api.CodeInvalid, "old: the earlier tree size is required")
+	}
+	old, err := queryInt(r, "old", 0)
+	if err != nil {
+		return err
+	}
+	nw, err := queryInt(r, "new", 0)
+	if err != nil {
+		return err
+	}
+	p, err := s.svc.ConsistencyProof(r.Context(), old, nw)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, p)
+}
