@@ -209,3 +209,12 @@ func ClipRef(ref string, w int, width func(string) int) string {
 	}
 	return ClipMiddle(ref, w, width)
 }
+
+// Count renders n and a noun that takes an "s" in the plural: "1 event",
+// "0 events", "12 blobs".
+func Count(n int64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}

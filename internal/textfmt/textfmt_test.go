@@ -229,3 +229,14 @@ func FuzzClipRef(f *testing.F) {
 		}
 	})
 }
+
+func TestCount(t *testing.T) {
+	for _, tt := range []struct {
+		n    int64
+		want string
+	}{{0, "0 events"}, {1, "1 event"}, {2, "2 events"}, {1284, "1284 events"}} {
+		if got := Count(tt.n, "event"); got != tt.want {
+			t.Errorf("Count(%d) = %q, want %q", tt.n, got, tt.want)
+		}
+	}
+}

@@ -144,19 +144,12 @@ func Summary(r *client.RepairResult) string {
 	}
 	var what []string
 	if r.Damaged > 0 {
-		what = append(what, fmt.Sprintf("%d damaged %s replaced", r.Damaged, plural(r.Damaged, "blob")))
+		what = append(what, textfmt.Count(int64(r.Damaged), "damaged blob")+" replaced")
 	}
 	if r.Missing > 0 {
-		what = append(what, fmt.Sprintf("%d missing %s restored", r.Missing, plural(r.Missing, "blob")))
+		what = append(what, textfmt.Count(int64(r.Missing), "missing blob")+" restored")
 	}
 	what = append(what, textfmt.Bytes(r.UploadedBytes)+" uploaded")
-	return fmt.Sprintf("repaired %s from %s: %s; %d %s (%s) verified", ref, textfmt.Sanitize(r.Source),
-		strings.Join(what, ", "), r.Blobs, plural(r.Blobs, "blob"), textfmt.Bytes(r.Bytes))
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return word
-	}
-	return word + "s"
+	return fmt.Sprintf("repaired %s from %s: %s; %s (%s) verified", ref, textfmt.Sanitize(r.Source),
+		strings.Join(what, ", "), textfmt.Count(int64(r.Blobs), "blob"), textfmt.Bytes(r.Bytes))
 }

@@ -141,7 +141,7 @@ func garbageNote(problems []client.Problem) string {
 	}
 	var notes []string
 	if orphans > 0 {
-		notes = append(notes, fmt.Sprintf("%d orphaned %s", orphans, plural(orphans, "blob")))
+		notes = append(notes, textfmt.Count(int64(orphans), "orphaned blob"))
 	}
 	if temp {
 		notes = append(notes, "leftover temporary upload files")
@@ -150,11 +150,4 @@ func garbageNote(problems []client.Problem) string {
 		return ""
 	}
 	return " (" + strings.Join(notes, ", ") + ", reclaimed by artstore gc)"
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return word
-	}
-	return word + "s"
 }

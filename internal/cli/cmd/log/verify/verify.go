@@ -14,6 +14,7 @@ import (
 	"github.com/artifact-store/artstore/internal/cli/cmdutil"
 	"github.com/artifact-store/artstore/internal/cli/iostreams"
 	"github.com/artifact-store/artstore/internal/config"
+	"github.com/artifact-store/artstore/internal/textfmt"
 	"github.com/artifact-store/artstore/internal/tlog"
 	"github.com/artifact-store/artstore/pkg/client"
 )
@@ -151,7 +152,7 @@ func printReport(w io.Writer, cfg *config.Config, out report, chainOK bool) erro
 	}
 	var err error
 	if chainOK {
-		_, err = fmt.Fprintf(w, "ok: %d events, head %s\n", out.Events, headOrNone(out.Head))
+		_, err = fmt.Fprintf(w, "ok: %s, head %s\n", textfmt.Count(out.Events, "event"), headOrNone(out.Head))
 	} else {
 		_, err = fmt.Fprintf(w, "BROKEN at event %d: %s\n", out.FirstBad, out.LogReport.Problem)
 	}
@@ -160,9 +161,9 @@ func printReport(w io.Writer, cfg *config.Config, out report, chainOK bool) erro
 	}
 	c := out.Checkpoint
 	if c.OK {
-		_, err = fmt.Fprintf(w, "ok: the log of %d events extends the checkpoint of %d events (root %s)\n", c.Size, c.SavedSize, c.SavedRoot)
+		_, err = fmt.Fprintf(w, "ok: the log of %s extends the checkpoint of %s (root %s)\n", textfmt.Count(c.Size, "event"), textfmt.Count(c.SavedSize, "event"), c.SavedRoot)
 	} else {
-		_, err = fmt.Fprintf(w, "NOT CONSISTENT with the checkpoint of %d events (root %s): %s\n", c.SavedSize, c.SavedRoot, c.Problem)
+		_, err = fmt.Fprintf(w, "NOT CONSISTENT with the checkpoint of %s (root %s): %s\n", textfmt.Count(c.SavedSize, "event"), c.SavedRoot, c.Problem)
 	}
 	return err
 }
