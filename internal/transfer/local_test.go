@@ -401,6 +401,17 @@ func TestPushConfirm(t *testing.T) {
 		t.Fatalf("pull of the confirmed push: %d bytes, %v", out.Len(), err)
 	}
 
+	// PushTree ignores it, in either layout (the per-file one pushes each
+	// file as Push does).
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{"a.txt": "alpha", "b/c.txt": "gamma"}, nil)
+	for _, schema := range []int{content.StreamTreeSchema, content.ManifestSchema} {
+		refuse := PushOptions{TreeSchema: schema, Confirm: func(content.Digest, int64) error { return refused }}
+		if _, err := PushTree(ctx, dir, FromBackend(be), refuse); err != nil {
+			t.Fatalf("PushTree (schema %d) with Confirm set: %v; want it ignored", schema, err)
+		}
+	}
+
 	s := newMemStore()
 	if _, err := Push(ctx, bytes.NewReader(data), s, opts); !errors.Is(err, ErrNoStaging) || s.putOK != 0 {
 		t.Fatalf("Confirm on a store that does not stage: %v, %d puts; want ErrNoStaging and none", err, s.putOK)

@@ -42,6 +42,7 @@ import (
 //
 // The result's ContentDigest is content.TreeDigest of the entries.
 func PushTree(ctx context.Context, dir string, store BlobStore, opts PushOptions) (PushResult, error) {
+	opts.Confirm = nil // a Push option only (see PushOptions.Confirm)
 	cfg, err := opts.config()
 	if err != nil {
 		return PushResult{}, err
