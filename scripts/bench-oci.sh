@@ -13,8 +13,9 @@
 # then measures GET /v2/<name>/blobs/<digest> of a 1 KiB blob with
 # `wrk -t1 -c64` (requests/s, p50, p99; one wrk thread: a second one on a
 # 2-core machine takes the server's other core and its scheduling shows up
-# in the server's tail latency, 50-55 ms at p99 against 14-17 ms with one,
-# for artstore's /v1 and /v2 alike). Both servers log every request to a
+# in the server's tail latency: 50-55 ms at p99 for artstore's /v2 and
+# 37-43 ms for its /v1, against 14-17 ms for /v2 with one wrk thread).
+# Both servers log every request to a
 # file, as they do by default. The last table gives the medians over ROUNDS
 # (default 3) and the ratio artstore/distribution.
 #

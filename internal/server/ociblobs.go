@@ -440,10 +440,16 @@ func (s *Server) finishUpload(r *http.Request, c *call, u *ociUpload, d ociDiges
 	if res.Size != size || (d.Alg == "sha256" && res.ContentDigest.Hex() != d.Hex) {
 		return fmt.Errorf("store blob %s: %w: stored %d bytes of %s", d, content.ErrMismatch, res.Size, res.ContentDigest)
 	}
+	return s.linkStored(r, c, u.repo, d, res)
+}
+
+// linkStored counts a stored blob's bytes in the metrics and links it
+// into repo as d.
+func (s *Server) linkStored(r *http.Request, c *call, repo string, d ociDigest, res transfer.PushResult) error {
 	s.metrics.blobBytesIn.Add(res.UploadedBytes)
 	s.metrics.ociDedupBytes.Add(res.DeduplicatedBytes)
-	b := app.OCIBlob{Size: size, Content: res.ContentDigest, Manifest: res.ManifestDigest}
-	return s.svc.OCILinkBlob(r.Context(), c.principal(r), u.repo, d, b)
+	b := app.OCIBlob{Size: res.Size, Content: res.ContentDigest, Manifest: res.ManifestDigest}
+	return s.svc.OCILinkBlob(r.Context(), c.principal(r), repo, d, b)
 }
 
 // storeStreaming stores a whole blob sent in one request body as it
@@ -469,12 +475,12 @@ func (s *Server) storeStreaming(r *http.Request, c *call, repo string, d ociDige
 	}
 	length := r.ContentLength
 	if length > s.ociMaxBlob {
-		return false, ociErr(http.StatusRequestEntityTooLarge, "SIZE_INVALID", fmt.Sprintf("a blob may be at most %d bytes", s.ociMaxBlob))
+		return false, errBlobTooLarge(s.ociMaxBlob)
 	}
 	confirm := func(sum content.Digest, size int64) error {
 		switch {
 		case size > s.ociMaxBlob:
-			return ociErr(http.StatusRequestEntityTooLarge, "SIZE_INVALID", fmt.Sprintf("a blob may be at most %d bytes", s.ociMaxBlob))
+			return errBlobTooLarge(s.ociMaxBlob)
 		case length >= 0 && size != length:
 			return ociErr(http.StatusBadRequest, "BLOB_UPLOAD_INVALID", fmt.Sprintf("Content-Length says %d bytes, the body had %d", length, size))
 		case sum.Hex() != d.Hex:
@@ -487,10 +493,7 @@ func (s *Server) storeStreaming(r *http.Request, c *call, repo string, d ociDige
 	if err != nil {
 		return false, fmt.Errorf("store blob %s: %w", d, err)
 	}
-	s.metrics.blobBytesIn.Add(res.UploadedBytes)
-	s.metrics.ociDedupBytes.Add(res.DeduplicatedBytes)
-	b := app.OCIBlob{Size: res.Size, Content: res.ContentDigest, Manifest: res.ManifestDigest}
-	return true, s.svc.OCILinkBlob(r.Context(), c.principal(r), repo, d, b)
+	return true, s.linkStored(r, c, repo, d, res)
 }
 
 // keepDeadlines extends the call's connection deadlines every few seconds

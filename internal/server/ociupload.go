@@ -212,7 +212,7 @@ func (u *ociUpload) Append(body io.Reader, start, length, max int64) (int64, err
 	}
 	limit := max - size
 	if length >= 0 && length > limit {
-		return 0, ociErr(http.StatusRequestEntityTooLarge, "SIZE_INVALID", fmt.Sprintf("a blob may be at most %d bytes", max))
+		return 0, errBlobTooLarge(max)
 	}
 	w := io.NewOffsetWriter(u.f, size)
 	// 256 KiB at a time, not io.Copy's 32 KiB: an eighth of the writes
@@ -221,7 +221,7 @@ func (u *ociUpload) Append(body io.Reader, start, length, max int64) (int64, err
 	switch {
 	case err != nil:
 	case n > limit:
-		err = ociErr(http.StatusRequestEntityTooLarge, "SIZE_INVALID", fmt.Sprintf("a blob may be at most %d bytes", max))
+		err = errBlobTooLarge(max)
 	case length >= 0 && n != length:
 		err = ociErr(http.StatusBadRequest, "BLOB_UPLOAD_INVALID", fmt.Sprintf("the chunk's range or length says %d bytes, the body had %d", length, n))
 	}
@@ -239,6 +239,11 @@ func (u *ociUpload) Append(body io.Reader, start, length, max int64) (int64, err
 	}
 	u.size = size + n
 	return n, nil
+}
+
+// errBlobTooLarge refuses a blob over the daemon's limit of max bytes.
+func errBlobTooLarge(max int64) error {
+	return ociErr(http.StatusRequestEntityTooLarge, "SIZE_INVALID", fmt.Sprintf("a blob may be at most %d bytes", max))
 }
 
 // errOutOfOrder is a chunk that does not start where the session ends.
