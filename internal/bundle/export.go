@@ -1,0 +1,407 @@
+package bundle
+
+import (
+	"archive/tar"
+	"context"
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/artifact-store/artstore/internal/content"
+	"github.com/artifact-store/artstore/internal/eventlog"
+	"github.com/artifact-store/artstore/internal/spool"
+	"github.com/artifact-store/artstore/internal/tlog"
+)
+
+// Source is the store a bundle is made from.
+type Source interface {
+	// Events returns the events whose subject is the artifact id with seq
+	// at most size, oldest first. The first is its registration.
+	Events(ctx context.Context, id string, size int64) ([]eventlog.Event, error)
+	// InclusionProof proves event seq in the log's tree of size events.
+	InclusionProof(ctx context.Context, seq, size int64) (tlog.Proof, error)
+	// Open returns a reader of the stored blob d (a manifest or a chunk)
+	// that fails with an error matching content.ErrMismatch unless the
+	// bytes hash to d.
+	Open(ctx context.Context, d content.Digest) (io.ReadCloser, error)
+}
+
+// Request says what to export.
+type Request struct {
+	// IDs are the requested artifacts, in the order they were asked for.
+	IDs []string
+	// Closure is the provenance depth: 0 for none, ClosureAll for any.
+	Closure int
+	// Checkpoint is the log's checkpoint of the bundle's tree size, signed
+	// with the key whose verifier form is Key.
+	Checkpoint []byte
+	Key        string
+}
+
+// Summary says what Export wrote.
+type Summary struct {
+	Index Index
+	// Bytes is the content written (files and trees), without the tar's
+	// own overhead.
+	Bytes int64
+}
+
+// Export writes the bundle of req to w, reading from src. It streams:
+// memory holds the index, the events of the artifacts and a spooled
+// manifest at a time, never content. The same log, blobs and request give
+// the same bytes.
+func Export(ctx context.Context, src Source, req Request, w io.Writer) (Summary, error) {
+	cp, err := tlog.OpenCheckpoint(req.Checkpoint, req.Key)
+	if err != nil {
+		return Summary{}, fmt.Errorf("export: %w", err)
+	}
+	g, err := gather(ctx, src, req, cp)
+	if err != nil {
+		return Summary{}, fmt.Errorf("export: %w", err)
+	}
+	x := &exporter{ctx: ctx, src: src, tw: tar.NewWriter(w)}
+	if err := x.write(g, req); err != nil {
+		return Summary{}, fmt.Errorf("export: %w", err)
+	}
+	if err := x.tw.Close(); err != nil {
+		return Summary{}, fmt.Errorf("export: finish the tar: %w", err)
+	}
+	return Summary{Index: g.index, Bytes: x.bytes}, nil
+}
+
+// gathered is what a bundle holds, before its bytes.
+type gathered struct {
+	index  Index
+	events []eventlog.Event // ascending seq
+}
+
+// gather walks the requested artifacts and their provenance closure
+// breadth first and collects their events.
+func gather(ctx context.Context, src Source, req Request, cp tlog.Checkpoint) (*gathered, error) {
+	g := &gathered{index: Index{Format: Format, Origin: cp.Origin, Size: cp.Size, Root: cp.Root.String(), Closure: req.Closure}}
+	type item struct {
+		id    string
+		depth int
+	}
+	var queue []item
+	seen := map[string]bool{}
+	for _, id := range req.IDs {
+		if !seen[id] {
+			seen[id] = true
+			queue = append(queue, item{id, 0})
+		}
+	}
+	for len(queue) > 0 {
+		it := queue[0]
+		queue = queue[1:]
+		evs, err := src.Events(ctx, it.id, cp.Size)
+		if err != nil {
+			return nil, fmt.Errorf("events of %s: %w", it.id, err)
+		}
+		st, err := describe(it.id, evs)
+		if err != nil {
+			return nil, err
+		}
+		g.index.Artifacts = append(g.index.Artifacts, st.artifact(it.depth))
+		g.events = append(g.events, evs...)
+		if req.Closure != ClosureAll && it.depth >= req.Closure {
+			continue
+		}
+		for _, in := range st.reg.Provenance.Inputs {
+			if in.ArtifactID != "" && !seen[in.ArtifactID] {
+				seen[in.ArtifactID] = true
+				queue = append(queue, item{in.ArtifactID, it.depth + 1})
+			}
+		}
+	}
+	slices.SortFunc(g.events, func(a, b eventlog.Event) int { return compareInt(a.Seq, b.Seq) })
+	for _, e := range g.events {
+		g.index.Events = append(g.index.Events, e.Seq)
+	}
+	return g, nil
+}
+
+func compareInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// state is what an artifact's events say about it.
+type state struct {
+	id      string
+	reg     *eventlog.ArtifactRegistered
+	regEv   eventlog.Event
+	deleted bool
+}
+
+func (s *state) artifact(depth int) Artifact {
+	return Artifact{
+		ID: s.id, Ref: s.reg.Name + ":" + s.reg.Version, Digest: s.reg.ContentDigest,
+		Manifest: s.reg.ManifestDigest, Size: s.reg.Size, Depth: depth, Bytes: !s.deleted,
+	}
+}
+
+// describe reads an artifact's events: the first must register it.
+func describe(id string, evs []eventlog.Event) (*state, error) {
+	types := eventlog.DefaultTypes()
+	st := &state{id: id}
+	for i, e := range evs {
+		if e.Subject != id {
+			return nil, fmt.Errorf("event %d is about %q, not %s", e.Seq, e.Subject, id)
+		}
+		p, err := types.Decode(e.Type, e.Payload)
+		if err != nil {
+			return nil, fmt.Errorf("event %d: %w", e.Seq, err)
+		}
+		switch p := p.(type) {
+		case *eventlog.ArtifactRegistered:
+			if i != 0 || p.ID != id {
+				return nil, fmt.Errorf("event %d registers %s again", e.Seq, p.ID)
+			}
+			st.reg, st.regEv = p, e
+		case *eventlog.ArtifactDeleted:
+			st.deleted = true
+		}
+		if st.reg == nil {
+			return nil, fmt.Errorf("the first event about %s (event %d, %s) does not register it", id, e.Seq, e.Type)
+		}
+	}
+	if st.reg == nil {
+		return nil, fmt.Errorf("%s has no registration event in the log's first events", id)
+	}
+	return st, nil
+}
+
+// exporter writes the members of a bundle.
+type exporter struct {
+	ctx   context.Context
+	src   Source
+	tw    *tar.Writer
+	bytes int64
+}
+
+func (x *exporter) write(g *gathered, req Request) error {
+	ix, err := g.index.encode()
+	if err != nil {
+		return err
+	}
+	for _, m := range []struct {
+		name string
+		b    []byte
+	}{
+		{ReadmeName, readme(&g.index, req.Key)},
+		{IndexName, ix},
+		{CheckpointName, req.Checkpoint},
+		{KeyName, []byte(req.Key + "\n")},
+	} {
+		if err := x.small(Dir+m.name, m.b); err != nil {
+			return err
+		}
+	}
+	for _, e := range g.events {
+		if err := x.event(e, g.index.Size); err != nil {
+			return err
+		}
+	}
+	for _, a := range g.index.Artifacts {
+		if !a.Bytes {
+			continue
+		}
+		if err := x.artifact(a); err != nil {
+			return fmt.Errorf("%s (%s): %w", a.Ref, a.ID, err)
+		}
+	}
+	return nil
+}
+
+func header(name string, size int64) *tar.Header {
+	return &tar.Header{
+		Typeflag: tar.TypeReg, Name: name, Size: size, Mode: 0o644,
+		ModTime: epoch, Format: tar.FormatPAX,
+	}
+}
+
+func (x *exporter) small(name string, b []byte) error {
+	if err := x.tw.WriteHeader(header(name, int64(len(b)))); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if _, err := x.tw.Write(b); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	return nil
+}
+
+func (x *exporter) event(e eventlog.Event, size int64) error {
+	p, err := x.src.InclusionProof(x.ctx, e.Seq, size)
+	if err != nil {
+		return fmt.Errorf("inclusion proof of event %d: %w", e.Seq, err)
+	}
+	if err := x.small(eventName(e.Seq, "body"), e.Body); err != nil {
+		return err
+	}
+	pt, _ := p.MarshalText()
+	return x.small(eventName(e.Seq, "proof"), append([]byte("prev "+e.Prev+"\n"), pt...))
+}
+
+// artifact writes an artifact's manifest and bytes.
+func (x *exporter) artifact(a Artifact) error {
+	var sp spool.Spool
+	defer sp.Close()
+	if err := x.blob(a.Manifest, &sp); err != nil {
+		return fmt.Errorf("read manifest: %w", err)
+	}
+	if err := x.spooled(artifactName(a.ID, "manifest"), &sp); err != nil {
+		return err
+	}
+	var chunks []content.ChunkRef
+	m, err := content.ScanManifest(sp.Reader(), content.ManifestVisitor{
+		Chunk: func(_ int, c content.ChunkRef) error { chunks = append(chunks, c); return nil },
+	})
+	if err != nil {
+		return fmt.Errorf("manifest %s: %w", a.Manifest, err)
+	}
+	if m.Kind == content.KindFile {
+		return x.stream(artifactName(a.ID, "content"), m.Size, chunks)
+	}
+	if m.Stream() {
+		return x.streamTree(a, &sp, chunks)
+	}
+	return x.perFileTree(a, &sp)
+}
+
+// blob copies the stored blob d into w.
+func (x *exporter) blob(d content.Digest, w io.Writer) error {
+	rc, err := x.src.Open(x.ctx, d)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	if _, err := io.Copy(w, rc); err != nil {
+		return fmt.Errorf("read %s: %w", d, err)
+	}
+	return nil
+}
+
+func (x *exporter) spooled(name string, sp *spool.Spool) error {
+	if err := x.tw.WriteHeader(header(name, sp.Len())); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if _, err := io.Copy(x.tw, sp.Reader()); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	return nil
+}
+
+// stream writes the concatenation of chunks as one member of size bytes.
+func (x *exporter) stream(name string, size int64, chunks []content.ChunkRef) error {
+	if err := x.tw.WriteHeader(header(name, size)); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	r := &chunkReader{x: x, chunks: chunks}
+	defer r.close()
+	n, err := io.Copy(x.tw, io.LimitReader(r, size))
+	x.bytes += n
+	if err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	return nil
+}
+
+// streamTree writes a stream-layout tree's files: consecutive sections of
+// the concatenation of its chunks.
+func (x *exporter) streamTree(a Artifact, sp *spool.Spool, chunks []content.ChunkRef) error {
+	r := &chunkReader{x: x, chunks: chunks}
+	defer r.close()
+	_, err := content.ScanManifest(sp.Reader(), content.ManifestVisitor{
+		Entry: func(_ int, e content.TreeEntry) error {
+			if e.Type != content.EntryFile {
+				return nil
+			}
+			name := artifactName(a.ID, "files/"+e.Path)
+			if err := x.tw.WriteHeader(header(name, e.Size)); err != nil {
+				return fmt.Errorf("write %s: %w", name, err)
+			}
+			n, err := io.Copy(x.tw, io.LimitReader(r, e.Size))
+			x.bytes += n
+			if err == nil && n < e.Size {
+				err = io.ErrUnexpectedEOF
+			}
+			if err != nil {
+				return fmt.Errorf("write %s: %w", name, err)
+			}
+			return nil
+		},
+	})
+	return err
+}
+
+// perFileTree writes a per-file layout tree's files, each after its file
+// manifest.
+func (x *exporter) perFileTree(a Artifact, sp *spool.Spool) error {
+	_, err := content.ScanManifest(sp.Reader(), content.ManifestVisitor{
+		Entry: func(_ int, e content.TreeEntry) error {
+			if e.Type != content.EntryFile {
+				return nil
+			}
+			var fsp spool.Spool
+			defer fsp.Close()
+			if err := x.blob(e.Manifest, &fsp); err != nil {
+				return fmt.Errorf("read the manifest of %s: %w", e.Path, err)
+			}
+			if err := x.spooled(artifactName(a.ID, "file-manifests/"+e.Path), &fsp); err != nil {
+				return err
+			}
+			var chunks []content.ChunkRef
+			if _, err := content.ScanManifest(fsp.Reader(), content.ManifestVisitor{
+				Chunk: func(_ int, c content.ChunkRef) error { chunks = append(chunks, c); return nil },
+			}); err != nil {
+				return fmt.Errorf("manifest of %s: %w", e.Path, err)
+			}
+			return x.stream(artifactName(a.ID, "files/"+e.Path), e.Size, chunks)
+		},
+	})
+	return err
+}
+
+// chunkReader reads the concatenation of chunks, opening one at a time.
+type chunkReader struct {
+	x      *exporter
+	chunks []content.ChunkRef
+	cur    io.ReadCloser
+}
+
+func (r *chunkReader) Read(p []byte) (int, error) {
+	for {
+		if r.cur == nil {
+			if len(r.chunks) == 0 {
+				return 0, io.EOF
+			}
+			rc, err := r.x.src.Open(r.x.ctx, r.chunks[0].Digest)
+			if err != nil {
+				return 0, fmt.Errorf("chunk %s: %w", r.chunks[0].Digest, err)
+			}
+			r.cur, r.chunks = rc, r.chunks[1:]
+		}
+		n, err := r.cur.Read(p)
+		if err == io.EOF {
+			r.cur.Close()
+			r.cur = nil
+			if n > 0 {
+				return n, nil
+			}
+			continue
+		}
+		return n, err
+	}
+}
+
+func (r *chunkReader) close() {
+	if r.cur != nil {
+		r.cur.Close()
+	}
+}
