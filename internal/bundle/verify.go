@@ -3,6 +3,7 @@ package bundle
 import (
 	"archive/tar"
 	"bytes"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -10,10 +11,12 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/artifact-store/artstore/internal/eventlog"
 	"github.com/artifact-store/artstore/internal/tlog"
+	"golang.org/x/mod/sumdb/note"
 )
 
 // Options configure Verify.
@@ -256,6 +259,9 @@ func (v *verifier) checkpoint() error {
 		return invalid(keyName, "is not one line holding a verifier key")
 	}
 	v.bundleKey = string(line)
+	if _, err := note.NewVerifier(v.bundleKey); err != nil || !canonicalKey(v.bundleKey) {
+		return invalid(keyName, "is not a verifier key in canonical form (name+hash+base64)")
+	}
 	key := v.opts.Key
 	v.rep.KeyFromBundle = key == ""
 	if key == "" {
@@ -334,6 +340,17 @@ func (v *verifier) event(seq int64) (eventlog.Event, error) {
 		return eventlog.Event{}, invalid(bodyName, "is event %d, not %d", e.Seq, seq)
 	}
 	return e, nil
+}
+
+// canonicalKey reports whether a verifier key's base64 is canonical
+// (note.NewVerifier ignores unused bits, so one key has several spellings).
+func canonicalKey(vkey string) bool {
+	parts := strings.SplitN(vkey, "+", 3) // the name and hash have no '+'
+	if len(parts) != 3 {
+		return false
+	}
+	_, err := base64.StdEncoding.Strict().DecodeString(parts[2])
+	return err == nil
 }
 
 func validPrev(seq int64, prev string) bool {
