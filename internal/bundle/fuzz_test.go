@@ -11,9 +11,9 @@ import (
 // input is in memory, so no other error can happen).
 func FuzzVerify(f *testing.F) {
 	fx := newFixture(f)
-	f.Add(fx.export(f, 0, fx.old))
-	f.Add(fx.export(f, 1, fx.build))
-	f.Add(fx.export(f, ClosureAll, fx.release))
+	f.Add(fx.export(f, 0, fx.Old))
+	f.Add(fx.export(f, 1, fx.Build))
+	f.Add(fx.export(f, ClosureAll, fx.Release))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		rep, err := Verify(bytes.NewReader(b), Options{})

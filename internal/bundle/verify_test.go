@@ -21,12 +21,12 @@ func verify(t *testing.T, b []byte, key string) (*Report, error) {
 
 func TestExportVerifyRoundTrip(t *testing.T) {
 	f := newFixture(t)
-	b := f.export(t, ClosureAll, f.release)
-	rep, err := verify(t, b, f.s.key.VerifierKey())
+	b := f.export(t, ClosureAll, f.Release)
+	rep, err := verify(t, b, f.S.Key.VerifierKey())
 	if err != nil {
 		t.Fatalf("Verify: %v\n%+v", err, rep)
 	}
-	if !rep.OK || rep.KeyFromBundle || rep.Size != int64(len(f.s.events)) || rep.Origin != "artstore/test" {
+	if !rep.OK || rep.KeyFromBundle || rep.Size != int64(len(f.S.Log)) || rep.Origin != "artstore/test" {
 		t.Fatalf("report header: %+v", rep)
 	}
 	var got []string
@@ -67,7 +67,7 @@ func TestExportVerifyRoundTrip(t *testing.T) {
 
 func TestExportDeterministic(t *testing.T) {
 	f := newFixture(t)
-	a, b := f.export(t, ClosureAll, f.release), f.export(t, ClosureAll, f.release)
+	a, b := f.export(t, ClosureAll, f.Release), f.export(t, ClosureAll, f.Release)
 	if !bytes.Equal(a, b) {
 		t.Fatal("two exports of the same state differ")
 	}
@@ -79,13 +79,13 @@ func TestExportClosureDepth(t *testing.T) {
 		closure int
 		n       int
 	}{{0, 1}, {1, 3}, {2, 4}, {ClosureAll, 4}} {
-		rep, err := verify(t, f.export(t, tc.closure, f.release), "")
+		rep, err := verify(t, f.export(t, tc.closure, f.Release), "")
 		if err != nil || len(rep.Artifacts) != tc.n || rep.Closure != tc.closure {
 			t.Errorf("closure %d: %v, %d artifacts", tc.closure, err, len(rep.Artifacts))
 		}
 	}
 	// Two requested artifacts, one an input of the other: each once.
-	rep, err := verify(t, f.export(t, ClosureAll, f.build, f.release, f.build), "")
+	rep, err := verify(t, f.export(t, ClosureAll, f.Build, f.Release, f.Build), "")
 	if err != nil || len(rep.Artifacts) != 4 || rep.Artifacts[0].Ref != "team/build:1" || rep.Artifacts[1].Ref != "team/release:1" {
 		t.Errorf("two requested: %v %+v", err, rep)
 	}
@@ -144,7 +144,7 @@ func find(t *testing.T, ms []member, suffix string) int {
 
 func TestPackIsExport(t *testing.T) {
 	f := newFixture(t)
-	b := f.export(t, ClosureAll, f.release)
+	b := f.export(t, ClosureAll, f.Release)
 	if !bytes.Equal(pack(t, members(t, b)), b) {
 		t.Fatal("re-packing an untouched bundle changes it: the tamper tests would test the packer")
 	}
@@ -154,8 +154,8 @@ func TestPackIsExport(t *testing.T) {
 // the member that changed (or the one the change shows in) and why.
 func TestVerifyTamper(t *testing.T) {
 	f := newFixture(t)
-	good := f.export(t, ClosureAll, f.release)
-	key := f.s.key.VerifierKey()
+	good := f.export(t, ClosureAll, f.Release)
+	key := f.S.Key.VerifierKey()
 	other, err := tlog.GenerateKey(filepath.Join(t.TempDir(), "other"), "artstore/test")
 	if err != nil {
 		t.Fatal(err)
@@ -177,10 +177,10 @@ func TestVerifyTamper(t *testing.T) {
 		member  string
 		problem string
 	}{
-		{name: "byte of a file's chunk", change: flip(f.release+"/content", mid), member: f.release + "/content", problem: "chunk"},
-		{name: "byte of a stream tree's file", change: flip(f.build+"/files/bin/tool", mid), member: "files/bin/tool", problem: "chunk"},
-		{name: "byte of a per-file tree's file", change: flip(f.src+"/files/dir/b.bin", mid), member: "files/dir/b.bin", problem: "chunk"},
-		{name: "manifest", change: flip(f.release+"/manifest", mid), member: f.release + "/manifest", problem: "registered"},
+		{name: "byte of a file's chunk", change: flip(f.Release+"/content", mid), member: f.Release + "/content", problem: "chunk"},
+		{name: "byte of a stream tree's file", change: flip(f.Build+"/files/bin/tool", mid), member: "files/bin/tool", problem: "chunk"},
+		{name: "byte of a per-file tree's file", change: flip(f.Src+"/files/dir/b.bin", mid), member: "files/dir/b.bin", problem: "chunk"},
+		{name: "manifest", change: flip(f.Release+"/manifest", mid), member: f.Release + "/manifest", problem: "registered"},
 		{name: "file manifest", change: flip("file-manifests/a.txt", mid), member: "file-manifests/a.txt", problem: "registered"},
 		{name: "event body", change: func(ms []member) []member {
 			i := find(t, ms, "00000000000000000005.body")
@@ -199,7 +199,7 @@ func TestVerifyTamper(t *testing.T) {
 			return ms
 		}, key: key, member: "key.pub", problem: "not the key you gave"},
 		{name: "the wrong key given", change: func(ms []member) []member { return ms }, key: other.VerifierKey(), member: "key.pub", problem: "not the key you gave"},
-		{name: "dropped input", change: func(ms []member) []member { return dropArtifact(t, ms, f.src) }, member: "bundle.json", problem: "closure is incomplete"},
+		{name: "dropped input", change: func(ms []member) []member { return dropArtifact(t, ms, f.Src) }, member: "bundle.json", problem: "closure is incomplete"},
 		{name: "event order", change: func(ms []member) []member {
 			i, j := find(t, ms, "00000000000000000004.body"), find(t, ms, "00000000000000000005.body")
 			ms[i], ms[j] = ms[j], ms[i]

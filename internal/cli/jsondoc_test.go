@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"github.com/artifact-store/artstore/internal/bundle"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -26,6 +27,7 @@ func TestJSONFieldsDocumented(t *testing.T) {
 		rm.Result{}, initcmd.Result{}, rebuild.Result{}, client.GCReport{},
 		client.RetentionRule{}, client.RetentionReport{}, client.RetentionExplanation{},
 		client.LogKey{}, client.Checkpoint{}, client.InclusionProof{}, client.ConsistencyProof{}, client.CheckpointReport{},
+		bundle.Report{},
 	}
 	seen := map[reflect.Type]bool{}
 	var walk func(reflect.Type)
