@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/eventlog"
 	"github.com/artifact-store/artstore/internal/tlog"
 	"golang.org/x/mod/sumdb/note"
@@ -25,6 +26,11 @@ type Options struct {
 	// store's owner published it. Empty: the bundle's own key.pub, which
 	// proves only that whoever made the bundle held that key.
 	Key string
+	// Blob, if set, is handed every manifest and chunk once its digest is
+	// verified (size bytes read from r), in bundle order; its error stops
+	// the check. Import stores them with it. A chunk is held in memory
+	// until it is whole (at most content.MaxChunkSize bytes).
+	Blob func(d content.Digest, size int64, r io.Reader) error
 }
 
 // Report is what Verify proved.
@@ -48,6 +54,9 @@ type Report struct {
 	// Bytes is the content verified, Chunks the chunks it was checked in.
 	Bytes  int64 `json:"bytes"`
 	Chunks int   `json:"chunks"`
+
+	// Checkpoint is the signed checkpoint, as the bundle holds it.
+	Checkpoint []byte `json:"-"`
 }
 
 // ArtifactReport is what a bundle proves about one artifact.
@@ -70,6 +79,21 @@ type ArtifactReport struct {
 	Files      int               `json:"files,omitempty"`
 	Verified   bool              `json:"bytes_verified"`
 	Tags       []string          `json:"tags,omitempty"`
+
+	// Registration is the artifact's registration payload, and Proved its
+	// events in the bundle with what proves them, in seq order.
+	Registration *eventlog.ArtifactRegistered `json:"-"`
+	Proved       []ProvedEvent                `json:"-"`
+}
+
+// ProvedEvent is an event as a bundle holds it: its exact stored body, the
+// hash of the event before it, and its inclusion proof in the bundle's
+// checkpoint.
+type ProvedEvent struct {
+	Seq   int64
+	Prev  string
+	Body  []byte
+	Proof tlog.Proof
 }
 
 // Verify reads a bundle from r and checks all of it: that every member is
@@ -279,7 +303,7 @@ func (v *verifier) checkpoint() error {
 			v.ix.Origin, v.ix.Size, v.ix.Root, cp.Origin, cp.Size, cp.Root)
 	}
 	v.head = cp.Head
-	v.rep.Size, v.rep.Root = cp.Size, cp.Root.String()
+	v.rep.Size, v.rep.Root, v.rep.Checkpoint = cp.Size, cp.Root.String(), cpb
 	return nil
 }
 
@@ -293,7 +317,7 @@ func (v *verifier) events() error {
 		ids[a.ID] = true
 	}
 	for _, seq := range v.ix.Events {
-		e, err := v.event(seq)
+		e, p, err := v.event(seq)
 		if err != nil {
 			return err
 		}
@@ -303,43 +327,45 @@ func (v *verifier) events() error {
 		if err := v.apply(e); err != nil {
 			return invalid(eventName(seq, "body"), "%v", err)
 		}
+		a := v.arts[e.Subject]
+		a.Proved = append(a.Proved, ProvedEvent{Seq: e.Seq, Prev: e.Prev, Body: e.Body, Proof: p})
 		v.rep.Events++
 	}
 	return nil
 }
 
 // event reads and checks one event's body and proof.
-func (v *verifier) event(seq int64) (eventlog.Event, error) {
+func (v *verifier) event(seq int64) (eventlog.Event, tlog.Proof, error) {
 	bodyName, proofName := eventName(seq, "body"), eventName(seq, "proof")
 	body, err := v.small(bodyName, maxBody)
 	if err != nil {
-		return eventlog.Event{}, err
+		return eventlog.Event{}, nil, err
 	}
 	pb, err := v.small(proofName, maxProof)
 	if err != nil {
-		return eventlog.Event{}, err
+		return eventlog.Event{}, nil, err
 	}
 	line, rest, ok := bytes.Cut(pb, []byte("\n"))
 	prev, okPrev := bytes.CutPrefix(line, []byte("prev "))
 	if !ok || !okPrev || !validPrev(seq, string(prev)) {
-		return eventlog.Event{}, invalid(proofName, "does not start with the line \"prev HASH\" (the previous event's hash, 64 hex digits; empty for event 1)")
+		return eventlog.Event{}, nil, invalid(proofName, "does not start with the line \"prev HASH\" (the previous event's hash, 64 hex digits; empty for event 1)")
 	}
 	p, err := tlog.ParseProof(rest)
 	if err != nil {
-		return eventlog.Event{}, invalid(proofName, "%v", err)
+		return eventlog.Event{}, nil, invalid(proofName, "%v", err)
 	}
 	hash := eventlog.Hash(string(prev), body)
 	if err := tlog.VerifyInclusion(hash, seq-1, v.head, p); err != nil {
-		return eventlog.Event{}, invalid(proofName, "the event (hash %s) is not proved in the checkpoint of %d events: the body, prev or proof was changed: %v", hash, v.head.Size, err)
+		return eventlog.Event{}, nil, invalid(proofName, "the event (hash %s) is not proved in the checkpoint of %d events: the body, prev or proof was changed: %v", hash, v.head.Size, err)
 	}
 	e, err := eventlog.DecodeStored(seq, body, string(prev), hash)
 	if err != nil {
-		return eventlog.Event{}, invalid(bodyName, "%v", err)
+		return eventlog.Event{}, nil, invalid(bodyName, "%v", err)
 	}
 	if e.Seq != seq {
-		return eventlog.Event{}, invalid(bodyName, "is event %d, not %d", e.Seq, seq)
+		return eventlog.Event{}, nil, invalid(bodyName, "is event %d, not %d", e.Seq, seq)
 	}
-	return e, nil
+	return e, p, nil
 }
 
 // canonicalKey reports whether a verifier key's base64 is canonical
@@ -387,7 +413,8 @@ func (v *verifier) apply(e eventlog.Event) error {
 		}
 		v.regs[e.Subject] = reg
 		v.arts[e.Subject] = &ArtifactReport{
-			ID: reg.ID, Ref: reg.Name + ":" + reg.Version, Digest: reg.ContentDigest.String(), Size: reg.Size,
+			Registration: reg,
+			ID:           reg.ID, Ref: reg.Name + ":" + reg.Version, Digest: reg.ContentDigest.String(), Size: reg.Size,
 			Registered: e.Time, By: e.Actor, Seq: e.Seq, MediaType: reg.MediaType, Producer: reg.Provenance.Producer,
 			Inputs: reg.Provenance.Inputs, Labels: maps.Clone(reg.Labels), Events: map[string]int{}, Tags: slices.Clone(reg.Tags),
 		}

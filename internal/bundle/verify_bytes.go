@@ -1,8 +1,10 @@
 package bundle
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"hash"
 	"io"
 
@@ -18,6 +20,9 @@ func (v *verifier) bytes(a Artifact) error {
 	var sp spool.Spool
 	defer sp.Close()
 	if err := v.member(name, content.MaxManifestSize, a.Manifest, &sp); err != nil {
+		return err
+	}
+	if err := v.keep(a.Manifest, sp.Len(), sp.Reader()); err != nil {
 		return err
 	}
 	var chunks []content.ChunkRef
@@ -72,6 +77,23 @@ func (v *verifier) member(name string, max int64, d content.Digest, w io.Writer)
 	return nil
 }
 
+// keep hands a verified blob to Options.Blob.
+func (v *verifier) keep(d content.Digest, size int64, r io.Reader) error {
+	if v.opts.Blob == nil {
+		return nil
+	}
+	if err := v.opts.Blob(d, size, r); err != nil {
+		return &keepError{fmt.Errorf("keep %s: %w", d, err)}
+	}
+	return nil
+}
+
+// keepError is Options.Blob's failure: not the bundle's.
+type keepError struct{ err error }
+
+func (e *keepError) Error() string { return e.err.Error() }
+func (e *keepError) Unwrap() error { return e.err }
+
 // content checks that the next member, name, is size bytes hashing to d,
 // handing its bytes to cv too.
 func (v *verifier) content(name string, size int64, d content.Digest, cv *chunkVerifier) error {
@@ -85,8 +107,7 @@ func (v *verifier) content(name string, size int64, d content.Digest, cv *chunkV
 	dg := sha256.New()
 	cv.member = name
 	if _, err := io.Copy(io.MultiWriter(dg, cv), v.tr); err != nil {
-		var ie *invalidError
-		if errors.As(err, &ie) {
+		if passThrough(err) {
 			return err
 		}
 		return invalid(name, "cannot be read: %v", err)
@@ -134,6 +155,9 @@ func (v *verifier) perFileTree(a Artifact, sp *spool.Spool) error {
 			if err := v.member(name, content.MaxManifestSize, e.Manifest, &fsp); err != nil {
 				return err
 			}
+			if err := v.keep(e.Manifest, fsp.Len(), fsp.Reader()); err != nil {
+				return err
+			}
 			var chunks []content.ChunkRef
 			fm, err := content.ScanManifest(fsp.Reader(), content.ManifestVisitor{
 				Chunk: func(_ int, c content.ChunkRef) error { chunks = append(chunks, c); return nil },
@@ -161,11 +185,18 @@ func asInvalid(err error, member string) error {
 	if err == nil {
 		return nil
 	}
-	var ie *invalidError
-	if errors.As(err, &ie) {
+	if passThrough(err) {
 		return err
 	}
 	return invalid(member, "%v", err)
+}
+
+// passThrough reports whether err is already a verification failure, or
+// Options.Blob's, which is not the bundle's fault.
+func passThrough(err error) bool {
+	var ie *invalidError
+	var ke *keepError
+	return errors.As(err, &ie) || errors.As(err, &ke)
 }
 
 // chunkVerifier checks a byte stream against a chunk list: each chunk's
@@ -177,6 +208,7 @@ type chunkVerifier struct {
 	i      int    // chunk being hashed
 	left   int64  // its bytes still to come
 	h      hash.Hash
+	buf    []byte // its bytes so far, when Options.Blob wants them
 }
 
 func (c *chunkVerifier) Write(p []byte) (int, error) {
@@ -190,6 +222,9 @@ func (c *chunkVerifier) Write(p []byte) (int, error) {
 		}
 		k := min(int64(len(p)), c.left)
 		c.h.Write(p[:k])
+		if c.v.opts.Blob != nil {
+			c.buf = append(c.buf, p[:k]...)
+		}
 		p, c.left = p[k:], c.left-k
 		if c.left == 0 {
 			if err := c.finish(); err != nil {
@@ -205,6 +240,10 @@ func (c *chunkVerifier) finish() error {
 	if got := content.FromSHA256([32]byte(c.h.Sum(nil))); got != want {
 		return invalid(c.member, "chunk %d of the manifest (%s) does not match the bytes here (%s): they were changed", c.i, want, got)
 	}
+	if err := c.v.keep(want, int64(len(c.buf)), bytes.NewReader(c.buf)); err != nil {
+		return err
+	}
+	c.buf = c.buf[:0]
 	c.v.rep.Chunks++
 	c.i++
 	c.h = nil

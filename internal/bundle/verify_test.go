@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/tlog"
 )
 
@@ -311,4 +312,39 @@ func dropArtifact(t *testing.T, ms []member, id string) []member {
 	out[1].data = b
 	out[0].data = readme(&ix, strings.TrimSpace(string(out[find(t, out, "/key.pub")].data)))
 	return out
+}
+
+// TestVerifyHandsOverBlobs: with Options.Blob, Verify hands over every
+// manifest and chunk of the artifacts with bytes, each verified, which is
+// what an import needs to store them; its error stops the check and is
+// not the bundle's.
+func TestVerifyHandsOverBlobs(t *testing.T) {
+	f := newFixture(t)
+	b := f.export(t, ClosureAll, f.Release)
+	got := map[content.Digest]bool{}
+	rep, err := Verify(bytes.NewReader(b), Options{Blob: func(d content.Digest, size int64, r io.Reader) error {
+		data, err := io.ReadAll(r)
+		if err != nil || int64(len(data)) != size || content.FromBytes(data) != d {
+			t.Errorf("blob %s: %d bytes of %d, err %v", d, len(data), size, err)
+		}
+		got[d] = true
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for d := range f.S.Blobs() {
+		// Every blob of the store but the deleted and unrelated artifacts'.
+		if !got[d] && !f.IsBlobOf(d, f.Old, f.Unused) {
+			t.Errorf("blob %s not handed over", d)
+		}
+	}
+	if len(rep.Artifacts[0].Proved) != 4 || rep.Artifacts[0].Registration.Name != "team/release" || len(rep.Checkpoint) == 0 {
+		t.Errorf("evidence not kept: %+v", rep.Artifacts[0])
+	}
+	boom := errors.New("disk full")
+	_, err = Verify(bytes.NewReader(b), Options{Blob: func(content.Digest, int64, io.Reader) error { return boom }})
+	if !errors.Is(err, boom) || errors.Is(err, ErrInvalid) {
+		t.Fatalf("Blob's error: %v", err)
+	}
 }

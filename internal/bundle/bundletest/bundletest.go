@@ -10,6 +10,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -23,13 +24,17 @@ import (
 type Store struct {
 	t testing.TB
 	// Log is the log, Key its signing key.
-	Log    []eventlog.Event
-	mtree  *tlog.Tree
-	nodes  map[int64]tlog.Hash
-	blobs  map[content.Digest][]byte
-	Key    *tlog.Key
-	params content.ChunkerParams
-	now    time.Time
+	Log   []eventlog.Event
+	mtree *tlog.Tree
+	nodes map[int64]tlog.Hash
+	blobs map[content.Digest][]byte
+	// owner is the artifact each blob was first stored for; pending the
+	// blobs stored since the last registration.
+	owner   map[content.Digest]string
+	pending []content.Digest
+	Key     *tlog.Key
+	params  content.ChunkerParams
+	now     time.Time
 }
 
 func NewStore(t testing.TB) *Store {
@@ -43,7 +48,7 @@ func NewStore(t testing.TB) *Store {
 		t.Fatal(err)
 	}
 	return &Store{
-		t: t, mtree: tree, nodes: map[int64]tlog.Hash{}, blobs: map[content.Digest][]byte{}, Key: k,
+		t: t, mtree: tree, nodes: map[int64]tlog.Hash{}, blobs: map[content.Digest][]byte{}, owner: map[content.Digest]string{}, Key: k,
 		params: content.ChunkerParams{Algorithm: content.AlgorithmFastCDCGearV1, Min: 64, Avg: 256, Max: 1024},
 		now:    time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC),
 	}
@@ -76,6 +81,7 @@ func (s *Store) Append(actor, subject string, p eventlog.Payload) eventlog.Event
 func (s *Store) Put(b []byte) content.Digest {
 	d := content.FromBytes(b)
 	s.blobs[d] = bytes.Clone(b)
+	s.pending = append(s.pending, d)
 	return d
 }
 
@@ -144,6 +150,12 @@ func (s *Store) PutTree(files []File, perFile bool) (content.Digest, content.Man
 
 // register appends the registration of an artifact stored under md.
 func (s *Store) Register(id, ref string, md content.Digest, m content.Manifest, inputs ...eventlog.Input) string {
+	for _, d := range s.pending {
+		if s.owner[d] == "" {
+			s.owner[d] = id
+		}
+	}
+	s.pending = nil
 	name, version, _ := bytes.Cut([]byte(ref), []byte(":"))
 	s.Append("alice", id, &eventlog.ArtifactRegistered{
 		ID: id, Name: string(name), Version: string(version), ContentDigest: m.Digest, Size: m.Size, ManifestDigest: md,
@@ -233,4 +245,13 @@ func NewFixture(t testing.TB) *Fixture {
 	f.Unused = s.Register("01UNU0000000000000000000AA", "team/unused:1", md, m)
 	s.Append("dave", f.Release, &eventlog.ArtifactRetrieved{ArtifactID: f.Release, Bytes: 9000, Client: "cli"})
 	return f
+}
+
+// Blobs returns every stored blob's digest.
+func (s *Store) Blobs() map[content.Digest][]byte { return s.blobs }
+
+// IsBlobOf reports whether d is a blob (manifest or chunk) only the
+// artifacts ids reference.
+func (f *Fixture) IsBlobOf(d content.Digest, ids ...string) bool {
+	return slices.Contains(ids, f.S.owner[d])
 }
