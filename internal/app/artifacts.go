@@ -51,7 +51,14 @@ func (s *Service) Get(ctx context.Context, p Principal, ref string) (api.Artifac
 	if err != nil {
 		return api.Artifact{}, err
 	}
-	return s.view(p).wire(ctx, a)
+	w, err := s.view(p).wire(ctx, a)
+	if err != nil {
+		return api.Artifact{}, err
+	}
+	if w.Imported, err = s.importOrigin(ctx, a); err != nil {
+		return api.Artifact{}, err
+	}
+	return w, nil
 }
 
 // isGlob reports whether a name pattern is a glob rather than a prefix.

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"github.com/artifact-store/artstore/internal/bundle"
 	"io/fs"
 
 	"github.com/artifact-store/artstore/internal/auth"
@@ -43,7 +44,9 @@ var classes = []struct {
 	{api.CodeUnavailable, []error{api.ErrUnavailable}},
 
 	{api.CodeMissingBlobs, []error{registry.ErrMissingBlobs}},
-	{api.CodeDigestMismatch, []error{content.ErrMismatch}},
+	// A bundle that fails verification is bytes the caller sent that do
+	// not match what they claim, as a blob with the wrong digest is.
+	{api.CodeDigestMismatch, []error{content.ErrMismatch, bundle.ErrInvalid}},
 	{api.CodeRangeNotSatisfiable, []error{content.ErrInvalidRange}},
 	{api.CodeIntegrity, []error{tlog.ErrBadSignature, tlog.ErrInvalidProof}},
 	{api.CodeInvalid, []error{tlog.ErrSize, tlog.ErrMalformed}},

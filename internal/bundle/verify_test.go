@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/artifact-store/artstore/internal/content"
+	"github.com/artifact-store/artstore/internal/eventlog"
 	"github.com/artifact-store/artstore/internal/tlog"
 )
 
@@ -346,5 +347,39 @@ func TestVerifyHandsOverBlobs(t *testing.T) {
 	_, err = Verify(bytes.NewReader(b), Options{Blob: func(content.Digest, int64, io.Reader) error { return boom }})
 	if !errors.Is(err, boom) || errors.Is(err, ErrInvalid) {
 		t.Fatalf("Blob's error: %v", err)
+	}
+}
+
+// TestImportRecordVerifies: the evidence an import keeps verifies on its
+// own, and any change to it does not.
+func TestImportRecordVerifies(t *testing.T) {
+	f := newFixture(t)
+	rep, err := Verify(bytes.NewReader(f.export(t, ClosureAll, f.Release)), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := ImportRecord(rep, &rep.Artifacts[0], false)
+	got, err := VerifyForeign(rec)
+	if err != nil || got.Registered.Name != "team/release" || got.Checkpoint.Size != 9 || len(rec.Events) != 4 {
+		t.Fatalf("VerifyForeign = %+v, %v", got, err)
+	}
+	for name, change := range map[string]func(r *eventlog.ArtifactImported){
+		"body": func(r *eventlog.ArtifactImported) {
+			r.Events[1].Body = strings.Replace(r.Events[1].Body, "alice", "alicf", 1)
+		},
+		"prev":  func(r *eventlog.ArtifactImported) { r.Events[0].Prev = strings.Repeat("0", 64) },
+		"proof": func(r *eventlog.ArtifactImported) { r.Events[0].Proof[0] = r.Events[0].Proof[1] },
+		"key": func(r *eventlog.ArtifactImported) {
+			r.Key = "artstore/test+01234567+AXmA3Zxp9fMsnUqUStWV71Kb3d3nB+2EBhdkTK2WwZ7g"
+		},
+		"origin":     func(r *eventlog.ArtifactImported) { r.Origin = "artstore/other" },
+		"foreign id": func(r *eventlog.ArtifactImported) { r.ForeignID = f.Build },
+		"order":      func(r *eventlog.ArtifactImported) { r.Events[0], r.Events[1] = r.Events[1], r.Events[0] },
+	} {
+		r := ImportRecord(rep, &rep.Artifacts[0], false)
+		change(r)
+		if _, err := VerifyForeign(r); !errors.Is(err, ErrForeign) {
+			t.Errorf("%s changed: %v, want ErrForeign", name, err)
+		}
 	}
 }

@@ -44,6 +44,7 @@ import (
 	"github.com/artifact-store/artstore/internal/cli/cmd/completion"
 	gccmd "github.com/artifact-store/artstore/internal/cli/cmd/gc"
 	"github.com/artifact-store/artstore/internal/cli/cmd/hold"
+	"github.com/artifact-store/artstore/internal/cli/cmd/importcmd"
 	"github.com/artifact-store/artstore/internal/cli/cmd/initcmd"
 	"github.com/artifact-store/artstore/internal/cli/cmd/label"
 	"github.com/artifact-store/artstore/internal/cli/cmd/lineage"
@@ -183,6 +184,7 @@ docs/configuration.md.
 		eventlogcmd.NewCmdLog(f, nil),
 		verify.NewCmdVerify(f, nil),
 		verifybundle.NewCmdVerifyBundle(f, nil),
+		importcmd.NewCmdImport(f, nil),
 		repair.NewCmdRepair(f, nil),
 		gccmd.NewCmdGC(f, nil),
 		retention.NewCmdRetention(f),

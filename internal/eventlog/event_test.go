@@ -173,7 +173,7 @@ func TestTypesDecode(t *testing.T) {
 	if _, err := ty.Decode("test.v1", nil); !errors.Is(err, ErrUnknownType) {
 		t.Errorf("With mutated the original table: %v", err)
 	}
-	if (Types{}).Names()[0] != TypeArtifactDeleted || len(Types{}.Names()) != 18 {
+	if (Types{}).Names()[0] != TypeArtifactDeleted || len(Types{}.Names()) != 19 {
 		t.Errorf("zero Types names = %v", Types{}.Names())
 	}
 	// Every default type's payload struct round-trips and names its type.

@@ -26,6 +26,7 @@ const (
 	TypeArtifactRetrieved  = "artifact.retrieved.v1"
 	TypeBlobsCollected     = "blobs.collected.v1"
 	TypeArtifactRepaired   = "artifact.repaired.v1"
+	TypeArtifactImported   = "artifact.imported.v1"
 
 	// TypeArtifactRegisteredV1 is what artstore wrote before v2; its
 	// decoder upcasts into ArtifactRegistered. An older artstore sharing a
@@ -64,6 +65,7 @@ func DefaultTypes() Types {
 		TypeArtifactRetrieved:    decodeAs[ArtifactRetrieved],
 		TypeBlobsCollected:       decodeAs[BlobsCollected],
 		TypeArtifactRepaired:     decodeAs[ArtifactRepaired],
+		TypeArtifactImported:     decodeAs[ArtifactImported],
 		TypeTokenCreated:         decodeAs[TokenCreated],
 		TypeTokenRevoked:         decodeAs[TokenRevoked],
 
@@ -589,3 +591,54 @@ type BlobsCollected struct {
 
 // EventType implements Payload.
 func (BlobsCollected) EventType() string { return TypeBlobsCollected }
+
+// ArtifactImported records that the artifact registered by the event
+// before it (in the same append) came from an evidence bundle of another
+// store, and keeps that store's evidence about it as it was: its events,
+// their inclusion proofs and the checkpoint they are proved in, signed by
+// the other store's key. It is never re-signed by this store: anyone can
+// check it again against the other store's key (bundle.VerifyForeign). It
+// changes no view. The event's subject is the (local) artifact ID.
+type ArtifactImported struct {
+	ArtifactID string `json:"artifact_id"`
+	// Origin is the other log's origin, Key the verifier key its
+	// checkpoint verified with; KeyGiven says that key was the importer's
+	// (else it was the bundle's own).
+	Origin   string `json:"origin"`
+	Key      string `json:"key"`
+	KeyGiven bool   `json:"key_given,omitempty"`
+	// Checkpoint is the other log's signed checkpoint, as the bundle held it.
+	Checkpoint string `json:"checkpoint"`
+	// ForeignID is the artifact's ID in the other store.
+	ForeignID string `json:"foreign_id"`
+	// Events are the other store's events about the artifact that the
+	// bundle held, in seq order, the first its registration.
+	Events []ForeignEvent `json:"events"`
+}
+
+// ForeignEvent is another log's event: its exact body, the hash of the
+// event before it, and its inclusion proof (base64 hashes).
+type ForeignEvent struct {
+	Seq   int64    `json:"seq"`
+	Prev  string   `json:"prev"`
+	Body  string   `json:"body"`
+	Proof []string `json:"proof"`
+}
+
+// EventType implements Payload.
+func (ArtifactImported) EventType() string { return TypeArtifactImported }
+
+func (p *ArtifactImported) validate() error {
+	switch {
+	case p.ArtifactID == "" || p.Origin == "" || p.Key == "" || p.Checkpoint == "" || p.ForeignID == "":
+		return fmt.Errorf("artifact_id, origin, key, checkpoint and foreign_id are required")
+	case len(p.Events) == 0:
+		return fmt.Errorf("the foreign registration event is required")
+	}
+	for i, e := range p.Events {
+		if e.Seq < 1 || (i > 0 && e.Seq <= p.Events[i-1].Seq) {
+			return fmt.Errorf("foreign event %d: seq %d out of order", i, e.Seq)
+		}
+	}
+	return nil
+}

@@ -180,6 +180,11 @@ type RegisterRequest struct {
 	// Reserved allows labels under ReservedLabelPrefix, which only the
 	// OCI use cases set (internal/app).
 	Reserved bool `json:"-"`
+	// Imported, when set, is appended right after the registration, in
+	// the same transaction, with its ArtifactID set to the new artifact's:
+	// the artifact came from another store's evidence bundle, whose
+	// evidence it keeps.
+	Imported *eventlog.ArtifactImported `json:"-"`
 }
 
 // KeptBlob is stored content an artifact keeps: a file manifest and the
@@ -285,6 +290,11 @@ func (r *Registry) Register(ctx context.Context, actor string, req RegisterReque
 			p.Provenance.Inputs = append(p.Provenance.Inputs, pin)
 		}
 		ref = req.Name + ":" + version
+		if req.Imported != nil {
+			imp := *req.Imported
+			imp.ArtifactID = id
+			return r.events(actor, now, id, p, &imp)
+		}
 		return r.events(actor, now, id, p)
 	})
 	if err != nil {

@@ -22,7 +22,7 @@ type routeRequest struct {
 	raw  []byte
 }
 
-func requestsFor(blob []byte, a api.Artifact) map[string]routeRequest {
+func requestsFor(blob []byte, a api.Artifact, otherBundle []byte) map[string]routeRequest {
 	d := content.FromBytes(blob).String()
 	ref := url.QueryEscape(a.Ref)
 	return map[string]routeRequest{
@@ -55,6 +55,7 @@ func requestsFor(blob []byte, a api.Artifact) map[string]routeRequest {
 		"GET /v1/log/checkpoint":             {path: "/v1/log/checkpoint"},
 		"GET /v1/log/proof/inclusion":        {path: "/v1/log/proof/inclusion?seq=1"},
 		"GET /v1/log/proof/consistency":      {path: "/v1/log/proof/consistency?old=1"},
+		"POST /v1/import":                    {path: "/v1/import", raw: otherBundle},
 		"GET /v1/backends/health":            {path: "/v1/backends/health"},
 		"POST /v1/admin/rebuild":             {path: "/v1/admin/rebuild"},
 		"POST /v1/admin/gc":                  {path: "/v1/admin/gc", body: api.GCRequest{DryRun: true}},
@@ -79,7 +80,7 @@ func TestAuthEveryRoute(t *testing.T) {
 	e := newEnv(t)
 	blob := []byte("the blob the requests name")
 	a := e.register("other/a", blob)
-	reqs := requestsFor(blob, a)
+	reqs := requestsFor(blob, a, exportedBundle(t, "other/"))
 	adminID, err := auth.ParseSecret(e.tok["admin"])
 	if err != nil {
 		t.Fatal(err)
@@ -182,7 +183,7 @@ func TestAuthGoodTokens(t *testing.T) {
 	e := newEnv(t)
 	blob := []byte("the blob the requests name")
 	a := e.register("other/a", blob)
-	reqs := requestsFor(blob, a)
+	reqs := requestsFor(blob, a, exportedBundle(t, "other/"))
 	for _, rt := range e.srv.routes {
 		key := rt.Method + " " + rt.Pattern
 		rr, ok := reqs[key]

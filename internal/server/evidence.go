@@ -79,3 +79,17 @@ func (s *Server) handleConsistencyProof(w http.ResponseWriter, r *http.Request, 
 	}
 	return writeJSON(w, http.StatusOK, p)
 }
+
+// handleImport streams an evidence bundle (the request body, a tar) into
+// Service.Import, which verifies it as it reads and registers its
+// artifacts only if all of it verifies. Write scope; a token with a name
+// prefix imports only bundles whose artifacts are all under it.
+func (s *Server) handleImport(w http.ResponseWriter, r *http.Request, c *call) error {
+	body := &deadlineReader{r: r.Body, c: c, d: s.limits.IOTimeout}
+	res, err := s.svc.Import(r.Context(), c.principal(r), body, r.URL.Query().Get("key"))
+	if err != nil {
+		return err
+	}
+	s.metrics.blobBytesIn.Add(res.Bytes)
+	return writeJSON(w, http.StatusOK, res)
+}

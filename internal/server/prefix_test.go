@@ -1,6 +1,8 @@
 package server
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -9,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/artifact-store/artstore/internal/bundle"
+	"github.com/artifact-store/artstore/internal/bundle/bundletest"
 	"github.com/artifact-store/artstore/internal/content"
 
 	"github.com/artifact-store/artstore/pkg/api"
@@ -74,7 +78,7 @@ func readBody(t *testing.T, resp *http.Response) string {
 // also a blob key): by name, by ID and by name@digest wherever a route
 // takes a reference, and by each of its digests on the blob routes. own is
 // an artifact under "team/" whose content the register requests reuse.
-func otherRequests(s, own api.Artifact, secret []byte) map[string][]routeRequest {
+func otherRequests(s, own api.Artifact, secret, otherBundle []byte) map[string][]routeRequest {
 	refs := []string{url.QueryEscape(s.Ref), s.ID, url.QueryEscape(s.Name + "@" + s.ContentDigest)}
 	each := func(f func(ref string) routeRequest) []routeRequest {
 		out := make([]routeRequest, len(refs))
@@ -147,6 +151,7 @@ func otherRequests(s, own api.Artifact, secret []byte) map[string][]routeRequest
 		"GET /v1/log/checkpoint":          {{path: "/v1/log/checkpoint"}},
 		"GET /v1/log/proof/inclusion":     {{path: "/v1/log/proof/inclusion?seq=1"}},
 		"GET /v1/log/proof/consistency":   {{path: "/v1/log/proof/consistency?old=1"}},
+		"POST /v1/import":                 {{path: "/v1/import", raw: otherBundle}},
 		"GET /v1/backends/health":         {{path: "/v1/backends/health"}},
 		"POST /v1/admin/rebuild":          {{path: "/v1/admin/rebuild"}},
 		"POST /v1/admin/gc":               {{path: "/v1/admin/gc", body: api.GCRequest{DryRun: true}}},
@@ -175,7 +180,7 @@ func TestPrefixEveryRoute(t *testing.T) {
 	secretBytes := []byte("the other team's secret")
 	s := e.register("other/secret", secretBytes)
 	own := e.register("team/own", []byte("the team's own data"))
-	reqs := otherRequests(s, own, secretBytes)
+	reqs := otherRequests(s, own, secretBytes, exportedBundle(t, "other/"))
 	head := e.head()
 	allowed := map[string]int{"PUT /v1/blobs/{digest}": http.StatusOK, "POST /v1/blobs/missing": http.StatusOK, "POST /v1/retrievals": http.StatusGone}
 	for _, rt := range e.srv.routes {
@@ -309,4 +314,17 @@ func TestPrefixedProvenanceWithheld(t *testing.T) {
 	if len(g.Nodes) != 2 || len(g.Edges) != 2 {
 		t.Errorf("lineage: %d nodes, %d edges; want team/out and team/base, the base and raw edges", len(g.Nodes), len(g.Edges))
 	}
+}
+
+// exportedBundle returns an evidence bundle of another store whose
+// artifacts are named under prefix.
+func exportedBundle(t *testing.T, prefix string) []byte {
+	t.Helper()
+	f := bundletest.NewFixtureIn(t, prefix)
+	var b bytes.Buffer
+	req := bundle.Request{IDs: []string{f.Release}, Closure: bundle.ClosureAll, Checkpoint: f.S.Checkpoint(), Key: f.S.Key.VerifierKey()}
+	if _, err := bundle.Export(context.Background(), f.S, req, &b); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }

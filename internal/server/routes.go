@@ -90,6 +90,7 @@ func (s *Server) routeTable() []route {
 		{Method: "GET", Pattern: "/v1/log/checkpoint", Scope: auth.ScopeRead, Names: namesAll, h: s.handleCheckpoint},
 		{Method: "GET", Pattern: "/v1/log/proof/inclusion", Scope: auth.ScopeRead, Names: namesAll, h: s.handleInclusionProof},
 		{Method: "GET", Pattern: "/v1/log/proof/consistency", Scope: auth.ScopeRead, Names: namesAll, h: s.handleConsistencyProof},
+		{Method: "POST", Pattern: "/v1/import", Scope: auth.ScopeWrite, Names: namesOwn, h: s.handleImport},
 		{Method: "GET", Pattern: "/v1/backends/health", Scope: auth.ScopeRead, Names: namesAll, h: s.handleBackendHealth},
 		{Method: "POST", Pattern: "/v1/admin/rebuild", Scope: auth.ScopeAdmin, Names: namesAll, h: s.handleRebuild},
 		{Method: "POST", Pattern: "/v1/admin/gc", Scope: auth.ScopeAdmin, Names: namesAll, h: s.handleGC},

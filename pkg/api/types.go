@@ -25,7 +25,10 @@ type Artifact struct {
 	Retention      Retention         `json:"retention"`
 	Retrievals     RetrievalStats    `json:"retrievals"`
 	Deleted        bool              `json:"deleted,omitempty"`
-	DeletedAt      *time.Time        `json:"deleted_at,omitempty"`
+	// Imported says where an artifact imported from another store's
+	// evidence bundle came from (show only; nil otherwise).
+	Imported  *ImportOrigin `json:"imported,omitempty"`
+	DeletedAt *time.Time    `json:"deleted_at,omitempty"`
 }
 
 // Provenance records what produced an artifact and from which inputs.
@@ -200,3 +203,51 @@ const (
 	EntryDir     = "dir"
 	EntrySymlink = "symlink"
 )
+
+// ImportOrigin is where an imported artifact came from: the other store's
+// evidence, kept by its import record and checked again when shown.
+type ImportOrigin struct {
+	// Seq is the local import record's event.
+	Seq int64 `json:"seq"`
+	// Origin names the other store's log; ForeignID and ForeignSeq the
+	// artifact and its registration event there, RegisteredAt and
+	// RegisteredBy what that event says.
+	Origin       string    `json:"origin"`
+	ForeignID    string    `json:"foreign_id"`
+	ForeignSeq   int64     `json:"foreign_seq"`
+	RegisteredAt time.Time `json:"registered_at"`
+	RegisteredBy string    `json:"registered_by"`
+	// CheckpointSize is the size of the other log's signed checkpoint the
+	// events are proved in, Key the key that signed it; KeyGiven says the
+	// importer gave that key (else it was the bundle's own).
+	CheckpointSize int64  `json:"checkpoint_size"`
+	Key            string `json:"key"`
+	KeyGiven       bool   `json:"key_given"`
+	Events         int    `json:"events"`
+	// Verified says the kept evidence verifies now; Problem says why not.
+	Verified bool   `json:"verified"`
+	Problem  string `json:"problem,omitempty"`
+}
+
+// ImportResult is what an import did.
+type ImportResult struct {
+	Origin         string             `json:"origin"`
+	Key            string             `json:"key"`
+	KeyGiven       bool               `json:"key_given"`
+	CheckpointSize int64              `json:"checkpoint_size"`
+	Events         int                `json:"events"`
+	Bytes          int64              `json:"bytes"`
+	Artifacts      []ImportedArtifact `json:"artifacts"`
+}
+
+// ImportedArtifact is one artifact of an imported bundle. Status is
+// "imported" (registered here now), "present" (this store already had the
+// same name, version and content) or "deleted" (the bundle holds its
+// events only: nothing to register).
+type ImportedArtifact struct {
+	Ref       string `json:"ref"`
+	ID        string `json:"id,omitempty"`
+	ForeignID string `json:"foreign_id"`
+	Digest    string `json:"digest"`
+	Status    string `json:"status"`
+}

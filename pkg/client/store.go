@@ -112,6 +112,12 @@ type Store interface {
 	// against a signed checkpoint (CheckCheckpoint does).
 	InclusionProof(ctx context.Context, seq, size int64) (*InclusionProof, error)
 	ConsistencyProof(ctx context.Context, old, new int64) (*ConsistencyProof, error)
+	// Import reads another store's evidence bundle (artstore export) from
+	// r, verifies all of it (against key, the other store's verifier key,
+	// or else the bundle's own) and registers its artifacts here, keeping
+	// the other store's events and proofs as foreign evidence. Nothing is
+	// registered unless the whole bundle verifies (ErrIntegrity otherwise).
+	Import(ctx context.Context, r io.Reader, key string) (*ImportResult, error)
 	Verify(ctx context.Context, opts VerifyOptions) (*VerifyReport, error)
 	Rebuild(ctx context.Context) error
 	Health(ctx context.Context) ([]BackendHealth, error)

@@ -32,6 +32,9 @@ type (
 	VerifyReport     = api.VerifyReport
 	BackendHealth    = api.BackendHealth
 	TreeEntry        = api.TreeEntry
+	ImportResult     = api.ImportResult
+	ImportOrigin     = api.ImportOrigin
+	ImportedArtifact = api.ImportedArtifact
 
 	// Requests of the use cases local mode and the daemon share.
 	Query            = api.Query

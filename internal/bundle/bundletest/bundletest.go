@@ -224,25 +224,32 @@ type Fixture struct {
 	Release, Build, Src, Old, Unused string
 }
 
-func NewFixture(t testing.TB) *Fixture {
+func NewFixture(t testing.TB) *Fixture { return NewFixtureIn(t, "team/") }
+
+// NewFixtureIn is NewFixture with names under prefix instead of "team/".
+func NewFixtureIn(t testing.TB, prefix string) *Fixture {
 	s := NewStore(t)
 	f := &Fixture{S: s}
 	md, m := s.PutTree([]File{{"a.txt", []byte("hello\n")}, {"dir/b.bin", RandBytes(1, 3000)}, {"empty", nil}}, true)
-	f.Src = s.Register("01SRC0000000000000000000AA", "team/src:1", md, m)
+	f.Src = s.Register("01SRC0000000000000000000AA", prefix+"src:1", md, m)
+	srcDigest := m.Digest
 	md, m = s.PutTree([]File{{"bin/tool", RandBytes(2, 5000)}, {"lib/x.so", RandBytes(3, 700)}, {"z", []byte("z")}}, false)
-	f.Build = s.Register("01BLD0000000000000000000AA", "team/build:1", md, m, eventlog.Input{Ref: "team/src:1", ArtifactID: f.Src, Role: "source"})
+	f.Build = s.Register("01BLD0000000000000000000AA", prefix+"build:1", md, m, eventlog.Input{Ref: prefix + "src:1", ArtifactID: f.Src, Digest: srcDigest, Role: "source"})
+	buildDigest := m.Digest
 	md, m = s.PutFile(RandBytes(4, 2000))
-	f.Old = s.Register("01OLD0000000000000000000AA", "team/old:1", md, m)
+	f.Old = s.Register("01OLD0000000000000000000AA", prefix+"old:1", md, m)
 	s.Append("bob", f.Old, &eventlog.ArtifactDeleted{ArtifactID: f.Old, Reason: "superseded"})
+	oldDigest := m.Digest
 	md, m = s.PutFile(RandBytes(5, 9000))
-	f.Release = s.Register("01REL0000000000000000000AA", "team/release:1", md, m,
-		eventlog.Input{Ref: "team/build:1", ArtifactID: f.Build, Role: "build"},
-		eventlog.Input{Ref: "team/old:1", ArtifactID: f.Old},
+	f.Release = s.Register("01REL0000000000000000000AA", prefix+"release:1", md, m,
+		// Registration records an artifact input's content digest too.
+		eventlog.Input{Ref: prefix + "build:1", ArtifactID: f.Build, Digest: buildDigest, Role: "build"},
+		eventlog.Input{Ref: prefix + "old:1", ArtifactID: f.Old, Digest: oldDigest},
 		eventlog.Input{Digest: content.FromBytes([]byte("raw")), Role: "config"})
-	s.Append("alice", f.Release, &eventlog.TagMoved{Name: "team/release", Tag: "stable", ArtifactID: f.Release})
+	s.Append("alice", f.Release, &eventlog.TagMoved{Name: prefix + "release", Tag: "stable", ArtifactID: f.Release})
 	s.Append("carol", f.Release, &eventlog.LabelsChanged{ArtifactID: f.Release, Set: map[string]string{"audit": "2026"}})
 	md, m = s.PutFile([]byte("unrelated"))
-	f.Unused = s.Register("01UNU0000000000000000000AA", "team/unused:1", md, m)
+	f.Unused = s.Register("01UNU0000000000000000000AA", prefix+"unused:1", md, m)
 	s.Append("dave", f.Release, &eventlog.ArtifactRetrieved{ArtifactID: f.Release, Bytes: 9000, Client: "cli"})
 	return f
 }

@@ -70,6 +70,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"OlderTypeVersionReplays", testOldVersion},
 		{"RegisteredV1AndV2Replay", testRegisteredV1AndV2},
 		{"RepairedIsAnAuditRecord", testRepaired},
+		{"ImportedIsAnAuditRecord", testImported},
 		{"RebuildIsStrict", testRebuildStrict},
 		{"RetrievalBytesSaturate", testRetrievalBytesSaturate},
 		{"TreeAndProofs", testTree},

@@ -121,7 +121,7 @@ func apply(ctx context.Context, tx Tx, ev eventlog.Event, p eventlog.Payload, f 
 				last_retrieved_ns = $3, last_retrieved_by = $4 WHERE id = $1`,
 			p.ArtifactID, retrievedBytes(p.Bytes), ns, by)
 
-	case *eventlog.BlobsCollected, *eventlog.ArtifactRepaired:
+	case *eventlog.BlobsCollected, *eventlog.ArtifactRepaired, *eventlog.ArtifactImported:
 		return nil // an audit record only (the registry checked the artifact before the append)
 
 	case *eventlog.TokenCreated, *eventlog.TokenRevoked:
@@ -375,7 +375,7 @@ func (f *fold) prepare(ctx context.Context, tx Tx, p eventlog.Payload) error {
 	var id string
 	switch p := p.(type) {
 	case *eventlog.ArtifactRegistered, *eventlog.TagMoved, *eventlog.TagRemoved, *eventlog.ArtifactRetrieved,
-		*eventlog.BlobsCollected, *eventlog.ArtifactRepaired, *eventlog.TokenCreated, *eventlog.TokenRevoked,
+		*eventlog.BlobsCollected, *eventlog.ArtifactRepaired, *eventlog.ArtifactImported, *eventlog.TokenCreated, *eventlog.TokenRevoked,
 		*eventlog.OCIBlobLinked, *eventlog.OCIBlobUnlinked,
 		*eventlog.RetentionRuleAdded, *eventlog.RetentionRuleRemoved:
 		return nil // in memory, or no view change

@@ -244,6 +244,9 @@ func Describe(ev client.Event, name func(id string) string) string {
 	case "artifact.repaired":
 		return fmt.Sprintf("repaired %s from %s (%d missing, %d damaged blobs; %d blobs, %s verified)",
 			art(), str("source"), num("missing"), num("damaged"), num("blobs"), textfmt.Bytes(num("bytes")))
+	case "artifact.imported":
+		evs, _ := p["events"].([]any)
+		return fmt.Sprintf("imported %s from %s, where it is %s (%d events of its evidence kept)", art(), str("origin"), str("foreign_id"), len(evs))
 	case "blobs.collected":
 		ds, _ := p["digests"].([]any)
 		return fmt.Sprintf("collected %d blobs (%s) from backend %s", len(ds), textfmt.Bytes(num("bytes")), str("backend"))

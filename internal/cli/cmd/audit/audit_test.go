@@ -69,6 +69,8 @@ func TestDescribe(t *testing.T) {
 		{"artifact.deleted.v1", "A", map[string]any{"artifact_id": "A", "reason": "retention: expired"}, "deleted ref-of-A: retention: expired"},
 		{"artifact.repaired.v1", "A1", map[string]any{"artifact_id": "A1", "source": "file q.pdf", "missing": json.Number("2"), "damaged": json.Number("1"), "blobs": json.Number("5"), "bytes": float64(2048)},
 			"repaired ref-of-A1 from file q.pdf (2 missing, 1 damaged blobs; 5 blobs, 2.0 KiB verified)"},
+		{"artifact.imported.v1", "A", map[string]any{"artifact_id": "A", "origin": "artstore/ab12", "foreign_id": "F1", "events": []any{map[string]any{}, map[string]any{}}},
+			"imported ref-of-A from artstore/ab12, where it is F1 (2 events of its evidence kept)"},
 		{"blobs.collected.v1", "default", map[string]any{"backend": "default", "digests": []any{"x", "y"}, "bytes": json.Number("3072")}, "collected 2 blobs (3.0 KiB) from backend default"},
 		{"retention.rule.added.v1", "rule:R", map[string]any{"id": "R", "pattern": "logs/*", "expire_after_seconds": json.Number("3600"), "keep_last": json.Number("2")}, "added retention rule R for logs/*, expire-after 1h0m0s, keep-last 2"},
 		{"retention.rule.removed.v1", "rule:R", map[string]any{"id": "R"}, "removed retention rule R"},

@@ -119,6 +119,9 @@ func Print(w io.Writer, a *client.Artifact) error {
 		created += " by " + a.CreatedBy
 	}
 	row("created", created)
+	if o := a.Imported; o != nil {
+		rows("imported from", imported(o))
+	}
 	if a.Deleted {
 		removed := "yes"
 		if a.DeletedAt != nil {
@@ -165,6 +168,25 @@ func Print(w io.Writer, a *client.Artifact) error {
 	row("retrievals", retr)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// imported says where an imported artifact came from, and whether the
+// other store's evidence its import record keeps still verifies.
+func imported(o *client.ImportOrigin) []string {
+	key := "the key given at import"
+	if !o.KeyGiven {
+		key = "the bundle's own: no key was given at import"
+	}
+	out := []string{o.Origin + ", as " + o.ForeignID}
+	if o.Verified {
+		out = append(out,
+			fmt.Sprintf("registered there %s by %s (event %d)", artfmt.Time(o.RegisteredAt), o.RegisteredBy, o.ForeignSeq),
+			fmt.Sprintf("%s proved in its checkpoint of %s, signed by", textfmt.Count(int64(o.Events), "event"), textfmt.Count(o.CheckpointSize, "event")),
+			o.Key+" ("+key+")")
+	} else {
+		out = append(out, "EVIDENCE DOES NOT VERIFY: "+o.Problem)
+	}
+	return append(out, fmt.Sprintf("import record: event %d here (artstore audit REF shows it)", o.Seq))
 }
 
 // Input renders one provenance input: "src/app:41 (source)".

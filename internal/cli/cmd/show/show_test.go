@@ -164,3 +164,30 @@ func TestInput(t *testing.T) {
 		}
 	}
 }
+
+func TestPrintImported(t *testing.T) {
+	a := fakestore.Artifact("a", "1")
+	a.Imported = &client.ImportOrigin{Seq: 12, Origin: "artstore/ab12", ForeignID: "F1", ForeignSeq: 5, RegisteredBy: "alice\x1b[2J",
+		RegisteredAt: time.Date(2026, 12, 1, 10, 5, 0, 0, time.UTC), CheckpointSize: 9, Key: "artstore/ab12+01234567+K", Events: 4, Verified: true}
+	var b strings.Builder
+	if err := Print(&b, &a); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"  imported from   artstore/ab12, as F1\n",
+		"registered there 2026-12-01T10:05:00Z by alice\uFFFD[2J (event 5)\n",
+		"4 events proved in its checkpoint of 9 events, signed by\n",
+		"artstore/ab12+01234567+K (the bundle's own: no key was given at import)\n",
+		"import record: event 12 here",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, b.String())
+		}
+	}
+	a.Imported = &client.ImportOrigin{Seq: 12, Origin: "artstore/ab12", ForeignID: "F1", Problem: "foreign evidence does not verify: event 5 is not proved"}
+	b.Reset()
+	Print(&b, &a)
+	if !strings.Contains(b.String(), "EVIDENCE DOES NOT VERIFY: foreign evidence does not verify: event 5") {
+		t.Errorf("output:\n%s", b.String())
+	}
+}

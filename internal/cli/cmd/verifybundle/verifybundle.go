@@ -97,7 +97,7 @@ func run(opts *Options) error {
 	if err != nil {
 		return err
 	}
-	key, err := readKey(opts)
+	key, err := cmdutil.ReadKeyFlag(opts.Key, opts.KeyFile)
 	if err != nil {
 		return err
 	}
@@ -130,28 +130,6 @@ func run(opts *Options) error {
 			name, textfmt.Sanitize(rep.Member), textfmt.Sanitize(rep.Problem)), client.ErrIntegrity)
 	}
 	return nil
-}
-
-func readKey(opts *Options) (string, error) {
-	if opts.KeyFile == "" {
-		return strings.TrimSpace(opts.Key), nil
-	}
-	f, err := os.Open(opts.KeyFile)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return "", cmdutil.Mark(fmt.Errorf("verify-bundle: --key-file: %w", err), client.ErrNotFound)
-		}
-		return "", fmt.Errorf("verify-bundle: --key-file: %w", err)
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, 4097))
-	if err != nil {
-		return "", fmt.Errorf("verify-bundle: --key-file: %w", err)
-	}
-	if len(b) > 4096 {
-		return "", cmdutil.FlagErrorf("--key-file %s is longer than a key (4096 bytes)", opts.KeyFile)
-	}
-	return strings.TrimSpace(string(b)), nil
 }
 
 // printReport says, in plain words, what the bundle proved (or how far

@@ -43,6 +43,7 @@ type Store struct {
 	CheckpointFunc   func(ctx context.Context) (*client.Checkpoint, error)
 	InclusionFunc    func(ctx context.Context, seq, size int64) (*client.InclusionProof, error)
 	ConsistencyFunc  func(ctx context.Context, old, new int64) (*client.ConsistencyProof, error)
+	ImportFunc       func(ctx context.Context, r io.Reader, key string) (*client.ImportResult, error)
 	VerifyFunc       func(ctx context.Context, opts client.VerifyOptions) (*client.VerifyReport, error)
 	RebuildFunc      func(ctx context.Context) error
 	HealthFunc       func(ctx context.Context) ([]client.BackendHealth, error)
@@ -226,6 +227,13 @@ func (s *Store) ConsistencyProof(ctx context.Context, old, new int64) (*client.C
 		return nil, missing("ConsistencyProof")
 	}
 	return s.ConsistencyFunc(ctx, old, new)
+}
+
+func (s *Store) Import(ctx context.Context, r io.Reader, key string) (*client.ImportResult, error) {
+	if s.ImportFunc == nil {
+		return nil, missing("Import")
+	}
+	return s.ImportFunc(ctx, r, key)
 }
 
 // Verify calls VerifyFunc.
