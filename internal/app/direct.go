@@ -161,6 +161,27 @@ func (s *Service) GrantPull(ctx context.Context, p Principal, ref, kind, rng str
 	return out, nil
 }
 
+// GrantDirectPull is GrantPull for a caller that reads only straight from
+// the backend (a client-side deep verify, which otherwise reads through
+// the blob routes without a retrieval record): with direct transfers on it
+// is GrantPull; without them it checks ref, kind and rng as GrantPull
+// does and answers the artifact alone, recording nothing and granting
+// nothing (neither Blobs nor Direct).
+func (s *Service) GrantDirectPull(ctx context.Context, p Principal, ref, kind, rng string, direct *Direct) (api.PullGrant, error) {
+	if direct != nil {
+		return s.GrantPull(ctx, p, ref, kind, rng, direct)
+	}
+	plan, err := s.PlanPull(ctx, p, ref, kind, rng)
+	if err != nil {
+		return api.PullGrant{}, err
+	}
+	out := api.PullGrant{Range: plan.RangeString()}
+	if out.Artifact, err = s.Wire(ctx, p, plan.Artifact); err != nil {
+		return api.PullGrant{}, err
+	}
+	return out, nil
+}
+
 // PullURLs hands out presigned GETs of the blobs of a pull granted by
 // GrantPull after its manifest, in the order the pull reads them (see
 // directpages.go): a file's or a stream-layout tree's chunks that the

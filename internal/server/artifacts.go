@@ -282,14 +282,24 @@ func (s *Server) handleLineage(w http.ResponseWriter, r *http.Request, c *call) 
 // artifact and how to read its bytes, appending the retrieval record when
 // it hands out the means to read them (presigned URLs, or the manifest
 // digest for the blob routes). The record is the daemon's, so a client
-// cannot invent one or give it a byte count of its own.
+// cannot invent one or give it a byte count of its own. With direct=only
+// (a client that reads only straight from the backend) a daemon without
+// direct transfers grants and records nothing.
 func (s *Server) handlePull(w http.ResponseWriter, r *http.Request, c *call) error {
 	ref, err := refParam(r)
 	if err != nil {
 		return err
 	}
 	q := r.URL.Query()
-	out, err := s.svc.GrantPull(r.Context(), c.principal(r), ref, q.Get("kind"), q.Get("range"), s.direct)
+	grant := s.svc.GrantPull
+	switch q.Get("direct") {
+	case "":
+	case "only":
+		grant = s.svc.GrantDirectPull
+	default:
+		return codeErr(api.CodeInvalid, fmt.Sprintf("direct: %q is not \"only\" (grant only direct reads) or empty", q.Get("direct")))
+	}
+	out, err := grant(r.Context(), c.principal(r), ref, q.Get("kind"), q.Get("range"), s.direct)
 	if err != nil {
 		return err
 	}
