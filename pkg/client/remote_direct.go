@@ -164,11 +164,13 @@ func directTransportErr(u *url.URL, err error) error {
 	return app.Mark(fmt.Errorf("cannot reach the storage backend at %s: %s: %w", u.Host, unavailableReason(err), storage.ErrUnavailable), ErrUnavailable)
 }
 
-// directPull is the BlobStore of a pull the daemon granted with presigned
-// GETs: the manifest's came with the grant, the chunks' come in pages from
-// POST /v1/artifact/pulls/urls, asked for as the pipeline reaches them
-// (chunks are fetched in order, a few ahead). It keeps the URLs of the
-// last few pages only.
+// directPull is the BlobStore of a pull (or a deep verify) the daemon
+// granted with presigned GETs: the manifest's came with the grant, those
+// of the blobs after it (chunks; a per-file layout tree's file manifests
+// too) come in pages from POST /v1/artifact/pulls/urls, in the order the
+// pipeline reads them, asked for as it reaches them (blobs are fetched in
+// order, a few ahead). It keeps the URLs of the last few pages only. What
+// it returns is verified by the pipeline as any BlobStore's bytes are.
 type directPull struct {
 	r        *Remote
 	id       string // the artifact's ID: the grant is for it

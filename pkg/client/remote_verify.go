@@ -11,7 +11,9 @@ import (
 	"github.com/artifact-store/artstore/internal/transfer"
 )
 
-// Verify checks artifacts through the daemon's blob API: for the artifact
+// Verify checks artifacts through the daemon's blob API (a deep verify of one
+// artifact reads straight from the backend when the daemon has direct
+// transfers: see verifyStore): for the artifact
 // opts.Ref names, or with opts.All every live artifact, the manifest is
 // fetched and verified and every blob it names must be stored; with
 // opts.Deep every chunk is downloaded and re-hashed, and each file's whole
