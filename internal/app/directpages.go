@@ -167,6 +167,9 @@ func (l *jsonList) Close() error { return l.rc.Close() }
 // next decodes the next element into v; false at the end of the list.
 func (l *jsonList) next(v any) (bool, error) {
 	if !l.dec.More() {
+		if t, err := l.dec.Token(); err != nil || t != json.Delim(']') {
+			return false, fmt.Errorf("%w: the list after byte %d does not end with ]", content.ErrInvalidManifest, l.sep)
+		}
 		return false, nil
 	}
 	if err := l.dec.Decode(v); err != nil {
@@ -184,11 +187,21 @@ func openList(ctx context.Context, be storage.Backend, d content.Digest) (*jsonL
 	if err != nil {
 		return nil, "", err
 	}
+	l, list, err := startList(rc)
+	if err != nil {
+		return nil, "", fmt.Errorf("manifest %s: %w", d.Short(), err)
+	}
+	return l, list, nil
+}
+
+// startList reads a manifest from rc up to the list a pull walks; it
+// closes rc when it fails.
+func startList(rc io.ReadCloser) (*jsonList, string, error) {
 	l := &jsonList{rc: rc, dec: json.NewDecoder(io.LimitReader(rc, content.MaxManifestSize))}
 	list, err := l.header()
 	if err != nil {
 		rc.Close()
-		return nil, "", fmt.Errorf("manifest %s: %w", d.Short(), err)
+		return nil, "", err
 	}
 	l.dec.DisallowUnknownFields()
 	return l, list, nil
@@ -245,10 +258,20 @@ func openListAt(ctx context.Context, be storage.Backend, d content.Digest, sep, 
 	if err != nil {
 		return nil, err
 	}
+	l, err := resumeList(rc, sep)
+	if err != nil {
+		return nil, fmt.Errorf("manifest %s: %w", d.Short(), err)
+	}
+	return l, nil
+}
+
+// resumeList reads a list from rc, which starts at the separator at byte
+// sep of its manifest; it closes rc when it fails.
+func resumeList(rc io.ReadCloser, sep int64) (*jsonList, error) {
 	var first [1]byte
 	if _, err := io.ReadFull(rc, first[:]); err != nil || (first[0] != '[' && first[0] != ',' && first[0] != ']') {
 		rc.Close()
-		return nil, fmt.Errorf("manifest %s: byte %d is not a list separator (read: %v)", d.Short(), sep, err)
+		return nil, fmt.Errorf("%w: byte %d is not a list separator (read: %v)", content.ErrInvalidManifest, sep, err)
 	}
 	// The element after the separator is read as the first of a list; a
 	// mark after the last element resumes at the list's end.
@@ -260,7 +283,7 @@ func openListAt(ctx context.Context, be storage.Backend, d content.Digest, sep, 
 	l.dec.DisallowUnknownFields()
 	if _, err := l.dec.Token(); err != nil {
 		rc.Close()
-		return nil, fmt.Errorf("manifest %s: %w", d.Short(), err)
+		return nil, fmt.Errorf("%w: %w", content.ErrInvalidManifest, err)
 	}
 	return l, nil
 }
