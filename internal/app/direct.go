@@ -201,7 +201,7 @@ func (s *Service) GrantDirectPull(ctx context.Context, p Principal, ref, kind, r
 // client verifies the manifest it reads and every blob.
 func (s *Service) PullURLs(ctx context.Context, p Principal, ref, rng string, grant int64, from int, direct *Direct) (api.PullURLs, error) {
 	if from < 0 {
-		return api.PullURLs{}, Mark(fmt.Errorf("chunk index %d is negative", from), api.ErrInvalid)
+		return api.PullURLs{}, Mark(fmt.Errorf("item index %d is negative", from), api.ErrInvalid)
 	}
 	plan, err := s.PlanPull(ctx, p, ref, "", rng)
 	if err != nil {

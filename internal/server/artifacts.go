@@ -309,7 +309,7 @@ func (s *Server) handlePull(w http.ResponseWriter, r *http.Request, c *call) err
 	return writeJSON(w, http.StatusOK, out)
 }
 
-// handlePullURLs hands out presigned GETs of the chunks of a pull granted
+// handlePullURLs hands out presigned GETs of the blobs of a pull granted
 // by handlePull (app.Service.PullURLs).
 func (s *Server) handlePullURLs(w http.ResponseWriter, r *http.Request, c *call) error {
 	ref, err := refParam(r)
@@ -324,7 +324,7 @@ func (s *Server) handlePullURLs(w http.ResponseWriter, r *http.Request, c *call)
 	from := 0
 	if v := q.Get("from"); v != "" {
 		if from, err = strconv.Atoi(v); err != nil || from < 0 {
-			return codeErr(api.CodeInvalid, fmt.Sprintf("from: %q is not a non-negative chunk index", v))
+			return codeErr(api.CodeInvalid, fmt.Sprintf("from: %q is not a non-negative item index", v))
 		}
 	}
 	out, err := s.svc.PullURLs(r.Context(), c.principal(r), ref, q.Get("range"), grant, from, s.direct)
