@@ -326,3 +326,72 @@ func TestRemoteDirectTreesS3(t *testing.T) {
 		t.Errorf("the daemon sent %d blob bytes with direct transfers", out)
 	}
 }
+
+// TestRemoteDirectRepeatedBlobs pulls artifacts whose pages list one blob
+// again and again, pages apart: a file whose content repeats a chunk, and
+// a per-file layout tree of many files among which empty and identical
+// ones share one file manifest. A URL listed again must stay until the
+// pull reads it there, however many pages came between.
+func TestRemoteDirectRepeatedBlobs(t *testing.T) {
+	ctx := context.Background()
+	d := startDirectDaemon(t)
+	same := []byte("the same chunk, listed many times;")
+	ds := content.FromBytes(same)
+	if _, err := d.ps.Put(ctx, ds, int64(len(same)), bytes.NewReader(same)); err != nil {
+		t.Fatal(err)
+	}
+	n := 4*app.PullURLPage + 10
+	var data []byte
+	m := content.Manifest{Kind: content.KindFile, Chunker: content.DefaultChunkerParams()}
+	for i := range n {
+		c := []byte(fmt.Sprintf("chunk %05d of the repeating artifact", i))
+		if i%1600 == 0 {
+			c = same
+		}
+		dc := content.FromBytes(c)
+		if _, err := d.ps.Put(ctx, dc, int64(len(c)), bytes.NewReader(c)); err != nil {
+			t.Fatal(err)
+		}
+		m.Chunks = append(m.Chunks, content.ChunkRef{Digest: dc, Size: int64(len(c))})
+		data = append(data, c...)
+	}
+	m.Size, m.Digest = int64(len(data)), content.FromBytes(data)
+	mb, err := m.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := content.FromBytes(mb)
+	if _, err := d.ps.Put(ctx, md, int64(len(mb)), bytes.NewReader(mb)); err != nil {
+		t.Fatal(err)
+	}
+	var a api.Artifact
+	d.call(t, "write", "POST", "/v1/artifacts", api.RegisterRequest{Name: "team/repeats", ContentDigest: m.Digest.String(),
+		ManifestDigest: md.String(), Size: m.Size}, http.StatusCreated, &a)
+	r := d.open(t, "team")
+	var buf bytes.Buffer
+	if _, err := r.Pull(ctx, a.Ref, &buf, client.PullOptions{}); err != nil || !bytes.Equal(buf.Bytes(), data) {
+		t.Errorf("pull of a file repeating a chunk 1600 chunks on: %v, equal=%v", err, bytes.Equal(buf.Bytes(), data))
+	}
+
+	src := t.TempDir()
+	for i := range 1000 {
+		// Two items a file (its manifest and its chunk): files 800 and
+		// 801 are 1600 items after files 0 and 1, their twins.
+		body := []byte(fmt.Sprintf("file %04d", i))
+		switch i {
+		case 0, 800:
+			body = []byte("identical")
+		case 1, 801:
+			body = nil
+		}
+		if err := os.WriteFile(filepath.Join(src, fmt.Sprintf("f%04d", i)), body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tree := d.pushPagedTree(t, d.ps, src, "team/repeats-tree", content.ManifestSchema)
+	out := filepath.Join(t.TempDir(), "out")
+	if _, err := r.PullToPath(ctx, tree.Ref, out, client.PullOptions{}); err != nil {
+		t.Fatalf("pull of a tree of repeated file manifests: %v", err)
+	}
+	sameFiles(t, "tree of repeated file manifests", treeFiles(t, out), treeFiles(t, src))
+}
