@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/artifact-store/artstore/internal/content"
@@ -124,23 +123,22 @@ func (s *Service) BlobsMissing(ctx context.Context, p Principal, req api.Missing
 }
 
 // GrantPull starts a pull of ref for p (kind and rng as for PlanPull).
-// With direct transfers on, a file artifact is read straight from the
-// backend, whatever p's prefix: the retrieval is recorded now, with what
-// the grant authorises (the range's length or the artifact's size), and
-// the grant carries the manifest's presigned GET and the record's seq,
-// which PullURLs takes. Otherwise (proxy mode, a directory artifact) a
+// With direct transfers on, the artifact (a file or a directory) is read
+// straight from the backend, whatever p's prefix: the retrieval is
+// recorded now, with what the grant authorises (the range's length or the
+// artifact's size), and the grant carries the manifest's presigned GET
+// and the record's seq, which PullURLs takes. Otherwise (proxy mode) a
 // principal without a prefix reads blobs by digest from the daemon
 // (Blobs, recorded now), and one with a prefix reads the content route,
-// which records as it serves.
+// which records as it serves (files only).
 func (s *Service) GrantPull(ctx context.Context, p Principal, ref, kind, rng string, direct *Direct) (api.PullGrant, error) {
 	plan, err := s.PlanPull(ctx, p, ref, kind, rng)
 	if err != nil {
 		return api.PullGrant{}, err
 	}
 	out := api.PullGrant{Blobs: p.Prefix == "", Range: plan.RangeString()}
-	tree := KindOf(plan.Artifact.MediaType) == api.KindTree
 	switch {
-	case direct != nil && !tree:
+	case direct != nil:
 		ev, err := s.reg.RetrievalEvent(ctx, p.Actor, plan.Artifact.ID,
 			registry.Retrieval{Bytes: plan.Bytes(), Range: out.Range, Client: p.Client})
 		if err != nil {
@@ -163,27 +161,49 @@ func (s *Service) GrantPull(ctx context.Context, p Principal, ref, kind, rng str
 	return out, nil
 }
 
-// errPageFull stops the manifest scan of PullURLs once a page is full.
-var errPageFull = errors.New("page full")
+// GrantDirectPull is GrantPull for a caller that reads only straight from
+// the backend (a client-side deep verify, which otherwise reads through
+// the blob routes without a retrieval record): with direct transfers on it
+// is GrantPull; without them it checks ref, kind and rng as GrantPull
+// does and answers the artifact alone, recording nothing and granting
+// nothing (neither Blobs nor Direct).
+func (s *Service) GrantDirectPull(ctx context.Context, p Principal, ref, kind, rng string, direct *Direct) (api.PullGrant, error) {
+	if direct != nil {
+		return s.GrantPull(ctx, p, ref, kind, rng, direct)
+	}
+	plan, err := s.PlanPull(ctx, p, ref, kind, rng)
+	if err != nil {
+		return api.PullGrant{}, err
+	}
+	out := api.PullGrant{Range: plan.RangeString()}
+	if out.Artifact, err = s.Wire(ctx, p, plan.Artifact); err != nil {
+		return api.PullGrant{}, err
+	}
+	return out, nil
+}
 
-// PullURLs hands out presigned GETs of the chunks of a pull granted by
-// GrantPull: the chunks from index from on that the grant's range needs,
-// at most PullURLPage of them. The grant must be the retrieval record
-// GrantPull appended for this principal's actor, this artifact and this
-// range, at most Direct.GrantTTL ago; so a principal gets URLs only for
-// the blobs of an artifact it may read and has a retrieval record of. ref
-// and rng are checked again as GrantPull checks them (a revoked name, a
-// deleted artifact end the grant).
+// PullURLs hands out presigned GETs of the blobs of a pull granted by
+// GrantPull after its manifest, in the order the pull reads them (see
+// directpages.go): a file's or a stream-layout tree's chunks that the
+// grant's range needs, a per-file layout tree's file manifests each
+// followed by its chunks; those from item index from on, at most
+// PullURLPage of them. The grant must be the retrieval record GrantPull
+// appended for this principal's actor, this artifact and this range, at
+// most Direct.GrantTTL ago; so a principal gets URLs only for the blobs
+// of an artifact it may read and has a retrieval record of. ref and rng
+// are checked again as GrantPull checks them (a revoked name, a deleted
+// artifact end the grant).
 //
-// The manifest is read from the backend from its start, up to the end of
-// the page, without verifying its digest (which would mean reading all of
-// it for every page): the backend is the daemon's own, and the client
-// verifies the manifest it reads and every chunk.
+// The manifest is read from the backend from the nearest place this
+// daemon noted at or before from (its start the first time), up to the
+// end of the page, without verifying its digest (which would mean reading
+// all of it for every page): the backend is the daemon's own, and the
+// client verifies the manifest it reads and every blob.
 func (s *Service) PullURLs(ctx context.Context, p Principal, ref, rng string, grant int64, from int, direct *Direct) (api.PullURLs, error) {
 	if from < 0 {
-		return api.PullURLs{}, Mark(fmt.Errorf("chunk index %d is negative", from), api.ErrInvalid)
+		return api.PullURLs{}, Mark(fmt.Errorf("item index %d is negative", from), api.ErrInvalid)
 	}
-	plan, err := s.PlanPull(ctx, p, ref, api.KindFile, rng)
+	plan, err := s.PlanPull(ctx, p, ref, "", rng)
 	if err != nil {
 		return api.PullURLs{}, err
 	}
@@ -193,43 +213,15 @@ func (s *Service) PullURLs(ctx context.Context, p Principal, ref, rng string, gr
 	if err := s.checkGrant(ctx, p, plan, grant, direct); err != nil {
 		return api.PullURLs{}, err
 	}
-	rc, err := s.backend.Get(ctx, plan.Artifact.ManifestDigest, nil)
-	if err != nil {
-		return api.PullURLs{}, fmt.Errorf("manifest of %s: %w", plan.Artifact.Ref(), err)
-	}
-	defer rc.Close()
-	first, last := int64(0), plan.Artifact.Size-1
+	pg := &pager{ctx: ctx, be: s.backend, marks: &s.marks, direct: direct, md: plan.Artifact.ManifestDigest, from: from,
+		first: 0, last: plan.Artifact.Size - 1, out: api.PullURLs{Chunks: []api.ChunkURL{}, Done: true}}
 	if plan.Range != nil {
-		first, last = plan.Range.Start, plan.Range.End
+		pg.first, pg.last = plan.Range.Start, plan.Range.End
 	}
-	out := api.PullURLs{Chunks: []api.ChunkURL{}, Done: true}
-	var off int64
-	_, err = content.ScanManifest(io.LimitReader(rc, content.MaxManifestSize+1), content.ManifestVisitor{
-		Chunk: func(i int, c content.ChunkRef) error {
-			start := off
-			off += c.Size
-			if i < from || off <= first || c.Size == 0 {
-				return nil
-			}
-			if start > last {
-				return errPageFull // past the range: the scan can stop
-			}
-			if len(out.Chunks) == PullURLPage {
-				out.Next, out.Done = i, false
-				return errPageFull
-			}
-			sr, err := direct.Presigner.PresignGet(ctx, c.Digest, direct.urlTTL())
-			if err != nil {
-				return fmt.Errorf("presign chunk %d: %w", i, err)
-			}
-			out.Chunks = append(out.Chunks, api.ChunkURL{Index: i, Digest: c.Digest.String(), Size: c.Size, Get: SignedRequest(sr)})
-			return nil
-		},
-	})
-	if err != nil && !errors.Is(err, errPageFull) {
+	if err := pg.fill(); err != nil && !errors.Is(err, errPageFull) && !errors.Is(err, errRangeEnd) {
 		return api.PullURLs{}, fmt.Errorf("manifest of %s: %w", plan.Artifact.Ref(), err)
 	}
-	return out, nil
+	return pg.out, nil
 }
 
 // checkGrant checks that event grant is the retrieval record GrantPull

@@ -81,6 +81,8 @@ type Service struct {
 	// native caches the manifests native artifacts are served as.
 	links  *ociIndex
 	native nativeCache
+	// marks are where PullURLs scans can resume (directpages.go).
+	marks pageMarks
 
 	// appended is closed and replaced whenever a use case appended
 	// events (Changed).

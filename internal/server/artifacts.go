@@ -282,14 +282,24 @@ func (s *Server) handleLineage(w http.ResponseWriter, r *http.Request, c *call) 
 // artifact and how to read its bytes, appending the retrieval record when
 // it hands out the means to read them (presigned URLs, or the manifest
 // digest for the blob routes). The record is the daemon's, so a client
-// cannot invent one or give it a byte count of its own.
+// cannot invent one or give it a byte count of its own. With direct=only
+// (a client that reads only straight from the backend) a daemon without
+// direct transfers grants and records nothing.
 func (s *Server) handlePull(w http.ResponseWriter, r *http.Request, c *call) error {
 	ref, err := refParam(r)
 	if err != nil {
 		return err
 	}
 	q := r.URL.Query()
-	out, err := s.svc.GrantPull(r.Context(), c.principal(r), ref, q.Get("kind"), q.Get("range"), s.direct)
+	grant := s.svc.GrantPull
+	switch q.Get("direct") {
+	case "":
+	case "only":
+		grant = s.svc.GrantDirectPull
+	default:
+		return codeErr(api.CodeInvalid, fmt.Sprintf("direct: %q is not \"only\" (grant only direct reads) or empty", q.Get("direct")))
+	}
+	out, err := grant(r.Context(), c.principal(r), ref, q.Get("kind"), q.Get("range"), s.direct)
 	if err != nil {
 		return err
 	}
@@ -299,7 +309,7 @@ func (s *Server) handlePull(w http.ResponseWriter, r *http.Request, c *call) err
 	return writeJSON(w, http.StatusOK, out)
 }
 
-// handlePullURLs hands out presigned GETs of the chunks of a pull granted
+// handlePullURLs hands out presigned GETs of the blobs of a pull granted
 // by handlePull (app.Service.PullURLs).
 func (s *Server) handlePullURLs(w http.ResponseWriter, r *http.Request, c *call) error {
 	ref, err := refParam(r)
@@ -314,7 +324,7 @@ func (s *Server) handlePullURLs(w http.ResponseWriter, r *http.Request, c *call)
 	from := 0
 	if v := q.Get("from"); v != "" {
 		if from, err = strconv.Atoi(v); err != nil || from < 0 {
-			return codeErr(api.CodeInvalid, fmt.Sprintf("from: %q is not a non-negative chunk index", v))
+			return codeErr(api.CodeInvalid, fmt.Sprintf("from: %q is not a non-negative item index", v))
 		}
 	}
 	out, err := s.svc.PullURLs(r.Context(), c.principal(r), ref, q.Get("range"), grant, from, s.direct)

@@ -22,9 +22,10 @@ func TestDirectRoutes(t *testing.T) {
 	e := newEnvDirect(t)
 	a := e.register("team/a", []byte("direct bytes"))
 	ref := url.QueryEscape(a.Ref)
-	for _, role := range []string{"read", "prefixed-read"} {
+	for _, q := range []string{"read", "prefixed-read", "read?direct=only"} {
+		role, extra, _ := strings.Cut(q, "?")
 		var g api.PullGrant
-		e.doJSON("POST", "/v1/artifact/pulls?ref="+ref, role, nil, http.StatusOK, &g)
+		e.doJSON("POST", "/v1/artifact/pulls?ref="+ref+"&"+extra, role, nil, http.StatusOK, &g)
 		if g.Direct == nil || g.Direct.Grant <= 0 || g.Direct.Manifest.URL == "" || g.Direct.Manifest.Method != "GET" {
 			t.Fatalf("%s: grant = %+v; want a direct part", role, g)
 		}
@@ -61,6 +62,18 @@ func TestDirectRoutes(t *testing.T) {
 		t.Errorf("proxy mode grant = %+v; want blobs, no direct part", g)
 	}
 	p.doJSON("POST", "/v1/artifact/pulls/urls?grant=1&ref="+url.QueryEscape(b.Ref), "read", nil, http.StatusBadRequest, nil)
+	// direct=only: a proxy daemon grants and records nothing.
+	var only api.PullGrant
+	p.doJSON("POST", "/v1/artifact/pulls?direct=only&ref="+url.QueryEscape(b.Ref), "read", nil, http.StatusOK, &only)
+	if only.Direct != nil || only.Blobs || only.Artifact.ID != b.ID {
+		t.Errorf("proxy mode direct-only grant = %+v; want the artifact alone", only)
+	}
+	var after api.Artifact
+	p.doJSON("GET", "/v1/artifact?ref="+url.QueryEscape(b.Ref), "read", nil, http.StatusOK, &after)
+	if after.Retrievals.Count != 1 {
+		t.Errorf("%d retrievals after one pull grant and one direct-only ask; want 1", after.Retrievals.Count)
+	}
+	p.doJSON("POST", "/v1/artifact/pulls?direct=yes&ref="+url.QueryEscape(b.Ref), "read", nil, http.StatusBadRequest, nil)
 	if !p.metricsHave("artstore_direct_transfers 0") {
 		t.Error("/metrics does not say direct transfers are off")
 	}

@@ -72,8 +72,8 @@ type SignedRequest struct {
 	Expires time.Time           `json:"expires"`
 }
 
-// DirectPull is the part of a PullGrant that lets the client read a file
-// artifact straight from the storage backend.
+// DirectPull is the part of a PullGrant that lets the client read an
+// artifact (a file or a directory) straight from the storage backend.
 type DirectPull struct {
 	// Manifest reads the artifact's manifest blob.
 	Manifest SignedRequest `json:"manifest"`
@@ -84,17 +84,22 @@ type DirectPull struct {
 
 // PullURLs is the answer to POST
 // /v1/artifact/pulls/urls?ref=REF&grant=SEQ&from=N[&range=R]: presigned
-// GETs of the chunks of the granted pull, from chunk index N of the
-// manifest on, that the range needs (a client adds a Range header to read
-// part of a chunk).
+// GETs of the blobs the granted pull reads after its manifest, in the
+// order it reads them, from item N of that sequence on. For a file or a
+// stream-layout tree ("schema":2) the items are the manifest's chunks (an
+// item's index is its chunk index) that the range needs (a client adds a
+// Range header to read part of a chunk); for a per-file layout tree
+// ("schema":1), each file's manifest followed by that manifest's chunks.
+// Chunks of no bytes are never listed.
 type PullURLs struct {
 	Chunks []ChunkURL `json:"chunks"`
-	// Next is the chunk index to ask for next, when not Done.
+	// Next is the item index to ask for next, when not Done.
 	Next int  `json:"next"`
 	Done bool `json:"done"`
 }
 
-// ChunkURL is one chunk of a PullURLs answer.
+// ChunkURL is one item of a PullURLs answer: a chunk, or a per-file
+// layout tree's file manifest (Size 0: the daemon does not read its size).
 type ChunkURL struct {
 	Index  int           `json:"index"`
 	Digest string        `json:"digest"`
@@ -131,9 +136,11 @@ type HoldRequest struct {
 // was recorded and the client reads the bytes from /v1/artifact/content,
 // which records the retrieval as it serves them.
 //
-// With Direct (a file artifact, and a daemon whose backend presigns), the
-// retrieval is recorded and the client reads the manifest and the chunks
-// straight from the storage backend, whatever the token's prefix.
+// With Direct (a daemon whose backend presigns), the retrieval is recorded
+// and the client reads the manifest and the blobs after it straight from
+// the storage backend, whatever the token's prefix and the artifact's
+// kind. Asked with direct=only, a daemon without direct transfers answers
+// the artifact with neither Blobs nor Direct and records nothing.
 type PullGrant struct {
 	Artifact Artifact    `json:"artifact"`
 	Blobs    bool        `json:"blobs"`

@@ -498,7 +498,7 @@ func (r *Remote) pullContent(ctx context.Context, a *Artifact, po transfer.PullO
 	fn func(*Artifact, transfer.Stream, transfer.PullOptions) (transfer.PullResult, error)) (transfer.PullResult, error) {
 	if a.Kind == KindTree {
 		return transfer.PullResult{}, fmt.Errorf("%w: %s is a directory artifact, and a token limited to a name prefix cannot pull one "+
-			"(the daemon serves a directory's files only by digest, which such a token may not read); use a token without a prefix", ErrForbidden, a.Ref)
+			"(without direct transfers the daemon serves a directory's files only by digest, which such a token may not read); use a token without a prefix", ErrForbidden, a.Ref)
 	}
 	d, err := content.ParseDigest(a.ContentDigest)
 	if err != nil {

@@ -164,11 +164,13 @@ func directTransportErr(u *url.URL, err error) error {
 	return app.Mark(fmt.Errorf("cannot reach the storage backend at %s: %s: %w", u.Host, unavailableReason(err), storage.ErrUnavailable), ErrUnavailable)
 }
 
-// directPull is the BlobStore of a pull the daemon granted with presigned
-// GETs: the manifest's came with the grant, the chunks' come in pages from
-// POST /v1/artifact/pulls/urls, asked for as the pipeline reaches them
-// (chunks are fetched in order, a few ahead). It keeps the URLs of the
-// last few pages only.
+// directPull is the BlobStore of a pull (or a deep verify) the daemon
+// granted with presigned GETs: the manifest's came with the grant, those
+// of the blobs after it (chunks; a per-file layout tree's file manifests
+// too) come in pages from POST /v1/artifact/pulls/urls, in the order the
+// pipeline reads them, asked for as it reaches them (blobs are fetched in
+// order, a few ahead). It keeps the URLs of the last few pages only. What
+// it returns is verified by the pipeline as any BlobStore's bytes are.
 type directPull struct {
 	r        *Remote
 	id       string // the artifact's ID: the grant is for it
@@ -177,11 +179,17 @@ type directPull struct {
 	manifest content.Digest
 	manReq   api.SignedRequest
 
-	mu    sync.Mutex
-	urls  map[content.Digest]directURL
-	order []content.Digest // in the order added, for eviction
-	next  int
-	done  bool
+	mu   sync.Mutex
+	urls map[content.Digest]directURL
+	// order is every listing of a URL in the order the pages gave them,
+	// for eviction; listed counts each digest's listings in it. A digest
+	// listed again (a repeated chunk, identical files' manifest) stays
+	// until its last listing is evicted, so a URL is never dropped before
+	// the pipeline reaches the place a recent page lists it.
+	order  []content.Digest
+	listed map[content.Digest]int
+	next   int
+	done   bool
 }
 
 type directURL struct {
@@ -267,21 +275,24 @@ func (p *directPull) page(ctx context.Context, from int) error {
 		return err
 	}
 	if p.urls == nil {
-		p.urls = map[content.Digest]directURL{}
+		p.urls, p.listed = map[content.Digest]directURL{}, map[content.Digest]int{}
 	}
 	for _, c := range out.Chunks {
 		d, err := content.ParseDigest(c.Digest)
 		if err != nil {
 			return fmt.Errorf("%w: daemon answered a malformed digest: %v", ErrUnavailable, err)
 		}
-		if _, ok := p.urls[d]; !ok {
-			p.order = append(p.order, d)
-		}
+		p.order = append(p.order, d)
+		p.listed[d]++
 		p.urls[d] = directURL{req: c.Get, index: c.Index}
 	}
 	for len(p.order) > keepURLs {
-		delete(p.urls, p.order[0])
+		d := p.order[0]
 		p.order = p.order[1:]
+		if p.listed[d]--; p.listed[d] == 0 {
+			delete(p.listed, d)
+			delete(p.urls, d)
+		}
 	}
 	if !out.Done && out.Next <= from {
 		return fmt.Errorf("%w: daemon answered a page of chunk URLs that does not advance (from %d, next %d)", ErrUnavailable, from, out.Next)

@@ -11,7 +11,9 @@ import (
 	"github.com/artifact-store/artstore/internal/transfer"
 )
 
-// Verify checks artifacts through the daemon's blob API: for the artifact
+// Verify checks artifacts through the daemon's blob API (a deep verify of one
+// artifact reads straight from the backend when the daemon has direct
+// transfers: see verifyStore): for the artifact
 // opts.Ref names, or with opts.All every live artifact, the manifest is
 // fetched and verified and every blob it names must be stored; with
 // opts.Deep every chunk is downloaded and re-hashed, and each file's whole
@@ -31,16 +33,22 @@ func (r *Remote) verify(ctx context.Context, opts VerifyOptions) (*VerifyReport,
 	}
 	rep := &VerifyReport{OK: true, Problems: []Problem{}}
 	seen := map[content.Digest]bool{}
-	check := func(a Artifact) error {
+	check := func(a Artifact, store transfer.BlobStore) error {
 		rep.Artifacts++
-		return r.verifyArtifact(ctx, a, opts.Deep, rep, seen)
+		return r.verifyArtifact(ctx, a, store, opts.Deep, rep, seen)
 	}
 	if !opts.All {
 		a, err := r.live(ctx, opts.Ref)
 		if err != nil {
 			return nil, fmt.Errorf("verify: %w", err)
 		}
-		if err := check(*a); err != nil {
+		var store transfer.BlobStore = r.blobs
+		if opts.Deep {
+			if store, err = r.verifyStore(ctx, a); err != nil {
+				return nil, fmt.Errorf("verify %s: %w", a.Ref, err)
+			}
+		}
+		if err := check(*a, store); err != nil {
 			return nil, err
 		}
 		return rep, nil
@@ -52,7 +60,7 @@ func (r *Remote) verify(ctx context.Context, opts VerifyOptions) (*VerifyReport,
 			return nil, fmt.Errorf("verify: %w", err)
 		}
 		for _, a := range p.Artifacts {
-			if err := check(a); err != nil {
+			if err := check(a, r.blobs); err != nil {
 				return nil, err
 			}
 		}
@@ -73,9 +81,36 @@ func (r *Remote) verify(ctx context.Context, opts VerifyOptions) (*VerifyReport,
 	return rep, nil
 }
 
-// verifyArtifact checks one artifact, adding what it finds to rep. It
-// returns an error only when the check cannot proceed.
-func (r *Remote) verifyArtifact(ctx context.Context, a Artifact, deep bool, rep *VerifyReport, seen map[content.Digest]bool) error {
+// verifyStore is where a deep verify of artifact a reads its blobs: with
+// direct transfers on, straight from the storage backend on a pull grant
+// (which is the retrieval record of those bytes; asked with direct=only,
+// so a daemon without direct transfers grants and records nothing), else
+// through the daemon's blob routes. Only a verify of one artifact asks:
+// one of every artifact would append a record per artifact.
+func (r *Remote) verifyStore(ctx context.Context, a *Artifact) (transfer.BlobStore, error) {
+	q := refQuery(a.ID)
+	q.Set("direct", "only")
+	var g PullGrant
+	if err := r.do(ctx, request{method: "POST", path: "/v1/artifact/pulls", query: q, out: &g}); err != nil {
+		return nil, err
+	}
+	if g.Direct == nil {
+		return r.blobs, nil
+	}
+	if g.Artifact.ID != a.ID || g.Artifact.ManifestDigest != a.ManifestDigest {
+		return nil, fmt.Errorf("%w: daemon granted artifact %s (manifest %s) for %s (manifest %s)", ErrUnavailable, g.Artifact.ID, g.Artifact.ManifestDigest, a.ID, a.ManifestDigest)
+	}
+	md, err := content.ParseDigest(a.ManifestDigest)
+	if err != nil {
+		return nil, fmt.Errorf("%w: daemon sent a malformed manifest digest", ErrUnavailable)
+	}
+	return &directPull{r: r, id: a.ID, grant: g.Direct.Grant, manifest: md, manReq: g.Direct.Manifest}, nil
+}
+
+// verifyArtifact checks one artifact, reading its manifests and (deep)
+// chunks from store, adding what it finds to rep. It returns an error
+// only when the check cannot proceed.
+func (r *Remote) verifyArtifact(ctx context.Context, a Artifact, store transfer.BlobStore, deep bool, rep *VerifyReport, seen map[content.Digest]bool) error {
 	problem := func(kind, msg, hint string) {
 		rep.OK = false
 		rep.Problems = append(rep.Problems, Problem{Ref: a.Ref, Kind: kind, Message: msg, Hint: hint})
@@ -85,10 +120,11 @@ func (r *Remote) verifyArtifact(ctx context.Context, a Artifact, deep bool, rep 
 		return fmt.Errorf("verify %s: %w: daemon sent a malformed manifest digest", a.Ref, ErrUnavailable)
 	}
 	retry := r.transferRetry()
-	m, err := transfer.FetchManifest(ctx, r.blobs, md, retry)
+	m, err := transfer.FetchManifest(ctx, store, md, retry)
 	if err != nil {
 		if errors.Is(err, ErrForbidden) {
-			return fmt.Errorf("verify %s: %w: verify reads blobs by digest, which the daemon refuses to a token limited to a name prefix; "+
+			return fmt.Errorf("verify %s: %w: verify reads blobs by digest, which the daemon refuses to a token limited to a name prefix "+
+				"(unless it has direct transfers and the verify is --deep); "+
 				"verify with a token without a prefix (a pull of %s also checks its content)", a.Ref, ErrForbidden, a.Ref)
 		}
 		if k, ok := verifyKind(err); ok {
@@ -103,7 +139,7 @@ func (r *Remote) verifyArtifact(ctx context.Context, a Artifact, deep bool, rep 
 		return nil
 	}
 	read := func(ctx context.Context, d content.Digest) (content.Manifest, error) {
-		return transfer.FetchManifest(ctx, r.blobs, d, retry)
+		return transfer.FetchManifest(ctx, store, d, retry)
 	}
 	return fsck.EachFile(ctx, md, m, read, func(f fsck.File) error {
 		if f.Err != nil {
@@ -117,14 +153,14 @@ func (r *Remote) verifyArtifact(ctx context.Context, a Artifact, deep bool, rep 
 			problem(ProblemInvalidManifest, msg, "the tree manifest and a file manifest disagree; push the directory again and delete this artifact")
 			return nil
 		}
-		return r.verifyFile(ctx, a.Ref, f, deep, rep, seen, problem)
+		return r.verifyFile(ctx, a.Ref, store, f, deep, rep, seen, problem)
 	})
 }
 
 // verifyFile checks that every chunk of file f of artifact ref is stored
-// (with deep: downloads and re-hashes them), adding what it finds to rep
-// through problem.
-func (r *Remote) verifyFile(ctx context.Context, ref string, f fsck.File, deep bool, rep *VerifyReport, seen map[content.Digest]bool,
+// (with deep: downloads them from store and re-hashes them), adding what
+// it finds to rep through problem.
+func (r *Remote) verifyFile(ctx context.Context, ref string, store transfer.BlobStore, f fsck.File, deep bool, rep *VerifyReport, seen map[content.Digest]bool,
 	problem func(kind, msg, hint string)) error {
 	var ds []content.Digest
 	for _, c := range f.Manifest.Chunks {
@@ -150,7 +186,7 @@ func (r *Remote) verifyFile(ctx context.Context, ref string, f fsck.File, deep b
 	if !deep {
 		return nil
 	}
-	err := fsck.ReadAll(ctx, r.blobs, f, transfer.PullOptions{Concurrency: r.concurrency, Retry: r.transferRetry()})
+	err := fsck.ReadAll(ctx, store, f, transfer.PullOptions{Concurrency: r.concurrency, Retry: r.transferRetry()})
 	if err != nil {
 		if k, ok := verifyKind(err); ok {
 			problem(k, err.Error(), fmt.Sprintf("artstore repair %s --from PATH (or --from-backend ID) deletes the damaged blob and restores it from a copy of the content, without a new version", ref))

@@ -91,9 +91,12 @@ matches nothing fails the pull (exit status 3) before anything is written.
 --range a-b retrieves bytes a to b (inclusive, from 0); a- means from a to
 the end, -n the last n bytes. In local mode every pull is recorded in the
 event log (see retrieval_records in the configuration); through a daemon,
-the daemon records every pull. A token limited to a name prefix pulls a
-file as one stream from the daemon's content route (it may not read blobs
-by digest) and cannot pull a directory artifact.`,
+the daemon records every pull. When the daemon has direct transfers (an
+S3 backend), every pull, of a file or a directory, reads the chunks
+straight from the storage backend on URLs the daemon hands out. Otherwise
+a token limited to a name prefix pulls a file as one stream from the
+daemon's content route (it may not read blobs by digest) and cannot pull
+a directory artifact.`,
 		Example: `  $ artstore pull reports/quarterly:7                # writes ./report.pdf, its pushed name
   $ artstore pull reports/quarterly -o q.pdf          # the latest version
   $ artstore pull logs/build:312 -o - | grep ERROR

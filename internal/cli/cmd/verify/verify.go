@@ -38,7 +38,9 @@ REF): its manifest and every chunk it names must be present in the backend
 with the right size; with --deep every chunk is also re-read and re-hashed,
 which reads all the stored bytes. REF's record in the views is first
 checked against its registration in the event log (a mismatch is exit 4:
-run artstore admin rebuild).
+run artstore admin rebuild). Through a daemon with direct transfers (an S3
+backend), REF --deep reads the chunks straight from the storage backend,
+as a pull does, and the daemon records it as a retrieval of REF.
 
 Each problem is printed on its own line with what to do about it, and the
 exit status is 4 when there is any. Orphaned blobs (in the backend, but
