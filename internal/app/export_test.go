@@ -25,7 +25,7 @@ import (
 // exportFixture is a store with provenance two levels deep, a tree in each
 // layout and an input deleted after use.
 type exportFixture struct {
-	svc                          *app.Service
+	svc                            *app.Service
 	a, b, c, d, e, stream, perFile api.Artifact
 }
 
