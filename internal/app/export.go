@@ -36,6 +36,16 @@ const MaxExportRefs = 1000
 // bytes again; an export without At includes the records of earlier
 // exports. Errors before the first byte leave w untouched.
 func (s *Service) Export(ctx context.Context, p Principal, req api.ExportRequest, w io.Writer) (api.ExportSummary, error) {
+	return s.export(ctx, p, req, w, true)
+}
+
+// ExportUnrecorded is Export without the retrieval records, for local mode
+// with retrieval records off (a pull there records none either).
+func (s *Service) ExportUnrecorded(ctx context.Context, p Principal, req api.ExportRequest, w io.Writer) (api.ExportSummary, error) {
+	return s.export(ctx, p, req, w, false)
+}
+
+func (s *Service) export(ctx context.Context, p Principal, req api.ExportRequest, w io.Writer, record bool) (api.ExportSummary, error) {
 	if s.backend == nil {
 		return api.ExportSummary{}, fmt.Errorf("export: %w", errNoBackend)
 	}
@@ -55,6 +65,9 @@ func (s *Service) Export(ctx context.Context, p Principal, req api.ExportRequest
 		out.Artifacts = append(out.Artifacts, api.ExportedArtifact{
 			ID: a.ID, Ref: a.Ref, Digest: a.Digest.String(), Size: a.Size, Depth: a.Depth, Bytes: a.Bytes,
 		})
+	}
+	if !record {
+		return out, nil
 	}
 	if err := s.recordExport(ctx, p, out.Artifacts); err != nil {
 		return out, err

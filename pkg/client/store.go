@@ -112,6 +112,15 @@ type Store interface {
 	// against a signed checkpoint (CheckCheckpoint does).
 	InclusionProof(ctx context.Context, seq, size int64) (*InclusionProof, error)
 	ConsistencyProof(ctx context.Context, old, new int64) (*ConsistencyProof, error)
+	// Export writes the evidence bundle of req to w (a tar: the
+	// artifacts, their provenance closure, every event about them with
+	// its inclusion proof against one signed checkpoint, and the key;
+	// see internal/bundle) and appends a retrieval record for each
+	// artifact whose bytes it holds, as a pull does. The same store state
+	// and request (req.At set) give the same bytes. It fails before
+	// writing to w when a reference, the closure or the key is refused;
+	// a failure after that leaves a partial bundle in w.
+	Export(ctx context.Context, req ExportRequest, w io.Writer) (*ExportSummary, error)
 	Verify(ctx context.Context, opts VerifyOptions) (*VerifyReport, error)
 	Rebuild(ctx context.Context) error
 	Health(ctx context.Context) ([]BackendHealth, error)

@@ -43,6 +43,7 @@ type Store struct {
 	CheckpointFunc   func(ctx context.Context) (*client.Checkpoint, error)
 	InclusionFunc    func(ctx context.Context, seq, size int64) (*client.InclusionProof, error)
 	ConsistencyFunc  func(ctx context.Context, old, new int64) (*client.ConsistencyProof, error)
+	ExportFunc       func(ctx context.Context, req client.ExportRequest, w io.Writer) (*client.ExportSummary, error)
 	VerifyFunc       func(ctx context.Context, opts client.VerifyOptions) (*client.VerifyReport, error)
 	RebuildFunc      func(ctx context.Context) error
 	HealthFunc       func(ctx context.Context) ([]client.BackendHealth, error)
@@ -226,6 +227,14 @@ func (s *Store) ConsistencyProof(ctx context.Context, old, new int64) (*client.C
 		return nil, missing("ConsistencyProof")
 	}
 	return s.ConsistencyFunc(ctx, old, new)
+}
+
+// Export calls ExportFunc.
+func (s *Store) Export(ctx context.Context, req client.ExportRequest, w io.Writer) (*client.ExportSummary, error) {
+	if s.ExportFunc == nil {
+		return nil, missing("Export")
+	}
+	return s.ExportFunc(ctx, req, w)
 }
 
 // Verify calls VerifyFunc.
