@@ -49,7 +49,7 @@ func startDaemon(t *testing.T, front func(http.Handler) http.Handler) *daemon {
 	}
 	srv, err := server.New(server.Options{Registry: registry.New(log, app.Checker(be), nil), Log: log, Backend: be, BackendType: "local",
 		CheckpointKey: filepath.Join(dir, "checkpoint.key"),
-		PollInterval: 10 * time.Millisecond})
+		PollInterval:  10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
