@@ -42,6 +42,7 @@ import (
 	"github.com/artifact-store/artstore/internal/cli/cmd/backend"
 	"github.com/artifact-store/artstore/internal/cli/cmd/browse"
 	"github.com/artifact-store/artstore/internal/cli/cmd/completion"
+	"github.com/artifact-store/artstore/internal/cli/cmd/export"
 	gccmd "github.com/artifact-store/artstore/internal/cli/cmd/gc"
 	"github.com/artifact-store/artstore/internal/cli/cmd/hold"
 	"github.com/artifact-store/artstore/internal/cli/cmd/initcmd"
@@ -181,6 +182,7 @@ docs/configuration.md.
 		rm.NewCmdRm(f, nil),
 		eventlogcmd.NewCmdLog(f, nil),
 		verify.NewCmdVerify(f, nil),
+		export.NewCmdExport(f, nil),
 		repair.NewCmdRepair(f, nil),
 		gccmd.NewCmdGC(f, nil),
 		retention.NewCmdRetention(f),

@@ -13,6 +13,10 @@ import (
 	"github.com/artifact-store/artstore/internal/bundle"
 )
 
+// ClosureAll as ExportRequest.Closure asks for the provenance inputs to
+// any depth.
+const ClosureAll = bundle.ClosureAll
+
 // Export writes the evidence bundle of req to w. It appends retrieval
 // records unless the store was opened with LocalOptions.RetrievalRecords
 // off, as a pull does.
