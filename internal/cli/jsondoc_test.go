@@ -26,6 +26,7 @@ func TestJSONFieldsDocumented(t *testing.T) {
 		rm.Result{}, initcmd.Result{}, rebuild.Result{}, client.GCReport{},
 		client.RetentionRule{}, client.RetentionReport{}, client.RetentionExplanation{},
 		client.LogKey{}, client.Checkpoint{}, client.InclusionProof{}, client.ConsistencyProof{}, client.CheckpointReport{},
+		client.ExportSummary{},
 	}
 	seen := map[reflect.Type]bool{}
 	var walk func(reflect.Type)
