@@ -98,7 +98,7 @@ func (s *Service) exportRequest(ctx context.Context, p Principal, req api.Export
 	size := head.Size
 	if req.At != 0 {
 		if req.At > head.Size {
-			return bundle.Request{}, fmt.Errorf("%w: --at %d is past the log's %d events; give a size of at most %d", api.ErrInvalid, req.At, head.Size, head.Size)
+			return bundle.Request{}, fmt.Errorf("%w: tree size %d is past the log's %d events; give a size of at most %d", api.ErrInvalid, req.At, head.Size, head.Size)
 		}
 		size = req.At
 	}
