@@ -25,9 +25,10 @@ const MaxExportRefs = 1000
 //
 // Each reference resolves for p as show resolves it (an artifact ID also
 // names a deleted artifact, exported as its events only). For a
-// principal limited to a name prefix, every artifact of the closure must
-// be under the prefix: the export fails before writing anything, naming
-// the first that is not by its ID only.
+// principal limited to a name prefix, every artifact of the closure, and
+// every artifact their registrations name as inputs, must be under the
+// prefix: the export fails before writing anything, naming the first that
+// is not by its ID only.
 //
 // After the bundle is written, a retrieval record is appended for each
 // artifact whose bytes it holds, as a pull appends one: an export is
@@ -53,7 +54,7 @@ func (s *Service) export(ctx context.Context, p Principal, req api.ExportRequest
 	if err != nil {
 		return api.ExportSummary{}, fmt.Errorf("export: %w", err)
 	}
-	sum, err := bundle.Export(ctx, exportSource{s: s, p: p}, breq, w)
+	sum, err := bundle.Export(ctx, &exportSource{s: s, p: p, v: s.view(p)}, breq, w)
 	if err != nil {
 		return api.ExportSummary{}, err
 	}
@@ -148,26 +149,50 @@ func (s *Service) recordExport(ctx context.Context, p Principal, as []api.Export
 type exportSource struct {
 	s *Service
 	p Principal
+	v *view
+}
+
+// allowed checks, for a principal limited to a name prefix, that the
+// artifact id and every artifact its registration names as an input are
+// under the prefix. A bundle holds the registration event as it is,
+// inputs' names and digests included, and such a principal learns no
+// digest of an artifact it may not read (see view): an export that would
+// show one is refused, naming the input by its ID only.
+func (src *exportSource) allowed(ctx context.Context, id string) error {
+	if src.p.Prefix == "" {
+		return nil
+	}
+	a, err := src.s.reg.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if src.p.Allow(a.Name) != nil {
+		return Mark(fmt.Errorf("the provenance closure reaches artifact %s, whose name is outside the names %s may read (%q); export without --closure or with a token that may read it", id, src.p.who(), src.p.Prefix), api.ErrForbidden)
+	}
+	for _, in := range a.Provenance.Inputs {
+		if in.ArtifactID == "" {
+			continue
+		}
+		name, err := src.v.inputName(ctx, in)
+		if err != nil {
+			return err
+		}
+		if src.p.Allow(name) != nil {
+			return Mark(fmt.Errorf("%s (%s) was made from artifact %s, whose name is outside the names %s may read (%q): a bundle holds its registration as recorded, naming that input, so export it with a token that may read both",
+				a.Ref(), a.ID, in.ArtifactID, src.p.who(), src.p.Prefix), api.ErrForbidden)
+		}
+	}
+	return nil
 }
 
 // errStopRead ends a log read at the bundle's size.
 var errStopRead = errors.New("read past the tree size")
 
 // Events reads the log up to size for the events about id. For a
-// principal limited to a prefix it first checks that id is under it.
-func (src exportSource) Events(ctx context.Context, id string, size int64) ([]eventlog.Event, error) {
-	if src.p.Prefix != "" {
-		a, err := src.s.reg.Get(ctx, id)
-		if err == nil {
-			err = src.p.Allow(a.Name)
-		}
-		if errors.Is(err, api.ErrForbidden) {
-			return nil, Mark(fmt.Errorf("the provenance closure reaches artifact %s, whose name is outside the names %s may read (%q): export with a smaller --depth or without --closure, or with a token that may read it",
-				id, src.p.who(), src.p.Prefix), api.ErrForbidden)
-		}
-		if err != nil {
-			return nil, err
-		}
+// principal limited to a prefix it first checks the artifact (allowed).
+func (src *exportSource) Events(ctx context.Context, id string, size int64) ([]eventlog.Event, error) {
+	if err := src.allowed(ctx, id); err != nil {
+		return nil, err
 	}
 	var out []eventlog.Event
 	err := src.s.log.Read(ctx, 0, func(ev eventlog.Event) error {
@@ -185,13 +210,13 @@ func (src exportSource) Events(ctx context.Context, id string, size int64) ([]ev
 	return out, nil
 }
 
-func (src exportSource) InclusionProof(ctx context.Context, seq, size int64) (tlog.Proof, error) {
+func (src *exportSource) InclusionProof(ctx context.Context, seq, size int64) (tlog.Proof, error) {
 	return src.s.log.InclusionProof(ctx, seq, size)
 }
 
 // Open reads the stored blob d, failing with content.ErrMismatch unless
 // the bytes hash to d.
-func (src exportSource) Open(ctx context.Context, d content.Digest) (io.ReadCloser, error) {
+func (src *exportSource) Open(ctx context.Context, d content.Digest) (io.ReadCloser, error) {
 	rc, err := src.s.backend.Get(ctx, d, nil)
 	if err != nil {
 		return nil, fmt.Errorf("read blob %s: %w", d, err)

@@ -282,9 +282,12 @@ func TestExportRefusals(t *testing.T) {
 		{"registered after at", admin, api.ExportRequest{Refs: []string{f.perFile.ID}, At: 3}, api.ErrInvalid, "registered by event"},
 		{"bad depth", admin, api.ExportRequest{Refs: []string{f.c.ID}, Closure: -2}, api.ErrInvalid, "depth"},
 		{"outside the prefix", team, api.ExportRequest{Refs: []string{"base/a:1"}}, api.ErrForbidden, "team/"},
-		// The closure of team/c reaches base/b: refused, naming it by ID
+		// team/c was made from base/b: its registration event names
+		// base/b's name and digest, so the prefix token may not export it,
+		// with or without the closure; the refusal names base/b by ID
 		// only (a prefix token never learns the name).
 		{"closure outside the prefix", team, api.ExportRequest{Refs: []string{"team/c:1"}, Closure: bundle.ClosureAll}, api.ErrForbidden, f.b.ID},
+		{"input outside the prefix", team, api.ExportRequest{Refs: []string{"team/c:1"}}, api.ErrForbidden, f.b.ID},
 	} {
 		var buf bytes.Buffer
 		_, err := f.svc.Export(ctx, tc.p, tc.req, &buf)
@@ -298,10 +301,13 @@ func TestExportRefusals(t *testing.T) {
 			t.Errorf("%s: a refused export wrote %d bytes", tc.name, buf.Len())
 		}
 	}
-	// Within the prefix, the prefix token exports (without the closure,
-	// and with a closure that stays inside it).
-	f.export(t, team, api.ExportRequest{Refs: []string{"team/c:1"}})
-	f.export(t, team, api.ExportRequest{Refs: []string{"team/e:1"}, Closure: bundle.ClosureAll})
+	// Within the prefix, the prefix token exports, with a closure that
+	// stays inside it.
+	f.export(t, team, api.ExportRequest{Refs: []string{"team/tree-stream:1"}})
+	sum, _ := f.export(t, team, api.ExportRequest{Refs: []string{"team/e:1"}, Closure: bundle.ClosureAll})
+	if len(sum.Artifacts) != 2 || sum.Artifacts[1].ID != f.d.ID {
+		t.Errorf("prefix export of team/e with its closure: %+v", sum.Artifacts)
+	}
 }
 
 func TestExportWithoutKey(t *testing.T) {

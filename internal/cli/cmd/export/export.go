@@ -59,8 +59,9 @@ its events only. --closure adds the artifacts each was made from
 (provenance inputs, recorded with push --input), and theirs, to any
 depth; --depth N stops N levels of inputs down (--depth 0: none). An input
 that was removed is in the bundle as its events only. A token limited to a
-name prefix cannot export an input outside it: the export fails naming
-the input's ID.
+name prefix cannot export an artifact made from an artifact outside the
+prefix (the bundle holds its registration as recorded, naming its
+inputs): the export fails naming that input by its ID.
 
 The bundle depends only on the log and the stored bytes: the same store
 state and arguments give a byte-identical file. An export is recorded in
