@@ -10,6 +10,7 @@ import (
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/eventlog"
 	"github.com/artifact-store/artstore/internal/registry"
+	"github.com/artifact-store/artstore/internal/storage"
 	"github.com/artifact-store/artstore/internal/tlog"
 	"github.com/artifact-store/artstore/pkg/api"
 )
@@ -153,21 +154,17 @@ type exportSource struct {
 }
 
 // allowed checks, for a principal limited to a name prefix, that the
-// artifact id and every artifact its registration names as an input are
+// artifact a and every artifact its registration names as an input are
 // under the prefix. A bundle holds the registration event as it is,
 // inputs' names and digests included, and such a principal learns no
 // digest of an artifact it may not read (see view): an export that would
 // show one is refused, naming the input by its ID only.
-func (src *exportSource) allowed(ctx context.Context, id string) error {
+func (src *exportSource) allowed(ctx context.Context, a eventlog.Artifact) error {
 	if src.p.Prefix == "" {
 		return nil
 	}
-	a, err := src.s.reg.Get(ctx, id)
-	if err != nil {
-		return err
-	}
 	if src.p.Allow(a.Name) != nil {
-		return Mark(fmt.Errorf("the provenance closure reaches artifact %s, whose name is outside the names %s may read (%q); export without --closure or with a token that may read it", id, src.p.who(), src.p.Prefix), api.ErrForbidden)
+		return Mark(fmt.Errorf("the provenance closure reaches artifact %s, whose name is outside the names %s may read (%q); export without --closure or with a token that may read it", a.ID, src.p.who(), src.p.Prefix), api.ErrForbidden)
 	}
 	for _, in := range a.Provenance.Inputs {
 		if in.ArtifactID == "" {
@@ -188,14 +185,22 @@ func (src *exportSource) allowed(ctx context.Context, id string) error {
 // errStopRead ends a log read at the bundle's size.
 var errStopRead = errors.New("read past the tree size")
 
-// Events reads the log up to size for the events about id. For a
-// principal limited to a prefix it first checks the artifact (allowed).
+// Events reads the log from id's registration up to size for the events
+// about id, after checking that p may export it (allowed) and that its
+// bytes are there if the bundle is to hold them (stored).
 func (src *exportSource) Events(ctx context.Context, id string, size int64) ([]eventlog.Event, error) {
-	if err := src.allowed(ctx, id); err != nil {
+	a, err := src.s.reg.Get(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("artifact %s: %w", id, err)
+	}
+	if err := src.allowed(ctx, a); err != nil {
+		return nil, err
+	}
+	if err := src.stored(ctx, a, size); err != nil {
 		return nil, err
 	}
 	var out []eventlog.Event
-	err := src.s.log.Read(ctx, 0, func(ev eventlog.Event) error {
+	err = src.s.log.Read(ctx, a.Seq-1, func(ev eventlog.Event) error {
 		if ev.Seq > size {
 			return errStopRead
 		}
@@ -205,9 +210,27 @@ func (src *exportSource) Events(ctx context.Context, id string, size int64) ([]e
 		return nil
 	})
 	if err != nil && !errors.Is(err, errStopRead) {
-		return nil, fmt.Errorf("read the events of %s: %w", id, err)
+		return nil, fmt.Errorf("read the events of %s: %w", a.Ref(), err)
 	}
 	return out, nil
+}
+
+// stored refuses, before the first byte, the bundle of size events of an
+// artifact deleted after them whose manifest is collected since: the
+// bundle would hold bytes that are gone.
+func (src *exportSource) stored(ctx context.Context, a eventlog.Artifact, size int64) error {
+	if a.Deleted == nil || a.Deleted.Seq <= size || a.Seq > size {
+		return nil
+	}
+	missing, err := storage.Missing(ctx, src.s.backend, []content.Digest{a.ManifestDigest})
+	if err != nil {
+		return fmt.Errorf("%s: %w", a.Ref(), err)
+	}
+	if len(missing) > 0 {
+		return Mark(fmt.Errorf("%s (%s) was deleted by event %d and its bytes are collected, but a bundle of the log's first %d events holds them: export at a size of %d or more, where it has its events only",
+			a.Ref(), a.ID, a.Deleted.Seq, size, a.Deleted.Seq), api.ErrNotFound)
+	}
+	return nil
 }
 
 func (src *exportSource) InclusionProof(ctx context.Context, seq, size int64) (tlog.Proof, error) {

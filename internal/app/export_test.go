@@ -17,6 +17,8 @@ import (
 	"github.com/artifact-store/artstore/internal/bundle"
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/eventlog"
+	"github.com/artifact-store/artstore/internal/storage"
+	"github.com/artifact-store/artstore/internal/storage/local"
 	"github.com/artifact-store/artstore/internal/tlog"
 	"github.com/artifact-store/artstore/internal/transfer"
 	"github.com/artifact-store/artstore/pkg/api"
@@ -26,6 +28,7 @@ import (
 // layout and an input deleted after use.
 type exportFixture struct {
 	svc                            *app.Service
+	be                             storage.Backend
 	a, b, c, d, e, stream, perFile api.Artifact
 }
 
@@ -33,9 +36,18 @@ func newExportFixture(t *testing.T) *exportFixture {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	svc, blobs := newSigningService(t, dir, filepath.Join(dir, "checkpoint.key"))
+	be, err := local.New("default", filepath.Join(dir, "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := app.Open(ctx, app.Config{Log: filepath.Join(dir, "log.db"), Backend: be, CheckpointKey: filepath.Join(dir, "checkpoint.key")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { svc.Close() })
+	blobs := transfer.FromBackend(be)
 	admin := app.Principal{Actor: "admin"}
-	f := &exportFixture{svc: svc}
+	f := &exportFixture{svc: svc, be: be}
 	must := func(a api.Artifact, err error) api.Artifact {
 		t.Helper()
 		if err != nil {
@@ -316,5 +328,36 @@ func TestExportWithoutKey(t *testing.T) {
 	_, err := svc.Export(context.Background(), app.Principal{Actor: "t"}, api.ExportRequest{Refs: []string{"a:1"}}, io.Discard)
 	if !errors.Is(err, app.ErrNoKey) {
 		t.Fatalf("export without a key: %v, want ErrNoKey", err)
+	}
+}
+
+// TestExportDeletedSince: a bundle of a size before an artifact's deletion
+// holds its bytes while they are stored; once collected, that export is
+// refused before the first byte, saying which size works.
+func TestExportDeletedSince(t *testing.T) {
+	ctx := context.Background()
+	f := newExportFixture(t)
+	admin := app.Principal{Actor: "admin"}
+	d, err := f.svc.Log().Artifact(ctx, f.d.ID)
+	if err != nil || d.Deleted == nil {
+		t.Fatalf("get the deleted input: %+v, %v", d, err)
+	}
+	del := d.Deleted.Seq
+	req := api.ExportRequest{Refs: []string{f.e.ID}, Closure: bundle.ClosureAll, At: del - 1}
+	sum, _ := f.export(t, admin, req)
+	if !sum.Artifacts[1].Bytes {
+		t.Fatalf("before its deletion, the input's bytes are not in the bundle: %+v", sum.Artifacts)
+	}
+	if _, err := f.be.Delete(ctx, d.ManifestDigest); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	_, err = f.svc.Export(ctx, admin, req, &buf)
+	if !errors.Is(app.Sentinel(err), api.ErrNotFound) || !strings.Contains(err.Error(), "export at a size of "+strconv.FormatInt(del, 10)) || buf.Len() != 0 {
+		t.Fatalf("export of collected bytes: %v (%d bytes written), want not found before the first byte", err, buf.Len())
+	}
+	req.At = del
+	if sum, _ := f.export(t, admin, req); sum.Artifacts[1].Bytes {
+		t.Errorf("at its deletion, the input's bytes are in the bundle: %+v", sum.Artifacts)
 	}
 }
