@@ -29,6 +29,7 @@ import (
 type exportFixture struct {
 	svc                            *app.Service
 	be                             storage.Backend
+	blobDir                        string
 	a, b, c, d, e, stream, perFile api.Artifact
 }
 
@@ -47,7 +48,7 @@ func newExportFixture(t *testing.T) *exportFixture {
 	t.Cleanup(func() { svc.Close() })
 	blobs := transfer.FromBackend(be)
 	admin := app.Principal{Actor: "admin"}
-	f := &exportFixture{svc: svc, be: be}
+	f := &exportFixture{svc: svc, be: be, blobDir: filepath.Join(dir, "blobs")}
 	must := func(a api.Artifact, err error) api.Artifact {
 		t.Helper()
 		if err != nil {
@@ -360,4 +361,47 @@ func TestExportDeletedSince(t *testing.T) {
 	if sum, _ := f.export(t, admin, req); sum.Artifacts[1].Bytes {
 		t.Errorf("at its deletion, the input's bytes are in the bundle: %+v", sum.Artifacts)
 	}
+}
+
+// TestExportDamagedChunk: damaged stored bytes fail the export (an
+// integrity error) rather than enter a bundle; for a stream-layout tree
+// that includes its last chunk, which the bundle's last file ends inside.
+func TestExportDamagedChunk(t *testing.T) {
+	ctx := context.Background()
+	f := newExportFixture(t)
+	rc, err := f.be.Get(ctx, mustDigest(t, f.stream.ManifestDigest), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last content.Digest
+	_, err = content.ScanManifest(rc, content.ManifestVisitor{Chunk: func(_ int, c content.ChunkRef) error { last = c.Digest; return nil }})
+	rc.Close()
+	if err != nil || last.IsZero() {
+		t.Fatalf("the tree's chunks: %v", err)
+	}
+	p := filepath.Join(f.blobDir, filepath.FromSlash(last.Key()))
+	if err := os.Chmod(p, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)-1] ^= 0xff
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.svc.Export(ctx, app.Principal{Actor: "admin"}, api.ExportRequest{Refs: []string{f.stream.ID}}, io.Discard)
+	if !errors.Is(app.Sentinel(err), api.ErrIntegrity) {
+		t.Fatalf("export of a tree with a damaged last chunk: %v, want an integrity error", err)
+	}
+}
+
+func mustDigest(t *testing.T, s string) content.Digest {
+	t.Helper()
+	d, err := content.ParseDigest(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }

@@ -306,6 +306,9 @@ func (x *exporter) stream(name string, size int64, chunks []content.ChunkRef) er
 	defer r.close()
 	n, err := io.Copy(x.tw, io.LimitReader(r, size))
 	x.bytes += n
+	if err == nil {
+		err = r.end()
+	}
 	if err != nil {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
@@ -337,6 +340,9 @@ func (x *exporter) streamTree(a Artifact, sp *spool.Spool, chunks []content.Chun
 			return nil
 		},
 	})
+	if err == nil {
+		err = r.end()
+	}
 	return err
 }
 
@@ -398,6 +404,20 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 		}
 		return n, err
 	}
+}
+
+// end reads the chunks to their end: a chunk's reader checks its digest
+// only there, and copying up to a size stops short of the last chunk's
+// end. Bytes past the size are an error too.
+func (r *chunkReader) end() error {
+	n, err := io.Copy(io.Discard, r)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return fmt.Errorf("%w: the chunks hold %d bytes more than the manifest's size", content.ErrInvalidManifest, n)
+	}
+	return nil
 }
 
 func (r *chunkReader) close() {
