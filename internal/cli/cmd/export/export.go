@@ -40,10 +40,14 @@ func NewCmdExport(f *cmdutil.Factory, runF func(context.Context, *Options) error
 	opts := &Options{IO: f.IO, Config: f.Config, Client: f.Client}
 	var closure bool
 	var depth int
+	completeRef := cmdutil.CompleteRef(f)
 	cmd := &cobra.Command{
-		Use:               "export REF... -o FILE",
-		ValidArgsFunction: cmdutil.CompleteRef(f),
-		Short:             "Write an evidence bundle: artifacts with their events, proofs and provenance, in one tar",
+		Use: "export REF... -o FILE",
+		// Every argument is a reference.
+		ValidArgsFunction: func(cmd *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			return completeRef(cmd, nil, toComplete)
+		},
+		Short: "Write an evidence bundle: artifacts with their events, proofs and provenance, in one tar",
 		Long: `Write the evidence bundle of the artifacts REF names to FILE: a tar holding
 their bytes, every event of the log about them (registration, tags,
 labels, retention, holds, retrievals, deletion), an inclusion proof of
