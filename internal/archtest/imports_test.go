@@ -31,6 +31,8 @@ var rules = []rule{
 	{[]string{"internal/fsck"}, []string{"internal/server", "internal/app", "internal/registry"},
 		"the store check reads the backend and the log below the registry, so the application layer and the daemon can call it"},
 	{[]string{"pkg/api", "internal/content", "internal/tlog"}, []string{""}, "leaf packages import nothing of the module"},
+	{[]string{"internal/bundle"}, []string{"internal/registry", "internal/app", "internal/server", "internal/storage", "internal/transfer", "internal/auth", "pkg/client"},
+		"an evidence bundle is written from a Source and verified with nothing but the file: no store below it"},
 }
 
 // under reports whether pkg (module-relative) is dir or below it; "" is

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"github.com/artifact-store/artstore/internal/bundle"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -27,6 +28,7 @@ func TestJSONFieldsDocumented(t *testing.T) {
 		client.RetentionRule{}, client.RetentionReport{}, client.RetentionExplanation{},
 		client.LogKey{}, client.Checkpoint{}, client.InclusionProof{}, client.ConsistencyProof{}, client.CheckpointReport{},
 		client.ExportSummary{},
+		bundle.Report{},
 	}
 	seen := map[reflect.Type]bool{}
 	var walk func(reflect.Type)

@@ -60,6 +60,7 @@ import (
 	"github.com/artifact-store/artstore/internal/cli/cmd/tag"
 	"github.com/artifact-store/artstore/internal/cli/cmd/token"
 	"github.com/artifact-store/artstore/internal/cli/cmd/verify"
+	"github.com/artifact-store/artstore/internal/cli/cmd/verifybundle"
 	"github.com/artifact-store/artstore/internal/cli/cmd/version"
 	"github.com/artifact-store/artstore/internal/cli/cmdutil"
 	"github.com/artifact-store/artstore/internal/cli/iostreams"
@@ -183,6 +184,7 @@ docs/configuration.md.
 		eventlogcmd.NewCmdLog(f, nil),
 		verify.NewCmdVerify(f, nil),
 		export.NewCmdExport(f, nil),
+		verifybundle.NewCmdVerifyBundle(f, nil),
 		repair.NewCmdRepair(f, nil),
 		gccmd.NewCmdGC(f, nil),
 		retention.NewCmdRetention(f),

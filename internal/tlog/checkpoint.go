@@ -200,6 +200,14 @@ func OpenCheckpoint(b []byte, vkey string) (Checkpoint, error) {
 		}
 		return Checkpoint{}, fmt.Errorf("open checkpoint: %w: %v", ErrMalformed, err)
 	}
+	// note.Open decodes signatures with a base64 decoder that ignores the
+	// unused bits of the last character, so one signature has four
+	// spellings; accept one, as for the body.
+	for _, sig := range append(n.Sigs, n.UnverifiedSigs...) {
+		if _, err := base64.StdEncoding.Strict().DecodeString(sig.Base64); err != nil {
+			return Checkpoint{}, fmt.Errorf("open checkpoint: %w: the signature by %s is not in canonical base64", ErrMalformed, sig.Name)
+		}
+	}
 	return parseBody(n.Text, v.Name())
 }
 

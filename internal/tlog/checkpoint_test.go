@@ -270,3 +270,29 @@ func FuzzOpenCheckpoint(f *testing.F) {
 func signText(k *Key, text string) ([]byte, error) {
 	return note.Sign(&note.Note{Text: text}, k.signer)
 }
+
+// A signature's base64 has unused bits in its last character (68 bytes
+// encode to 92 characters and one '='); a decoder that ignores them
+// accepts four spellings of one signature. OpenCheckpoint accepts one, so
+// a checkpoint, like its body, has one form and any change to it fails.
+func TestOpenCheckpointRefusesNonCanonicalSignature(t *testing.T) {
+	k, _ := testKey(t, "example.com/log")
+	vkey := k.VerifierKey()
+	b, err := k.Sign(Head{Size: 3, Root: EmptyRoot()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenCheckpoint(b, vkey); err != nil {
+		t.Fatal(err)
+	}
+	i := bytes.LastIndexByte(b, '=') - 1 // the last character with data
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	v := strings.IndexByte(alphabet, b[i])
+	for _, bit := range []int{1, 2} { // the two bits no byte uses
+		c := bytes.Clone(b)
+		c[i] = alphabet[v^bit]
+		if _, err := OpenCheckpoint(c, vkey); !errors.Is(err, ErrMalformed) {
+			t.Errorf("signature with unused bit %d flipped: %v, want ErrMalformed", bit, err)
+		}
+	}
+}
