@@ -134,6 +134,13 @@ func TestExportBundle(t *testing.T) {
 	sum, b := f.export(t, admin, api.ExportRequest{Refs: []string{"team/c:1", f.stream.ID, f.perFile.ID, f.e.ID}, Closure: bundle.ClosureAll})
 
 	names, m := readBundle(t, b)
+	key0, err := f.svc.LogKey(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := bundle.Verify(bytes.NewReader(b), bundle.Options{Key: key0.VerifierKey}); err != nil || !rep.OK {
+		t.Fatalf("the exported bundle does not verify: %v (%+v)", err, rep)
+	}
 	var ix bundle.Index
 	if err := json.Unmarshal(m[bundle.IndexName], &ix); err != nil {
 		t.Fatal(err)
@@ -258,6 +265,9 @@ func TestExportDeterministic(t *testing.T) {
 	}
 	req.At = first.Size
 	_, b3 := f.export(t, admin, req)
+	if _, err := bundle.Verify(bytes.NewReader(b3), bundle.Options{}); err != nil {
+		t.Fatalf("the bundle of an earlier size does not verify: %v", err)
+	}
 	if !bytes.Equal(b1, b3) {
 		t.Error("an export at the first export's size differs from it")
 	}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/artifact-store/artstore/internal/bundle"
 	"github.com/artifact-store/artstore/pkg/client"
 )
 
@@ -39,6 +40,13 @@ func checkExport(t *testing.T, st client.Store, ref string) {
 	if len(sum.Artifacts) != 2 || sum.Artifacts[1].Ref != "ex/a:1" || sum.Artifacts[1].Depth != 1 ||
 		sum.Bytes != int64(len("input a")+len("output b")) || sum.Events < 2 || sum.Size < 2 || sum.Origin == "" {
 		t.Fatalf("summary %+v", sum)
+	}
+	key, err := st.LogKey(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bundle.Verify(bytes.NewReader(b1.Bytes()), bundle.Options{Key: key.VerifierKey}); err != nil {
+		t.Fatalf("the bundle does not verify: %v", err)
 	}
 	var b2 bytes.Buffer
 	sum2, err := st.Export(ctx, client.ExportRequest{Refs: []string{ref}, Closure: -1, At: sum.Size}, &b2)
