@@ -38,11 +38,15 @@ func (p Principal) Allow(name string) error {
 	if p.Prefix == "" || strings.HasPrefix(name, p.Prefix) {
 		return nil
 	}
-	who := "this principal"
+	return Mark(fmt.Errorf("%s is limited to names under %q", p.who(), p.Prefix), api.ErrForbidden)
+}
+
+// who names p in refusals.
+func (p Principal) who() string {
 	if p.Token != "" {
-		who = "token " + p.Token
+		return "token " + p.Token
 	}
-	return Mark(fmt.Errorf("%s is limited to names under %q", who, p.Prefix), api.ErrForbidden)
+	return "this principal"
 }
 
 // Options configure a Service.

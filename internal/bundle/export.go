@@ -3,8 +3,10 @@ package bundle
 import (
 	"archive/tar"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"slices"
 
 	"github.com/artifact-store/artstore/internal/content"
@@ -258,18 +260,15 @@ func (x *exporter) artifact(a Artifact) error {
 	if err := x.spooled(artifactName(a.ID, "manifest"), &sp); err != nil {
 		return err
 	}
-	var chunks []content.ChunkRef
-	m, err := content.ScanManifest(sp.Reader(), content.ManifestVisitor{
-		Chunk: func(_ int, c content.ChunkRef) error { chunks = append(chunks, c); return nil },
-	})
+	m, err := content.ScanManifest(sp.Reader(), content.ManifestVisitor{})
 	if err != nil {
 		return fmt.Errorf("manifest %s: %w", a.Manifest, err)
 	}
 	if m.Kind == content.KindFile {
-		return x.stream(artifactName(a.ID, "content"), m.Size, chunks)
+		return x.stream(artifactName(a.ID, "content"), m.Size, &sp)
 	}
 	if m.Stream() {
-		return x.streamTree(a, &sp, chunks)
+		return x.streamTree(a, &sp)
 	}
 	return x.perFileTree(a, &sp)
 }
@@ -297,15 +296,19 @@ func (x *exporter) spooled(name string, sp *spool.Spool) error {
 	return nil
 }
 
-// stream writes the concatenation of chunks as one member of size bytes.
-func (x *exporter) stream(name string, size int64, chunks []content.ChunkRef) error {
+// stream writes the concatenation of the chunks of the manifest in sp as
+// one member of size bytes.
+func (x *exporter) stream(name string, size int64, sp *spool.Spool) error {
 	if err := x.tw.WriteHeader(header(name, size)); err != nil {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
-	r := &chunkReader{x: x, chunks: chunks}
+	r := x.chunks(sp)
 	defer r.close()
 	n, err := io.Copy(x.tw, io.LimitReader(r, size))
 	x.bytes += n
+	if err == nil {
+		err = r.end()
+	}
 	if err != nil {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
@@ -314,8 +317,8 @@ func (x *exporter) stream(name string, size int64, chunks []content.ChunkRef) er
 
 // streamTree writes a stream-layout tree's files: consecutive sections of
 // the concatenation of its chunks.
-func (x *exporter) streamTree(a Artifact, sp *spool.Spool, chunks []content.ChunkRef) error {
-	r := &chunkReader{x: x, chunks: chunks}
+func (x *exporter) streamTree(a Artifact, sp *spool.Spool) error {
+	r := x.chunks(sp)
 	defer r.close()
 	_, err := content.ScanManifest(sp.Reader(), content.ManifestVisitor{
 		Entry: func(_ int, e content.TreeEntry) error {
@@ -337,6 +340,9 @@ func (x *exporter) streamTree(a Artifact, sp *spool.Spool, chunks []content.Chun
 			return nil
 		},
 	})
+	if err == nil {
+		err = r.end()
+	}
 	return err
 }
 
@@ -356,36 +362,63 @@ func (x *exporter) perFileTree(a Artifact, sp *spool.Spool) error {
 			if err := x.spooled(artifactName(a.ID, "file-manifests/"+e.Path), &fsp); err != nil {
 				return err
 			}
-			var chunks []content.ChunkRef
-			if _, err := content.ScanManifest(fsp.Reader(), content.ManifestVisitor{
-				Chunk: func(_ int, c content.ChunkRef) error { chunks = append(chunks, c); return nil },
-			}); err != nil {
+			if _, err := content.ScanManifest(fsp.Reader(), content.ManifestVisitor{}); err != nil {
 				return fmt.Errorf("manifest of %s: %w", e.Path, err)
 			}
-			return x.stream(artifactName(a.ID, "files/"+e.Path), e.Size, chunks)
+			return x.stream(artifactName(a.ID, "files/"+e.Path), e.Size, &fsp)
 		},
 	})
 	return err
 }
 
-// chunkReader reads the concatenation of chunks, opening one at a time.
+// chunkReader reads the concatenation of a manifest's chunks, opening one
+// at a time. The chunk references come from a scan of the spooled
+// manifest that runs as they are needed (iter.Pull2), so memory holds one
+// reference, not the manifest's list.
 type chunkReader struct {
-	x      *exporter
-	chunks []content.ChunkRef
-	cur    io.ReadCloser
+	x    *exporter
+	next func() (content.ChunkRef, error, bool)
+	stop func()
+	cur  io.ReadCloser
+}
+
+// errChunksDone stops the scan of a manifest whose reader is closed.
+var errChunksDone = errors.New("chunk reader closed")
+
+// chunks returns the reader of the chunks of the manifest in sp.
+func (x *exporter) chunks(sp *spool.Spool) *chunkReader {
+	seq := func(yield func(content.ChunkRef, error) bool) {
+		_, err := content.ScanManifest(sp.Reader(), content.ManifestVisitor{
+			Chunk: func(_ int, c content.ChunkRef) error {
+				if !yield(c, nil) {
+					return errChunksDone
+				}
+				return nil
+			},
+		})
+		if err != nil && !errors.Is(err, errChunksDone) {
+			yield(content.ChunkRef{}, err)
+		}
+	}
+	next, stop := iter.Pull2(seq)
+	return &chunkReader{x: x, next: next, stop: stop}
 }
 
 func (r *chunkReader) Read(p []byte) (int, error) {
 	for {
 		if r.cur == nil {
-			if len(r.chunks) == 0 {
+			c, err, ok := r.next()
+			if !ok {
 				return 0, io.EOF
 			}
-			rc, err := r.x.src.Open(r.x.ctx, r.chunks[0].Digest)
 			if err != nil {
-				return 0, fmt.Errorf("chunk %s: %w", r.chunks[0].Digest, err)
+				return 0, fmt.Errorf("manifest: %w", err)
 			}
-			r.cur, r.chunks = rc, r.chunks[1:]
+			rc, err := r.x.src.Open(r.x.ctx, c.Digest)
+			if err != nil {
+				return 0, fmt.Errorf("chunk %s: %w", c.Digest, err)
+			}
+			r.cur = rc
 		}
 		n, err := r.cur.Read(p)
 		if err == io.EOF {
@@ -400,8 +433,23 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 	}
 }
 
+// end reads the chunks to their end: a chunk's reader checks its digest
+// only there, and copying up to a size stops short of the last chunk's
+// end. Bytes past the size are an error too.
+func (r *chunkReader) end() error {
+	n, err := io.Copy(io.Discard, r)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return fmt.Errorf("%w: the chunks hold %d bytes more than the manifest's size", content.ErrInvalidManifest, n)
+	}
+	return nil
+}
+
 func (r *chunkReader) close() {
 	if r.cur != nil {
 		r.cur.Close()
 	}
+	r.stop()
 }

@@ -27,7 +27,7 @@ func TestJSONFieldsDocumented(t *testing.T) {
 		rm.Result{}, initcmd.Result{}, rebuild.Result{}, client.GCReport{},
 		client.RetentionRule{}, client.RetentionReport{}, client.RetentionExplanation{},
 		client.LogKey{}, client.Checkpoint{}, client.InclusionProof{}, client.ConsistencyProof{}, client.CheckpointReport{},
-		bundle.Report{}, client.ImportResult{},
+		client.ExportSummary{}, bundle.Report{}, client.ImportResult{},
 	}
 	seen := map[reflect.Type]bool{}
 	var walk func(reflect.Type)

@@ -42,6 +42,7 @@ import (
 	"github.com/artifact-store/artstore/internal/cli/cmd/backend"
 	"github.com/artifact-store/artstore/internal/cli/cmd/browse"
 	"github.com/artifact-store/artstore/internal/cli/cmd/completion"
+	"github.com/artifact-store/artstore/internal/cli/cmd/export"
 	gccmd "github.com/artifact-store/artstore/internal/cli/cmd/gc"
 	"github.com/artifact-store/artstore/internal/cli/cmd/hold"
 	"github.com/artifact-store/artstore/internal/cli/cmd/importcmd"
@@ -183,6 +184,7 @@ docs/configuration.md.
 		rm.NewCmdRm(f, nil),
 		eventlogcmd.NewCmdLog(f, nil),
 		verify.NewCmdVerify(f, nil),
+		export.NewCmdExport(f, nil),
 		verifybundle.NewCmdVerifyBundle(f, nil),
 		importcmd.NewCmdImport(f, nil),
 		repair.NewCmdRepair(f, nil),

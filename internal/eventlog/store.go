@@ -71,6 +71,12 @@ type Store interface {
 	// never touched by Rebuild, and checked against the events by Verify.
 	TreeHead(ctx context.Context) (tlog.Head, error)
 
+	// TreeHeadAt returns the head of the tree of the log's first size
+	// events, reading O(log size) stored nodes, so a checkpoint can be
+	// signed for an earlier size. The error matches tlog.ErrSize unless
+	// 0 <= size <= the log's length.
+	TreeHeadAt(ctx context.Context, size int64) (tlog.Head, error)
+
 	// InclusionProof returns the proof that event seq is leaf seq-1 of the
 	// tree of the log's first size events, reading O(log size) stored
 	// nodes. The error matches tlog.ErrSize unless 1 <= seq <= size <= the

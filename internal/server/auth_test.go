@@ -45,6 +45,7 @@ func requestsFor(blob []byte, a api.Artifact, otherBundle []byte) map[string]rou
 		"GET /v1/artifact/files":             {path: "/v1/artifact/files?ref=" + ref},
 		"POST /v1/artifact/repair/plan":      {path: "/v1/artifact/repair/plan?ref=" + ref},
 		"POST /v1/artifact/repair/finish":    {path: "/v1/artifact/repair/finish?ref=" + ref, body: api.RepairRequest{ContentDigest: a.ContentDigest, ManifestDigest: a.ManifestDigest, Source: "file x"}},
+		"POST /v1/export":                    {path: "/v1/export", body: api.ExportRequest{Refs: []string{a.Ref}}},
 		"POST /v1/retrievals":                {path: "/v1/retrievals", raw: []byte(`{"ref":"` + a.Ref + `","bytes":1}`)},
 		"POST /v1/artifact/pulls":            {path: "/v1/artifact/pulls?ref=" + ref},
 		"POST /v1/artifact/pulls/urls":       {path: "/v1/artifact/pulls/urls?grant=1&ref=" + ref},

@@ -128,14 +128,19 @@ func (s *Server) handleContent(w http.ResponseWriter, r *http.Request, c *call) 
 // so that an error before any byte is verified still gets an error
 // response.
 type headerFirstWriter struct {
-	w       http.ResponseWriter
-	out     io.Writer
-	status  int
+	w      http.ResponseWriter
+	out    io.Writer
+	status int
+	// header is set on the response just before the status line.
+	header  map[string]string
 	started bool
 }
 
 func (sw *headerFirstWriter) Write(b []byte) (int, error) {
 	if !sw.started {
+		for k, v := range sw.header {
+			sw.w.Header().Set(k, v)
+		}
 		sw.w.WriteHeader(sw.status)
 		sw.started = true
 	}

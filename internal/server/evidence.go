@@ -93,3 +93,21 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request, c *call) e
 	s.metrics.blobBytesIn.Add(res.Bytes)
 	return writeJSON(w, http.StatusOK, res)
 }
+
+// handleExport streams the evidence bundle of the refs in the body
+// (app.Service.Export) as a tar. Everything that can fail before the
+// first byte (the references, the prefix, the closure, the key, the
+// events) gets an error response; a failure after the status line aborts
+// the connection, which leaves the client a truncated tar it refuses.
+func (s *Server) handleExport(w http.ResponseWriter, r *http.Request, c *call) error {
+	var req api.ExportRequest
+	if err := c.decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	// Gathering the events scans the log before the first byte.
+	c.extendDeadlines(s.limits.IOTimeout * 10)
+	out := &headerFirstWriter{w: w, out: &deadlineWriter{w: w, c: c, d: s.limits.IOTimeout}, status: http.StatusOK,
+		header: map[string]string{"Content-Type": "application/x-tar"}}
+	_, err := s.svc.Export(r.Context(), c.principal(r), req, out)
+	return err
+}

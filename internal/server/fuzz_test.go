@@ -22,7 +22,7 @@ func FuzzRequestBodies(f *testing.F) {
 		"POST /v1/tokens", "GET /v1/artifacts?", "GET /v1/events?", "GET /v1/artifact/lineage?ref=" + a.Ref + "&",
 		"POST /v1/artifact/pulls?ref=" + a.Ref, "POST /v1/artifact/pulls/urls?ref=" + a.Ref + "&grant=1",
 		"POST /v1/artifact/repair/finish?ref=" + a.Ref,
-		"POST /v1/artifact/repair/plan?ref=" + a.Ref, "GET /v1/artifact/files?ref=" + a.Ref,
+		"POST /v1/artifact/repair/plan?ref=" + a.Ref, "GET /v1/artifact/files?ref=" + a.Ref, "POST /v1/export?",
 	}
 	for i := range paths {
 		f.Add(uint8(i), []byte(`{}`), "")
@@ -32,6 +32,7 @@ func FuzzRequestBodies(f *testing.F) {
 		f.Add(uint8(i), []byte(`{"ref":"fuzz/a","bytes":1,"range":"-1"}`), "pattern=**&label=a!=b")
 		f.Add(uint8(i), []byte{}, "range=0-")
 		f.Add(uint8(i), []byte(`{"digests":["`+a.ContentDigest+`","`+a.ContentDigest+`"],"sizes":[4,-1]}`), "grant=-1&from=99999999999999999999")
+		f.Add(uint8(i), []byte(`{"refs":["`+a.Ref+`","`+a.ID+`"],"closure":-1,"at":1}`), "")
 		f.Add(uint8(i), []byte(`{"content_digest":"`+a.ContentDigest+`","manifest_digest":"`+a.ManifestDigest+`","source":"file a","missing":1,"damaged":-1}`), "")
 	}
 	f.Fuzz(func(t *testing.T, route uint8, body []byte, query string) {

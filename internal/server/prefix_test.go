@@ -141,8 +141,12 @@ func otherRequests(s, own api.Artifact, secret, otherBundle []byte) map[string][
 		"POST /v1/artifact/repair/finish": each(func(ref string) routeRequest {
 			return routeRequest{path: "/v1/artifact/repair/finish?ref=" + ref, body: api.RepairRequest{ContentDigest: s.ContentDigest, ManifestDigest: s.ManifestDigest, Source: "file x"}}
 		}),
-		"POST /v1/artifact/pulls":         each(path("/v1/artifact/pulls?ref=")),
-		"POST /v1/artifact/pulls/urls":    each(path("/v1/artifact/pulls/urls?grant=1&ref=")),
+		"POST /v1/artifact/pulls":      each(path("/v1/artifact/pulls?ref=")),
+		"POST /v1/artifact/pulls/urls": each(path("/v1/artifact/pulls/urls?grant=1&ref=")),
+		"POST /v1/export": each(func(ref string) routeRequest {
+			plain, _ := url.QueryUnescape(ref) // each escapes for a query
+			return routeRequest{path: "/v1/export", body: api.ExportRequest{Refs: []string{plain}, Closure: -1}}
+		}),
 		"POST /v1/retrievals":             {{path: "/v1/retrievals", raw: []byte(`{"ref":"` + s.ID + `","bytes":9223372036854775807}`)}},
 		"GET /v1/events":                  {{path: "/v1/events"}},
 		"GET /v1/audit":                   each(path("/v1/audit?ref=")),

@@ -81,6 +81,7 @@ func (s *Server) routeTable() []route {
 		{Method: "GET", Pattern: "/v1/artifact/lineage", Scope: auth.ScopeRead, Names: namesOwn, h: s.handleLineage},
 		{Method: "POST", Pattern: "/v1/artifact/pulls", Scope: auth.ScopeRead, Names: namesOwn, h: s.handlePull},
 		{Method: "POST", Pattern: "/v1/artifact/pulls/urls", Scope: auth.ScopeRead, Names: namesOwn, h: s.handlePullURLs},
+		{Method: "POST", Pattern: "/v1/export", Scope: auth.ScopeRead, Names: namesOwn, Body: listBody, h: s.handleExport},
 		{Method: "POST", Pattern: "/v1/retrievals", Scope: auth.ScopeRead, Names: namesOwn, h: s.handleRetrievalGone},
 
 		{Method: "GET", Pattern: "/v1/events", Scope: auth.ScopeRead, Names: namesAll, h: s.handleEvents},

@@ -50,3 +50,48 @@ type CheckpointReport struct {
 	Root      string `json:"root"`
 	Problem   string `json:"problem,omitempty"`
 }
+
+// ExportRequest is the body of POST /v1/export: the evidence bundle of
+// Refs (artstore export).
+type ExportRequest struct {
+	Refs []string `json:"refs"`
+	// Closure is the provenance depth: 0 for the requested artifacts
+	// alone, -1 for their inputs to any depth, N for N levels of inputs.
+	Closure int `json:"closure,omitempty"`
+	// At is the tree size of the bundle's checkpoint: 0 for the log's
+	// current size. The same At gives the same bundle.
+	At int64 `json:"at,omitempty"`
+}
+
+// ExportSummary says what an export wrote.
+type ExportSummary struct {
+	// Origin, Size and Root are the bundle's checkpoint's.
+	Origin    string             `json:"origin"`
+	Size      int64              `json:"size"`
+	Root      string             `json:"root"`
+	Closure   int                `json:"closure"`
+	Artifacts []ExportedArtifact `json:"artifacts"`
+	// Events is how many events (each with its inclusion proof) the
+	// bundle holds.
+	Events int `json:"events"`
+	// Bytes is the artifacts' content in the bundle (files and trees'
+	// files), without the tar's own overhead.
+	Bytes int64 `json:"bytes"`
+	// File is where the bundle was written ("-" for standard output);
+	// set by the CLI.
+	File string `json:"file,omitempty"`
+}
+
+// ExportedArtifact is one artifact of a bundle.
+type ExportedArtifact struct {
+	ID     string `json:"id"`
+	Ref    string `json:"ref"`
+	Digest string `json:"digest"`
+	Size   int64  `json:"size"`
+	// Depth is 0 for a requested artifact, else its distance in the
+	// provenance graph from the nearest requested one.
+	Depth int `json:"depth"`
+	// Bytes says whether its bytes are in the bundle (not when an event
+	// in the bundle deleted it).
+	Bytes bool `json:"bytes"`
+}

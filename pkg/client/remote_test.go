@@ -48,7 +48,8 @@ func startDaemon(t *testing.T, front func(http.Handler) http.Handler) *daemon {
 		t.Fatal(err)
 	}
 	srv, err := server.New(server.Options{Registry: registry.New(log, app.Checker(be), nil), Log: log, Backend: be, BackendType: "local",
-		PollInterval: 10 * time.Millisecond})
+		CheckpointKey: filepath.Join(dir, "checkpoint.key"),
+		PollInterval:  10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -118,6 +118,15 @@ type Store interface {
 	// the other store's events and proofs as foreign evidence. Nothing is
 	// registered unless the whole bundle verifies (ErrIntegrity otherwise).
 	Import(ctx context.Context, r io.Reader, key string) (*ImportResult, error)
+	// Export writes the evidence bundle of req to w (a tar: the
+	// artifacts, their provenance closure, every event about them with
+	// its inclusion proof against one signed checkpoint, and the key;
+	// see internal/bundle) and appends a retrieval record for each
+	// artifact whose bytes it holds, as a pull does. The same store state
+	// and request (req.At set) give the same bytes. It fails before
+	// writing to w when a reference, the closure or the key is refused;
+	// a failure after that leaves a partial bundle in w.
+	Export(ctx context.Context, req ExportRequest, w io.Writer) (*ExportSummary, error)
 	Verify(ctx context.Context, opts VerifyOptions) (*VerifyReport, error)
 	Rebuild(ctx context.Context) error
 	Health(ctx context.Context) ([]BackendHealth, error)

@@ -27,6 +27,9 @@ type (
 	Checkpoint       = api.Checkpoint
 	InclusionProof   = api.InclusionProof
 	ConsistencyProof = api.ConsistencyProof
+	ExportRequest    = api.ExportRequest
+	ExportSummary    = api.ExportSummary
+	ExportedArtifact = api.ExportedArtifact
 	CheckpointReport = api.CheckpointReport
 	Problem          = api.Problem
 	VerifyReport     = api.VerifyReport

@@ -29,6 +29,17 @@ func ExactArgs(n int, msg string) cobra.PositionalArgs {
 	}
 }
 
+// MinimumNArgs requires n arguments or more; msg says which, and is shown
+// when they are missing.
+func MinimumNArgs(n int, msg string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) < n {
+			return FlagErrorf("%s: missing argument: %s", cmd.CommandPath(), msg)
+		}
+		return nil
+	}
+}
+
 // MaximumNArgs allows at most n arguments.
 func MaximumNArgs(n int) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {

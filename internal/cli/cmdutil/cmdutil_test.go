@@ -101,6 +101,8 @@ func TestArgs(t *testing.T) {
 		{"ExactArgs ok", ExactArgs(1, "a reference"), []string{"a"}, ""},
 		{"ExactArgs missing", ExactArgs(1, "a reference"), nil, "x: missing argument: a reference"},
 		{"ExactArgs extra", ExactArgs(1, "a reference"), []string{"a", "b"}, "x: too many arguments (takes 1, got 2: a b)"},
+		{"MinimumNArgs ok", MinimumNArgs(1, "refs"), []string{"a", "b"}, ""},
+		{"MinimumNArgs missing", MinimumNArgs(1, "refs"), nil, "x: missing argument: refs"},
 		{"MaximumNArgs ok", MaximumNArgs(1), []string{"a"}, ""},
 		{"MaximumNArgs extra", MaximumNArgs(1), []string{"a", "b"}, "takes at most 1"},
 		{"OneOf ok", OneOf, []string{"zsh"}, ""},

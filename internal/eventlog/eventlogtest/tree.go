@@ -57,6 +57,18 @@ func checkProofs(t *testing.T, s eventlog.Store, evs []eventlog.Event) {
 	if got := treeHead(t, s); got != ref.heads[n] {
 		t.Fatalf("tree head = %d %s, want %d %s", got.Size, got.Root, n, ref.heads[n].Root)
 	}
+	for _, size := range []int64{0, 1, 2, 3, n / 2, n - 1, n} {
+		if size < 0 || size > n {
+			continue
+		}
+		got, err := s.TreeHeadAt(ctx, size)
+		if err != nil {
+			t.Fatalf("tree head at %d: %v", size, err)
+		}
+		if got != ref.heads[size] {
+			t.Errorf("tree head at %d = %d %s, want %d %s", size, got.Size, got.Root, size, ref.heads[size].Root)
+		}
+	}
 	sizes := []int64{1, 2, 3, n / 2, n - 1, n}
 	for _, size := range sizes {
 		if size < 1 || size > n {
@@ -130,6 +142,11 @@ func testTreeSizes(t *testing.T, newDB NewDB) {
 	for _, tc := range []struct{ a, b int64 }{{3, 2}, {1, 6}, {-1, 2}} {
 		if _, err := s.ConsistencyProof(ctx, tc.a, tc.b); !errors.Is(err, tlog.ErrSize) {
 			t.Errorf("consistency proof from %d to %d: %v, want ErrSize", tc.a, tc.b, err)
+		}
+	}
+	for _, size := range []int64{-1, 6} {
+		if _, err := s.TreeHeadAt(ctx, size); !errors.Is(err, tlog.ErrSize) {
+			t.Errorf("tree head at %d: %v, want ErrSize", size, err)
 		}
 	}
 	if p, err := s.ConsistencyProof(ctx, 5, 5); err != nil || len(p) != 0 {

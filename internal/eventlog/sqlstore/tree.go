@@ -220,6 +220,28 @@ func (s *Store) TreeHead(ctx context.Context) (tlog.Head, error) {
 	return h, nil
 }
 
+// TreeHeadAt returns the size and root hash of the tree of the log's first
+// size events. The error matches tlog.ErrSize unless 0 <= size <= the
+// log's length.
+func (s *Store) TreeHeadAt(ctx context.Context, size int64) (tlog.Head, error) {
+	if size < 0 {
+		return tlog.Head{}, fmt.Errorf("tree head at %d: %w: a size is not negative", size, tlog.ErrSize)
+	}
+	var h tlog.Head
+	err := s.read(ctx, func(tx Tx) error {
+		if err := checkSize(ctx, tx, size); err != nil {
+			return err
+		}
+		var err error
+		h, err = tlog.RootAt(size, nodeReader(ctx, tx))
+		return err
+	})
+	if err != nil {
+		return tlog.Head{}, fmt.Errorf("tree head at %d: %w", size, err)
+	}
+	return h, nil
+}
+
 // InclusionProof returns the proof that event seq is in the tree of the
 // log's first size events. The error matches tlog.ErrSize unless
 // 1 <= seq <= size <= the log's length.

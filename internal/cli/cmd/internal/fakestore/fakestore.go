@@ -44,6 +44,7 @@ type Store struct {
 	InclusionFunc    func(ctx context.Context, seq, size int64) (*client.InclusionProof, error)
 	ConsistencyFunc  func(ctx context.Context, old, new int64) (*client.ConsistencyProof, error)
 	ImportFunc       func(ctx context.Context, r io.Reader, key string) (*client.ImportResult, error)
+	ExportFunc       func(ctx context.Context, req client.ExportRequest, w io.Writer) (*client.ExportSummary, error)
 	VerifyFunc       func(ctx context.Context, opts client.VerifyOptions) (*client.VerifyReport, error)
 	RebuildFunc      func(ctx context.Context) error
 	HealthFunc       func(ctx context.Context) ([]client.BackendHealth, error)
@@ -229,11 +230,20 @@ func (s *Store) ConsistencyProof(ctx context.Context, old, new int64) (*client.C
 	return s.ConsistencyFunc(ctx, old, new)
 }
 
+// Import calls ImportFunc.
 func (s *Store) Import(ctx context.Context, r io.Reader, key string) (*client.ImportResult, error) {
 	if s.ImportFunc == nil {
 		return nil, missing("Import")
 	}
 	return s.ImportFunc(ctx, r, key)
+}
+
+// Export calls ExportFunc.
+func (s *Store) Export(ctx context.Context, req client.ExportRequest, w io.Writer) (*client.ExportSummary, error) {
+	if s.ExportFunc == nil {
+		return nil, missing("Export")
+	}
+	return s.ExportFunc(ctx, req, w)
 }
 
 // Verify calls VerifyFunc.
