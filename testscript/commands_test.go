@@ -1,6 +1,7 @@
 package testscript_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -154,4 +155,22 @@ func condition(cond string) (bool, error) {
 		return ok, nil
 	}
 	return false, fmt.Errorf("unknown condition %q", cond)
+}
+
+// flipbyte FILE TEXT: flip the low bit of the first byte of the first
+// occurrence of TEXT in FILE, as damage in transit or an edit would; the
+// size does not change.
+func cmdFlipByte(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: flipbyte FILE TEXT")
+	}
+	path := ts.MkAbs(args[0])
+	b, err := os.ReadFile(path)
+	ts.Check(err)
+	i := bytes.Index(b, []byte(args[1]))
+	if i < 0 {
+		ts.Fatalf("flipbyte: %q is not in %s", args[1], args[0])
+	}
+	b[i] ^= 1
+	ts.Check(os.WriteFile(path, b, 0o644))
 }

@@ -101,6 +101,7 @@ func commands() map[string]func(ts *testscript.TestScript, neg bool, args []stri
 		"rm-blob":      cmdRmBlob,
 		"chunk":        cmdChunk,
 		"jsonfield":    cmdJSONField,
+		"flipbyte":     cmdFlipByte,
 		"waitfile":     cmdWaitfile,
 		"daemon":       cmdDaemon,
 		"urlhost":      cmdURLHost,

@@ -107,8 +107,9 @@ func (s *Service) planImport(ctx context.Context, p Principal, rep *bundle.Repor
 
 // importRequest is the registration of a bundle's artifact here: its
 // registration as the other store recorded it, labels as the bundle's
-// events left them, inputs imported with it linked to their local IDs and
-// the others kept by digest, and the import record.
+// events left them, inputs imported with it (or already here) linked to
+// this store's copies, the others kept by content digest, and the import
+// record.
 func importRequest(rep *bundle.Report, a *bundle.ArtifactReport, keyGiven bool, local map[string]string) registry.RegisterRequest {
 	reg := a.Registration
 	rr := registry.RegisterRequest{
@@ -116,17 +117,20 @@ func importRequest(rep *bundle.Report, a *bundle.ArtifactReport, keyGiven bool, 
 		Size: reg.Size, MediaType: reg.MediaType, Labels: a.Labels, Producer: reg.Provenance.Producer,
 		NoLatest: true, Reserved: true, Imported: bundle.ImportRecord(rep, a, keyGiven),
 	}
-	digests := map[string]content.Digest{}
+	digests, refs := map[string]content.Digest{}, map[string]string{}
 	for _, b := range rep.Artifacts {
-		digests[b.ID] = b.Registration.ContentDigest
+		digests[b.ID], refs[b.ID] = b.Registration.ContentDigest, b.Ref
 	}
 	for _, in := range reg.Provenance.Inputs {
 		ri := registry.Input{Digest: in.Digest, Role: in.Role}
 		if ri.Digest.IsZero() {
 			ri.Digest = digests[in.ArtifactID]
 		}
-		if id, ok := local[in.ArtifactID]; ok && in.ArtifactID != "" {
-			ri.Ref = id
+		if _, ok := local[in.ArtifactID]; ok && in.ArtifactID != "" {
+			// Imported or present here: its name:version resolves to
+			// this store's copy (planImport refused any other content
+			// under it), and the registry checks the digest.
+			ri.Ref = refs[in.ArtifactID]
 		}
 		if ri.Ref == "" && ri.Digest.IsZero() {
 			continue // an input outside the bundle's closure, known by ID only: its record is in the evidence

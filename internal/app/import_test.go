@@ -59,7 +59,7 @@ func TestImport(t *testing.T) {
 		t.Errorf("release: %+v", rel)
 	}
 	ins := rel.Provenance.Inputs
-	if len(ins) != 3 || ins[0].ArtifactID != local["team/build:1"] || ins[1].ArtifactID != "" || ins[1].Digest == "" || ins[0].Role != "build" {
+	if len(ins) != 3 || ins[0].ArtifactID != local["team/build:1"] || ins[0].Ref != "team/build:1" || ins[1].ArtifactID != "" || ins[1].Digest == "" || ins[0].Role != "build" {
 		t.Errorf("inputs: %+v", ins)
 	}
 	o := rel.Imported

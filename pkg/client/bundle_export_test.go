@@ -132,3 +132,56 @@ func (c *cutWriter) Write(p []byte) (int, error) {
 }
 
 var _ io.Writer = (*cutWriter)(nil)
+
+// TestImportRemote: a bundle exported by one store imports into a daemon's
+// store, streamed, with its digests and inputs; a damaged copy is refused
+// with ErrIntegrity and registers nothing; a read token may not import.
+func TestImportRemote(t *testing.T) {
+	ctx := context.Background()
+	src, _ := newStoreKeyed(t)
+	ref := exportStore(t, src)
+	var b bytes.Buffer
+	if _, err := src.Export(ctx, client.ExportRequest{Refs: []string{ref}, Closure: -1}, &b); err != nil {
+		t.Fatal(err)
+	}
+	key, err := src.LogKey(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := startDaemon(t, nil)
+	r := d.open(t, "write")
+
+	bad := bytes.Clone(b.Bytes())
+	i := bytes.Index(bad, []byte("output b"))
+	bad[i] ^= 1
+	if _, err := r.Import(ctx, bytes.NewReader(bad), key.VerifierKey); !errors.Is(err, client.ErrIntegrity) {
+		t.Fatalf("damaged bundle: %v, want ErrIntegrity", err)
+	}
+	if _, err := r.Get(ctx, ref); !errors.Is(err, client.ErrNotFound) {
+		t.Fatalf("a damaged bundle registered %s: %v", ref, err)
+	}
+	if _, err := d.open(t, "read").Import(ctx, bytes.NewReader(b.Bytes()), ""); !errors.Is(err, client.ErrForbidden) {
+		t.Fatalf("read token: %v, want ErrForbidden", err)
+	}
+
+	res, err := r.Import(ctx, bytes.NewReader(b.Bytes()), key.VerifierKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Artifacts) != 2 || res.Artifacts[0].Status != "imported" || res.Artifacts[1].Status != "imported" || !res.KeyGiven {
+		t.Fatalf("result %+v", res)
+	}
+	a, err := r.Get(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	orig, _ := src.Get(ctx, ref)
+	if a.ContentDigest != orig.ContentDigest || a.Imported == nil || !a.Imported.Verified || a.Imported.ForeignID != orig.ID ||
+		len(a.Provenance.Inputs) != 1 || a.Provenance.Inputs[0].Ref != "ex/a:1" {
+		t.Fatalf("imported %+v, origin %+v", a, a.Imported)
+	}
+	var got bytes.Buffer
+	if _, err := r.Pull(ctx, ref, &got, client.PullOptions{}); err != nil || got.String() != "output b" {
+		t.Fatalf("pull of the imported artifact: %q, %v", got.String(), err)
+	}
+}

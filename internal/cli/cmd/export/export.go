@@ -243,8 +243,8 @@ func printSummary(ios *iostreams.IOStreams, s *client.ExportSummary) {
 	if where == "-" {
 		where = "standard output"
 	}
-	ios.Infof("wrote %s: %d artifact(s), %d event(s), %s of content, proved against the checkpoint of %d events",
-		where, len(s.Artifacts), s.Events, textfmt.Bytes(s.Bytes), s.Size)
+	ios.Infof("wrote %s: %s, %s, %s of content, proved against the checkpoint of %s",
+		where, textfmt.Count(int64(len(s.Artifacts)), "artifact"), textfmt.Count(int64(s.Events), "event"), textfmt.Bytes(s.Bytes), textfmt.Count(s.Size, "event"))
 	for _, a := range s.Artifacts {
 		role := "requested"
 		if a.Depth > 0 {

@@ -75,7 +75,7 @@ func TestExportRun(t *testing.T) {
 		wantInfo string
 	}{
 		{name: "file", opts: Options{Refs: []string{"r/q:1"}, Output: "b.tar"}, wantFile: "TAR",
-			wantInfo: "wrote b.tar: 2 artifact(s), 7 event(s), 2.0 KiB of content, proved against the checkpoint of 42 events"},
+			wantInfo: "wrote b.tar: 2 artifacts, 7 events, 2.0 KiB of content, proved against the checkpoint of 42 events"},
 		{name: "stdout", opts: Options{Refs: []string{"r/q:1"}, Output: "-"}, wantOut: "TAR", wantInfo: "r/in:1  sha256:cd  (input, depth 1, removed: events only)"},
 		{name: "json", opts: Options{Refs: []string{"r/q:1"}, Output: "b.tar"}, json: true, wantFile: "TAR", wantOut: `"file": "b.tar"`},
 		{name: "json and stdout", opts: Options{Refs: []string{"r/q:1"}, Output: "-"}, json: true, wantErr: "both want standard output", wantCode: cmdutil.ExitUsage},

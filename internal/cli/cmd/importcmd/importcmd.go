@@ -32,7 +32,8 @@ type Options struct {
 // NewCmdImport returns the command. runF, if not nil, replaces the run
 // function.
 func NewCmdImport(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IO, Config: f.Config, Client: f.Client}
+	// Like a push, an import may start a new store.
+	opts := &Options{IO: f.IO, Config: f.Config, Client: f.CreateClient}
 	cmd := &cobra.Command{
 		Use:   "import FILE [--key KEY | --key-file F]",
 		Short: "Import another store's evidence bundle: its artifacts, with their evidence",
@@ -56,7 +57,8 @@ version with other content stops the import before anything is registered
 (exit status 5). Tags are not imported and "latest" does not move. The
 bundle's deleted artifacts (events only) are reported, not registered.
 FILE "-" reads the bundle from standard input; in remote mode it is
-streamed to the daemon, which verifies it.`,
+streamed to the daemon, which verifies it. In local mode, as with a push,
+the store is created if there is none.`,
 		Example: `  $ artstore import evidence.tar --key-file other-store.pub
   imported team/release:1 (01JD...), from artstore/4f1c... where it is 01HZ...
   imported team/build:1 (01JD...), from artstore/4f1c... where it is 01HY...
