@@ -230,7 +230,8 @@ func initRun(ctx context.Context, opts *Options) (err error) {
 			return cmdutil.Mark(fmt.Errorf("init: backend %s (%s) is not usable: %s; the config file was not written and no store was created", h.ID, b.Location(), h.Detail), client.ErrUnavailable)
 		}
 	}
-	if _, _, err := app.EnsureKey(cfg.CheckpointKey); err != nil {
+	key, keyCreated, err := app.EnsureKey(cfg.CheckpointKey)
+	if err != nil {
 		undo()
 		return fmt.Errorf("init: checkpoint key: %w", err)
 	}
@@ -250,7 +251,12 @@ func initRun(ctx context.Context, opts *Options) (err error) {
 	if created {
 		verb = "created store"
 	}
-	_, err = fmt.Fprintf(opts.IO.Out, "%s %s (backend %s: %s %s)\nwrote %s\n", verb, cfg.Store, b.ID, b.Type, b.Location(), cfg.ConfigPath)
+	keyVerb := "using checkpoint key"
+	if keyCreated {
+		keyVerb = "created checkpoint key"
+	}
+	_, err = fmt.Fprintf(opts.IO.Out, "%s %s (backend %s: %s %s)\n%s %s; its public key, for whoever checks this store's evidence:\n  %s\nwrote %s\n",
+		verb, cfg.Store, b.ID, b.Type, b.Location(), keyVerb, cfg.CheckpointKey, key.VerifierKey(), cfg.ConfigPath)
 	return err
 }
 
