@@ -51,6 +51,7 @@ import (
 	"time"
 
 	"github.com/artifact-store/artstore/internal/content"
+	"github.com/artifact-store/artstore/internal/eventlog"
 )
 
 // Format names this version of the bundle format.
@@ -183,4 +184,59 @@ artifacts/<id>/content is a file artifact's bytes (sha256sum prints its
 digest); a tree's files are in artifacts/<id>/files/.
 `)
 	return []byte(b.String())
+}
+
+// closureStep is one artifact of a provenance closure walk: its ID, its
+// depth, and the artifact that lists it as an input ("" for a root).
+type closureStep struct {
+	id    string
+	depth int
+	of    string
+}
+
+// walkClosure visits the roots (depth 0, duplicates once) and then their
+// provenance inputs breadth first, to depth (ClosureAll: any), each
+// artifact once, in the order a bundle lists them. visit returns the
+// artifact IDs the visited artifact's registration names as inputs, in
+// their order. Export and Verify both walk with it, so the closure a
+// bundle holds and the one its verifier expects are the same by
+// construction.
+func walkClosure(roots []string, depth int, visit func(closureStep) ([]string, error)) error {
+	var queue []closureStep
+	seen := map[string]bool{}
+	for _, id := range roots {
+		if !seen[id] {
+			seen[id] = true
+			queue = append(queue, closureStep{id: id})
+		}
+	}
+	for len(queue) > 0 {
+		st := queue[0]
+		queue = queue[1:]
+		inputs, err := visit(st)
+		if err != nil {
+			return err
+		}
+		if depth != ClosureAll && st.depth >= depth {
+			continue
+		}
+		for _, in := range inputs {
+			if in != "" && !seen[in] {
+				seen[in] = true
+				queue = append(queue, closureStep{id: in, depth: st.depth + 1, of: st.id})
+			}
+		}
+	}
+	return nil
+}
+
+// inputIDs returns the artifact inputs a registration names, in order.
+func inputIDs(reg *eventlog.ArtifactRegistered) []string {
+	var out []string
+	for _, in := range reg.Provenance.Inputs {
+		if in.ArtifactID != "" {
+			out = append(out, in.ArtifactID)
+		}
+	}
+	return out
 }

@@ -81,40 +81,21 @@ type gathered struct {
 // breadth first and collects their events.
 func gather(ctx context.Context, src Source, req Request, cp tlog.Checkpoint) (*gathered, error) {
 	g := &gathered{index: Index{Format: Format, Origin: cp.Origin, Size: cp.Size, Root: cp.Root.String(), Closure: req.Closure}}
-	type item struct {
-		id    string
-		depth int
-	}
-	var queue []item
-	seen := map[string]bool{}
-	for _, id := range req.IDs {
-		if !seen[id] {
-			seen[id] = true
-			queue = append(queue, item{id, 0})
-		}
-	}
-	for len(queue) > 0 {
-		it := queue[0]
-		queue = queue[1:]
-		evs, err := src.Events(ctx, it.id, cp.Size)
+	err := walkClosure(req.IDs, req.Closure, func(step closureStep) ([]string, error) {
+		evs, err := src.Events(ctx, step.id, cp.Size)
 		if err != nil {
-			return nil, fmt.Errorf("events of %s: %w", it.id, err)
+			return nil, fmt.Errorf("events of %s: %w", step.id, err)
 		}
-		st, err := describe(it.id, evs)
+		st, err := describe(step.id, evs)
 		if err != nil {
 			return nil, err
 		}
-		g.index.Artifacts = append(g.index.Artifacts, st.artifact(it.depth))
+		g.index.Artifacts = append(g.index.Artifacts, st.artifact(step.depth))
 		g.events = append(g.events, evs...)
-		if req.Closure != ClosureAll && it.depth >= req.Closure {
-			continue
-		}
-		for _, in := range st.reg.Provenance.Inputs {
-			if in.ArtifactID != "" && !seen[in.ArtifactID] {
-				seen[in.ArtifactID] = true
-				queue = append(queue, item{in.ArtifactID, it.depth + 1})
-			}
-		}
+		return inputIDs(st.reg), nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	slices.SortFunc(g.events, func(a, b eventlog.Event) int { return compareInt(a.Seq, b.Seq) })
 	for _, e := range g.events {

@@ -468,40 +468,33 @@ func payloadArtifact(p eventlog.Payload) string {
 // that they are exactly the requested ones and their provenance closure.
 func (v *verifier) artifacts() error {
 	name := Dir + IndexName
-	type item struct {
-		id    string
-		depth int
-		of    string // the artifact it is an input of, as "REF lists REF2"
-	}
-	var queue []item
-	seen := map[string]bool{}
+	var roots []string
 	for _, a := range v.ix.Artifacts {
 		if a.Depth == 0 {
-			seen[a.ID] = true
-			queue = append(queue, item{a.ID, 0, ""})
+			roots = append(roots, a.ID)
 		}
 	}
-	var order []item
-	for len(queue) > 0 {
-		it := queue[0]
-		queue = queue[1:]
-		order = append(order, it)
-		reg := v.regs[it.id]
-		if reg == nil && it.of != "" {
-			return invalid(name, "the provenance closure is incomplete: %s (%s) as an input, and the bundle has no event registering it", it.of, it.id)
-		}
-		if reg == nil {
-			return invalid(name, "lists %s as requested, and the bundle has no event registering it", it.id)
-		}
-		if v.ix.Closure != ClosureAll && it.depth >= v.ix.Closure {
-			continue
-		}
-		for _, in := range reg.Provenance.Inputs {
-			if in.ArtifactID != "" && !seen[in.ArtifactID] {
-				seen[in.ArtifactID] = true
-				queue = append(queue, item{in.ArtifactID, it.depth + 1, fmt.Sprintf("%s:%s lists %s", reg.Name, reg.Version, in.Ref)})
+	var order []closureStep
+	err := walkClosure(roots, v.ix.Closure, func(step closureStep) ([]string, error) {
+		order = append(order, step)
+		reg := v.regs[step.id]
+		switch {
+		case reg == nil && step.of != "":
+			of := v.regs[step.of]
+			ref := step.id
+			for _, in := range of.Provenance.Inputs {
+				if in.ArtifactID == step.id && in.Ref != "" {
+					ref = in.Ref + " (" + step.id + ")"
+				}
 			}
+			return nil, invalid(name, "the provenance closure is incomplete: %s:%s lists %s as an input, and the bundle has no event registering it", of.Name, of.Version, ref)
+		case reg == nil:
+			return nil, invalid(name, "lists %s as requested, and the bundle has no event registering it", step.id)
 		}
+		return inputIDs(reg), nil
+	})
+	if err != nil {
+		return err
 	}
 	if len(order) != len(v.ix.Artifacts) {
 		return invalid(name, "lists %d artifacts; the requested ones and their provenance closure are %d", len(v.ix.Artifacts), len(order))
