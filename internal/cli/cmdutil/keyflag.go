@@ -37,3 +37,21 @@ func ReadKeyFlag(key, keyFile string) (string, error) {
 	}
 	return strings.TrimSpace(string(b)), nil
 }
+
+// OpenInput opens the file argument name of command cmd for reading, or
+// returns stdin for "-". A missing file is ErrNotFound (exit 3). what is
+// how messages name the input ("standard input" or the file name); the
+// caller calls done when finished.
+func OpenInput(cmd, name string, stdin io.Reader) (r io.Reader, what string, done func(), err error) {
+	if name == "-" {
+		return stdin, "standard input", func() {}, nil
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, "", nil, Mark(fmt.Errorf("%s: %w", cmd, err), client.ErrNotFound)
+		}
+		return nil, "", nil, fmt.Errorf("%s: %w", cmd, err)
+	}
+	return f, name, func() { f.Close() }, nil
+}

@@ -3,10 +3,8 @@ package importcmd
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -93,18 +91,11 @@ func run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	r := opts.IO.In
-	if opts.File != "-" {
-		f, err := os.Open(opts.File)
-		if err != nil {
-			if errors.Is(err, os.ErrNotExist) {
-				return cmdutil.Mark(fmt.Errorf("import: %w", err), client.ErrNotFound)
-			}
-			return fmt.Errorf("import: %w", err)
-		}
-		defer f.Close()
-		r = f
+	r, _, done, err := cmdutil.OpenInput("import", opts.File, opts.IO.In)
+	if err != nil {
+		return err
 	}
+	defer done()
 	store, err := opts.Client(ctx)
 	if err != nil {
 		return err

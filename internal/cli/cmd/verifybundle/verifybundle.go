@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -101,19 +100,11 @@ func run(opts *Options) error {
 	if err != nil {
 		return err
 	}
-	r := opts.IO.In
-	name := "standard input"
-	if opts.File != "-" {
-		f, err := os.Open(opts.File)
-		if err != nil {
-			if errors.Is(err, os.ErrNotExist) {
-				return cmdutil.Mark(fmt.Errorf("verify-bundle: %w", err), client.ErrNotFound)
-			}
-			return fmt.Errorf("verify-bundle: %w", err)
-		}
-		defer f.Close()
-		r, name = f, opts.File
+	r, name, done, err := cmdutil.OpenInput("verify-bundle", opts.File, opts.IO.In)
+	if err != nil {
+		return err
 	}
+	defer done()
 	rep, verr := bundle.Verify(r, bundle.Options{Key: key})
 	if verr != nil && !errors.Is(verr, bundle.ErrInvalid) {
 		return fmt.Errorf("verify-bundle: read %s: %w", name, verr)
