@@ -69,6 +69,19 @@ func (s *Service) Import(ctx context.Context, p Principal, r io.Reader, key stri
 	return res, nil
 }
 
+// MaxImportEvidence bounds the other store's events one import record
+// keeps (it is one event of this log).
+const MaxImportEvidence = 16 << 20
+
+// evidenceSize is about the size of the import record of a.
+func evidenceSize(rep *bundle.Report, a *bundle.ArtifactReport) int {
+	n := len(rep.Checkpoint) + len(rep.Key)
+	for _, e := range a.Proved {
+		n += len(e.Body) + len(e.Prev) + len(e.Proof)*45
+	}
+	return n
+}
+
 type importItem struct {
 	a       *bundle.ArtifactReport
 	status  string
@@ -93,6 +106,9 @@ func (s *Service) planImport(ctx context.Context, p Principal, rep *bundle.Repor
 		have, err := s.reg.Get(ctx, a.Ref)
 		switch {
 		case errors.Is(err, registry.ErrNotFound):
+			if n := evidenceSize(rep, a); n > MaxImportEvidence {
+				return nil, Mark(fmt.Errorf("import %s: its events in the bundle are %d bytes, more than the %d one import record keeps; nothing was imported (verify-bundle checks such a bundle; keep it as it is)", a.Ref, n, MaxImportEvidence), api.ErrInvalid)
+			}
 			continue
 		case err != nil:
 			return nil, fmt.Errorf("import %s: %w", a.Ref, err)

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/artifact-store/artstore/internal/app"
 	"github.com/artifact-store/artstore/internal/bundle"
 	"github.com/artifact-store/artstore/internal/bundle/bundletest"
+	"github.com/artifact-store/artstore/internal/eventlog"
 	"github.com/artifact-store/artstore/pkg/api"
 )
 
@@ -141,4 +143,22 @@ func TestImportRefuses(t *testing.T) {
 			t.Fatalf("a refused import appended %d events", h)
 		}
 	})
+}
+
+// TestImportBoundsEvidence: an artifact whose events in the bundle exceed
+// what one import record keeps is refused before anything is registered.
+func TestImportBoundsEvidence(t *testing.T) {
+	ctx := context.Background()
+	f := bundletest.NewFixture(t)
+	for range 20000 { // about 1 KiB each with its proof
+		f.S.Append("dave", f.Release, &eventlog.ArtifactRetrieved{ArtifactID: f.Release, Bytes: 9000, Client: "cli"})
+	}
+	svc, _ := newService(t)
+	_, err := svc.Import(ctx, app.Principal{Actor: "alice"}, bytes.NewReader(fixtureBundle(t, f)), "")
+	if app.Classify(err) != api.CodeInvalid || !strings.Contains(err.Error(), "more than the 16777216 one import record keeps") {
+		t.Fatalf("err %v", err)
+	}
+	if h, _ := svc.Head(ctx); h != 0 {
+		t.Fatalf("a refused import appended %d events", h)
+	}
 }

@@ -75,6 +75,9 @@ const (
 	maxKey    = 4 << 10
 	maxBody   = 1 << 20
 	maxProof  = 16 << 10
+	// maxEvents bounds the events (bodies and proofs) one bundle holds:
+	// the verifier keeps them for the report and for an import.
+	maxEvents = 256 << 20
 )
 
 // ClosureAll asks for the provenance closure to any depth.

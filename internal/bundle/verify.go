@@ -3,6 +3,7 @@ package bundle
 import (
 	"archive/tar"
 	"bytes"
+	"cmp"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -31,6 +32,10 @@ type Options struct {
 	// the check. Import stores them with it. A chunk is held in memory
 	// until it is whole (at most content.MaxChunkSize bytes).
 	Blob func(d content.Digest, size int64, r io.Reader) error
+
+	// maxEvents replaces the package's limit on the events a bundle
+	// holds, for tests.
+	maxEvents int64
 }
 
 // Report is what Verify proved.
@@ -141,11 +146,13 @@ type verifier struct {
 	opts Options
 	// bundleKey is the key in key.pub.
 	bundleKey string
-	ix        Index
-	head      tlog.Head
-	arts      map[string]*ArtifactReport
-	regs      map[string]*eventlog.ArtifactRegistered
-	types     eventlog.Types
+	// kept counts the bytes of the events kept in the report.
+	kept  int64
+	ix    Index
+	head  tlog.Head
+	arts  map[string]*ArtifactReport
+	regs  map[string]*eventlog.ArtifactRegistered
+	types eventlog.Types
 }
 
 func (v *verifier) run() error {
@@ -326,6 +333,10 @@ func (v *verifier) events() error {
 		}
 		if err := v.apply(e); err != nil {
 			return invalid(eventName(seq, "body"), "%v", err)
+		}
+		v.kept += int64(len(e.Body) + len(p)*tlog.HashSize)
+		if limit := cmp.Or(v.opts.maxEvents, maxEvents); v.kept > limit {
+			return invalid(eventName(seq, "body"), "the bundle's events are more than %d bytes, more than a bundle may hold", limit)
 		}
 		a := v.arts[e.Subject]
 		a.Proved = append(a.Proved, ProvedEvent{Seq: e.Seq, Prev: e.Prev, Body: e.Body, Proof: p})

@@ -383,3 +383,14 @@ func TestImportRecordVerifies(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyBoundsEvents: the events a verifier keeps are bounded; a
+// bundle with more fails, naming the event where the bound was passed.
+func TestVerifyBoundsEvents(t *testing.T) {
+	f := newFixture(t)
+	b := f.export(t, ClosureAll, f.Release)
+	rep, err := Verify(bytes.NewReader(b), Options{maxEvents: 1000})
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(rep.Problem, "more than 1000 bytes") || !strings.HasSuffix(rep.Member, ".body") {
+		t.Fatalf("Verify = %v (%s: %s)", err, rep.Member, rep.Problem)
+	}
+}
