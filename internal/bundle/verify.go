@@ -109,10 +109,16 @@ type ProvedEvent struct {
 // check got; the error matches ErrInvalid when the bundle fails (the
 // report says what and where) and is returned as is when r fails.
 func Verify(r io.Reader, opts Options) (*Report, error) {
-	v := &verifier{tr: tar.NewReader(r), rep: &Report{}, opts: opts, arts: map[string]*ArtifactReport{}}
+	rr := &recordingReader{r: r}
+	v := &verifier{tr: tar.NewReader(rr), rep: &Report{}, opts: opts, arts: map[string]*ArtifactReport{}}
 	err := v.run()
 	if err != nil {
 		var ie *invalidError
+		if rr.err != nil {
+			// The reader failed (a cut connection, a disk error): that,
+			// not the bundle it cut short, is the error.
+			return v.rep, fmt.Errorf("read the bundle: %w", rr.err)
+		}
 		if errors.As(err, &ie) {
 			v.rep.Problem, v.rep.Member = ie.problem, ie.member
 			return v.rep, fmt.Errorf("%w: %s", ErrInvalid, ie.Error())
@@ -121,6 +127,20 @@ func Verify(r io.Reader, opts Options) (*Report, error) {
 	}
 	v.rep.OK = true
 	return v.rep, nil
+}
+
+// recordingReader remembers its reader's first error other than io.EOF.
+type recordingReader struct {
+	r   io.Reader
+	err error
+}
+
+func (r *recordingReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil && err != io.EOF && r.err == nil {
+		r.err = err
+	}
+	return n, err
 }
 
 // invalidError is a verification failure in a member.

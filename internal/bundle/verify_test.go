@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/internal/eventlog"
@@ -392,5 +393,21 @@ func TestVerifyBoundsEvents(t *testing.T) {
 	rep, err := Verify(bytes.NewReader(b), Options{maxEvents: 1000})
 	if !errors.Is(err, ErrInvalid) || !strings.Contains(rep.Problem, "more than 1000 bytes") || !strings.HasSuffix(rep.Member, ".body") {
 		t.Fatalf("Verify = %v (%s: %s)", err, rep.Member, rep.Problem)
+	}
+}
+
+// TestVerifyReaderFails: a reader that fails midway (a cut connection) is
+// its own error, not a bundle that does not verify.
+func TestVerifyReaderFails(t *testing.T) {
+	f := newFixture(t)
+	b := f.export(t, ClosureAll, f.Release)
+	cut := errors.New("connection reset")
+	_, err := Verify(io.MultiReader(bytes.NewReader(b[:len(b)/2]), iotest.ErrReader(cut)), Options{})
+	if !errors.Is(err, cut) || errors.Is(err, ErrInvalid) {
+		t.Fatalf("Verify = %v, want the reader's error", err)
+	}
+	// A bundle that merely ends early is the bundle's fault.
+	if _, err := Verify(bytes.NewReader(b[:len(b)/2]), Options{}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("truncated: %v", err)
 	}
 }
