@@ -110,14 +110,6 @@ func (o *rawOut) Chmod(mode fs.FileMode) error { return unix.Fchmod(o.fd, uint32
 func (o *rawOut) Sync() error                  { return unix.Fsync(o.fd) }
 func (o *rawOut) Close() error                 { return unix.Close(o.fd) }
 
-// writebackRest starts the kernel's writeback of what is not started yet.
-func (o *rawOut) writebackRest() {
-	if o.off > o.started {
-		startWriteback(uintptr(o.fd), o.started, 0)
-		o.started = o.off
-	}
-}
-
 // openSync opens the file name to fsync it.
 func (d *outDir) openSync(name string) (outFile, error) {
 	fd, err := unix.Openat(d.fd, name, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)

@@ -139,7 +139,7 @@ func (tw *treeWriter) run(next func() (content.TreeEntry, bool)) error {
 		return err
 	}
 	// The renames, new directories and modes.
-	if tw.plan.syncfs(0, 0) {
+	if tw.plan.syncfs(len(tw.changed), 0) {
 		return syncTree(tw.root)
 	}
 	return syncDirs(tw.root, tw.changed, tw.fsyncs)
@@ -339,10 +339,6 @@ func (tw *treeWriter) file(e content.TreeEntry) (err error) {
 	}
 	if err := f.Chmod(fs.FileMode(e.Mode)); err != nil {
 		return err
-	}
-	// Its writeback starts now, so the batch's sync finds little to write.
-	if w, ok := f.(interface{ writebackRest() }); ok {
-		w.writebackRest()
 	}
 	if err := f.Close(); err != nil {
 		return err

@@ -127,13 +127,15 @@ func syncDirs(root *os.Root, ds dirSet, s *fileSyncer) error {
 
 // A sync of a batch by syncfs(2) costs the writing of everything dirty on
 // the filesystem, others' data too; by an fsync of each file, about a
-// journal commit's share per file (0.3 to 0.5 ms per small file on ext4
-// with the workers, against some 30 to 100 MB/s of writeback; see
-// docs/benchmarks.md). syncfsBytesPerFile is the amount of others' dirty
-// data that costs about as much as one file's fsync; syncfsSlack is the
-// dirty data an idle machine always has (logs, atime updates).
+// journal commit's share per file. On a 2-core ext4 VM, 200 MB of others'
+// dirty data added about as much to a 10,000-file pull's syncfs as fsyncing
+// each of its files did (about 0.5 s; docs/benchmarks.md, "Trees"), some
+// 20 KB per file. syncfsBytesPerFile is the others' dirty data, per file
+// of the batch, below which one syncfs is chosen, set above that break-even
+// so that the quiet case keeps the syncfs; syncfsSlack is the dirty data an
+// idle machine always has (logs, atime updates).
 const (
-	syncfsBytesPerFile = 16 << 10
+	syncfsBytesPerFile = 32 << 10
 	syncfsSlack        = 2 << 20
 )
 
@@ -151,7 +153,7 @@ type syncPlan struct {
 // each file is fsynced.
 func (p syncPlan) syncfs(files int, own int64) bool {
 	d, ok := p.dirty()
-	if !ok {
+	if !ok || !haveSyncfs {
 		return false
 	}
 	return d-own <= int64(files)*syncfsBytesPerFile+syncfsSlack

@@ -19,6 +19,9 @@ import (
 // would wait for all of it. So the pull looks at the machine's dirty data
 // (/proc/meminfo) before each sync.
 
+// haveSyncfs: syncTree can sync the destination's filesystem.
+const haveSyncfs = true
+
 // syncTree flushes the filesystem that holds root to disk.
 func syncTree(root *os.Root) error {
 	f, err := root.Open(".")

@@ -7,6 +7,9 @@ import (
 	"os"
 )
 
+// haveSyncfs: there is no syncfs(2) here.
+const haveSyncfs = false
+
 // syncTree is not used: without syncfs(2) a tree pull fsyncs each file
 // (dirtyBytes does not know).
 func syncTree(*os.Root) error {
