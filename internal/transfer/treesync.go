@@ -15,13 +15,14 @@ import (
 // treeSyncWorkers is how many fsyncs a tree pull keeps in flight. On ext4
 // an fsync of a new file waits for a journal commit, and fsyncs issued
 // while a commit runs share the next one: many at once cost a few commits,
-// not one each.
+// not one each. 4, 8, 16, 32 and 64 were compared (docs/benchmarks.md); the
+// load of the shared machine varied the results more than the count did.
 const treeSyncWorkers = 16
 
-// fileSyncer makes the files a tree pull writes durable: each file handed
-// to it is fsynced, then closed, by one of a pool of workers, while the
-// pull goes on writing the next ones. wait returns once every file handed
-// over so far is done, with the first error.
+// fileSyncer makes a tree pull's files and directories durable: each file
+// handed to it is fsynced, then closed, by one of a pool of workers. wait
+// returns once every file handed over so far is done, with the first
+// error.
 type fileSyncer struct {
 	sync    func(outFile) error
 	workers int
