@@ -66,6 +66,12 @@ type PullOptions struct {
 
 	// stats, if set, counts a tree pull's per-entry operations (tests).
 	stats *treePullStats
+	// syncFile, if set, is how a stream-layout tree pull fsyncs each file
+	// and directory (tests; the default is the file's Sync).
+	syncFile func(outFile) error
+	// dirtyBytes, if set, replaces dirtyBytes for a stream-layout tree
+	// pull's choice of sync (tests).
+	dirtyBytes func() (int64, bool)
 }
 
 // treePullStats counts the operations of a tree pull whose number per

@@ -46,3 +46,12 @@ func (d *outDir) isLink(name string) (bool, error) {
 
 func (d *outDir) rename(from, to string) error { return d.root.Rename(from, to) }
 func (d *outDir) remove(name string)           { _ = d.root.Remove(name) }
+
+// openSync opens the file name to fsync it.
+func (d *outDir) openSync(name string) (outFile, error) {
+	f, err := d.root.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}

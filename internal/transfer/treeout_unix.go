@@ -109,3 +109,12 @@ func (o *rawOut) Write(p []byte) (int, error) {
 func (o *rawOut) Chmod(mode fs.FileMode) error { return unix.Fchmod(o.fd, uint32(mode.Perm())) }
 func (o *rawOut) Sync() error                  { return unix.Fsync(o.fd) }
 func (o *rawOut) Close() error                 { return unix.Close(o.fd) }
+
+// openSync opens the file name to fsync it.
+func (d *outDir) openSync(name string) (outFile, error) {
+	fd, err := unix.Openat(d.fd, name, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+	}
+	return &rawOut{fd: fd}, nil
+}

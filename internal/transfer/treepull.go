@@ -86,6 +86,12 @@ type treeWriter struct {
 	curDir string
 	cur    *outDir
 	batch  renameBatch
+	// fsyncs fsyncs a batch's files, and the changed directories at the
+	// end, when a syncfs would also write others' data (syncPlan).
+	fsyncs *fileSyncer
+	// changed is the directories to fsync once every entry is in place.
+	changed dirSet
+	plan    syncPlan
 }
 
 // outFile is a temporary file a tree pull writes.
@@ -132,8 +138,11 @@ func (tw *treeWriter) run(next func() (content.TreeEntry, bool)) error {
 	if err := tw.dirs.done("", tw.setMode); err != nil {
 		return err
 	}
-	// The renames and modes of the last batch.
-	return syncTree(tw.root)
+	// The renames, new directories and modes.
+	if tw.plan.syncfs(len(tw.changed), 0) {
+		return syncTree(tw.root)
+	}
+	return syncDirs(tw.root, tw.changed, tw.fsyncs)
 }
 
 // entry creates e if it is selected.
@@ -169,6 +178,7 @@ func (tw *treeWriter) entry(e content.TreeEntry) error {
 // as fresh (linkGuard) when the pull creates it.
 func (tw *treeWriter) mkdir(p string) error {
 	fp := filepath.FromSlash(p)
+	tw.changed.add(p)
 	if tw.links.inFresh(path.Dir(p)) {
 		if err := tw.root.Mkdir(fp, 0o700); err != nil {
 			return tw.root.MkdirAll(fp, 0o700)
@@ -220,6 +230,7 @@ func (tw *treeWriter) parent(p string) (*outDir, string, error) {
 		tw.curDir, tw.cur = dir, d
 		return d, name, nil
 	}
+	tw.changed.add(dir)
 	if dir != "." {
 		if err := tw.links.check(dir); err != nil {
 			return nil, "", err
@@ -329,11 +340,6 @@ func (tw *treeWriter) file(e content.TreeEntry) (err error) {
 	if err := f.Chmod(fs.FileMode(e.Mode)); err != nil {
 		return err
 	}
-	if !syncTreeOnce {
-		if err := f.Sync(); err != nil {
-			return err
-		}
-	}
 	if err := f.Close(); err != nil {
 		return err
 	}
@@ -430,8 +436,8 @@ func (cc *chunkCursor) done() {
 // flush makes the batch's files durable, renames them into place and
 // closes the directories the batch opened.
 func (tw *treeWriter) flush() error {
-	if len(tw.batch.files) > 0 && syncTreeOnce {
-		if err := syncTree(tw.root); err != nil {
+	if len(tw.batch.files) > 0 {
+		if err := tw.syncBatch(); err != nil {
 			return err
 		}
 	}
@@ -453,9 +459,32 @@ func (tw *treeWriter) flush() error {
 	return nil
 }
 
+// syncBatch makes the batch's files durable: one syncfs of the
+// destination's filesystem when little else is waiting to be written on
+// the machine, otherwise an fsync of each file (syncPlan).
+func (tw *treeWriter) syncBatch() error {
+	if tw.plan.syncfs(len(tw.batch.files), tw.batch.bytes) {
+		return syncTree(tw.root)
+	}
+	var errs []error
+	for _, p := range tw.batch.files {
+		f, err := p.dir.openSync(p.tmp)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: open to sync: %w", p.path, err))
+			break
+		}
+		tw.fsyncs.add(f)
+	}
+	if err := tw.fsyncs.wait(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
 // cleanup removes the temporary files of a failed pull and closes what is
 // open.
 func (tw *treeWriter) cleanup() {
+	tw.fsyncs.stop()
 	for _, p := range tw.batch.files {
 		p.dir.remove(p.tmp)
 	}
@@ -475,7 +504,13 @@ func pullTreeStream(ctx context.Context, mf *manifestFile, store BlobStore, root
 	if !sel.all() {
 		want = func() (func(int64, content.ChunkRef) bool, func()) { return wantCursor(mf, sel) }
 	}
-	tw := &treeWriter{root: root, dir: dir, links: links, sel: sel, opts: opts, prog: prog, h: sha256.New()}
+	tw := &treeWriter{root: root, dir: dir, links: links, sel: sel, opts: opts, prog: prog, h: sha256.New(),
+		changed: dirSet{}}
+	tw.plan = syncPlan{dirty: opts.dirtyBytes}
+	if tw.plan.dirty == nil {
+		tw.plan.dirty = dirtyBytes
+	}
+	tw.fsyncs = newFileSyncer(treeSyncWorkers, opts.syncFile)
 	err := streamEntries(ctx, mf, store, opts, prog, want, func(cc chunkCursor, next func() (content.TreeEntry, bool)) error {
 		tw.ctx, tw.cc = cc.ctx, cc
 		return tw.run(next)
