@@ -110,7 +110,7 @@ func testTree(t *testing.T, newDB NewDB) {
 	}
 	var evs []eventlog.Event
 	next, prev := 1, ""
-	for _, batch := range []int{1, 1, 2, 5, 1, 13, 8, 3, 30} {
+	for _, batch := range []int{1, 1, 2, 5, 1, 13, 8, 3, 30, 300} {
 		nes := Artifacts(t, next, batch, prev)
 		next, prev = next+batch, nes[batch-1].Subject
 		evs = append(evs, appendOK(t, s, nes...)...)

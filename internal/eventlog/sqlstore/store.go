@@ -89,6 +89,9 @@ func (s *Store) AppendFunc(ctx context.Context, fn func(context.Context, eventlo
 		head = eventlog.Head{Seq: ev.Seq, Hash: ev.Hash}
 		out = append(out, ev)
 	}
+	if err := tree.flush(); err != nil {
+		return nil, fmt.Errorf("append: %w", s.d.WrapError(err))
+	}
 	if err := tx.Commit(ctx); err != nil {
 		return nil, fmt.Errorf("append: commit: %w", s.d.WrapError(err))
 	}

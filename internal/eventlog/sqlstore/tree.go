@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/artifact-store/artstore/internal/eventlog"
@@ -78,12 +79,21 @@ func readNodes(ctx context.Context, q Tx, keys []any, into map[int64]tlog.Hash) 
 }
 
 // treeAppender appends events' leaves to the tree and queues the inserts
-// of the nodes they complete on a write transaction.
+// of the nodes they complete on a write transaction, nodeChunk rows to an
+// INSERT statement (about two nodes per event: one statement per row was
+// most of the tree's cost in an append).
 type treeAppender struct {
-	t    *tlog.Tree
-	err  error
-	node func(n tlog.Node, h tlog.Hash)
+	t       *tlog.Tree
+	err     error
+	node    func(n tlog.Node, h tlog.Hash)
+	pending []any // id, hash of each node not yet inserted
+	insert  func(rows []any) error
 }
+
+// nodeChunk is the number of nodes one INSERT stores; fewer are inserted
+// in chunks of descending powers of two (see flush), so an append uses at
+// most nine distinct statements however many nodes it stores.
+const nodeChunk = 256
 
 // frontierCache remembers the tree's frontier after this store's last
 // append, with the log's head then. An append whose transaction finds the
@@ -133,13 +143,33 @@ func (s *Store) newTreeAppender(ctx context.Context, tx Tx, head eventlog.Head) 
 
 // newTreeAppender appends to t, inserting nodes on tx.
 func newTreeAppender(ctx context.Context, tx Tx, t *tlog.Tree) *treeAppender {
-	a := &treeAppender{t: t}
+	a := &treeAppender{t: t, pending: make([]any, 0, 2*nodeChunk)}
+	a.insert = func(rows []any) error {
+		return tx.Exec(ctx, `INSERT INTO merkle_nodes (id, hash) VALUES `+nodeValues(len(rows)/2), rows...)
+	}
 	a.node = func(n tlog.Node, h tlog.Hash) {
-		if a.err == nil {
-			a.err = tx.Exec(ctx, `INSERT INTO merkle_nodes (id, hash) VALUES ($1, $2)`, tlog.NodeKey(n), h[:])
+		a.pending = append(a.pending, tlog.NodeKey(n), h[:])
+		if a.err == nil && len(a.pending) == 2*nodeChunk {
+			a.err = a.insert(a.pending)
+			// Exec may keep the arguments until the transaction's next
+			// statement: a new slice for the next chunk.
+			a.pending = make([]any, 0, 2*nodeChunk)
 		}
 	}
 	return a
+}
+
+// nodeValues returns the VALUES list of an INSERT of n nodes: "($1, $2),
+// ($3, $4), ...".
+func nodeValues(n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "($%d, $%d)", 2*i+1, 2*i+2)
+	}
+	return b.String()
 }
 
 // add appends the leaf of the event seq whose chain hash is hash.
@@ -153,7 +183,28 @@ func (a *treeAppender) add(seq int64, hash string) error {
 	}
 	a.t.Append(leaf, a.node)
 	if a.err != nil {
-		return fmt.Errorf("merkle tree: insert node: %w", a.err)
+		return fmt.Errorf("merkle tree: insert nodes: %w", a.err)
+	}
+	return nil
+}
+
+// flush inserts the nodes still queued, in chunks of descending powers of
+// two below nodeChunk. It must run before the transaction commits or reads
+// merkle_nodes.
+func (a *treeAppender) flush() error {
+	if a.err != nil {
+		return fmt.Errorf("merkle tree: insert nodes: %w", a.err)
+	}
+	rows := a.pending
+	a.pending = nil
+	for n := nodeChunk / 2; len(rows) > 0; n /= 2 {
+		if len(rows) < 2*n {
+			continue
+		}
+		if err := a.insert(rows[:2*n]); err != nil {
+			return fmt.Errorf("merkle tree: insert nodes: %w", err)
+		}
+		rows = rows[2*n:]
 	}
 	return nil
 }
@@ -188,7 +239,7 @@ func (s *Store) backfillTree(ctx context.Context, tx Tx) error {
 			return fmt.Errorf("build the Merkle tree: %w", err)
 		}
 		if len(page) == 0 {
-			return nil
+			return a.flush()
 		}
 		for _, r := range page {
 			if r.seq != next {
