@@ -83,7 +83,8 @@ file is not replaced unless --force is given. Through a daemon the
 bundle streams as it is made; a daemon that fails partway cuts the
 connection and the export fails.
 
-Check a bundle with artstore verify-bundle.`,
+Check a bundle with artstore verify-bundle; bring it into another store
+with artstore import.`,
 		Example: `  $ artstore export releases/app:12 -o app-12.evidence.tar
   $ artstore export releases/app:12 --closure -o app-12.tar     # with every input, to any depth
   $ artstore export releases/app:12 --depth 1 -o app-12.tar     # with its direct inputs only
