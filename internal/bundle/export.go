@@ -2,6 +2,7 @@ package bundle
 
 import (
 	"archive/tar"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -97,28 +98,17 @@ func gather(ctx context.Context, src Source, req Request, cp tlog.Checkpoint) (*
 	if err != nil {
 		return nil, err
 	}
-	slices.SortFunc(g.events, func(a, b eventlog.Event) int { return compareInt(a.Seq, b.Seq) })
+	slices.SortFunc(g.events, func(a, b eventlog.Event) int { return cmp.Compare(a.Seq, b.Seq) })
 	for _, e := range g.events {
 		g.index.Events = append(g.index.Events, e.Seq)
 	}
 	return g, nil
 }
 
-func compareInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
 // state is what an artifact's events say about it.
 type state struct {
 	id      string
 	reg     *eventlog.ArtifactRegistered
-	regEv   eventlog.Event
 	deleted bool
 }
 
@@ -146,7 +136,7 @@ func describe(id string, evs []eventlog.Event) (*state, error) {
 			if i != 0 || p.ID != id {
 				return nil, fmt.Errorf("event %d registers %s again", e.Seq, p.ID)
 			}
-			st.reg, st.regEv = p, e
+			st.reg = p
 		case *eventlog.ArtifactDeleted:
 			st.deleted = true
 		}

@@ -3,6 +3,7 @@ package bundle
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/artifact-store/artstore/internal/eventlog"
 	"github.com/artifact-store/artstore/internal/tlog"
@@ -53,13 +54,13 @@ func VerifyForeign(p *eventlog.ArtifactImported) (Foreign, error) {
 		if !validPrev(fe.Seq, fe.Prev) {
 			return Foreign{}, fmt.Errorf("%w: event %d: bad prev hash", ErrForeign, fe.Seq)
 		}
-		proof := make(tlog.Proof, len(fe.Proof))
-		for j, h := range fe.Proof {
-			pf, err := tlog.ParseProof([]byte(h + "\n"))
-			if err != nil || len(pf) != 1 {
-				return Foreign{}, fmt.Errorf("%w: event %d: proof hash %d is malformed", ErrForeign, fe.Seq, j)
-			}
-			proof[j] = pf[0]
+		var text strings.Builder
+		for _, h := range fe.Proof {
+			text.WriteString(h + "\n")
+		}
+		proof, err := tlog.ParseProof([]byte(text.String()))
+		if err != nil || len(proof) != len(fe.Proof) {
+			return Foreign{}, fmt.Errorf("%w: event %d: malformed proof: %v", ErrForeign, fe.Seq, err)
 		}
 		hash := eventlog.Hash(fe.Prev, []byte(fe.Body))
 		if err := tlog.VerifyInclusion(hash, fe.Seq-1, cp.Head, proof); err != nil {

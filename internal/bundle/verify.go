@@ -171,7 +171,6 @@ type verifier struct {
 	ix    Index
 	head  tlog.Head
 	arts  map[string]*ArtifactReport
-	regs  map[string]*eventlog.ArtifactRegistered
 	types eventlog.Types
 }
 
@@ -338,7 +337,6 @@ func (v *verifier) checkpoint() error {
 // payload, and collects what they say about each artifact.
 func (v *verifier) events() error {
 	v.types = eventlog.DefaultTypes()
-	v.regs = map[string]*eventlog.ArtifactRegistered{}
 	ids := map[string]bool{}
 	for _, a := range v.ix.Artifacts {
 		ids[a.ID] = true
@@ -418,17 +416,7 @@ func validPrev(seq int64, prev string) bool {
 		return false
 	}
 	_, err := hex.DecodeString(prev)
-	return err == nil && prev == lowerHex(prev)
-}
-
-func lowerHex(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c >= 'A' && c <= 'F' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
+	return err == nil && prev == strings.ToLower(prev)
 }
 
 // apply records what event e says about its subject.
@@ -442,7 +430,6 @@ func (v *verifier) apply(e eventlog.Event) error {
 		if a != nil || reg.ID != e.Subject {
 			return fmt.Errorf("registers %s, which an earlier event of the bundle registered", reg.ID)
 		}
-		v.regs[e.Subject] = reg
 		v.arts[e.Subject] = &ArtifactReport{
 			Registration: reg,
 			ID:           reg.ID, Ref: reg.Name + ":" + reg.Version, Digest: reg.ContentDigest.String(), Size: reg.Size,
@@ -478,6 +465,15 @@ func (v *verifier) apply(e eventlog.Event) error {
 	return nil
 }
 
+// registration returns the registration of artifact id the bundle's
+// events hold, nil if none.
+func (v *verifier) registration(id string) *eventlog.ArtifactRegistered {
+	if a := v.arts[id]; a != nil {
+		return a.Registration
+	}
+	return nil
+}
+
 // payloadArtifact returns the artifact a payload names, if it names one.
 func payloadArtifact(p eventlog.Payload) string {
 	switch p := p.(type) {
@@ -508,10 +504,10 @@ func (v *verifier) artifacts() error {
 	var order []closureStep
 	err := walkClosure(roots, v.ix.Closure, func(step closureStep) ([]string, error) {
 		order = append(order, step)
-		reg := v.regs[step.id]
+		reg := v.registration(step.id)
 		switch {
 		case reg == nil && step.of != "":
-			of := v.regs[step.of]
+			of := v.registration(step.of)
 			ref := step.id
 			for _, in := range of.Provenance.Inputs {
 				if in.ArtifactID == step.id && in.Ref != "" {
@@ -535,8 +531,8 @@ func (v *verifier) artifacts() error {
 		if order[i].id != a.ID || order[i].depth != a.Depth {
 			return invalid(name, "lists %s at depth %d where the provenance closure has %s at depth %d", a.ID, a.Depth, order[i].id, order[i].depth)
 		}
-		reg, rep := v.regs[a.ID], v.arts[a.ID]
-		want := (&state{id: a.ID, reg: reg, deleted: rep.Deleted}).artifact(a.Depth)
+		rep := v.arts[a.ID]
+		want := (&state{id: a.ID, reg: rep.Registration, deleted: rep.Deleted}).artifact(a.Depth)
 		if a != want {
 			return invalid(name, "says %s is %s %s (%d bytes, manifest %s, bytes in bundle: %v); its events say %s %s (%d bytes, manifest %s, bytes in bundle: %v)",
 				a.ID, a.Ref, a.Digest, a.Size, a.Manifest, a.Bytes, want.Ref, want.Digest, want.Size, want.Manifest, want.Bytes)
