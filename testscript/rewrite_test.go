@@ -45,7 +45,7 @@ func cmdRewriteLog(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("rewrite-log: the log has %d events, fewer than %d", len(evs), n)
 		}
 		from = n + 1
-		nodes, err = eventlogtest.TreeNodes(evs[:n])
+		nodes, err = eventlogtest.TreeRows(evs[:n])
 	}
 	ts.Check(err)
 	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(10000)")
@@ -60,7 +60,7 @@ func cmdRewriteLog(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	}
 	triggers := []string{"events_no_update BEFORE UPDATE ON events", "events_no_delete BEFORE DELETE ON events",
-		"merkle_nodes_no_update BEFORE UPDATE ON merkle_nodes", "merkle_nodes_no_delete BEFORE DELETE ON merkle_nodes"}
+		"tree_nodes_no_update BEFORE UPDATE ON tree_nodes", "tree_nodes_no_delete BEFORE DELETE ON tree_nodes"}
 	for _, tr := range triggers {
 		name, _, _ := strings.Cut(tr, " ")
 		exec("DROP TRIGGER " + name)
@@ -70,9 +70,9 @@ func cmdRewriteLog(ts *testscript.TestScript, neg bool, args []string) {
 		exec(`INSERT INTO events (seq, time_ns, actor, type, subject, body, prev, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 			r.Seq, r.TimeNS, r.Actor, r.Type, r.Subject, r.Body, r.Prev, r.Hash)
 	}
-	exec(`DELETE FROM merkle_nodes`)
-	for k, h := range nodes {
-		exec(`INSERT INTO merkle_nodes (id, hash) VALUES (?, ?)`, k, h)
+	exec(`DELETE FROM tree_nodes`)
+	for seq, hs := range nodes {
+		exec(`INSERT INTO tree_nodes (seq, hashes) VALUES (?, ?)`, seq, hs)
 	}
 	for _, tr := range triggers {
 		exec("CREATE TRIGGER " + tr + " BEGIN SELECT RAISE(ABORT, 'append-only'); END")

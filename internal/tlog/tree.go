@@ -10,9 +10,10 @@
 // so the leaf hash is SHA-256(0x00 || hash) and a node hash is
 // SHA-256(0x01 || left || right).
 //
-// A store keeps every complete subtree, leaves included, keyed by NodeKey.
-// A proof or a root of any size then reads O(log n) nodes, and the lower
-// nodes of a proof have neighbouring keys.
+// A store keeps every complete subtree above the leaves with the event
+// whose append completes it (EventRow, CompletingEvent) and reads a leaf
+// from its event's hash. A proof or a root of any size then reads O(log n)
+// rows.
 package tlog
 
 import (
@@ -50,8 +51,8 @@ var (
 // Index*2^Level.
 type Node = compact.NodeID
 
-// NodeKey returns the key a store files node n under: its position in an
-// in-order walk of the infinite tree (Index<<(Level+1) + 2^Level - 1), one
+// NodeKey returns a key for node n, as an in-memory store of every node
+// files it: its position in an in-order walk of the infinite tree (Index<<(Level+1) + 2^Level - 1), one
 // integer for every node of any level, growing with the log. It is defined
 // for trees of up to 2^62 leaves.
 func NodeKey(n Node) int64 {
@@ -62,6 +63,24 @@ func NodeKey(n Node) int64 {
 func KeyNode(k int64) Node {
 	level := uint(bits.TrailingZeros64(^uint64(k)))
 	return Node{Level: level, Index: uint64(k) >> (level + 1)}
+}
+
+// CompletingEvent returns the event whose append completes node n, of
+// level 1 or above, and n's position in that event's row (EventRow): node
+// (level l, index i) covers events i*2^l+1 to (i+1)*2^l and is complete
+// once the last of them is appended, as the (l-1)-th node of its row.
+func CompletingEvent(n Node) (seq int64, pos int) {
+	return int64((n.Index + 1) << n.Level), int(n.Level) - 1
+}
+
+// RowNodes returns how many nodes the append of event seq completes, the
+// number of hashes in its row: one per trailing zero bit of seq (none for
+// an odd seq, half of all events).
+func RowNodes(seq int64) int {
+	if seq <= 0 {
+		return 0
+	}
+	return bits.TrailingZeros64(uint64(seq))
 }
 
 // LeafHash returns the leaf hash of an event whose chain hash is the hex
@@ -148,6 +167,23 @@ func (t *Tree) Append(leaf Hash, store func(n Node, h Hash)) {
 	if err := t.r.Append(leaf[:], visit); err != nil {
 		panic(fmt.Sprintf("tlog: append: %v", err))
 	}
+}
+
+// EventRow is Append for a store: it appends leaf and returns the hashes
+// of the nodes of level 1 and above that it completes, lowest first,
+// concatenated (RowNodes(t.Size()) of them; nil when there are none).
+// Leaves are not in rows: a store reads them from the events.
+func (t *Tree) EventRow(leaf Hash) []byte {
+	var row []byte
+	if k := RowNodes(t.Size() + 1); k > 0 {
+		row = make([]byte, 0, k*HashSize)
+	}
+	t.Append(leaf, func(n Node, h Hash) {
+		if n.Level > 0 {
+			row = append(row, h[:]...)
+		}
+	})
+	return row
 }
 
 // Frontier returns the hashes of the tree's FrontierNodes, left to right

@@ -271,3 +271,58 @@ func BenchmarkTreeAppend(b *testing.B) {
 	}
 	b.ReportMetric(float64(stored)/float64(b.N), "nodes/op")
 }
+
+// TestEventRowsHoldEveryNodeAboveTheLeaves checks the store layout: the
+// rows EventRow returns, read at CompletingEvent, hold exactly the nodes of
+// level 1 and above that Append reports, each in the row of the event
+// that completes it, and RowNodes gives each row's length.
+func TestEventRowsHoldEveryNodeAboveTheLeaves(t *testing.T) {
+	ref := newMemTree()
+	tr, err := NewTree(0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[int64][]byte{}
+	const n = 300
+	for i := range n {
+		leaf := Hash(sha256.Sum256([]byte{byte(i), byte(i >> 8)}))
+		ref.add(leaf)
+		seq := int64(i + 1)
+		row := tr.EventRow(leaf)
+		if len(row) != RowNodes(seq)*HashSize {
+			t.Fatalf("event %d: row of %d bytes, want %d nodes", seq, len(row), RowNodes(seq))
+		}
+		if row != nil {
+			rows[seq] = row
+		}
+	}
+	if tr.Head() != ref.t.Head() {
+		t.Fatalf("EventRow's tree head %v, Append's %v", tr.Head(), ref.t.Head())
+	}
+	stored := 0
+	for k, want := range ref.nodes {
+		nd := KeyNode(k)
+		if nd.Level == 0 {
+			continue
+		}
+		stored++
+		seq, pos := CompletingEvent(nd)
+		row, ok := rows[seq]
+		if !ok || len(row) < (pos+1)*HashSize {
+			t.Fatalf("node %+v: no hash %d in the row of event %d (%d bytes)", nd, pos, seq, len(row))
+		}
+		if got := Hash(row[pos*HashSize:][:HashSize]); got != want {
+			t.Errorf("node %+v: row of event %d holds %s at %d, want %s", nd, seq, got, pos, want)
+		}
+	}
+	total := 0
+	for _, row := range rows {
+		total += len(row) / HashSize
+	}
+	if total != stored || stored != n-bits.OnesCount(n) {
+		t.Errorf("rows hold %d nodes, the tree has %d above its leaves (want %d)", total, stored, n-bits.OnesCount(n))
+	}
+	if RowNodes(0) != 0 || RowNodes(1) != 0 || RowNodes(8) != 3 || RowNodes(12) != 2 {
+		t.Errorf("RowNodes(0, 1, 8, 12) = %d, %d, %d, %d; want 0, 0, 3, 2", RowNodes(0), RowNodes(1), RowNodes(8), RowNodes(12))
+	}
+}

@@ -39,9 +39,13 @@ type DB interface {
 	// ForgetTree drops the Merkle tree's table and the record of its
 	// migration, leaving the database as it was before the tree existed.
 	ForgetTree(t testing.TB)
+	// RevertTree takes the database back to schema version 3, before
+	// tree_nodes: that table dropped, and migration 0002's merkle_nodes
+	// holding nodes (every node and leaf, keyed by tlog.NodeKey).
+	RevertTree(t testing.TB, nodes map[int64][]byte)
 	// ReplaceEvents deletes the events with seq >= from and inserts rows;
-	// with nodes not nil it also replaces every Merkle tree node with
-	// nodes (keyed by tlog.NodeKey).
+	// with nodes not nil it also replaces every Merkle tree row with
+	// nodes (tree_nodes rows keyed by seq, as TreeRows returns them).
 	ReplaceEvents(t testing.TB, from int64, rows []eventlog.StoredRow, nodes map[int64][]byte)
 }
 
@@ -79,6 +83,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"TreeNotAView", testTreeNotAView},
 		{"TreeBuiltOnOpen", testTreeBuiltOnOpen},
 		{"RewrittenHistory", testRewrittenHistory},
+		{"DamagedTreeRows", testDamagedTreeRows},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newDB) })

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/artifact-store/artstore/internal/eventlog"
@@ -184,20 +185,29 @@ func testTreeNotAView(t *testing.T, newDB NewDB) {
 	checkProofs(t, s, readAll(t, s, 0))
 }
 
-// testTreeBuiltOnOpen: a log from before the tree gets it built, from its
-// events, when a store opens it.
+// testTreeBuiltOnOpen: a log from before the tree, or from before
+// tree_nodes (with every node in merkle_nodes), gets the tree built from
+// its events when a store opens it.
 func testTreeBuiltOnOpen(t *testing.T, newDB NewDB) {
-	db := newDB(t)
-	s := db.Open(t, eventlog.Options{})
-	Fill(t, s, 2500, 1000) // more than one page of the backfill
-	want := treeHead(t, s)
-	db.ForgetTree(t)
-	s2 := db.Open(t, eventlog.Options{})
-	if got := treeHead(t, s2); got != want {
-		t.Errorf("tree head after the backfill = %d %s, want %d %s", got.Size, got.Root, want.Size, want.Root)
+	for _, from := range []string{"no tree", "merkle_nodes"} {
+		t.Run(from, func(t *testing.T) {
+			db := newDB(t)
+			s := db.Open(t, eventlog.Options{})
+			Fill(t, s, 2500, 1000) // more than one page of the backfill
+			want := treeHead(t, s)
+			if from == "no tree" {
+				db.ForgetTree(t)
+			} else {
+				db.RevertTree(t, newRefTree(t, readAll(t, s, 0)).nodes)
+			}
+			s2 := db.Open(t, eventlog.Options{})
+			if got := treeHead(t, s2); got != want {
+				t.Errorf("tree head after the backfill = %d %s, want %d %s", got.Size, got.Root, want.Size, want.Root)
+			}
+			checkProofs(t, s2, readAll(t, s2, 0))
+			verifyOK(t, s2, 1)
+		})
 	}
-	checkProofs(t, s2, readAll(t, s2, 0))
-	verifyOK(t, s2, 1)
 }
 
 // rewrite returns the log evs without event del, every later event sealed
@@ -261,7 +271,9 @@ func testRewrittenHistory(t *testing.T, newDB NewDB) {
 					}
 					kept = append(kept, ev)
 				}
-				nodes = newRefTree(t, kept).nodes
+				if nodes, err = TreeRows(kept); err != nil {
+					t.Fatal(err)
+				}
 			}
 			db.ReplaceEvents(t, 4, rows, nodes)
 
@@ -286,14 +298,14 @@ func testRewrittenHistory(t *testing.T, newDB NewDB) {
 // database substitutes for evs (a whole log, oldest first) to remove event
 // del without a trace in the hash chain: the events after it sealed again
 // with their new seq and prev (rows, from seq del on), and the Merkle
-// tree of the result with every node (keyed by tlog.NodeKey). With del 0
+// tree of the result as a store keeps it (TreeRows). With del 0
 // nothing is removed. Tests and scripts write them with raw SQL.
 func RewriteWithout(evs []eventlog.Event, del int64) ([]eventlog.StoredRow, map[int64][]byte, error) {
 	if del < 0 || del > int64(len(evs)) {
 		return nil, nil, fmt.Errorf("rewrite: no event %d in a log of %d", del, len(evs))
 	}
 	if del == 0 {
-		nodes, err := TreeNodes(evs)
+		nodes, err := TreeRows(evs)
 		return nil, nodes, err
 	}
 	kept := append([]eventlog.Event{}, evs[:del-1]...)
@@ -313,24 +325,69 @@ func RewriteWithout(evs []eventlog.Event, del int64) ([]eventlog.StoredRow, map[
 		kept = append(kept, ev)
 		prev = ev.Hash
 	}
-	nodes, err := TreeNodes(kept)
+	nodes, err := TreeRows(kept)
 	return rows, nodes, err
 }
 
-// TreeNodes returns every node of the Merkle tree over evs, keyed by
-// tlog.NodeKey, as a store keeps them.
-func TreeNodes(evs []eventlog.Event) (map[int64][]byte, error) {
+// TreeRows returns the Merkle tree over evs as a store keeps it: the
+// tree_nodes rows (tlog.EventRow), keyed by seq.
+func TreeRows(evs []eventlog.Event) (map[int64][]byte, error) {
 	tr, err := tlog.NewTree(0, nil)
 	if err != nil {
 		return nil, err
 	}
-	nodes := map[int64][]byte{}
+	rows := map[int64][]byte{}
 	for _, ev := range evs {
 		leaf, err := tlog.LeafHash(ev.Hash)
 		if err != nil {
 			return nil, fmt.Errorf("event %d: %w", ev.Seq, err)
 		}
-		tr.Append(leaf, func(n tlog.Node, h tlog.Hash) { nodes[tlog.NodeKey(n)] = append([]byte(nil), h[:]...) })
+		if row := tr.EventRow(leaf); row != nil {
+			rows[ev.Seq] = row
+		}
 	}
-	return nodes, nil
+	return rows, nil
+}
+
+// testDamagedTreeRows: a tree row that is missing, or of the wrong length,
+// fails Verify and the reads that need it, naming the event whose row it
+// is; none of them returns a hash made from a damaged row.
+func testDamagedTreeRows(t *testing.T, newDB NewDB) {
+	cases := []struct {
+		name   string
+		damage func(rows map[int64][]byte)
+		reason string
+	}{
+		{"missing", func(rows map[int64][]byte) { delete(rows, 8) }, "no tree row for event 8"},
+		{"short", func(rows map[int64][]byte) { rows[8] = rows[8][:40] }, "row of event 8 has 40 bytes"},
+		{"long", func(rows map[int64][]byte) { rows[8] = append(rows[8], 0) }, "row of event 8 has 97 bytes"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			db := newDB(t)
+			s := db.Open(t, eventlog.Options{})
+			evs := appendOK(t, s, Artifacts(t, 1, 10, "")...)
+			rows, err := TreeRows(evs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.damage(rows)
+			db.ReplaceEvents(t, 11, nil, rows)
+			s = db.Open(t, eventlog.Options{}) // no cached frontier
+			rep, err := s.Verify(ctx, 1)
+			if !errors.Is(err, eventlog.ErrTampered) || !strings.Contains(rep.Reason, tc.reason) {
+				t.Errorf("verify: %+v, %v; want ErrTampered, %q", rep, err, tc.reason)
+			}
+			if _, err := s.TreeHead(ctx); !errors.Is(err, eventlog.ErrTampered) || !strings.Contains(err.Error(), tc.reason) {
+				t.Errorf("tree head: %v; want ErrTampered, %q", err, tc.reason)
+			}
+			if _, err := s.InclusionProof(ctx, 1, 10); !errors.Is(err, eventlog.ErrTampered) {
+				t.Errorf("inclusion proof through the damaged row: %v; want ErrTampered", err)
+			}
+			if _, err := s.Append(ctx, Artifacts(t, 11, 1, "")); !errors.Is(err, eventlog.ErrTampered) {
+				t.Errorf("append on a tree whose frontier is damaged: %v; want ErrTampered", err)
+			}
+		})
+	}
 }

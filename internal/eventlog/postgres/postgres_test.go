@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -150,7 +151,24 @@ func TestRebuildKeepsIndexes(t *testing.T) {
 
 func (d *db) ForgetTree(t testing.TB) {
 	// Later migrations go too: the database is as it was before the tree.
-	d.must(t, `DROP TABLE merkle_nodes`, `DROP INDEX artifacts_live_name`, `DELETE FROM schema_migrations WHERE version >= 2`)
+	d.must(t, `DROP TABLE tree_nodes`, `DROP INDEX artifacts_live_name`, `DELETE FROM schema_migrations WHERE version >= 2`)
+}
+
+func (d *db) RevertTree(t testing.TB, nodes map[int64][]byte) {
+	t.Helper()
+	script, err := os.ReadFile("migrations/0002_merkle_tree.up.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stmts := []string{`DROP TABLE tree_nodes`, string(script), `DELETE FROM schema_migrations WHERE version >= 4`}
+	var values []string
+	for k, h := range nodes {
+		values = append(values, fmt.Sprintf(`(%d, '\\x%x'::bytea)`, k, h))
+	}
+	if len(values) > 0 {
+		stmts = append(stmts, `INSERT INTO merkle_nodes (id, hash) VALUES `+strings.Join(values, ", "))
+	}
+	d.must(t, stmts...)
 }
 
 func (d *db) ReplaceEvents(t testing.TB, from int64, rows []eventlog.StoredRow, nodes map[int64][]byte) {
@@ -173,20 +191,20 @@ func (d *db) ReplaceEvents(t testing.TB, from int64, rows []eventlog.StoredRow, 
 		}
 	}
 	exec("ALTER TABLE events DISABLE TRIGGER USER")
-	exec("ALTER TABLE merkle_nodes DISABLE TRIGGER USER")
+	exec("ALTER TABLE tree_nodes DISABLE TRIGGER USER")
 	exec(`DELETE FROM events WHERE seq >= $1`, from)
 	for _, r := range rows {
 		exec(`INSERT INTO events (seq, time_ns, actor, type, subject, body, prev, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 			r.Seq, r.TimeNS, r.Actor, r.Type, r.Subject, r.Body, r.Prev, r.Hash)
 	}
 	if nodes != nil {
-		exec(`DELETE FROM merkle_nodes`)
-		for k, h := range nodes {
-			exec(`INSERT INTO merkle_nodes (id, hash) VALUES ($1, $2)`, k, h)
+		exec(`DELETE FROM tree_nodes`)
+		for seq, hs := range nodes {
+			exec(`INSERT INTO tree_nodes (seq, hashes) VALUES ($1, $2)`, seq, hs)
 		}
 	}
 	exec("ALTER TABLE events ENABLE TRIGGER USER")
-	exec("ALTER TABLE merkle_nodes ENABLE TRIGGER USER")
+	exec("ALTER TABLE tree_nodes ENABLE TRIGGER USER")
 	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -363,7 +363,24 @@ func TestFailedRebuildEndsItsRead(t *testing.T) {
 
 func (d *db) ForgetTree(t testing.TB) {
 	// Later migrations go too: the database is as it was before the tree.
-	d.must(t, `DROP TABLE merkle_nodes`, `DROP INDEX artifacts_live_name`, `DELETE FROM schema_migrations WHERE version >= 2`)
+	d.must(t, `DROP TABLE tree_nodes`, `DROP INDEX artifacts_live_name`, `DELETE FROM schema_migrations WHERE version >= 2`)
+}
+
+func (d *db) RevertTree(t testing.TB, nodes map[int64][]byte) {
+	t.Helper()
+	script, err := os.ReadFile("migrations/0002_merkle_tree.up.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stmts := []string{`DROP TABLE tree_nodes`, string(script), `DELETE FROM schema_migrations WHERE version >= 4`}
+	var values []string
+	for k, h := range nodes {
+		values = append(values, fmt.Sprintf(`(%d, X'%x')`, k, h))
+	}
+	if len(values) > 0 {
+		stmts = append(stmts, `INSERT INTO merkle_nodes (id, hash) VALUES `+strings.Join(values, ", "))
+	}
+	d.must(t, stmts...)
 }
 
 func (d *db) ReplaceEvents(t testing.TB, from int64, rows []eventlog.StoredRow, nodes map[int64][]byte) {
@@ -384,7 +401,7 @@ func (d *db) ReplaceEvents(t testing.TB, from int64, rows []eventlog.StoredRow, 
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	for _, tr := range []string{"events_no_update", "events_no_delete", "merkle_nodes_no_update", "merkle_nodes_no_delete"} {
+	for _, tr := range []string{"events_no_update", "events_no_delete", "tree_nodes_no_update", "tree_nodes_no_delete"} {
 		exec("DROP TRIGGER " + tr)
 	}
 	exec(`DELETE FROM events WHERE seq >= ?`, from)
@@ -393,13 +410,13 @@ func (d *db) ReplaceEvents(t testing.TB, from int64, rows []eventlog.StoredRow, 
 			r.Seq, r.TimeNS, r.Actor, r.Type, r.Subject, r.Body, r.Prev, r.Hash)
 	}
 	if nodes != nil {
-		exec(`DELETE FROM merkle_nodes`)
-		for k, h := range nodes {
-			exec(`INSERT INTO merkle_nodes (id, hash) VALUES (?, ?)`, k, h)
+		exec(`DELETE FROM tree_nodes`)
+		for seq, hs := range nodes {
+			exec(`INSERT INTO tree_nodes (seq, hashes) VALUES (?, ?)`, seq, hs)
 		}
 	}
 	for _, tr := range []string{"events_no_update BEFORE UPDATE ON events", "events_no_delete BEFORE DELETE ON events",
-		"merkle_nodes_no_update BEFORE UPDATE ON merkle_nodes", "merkle_nodes_no_delete BEFORE DELETE ON merkle_nodes"} {
+		"tree_nodes_no_update BEFORE UPDATE ON tree_nodes", "tree_nodes_no_delete BEFORE DELETE ON tree_nodes"} {
 		exec("CREATE TRIGGER " + tr + " BEGIN SELECT RAISE(ABORT, 'append-only'); END")
 	}
 	if err := tx.Commit(); err != nil {

@@ -10,90 +10,139 @@ import (
 	"github.com/artifact-store/artstore/internal/tlog"
 )
 
-// The Merkle tree over the log (see internal/tlog) lives in merkle_nodes:
-// every complete subtree, leaves included, keyed by tlog.NodeKey (about
-// two rows per event). An append continues the tree from its frontier (at
-// most one node per bit of the log's length: cached from this store's
-// last append, else one query), appends the new events' leaves and
-// inserts the nodes they complete, in the append's transaction. A root,
-// or an inclusion or consistency proof, reads O(log n) nodes in one query.
+// The Merkle tree over the log (see internal/tlog) lives in tree_nodes:
+// one row per event whose append completes nodes above the leaves (every
+// even seq), holding their hashes (tlog.EventRow); a leaf is read from its
+// event's hash. That is about half a row per event: the rows and their
+// index entries, not the hashing, are what the tree costs an append. An
+// append continues the tree from its frontier (at most one node per bit of
+// the log's length: cached from this store's last append, else one query),
+// appends the new events' leaves and inserts the rows they complete, in
+// the append's transaction. A root, or an inclusion or consistency proof,
+// reads O(log n) rows in one query.
 //
 // The tree is part of the log, not a view: Rebuild does not touch it, and
 // it is filled from the stored events by the migration that creates it.
 
 // treeMigration is the name suffix of the migration that creates
-// merkle_nodes; after its script runs, the tree is built from the events
+// tree_nodes; after its script runs, the tree is built from the events
 // already in the log, in the same transaction.
-const treeMigration = "_merkle_tree.up.sql"
+const treeMigration = "_tree_rows.up.sql"
 
-// nodeReader returns a tlog.NodeReader over q. A missing or damaged node
-// is a *eventlog.ChainError.
+// nodeReader returns a tlog.NodeReader over q: leaves from events, other
+// nodes from the rows of the events that complete them, in one query. A
+// missing or damaged node is a *eventlog.ChainError.
 func nodeReader(ctx context.Context, q Tx) tlog.NodeReader {
 	return func(ns []tlog.Node) ([]tlog.Hash, error) {
 		if len(ns) == 0 {
 			return nil, nil
 		}
-		keys := make([]any, len(ns))
-		for i, n := range ns {
-			keys[i] = tlog.NodeKey(n)
+		var leaves, rows []any
+		for _, n := range ns {
+			if n.Level == 0 {
+				leaves = append(leaves, int64(n.Index)+1)
+			} else {
+				seq, _ := tlog.CompletingEvent(n)
+				rows = append(rows, seq)
+			}
 		}
-		nodes := make(map[int64]tlog.Hash, len(keys))
-		if err := readNodes(ctx, q, keys, nodes); err != nil {
+		got, err := readTreeRows(ctx, q, leaves, rows)
+		if err != nil {
 			return nil, err
 		}
 		out := make([]tlog.Hash, len(ns))
 		for i, n := range ns {
-			h, ok := nodes[tlog.NodeKey(n)]
-			if !ok {
-				first, end := n.Coverage()
-				return nil, &eventlog.ChainError{Seq: int64(first) + 1, Reason: fmt.Sprintf("the Merkle tree node over events %d to %d is missing", first+1, end)}
+			if out[i], err = got.node(n); err != nil {
+				return nil, err
 			}
-			out[i] = h
 		}
 		return out, nil
 	}
 }
 
-func readNodes(ctx context.Context, q Tx, keys []any, into map[int64]tlog.Hash) error {
-	rows, err := q.Query(ctx, `SELECT id, hash FROM merkle_nodes WHERE id IN (`+Placeholders(1, len(keys))+`)`, keys...)
+// treeRows holds what readTreeRows read: event hashes by seq, and
+// tree_nodes rows by seq.
+type treeRows struct {
+	leaves map[int64]string
+	rows   map[int64][]byte
+}
+
+// node returns node n's hash from r.
+func (r treeRows) node(n tlog.Node) (tlog.Hash, error) {
+	if n.Level == 0 {
+		seq := int64(n.Index) + 1
+		h, ok := r.leaves[seq]
+		if !ok {
+			return tlog.Hash{}, &eventlog.ChainError{Seq: seq, Reason: fmt.Sprintf("event %d, a leaf of the Merkle tree, is missing", seq)}
+		}
+		leaf, err := tlog.LeafHash(h)
+		if err != nil {
+			return tlog.Hash{}, &eventlog.ChainError{Seq: seq, Reason: fmt.Sprintf("stored hash: %v", err)}
+		}
+		return leaf, nil
+	}
+	seq, pos := tlog.CompletingEvent(n)
+	row, ok := r.rows[seq]
+	if !ok {
+		first, end := n.Coverage()
+		return tlog.Hash{}, &eventlog.ChainError{Seq: int64(first) + 1, Reason: fmt.Sprintf("the Merkle tree node over events %d to %d is missing (no tree row for event %d)", first+1, end, seq)}
+	}
+	if len(row) != tlog.RowNodes(seq)*tlog.HashSize {
+		return tlog.Hash{}, &eventlog.ChainError{Seq: seq, Reason: fmt.Sprintf("the Merkle tree row of event %d has %d bytes, want %d hashes of %d", seq, len(row), tlog.RowNodes(seq), tlog.HashSize)}
+	}
+	return tlog.Hash(row[pos*tlog.HashSize:][:tlog.HashSize]), nil
+}
+
+// readTreeRows reads the hashes of the events leaves and the tree rows of
+// the events rows (seqs, either list may be empty), in one query.
+func readTreeRows(ctx context.Context, q Tx, leaves, rows []any) (treeRows, error) {
+	r := treeRows{leaves: make(map[int64]string, len(leaves)), rows: make(map[int64][]byte, len(rows))}
+	var parts []string
+	if len(leaves) > 0 {
+		parts = append(parts, `SELECT 0, seq, hash, NULL FROM events WHERE seq IN (`+Placeholders(1, len(leaves))+`)`)
+	}
+	if len(rows) > 0 {
+		parts = append(parts, `SELECT 1, seq, '', hashes FROM tree_nodes WHERE seq IN (`+Placeholders(len(leaves)+1, len(rows))+`)`)
+	}
+	res, err := q.Query(ctx, strings.Join(parts, " UNION ALL "), append(leaves, rows...)...)
 	if err != nil {
-		return fmt.Errorf("read Merkle tree nodes: %w", err)
+		return r, fmt.Errorf("read Merkle tree nodes: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		var h []byte
-		if err := rows.Scan(&id, &h); err != nil {
-			return fmt.Errorf("read Merkle tree nodes: %w", err)
+	defer res.Close()
+	for res.Next() {
+		var (
+			kind, seq int64
+			hash      string
+			hashes    []byte
+		)
+		if err := res.Scan(&kind, &seq, &hash, &hashes); err != nil {
+			return r, fmt.Errorf("read Merkle tree nodes: %w", err)
 		}
-		if len(h) != tlog.HashSize {
-			first, end := tlog.KeyNode(id).Coverage()
-			return &eventlog.ChainError{Seq: int64(first) + 1, Reason: fmt.Sprintf("the Merkle tree node over events %d to %d has a hash of %d bytes", first+1, end, len(h))}
+		if kind == 0 {
+			r.leaves[seq] = hash
+		} else {
+			r.rows[seq] = hashes
 		}
-		into[id] = tlog.Hash(h)
 	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read Merkle tree nodes: %w", err)
+	if err := res.Err(); err != nil {
+		return r, fmt.Errorf("read Merkle tree nodes: %w", err)
 	}
-	return nil
+	return r, nil
 }
 
 // treeAppender appends events' leaves to the tree and queues the inserts
-// of the nodes they complete on a write transaction, nodeChunk rows to an
-// INSERT statement (about two nodes per event: one statement per row was
-// most of the tree's cost in an append).
+// of the rows they complete on a write transaction, rowChunk rows to an
+// INSERT statement.
 type treeAppender struct {
 	t       *tlog.Tree
-	err     error
-	node    func(n tlog.Node, h tlog.Hash)
-	pending []any // id, hash of each node not yet inserted
+	pending []any // seq, hashes of each row not yet inserted
 	insert  func(rows []any) error
 }
 
-// nodeChunk is the number of nodes one INSERT stores; fewer are inserted
-// in chunks of descending powers of two (see flush), so an append uses at
-// most nine distinct statements however many nodes it stores.
-const nodeChunk = 256
+// rowChunk is the number of rows one INSERT stores; fewer are inserted in
+// chunks of descending powers of two (see flush), so an append uses at
+// most nine distinct statements however many rows it stores.
+const rowChunk = 256
 
 // frontierCache remembers the tree's frontier after this store's last
 // append, with the log's head then. An append whose transaction finds the
@@ -141,27 +190,20 @@ func (s *Store) newTreeAppender(ctx context.Context, tx Tx, head eventlog.Head) 
 	return newTreeAppender(ctx, tx, t), nil
 }
 
-// newTreeAppender appends to t, inserting nodes on tx.
+// newTreeAppender appends to t, inserting rows on tx.
 func newTreeAppender(ctx context.Context, tx Tx, t *tlog.Tree) *treeAppender {
-	a := &treeAppender{t: t, pending: make([]any, 0, 2*nodeChunk)}
-	a.insert = func(rows []any) error {
-		return tx.Exec(ctx, `INSERT INTO merkle_nodes (id, hash) VALUES `+nodeValues(len(rows)/2), rows...)
+	return &treeAppender{
+		t:       t,
+		pending: make([]any, 0, 2*rowChunk),
+		insert: func(rows []any) error {
+			return tx.Exec(ctx, `INSERT INTO tree_nodes (seq, hashes) VALUES `+rowValues(len(rows)/2), rows...)
+		},
 	}
-	a.node = func(n tlog.Node, h tlog.Hash) {
-		a.pending = append(a.pending, tlog.NodeKey(n), h[:])
-		if a.err == nil && len(a.pending) == 2*nodeChunk {
-			a.err = a.insert(a.pending)
-			// Exec may keep the arguments until the transaction's next
-			// statement: a new slice for the next chunk.
-			a.pending = make([]any, 0, 2*nodeChunk)
-		}
-	}
-	return a
 }
 
-// nodeValues returns the VALUES list of an INSERT of n nodes: "($1, $2),
+// rowValues returns the VALUES list of an INSERT of n rows: "($1, $2),
 // ($3, $4), ...".
-func nodeValues(n int) string {
+func rowValues(n int) string {
 	var b strings.Builder
 	for i := range n {
 		if i > 0 {
@@ -181,35 +223,41 @@ func (a *treeAppender) add(seq int64, hash string) error {
 	if err != nil {
 		return &eventlog.ChainError{Seq: seq, Reason: fmt.Sprintf("stored hash: %v", err)}
 	}
-	a.t.Append(leaf, a.node)
-	if a.err != nil {
-		return fmt.Errorf("merkle tree: insert nodes: %w", a.err)
+	row := a.t.EventRow(leaf)
+	if row == nil {
+		return nil
+	}
+	a.pending = append(a.pending, seq, row)
+	if len(a.pending) == 2*rowChunk {
+		if err := a.insert(a.pending); err != nil {
+			return fmt.Errorf("merkle tree: insert rows: %w", err)
+		}
+		// Exec may keep the arguments until the transaction's next
+		// statement: a new slice for the next chunk.
+		a.pending = make([]any, 0, 2*rowChunk)
 	}
 	return nil
 }
 
-// flush inserts the nodes still queued, in chunks of descending powers of
-// two below nodeChunk. It must run before the transaction commits or reads
-// merkle_nodes.
+// flush inserts the rows still queued, in chunks of descending powers of
+// two below rowChunk. It must run before the transaction commits or reads
+// tree_nodes.
 func (a *treeAppender) flush() error {
-	if a.err != nil {
-		return fmt.Errorf("merkle tree: insert nodes: %w", a.err)
-	}
 	rows := a.pending
 	a.pending = nil
-	for n := nodeChunk / 2; len(rows) > 0; n /= 2 {
+	for n := rowChunk / 2; len(rows) > 0; n /= 2 {
 		if len(rows) < 2*n {
 			continue
 		}
 		if err := a.insert(rows[:2*n]); err != nil {
-			return fmt.Errorf("merkle tree: insert nodes: %w", err)
+			return fmt.Errorf("merkle tree: insert rows: %w", err)
 		}
 		rows = rows[2*n:]
 	}
 	return nil
 }
 
-// backfillTree builds merkle_nodes from the events in the log, a page at a
+// backfillTree builds tree_nodes from the events in the log, a page at a
 // time, inside the migration's transaction.
 func (s *Store) backfillTree(ctx context.Context, tx Tx) error {
 	empty, err := tlog.NewTree(0, nil)

@@ -1,7 +1,8 @@
 -- The Merkle tree over the log (internal/tlog): every complete subtree
 -- (leaves, the events, included), keyed by its in-order position (tlog.NodeKey), its
 -- hash 32 bytes. Written in the append transaction, never updated or
--- deleted; filled from the existing events when this migration runs.
+-- deleted. Migration 0004 replaces it with tree_nodes, filled from the
+-- events.
 CREATE TABLE merkle_nodes (
     id   BIGINT PRIMARY KEY,
     hash BYTEA  NOT NULL
