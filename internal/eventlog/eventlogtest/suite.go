@@ -36,12 +36,14 @@ type DB interface {
 	// (triggers in force) and return the database's error.
 	TryUpdate(t testing.TB, seq int64) error
 	TryDelete(t testing.TB, seq int64) error
-	// ForgetTree drops the Merkle tree's table and the record of its
-	// migration, leaving the database as it was before the tree existed.
+	// ForgetTree drops the tables of migrations 2 and later and their
+	// records, leaving the database as it was before the Merkle tree
+	// existed (schema version 1).
 	ForgetTree(t testing.TB)
 	// RevertTree takes the database back to schema version 3, before
-	// tree_nodes: that table dropped, and migration 0002's merkle_nodes
-	// holding nodes (every node and leaf, keyed by tlog.NodeKey).
+	// tree_nodes and live_names: those tables dropped, migration 0003's
+	// index back, and migration 0002's merkle_nodes holding nodes (every
+	// node and leaf, keyed by tlog.NodeKey).
 	RevertTree(t testing.TB, nodes map[int64][]byte)
 	// ReplaceEvents deletes the events with seq >= from and inserts rows;
 	// with nodes not nil it also replaces every Merkle tree row with

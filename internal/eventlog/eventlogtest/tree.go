@@ -195,6 +195,7 @@ func testTreeBuiltOnOpen(t *testing.T, newDB NewDB) {
 			s := db.Open(t, eventlog.Options{})
 			Fill(t, s, 2500, 1000) // more than one page of the backfill
 			want := treeHead(t, s)
+			views := dump(t, s)
 			if from == "no tree" {
 				db.ForgetTree(t)
 			} else {
@@ -206,6 +207,9 @@ func testTreeBuiltOnOpen(t *testing.T, newDB NewDB) {
 			}
 			checkProofs(t, s2, readAll(t, s2, 0))
 			verifyOK(t, s2, 1)
+			if got := dump(t, s2); got != views {
+				t.Errorf("views after the migrations differ from the live projection's:\n%s\nwant:\n%s", got, views)
+			}
 		})
 	}
 }

@@ -363,16 +363,20 @@ func TestFailedRebuildEndsItsRead(t *testing.T) {
 
 func (d *db) ForgetTree(t testing.TB) {
 	// Later migrations go too: the database is as it was before the tree.
-	d.must(t, `DROP TABLE tree_nodes`, `DROP INDEX artifacts_live_name`, `DELETE FROM schema_migrations WHERE version >= 2`)
+	d.must(t, `DROP TABLE tree_nodes`, `DROP TABLE live_names`, `DELETE FROM schema_migrations WHERE version >= 2`)
 }
 
 func (d *db) RevertTree(t testing.TB, nodes map[int64][]byte) {
 	t.Helper()
-	script, err := os.ReadFile("migrations/0002_merkle_tree.up.sql")
-	if err != nil {
-		t.Fatal(err)
+	stmts := []string{`DROP TABLE tree_nodes`, `DROP TABLE live_names`}
+	for _, m := range []string{"0002_merkle_tree", "0003_live_names"} {
+		script, err := os.ReadFile("migrations/" + m + ".up.sql")
+		if err != nil {
+			t.Fatal(err)
+		}
+		stmts = append(stmts, string(script))
 	}
-	stmts := []string{`DROP TABLE tree_nodes`, string(script), `DELETE FROM schema_migrations WHERE version >= 4`}
+	stmts = append(stmts, `DELETE FROM schema_migrations WHERE version >= 4`)
 	var values []string
 	for k, h := range nodes {
 		values = append(values, fmt.Sprintf(`(%d, X'%x')`, k, h))

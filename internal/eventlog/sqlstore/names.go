@@ -11,8 +11,8 @@ import (
 // maxCompletions bounds Names and Versions.
 const maxCompletions = 1000
 
-// Names implements eventlog.Views: a skip scan over the index of live names
-// (artifacts_live_name), one probe per result. After a name the next probe
+// Names implements eventlog.Views: a skip scan over live_names (a row per
+// name with live artifacts, keyed in byte order), one probe per result. After a name the next probe
 // starts past it; after a directory "a/b/" past every name under it, at
 // "a/b0" ('0' follows '/' in byte order), so a directory of 100,000 names
 // costs one probe like a single name.
@@ -25,7 +25,7 @@ func (v *views) Names(ctx context.Context, prefix string, limit int) ([]string, 
 		col = v.byteOrder("name")
 	}
 	probe := func(op string) string {
-		return `SELECT name FROM artifacts WHERE deleted_seq = 0 AND ` + col + ` ` + op + ` $1 ORDER BY ` + col + ` LIMIT 1`
+		return `SELECT name FROM live_names WHERE ` + col + ` ` + op + ` $1 ORDER BY ` + col + ` LIMIT 1`
 	}
 	atOrAfter, after := probe(">="), probe(">")
 	var out []string

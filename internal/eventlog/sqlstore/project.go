@@ -104,7 +104,10 @@ func apply(ctx context.Context, tx Tx, ev eventlog.Event, p eventlog.Payload, f 
 			return err
 		}
 		if f != nil {
-			return nil // the ledger drops its tags
+			return nil // the ledger drops its tags; Rebuild counts live names at the end
+		}
+		if err := unliveName(ctx, tx, p.ArtifactID); err != nil {
+			return err
 		}
 		return tx.Exec(ctx, `DELETE FROM tags WHERE artifact_id = $1`, p.ArtifactID)
 
@@ -186,6 +189,9 @@ func applyRegistered(ctx context.Context, tx Tx, ev eventlog.Event, p *eventlog.
 			return err
 		}
 	}
+	if err := tx.Exec(ctx, `INSERT INTO live_names (name, live) VALUES ($1, 1) ON CONFLICT (name) DO UPDATE SET live = live_names.live + 1`, p.Name); err != nil {
+		return err
+	}
 	for _, tag := range p.Tags {
 		if err := tx.Exec(ctx, `INSERT INTO tags (name, tag, artifact_id, moved_seq, moved_ns, moved_by) VALUES ($1, $2, $3, $4, $5, $6)
 			ON CONFLICT (name, tag) DO UPDATE SET artifact_id = excluded.artifact_id, moved_seq = excluded.moved_seq, moved_ns = excluded.moved_ns, moved_by = excluded.moved_by`,
@@ -194,6 +200,21 @@ func applyRegistered(ctx context.Context, tx Tx, ev eventlog.Event, p *eventlog.
 		}
 	}
 	return nil
+}
+
+// unliveName takes the deleted artifact id's name's live count down by one,
+// dropping the name from live_names at zero.
+func unliveName(ctx context.Context, tx Tx, id string) error {
+	if err := tx.Exec(ctx, `DELETE FROM live_names WHERE name = (SELECT name FROM artifacts WHERE id = $1) AND live <= 1`, id); err != nil {
+		return err
+	}
+	return tx.Exec(ctx, `UPDATE live_names SET live = live - 1 WHERE name = (SELECT name FROM artifacts WHERE id = $1)`, id)
+}
+
+// countLiveNames fills live_names from the artifacts table, as Rebuild's
+// last step (its replay leaves the table empty).
+func countLiveNames(ctx context.Context, tx Tx) error {
+	return tx.Exec(ctx, `INSERT INTO live_names (name, live) SELECT name, COUNT(*) FROM artifacts WHERE deleted_seq = 0 GROUP BY name`)
 }
 
 // registeredRows are the artifact, label and lineage rows (column values

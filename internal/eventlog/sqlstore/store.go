@@ -364,6 +364,7 @@ func viewTables() []viewTable {
 		{"tags", "name, tag, artifact_id, moved_seq, moved_ns, moved_by", "name, tag"},
 		{"lineage", "child_id, idx, child_seq, parent_id, digest, ref, role", "child_id, idx"},
 		{"holds", "artifact_id, hold, reason, placed_seq, placed_ns, placed_by", "artifact_id, hold"},
+		{"live_names", "name, live", "name"},
 	}
 }
 
@@ -412,6 +413,9 @@ func (s *Store) Rebuild(ctx context.Context) (int64, error) {
 	// The log's end: the reader is done with l.
 	if err := f.flush(ctx, tx, l); err != nil {
 		return n, fmt.Errorf("rebuild: %w", s.d.WrapError(err))
+	}
+	if err := countLiveNames(ctx, tx); err != nil {
+		return n, fmt.Errorf("rebuild: count live names: %w", s.d.WrapError(err))
 	}
 	for _, ix := range indexes {
 		if err := tx.Exec(ctx, ix.def); err != nil {
