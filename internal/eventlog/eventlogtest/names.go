@@ -75,12 +75,29 @@ func testNames(t *testing.T, newDB NewDB) {
 			t.Errorf("Versions(%q, %q, %d) = %q, want %q", tt.name, tt.prefix, tt.limit, got, tt.want)
 		}
 	}
-	// The index is a view's: a rebuild keeps the answers.
+	// One append that registers and deletes: a name registered and deleted
+	// in it is not live; a name whose old version it deletes while it
+	// registers a new one still is; so is one registered twice and
+	// deleted once.
+	appendOK(t, s,
+		Registered(t, "S1", "solo", "1", nil), Event(t, "carol", "S1", &eventlog.ArtifactDeleted{ArtifactID: "S1"}),
+		Registered(t, "M2", "zed", "2", nil), Event(t, "carol", "N09", &eventlog.ArtifactDeleted{ArtifactID: "N09"}),
+		Registered(t, "T1", "twice", "1", nil), Registered(t, "T2", "twice", "2", nil),
+		Event(t, "carol", "T1", &eventlog.ArtifactDeleted{ArtifactID: "T1"}))
+	wantAll := []string{"a-b", "a.b", "a/", "ab", "reports", "reports/", "twice", "zed"}
+	if got, err := s.Names(ctx, "", 100); err != nil || !reflect.DeepEqual(got, wantAll) {
+		t.Errorf("Names after registering and deleting in one append = %q, %v; want %q", got, err, wantAll)
+	}
+	// The names are a view: a rebuild keeps the answers.
+	before := dump(t, s)
 	if _, err := s.Rebuild(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := s.Names(ctx, "a", 100); err != nil || !reflect.DeepEqual(got, []string{"a-b", "a.b", "a/", "ab"}) {
-		t.Errorf("Names after a rebuild = %q, %v", got, err)
+	if got, err := s.Names(ctx, "", 100); err != nil || !reflect.DeepEqual(got, wantAll) {
+		t.Errorf("Names after a rebuild = %q, %v; want %q", got, err, wantAll)
+	}
+	if after := dump(t, s); after != before {
+		t.Errorf("views after a rebuild:\n%s\nbefore:\n%s", after, before)
 	}
 }
 

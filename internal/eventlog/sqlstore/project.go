@@ -41,7 +41,7 @@ func apply(ctx context.Context, tx Tx, ev eventlog.Event, p eventlog.Payload, f 
 	}
 	switch p := p.(type) {
 	case *eventlog.ArtifactRegistered:
-		return applyRegistered(ctx, tx, ev, p, f, st.rows)
+		return applyRegistered(ctx, tx, ev, p, f, st)
 
 	case *eventlog.TagMoved:
 		if f != nil {
@@ -106,6 +106,9 @@ func apply(ctx context.Context, tx Tx, ev eventlog.Event, p eventlog.Payload, f 
 		if f != nil {
 			return nil // the ledger drops its tags; Rebuild counts live names at the end
 		}
+		if err := st.live.flush(ctx, tx); err != nil {
+			return err
+		}
 		if err := unliveName(ctx, tx, p.ArtifactID); err != nil {
 			return err
 		}
@@ -141,8 +144,9 @@ func apply(ctx context.Context, tx Tx, ev eventlog.Event, p eventlog.Payload, f 
 	}
 }
 
-func applyRegistered(ctx context.Context, tx Tx, ev eventlog.Event, p *eventlog.ArtifactRegistered, f *fold, rows *registeredRows) error {
+func applyRegistered(ctx context.Context, tx Tx, ev eventlog.Event, p *eventlog.ArtifactRegistered, f *fold, st step) error {
 	if f != nil {
+		rows := st.rows
 		f.pending[p.ID] = true
 		f.artifacts.add(rows.artifact...)
 		f.labels.add(rows.labels...)
@@ -189,9 +193,7 @@ func applyRegistered(ctx context.Context, tx Tx, ev eventlog.Event, p *eventlog.
 			return err
 		}
 	}
-	if err := tx.Exec(ctx, `INSERT INTO live_names (name, live) VALUES ($1, 1) ON CONFLICT (name) DO UPDATE SET live = live_names.live + 1`, p.Name); err != nil {
-		return err
-	}
+	st.live[p.Name]++
 	for _, tag := range p.Tags {
 		if err := tx.Exec(ctx, `INSERT INTO tags (name, tag, artifact_id, moved_seq, moved_ns, moved_by) VALUES ($1, $2, $3, $4, $5, $6)
 			ON CONFLICT (name, tag) DO UPDATE SET artifact_id = excluded.artifact_id, moved_seq = excluded.moved_seq, moved_ns = excluded.moved_ns, moved_by = excluded.moved_by`,
@@ -199,6 +201,42 @@ func applyRegistered(ctx context.Context, tx Tx, ev eventlog.Event, p *eventlog.
 			return err
 		}
 	}
+	return nil
+}
+
+// liveCounts buffers the registrations of an append by name, until flush
+// adds them to live_names: an append of many versions of a few names then
+// updates each name's row once (in PostgreSQL every update of a row writes
+// a new version of it, and one per registration wrote more than an index
+// entry per artifact did).
+type liveCounts map[string]int64
+
+// liveChunk is the number of names one INSERT adds.
+const liveChunk = 128
+
+// flush adds the buffered counts to live_names. It runs before anything
+// else changes live_names and before the append commits.
+func (c liveCounts) flush(ctx context.Context, tx Tx) error {
+	names := slices.Sorted(maps.Keys(c))
+	for len(names) > 0 {
+		n := min(len(names), liveChunk)
+		var q strings.Builder
+		q.WriteString("INSERT INTO live_names (name, live) VALUES ")
+		args := make([]any, 0, 2*n)
+		for i, name := range names[:n] {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			fmt.Fprintf(&q, "($%d, $%d)", 2*i+1, 2*i+2)
+			args = append(args, name, c[name])
+		}
+		q.WriteString(" ON CONFLICT (name) DO UPDATE SET live = live_names.live + excluded.live")
+		if err := tx.Exec(ctx, q.String(), args...); err != nil {
+			return fmt.Errorf("count live names: %w", err)
+		}
+		names = names[n:]
+	}
+	clear(c)
 	return nil
 }
 
@@ -318,6 +356,9 @@ type step struct {
 	// instead, as it comes first in the log.
 	err        error
 	flushFirst bool
+	// live buffers the live_names additions of an append (nil in Rebuild,
+	// which counts the table at its end).
+	live liveCounts
 }
 
 func newLedger() *ledger {

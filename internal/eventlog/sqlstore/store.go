@@ -74,13 +74,14 @@ func (s *Store) AppendFunc(ctx context.Context, fn func(context.Context, eventlo
 		return nil, fmt.Errorf("append: %w", s.d.WrapError(err))
 	}
 	out := make([]eventlog.Event, 0, len(evs))
+	live := liveCounts{}
 	now := s.now()
 	for _, ne := range evs {
 		ev, err := eventlog.Seal(head.Seq+1, head.Hash, ne, now)
 		if err != nil {
 			return nil, fmt.Errorf("append: %w", err)
 		}
-		if err := s.insertAndApply(ctx, tx, ev); err != nil {
+		if err := s.insertAndApply(ctx, tx, ev, live); err != nil {
 			return nil, fmt.Errorf("append: %w", err)
 		}
 		if err := tree.add(ev.Seq, ev.Hash); err != nil {
@@ -88,6 +89,9 @@ func (s *Store) AppendFunc(ctx context.Context, fn func(context.Context, eventlo
 		}
 		head = eventlog.Head{Seq: ev.Seq, Hash: ev.Hash}
 		out = append(out, ev)
+	}
+	if err := live.flush(ctx, tx); err != nil {
+		return nil, fmt.Errorf("append: %w", s.d.WrapError(err))
 	}
 	if err := tree.flush(); err != nil {
 		return nil, fmt.Errorf("append: %w", s.d.WrapError(err))
@@ -100,7 +104,7 @@ func (s *Store) AppendFunc(ctx context.Context, fn func(context.Context, eventlo
 }
 
 // insertAndApply stores one sealed event and projects it.
-func (s *Store) insertAndApply(ctx context.Context, tx Tx, ev eventlog.Event) error {
+func (s *Store) insertAndApply(ctx context.Context, tx Tx, ev eventlog.Event, live liveCounts) error {
 	p, err := s.types.Decode(ev.Type, ev.Payload)
 	if err != nil {
 		return fmt.Errorf("event %d: %w", ev.Seq, err)
@@ -109,7 +113,7 @@ func (s *Store) insertAndApply(ctx context.Context, tx Tx, ev eventlog.Event) er
 		ev.Seq, ev.Time.UnixNano(), ev.Actor, ev.Type, ev.Subject, ev.Body, ev.Prev, ev.Hash); err != nil {
 		return fmt.Errorf("event %d: insert: %w", ev.Seq, s.d.WrapError(err))
 	}
-	if err := apply(ctx, tx, ev, p, nil, step{}); err != nil {
+	if err := apply(ctx, tx, ev, p, nil, step{live: live}); err != nil {
 		return fmt.Errorf("event %d (%s): %w", ev.Seq, ev.Type, s.d.WrapError(err))
 	}
 	return nil
