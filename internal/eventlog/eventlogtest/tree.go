@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -394,4 +395,30 @@ func testDamagedTreeRows(t *testing.T, newDB NewDB) {
 			}
 		})
 	}
+}
+
+// RevertTreeSQL returns the statements of DB.RevertTree for a database
+// whose migrations are in fsys: it drops tree_nodes and live_names, runs
+// migrations 0002 (merkle_nodes) and 0003 (the index of live names) again,
+// forgets migrations 4 and later, and fills merkle_nodes with nodes, each
+// hash written as an SQL literal by lit.
+func RevertTreeSQL(t testing.TB, fsys fs.FS, lit func([]byte) string, nodes map[int64][]byte) []string {
+	t.Helper()
+	stmts := []string{`DROP TABLE tree_nodes`, `DROP TABLE live_names`}
+	for _, m := range []string{"0002_merkle_tree.up.sql", "0003_live_names.up.sql"} {
+		script, err := fs.ReadFile(fsys, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stmts = append(stmts, string(script))
+	}
+	stmts = append(stmts, `DELETE FROM schema_migrations WHERE version >= 4`)
+	values := make([]string, 0, len(nodes))
+	for k, h := range nodes {
+		values = append(values, fmt.Sprintf("(%d, %s)", k, lit(h)))
+	}
+	if len(values) > 0 {
+		stmts = append(stmts, `INSERT INTO merkle_nodes (id, hash) VALUES `+strings.Join(values, ", "))
+	}
+	return stmts
 }

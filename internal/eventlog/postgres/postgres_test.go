@@ -156,23 +156,7 @@ func (d *db) ForgetTree(t testing.TB) {
 
 func (d *db) RevertTree(t testing.TB, nodes map[int64][]byte) {
 	t.Helper()
-	stmts := []string{`DROP TABLE tree_nodes`, `DROP TABLE live_names`}
-	for _, m := range []string{"0002_merkle_tree", "0003_live_names"} {
-		script, err := os.ReadFile("migrations/" + m + ".up.sql")
-		if err != nil {
-			t.Fatal(err)
-		}
-		stmts = append(stmts, string(script))
-	}
-	stmts = append(stmts, `DELETE FROM schema_migrations WHERE version >= 4`)
-	var values []string
-	for k, h := range nodes {
-		values = append(values, fmt.Sprintf(`(%d, '\\x%x'::bytea)`, k, h))
-	}
-	if len(values) > 0 {
-		stmts = append(stmts, `INSERT INTO merkle_nodes (id, hash) VALUES `+strings.Join(values, ", "))
-	}
-	d.must(t, stmts...)
+	d.must(t, eventlogtest.RevertTreeSQL(t, os.DirFS("migrations"), func(b []byte) string { return fmt.Sprintf(`'\\x%x'::bytea`, b) }, nodes)...)
 }
 
 func (d *db) ReplaceEvents(t testing.TB, from int64, rows []eventlog.StoredRow, nodes map[int64][]byte) {
