@@ -40,7 +40,8 @@ func TestFifo(t *testing.T) {
 
 // TestFifoAligns: in a page-aligned buffer, a region starts at an aligned
 // address wherever there is room for that, and packs in right after the
-// previous one where there is not, so alignment never costs a wait.
+// previous one where there is not, so aligning a region never makes its
+// allocation wait.
 func TestFifoAligns(t *testing.T) {
 	buf, free := bigBuffer(4 * fifoAlign)
 	defer free()
