@@ -717,3 +717,87 @@ func TestOCIWholeBlobStreamed(t *testing.T) {
 	wantStatus(t, "monolithic POST", resp, b, http.StatusCreated)
 	e.getBlob("r", sha256Of(other), "read", other)
 }
+
+// TestOCIDamagedChunkRefused: a blob stored as several chunks, one of them
+// damaged on disk, is never served with the damaged chunk's bytes: a GET of
+// the whole blob sends at most the verified chunks before it and then
+// fails (the status line and those bytes may be out; the body then ends
+// short), a Range starting in the damaged chunk fails before the status
+// line, and a Range that does not touch it is served.
+func TestOCIDamagedChunkRefused(t *testing.T) {
+	e := newEnv(t)
+	data := randomBytes(t, 12<<20)
+	resp, b := e.ociDo("POST", "/v2/big/b/blobs/uploads/?digest="+sha256Of(data), "write", data, nil)
+	wantStatus(t, "upload", resp, b, http.StatusCreated)
+	path, off, size := laterChunk(t, e.backend.Root(), data)
+	bad, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad[size/2] ^= 1
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, bad, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	url := "/v2/big/b/blobs/" + sha256Of(data)
+
+	got, status, readErr := e.readAllowingAbort(url, nil)
+	if status == http.StatusOK && readErr == nil && len(got) == len(data) {
+		t.Fatalf("GET of a blob with a damaged chunk: 200 with all %d bytes", len(got))
+	}
+	if int64(len(got)) > off || !bytes.Equal(got, data[:len(got)]) {
+		t.Fatalf("GET of a blob with a damaged chunk (at %d): %d bytes sent (%v), some of them not the blob's verified bytes", off, len(got), readErr)
+	}
+
+	rng := map[string]string{"Range": fmt.Sprintf("bytes=%d-%d", off+10, off+size+100)}
+	resp, b = e.ociDo("GET", url, "read", nil, rng)
+	if resp.StatusCode < 500 || bytes.Contains(b, bad[10:30]) {
+		t.Fatalf("Range in the damaged chunk: %d, %d bytes; want a 5xx without its bytes", resp.StatusCode, len(b))
+	}
+
+	resp, b = e.ociDo("GET", url, "read", nil, map[string]string{"Range": "bytes=0-99"})
+	wantStatus(t, "Range before the damaged chunk", resp, b, http.StatusPartialContent)
+	if !bytes.Equal(b, data[:100]) {
+		t.Fatal("Range before the damaged chunk: wrong bytes")
+	}
+}
+
+// laterChunk finds, among the blobs under root, a chunk of data that is
+// not its first (data is random: a blob whose bytes occur in it is one of
+// its chunks), and returns its file, offset in data and size.
+func laterChunk(t *testing.T, root string, data []byte) (path string, off, size int64) {
+	t.Helper()
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || path != "" {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if i := bytes.Index(data, b); len(b) >= 4096 && len(b) < len(data) && i > 0 {
+			path, off, size = p, int64(i), int64(len(b))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if path == "" {
+		t.Fatalf("no chunk of the %d bytes past their first under %s", len(data), root)
+	}
+	return path, off, size
+}
+
+// readAllowingAbort GETs path as "read" and returns the body read until the
+// server ended it, the status, and the error that ended the read (nil at
+// a clean end).
+func (e *env) readAllowingAbort(path string, hdr map[string]string) ([]byte, int, error) {
+	e.t.Helper()
+	resp := e.request("GET", path, "read", nil, hdr)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return b, resp.StatusCode, err
+}

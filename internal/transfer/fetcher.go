@@ -101,7 +101,11 @@ func (f *pullFetcher) fetch(ctx context.Context, jobs <-chan fetchJob) {
 }
 
 // fifo hands out regions of a fixed buffer in order and takes them back in
-// the same order. One goroutine allocates, one releases.
+// the same order. One goroutine allocates, one releases. A region starts
+// at a multiple of fifoAlign in the buffer (which bigBuffer maps at a page
+// boundary) wherever there is room for that, so that a backend reading
+// with direct I/O (the local one) can read a chunk straight into it
+// instead of through a bounce buffer and a copy.
 type fifo struct {
 	buf   []byte
 	mu    sync.Mutex
@@ -110,8 +114,12 @@ type fifo struct {
 	freed chan struct{}
 }
 
-// alloc reserves n contiguous bytes (n <= len(buf)), waiting for releases
-// as needed.
+// fifoAlign is the alignment of the fifo's regions: the page size, which
+// every block device's logical block size divides.
+const fifoAlign = 4096
+
+// alloc reserves n contiguous bytes (n <= len(buf)), at an aligned offset
+// where there is room for one, waiting for releases as needed.
 func (f *fifo) alloc(ctx context.Context, n int) ([]byte, error) {
 	for {
 		f.mu.Lock()
@@ -119,13 +127,11 @@ func (f *fifo) alloc(ctx context.Context, n int) ([]byte, error) {
 		if len(f.q) == 0 {
 			f.head, start = 0, 0
 		} else if tail := f.q[0][0]; tail < f.head { // data in [tail, head)
-			if len(f.buf)-f.head >= n {
-				start = f.head
-			} else if tail >= n {
+			if start = f.after(n, len(f.buf)); start < 0 && tail >= n {
 				start = 0
 			}
-		} else if tail-f.head >= n { // wrapped: data in [tail, ...) and [0, head)
-			start = f.head
+		} else { // wrapped: data in [tail, ...) and [0, head)
+			start = f.after(n, tail)
 		}
 		if start >= 0 {
 			f.q = append(f.q, [2]int{start, start + n})
@@ -140,6 +146,19 @@ func (f *fifo) alloc(ctx context.Context, n int) ([]byte, error) {
 			return nil, ctx.Err()
 		}
 	}
+}
+
+// after returns where n bytes after head and before end start: at the
+// next aligned offset if they fit there, else right at head; -1 when they
+// do not fit.
+func (f *fifo) after(n, end int) int {
+	if aligned := (f.head + fifoAlign - 1) &^ (fifoAlign - 1); end-aligned >= n {
+		return aligned
+	}
+	if end-f.head >= n {
+		return f.head
+	}
+	return -1
 }
 
 // release gives back the oldest region.

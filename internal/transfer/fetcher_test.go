@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/artifact-store/artstore/internal/content"
 )
@@ -33,6 +35,38 @@ func TestFifo(t *testing.T) {
 	fq.release() // a's region
 	if c := <-got; &c[0] != &a[0] {
 		t.Fatal("the region after a release is not the freed one")
+	}
+}
+
+// TestFifoAligns: in a page-aligned buffer, a region starts at an aligned
+// address wherever there is room for that, and packs in right after the
+// previous one where there is not, so aligning a region never makes its
+// allocation wait.
+func TestFifoAligns(t *testing.T) {
+	buf, free := bigBuffer(4 * fifoAlign)
+	defer free()
+	fq := &fifo{buf: buf, freed: make(chan struct{}, 1)}
+	ctx := context.Background()
+	var starts []int
+	for _, n := range []int{100, fifoAlign + 1, 2*fifoAlign - 1 - 100} {
+		r, err := fq.alloc(ctx, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		starts = append(starts, int(uintptr(unsafe.Pointer(&r[0]))-uintptr(unsafe.Pointer(&buf[0]))))
+	}
+	// 100 at 0; fifoAlign+1 at fifoAlign; the last fits only right after it.
+	if want := []int{0, fifoAlign, 2*fifoAlign + 1}; !slices.Equal(starts, want) {
+		t.Fatalf("regions start at %v, want %v", starts, want)
+	}
+	fq.release()
+	fq.release()
+	r, err := fq.alloc(ctx, fifoAlign) // wraps to 0
+	if err != nil || &r[0] != &buf[0] {
+		t.Fatalf("alloc after the releases: %v, at offset %d; want the start of the buffer", err, uintptr(unsafe.Pointer(&r[0]))-uintptr(unsafe.Pointer(&buf[0])))
+	}
+	if uintptr(unsafe.Pointer(&buf[0]))%fifoAlign != 0 {
+		t.Fatal("bigBuffer is not page-aligned")
 	}
 }
 

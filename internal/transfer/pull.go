@@ -269,7 +269,8 @@ func runPull(parent context.Context, mf *manifestFile, store BlobStore, opts Pul
 	if size <= 0 {
 		size = 3 * plan.biggest
 	}
-	size = min(max(size, plan.biggest), plan.total)
+	// Room to align each chunk the dispatcher can have reserved (fifo).
+	size = min(max(size, plan.biggest), plan.total) + int64(opts.ReadAhead+1)*fifoAlign
 	buf, free := bigBuffer(int(size))
 	fq := &fifo{buf: buf, freed: make(chan struct{}, 1)}
 

@@ -13,7 +13,8 @@ import (
 // holders; unverified ones get a verdict channel.
 func pulledChunks(t *testing.T, data []byte, size int, holders ...holder) (*fifo, []*pulledChunk) {
 	t.Helper()
-	fq := &fifo{buf: make([]byte, len(data)), freed: make(chan struct{}, 1)}
+	// Room for every chunk at once, each aligned (fifoAlign).
+	fq := &fifo{buf: make([]byte, len(data)+(len(data)/size+1)*fifoAlign), freed: make(chan struct{}, 1)}
 	var cs []*pulledChunk
 	for i := 0; len(data) > 0; i++ {
 		n := min(size, len(data))

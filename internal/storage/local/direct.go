@@ -211,6 +211,9 @@ func (r *directReader) Read(p []byte) (int, error) {
 		return 0, os.ErrClosed
 	}
 	if r.r == r.w {
+		if n, ok, err := r.readInto(p); ok {
+			return n, err
+		}
 		if err := r.fill(); err != nil {
 			return 0, err
 		}
@@ -219,6 +222,33 @@ func (r *directReader) Read(p []byte) (int, error) {
 	r.r += n
 	r.left -= int64(n)
 	return n, nil
+}
+
+// readInto reads straight into p, skipping the bounce buffer and its copy,
+// when a direct read can land there: nothing is buffered or to be skipped,
+// p starts at an aligned address and holds at least one aligned block of
+// the section. It reads the most aligned blocks p and the section allow in
+// one pread (a pull's chunk buffer takes a whole chunk but its unaligned
+// tail this way). ok is false, with nothing read, when it does not apply.
+func (r *directReader) readInto(p []byte) (n int, ok bool, err error) {
+	want := min(int64(len(p)), r.left) &^ (directAlign - 1)
+	if !r.direct || r.skip != 0 || want == 0 || r.next&(directAlign-1) != 0 ||
+		uintptr(unsafe.Pointer(&p[0]))&(directAlign-1) != 0 {
+		return 0, false, nil
+	}
+	n, err = r.read(p[:want], r.next)
+	if err != nil && errors.Is(err, syscall.EINVAL) {
+		return 0, false, nil // fill falls back to the page cache
+	}
+	if err != nil {
+		return 0, true, err
+	}
+	if n == 0 {
+		return 0, true, io.EOF // the file is shorter than the section
+	}
+	r.next += int64(n)
+	r.left -= int64(n)
+	return n, true, nil
 }
 
 // fill reads the next block; at the end of the file it returns io.EOF.

@@ -24,6 +24,7 @@ type directSink struct {
 type sinkWrite struct {
 	off, n int
 	direct bool
+	addr   uintptr // where a read landed (fakeFile)
 }
 
 func (s *directSink) Write(p []byte) (int, error) {
@@ -158,7 +159,7 @@ func (f *fakeFile) pread(buf []byte, off int64) (int, error) {
 	if f.direct && f.refuse {
 		return 0, syscall.EINVAL
 	}
-	f.reads = append(f.reads, sinkWrite{off: int(off), n: len(buf), direct: f.direct})
+	f.reads = append(f.reads, sinkWrite{off: int(off), n: len(buf), direct: f.direct, addr: addr(buf)})
 	if off >= int64(len(f.data)) {
 		return 0, nil
 	}
@@ -175,8 +176,10 @@ func newFakeReader(f *fakeFile, bufs *directBuffers, start, n int64) *directRead
 }
 
 // TestDirectReaderSections: every section comes back exactly, each direct
-// read is an aligned block into the aligned buffer, and a file shorter than
-// the section ends the reader early (the caller's size check reports it).
+// read is of aligned blocks at an aligned offset into aligned memory (the
+// bounce buffer, or the caller's when it is aligned: then it goes straight
+// there), and a file shorter than the section ends the reader early (the
+// caller's size check reports it).
 func TestDirectReaderSections(t *testing.T) {
 	var bufs directBuffers
 	r := rand.New(rand.NewPCG(3, 4))
@@ -187,42 +190,90 @@ func TestDirectReaderSections(t *testing.T) {
 	n := int64(len(data))
 	for _, sec := range [][2]int64{{0, n}, {1, n - 1}, {4097, directBuffer}, {directBuffer - 5, 10},
 		{directBuffer, directBuffer}, {n - 1, 1}, {3 * directBuffer, 4099}} {
-		for _, piece := range []int{1, 4 << 10, directBuffer + 3} {
-			f := &fakeFile{data: data}
-			dr := newFakeReader(f, &bufs, sec[0], sec[1])
-			var got []byte
-			p := make([]byte, piece)
-			for {
-				m, err := dr.Read(p)
-				got = append(got, p[:m]...)
-				if err == io.EOF {
-					break
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
+		for _, piece := range []int{1, 4 << 10, directBuffer + 3, 4*directBuffer + directAlign} {
+			for _, shift := range []int{0, 1} { // the caller's buffer aligned or not
+				testDirectSection(t, &bufs, data, sec, piece, shift)
 			}
-			if want := data[sec[0] : sec[0]+sec[1]]; !bytes.Equal(got, want) {
-				t.Fatalf("section %v, reads of %d: got %d bytes, want %d matching", sec, piece, len(got), len(want))
-			}
-			for _, rd := range f.reads {
-				if !rd.direct || rd.off%directAlign != 0 || rd.n != directBuffer {
-					t.Fatalf("section %v: read %+v; want direct reads of %d bytes at aligned offsets", sec, rd, directBuffer)
-				}
-			}
-			if addr(dr.buf)%directAlign != 0 {
-				t.Fatal("read buffer not aligned")
-			}
-			dr.bufs.put(dr.buf)
 		}
 	}
 
-	// A file that ends before the section does.
+	// A file that ends before the section does, read through the bounce
+	// buffer and straight into the caller's.
+	for _, piece := range []int{4 << 10, 2 * directBuffer} {
+		f := &fakeFile{data: data[:directBuffer+10]}
+		dr := newFakeReader(f, &bufs, 0, n)
+		p := alignedBytes(piece)
+		var got []byte
+		for {
+			m, err := dr.Read(p)
+			got = append(got, p[:m]...)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !bytes.Equal(got, data[:directBuffer+10]) {
+			t.Fatalf("short file, reads of %d: %d bytes; want the %d there are", piece, len(got), directBuffer+10)
+		}
+	}
 	f := &fakeFile{data: data[:directBuffer+10]}
 	got, err := io.ReadAll(newFakeReader(f, &bufs, 100, n-100))
 	if err != nil || !bytes.Equal(got, data[100:directBuffer+10]) {
 		t.Fatalf("short file: %d bytes, %v; want the %d there are", len(got), err, directBuffer+10-100)
 	}
+}
+
+// alignedBytes returns n bytes at an aligned address.
+func alignedBytes(n int) []byte {
+	raw := make([]byte, n+directAlign)
+	off := (directAlign - int(addr(raw)%directAlign)) % directAlign
+	return raw[off : off+n : off+n]
+}
+
+// testDirectSection reads section sec of data with reads of piece bytes
+// into a buffer shift bytes past an aligned address.
+func testDirectSection(t *testing.T, bufs *directBuffers, data []byte, sec [2]int64, piece, shift int) {
+	t.Helper()
+	f := &fakeFile{data: data}
+	dr := newFakeReader(f, bufs, sec[0], sec[1])
+	var got []byte
+	p := alignedBytes(piece + shift)[shift:]
+	for {
+		m, err := dr.Read(p)
+		got = append(got, p[:m]...)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want := data[sec[0] : sec[0]+sec[1]]; !bytes.Equal(got, want) {
+		t.Fatalf("section %v, reads of %d (shift %d): got %d bytes, want %d matching", sec, piece, shift, len(got), len(want))
+	}
+	straight := 0
+	for _, rd := range f.reads {
+		if !rd.direct || rd.off%directAlign != 0 || rd.n%directAlign != 0 || rd.addr%directAlign != 0 {
+			t.Fatalf("section %v: read %+v; want direct reads of aligned blocks at aligned offsets into aligned memory", sec, rd)
+		}
+		if rd.addr != addr(dr.buf) {
+			straight++
+		}
+	}
+	// Reads of a whole aligned block or more into an aligned buffer go
+	// straight there once nothing is buffered: from an aligned start, or
+	// after the first block of the sections that go on past it.
+	wantStraight := shift == 0 && piece >= directAlign &&
+		(sec[0]%directAlign == 0 && sec[1] >= directAlign || sec[1] >= 2*directBuffer)
+	if wantStraight != (straight > 0) {
+		t.Fatalf("section %v, reads of %d (shift %d): %d reads straight into the caller's buffer", sec, piece, shift, straight)
+	}
+	if addr(dr.buf)%directAlign != 0 {
+		t.Fatal("read buffer not aligned")
+	}
+	dr.bufs.put(dr.buf)
 }
 
 // TestDirectReaderFallsBack: a filesystem that refuses direct reads is
