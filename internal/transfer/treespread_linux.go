@@ -14,7 +14,9 @@ const fsTopdirFL = 0x00020000
 // which the pull created) as the top of a directory hierarchy for as long
 // as the pull creates directories in it, and returns the function that
 // gives it back its flags. Best effort: a filesystem without the flag
-// (anything but ext2/3/4), or a refusal, changes nothing.
+// (anything but ext2/3/4), or a refusal, changes nothing. A pull killed
+// before the undo leaves the flag set, which only steers where later
+// subdirectories of that directory are placed.
 //
 // Why: ext4 puts a new file's inode in its directory's block group, and a
 // subdirectory's near its parent's; without a journal it passes over every

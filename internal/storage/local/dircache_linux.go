@@ -39,12 +39,15 @@ import (
 //     cache, and a missing root fails the operation before the cache is
 //     consulted, with storage.ErrUnavailable.
 //   - A concurrent Delete (in this process or another) may remove a cached
-//     shard directory once it is empty. Its descriptor then names a
-//     deleted directory: no entry can be created in it (ENOENT), and it
-//     holds no entries, so a lookup through it finds no blob and a Put
-//     writes a fresh copy. The rename into it fails, the handle is
-//     dropped, and the Put renames through the os.Root, which recreates
-//     the directory.
+//     shard directory once it is empty, and a Put elsewhere create it
+//     again. The cached descriptor then names a deleted directory: it
+//     holds no entries and none can be created in it (ENOENT). So an
+//     ENOENT through a handle is checked: a directory with no links left
+//     was removed, its handle is dropped, and the lookup, create or
+//     rename is done through the os.Root, which sees (or recreates) the
+//     directory now at the path. A rename that fails drops the handles
+//     of every directory on the way, so the directories then fsynced are
+//     the ones at the path.
 //
 // A handle follows its directory if the directory is moved: artstore
 // never moves directories below its root, and anyone who can, can write
@@ -165,6 +168,28 @@ func (c *dirCache) forget(rel string) {
 	c.mu.Unlock()
 }
 
+// forgetPath drops the handles of rel and of every directory above it.
+func (c *dirCache) forgetPath(rel string) {
+	for ; rel != "." && rel != "/" && rel != ""; rel = path.Dir(rel) {
+		c.forget(rel)
+	}
+}
+
+// removed reports whether the directory of h was removed (a deleted
+// directory has no links), and if so drops h: an ENOENT through it says
+// nothing about the path.
+func (c *dirCache) removed(h *dirHandle) bool {
+	var st unix.Stat_t
+	if err := unix.Fstat(h.fd, &st); err != nil || st.Nlink == 0 {
+		c.forget(h.rel)
+		return true
+	}
+	return false
+}
+
+// errStale: a cached handle names a directory removed since it was opened.
+var errStale = errors.New("cached directory handle names a removed directory")
+
 func (c *dirCache) release(h *dirHandle) {
 	c.mu.Lock()
 	h.refs--
@@ -207,6 +232,9 @@ func (c *dirCache) dir(rel string, create bool) (h *dirHandle, created []string,
 	base := path.Base(rel)
 	const flags = unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
 	fd, err := unix.Openat(parent.fd, base, flags, 0)
+	if errors.Is(err, unix.ENOENT) && parent != c.root && c.removed(parent) {
+		return nil, created, errStale
+	}
 	if errors.Is(err, unix.ENOENT) && create {
 		if err = unix.Mkdirat(parent.fd, base, dirMode); err == nil {
 			created = append(created, rel)
@@ -257,6 +285,9 @@ func (c *dirCache) touch(key string, size int64) (exists, ok bool) {
 	var st unix.Stat_t
 	name := path.Base(key)
 	if err := unix.Fstatat(h.fd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		if errors.Is(err, unix.ENOENT) && c.removed(h) {
+			return false, false // the os.Root looks at the path
+		}
 		return false, errors.Is(err, unix.ENOENT)
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size != size {
@@ -381,9 +412,11 @@ func (c *dirCache) publish(tmp, key string) (dirs []string, ok bool) {
 	defer c.release(sh)
 	if err := unix.Renameat(th.fd, path.Base(tmp), sh.fd, path.Base(key)); err != nil {
 		// ENOENT: the shard directory was pruned (its handle names a
-		// deleted directory). Whatever the cause, the handle is not
-		// trusted again.
-		c.forget(dir)
+		// deleted directory), perhaps its parent too. Whatever the cause,
+		// the handles on the way are not trusted again: the directories
+		// the os.Root then creates or renames into are fsynced through
+		// fresh ones.
+		c.forgetPath(dir)
 		return dirs, false
 	}
 	return append(dirs, dir), true

@@ -77,3 +77,25 @@ func TestPutAfterRootReplaced(t *testing.T) {
 		t.Error("a Put wrote into the root directory that was moved away")
 	}
 }
+
+// TestPutSeesBlobInRecreatedShardDir: after a Put used a shard directory,
+// another process prunes it and recreates it holding a blob; a Put of that
+// blob must find it (created=false), not look through a handle of the
+// removed directory and store it again.
+func TestPutSeesBlobInRecreatedShardDir(t *testing.T) {
+	b := newLocal(t)
+	blobs := sharingPrefix(t, 2, 4)
+	da, db := content.FromBytes(blobs[0]), content.FromBytes(blobs[1])
+	if _, err := b.Put(t.Context(), da, int64(len(blobs[0])), bytes.NewReader(blobs[0])); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Dir(filepath.Dir(blobPath(b, da)))); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, blobPath(b, db), blobs[1])
+	created, err := b.Put(t.Context(), db, int64(len(blobs[1])), bytes.NewReader(blobs[1]))
+	if err != nil || created {
+		t.Fatalf("Put of a blob another process stored = %v, %v; want false, nil", created, err)
+	}
+	wantNoTemp(t, b)
+}
