@@ -374,6 +374,9 @@ func pullTree(ctx context.Context, md content.Digest, mf *manifestFile, store Bl
 	links := &linkGuard{root: root, dir: dir, trust: opts.TrustLinks}
 	if created {
 		links.fresh = "."
+		// A new destination's directories go where the filesystem puts
+		// top-level ones (see spreadDirs).
+		defer spreadDirs(root)()
 	}
 
 	prog := &progress{fn: opts.Progress, cur: Progress{Total: m.Size}}

@@ -153,3 +153,52 @@ func syncDir(dir string) error {
 	defer f.Close()
 	return f.Sync()
 }
+
+// BenchmarkLocalSmallBlobs stores distinct 4 KiB blobs into a store whose
+// shard directories fill up as it goes, as a stream of small objects (a
+// registry's manifests and layers, single-file pushes) does: one Put each,
+// or staged and committed 256 at a time.
+func BenchmarkLocalSmallBlobs(b *testing.B) {
+	const size, batch = 4 << 10, 256
+	blob := func(i int) ([]byte, content.Digest) {
+		data := storagetest.Blob(uint64(i), size)
+		return data, content.FromBytes(data)
+	}
+	b.Run("put", func(b *testing.B) {
+		be := newLocal(b)
+		b.SetBytes(size)
+		i := 0
+		for b.Loop() {
+			b.StopTimer()
+			data, d := blob(i)
+			i++
+			b.StartTimer()
+			if _, err := be.Put(b.Context(), d, size, bytes.NewReader(data)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("stage", func(b *testing.B) {
+		be := newLocal(b)
+		b.SetBytes(size)
+		st := be.NewStage()
+		i := 0
+		for b.Loop() {
+			b.StopTimer()
+			data, d := blob(i)
+			i++
+			b.StartTimer()
+			if _, err := st.PutVerified(b.Context(), d, size, bytes.NewReader(data)); err != nil {
+				b.Fatal(err)
+			}
+			if i%batch == 0 {
+				if err := st.Commit(b.Context()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		if err := st.Commit(b.Context()); err != nil {
+			b.Fatal(err)
+		}
+	})
+}

@@ -66,6 +66,12 @@
 // artstore itself never creates symbolic links: Put refuses shard directories
 // that are links, and Walk does not follow or report links.
 //
+// On Linux, writes work relative to cached handles of the directories below
+// the root (tmp, the shard directories; see dircache_linux.go), opened with
+// the same refusal of links and checked against the root each operation
+// opens; whatever they cannot do is done through the os.Root. The write
+// protocol above and its fsyncs are the same either way.
+//
 // The root directory is created by New if missing, but never by Put, Get,
 // Head, Delete or Walk: if it disappears later (an unmounted disk, a deleted
 // directory) they fail with storage.ErrUnavailable, and Health reports the
@@ -83,6 +89,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -113,6 +120,7 @@ type Backend struct {
 	id     string
 	root   string // absolute and clean
 	direct directBuffers
+	dirs   *dirCache // open directory handles for writes; nil where there are none
 }
 
 var (
@@ -139,7 +147,10 @@ func New(id, root string) (*Backend, error) {
 	if err := os.MkdirAll(abs, dirMode); err != nil {
 		return nil, fmt.Errorf("local backend %q: create root directory: %w", id, err)
 	}
-	b := &Backend{id: id, root: abs}
+	b := &Backend{id: id, root: abs, dirs: newDirCache(abs)}
+	if b.dirs != nil {
+		runtime.AddCleanup(b, func(c *dirCache) { c.close() }, b.dirs)
+	}
 	if r, err := b.openRoot(); err != nil {
 		return nil, fmt.Errorf("local backend %q: %w", id, err)
 	} else {
@@ -185,11 +196,12 @@ func (b *Backend) put(ctx context.Context, d content.Digest, size int64, r io.Re
 	if err := ctx.Err(); err != nil {
 		return false, b.errf("put", d, "%w", err)
 	}
-	root, err := b.openRoot()
+	osRoot, err := b.openRoot()
 	if err != nil {
 		return false, b.errf("put", d, "%w", err)
 	}
-	defer root.Close()
+	defer osRoot.Close()
+	root := opRoot{osRoot, b.dirs.use(osRoot)}
 
 	exists, err := touchIfComplete(root, key, size)
 	if err != nil {
@@ -275,11 +287,23 @@ func (s *sizedWriter) Write(p []byte) (int, error) {
 	return n, nil
 }
 
+// opRoot is what a write works through: the os.Root opened on the root
+// directory for the operation, and the backend's directory handles
+// (dirCache), which are tried first (nil where there are none). Anything
+// the handles cannot do is done through the os.Root.
+type opRoot struct {
+	*os.Root
+	dirs *dirCache
+}
+
 // touchIfComplete reports whether a regular file of the expected size exists
 // at key, and if so sets its modification time to now. A file that vanishes
 // meanwhile (concurrent Delete) or cannot be touched (owned by another user)
 // reports false, so the caller writes a fresh copy.
-func touchIfComplete(root *os.Root, key string, size int64) (bool, error) {
+func touchIfComplete(root opRoot, key string, size int64) (bool, error) {
+	if exists, ok := root.dirs.touch(key, size); ok {
+		return exists, nil
+	}
 	fi, err := root.Lstat(key)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
@@ -298,7 +322,7 @@ func touchIfComplete(root *os.Root, key string, size int64) (bool, error) {
 }
 
 // write is Put's path for a blob that is not stored yet.
-func (b *Backend) write(ctx context.Context, root *os.Root, key string, d content.Digest, size int64, r io.Reader, rehash bool) (created bool, err error) {
+func (b *Backend) write(ctx context.Context, root opRoot, key string, d content.Digest, size int64, r io.Reader, rehash bool) (created bool, err error) {
 	f, tmpName, err := b.writeTemp(ctx, root, d, size, r, rehash)
 	if err != nil {
 		return false, err
@@ -328,7 +352,7 @@ func (b *Backend) write(ctx context.Context, root *os.Root, key string, d conten
 	// Make the new directory entries durable: the shard directory, and the
 	// parent of every directory this Put created.
 	for _, sd := range dirs {
-		if err := syncDir(root, sd); err != nil {
+		if err := root.syncDir(sd); err != nil {
 			return true, b.errf("put", d, "blob stored, but fsync of directory %s failed (it may not survive a crash): %w", filepath.Join(b.root, sd), err)
 		}
 	}
@@ -338,10 +362,7 @@ func (b *Backend) write(ctx context.Context, root *os.Root, key string, d conten
 // writeTemp streams r through the size (and, with rehash, digest) check
 // into a new temporary file and sets its modification time. It returns the
 // file still open, not synced; on error nothing is left behind.
-func (b *Backend) writeTemp(ctx context.Context, root *os.Root, d content.Digest, size int64, r io.Reader, rehash bool) (*os.File, string, error) {
-	if _, err := ensureDirs(root, tmpDir); err != nil {
-		return nil, "", b.fail("put", d, err, tmpDir)
-	}
+func (b *Backend) writeTemp(ctx context.Context, root opRoot, d content.Digest, size int64, r io.Reader, rehash bool) (*os.File, string, error) {
 	f, tmpName, err := createTemp(root, d)
 	if err != nil {
 		return nil, "", b.fail("put", d, fmt.Errorf("create temporary file: %w", err), tmpDir)
@@ -382,9 +403,10 @@ func (b *Backend) writeTemp(ctx context.Context, root *os.Root, d content.Digest
 			return nil, "", b.errf("put", d, "write %s: %w", filepath.Join(b.root, tmpName), err)
 		}
 	}
-	now := time.Now()
-	if err := root.Chtimes(tmpName, now, now); err != nil {
-		return nil, "", b.errf("put", d, "set modification time: %w", err)
+	if now := time.Now(); !root.dirs.chtimes(tmpName, now) {
+		if err := root.Chtimes(tmpName, now, now); err != nil {
+			return nil, "", b.errf("put", d, "set modification time: %w", err)
+		}
 	}
 	ok = true
 	return f, tmpName, nil
@@ -394,9 +416,13 @@ func (b *Backend) writeTemp(ctx context.Context, root *os.Root, d content.Digest
 // shard directories as needed, and returns the directories whose entries
 // changed: the shard directory and the parent of each directory it created.
 // The caller fsyncs them.
-func (b *Backend) publish(root *os.Root, d content.Digest, tmpName, key string) ([]string, error) {
+func (b *Backend) publish(root opRoot, d content.Digest, tmpName, key string) ([]string, error) {
+	dirs, ok := root.dirs.publish(tmpName, key)
+	if ok {
+		return dirs, nil
+	}
 	dir := path.Dir(key)
-	newDirs, err := ensureDirs(root, dir)
+	newDirs, err := ensureDirs(root.Root, dir)
 	if err != nil {
 		return nil, b.fail("put", d, err, dir)
 	}
@@ -409,13 +435,13 @@ func (b *Backend) publish(root *os.Root, d content.Digest, tmpName, key string) 
 			return nil, b.fail("put", d, fmt.Errorf("rename temporary file into place: %w", err), dir, tmpName)
 		}
 		// A concurrent Delete pruned the shard directories: recreate them.
-		more, err := ensureDirs(root, dir)
+		more, err := ensureDirs(root.Root, dir)
 		if err != nil {
 			return nil, b.fail("put", d, err, dir)
 		}
 		newDirs = append(newDirs, more...)
 	}
-	dirs := []string{dir}
+	dirs = append(dirs, dir)
 	for _, nd := range newDirs {
 		dirs = append(dirs, path.Dir(nd))
 	}
@@ -533,6 +559,7 @@ func (b *Backend) Delete(ctx context.Context, d content.Digest) (removed bool, e
 		if root.Remove(dir) != nil {
 			break
 		}
+		b.dirs.forget(dir)
 	}
 	return true, nil
 }
@@ -789,11 +816,22 @@ func ensureDirsOnce(root *os.Root, dir string) (created []string, err error) {
 	return created, nil
 }
 
-// createTemp creates a new temporary file for an upload of d.
-func createTemp(root *os.Root, d content.Digest) (*os.File, string, error) {
+// createTemp creates a new temporary file for an upload of d, and tmp/ if
+// it is missing.
+func createTemp(root opRoot, d content.Digest) (*os.File, string, error) {
 	for {
 		name := path.Join(tmpDir, tmpPrefix+d.Hex()[:16]+"-"+rand.Text())
-		f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, blobMode)
+		f, err := root.dirs.createTemp(name)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if f != nil {
+			return f, name, nil
+		}
+		if _, err := ensureDirs(root.Root, tmpDir); err != nil {
+			return nil, "", err
+		}
+		f, err = root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, blobMode)
 		if errors.Is(err, fs.ErrExist) {
 			continue // 130 random bits collided; try another name
 		}
@@ -801,7 +839,11 @@ func createTemp(root *os.Root, d content.Digest) (*os.File, string, error) {
 	}
 }
 
-func syncDir(root *os.Root, dir string) error {
+// syncDir fsyncs the directory dir.
+func (root opRoot) syncDir(dir string) error {
+	if ok, err := root.dirs.syncDir(dir); ok {
+		return err
+	}
 	f, err := root.Open(dir)
 	if err != nil {
 		return err

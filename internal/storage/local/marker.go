@@ -66,7 +66,7 @@ func (b *Backend) WriteMarker(ctx context.Context, data []byte) error {
 		err = root.Rename(tmp, storage.MarkerName)
 	}
 	if err == nil {
-		err = syncDir(root, ".")
+		err = opRoot{Root: root}.syncDir(".")
 	}
 	if err != nil {
 		root.Remove(tmp)

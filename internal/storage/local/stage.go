@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"sync"
 
@@ -57,7 +56,7 @@ func (s *stage) PutVerified(ctx context.Context, d content.Digest, size int64, r
 }
 
 // add writes a new blob to a temporary file and stages it.
-func (s *stage) add(ctx context.Context, root *os.Root, key string, d content.Digest, size int64, r io.Reader) error {
+func (s *stage) add(ctx context.Context, root opRoot, key string, d content.Digest, size int64, r io.Reader) error {
 	f, tmp, err := s.b.writeTemp(ctx, root, d, size, r, false)
 	if err != nil {
 		return err
@@ -108,14 +107,21 @@ func (s *stage) Commit(ctx context.Context) error {
 // blobs it published (all of them when err is nil; the rest are still
 // temporary files).
 func (s *stage) publish(ctx context.Context, batch []staged) (published int, err error) {
-	root, err := s.b.openRoot()
+	osRoot, err := s.b.openRoot()
 	if err != nil {
 		return 0, err
 	}
-	defer root.Close()
+	defer osRoot.Close()
+	root := opRoot{osRoot, s.b.dirs.use(osRoot)}
 
 	// 1. Every file's bytes and size reach the disk before any rename.
 	err = parallel(ctx, len(batch), func(i int) error {
+		if ok, err := root.dirs.syncFile(batch[i].tmp); ok {
+			if err != nil {
+				return fmt.Errorf("fsync %s: %w", filepath.Join(s.b.root, batch[i].tmp), err)
+			}
+			return nil
+		}
 		f, err := root.Open(batch[i].tmp)
 		if err != nil {
 			return err
@@ -160,7 +166,7 @@ func (s *stage) publish(ctx context.Context, batch []staged) (published int, err
 		list = append(list, d)
 	}
 	err = parallel(ctx, len(list), func(i int) error {
-		if err := syncDir(root, list[i]); err != nil {
+		if err := root.syncDir(list[i]); err != nil {
 			return fmt.Errorf("blobs stored, but fsync of directory %s failed (they may not survive a crash): %w", filepath.Join(s.b.root, list[i]), err)
 		}
 		return nil
