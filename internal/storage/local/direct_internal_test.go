@@ -202,18 +202,7 @@ func TestDirectReaderSections(t *testing.T) {
 	for _, piece := range []int{4 << 10, 2 * directBuffer} {
 		f := &fakeFile{data: data[:directBuffer+10]}
 		dr := newFakeReader(f, &bufs, 0, n)
-		p := alignedBytes(piece)
-		var got []byte
-		for {
-			m, err := dr.Read(p)
-			got = append(got, p[:m]...)
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
+		got := readInPieces(t, dr, alignedBytes(piece))
 		if !bytes.Equal(got, data[:directBuffer+10]) {
 			t.Fatalf("short file, reads of %d: %d bytes; want the %d there are", piece, len(got), directBuffer+10)
 		}
@@ -238,18 +227,7 @@ func testDirectSection(t *testing.T, bufs *directBuffers, data []byte, sec [2]in
 	t.Helper()
 	f := &fakeFile{data: data}
 	dr := newFakeReader(f, bufs, sec[0], sec[1])
-	var got []byte
-	p := alignedBytes(piece + shift)[shift:]
-	for {
-		m, err := dr.Read(p)
-		got = append(got, p[:m]...)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	got := readInPieces(t, dr, alignedBytes(piece + shift)[shift:])
 	if want := data[sec[0] : sec[0]+sec[1]]; !bytes.Equal(got, want) {
 		t.Fatalf("section %v, reads of %d (shift %d): got %d bytes, want %d matching", sec, piece, shift, len(got), len(want))
 	}
@@ -288,5 +266,21 @@ func TestDirectReaderFallsBack(t *testing.T) {
 	}
 	if f.direct {
 		t.Fatal("O_DIRECT still on after the filesystem refused it")
+	}
+}
+
+// readInPieces reads r to its end, each Read into p, and returns the bytes.
+func readInPieces(t *testing.T, r io.Reader, p []byte) []byte {
+	t.Helper()
+	var got []byte
+	for {
+		m, err := r.Read(p)
+		got = append(got, p[:m]...)
+		if err == io.EOF {
+			return got
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 }
