@@ -220,18 +220,12 @@ func (c liveCounts) flush(ctx context.Context, tx Tx) error {
 	names := slices.Sorted(maps.Keys(c))
 	for len(names) > 0 {
 		n := min(len(names), liveChunk)
-		var q strings.Builder
-		q.WriteString("INSERT INTO live_names (name, live) VALUES ")
 		args := make([]any, 0, 2*n)
-		for i, name := range names[:n] {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			fmt.Fprintf(&q, "($%d, $%d)", 2*i+1, 2*i+2)
+		for _, name := range names[:n] {
 			args = append(args, name, c[name])
 		}
-		q.WriteString(" ON CONFLICT (name) DO UPDATE SET live = live_names.live + excluded.live")
-		if err := tx.Exec(ctx, q.String(), args...); err != nil {
+		if err := tx.Exec(ctx, `INSERT INTO live_names (name, live) VALUES `+valuesList(n, 2)+
+			` ON CONFLICT (name) DO UPDATE SET live = live_names.live + excluded.live`, args...); err != nil {
 			return fmt.Errorf("count live names: %w", err)
 		}
 		names = names[n:]
@@ -523,15 +517,7 @@ func (b *rowBuffer) flush(ctx context.Context, tx Tx) error {
 	n := len(b.vals) / b.cols
 	q, ok := b.stmts[n]
 	if !ok {
-		var sb strings.Builder
-		sb.WriteString("INSERT INTO " + b.table + " VALUES ")
-		for r := 0; r < n; r++ {
-			if r > 0 {
-				sb.WriteString(", ")
-			}
-			sb.WriteString("(" + Placeholders(r*b.cols+1, b.cols) + ")")
-		}
-		q = sb.String()
+		q = "INSERT INTO " + b.table + " VALUES " + valuesList(n, b.cols)
 		if b.stmts == nil {
 			b.stmts = map[int]string{}
 		}

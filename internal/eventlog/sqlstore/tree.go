@@ -196,22 +196,9 @@ func newTreeAppender(ctx context.Context, tx Tx, t *tlog.Tree) *treeAppender {
 		t:       t,
 		pending: make([]any, 0, 2*rowChunk),
 		insert: func(rows []any) error {
-			return tx.Exec(ctx, `INSERT INTO tree_nodes (seq, hashes) VALUES `+rowValues(len(rows)/2), rows...)
+			return tx.Exec(ctx, `INSERT INTO tree_nodes (seq, hashes) VALUES `+valuesList(len(rows)/2, 2), rows...)
 		},
 	}
-}
-
-// rowValues returns the VALUES list of an INSERT of n rows: "($1, $2),
-// ($3, $4), ...".
-func rowValues(n int) string {
-	var b strings.Builder
-	for i := range n {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "($%d, $%d)", 2*i+1, 2*i+2)
-	}
-	return b.String()
 }
 
 // add appends the leaf of the event seq whose chain hash is hash.

@@ -185,6 +185,20 @@ func Placeholders(from, n int) string {
 	return b.String()
 }
 
+// valuesList returns the VALUES list of an INSERT of rows rows of cols
+// parameters each, numbered from $1: "($1, $2), ($3, $4)" for two rows of
+// two.
+func valuesList(rows, cols int) string {
+	var b strings.Builder
+	for r := range rows {
+		if r > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(" + Placeholders(r*cols+1, cols) + ")")
+	}
+	return b.String()
+}
+
 func (v *views) one(ctx context.Context, what string, query string, args ...any) (eventlog.Artifact, error) {
 	as, err := v.queryArtifacts(ctx, query, args...)
 	if err != nil {
