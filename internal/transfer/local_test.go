@@ -247,8 +247,8 @@ func TestInterruptedPushCommitsStaged(t *testing.T) {
 	if staged := int(cb.staged.Load()); stored < 30 || stored != staged {
 		t.Fatalf("%d chunks visible after the interruption, %d staged; want all staged ones (at least 30) committed", stored, staged)
 	}
-	if tmp, _ := os.ReadDir(filepath.Join(be.Root(), "tmp")); len(tmp) != 0 {
-		t.Errorf("%d temporary files left after the interrupted push", len(tmp))
+	if tmp := uploadFiles(t, be.Root()); len(tmp) != 0 {
+		t.Errorf("temporary files left after the interrupted push: %v", tmp)
 	}
 	res, err := Push(context.Background(), bytes.NewReader(data), FromBackend(be), PushOptions{Chunker: smallParams()})
 	if err != nil {
@@ -344,8 +344,8 @@ func testPushTreeCommitsInGroups(t *testing.T, schema int) {
 	}
 	wantNoTemp := func() {
 		t.Helper()
-		if ents, err := os.ReadDir(filepath.Join(be.Root(), "tmp")); err != nil || len(ents) != 0 {
-			t.Fatalf("tmp/ holds %d entries (%v) after the push; want none", len(ents), err)
+		if tmp := uploadFiles(t, be.Root()); len(tmp) != 0 {
+			t.Fatalf("tmp/ holds upload files after the push: %v", tmp)
 		}
 	}
 	wantNoTemp()
@@ -416,4 +416,21 @@ func TestPushConfirm(t *testing.T) {
 	if _, err := Push(ctx, bytes.NewReader(data), s, opts); !errors.Is(err, ErrNoStaging) || s.putOK != 0 {
 		t.Fatalf("Confirm on a store that does not stage: %v, %d puts; want ErrNoStaging and none", err, s.putOK)
 	}
+}
+
+// uploadFiles lists the temporary upload files (put-*) in the local
+// backend rooted at root; tmp/ also holds the writers' lock file.
+func uploadFiles(t *testing.T, root string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(filepath.Join(root, "tmp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), "put-") {
+			names = append(names, e.Name())
+		}
+	}
+	return names
 }

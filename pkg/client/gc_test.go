@@ -93,6 +93,19 @@ func TestGCRacesPushes(t *testing.T) {
 		var pushErr [2]error
 		var rep *GCReport
 		var gcErr error
+		// A push of new bytes writes temporary files while the
+		// collection runs; it removes those of dead uploads, never of
+		// live ones, so this push may not fail at all.
+		freshSrc := filepath.Join(dir, "fresh.bin")
+		if err := os.WriteFile(freshSrc, randomBytes(uint64(1000+it), 300<<10+it), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var fresh *PushResult
+		var freshErr error
+		wg.Go(func() {
+			<-start
+			fresh, freshErr = l.Push(ctx, PushRequest{Path: freshSrc, Name: "race/fresh"})
+		})
 		for p := range 2 {
 			wg.Go(func() {
 				<-start
@@ -108,6 +121,12 @@ func TestGCRacesPushes(t *testing.T) {
 
 		if gcErr != nil {
 			t.Fatalf("iteration %d: gc: %v", it, gcErr)
+		}
+		if freshErr != nil {
+			t.Fatalf("iteration %d: push of new bytes: %v", it, freshErr)
+		}
+		if _, err := l.Delete(ctx, fresh.ID); err != nil {
+			t.Fatalf("iteration %d: delete the push of new bytes: %v", it, err)
 		}
 		collected += rep.Blobs
 		spared += rep.Spared

@@ -213,12 +213,19 @@ func (c *campaign) lose(s *site, a *artifact, why string) {
 	c.fail("%s: LOST %s (%s, %s): %s", s.name, a.ref, how, strings.TrimPrefix(a.src, s.dir), why)
 }
 
-// countTemp counts the files in the local backend's temporary directory
-// (left by killed uploads; gc's business, not damage).
+// countTemp counts the upload files in the local backend's temporary
+// directory (left by killed uploads; gc's business, not damage), not the
+// writers' lock file beside them.
 func countTemp(s *site) int {
 	entries, err := os.ReadDir(filepath.Join(s.store(), "blobs", "tmp"))
 	if err != nil {
 		return 0
 	}
-	return len(entries)
+	n := 0
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "put-") {
+			n++
+		}
+	}
+	return n
 }

@@ -54,9 +54,11 @@
 // protocol and its guarantees are unchanged.
 //
 // Temporary files of uploads that died (crash, kill -9) are removed by
-// CleanTemp; New calls it for files older than StaleTempAge. A live upload
-// rewrites its temporary file continually, so only an upload stalled for
-// longer than that could lose its file, and it then fails cleanly.
+// CleanTemp; New calls it for files older than StaleTempAge. On Linux a
+// live upload's files are marked by a lock its process holds (see
+// tempowner.go) and never removed; elsewhere a live upload rewrites its
+// temporary file continually, so only an upload stalled for longer than
+// that could lose its file, and it then fails cleanly.
 //
 // # Safety
 //
@@ -81,7 +83,6 @@ package local
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -121,6 +122,7 @@ type Backend struct {
 	root   string // absolute and clean
 	direct directBuffers
 	dirs   *dirCache // open directory handles for writes; nil where there are none
+	owner  ownerSlot // marks this backend's temporary files as in use (tempowner.go)
 }
 
 var (
@@ -363,7 +365,7 @@ func (b *Backend) write(ctx context.Context, root opRoot, key string, d content.
 // into a new temporary file and sets its modification time. It returns the
 // file still open, not synced; on error nothing is left behind.
 func (b *Backend) writeTemp(ctx context.Context, root opRoot, d content.Digest, size int64, r io.Reader, rehash bool) (*os.File, string, error) {
-	f, tmpName, err := createTemp(root, d)
+	f, tmpName, err := createTemp(root, d, b.owner.get(root.Root))
 	if err != nil {
 		return nil, "", b.fail("put", d, fmt.Errorf("create temporary file: %w", err), tmpDir)
 	}
@@ -639,8 +641,9 @@ func (b *Backend) CleanTemp(olderThan time.Duration) (removed int, err error) {
 var _ storage.Temper = (*Backend)(nil)
 
 // Temp sums (and with remove, deletes) the temporary upload files in
-// <root>/tmp last modified before `before` (storage.Temper). With remove,
-// the sum counts the files it deleted.
+// <root>/tmp last modified before `before` (storage.Temper), except those
+// of uploads in progress in any process (see tempowner.go), whatever their
+// age. With remove, the sum counts the files it deleted.
 func (b *Backend) Temp(ctx context.Context, before time.Time, remove bool) (storage.TempFiles, error) {
 	var sum storage.TempFiles
 	root, err := b.openRoot()
@@ -648,6 +651,8 @@ func (b *Backend) Temp(ctx context.Context, before time.Time, remove bool) (stor
 		return sum, fmt.Errorf("local backend %q: temporary files: %w", b.id, err)
 	}
 	defer root.Close()
+	owners := newOwnerProbe(root)
+	defer owners.close()
 	entries, err := fs.ReadDir(root.FS(), tmpDir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return sum, nil
@@ -664,7 +669,7 @@ func (b *Backend) Temp(ctx context.Context, before time.Time, remove bool) (stor
 			continue
 		}
 		fi, err := e.Info()
-		if err != nil || !fi.ModTime().Before(before) {
+		if err != nil || !fi.ModTime().Before(before) || owners.alive(e.Name()) {
 			continue
 		}
 		if remove {
@@ -818,9 +823,9 @@ func ensureDirsOnce(root *os.Root, dir string) (created []string, err error) {
 
 // createTemp creates a new temporary file for an upload of d, and tmp/ if
 // it is missing.
-func createTemp(root opRoot, d content.Digest) (*os.File, string, error) {
+func createTemp(root opRoot, d content.Digest, own *tempOwner) (*os.File, string, error) {
 	for {
-		name := path.Join(tmpDir, tmpPrefix+d.Hex()[:16]+"-"+rand.Text())
+		name := path.Join(tmpDir, tmpPrefix+d.Hex()[:16]+"-"+own.name())
 		f, err := root.dirs.createTemp(name)
 		if errors.Is(err, fs.ErrExist) {
 			continue
@@ -833,18 +838,25 @@ func createTemp(root opRoot, d content.Digest) (*os.File, string, error) {
 		}
 		f, err = root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, blobMode)
 		if errors.Is(err, fs.ErrExist) {
-			continue // 130 random bits collided; try another name
+			continue // taken (a leftover of an owner with the same ID): try another name
 		}
 		return f, name, err
 	}
 }
 
-// syncDir fsyncs the directory dir.
+// syncDir fsyncs the directory dir. A directory that is gone is no
+// error: a shard directory is only removed once empty, so the blob renamed
+// into it was deleted since (by a collection, as unreferenced; its
+// registration then finds it missing and the push uploads it again), and
+// nothing in it is left to make durable.
 func (root opRoot) syncDir(dir string) error {
 	if ok, err := root.dirs.syncDir(dir); ok {
 		return err
 	}
 	f, err := root.Open(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}

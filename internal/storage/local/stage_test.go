@@ -21,9 +21,8 @@ func TestStageFiles(t *testing.T) {
 	if _, err := st.PutVerified(t.Context(), d, int64(len(data)), bytes.NewReader(data)); err != nil {
 		t.Fatal(err)
 	}
-	tmp, err := os.ReadDir(filepath.Join(b.Root(), "tmp"))
-	if err != nil || len(tmp) != 1 {
-		t.Fatalf("tmp/ holds %d entries (%v) while one blob is staged; want 1", len(tmp), err)
+	if tmp := tempFiles(t, b); len(tmp) != 1 {
+		t.Fatalf("tmp/ holds %d upload files while one blob is staged; want 1", len(tmp))
 	}
 	if _, err := os.Stat(blobPath(b, d)); !os.IsNotExist(err) {
 		t.Fatalf("staged blob exists at its key before Commit (%v)", err)

@@ -35,7 +35,8 @@ func NewCmdGC(f *cmdutil.Factory, runF func(context.Context, *Options) error) *c
 from the backend every blob (manifest or chunk) that no live artifact
 references and that was last written before the grace window, and the
 temporary upload files of a local backend (left by uploads killed hard)
-last written before it too; an upload in progress keeps its file fresh.
+last written before it too; an upload in progress, in any process, keeps
+its files whatever the grace.
 gc refuses a backend whose store marker names another event log, or that
 holds blobs no log has claimed (docs/configuration.md): it never runs
 against a log that has never seen the backend's blobs.
