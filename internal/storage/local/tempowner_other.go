@@ -15,6 +15,6 @@ func registerOwner(*os.Root) (*tempOwner, error) {
 
 type ownerProbe struct{}
 
-func newOwnerProbe(*os.Root) *ownerProbe  { return &ownerProbe{} }
-func (p *ownerProbe) alive(string) bool { return false }
-func (p *ownerProbe) close()            {}
+func newOwnerProbe(*os.Root) *ownerProbe { return &ownerProbe{} }
+func (p *ownerProbe) alive(string) bool  { return false }
+func (p *ownerProbe) close()             {}
