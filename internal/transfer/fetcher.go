@@ -2,6 +2,7 @@ package transfer
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/artifact-store/artstore/internal/content"
+	"github.com/artifact-store/artstore/internal/content/sha256x2"
 )
 
 // fetched is one chunk on its way from the store to the writer.
@@ -50,6 +52,40 @@ type pullFetcher struct {
 	want   func(off int64, c content.ChunkRef) bool
 	both   bool
 	hashAt *atomic.Int64 // the chunk the in-order hasher is at
+	// paired, when set, has the fetchers verify the chunks two at a time
+	// with sha256x2.Sum2 (see fetchPaired); only when there is no
+	// in-order hasher, so they verify every chunk.
+	paired *parked
+}
+
+// parked is the chunk a fetcher has read and left for the next fetcher
+// that completes a read to verify with its own, in one sha256x2.Sum2.
+type parked struct {
+	mu  sync.Mutex
+	job fetchJob
+	set bool
+}
+
+// swap parks j when no chunk is parked, and otherwise takes the parked one
+// (ok) and leaves the slot empty.
+func (p *parked) swap(j fetchJob) (other fetchJob, ok bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.set {
+		other, p.job, p.set = p.job, fetchJob{}, false
+		return other, true
+	}
+	p.job, p.set = j, true
+	return fetchJob{}, false
+}
+
+// take empties the slot, returning the chunk parked there if any.
+func (p *parked) take() (fetchJob, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	j, ok := p.job, p.set
+	p.job, p.set = fetchJob{}, false
+	return j, ok
 }
 
 // dispatch reserves space for chunks first..last in order and queues them
@@ -88,16 +124,87 @@ func (f *pullFetcher) dispatch(ctx context.Context, order chan<- chan fetched, j
 // fetch fetches the jobs' chunks until jobs is closed; every job gets an
 // answer on its channel.
 func (f *pullFetcher) fetch(ctx context.Context, jobs <-chan fetchJob) {
+	if f.paired != nil {
+		f.fetchPaired(ctx, jobs)
+		return
+	}
 	for j := range jobs {
 		verify := !f.both || int64(j.index)-f.hashAt.Load() > pairAhead
-		err := fetchChunk(ctx, f.store, j.ref, j.buf, f.opts.Retry, verify)
-		if err != nil {
-			err = fmt.Errorf("chunk %d (%s): %w", j.index, j.ref.Digest.Short(), err)
-		} else {
-			f.prog.add(int64(len(j.buf)), 0, 0)
-		}
-		j.out <- fetched{j.off, j.ref, j.buf, err, verify}
+		f.answer(j, fetchChunk(ctx, f.store, j.ref, j.buf, f.opts.Retry, verify), verify)
 	}
+}
+
+// fetchPaired is fetch for fetchers that verify chunks in pairs: each
+// chunk is read with its size checked, then verified together with the
+// next chunk any fetcher reads (sha256x2.Sum2 costs little more than one
+// SHA-256): the fetcher that completes a read either takes the parked
+// chunk and verifies both, or parks its own and goes on to the next job.
+//
+// A parked chunk must not wait for a partner that may never come: the
+// writer may be waiting for it, and the dispatcher for the space the
+// writer releases. So a fetcher that finds no job ready verifies the
+// parked chunk alone before it waits for one, as it does when the jobs
+// end. Whenever a chunk is parked, the fetcher that parked it is reading
+// another chunk or about to look for one, and will take it.
+func (f *pullFetcher) fetchPaired(ctx context.Context, jobs <-chan fetchJob) {
+	defer f.verifyParked(ctx)
+	for {
+		var j fetchJob
+		var ok bool
+		select {
+		case j, ok = <-jobs:
+		default:
+			f.verifyParked(ctx)
+			j, ok = <-jobs
+		}
+		if !ok {
+			return
+		}
+		if err := fetchChunk(ctx, f.store, j.ref, j.buf, f.opts.Retry, false); err != nil {
+			f.answer(j, err, true)
+			continue
+		}
+		if p, ok := f.paired.swap(j); ok {
+			dp, dj := sha256x2.Sum2(p.buf, j.buf)
+			f.answer(p, f.check(ctx, p, dp), true)
+			f.answer(j, f.check(ctx, j, dj), true)
+		}
+	}
+}
+
+// verifyParked verifies the parked chunk, if any, alone.
+func (f *pullFetcher) verifyParked(ctx context.Context) {
+	if p, ok := f.paired.take(); ok {
+		f.answer(p, f.check(ctx, p, sha256.Sum256(p.buf)), true)
+	}
+}
+
+// check compares the SHA-256 sum of j's bytes, read in full and of the
+// right size, with the chunk's digest. A mismatch the retry policy would
+// retry (DefaultRetryable does not) fetches the chunk again, verified as
+// it is read.
+func (f *pullFetcher) check(ctx context.Context, j fetchJob, sum [sha256.Size]byte) error {
+	got := content.FromSHA256(sum)
+	if got == j.ref.Digest {
+		return nil
+	}
+	err := &content.MismatchError{Expected: j.ref.Digest, Actual: got, ExpectedSize: j.ref.Size, ActualSize: int64(len(j.buf))}
+	if retry := f.opts.Retry.withDefaults(); !retry.Retryable(err) {
+		return err
+	}
+	return fetchChunk(ctx, f.store, j.ref, j.buf, f.opts.Retry, true)
+}
+
+// answer sends the outcome of job j on its channel; verified says whether
+// the fetcher verified the chunk's digest (otherwise the in-order hasher
+// does). A chunk fetched counts as progress.
+func (f *pullFetcher) answer(j fetchJob, err error, verified bool) {
+	if err != nil {
+		err = fmt.Errorf("chunk %d (%s): %w", j.index, j.ref.Digest.Short(), err)
+	} else {
+		f.prog.add(int64(len(j.buf)), 0, 0)
+	}
+	j.out <- fetched{j.off, j.ref, j.buf, err, verified}
 }
 
 // fifo hands out regions of a fixed buffer in order and takes them back in

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -102,5 +104,60 @@ func TestPullFetcher(t *testing.T) {
 	}
 	if !errors.Is(far.err, content.ErrMismatch) {
 		t.Errorf("corrupt chunk far ahead: %v; want ErrMismatch from the fetcher", far.err)
+	}
+}
+
+// TestPullFetcherPaired: fetchers that verify chunks in pairs (a range
+// pull) report a corrupt chunk in either position of a pair, and one
+// verified alone, under its own index and digest, and pass its partner on
+// verified. One fetcher with the jobs queued reads chunks 0 and 1 and
+// verifies them together, then 2 and 3, then 4 alone (no job left).
+func TestPullFetcherPaired(t *testing.T) {
+	s := newMemStore()
+	data := randBytes(39, 100<<10)
+	res, err := Push(context.Background(), bytes.NewReader(data), s, PushOptions{Chunker: smallParams()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := manifestOf(t, s, res.ManifestDigest)
+	const n = 5
+	if len(m.Chunks) < n {
+		t.Fatalf("only %d chunks", len(m.Chunks))
+	}
+	for _, bad := range [][]int{{}, {0}, {1}, {0, 1}, {0, 3}, {1, 2}, {4}, {1, 4}} {
+		s := newMemStore()
+		var off int64
+		for _, c := range m.Chunks[:n] {
+			s.set(c.Digest, data[off:off+c.Size])
+			off += c.Size
+		}
+		for _, i := range bad {
+			s.corrupt(m.Chunks[i].Digest)
+		}
+		f := &pullFetcher{store: s, opts: PullOptions{Retry: fastRetry()}.withDefaults(), prog: &progress{}, paired: &parked{}}
+		jobs := make(chan fetchJob, n)
+		var outs []chan fetched
+		for i, c := range m.Chunks[:n] {
+			out := make(chan fetched, 1)
+			outs = append(outs, out)
+			jobs <- fetchJob{index: i, ref: c, buf: make([]byte, c.Size), out: out}
+		}
+		close(jobs)
+		f.fetch(context.Background(), jobs)
+		off = 0
+		for i, c := range m.Chunks[:n] {
+			got := <-outs[i]
+			if slices.Contains(bad, i) {
+				var me *content.MismatchError
+				if !errors.As(got.err, &me) || me.Expected != c.Digest || me.Actual.IsZero() {
+					t.Errorf("corrupt %v: chunk %d: %v; want a digest mismatch for %s", bad, i, got.err, c.Digest.Short())
+				} else if want := fmt.Sprintf("chunk %d (%s): ", i, c.Digest.Short()); !strings.HasPrefix(got.err.Error(), want) {
+					t.Errorf("corrupt %v: chunk %d: %q; want it to start %q", bad, i, got.err, want)
+				}
+			} else if got.err != nil || !got.verified || !bytes.Equal(got.buf, data[off:off+c.Size]) {
+				t.Errorf("corrupt %v: intact chunk %d: err %v, verified %v; want passed on verified", bad, i, got.err, got.verified)
+			}
+			off += c.Size
+		}
 	}
 }
