@@ -59,18 +59,38 @@ type pullFetcher struct {
 }
 
 // parked is the chunk a fetcher has read and left for the next fetcher
-// that completes a read to verify with its own, in one sha256x2.Sum2.
+// that completes a read to verify with its own, in one sha256x2.Sum2, and
+// the number of fetchers reading a chunk (from start to swap or done),
+// which will take it.
 type parked struct {
-	mu  sync.Mutex
-	job fetchJob
-	set bool
+	mu      sync.Mutex
+	job     fetchJob
+	set     bool
+	reading int
 }
 
-// swap parks j when no chunk is parked, and otherwise takes the parked one
-// (ok) and leaves the slot empty.
+// start counts a fetcher that starts reading a chunk.
+func (p *parked) start() {
+	p.mu.Lock()
+	p.reading++
+	p.mu.Unlock()
+}
+
+// done counts a fetcher that stopped reading a chunk without a swap (the
+// read failed).
+func (p *parked) done() {
+	p.mu.Lock()
+	p.reading--
+	p.mu.Unlock()
+}
+
+// swap is done for a fetcher that has read j: it parks j when no chunk is
+// parked, and otherwise takes the parked one (ok) and leaves the slot
+// empty.
 func (p *parked) swap(j fetchJob) (other fetchJob, ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.reading--
 	if p.set {
 		other, p.job, p.set = p.job, fetchJob{}, false
 		return other, true
@@ -79,13 +99,17 @@ func (p *parked) swap(j fetchJob) (other fetchJob, ok bool) {
 	return fetchJob{}, false
 }
 
-// take empties the slot, returning the chunk parked there if any.
-func (p *parked) take() (fetchJob, bool) {
+// take empties the slot, returning the chunk parked there if any; with
+// idle, only when no fetcher is reading (one that is takes it once read).
+func (p *parked) take(idle bool) (fetchJob, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	j, ok := p.job, p.set
+	if !p.set || (idle && p.reading > 0) {
+		return fetchJob{}, false
+	}
+	j := p.job
 	p.job, p.set = fetchJob{}, false
-	return j, ok
+	return j, true
 }
 
 // dispatch reserves space for chunks first..last in order and queues them
@@ -142,25 +166,29 @@ func (f *pullFetcher) fetch(ctx context.Context, jobs <-chan fetchJob) {
 //
 // A parked chunk must not wait for a partner that may never come: the
 // writer may be waiting for it, and the dispatcher for the space the
-// writer releases. So a fetcher that finds no job ready verifies the
-// parked chunk alone before it waits for one, as it does when the jobs
-// end. Whenever a chunk is parked, the fetcher that parked it is reading
-// another chunk or about to look for one, and will take it.
+// writer releases. So a fetcher that finds no job ready, before it waits
+// for one, verifies the parked chunk alone unless another fetcher is
+// reading a chunk (which it will then pair with the parked one), and every
+// fetcher verifies it alone when the jobs end. A chunk stays parked only
+// while some fetcher is reading or about to look for a job, and that one
+// takes it.
 func (f *pullFetcher) fetchPaired(ctx context.Context, jobs <-chan fetchJob) {
-	defer f.verifyParked(ctx)
+	defer f.verifyParked(ctx, false)
 	for {
 		var j fetchJob
 		var ok bool
 		select {
 		case j, ok = <-jobs:
 		default:
-			f.verifyParked(ctx)
+			f.verifyParked(ctx, true)
 			j, ok = <-jobs
 		}
 		if !ok {
 			return
 		}
+		f.paired.start()
 		if err := fetchChunk(ctx, f.store, j.ref, j.buf, f.opts.Retry, false); err != nil {
+			f.paired.done()
 			f.answer(j, err, true)
 			continue
 		}
@@ -172,9 +200,10 @@ func (f *pullFetcher) fetchPaired(ctx context.Context, jobs <-chan fetchJob) {
 	}
 }
 
-// verifyParked verifies the parked chunk, if any, alone.
-func (f *pullFetcher) verifyParked(ctx context.Context) {
-	if p, ok := f.paired.take(); ok {
+// verifyParked verifies the parked chunk, if any, alone; with idle, only
+// when no fetcher is reading a chunk to pair it with.
+func (f *pullFetcher) verifyParked(ctx context.Context, idle bool) {
+	if p, ok := f.paired.take(idle); ok {
 		f.answer(p, f.check(ctx, p, sha256.Sum256(p.buf)), true)
 	}
 }
