@@ -2,7 +2,6 @@ package transfer
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -53,20 +52,27 @@ type pullFetcher struct {
 	both   bool
 	hashAt *atomic.Int64 // the chunk the in-order hasher is at
 	// paired, when set, has the fetchers verify the chunks two at a time
-	// with sha256x2.Sum2 (see fetchPaired); only when there is no
+	// with sha256x2.Step2 (see fetchPaired); only when there is no
 	// in-order hasher, so they verify every chunk.
 	paired *parked
 }
 
-// parked is the chunk a fetcher has read and left for the next fetcher
-// that completes a read to verify with its own, in one sha256x2.Sum2, and
-// the number of fetchers reading a chunk (from start to swap or done),
-// which will take it.
+// parked is the chunk a fetcher has read (or the rest of it, when its
+// partner was shorter) and left for the next fetcher that completes a read
+// to hash alongside its own, and the number of fetchers reading or
+// hashing a chunk (from start to done), which will take it.
 type parked struct {
 	mu      sync.Mutex
-	job     fetchJob
+	c       hashing
 	set     bool
 	reading int
+}
+
+// hashing is a fetched chunk being verified: its job and the computation
+// of its digest, which may have covered part of it.
+type hashing struct {
+	job fetchJob
+	msg sha256x2.Msg
 }
 
 // start counts a fetcher that starts reading a chunk.
@@ -76,40 +82,38 @@ func (p *parked) start() {
 	p.mu.Unlock()
 }
 
-// done counts a fetcher that stopped reading a chunk without a swap (the
-// read failed).
+// done counts a fetcher that is done with the chunk it read (verified,
+// parked or failed) and goes on to look for a job.
 func (p *parked) done() {
 	p.mu.Lock()
 	p.reading--
 	p.mu.Unlock()
 }
 
-// swap is done for a fetcher that has read j: it parks j when no chunk is
-// parked, and otherwise takes the parked one (ok) and leaves the slot
-// empty.
-func (p *parked) swap(j fetchJob) (other fetchJob, ok bool) {
+// swap parks c when no chunk is parked, and otherwise takes the parked
+// one (ok) and leaves the slot empty.
+func (p *parked) swap(c *hashing) (other hashing, ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.reading--
 	if p.set {
-		other, p.job, p.set = p.job, fetchJob{}, false
+		other, p.c, p.set = p.c, hashing{}, false
 		return other, true
 	}
-	p.job, p.set = j, true
-	return fetchJob{}, false
+	p.c, p.set = *c, true
+	return hashing{}, false
 }
 
 // take empties the slot, returning the chunk parked there if any; with
-// idle, only when no fetcher is reading (one that is takes it once read).
-func (p *parked) take(idle bool) (fetchJob, bool) {
+// idle, only when no fetcher is reading or hashing (one that is takes it).
+func (p *parked) take(idle bool) (hashing, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.set || (idle && p.reading > 0) {
-		return fetchJob{}, false
+		return hashing{}, false
 	}
-	j := p.job
-	p.job, p.set = fetchJob{}, false
-	return j, true
+	c := p.c
+	p.c, p.set = hashing{}, false
+	return c, true
 }
 
 // dispatch reserves space for chunks first..last in order and queues them
@@ -158,20 +162,21 @@ func (f *pullFetcher) fetch(ctx context.Context, jobs <-chan fetchJob) {
 	}
 }
 
-// fetchPaired is fetch for fetchers that verify chunks in pairs: each
-// chunk is read with its size checked, then verified together with the
-// next chunk any fetcher reads (sha256x2.Sum2 costs little more than one
-// SHA-256): the fetcher that completes a read either takes the parked
-// chunk and verifies both, or parks its own and goes on to the next job.
+// fetchPaired is fetch for fetchers that verify chunks in pairs, with
+// the two streams of sha256x2.Step2 (which cost little more than one): a
+// fetcher that has read a chunk (its size checked) hashes it alongside the
+// parked one if there is one, else parks it and goes on to the next job.
+// Chunks differ in length: of a pair, the one not finished is hashed on
+// alongside the next chunk read, so few blocks are hashed alone.
 //
 // A parked chunk must not wait for a partner that may never come: the
 // writer may be waiting for it, and the dispatcher for the space the
 // writer releases. So a fetcher that finds no job ready, before it waits
-// for one, verifies the parked chunk alone unless another fetcher is
-// reading a chunk (which it will then pair with the parked one), and every
-// fetcher verifies it alone when the jobs end. A chunk stays parked only
-// while some fetcher is reading or about to look for a job, and that one
-// takes it.
+// for one, finishes the parked chunk alone unless another fetcher is
+// reading or hashing a chunk (which will then take the parked one), and
+// every fetcher finishes it alone when the jobs end. A chunk stays parked
+// only while some fetcher is reading, hashing or about to look for a job,
+// and that one takes it.
 func (f *pullFetcher) fetchPaired(ctx context.Context, jobs <-chan fetchJob) {
 	defer f.verifyParked(ctx, false)
 	for {
@@ -192,19 +197,35 @@ func (f *pullFetcher) fetchPaired(ctx context.Context, jobs <-chan fetchJob) {
 			f.answer(j, err, true)
 			continue
 		}
-		if p, ok := f.paired.swap(j); ok {
-			dp, dj := sha256x2.Sum2(p.buf, j.buf)
-			f.answer(p, f.check(ctx, p, dp), true)
-			f.answer(j, f.check(ctx, j, dj), true)
+		c := hashing{job: j}
+		c.msg.Reset(j.buf)
+		for {
+			p, ok := f.paired.swap(&c)
+			if !ok {
+				break // c is parked
+			}
+			sha256x2.Step2(&p.msg, &c.msg)
+			for _, h := range []*hashing{&p, &c} {
+				if h.msg.Done() {
+					f.answer(h.job, f.check(ctx, h.job, h.msg.Sum()), true)
+				}
+			}
+			if c.msg.Done() {
+				if p.msg.Done() {
+					break
+				}
+				c = p // hash the rest of p alongside the next chunk
+			}
 		}
+		f.paired.done()
 	}
 }
 
-// verifyParked verifies the parked chunk, if any, alone; with idle, only
-// when no fetcher is reading a chunk to pair it with.
+// verifyParked finishes the parked chunk, if any, alone; with idle, only
+// when no fetcher is reading or hashing a chunk to pair it with.
 func (f *pullFetcher) verifyParked(ctx context.Context, idle bool) {
-	if p, ok := f.paired.take(idle); ok {
-		f.answer(p, f.check(ctx, p, sha256.Sum256(p.buf)), true)
+	if c, ok := f.paired.take(idle); ok {
+		f.answer(c.job, f.check(ctx, c.job, c.msg.Sum()), true)
 	}
 }
 
@@ -212,7 +233,7 @@ func (f *pullFetcher) verifyParked(ctx context.Context, idle bool) {
 // right size, with the chunk's digest. A mismatch the retry policy would
 // retry (DefaultRetryable does not) fetches the chunk again, verified as
 // it is read.
-func (f *pullFetcher) check(ctx context.Context, j fetchJob, sum [sha256.Size]byte) error {
+func (f *pullFetcher) check(ctx context.Context, j fetchJob, sum [sha256x2.Size]byte) error {
 	got := content.FromSHA256(sum)
 	if got == j.ref.Digest {
 		return nil

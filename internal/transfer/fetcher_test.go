@@ -109,9 +109,11 @@ func TestPullFetcher(t *testing.T) {
 
 // TestPullFetcherPaired: fetchers that verify chunks in pairs (a range
 // pull) report a corrupt chunk in either position of a pair, and one
-// verified alone, under its own index and digest, and pass its partner on
-// verified. One fetcher with the jobs queued reads chunks 0 and 1 and
-// verifies them together, then 2 and 3, then 4 alone (no job left).
+// finished alone, under its own index and digest, and pass its partner on
+// verified. One fetcher with the jobs queued parks chunk 0, hashes it
+// alongside chunk 1 when that is read, the rest of the longer of the two
+// alongside chunk 2, and so on; the rest of the last pair it finishes
+// alone (no job left).
 func TestPullFetcherPaired(t *testing.T) {
 	s := newMemStore()
 	data := randBytes(39, 100<<10)

@@ -262,7 +262,7 @@ func pullChunks(parent context.Context, mf *manifestFile, store BlobStore, w io.
 // each chunk's space (holdOwn) once done with it. With whole it also
 // hashes the content in order and returns its digest (the hasher verifies
 // the chunks near it, see pullHasher); otherwise the fetchers verify every
-// chunk, two at a time with sha256x2.Sum2 where it is accelerated and
+// chunk, two at a time with sha256x2.Step2 where it is accelerated and
 // there are several fetchers (see fetchPaired).
 func runPull(parent context.Context, mf *manifestFile, store BlobStore, opts PullOptions, prog *progress, plan pullPlan, whole bool,
 	want func(int64, content.ChunkRef) bool, consume func(context.Context, *fifo, <-chan *pulledChunk) error) (content.Digest, error) {

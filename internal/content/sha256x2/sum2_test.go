@@ -2,6 +2,7 @@ package sha256x2
 
 import (
 	"crypto/sha256"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -56,6 +57,64 @@ func TestSum2DoesNotAllocate(t *testing.T) {
 	a, b := random(9, 5000), random(10, 3000)
 	if n := testing.AllocsPerRun(10, func() { Sum2(a, b) }); n != 0 {
 		t.Errorf("Sum2 allocates %v times per call", n)
+	}
+}
+
+// TestStep2Series hashes a series of messages of random lengths in two
+// streams, as a pull verifies its chunks: each message Step2 finishes is
+// replaced by the next, carrying on the other where it stopped (through a
+// copy of its Msg, as a caller that parks it does); the last is finished
+// alone. Every digest must be crypto/sha256's. It runs in plain Go
+// without the SHA extensions (-tags purego).
+func TestStep2Series(t *testing.T) {
+	data := random(14, 1<<20)
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 20 {
+		var msgs [][]byte
+		for range 1 + r.IntN(12) {
+			n := r.IntN(20000)
+			if r.IntN(4) == 0 {
+				n = r.IntN(200)
+			}
+			off := r.IntN(len(data) - n)
+			msgs = append(msgs, data[off:off+n])
+		}
+		var got [][Size]byte
+		idx := make([]int, 2)
+		var lanes [2]Msg
+		next := 0
+		load := func(l int) bool {
+			if next == len(msgs) {
+				return false
+			}
+			lanes[l].Reset(msgs[next])
+			idx[l] = next
+			next++
+			got = append(got, [Size]byte{})
+			return true
+		}
+		busy := [2]bool{load(0), load(1)}
+		for busy[0] && busy[1] {
+			a := lanes[0] // carried on through a copy
+			Step2(&a, &lanes[1])
+			lanes[0] = a
+			for l := range 2 {
+				if lanes[l].Done() {
+					got[idx[l]] = lanes[l].Sum()
+					busy[l] = load(l)
+				}
+			}
+		}
+		for l := range 2 {
+			if busy[l] {
+				got[idx[l]] = lanes[l].Sum()
+			}
+		}
+		for i, m := range msgs {
+			if want := sha256.Sum256(m); got[i] != want {
+				t.Fatalf("message %d of %d (%d bytes): %x, want %x", i, len(msgs), len(m), got[i], want)
+			}
+		}
 	}
 }
 
