@@ -59,20 +59,33 @@ type pullFetcher struct {
 
 // parked is the chunk a fetcher has read (or the rest of it, when its
 // partner was shorter) and left for the next fetcher that completes a read
-// to hash alongside its own, and the number of fetchers reading or
-// hashing a chunk (from start to done), which will take it.
+// to hash alongside its own, and the number of fetchers reading or hashing
+// a chunk (which will take it). wake tells the feeder that a chunk was
+// parked or that the last such fetcher is done: the chunk it waits for, it
+// finishes itself when nothing else will (see await).
 type parked struct {
 	mu      sync.Mutex
 	c       hashing
 	set     bool
 	reading int
+	wake    chan struct{} // capacity 1
 }
+
+func newParked() *parked { return &parked{wake: make(chan struct{}, 1)} }
 
 // hashing is a fetched chunk being verified: its job and the computation
 // of its digest, which may have covered part of it.
 type hashing struct {
 	job fetchJob
 	msg sha256x2.Msg
+}
+
+// signal wakes the feeder if it is not woken already.
+func (p *parked) signal() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
 }
 
 // start counts a fetcher that starts reading a chunk.
@@ -83,32 +96,39 @@ func (p *parked) start() {
 }
 
 // done counts a fetcher that is done with the chunk it read (verified,
-// parked or failed) and goes on to look for a job.
+// parked or failed) and goes on to the next job.
 func (p *parked) done() {
 	p.mu.Lock()
 	p.reading--
+	wake := p.reading == 0 && p.set
 	p.mu.Unlock()
+	if wake {
+		p.signal()
+	}
 }
 
 // swap parks c when no chunk is parked, and otherwise takes the parked
 // one (ok) and leaves the slot empty.
 func (p *parked) swap(c *hashing) (other hashing, ok bool) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if p.set {
 		other, p.c, p.set = p.c, hashing{}, false
+		p.mu.Unlock()
 		return other, true
 	}
 	p.c, p.set = *c, true
+	p.mu.Unlock()
+	p.signal()
 	return hashing{}, false
 }
 
 // take empties the slot, returning the chunk parked there if any; with
-// idle, only when no fetcher is reading or hashing (one that is takes it).
-func (p *parked) take(idle bool) (hashing, bool) {
+// out set, only if it is the chunk answered on out and no fetcher is
+// reading or hashing a chunk (one that is will take it).
+func (p *parked) take(out chan fetched) (hashing, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.set || (idle && p.reading > 0) {
+	if !p.set || (out != nil && (p.c.job.out != out || p.reading > 0)) {
 		return hashing{}, false
 	}
 	c := p.c
@@ -171,26 +191,15 @@ func (f *pullFetcher) fetch(ctx context.Context, jobs <-chan fetchJob) {
 //
 // A parked chunk must not wait for a partner that may never come: the
 // writer may be waiting for it, and the dispatcher for the space the
-// writer releases. So a fetcher that finds no job ready, before it waits
-// for one, finishes the parked chunk alone unless another fetcher is
-// reading or hashing a chunk (which will then take the parked one), and
-// every fetcher finishes it alone when the jobs end. A chunk stays parked
-// only while some fetcher is reading, hashing or about to look for a job,
-// and that one takes it.
+// writer releases. The feeder finishes the chunk it waits for alone if it
+// is parked and no fetcher is reading or hashing a chunk that would take
+// it (await), and each fetcher finishes the parked chunk alone when the
+// jobs end. Until the feeder waits for a parked chunk, some fetcher holds
+// every chunk dispatched before it (reading or hashing: the slot holds one
+// chunk), so the feeder gets to it.
 func (f *pullFetcher) fetchPaired(ctx context.Context, jobs <-chan fetchJob) {
-	defer f.verifyParked(ctx, false)
-	for {
-		var j fetchJob
-		var ok bool
-		select {
-		case j, ok = <-jobs:
-		default:
-			f.verifyParked(ctx, true)
-			j, ok = <-jobs
-		}
-		if !ok {
-			return
-		}
+	defer f.verifyParked(ctx, nil)
+	for j := range jobs {
 		f.paired.start()
 		if err := fetchChunk(ctx, f.store, j.ref, j.buf, f.opts.Retry, false); err != nil {
 			f.paired.done()
@@ -221,11 +230,33 @@ func (f *pullFetcher) fetchPaired(ctx context.Context, jobs <-chan fetchJob) {
 	}
 }
 
-// verifyParked finishes the parked chunk, if any, alone; with idle, only
-// when no fetcher is reading or hashing a chunk to pair it with.
-func (f *pullFetcher) verifyParked(ctx context.Context, idle bool) {
-	if c, ok := f.paired.take(idle); ok {
+// verifyParked finishes the parked chunk, if any, alone; with out set,
+// only if it is the chunk answered on out and no fetcher will take it.
+func (f *pullFetcher) verifyParked(ctx context.Context, out chan fetched) {
+	if c, ok := f.paired.take(out); ok {
 		f.answer(c.job, f.check(ctx, c.job, c.msg.Sum()), true)
+	}
+}
+
+// await is how the feeder receives the chunk answered on out. With paired
+// fetchers, when that chunk is parked, waiting for a partner, and no
+// fetcher is reading or hashing one, it finishes it alone: the writer
+// needs it now.
+func (f *pullFetcher) await(ctx context.Context, out chan fetched) (fetched, bool) {
+	var wake chan struct{}
+	if f.paired != nil {
+		wake = f.paired.wake
+		f.verifyParked(ctx, out)
+	}
+	for {
+		select {
+		case r := <-out:
+			return r, true
+		case <-wake:
+			f.verifyParked(ctx, out)
+		case <-ctx.Done():
+			return fetched{}, false
+		}
 	}
 }
 

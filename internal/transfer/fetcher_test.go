@@ -136,7 +136,7 @@ func TestPullFetcherPaired(t *testing.T) {
 		for _, i := range bad {
 			s.corrupt(m.Chunks[i].Digest)
 		}
-		f := &pullFetcher{store: s, opts: PullOptions{Retry: fastRetry()}.withDefaults(), prog: &progress{}, paired: &parked{}}
+		f := &pullFetcher{store: s, opts: PullOptions{Retry: fastRetry()}.withDefaults(), prog: &progress{}, paired: newParked()}
 		jobs := make(chan fetchJob, n)
 		var outs []chan fetched
 		for i, c := range m.Chunks[:n] {
@@ -160,6 +160,52 @@ func TestPullFetcherPaired(t *testing.T) {
 				t.Errorf("corrupt %v: intact chunk %d: err %v, verified %v; want passed on verified", bad, i, got.err, got.verified)
 			}
 			off += c.Size
+		}
+	}
+}
+
+// TestAwaitFinishesParkedChunk: the feeder waiting for a chunk that is
+// parked (waiting for a partner) leaves it while a fetcher is reading a
+// chunk that would pair with it, and finishes it alone, verified, once the
+// last such fetcher is done without taking it. A corrupt one it reports.
+func TestAwaitFinishesParkedChunk(t *testing.T) {
+	data := randBytes(41, 3000)
+	for _, corrupt := range []bool{false, true} {
+		ref := content.ChunkRef{Digest: content.FromBytes(data), Size: int64(len(data))}
+		buf := bytes.Clone(data)
+		if corrupt {
+			buf[100] ^= 1
+		}
+		f := &pullFetcher{opts: PullOptions{Retry: fastRetry()}.withDefaults(), prog: &progress{}, paired: newParked()}
+		out := make(chan fetched, 1)
+		c := hashing{job: fetchJob{index: 3, ref: ref, buf: buf, out: out}}
+		c.msg.Reset(buf)
+		f.paired.start() // a fetcher reads another chunk
+		if _, ok := f.paired.swap(&c); ok {
+			t.Fatal("swap with no chunk parked took one")
+		}
+		got := make(chan fetched, 1)
+		go func() {
+			r, _ := f.await(context.Background(), out)
+			got <- r
+		}()
+		select {
+		case r := <-got:
+			t.Fatalf("await finished the parked chunk (%v) while a fetcher that would pair it was reading", r.err)
+		case <-time.After(50 * time.Millisecond):
+		}
+		f.paired.done() // its read failed: it does not take the parked chunk
+		select {
+		case r := <-got:
+			if corrupt {
+				if !errors.Is(r.err, content.ErrMismatch) || !strings.HasPrefix(r.err.Error(), "chunk 3 (") {
+					t.Errorf("corrupt parked chunk: %v; want a mismatch for chunk 3", r.err)
+				}
+			} else if r.err != nil || !r.verified {
+				t.Errorf("parked chunk: err %v, verified %v; want verified", r.err, r.verified)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("await did not finish the parked chunk after the last fetcher was done")
 		}
 	}
 }

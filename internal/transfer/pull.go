@@ -291,7 +291,7 @@ func runPull(parent context.Context, mf *manifestFile, store BlobStore, opts Pul
 		// The fetchers verify every chunk: two at a time. One fetcher
 		// alone would have to read a second chunk before it could pass
 		// the first on, taking the time the writer writes in.
-		f.paired = &parked{}
+		f.paired = newParked()
 	}
 	order := make(chan chan fetched, opts.ReadAhead)
 	jobs := make(chan fetchJob)
@@ -305,7 +305,7 @@ func runPull(parent context.Context, mf *manifestFile, store BlobStore, opts Pul
 		running.Go(func() { h.run(hashQ) })
 	}
 	writeQ := make(chan *pulledChunk, opts.ReadAhead)
-	running.Go(func() { feed(ctx, order, plan.first, hashQ, writeQ) })
+	running.Go(func() { feed(ctx, order, f.await, plan.first, hashQ, writeQ) })
 
 	if err := consume(ctx, fq, writeQ); err != nil {
 		return content.Digest{}, err
