@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -102,5 +104,108 @@ func TestPullFetcher(t *testing.T) {
 	}
 	if !errors.Is(far.err, content.ErrMismatch) {
 		t.Errorf("corrupt chunk far ahead: %v; want ErrMismatch from the fetcher", far.err)
+	}
+}
+
+// TestPullFetcherPaired: fetchers that verify chunks in pairs (a range
+// pull) report a corrupt chunk in either position of a pair, and one
+// finished alone, under its own index and digest, and pass its partner on
+// verified. One fetcher with the jobs queued parks chunk 0, hashes it
+// alongside chunk 1 when that is read, the rest of the longer of the two
+// alongside chunk 2, and so on; the rest of the last pair it finishes
+// alone (no job left).
+func TestPullFetcherPaired(t *testing.T) {
+	s := newMemStore()
+	data := randBytes(39, 100<<10)
+	res, err := Push(context.Background(), bytes.NewReader(data), s, PushOptions{Chunker: smallParams()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := manifestOf(t, s, res.ManifestDigest)
+	const n = 5
+	if len(m.Chunks) < n {
+		t.Fatalf("only %d chunks", len(m.Chunks))
+	}
+	for _, bad := range [][]int{{}, {0}, {1}, {0, 1}, {0, 3}, {1, 2}, {4}, {1, 4}} {
+		s := newMemStore()
+		var off int64
+		for _, c := range m.Chunks[:n] {
+			s.set(c.Digest, data[off:off+c.Size])
+			off += c.Size
+		}
+		for _, i := range bad {
+			s.corrupt(m.Chunks[i].Digest)
+		}
+		f := &pullFetcher{store: s, opts: PullOptions{Retry: fastRetry()}.withDefaults(), prog: &progress{}, paired: newParked()}
+		jobs := make(chan fetchJob, n)
+		var outs []chan fetched
+		for i, c := range m.Chunks[:n] {
+			out := make(chan fetched, 1)
+			outs = append(outs, out)
+			jobs <- fetchJob{index: i, ref: c, buf: make([]byte, c.Size), out: out}
+		}
+		close(jobs)
+		f.fetch(context.Background(), jobs)
+		off = 0
+		for i, c := range m.Chunks[:n] {
+			got := <-outs[i]
+			if slices.Contains(bad, i) {
+				var me *content.MismatchError
+				if !errors.As(got.err, &me) || me.Expected != c.Digest || me.Actual.IsZero() {
+					t.Errorf("corrupt %v: chunk %d: %v; want a digest mismatch for %s", bad, i, got.err, c.Digest.Short())
+				} else if want := fmt.Sprintf("chunk %d (%s): ", i, c.Digest.Short()); !strings.HasPrefix(got.err.Error(), want) {
+					t.Errorf("corrupt %v: chunk %d: %q; want it to start %q", bad, i, got.err, want)
+				}
+			} else if got.err != nil || !got.verified || !bytes.Equal(got.buf, data[off:off+c.Size]) {
+				t.Errorf("corrupt %v: intact chunk %d: err %v, verified %v; want passed on verified", bad, i, got.err, got.verified)
+			}
+			off += c.Size
+		}
+	}
+}
+
+// TestAwaitFinishesParkedChunk: the feeder waiting for a chunk that is
+// parked (waiting for a partner) leaves it while a fetcher is reading a
+// chunk that would pair with it, and finishes it alone, verified, once the
+// last such fetcher is done without taking it. A corrupt one it reports.
+func TestAwaitFinishesParkedChunk(t *testing.T) {
+	data := randBytes(41, 3000)
+	for _, corrupt := range []bool{false, true} {
+		ref := content.ChunkRef{Digest: content.FromBytes(data), Size: int64(len(data))}
+		buf := bytes.Clone(data)
+		if corrupt {
+			buf[100] ^= 1
+		}
+		f := &pullFetcher{opts: PullOptions{Retry: fastRetry()}.withDefaults(), prog: &progress{}, paired: newParked()}
+		out := make(chan fetched, 1)
+		c := hashing{job: fetchJob{index: 3, ref: ref, buf: buf, out: out}}
+		c.msg.Reset(buf)
+		f.paired.start() // a fetcher reads another chunk
+		if _, ok := f.paired.swap(&c); ok {
+			t.Fatal("swap with no chunk parked took one")
+		}
+		got := make(chan fetched, 1)
+		go func() {
+			r, _ := f.await(context.Background(), out)
+			got <- r
+		}()
+		select {
+		case r := <-got:
+			t.Fatalf("await finished the parked chunk (%v) while a fetcher that would pair it was reading", r.err)
+		case <-time.After(50 * time.Millisecond):
+		}
+		f.paired.done() // its read failed: it does not take the parked chunk
+		select {
+		case r := <-got:
+			if corrupt {
+				if !errors.Is(r.err, content.ErrMismatch) || !strings.HasPrefix(r.err.Error(), "chunk 3 (") {
+					t.Errorf("corrupt parked chunk: %v; want a mismatch for chunk 3", r.err)
+				}
+			} else if r.err != nil || !r.verified {
+				t.Errorf("parked chunk: err %v, verified %v; want verified", r.err, r.verified)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("await did not finish the parked chunk after the last fetcher was done")
+		}
 	}
 }

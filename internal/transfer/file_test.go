@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/artifact-store/artstore/internal/content"
@@ -158,5 +160,49 @@ func TestFileWriteSection(t *testing.T) {
 	defer ff.Close()
 	if _, err := ff.WriteSection(context.Background(), &out, 0, 6, one.ContentDigest, nil); !errors.Is(err, ErrWrongKind) {
 		t.Fatalf("WriteSection of a file manifest: %v; want ErrWrongKind", err)
+	}
+}
+
+// TestWriteRangeWritesOnlyVerifiedBytes corrupts each chunk in turn and
+// checks that a range pull (the fetchers verify every chunk: in pairs with
+// several fetchers, see fetchPaired) fails naming that chunk and writes
+// exactly the content before it, whatever the buffer holds.
+func TestWriteRangeWritesOnlyVerifiedBytes(t *testing.T) {
+	data := randBytes(40, 200<<10)
+	s := newMemStore()
+	res, err := Push(context.Background(), bytes.NewReader(data), s, PushOptions{Chunker: smallParams()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := manifestOf(t, s, res.ManifestDigest)
+	all := content.Range{Start: 0, End: int64(len(data)) - 1}
+	// With a buffer of one chunk, a chunk left for a partner blocks the
+	// next one's space: its fetcher must verify it alone.
+	for _, o := range []struct{ conc, buf int }{{1, 0}, {2, 0}, {3, 0}, {3, 1}} {
+		conc := o.conc
+		f, err := OpenFile(context.Background(), res.ManifestDigest, s, PullOptions{Concurrency: conc, ReadAhead: conc, BufferSize: o.buf, Retry: fastRetry()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var off int64
+		for k, c := range m.Chunks {
+			good := s.blobs[c.Digest]
+			s.corrupt(c.Digest)
+			var out bytes.Buffer
+			_, err := f.WriteRange(context.Background(), &out, &all)
+			if want := fmt.Sprintf("chunk %d (%s)", k, c.Digest.Short()); !errors.Is(err, content.ErrMismatch) || !strings.Contains(fmt.Sprint(err), want) {
+				t.Fatalf("concurrency %d, chunk %d corrupt: WriteRange = %v; want ErrMismatch naming %s", conc, k, err, want)
+			}
+			if !bytes.Equal(out.Bytes(), data[:off]) {
+				t.Fatalf("concurrency %d, chunk %d corrupt: wrote %d bytes; want exactly the %d before it", conc, k, out.Len(), off)
+			}
+			s.set(c.Digest, good)
+			off += c.Size
+		}
+		var out bytes.Buffer
+		if _, err := f.WriteRange(context.Background(), &out, &all); err != nil || !bytes.Equal(out.Bytes(), data) {
+			t.Fatalf("concurrency %d: WriteRange after repair: %v", conc, err)
+		}
+		f.Close()
 	}
 }

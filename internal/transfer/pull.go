@@ -262,7 +262,8 @@ func pullChunks(parent context.Context, mf *manifestFile, store BlobStore, w io.
 // each chunk's space (holdOwn) once done with it. With whole it also
 // hashes the content in order and returns its digest (the hasher verifies
 // the chunks near it, see pullHasher); otherwise the fetchers verify every
-// chunk.
+// chunk, two at a time with sha256x2.Step2 where it is accelerated and
+// there are several fetchers (see fetchPaired).
 func runPull(parent context.Context, mf *manifestFile, store BlobStore, opts PullOptions, prog *progress, plan pullPlan, whole bool,
 	want func(int64, content.ChunkRef) bool, consume func(context.Context, *fifo, <-chan *pulledChunk) error) (content.Digest, error) {
 	size := int64(opts.BufferSize)
@@ -286,6 +287,12 @@ func runPull(parent context.Context, mf *manifestFile, store BlobStore, opts Pul
 	h.hashAt.Store(int64(plan.first))
 	f := &pullFetcher{mf: mf, store: store, opts: opts, prog: prog, fq: fq, first: plan.first, last: plan.last, want: want,
 		both: whole && sha256x2.Accelerated(), hashAt: &h.hashAt}
+	if !whole && sha256x2.Accelerated() && opts.Concurrency > 1 {
+		// The fetchers verify every chunk: two at a time. One fetcher
+		// alone would have to read a second chunk before it could pass
+		// the first on, taking the time the writer writes in.
+		f.paired = newParked()
+	}
 	order := make(chan chan fetched, opts.ReadAhead)
 	jobs := make(chan fetchJob)
 	running.Go(func() { f.dispatch(ctx, order, jobs) })
@@ -298,7 +305,7 @@ func runPull(parent context.Context, mf *manifestFile, store BlobStore, opts Pul
 		running.Go(func() { h.run(hashQ) })
 	}
 	writeQ := make(chan *pulledChunk, opts.ReadAhead)
-	running.Go(func() { feed(ctx, order, plan.first, hashQ, writeQ) })
+	running.Go(func() { feed(ctx, order, f.await, plan.first, hashQ, writeQ) })
 
 	if err := consume(ctx, fq, writeQ); err != nil {
 		return content.Digest{}, err

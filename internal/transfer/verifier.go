@@ -39,21 +39,20 @@ func (c *pulledChunk) release(fq *fifo, h holder) {
 	}
 }
 
-// feed takes the fetched chunks in chunk order (order) and hands each to
-// the in-order hasher (hashQ, nil for a range) and to the writer, which run
-// side by side. It stops after a failed fetch, which the writer reports.
-// It closes writeQ and hashQ when it returns.
-func feed(ctx context.Context, order <-chan chan fetched, first int, hashQ, writeQ chan<- *pulledChunk) {
+// feed takes the fetched chunks in chunk order (order), each received with
+// await (false when ctx ended), and hands each to the in-order hasher
+// (hashQ, nil for a range) and to the writer, which run side by side. It
+// stops after a failed fetch, which the writer reports. It closes writeQ
+// and hashQ when it returns.
+func feed(ctx context.Context, order <-chan chan fetched, await func(context.Context, chan fetched) (fetched, bool), first int, hashQ, writeQ chan<- *pulledChunk) {
 	defer close(writeQ)
 	if hashQ != nil {
 		defer close(hashQ)
 	}
 	i := first
 	for out := range order {
-		var f fetched
-		select {
-		case f = <-out:
-		case <-ctx.Done():
+		f, ok := await(ctx, out)
+		if !ok {
 			return
 		}
 		c := &pulledChunk{index: i, off: f.off, ref: f.ref, buf: f.buf, err: f.err}

@@ -76,7 +76,7 @@ func TestFeed(t *testing.T) {
 	}
 	close(order)
 	hashQ, writeQ := make(chan *pulledChunk, 3), make(chan *pulledChunk, 3)
-	feed(context.Background(), order, 7, hashQ, writeQ)
+	feed(context.Background(), order, (&pullFetcher{}).await, 7, hashQ, writeQ)
 	var hashed, written []*pulledChunk
 	for c := range hashQ {
 		hashed = append(hashed, c)
