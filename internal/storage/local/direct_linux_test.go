@@ -2,10 +2,12 @@ package local
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -111,5 +113,68 @@ func TestDirectReadOfUncachedBlob(t *testing.T) {
 	defer f.Close()
 	if dr := newDirectReader(f, 0, int64(len(data)), &bufs); dr != nil {
 		t.Fatal("a blob just written through the page cache was read with O_DIRECT")
+	}
+}
+
+// TestDirectReadLeavesNoCache: reading a blob that is not in the page
+// cache with direct I/O brings none of it in, not even through the check
+// of whether it is cached, so a second read is direct too (and the blob
+// keeps out of the cache however often it is read).
+func TestDirectReadLeavesNoCache(t *testing.T) {
+	var bufs directBuffers
+	p := filepath.Join(t.TempDir(), "direct")
+	data := make([]byte, 2*directBuffer+777)
+	for i := range data {
+		data[i] = byte(i * 5)
+	}
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newDirectWriter(f, int64(len(data)), &bufs)
+	if w == nil {
+		f.Close()
+		t.Skipf("no direct I/O here (%s)", p)
+	}
+	if _, err := w.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.finish(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	aligned := uint64(len(data)) &^ (directAlign - 1) // the tail page was written through the cache
+	for i := range 2 {
+		f, err := os.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dr := newDirectReader(f, 0, int64(len(data)), &bufs)
+		if dr == nil {
+			f.Close()
+			t.Fatalf("read %d of a blob written with O_DIRECT was not direct", i+1)
+		}
+		got, err := io.ReadAll(dr)
+		dr.Close()
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("read %d: %d bytes, %v", i+1, len(got), err)
+		}
+		time.Sleep(50 * time.Millisecond) // for any readahead the reads started to land
+		f, err = os.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st unix.Cachestat_t
+		err = unix.Cachestat(uint(f.Fd()), &unix.CachestatRange{Off: 0, Len: aligned}, &st, 0)
+		f.Close()
+		if errors.Is(err, unix.ENOSYS) {
+			t.Skip("no cachestat(2) on this kernel to check the cache with")
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Cache != 0 {
+			t.Errorf("after read %d, %d pages of the blob are in the page cache; want none", i+1, st.Cache)
+		}
 	}
 }
