@@ -27,6 +27,10 @@
 # (in $ARTSTORE_OCI_TOOLS, default ~/.cache/artstore-tools; the registry's
 # first build takes about ten minutes), wrk and curl (Debian "wrk", "curl").
 # ARTSTORE_BIN is the binary measured (default: build ./cmd/artstore).
+# BENCH_OCI_COLD=1 drops the page cache (as root) after each push, so that
+# the pull reads the blob from the disk on both servers; by default the
+# pull follows the push at once, and a server that wrote the blob through
+# the page cache (distribution) serves it from memory.
 set -euo pipefail
 SIZE_MIB=${1:-512}
 ROUNDS=${2:-3}
@@ -148,6 +152,12 @@ measure() {
 	(cd "$WORK" && "$ORAS" push --plain-http "$@" "$host/bench/timed:v1" big.bin >/dev/null)
 	end=$(now)
 	record "$tag" push "$(secs "$start" "$end")"
+	if [[ -n ${BENCH_OCI_COLD:-} ]]; then
+		# Both servers then read the blob from the disk, as a pull some
+		# time after the push does.
+		sync
+		echo 3 >/proc/sys/vm/drop_caches
+	fi
 	start=$(now)
 	"$ORAS" pull --plain-http "$@" -o "$dir/out" "$host/bench/timed:v1" >/dev/null
 	end=$(now)
