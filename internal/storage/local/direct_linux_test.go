@@ -63,31 +63,10 @@ func TestNewDirectWriter(t *testing.T) {
 func TestDirectReadOfUncachedBlob(t *testing.T) {
 	var bufs directBuffers
 	dir := t.TempDir()
-	data := make([]byte, 2*directBuffer+777)
-	for i := range data {
-		data[i] = byte(i * 7)
-	}
 	p := filepath.Join(dir, "direct")
-	f, err := os.Create(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := newDirectWriter(f, int64(len(data)), &bufs)
-	if w == nil {
-		f.Close()
-		t.Skipf("no direct I/O here (%s)", dir)
-	}
-	if _, err := w.Write(data); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.finish(); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
+	data := writeDirect(t, p, 7, &bufs)
 
-	f, err = os.Open(p)
+	f, err := os.Open(p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,26 +102,7 @@ func TestDirectReadOfUncachedBlob(t *testing.T) {
 func TestDirectReadLeavesNoCache(t *testing.T) {
 	var bufs directBuffers
 	p := filepath.Join(t.TempDir(), "direct")
-	data := make([]byte, 2*directBuffer+777)
-	for i := range data {
-		data[i] = byte(i * 5)
-	}
-	f, err := os.Create(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := newDirectWriter(f, int64(len(data)), &bufs)
-	if w == nil {
-		f.Close()
-		t.Skipf("no direct I/O here (%s)", p)
-	}
-	if _, err := w.Write(data); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.finish(); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	data := writeDirect(t, p, 5, &bufs)
 	aligned := uint64(len(data)) &^ (directAlign - 1) // the tail page was written through the cache
 	for i := range 2 {
 		f, err := os.Open(p)
@@ -177,4 +137,34 @@ func TestDirectReadLeavesNoCache(t *testing.T) {
 			t.Errorf("after read %d, %d pages of the blob are in the page cache; want none", i+1, st.Cache)
 		}
 	}
+}
+
+// writeDirect writes a blob of two bounce buffers and a bit (bytes i*mul)
+// to the new file p with the direct writer, and returns its bytes; it
+// skips the test where the filesystem has no direct I/O.
+func writeDirect(t *testing.T, p string, mul int, bufs *directBuffers) []byte {
+	t.Helper()
+	data := make([]byte, 2*directBuffer+777)
+	for i := range data {
+		data[i] = byte(i * mul)
+	}
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newDirectWriter(f, int64(len(data)), bufs)
+	if w == nil {
+		f.Close()
+		t.Skipf("no direct I/O here (%s)", p)
+	}
+	if _, err := w.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.finish(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return data
 }
