@@ -39,9 +39,14 @@ const ownersFile = tmpDir + "/owners.lock"
 
 // tempOwner is a Backend's registration as a writer of temporary files.
 type tempOwner struct {
-	id   uint64   // below 1<<62: a valid, positive file offset
-	lock *os.File // holds the read lock on byte id of ownersFile
-	n    atomic.Uint64
+	id     uint64   // below 1<<62: a valid, positive file offset
+	lock   *os.File // holds the read lock on byte id of ownersFile
+	prefix string   // the ID as it is spelled in file names, and "-"
+	n      atomic.Uint64
+}
+
+func newTempOwner(id uint64, lock *os.File) *tempOwner {
+	return &tempOwner{id: id, lock: lock, prefix: formatOwner(id) + "-"}
 }
 
 // name returns the part of a new temporary file's name after the digest
@@ -50,7 +55,7 @@ func (o *tempOwner) name() string {
 	if o == nil {
 		return rand.Text()
 	}
-	return formatOwner(o.id) + "-" + strconv.FormatUint(o.n.Add(1), 10)
+	return o.prefix + strconv.FormatUint(o.n.Add(1), 10)
 }
 
 func formatOwner(id uint64) string {

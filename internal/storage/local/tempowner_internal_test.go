@@ -10,7 +10,7 @@ import (
 // files, near misses) have none.
 func TestTempFileOwner(t *testing.T) {
 	for _, id := range []uint64{0, 1, 0xabc, 1<<62 - 1, newOwnerID()} {
-		o := &tempOwner{id: id}
+		o := newTempOwner(id, nil)
 		for range 3 {
 			name := tmpPrefix + "0123456789abcdef-" + o.name()
 			if got, ok := tempFileOwner(name); !ok || got != id {

@@ -1,7 +1,6 @@
 package local
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,26 +9,21 @@ import (
 )
 
 // registerOwner opens ownersFile (creating it) and takes the read lock on
-// a new owner's byte.
+// a new owner's byte. Owners only take read locks and Temp only asks, so
+// no lock stands in the way; an error means this filesystem or kernel has
+// no such locks.
 func registerOwner(root *os.Root) (*tempOwner, error) {
 	f, err := root.OpenFile(ownersFile, os.O_RDONLY|os.O_CREATE, blobMode)
 	if err != nil {
 		return nil, err
 	}
-	for range 4 {
-		id := newOwnerID()
-		lk := unix.Flock_t{Type: unix.F_RDLCK, Whence: io.SeekStart, Start: int64(id), Len: 1}
-		if err := unix.FcntlFlock(f.Fd(), unix.F_OFD_SETLK, &lk); err != nil {
-			if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EACCES) {
-				continue // someone holds a write lock there: pick another ID
-			}
-			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", ownersFile, err)
-		}
-		return &tempOwner{id: id, lock: f}, nil
+	id := newOwnerID()
+	lk := unix.Flock_t{Type: unix.F_RDLCK, Whence: io.SeekStart, Start: int64(id), Len: 1}
+	if err := unix.FcntlFlock(f.Fd(), unix.F_OFD_SETLK, &lk); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: %w", ownersFile, err)
 	}
-	f.Close()
-	return nil, fmt.Errorf("lock %s: no free owner ID found", ownersFile)
+	return newTempOwner(id, f), nil
 }
 
 // ownerProbe tells whether the owners of temporary files are alive, asking
