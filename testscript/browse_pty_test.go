@@ -101,9 +101,8 @@ func browseEnv(dir string) []string {
 		"TERM=xterm-256color",
 		"LANG=C.UTF-8",
 	}
-	// Under -race the child is race-checked too; without the race runtime's
-	// one-second pause at exit (later GORACE options still win).
-	env = append(env, "GORACE=atexit_sleep_ms=0 "+os.Getenv("GORACE"))
+	// Under -race the child is race-checked too (raceEnv).
+	env = append(env, "GORACE="+raceEnv(os.Getenv("GORACE")))
 	// Coverage output and the temporary directory, as the test's own.
 	for _, k := range []string{"GOCOVERDIR", "TMPDIR"} {
 		if v, ok := os.LookupEnv(k); ok {

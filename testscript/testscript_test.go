@@ -76,6 +76,7 @@ func setup(env *testscript.Env) error {
 	for k, v := range vars {
 		env.Setenv(k, v)
 	}
+	env.Setenv("GORACE", raceEnv(env.Getenv("GORACE")))
 	if err := os.MkdirAll(home, 0o755); err != nil {
 		return fmt.Errorf("setup: %w", err)
 	}
@@ -84,6 +85,19 @@ func setup(env *testscript.Env) error {
 		return err
 	}
 	return s3Setup(env)
+}
+
+// raceEnv is GORACE for a command the tests run, given the caller's:
+// atexit_sleep_ms=0, then the caller's options, which win (later options
+// override earlier ones). Under -race every artstore a script runs is this
+// test binary, race checked, and the race runtime sleeps a second before
+// the process exits (so that goroutines still running can report a race):
+// with about 1,500 commands across the two modes that pause was most of
+// the suite's time. A race a command's goroutines hit while it runs is
+// still reported as it happens; only one in a goroutine still running when
+// the command returns can go unseen.
+func raceEnv(caller string) string {
+	return strings.TrimSpace("atexit_sleep_ms=0 " + caller)
 }
 
 // commands are the custom script commands.
@@ -235,6 +249,28 @@ func TestScriptConventions(t *testing.T) {
 			if hasCommand && !strings.HasPrefix(lines[0], "# test that ") {
 				t.Errorf("%s: block %d opens with %q, want a \"# test that ...\" comment", file, i+1, lines[0])
 			}
+		}
+	}
+}
+
+// TestSetupRaceEnv: every command a script runs is this test binary, race
+// checked under -race, so setup turns off the race runtime's pause at exit
+// and keeps the caller's own GORACE options after it (later ones win).
+func TestSetupRaceEnv(t *testing.T) {
+	for _, tc := range []struct{ caller, want string }{
+		{"", "atexit_sleep_ms=0"},
+		{"halt_on_error=1", "atexit_sleep_ms=0 halt_on_error=1"},
+		{"atexit_sleep_ms=250", "atexit_sleep_ms=0 atexit_sleep_ms=250"},
+	} {
+		env := &testscript.Env{WorkDir: t.TempDir(), Values: map[any]any{}}
+		if tc.caller != "" {
+			env.Vars = append(env.Vars, "GORACE="+tc.caller)
+		}
+		if err := setup(env); err != nil {
+			t.Fatal(err)
+		}
+		if got := env.Getenv("GORACE"); got != tc.want {
+			t.Errorf("GORACE %q: setup left %q, want %q", tc.caller, got, tc.want)
 		}
 	}
 }
