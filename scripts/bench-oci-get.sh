@@ -51,13 +51,22 @@ command -v curl >/dev/null || {
 	exit 1
 }
 
+NAME=bench-oci-get
+# shellcheck source=scripts/lib/oci-bench.sh
+source "$(dirname "$0")/lib/oci-bench.sh"
+
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/artstore-bench-oci-get.XXXXXX")
-PID=
+PIDS=()
+stop_all() {
+	local p
+	for p in "${PIDS[@]}"; do
+		kill "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	PIDS=()
+}
 cleanup() {
-	if [[ -n $PID ]]; then
-		kill "$PID" 2>/dev/null || true
-		wait "$PID" 2>/dev/null || true
-	fi
+	stop_all
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -73,20 +82,8 @@ for round in $(seq "$ROUNDS"); do
 		bin=${BINS[$(((k + round) % n))]}
 		tag=$(basename "$bin")
 		dir=$WORK/run.$round.$k
-		mkdir -p "$dir"
-		ARTSTORE_STORE=$dir/store XDG_CONFIG_HOME=$dir/config HOME=$dir \
-			"$bin" serve --listen 127.0.0.1:0 --ready-file "$dir/ready" --oci-upload-dir "$dir/uploads" 2>"$dir/serve.log" &
-		PID=$!
-		for _ in $(seq 600); do
-			[[ -s $dir/ready ]] && break
-			sleep 0.05
-		done
-		[[ -s $dir/ready ]] || {
-			echo "bench-oci-get: $tag did not start" >&2
-			exit 1
-		}
-		host=$(sed 's#^http://##' "$dir/ready")
-		token=$(cat "$dir/store/bootstrap-token")
+		start_artstore "$bin" "$dir"
+		PID=$AS_PID host=$AS_HOST token=$AS_TOKEN
 		(cd "$WORK" && "$ORAS" push --plain-http -u bench --password-stdin "$host/bench/big:v1" big.bin <<<"$token" >/dev/null 2>&1)
 		sync
 		for g in $(seq "$GETS"); do
@@ -98,9 +95,7 @@ for round in $(seq "$ROUNDS"); do
 				"$(awk -v a="$c0" -v b="$c1" -v t="$TICKS" 'BEGIN { printf "%.2f", (b - a) / t }')" \
 				"$(cut -d' ' -f1 /proc/loadavg)" | tee -a "$WORK/results"
 		done
-		kill "$PID"
-		wait "$PID" 2>/dev/null || true
-		PID=
+		stop_all
 		rm -rf "$dir"
 	done
 done

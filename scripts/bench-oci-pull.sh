@@ -51,6 +51,10 @@ for t in curl python3 /usr/bin/time; do
 	}
 done
 
+NAME=bench-oci-pull
+# shellcheck source=scripts/lib/oci-bench.sh
+source "$(dirname "$0")/lib/oci-bench.sh"
+
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/artstore-bench-oci-pull.XXXXXX")
 PIDS=()
 cleanup() {
@@ -72,49 +76,15 @@ for b in "$@"; do
 		echo "bench-oci-pull: two servers named $tag: the results are told apart by file name" >&2
 		exit 2
 	}
-	dir=$WORK/$tag
-	mkdir -p "$dir"
-	ARTSTORE_STORE=$dir/store XDG_CONFIG_HOME=$dir/config HOME=$dir \
-		"$b" serve --listen 127.0.0.1:0 --ready-file "$dir/ready" --oci-upload-dir "$dir/uploads" 2>"$dir/serve.log" &
-	PID[$tag]=$!
-	PIDS+=("$!")
-	for _ in $(seq 600); do
-		[[ -s $dir/ready ]] && break
-		sleep 0.05
-	done
-	[[ -s $dir/ready ]] || {
-		echo "bench-oci-pull: $tag did not start" >&2
-		exit 1
-	}
-	HOST[$tag]=$(sed 's#^http://##' "$dir/ready")
+	start_artstore "$b" "$WORK/$tag"
+	PID[$tag]=$AS_PID
+	HOST[$tag]=$AS_HOST
 	TAGS+=("$tag")
 done
 
-dir=$WORK/distribution
-mkdir -p "$dir/data"
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-cat >"$dir/config.yml" <<EOF
-version: 0.1
-log:
-  level: info
-storage:
-  filesystem:
-    rootdirectory: $dir/data
-http:
-  addr: 127.0.0.1:$port
-EOF
-OTEL_TRACES_EXPORTER=none "$REGISTRY" serve "$dir/config.yml" >"$dir/registry.log" 2>&1 &
-PID[distribution]=$!
-PIDS+=("$!")
-HOST[distribution]=127.0.0.1:$port
-for _ in $(seq 600); do
-	curl -sf "http://${HOST[distribution]}/v2/" >/dev/null && break
-	sleep 0.05
-done
-curl -sf "http://${HOST[distribution]}/v2/" >/dev/null || {
-	echo "bench-oci-pull: the distribution registry did not start" >&2
-	exit 1
-}
+start_distribution "$REGISTRY" "$WORK/distribution"
+PID[distribution]=$DI_PID
+HOST[distribution]=$DI_HOST
 TAGS+=(distribution)
 
 # oras_args TAG: the flags oras needs for TAG's server, and the file its

@@ -37,6 +37,9 @@ ROUNDS=${2:-3}
 BIG_GIB=${3:-10}
 TOOLS=${ARTSTORE_OCI_TOOLS:-${HOME:-/root}/.cache/artstore-tools}
 cd "$(dirname "$0")/.."
+NAME=bench-oci
+# shellcheck source=scripts/lib/oci-bench.sh
+source scripts/lib/oci-bench.sh
 
 for t in wrk curl; do
 	command -v "$t" >/dev/null || {
@@ -75,58 +78,6 @@ if [[ -z $BIN ]]; then
 	go build -o "$BIN" ./cmd/artstore
 fi
 [[ $BIN == /* ]] || BIN=$PWD/$BIN
-
-# wait_for WHAT CMD...: poll CMD for up to 30 s.
-wait_for() {
-	local what=$1 deadline=$((SECONDS + 30))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		((SECONDS < deadline)) || {
-			echo "bench-oci: $what did not start" >&2
-			exit 1
-		}
-		sleep 0.05
-	done
-}
-
-# start_artstore DIR: a daemon on a new store in DIR; sets AS_HOST (host:port),
-# AS_TOKEN and AS_PID.
-start_artstore() {
-	local dir=$1
-	mkdir -p "$dir"
-	ARTSTORE_STORE=$dir/store XDG_CONFIG_HOME=$dir/config HOME=$dir \
-		"$BIN" serve --listen 127.0.0.1:0 --ready-file "$dir/ready" --oci-upload-dir "$dir/uploads" 2>"$dir/serve.log" &
-	AS_PID=$!
-	PIDS+=("$AS_PID")
-	wait_for "artstore serve" test -s "$dir/ready"
-	AS_HOST=$(sed 's#^http://##' "$dir/ready")
-	AS_TOKEN=$(cat "$dir/store/bootstrap-token")
-}
-
-# start_distribution DIR: the distribution registry on filesystem storage in
-# DIR; sets DI_HOST and DI_PID.
-start_distribution() {
-	local dir=$1 port
-	mkdir -p "$dir/data"
-	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-	cat >"$dir/config.yml" <<EOF
-version: 0.1
-log:
-  level: info
-storage:
-  filesystem:
-    rootdirectory: $dir/data
-  delete:
-    enabled: true
-http:
-  addr: 127.0.0.1:$port
-EOF
-	OTEL_TRACES_EXPORTER=none "$REGISTRY" serve "$dir/config.yml" >"$dir/registry.log" 2>&1 &
-	DI_PID=$!
-	PIDS+=("$DI_PID")
-	DI_HOST=127.0.0.1:$port
-	wait_for "distribution registry" curl -sf "http://$DI_HOST/v2/"
-}
 
 # now: seconds since the epoch, with nanoseconds.
 now() { date +%s.%N; }
@@ -187,10 +138,10 @@ for round in $(seq "$ROUNDS"); do
 	for tag in "${order[@]}"; do
 		sync
 		if [[ $tag == artstore ]]; then
-			start_artstore "$WORK/as$round"
+			start_artstore "$BIN" "$WORK/as$round"
 			measure artstore "$AS_HOST" -u bench -p "$AS_TOKEN"
 		else
-			start_distribution "$WORK/di$round"
+			start_distribution "$REGISTRY" "$WORK/di$round"
 			measure distribution "$DI_HOST"
 		fi
 		stop_all
@@ -221,7 +172,7 @@ echo "== chunked upload of $BIG_GIB GiB through /v2 (curl, one PATCH per 256 MiB
 head -c $((256 << 20)) /dev/urandom >"$WORK/part.bin"
 parts=$((BIG_GIB * 4))
 digest=sha256:$(for _ in $(seq "$parts"); do cat "$WORK/part.bin"; done | sha256sum | cut -d' ' -f1)
-start_artstore "$WORK/big"
+start_artstore "$BIN" "$WORK/big"
 auth=(-H "Authorization: Bearer $AS_TOKEN")
 loc=$(curl -sSf -X POST "${auth[@]}" -D - -o /dev/null "http://$AS_HOST/v2/bench/huge/blobs/uploads/" | tr -d '\r' | awk 'tolower($1) == "location:" { print $2 }')
 start=$(now)
