@@ -57,14 +57,6 @@ source "$(dirname "$0")/lib/oci-bench.sh"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/artstore-bench-oci-get.XXXXXX")
 PIDS=()
-stop_all() {
-	local p
-	for p in "${PIDS[@]}"; do
-		kill "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
-	PIDS=()
-}
 cleanup() {
 	stop_all
 	rm -rf "$WORK"

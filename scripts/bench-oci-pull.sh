@@ -58,11 +58,7 @@ source "$(dirname "$0")/lib/oci-bench.sh"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/artstore-bench-oci-pull.XXXXXX")
 PIDS=()
 cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do
-		kill "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
+	stop_all
 	rm -rf "$WORK"
 }
 trap cleanup EXIT

@@ -58,14 +58,6 @@ REGISTRY=$TOOLS/registry
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/artstore-bench-oci.XXXXXX")
 PIDS=()
-stop_all() {
-	local p
-	for p in "${PIDS[@]}"; do
-		kill -TERM "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
-	PIDS=()
-}
 cleanup() {
 	stop_all
 	rm -rf "$WORK"

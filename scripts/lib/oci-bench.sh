@@ -1,8 +1,18 @@
 # scripts/lib/oci-bench.sh -- sourced by the OCI benchmarks
 # (scripts/bench-oci*.sh): starting artstore daemons and the CNCF distribution
 # registry on fresh storage. The caller sets NAME (how its messages begin)
-# and PIDS=(); every server started is appended to PIDS for the caller's
-# cleanup to stop.
+# and PIDS=(); every server started is appended to PIDS, which stop_all
+# stops.
+
+# stop_all: stop every server in PIDS and wait for it; PIDS is empty after.
+stop_all() {
+	local p
+	for p in "${PIDS[@]}"; do
+		kill -TERM "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	PIDS=()
+}
 
 # wait_for WHAT CMD...: poll CMD for up to 30 s; exit 1 when it never
 # succeeds.
