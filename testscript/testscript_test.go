@@ -60,9 +60,23 @@ func Params(t *testing.T) testscript.Params {
 	return p
 }
 
-// setup isolates each script: a home, config and data directory and a store
-// inside $WORK, no colour, and nothing from the developer's own environment.
+// setup isolates each script (isolate), then gives it the OCI client tools
+// and its S3 bucket when the environment has them.
 func setup(env *testscript.Env) error {
+	if err := isolate(env); err != nil {
+		return err
+	}
+	if err := ociSetup(env); err != nil {
+		return err
+	}
+	return s3Setup(env)
+}
+
+// isolate gives a script a home, config and data directory and a store
+// inside $WORK, no colour, nothing from the developer's own environment, a
+// clock of its own, and commands without the race runtime's pause at exit
+// (raceEnv).
+func isolate(env *testscript.Env) error {
 	home := filepath.Join(env.WorkDir, "home")
 	vars := map[string]string{
 		"HOME":            home,
@@ -81,10 +95,7 @@ func setup(env *testscript.Env) error {
 		return fmt.Errorf("setup: %w", err)
 	}
 	env.Values[clockKey] = &scriptClock{}
-	if err := ociSetup(env); err != nil {
-		return err
-	}
-	return s3Setup(env)
+	return nil
 }
 
 // raceEnv is GORACE for a command the tests run, given the caller's:
@@ -254,8 +265,9 @@ func TestScriptConventions(t *testing.T) {
 }
 
 // TestSetupRaceEnv: every command a script runs is this test binary, race
-// checked under -race, so setup turns off the race runtime's pause at exit
-// and keeps the caller's own GORACE options after it (later ones win).
+// checked under -race, so a script's environment turns off the race
+// runtime's pause at exit and keeps the caller's own GORACE options after
+// it (later ones win).
 func TestSetupRaceEnv(t *testing.T) {
 	for _, tc := range []struct{ caller, want string }{
 		{"", "atexit_sleep_ms=0"},
@@ -266,11 +278,11 @@ func TestSetupRaceEnv(t *testing.T) {
 		if tc.caller != "" {
 			env.Vars = append(env.Vars, "GORACE="+tc.caller)
 		}
-		if err := setup(env); err != nil {
+		if err := isolate(env); err != nil {
 			t.Fatal(err)
 		}
 		if got := env.Getenv("GORACE"); got != tc.want {
-			t.Errorf("GORACE %q: setup left %q, want %q", tc.caller, got, tc.want)
+			t.Errorf("GORACE %q: isolate left %q, want %q", tc.caller, got, tc.want)
 		}
 	}
 }
