@@ -236,6 +236,42 @@ func (s *Service) OCITags(ctx context.Context, p Principal, repo string, n int, 
 	return tags, false, nil
 }
 
+// OCICatalogMax is the most names a page of the catalog holds.
+const OCICatalogMax = registry.MaxCompletions
+
+// OCICatalog returns a page of the repositories p may read: the names of
+// live artifacts under p.Prefix that are valid OCI repository names (an
+// artstore name such as "_x" is not, and no /v2 request could reach it),
+// in byte order after last ("" for the first page), at most n of them (0
+// to OCICatalogMax), and whether more follow.
+func (s *Service) OCICatalog(ctx context.Context, p Principal, n int, last string) ([]string, bool, error) {
+	if n < 0 || n > OCICatalogMax {
+		return nil, false, Mark(fmt.Errorf("catalog: page size %d is not between 0 and %d", n, OCICatalogMax), api.ErrInvalid)
+	}
+	out := []string{}
+	after := last
+	for len(out) <= n {
+		batch := min(n+1-len(out), OCICatalogMax)
+		names, err := s.reg.Catalog(ctx, p.Prefix, after, batch)
+		if err != nil {
+			return nil, false, err
+		}
+		for _, name := range names {
+			if ValidateOCIName(name) == nil {
+				out = append(out, name)
+			}
+		}
+		if len(names) < batch {
+			break
+		}
+		after = names[len(names)-1]
+	}
+	if len(out) > n {
+		return out[:n], true, nil
+	}
+	return out, false, nil
+}
+
 // ociIndexDoc is an index as /v2 writes it (the referrers list): its
 // manifests are [] when empty, never absent.
 type ociIndexDoc struct {

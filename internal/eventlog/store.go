@@ -168,6 +168,11 @@ type Views interface {
 	// most limit of them. It reads one index entry per result, however
 	// many artifacts share a name or a directory (shell completion).
 	Names(ctx context.Context, prefix string, limit int) ([]string, error)
+	// Catalog returns, in byte order, the distinct names of live artifacts
+	// that start with prefix and sort after after ("" for the first), whole
+	// (not cut at '/'), at most limit of them: a page of the registry's
+	// catalog of names.
+	Catalog(ctx context.Context, prefix, after string, limit int) ([]string, error)
 	// Versions returns the versions of the live artifacts of name that
 	// start with prefix, newest first, at most limit of them.
 	Versions(ctx context.Context, name, prefix string, limit int) ([]string, error)

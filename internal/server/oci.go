@@ -44,6 +44,7 @@ const (
 	ociManifestDelete
 	ociTags
 	ociReferrers
+	ociCatalog
 )
 
 // ociPath is a parsed /v2 request path.
@@ -78,6 +79,7 @@ func (s *Server) ociRouteTable() []route {
 		rt(ociManifestDelete, "DELETE", "/v2/{name}/manifests/{reference}", write, s.handleOCIManifestDelete),
 		rt(ociTags, "GET", "/v2/{name}/tags/list", read, s.handleOCITags),
 		rt(ociReferrers, "GET", "/v2/{name}/referrers/{digest}", read, s.handleOCIReferrers),
+		rt(ociCatalog, "GET", "/v2/_catalog", read, s.handleOCICatalog),
 		// Last: what handleOCI answers for a path no route above has.
 		{Method: "", Pattern: "/v2/ (no route)", Public: true, oci: ociUnknown, h: s.handleOCINoRoute},
 	}
@@ -97,6 +99,9 @@ func parseOCIPath(p string) (ociPath, bool) {
 	rest, found := strings.CutPrefix(p, "/v2/")
 	if !found || len(p) > maxOCIPath {
 		return ociPath{}, false
+	}
+	if rest == "_catalog" { // no repository name is one segment without a suffix
+		return ociPath{op: ociCatalog}, true
 	}
 	if name, ok := strings.CutSuffix(rest, "/tags/list"); ok {
 		return ociPath{op: ociTags, name: name}, name != ""

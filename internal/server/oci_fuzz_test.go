@@ -15,7 +15,7 @@ import (
 func FuzzParseOCIPath(f *testing.F) {
 	for _, s := range []string{"/v2/", "/v2/a/b/blobs/sha256:" + strings.Repeat("a", 64), "/v2/a/blobs/uploads/",
 		"/v2/a/blobs/uploads/abc", "/v2/a/manifests/latest", "/v2/a/tags/list", "/v2/a/referrers/sha256:x",
-		"/v2/blobs/blobs/uploads/blobs", "/v2//blobs/x", "/v2/a/blobs/", "/v1/x"} {
+		"/v2/blobs/blobs/uploads/blobs", "/v2//blobs/x", "/v2/a/blobs/", "/v1/x", "/v2/_catalog", "/v2/_catalog/"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, p string) {
@@ -28,6 +28,11 @@ func FuzzParseOCIPath(f *testing.F) {
 		case ociPing:
 			if p != "/v2/" && p != "/v2" {
 				t.Fatalf("%q parsed as the ping", p)
+			}
+			return
+		case ociCatalog:
+			if p != "/v2/_catalog" {
+				t.Fatalf("%q parsed as the catalog", p)
 			}
 			return
 		case ociTags:

@@ -115,6 +115,35 @@ func (s *Server) handleOCITags(w http.ResponseWriter, r *http.Request, c *call) 
 	}{name, tags})
 }
 
+// handleOCICatalog lists the repositories the caller may read
+// (/v2/_catalog, which registries serve besides the distribution spec and
+// clients such as `oras repo ls` and `crane catalog` use), paged as tags
+// are: n names at the most after last, and a Link to the next page. A
+// request without n, or with more than app.OCICatalogMax, gets a page of
+// that many.
+func (s *Server) handleOCICatalog(w http.ResponseWriter, r *http.Request, c *call) error {
+	q := r.URL.Query()
+	n := app.OCICatalogMax
+	if v := q.Get("n"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 0 {
+			return ociErr(http.StatusBadRequest, "PAGINATION_NUMBER_INVALID", fmt.Sprintf("n=%q is not a non-negative integer", clipID(v)))
+		}
+		n = min(n, app.OCICatalogMax)
+	}
+	names, more, err := s.svc.OCICatalog(r.Context(), c.principal(r), n, q.Get("last"))
+	if err != nil {
+		return err
+	}
+	if more && len(names) > 0 {
+		next := url.Values{"n": {strconv.Itoa(n)}, "last": {names[len(names)-1]}}
+		w.Header().Set("Link", fmt.Sprintf(`</v2/_catalog?%s>; rel="next"`, next.Encode()))
+	}
+	return writeJSON(w, http.StatusOK, struct {
+		Repositories []string `json:"repositories"`
+	}{names})
+}
+
 // handleOCIReferrers lists the manifests whose subject is a digest, with
 // an artifactType filter.
 func (s *Server) handleOCIReferrers(w http.ResponseWriter, r *http.Request, c *call) error {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -100,4 +101,65 @@ func TestOCIManifestRoutes(t *testing.T) {
 	if ociCode(t, b) != "MANIFEST_UNKNOWN" {
 		t.Fatalf("GET unknown tag: %s", b)
 	}
+}
+
+// TestOCICatalog: /v2/_catalog lists the live names that are OCI
+// repository names, in byte order, paged by n and last with a Link to the
+// next page; a token limited to a prefix sees only the names under it.
+func TestOCICatalog(t *testing.T) {
+	e := newEnv(t)
+	// "_hidden" is an artstore name but not an OCI one; "team/a/x" has two
+	// versions; "gone" was deleted.
+	for _, name := range []string{"team/b", "a", "team/a/x", "_hidden", "z.z", "gone", "team/a/x"} {
+		e.register(name, []byte(name))
+	}
+	e.doJSON("DELETE", "/v1/artifact?ref=gone:1", "admin", nil, http.StatusOK, nil)
+
+	catalog := func(role, query string) ([]string, string) {
+		t.Helper()
+		resp, b := e.ociDo("GET", "/v2/_catalog"+query, role, nil, nil)
+		wantStatus(t, "GET /v2/_catalog"+query, resp, b, http.StatusOK)
+		var body struct {
+			Repositories []string `json:"repositories"`
+		}
+		if err := json.Unmarshal(b, &body); err != nil || body.Repositories == nil {
+			t.Fatalf("catalog body %s: %v", b, err)
+		}
+		return body.Repositories, resp.Header.Get("Link")
+	}
+	all := []string{"a", "team/a/x", "team/b", "z.z"}
+	if got, link := catalog("read", ""); !slices.Equal(got, all) || link != "" {
+		t.Errorf("whole catalog = %q (Link %q), want %q", got, link, all)
+	}
+	got, link := catalog("read", "?n=2")
+	if !slices.Equal(got, all[:2]) || link != `</v2/_catalog?last=team%2Fa%2Fx&n=2>; rel="next"` {
+		t.Fatalf("first page = %q, Link %q", got, link)
+	}
+	if got, link = catalog("read", "?n=2&last=team%2Fa%2Fx"); !slices.Equal(got, all[2:]) || link != "" {
+		t.Errorf("second page = %q, Link %q", got, link)
+	}
+	if got, _ = catalog("read", "?n=0"); len(got) != 0 {
+		t.Errorf("n=0 = %q", got)
+	}
+	if got, _ = catalog("read", "?last=zz"); len(got) != 0 {
+		t.Errorf("past the end = %q", got)
+	}
+	if got, _ = catalog("read", "?n=100000"); !slices.Equal(got, all) {
+		t.Errorf("n over the page limit = %q", got)
+	}
+	if got, _ = catalog("prefixed-read", ""); !slices.Equal(got, []string{"team/a/x", "team/b"}) {
+		t.Errorf("prefixed token's catalog = %q", got)
+	}
+	if got, _ = catalog("prefixed-read", "?n=1&last=team%2Fa%2Fx"); !slices.Equal(got, []string{"team/b"}) {
+		t.Errorf("prefixed token's second page = %q", got)
+	}
+	for _, q := range []string{"?n=-1", "?n=x"} {
+		resp, b := e.ociDo("GET", "/v2/_catalog"+q, "read", nil, nil)
+		wantStatus(t, "GET /v2/_catalog"+q, resp, b, http.StatusBadRequest)
+		if ociCode(t, b) != "PAGINATION_NUMBER_INVALID" {
+			t.Errorf("%s: %s", q, b)
+		}
+	}
+	resp, b := e.ociDo("GET", "/v2/_catalog", "", nil, nil)
+	wantStatus(t, "catalog without credentials", resp, b, http.StatusUnauthorized)
 }

@@ -11,7 +11,8 @@ import (
 
 // testNames checks Views.Names and Views.Versions (shell completion): names
 // in byte order, cut after the next '/', deleted artifacts left out, the
-// limit kept; versions newest first, by prefix. Names that only a
+// limit kept; versions newest first, by prefix. It checks Views.Catalog
+// too: whole names by prefix, paged by the last name seen. Names that only a
 // collation other than byte order would sort apart ("a-b", "a/b", "a.b",
 // "ab") check that the skip over a directory holds in every database.
 func testNames(t *testing.T, newDB NewDB) {
@@ -54,6 +55,33 @@ func testNames(t *testing.T, newDB NewDB) {
 		}
 	}
 	for _, tt := range []struct {
+		prefix, after string
+		limit         int
+		want          []string
+	}{
+		{"", "", 100, []string{"a-b", "a.b", "a/b", "a/c/d", "a/c/e", "ab", "reports", "reports/q1", "reports/q2", "zed"}},
+		{"", "", 3, []string{"a-b", "a.b", "a/b"}},
+		{"", "a/b", 3, []string{"a/c/d", "a/c/e", "ab"}},
+		{"", "a/bz", 2, []string{"a/c/d", "a/c/e"}},
+		{"", "zed", 100, nil},
+		{"a/", "", 100, []string{"a/b", "a/c/d", "a/c/e"}},
+		{"a/", "a/b", 100, []string{"a/c/d", "a/c/e"}},
+		{"a/", "a/c/e", 100, nil},
+		{"a/c/", "a", 100, []string{"a/c/d", "a/c/e"}},
+		{"reports", "", 100, []string{"reports", "reports/q1", "reports/q2"}},
+		{"reports/", "reports/q1", 1, []string{"reports/q2"}},
+		{"g", "", 100, nil},
+		{"nothing", "", 100, nil},
+	} {
+		got, err := s.Catalog(ctx, tt.prefix, tt.after, tt.limit)
+		if err != nil {
+			t.Fatalf("Catalog(%q, %q): %v", tt.prefix, tt.after, err)
+		}
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("Catalog(%q, %q, %d) = %q, want %q", tt.prefix, tt.after, tt.limit, got, tt.want)
+		}
+	}
+	for _, tt := range []struct {
 		name, prefix string
 		limit        int
 		want         []string
@@ -88,6 +116,10 @@ func testNames(t *testing.T, newDB NewDB) {
 	if got, err := s.Names(ctx, "", 100); err != nil || !reflect.DeepEqual(got, wantAll) {
 		t.Errorf("Names after registering and deleting in one append = %q, %v; want %q", got, err, wantAll)
 	}
+	wantCatalog := []string{"a-b", "a.b", "a/b", "a/c/d", "a/c/e", "ab", "reports", "reports/q1", "reports/q2", "twice", "zed"}
+	if got, err := s.Catalog(ctx, "", "", 100); err != nil || !reflect.DeepEqual(got, wantCatalog) {
+		t.Errorf("Catalog after registering and deleting in one append = %q, %v; want %q", got, err, wantCatalog)
+	}
 	// The names are a view: a rebuild keeps the answers.
 	before := dump(t, s)
 	if _, err := s.Rebuild(ctx); err != nil {
@@ -95,6 +127,9 @@ func testNames(t *testing.T, newDB NewDB) {
 	}
 	if got, err := s.Names(ctx, "", 100); err != nil || !reflect.DeepEqual(got, wantAll) {
 		t.Errorf("Names after a rebuild = %q, %v; want %q", got, err, wantAll)
+	}
+	if got, err := s.Catalog(ctx, "", "", 100); err != nil || !reflect.DeepEqual(got, wantCatalog) {
+		t.Errorf("Catalog after a rebuild = %q, %v; want %q", got, err, wantCatalog)
 	}
 	if after := dump(t, s); after != before {
 		t.Errorf("views after a rebuild:\n%s\nbefore:\n%s", after, before)

@@ -2,13 +2,14 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/artifact-store/artstore/internal/eventlog"
 )
 
-// maxCompletions bounds Names and Versions.
+// maxCompletions bounds Names, Catalog and Versions.
 const maxCompletions = 1000
 
 // Names implements eventlog.Views: a skip scan over live_names (a row per
@@ -52,6 +53,41 @@ func (v *views) Names(ctx context.Context, prefix string, limit int) ([]string, 
 	return out, nil
 }
 
+// Catalog implements eventlog.Views: one range scan over live_names. The
+// names that start with prefix are one run in byte order, so the scan
+// starts at the prefix (or past after, when that is further) and stops at
+// the first name without it.
+func (v *views) Catalog(ctx context.Context, prefix, after string, limit int) ([]string, error) {
+	if limit <= 0 || limit > maxCompletions {
+		limit = maxCompletions
+	}
+	col := "name"
+	if v.byteOrder != nil {
+		col = v.byteOrder("name")
+	}
+	op, from := ">", after
+	if prefix > after {
+		op, from = ">=", prefix
+	}
+	var out []string
+	stop := errors.New("past the prefix")
+	err := v.each(ctx, func(r Rows) error {
+		var name string
+		if err := r.Scan(&name); err != nil {
+			return err
+		}
+		if !strings.HasPrefix(name, prefix) {
+			return stop
+		}
+		out = append(out, name)
+		return nil
+	}, `SELECT name FROM live_names WHERE `+col+` `+op+` $1 ORDER BY `+col+` LIMIT $2`, from, limit)
+	if err != nil && !errors.Is(err, stop) {
+		return nil, fmt.Errorf("read the names under %q after %q: %w", prefix, after, err)
+	}
+	return out, nil
+}
+
 // Versions implements eventlog.Views, newest first by the (name,
 // version_num) index; a prefix is matched as the versions are walked.
 func (v *views) Versions(ctx context.Context, name, prefix string, limit int) ([]string, error) {
@@ -77,6 +113,12 @@ func (v *views) Versions(ctx context.Context, name, prefix string, limit int) ([
 // Names implements eventlog.Views.
 func (s *Store) Names(ctx context.Context, prefix string, limit int) (names []string, err error) {
 	err = s.viewRead(ctx, func(v *views) error { names, err = v.Names(ctx, prefix, limit); return err })
+	return names, err
+}
+
+// Catalog implements eventlog.Views.
+func (s *Store) Catalog(ctx context.Context, prefix, after string, limit int) (names []string, err error) {
+	err = s.viewRead(ctx, func(v *views) error { names, err = v.Catalog(ctx, prefix, after, limit); return err })
 	return names, err
 }
 
