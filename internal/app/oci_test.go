@@ -409,3 +409,85 @@ func TestOCIGCKeepsManifestBlobs(t *testing.T) {
 		t.Fatalf("the config of a deleted manifest survived gc: %v", err)
 	}
 }
+
+// TestOCIAllDigitTagNamesVersion: a push under an all-digit tag (a CI build
+// number) registers that version; the same push again is accepted, another
+// manifest under it is DENIED (versions never change), the tags list shows
+// it, GET finds it, a deleted one is never reused, and DELETE of the tag
+// deletes the version, as holds allow.
+func TestOCIAllDigitTagNamesVersion(t *testing.T) {
+	ctx := context.Background()
+	svc, blobs := newService(t)
+	p := app.Principal{Actor: "ci"}
+	cfg := ociBlob(t, svc, blobs, p, "builds/app", "application/vnd.oci.empty.v1+json", []byte("{}"), nil)
+	manifest := func(data string) []byte {
+		layer := ociBlob(t, svc, blobs, p, "builds/app", "application/octet-stream", []byte(data), map[string]string{"org.opencontainers.image.title": "app.bin"})
+		return imageManifest(t, cfg, []map[string]any{layer}, nil)
+	}
+	first, second := manifest("build 1234"), manifest("build 1235")
+
+	put, err := svc.OCIPutManifest(ctx, p, "builds/app", "1234", "", first, []string{"stable"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if put.Artifact.Version != "1234" || strings.Join(put.Tags, ",") != "1234,stable" || put.Artifact.Labels["oci.tag"] != "1234" {
+		t.Fatalf("put = %+v", put)
+	}
+	a, err := svc.Get(ctx, p, "builds/app:1234")
+	if err != nil || a.ContentDigest != sha([]byte("build 1234")) {
+		t.Fatalf("builds/app:1234 = %+v, %v", a, err)
+	}
+	// The same push again (a retry): accepted, nothing new.
+	if again, err := svc.OCIPutManifest(ctx, p, "builds/app", "1234", "", first, nil); err != nil || again.Artifact.ID != put.Artifact.ID {
+		t.Fatalf("repeated push = %+v, %v", again, err)
+	}
+	// Another manifest under the same number: DENIED.
+	_, err = svc.OCIPutManifest(ctx, p, "builds/app", "1234", "", second, nil)
+	if st, code := ociCode(err); st != http.StatusForbidden || code != "DENIED" || !strings.Contains(err.Error(), "versions never change") {
+		t.Fatalf("push of another manifest as 1234: %d %s %v", st, code, err)
+	}
+	// Two all-digit tags in one push name two versions: refused.
+	if _, err := svc.OCIPutManifest(ctx, p, "builds/app", sha(second), "", second, []string{"1", "2"}); func() string { _, c := ociCode(err); return c }() != "TAG_INVALID" {
+		t.Fatalf("two all-digit tags: %v", err)
+	}
+	// The next automatic version continues after it.
+	put2, err := svc.OCIPutManifest(ctx, p, "builds/app", "next", "", second, nil)
+	if err != nil || put2.Artifact.Version != "1235" {
+		t.Fatalf("push by a tag after version 1234 = %+v, %v", put2.Artifact, err)
+	}
+	tags, _, err := svc.OCITags(ctx, p, "builds/app", -1, "")
+	if err != nil || strings.Join(tags, ",") != "1234,next,stable" {
+		t.Fatalf("tags = %v, %v; want the version pushed as a tag, not the automatic one", tags, err)
+	}
+	if tags, more, _ := svc.OCITags(ctx, p, "builds/app", 1, "1234"); !more || strings.Join(tags, ",") != "next" {
+		t.Fatalf("tags after 1234 = %v (more %v)", tags, more)
+	}
+	m, err := svc.OCIGetManifest(ctx, p, "builds/app", "1234", false)
+	if err != nil || !bytes.Equal(m.Body, first) {
+		t.Fatalf("GET 1234 = %q, %v", m.Body, err)
+	}
+	// DELETE of the tag deletes the version; a hold refuses it first.
+	if _, err := svc.Hold(ctx, p, "builds/app:1234", "", "release audit"); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.OCIDeleteManifest(ctx, p, "builds/app", "1234"); app.Classify(err) != api.CodeForbidden {
+		t.Fatalf("delete of a held version: %v", err)
+	}
+	if _, err := svc.Release(ctx, p, "builds/app:1234", "", "done"); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.OCIDeleteManifest(ctx, p, "builds/app", "1234"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.OCIGetManifest(ctx, p, "builds/app", "1234", false); func() int { s, _ := ociCode(err); return s }() != http.StatusNotFound {
+		t.Fatalf("GET of a deleted version: %v", err)
+	}
+	if err := svc.OCIDeleteManifest(ctx, p, "builds/app", "1234"); func() int { s, _ := ociCode(err); return s }() != http.StatusNotFound {
+		t.Fatalf("second DELETE: %v", err)
+	}
+	// A deleted version is never reused.
+	_, err = svc.OCIPutManifest(ctx, p, "builds/app", "1234", "", first, nil)
+	if st, code := ociCode(err); st != http.StatusForbidden || code != "DENIED" || !strings.Contains(err.Error(), "never reused") {
+		t.Fatalf("push of a deleted version: %d %s %v", st, code, err)
+	}
+}

@@ -180,6 +180,16 @@ func (s *Service) OCIDeleteManifest(ctx context.Context, p Principal, repo, ref 
 		return err
 	}
 	defer s.notify()
+	if ociVersionRef(ref) {
+		// The version the all-digit tag names (ociPutVersion): deleting
+		// the tag deletes the version, as holds and retention allow.
+		a, err := s.ociResolve(ctx, repo, ref)
+		if err != nil {
+			return err
+		}
+		_, err = s.reg.Delete(ctx, p.Actor, a.ID, "DELETE /v2/"+repo+"/manifests/"+ref)
+		return err
+	}
 	if !strings.Contains(ref, ":") {
 		if err := ValidateOCITag(ref); err != nil {
 			return err
@@ -214,7 +224,7 @@ func (s *Service) OCIDeleteManifest(ctx context.Context, p Principal, repo, ref 
 
 // OCITags returns the tags of repo in lexical order after last (""
 // for the first page), at most n of them (n < 0: all), and whether more
-// follow.
+// follow. The versions pushed under an all-digit tag are among them.
 func (s *Service) OCITags(ctx context.Context, p Principal, repo string, n int, last string) ([]string, bool, error) {
 	if err := p.Allow(repo); err != nil {
 		return nil, false, err
@@ -228,6 +238,22 @@ func (s *Service) OCITags(ctx context.Context, p Principal, repo string, n int, 
 		if t.Tag > last {
 			tags = append(tags, t.Tag)
 		}
+	}
+	opts := registry.ListOptions{Name: repo, Limit: 1000, Selectors: []eventlog.Selector{{Key: labelVersionTag, Op: eventlog.OpExists}}}
+	for {
+		res, err := s.reg.List(ctx, opts)
+		if err != nil {
+			return nil, false, err
+		}
+		for _, a := range res.Artifacts {
+			if a.Version > last {
+				tags = append(tags, a.Version)
+			}
+		}
+		if res.Next == "" {
+			break
+		}
+		opts.Cursor = res.Next
 	}
 	slices.Sort(tags)
 	if n >= 0 && len(tags) > n {

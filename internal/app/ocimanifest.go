@@ -41,6 +41,9 @@ const (
 	labelStored = "oci.stored"
 	// labelSize is the manifest's size in bytes.
 	labelSize = "oci.size"
+	// labelVersionTag is the all-digit tag a /v2 push named, which is the
+	// artifact's version (ociPutVersion): the tags list shows it.
+	labelVersionTag = "oci.tag"
 )
 
 // ociDescriptor is an OCI content descriptor, as far as artstore reads it.

@@ -32,7 +32,8 @@ type OCIPut struct {
 // ValidateOCITag checks a tag against OCI's grammar
 // ([a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}) and artstore's (which also refuses a
 // leading '_' and all-digit tags, the names of versions); a refusal is
-// TAG_INVALID.
+// TAG_INVALID. A manifest push or delete takes an all-digit reference as
+// the version it names (ociVersionRef) before it gets here.
 func ValidateOCITag(tag string) error {
 	if err := registry.ValidateTag(tag); err != nil {
 		return ociErr(http.StatusBadRequest, "TAG_INVALID", api.ErrInvalid, "%v", err)
@@ -47,6 +48,9 @@ type ociPutPlan struct {
 	doc    *ociDoc
 	body   []byte
 	tags   []string
+	// version is the all-digit tag the push names, if any: the version
+	// the manifest is registered as (see ociPutVersion).
+	version string
 	// layers are the distributable layers in order (repeats removed), with
 	// how their bytes are stored; keep is every stored blob the manifest
 	// references.
@@ -82,6 +86,11 @@ func (s *Service) OCIPutManifest(ctx context.Context, p Principal, repo, ref, co
 	if plan.doc.Subject != nil {
 		out.Subject = plan.doc.Subject.Digest
 	}
+	if plan.version != "" {
+		out.Tags = append([]string{plan.version}, plan.tags...)
+		out.Artifact, err = s.ociPutVersion(ctx, p, plan)
+		return out, err
+	}
 	a, found, err := s.ociFind(ctx, repo, plan.digest.String())
 	if err != nil {
 		return OCIPut{}, err
@@ -100,6 +109,59 @@ func (s *Service) OCIPutManifest(ctx context.Context, p Principal, repo, ref, co
 		return OCIPut{}, err
 	}
 	return out, nil
+}
+
+// ociPutVersion registers the manifest as version plan.version of the
+// repository: an all-digit OCI tag, such as a CI build number, names that
+// version (docs/oci.md). Versions never change, so a push of the manifest
+// the version already is (a retried push, or two racing ones) only moves
+// the push's other tags to it, and a push of another manifest is DENIED.
+func (s *Service) ociPutVersion(ctx context.Context, p Principal, plan *ociPutPlan) (eventlog.Artifact, error) {
+	a, err := s.ociResolve(ctx, plan.repo, plan.version)
+	var oe *OCIError
+	if errors.As(err, &oe) && oe.Code == "MANIFEST_UNKNOWN" {
+		a, err = s.registerOCI(ctx, p, plan)
+		if err == nil {
+			return a, nil
+		}
+		// A push of the same manifest may have registered the version
+		// meanwhile; any other refusal (the version was deleted, a tag
+		// is protected) stands.
+		again, againErr := s.ociResolve(ctx, plan.repo, plan.version)
+		if againErr != nil || !s.ociIsManifest(ctx, again, plan.digest) {
+			return eventlog.Artifact{}, err
+		}
+		a, err = again, nil
+	}
+	if err != nil {
+		return eventlog.Artifact{}, err
+	}
+	if !s.ociIsManifest(ctx, a, plan.digest) {
+		return eventlog.Artifact{}, ociErr(http.StatusForbidden, "DENIED", api.ErrForbidden,
+			"%s is a version of another manifest, and versions never change: push under a new number, or under a tag that is not all digits to move it", a.Ref())
+	}
+	for _, t := range plan.tags {
+		if a, err = s.reg.Tag(ctx, p.Actor, a.ID, t); err != nil {
+			return eventlog.Artifact{}, ociTagErr(err)
+		}
+		s.notify()
+	}
+	return a, nil
+}
+
+// ociIsManifest reports whether artifact a is served as the manifest d.
+func (s *Service) ociIsManifest(ctx context.Context, a eventlog.Artifact, d OCIDigest) bool {
+	if m := a.Labels[labelManifest]; m != "" {
+		return m == d.String()
+	}
+	m, err := s.ociServe(ctx, a)
+	return err == nil && m.Digest == d.String()
+}
+
+// ociVersionRef reports whether an OCI tag is all digits: such a tag
+// names the version of that number (a version's number is never a tag).
+func ociVersionRef(ref string) bool {
+	return ref != "" && strings.Trim(ref, "0123456789") == ""
 }
 
 // ociTagErr turns a refused tag move (a protected tag) into DENIED.
@@ -130,6 +192,17 @@ func (s *Service) planOCIPut(ctx context.Context, repo, ref, contentType string,
 		tags = append([]string{ref}, tags...)
 	}
 	for _, t := range tags {
+		if ociVersionRef(t) {
+			if err := registry.ValidateVersion(t); err != nil {
+				return nil, ociErr(http.StatusBadRequest, "TAG_INVALID", api.ErrInvalid, "%v", err)
+			}
+			if plan.version != "" && plan.version != t {
+				return nil, ociErr(http.StatusBadRequest, "TAG_INVALID", api.ErrInvalid,
+					"tags %s and %s are all digits, and each would name the manifest's version: push with one of them", plan.version, t)
+			}
+			plan.version = t
+			continue
+		}
 		if err := ValidateOCITag(t); err != nil {
 			return nil, err
 		}
@@ -246,8 +319,11 @@ func (s *Service) registerOCI(ctx context.Context, p Principal, plan *ociPutPlan
 	if at := doc.artifactType(); at != "" {
 		labels[labelArtifactType] = at
 	}
+	if plan.version != "" {
+		labels[labelVersionTag] = plan.version
+	}
 	rr := registry.RegisterRequest{
-		Name: plan.repo, Labels: labels, Tags: plan.tags, NoLatest: true, AllowInput: p.Allow, Reserved: true,
+		Name: plan.repo, Version: plan.version, Labels: labels, Tags: plan.tags, NoLatest: true, AllowInput: p.Allow, Reserved: true,
 		Producer: eventlog.Producer{Tool: "oci", Command: "PUT /v2/" + plan.repo + "/manifests/" + plan.digest.String()},
 	}
 	if doc.Subject != nil {
