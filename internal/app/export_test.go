@@ -415,3 +415,53 @@ func mustDigest(t *testing.T, s string) content.Digest {
 	}
 	return d
 }
+
+// TestExportAtTagMovedSince: --at N names the artifacts of the log's first
+// N events; a tag moved after N named another artifact then, so an export
+// at N through it is refused, not made of the tag's current artifact. A
+// version, an ID and a tag unmoved since N still resolve.
+func TestExportAtTagMovedSince(t *testing.T) {
+	ctx := context.Background()
+	f := newExportFixture(t)
+	admin := app.Principal{Actor: "admin"}
+	// team/c:2 takes latest; stable is team/c:1.
+	c2, err := push(t, f.svc, transfer.FromBackend(f.be), admin, "team/c", []byte("release 2 from b"), api.Input{Ref: f.b.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Tag(ctx, admin, "team/c:1", "stable"); err != nil {
+		t.Fatal(err)
+	}
+	head, err := f.svc.Log().TreeHead(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := head.Size
+	// After at, the two tags swap.
+	if _, err := f.svc.Tag(ctx, admin, "team/c:2", "stable"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Tag(ctx, admin, "team/c:1", "latest"); err != nil {
+		t.Fatal(err)
+	}
+	for _, ref := range []string{"team/c:stable", "team/c", "team/c:latest"} {
+		var buf bytes.Buffer
+		_, err := f.svc.Export(ctx, admin, api.ExportRequest{Refs: []string{ref}, At: at}, &buf)
+		if !errors.Is(app.Sentinel(err), api.ErrInvalid) || !strings.Contains(err.Error(), "moved by event") {
+			t.Errorf("export of %s at %d: %v, want a refusal naming the move", ref, at, err)
+		}
+		if buf.Len() != 0 {
+			t.Errorf("a refused export wrote %d bytes", buf.Len())
+		}
+	}
+	for ref, want := range map[string]string{"team/c:1": f.c.ID, "team/c:2": c2.ID, f.c.ID: f.c.ID, "team/e:latest": f.e.ID} {
+		sum, _ := f.export(t, admin, api.ExportRequest{Refs: []string{ref}, At: at})
+		if len(sum.Artifacts) != 1 || sum.Artifacts[0].ID != want {
+			t.Errorf("export of %s at %d: %+v, want %s", ref, at, sum.Artifacts, want)
+		}
+	}
+	// At the current size the tags name what they name now.
+	if sum, _ := f.export(t, admin, api.ExportRequest{Refs: []string{"team/c:stable"}}); sum.Artifacts[0].ID != c2.ID {
+		t.Errorf("export of team/c:stable now: %+v", sum.Artifacts)
+	}
+}

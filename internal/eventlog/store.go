@@ -240,7 +240,10 @@ type Tag struct {
 	Tag        string    `json:"tag"`
 	ArtifactID string    `json:"artifact_id"`
 	Moved      time.Time `json:"moved"`
-	By         string    `json:"by"`
+	// MovedSeq is the seq of the event that last pointed the tag at its
+	// artifact: before it, the tag named another artifact or none.
+	MovedSeq int64  `json:"moved_seq"`
+	By       string `json:"by"`
 }
 
 // Direction selects lineage edges.

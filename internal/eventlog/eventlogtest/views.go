@@ -145,13 +145,13 @@ func testViews(t *testing.T, newDB NewDB) {
 			t.Errorf("missing artifact: %v, want ErrNotFound", err)
 		}
 	}
-	if tag, err := s.Tag(ctx, "build/app", "latest"); err != nil || tag.ArtifactID != "BIN1" || tag.By != "bob" || !tag.Moved.Equal(t0.Add(8*time.Minute)) {
+	if tag, err := s.Tag(ctx, "build/app", "latest"); err != nil || tag.ArtifactID != "BIN1" || tag.By != "bob" || !tag.Moved.Equal(t0.Add(8*time.Minute)) || tag.MovedSeq != 9 {
 		t.Errorf("tag latest = %+v, %v", tag, err)
 	}
 	if _, err := s.Tag(ctx, "src/lib", "old"); !errors.Is(err, eventlog.ErrNotFound) {
 		t.Errorf("removed tag: %v", err)
 	}
-	if tags, err := s.Tags(ctx, "build/app"); err != nil || len(tags) != 2 || tags[0].Tag != "latest" || tags[1].Tag != "prod" {
+	if tags, err := s.Tags(ctx, "build/app"); err != nil || len(tags) != 2 || tags[0].Tag != "latest" || tags[1].Tag != "prod" || tags[1].MovedSeq != 7 {
 		t.Errorf("tags = %+v, %v", tags, err)
 	}
 	for name, want := range map[string]int64{"src/lib": 2, "build/app": 1, "none": 0} {

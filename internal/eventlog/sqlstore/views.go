@@ -231,7 +231,7 @@ func (v *views) tags(ctx context.Context, query string, args ...any) ([]eventlog
 	err := v.each(ctx, func(r Rows) error {
 		var t eventlog.Tag
 		var ns int64
-		if err := r.Scan(&t.Name, &t.Tag, &t.ArtifactID, &ns, &t.By); err != nil {
+		if err := r.Scan(&t.Name, &t.Tag, &t.ArtifactID, &t.MovedSeq, &ns, &t.By); err != nil {
 			return err
 		}
 		t.Moved = fromNS(ns)
@@ -243,7 +243,7 @@ func (v *views) tags(ctx context.Context, query string, args ...any) ([]eventlog
 
 // Tag implements eventlog.Views.
 func (v *views) Tag(ctx context.Context, name, tag string) (eventlog.Tag, error) {
-	ts, err := v.tags(ctx, `SELECT name, tag, artifact_id, moved_ns, moved_by FROM tags WHERE name = $1 AND tag = $2`, name, tag)
+	ts, err := v.tags(ctx, `SELECT name, tag, artifact_id, moved_seq, moved_ns, moved_by FROM tags WHERE name = $1 AND tag = $2`, name, tag)
 	if err != nil {
 		return eventlog.Tag{}, fmt.Errorf("read tag %s:%s: %w", name, tag, err)
 	}
@@ -255,7 +255,7 @@ func (v *views) Tag(ctx context.Context, name, tag string) (eventlog.Tag, error)
 
 // Tags implements eventlog.Views.
 func (v *views) Tags(ctx context.Context, name string) ([]eventlog.Tag, error) {
-	ts, err := v.tags(ctx, `SELECT name, tag, artifact_id, moved_ns, moved_by FROM tags WHERE name = $1 ORDER BY tag`, name)
+	ts, err := v.tags(ctx, `SELECT name, tag, artifact_id, moved_seq, moved_ns, moved_by FROM tags WHERE name = $1 ORDER BY tag`, name)
 	if err != nil {
 		return nil, fmt.Errorf("read tags of %s: %w", name, err)
 	}
