@@ -174,8 +174,12 @@ func (s *Server) ociRouteFor(p ociPath, method string) *route {
 	return nil
 }
 
-// handleOCI serves every /v2 request.
+// handleOCI serves every /v2 request. Every answer, a 401 included,
+// carries Docker-Distribution-API-Version, by which Docker's registry API
+// tells clients that the endpoint speaks /v2 (the distribution registry
+// sends it too).
 func (s *Server) handleOCI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
 	p, ok := parseOCIPath(r.URL.Path)
 	var rt *route
 	if ok {

@@ -114,9 +114,15 @@ func TestOCIAuth(t *testing.T) {
 	if resp.Header.Get("WWW-Authenticate") != `Basic realm="artstore"` || ociCode(t, b) != "UNAUTHORIZED" {
 		t.Fatalf("challenge %q, body %s", resp.Header.Get("WWW-Authenticate"), b)
 	}
+	if v := resp.Header.Get("Docker-Distribution-API-Version"); v != "registry/2.0" {
+		t.Errorf("401 ping: Docker-Distribution-API-Version %q", v)
+	}
 	// Bearer and Basic (any user name, the token as the password).
 	resp, b = e.ociDo("GET", "/v2/", "read", nil, nil)
 	wantStatus(t, "ping with Bearer", resp, b, http.StatusOK)
+	if v := resp.Header.Get("Docker-Distribution-API-Version"); v != "registry/2.0" {
+		t.Errorf("ping: Docker-Distribution-API-Version %q", v)
+	}
 	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte("whoever:"+e.tok["read"]))
 	resp, b = e.ociDo("GET", "/v2/", "", nil, map[string]string{"Authorization": basic})
 	wantStatus(t, "ping with Basic", resp, b, http.StatusOK)
