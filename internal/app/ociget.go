@@ -239,21 +239,15 @@ func (s *Service) OCITags(ctx context.Context, p Principal, repo string, n int, 
 			tags = append(tags, t.Tag)
 		}
 	}
-	opts := registry.ListOptions{Name: repo, Limit: 1000, Selectors: []eventlog.Selector{{Key: labelVersionTag, Op: eventlog.OpExists}}}
-	for {
-		res, err := s.reg.List(ctx, opts)
-		if err != nil {
-			return nil, false, err
-		}
-		for _, a := range res.Artifacts {
+	err = s.eachListed(ctx, registry.ListOptions{Name: repo, Selectors: []eventlog.Selector{{Key: labelVersionTag, Op: eventlog.OpExists}}},
+		func(a eventlog.Artifact) error {
 			if a.Version > last {
 				tags = append(tags, a.Version)
 			}
-		}
-		if res.Next == "" {
-			break
-		}
-		opts.Cursor = res.Next
+			return nil
+		})
+	if err != nil {
+		return nil, false, err
 	}
 	slices.Sort(tags)
 	if n >= 0 && len(tags) > n {
@@ -314,29 +308,44 @@ func (s *Service) OCIReferrers(ctx context.Context, p Principal, repo string, d 
 		return nil, err
 	}
 	out := ociIndexDoc{SchemaVersion: 2, MediaType: OCIIndexType, Manifests: []ociDescriptor{}}
-	opts := registry.ListOptions{Name: repo, Limit: 1000,
+	opts := registry.ListOptions{Name: repo,
 		Selectors: []eventlog.Selector{{Key: labelSubject, Op: eventlog.OpEquals, Value: d.String()}}}
 	if artifactType != "" {
 		opts.Selectors = append(opts.Selectors, eventlog.Selector{Key: labelArtifactType, Op: eventlog.OpEquals, Value: artifactType})
 	}
+	err := s.eachListed(ctx, opts, func(a eventlog.Artifact) error {
+		desc, err := s.referrer(ctx, a)
+		if err != nil {
+			return err
+		}
+		out.Manifests = append(out.Manifests, desc)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(out)
+}
+
+// eachListed calls fn for every live artifact opts lists, in order,
+// reading the listing 1,000 at a time.
+func (s *Service) eachListed(ctx context.Context, opts registry.ListOptions, fn func(eventlog.Artifact) error) error {
+	opts.Limit = 1000
 	for {
 		res, err := s.reg.List(ctx, opts)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, a := range res.Artifacts {
-			desc, err := s.referrer(ctx, a)
-			if err != nil {
-				return nil, err
+			if err := fn(a); err != nil {
+				return err
 			}
-			out.Manifests = append(out.Manifests, desc)
 		}
 		if res.Next == "" {
-			break
+			return nil
 		}
 		opts.Cursor = res.Next
 	}
-	return json.Marshal(out)
 }
 
 // referrer is the descriptor of a referrer in a referrers list, with the

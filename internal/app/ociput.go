@@ -128,7 +128,10 @@ func (s *Service) ociPutVersion(ctx context.Context, p Principal, plan *ociPutPl
 		// meanwhile; any other refusal (the version was deleted, a tag
 		// is protected) stands.
 		again, againErr := s.ociResolve(ctx, plan.repo, plan.version)
-		if againErr != nil || !s.ociIsManifest(ctx, again, plan.digest) {
+		if againErr != nil {
+			return eventlog.Artifact{}, err
+		}
+		if same, sameErr := s.ociIsManifest(ctx, again, plan.digest); sameErr != nil || !same {
 			return eventlog.Artifact{}, err
 		}
 		a, err = again, nil
@@ -136,7 +139,9 @@ func (s *Service) ociPutVersion(ctx context.Context, p Principal, plan *ociPutPl
 	if err != nil {
 		return eventlog.Artifact{}, err
 	}
-	if !s.ociIsManifest(ctx, a, plan.digest) {
+	if same, err := s.ociIsManifest(ctx, a, plan.digest); err != nil {
+		return eventlog.Artifact{}, err
+	} else if !same {
 		return eventlog.Artifact{}, ociErr(http.StatusForbidden, "DENIED", api.ErrForbidden,
 			"%s is a version of another manifest, and versions never change: push under a new number, or under a tag that is not all digits to move it", a.Ref())
 	}
@@ -150,12 +155,12 @@ func (s *Service) ociPutVersion(ctx context.Context, p Principal, plan *ociPutPl
 }
 
 // ociIsManifest reports whether artifact a is served as the manifest d.
-func (s *Service) ociIsManifest(ctx context.Context, a eventlog.Artifact, d OCIDigest) bool {
+func (s *Service) ociIsManifest(ctx context.Context, a eventlog.Artifact, d OCIDigest) (bool, error) {
 	if m := a.Labels[labelManifest]; m != "" {
-		return m == d.String()
+		return m == d.String(), nil
 	}
 	m, err := s.ociServe(ctx, a)
-	return err == nil && m.Digest == d.String()
+	return m.Digest == d.String(), err
 }
 
 // ociVersionRef reports whether an OCI tag is all digits: such a tag
