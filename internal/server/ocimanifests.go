@@ -94,11 +94,9 @@ func (s *Server) handleOCITags(w http.ResponseWriter, r *http.Request, c *call) 
 		return err
 	}
 	q := r.URL.Query()
-	n := -1
-	if v := q.Get("n"); v != "" {
-		if n, err = strconv.Atoi(v); err != nil || n < 0 {
-			return ociErr(http.StatusBadRequest, "PAGINATION_NUMBER_INVALID", fmt.Sprintf("n=%q is not a non-negative integer", clipID(v)))
-		}
+	n, err := ociPageSize(q, -1)
+	if err != nil {
+		return err
 	}
 	last := q.Get("last")
 	tags, more, err := s.svc.OCITags(r.Context(), c.principal(r), name, n, last)
@@ -123,14 +121,11 @@ func (s *Server) handleOCITags(w http.ResponseWriter, r *http.Request, c *call) 
 // that many.
 func (s *Server) handleOCICatalog(w http.ResponseWriter, r *http.Request, c *call) error {
 	q := r.URL.Query()
-	n := app.OCICatalogMax
-	if v := q.Get("n"); v != "" {
-		var err error
-		if n, err = strconv.Atoi(v); err != nil || n < 0 {
-			return ociErr(http.StatusBadRequest, "PAGINATION_NUMBER_INVALID", fmt.Sprintf("n=%q is not a non-negative integer", clipID(v)))
-		}
-		n = min(n, app.OCICatalogMax)
+	n, err := ociPageSize(q, app.OCICatalogMax)
+	if err != nil {
+		return err
 	}
+	n = min(n, app.OCICatalogMax)
 	names, more, err := s.svc.OCICatalog(r.Context(), c.principal(r), n, q.Get("last"))
 	if err != nil {
 		return err
@@ -142,6 +137,19 @@ func (s *Server) handleOCICatalog(w http.ResponseWriter, r *http.Request, c *cal
 	return writeJSON(w, http.StatusOK, struct {
 		Repositories []string `json:"repositories"`
 	}{names})
+}
+
+// ociPageSize is a listing's n parameter, or def without one.
+func ociPageSize(q url.Values, def int) (int, error) {
+	v := q.Get("n")
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, ociErr(http.StatusBadRequest, "PAGINATION_NUMBER_INVALID", fmt.Sprintf("n=%q is not a non-negative integer", clipID(v)))
+	}
+	return n, nil
 }
 
 // handleOCIReferrers lists the manifests whose subject is a digest, with
