@@ -210,12 +210,10 @@ func (src *exportSource) allowed(ctx context.Context, a eventlog.Artifact) error
 	return nil
 }
 
-// errStopRead ends a log read at the bundle's size.
-var errStopRead = errors.New("read past the tree size")
-
-// Events reads the log from id's registration up to size for the events
-// about id, after checking that p may export it (allowed) and that its
-// bytes are there if the bundle is to hold them (stored).
+// Events reads the events about id, from its registration up to size,
+// through the log's index by subject, after checking that p may export it
+// (allowed) and that its bytes are there if the bundle is to hold them
+// (stored).
 func (src *exportSource) Events(ctx context.Context, id string, size int64) ([]eventlog.Event, error) {
 	a, err := src.s.reg.Get(ctx, id)
 	if err != nil {
@@ -228,16 +226,11 @@ func (src *exportSource) Events(ctx context.Context, id string, size int64) ([]e
 		return nil, err
 	}
 	var out []eventlog.Event
-	err = src.s.log.Read(ctx, a.Seq-1, func(ev eventlog.Event) error {
-		if ev.Seq > size {
-			return errStopRead
-		}
-		if ev.Subject == id {
-			out = append(out, ev)
-		}
+	err = src.s.log.ReadSubject(ctx, id, a.Seq-1, size, func(ev eventlog.Event) error {
+		out = append(out, ev)
 		return nil
 	})
-	if err != nil && !errors.Is(err, errStopRead) {
+	if err != nil {
 		return nil, fmt.Errorf("read the events of %s: %w", a.Ref(), err)
 	}
 	return out, nil

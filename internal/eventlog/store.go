@@ -42,6 +42,14 @@ type Store interface {
 	// Store methods. An error from fn stops Read and is returned unchanged.
 	Read(ctx context.Context, afterSeq int64, fn func(Event) error) error
 
+	// ReadSubject calls fn for each event whose Subject is subject with
+	// afterSeq < seq <= upToSeq, in seq order, as Read would reach them
+	// (a log read up to upToSeq filtered by subject), but through an index:
+	// its cost follows the subject's events, not the log's length. fn may
+	// call other Store methods; an error from fn stops ReadSubject and is
+	// returned unchanged.
+	ReadSubject(ctx context.Context, subject string, afterSeq, upToSeq int64, fn func(Event) error) error
+
 	// Event returns the event with seq after checking it against its
 	// neighbours in the chain: events seq-1, seq and seq+1 (those that
 	// exist) must each hash to their stored hash from their stored bytes

@@ -46,7 +46,8 @@ func MatchType(types []string, typ string) bool {
 }
 
 // Audit returns the events f selects, oldest first: who changed, read or
-// collected what, and when. It scans the log.
+// collected what, and when. It scans the log, or with a Subject only that
+// subject's events.
 func (r *Registry) Audit(ctx context.Context, f AuditFilter) ([]eventlog.Event, error) {
 	limit := f.Limit
 	switch {
@@ -56,7 +57,19 @@ func (r *Registry) Audit(ctx context.Context, f AuditFilter) ([]eventlog.Event, 
 		limit = 1000
 	}
 	var out []eventlog.Event
-	err := r.log.Read(ctx, f.After, func(ev eventlog.Event) error {
+	// One artifact's trail is read through the log's index by subject;
+	// any other filter scans the log.
+	read := func(fn func(eventlog.Event) error) error { return r.log.Read(ctx, f.After, fn) }
+	if f.Subject != "" {
+		head, err := r.log.Head(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("audit: %w", err)
+		}
+		read = func(fn func(eventlog.Event) error) error {
+			return r.log.ReadSubject(ctx, f.Subject, f.After, head.Seq, fn)
+		}
+	}
+	err := read(func(ev eventlog.Event) error {
 		switch {
 		case f.Subject != "" && ev.Subject != f.Subject,
 			f.Actor != "" && ev.Actor != f.Actor,

@@ -175,3 +175,54 @@ func BenchNames(b *testing.B, db DB) {
 		})
 	}
 }
+
+// BenchReadSubject measures reading one artifact's events from a log of
+// 300,000 (3,000 artifacts with 99 retrieval records each): ReadSubject
+// through the index by subject, against a Read of the whole log filtered
+// by subject (how an export and an artifact's audit trail read them
+// without the index).
+func BenchReadSubject(b *testing.B, db DB) {
+	ctx := context.Background()
+	s := db.Open(b, eventlog.Options{})
+	var evs []eventlog.NewEvent
+	for i := range 3000 {
+		id := fmt.Sprintf("S%06d", i)
+		evs = append(evs, Registered(b, id, fmt.Sprintf("s/x%d", i%100), fmt.Sprint(i+1), nil))
+		for range 99 {
+			evs = append(evs, Event(b, "ci", id, &eventlog.ArtifactRetrieved{ArtifactID: id, Bytes: 10}))
+		}
+		if len(evs) >= 5000 {
+			appendOK(b, s, evs...)
+			evs = evs[:0]
+		}
+	}
+	appendOK(b, s, evs...)
+	h, err := s.Head(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const subject = "S000005"
+	for _, c := range []struct {
+		name string
+		read func(fn func(eventlog.Event) error) error
+	}{
+		{"index", func(fn func(eventlog.Event) error) error { return s.ReadSubject(ctx, subject, 0, h.Seq, fn) }},
+		{"scan", func(fn func(eventlog.Event) error) error {
+			return s.Read(ctx, 0, func(e eventlog.Event) error {
+				if e.Subject == subject {
+					return fn(e)
+				}
+				return nil
+			})
+		}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				n := 0
+				if err := c.read(func(eventlog.Event) error { n++; return nil }); err != nil || n != 100 {
+					b.Fatalf("%d events (%v), want 100", n, err)
+				}
+			}
+		})
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -30,6 +31,8 @@ type DB interface {
 	TamperBody(t testing.TB, seq int64)
 	// TamperHash replaces event seq's stored hash.
 	TamperHash(t testing.TB, seq int64)
+	// TamperSubject replaces event seq's subject column (not its body).
+	TamperSubject(t testing.TB, seq int64, subject string)
 	// DeleteRow removes event seq.
 	DeleteRow(t testing.TB, seq int64)
 	// TryUpdate and TryDelete attempt a plain UPDATE / DELETE of event seq
@@ -63,6 +66,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"EmptyLog", testEmptyLog},
 		{"AppendOrderAndGapless", testAppendOrder},
 		{"ReadFromSeq", testReadFromSeq},
+		{"ReadSubject", testReadSubject},
 		{"InvalidEventsRejected", testInvalidEvents},
 		{"FailedProjectionRollsBack", testFailedProjection},
 		{"AppendFunc", testAppendFunc},
@@ -231,6 +235,65 @@ func testAppendOrder(t *testing.T, newDB NewDB) {
 	}
 	if rep := verifyOK(t, s, 0); rep.Checked != 10 || rep.Head.Seq != 10 {
 		t.Errorf("verify report %+v", rep)
+	}
+}
+
+// testReadSubject: ReadSubject gives what a Read filtered by subject
+// gives, over several pages and any range, and refuses a row whose
+// subject column disagrees with its body.
+func testReadSubject(t *testing.T, newDB NewDB) {
+	ctx := context.Background()
+	db := newDB(t)
+	s := db.Open(t, eventlog.Options{})
+	evs := []eventlog.NewEvent{Registered(t, "A", "r/a", "1", nil), Registered(t, "B", "r/b", "1", nil)}
+	for i := range 2600 { // several pages of A's events, with others between them
+		subject := "A"
+		switch i % 5 {
+		case 3:
+			subject = "B"
+		case 4:
+			evs = append(evs, Event(t, "gc", "", &eventlog.BlobsCollected{Digests: []content.Digest{Digest(fmt.Sprint(i))}, Bytes: 1}))
+			continue
+		}
+		evs = append(evs, Event(t, "ci", subject, &eventlog.ArtifactRetrieved{ArtifactID: subject, Bytes: int64(i)}))
+	}
+	appendOK(t, s, evs...)
+	head := int64(len(evs))
+	filtered := func(subject string, after, upTo int64) []int64 {
+		var out []int64
+		for _, e := range readAll(t, s, after) {
+			if e.Subject == subject && e.Seq <= upTo {
+				out = append(out, e.Seq)
+			}
+		}
+		return out
+	}
+	for _, subject := range []string{"A", "B", "", "C"} {
+		for _, r := range [][2]int64{{0, head}, {0, 1000}, {1, 1500}, {1500, head}, {head - 3, head}, {head, head}, {10, 5}, {0, head + 10}} {
+			var got []int64
+			err := s.ReadSubject(ctx, subject, r[0], r[1], func(e eventlog.Event) error {
+				if e.Subject != subject || e.Hash == "" || e.Payload == nil {
+					t.Fatalf("ReadSubject(%q) gave %+v", subject, e)
+				}
+				got = append(got, e.Seq)
+				return nil
+			})
+			if err != nil {
+				t.Fatalf("ReadSubject(%q, %d, %d): %v", subject, r[0], r[1], err)
+			}
+			if want := filtered(subject, r[0], r[1]); !reflect.DeepEqual(got, want) {
+				t.Errorf("ReadSubject(%q, %d, %d): %d events, want %d", subject, r[0], r[1], len(got), len(want))
+			}
+		}
+	}
+	stop := errors.New("stop")
+	calls := 0
+	if err := s.ReadSubject(ctx, "A", 0, head, func(eventlog.Event) error { calls++; return stop }); !errors.Is(err, stop) || calls != 1 {
+		t.Errorf("ReadSubject with a failing callback = %v after %d calls", err, calls)
+	}
+	db.TamperSubject(t, 5, "B")
+	if err := s.ReadSubject(ctx, "B", 0, head, func(eventlog.Event) error { return nil }); !errors.Is(err, eventlog.ErrTampered) {
+		t.Errorf("ReadSubject over a row indexed under another subject: %v, want ErrTampered", err)
 	}
 }
 

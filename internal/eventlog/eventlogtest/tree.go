@@ -404,7 +404,7 @@ func testDamagedTreeRows(t *testing.T, newDB NewDB) {
 // hash written as an SQL literal by lit.
 func RevertTreeSQL(t testing.TB, fsys fs.FS, lit func([]byte) string, nodes map[int64][]byte) []string {
 	t.Helper()
-	stmts := []string{`DROP TABLE tree_nodes`, `DROP TABLE live_names`}
+	stmts := []string{`DROP TABLE tree_nodes`, `DROP TABLE live_names`, `DROP INDEX events_subject`}
 	for _, m := range []string{"0002_merkle_tree.up.sql", "0003_live_names.up.sql"} {
 		script, err := fs.ReadFile(fsys, m)
 		if err != nil {

@@ -73,6 +73,10 @@ func (d *db) TamperHash(t testing.TB, seq int64) {
 	d.must(t, fmt.Sprintf(`UPDATE events SET hash = '%064d' WHERE seq = %d`, 0, seq))
 }
 
+func (d *db) TamperSubject(t testing.TB, seq int64, subject string) {
+	d.must(t, fmt.Sprintf(`UPDATE events SET subject = '%s' WHERE seq = %d`, subject, seq))
+}
+
 func (d *db) DeleteRow(t testing.TB, seq int64) {
 	d.must(t, fmt.Sprintf(`DELETE FROM events WHERE seq = %d`, seq))
 }
@@ -115,6 +119,8 @@ func BenchmarkRebuild100k(b *testing.B) { eventlogtest.BenchRebuild(b, newDB(b),
 // BenchmarkNames100k: shell completion's queries over 100,000 artifacts.
 func BenchmarkNames100k(b *testing.B) { eventlogtest.BenchNames(b, newDB(b)) }
 
+func BenchmarkReadSubject(b *testing.B) { eventlogtest.BenchReadSubject(b, newDB(b)) }
+
 // BenchmarkProofs1M builds a log of 1,000,000 events first (minutes).
 func BenchmarkProofs1M(b *testing.B) { eventlogtest.BenchProofs(b, newDB(b), 1_000_000) }
 
@@ -151,7 +157,7 @@ func TestRebuildKeepsIndexes(t *testing.T) {
 
 func (d *db) ForgetTree(t testing.TB) {
 	// Later migrations go too: the database is as it was before the tree.
-	d.must(t, `DROP TABLE tree_nodes`, `DROP TABLE live_names`, `DELETE FROM schema_migrations WHERE version >= 2`)
+	d.must(t, `DROP TABLE tree_nodes`, `DROP TABLE live_names`, `DROP INDEX events_subject`, `DELETE FROM schema_migrations WHERE version >= 2`)
 }
 
 func (d *db) RevertTree(t testing.TB, nodes map[int64][]byte) {

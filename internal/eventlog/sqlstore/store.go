@@ -250,6 +250,63 @@ func (s *Store) Read(ctx context.Context, afterSeq int64, fn func(eventlog.Event
 	return nil
 }
 
+// ReadSubject implements eventlog.Store through the index events_subject,
+// a page per short read transaction as Read reads.
+func (s *Store) ReadSubject(ctx context.Context, subject string, afterSeq, upToSeq int64, fn func(eventlog.Event) error) error {
+	next := max(afterSeq, 0)
+	for next < upToSeq {
+		var page []eventlog.StoredRow
+		if err := s.read(ctx, func(tx Tx) error {
+			var err error
+			page, err = subjectPage(ctx, tx, subject, next, upToSeq)
+			return err
+		}); err != nil {
+			return err
+		}
+		for _, r := range page {
+			ev, err := eventlog.DecodeStored(r.Seq, r.Body, r.Prev, r.Hash)
+			if err != nil {
+				return fmt.Errorf("read the events of %s: %w", subject, err)
+			}
+			if ev.Subject != subject {
+				return fmt.Errorf("read the events of %s: %w: event %d is indexed under that subject but its body names %q (artstore log verify checks the whole log)",
+					subject, eventlog.ErrTampered, ev.Seq, ev.Subject)
+			}
+			if err := fn(ev); err != nil {
+				return err
+			}
+			next = r.Seq
+		}
+		if len(page) < pageSize {
+			return nil
+		}
+	}
+	return nil
+}
+
+// subjectPage reads up to pageSize events rows of subject with after <
+// seq <= upTo.
+func subjectPage(ctx context.Context, q Tx, subject string, after, upTo int64) ([]eventlog.StoredRow, error) {
+	rows, err := q.Query(ctx, `SELECT seq, body, prev, hash FROM events WHERE subject = $1 AND seq > $2 AND seq <= $3 ORDER BY subject, seq LIMIT $4`,
+		subject, after, upTo, int64(pageSize))
+	if err != nil {
+		return nil, fmt.Errorf("read the events of %s after %d: %w", subject, after, err)
+	}
+	defer rows.Close()
+	var out []eventlog.StoredRow
+	for rows.Next() {
+		var r eventlog.StoredRow
+		if err := rows.Scan(&r.Seq, &r.Body, &r.Prev, &r.Hash); err != nil {
+			return nil, fmt.Errorf("read the events of %s after %d: %w", subject, after, err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read the events of %s after %d: %w", subject, after, err)
+	}
+	return out, nil
+}
+
 // Event implements eventlog.Store: one query reads events seq-1 to seq+1,
 // which are checked as Verify checks them.
 func (s *Store) Event(ctx context.Context, seq int64) (eventlog.Event, error) {
