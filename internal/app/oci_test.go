@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -489,5 +490,36 @@ func TestOCIAllDigitTagNamesVersion(t *testing.T) {
 	_, err = svc.OCIPutManifest(ctx, p, "builds/app", "1234", "", first, nil)
 	if st, code := ociCode(err); st != http.StatusForbidden || code != "DENIED" || !strings.Contains(err.Error(), "never reused") {
 		t.Fatalf("push of a deleted version: %d %s %v", st, code, err)
+	}
+}
+
+// TestOCIAllDigitTagRacingPushes: pushes of one manifest under one
+// all-digit tag at once (a retried CI job racing the first) all succeed,
+// with one version between them.
+func TestOCIAllDigitTagRacingPushes(t *testing.T) {
+	ctx := context.Background()
+	svc, blobs := newService(t)
+	p := app.Principal{Actor: "ci"}
+	cfg := ociBlob(t, svc, blobs, p, "builds/race", "application/vnd.oci.empty.v1+json", []byte("{}"), nil)
+	layer := ociBlob(t, svc, blobs, p, "builds/race", "application/octet-stream", []byte("build 77"), nil)
+	body := imageManifest(t, cfg, []map[string]any{layer}, nil)
+	const n = 8
+	ids := make([]string, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			put, err := svc.OCIPutManifest(ctx, p, "builds/race", "77", "", body, nil)
+			ids[i], errs[i] = put.Artifact.ID, err
+		})
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil || ids[i] != ids[0] || ids[0] == "" {
+			t.Fatalf("push %d: %q, %v (first %q)", i, ids[i], errs[i], ids[0])
+		}
+	}
+	if page, _ := svc.List(ctx, p, api.Query{Pattern: "builds/race"}); len(page.Artifacts) != 1 || page.Artifacts[0].Version != "77" {
+		t.Fatalf("artifacts after racing pushes: %+v", page.Artifacts)
 	}
 }
