@@ -137,6 +137,10 @@ func (s *Service) GrantPull(ctx context.Context, p Principal, ref, kind, rng str
 		return api.PullGrant{}, err
 	}
 	out := api.PullGrant{Blobs: p.Prefix == "", Range: plan.RangeString()}
+	// A token limited to a prefix reads a file through the content route,
+	// which records as it serves; a directory through the blob route
+	// scoped to the artifact (ArtifactBlob).
+	out.Scoped = p.Prefix != "" && direct == nil && KindOf(plan.Artifact.MediaType) == api.KindTree
 	switch {
 	case direct != nil:
 		ev, err := s.reg.RetrievalEvent(ctx, p.Actor, plan.Artifact.ID,
@@ -150,7 +154,7 @@ func (s *Service) GrantPull(ctx context.Context, p Principal, ref, kind, rng str
 			return api.PullGrant{}, fmt.Errorf("presign the manifest of %s: %w", plan.Artifact.Ref(), err)
 		}
 		out.Direct = &api.DirectPull{Manifest: SignedRequest(sr), Grant: ev.Seq}
-	case out.Blobs:
+	case out.Blobs, out.Scoped:
 		if err := s.RecordRetrieval(ctx, p, plan.Artifact, plan.Bytes(), out.Range); err != nil {
 			return api.PullGrant{}, err
 		}

@@ -87,6 +87,9 @@ type Service struct {
 	native nativeCache
 	// marks are where PullURLs scans can resume (directpages.go).
 	marks pageMarks
+	// blobSets are the blobs of recently pulled artifacts, for
+	// ArtifactBlob.
+	blobSets blobSets
 
 	// appended is closed and replaced whenever a use case appended
 	// events (Changed).

@@ -36,6 +36,8 @@ func requestsFor(blob []byte, a api.Artifact, otherBundle []byte) map[string]rou
 		"GET /v1/artifact":                   {path: "/v1/artifact?ref=" + ref},
 		"DELETE /v1/artifact":                {path: "/v1/artifact?ref=" + ref},
 		"GET /v1/artifact/content":           {path: "/v1/artifact/content?ref=" + ref},
+		"HEAD /v1/artifact/blobs/{digest}":   {path: "/v1/artifact/blobs/" + d + "?ref=" + ref},
+		"GET /v1/artifact/blobs/{digest}":    {path: "/v1/artifact/blobs/" + d + "?ref=" + ref},
 		"PUT /v1/artifact/tags/{tag}":        {path: "/v1/artifact/tags/prod?ref=" + ref},
 		"PATCH /v1/artifact/labels":          {path: "/v1/artifact/labels?ref=" + ref, body: api.LabelsRequest{Set: map[string]string{"k": "v"}}},
 		"PUT /v1/artifact/retention":         {path: "/v1/artifact/retention?ref=" + ref, body: api.RetentionBody{ExpireAfter: "1h"}},

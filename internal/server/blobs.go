@@ -48,9 +48,32 @@ func (s *Server) handleBlobGet(w http.ResponseWriter, r *http.Request, c *call) 
 	if err != nil {
 		return err
 	}
+	return s.serveBlob(w, r, c, d)
+}
+
+// handleArtifactBlobGet serves GET and HEAD
+// /v1/artifact/blobs/{digest}?ref=: blob d as one of the blobs of the
+// artifact ref (app.Service.ArtifactBlob), for a token limited to a name
+// prefix pulling a directory. It records nothing: the pull's grant did.
+func (s *Server) handleArtifactBlobGet(w http.ResponseWriter, r *http.Request, c *call) error {
+	d, err := pathDigest(r)
+	if err != nil {
+		return err
+	}
+	ref, err := refParam(r)
+	if err != nil {
+		return err
+	}
+	if _, err := s.svc.ArtifactBlob(r.Context(), c.principal(r), ref, d); err != nil {
+		return err
+	}
+	return s.serveBlob(w, r, c, d)
+}
+
+// serveBlob answers a GET or HEAD of blob d, with a Range.
+func (s *Server) serveBlob(w http.ResponseWriter, r *http.Request, c *call, d content.Digest) error {
 	var (
 		rng  *content.Range
-		rc   io.ReadCloser
 		size int64 = -1
 	)
 	if hr := r.Header.Get("Range"); hr != "" {
@@ -66,7 +89,7 @@ func (s *Server) handleBlobGet(w http.ResponseWriter, r *http.Request, c *call) 
 		}
 		rng = &rg
 	}
-	rc, err = s.backend.Get(r.Context(), d, rng)
+	rc, err := s.backend.Get(r.Context(), d, rng)
 	if err != nil {
 		return blobErr(err)
 	}

@@ -113,16 +113,20 @@ func otherRequests(s, own api.Artifact, secret, otherBundle []byte) map[string][
 	register = append(register, routeRequest{path: "/v1/artifacts", body: api.RegisterRequest{Name: s.Name,
 		ContentDigest: own.ContentDigest, ManifestDigest: own.ManifestDigest, Size: own.Size}})
 	return map[string][]routeRequest{
-		"HEAD /v1/blobs/{digest}":     blob(false),
-		"GET /v1/blobs/{digest}":      blob(false),
-		"PUT /v1/blobs/{digest}":      blob(true),
-		"POST /v1/blobs/missing":      {{path: "/v1/blobs/missing", body: api.MissingRequest{Digests: digests}}},
-		"POST /v1/artifacts":          register,
-		"GET /v1/artifacts":           {{path: "/v1/artifacts?pattern=other/"}, {path: "/v1/artifacts?pattern=other/*"}, {path: "/v1/artifacts?pattern=*"}, {path: "/v1/artifacts?pattern=te*"}},
-		"GET /v1/complete":            {{path: "/v1/complete?ref=other/"}, {path: "/v1/complete?ref=o"}, {path: "/v1/complete?ref=" + url.QueryEscape(s.Name+":")}},
-		"GET /v1/artifact":            each(path("/v1/artifact?ref=")),
-		"DELETE /v1/artifact":         each(path("/v1/artifact?ref=")),
-		"GET /v1/artifact/content":    each(path("/v1/artifact/content?ref=")),
+		"HEAD /v1/blobs/{digest}":  blob(false),
+		"GET /v1/blobs/{digest}":   blob(false),
+		"PUT /v1/blobs/{digest}":   blob(true),
+		"POST /v1/blobs/missing":   {{path: "/v1/blobs/missing", body: api.MissingRequest{Digests: digests}}},
+		"POST /v1/artifacts":       register,
+		"GET /v1/artifacts":        {{path: "/v1/artifacts?pattern=other/"}, {path: "/v1/artifacts?pattern=other/*"}, {path: "/v1/artifacts?pattern=*"}, {path: "/v1/artifacts?pattern=te*"}},
+		"GET /v1/complete":         {{path: "/v1/complete?ref=other/"}, {path: "/v1/complete?ref=o"}, {path: "/v1/complete?ref=" + url.QueryEscape(s.Name+":")}},
+		"GET /v1/artifact":         each(path("/v1/artifact?ref=")),
+		"DELETE /v1/artifact":      each(path("/v1/artifact?ref=")),
+		"GET /v1/artifact/content": each(path("/v1/artifact/content?ref=")),
+		"HEAD /v1/artifact/blobs/{digest}": append(each(path("/v1/artifact/blobs/"+s.ContentDigest+"?ref=")),
+			each(path("/v1/artifact/blobs/"+s.ManifestDigest+"?ref="))...),
+		"GET /v1/artifact/blobs/{digest}": append(each(path("/v1/artifact/blobs/"+s.ContentDigest+"?ref=")),
+			each(path("/v1/artifact/blobs/"+s.ManifestDigest+"?ref="))...),
 		"PUT /v1/artifact/tags/{tag}": each(path("/v1/artifact/tags/prod?ref=")),
 		"PATCH /v1/artifact/labels": each(func(ref string) routeRequest {
 			return routeRequest{path: "/v1/artifact/labels?ref=" + ref, body: api.LabelsRequest{Set: map[string]string{"k": "v"}}}
@@ -331,4 +335,74 @@ func exportedBundle(t *testing.T, prefix string) []byte {
 		t.Fatal(err)
 	}
 	return b.Bytes()
+}
+
+// TestPrefixedTreePull: a token limited to a prefix pulls a directory
+// under it through the blob route scoped to the artifact. The grant says
+// so and appends the retrieval record; the route serves the artifact's own
+// blobs (the tree manifest, each file's manifest, their chunks), with a
+// Range, and answers 404 for any other digest, stored or not, so a known
+// digest of another prefix's bytes stays out of reach.
+func TestPrefixedTreePull(t *testing.T) {
+	e := newEnv(t)
+	secret := e.register("other/secret", []byte("the other team's secret"))
+	tree := e.registerTree("team/site", map[string]string{"a.txt": "alpha", "b/c.txt": "gamma"}, "a.txt", "b/c.txt")
+	file := e.register("team/file", []byte("one file"))
+	ref := url.QueryEscape(tree.Ref)
+
+	head := e.head()
+	var g api.PullGrant
+	e.doJSON("POST", "/v1/artifact/pulls?kind=tree&ref="+ref, "prefixed-read", nil, http.StatusOK, &g)
+	if !g.Scoped || g.Blobs || g.Artifact.ID != tree.ID {
+		t.Fatalf("grant of a directory to a prefixed token = %+v, want scoped", g)
+	}
+	if e.head() != head+1 {
+		t.Errorf("the grant appended %d events, want the retrieval record", e.head()-head)
+	}
+	var fg, ug api.PullGrant
+	e.doJSON("POST", "/v1/artifact/pulls?ref="+url.QueryEscape(file.Ref), "prefixed-read", nil, http.StatusOK, &fg)
+	if fg.Scoped || fg.Blobs {
+		t.Errorf("grant of a file to a prefixed token = %+v, want the content route", fg)
+	}
+	e.doJSON("POST", "/v1/artifact/pulls?kind=tree&ref="+ref, "read", nil, http.StatusOK, &ug)
+	if ug.Scoped || !ug.Blobs {
+		t.Errorf("grant of a directory to a token without a prefix = %+v, want blobs", ug)
+	}
+	head = e.head()
+
+	get := func(digest, refq string, hdr map[string]string) (*http.Response, []byte) {
+		t.Helper()
+		resp := e.request("GET", "/v1/artifact/blobs/"+digest+"?ref="+refq, "prefixed-read", nil, hdr)
+		return resp, []byte(readBody(t, resp))
+	}
+	var m content.Manifest
+	resp, b := get(tree.ManifestDigest, ref, nil)
+	if resp.StatusCode != http.StatusOK || content.FromBytes(b).String() != tree.ManifestDigest || json.Unmarshal(b, &m) != nil {
+		t.Fatalf("tree manifest: %d %s", resp.StatusCode, b)
+	}
+	for _, en := range m.Entries {
+		resp, b = get(en.Manifest.String(), tree.ID, nil)
+		if resp.StatusCode != http.StatusOK || content.FromBytes(b) != en.Manifest {
+			t.Fatalf("file manifest of %s: %d %s", en.Path, resp.StatusCode, b)
+		}
+		resp, b = get(en.Digest.String(), tree.ID, map[string]string{"Range": "bytes=1-2"})
+		if resp.StatusCode != http.StatusPartialContent || len(b) != 2 {
+			t.Fatalf("range of the chunk of %s: %d %q", en.Path, resp.StatusCode, b)
+		}
+	}
+	hresp := e.request("HEAD", "/v1/artifact/blobs/"+tree.ManifestDigest+"?ref="+ref, "prefixed-read", nil, nil)
+	hresp.Body.Close()
+	if hresp.StatusCode != http.StatusOK {
+		t.Errorf("HEAD of the tree manifest: %d", hresp.StatusCode)
+	}
+	// Other digests through the team's own artifact: 404, never the bytes.
+	for _, d := range []string{secret.ContentDigest, secret.ManifestDigest, file.ContentDigest, content.FromBytes([]byte("never stored")).String()} {
+		resp, b = get(d, ref, nil)
+		if resp.StatusCode != http.StatusNotFound || strings.Contains(string(b), "secret") {
+			t.Errorf("blob %s through %s: %d %s, want 404", d, tree.Ref, resp.StatusCode, b)
+		}
+	}
+	if e.head() != head {
+		t.Errorf("the blob reads appended %d events", e.head()-head)
+	}
 }

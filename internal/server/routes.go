@@ -69,6 +69,8 @@ func (s *Server) routeTable() []route {
 		{Method: "GET", Pattern: "/v1/complete", Scope: auth.ScopeRead, Names: namesOwn, h: s.handleComplete},
 		{Method: "DELETE", Pattern: "/v1/artifact", Scope: auth.ScopeWrite, Names: namesOwn, h: s.handleDelete},
 		{Method: "GET", Pattern: "/v1/artifact/content", Scope: auth.ScopeRead, Names: namesOwn, h: s.handleContent},
+		{Method: "HEAD", Pattern: "/v1/artifact/blobs/{digest}", Scope: auth.ScopeRead, Names: namesOwn, h: s.handleArtifactBlobGet},
+		{Method: "GET", Pattern: "/v1/artifact/blobs/{digest}", Scope: auth.ScopeRead, Names: namesOwn, h: s.handleArtifactBlobGet},
 		{Method: "PUT", Pattern: "/v1/artifact/tags/{tag}", Scope: auth.ScopeWrite, Names: namesOwn, h: s.handleTag},
 		{Method: "PATCH", Pattern: "/v1/artifact/labels", Scope: auth.ScopeWrite, Names: namesOwn, Body: listBody, h: s.handleLabels},
 		{Method: "PUT", Pattern: "/v1/artifact/retention", Scope: auth.ScopeWrite, Names: namesOwn, h: s.handleRetention},

@@ -134,7 +134,8 @@ type HoldRequest struct {
 // manifest and chunks by digest from /v1/blobs. Without it (a token
 // limited to a name prefix, which may not read blobs by digest), nothing
 // was recorded and the client reads the bytes from /v1/artifact/content,
-// which records the retrieval as it serves them.
+// which records the retrieval as it serves them; or, for a directory,
+// Scoped says where it reads them.
 //
 // With Direct (a daemon whose backend presigns), the retrieval is recorded
 // and the client reads the manifest and the blobs after it straight from
@@ -142,9 +143,14 @@ type HoldRequest struct {
 // kind. Asked with direct=only, a daemon without direct transfers answers
 // the artifact with neither Blobs nor Direct and records nothing.
 type PullGrant struct {
-	Artifact Artifact    `json:"artifact"`
-	Blobs    bool        `json:"blobs"`
-	Direct   *DirectPull `json:"direct,omitempty"`
+	Artifact Artifact `json:"artifact"`
+	Blobs    bool     `json:"blobs"`
+	// Scoped: read the manifest and chunks from
+	// /v1/artifact/blobs/{digest}?ref=<the artifact's ID>, which serves the
+	// artifact's own blobs only (a directory pulled with a token limited
+	// to a name prefix). The retrieval record is appended, as for Blobs.
+	Scoped bool        `json:"scoped,omitempty"`
+	Direct *DirectPull `json:"direct,omitempty"`
 	// Range is the requested range in canonical form ("start-end"), ""
 	// for the whole artifact.
 	Range string `json:"range,omitempty"`

@@ -261,7 +261,34 @@ func (b remoteBlobs) putDaemon(ctx context.Context, d content.Digest, size int64
 }
 
 func (b remoteBlobs) Get(ctx context.Context, d content.Digest, rng *content.Range) (io.ReadCloser, error) {
-	req, err := b.r.newRequest(ctx, "GET", "/v1/blobs/"+d.String(), nil, nil)
+	return b.r.getBlob(ctx, "/v1/blobs/"+d.String(), nil, d, rng)
+}
+
+// scopedBlobs reads the blobs of one artifact from the blob route scoped
+// to it (/v1/artifact/blobs, PullGrant.Scoped): a pull's manifest and
+// chunks, for a token limited to a name prefix. It only reads.
+type scopedBlobs struct {
+	r  *Remote
+	id string // the artifact's ID
+}
+
+var _ transfer.BlobStore = scopedBlobs{}
+
+func (b scopedBlobs) Missing(context.Context, []content.Digest) ([]content.Digest, error) {
+	return nil, fmt.Errorf("%w: the blobs of a pull are read, not checked", ErrUnavailable)
+}
+
+func (b scopedBlobs) Put(context.Context, content.Digest, int64, io.Reader) error {
+	return fmt.Errorf("%w: the blobs of a pull are read, not stored", ErrUnavailable)
+}
+
+func (b scopedBlobs) Get(ctx context.Context, d content.Digest, rng *content.Range) (io.ReadCloser, error) {
+	return b.r.getBlob(ctx, "/v1/artifact/blobs/"+d.String(), refQuery(b.id), d, rng)
+}
+
+// getBlob GETs blob d (or the range rng of it) from path.
+func (r *Remote) getBlob(ctx context.Context, path string, q url.Values, d content.Digest, rng *content.Range) (io.ReadCloser, error) {
+	req, err := r.newRequest(ctx, "GET", path, q, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -270,9 +297,9 @@ func (b remoteBlobs) Get(ctx context.Context, d content.Digest, rng *content.Ran
 		req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", rng.Start, rng.End))
 		want = http.StatusPartialContent
 	}
-	resp, err := b.r.hc.Do(req)
+	resp, err := r.hc.Do(req)
 	if err != nil {
-		return nil, b.r.transportErr(err)
+		return nil, r.transportErr(err)
 	}
 	if resp.StatusCode != want {
 		defer resp.Body.Close()
@@ -281,7 +308,7 @@ func (b remoteBlobs) Get(ctx context.Context, d content.Digest, rng *content.Ran
 		}
 		return nil, blobGetErr(d, decodeError(resp))
 	}
-	return transportBody{ReadCloser: resp.Body, r: b.r}, nil
+	return transportBody{ReadCloser: resp.Body, r: r}, nil
 }
 
 // blobGetErr is the error of a blob GET the daemon refused. A blob is
@@ -462,6 +489,10 @@ func (r *Remote) pull(ctx context.Context, ref string, opts PullOptions, via pul
 		tr, err = r.pullBlobs(a, po, func(a *Artifact, md content.Digest, po transfer.PullOptions) (transfer.PullResult, error) {
 			return via.blobs(a, r.blobs, md, po)
 		})
+	case g.Scoped:
+		tr, err = r.pullBlobs(a, po, func(a *Artifact, md content.Digest, po transfer.PullOptions) (transfer.PullResult, error) {
+			return via.blobs(a, scopedBlobs{r: r, id: a.ID}, md, po)
+		})
 	default:
 		tr, err = r.pullContent(ctx, a, po, via.content)
 	}
@@ -497,8 +528,8 @@ func (r *Remote) pullBlobs(a *Artifact, po transfer.PullOptions,
 func (r *Remote) pullContent(ctx context.Context, a *Artifact, po transfer.PullOptions,
 	fn func(*Artifact, transfer.Stream, transfer.PullOptions) (transfer.PullResult, error)) (transfer.PullResult, error) {
 	if a.Kind == KindTree {
-		return transfer.PullResult{}, fmt.Errorf("%w: %s is a directory artifact, and a token limited to a name prefix cannot pull one "+
-			"(without direct transfers the daemon serves a directory's files only by digest, which such a token may not read); use a token without a prefix", ErrForbidden, a.Ref)
+		return transfer.PullResult{}, fmt.Errorf("%w: %s is a directory artifact, and this daemon does not let a token limited to a name prefix pull one "+
+			"(it is older than this client: it serves a directory's files only by digest, which such a token may not read); upgrade the daemon, or use a token without a prefix", ErrForbidden, a.Ref)
 	}
 	d, err := content.ParseDigest(a.ContentDigest)
 	if err != nil {

@@ -67,9 +67,14 @@ func TestRemotePrefixedPull(t *testing.T) {
 		t.Errorf("retrievals = %+v, want 3 pulls of %d bytes by team-bot", a.Retrievals, want)
 	}
 
-	_, err = r.PullToPath(ctx, "team/tree", filepath.Join(dir, "tree-out"), client.PullOptions{})
-	if !errors.Is(err, client.ErrForbidden) {
-		t.Errorf("tree pull with a prefixed token: %v, want ErrForbidden", err)
+	// A directory under the prefix: through the blob route scoped to it,
+	// one retrieval record.
+	if _, err := r.PullToPath(ctx, "team/tree", filepath.Join(dir, "tree-prefixed"), client.PullOptions{}); err != nil {
+		t.Fatalf("tree pull with a prefixed token: %v", err)
+	}
+	got, err := os.ReadFile(filepath.Join(dir, "tree-prefixed", "f.bin"))
+	if want, _ := os.ReadFile(filepath.Join(treeDir, "f.bin")); err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("the prefixed tree pull wrote other bytes (%v)", err)
 	}
 	if _, err := r.Verify(ctx, client.VerifyOptions{Ref: "team/app:1"}); !errors.Is(err, client.ErrForbidden) {
 		t.Errorf("verify with a prefixed token: %v, want ErrForbidden", err)
@@ -95,7 +100,7 @@ func TestRemotePrefixedPull(t *testing.T) {
 	}
 	a, _ = w.Get(ctx, "team/app:1")
 	tr, _ := w.Get(ctx, "team/tree")
-	if a.Retrievals.Count != 4 || tr.Retrievals.Count != 1 || tr.Retrievals.Bytes != 1000 {
+	if a.Retrievals.Count != 4 || tr.Retrievals.Count != 2 || tr.Retrievals.Bytes != 2000 {
 		t.Errorf("retrievals after unrestricted pulls: app %+v, tree %+v", a.Retrievals, tr.Retrievals)
 	}
 }

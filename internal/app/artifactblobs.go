@@ -1,0 +1,152 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/artifact-store/artstore/internal/content"
+	"github.com/artifact-store/artstore/internal/eventlog"
+	"github.com/artifact-store/artstore/internal/storage"
+	"github.com/artifact-store/artstore/pkg/api"
+)
+
+// ArtifactBlob checks that p may read blob d as part of the live artifact
+// ref: p may read the artifact by name, and d is one of the blobs a pull
+// of it reads (its manifest, the file manifests of a per-file layout
+// tree, and every chunk they list). It returns the artifact.
+//
+// This is how a token limited to a name prefix pulls a directory
+// artifact: it may not read blobs by digest alone (a digest is not a
+// secret, so that would go around the prefix), but it may read the blobs
+// of an artifact it may read by name. A digest the artifact does not hold
+// is not found (api.ErrNotFound), whether or not the store holds it.
+func (s *Service) ArtifactBlob(ctx context.Context, p Principal, ref string, d content.Digest) (eventlog.Artifact, error) {
+	if s.backend == nil {
+		return eventlog.Artifact{}, fmt.Errorf("artifact blob: %w", errNoBackend)
+	}
+	a, err := s.Live(ctx, p, ref)
+	if err != nil {
+		return eventlog.Artifact{}, err
+	}
+	held, err := s.blobSets.holds(a.ID, d, func() (map[content.Digest]struct{}, error) {
+		return artifactBlobs(ctx, s.backend, a.ManifestDigest)
+	})
+	if err != nil {
+		return eventlog.Artifact{}, fmt.Errorf("the blobs of %s: %w", a.Ref(), err)
+	}
+	if !held {
+		return eventlog.Artifact{}, Mark(fmt.Errorf("blob %s is not one of the blobs of %s", d.Short(), a.Ref()), api.ErrNotFound)
+	}
+	return a, nil
+}
+
+// artifactBlobs returns the blobs a pull of manifest md reads: md, the
+// chunks it lists, and for a per-file layout tree each file manifest and
+// its chunks. Each manifest is verified against its digest as it is read.
+func artifactBlobs(ctx context.Context, backend storage.Backend, md content.Digest) (map[content.Digest]struct{}, error) {
+	set := map[content.Digest]struct{}{}
+	var files []content.Digest
+	scan := func(d content.Digest, entries bool) error {
+		rc, err := backend.Get(ctx, d, nil)
+		if err != nil {
+			return fmt.Errorf("read manifest %s: %w", d.Short(), err)
+		}
+		defer rc.Close()
+		set[d] = struct{}{}
+		v := content.ManifestVisitor{Chunk: func(_ int, ch content.ChunkRef) error { set[ch.Digest] = struct{}{}; return nil }}
+		if entries {
+			v.Entry = func(_ int, e content.TreeEntry) error {
+				if !e.Manifest.IsZero() {
+					files = append(files, e.Manifest)
+				}
+				return nil
+			}
+		}
+		if _, err := content.ScanManifestBlob(rc, d, v); err != nil {
+			return fmt.Errorf("read manifest %s: %w", d.Short(), err)
+		}
+		return nil
+	}
+	if err := scan(md, true); err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		if _, seen := set[f]; seen {
+			continue
+		}
+		if err := scan(f, false); err != nil {
+			return nil, err
+		}
+	}
+	return set, nil
+}
+
+// maxBlobSetDigests bounds the digests blobSets keeps, about 100 bytes
+// each: a stream-layout tree of 10 GiB lists about 5,000 chunks, a
+// per-file layout tree one manifest more per file.
+const maxBlobSetDigests = 1 << 18
+
+// blobSets caches, by artifact ID, the blobs a pull of the artifact reads
+// (artifactBlobs): a pull asks once per blob, and an artifact's blobs
+// never change. The least recently used sets go when the digests kept
+// pass maxBlobSetDigests; the set in use stays even when it alone does.
+// The zero value is ready to use.
+type blobSets struct {
+	mu    sync.Mutex
+	sets  map[string]map[content.Digest]struct{}
+	order []string // artifact IDs, least recently used first
+	size  int
+}
+
+// holds reports whether d is in the set of artifact id, computing the set
+// with load on a miss. Concurrent misses of one artifact may each load it.
+func (c *blobSets) holds(id string, d content.Digest, load func() (map[content.Digest]struct{}, error)) (bool, error) {
+	c.mu.Lock()
+	set, ok := c.sets[id]
+	if ok {
+		c.touch(id)
+	}
+	c.mu.Unlock()
+	if !ok {
+		var err error
+		if set, err = load(); err != nil {
+			return false, err
+		}
+		c.put(id, set)
+	}
+	_, held := set[d]
+	return held, nil
+}
+
+// touch moves id to the most recently used end; c.mu is held.
+func (c *blobSets) touch(id string) {
+	for i, x := range c.order {
+		if x == id {
+			c.order = append(append(c.order[:i:i], c.order[i+1:]...), id)
+			return
+		}
+	}
+}
+
+func (c *blobSets) put(id string, set map[content.Digest]struct{}) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sets == nil {
+		c.sets = map[string]map[content.Digest]struct{}{}
+	}
+	if old, ok := c.sets[id]; ok {
+		c.size -= len(old)
+		c.touch(id)
+	} else {
+		c.order = append(c.order, id)
+	}
+	c.sets[id] = set
+	c.size += len(set)
+	for c.size > maxBlobSetDigests && len(c.order) > 1 {
+		oldest := c.order[0]
+		c.order = c.order[1:]
+		c.size -= len(c.sets[oldest])
+		delete(c.sets, oldest)
+	}
+}
