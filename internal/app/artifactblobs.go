@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -44,21 +45,27 @@ func (s *Service) ArtifactBlob(ctx context.Context, p Principal, ref string, d c
 // artifactBlobs returns the blobs a pull of manifest md reads: md, the
 // chunks it lists, and for a per-file layout tree each file manifest and
 // its chunks. Each manifest is verified against its digest as it is read.
+// A file manifest that is missing or damaged is in the set (the tree
+// lists it) without its chunks, which cannot be known: a pull or a
+// verify then finds it missing or damaged, as through /v1/blobs.
 func artifactBlobs(ctx context.Context, backend storage.Backend, md content.Digest) (map[content.Digest]struct{}, error) {
 	set := map[content.Digest]struct{}{}
 	var files []content.Digest
 	scan := func(d content.Digest, entries bool) error {
+		set[d] = struct{}{}
 		rc, err := backend.Get(ctx, d, nil)
 		if err != nil {
 			return fmt.Errorf("read manifest %s: %w", d.Short(), err)
 		}
 		defer rc.Close()
-		set[d] = struct{}{}
-		v := content.ManifestVisitor{Chunk: func(_ int, ch content.ChunkRef) error { set[ch.Digest] = struct{}{}; return nil }}
+		// What the manifest lists joins the set only once all of it has
+		// verified: a damaged manifest grants nothing.
+		var chunks, fms []content.Digest
+		v := content.ManifestVisitor{Chunk: func(_ int, ch content.ChunkRef) error { chunks = append(chunks, ch.Digest); return nil }}
 		if entries {
 			v.Entry = func(_ int, e content.TreeEntry) error {
 				if !e.Manifest.IsZero() {
-					files = append(files, e.Manifest)
+					fms = append(fms, e.Manifest)
 				}
 				return nil
 			}
@@ -66,6 +73,10 @@ func artifactBlobs(ctx context.Context, backend storage.Backend, md content.Dige
 		if _, err := content.ScanManifestBlob(rc, d, v); err != nil {
 			return fmt.Errorf("read manifest %s: %w", d.Short(), err)
 		}
+		for _, c := range chunks {
+			set[c] = struct{}{}
+		}
+		files = append(files, fms...)
 		return nil
 	}
 	if err := scan(md, true); err != nil {
@@ -75,7 +86,8 @@ func artifactBlobs(ctx context.Context, backend storage.Backend, md content.Dige
 		if _, seen := set[f]; seen {
 			continue
 		}
-		if err := scan(f, false); err != nil {
+		if err := scan(f, false); err != nil &&
+			!errors.Is(err, storage.ErrNotFound) && !errors.Is(err, content.ErrMismatch) && !errors.Is(err, content.ErrInvalidManifest) {
 			return nil, err
 		}
 	}

@@ -1,10 +1,15 @@
 package app
 
 import (
+	"bytes"
+	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/artifact-store/artstore/internal/content"
+	"github.com/artifact-store/artstore/internal/storage/local"
 )
 
 // TestBlobSetsEvict: the cache keeps its digests under the bound by
@@ -45,5 +50,75 @@ func TestBlobSetsEvict(t *testing.T) {
 	}
 	if len(c.sets) != 1 || len(c.order) != 1 || c.size != maxBlobSetDigests+1 {
 		t.Errorf("after a set over the bound: %d sets, %d digests; want it alone", len(c.sets), c.size)
+	}
+}
+
+// TestArtifactBlobsDamagedFileManifest: a per-file layout tree's file
+// manifest that is missing, or whose stored bytes no longer match its
+// digest, is in the set without its chunks: what a damaged manifest lists
+// (here another artifact's chunk) is granted nothing.
+func TestArtifactBlobsDamagedFileManifest(t *testing.T) {
+	ctx := context.Background()
+	be, err := local.New("default", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	put := func(b []byte) content.Digest {
+		d := content.FromBytes(b)
+		if _, err := be.Put(ctx, d, int64(len(b)), bytes.NewReader(b)); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	fileManifest := func(data []byte) (content.Digest, content.Digest) {
+		d := put(data)
+		m := content.Manifest{Kind: content.KindFile, Size: int64(len(data)), Digest: d, Chunker: content.DefaultChunkerParams(),
+			Chunks: []content.ChunkRef{{Digest: d, Size: int64(len(data))}}}
+		b, err := m.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return put(b), d
+	}
+	okM, okChunk := fileManifest([]byte("kept"))
+	goneM, goneChunk := fileManifest([]byte("gone"))
+	badM, badChunk := fileManifest([]byte("damaged"))
+	_, secret := fileManifest([]byte("another team's secret"))
+	var entries []content.TreeEntry
+	for i, m := range []content.Digest{okM, goneM, badM} {
+		entries = append(entries, content.TreeEntry{Path: fmt.Sprint("f", i), Type: content.EntryFile, Mode: 0o644, Size: 4, Digest: okChunk, Manifest: m})
+	}
+	tm := content.Manifest{Kind: content.KindTree, Size: 12, Digest: content.TreeDigest(entries), Entries: entries}
+	tb, err := tm.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := put(tb)
+	if _, err := be.Delete(ctx, goneM); err != nil {
+		t.Fatal(err)
+	}
+	// The damaged manifest's file now lists the secret chunk.
+	forged := content.Manifest{Kind: content.KindFile, Size: 21, Digest: secret, Chunker: content.DefaultChunkerParams(),
+		Chunks: []content.ChunkRef{{Digest: secret, Size: 21}}}
+	fb, err := forged.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(be.Root(), filepath.FromSlash(badM.Key())), fb, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	set, err := artifactBlobs(ctx, be, md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []content.Digest{md, okM, okChunk, goneM, badM} {
+		if _, ok := set[d]; !ok {
+			t.Errorf("%s is not in the set", d.Short())
+		}
+	}
+	for _, d := range []content.Digest{goneChunk, badChunk, secret} {
+		if _, ok := set[d]; ok {
+			t.Errorf("%s is in the set: a missing or damaged manifest granted it", d.Short())
+		}
 	}
 }

@@ -265,8 +265,9 @@ func (b remoteBlobs) Get(ctx context.Context, d content.Digest, rng *content.Ran
 }
 
 // scopedBlobs reads the blobs of one artifact from the blob route scoped
-// to it (/v1/artifact/blobs, PullGrant.Scoped): a pull's manifest and
-// chunks, for a token limited to a name prefix. It only reads.
+// to it (/v1/artifact/blobs, PullGrant.Scoped): a pull's or a verify's
+// manifests and chunks, for a token limited to a name prefix. It only
+// reads.
 type scopedBlobs struct {
 	r  *Remote
 	id string // the artifact's ID
@@ -274,8 +275,30 @@ type scopedBlobs struct {
 
 var _ transfer.BlobStore = scopedBlobs{}
 
-func (b scopedBlobs) Missing(context.Context, []content.Digest) ([]content.Digest, error) {
-	return nil, fmt.Errorf("%w: the blobs of a pull are read, not checked", ErrUnavailable)
+// Missing asks for each blob with a HEAD (a verify's presence check):
+// the route answers 404 for a blob of the artifact that is not stored.
+func (b scopedBlobs) Missing(ctx context.Context, ds []content.Digest) ([]content.Digest, error) {
+	var missing []content.Digest
+	for _, d := range ds {
+		req, err := b.r.newRequest(ctx, "HEAD", "/v1/artifact/blobs/"+d.String(), refQuery(b.id), nil)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := b.r.hc.Do(req)
+		if err != nil {
+			return nil, b.r.transportErr(err)
+		}
+		resp.Body.Close()
+		switch {
+		case resp.StatusCode == http.StatusNotFound:
+			missing = append(missing, d)
+		case resp.StatusCode == http.StatusForbidden:
+			return nil, fmt.Errorf("%w: the daemon refused a HEAD of blob %s of artifact %s", ErrForbidden, d.Short(), b.id)
+		case resp.StatusCode >= 300:
+			return nil, fmt.Errorf("%w: daemon answered %d to a HEAD of blob %s of artifact %s", ErrUnavailable, resp.StatusCode, d.Short(), b.id)
+		}
+	}
+	return missing, nil
 }
 
 func (b scopedBlobs) Put(context.Context, content.Digest, int64, io.Reader) error {

@@ -76,8 +76,13 @@ func TestRemotePrefixedPull(t *testing.T) {
 	if want, _ := os.ReadFile(filepath.Join(treeDir, "f.bin")); err != nil || !bytes.Equal(got, want) {
 		t.Fatalf("the prefixed tree pull wrote other bytes (%v)", err)
 	}
-	if _, err := r.Verify(ctx, client.VerifyOptions{Ref: "team/app:1"}); !errors.Is(err, client.ErrForbidden) {
-		t.Errorf("verify with a prefixed token: %v, want ErrForbidden", err)
+	for _, ref := range []string{"team/app:1", "team/tree"} {
+		if rep, err := r.Verify(ctx, client.VerifyOptions{Ref: ref, Deep: true}); err != nil || !rep.OK {
+			t.Errorf("verify of %s with a prefixed token: %+v, %v", ref, rep, err)
+		}
+	}
+	if _, err := r.Verify(ctx, client.VerifyOptions{Ref: "other/app"}); !errors.Is(err, client.ErrForbidden) {
+		t.Errorf("verify outside the prefix: %v, want ErrForbidden", err)
 	}
 	if _, err := r.Pull(ctx, "other/app", &buf, client.PullOptions{}); !errors.Is(err, client.ErrForbidden) {
 		t.Errorf("pull outside the prefix: %v, want ErrForbidden", err)

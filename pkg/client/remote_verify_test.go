@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/artifact-store/artstore/internal/auth"
 	"github.com/artifact-store/artstore/internal/content"
 	"github.com/artifact-store/artstore/pkg/client"
 )
@@ -16,7 +17,8 @@ import (
 // TestRemoteVerifyFindsDamage: verify through the daemon's blob API walks
 // a tree's file manifests and reports a file manifest that is gone and a
 // chunk that is gone, each once, in the tree's order, and goes on past
-// them.
+// them; with a token limited to a name prefix too, through the blob route
+// scoped to the artifact.
 func TestRemoteVerifyFindsDamage(t *testing.T) {
 	ctx := context.Background()
 	d := startDaemon(t, nil)
@@ -66,34 +68,43 @@ func TestRemoteVerifyFindsDamage(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rep, err := r.Verify(ctx, client.VerifyOptions{Ref: "trees/damaged"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var kinds []string
-	for _, p := range rep.Problems {
-		kinds = append(kinds, p.Kind)
-	}
-	if rep.OK || !slices.Equal(kinds, []string{client.ProblemMissing, client.ProblemMissing}) ||
-		!strings.Contains(rep.Problems[0].Message, "chunk "+chunk.Short()) ||
-		!strings.Contains(rep.Problems[1].Message, "file manifest "+files["sub/b.txt"].Manifest.Short()) {
-		t.Fatalf("verify = %+v; want the missing chunk of a.bin, then the missing manifest of sub/b.txt", rep)
-	}
-	// c.txt, after the missing manifest, was checked: its chunk counts.
-	if rep.Blobs < 2 {
-		t.Errorf("verify counted %d blobs; want a.bin's and c.txt's chunks", rep.Blobs)
-	}
-
 	sm := read(content.MustParseDigest(stream.ManifestDigest))
 	last := sm.Chunks[len(sm.Chunks)-1].Digest // a.bin is below the chunker's minimum: packed with the others
 	if _, err := d.be.Delete(ctx, last); err != nil {
 		t.Fatal(err)
 	}
-	rep, err = r.Verify(ctx, client.VerifyOptions{Ref: "trees/stream"})
+	// A token limited to trees/ reads the blobs through the route scoped
+	// to the artifact, and finds the same.
+	secret, _, err := d.srv.Tokens().Create(ctx, "test", auth.Spec{Name: "trees-reader", Scope: auth.ScopeRead, Prefix: "trees/"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.OK || len(rep.Problems) != 1 || rep.Problems[0].Kind != client.ProblemMissing || !strings.Contains(rep.Problems[0].Message, "chunk "+last.Short()) {
-		t.Fatalf("verify of the stream tree = %+v; want its chunk missing", rep)
+	d.token["trees"] = secret
+	for _, who := range []string{"write", "trees"} {
+		c := d.open(t, who)
+		rep, err := c.Verify(ctx, client.VerifyOptions{Ref: "trees/damaged"})
+		if err != nil {
+			t.Fatalf("%s: %v", who, err)
+		}
+		var kinds []string
+		for _, p := range rep.Problems {
+			kinds = append(kinds, p.Kind)
+		}
+		if rep.OK || !slices.Equal(kinds, []string{client.ProblemMissing, client.ProblemMissing}) ||
+			!strings.Contains(rep.Problems[0].Message, "chunk "+chunk.Short()) ||
+			!strings.Contains(rep.Problems[1].Message, "file manifest "+files["sub/b.txt"].Manifest.Short()) {
+			t.Fatalf("%s: verify = %+v; want the missing chunk of a.bin, then the missing manifest of sub/b.txt", who, rep)
+		}
+		// c.txt, after the missing manifest, was checked: its chunk counts.
+		if rep.Blobs < 2 || rep.Artifacts != 1 {
+			t.Errorf("%s: verify counted %d blobs of %d artifacts; want a.bin's and c.txt's chunks of one", who, rep.Blobs, rep.Artifacts)
+		}
+		rep, err = c.Verify(ctx, client.VerifyOptions{Ref: "trees/stream"})
+		if err != nil {
+			t.Fatalf("%s: %v", who, err)
+		}
+		if rep.OK || len(rep.Problems) != 1 || rep.Problems[0].Kind != client.ProblemMissing || !strings.Contains(rep.Problems[0].Message, "chunk "+last.Short()) {
+			t.Fatalf("%s: verify of the stream tree = %+v; want its chunk missing", who, rep)
+		}
 	}
 }
