@@ -23,9 +23,12 @@ set -euo pipefail
 rounds=${1:-5}
 repo=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d "${BENCH_DIR:-${TMPDIR:-/tmp}}/artstore-bench-prefixed.XXXXXX")
-pid=
+NAME=bench-prefixed-pull
+PIDS=()
+# shellcheck source=scripts/lib/oci-bench.sh
+source "$repo/scripts/lib/oci-bench.sh"
 cleanup() {
-	[[ -z $pid ]] || { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }
+	stop_all
 	rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
@@ -37,18 +40,10 @@ if [[ -z $bin ]]; then
 fi
 command -v python3 >/dev/null || { echo "bench-prefixed-pull: needs python3" >&2; exit 2; }
 
+start_artstore "$bin" "$work/daemon"
 cd "$work"
-export HOME=$work XDG_CONFIG_HOME=$work/config ARTSTORE_STORE=$work/store
-"$bin" serve --listen 127.0.0.1:0 --ready-file ready 2>serve.log &
-pid=$!
-for _ in $(seq 100); do
-	[[ -s ready ]] && break
-	sleep 0.1
-done
-[[ -s ready ]] || { echo "bench-prefixed-pull: the daemon did not start (serve.log):" >&2; cat serve.log >&2; exit 1; }
-export ARTSTORE_SERVER
-ARTSTORE_SERVER=$(cat ready)
-admin=$(cat store/bootstrap-token)
+export HOME=$work XDG_CONFIG_HOME=$work/config ARTSTORE_SERVER=http://$AS_HOST
+admin=$AS_TOKEN
 
 mkdir big small
 for i in $(seq 64); do head -c $((8 << 20)) /dev/urandom >"big/f$i"; done

@@ -1,6 +1,6 @@
 # scripts/lib/oci-bench.sh -- sourced by the OCI benchmarks
-# (scripts/bench-oci*.sh): starting artstore daemons and the CNCF distribution
-# registry on fresh storage. The caller sets NAME (how its messages begin)
+# (scripts/bench-oci*.sh) and scripts/bench-prefixed-pull.sh: starting
+# artstore daemons and the CNCF distribution registry on fresh storage. The caller sets NAME (how its messages begin)
 # and PIDS=(); every server started is appended to PIDS, which stop_all
 # stops.
 
