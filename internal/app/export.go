@@ -25,7 +25,9 @@ const MaxExportRefs = 1000
 // key, and the key. The size is req.At, or the log's current size when 0.
 //
 // Each reference resolves for p as show resolves it (an artifact ID also
-// names a deleted artifact, exported as its events only). For a
+// names a deleted artifact, exported as its events only), except that at
+// a size before an artifact's deletion its version names it too, as it
+// did then. For a
 // principal limited to a name prefix, every artifact of the closure, and
 // every artifact their registrations name as inputs, must be under the
 // prefix: the export fails before writing anything, naming the first that
@@ -106,7 +108,7 @@ func (s *Service) exportRequest(ctx context.Context, p Principal, req api.Export
 	}
 	breq := bundle.Request{Closure: req.Closure, Key: k.VerifierKey()}
 	for _, ref := range req.Refs {
-		a, err := s.Resolve(ctx, p, ref)
+		a, err := s.resolveAt(ctx, p, ref, size)
 		if err != nil {
 			return bundle.Request{}, err
 		}

@@ -465,3 +465,49 @@ func TestExportAtTagMovedSince(t *testing.T) {
 		t.Errorf("export of team/c:stable now: %+v", sum.Artifacts)
 	}
 }
+
+// TestExportAtVersionDeletedSince: a version names one artifact for ever
+// (versions are never reused), so an export at a size before that
+// artifact's deletion takes it by version as it takes it by ID; at or
+// after the deletion the version names nothing.
+func TestExportAtVersionDeletedSince(t *testing.T) {
+	ctx := context.Background()
+	f := newExportFixture(t)
+	admin := app.Principal{Actor: "admin"}
+	head, err := f.svc.Log().TreeHead(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := head.Size
+	if _, err := f.svc.Delete(ctx, admin, "team/c:1", "superseded"); err != nil {
+		t.Fatal(err)
+	}
+	after, err := f.svc.Log().TreeHead(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deletedAt := after.Size // the deletion is the last event
+	for _, ref := range []string{"team/c:1", f.c.ID} {
+		sum, files := f.export(t, admin, api.ExportRequest{Refs: []string{ref}, At: at})
+		if len(sum.Artifacts) != 1 || sum.Artifacts[0].ID != f.c.ID || !sum.Artifacts[0].Bytes {
+			t.Errorf("export of %s at %d: %+v, want %s with its bytes", ref, at, sum.Artifacts, f.c.ID)
+		}
+		if len(files) == 0 {
+			t.Errorf("export of %s at %d wrote no files", ref, at)
+		}
+	}
+	// At the deletion's size or later, the version is gone.
+	for _, size := range []int64{0, deletedAt} {
+		var buf bytes.Buffer
+		_, err := f.svc.Export(ctx, admin, api.ExportRequest{Refs: []string{"team/c:1"}, At: size}, &buf)
+		if !errors.Is(app.Sentinel(err), api.ErrNotFound) || !strings.Contains(err.Error(), "deleted") {
+			t.Errorf("export of team/c:1 at %d (deleted by event %d): %v, want not found (deleted)", size, deletedAt, err)
+		}
+	}
+	// A prefixed principal is held to its prefix as before.
+	var buf bytes.Buffer
+	_, err = f.svc.Export(ctx, app.Principal{Actor: "ci", Prefix: "base/"}, api.ExportRequest{Refs: []string{"team/c:1"}, At: at}, &buf)
+	if !errors.Is(app.Sentinel(err), api.ErrForbidden) {
+		t.Errorf("export of team/c:1 by a base/ token: %v, want forbidden", err)
+	}
+}

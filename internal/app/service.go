@@ -142,6 +142,19 @@ func (s *Service) Registry() *registry.Registry { return s.reg }
 // nothing about names outside it. An artifact ID also names a deleted
 // artifact (Deleted is set).
 func (s *Service) Resolve(ctx context.Context, p Principal, ref string) (eventlog.Artifact, error) {
+	return s.resolve(ctx, p, ref, s.reg.Get)
+}
+
+// resolveAt is Resolve for a reading of the log as of its first size
+// events (registry.Registry.GetAt): a version deleted after them still
+// names its artifact.
+func (s *Service) resolveAt(ctx context.Context, p Principal, ref string, size int64) (eventlog.Artifact, error) {
+	return s.resolve(ctx, p, ref, func(ctx context.Context, ref string) (eventlog.Artifact, error) {
+		return s.reg.GetAt(ctx, ref, size)
+	})
+}
+
+func (s *Service) resolve(ctx context.Context, p Principal, ref string, get func(context.Context, string) (eventlog.Artifact, error)) (eventlog.Artifact, error) {
 	if p.Prefix != "" {
 		pr, err := registry.ParseRef(ref)
 		if err != nil {
@@ -153,7 +166,7 @@ func (s *Service) Resolve(ctx context.Context, p Principal, ref string) (eventlo
 			}
 		}
 	}
-	a, err := s.reg.Get(ctx, ref)
+	a, err := get(ctx, ref)
 	if err != nil {
 		return a, err
 	}

@@ -477,6 +477,27 @@ func (r *Registry) Get(ctx context.Context, ref string) (Artifact, error) {
 	return a, nil
 }
 
+// GetAt is Get for a reading of the log as of its first size events: a
+// version names one artifact for ever (versions are never reused), so
+// name:version still names an artifact deleted by a later event, with its
+// Deleted set. Other forms resolve as Get resolves them: an ID names a
+// deleted artifact anyway, and tags and digests name live artifacts only.
+func (r *Registry) GetAt(ctx context.Context, ref string, size int64) (Artifact, error) {
+	if pr, err := ParseRef(ref); err == nil && pr.ID == "" && pr.Digest.IsZero() {
+		a, err := r.log.ArtifactByVersion(ctx, pr.Name, pr.Ident)
+		switch {
+		case err == nil && a.Deleted != nil && a.Deleted.Seq > size:
+			if err := r.checkRegistration(ctx, ref, a); err != nil {
+				return Artifact{}, err
+			}
+			return a, nil
+		case err != nil && !errors.Is(err, ErrNotFound):
+			return Artifact{}, err
+		}
+	}
+	return r.Get(ctx, ref)
+}
+
 // change runs a command on the live artifact ref names: fn validates and
 // returns the payloads to append (none for a no-op).
 func (r *Registry) change(ctx context.Context, op, actor, ref string, fn func(ctx context.Context, v eventlog.Views, a Artifact) ([]eventlog.Payload, error)) (Artifact, error) {
