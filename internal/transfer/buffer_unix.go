@@ -11,10 +11,17 @@ import "syscall"
 // collection, doubling the process's footprint. The caller must make sure
 // nothing touches the bytes after release. If mapping fails, the buffer
 // comes from the heap.
+//
+// Where the system allows it, the mapping is backed by huge pages
+// (hugePages): a pull's or a push's buffer is new for each transfer, and
+// filling 24 MiB of fresh 4 KiB pages takes about 6,000 page faults (each
+// a second fault in the host on virtual machines that take back the pages
+// a guest frees), against a dozen with 2 MiB pages.
 func bigBuffer(n int) (buf []byte, release func()) {
 	b, err := syscall.Mmap(-1, 0, n, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
 	if err != nil {
 		return make([]byte, n), func() {}
 	}
+	hugePages(b)
 	return b, func() { _ = syscall.Munmap(b) }
 }
