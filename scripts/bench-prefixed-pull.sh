@@ -10,10 +10,11 @@
 # It starts a daemon on a new store and pushes two trees: 64 files of 8 MiB
 # of random bytes (512 MiB, a few hundred chunks) and 5,000 files of 4 KiB
 # (a few chunks, the cost of creating the files). Each round pulls each tree
-# once with each token into a fresh directory, the order of the two tokens
-# alternating from round to round. Printed: every pull's seconds, then the
-# median per tree and token and the prefixed token's median against the
-# other's.
+# once with each token into a fresh directory, and verifies the big tree
+# (its blobs' presence: "verify") and reads and checks every chunk of it
+# ("deep"), the order of the two tokens alternating from round to round.
+# Printed: every run's seconds, then the median per tree or verify and
+# token and the prefixed token's median against the other's.
 #
 # Environment:
 #   ARTSTORE_BIN   the binary to measure (default: build ./cmd/artstore)
@@ -69,13 +70,25 @@ for round in $(seq "$rounds"); do
 			printf '%s %s %d %s\n' "$tree" "$who" "$round" "$(awk -v a="$s" -v b="$e" 'BEGIN { printf "%.3f", b - a }')" | tee -a results
 		done
 	done
+	for what in verify deep; do
+		flags=()
+		[[ $what == deep ]] && flags=(--deep)
+		for who in $order; do
+			token=$admin
+			[[ $who == prefixed ]] && token=$prefixed
+			s=$(date +%s.%N)
+			ARTSTORE_TOKEN=$token "$bin" verify team/big "${flags[@]}" >/dev/null
+			e=$(date +%s.%N)
+			printf '%s %s %d %s\n' "$what" "$who" "$round" "$(awk -v a="$s" -v b="$e" 'BEGIN { printf "%.3f", b - a }')" | tee -a results
+		done
+	done
 done
 echo "== load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 col() { awk -v t="$1" -v w="$2" '$1 == t && $2 == w { print $4 }' results | median; }
-printf '\n== medians of %d pulls each\n%-6s %12s %12s %16s\n' "$rounds" tree unprefixed prefixed "prefixed / other"
-for tree in big small; do
+printf '\n== medians of %d runs each\n%-6s %12s %12s %16s\n' "$rounds" what unprefixed prefixed "prefixed / other"
+for tree in big small verify deep; do
 	u=$(col "$tree" unprefixed)
 	p=$(col "$tree" prefixed)
 	printf '%-6s %12s %12s %16s\n' "$tree" "$u" "$p" "$(awk -v a="$p" -v b="$u" 'BEGIN { printf "%.2f x", a / b }')"

@@ -30,16 +30,77 @@ func (s *Service) ArtifactBlob(ctx context.Context, p Principal, ref string, d c
 	if err != nil {
 		return eventlog.Artifact{}, err
 	}
-	held, err := s.blobSets.holds(a.ID, d, func() (map[content.Digest]struct{}, error) {
-		return artifactBlobs(ctx, s.backend, a.ManifestDigest)
-	})
+	set, err := s.artifactBlobSet(ctx, a)
 	if err != nil {
-		return eventlog.Artifact{}, fmt.Errorf("the blobs of %s: %w", a.Ref(), err)
+		return eventlog.Artifact{}, err
 	}
-	if !held {
+	if _, held := set[d]; !held {
 		return eventlog.Artifact{}, Mark(fmt.Errorf("blob %s is not one of the blobs of %s", d.Short(), a.Ref()), api.ErrNotFound)
 	}
 	return a, nil
+}
+
+// ArtifactBlobsMissing is BlobsMissing for the blobs of the live artifact
+// ref, read as ArtifactBlob reads them (a prefixed token's verify): of
+// req's digests, each one that is not one of the artifact's blobs (in the
+// order given), then each of its blobs that is not stored; each once. A
+// digest outside the artifact is
+// missing whether or not the store holds it, as ArtifactBlob answers it
+// not found, so the answer tells nothing about other artifacts' blobs.
+// Sizes (for uploads) are refused: nothing is uploaded this way.
+func (s *Service) ArtifactBlobsMissing(ctx context.Context, p Principal, ref string, req api.MissingRequest) (api.MissingResponse, error) {
+	if s.backend == nil {
+		return api.MissingResponse{}, fmt.Errorf("artifact blobs: %w", errNoBackend)
+	}
+	if len(req.Sizes) != 0 {
+		return api.MissingResponse{}, fmt.Errorf("%w: sizes are for uploads, and the blobs of an artifact are only read here; give digests alone", api.ErrInvalid)
+	}
+	a, err := s.Live(ctx, p, ref)
+	if err != nil {
+		return api.MissingResponse{}, err
+	}
+	set, err := s.artifactBlobSet(ctx, a)
+	if err != nil {
+		return api.MissingResponse{}, err
+	}
+	out := api.MissingResponse{Missing: []string{}}
+	var held []content.Digest
+	seen := make(map[content.Digest]bool, len(req.Digests))
+	for _, str := range req.Digests {
+		d, err := content.ParseDigest(str)
+		if err != nil {
+			return api.MissingResponse{}, Mark(err, api.ErrInvalid)
+		}
+		if seen[d] {
+			continue
+		}
+		seen[d] = true
+		if _, ok := set[d]; ok {
+			held = append(held, d)
+		} else {
+			out.Missing = append(out.Missing, d.String())
+		}
+	}
+	missing, err := storage.Missing(ctx, s.backend, held)
+	if err != nil {
+		return api.MissingResponse{}, fmt.Errorf("%w: %w", storage.ErrUnavailable, err)
+	}
+	for _, d := range missing {
+		out.Missing = append(out.Missing, d.String())
+	}
+	return out, nil
+}
+
+// artifactBlobSet returns the blobs a pull of a reads (artifactBlobs),
+// from the cache when it has them.
+func (s *Service) artifactBlobSet(ctx context.Context, a eventlog.Artifact) (map[content.Digest]struct{}, error) {
+	set, err := s.blobSets.get(a.ID, func() (map[content.Digest]struct{}, error) {
+		return artifactBlobs(ctx, s.backend, a.ManifestDigest)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("the blobs of %s: %w", a.Ref(), err)
+	}
+	return set, nil
 }
 
 // artifactBlobs returns the blobs a pull of manifest md reads: md, the
@@ -111,9 +172,10 @@ type blobSets struct {
 	size  int
 }
 
-// holds reports whether d is in the set of artifact id, computing the set
-// with load on a miss. Concurrent misses of one artifact may each load it.
-func (c *blobSets) holds(id string, d content.Digest, load func() (map[content.Digest]struct{}, error)) (bool, error) {
+// get returns the set of artifact id, computing it with load on a miss.
+// Concurrent misses of one artifact may each load it. The set is shared:
+// callers only read it.
+func (c *blobSets) get(id string, load func() (map[content.Digest]struct{}, error)) (map[content.Digest]struct{}, error) {
 	c.mu.Lock()
 	set, ok := c.sets[id]
 	if ok {
@@ -123,12 +185,11 @@ func (c *blobSets) holds(id string, d content.Digest, load func() (map[content.D
 	if !ok {
 		var err error
 		if set, err = load(); err != nil {
-			return false, err
+			return nil, err
 		}
 		c.put(id, set)
 	}
-	_, held := set[d]
-	return held, nil
+	return set, nil
 }
 
 // touch moves id to the most recently used end; c.mu is held.

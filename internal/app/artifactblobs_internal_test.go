@@ -31,26 +31,31 @@ func TestBlobSetsEvict(t *testing.T) {
 	third := maxBlobSetDigests / 3
 	in := content.FromBytes([]byte("a 0"))
 	for _, id := range []string{"a", "b", "a", "c", "a"} {
-		if _, err := c.holds(id, in, set(id, third)); err != nil {
+		if _, err := c.get(id, set(id, third)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// d pushes out the least recently used of b and c: b.
-	if _, err := c.holds("d", in, set("d", third)); err != nil {
+	if _, err := c.get("d", set("d", third)); err != nil {
 		t.Fatal(err)
 	}
-	if held, _ := c.holds("a", in, set("a", third)); !held || loads["a"] != 1 {
-		t.Errorf("a: held %v, loaded %d times; want held, loaded once", held, loads["a"])
+	if a, _ := c.get("a", set("a", third)); !has(a, in) || loads["a"] != 1 {
+		t.Errorf("a: holds %s %v, loaded %d times; want held, loaded once", in.Short(), has(a, in), loads["a"])
 	}
 	if _, ok := c.sets["b"]; ok || c.size > maxBlobSetDigests {
 		t.Errorf("after d: sets %d, digests %d; want b gone and at most %d", len(c.sets), c.size, maxBlobSetDigests)
 	}
-	if _, err := c.holds("huge", in, set("huge", maxBlobSetDigests+1)); err != nil {
+	if _, err := c.get("huge", set("huge", maxBlobSetDigests+1)); err != nil {
 		t.Fatal(err)
 	}
 	if len(c.sets) != 1 || len(c.order) != 1 || c.size != maxBlobSetDigests+1 {
 		t.Errorf("after a set over the bound: %d sets, %d digests; want it alone", len(c.sets), c.size)
 	}
+}
+
+func has(set map[content.Digest]struct{}, d content.Digest) bool {
+	_, ok := set[d]
+	return ok
 }
 
 // TestArtifactBlobsDamagedFileManifest: a per-file layout tree's file

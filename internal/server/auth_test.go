@@ -38,6 +38,7 @@ func requestsFor(blob []byte, a api.Artifact, otherBundle []byte) map[string]rou
 		"GET /v1/artifact/content":           {path: "/v1/artifact/content?ref=" + ref},
 		"HEAD /v1/artifact/blobs/{digest}":   {path: "/v1/artifact/blobs/" + d + "?ref=" + ref},
 		"GET /v1/artifact/blobs/{digest}":    {path: "/v1/artifact/blobs/" + d + "?ref=" + ref},
+		"POST /v1/artifact/blobs/missing":    {path: "/v1/artifact/blobs/missing?ref=" + ref, body: api.MissingRequest{Digests: []string{d}}},
 		"PUT /v1/artifact/tags/{tag}":        {path: "/v1/artifact/tags/prod?ref=" + ref},
 		"PATCH /v1/artifact/labels":          {path: "/v1/artifact/labels?ref=" + ref, body: api.LabelsRequest{Set: map[string]string{"k": "v"}}},
 		"PUT /v1/artifact/retention":         {path: "/v1/artifact/retention?ref=" + ref, body: api.RetentionBody{ExpireAfter: "1h"}},

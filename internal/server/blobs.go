@@ -70,6 +70,30 @@ func (s *Server) handleArtifactBlobGet(w http.ResponseWriter, r *http.Request, c
 	return s.serveBlob(w, r, c, d)
 }
 
+// handleArtifactBlobsMissing serves POST
+// /v1/artifact/blobs/missing?ref=: the missing check of
+// /v1/blobs/missing for the blobs of the artifact ref
+// (app.Service.ArtifactBlobsMissing), so a prefixed token's verify asks
+// for hundreds of chunks at once instead of a HEAD each.
+func (s *Server) handleArtifactBlobsMissing(w http.ResponseWriter, r *http.Request, c *call) error {
+	ref, err := refParam(r)
+	if err != nil {
+		return err
+	}
+	var req api.MissingRequest
+	if err := c.decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if len(req.Digests) > maxMissingBatch {
+		return codeErr(api.CodeTooLarge, fmt.Sprintf("at most %d digests per request", maxMissingBatch))
+	}
+	out, err := s.svc.ArtifactBlobsMissing(r.Context(), c.principal(r), ref, req)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
 // serveBlob answers a GET or HEAD of blob d, with a Range.
 func (s *Server) serveBlob(w http.ResponseWriter, r *http.Request, c *call, d content.Digest) error {
 	var (

@@ -127,6 +127,9 @@ func otherRequests(s, own api.Artifact, secret, otherBundle []byte) map[string][
 			each(path("/v1/artifact/blobs/"+s.ManifestDigest+"?ref="))...),
 		"GET /v1/artifact/blobs/{digest}": append(each(path("/v1/artifact/blobs/"+s.ContentDigest+"?ref=")),
 			each(path("/v1/artifact/blobs/"+s.ManifestDigest+"?ref="))...),
+		"POST /v1/artifact/blobs/missing": each(func(ref string) routeRequest {
+			return routeRequest{path: "/v1/artifact/blobs/missing?ref=" + ref, body: api.MissingRequest{Digests: []string{s.ContentDigest, s.ManifestDigest}}}
+		}),
 		"PUT /v1/artifact/tags/{tag}": each(path("/v1/artifact/tags/prod?ref=")),
 		"PATCH /v1/artifact/labels": each(func(ref string) routeRequest {
 			return routeRequest{path: "/v1/artifact/labels?ref=" + ref, body: api.LabelsRequest{Set: map[string]string{"k": "v"}}}
@@ -402,6 +405,26 @@ func TestPrefixedTreePull(t *testing.T) {
 			t.Errorf("blob %s through %s: %d %s, want 404", d, tree.Ref, resp.StatusCode, b)
 		}
 	}
+	// The missing check through the artifact: its own blobs are present,
+	// any other digest missing, stored or not, and a chunk of its own that
+	// is gone is missing.
+	gone := m.Entries[1].Digest
+	if _, err := e.backend.Delete(context.Background(), gone); err != nil {
+		t.Fatal(err)
+	}
+	never := content.FromBytes([]byte("never stored")).String()
+	ask := []string{tree.ManifestDigest, m.Entries[0].Manifest.String(), m.Entries[0].Digest.String(), gone.String(),
+		secret.ContentDigest, secret.ManifestDigest, never, tree.ManifestDigest}
+	var miss api.MissingResponse
+	e.doJSON("POST", "/v1/artifact/blobs/missing?ref="+ref, "prefixed-read", api.MissingRequest{Digests: ask}, http.StatusOK, &miss)
+	want := []string{secret.ContentDigest, secret.ManifestDigest, never, gone.String()}
+	if !slices.Equal(miss.Missing, want) {
+		t.Errorf("missing through %s = %v, want %v", tree.Ref, miss.Missing, want)
+	}
+	e.doJSON("POST", "/v1/artifact/blobs/missing?ref="+ref, "prefixed-read",
+		api.MissingRequest{Digests: []string{gone.String()}, Sizes: []int64{1}}, http.StatusBadRequest, nil)
+	e.doJSON("POST", "/v1/artifact/blobs/missing?ref="+url.QueryEscape(secret.Ref), "prefixed-read",
+		api.MissingRequest{Digests: []string{secret.ContentDigest}}, http.StatusForbidden, nil)
 	if e.head() != head {
 		t.Errorf("the blob reads appended %d events", e.head()-head)
 	}

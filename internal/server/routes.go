@@ -71,6 +71,7 @@ func (s *Server) routeTable() []route {
 		{Method: "GET", Pattern: "/v1/artifact/content", Scope: auth.ScopeRead, Names: namesOwn, h: s.handleContent},
 		{Method: "HEAD", Pattern: "/v1/artifact/blobs/{digest}", Scope: auth.ScopeRead, Names: namesOwn, h: s.handleArtifactBlobGet},
 		{Method: "GET", Pattern: "/v1/artifact/blobs/{digest}", Scope: auth.ScopeRead, Names: namesOwn, h: s.handleArtifactBlobGet},
+		{Method: "POST", Pattern: "/v1/artifact/blobs/missing", Scope: auth.ScopeRead, Names: namesOwn, Body: listBody, h: s.handleArtifactBlobsMissing},
 		{Method: "PUT", Pattern: "/v1/artifact/tags/{tag}", Scope: auth.ScopeWrite, Names: namesOwn, h: s.handleTag},
 		{Method: "PATCH", Pattern: "/v1/artifact/labels", Scope: auth.ScopeWrite, Names: namesOwn, Body: listBody, h: s.handleLabels},
 		{Method: "PUT", Pattern: "/v1/artifact/retention", Scope: auth.ScopeWrite, Names: namesOwn, h: s.handleRetention},

@@ -202,16 +202,9 @@ func (b remoteBlobs) Missing(ctx context.Context, ds []content.Digest) ([]conten
 	if err := b.r.do(ctx, request{method: "POST", path: "/v1/blobs/missing", body: req, idempotent: true, out: &resp}); err != nil {
 		return nil, err
 	}
-	out := make([]content.Digest, 0, len(resp.Missing))
-	for _, s := range resp.Missing {
-		d, err := content.ParseDigest(s)
-		if err != nil {
-			return nil, fmt.Errorf("%w: daemon answered a malformed digest: %v", ErrUnavailable, err)
-		}
-		out = append(out, d)
-	}
-	return out, nil
+	return parseDigests(resp.Missing)
 }
+
 
 // Put uploads one blob: straight to the backend on a presigned upload when
 // the daemon hands them out (one a missing check answered, else one asked
@@ -275,9 +268,37 @@ type scopedBlobs struct {
 
 var _ transfer.BlobStore = scopedBlobs{}
 
-// Missing asks for each blob with a HEAD (a verify's presence check):
-// the route answers 404 for a blob of the artifact that is not stored.
+// Missing asks which of ds are not stored (a verify's presence check), in
+// one request to the missing check scoped to the artifact, which answers
+// a digest that is not one of its blobs as missing too. A daemon without
+// that route is asked with a HEAD per blob (headMissing).
 func (b scopedBlobs) Missing(ctx context.Context, ds []content.Digest) ([]content.Digest, error) {
+	req := MissingRequest{Digests: make([]string, len(ds))}
+	for i, d := range ds {
+		req.Digests[i] = d.String()
+	}
+	var resp MissingResponse
+	err := b.r.do(ctx, request{method: "POST", path: "/v1/artifact/blobs/missing", query: refQuery(b.id), body: req, idempotent: true, out: &resp})
+	if noRoute(err) {
+		return b.headMissing(ctx, ds)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return parseDigests(resp.Missing)
+}
+
+// noRoute reports whether err is a daemon's answer that it has no such
+// route (one older than the route): 405, or a 404 saying so.
+func noRoute(err error) bool {
+	var re *RemoteError
+	return errors.As(err, &re) && (re.Status == http.StatusMethodNotAllowed ||
+		re.Status == http.StatusNotFound && strings.HasPrefix(re.Message, "no route "))
+}
+
+// headMissing asks for each blob with a HEAD: the route answers 404 for a
+// blob of the artifact that is not stored.
+func (b scopedBlobs) headMissing(ctx context.Context, ds []content.Digest) ([]content.Digest, error) {
 	var missing []content.Digest
 	for _, d := range ds {
 		req, err := b.r.newRequest(ctx, "HEAD", "/v1/artifact/blobs/"+d.String(), refQuery(b.id), nil)

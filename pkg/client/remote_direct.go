@@ -91,6 +91,7 @@ func (b remoteBlobs) MissingSized(ctx context.Context, refs []content.ChunkRef) 
 	return missing, nil
 }
 
+// parseDigests parses the digests of a missing check's answer.
 func parseDigests(ss []string) ([]content.Digest, error) {
 	out := make([]content.Digest, 0, len(ss))
 	for _, s := range ss {

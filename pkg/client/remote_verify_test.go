@@ -2,11 +2,14 @@ package client_test
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/artifact-store/artstore/internal/auth"
@@ -18,10 +21,31 @@ import (
 // a tree's file manifests and reports a file manifest that is gone and a
 // chunk that is gone, each once, in the tree's order, and goes on past
 // them; with a token limited to a name prefix too, through the blob route
-// scoped to the artifact.
+// scoped to the artifact and its missing check, or a HEAD per blob where
+// the daemon has no such check.
 func TestRemoteVerifyFindsDamage(t *testing.T) {
 	ctx := context.Background()
-	d := startDaemon(t, nil)
+	// The daemon counts the requests of the scoped route, and with old set
+	// answers its missing check as a daemon without that route does.
+	var old atomic.Bool
+	var heads, posts atomic.Int64
+	d := startDaemon(t, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch {
+			case r.Method == "POST" && r.URL.Path == "/v1/artifact/blobs/missing":
+				posts.Add(1)
+				if old.Load() {
+					w.Header().Set("Content-Type", "application/json")
+					w.WriteHeader(http.StatusNotFound)
+					fmt.Fprintf(w, `{"error":{"code":"not_found","message":"no route %s %s"}}`, r.Method, r.URL.Path)
+					return
+				}
+			case r.Method == "HEAD" && strings.HasPrefix(r.URL.Path, "/v1/artifact/blobs/"):
+				heads.Add(1)
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
 	r := d.open(t, "write")
 	src := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(src, "sub"), 0o755); err != nil {
@@ -80,8 +104,11 @@ func TestRemoteVerifyFindsDamage(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.token["trees"] = secret
-	for _, who := range []string{"write", "trees"} {
-		c := d.open(t, who)
+	for _, who := range []string{"write", "trees", "trees, old daemon"} {
+		old.Store(who == "trees, old daemon")
+		heads.Store(0)
+		posts.Store(0)
+		c := d.open(t, strings.TrimSuffix(who, ", old daemon"))
 		rep, err := c.Verify(ctx, client.VerifyOptions{Ref: "trees/damaged"})
 		if err != nil {
 			t.Fatalf("%s: %v", who, err)
@@ -105,6 +132,23 @@ func TestRemoteVerifyFindsDamage(t *testing.T) {
 		}
 		if rep.OK || len(rep.Problems) != 1 || rep.Problems[0].Kind != client.ProblemMissing || !strings.Contains(rep.Problems[0].Message, "chunk "+last.Short()) {
 			t.Fatalf("%s: verify of the stream tree = %+v; want its chunk missing", who, rep)
+		}
+		// A prefixed token asks the scoped missing check, once per tree
+		// here, and a HEAD per blob only of a daemon without it.
+		h, p := heads.Load(), posts.Load()
+		switch who {
+		case "write":
+			if h != 0 || p != 0 {
+				t.Errorf("%s: %d HEADs and %d missing checks on the scoped route, want none", who, h, p)
+			}
+		case "trees":
+			if h != 0 || p == 0 {
+				t.Errorf("%s: %d HEADs and %d missing checks on the scoped route, want missing checks alone", who, h, p)
+			}
+		default:
+			if h == 0 {
+				t.Errorf("%s: no HEAD on the scoped route after the missing check was refused", who)
+			}
 		}
 	}
 }
