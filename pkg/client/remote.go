@@ -205,7 +205,6 @@ func (b remoteBlobs) Missing(ctx context.Context, ds []content.Digest) ([]conten
 	return parseDigests(resp.Missing)
 }
 
-
 // Put uploads one blob: straight to the backend on a presigned upload when
 // the daemon hands them out (one a missing check answered, else one asked
 // for now), else through the daemon. It is not retried here: the pipeline
