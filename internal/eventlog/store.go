@@ -50,6 +50,13 @@ type Store interface {
 	// returned unchanged.
 	ReadSubject(ctx context.Context, subject string, afterSeq, upToSeq int64, fn func(Event) error) error
 
+	// ReadSubjectPrefix is ReadSubject for every subject that starts with
+	// prefix (a family of subjects, such as "rule:" for the retention
+	// rules), in seq order. Its cost follows those subjects' events; it is
+	// meant for families with few events, as each page sorts what the
+	// range holds. An empty prefix is ErrInvalidQuery.
+	ReadSubjectPrefix(ctx context.Context, prefix string, afterSeq, upToSeq int64, fn func(Event) error) error
+
 	// Event returns the event with seq after checking it against its
 	// neighbours in the chain: events seq-1, seq and seq+1 (those that
 	// exist) must each hash to their stored hash from their stored bytes

@@ -133,7 +133,7 @@ func (r *Registry) AddRule(ctx context.Context, actor, pattern string, expireAft
 	now := r.now()
 	rule := Rule{ID: ulid.MustNew(ulid.Timestamp(now), ulid.DefaultEntropy()).String(), Pattern: pattern,
 		ExpireAfter: expireAfter, KeepLast: keepLast, Added: now.UTC(), By: actor}
-	evs, err := r.events(actor, now, "rule:"+rule.ID, &eventlog.RetentionRuleAdded{ID: rule.ID, Pattern: pattern,
+	evs, err := r.events(actor, now, ruleSubjects+rule.ID, &eventlog.RetentionRuleAdded{ID: rule.ID, Pattern: pattern,
 		ExpireAfterSeconds: int64(expireAfter / time.Second), KeepLast: keepLast})
 	if err == nil {
 		_, err = r.log.Append(ctx, evs)
@@ -156,7 +156,7 @@ func (r *Registry) RemoveRule(ctx context.Context, actor, id string) (Rule, erro
 	if i < 0 {
 		return Rule{}, fmt.Errorf("remove retention rule: no rule %q (artstore retention rule ls lists them): %w", textfmt.Clip(id, 80), ErrNotFound)
 	}
-	evs, err := r.events(actor, r.now(), "rule:"+id, &eventlog.RetentionRuleRemoved{ID: id})
+	evs, err := r.events(actor, r.now(), ruleSubjects+id, &eventlog.RetentionRuleRemoved{ID: id})
 	if err == nil {
 		_, err = r.log.Append(ctx, evs)
 	}
@@ -167,24 +167,31 @@ func (r *Registry) RemoveRule(ctx context.Context, actor, id string) (Rule, erro
 }
 
 // ruleCache holds the retention rules folded from the log up to seq, so
-// each call reads only the events appended since the last one.
+// each call reads only the rule events appended since the last one.
 type ruleCache struct {
 	mu    sync.Mutex
 	seq   int64
 	rules []Rule
 }
 
+// ruleSubjects is the prefix of the subjects of rule events: "rule:" + ID.
+const ruleSubjects = "rule:"
+
 // Rules returns the retention rules in force, oldest first. They are folded
-// from the log's rule events; the fold is cached and extended with the
-// events appended since the previous call.
+// from the log's rule events, read through the index by subject (so a
+// call costs what the rule events cost, not the log's length); the fold is
+// cached and extended with the rule events appended since the previous
+// call.
 func (r *Registry) Rules(ctx context.Context) ([]Rule, error) {
 	c := &r.rules
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	head, err := r.log.Head(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read retention rules: %w", err)
+	}
 	rules := slices.Clone(c.rules)
-	seq := c.seq
-	err := r.log.Read(ctx, c.seq, func(ev eventlog.Event) error {
-		seq = ev.Seq
+	err = r.log.ReadSubjectPrefix(ctx, ruleSubjects, c.seq, head.Seq, func(ev eventlog.Event) error {
 		switch ev.Type {
 		case eventlog.TypeRetentionRuleAdded:
 			var p eventlog.RetentionRuleAdded
@@ -205,7 +212,7 @@ func (r *Registry) Rules(ctx context.Context) ([]Rule, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read retention rules: %w", err)
 	}
-	c.seq, c.rules = seq, rules
+	c.seq, c.rules = head.Seq, rules
 	return slices.Clone(rules), nil
 }
 

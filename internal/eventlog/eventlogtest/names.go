@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/artifact-store/artstore/internal/eventlog"
@@ -180,7 +181,9 @@ func BenchNames(b *testing.B, db DB) {
 // 300,000 (3,000 artifacts with 99 retrieval records each): ReadSubject
 // through the index by subject, against a Read of the whole log filtered
 // by subject (how an export and an artifact's audit trail read them
-// without the index).
+// without the index); and reading the 30 retention rule events among them
+// (subjects "rule:<ID>"): ReadSubjectPrefix, against a Read filtered by
+// the prefix (how the retention rules were folded before).
 func BenchReadSubject(b *testing.B, db DB) {
 	ctx := context.Background()
 	s := db.Open(b, eventlog.Options{})
@@ -190,6 +193,10 @@ func BenchReadSubject(b *testing.B, db DB) {
 		evs = append(evs, Registered(b, id, fmt.Sprintf("s/x%d", i%100), fmt.Sprint(i+1), nil))
 		for range 99 {
 			evs = append(evs, Event(b, "ci", id, &eventlog.ArtifactRetrieved{ArtifactID: id, Bytes: 10}))
+		}
+		if i%100 == 0 {
+			rule := fmt.Sprintf("R%06d", i)
+			evs = append(evs, Event(b, "admin", "rule:"+rule, &eventlog.RetentionRuleAdded{ID: rule, Pattern: "s/*", KeepLast: 5}))
 		}
 		if len(evs) >= 5000 {
 			appendOK(b, s, evs...)
@@ -201,26 +208,32 @@ func BenchReadSubject(b *testing.B, db DB) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	const subject = "S000005"
-	for _, c := range []struct {
-		name string
-		read func(fn func(eventlog.Event) error) error
-	}{
-		{"index", func(fn func(eventlog.Event) error) error { return s.ReadSubject(ctx, subject, 0, h.Seq, fn) }},
-		{"scan", func(fn func(eventlog.Event) error) error {
+	const subject, rules = "S000005", "rule:"
+	scan := func(match func(string) bool) func(fn func(eventlog.Event) error) error {
+		return func(fn func(eventlog.Event) error) error {
 			return s.Read(ctx, 0, func(e eventlog.Event) error {
-				if e.Subject == subject {
+				if match(e.Subject) {
 					return fn(e)
 				}
 				return nil
 			})
-		}},
+		}
+	}
+	for _, c := range []struct {
+		name string
+		want int
+		read func(fn func(eventlog.Event) error) error
+	}{
+		{"index", 100, func(fn func(eventlog.Event) error) error { return s.ReadSubject(ctx, subject, 0, h.Seq, fn) }},
+		{"scan", 100, scan(func(s string) bool { return s == subject })},
+		{"prefix-index", 30, func(fn func(eventlog.Event) error) error { return s.ReadSubjectPrefix(ctx, rules, 0, h.Seq, fn) }},
+		{"prefix-scan", 30, scan(func(s string) bool { return strings.HasPrefix(s, rules) })},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			for b.Loop() {
 				n := 0
-				if err := c.read(func(eventlog.Event) error { n++; return nil }); err != nil || n != 100 {
-					b.Fatalf("%d events (%v), want 100", n, err)
+				if err := c.read(func(eventlog.Event) error { n++; return nil }); err != nil || n != c.want {
+					b.Fatalf("%d events (%v), want %d", n, err, c.want)
 				}
 			}
 		})

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -67,6 +68,7 @@ func Run(t *testing.T, newDB NewDB) {
 		{"AppendOrderAndGapless", testAppendOrder},
 		{"ReadFromSeq", testReadFromSeq},
 		{"ReadSubject", testReadSubject},
+		{"ReadSubjectPrefix", testReadSubjectPrefix},
 		{"InvalidEventsRejected", testInvalidEvents},
 		{"FailedProjectionRollsBack", testFailedProjection},
 		{"AppendFunc", testAppendFunc},
@@ -295,6 +297,76 @@ func testReadSubject(t *testing.T, newDB NewDB) {
 	if err := s.ReadSubject(ctx, "B", 0, head, func(eventlog.Event) error { return nil }); !errors.Is(err, eventlog.ErrTampered) {
 		t.Errorf("ReadSubject over a row indexed under another subject: %v, want ErrTampered", err)
 	}
+}
+
+// testReadSubjectPrefix: ReadSubjectPrefix gives what a Read filtered by
+// the subject's prefix gives, in seq order, over several pages and any
+// range, in byte order whatever the database's collation (subjects that
+// differ from the prefix only in punctuation or case are not in it), and
+// refuses a row whose subject column is in the range but whose body is
+// not.
+func testReadSubjectPrefix(t *testing.T, newDB NewDB) {
+	ctx := context.Background()
+	db := newDB(t)
+	s := db.Open(t, eventlog.Options{})
+	subjects := []string{"rule:b", "rule:a", "rule-x", "rulex", "rule;", "Rule:c", "rule", "rule:", "rule:a:b", "rules"}
+	var evs []eventlog.NewEvent
+	for i := range 1300 { // rule:a and rule:b take several pages
+		subject := subjects[i%len(subjects)]
+		if i%len(subjects) >= 2 && i >= 20 {
+			subject = subjects[i%2]
+		}
+		evs = append(evs, Event(t, "admin", subject, &eventlog.RetentionRuleAdded{ID: fmt.Sprint(i), Pattern: "p/*", KeepLast: 1}))
+	}
+	appendOK(t, s, evs...)
+	head := int64(len(evs))
+	filtered := func(prefix string, after, upTo int64) []int64 {
+		var out []int64
+		for _, e := range readAll(t, s, after) {
+			if strings.HasPrefix(e.Subject, prefix) && e.Seq <= upTo {
+				out = append(out, e.Seq)
+			}
+		}
+		return out
+	}
+	for _, prefix := range []string{"rule:", "rule:a", "rule", "Rule:", "r", "x", "rule;"} {
+		for _, r := range [][2]int64{{0, head}, {0, 15}, {3, 700}, {700, head}, {head - 3, head}, {head, head}, {10, 5}} {
+			var got []int64
+			err := s.ReadSubjectPrefix(ctx, prefix, r[0], r[1], func(e eventlog.Event) error {
+				if !strings.HasPrefix(e.Subject, prefix) || e.Hash == "" || e.Payload == nil {
+					t.Fatalf("ReadSubjectPrefix(%q) gave %+v", prefix, e)
+				}
+				got = append(got, e.Seq)
+				return nil
+			})
+			if err != nil {
+				t.Fatalf("ReadSubjectPrefix(%q, %d, %d): %v", prefix, r[0], r[1], err)
+			}
+			if want := filtered(prefix, r[0], r[1]); !reflect.DeepEqual(got, want) {
+				t.Errorf("ReadSubjectPrefix(%q, %d, %d): %v, want %v", prefix, r[0], r[1], clip(got), clip(want))
+			}
+		}
+	}
+	if err := s.ReadSubjectPrefix(ctx, "", 0, head, func(eventlog.Event) error { return nil }); !errors.Is(err, eventlog.ErrInvalidQuery) {
+		t.Errorf("ReadSubjectPrefix with no prefix: %v, want ErrInvalidQuery", err)
+	}
+	stop := errors.New("stop")
+	calls := 0
+	if err := s.ReadSubjectPrefix(ctx, "rule:", 0, head, func(eventlog.Event) error { calls++; return stop }); !errors.Is(err, stop) || calls != 1 {
+		t.Errorf("ReadSubjectPrefix with a failing callback = %v after %d calls", err, calls)
+	}
+	db.TamperSubject(t, 3, "rule:zz") // event 3 is about rule-x
+	if err := s.ReadSubjectPrefix(ctx, "rule:", 0, head, func(eventlog.Event) error { return nil }); !errors.Is(err, eventlog.ErrTampered) {
+		t.Errorf("ReadSubjectPrefix over a row indexed under another subject: %v, want ErrTampered", err)
+	}
+}
+
+// clip shortens a list of seqs for a message.
+func clip(seqs []int64) string {
+	if len(seqs) <= 12 {
+		return fmt.Sprint(seqs)
+	}
+	return fmt.Sprintf("%v ... %v (%d)", seqs[:6], seqs[len(seqs)-6:], len(seqs))
 }
 
 func testReadFromSeq(t *testing.T, newDB NewDB) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/artifact-store/artstore/internal/content"
@@ -253,12 +254,60 @@ func (s *Store) Read(ctx context.Context, afterSeq int64, fn func(eventlog.Event
 // ReadSubject implements eventlog.Store through the index events_subject,
 // a page per short read transaction as Read reads.
 func (s *Store) ReadSubject(ctx context.Context, subject string, afterSeq, upToSeq int64, fn func(eventlog.Event) error) error {
+	col := s.byteOrder("subject")
+	return s.readIndexed(ctx, "the events of "+subject, afterSeq, upToSeq,
+		`SELECT seq, body, prev, hash FROM events WHERE `+col+` = $1 AND seq > $2 AND seq <= $3 ORDER BY `+col+`, seq LIMIT $4`,
+		[]any{subject}, func(got string) bool { return got == subject }, fn)
+}
+
+// ReadSubjectPrefix implements eventlog.Store through the index
+// events_subject: one range of it, in byte order, sorted by seq a page at
+// a time. The unary + on seq keeps the seq bounds and order from the
+// primary key: without it SQLite walks the whole table in seq order,
+// filtering by subject, to save the sort.
+func (s *Store) ReadSubjectPrefix(ctx context.Context, prefix string, afterSeq, upToSeq int64, fn func(eventlog.Event) error) error {
+	end, ok := prefixEnd(prefix)
+	if !ok {
+		return fmt.Errorf("read the events of subjects %q...: %w: give a prefix of text that does not end in byte 0xff", prefix, eventlog.ErrInvalidQuery)
+	}
+	col := s.byteOrder("subject")
+	return s.readIndexed(ctx, "the events of subjects "+prefix+"...", afterSeq, upToSeq,
+		`SELECT seq, body, prev, hash FROM events WHERE `+col+` >= $1 AND `+col+` < $2 AND +seq > $3 AND +seq <= $4 ORDER BY +seq LIMIT $5`,
+		[]any{prefix, end}, func(got string) bool { return strings.HasPrefix(got, prefix) }, fn)
+}
+
+// prefixEnd returns the least string greater than every string that
+// starts with prefix: prefix with its last byte incremented (ok is false
+// when prefix is empty or ends in 0xff, where there is none such).
+func prefixEnd(prefix string) (string, bool) {
+	if prefix == "" || prefix[len(prefix)-1] == 0xff {
+		return "", false
+	}
+	return prefix[:len(prefix)-1] + string([]byte{prefix[len(prefix)-1] + 1}), true
+}
+
+// byteOrder returns column compared in byte order, as the index on it
+// holds it (ByteOrderer).
+func (s *Store) byteOrder(column string) string {
+	if bo, ok := s.d.(ByteOrderer); ok {
+		return bo.ByteOrder(column)
+	}
+	return column
+}
+
+// readIndexed calls fn for each events row query selects, a page per short
+// read transaction as Read reads: query takes args, then the seq after
+// which and up to which to read, then the page size, and orders by seq
+// within what it selects. A row whose body names a subject that does not
+// belong (want) is refused as tampering: the row is indexed under a
+// subject its body does not name.
+func (s *Store) readIndexed(ctx context.Context, what string, afterSeq, upToSeq int64, query string, args []any, want func(subject string) bool, fn func(eventlog.Event) error) error {
 	next := max(afterSeq, 0)
 	for next < upToSeq {
 		var page []eventlog.StoredRow
 		if err := s.read(ctx, func(tx Tx) error {
 			var err error
-			page, err = subjectPage(ctx, tx, subject, next, upToSeq)
+			page, err = indexedPage(ctx, tx, what, query, append(slices.Clone(args), next, upToSeq, int64(pageSize)))
 			return err
 		}); err != nil {
 			return err
@@ -266,11 +315,11 @@ func (s *Store) ReadSubject(ctx context.Context, subject string, afterSeq, upToS
 		for _, r := range page {
 			ev, err := eventlog.DecodeStored(r.Seq, r.Body, r.Prev, r.Hash)
 			if err != nil {
-				return fmt.Errorf("read the events of %s: %w", subject, err)
+				return fmt.Errorf("read %s: %w", what, err)
 			}
-			if ev.Subject != subject {
-				return fmt.Errorf("read the events of %s: %w: event %d is indexed under that subject but its body names %q (artstore log verify checks the whole log)",
-					subject, eventlog.ErrTampered, ev.Seq, ev.Subject)
+			if !want(ev.Subject) {
+				return fmt.Errorf("read %s: %w: event %d is indexed as one of them but its body names subject %q (artstore log verify checks the whole log)",
+					what, eventlog.ErrTampered, ev.Seq, ev.Subject)
 			}
 			if err := fn(ev); err != nil {
 				return err
@@ -284,25 +333,23 @@ func (s *Store) ReadSubject(ctx context.Context, subject string, afterSeq, upToS
 	return nil
 }
 
-// subjectPage reads up to pageSize events rows of subject with after <
-// seq <= upTo.
-func subjectPage(ctx context.Context, q Tx, subject string, after, upTo int64) ([]eventlog.StoredRow, error) {
-	rows, err := q.Query(ctx, `SELECT seq, body, prev, hash FROM events WHERE subject = $1 AND seq > $2 AND seq <= $3 ORDER BY subject, seq LIMIT $4`,
-		subject, after, upTo, int64(pageSize))
+// indexedPage runs query with args and reads the events rows it selects.
+func indexedPage(ctx context.Context, q Tx, what, query string, args []any) ([]eventlog.StoredRow, error) {
+	rows, err := q.Query(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("read the events of %s after %d: %w", subject, after, err)
+		return nil, fmt.Errorf("read %s: %w", what, err)
 	}
 	defer rows.Close()
 	var out []eventlog.StoredRow
 	for rows.Next() {
 		var r eventlog.StoredRow
 		if err := rows.Scan(&r.Seq, &r.Body, &r.Prev, &r.Hash); err != nil {
-			return nil, fmt.Errorf("read the events of %s after %d: %w", subject, after, err)
+			return nil, fmt.Errorf("read %s: %w", what, err)
 		}
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read the events of %s after %d: %w", subject, after, err)
+		return nil, fmt.Errorf("read %s: %w", what, err)
 	}
 	return out, nil
 }
