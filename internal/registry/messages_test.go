@@ -111,3 +111,31 @@ func TestProtectedTags(t *testing.T) {
 		}
 	})
 }
+
+// TestNotFoundNamesTheNewestVersion: a reference to a version or tag that
+// does not exist says which version of the name is newest, so a bare name
+// whose latest went with the version it named (removed) points the user
+// at what is left; a name with no live version says so.
+func TestNotFoundNamesTheNewestVersion(t *testing.T) {
+	e := newSQLiteEnv(t)
+	ctx := context.Background()
+	e.register(t, e.req("a", "1"))
+	e.register(t, e.req("a", "2"))
+	a3 := e.register(t, e.req("a", "3"))
+	if _, err := e.r.Delete(ctx, "alice", a3.ID, "bad build"); err != nil {
+		t.Fatal(err)
+	}
+	for ref, want := range map[string]string{
+		"a":      "a:latest: no such version or tag (the newest version of a is a:2; artstore ls a lists them): not found",
+		"a:prod": "a:prod: no such version or tag (the newest version of a is a:2; artstore ls a lists them): not found",
+		"b:1":    "b:1: no such version or tag (no artifact is named b): not found",
+	} {
+		_, err := e.r.Get(ctx, ref)
+		if !errors.Is(err, registry.ErrNotFound) || err.Error() != want {
+			t.Errorf("Get(%q) = %v, want %q", ref, err, want)
+		}
+	}
+	if _, err := e.r.Get(ctx, "a:3"); err == nil || !strings.Contains(err.Error(), "was deleted") {
+		t.Errorf("Get(a:3) = %v, want deleted", err)
+	}
+}

@@ -452,12 +452,28 @@ func resolve(ctx context.Context, v eventlog.Views, s string, allowDeleted bool)
 	}
 	tag, err := v.Tag(ctx, ref.Name, ref.Ident)
 	if errors.Is(err, ErrNotFound) {
-		return Artifact{}, fmt.Errorf("%s: no such version or tag: %w", ref, ErrNotFound)
+		return Artifact{}, fmt.Errorf("%s: no such version or tag%s: %w", ref, newestHint(ctx, v, ref.Name), ErrNotFound)
 	}
 	if err != nil {
 		return Artifact{}, err
 	}
 	return v.Artifact(ctx, tag.ArtifactID)
+}
+
+// newestHint says, for a reference to name that names nothing, which
+// version of name is the newest, or that name has none: a bare name
+// resolves through its latest tag, which goes with the version it named
+// when that is removed, and "no such version or tag" alone leaves the user
+// guessing what is left. It is empty when the views cannot say.
+func newestHint(ctx context.Context, v eventlog.Views, name string) string {
+	vs, err := v.Versions(ctx, name, "", 1)
+	switch {
+	case err != nil:
+		return ""
+	case len(vs) == 0:
+		return fmt.Sprintf(" (no artifact is named %s)", name)
+	}
+	return fmt.Sprintf(" (the newest version of %s is %s:%s; artstore ls %s lists them)", name, name, vs[0], name)
 }
 
 // Get returns the artifact a reference names. An ID may name a deleted
