@@ -44,10 +44,10 @@ func (s *Service) ArtifactBlob(ctx context.Context, p Principal, ref string, d c
 // ref, read as ArtifactBlob reads them (a prefixed token's verify): of
 // req's digests, each one that is not one of the artifact's blobs (in the
 // order given), then each of its blobs that is not stored; each once. A
-// digest outside the artifact is
-// missing whether or not the store holds it, as ArtifactBlob answers it
-// not found, so the answer tells nothing about other artifacts' blobs.
-// Sizes (for uploads) are refused: nothing is uploaded this way.
+// digest outside the artifact is missing whether or not the store holds
+// it, as ArtifactBlob answers it not found, so the answer tells nothing
+// about other artifacts' blobs. Sizes (for uploads) are refused: nothing
+// is uploaded this way.
 func (s *Service) ArtifactBlobsMissing(ctx context.Context, p Principal, ref string, req api.MissingRequest) (api.MissingResponse, error) {
 	if s.backend == nil {
 		return api.MissingResponse{}, fmt.Errorf("artifact blobs: %w", errNoBackend)

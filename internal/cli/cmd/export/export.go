@@ -76,7 +76,8 @@ first N events (its checkpoint of N events): exporting again with the
 size an earlier export reports writes the same bytes again, since every
 event after N, these records included, is left out. A tag moved after
 event N named another artifact then, so a reference through it is
-refused at N: name the artifact by version or ID.
+refused at N: name the artifact by version or ID. A version removed
+after event N still names its artifact at N.
 
 -o FILE is required; -o - writes to standard output. A file is written to
 a temporary name in its directory, synced and renamed into place only
