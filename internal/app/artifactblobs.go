@@ -94,7 +94,7 @@ func (s *Service) ArtifactBlobsMissing(ctx context.Context, p Principal, ref str
 // artifactBlobSet returns the blobs a pull of a reads (artifactBlobs),
 // from the cache when it has them.
 func (s *Service) artifactBlobSet(ctx context.Context, a eventlog.Artifact) (map[content.Digest]struct{}, error) {
-	set, err := s.blobSets.get(a.ID, func() (map[content.Digest]struct{}, error) {
+	set, err := s.blobSets.get(a.ID, func() (map[content.Digest]struct{}, bool, error) {
 		return artifactBlobs(ctx, s.backend, a.ManifestDigest)
 	})
 	if err != nil {
@@ -108,9 +108,12 @@ func (s *Service) artifactBlobSet(ctx context.Context, a eventlog.Artifact) (map
 // its chunks. Each manifest is verified against its digest as it is read.
 // A file manifest that is missing or damaged is in the set (the tree
 // lists it) without its chunks, which cannot be known: a pull or a
-// verify then finds it missing or damaged, as through /v1/blobs.
-func artifactBlobs(ctx context.Context, backend storage.Backend, md content.Digest) (map[content.Digest]struct{}, error) {
-	set := map[content.Digest]struct{}{}
+// verify then finds it missing or damaged, as through /v1/blobs. complete
+// is false then: once the manifest is stored again (a repair), the set is
+// larger.
+func artifactBlobs(ctx context.Context, backend storage.Backend, md content.Digest) (set map[content.Digest]struct{}, complete bool, err error) {
+	set = map[content.Digest]struct{}{}
+	complete = true
 	var files []content.Digest
 	scan := func(d content.Digest, entries bool) error {
 		set[d] = struct{}{}
@@ -141,18 +144,22 @@ func artifactBlobs(ctx context.Context, backend storage.Backend, md content.Dige
 		return nil
 	}
 	if err := scan(md, true); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	for _, f := range files {
 		if _, seen := set[f]; seen {
 			continue
 		}
-		if err := scan(f, false); err != nil &&
-			!errors.Is(err, storage.ErrNotFound) && !errors.Is(err, content.ErrMismatch) && !errors.Is(err, content.ErrInvalidManifest) {
-			return nil, err
+		err := scan(f, false)
+		switch {
+		case err == nil:
+		case errors.Is(err, storage.ErrNotFound) || errors.Is(err, content.ErrMismatch) || errors.Is(err, content.ErrInvalidManifest):
+			complete = false
+		default:
+			return nil, false, err
 		}
 	}
-	return set, nil
+	return set, complete, nil
 }
 
 // maxBlobSetDigests bounds the digests blobSets keeps, about 100 bytes
@@ -162,9 +169,9 @@ const maxBlobSetDigests = 1 << 18
 
 // blobSets caches, by artifact ID, the blobs a pull of the artifact reads
 // (artifactBlobs): a pull asks once per blob, and an artifact's blobs
-// never change. The least recently used sets go when the digests kept
-// pass maxBlobSetDigests; the set in use stays even when it alone does.
-// The zero value is ready to use.
+// never change once all its manifests can be read. The least recently
+// used sets go when the digests kept pass maxBlobSetDigests; the set in
+// use stays even when it alone does. The zero value is ready to use.
 type blobSets struct {
 	mu    sync.Mutex
 	sets  map[string]map[content.Digest]struct{}
@@ -174,8 +181,10 @@ type blobSets struct {
 
 // get returns the set of artifact id, computing it with load on a miss.
 // Concurrent misses of one artifact may each load it. The set is shared:
-// callers only read it.
-func (c *blobSets) get(id string, load func() (map[content.Digest]struct{}, error)) (map[content.Digest]struct{}, error) {
+// callers only read it. A set load says is not complete (a damaged tree)
+// is not kept: it grows when the tree is repaired, so it is loaded again
+// on each call until then.
+func (c *blobSets) get(id string, load func() (set map[content.Digest]struct{}, complete bool, err error)) (map[content.Digest]struct{}, error) {
 	c.mu.Lock()
 	set, ok := c.sets[id]
 	if ok {
@@ -183,11 +192,14 @@ func (c *blobSets) get(id string, load func() (map[content.Digest]struct{}, erro
 	}
 	c.mu.Unlock()
 	if !ok {
-		var err error
-		if set, err = load(); err != nil {
+		set, complete, err := load()
+		if err != nil {
 			return nil, err
 		}
-		c.put(id, set)
+		if complete {
+			c.put(id, set)
+		}
+		return set, nil
 	}
 	return set, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/artifact-store/artstore/internal/content"
@@ -18,14 +19,14 @@ import (
 func TestBlobSetsEvict(t *testing.T) {
 	var c blobSets
 	loads := map[string]int{}
-	set := func(id string, n int) func() (map[content.Digest]struct{}, error) {
-		return func() (map[content.Digest]struct{}, error) {
+	set := func(id string, n int) func() (map[content.Digest]struct{}, bool, error) {
+		return func() (map[content.Digest]struct{}, bool, error) {
 			loads[id]++
 			s := map[content.Digest]struct{}{}
 			for i := range n {
 				s[content.FromBytes(fmt.Appendf(nil, "%s %d", id, i))] = struct{}{}
 			}
-			return s, nil
+			return s, !strings.HasPrefix(id, "damaged"), nil
 		}
 	}
 	third := maxBlobSetDigests / 3
@@ -50,6 +51,15 @@ func TestBlobSetsEvict(t *testing.T) {
 	}
 	if len(c.sets) != 1 || len(c.order) != 1 || c.size != maxBlobSetDigests+1 {
 		t.Errorf("after a set over the bound: %d sets, %d digests; want it alone", len(c.sets), c.size)
+	}
+	// A set that is not complete is loaded on every call and never kept.
+	for range 2 {
+		if s, err := c.get("damaged", set("damaged", 3)); err != nil || len(s) != 3 {
+			t.Fatalf("damaged: %d digests, %v", len(s), err)
+		}
+	}
+	if _, kept := c.sets["damaged"]; kept || loads["damaged"] != 2 || len(c.sets) != 1 {
+		t.Errorf("an incomplete set: kept %v, loaded %d times, %d sets; want not kept, loaded twice", kept, loads["damaged"], len(c.sets))
 	}
 }
 
@@ -112,9 +122,12 @@ func TestArtifactBlobsDamagedFileManifest(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(be.Root(), filepath.FromSlash(badM.Key())), fb, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	set, err := artifactBlobs(ctx, be, md)
+	set, complete, err := artifactBlobs(ctx, be, md)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if complete {
+		t.Error("the set of a tree with a missing and a damaged file manifest is said to be complete")
 	}
 	for _, d := range []content.Digest{md, okM, okChunk, goneM, badM} {
 		if _, ok := set[d]; !ok {
