@@ -110,7 +110,7 @@ func (s *Service) exportRequest(ctx context.Context, p Principal, req api.Export
 	for _, ref := range req.Refs {
 		a, err := s.resolveAt(ctx, p, ref, size)
 		if err != nil {
-			return bundle.Request{}, err
+			return bundle.Request{}, notFoundAt(err, ref, size, head.Size)
 		}
 		if size < head.Size {
 			if err := s.taggedBy(ctx, ref, a, size); err != nil {
@@ -132,6 +132,18 @@ func (s *Service) exportRequest(ctx context.Context, p Principal, req api.Export
 		return bundle.Request{}, err
 	}
 	return breq, nil
+}
+
+// notFoundAt adds to a reference's not-found error, for an export of the
+// log's first size events when the log has more, that a tag may have
+// named an artifact then: the views know only the tags of now, and a tag
+// goes with the artifact it names when that is removed.
+func notFoundAt(err error, ref string, size, head int64) error {
+	r, perr := registry.ParseRef(ref)
+	if size == head || perr != nil || r.Ident == "" || !errors.Is(err, registry.ErrNotFound) {
+		return err
+	}
+	return fmt.Errorf("%w (after the log's first %d events %s may have been a tag, moved or removed since: name the artifact by version or ID)", err, size, ref)
 }
 
 // taggedBy checks, for an export of the log's first size events, that a

@@ -474,6 +474,9 @@ func TestExportAtVersionDeletedSince(t *testing.T) {
 	ctx := context.Background()
 	f := newExportFixture(t)
 	admin := app.Principal{Actor: "admin"}
+	if _, err := f.svc.Tag(ctx, admin, "team/c:1", "gold"); err != nil {
+		t.Fatal(err)
+	}
 	head, err := f.svc.Log().TreeHead(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -504,8 +507,14 @@ func TestExportAtVersionDeletedSince(t *testing.T) {
 			t.Errorf("export of team/c:1 at %d (deleted by event %d): %v, want not found (deleted)", size, deletedAt, err)
 		}
 	}
-	// A prefixed principal is held to its prefix as before.
+	// Its tags went with it: a reference through one names nothing now,
+	// and the error says how to name what it named at the earlier size.
 	var buf bytes.Buffer
+	_, err = f.svc.Export(ctx, admin, api.ExportRequest{Refs: []string{"team/c:gold"}, At: at}, &buf)
+	if !errors.Is(app.Sentinel(err), api.ErrNotFound) || !strings.Contains(err.Error(), "name the artifact by version or ID") {
+		t.Errorf("export of team/c:gold at %d after its artifact was removed: %v, want not found, naming the way out", at, err)
+	}
+	// A prefixed principal is held to its prefix as before.
 	_, err = f.svc.Export(ctx, app.Principal{Actor: "ci", Prefix: "base/"}, api.ExportRequest{Refs: []string{"team/c:1"}, At: at}, &buf)
 	if !errors.Is(app.Sentinel(err), api.ErrForbidden) {
 		t.Errorf("export of team/c:1 by a base/ token: %v, want forbidden", err)

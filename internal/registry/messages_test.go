@@ -128,7 +128,7 @@ func TestNotFoundNamesTheNewestVersion(t *testing.T) {
 	for ref, want := range map[string]string{
 		"a":      "a:latest: no such version or tag (the newest version of a is a:2; artstore ls a lists them): not found",
 		"a:prod": "a:prod: no such version or tag (the newest version of a is a:2; artstore ls a lists them): not found",
-		"b:1":    "b:1: no such version or tag (no artifact is named b): not found",
+		"b:1":    "b:1: no such version or tag (no live artifact is named b): not found",
 	} {
 		_, err := e.r.Get(ctx, ref)
 		if !errors.Is(err, registry.ErrNotFound) || err.Error() != want {

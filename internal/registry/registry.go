@@ -471,7 +471,7 @@ func newestHint(ctx context.Context, v eventlog.Views, name string) string {
 	case err != nil:
 		return ""
 	case len(vs) == 0:
-		return fmt.Sprintf(" (no artifact is named %s)", name)
+		return fmt.Sprintf(" (no live artifact is named %s)", name)
 	}
 	return fmt.Sprintf(" (the newest version of %s is %s:%s; artstore ls %s lists them)", name, name, vs[0], name)
 }
