@@ -51,11 +51,18 @@ func TestRmRun(t *testing.T) {
 		want       string
 		wantCode   int
 		wantDelete bool
+		exact      bool // stdout is want, not only starts with it
 	}{
 		{name: "remove", ref: "a:1", wantDelete: true,
-			want: "removed a:1 (id 01JDQ000000000000000000001, 1.5 KiB, sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae)\n"},
-		{name: "dry run removes nothing", ref: "a:1", dryRun: true,
-			want: "would remove a:1 (id 01JDQ000000000000000000001, 1.5 KiB, sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae)\n"},
+			want: "removed a:1 (id 01JDQ000000000000000000001, 1.5 KiB, sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae)\n" +
+				"  its tags went with it: latest (artstore tag a:VERSION TAG points one at another version)\n", exact: true},
+		{name: "remove an untagged version", ref: "untagged:1", wantDelete: true, exact: true,
+			want: "removed untagged:1 (id 01JDQ000000000000000000008, 1.5 KiB, sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae)\n"},
+		{name: "a tag the version no longer held is not named", ref: "moved:1", wantDelete: true, exact: true,
+			want: "removed moved:1 (id 01JDQ000000000000000000099, 1.5 KiB, sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae)\n"},
+		{name: "dry run removes nothing", ref: "a:1", dryRun: true, exact: true,
+			want: "would remove a:1 (id 01JDQ000000000000000000001, 1.5 KiB, sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae)\n" +
+				"  its tags would go with it: latest (artstore tag a:VERSION TAG points one at another version)\n"},
 		{name: "quiet: no confirmation", ref: "a:1", quiet: true, wantDelete: true},
 		{name: "quiet dry run still says what it would remove", ref: "a:1", quiet: true, dryRun: true,
 			want: "would remove a:1 (id 01JDQ000000000000000000001, 1.5 KiB, sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae)\n"},
@@ -72,6 +79,9 @@ func TestRmRun(t *testing.T) {
 			GetFunc: func(_ context.Context, ref string) (*client.Artifact, error) {
 				a := fakestore.Artifact(strings.TrimSuffix(ref, ":1"), "1")
 				a.Deleted = ref == "gone:1"
+				if ref == "untagged:1" {
+					a.Tags = nil
+				}
 				return &a, nil
 			},
 			DeleteFunc: func(_ context.Context, ref string) (*client.Artifact, error) {
@@ -82,7 +92,11 @@ func TestRmRun(t *testing.T) {
 				case "x:1":
 					return nil, fmt.Errorf("%s: %w", ref, client.ErrNotFound)
 				}
-				a := fakestore.Artifact("a", "1")
+				a := fakestore.Artifact(strings.TrimSuffix(ref, ":1"), "1")
+				a.Deleted, a.Tags = true, nil
+				if ref == "moved:1" {
+					a.ID = "01JDQ000000000000000000099" // another artifact than the one looked at first
+				}
 				return &a, nil
 			},
 		}
@@ -96,6 +110,9 @@ func TestRmRun(t *testing.T) {
 		}
 		if tt.quiet && stdout.String() != tt.want {
 			t.Errorf("%s: stdout = %q, want %q", tt.name, stdout, tt.want)
+		}
+		if tt.exact && stdout.String() != tt.want {
+			t.Errorf("%s: stdout =\n%s\nwant\n%s", tt.name, stdout, tt.want)
 		}
 		if tt.wantCode == 0 && !strings.HasPrefix(stdout.String(), tt.want) {
 			t.Errorf("%s: stdout =\n%s\nwant prefix\n%s", tt.name, stdout, tt.want)
