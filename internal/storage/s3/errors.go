@@ -17,6 +17,9 @@ import (
 // keeping the original error (and its message) in the chain:
 //
 //   - NoSuchKey, or a bare 404 (HeadObject has no body): storage.ErrNotFound
+//   - a 404 answering a request that creates the key (PutObject,
+//     CreateMultipartUpload): storage.ErrUnavailable, since only the bucket
+//     can be missing, even when the body naming NoSuchBucket went unread
 //   - InvalidRange or 416: storage.ErrInvalidRange
 //   - XAmzContentSHA256Mismatch, BadDigest (a body that does not have the
 //     SHA-256 the request signed): storage.ErrDigestMismatch
@@ -44,6 +47,8 @@ func mapError(err error) error {
 	var ne net.Error
 	var se *smithyhttp.RequestSendError
 	switch {
+	case st == http.StatusNotFound && createsKey(err):
+		return fmt.Errorf("%w: the bucket is missing: %w", storage.ErrUnavailable, err)
 	case code == "NoSuchKey" || code == "NotFound" || (st == http.StatusNotFound && code == ""):
 		return fmt.Errorf("%w: %w", storage.ErrNotFound, err)
 	case code == "InvalidRange" || st == http.StatusRequestedRangeNotSatisfiable:
@@ -58,6 +63,20 @@ func mapError(err error) error {
 		return fmt.Errorf("%w: %w", storage.ErrUnavailable, err)
 	}
 	return err
+}
+
+// createsKey reports whether err answers a request that creates its key, so
+// that a 404 can only mean a missing bucket.
+func createsKey(err error) bool {
+	var oe *smithy.OperationError
+	if !errors.As(err, &oe) {
+		return false
+	}
+	switch oe.Operation() {
+	case "PutObject", "CreateMultipartUpload":
+		return true
+	}
+	return false
 }
 
 // apiCode returns the S3 error code ("NoSuchKey", ...) of err, or "".

@@ -411,7 +411,7 @@ func (b *Backend) Get(ctx context.Context, d content.Digest, rng *content.Range)
 	}
 	out, err := b.client.GetObject(ctx, in)
 	if err != nil {
-		return nil, b.fail("get", d, key, err)
+		return nil, b.fail("get", d, key, b.confirmNotFound(ctx, err))
 	}
 	out.Body = &body{rc: out.Body, b: b, d: d, key: key}
 	if rng == nil {
@@ -537,17 +537,24 @@ func (b *Backend) headObject(ctx context.Context, key string) (*s3.HeadObjectOut
 	if err == nil {
 		return out, nil
 	}
+	return nil, b.confirmNotFound(ctx, err)
+}
+
+// confirmNotFound maps err and, when that says the key is missing but no
+// S3 error code says so (HEAD has no body; a GET's body may go unread),
+// asks HeadBucket whether the bucket is what is missing.
+func (b *Backend) confirmNotFound(ctx context.Context, err error) error {
 	mapped := mapError(err)
-	if !errors.Is(mapped, storage.ErrNotFound) {
-		return nil, mapped
+	if !errors.Is(mapped, storage.ErrNotFound) || apiCode(err) == "NoSuchKey" {
+		return mapped
 	}
 	if _, berr := b.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &b.bucket}); berr != nil {
 		if status(berr) == http.StatusNotFound {
-			return nil, fmt.Errorf("%w: bucket %q does not exist: %w", storage.ErrUnavailable, b.bucket, berr)
+			return fmt.Errorf("%w: bucket %q does not exist: %w", storage.ErrUnavailable, b.bucket, berr)
 		}
-		return nil, mapError(berr)
+		return mapError(berr)
 	}
-	return nil, mapped
+	return mapped
 }
 
 // Delete removes the blob and reports whether it existed. See

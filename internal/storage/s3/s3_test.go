@@ -836,3 +836,42 @@ func TestMarker(t *testing.T) {
 		t.Errorf("Walk saw %d blobs, %v; want none (the marker is not a blob)", n, err)
 	}
 }
+
+// TestGetBare404 covers a GetObject 404 whose body names no S3 error code
+// (a proxy's empty answer, or a body that could not be read): Get asks
+// HeadBucket, so a vanished bucket reads as unavailable, never as a
+// missing blob.
+func TestGetBare404(t *testing.T) {
+	d := content.FromBytes([]byte("anything"))
+	for _, tt := range []struct {
+		name          string
+		bucketMissing bool
+		want          error
+	}{
+		{"bucket present", false, storage.ErrNotFound},
+		{"bucket missing", true, storage.ErrUnavailable},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var c counter
+			srv := newFake(t, nil, func(op string, r *http.Request) *http.Response {
+				c.hook(op, r)
+				switch {
+				case op == "GetObject", op == "HeadBucket" && tt.bucketMissing:
+					return &http.Response{StatusCode: http.StatusNotFound, Header: http.Header{}, Body: http.NoBody}
+				}
+				return nil
+			})
+			b := srv.newBackend(t, nil)
+			rc, err := b.Get(t.Context(), d, nil)
+			if rc != nil {
+				rc.Close()
+			}
+			if !errors.Is(err, tt.want) {
+				t.Errorf("Get = %v; want %v", err, tt.want)
+			}
+			if c.count("HeadBucket") != 1 {
+				t.Errorf("operations %v; want one HeadBucket to tell the bucket from the key", c.ops)
+			}
+		})
+	}
+}
