@@ -54,7 +54,11 @@ type Result struct {
 	} `json:"backend"`
 	// CheckpointKey is the store's checkpoint signing key (created when
 	// missing).
-	CheckpointKey string `json:"checkpoint_key"`
+	CheckpointKey        string `json:"checkpoint_key"`
+	CheckpointKeyCreated bool   `json:"checkpoint_key_created"`
+	// VerifierKey is the key's public half in note verifier form, as
+	// "artstore log key" prints it: what checks this store's evidence.
+	VerifierKey string `json:"verifier_key"`
 }
 
 // NewCmdInit returns the command. runF, if not nil, replaces the run function.
@@ -86,13 +90,16 @@ the config file is written.
 Without init, the first push creates a store at the default place.`,
 		Example: `  $ artstore init
   created store /home/me/.local/share/artstore (backend default: local /home/me/.local/share/artstore/blobs)
+  created checkpoint key /home/me/.local/share/artstore/checkpoint.key; its public key, for whoever checks this store's evidence:
+    artstore/0123456789abcdef0123456789abcdef+1a2b3c4d+AbCd...
   wrote /home/me/.config/artstore/config.yaml
 
   $ artstore --store /srv/artstore init
   $ artstore init --type s3 --bucket artifacts --endpoint http://127.0.0.1:7480 --path-style
   $ artstore --config ./ci-store.yaml --store ./store init --force
 
-  # JSON: {"config_file", "store", "store_created", "backend": {"id", "type", "location"}}
+  # JSON: {"config_file", "store", "store_created", "backend": {"id", "type", "location"},
+  #        "checkpoint_key", "checkpoint_key_created", "verifier_key"}
   $ artstore init --json`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -239,7 +246,8 @@ func initRun(ctx context.Context, opts *Options) (err error) {
 		return fmt.Errorf("init: %w", err)
 	}
 
-	res := Result{ConfigFile: cfg.ConfigPath, Store: cfg.Store, StoreCreated: created, CheckpointKey: cfg.CheckpointKey}
+	res := Result{ConfigFile: cfg.ConfigPath, Store: cfg.Store, StoreCreated: created,
+		CheckpointKey: cfg.CheckpointKey, CheckpointKeyCreated: keyCreated, VerifierKey: key.VerifierKey()}
 	res.Backend.ID, res.Backend.Type, res.Backend.Location = b.ID, b.Type, b.Location()
 	if cfg.Output.JSON {
 		return cmdutil.WriteJSON(opts.IO.Out, cfg.Output, res)
@@ -256,7 +264,7 @@ func initRun(ctx context.Context, opts *Options) (err error) {
 		keyVerb = "created checkpoint key"
 	}
 	_, err = fmt.Fprintf(opts.IO.Out, "%s %s (backend %s: %s %s)\n%s %s; its public key, for whoever checks this store's evidence:\n  %s\nwrote %s\n",
-		verb, cfg.Store, b.ID, b.Type, b.Location(), keyVerb, cfg.CheckpointKey, key.VerifierKey(), cfg.ConfigPath)
+		verb, cfg.Store, b.ID, b.Type, b.Location(), keyVerb, cfg.CheckpointKey, res.VerifierKey, cfg.ConfigPath)
 	return err
 }
 
