@@ -17,9 +17,10 @@ import (
 // keeping the original error (and its message) in the chain:
 //
 //   - NoSuchKey, or a bare 404 (HeadObject has no body): storage.ErrNotFound
-//   - a 404 answering a request that creates the key (PutObject,
-//     CreateMultipartUpload): storage.ErrUnavailable, since only the bucket
-//     can be missing, even when the body naming NoSuchBucket went unread
+//   - a 404 answering a request that creates its key or names no key
+//     (PutObject, CreateMultipartUpload, ListObjectsV2):
+//     storage.ErrUnavailable, since only the bucket can be missing, even
+//     when the body naming NoSuchBucket went unread
 //   - InvalidRange or 416: storage.ErrInvalidRange
 //   - XAmzContentSHA256Mismatch, BadDigest (a body that does not have the
 //     SHA-256 the request signed): storage.ErrDigestMismatch
@@ -47,7 +48,7 @@ func mapError(err error) error {
 	var ne net.Error
 	var se *smithyhttp.RequestSendError
 	switch {
-	case st == http.StatusNotFound && createsKey(err):
+	case st == http.StatusNotFound && bucketOnly404(err):
 		return fmt.Errorf("%w: the bucket is missing: %w", storage.ErrUnavailable, err)
 	case code == "NoSuchKey" || code == "NotFound" || (st == http.StatusNotFound && code == ""):
 		return fmt.Errorf("%w: %w", storage.ErrNotFound, err)
@@ -65,15 +66,15 @@ func mapError(err error) error {
 	return err
 }
 
-// createsKey reports whether err answers a request that creates its key, so
-// that a 404 can only mean a missing bucket.
-func createsKey(err error) bool {
+// bucketOnly404 reports whether err answers a request that creates its
+// key or names none, so that a 404 can only mean a missing bucket.
+func bucketOnly404(err error) bool {
 	var oe *smithy.OperationError
 	if !errors.As(err, &oe) {
 		return false
 	}
 	switch oe.Operation() {
-	case "PutObject", "CreateMultipartUpload":
+	case "PutObject", "CreateMultipartUpload", "ListObjectsV2":
 		return true
 	}
 	return false

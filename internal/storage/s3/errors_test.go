@@ -47,11 +47,13 @@ func TestMapError(t *testing.T) {
 		{"HeadObject 404", sdkError("HeadObject", 404, &types.NotFound{}), storage.ErrNotFound},
 		{"bare 404", sdkError("HeadObject", 404, api("")), storage.ErrNotFound},
 		{"NoSuchBucket", sdkError("GetObject", 404, api("NoSuchBucket")), storage.ErrUnavailable},
-		// A write that creates the key cannot miss it: its 404 is the
-		// bucket's, even when the body naming NoSuchBucket went unread.
+		// A write that creates the key, or a listing, cannot miss a key:
+		// its 404 is the bucket's, even when the body naming NoSuchBucket
+		// went unread.
 		{"PutObject bare 404", sdkError("PutObject", 404, api("")), storage.ErrUnavailable},
 		{"PutObject 404, body unreadable", sdkError("PutObject", 404, &smithy.DeserializationError{Err: errors.New("failed to copy error response body: use of closed network connection")}), storage.ErrUnavailable},
 		{"CreateMultipartUpload bare 404", sdkError("CreateMultipartUpload", 404, api("")), storage.ErrUnavailable},
+		{"ListObjectsV2 bare 404", sdkError("ListObjectsV2", 404, api("")), storage.ErrUnavailable},
 		{"NoSuchUpload", sdkError("UploadPart", 404, api("NoSuchUpload")), nil},
 		{"InvalidRange", sdkError("GetObject", 416, api("InvalidRange")), storage.ErrInvalidRange},
 		{"416 without code", sdkError("GetObject", 416, api("")), storage.ErrInvalidRange},
