@@ -211,7 +211,7 @@ func decodeError(resp *http.Response) error {
 	if e.Code == "" {
 		e.Code = string(api.CodeForStatus(resp.StatusCode))
 	}
-	if e.Code == "unauthorized" && e.Message != "" {
+	if e.Code == "unauthorized" && e.Message != "" && !strings.Contains(e.Message, "ARTSTORE_TOKEN") {
 		e.Message += " (check ARTSTORE_TOKEN)"
 	}
 	return e
