@@ -110,12 +110,7 @@ func (s *Service) exportRequest(ctx context.Context, p Principal, req api.Export
 	for _, ref := range req.Refs {
 		a, err := s.resolveAt(ctx, p, ref, size)
 		if err != nil {
-			return bundle.Request{}, notFoundAt(err, ref, size, head.Size)
-		}
-		if size < head.Size {
-			if err := s.taggedBy(ctx, ref, a, size); err != nil {
-				return bundle.Request{}, err
-			}
+			return bundle.Request{}, err
 		}
 		if a.Seq > size {
 			return bundle.Request{}, fmt.Errorf("%w: %s was registered by event %d, after the log's first %d events the bundle is for; export at %d or later", api.ErrInvalid, ref, a.Seq, size, a.Seq)
@@ -132,41 +127,6 @@ func (s *Service) exportRequest(ctx context.Context, p Principal, req api.Export
 		return bundle.Request{}, err
 	}
 	return breq, nil
-}
-
-// notFoundAt adds to a reference's not-found error, for an export of the
-// log's first size events when the log has more, that a tag may have
-// named an artifact then: the views know only the tags of now, and a tag
-// goes with the artifact it names when that is removed.
-func notFoundAt(err error, ref string, size, head int64) error {
-	r, perr := registry.ParseRef(ref)
-	if size == head || perr != nil || r.Ident == "" || !errors.Is(err, registry.ErrNotFound) {
-		return err
-	}
-	return fmt.Errorf("%w (after the log's first %d events %s may have been a tag, moved or removed since: name the artifact by version or ID)", err, size, ref)
-}
-
-// taggedBy checks, for an export of the log's first size events, that a
-// reference that resolved through a tag (name:tag, or a bare name's
-// latest) named artifact a then too: a tag moved by a later event pointed
-// elsewhere at size, and the views hold only where it points now. IDs,
-// digests and versions name the same artifact at any size.
-func (s *Service) taggedBy(ctx context.Context, ref string, a eventlog.Artifact, size int64) error {
-	r, err := registry.ParseRef(ref)
-	if err != nil || r.Ident == "" || r.Ident == a.Version {
-		return err
-	}
-	tags, err := s.reg.Tags(ctx, r.Name)
-	if err != nil {
-		return err
-	}
-	for _, t := range tags {
-		if t.Tag == r.Ident && t.MovedSeq > size {
-			return Mark(fmt.Errorf("%s: tag %s of %s was moved by event %d, after the log's first %d events the bundle is for, so it named another artifact then (or none); name the artifact by version or ID (artstore audit shows the tag's moves)",
-				ref, t.Tag, r.Name, t.MovedSeq, size), api.ErrInvalid)
-		}
-	}
-	return nil
 }
 
 // recordExport appends the retrieval record of each exported artifact

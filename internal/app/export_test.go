@@ -417,9 +417,9 @@ func mustDigest(t *testing.T, s string) content.Digest {
 }
 
 // TestExportAtTagMovedSince: --at N names the artifacts of the log's first
-// N events; a tag moved after N named another artifact then, so an export
-// at N through it is refused, not made of the tag's current artifact. A
-// version, an ID and a tag unmoved since N still resolve.
+// N events; a tag moved after N named another artifact then, and an export
+// at N through it takes that one, as the same export made at N did. A
+// version, an ID and a tag unmoved since N resolve as they do now.
 func TestExportAtTagMovedSince(t *testing.T) {
 	ctx := context.Background()
 	f := newExportFixture(t)
@@ -437,6 +437,10 @@ func TestExportAtTagMovedSince(t *testing.T) {
 		t.Fatal(err)
 	}
 	at := head.Size
+	var before bytes.Buffer
+	if _, err := f.svc.Export(ctx, admin, api.ExportRequest{Refs: []string{"team/c:stable"}}, &before); err != nil {
+		t.Fatal(err)
+	}
 	// After at, the two tags swap.
 	if _, err := f.svc.Tag(ctx, admin, "team/c:2", "stable"); err != nil {
 		t.Fatal(err)
@@ -444,15 +448,19 @@ func TestExportAtTagMovedSince(t *testing.T) {
 	if _, err := f.svc.Tag(ctx, admin, "team/c:1", "latest"); err != nil {
 		t.Fatal(err)
 	}
-	for _, ref := range []string{"team/c:stable", "team/c", "team/c:latest"} {
-		var buf bytes.Buffer
-		_, err := f.svc.Export(ctx, admin, api.ExportRequest{Refs: []string{ref}, At: at}, &buf)
-		if !errors.Is(app.Sentinel(err), api.ErrInvalid) || !strings.Contains(err.Error(), "moved by event") {
-			t.Errorf("export of %s at %d: %v, want a refusal naming the move", ref, at, err)
+	for ref, want := range map[string]string{"team/c:stable": f.c.ID, "team/c": c2.ID, "team/c:latest": c2.ID} {
+		sum, _ := f.export(t, admin, api.ExportRequest{Refs: []string{ref}, At: at})
+		if len(sum.Artifacts) != 1 || sum.Artifacts[0].ID != want {
+			t.Errorf("export of %s at %d: %+v, want %s, which the tag named then", ref, at, sum.Artifacts, want)
 		}
-		if buf.Len() != 0 {
-			t.Errorf("a refused export wrote %d bytes", buf.Len())
-		}
+	}
+	// The export at at is the one made then, byte for byte.
+	var again bytes.Buffer
+	if _, err := f.svc.Export(ctx, admin, api.ExportRequest{Refs: []string{"team/c:stable"}, At: at}, &again); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(again.Bytes(), before.Bytes()) {
+		t.Errorf("export of team/c:stable at %d differs from the one made at %d (%d and %d bytes)", at, at, again.Len(), before.Len())
 	}
 	for ref, want := range map[string]string{"team/c:1": f.c.ID, "team/c:2": c2.ID, f.c.ID: f.c.ID, "team/e:latest": f.e.ID} {
 		sum, _ := f.export(t, admin, api.ExportRequest{Refs: []string{ref}, At: at})
@@ -507,12 +515,15 @@ func TestExportAtVersionDeletedSince(t *testing.T) {
 			t.Errorf("export of team/c:1 at %d (deleted by event %d): %v, want not found (deleted)", size, deletedAt, err)
 		}
 	}
-	// Its tags went with it: a reference through one names nothing now,
-	// and the error says how to name what it named at the earlier size.
+	// Its tags went with it, but at the earlier size a tag still names it;
+	// now it names nothing.
+	if sum, _ := f.export(t, admin, api.ExportRequest{Refs: []string{"team/c:gold"}, At: at}); len(sum.Artifacts) != 1 || sum.Artifacts[0].ID != f.c.ID {
+		t.Errorf("export of team/c:gold at %d: %+v, want %s, which the tag named then", at, sum.Artifacts, f.c.ID)
+	}
 	var buf bytes.Buffer
-	_, err = f.svc.Export(ctx, admin, api.ExportRequest{Refs: []string{"team/c:gold"}, At: at}, &buf)
-	if !errors.Is(app.Sentinel(err), api.ErrNotFound) || !strings.Contains(err.Error(), "name the artifact by version or ID") {
-		t.Errorf("export of team/c:gold at %d after its artifact was removed: %v, want not found, naming the way out", at, err)
+	_, err = f.svc.Export(ctx, admin, api.ExportRequest{Refs: []string{"team/c:gold"}}, &buf)
+	if !errors.Is(app.Sentinel(err), api.ErrNotFound) {
+		t.Errorf("export of team/c:gold now, after its artifact was removed: %v, want not found", err)
 	}
 	// A prefixed principal is held to its prefix as before.
 	_, err = f.svc.Export(ctx, app.Principal{Actor: "ci", Prefix: "base/"}, api.ExportRequest{Refs: []string{"team/c:1"}, At: at}, &buf)

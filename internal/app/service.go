@@ -147,7 +147,7 @@ func (s *Service) Resolve(ctx context.Context, p Principal, ref string) (eventlo
 
 // resolveAt is Resolve for a reading of the log as of its first size
 // events (registry.Registry.GetAt): a version deleted after them still
-// names its artifact.
+// names its artifact, and a tag names the artifact it pointed at then.
 func (s *Service) resolveAt(ctx context.Context, p Principal, ref string, size int64) (eventlog.Artifact, error) {
 	return s.resolve(ctx, p, ref, func(ctx context.Context, ref string) (eventlog.Artifact, error) {
 		return s.reg.GetAt(ctx, ref, size)

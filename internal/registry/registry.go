@@ -20,6 +20,7 @@
 package registry
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -493,25 +494,134 @@ func (r *Registry) Get(ctx context.Context, ref string) (Artifact, error) {
 	return a, nil
 }
 
-// GetAt is Get for a reading of the log as of its first size events: a
-// version names one artifact for ever (versions are never reused), so
-// name:version still names an artifact deleted by a later event, with its
-// Deleted set. Other forms resolve as Get resolves them: an ID names a
-// deleted artifact anyway, and tags and digests name live artifacts only.
+// GetAt is Get for a reading of the log as of its first size events, so
+// that an export of that many events names what its references named then:
+//
+//   - a version names one artifact for ever (versions are never reused), so
+//     name:version still names an artifact deleted by a later event, with
+//     its Deleted set;
+//   - a tag (name:tag, or a bare name's latest) names the artifact it
+//     pointed at then, found from the log's tag events (tagAt), even when
+//     the tag has moved or gone since, or its artifact was removed since;
+//   - a version registered after size, which a tag of the same name cannot
+//     have named then, is returned as it is, for the caller to refuse with
+//     its registration's seq.
+//
+// IDs and digests resolve as Get resolves them.
 func (r *Registry) GetAt(ctx context.Context, ref string, size int64) (Artifact, error) {
-	if pr, err := ParseRef(ref); err == nil && pr.ID == "" && pr.Digest.IsZero() {
-		a, err := r.log.ArtifactByVersion(ctx, pr.Name, pr.Ident)
-		switch {
-		case err == nil && a.Deleted != nil && a.Deleted.Seq > size:
-			if err := r.checkRegistration(ctx, ref, a); err != nil {
-				return Artifact{}, err
-			}
-			return a, nil
-		case err != nil && !errors.Is(err, ErrNotFound):
+	pr, err := ParseRef(ref)
+	if err != nil || pr.ID != "" || !pr.Digest.IsZero() {
+		return r.Get(ctx, ref)
+	}
+	a, err := r.log.ArtifactByVersion(ctx, pr.Name, pr.Ident)
+	switch {
+	case err == nil && a.Seq <= size && a.Deleted != nil && a.Deleted.Seq > size:
+		if err := r.checkRegistration(ctx, ref, a); err != nil {
 			return Artifact{}, err
 		}
+		return a, nil
+	case err == nil && a.Seq <= size:
+		return r.Get(ctx, ref)
+	case err != nil && !errors.Is(err, ErrNotFound):
+		return Artifact{}, err
 	}
-	return r.Get(ctx, ref)
+	later := err == nil // a version registered after size
+	id, err := r.tagAt(ctx, pr.Name, pr.Ident, size)
+	switch {
+	case err != nil:
+		return Artifact{}, err
+	case id == "" && later:
+		return r.Get(ctx, ref)
+	case id == "":
+		return Artifact{}, fmt.Errorf("%s: no such version or tag after the log's first %d events: %w", ref, size, ErrNotFound)
+	}
+	if a, err = r.Get(ctx, id); err != nil {
+		return Artifact{}, err
+	}
+	if a.Name != pr.Name {
+		return Artifact{}, fmt.Errorf("%s: %w: tag %s of %s pointed at %s, an artifact of %s; %s", ref, ErrViewMismatch, pr.Ident, pr.Name, id, a.Name, rebuildHint)
+	}
+	return a, nil
+}
+
+// tagAt returns the ID of the artifact tag of name pointed at after the
+// log's first size events, or "" when it pointed at none. A tag that has
+// not moved since size is read from the views. Otherwise its history is
+// replayed from the events of the name's artifacts (each read through the
+// log's subject index): a tag event's subject is the artifact it concerns,
+// so every move or removal of a tag of name, and every removal of an
+// artifact of name, is among them. The cost follows those artifacts'
+// events, retrieval records included, not the log's length.
+func (r *Registry) tagAt(ctx context.Context, name, tag string, size int64) (string, error) {
+	t, err := r.log.Tag(ctx, name, tag)
+	switch {
+	case err == nil && t.MovedSeq <= size:
+		return t.ArtifactID, nil
+	case err != nil && !errors.Is(err, ErrNotFound):
+		return "", err
+	}
+	type change struct {
+		seq int64
+		id  string // the artifact the tag points at after the event; "" for none
+		del string // for a removal of an artifact, its ID
+	}
+	var changes []change
+	q := eventlog.Query{Name: name, IncludeDeleted: true, Limit: 1000}
+	for {
+		page, err := r.log.Query(ctx, q)
+		if err != nil {
+			return "", fmt.Errorf("tag %s of %s after %d events: %w", tag, name, size, err)
+		}
+		for _, a := range page.Artifacts {
+			if a.Seq > size {
+				continue
+			}
+			err := r.log.ReadSubject(ctx, a.ID, a.Seq-1, size, func(ev eventlog.Event) error {
+				if ev.Type == eventlog.TypeArtifactRetrieved {
+					return nil // the many events that never change a tag
+				}
+				p, err := r.types.Decode(ev.Type, ev.Payload)
+				if err != nil {
+					return fmt.Errorf("event %d: %w", ev.Seq, err)
+				}
+				switch p := p.(type) {
+				case *eventlog.ArtifactRegistered:
+					if slices.Contains(p.Tags, tag) {
+						changes = append(changes, change{seq: ev.Seq, id: p.ID})
+					}
+				case *eventlog.TagMoved:
+					if p.Name == name && p.Tag == tag {
+						changes = append(changes, change{seq: ev.Seq, id: p.ArtifactID})
+					}
+				case *eventlog.TagRemoved:
+					if p.Name == name && p.Tag == tag {
+						changes = append(changes, change{seq: ev.Seq})
+					}
+				case *eventlog.ArtifactDeleted:
+					changes = append(changes, change{seq: ev.Seq, del: p.ArtifactID})
+				}
+				return nil
+			})
+			if err != nil {
+				return "", fmt.Errorf("tag %s of %s after %d events: read the events of %s: %w", tag, name, size, a.ID, err)
+			}
+		}
+		if page.Next == 0 {
+			break
+		}
+		q.Cursor = page.Next
+	}
+	slices.SortFunc(changes, func(a, b change) int { return cmp.Compare(a.seq, b.seq) })
+	id := ""
+	for _, c := range changes {
+		switch {
+		case c.del == "":
+			id = c.id
+		case c.del == id:
+			id = "" // a tag goes with the artifact it points at
+		}
+	}
+	return id, nil
 }
 
 // change runs a command on the live artifact ref names: fn validates and

@@ -991,3 +991,103 @@ func TestRegisterAsksRepeatedChunksOnce(t *testing.T) {
 		t.Fatalf("asked about %d digests for a manifest and one chunk listed 100 times; want 2", e.blobs.asked)
 	}
 }
+
+// TestGetAtTags resolves references through tags as they stood after the
+// log's first size events: moved, removed, gone with their artifact, or
+// created since, and a version named like a tag that no longer exists.
+func TestGetAtTags(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		size := func() int64 {
+			h, err := e.log.Head(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return h.Seq
+		}
+		a1 := e.register(t, e.req("app", "1"))
+		if _, err := e.r.Tag(ctx, "bob", "app:1", "prod"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.r.Tag(ctx, "bob", "app:1", "rc"); err != nil {
+			t.Fatal(err)
+		}
+		s1 := size() // app:1 is latest, prod and rc
+		a2 := e.register(t, e.req("app", "2"))
+		if _, err := e.r.Tag(ctx, "bob", "app:2", "prod"); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.r.Untag(ctx, "bob", "app", "rc"); err != nil {
+			t.Fatal(err)
+		}
+		s2 := size() // app:2 is latest and prod; rc is gone
+		if _, err := e.r.Tag(ctx, "bob", "app:1", "prod"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.r.Tag(ctx, "bob", "app:2", "beta"); err != nil {
+			t.Fatal(err)
+		}
+		s3 := size() // prod is back on app:1; beta on app:2
+		if _, err := e.r.Delete(ctx, "bob", "app:1", "superseded"); err != nil {
+			t.Fatal(err)
+		}
+		// "rc" was a tag at s1; it is a version now.
+		r := e.req("app", "rc")
+		r.Version = "rc"
+		rc := e.register(t, r)
+		// Noise that must not count: another name's tags, retrievals.
+		other := e.register(t, e.req("other", "1"))
+		if _, err := e.r.Tag(ctx, "bob", "other:1", "prod"); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.r.RecordRetrieval(ctx, "bob", a2.ID, registry.Retrieval{Bytes: 1}); err != nil {
+			t.Fatal(err)
+		}
+		now := size()
+
+		for _, tc := range []struct {
+			ref  string
+			size int64
+			want string // artifact ID; "" for not found
+		}{
+			{"app:prod", s1, a1.ID},
+			{"app:rc", s1, a1.ID},
+			{"app", s1, a1.ID},
+			{"app:latest", s1, a1.ID},
+			{"app:beta", s1, ""},
+			{"app:prod", s2, a2.ID},
+			// A version registered since is returned, for the caller
+			// to refuse with its registration's seq.
+			{"app:rc", s2, rc.ID},
+			{"app", s2, a2.ID},
+			{"app:prod", s3, a1.ID},
+			{"app:beta", s3, a2.ID},
+			{"app:prod", now, ""}, // went with app:1
+			{"app:rc", now, rc.ID},
+			{"app:latest", now, latestOf(t, e, "app")},
+			{"other:prod", s3, ""},
+			{"other:prod", now, other.ID},
+			{"app:1", s1, a1.ID},
+			{"app:1", now, ""},
+			{a1.ID, now, a1.ID},
+		} {
+			a, err := e.r.GetAt(ctx, tc.ref, tc.size)
+			switch {
+			case tc.want == "" && !errors.Is(err, registry.ErrNotFound):
+				t.Errorf("GetAt(%s, %d) = %s, %v; want not found", tc.ref, tc.size, a.ID, err)
+			case tc.want != "" && (err != nil || a.ID != tc.want):
+				t.Errorf("GetAt(%s, %d) = %s, %v; want %s", tc.ref, tc.size, a.ID, err, tc.want)
+			}
+		}
+	})
+}
+
+// latestOf returns the ID the latest tag of name points at now.
+func latestOf(t *testing.T, e *env, name string) string {
+	t.Helper()
+	a, err := e.r.Get(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a.ID
+}

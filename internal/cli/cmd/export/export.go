@@ -74,10 +74,10 @@ holds; in local mode when retrieval_records is on), so the log grows and
 a later export without --at differs. --at N makes the bundle of the log's
 first N events (its checkpoint of N events): exporting again with the
 size an earlier export reports writes the same bytes again, since every
-event after N, these records included, is left out. A tag moved after
-event N named another artifact then, so a reference through it is
-refused at N: name the artifact by version or ID. A version removed
-after event N still names its artifact at N.
+event after N, these records included, is left out. References name
+what they named after event N: a tag (or a bare name's latest) the
+artifact it pointed at then, even if it has moved or gone since; a
+version removed after event N still names its artifact.
 
 -o FILE is required; -o - writes to standard output. A file is written to
 a temporary name in its directory, synced and renamed into place only
