@@ -84,3 +84,27 @@ func BenchmarkQueryTwoLabels100k(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkGetAtMovedTag100k resolves bench/nX:latest as of the log's
+// first events, long before the tag's last move: GetAt replays the tag's
+// history from the events of the name's 1,000 artifacts (tagAt). The
+// unmoved case reads the views, as Get does.
+func BenchmarkGetAtMovedTag100k(b *testing.B) {
+	r := benchRegistry(b)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		size int64
+	}{{"moved", 1000}, {"unmoved", benchArtifacts}} {
+		b.Run(tc.name, func(b *testing.B) {
+			measure(b, func(i int) error {
+				n := i % 100
+				a, err := r.GetAt(ctx, fmt.Sprintf("bench/n%d:latest", n), tc.size)
+				if err == nil && a.Seq > tc.size {
+					err = fmt.Errorf("bench/n%d:latest at %d resolved to event %d", n, tc.size, a.Seq)
+				}
+				return err
+			})
+		})
+	}
+}

@@ -577,8 +577,9 @@ func (r *Registry) tagAt(ctx context.Context, name, tag string, size int64) (str
 				continue
 			}
 			err := r.log.ReadSubject(ctx, a.ID, a.Seq-1, size, func(ev eventlog.Event) error {
-				if ev.Type == eventlog.TypeArtifactRetrieved {
-					return nil // the many events that never change a tag
+				switch ev.Type {
+				case eventlog.TypeArtifactRetrieved, eventlog.TypeArtifactImported:
+					return nil // many, or large, and never a change of a tag
 				}
 				p, err := r.types.Decode(ev.Type, ev.Payload)
 				if err != nil {
