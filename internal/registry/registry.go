@@ -551,7 +551,8 @@ func (r *Registry) GetAt(ctx context.Context, ref string, size int64) (Artifact,
 // log's subject index): a tag event's subject is the artifact it concerns,
 // so every move or removal of a tag of name, and every removal of an
 // artifact of name, is among them. The cost follows those artifacts'
-// events, retrieval records included, not the log's length.
+// events up to size (retrieval and import records are read but not
+// decoded), not the log's length.
 func (r *Registry) tagAt(ctx context.Context, name, tag string, size int64) (string, error) {
 	t, err := r.log.Tag(ctx, name, tag)
 	switch {
@@ -566,15 +567,17 @@ func (r *Registry) tagAt(ctx context.Context, name, tag string, size int64) (str
 		del string // for a removal of an artifact, its ID
 	}
 	var changes []change
-	q := eventlog.Query{Name: name, IncludeDeleted: true, Limit: 1000}
-	for {
+	q := eventlog.Query{Name: name, IncludeDeleted: true, Limit: 1000} // oldest first
+	for more := true; more; {
 		page, err := r.log.Query(ctx, q)
 		if err != nil {
 			return "", fmt.Errorf("tag %s of %s after %d events: %w", tag, name, size, err)
 		}
+		q.Cursor, more = page.Next, page.Next != 0
 		for _, a := range page.Artifacts {
 			if a.Seq > size {
-				continue
+				more = false // and so are the rest
+				break
 			}
 			err := r.log.ReadSubject(ctx, a.ID, a.Seq-1, size, func(ev eventlog.Event) error {
 				switch ev.Type {
@@ -607,10 +610,6 @@ func (r *Registry) tagAt(ctx context.Context, name, tag string, size int64) (str
 				return "", fmt.Errorf("tag %s of %s after %d events: read the events of %s: %w", tag, name, size, a.ID, err)
 			}
 		}
-		if page.Next == 0 {
-			break
-		}
-		q.Cursor = page.Next
 	}
 	slices.SortFunc(changes, func(a, b change) int { return cmp.Compare(a.seq, b.seq) })
 	id := ""

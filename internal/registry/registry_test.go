@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -1090,4 +1091,29 @@ func latestOf(t *testing.T, e *env, name string) string {
 		t.Fatal(err)
 	}
 	return a.ID
+}
+
+// TestGetAtTagPages replays a tag whose history spans more than one page
+// of the name's artifacts: latest pointed at the 1,001st version, on the
+// second page, before it was moved back to the first.
+func TestGetAtTagPages(t *testing.T) {
+	if testing.Short() {
+		t.Skip("registers 1,001 versions; skipped with -short")
+	}
+	e := newSQLiteEnv(t)
+	ctx := context.Background()
+	var last registry.Artifact
+	for i := range 1001 {
+		last = e.register(t, e.req("app", strconv.Itoa(i)))
+	}
+	h, err := e.log.Head(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.r.Tag(ctx, "bob", "app:1", "latest"); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := e.r.GetAt(ctx, "app", h.Seq); err != nil || a.ID != last.ID {
+		t.Errorf("GetAt(app, %d) = %s (%s), %v; want %s (app:1001)", h.Seq, a.ID, a.Ref(), err, last.ID)
+	}
 }
