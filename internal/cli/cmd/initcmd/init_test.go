@@ -92,7 +92,7 @@ func TestInitRun(t *testing.T) {
 			wantOut:  "created store STORE (backend default: s3 s3://art/p/ at http://127.0.0.1:9000)\nKEYLINES\nwrote CONFIG\n",
 			wantFile: []string{"store: STORE", "default_backend: default", "        type: s3", "        bucket: art", "        prefix: p/", "        endpoint: http://127.0.0.1:9000", "        path_style: true"}, wantBucket: "art"},
 		{name: "json", opts: Options{Type: "local"}, json: true,
-			wantOut: "{\n  \"config_file\": \"CONFIG\",\n  \"store\": \"STORE\",\n  \"store_created\": true,\n  \"backend\": {\n    \"id\": \"default\",\n    \"type\": \"local\",\n    \"location\": \"STORE/blobs\"\n  },\n  \"checkpoint_key\": \"STORE/checkpoint.key\"\n}\n"},
+			wantOut: "{\n  \"config_file\": \"CONFIG\",\n  \"store\": \"STORE\",\n  \"store_created\": true,\n  \"backend\": {\n    \"id\": \"default\",\n    \"type\": \"local\",\n    \"location\": \"STORE/blobs\"\n  },\n  \"checkpoint_key\": \"STORE/checkpoint.key\",\n  \"checkpoint_key_created\": true,\n  \"verifier_key\": \"KEY\"\n}\n"},
 		{name: "existing config refused", opts: Options{Type: "local"}, existing: "store: /elsewhere\n", wantCode: cmdutil.ExitConflict},
 		{name: "existing config forced", opts: Options{Type: "local", Force: true}, existing: "store: /elsewhere\n",
 			wantOut: "created store STORE (backend default: local STORE/blobs)\nKEYLINES\nwrote CONFIG\n", wantFile: []string{"store: STORE"}},
